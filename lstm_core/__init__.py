@@ -1,0 +1,61 @@
+"""lstm_core: the reference LSTM of the course, in NumPy.
+
+Shapes everywhere: ``N`` batch, ``T`` time, ``D`` input features, ``H`` hidden units.
+Parameters: ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}`` with the gates in
+:data:`GATES` order. Float64 by default; float32 is kept end to end.
+"""
+
+from .activations import sigmoid, sigmoid_grad, tanh, tanh_grad
+from .cell import StepCache, lstm_step_backward, lstm_step_forward
+from .data import (
+    COMPANIES,
+    adding_problem,
+    char_batches,
+    char_corpus,
+    encode_text,
+    memory_task,
+    noisy_sine,
+    one_hot,
+    two_companies,
+    windows,
+)
+from .gates import (
+    candidate_memory,
+    cell_update,
+    forget_gate,
+    gate_preactivation,
+    hidden_update,
+    input_gate,
+    lstm_step_trace,
+    output_gate,
+)
+from .gradcheck import gradcheck, numerical_gradient, rel_error
+from .losses import mse_loss, softmax, softmax_cross_entropy
+from .lstm import SequenceCache, lstm_backward, lstm_forward
+from .model import cell_of, init_model, model_backward, model_forward, model_loss, sample_text
+from .optim import SGD, Adam, clip_grad_norm, global_norm
+from .params import (
+    GATE_NAMES,
+    GATES,
+    HAND_WORKED_PARAMS,
+    TORCH_GATES,
+    copy_params,
+    from_torch,
+    gate_params,
+    gate_slice,
+    init_params,
+    params_from_gates,
+    to_torch,
+)
+from .rnn import (
+    init_rnn_params,
+    rnn_backward,
+    rnn_forward,
+    rnn_step_backward,
+    rnn_step_forward,
+)
+from .train import fit
+
+__version__ = "0.1.0"
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,225 @@
+"""The one parameter layout of the course, its initialisation, and conversion to PyTorch.
+
+An LSTM with input size ``D`` and hidden size ``H`` keeps its weights in a dict::
+
+    params = {"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}
+
+The four gates sit side by side in the last axis, in the order given by :data:`GATES`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import as_float_array, check_dtype, check_finite, check_shape
+
+#: Order of the four ``H``-wide blocks along the last axis of ``Wx``, ``Wh`` and ``b``:
+#: input gate, forget gate, output gate, candidate memory (cs231n's order). The three
+#: sigmoid gates come first so that one contiguous slice ``[:, :3H]`` holds all of them.
+GATES = ("i", "f", "o", "g")
+
+#: PyTorch's ``nn.LSTM`` stacks the same blocks as input, forget, candidate (g), output.
+TORCH_GATES = ("i", "f", "g", "o")
+
+GATE_NAMES = {
+    "i": "input gate",
+    "f": "forget gate",
+    "o": "output gate",
+    "g": "candidate memory",
+}
+
+
+def gate_slice(gate: str, hidden_size: int) -> slice:
+    """Columns of ``Wx``, ``Wh`` and ``b`` that belong to ``gate`` (one of :data:`GATES`)."""
+    if gate not in GATES:
+        raise ValueError(f"gate must be one of {GATES}, got {gate!r}")
+    k = GATES.index(gate)
+    return slice(k * hidden_size, (k + 1) * hidden_size)
+
+
+def check_params(params, name: str = "params", keys=("Wx", "Wh", "b")):
+    """Validate an LSTM or RNN parameter dict and return ``(D, G, dtype)``.
+
+    ``G`` is the width of the gate axis: ``4H`` for an LSTM, ``H`` for a vanilla RNN.
+    Raises ``ValueError`` for missing keys, inconsistent shapes or non-finite values and
+    ``TypeError`` for dtypes other than float32/float64 or mixed dtypes.
+    """
+    if not isinstance(params, dict):
+        raise TypeError(f"{name} must be a dict with keys {keys}, got {type(params).__name__}")
+    missing = [k for k in keys if k not in params]
+    if missing:
+        raise ValueError(f"{name} is missing {missing}; expected keys {list(keys)}")
+    Wx, Wh, b = (params[k] for k in keys)
+    for key, arr in zip(keys, (Wx, Wh, b), strict=True):
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"{name}[{key!r}] must be a NumPy array, got {type(arr).__name__}")
+        as_float_array(arr, f"{name}[{key!r}]")
+        if arr.dtype.kind != "f":
+            raise TypeError(f"{name}[{key!r}] must be float32 or float64, got {arr.dtype}")
+    if Wx.ndim != 2:
+        raise ValueError(f"{name}['Wx'] must have shape (D, G) (2-D), got {Wx.shape}")
+    D, G = Wx.shape
+    check_shape(Wh, f"{name}['Wh']", (None, G), "(H, G)")
+    H = Wh.shape[0]
+    if G not in (H, 4 * H):
+        raise ValueError(
+            f"{name}['Wh'] must have shape (H, 4H) for an LSTM or (H, H) for an RNN, got {Wh.shape}"
+        )
+    check_shape(b, f"{name}['b']", (G,), "(G,)")
+    if not (Wx.dtype == Wh.dtype == b.dtype):
+        raise TypeError(
+            f"{name} arrays must share one dtype, got Wx {Wx.dtype}, Wh {Wh.dtype}, b {b.dtype}"
+        )
+    for key, arr in zip(keys, (Wx, Wh, b), strict=True):
+        check_finite(arr, f"{name}[{key!r}]")
+    return D, G, Wx.dtype
+
+
+def lstm_sizes(params, name: str = "params"):
+    """Return ``(D, H, dtype)`` of a validated LSTM parameter dict."""
+    D, G, dtype = check_params(params, name)
+    H = params["Wh"].shape[0]
+    if G != 4 * H:
+        raise ValueError(f"{name}['Wh'] must have shape (H, 4H) for an LSTM, got {params['Wh'].shape}")
+    return D, H, dtype
+
+
+def init_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64, forget_bias=1.0):
+    """Random LSTM parameters in the course's layout.
+
+    Weights are uniform in ``[-1/sqrt(H), 1/sqrt(H)]`` like PyTorch's ``nn.LSTM``; the
+    forget-gate bias starts at ``forget_bias`` (1 by default) so that a fresh cell keeps
+    most of its memory, which makes long-range learning start from the gradient highway.
+
+    Parameters
+    ----------
+    input_size : int
+        ``D``, the number of input features.
+    hidden_size : int
+        ``H``, the number of hidden units.
+    rng : numpy.random.Generator or int or None
+        Source of randomness (an int is used as a seed).
+    dtype : float32 or float64
+    forget_bias : float
+
+    Returns
+    -------
+    dict
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``
+    """
+    D, H = _positive_int(input_size, "input_size"), _positive_int(hidden_size, "hidden_size")
+    dtype = check_dtype(dtype)
+    rng = np.random.default_rng(rng)
+    bound = 1.0 / np.sqrt(H)
+    params = {
+        "Wx": rng.uniform(-bound, bound, (D, 4 * H)).astype(dtype),
+        "Wh": rng.uniform(-bound, bound, (H, 4 * H)).astype(dtype),
+        "b": rng.uniform(-bound, bound, 4 * H).astype(dtype),
+    }
+    params["b"][gate_slice("f", H)] = forget_bias
+    return params
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def params_from_gates(gates: dict, dtype=np.float64) -> dict:
+    """Build ``params`` from per-gate weights ``{"f": (Wx_f, Wh_f, b_f), ...}``.
+
+    Each ``Wx_*`` has shape ``(D, H)``, ``Wh_*`` ``(H, H)``, ``b_*`` ``(H,)``; scalars are
+    accepted for ``D = H = 1``.
+    """
+    dtype = check_dtype(dtype)
+    if set(gates) != set(GATES):
+        raise ValueError(f"gates must have exactly the keys {GATES}, got {sorted(gates)}")
+    blocks = {}
+    for g in GATES:
+        wx, wh, b = (np.asarray(v, dtype=dtype) for v in gates[g])
+        blocks[g] = (np.atleast_2d(wx), np.atleast_2d(wh), np.atleast_1d(b))
+    return {
+        "Wx": np.concatenate([blocks[g][0] for g in GATES], axis=1),
+        "Wh": np.concatenate([blocks[g][1] for g in GATES], axis=1),
+        "b": np.concatenate([blocks[g][2] for g in GATES]),
+    }
+
+
+def gate_params(params, gate: str):
+    """The weights of one gate: ``(Wx_g (D, H), Wh_g (H, H), b_g (H,))``, as views."""
+    _, H, _ = lstm_sizes(params)
+    s = gate_slice(gate, H)
+    return params["Wx"][:, s], params["Wh"][:, s], params["b"][s]
+
+
+#: The single-unit LSTM worked by hand in the course (D = H = 1). Weights per gate as
+#: (weight on the input x, weight on the short-term memory h, bias), from the source
+#: notes' table: forget 1.63/2.70/1.62, input 1.65/2.00/0.62, candidate 0.94/1.41/-0.32,
+#: output -0.19/4.38/0.59.
+HAND_WORKED_PARAMS = params_from_gates(
+    {
+        "f": (1.63, 2.70, 1.62),
+        "i": (1.65, 2.00, 0.62),
+        "g": (0.94, 1.41, -0.32),
+        "o": (-0.19, 4.38, 0.59),
+    }
+)
+for _arr in HAND_WORKED_PARAMS.values():
+    _arr.flags.writeable = False  # a shared constant: copy it before training from it
+
+
+def copy_params(params) -> dict:
+    """A deep copy of a parameter dict (writeable arrays)."""
+    return {k: np.array(v, copy=True) for k, v in params.items()}
+
+
+def _torch_perm(H: int) -> np.ndarray:
+    """Row indices turning PyTorch's i, f, g, o blocks into the course's :data:`GATES`."""
+    return np.concatenate([np.arange(H) + TORCH_GATES.index(g) * H for g in GATES])
+
+
+def to_torch(params) -> dict:
+    """``nn.LSTM`` (one layer) state-dict entries equal to ``params``, as NumPy arrays.
+
+    Returns ``weight_ih_l0 (4H, D)``, ``weight_hh_l0 (4H, H)``, ``bias_ih_l0 (4H,)`` and
+    ``bias_hh_l0 (4H,)`` in PyTorch's i, f, g, o order. The whole bias goes into
+    ``bias_ih_l0`` and ``bias_hh_l0`` is zero, so :func:`from_torch` undoes this exactly.
+    Load with ``lstm.load_state_dict({k: torch.from_numpy(v) for k, v in ...items()})``.
+    """
+    _, H, _ = lstm_sizes(params)
+    inv = np.argsort(_torch_perm(H))
+    return {
+        "weight_ih_l0": np.ascontiguousarray(params["Wx"].T[inv]),
+        "weight_hh_l0": np.ascontiguousarray(params["Wh"].T[inv]),
+        "bias_ih_l0": params["b"][inv].copy(),
+        "bias_hh_l0": np.zeros_like(params["b"]),
+    }
+
+
+def from_torch(state_dict, suffix: str = "_l0") -> dict:
+    """Course ``params`` from an ``nn.LSTM`` state dict (tensors or arrays).
+
+    ``b`` is ``bias_ih + bias_hh``: the two PyTorch biases are always added together.
+    Also accepts ``nn.LSTMCell`` state dicts (pass ``suffix=""``).
+    """
+
+    def get(key):
+        if key not in state_dict:
+            raise ValueError(f"state_dict has no {key!r}; keys are {sorted(state_dict)}")
+        v = state_dict[key]
+        if hasattr(v, "detach"):
+            v = v.detach().cpu().numpy()
+        return as_float_array(v, key)
+
+    w_ih, w_hh = get("weight_ih" + suffix), get("weight_hh" + suffix)
+    b_ih, b_hh = get("bias_ih" + suffix), get("bias_hh" + suffix)
+    H = w_hh.shape[1]
+    check_shape(w_hh, "weight_hh" + suffix, (4 * H, H), "(4H, H)")
+    check_shape(w_ih, "weight_ih" + suffix, (4 * H, None), "(4H, D)")
+    perm = _torch_perm(H)
+    return {
+        "Wx": np.ascontiguousarray(w_ih[perm].T),
+        "Wh": np.ascontiguousarray(w_hh[perm].T),
+        "b": (b_ih + b_hh)[perm],
+    }
