@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _workspace
 from ._checks import as_float_array, check_shape
 from .cell import activate_gates, check_state, gate_grads
 from .params import lstm_sizes
@@ -71,16 +72,19 @@ def lstm_forward(x, params, h0=None, c0=None):
         raise ValueError(f"x must have at least one sequence and one time step, got {x.shape}")
     Wh = params["Wh"]
 
-    xt = np.ascontiguousarray(x.transpose(1, 0, 2))  # (T, N, D)
-    gates = (xt.reshape(T * N, D) @ params["Wx"]).reshape(T, N, 4 * H)
+    empty = _workspace.empty
+    xt = empty((T, N, D), dtype)  # time-major copy: every step's slice is contiguous
+    xt[...] = x.transpose(1, 0, 2)
+    gates = empty((T, N, 4 * H), dtype)
+    np.matmul(xt.reshape(T * N, D), params["Wx"], out=gates.reshape(T * N, 4 * H))
     gates += params["b"]
-    h = np.empty((T + 1, N, H), dtype)
-    c = np.empty((T + 1, N, H), dtype)
+    h = empty((T + 1, N, H), dtype)
+    c = empty((T + 1, N, H), dtype)
     h[0] = check_state(h0, "h0", N, H, dtype)
     c[0] = check_state(c0, "c0", N, H, dtype)
-    tanh_c = np.empty((T, N, H), dtype)
-    rec = np.empty((N, 4 * H), dtype)
-    tmp = np.empty((N, H), dtype)
+    tanh_c = empty((T, N, H), dtype)
+    rec = empty((N, 4 * H), dtype)
+    tmp = empty((N, H), dtype)
     for t in range(T):
         a = gates[t]
         np.matmul(h[t], Wh, out=rec)
@@ -92,7 +96,8 @@ def lstm_forward(x, params, h0=None, c0=None):
         c[t + 1] += tmp
         np.tanh(c[t + 1], out=tanh_c[t])
         np.multiply(o, tanh_c[t], out=h[t + 1])
-    hs = np.ascontiguousarray(h[1:].transpose(1, 0, 2))
+    hs = empty((N, T, H), dtype)
+    hs[...] = h[1:].transpose(1, 0, 2)
     return hs, SequenceCache(xt, h, c, gates, tanh_c, params)
 
 
@@ -129,8 +134,9 @@ def lstm_backward(dhs, cache: SequenceCache, dc_last=None, dh_last=None):
     dh = check_state(dh_last, "dh_last", N, H, dtype).copy()
     Wh_T = np.ascontiguousarray(cache.params["Wh"].T)
 
+    empty = _workspace.empty
     dhs_t = dhs.transpose(1, 0, 2)
-    da = np.empty((T, N, 4 * H), dtype)
+    da = empty((T, N, 4 * H), dtype)
     for t in range(T - 1, -1, -1):
         dh += dhs_t[t]
         dc = gate_grads(dh, dc, cache.gates[t], cache.c[t], cache.tanh_c[t], H, da[t])
@@ -142,5 +148,8 @@ def lstm_backward(dhs, cache: SequenceCache, dc_last=None, dh_last=None):
         "Wh": cache.h[:-1].reshape(T * N, H).T @ da2,
         "b": da2.sum(axis=0),
     }
-    dx = (da2 @ cache.params["Wx"].T).reshape(T, N, D).transpose(1, 0, 2)
-    return np.ascontiguousarray(dx), dh, dc, grads
+    dx_t = empty((T, N, D), dtype)
+    np.matmul(da2, cache.params["Wx"].T, out=dx_t.reshape(T * N, D))
+    dx = empty((N, T, D), dtype)
+    dx[...] = dx_t.transpose(1, 0, 2)
+    return dx, dh, dc, grads

@@ -1,0 +1,131 @@
+"""Forward + backward time of lstm_core against torch.nn.LSTM and a per-gate NumPy loop.
+
+All three run in the same process on the same weights and inputs, timed alternately, and
+the script prints ratios (smaller is faster for lstm_core). Run: ``make bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import lstm_core as lc
+
+
+def per_gate_forward_backward(x, params, dhs):
+    """The loop most courses write: four separate matrix products per step, per gate."""
+    N, T, D = x.shape
+    H = params["Wh"].shape[0]
+    w = {g: lc.gate_params(params, g) for g in lc.GATES}
+    h, c = np.zeros((N, H), x.dtype), np.zeros((N, H), x.dtype)
+    steps = []
+    for t in range(T):
+        xt = x[:, t]
+        a = {g: xt @ w[g][0] + h @ w[g][1] + w[g][2] for g in lc.GATES}
+        i, f, o = (1 / (1 + np.exp(-a[k])) for k in "ifo")
+        g = np.tanh(a["g"])
+        c_new = f * c + i * g
+        h_new = o * np.tanh(c_new)
+        steps.append((xt, h, c, i, f, o, g, c_new))
+        h, c = h_new, c_new
+    grads = {g: [np.zeros_like(m) for m in w[g]] for g in lc.GATES}
+    dh_next, dc_next = np.zeros((N, H), x.dtype), np.zeros((N, H), x.dtype)
+    dx = np.empty_like(x)
+    for t in reversed(range(T)):
+        xt, h_prev, c_prev, i, f, o, g, c_new = steps[t]
+        dh = dhs[:, t] + dh_next
+        tc = np.tanh(c_new)
+        dc = dc_next + dh * o * (1 - tc**2)
+        da = {
+            "i": dc * g * i * (1 - i),
+            "f": dc * c_prev * f * (1 - f),
+            "o": dh * tc * o * (1 - o),
+            "g": dc * i * (1 - g**2),
+        }
+        dx[:, t] = sum(da[k] @ w[k][0].T for k in lc.GATES)
+        dh_next = sum(da[k] @ w[k][1].T for k in lc.GATES)
+        dc_next = dc * f
+        for k in lc.GATES:
+            grads[k][0] += xt.T @ da[k]
+            grads[k][1] += h_prev.T @ da[k]
+            grads[k][2] += da[k].sum(0)
+    return dx, grads
+
+
+def best_time(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--N", type=int, default=64)
+    ap.add_argument("--T", type=int, default=50)
+    ap.add_argument("--D", type=int, default=32)
+    ap.add_argument("--H", type=int, default=128)
+    ap.add_argument("--repeats", type=int, default=20)
+    args = ap.parse_args()
+    try:
+        import torch
+    except ImportError:
+        torch = None
+        print("torch is not installed: only the per-gate comparison runs")
+    else:
+        torch.set_num_threads(max(1, torch.get_num_threads()))
+
+    print(f"N={args.N} T={args.T} D={args.D} H={args.H}, best of {args.repeats}, forward + backward")
+    print(f"{'dtype':8} {'lstm_core ms':>13} {'torch ms':>9} {'per-gate ms':>12} {'core/torch':>11} {'core/per-gate':>14}")
+    for dtype in (np.float64, np.float32):
+        rng = np.random.default_rng(0)
+        params = lc.init_params(args.D, args.H, rng=rng, dtype=dtype)
+        x = rng.standard_normal((args.N, args.T, args.D)).astype(dtype)
+        dhs = rng.standard_normal((args.N, args.T, args.H)).astype(dtype)
+
+        def core():
+            hs, cache = lc.lstm_forward(x, params)
+            lc.lstm_backward(dhs, cache)
+
+        def per_gate():
+            per_gate_forward_backward(x, params, dhs)
+
+        t_core = best_time(core, 2)  # warm up
+        t_pg = best_time(per_gate, 1)
+        t_torch = None
+        if torch is not None:
+            tdtype = torch.float64 if dtype == np.float64 else torch.float32
+            m = torch.nn.LSTM(args.D, args.H, batch_first=True).to(tdtype)
+            m.load_state_dict({k: torch.from_numpy(v) for k, v in lc.to_torch(params).items()})
+            xt = torch.from_numpy(x).requires_grad_(True)
+            dt = torch.from_numpy(dhs)
+
+            def run_torch():
+                m.zero_grad()
+                xt.grad = None
+                out, _ = m(xt)
+                out.backward(dt)
+
+            run_torch()
+            t_torch = best_time(run_torch, 2)
+        # alternate the contenders so that machine noise hits all of them alike
+        r_core, r_torch, r_pg = [t_core], [t_torch] if t_torch else [], [t_pg]
+        for _ in range(args.repeats):
+            r_core.append(best_time(core, 1))
+            if t_torch is not None:
+                r_torch.append(best_time(run_torch, 1))
+            r_pg.append(best_time(per_gate, 1))
+        c, pg = min(r_core), min(r_pg)
+        tt = min(r_torch) if r_torch else float("nan")
+        print(
+            f"{np.dtype(dtype).name:8} {c * 1e3:13.2f} {tt * 1e3:9.2f} {pg * 1e3:12.2f} "
+            f"{c / tt:11.2f} {c / pg:14.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""lstm_core against torch.nn.LSTM and nn.LSTMCell on identical weights."""
+
+import numpy as np
+import pytest
+
+import lstm_core as lc
+
+SHAPES = [  # (N, T, D, H): N = 1, T = 1, D != H, D == H, larger
+    (1, 1, 1, 1),
+    (1, 7, 3, 5),
+    (4, 1, 6, 2),
+    (3, 9, 4, 4),
+    (8, 20, 10, 16),
+]
+TOL = {np.float64: 1e-10, np.float32: 1e-5}
+
+
+def make(rng, shape, dtype):
+    N, T, D, H = shape
+    p = lc.init_params(D, H, rng=rng, dtype=dtype)
+    p["b"] = rng.standard_normal(4 * H).astype(dtype)  # exercise every bias, not only f's
+    arrays = {
+        "x": rng.standard_normal((N, T, D)),
+        "h0": rng.standard_normal((N, H)),
+        "c0": rng.standard_normal((N, H)),
+        "dhs": rng.standard_normal((N, T, H)),
+        "dc_last": rng.standard_normal((N, H)),
+    }
+    return p, {k: v.astype(dtype) for k, v in arrays.items()}
+
+
+def torch_lstm(torch, p, dtype):
+    D, H = p["Wx"].shape[0], p["Wh"].shape[0]
+    tdtype = torch.float64 if dtype == np.float64 else torch.float32
+    m = torch.nn.LSTM(D, H, batch_first=True).to(tdtype)
+    m.load_state_dict({k: torch.from_numpy(v) for k, v in lc.to_torch(p).items()})
+    return m
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_sequence_forward_and_backward_match_nn_lstm(torch, rng, shape, dtype):
+    p, a = make(rng, shape, dtype)
+    m = torch_lstm(torch, p, dtype)
+    x = torch.from_numpy(a["x"]).requires_grad_(True)
+    h0 = torch.from_numpy(a["h0"][None]).requires_grad_(True)
+    c0 = torch.from_numpy(a["c0"][None]).requires_grad_(True)
+    out, (hn, cn) = m(x, (h0, c0))
+    loss = (out * torch.from_numpy(a["dhs"])).sum() + (cn[0] * torch.from_numpy(a["dc_last"])).sum()
+    loss.backward()
+
+    hs, cache = lc.lstm_forward(a["x"], p, a["h0"], a["c0"])
+    dx, dh0, dc0, grads = lc.lstm_backward(a["dhs"], cache, dc_last=a["dc_last"])
+    tol = TOL[dtype]
+    assert hs.dtype == dx.dtype == grads["Wx"].dtype == dtype
+
+    def close(mine, theirs, name):
+        theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else theirs
+        err = np.max(np.abs(mine - theirs)) / max(1.0, np.max(np.abs(theirs)))
+        assert err < tol, f"{name}: scaled max error {err:.2e} >= {tol}"
+
+    close(hs, out, "hs")
+    close(cache.c_last, cn[0], "c_last")
+    close(cache.h_last, hn[0], "h_last")
+    close(dx, x.grad, "dx")
+    close(dh0, h0.grad[0], "dh0")
+    close(dc0, c0.grad[0], "dc0")
+    tg = lc.from_torch({k: v.grad for k, v in m.named_parameters()})
+    close(grads["Wx"], tg["Wx"], "dWx")
+    close(grads["Wh"], tg["Wh"], "dWh")
+    # from_torch adds the gradients of bias_ih and bias_hh, which are equal
+    close(grads["b"], tg["b"] / 2, "db")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("N,D,H", [(1, 1, 1), (5, 3, 7), (2, 6, 6)])
+def test_step_matches_nn_lstmcell(torch, rng, N, D, H, dtype):
+    p, a = make(rng, (N, 1, D, H), dtype)
+    tdtype = torch.float64 if dtype == np.float64 else torch.float32
+    cell = torch.nn.LSTMCell(D, H).to(tdtype)
+    sd = {k.removesuffix("_l0"): torch.from_numpy(v) for k, v in lc.to_torch(p).items()}
+    cell.load_state_dict(sd)
+    x = torch.from_numpy(a["x"][:, 0]).requires_grad_(True)
+    h0 = torch.from_numpy(a["h0"]).requires_grad_(True)
+    c0 = torch.from_numpy(a["c0"]).requires_grad_(True)
+    ht, ct = cell(x, (h0, c0))
+    dh, dc = a["dhs"][:, 0], a["dc_last"]
+    ((ht * torch.from_numpy(dh)).sum() + (ct * torch.from_numpy(dc)).sum()).backward()
+
+    h, c, cache = lc.lstm_step_forward(a["x"][:, 0], a["h0"], a["c0"], p)
+    dx, dh_prev, dc_prev, grads = lc.lstm_step_backward(dh, dc, cache)
+    tol = TOL[dtype]
+    pairs = [(h, ht), (c, ct), (dx, x.grad), (dh_prev, h0.grad), (dc_prev, c0.grad)]
+    tg = lc.from_torch({k: v.grad for k, v in cell.named_parameters()}, suffix="")
+    pairs += [(grads["Wx"], tg["Wx"]), (grads["Wh"], tg["Wh"]), (grads["b"], tg["b"] / 2)]
+    for mine, theirs in pairs:
+        theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else theirs
+        np.testing.assert_allclose(mine, theirs, rtol=tol, atol=tol)
+
+
+def test_from_torch_reads_a_trained_module(torch, rng):
+    """A module with nonzero bias_hh (PyTorch's default init) runs identically here."""
+    torch.manual_seed(0)
+    m = torch.nn.LSTM(3, 4, batch_first=True).double()
+    p = lc.from_torch(m.state_dict())
+    x = rng.standard_normal((2, 6, 3))
+    out, _ = m(torch.from_numpy(x))
+    hs, _ = lc.lstm_forward(x, p)
+    np.testing.assert_allclose(hs, out.detach().numpy(), rtol=1e-12, atol=1e-12)
