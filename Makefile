@@ -7,7 +7,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install book test lint bench clean
+.PHONY: help install book test lint bench clean vendor chromium
+
+# Browser assets for the book (MathJax, require.js, the widget manager) come from npm at build
+# time (package.json + package-lock.json) and are copied into a git-ignored folder that
+# _config.yml publishes through html_static_path, so the built pages need no network.
+NPM_STAMP := node_modules/.npm-ci-done
+VENDOR := book/_vendor
+VENDOR_STAMP := $(VENDOR)/.copied
+MATHJAX := node_modules/mathjax/es5
+WIDGETS := node_modules/@jupyter-widgets/html-manager/dist
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -20,11 +29,33 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)  ## Create .venv and install the pinned requirements
 
-book: $(STAMP)  ## Build the book (executing every page) into _build/html
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+# Only what a page loads: MathJax's combined TeX/MathML/CHTML component with the pieces it loads
+# on demand (TeX extensions, CHTML fonts, menu, accessibility), require.js, and the widget
+# manager's AMD bundle with its icon fonts (the scripts carry their licence headers).
+$(VENDOR_STAMP): $(NPM_STAMP) Makefile
+	rm -rf $(VENDOR)
+	mkdir -p $(VENDOR)/mathjax/output $(VENDOR)/requirejs $(VENDOR)/jupyter-widgets
+	cp $(MATHJAX)/tex-mml-chtml.js node_modules/mathjax/LICENSE $(VENDOR)/mathjax/
+	cp -r $(MATHJAX)/input $(MATHJAX)/ui $(MATHJAX)/a11y $(MATHJAX)/sre $(VENDOR)/mathjax/
+	cp -r $(MATHJAX)/output/chtml $(VENDOR)/mathjax/output/
+	cp node_modules/requirejs/require.js $(VENDOR)/requirejs/
+	cp $(WIDGETS)/embed-amd.js $(WIDGETS)/*.{woff2,woff,ttf,eot,svg} $(VENDOR)/jupyter-widgets/
+	touch $@
+
+vendor: $(VENDOR_STAMP)  ## Fetch (npm ci) and copy the book's offline browser assets
+
+chromium:  ## Install Debian's chromium for the browser tests, if missing (needs root)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+book: $(STAMP) $(VENDOR_STAMP)  ## Build the book (executing every page) into _build/html
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "Open file://$(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)  ## Run the whole test suite
+test: $(STAMP) book chromium  ## Build the book, then run the whole test suite
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)  ## ruff check and format check
