@@ -126,7 +126,9 @@ def windows(series, window: int):
     series = np.asarray(series)
     window = _positive_int(window, "window")
     if series.ndim != 1 or series.size <= window:
-        raise ValueError(f"series must have shape (S,) with S > window={window}, got {series.shape}")
+        raise ValueError(
+            f"series must have shape (S,) with S > window={window}, got {series.shape}"
+        )
     idx = np.arange(window)[None, :] + np.arange(series.size - window)[:, None]
     return series[idx][:, :, None], series[window:, None]
 

@@ -7,7 +7,6 @@ Every function takes the batch of inputs ``x (N, D)`` and the previous short-ter
 
 from __future__ import annotations
 
-
 from ._checks import as_float_array, check_shape
 from .activations import sigmoid, tanh
 from .params import gate_params, lstm_sizes
@@ -39,22 +38,22 @@ def gate_preactivation(x, h_prev, params, gate: str):
 
 
 def forget_gate(x, h_prev, params):
-    """``f = sigmoid(x Wx_f + h_prev Wh_f + b_f)``, shape ``(N, H)``: the share of long-term memory kept."""
+    """``f = sigmoid(x Wx_f + h_prev Wh_f + b_f)``, ``(N, H)``: share of long-term memory kept."""
     return sigmoid(gate_preactivation(x, h_prev, params, "f"))
 
 
 def input_gate(x, h_prev, params):
-    """``i = sigmoid(x Wx_i + h_prev Wh_i + b_i)``, shape ``(N, H)``: the share of the candidate written."""
+    """``i = sigmoid(x Wx_i + h_prev Wh_i + b_i)``, ``(N, H)``: share of the candidate written."""
     return sigmoid(gate_preactivation(x, h_prev, params, "i"))
 
 
 def candidate_memory(x, h_prev, params):
-    """``g = tanh(x Wx_g + h_prev Wh_g + b_g)``, shape ``(N, H)``: the proposed new memory, in (-1, 1)."""
+    """``g = tanh(x Wx_g + h_prev Wh_g + b_g)``, ``(N, H)``: proposed new memory, in (-1, 1)."""
     return tanh(gate_preactivation(x, h_prev, params, "g"))
 
 
 def output_gate(x, h_prev, params):
-    """``o = sigmoid(x Wx_o + h_prev Wh_o + b_o)``, shape ``(N, H)``: the share of memory shown as output."""
+    """``o = sigmoid(x Wx_o + h_prev Wh_o + b_o)``, ``(N, H)``: share of memory shown as output."""
     return sigmoid(gate_preactivation(x, h_prev, params, "o"))
 
 

@@ -57,9 +57,13 @@ def softmax_cross_entropy(logits, targets):
         raise TypeError(f"targets must be integer class indices, got dtype {targets.dtype}")
     V = logits.shape[-1]
     if targets.shape != logits.shape[:-1]:
-        raise ValueError(f"targets must have shape {logits.shape[:-1]} (logits without V), got {targets.shape}")
+        raise ValueError(
+            f"targets must have shape {logits.shape[:-1]} (logits without V), got {targets.shape}"
+        )
     if targets.size and (targets.min() < 0 or targets.max() >= V):
-        raise ValueError(f"targets must lie in [0, {V}), got values in [{targets.min()}, {targets.max()}]")
+        raise ValueError(
+            f"targets must lie in [0, {V}), got values in [{targets.min()}, {targets.max()}]"
+        )
     z = logits.reshape(-1, V)
     t = targets.reshape(-1)
     z = z - z.max(axis=1, keepdims=True)

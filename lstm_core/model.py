@@ -157,4 +157,3 @@ def sample_text(params, vocab, start: str, length: int, rng=None, temperature: f
             p = softmax((h @ params["Wy"] + params["by"])[0] / temperature)
             out.append(vocab[rng.choice(V, p=p)])
     return "".join(out)
-

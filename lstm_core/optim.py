@@ -8,7 +8,9 @@ import numpy as np
 def _check_keys(params, grads):
     for k, g in grads.items():
         if k not in params:
-            raise ValueError(f"grads has key {k!r} that params lacks; params keys: {sorted(params)}")
+            raise ValueError(
+                f"grads has key {k!r} that params lacks; params keys: {sorted(params)}"
+            )
         if np.shape(g) != params[k].shape:
             raise ValueError(f"grads[{k!r}] must have shape {params[k].shape}, got {np.shape(g)}")
 
@@ -37,7 +39,9 @@ class SGD:
 class Adam:
     """Adam (Kingma and Ba, 2015) with bias correction."""
 
-    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+    def __init__(
+        self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+    ):
         if lr <= 0 or not (0 <= beta1 < 1 and 0 <= beta2 < 1):
             raise ValueError(f"need lr > 0 and betas in [0, 1), got {lr}, {beta1}, {beta2}")
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps

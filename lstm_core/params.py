@@ -80,7 +80,9 @@ def lstm_sizes(params, name: str = "params"):
     D, G, dtype = check_params(params, name)
     H = params["Wh"].shape[0]
     if G != 4 * H:
-        raise ValueError(f"{name}['Wh'] must have shape (H, 4H) for an LSTM, got {params['Wh'].shape}")
+        raise ValueError(
+            f"{name}['Wh'] must have shape (H, 4H) for an LSTM, got {params['Wh'].shape}"
+        )
     return D, H, dtype
 
 

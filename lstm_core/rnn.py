@@ -19,7 +19,9 @@ def rnn_sizes(params, name: str = "params"):
     """Return ``(D, H, dtype)`` of a validated RNN parameter dict."""
     D, G, dtype = check_params(params, name)
     if params["Wh"].shape != (G, G):
-        raise ValueError(f"{name}['Wh'] must have shape (H, H) for an RNN, got {params['Wh'].shape}")
+        raise ValueError(
+            f"{name}['Wh'] must have shape (H, H) for an RNN, got {params['Wh'].shape}"
+        )
     return D, G, dtype
 
 

@@ -5,7 +5,9 @@ import pytest
 
 import lstm_core as lc
 
-EXTREMES = np.array([-np.inf, -1e308, -1000.0, -745.0, -30.0, -1.0, 0.0, 1.0, 30.0, 1000.0, 1e308, np.inf])
+EXTREMES = np.array(
+    [-np.inf, -1e308, -1000.0, -745.0, -30.0, -1.0, 0.0, 1.0, 30.0, 1000.0, 1e308, np.inf]
+)
 
 
 def exact_sigmoid(v: float) -> float:

@@ -14,12 +14,19 @@ def test_layout_and_init(rng):
     p32 = lc.init_params(3, 5, rng=0, dtype=np.float32)
     assert all(v.dtype == np.float32 for v in p32.values())
     # the same seed gives the same weights
-    np.testing.assert_array_equal(lc.init_params(3, 5, rng=7)["Wh"], lc.init_params(3, 5, rng=7)["Wh"])
+    np.testing.assert_array_equal(
+        lc.init_params(3, 5, rng=7)["Wh"], lc.init_params(3, 5, rng=7)["Wh"]
+    )
 
 
 def test_gate_order_is_one_constant():
     assert lc.GATES == ("i", "f", "o", "g")
-    assert [lc.gate_slice(g, 3) for g in lc.GATES] == [slice(0, 3), slice(3, 6), slice(6, 9), slice(9, 12)]
+    assert [lc.gate_slice(g, 3) for g in lc.GATES] == [
+        slice(0, 3),
+        slice(3, 6),
+        slice(6, 9),
+        slice(9, 12),
+    ]
     with pytest.raises(ValueError, match="gate must be one of"):
         lc.gate_slice("c", 3)
 
@@ -45,7 +52,10 @@ def test_init_rejects_unknown_dtypes(dtype):
 
 def test_params_from_gates_and_gate_params_are_inverse(rng):
     D, H = 2, 3
-    blocks = {g: (rng.standard_normal((D, H)), rng.standard_normal((H, H)), rng.standard_normal(H)) for g in lc.GATES}
+    blocks = {
+        g: (rng.standard_normal((D, H)), rng.standard_normal((H, H)), rng.standard_normal(H))
+        for g in lc.GATES
+    }
     p = lc.params_from_gates(blocks)
     for g in lc.GATES:
         for got, want in zip(lc.gate_params(p, g), blocks[g], strict=True):
@@ -55,7 +65,12 @@ def test_params_from_gates_and_gate_params_are_inverse(rng):
 def test_hand_worked_params_table():
     p = lc.HAND_WORKED_PARAMS
     # (w on x, w on h, b) per gate, from the source notes' table
-    table = {"f": (1.63, 2.70, 1.62), "i": (1.65, 2.00, 0.62), "g": (0.94, 1.41, -0.32), "o": (-0.19, 4.38, 0.59)}
+    table = {
+        "f": (1.63, 2.70, 1.62),
+        "i": (1.65, 2.00, 0.62),
+        "g": (0.94, 1.41, -0.32),
+        "o": (-0.19, 4.38, 0.59),
+    }
     for g, (wx, wh, b) in table.items():
         assert tuple(float(a.item()) for a in lc.gate_params(p, g)) == (wx, wh, b)
     with pytest.raises(ValueError, match="read-only"):
@@ -82,6 +97,8 @@ def test_from_torch_sums_the_two_biases(rng):
     t = lc.to_torch(lc.init_params(2, 3, rng=rng))
     t["bias_hh_l0"] = np.arange(12.0)
     b_ih = lc.from_torch({**t, "bias_hh_l0": np.zeros(12)})["b"]
-    np.testing.assert_array_equal(lc.from_torch(t)["b"] - b_ih, lc.from_torch({**t, "bias_ih_l0": np.zeros(12)})["b"])
+    np.testing.assert_array_equal(
+        lc.from_torch(t)["b"] - b_ih, lc.from_torch({**t, "bias_ih_l0": np.zeros(12)})["b"]
+    )
     with pytest.raises(ValueError, match="state_dict has no 'weight_hh_l0'"):
         lc.from_torch({"weight_ih_l0": t["weight_ih_l0"]})

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+import lstm_core as lc
+
+
+def test_two_companies_match_the_source():
+    x, y = lc.two_companies()
+    assert x.shape == (2, 4, 1) and y.shape == (2, 1)
+    np.testing.assert_array_equal(x[:, :, 0], [[0, 0.5, 0.25, 1], [1, 0.5, 0.25, 1]])
+    np.testing.assert_array_equal(y, [[0], [1]])
+    assert lc.two_companies(np.float32)[0].dtype == np.float32
+
+
+@pytest.mark.parametrize("lag", [0, 1, 7])
+def test_memory_task_marks_the_value_to_recall(lag):
+    x, y = lc.memory_task(16, lag, rng=3, length=lag + 5)
+    T = lag + 5
+    assert x.shape == (16, T, 2) and y.shape == (16, 1)
+    assert np.all(x[:, :, 1].sum(axis=1) == 1) and np.all(x[:, T - 1 - lag, 1] == 1)
+    np.testing.assert_array_equal(y[:, 0], x[:, T - 1 - lag, 0])
+    np.testing.assert_array_equal(x, lc.memory_task(16, lag, rng=3, length=lag + 5)[0])
+    with pytest.raises(ValueError, match="length must exceed lag"):
+        lc.memory_task(4, 5, length=5)
+
+
+def test_adding_problem():
+    x, y = lc.adding_problem(32, 10, rng=0)
+    assert x.shape == (32, 10, 2)
+    assert np.all(x[:, :5, 1].sum(1) == 1) and np.all(x[:, 5:, 1].sum(1) == 1)
+    np.testing.assert_allclose(y[:, 0], (x[:, :, 0] * x[:, :, 1]).sum(1))
+
+
+def test_noisy_sine_and_windows():
+    s = lc.noisy_sine(100, period=20, noise=0.0)
+    np.testing.assert_allclose(s[:80], s[20:], atol=1e-12)  # periodic when noise-free
+    x, y = lc.windows(s, 10)
+    assert x.shape == (90, 10, 1) and y.shape == (90, 1)
+    np.testing.assert_array_equal(x[3, :, 0], s[3:13])
+    assert y[3, 0] == s[13]
+    with pytest.raises(ValueError, match="S > window"):
+        lc.windows(s[:5], 10)
+
+
+def test_char_corpus_ships_with_python():
+    text = lc.char_corpus()
+    assert text.startswith("The Zen of Python, by Tim Peters")
+    assert "Beautiful is better than ugly." in text and len(text) > 800
+    ids, vocab = lc.encode_text(text)
+    assert "".join(vocab[i] for i in ids) == text
+    x, y = lc.char_batches(ids, 25, len(vocab))
+    assert x.shape[1:] == (25, len(vocab)) and y.shape == x.shape[:2]
+    np.testing.assert_array_equal(x[0].argmax(1)[1:], y[0][:-1])

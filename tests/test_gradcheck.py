@@ -1,0 +1,139 @@
+"""Every backward function against centred differences, relative error < 1e-7 in float64."""
+
+import numpy as np
+import pytest
+
+import lstm_core as lc
+
+THRESHOLD = 1e-7
+# The five-point centred stencil (error ~h**4) with h = 1e-3: its round-off (~1e-16 / h)
+# and truncation (~h**4) both stay near 1e-12, so even gradient entries of 1e-5 are
+# resolved to 1e-7. Over 40 random seeds of the BPTT check the worst error was 1.1e-8;
+# the two-point stencil cannot reach 1e-7 on such entries at any h.
+STEP, ORDER = 1e-3, 4
+
+
+def check(f, inputs, analytic, df=None):
+    errors = lc.gradcheck(f, inputs, analytic, df=df, h=STEP, order=ORDER)
+    bad = {k: v for k, v in errors.items() if not v < THRESHOLD}
+    assert not bad, f"relative errors above {THRESHOLD}: {bad}"
+
+
+def lstm_setup(rng, N=2, T=3, D=3, H=4):
+    p = lc.init_params(D, H, rng=rng)
+    p["b"] = rng.standard_normal(4 * H)
+    return (
+        p,
+        rng.standard_normal((N, T, D)),
+        rng.standard_normal((N, H)),
+        rng.standard_normal((N, H)),
+    )
+
+
+def test_lstm_step_backward(rng):
+    p, x, h0, c0 = lstm_setup(rng)
+    x = x[:, 0].copy()
+    dh, dc = rng.standard_normal(h0.shape), rng.standard_normal(c0.shape)
+
+    def outputs():
+        return lc.lstm_step_forward(x, h0, c0, p)[:2]
+
+    _, _, cache = lc.lstm_step_forward(x, h0, c0, p)
+    dx, dh0, dc0, g = lc.lstm_step_backward(dh, dc, cache)
+    analytic = {"x": dx, "h0": dh0, "c0": dc0, **g}
+    check(outputs, {"x": x, "h0": h0, "c0": c0, **p}, analytic, df=(dh, dc))
+
+
+@pytest.mark.parametrize("with_final", [False, True])
+def test_lstm_backward_through_time(rng, with_final):
+    p, x, h0, c0 = lstm_setup(rng, N=3, T=5)
+    dhs = rng.standard_normal((3, 5, 4))
+    dc_last = rng.standard_normal((3, 4)) if with_final else None
+    dh_last = rng.standard_normal((3, 4)) if with_final else None
+
+    def outputs():
+        hs, cache = lc.lstm_forward(x, p, h0, c0)
+        return (hs, cache.c_last.copy(), cache.h_last.copy()) if with_final else hs
+
+    df = (dhs, dc_last, dh_last) if with_final else dhs
+    _, cache = lc.lstm_forward(x, p, h0, c0)
+    dx, dh0, dc0, g = lc.lstm_backward(dhs, cache, dc_last=dc_last, dh_last=dh_last)
+    check(outputs, {"x": x, "h0": h0, "c0": c0, **p}, {"x": dx, "h0": dh0, "c0": dc0, **g}, df)
+
+
+def test_rnn_step_and_sequence_backward(rng):
+    p = lc.init_rnn_params(3, 4, rng=rng)
+    x, h0 = rng.standard_normal((2, 6, 3)), rng.standard_normal((2, 4))
+    dhs = rng.standard_normal((2, 6, 4))
+
+    _, cache = lc.rnn_forward(x, p, h0)
+    dx, dh0, g = lc.rnn_backward(dhs, cache)
+    check(
+        lambda: lc.rnn_forward(x, p, h0)[0], {"x": x, "h0": h0, **p}, {"x": dx, "h0": dh0, **g}, dhs
+    )
+
+    x1 = x[:, 0].copy()
+
+    _, scache = lc.rnn_step_forward(x1, h0, p)
+    dx1, dh_prev, g1 = lc.rnn_step_backward(dhs[:, 0], scache)
+    analytic = {"x": dx1, "h0": dh_prev, **g1}
+    check(lambda: lc.rnn_step_forward(x1, h0, p)[0], {"x": x1, "h0": h0, **p}, analytic, dhs[:, 0])
+
+
+def test_losses(rng):
+    pred, target = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    _, dpred = lc.mse_loss(pred, target)
+    check(lambda: lc.mse_loss(pred, target)[0], {"pred": pred}, {"pred": dpred})
+    logits, labels = rng.standard_normal((2, 5, 7)), rng.integers(0, 7, (2, 5))
+    _, dlogits = lc.softmax_cross_entropy(logits, labels)
+    check(
+        lambda: lc.softmax_cross_entropy(logits, labels)[0], {"logits": logits}, {"logits": dlogits}
+    )
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+@pytest.mark.parametrize(("readout", "out"), [("last", 2), ("all", 5), ("last", None)])
+def test_model_backward(rng, cell, readout, out):
+    p = lc.init_model(cell, 3, 4, out, rng=rng)
+    x = rng.standard_normal((2, 4, 3))
+    y, cache = lc.model_forward(p, x, readout=readout)
+    dy = rng.standard_normal(y.shape)
+    grads = lc.model_backward(dy, cache, p)
+    assert set(grads) == set(p)
+    check(lambda: lc.model_forward(p, x, readout=readout)[0], p, grads, dy)
+
+
+@pytest.mark.parametrize("loss", ["mse", "softmax"])
+def test_model_loss_chains_loss_and_model(rng, loss):
+    p = lc.init_model("lstm", 3, 4, 5, rng=rng)
+    x = rng.standard_normal((2, 4, 3))
+    y = rng.standard_normal((2, 5)) if loss == "mse" else rng.integers(0, 5, 2)
+    value, grads = lc.model_loss(p, x, y, loss=loss)
+    out, cache = lc.model_forward(p, x)
+    expected_value, dout = (
+        lc.mse_loss(out, y) if loss == "mse" else lc.softmax_cross_entropy(out, y)
+    )
+    assert value == expected_value
+    for k, g in lc.model_backward(dout, cache, p).items():
+        np.testing.assert_array_equal(grads[k], g)
+
+
+def test_gradcheck_detects_a_wrong_gradient(rng):
+    """The checker itself must fail on a plausible bug: a gradient missing the sigmoid's slope."""
+    x = rng.standard_normal(5)
+    errors = lc.gradcheck(lambda: np.sum(lc.sigmoid(x)), {"x": x}, {"x": np.ones(5)})
+    assert errors["x"] > 0.1
+
+
+def test_two_point_stencil_is_accurate_on_well_scaled_gradients(rng):
+    """The textbook (f(x+h) - f(x-h)) / 2h that the course teaches, on a smooth function."""
+    x = rng.uniform(0.5, 2.0, 6)
+    num = lc.numerical_gradient(lambda v: np.sum(np.sin(v) * v), x)
+    assert lc.rel_error(num, np.cos(x) * x + np.sin(x)) < 1e-8
+
+
+def test_rel_error():
+    assert lc.rel_error([1.0, 2.0], [1.0, 2.0]) == 0.0
+    assert lc.rel_error([1.0], [3.0]) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="same shape"):
+        lc.rel_error([1.0], [1.0, 2.0])
