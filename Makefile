@@ -64,6 +64,7 @@ lint: $(STAMP)  ## ruff check and format check
 
 bench: $(STAMP)  ## Benchmarks: lstm_core vs PyTorch and vs a per-gate loop
 	$(BIN)/python benchmarks/bench_lstm.py
+	$(BIN)/python benchmarks/bench_training.py
 
 clean:  ## Remove build products (keeps .venv)
 	rm -rf _build .pytest_cache .ruff_cache

@@ -16,7 +16,7 @@ import lstm_core as lc
 
 def per_gate_forward_backward(x, params, dhs):
     """The loop most courses write: four separate matrix products per step, per gate."""
-    N, T, D = x.shape
+    N, T, _ = x.shape
     H = params["Wh"].shape[0]
     w = {g: lc.gate_params(params, g) for g in lc.GATES}
     h, c = np.zeros((N, H), x.dtype), np.zeros((N, H), x.dtype)
@@ -79,19 +79,22 @@ def main():
     else:
         torch.set_num_threads(max(1, torch.get_num_threads()))
 
-    print(f"N={args.N} T={args.T} D={args.D} H={args.H}, best of {args.repeats}, forward + backward")
-    print(f"{'dtype':8} {'lstm_core ms':>13} {'torch ms':>9} {'per-gate ms':>12} {'core/torch':>11} {'core/per-gate':>14}")
+    print(
+        f"N={args.N} T={args.T} D={args.D} H={args.H}, best of {args.repeats}, forward + backward"
+    )
+    header = ("dtype", "lstm_core ms", "torch ms", "per-gate ms", "core/torch", "core/per-gate")
+    print("{:8} {:>13} {:>9} {:>12} {:>11} {:>14}".format(*header))
     for dtype in (np.float64, np.float32):
         rng = np.random.default_rng(0)
         params = lc.init_params(args.D, args.H, rng=rng, dtype=dtype)
         x = rng.standard_normal((args.N, args.T, args.D)).astype(dtype)
         dhs = rng.standard_normal((args.N, args.T, args.H)).astype(dtype)
 
-        def core():
-            hs, cache = lc.lstm_forward(x, params)
+        def core(x=x, params=params, dhs=dhs):
+            _, cache = lc.lstm_forward(x, params)
             lc.lstm_backward(dhs, cache)
 
-        def per_gate():
+        def per_gate(x=x, params=params, dhs=dhs):
             per_gate_forward_backward(x, params, dhs)
 
         t_core = best_time(core, 2)  # warm up
@@ -104,7 +107,7 @@ def main():
             xt = torch.from_numpy(x).requires_grad_(True)
             dt = torch.from_numpy(dhs)
 
-            def run_torch():
+            def run_torch(m=m, xt=xt, dt=dt):
                 m.zero_grad()
                 xt.grad = None
                 out, _ = m(xt)

@@ -1,4 +1,7 @@
-"""Why the LSTM exists: an RNN's gradient over 50 steps explodes or vanishes; the cell state's need not."""
+"""Why the LSTM exists: an RNN's gradient over 50 steps explodes or vanishes.
+
+Along the LSTM's cell state it need not.
+"""
 
 import numpy as np
 import pytest
