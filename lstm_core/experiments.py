@@ -1,0 +1,266 @@
+"""The experiments behind the later chapters, so that a chapter is prose plus a few calls.
+
+Everything here is NumPy on top of the rest of :mod:`lstm_core`: how far back a gradient
+reaches (chapters 1 and 9), the long-range memory task swept over the lag (chapter 10), a
+step-by-step trace of an unrolled cell (chapter 8), a free-running forecast (chapter 11) and
+a GRU step for comparison with the LSTM (chapter 12).
+
+Import it as ``from lstm_core import experiments``; it is not re-exported by the package.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ._checks import as_float_array, check_dtype, check_shape
+from .activations import sigmoid
+from .data import memory_task
+from .gates import lstm_step_trace
+from .lstm import lstm_backward, lstm_forward
+from .model import cell_of, init_model, model_forward
+from .optim import Adam
+from .params import _positive_int
+from .rnn import rnn_backward, rnn_forward
+from .train import fit
+
+
+def input_gradient_norms(params, x, lags):
+    """How strongly the loss at the last step reaches back to the first input, per lag.
+
+    For every lag ``L`` the model runs over the first ``L + 1`` steps of ``x``; the loss is
+    the sum of the hidden state at step ``L`` (an upstream gradient of ones), and the result
+    is the norm of its gradient on the input at step 0, averaged over the batch.
+
+    Parameters
+    ----------
+    params : dict
+        LSTM ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}`` or RNN
+        ``{"Wx": (D, H), "Wh": (H, H), "b": (H,)}`` parameters (a read-out is ignored).
+    x : array (N, T, D)
+        Input sequences; every lag must be below ``T``.
+    lags : sequence of int
+        Steps between the input and the loss (0: the same step).
+
+    Returns
+    -------
+    array (len(lags),)
+        Mean over the batch of ``|d loss_L / d x_0|``.
+    """
+    cell = cell_of(params)
+    x = as_float_array(x, "x", params["Wh"].dtype)
+    check_shape(x, "x", (None, None, params["Wx"].shape[0]), "(N, T, D)")
+    lags = [int(L) for L in lags]
+    if any(L < 0 or L >= x.shape[1] for L in lags):
+        raise ValueError(f"every lag must lie in [0, T={x.shape[1]}), got {lags}")
+    forward, backward = (
+        (lstm_forward, lstm_backward) if cell == "lstm" else (rnn_forward, rnn_backward)
+    )
+    norms = np.empty(len(lags))
+    for k, L in enumerate(lags):
+        hs, cache = forward(x[:, : L + 1], params)
+        dhs = np.zeros_like(hs)
+        dhs[:, -1] = 1.0  # the loss is the sum of the last hidden state
+        dx = backward(dhs, cache)[0]
+        norms[k] = np.linalg.norm(dx[:, 0], axis=-1).mean()
+    return norms
+
+
+def unroll_trace(params, x, h0=None, c0=None) -> dict:
+    """Run an LSTM one step at a time and keep every intermediate of every step.
+
+    The readable, gate-by-gate twin of :func:`lstm_core.lstm_forward`, for tables and plots.
+
+    Parameters
+    ----------
+    params : dict
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+    x : array (N, T, D)
+    h0, c0 : array (N, H), optional
+        Starting memories; zeros if omitted.
+
+    Returns
+    -------
+    dict of arrays (N, T, H)
+        The keys of :func:`lstm_core.lstm_step_trace` (``f``, ``i``, ``g``, ``o``,
+        ``c_kept``, ``c_added``, ``c``, ``tanh_c``, ``h``, the pre-activations ``a_*``), plus
+        ``h_prev`` and ``c_prev``, the memories each step started from.
+    """
+    x = as_float_array(x, "x", params["Wh"].dtype)
+    N, T = x.shape[:2]
+    H = params["Wh"].shape[0]
+    h = np.zeros((N, H), x.dtype) if h0 is None else as_float_array(h0, "h0", x.dtype)
+    c = np.zeros((N, H), x.dtype) if c0 is None else as_float_array(c0, "c0", x.dtype)
+    steps = []
+    for t in range(T):
+        s = lstm_step_trace(x[:, t], h, c, params)
+        s["h_prev"], s["c_prev"] = h, c
+        steps.append(s)
+        h, c = s["h"], s["c"]
+    return {k: np.stack([s[k] for s in steps], axis=1) for k in steps[0]}
+
+
+def memory_test_mse(
+    cell: str,
+    lag: int,
+    *,
+    hidden_size: int = 8,
+    n_train: int = 512,
+    n_test: int = 512,
+    epochs: int = 40,
+    batch_size: int = 64,
+    lr: float = 0.01,
+    clip_norm: float | None = 1.0,
+    seed: int = 0,
+):
+    """Train a model on :func:`lstm_core.memory_task` and score it on fresh sequences.
+
+    The model is ``cell`` with ``hidden_size`` units and a linear read-out of the last
+    hidden state, trained with Adam. Predicting 0 always scores 1/3.
+
+    Parameters
+    ----------
+    cell : {"lstm", "rnn"}
+    lag : int
+        Steps between the value to recall and the end of the sequence.
+    seed : int
+        Seeds the weights, the training data (``seed``) and the test data (``seed + 1``).
+
+    Returns
+    -------
+    mse : float
+        Mean squared error on ``n_test`` new sequences.
+    history : dict
+        From :func:`lstm_core.fit` (``loss`` per epoch, ``epochs``, ``seconds``).
+    """
+    x, y = memory_task(n_train, lag, rng=seed)
+    x_test, y_test = memory_task(n_test, lag, rng=seed + 1)
+    params = init_model(cell, 2, hidden_size, 1, rng=seed)
+    history = fit(
+        params,
+        x,
+        y,
+        optimizer=Adam(lr=lr),
+        epochs=epochs,
+        batch_size=batch_size,
+        clip_norm=clip_norm,
+        rng=seed,
+    )
+    pred, _ = model_forward(params, x_test)
+    return float(np.mean((pred - y_test) ** 2)), history
+
+
+def memory_sweep(lags, cells=("lstm", "rnn"), **kwargs) -> dict:
+    """:func:`memory_test_mse` for every cell and lag.
+
+    Parameters
+    ----------
+    lags : sequence of int
+    cells : sequence of {"lstm", "rnn"}
+    **kwargs
+        Passed on to :func:`memory_test_mse` (epochs, hidden_size, seed, ...).
+
+    Returns
+    -------
+    dict
+        ``"lags"``: int array (L,); one float array (L,) of test errors per cell; and
+        ``"seconds"``: the wall-clock time of the whole sweep.
+    """
+    start = time.perf_counter()
+    out = {"lags": np.asarray(lags, dtype=int)}
+    for cell in cells:
+        out[cell] = np.array([memory_test_mse(cell, int(L), **kwargs)[0] for L in lags])
+    out["seconds"] = time.perf_counter() - start
+    return out
+
+
+def forecast_free_run(params, context, steps: int) -> np.ndarray:
+    """Forecast a series ``steps`` values ahead by feeding the model its own predictions.
+
+    The model (a recurrent layer with a one-output read-out, trained on
+    :func:`lstm_core.windows` of width ``W``) always reads the last ``W`` values, real ones
+    first and then more and more of its own forecasts, exactly as in training.
+
+    Parameters
+    ----------
+    params : dict
+        Model parameters with ``Wy (H, 1)`` and ``by (1,)``.
+    context : array (W,)
+        The last ``W`` observed values.
+    steps : int
+
+    Returns
+    -------
+    array (steps,)
+    """
+    context = as_float_array(context, "context", params["Wh"].dtype)
+    check_shape(context, "context", (None,), "(W,)")
+    steps = _positive_int(steps, "steps")
+    W = context.size
+    buf = np.concatenate([context, np.zeros(steps, context.dtype)])
+    for t in range(steps):
+        pred, _ = model_forward(params, buf[None, t : t + W, None])
+        buf[W + t] = pred[0, 0]
+    return buf[W:].copy()
+
+
+#: Gate order of :func:`gru_step_forward`'s parameters: reset, update, new (PyTorch's order).
+GRU_GATES = ("r", "z", "n")
+
+
+def init_gru_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64) -> dict:
+    """Random GRU parameters, uniform in ``[-1/sqrt(H), 1/sqrt(H)]`` like ``nn.GRU``.
+
+    Returns
+    -------
+    dict
+        ``{"Wx": (D, 3H), "Wh": (H, 3H), "bx": (3H,), "bh": (3H,)}`` with the blocks in
+        :data:`GRU_GATES` order. ``bx`` and ``bh`` are PyTorch's ``bias_ih`` and ``bias_hh``:
+        they differ only in the candidate, where ``bh`` sits inside the reset gate's product.
+    """
+    D, H = _positive_int(input_size, "input_size"), _positive_int(hidden_size, "hidden_size")
+    rng = np.random.default_rng(rng)
+    bound = 1.0 / np.sqrt(H)
+    shapes = {"Wx": (D, 3 * H), "Wh": (H, 3 * H), "bx": (3 * H,), "bh": (3 * H,)}
+    return {k: rng.uniform(-bound, bound, s).astype(check_dtype(dtype)) for k, s in shapes.items()}
+
+
+def gru_step_forward(x, h_prev, params) -> np.ndarray:
+    """One GRU step (Cho et al., 2014, in PyTorch's form): a single memory, two gates.
+
+    ``r = sigmoid(x Wx_r + bx_r + h_prev Wh_r + bh_r)`` (reset),
+    ``z = sigmoid(x Wx_z + bx_z + h_prev Wh_z + bh_z)`` (update),
+    ``n = tanh(x Wx_n + bx_n + r * (h_prev Wh_n + bh_n))`` (candidate),
+    ``h = (1 - z) * n + z * h_prev``.
+
+    Parameters
+    ----------
+    x : array (N, D)
+    h_prev : array (N, H)
+    params : dict
+        From :func:`init_gru_params`.
+
+    Returns
+    -------
+    h : array (N, H)
+    """
+    H = params["Wh"].shape[0]
+    ax = as_float_array(x, "x", params["Wh"].dtype) @ params["Wx"] + params["bx"]
+    ah = as_float_array(h_prev, "h_prev", params["Wh"].dtype) @ params["Wh"] + params["bh"]
+    r = sigmoid(ax[:, :H] + ah[:, :H])
+    z = sigmoid(ax[:, H : 2 * H] + ah[:, H : 2 * H])
+    n = np.tanh(ax[:, 2 * H :] + r * ah[:, 2 * H :])
+    return (1.0 - z) * n + z * h_prev
+
+
+__all__ = [
+    "GRU_GATES",
+    "forecast_free_run",
+    "gru_step_forward",
+    "init_gru_params",
+    "input_gradient_norms",
+    "memory_sweep",
+    "memory_test_mse",
+    "unroll_trace",
+]
