@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install book test lint bench clean vendor chromium
+.PHONY: help install book test lint bench clean exercises vendor chromium
 
 # Browser assets for the book (MathJax, require.js, the widget manager) come from npm at build
 # time (package.json + package-lock.json) and are copied into a git-ignored folder that
@@ -65,6 +65,12 @@ lint: $(STAMP)  ## ruff check and format check
 bench: $(STAMP)  ## Benchmarks: lstm_core vs PyTorch and vs a per-gate loop
 	$(BIN)/python benchmarks/bench_lstm.py
 	$(BIN)/python benchmarks/bench_training.py
+
+exercises: $(STAMP)  ## Regenerate exercises/ (student notebooks) from solutions/ with nbgrader
+	@# nbgrader runs alembic from PATH; --force replaces exercises/<id>/ and updates gradebook.db
+	for dir in solutions/*/; do \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force || exit 1; \
+	done
 
 clean:  ## Remove build products (keeps .venv)
 	rm -rf _build .pytest_cache .ruff_cache

@@ -1,0 +1,228 @@
+"""Trusted checks for hidden tests: a private reference, isolated calls, plain-Python comparisons.
+
+What a notebook can do before a hidden test runs, and why it does not help:
+
+* redefine ``np.allclose``, ``np.testing`` or ``np.isclose``: comparisons here are done in
+  plain Python on the values of ``ndarray.tolist()``, never through NumPy's functions;
+* rebind ``lstm_core.sigmoid`` (or ``lstm_core.activations.np``): the reference comes from a
+  private copy of ``lstm_core`` executed afresh from its files (:func:`reference`);
+* answer by calling ``lstm_core``: while the student's function runs (:func:`call_isolated`)
+  ``import lstm_core`` fails, and any Python code from the ``lstm_core`` folder that executes
+  (also through a reference captured before, under any name) is recorded, so the check fails;
+* return an ``ndarray`` subclass with a forgiving ``__eq__``: results must be exact ndarrays.
+
+Not caught, by design or by nature (the kernel runs student code with full rights, see
+nbgrader issue #1386): copying ``lstm_core``'s source text, using another library's
+function (``scipy.special.expit``, ``torch.sigmoid``), or deliberately dismantling the
+interpreter (``sys.settrace`` games, patching this module, editing files on disk).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import random
+import sys
+import warnings
+
+import numpy as np
+
+# Captured when this module is first imported (by the kernel guard, before any student code
+# runs, during autograding), so later rebinding of these NumPy names does not reach us.
+_ndarray = np.ndarray
+_tolist = np.ndarray.tolist
+_errstate = np.errstate
+_asarray = np.asarray
+
+_pristine_packages: dict[str, object] = {}
+
+
+class ReferenceUsedError(AssertionError):
+    """The student's function ran code of the reference package while it was being graded."""
+
+
+def _package_dir(package: str) -> str:
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ImportError(f"the reference package {package!r} is not installed")
+    return os.path.dirname(os.path.abspath(spec.origin))
+
+
+def _pristine(package: str = "lstm_core"):
+    """Return a private copy of ``package``, executed afresh from its files.
+
+    The copy has its own module objects (and so its own globals), which nothing in the
+    notebook has seen, so rebinding names in the imported ``lstm_core`` does not change it.
+    """
+    if package not in _pristine_packages:
+        folder = _package_dir(package)
+        alias = f"_lstm_grading_pristine_{package}"
+        spec = importlib.util.spec_from_file_location(
+            alias, os.path.join(folder, "__init__.py"), submodule_search_locations=[folder]
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[alias] = module  # the package's relative imports look for it there
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            for name in [n for n in sys.modules if n == alias or n.startswith(alias + ".")]:
+                del sys.modules[name]
+        _pristine_packages[package] = module
+    return _pristine_packages[package]
+
+
+def reference(name: str, package: str = "lstm_core"):
+    """The reference implementation ``package.name``, from a private, untouched copy."""
+    return getattr(_pristine(package), name)
+
+
+@contextlib.contextmanager
+def _out_of_reach(packages: tuple[str, ...]):
+    """Make ``packages`` unimportable and record any execution of their code meanwhile."""
+    folders = tuple(_package_dir(p) + os.sep for p in packages)
+    used: list[str] = []
+
+    def tracer(frame, event, arg):
+        # Only "call" events reach a global trace function that returns None: cheap.
+        if event == "call" and frame.f_code.co_filename.startswith(folders):
+            used.append(frame.f_code.co_name)
+
+    hidden = {
+        n: m for n, m in sys.modules.items() if n.partition(".")[0] in packages and m is not None
+    }
+    for name in set(hidden) | set(packages):
+        sys.modules[name] = None  # makes `import lstm_core` raise ImportError
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        yield used
+        if sys.gettrace() is not tracer:
+            used.append("<sys.settrace was changed by the function under test>")
+    finally:
+        sys.settrace(previous)
+        for name in set(hidden) | set(packages):
+            sys.modules.pop(name, None)
+        sys.modules.update(hidden)
+
+
+def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
+    """Call ``fn(*args)`` as a hidden test should: reference out of reach, warnings as errors.
+
+    NumPy overflow, division by zero and invalid operations raise (underflow to zero is
+    allowed: ``exp(-1000)`` is 0 and that is fine); any warning is an error. Raises
+    :class:`ReferenceUsedError` if ``fn`` ran code of a ``forbidden`` package.
+    """
+    __tracebackhide__ = True  # IPython leaves this frame out of tracebacks
+    name = name or getattr(fn, "__name__", "the function")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with _errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+                with _out_of_reach(tuple(forbidden)) as used:
+                    result = fn(*args)
+    except (FloatingPointError, RuntimeWarning) as exc:
+        raise AssertionError(
+            f"{name} raised a floating-point warning ({exc}); large inputs must not overflow"
+        ) from None
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] in forbidden:
+            raise ReferenceUsedError(
+                f"{name} imports the reference package {exc.name!r}; "
+                "the exercise is to write it yourself"
+            ) from None
+        raise
+    if used:
+        raise ReferenceUsedError(
+            f"{name} called the reference package ({', '.join(forbidden)}: {used[0]}); "
+            "the exercise is to write it yourself"
+        )
+    return result
+
+
+def _values(array, what: str) -> list:
+    if type(array) is not _ndarray:
+        raise AssertionError(f"{what} should return a NumPy ndarray, got {type(array).__name__}")
+    return _tolist(array.ravel())
+
+
+def assert_close(actual, expected, *, rtol: float, atol: float, what: str, inputs=None) -> None:
+    """Raise ``AssertionError`` unless ``actual`` matches ``expected`` elementwise.
+
+    ``|actual - expected| <= atol + rtol * |expected|`` in plain Python floats; NaN must meet
+    NaN and an infinity the same infinity. ``inputs`` (same size) names the failing input.
+    """
+    __tracebackhide__ = True
+    got = _values(actual, what)
+    want = _values(expected, "the reference")
+    if tuple(actual.shape) != tuple(expected.shape):
+        raise AssertionError(
+            f"{what}: result has shape {tuple(actual.shape)}, expected {tuple(expected.shape)}"
+        )
+    xs = _values(inputs, "inputs") if inputs is not None else None
+    bad, worst, worst_err = 0, None, -1.0
+    for i, (g, w) in enumerate(zip(got, want, strict=True)):
+        if w != w:  # NaN
+            ok, err = g != g, 0.0
+        elif w in (float("inf"), float("-inf")) or g != g or g in (float("inf"), float("-inf")):
+            ok, err = g == w, float("inf")
+        else:
+            err = g - w if g >= w else w - g
+            ok = err <= atol + rtol * (w if w >= 0 else -w)
+        if not ok:
+            bad += 1
+            if err > worst_err or worst is None:
+                worst, worst_err = i, err
+    if bad:
+        at = f" at x = {xs[worst]!r}" if xs is not None else f" at flat index {worst}"
+        raise AssertionError(
+            f"{what}: {bad} of {len(want)} values differ from the reference "
+            f"(rtol={rtol:g}, atol={atol:g}); for example{at} got {got[worst]!r}, "
+            f"expected {want[worst]!r}"
+        )
+
+
+def _activation_inputs(name: str) -> list[tuple[str, np.ndarray]]:
+    """Deterministic random inputs at several scales, plus the edge cases, for ``name``."""
+    rng = random.Random(f"lstm-course:{name}")  # str seeds are stable across runs
+    cases = []
+    for label, draw, shape in [
+        ("standard normal inputs", lambda: rng.gauss(0.0, 1.0), (40,)),
+        ("inputs of size ~5 (a 2-D array)", lambda: rng.gauss(0.0, 5.0), (6, 7)),
+        ("inputs of size ~50 (a 3-D array)", lambda: rng.gauss(0.0, 50.0), (2, 3, 5)),
+        ("inputs in [-800, 800]", lambda: rng.uniform(-800.0, 800.0), (60,)),
+        ("tiny inputs near 0", lambda: rng.gauss(0.0, 1e-8), (20,)),
+    ]:
+        count = 1
+        for n in shape:
+            count *= n
+        cases.append((label, _asarray([draw() for _ in range(count)], dtype=float).reshape(shape)))
+    edges = [0.0, -0.0, 1.0, -1.0, 30.0, -30.0, 40.0, -40.0, 700.0, -700.0, 710.0, -710.0]
+    cases.append(("edge cases", _asarray(edges, dtype=float)))
+    return cases
+
+
+def check_activation(student_fn, name: str, *, rtol: float = 1e-9, atol: float = 1e-12) -> None:
+    """Hidden test of one elementwise function against ``lstm_core.<name>``.
+
+    Checks, on random inputs of several scales and shapes: an ndarray of the input's shape
+    comes back, the argument is left unchanged, values agree with the reference, no
+    floating-point warning, no use of ``lstm_core``; and exact agreement (no tolerance) at
+    0, +-1000 and +-1e308, where the right answer is an exact 0, 0.25, 0.5 or +-1.
+    """
+    __tracebackhide__ = True
+    if not callable(student_fn):
+        raise AssertionError(f"{name} should be a function, got {type(student_fn).__name__}")
+    ref = reference(name)
+    for label, x in _activation_inputs(name):
+        expected = ref(x.copy())
+        argument = x.copy()
+        got = call_isolated(student_fn, argument, name=name)
+        if _tolist(argument) != _tolist(x):
+            raise AssertionError(
+                f"{name} changed its argument in place ({label}); return a new array"
+            )
+        assert_close(got, expected, rtol=rtol, atol=atol, what=f"{name} on {label}", inputs=x)
+    x = _asarray([0.0, 1000.0, -1000.0, 1e308, -1e308])
+    got = call_isolated(student_fn, x.copy(), name=name)
+    assert_close(got, ref(x), rtol=0.0, atol=0.0, what=f"{name} at 0, +-1000, +-1e308", inputs=x)
