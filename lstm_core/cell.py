@@ -17,14 +17,25 @@ from .params import lstm_sizes
 def activate_gates(a: np.ndarray, H: int) -> np.ndarray:
     """Squash pre-activations ``a (..., 4H)`` into gate values, in place, and return ``a``.
 
-    The sigmoid blocks use ``sigmoid(z) = (1 + tanh(z / 2)) / 2``, which is exact in the
-    limits, never overflows, and lets one ``tanh`` call cover all four gates.
+    The three sigmoid blocks come first (see :data:`lstm_core.GATES`). In float32 one
+    ``tanh`` call covers all four blocks, with ``sigmoid(z) = (1 + tanh(z / 2)) / 2``; in
+    float64 NumPy's ``exp`` is about twice as fast as its ``tanh``, so the sigmoid blocks
+    use ``1 / (1 + exp(-z))``. Both are exact in the limits (``exp`` overflowing to
+    infinity gives exactly 0, which is why overflow and underflow are silenced here).
     """
-    sig = a[..., : 3 * H]
-    sig *= 0.5
-    np.tanh(a, out=a)
-    sig *= 0.5
-    sig += 0.5
+    sig, cand = a[..., : 3 * H], a[..., 3 * H :]
+    if a.dtype == np.float64:
+        np.negative(sig, out=sig)
+        with np.errstate(over="ignore", under="ignore"):
+            np.exp(sig, out=sig)
+        sig += 1.0
+        np.reciprocal(sig, out=sig)
+        np.tanh(cand, out=cand)
+    else:
+        sig *= 0.5
+        np.tanh(a, out=a)
+        sig *= 0.5
+        sig += 0.5
     return a
 
 

@@ -179,3 +179,16 @@ def test_the_pool_never_hands_out_a_held_array():
     del b
     c = _workspace.empty((64, 1024), np.float64)  # b was released: it may come back
     assert not np.shares_memory(c, view)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_saturated_gates_are_exact_and_silent(dtype):
+    """Pre-activations of +-1000 give gates of exactly 1 and 0, with no floating-point error."""
+    p = lc.init_params(2, 3, rng=0, dtype=dtype)
+    p["b"][:] = 1000.0
+    p["b"][lc.gate_slice("f", 3)] = -1000.0
+    with np.errstate(all="raise"):
+        _, cache = lc.lstm_forward(np.zeros((1, 2, 2), dtype), p)
+    g = cache.gates[0, 0]
+    assert np.all(g[lc.gate_slice("i", 3)] == 1.0) and np.all(g[lc.gate_slice("f", 3)] == 0.0)
+    assert np.all(g[lc.gate_slice("g", 3)] == 1.0)
