@@ -1,0 +1,339 @@
+"""Figures for the chapters: activations, the LSTM cell diagram, a gate's response to its input.
+
+Needs matplotlib, which ``import lstm_core`` does not load: ``from lstm_core import plots``.
+Every function returns a new :class:`matplotlib.figure.Figure` with a white background, so
+the figures stay readable in the book's dark mode too. Diagram parts carry a ``gid``
+(``"box-f"``, ``"op-add"``, ...) that tests and readers can look them up by.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, Ellipse, FancyArrowPatch, FancyBboxPatch
+
+from .activations import sigmoid, sigmoid_grad, tanh, tanh_grad
+from .gates import lstm_step_trace
+from .params import HAND_WORKED_PARAMS
+
+YELLOW = "#f6d55c"  # neural-network layers (the classic diagram's yellow boxes)
+PINK = "#f4b6c2"  # pointwise operations (circles)
+LINE = "#333333"
+HIGHLIGHT = "#c0392b"
+STAGES = ("f", "i", "c", "o")
+
+#: Symbols of the trace keys of :func:`lstm_core.lstm_step_trace`, for labels and legends.
+SYMBOLS = {
+    "a_f": r"$a_f$",
+    "a_i": r"$a_i$",
+    "a_g": r"$a_{\tilde c}$",
+    "a_o": r"$a_o$",
+    "f": r"$f_t$",
+    "i": r"$i_t$",
+    "g": r"$\tilde c_t$",
+    "o": r"$o_t$",
+    "c_kept": r"$f_t\, c_{t-1}$",
+    "c_added": r"$i_t\, \tilde c_t$",
+    "c": r"$c_t$",
+    "tanh_c": r"$\tanh(c_t)$",
+    "h": r"$h_t$",
+}
+
+
+def _figure(figsize) -> Figure:
+    # Figure() without pyplot: no global state, nothing to close, works under any backend
+    return Figure(figsize=figsize, facecolor="white", layout="constrained")
+
+
+def activation_figure(x=None, points=()):
+    """Sigmoid and tanh (left) and their derivatives (right) on a shared ``x`` axis.
+
+    Parameters
+    ----------
+    x : array (M,), optional
+        Where to evaluate; default 601 points in [-6, 6].
+    points : sequence of (str, float)
+        ``("sigmoid", -5.0)`` or ``("tanh", 2.0)``: values marked with a dot and labelled.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes; the left one has the lines ``sigmoid`` and ``tanh`` (labels of its legend),
+        the right one ``sigmoid'`` and ``tanh'``.
+    """
+    x = np.linspace(-6.0, 6.0, 601) if x is None else np.asarray(x, dtype=float)
+    fig = _figure((9, 3.6))
+    left, right = fig.subplots(1, 2, sharex=True)
+    left.plot(x, sigmoid(x), color="C0", label=r"sigmoid $\sigma(x)$")
+    left.plot(x, tanh(x), color="C1", ls="--", label=r"$\tanh(x)$")
+    right.plot(x, sigmoid_grad(x), color="C0", label=r"$\sigma'(x) = \sigma(x)(1-\sigma(x))$")
+    right.plot(x, tanh_grad(x), color="C1", ls="--", label=r"$\tanh'(x) = 1 - \tanh^2(x)$")
+    funcs = {"sigmoid": (sigmoid, "C0"), "tanh": (tanh, "C1")}
+    for name, at in points:
+        fn, colour = funcs[name]
+        y = float(fn(at))
+        left.plot([at], [y], "o", color=colour, ms=6)
+        left.annotate(
+            f"{name}({at:g}) = {y:.3g}",
+            (at, y),
+            textcoords="offset points",
+            xytext=(8, -12 if y > 0 else 6),
+            fontsize=8,
+            color=colour,
+        )
+    for ax, title, levels in [
+        (left, "the functions", (-1.0, 0.0, 1.0)),
+        (right, "their derivatives", (0.0, 0.25, 1.0)),
+    ]:
+        for level in levels:
+            ax.axhline(level, color="grey", lw=0.6, ls=":")
+        ax.axvline(0.0, color="grey", lw=0.6, ls=":")
+        ax.set_xlabel("$x$")
+        ax.set_title(title, fontsize=10)
+        ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def _highlighted(stages, highlight) -> bool:
+    return highlight is None or bool(set(stages) & highlight)
+
+
+def cell_diagram(highlight=None, values=None):
+    """The LSTM cell in the classic diagram vocabulary, optionally highlighting one stage.
+
+    Yellow boxes are layers (a weight matrix, a bias and a squashing function), pink circles
+    pointwise operations, merging lines concatenation and forking lines copies. The cell
+    state runs along the top, the short-term memory along the bottom.
+
+    Parameters
+    ----------
+    highlight : str or iterable of str, optional
+        Stages to draw in colour, the rest faded: ``"f"`` (forget gate), ``"i"`` (input gate
+        and candidate memory), ``"c"`` (the cell-state line), ``"o"`` (output gate and new
+        hidden state). ``None`` draws everything alike.
+    values : dict, optional
+        Scalars (or 1x1 arrays) keyed like :func:`lstm_core.lstm_step_trace`'s output, plus
+        ``"x"``, ``"h_prev"`` and ``"c_prev"``: written next to the matching parts.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes holding the 4 layer boxes (gids ``box-f``, ``box-i``, ``box-g``, ``box-o``),
+        5 pointwise operations (``op-forget``, ``op-input``, ``op-add``, ``op-tanh``,
+        ``op-output``) and the cell outline (``cell``).
+    """
+    if highlight is not None:
+        highlight = {highlight} if isinstance(highlight, str) else set(highlight)
+        unknown = highlight - set(STAGES)
+        if unknown:
+            raise ValueError(f"highlight must be among {STAGES}, got {sorted(unknown)}")
+    vals = {k: float(np.asarray(v).ravel()[0]) for k, v in (values or {}).items()}
+
+    fig = _figure((9, 6.2))
+    ax = fig.add_subplot()
+    ax.set_xlim(-1.6, 12.6)
+    ax.set_ylim(-1.4, 8.0)
+    ax.set_aspect("equal")
+    ax.axis("off")
+
+    def style(stages):
+        on = _highlighted(stages, highlight)
+        colour = HIGHLIGHT if (on and highlight is not None) else LINE
+        return {"color": colour, "alpha": 1.0 if on else 0.25, "lw": 2.2 if on else 1.4}
+
+    def path(points, stages, arrow=True):
+        s = style(stages)
+        xs, ys = zip(*points, strict=True)
+        if len(points) > 2:
+            ax.plot(
+                xs[:-1],
+                ys[:-1],
+                color=s["color"],
+                alpha=s["alpha"],
+                lw=s["lw"],
+                solid_capstyle="round",
+            )
+        ax.add_patch(
+            FancyArrowPatch(
+                points[-2],
+                points[-1],
+                arrowstyle="-|>" if arrow else "-",
+                mutation_scale=13,
+                shrinkA=0,
+                shrinkB=0,
+                **s,
+            )
+        )
+
+    def layer(cx, cy, text, gid, stages, width=0.9):
+        on = _highlighted(stages, highlight)
+        patch = FancyBboxPatch(
+            (cx - width / 2, cy - 0.35),
+            width,
+            0.7,
+            boxstyle="round,pad=0.04",
+            fc=YELLOW,
+            ec=style(stages)["color"],
+            lw=1.3,
+            alpha=1.0 if on else 0.3,
+            gid=gid,
+        )
+        ax.add_patch(patch)
+        ax.text(
+            cx,
+            cy,
+            text,
+            ha="center",
+            va="center",
+            fontsize=12,
+            color="black",
+            alpha=1.0 if on else 0.35,
+        )
+
+    def op(cx, cy, text, gid, stages, shape="circle"):
+        on = _highlighted(stages, highlight)
+        kw = {
+            "fc": PINK,
+            "ec": style(stages)["color"],
+            "lw": 1.3,
+            "alpha": 1.0 if on else 0.3,
+            "gid": gid,
+            "zorder": 3,
+        }
+        patch = (
+            Ellipse((cx, cy), 1.0, 0.6, **kw) if shape == "ellipse" else Circle((cx, cy), 0.3, **kw)
+        )
+        ax.add_patch(patch)
+        ax.text(
+            cx,
+            cy,
+            text,
+            ha="center",
+            va="center",
+            fontsize=11 if shape == "ellipse" else 14,
+            color="black",
+            alpha=1.0 if on else 0.35,
+            zorder=4,
+        )
+
+    def label(x, y, text, stages, key=None, **kw):
+        if key is not None and key in vals:
+            text = f"{text} = {vals[key]:.3g}"
+        on = _highlighted(stages, highlight)
+        kw = {"ha": "left", "va": "center", "fontsize": 10, **kw}
+        ax.text(x, y, text, color="black", alpha=1.0 if on else 0.35, **kw)
+
+    ax.add_patch(
+        FancyBboxPatch(
+            (0.4, 0.3),
+            10.2,
+            6.0,
+            boxstyle="round,pad=0.1",
+            fc="#e8eef6",
+            ec="#8899aa",
+            lw=1.0,
+            gid="cell",
+            zorder=0,
+        )
+    )
+
+    fx, ix, gx, ox, tx = 2.0, 3.4, 4.8, 6.3, 8.0  # columns of the parts
+    top, mid, low, box_y = 5.5, 4.0, 1.0, 2.5
+    # cell state: the conveyor belt along the top
+    path([(-0.4, top), (fx - 0.3, top)], "cf", arrow=False)
+    path([(fx + 0.3, top), (gx - 0.3, top)], "c", arrow=False)
+    path([(gx + 0.3, top), (11.4, top)], "co")
+    op(fx, top, "×", "op-forget", "fc")
+    op(gx, top, "+", "op-add", "ic")
+    # short-term memory and input merge (concatenation), then fork to the four layers
+    path([(-0.4, low), (1.2, low)], "fio", arrow=False)
+    path([(1.2, -0.8), (1.2, low)], "fio", arrow=False)
+    for a, b, stages in [(1.2, fx, "fio"), (fx, gx, "io"), (gx, ox, "o")]:
+        path([(a, low), (b, low)], stages, arrow=False)
+    for cx, stage in [(fx, "f"), (ix, "i"), (gx, "i"), (ox, "o")]:
+        path([(cx, low), (cx, box_y - 0.4)], stage)
+    layer(fx, box_y, r"$\sigma$", "box-f", "f")
+    layer(ix, box_y, r"$\sigma$", "box-i", "i")
+    layer(gx, box_y, r"$\tanh$", "box-g", "i", width=1.0)
+    layer(ox, box_y, r"$\sigma$", "box-o", "o")
+    # forget gate scales the belt; input gate scales the candidate, which is added to it
+    path([(fx, box_y + 0.39), (fx, top - 0.3)], "f")
+    path([(ix, box_y + 0.39), (ix, mid), (gx - 0.3, mid)], "i")
+    path([(gx, box_y + 0.39), (gx, mid - 0.3)], "i")
+    op(gx, mid, "×", "op-input", "i")
+    path([(gx, mid + 0.3), (gx, top - 0.3)], "i")
+    # output: tanh of the new cell state, scaled by the output gate, is the new h
+    path([(tx, top), (tx, 4.3 + 0.3)], "o")
+    op(tx, 4.3, "tanh", "op-tanh", "o", shape="ellipse")
+    path([(tx, 4.3 - 0.3), (tx, box_y + 0.3)], "o")
+    path([(ox + 0.45, box_y), (tx - 0.3, box_y)], "o")
+    op(tx, box_y, "×", "op-output", "o")
+    path([(tx, box_y - 0.3), (tx, low), (11.4, low)], "o")
+    path([(9.3, low), (9.3, 7.3)], "o")
+
+    label(-1.5, top + 0.35, r"$c_{t-1}$", "cf", "c_prev", fontsize=11)
+    label(-1.5, low + 0.35, r"$h_{t-1}$", "fio", "h_prev", fontsize=11)
+    label(1.3, -1.0, r"$x_t$", "fio", "x", fontsize=11)
+    label(10.6, top + 0.35, r"$c_t$", "co", "c", fontsize=11)
+    label(10.6, low + 0.35, r"$h_t$", "o", "h", fontsize=11)
+    label(9.45, 7.4, r"$h_t$", "o", "h", fontsize=11)
+    label(fx + 0.1, 3.9, SYMBOLS["f"], "f", "f", fontsize=9)
+    label(ix + 0.1, 3.3, SYMBOLS["i"], "i", "i", fontsize=9)
+    label(gx + 0.1, 3.25, SYMBOLS["g"], "i", "g", fontsize=9)
+    label(gx + 0.1, 4.75, SYMBOLS["c_added"], "i", "c_added", fontsize=9)
+    label((fx + gx) / 2, top + 0.35, SYMBOLS["c_kept"], "fc", "c_kept", fontsize=9, ha="center")
+    label(tx + 0.12, 3.4, SYMBOLS["tanh_c"], "o", "tanh_c", fontsize=9)
+    label((ox + tx) / 2 - 0.1, box_y - 0.65, SYMBOLS["o"], "o", "o", fontsize=9, ha="center")
+    return fig
+
+
+def response_figure(keys, h_values=(-1.0, 0.0, 1.0), c_prev=2.0, params=None, x=None, mark=None):
+    """How parts of one single-unit LSTM step depend on the input ``x``, one line per ``h_prev``.
+
+    Parameters
+    ----------
+    keys : sequence of str
+        Keys of :func:`lstm_core.lstm_step_trace`'s output, one axes each (e.g. ``("f",
+        "c_kept")``).
+    h_values : sequence of float
+        Previous short-term memories, one line each.
+    c_prev : float
+        Previous long-term memory.
+    params : dict, optional
+        A single-unit LSTM (``D = H = 1``); default :data:`lstm_core.HAND_WORKED_PARAMS`.
+    x : array (M,), optional
+        Inputs; default 401 points in [-10, 10].
+    mark : float, optional
+        An input to mark with a dotted vertical line on every axes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``len(keys)`` axes, each with ``len(h_values)`` labelled lines.
+    """
+    params = HAND_WORKED_PARAMS if params is None else params
+    x = np.linspace(-10.0, 10.0, 401) if x is None else np.asarray(x, dtype=float)
+    fig = _figure((4.2 * len(keys), 3.4))
+    axes = np.atleast_1d(fig.subplots(1, len(keys), sharex=True))
+    styles = ["-", "--", ":", "-."]
+    for n, h in enumerate(h_values):
+        trace = lstm_step_trace(
+            x[:, None], np.full((x.size, 1), h), np.full((x.size, 1), c_prev), params
+        )
+        for ax, key in zip(axes, keys, strict=True):
+            ax.plot(
+                x, trace[key][:, 0], styles[n % 4], color=f"C{n}", label=rf"$h_{{t-1}} = {h:g}$"
+            )
+    for ax, key in zip(axes, keys, strict=True):
+        ax.axhline(0.0, color="grey", lw=0.6, ls=":")
+        if mark is not None:
+            ax.axvline(mark, color="grey", lw=0.8, ls="--")
+        ax.set_xlabel("input $x_t$")
+        ax.set_ylabel(SYMBOLS.get(key, key))
+        ax.legend(fontsize=8, loc="best")
+    if len(keys) > 0:
+        fig.suptitle(rf"one step of the hand-worked unit, $c_{{t-1}} = {c_prev:g}$", fontsize=10)
+    return fig
+
+
+__all__ = ["SYMBOLS", "activation_figure", "cell_diagram", "response_figure"]
