@@ -100,32 +100,31 @@ def gate_grads(dh, dc, gates, c_prev, tanh_c, H: int, out: np.ndarray):
     """Gradient on the pre-activations of one step, written into ``out (N, 4H)``.
 
     ``dh`` and ``dc`` are the upstream gradients on the step's ``h`` and ``c``; returns
-    ``dc_prev = (dc + dh * o * (1 - tanh(c)**2)) * f`` as a new array.
+    ``dc_prev = (dc + dh * o * (1 - tanh(c)**2)) * f`` as a new array. No temporaries:
+    every product is accumulated in place in its block of ``out``.
     """
     i, f, o, g = (gates[:, k * H : (k + 1) * H] for k in range(4))
     da_i, da_f, da_o, da_g = (out[:, k * H : (k + 1) * H] for k in range(4))
     # dc_total: gradient reaching c from both the next step and this step's output
-    dc_total = tanh_c * tanh_c
+    dc_total = np.multiply(tanh_c, tanh_c)
     np.subtract(1.0, dc_total, out=dc_total)
     dc_total *= o
     dc_total *= dh
     dc_total += dc
-    # output gate: h = o * tanh(c)
-    np.multiply(dh, tanh_c, out=da_o)
-    da_o *= o
-    da_o *= 1.0 - o
-    # input gate and candidate: c += i * g
-    np.multiply(dc_total, g, out=da_i)
-    da_i *= i
-    da_i *= 1.0 - i
-    np.multiply(g, g, out=da_g)
+    # the sigmoid gates' slopes s(1 - s), for i, f and o at once
+    sig, da_sig = gates[:, : 3 * H], out[:, : 3 * H]
+    np.subtract(1.0, sig, out=da_sig)
+    da_sig *= sig
+    da_o *= tanh_c  # h = o * tanh(c)
+    da_o *= dh
+    da_i *= g  # c = f * c_prev + i * g
+    da_i *= dc_total
+    da_f *= c_prev
+    da_f *= dc_total
+    np.multiply(g, g, out=da_g)  # tanh's slope 1 - g^2
     np.subtract(1.0, da_g, out=da_g)
     da_g *= i
     da_g *= dc_total
-    # forget gate: c = f * c_prev + ...
-    np.multiply(dc_total, c_prev, out=da_f)
-    da_f *= f
-    da_f *= 1.0 - f
     dc_total *= f
     return dc_total
 

@@ -59,13 +59,13 @@ def test_lstm_cell_state_carries_the_gradient_when_the_forget_gate_is_open(rng):
     p["Wh"][:] = 0
     x = rng.standard_normal((8, STEPS, D))
     _, cache = lc.lstm_forward(x, p)
-    f = cache.gates[:, :, lc.gate_slice("f", H)]
+    f = cache.gate_values[:, :, lc.gate_slice("f", H)]  # (N, T, H)
     assert f.min() > 0.999
     dc_last = np.ones((8, H))
     _, _, dc0, _ = lc.lstm_backward(np.zeros((8, STEPS, H)), cache, dc_last=dc_last)
     assert 0.5 < dc0.min() <= dc0.max() <= 1.0
     # exactly the product of the forget gates (the only path from c_T back to c_0)
-    np.testing.assert_allclose(dc0, np.prod(f, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(dc0, np.prod(f, axis=1), rtol=1e-12)
 
 
 def test_lstm_is_not_a_magic_fix_when_the_forget_gate_closes(rng):

@@ -189,6 +189,6 @@ def test_saturated_gates_are_exact_and_silent(dtype):
     p["b"][lc.gate_slice("f", 3)] = -1000.0
     with np.errstate(all="raise"):
         _, cache = lc.lstm_forward(np.zeros((1, 2, 2), dtype), p)
-    g = cache.gates[0, 0]
+    g = cache.gate_values[0, 0]
     assert np.all(g[lc.gate_slice("i", 3)] == 1.0) and np.all(g[lc.gate_slice("f", 3)] == 0.0)
     assert np.all(g[lc.gate_slice("g", 3)] == 1.0)
