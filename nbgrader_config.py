@@ -21,6 +21,7 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
 
 import lstm_grading
+from lstm_grading.export import CsvExportWithStatus
 from lstm_grading.feedback import HideHiddenTests
 
 c = get_config()  # noqa: F821 (provided by traitlets when it executes this file)
@@ -38,6 +39,11 @@ c.CourseDirectory.release_directory = "exercises"
 # Execution of submissions (nbgrader's Execute preprocessor, a subclass of nbconvert's).
 c.Execute.timeout = CELL_TIMEOUT + max(5, CELL_TIMEOUT // 4)
 c.Execute.interrupt_on_timeout = True  # interrupt the cell and carry on with the next one
+c.Execute.error_on_timeout = {  # what the interrupted cell shows (nbgrader's has no message)
+    "ename": "CellTimeoutError",
+    "evalue": f"no reply from the kernel within {c.Execute.timeout} s; the cell was interrupted",
+    "traceback": [f"CellTimeoutError: no reply from the kernel within {c.Execute.timeout} s"],
+}
 c.Execute.extra_arguments = [
     "--HistoryManager.hist_file=:memory:",
     "--InteractiveShellApp.extensions=lstm_grading.kernel_guard",
@@ -58,3 +64,7 @@ c.HTMLExporter.extra_template_basedirs = [
         os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"
     ),
 ]
+
+# `nbgrader export`: nbgrader's CSV plus a status column (graded / needs grading / not
+# submitted), because a submission whose autograding failed is exported as 0.0 like a real zero.
+c.ExportApp.plugin_class = CsvExportWithStatus

@@ -1,0 +1,190 @@
+"""Helpers to grade assignments end to end in a temporary copy of the course, with nbgrader itself.
+
+Typical use (see tests/test_assignments.py)::
+
+    course = Course.copy_of_repo(tmp_path)        # nbgrader_config.py, solutions/, exercises/
+    course.generate("ps01_activations")           # fills the gradebook from solutions/
+    course.submit("alice", "ps01_activations", course.solution_notebook("ps01_activations"))
+    result = course.autograde("ps01_activations")  # every submitted student, one nbgrader call
+    course.scores("ps01_activations")              # {"alice": {"test_sigmoid": 3.0, ...}}
+
+Every nbgrader command runs as a subprocess of this interpreter (``python -m nbgrader``) from
+the course root, so it reads the course's own nbgrader_config.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+SOLUTIONS = REPO / "solutions"
+EXERCISES = REPO / "exercises"
+# Seconds a cell may run before lstm_grading.kernel_guard stops it (nbgrader_config.py reads it).
+TEST_CELL_TIMEOUT = 3
+
+
+def assignments() -> list[str]:
+    """Every assignment id: the folders of solutions/ (ps01_activations, ...)."""
+    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def notebooks(assignment: str) -> list[str]:
+    """Notebook names (without .ipynb) of an assignment."""
+    return sorted(p.stem for p in (SOLUTIONS / assignment).glob("*.ipynb"))
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def edit(nb: nbformat.NotebookNode, old: str, new: str) -> nbformat.NotebookNode:
+    """A copy of ``nb`` with ``old`` replaced by ``new`` in the one cell that contains it."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    hits = [cell for cell in nb.cells if old in cell.source]
+    if len(hits) != 1 or hits[0].source.count(old) != 1:
+        raise ValueError(
+            f"{old!r} must occur exactly once in the notebook, found {len(hits)} cells"
+        )
+    hits[0].source = hits[0].source.replace(old, new)
+    return nb
+
+
+def delete_cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
+    """A copy of ``nb`` without the cell whose nbgrader grade_id is ``grade_id``."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    kept = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != grade_id]
+    if len(kept) != len(nb.cells) - 1:
+        raise ValueError(f"no single cell with grade_id {grade_id!r}")
+    nb.cells = kept
+    return nb
+
+
+@dataclass
+class Course:
+    """A course folder (a copy of the repository's grading files) and nbgrader run in it."""
+
+    root: Path
+
+    @classmethod
+    def copy_of_repo(cls, dest: Path) -> Course:
+        """Copy nbgrader_config.py, solutions/ and exercises/ into ``dest`` (nothing else)."""
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
+        ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+        shutil.copytree(SOLUTIONS, dest / "solutions", ignore=ignore)
+        shutil.copytree(EXERCISES, dest / "exercises", ignore=ignore)
+        return cls(dest)
+
+    # -- running nbgrader --------------------------------------------------------------------
+    def nbgrader(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run ``nbgrader *args`` from the course root; its log is in ``.stdout``."""
+        env = dict(os.environ)
+        # nbgrader runs `alembic` (its database migrations) from PATH: use this venv's.
+        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+        env["LSTM_GRADING_CELL_TIMEOUT"] = str(TEST_CELL_TIMEOUT)
+        env.pop("JUPYTER_CONFIG_DIR", None)
+        result = subprocess.run(
+            [sys.executable, "-m", "nbgrader", *args],
+            cwd=self.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=900,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{result.stdout[-5000:]}")
+        return result
+
+    def generate(self, assignment: str) -> None:
+        """``nbgrader generate_assignment``: exercises/<id>/ from solutions/<id>/, + gradebook."""
+        self.nbgrader("generate_assignment", assignment, "--force")
+
+    def autograde(self, assignment: str) -> subprocess.CompletedProcess:
+        """Autograde every submission of ``assignment`` in one nbgrader call (may fail: see rc)."""
+        return self.nbgrader("autograde", assignment, "--force", check=False)
+
+    def generate_feedback(self, assignment: str) -> subprocess.CompletedProcess:
+        return self.nbgrader("generate_feedback", assignment, "--force", check=False)
+
+    def export_csv(self) -> list[dict[str, str]]:
+        """``nbgrader export`` to grades.csv, read back as one dict per (assignment, student)."""
+        self.nbgrader("export", "--to", "grades.csv")
+        with open(self.root / "grades.csv", newline="") as f:
+            return list(csv.DictReader(f))
+
+    # -- files -------------------------------------------------------------------------------
+    def solution_notebook(self, assignment: str, notebook: str | None = None):
+        notebook = notebook or assignment
+        return read_notebook(self.root / "solutions" / assignment / f"{notebook}.ipynb")
+
+    def release_notebook(self, assignment: str, notebook: str | None = None):
+        notebook = notebook or assignment
+        return read_notebook(self.root / "exercises" / assignment / f"{notebook}.ipynb")
+
+    def submit(self, student: str, assignment: str, nb, notebook: str | None = None) -> Path:
+        """Place a submission as nbgrader collects it: submitted/<student>/<assignment>/.
+
+        ``nb`` is a notebook node or, to submit a broken file, the raw text to write.
+        """
+        folder = self.root / "submitted" / student / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{notebook or assignment}.ipynb"
+        if isinstance(nb, str):
+            path.write_text(nb)
+        else:
+            nbformat.write(nb, path)
+        (folder / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC")
+        return path
+
+    def feedback_html(self, student: str, assignment: str, notebook: str | None = None) -> str:
+        path = self.root / "feedback" / student / assignment / f"{notebook or assignment}.html"
+        return path.read_text()
+
+    def autograded_notebook(self, student: str, assignment: str, notebook: str | None = None):
+        path = self.root / "autograded" / student / assignment / f"{notebook or assignment}.ipynb"
+        return read_notebook(path)
+
+    # -- the gradebook -----------------------------------------------------------------------
+    def scores(self, assignment: str) -> dict[str, dict[str, float | None]]:
+        """Autograded points per student and grade cell, read from gradebook.db.
+
+        A student whose autograding failed has ``None`` for every cell (nbgrader creates the
+        grade rows before it runs the notebook and never fills them).
+        """
+        query = """
+            SELECT submitted_assignment.student_id, base_cell.name, grade.auto_score
+            FROM grade
+            JOIN base_cell ON grade.cell_id = base_cell.id
+            JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id
+            JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id
+            JOIN assignment ON submitted_assignment.assignment_id = assignment.id
+            WHERE assignment.name = ?
+        """
+        con = sqlite3.connect(self.root / "gradebook.db")
+        try:
+            rows = con.execute(query, (assignment,)).fetchall()
+        finally:
+            con.close()
+        out: dict[str, dict[str, float | None]] = {}
+        for student, cell, score in rows:
+            assert cell not in out.setdefault(student, {}), f"grade_id {cell!r} is not unique"
+            out[student][cell] = score
+        return out
+
+    def total(self, assignment: str, student: str) -> float | None:
+        """The student's autograded total, or None if grading that submission failed."""
+        cells = self.scores(assignment)[student]
+        if any(v is None for v in cells.values()):
+            return None
+        return sum(cells.values())

@@ -1,0 +1,462 @@
+"""The assignments, graded end to end by nbgrader in a temporary copy of the course.
+
+For every assignment in solutions/: the committed exercises/ is exactly what nbgrader generates;
+the solution gets full marks and the untouched student notebook 0; each submission in
+SUBMISSIONS (a small edit of the solution) loses exactly the points of the grade cells it
+breaks, hostile ones included, all in one autograde run; feedback pages exist, are offline and
+keep hidden tests hidden; the CSV export has the same numbers.
+
+A new assignment needs: its notebook in solutions/<id>/, `make exercises`, and rows in
+SUBMISSIONS (the solution and the untouched release are graded automatically).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+
+import pytest
+from course import (
+    EXERCISES,
+    SOLUTIONS,
+    Course,
+    assignments,
+    delete_cell,
+    edit,
+    notebooks,
+    read_notebook,
+)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A student's submission, written as edits of the solution notebook, and its expected grade.
+
+    ``edits`` are (old, new) text replacements, each ``old`` found exactly once in the notebook
+    (the solution, or the student notebook if ``released``);
+    ``delete`` removes the cell with that grade_id; ``raw`` replaces the whole file with text.
+    ``broken`` lists the grade cells that must score 0 (all others must get full points), and
+    ``reason`` a phrase the feedback page must show. ``fails``: autograding this submission
+    cannot work (nbgrader reports it and grades the other students).
+    """
+
+    assignment: str
+    student: str
+    description: str
+    edits: tuple[tuple[str, str], ...] = ()
+    delete: str | None = None
+    raw: str | None = None
+    broken: tuple[str, ...] = ()
+    reason: str | None = None
+    fails: bool = False
+    released: bool = False
+
+    def notebook(self, course: Course):
+        if self.raw is not None:
+            return self.raw
+        if self.released:
+            nb = course.release_notebook(self.assignment)
+        else:
+            nb = course.solution_notebook(self.assignment)
+        for old, new in self.edits:
+            nb = edit(nb, old, new)
+        return delete_cell(nb, self.delete) if self.delete else nb
+
+
+# -- ps01_activations -------------------------------------------------------------------------
+PS01 = "ps01_activations"
+SIGMOID = (
+    "    z = np.exp(-np.abs(x))  # in (0, 1]: never overflows\n"
+    "    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))"
+)
+TANH = (
+    "    z = np.exp(-np.abs(x))\n"
+    "    w = z * z  # exp(-2|x|) without forming 2|x|, which overflows near 1e308\n"
+    "    return np.sign(x) * (1.0 - w) / (1.0 + w)"
+)
+TANH_W = "    w = z * z  # exp(-2|x|) without forming 2|x|, which overflows near 1e308"
+SIGMOID_GRAD = "    s = sigmoid(x)\n    return s * (1.0 - s)"
+TANH_GRAD = "    t = tanh(x)\n    return 1.0 - t * t"
+# Wrong only for 3 < |x| < 100: passes every visible check of tanh_grad, not the hidden ones.
+SUBTLY_WRONG_TANH_GRAD = (
+    "    t = tanh(x)\n    return np.where((np.abs(x) > 3) & (np.abs(x) < 100), 0.5, 1.0 - t * t)"
+)
+LOOP_SWALLOWING_CTRL_C = (
+    "    while True:\n        try:\n            pass\n        except KeyboardInterrupt:\n"
+    "            pass"
+)
+
+SUBMISSIONS = [
+    Submission(
+        PS01,
+        "naive_sigmoid",
+        "sigmoid by the textbook formula overflows at x = -1000; sigmoid_grad uses it",
+        edits=((SIGMOID, "    return 1.0 / (1.0 + np.exp(-x))"),),
+        broken=("test_sigmoid", "test_sigmoid_grad"),
+        reason="sigmoid overflowed for a large |x|",
+    ),
+    Submission(
+        PS01,
+        "where_both_branches",
+        "np.where evaluates both exp formulas on the whole array, so it still overflows",
+        edits=(
+            (
+                SIGMOID,
+                "    return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))",
+            ),
+        ),
+        broken=("test_sigmoid", "test_sigmoid_grad"),
+        reason="sigmoid overflowed for a large |x|",
+    ),
+    Submission(
+        PS01,
+        "one_sided_sigmoid",
+        "sigmoid keeps only the x >= 0 branch; sigmoid_grad is written independently and right",
+        edits=(
+            (SIGMOID, "    z = np.exp(-np.abs(x))\n    return 1.0 / (1.0 + z)"),
+            (SIGMOID_GRAD, "    z = np.exp(-np.abs(x))\n    return z / (1.0 + z) ** 2"),
+        ),
+        broken=("test_sigmoid",),
+        reason="sigmoid(-5) should be 0.0067",
+    ),
+    Submission(
+        PS01,
+        "naive_tanh",
+        "tanh by the textbook formula gives inf/inf = nan; tanh_grad uses it",
+        edits=((TANH, "    return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))"),),
+        broken=("test_tanh", "test_tanh_grad"),
+        reason="tanh overflowed for a large |x|",
+    ),
+    Submission(
+        PS01,
+        "tanh_two_abs_x",
+        "exp(-2|x|) computed from 2|x|, which overflows for |x| near 1e308",
+        edits=((TANH_W, "    w = np.exp(-2 * np.abs(x))"),),
+        broken=("test_tanh", "test_tanh_grad"),
+        reason="tanh overflowed for a large |x|",
+    ),
+    Submission(
+        PS01,
+        "sigmoid_grad_of_activation",
+        "sigmoid_grad treats x as sigmoid's output",
+        edits=((SIGMOID_GRAD, "    return x * (1.0 - x)"),),
+        broken=("test_sigmoid_grad",),
+        reason="sigmoid_grad(0) should be exactly 0.25",
+    ),
+    Submission(
+        PS01,
+        "tanh_grad_of_activation",
+        "tanh_grad treats x as tanh's output",
+        edits=((TANH_GRAD, "    return 1.0 - x * x"),),
+        broken=("test_tanh_grad",),
+        reason="tanh_grad disagrees with a finite difference",
+    ),
+    Submission(
+        PS01,
+        "hidden_only_bug",
+        "tanh_grad wrong only where the visible checks do not look",
+        edits=((TANH_GRAD, SUBTLY_WRONG_TANH_GRAD),),
+        broken=("test_tanh_grad",),
+        reason="values differ from the reference",
+    ),
+    Submission(
+        PS01,
+        "calls_reference_captured",
+        "sigmoid returns lstm_core's answer through a name imported beforehand",
+        edits=(
+            ("def sigmoid(x):", "from lstm_core import sigmoid as helper\n\n\ndef sigmoid(x):"),
+            (SIGMOID, "    return helper(x)"),
+        ),
+        broken=("test_sigmoid", "test_sigmoid_grad"),
+        reason="called the reference package",
+    ),
+    Submission(
+        PS01,
+        "imports_reference",
+        "sigmoid_grad imports lstm_core inside the function",
+        edits=((SIGMOID_GRAD, "    import lstm_core\n\n    return lstm_core.sigmoid_grad(x)"),),
+        broken=("test_sigmoid_grad",),
+        reason="imports the reference package",
+    ),
+    Submission(
+        PS01,
+        "patched_numpy_checks",
+        "np.allclose, np.isclose and np.testing.assert_allclose made to always agree",
+        edits=(
+            (
+                TANH_GRAD,
+                SUBTLY_WRONG_TANH_GRAD + "\n\n\nnp.allclose = lambda *args, **kwargs: True"
+                "\nnp.isclose = lambda a, b, *args, **kwargs: np.ones(np.shape(a), bool)"
+                "\nnp.testing.assert_allclose = lambda *args, **kwargs: None",
+            ),
+        ),
+        broken=("test_tanh_grad",),
+        reason="values differ from the reference",
+    ),
+    Submission(
+        PS01,
+        "patched_reference",
+        "lstm_core.tanh_grad rebound to the student's own (wrong) function",
+        edits=(
+            (
+                TANH_GRAD,
+                SUBTLY_WRONG_TANH_GRAD + "\n\n\nimport lstm_core"
+                "\n\nlstm_core.tanh_grad = lstm_core.activations.tanh_grad = tanh_grad",
+            ),
+        ),
+        broken=("test_tanh_grad",),
+        reason="values differ from the reference",
+    ),
+    # Hostile submissions.
+    Submission(
+        PS01,
+        "loop_swallowing_ctrl_c",
+        "tanh loops forever and swallows KeyboardInterrupt: the kernel guard stops each cell",
+        edits=((TANH, LOOP_SWALLOWING_CTRL_C),),
+        broken=("test_tanh", "test_tanh_grad"),
+        reason="CellTimeout: this cell was stopped after",
+    ),
+    Submission(
+        PS01,
+        "loop_ignoring_guard",
+        "tanh ignores SIGALRM, then loops: nbclient's timeout interrupts each cell",
+        edits=(
+            (
+                TANH,
+                "    import signal\n\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+                "    while True:\n        pass",
+            ),
+        ),
+        broken=("test_tanh", "test_tanh_grad"),
+        reason="CellTimeoutError: no reply from the kernel within",
+    ),
+    Submission(
+        PS01,
+        "deleted_test_cell",
+        "the tanh test cell deleted, tanh wrong: nbgrader puts the cell back",
+        edits=((TANH, "    return x"),),
+        delete="test_tanh",
+        broken=("test_tanh", "test_tanh_grad"),
+        reason="was missing from the submission",
+    ),
+    Submission(
+        PS01,
+        "edited_test_cell",
+        "the tanh_grad test cell emptied, tanh_grad wrong: nbgrader restores the cell",
+        edits=(
+            (TANH_GRAD, "    return 1.0 - x * x"),
+            ('"""Checks tanh_grad: takes', 'pass\n"""Checks tanh_grad: takes'),
+        ),
+        broken=("test_tanh_grad",),
+        reason="tanh_grad disagrees with a finite difference",
+    ),
+    Submission(
+        PS01,
+        "kernel_exit",
+        "tanh kills its own kernel with os._exit",
+        edits=((TANH, "    import os\n\n    os._exit(1)"),),
+        fails=True,
+    ),
+    Submission(PS01, "not_json", "the file is not a notebook", raw='{"cells": [ oops', fails=True),
+]
+
+
+def max_points(assignment: str) -> dict[str, float]:
+    """Points of every grade cell, from the solution notebooks' nbgrader metadata."""
+    points = {}
+    for name in notebooks(assignment):
+        for cell in read_notebook(SOLUTIONS / assignment / f"{name}.ipynb").cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade"):
+                points[meta["grade_id"]] = float(meta["points"])
+    return points
+
+
+def expected_scores(case: Submission) -> dict[str, float]:
+    return {
+        cell: 0.0 if cell in case.broken else p for cell, p in max_points(case.assignment).items()
+    }
+
+
+def solution_and_release(assignment: str) -> list[Submission]:
+    """The two submissions every assignment gets: the solution itself, the untouched release."""
+    return [
+        Submission(assignment, "solution", "the instructor's solution"),
+        Submission(
+            assignment,
+            "untouched",
+            "the student notebook as released",
+            broken=tuple(max_points(assignment)),
+            reason="NotImplementedError",
+            released=True,
+        ),
+    ]
+
+
+def cases(assignment: str | None = None) -> list[Submission]:
+    every = [c for a in assignments() for c in solution_and_release(a)] + SUBMISSIONS
+    return [c for c in every if assignment in (None, c.assignment)]
+
+
+@dataclass
+class GradedRun:
+    """One assignment, every case submitted, autograded in one call, feedback and CSV made."""
+
+    course: Course
+    log: str
+    returncode: int
+    feedback_log: str
+    csv: list[dict[str, str]]
+    scores: dict[str, dict[str, float | None]] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    runs: dict[str, GradedRun] = {}
+
+    def run(assignment: str) -> GradedRun:
+        if assignment not in runs:
+            course = Course.copy_of_repo(tmp_path_factory.mktemp(assignment))
+            course.generate(assignment)
+            for case in cases(assignment):
+                course.submit(case.student, assignment, case.notebook(course))
+            result = course.autograde(assignment)
+            feedback = course.generate_feedback(assignment)
+            runs[assignment] = GradedRun(
+                course,
+                result.stdout,
+                result.returncode,
+                feedback.stdout,
+                course.export_csv(),
+                course.scores(assignment),
+            )
+        return runs[assignment]
+
+    return run
+
+
+def case_id(case: Submission) -> str:
+    return f"{case.assignment}-{case.student}"
+
+
+# -- fast checks of the committed notebooks ---------------------------------------------------
+@pytest.mark.parametrize("folder", [SOLUTIONS, EXERCISES], ids=["solutions", "exercises"])
+def test_committed_notebooks_have_no_outputs(folder):
+    found = sorted(folder.glob("*/*.ipynb"))
+    assert found, f"no notebooks in {folder}"
+    for path in found:
+        for cell in read_notebook(path).cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, f"{path}: outputs"
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_exercises_hold_no_solutions_or_hidden_tests(assignment):
+    for name in notebooks(assignment):
+        text = (EXERCISES / assignment / f"{name}.ipynb").read_text()
+        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "lstm_grading", "check_activation"):
+            assert marker not in text, f"{assignment}/{name}: {marker!r} in the student notebook"
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_grade_cells_say_what_they_check(assignment):
+    for name in notebooks(assignment):
+        for cell in read_notebook(SOLUTIONS / assignment / f"{name}.ipynb").cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution"):
+                assert cell.source.startswith('"""Checks '), f"{meta['grade_id']}: no docstring"
+                assert meta["points"] > 0
+
+
+def test_every_submission_edit_applies():
+    """The table's edits still match the solution notebooks (without running anything)."""
+    course = Course(SOLUTIONS.parent)
+    for case in SUBMISSIONS:
+        case.notebook(course)
+        assert set(case.broken) <= set(max_points(case.assignment)), case.student
+
+
+# -- nbgrader end to end ----------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", assignments())
+def test_exercises_are_what_nbgrader_generates(assignment, tmp_path):
+    course = Course.copy_of_repo(tmp_path)
+    generated = course.root / "exercises" / assignment
+    for path in generated.iterdir():  # generate into an empty folder, not over the copy
+        path.unlink()
+    course.generate(assignment)
+    committed = sorted(p.name for p in (EXERCISES / assignment).iterdir())
+    assert sorted(p.name for p in generated.iterdir()) == committed
+    for name in committed:
+        new, old = generated / name, EXERCISES / assignment / name
+        if name.endswith(".ipynb"):
+            assert json.loads(new.read_text()) == json.loads(old.read_text()), (
+                f"exercises/{assignment}/{name} is stale: run `make exercises`"
+            )
+        else:
+            assert new.read_bytes() == old.read_bytes(), f"exercises/{assignment}/{name} is stale"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", cases(), ids=case_id)
+def test_submission_gets_exactly_its_grade(graded, case):
+    run = graded(case.assignment)
+    got = run.scores[case.student]
+    if case.fails:
+        assert all(v is None for v in got.values()), f"{case.student}: {got}"
+    else:
+        assert got == expected_scores(case), case.description
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", assignments())
+def test_failures_are_reported_and_spare_the_others(graded, assignment):
+    run = graded(assignment)
+    failing = {c.student for c in cases(assignment) if c.fails}
+    reported = set(
+        re.findall(rf"error processing assignment '{assignment}' for student '(\S+)'", run.log)
+    )
+    assert reported == failing, run.log[-3000:]
+    assert (run.returncode != 0) == bool(failing)
+    for student in failing:
+        assert not (run.course.root / "autograded" / student / assignment).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [c for c in cases() if not c.fails], ids=case_id)
+def test_feedback_page(graded, case):
+    run = graded(case.assignment)
+    assert "error" not in run.feedback_log.lower(), run.feedback_log[-3000:]
+    for name in notebooks(case.assignment):
+        page = run.course.feedback_html(case.student, case.assignment, name)
+        tags = re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", page)
+        assert not [t for t in tags if re.search(r"""(src|href)=["']?(https?:)?//""", t)], tags
+        assert "mathjax.org" not in page and "cdnjs" not in page and "jsdelivr" not in page
+        text = html.unescape(
+            re.sub(r"<[^>]+>", "", re.sub(r"<style.*?</style>", "", page, flags=re.S))
+        )
+        # Neither the hidden block nor a traceback (whose context lines would quote it).
+        for secret in ("HIDDEN TESTS", "check_activation", "lstm_grading", "most recent call"):
+            assert secret not in text, f"{secret!r} in the feedback of {case.student}"
+        total = sum(expected_scores(case).values())
+        assert f"Score: {total} / {sum(max_points(case.assignment).values())}" in text
+        if case.reason:
+            assert case.reason in text, f"feedback of {case.student} does not say why"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", assignments())
+def test_csv_export(graded, assignment):
+    run = graded(assignment)
+    rows = {r["student_id"]: r for r in run.csv if r["assignment"] == assignment}
+    assert set(rows) == {c.student for c in cases(assignment)}
+    for case in cases(assignment):
+        row = rows[case.student]
+        assert float(row["max_score"]) == sum(max_points(assignment).values())
+        if case.fails:
+            assert row["status"] == "needs grading", row
+        else:
+            assert row["status"] == "graded", row
+            assert float(row["score"]) == sum(expected_scores(case).values()), row
