@@ -20,11 +20,12 @@
   // deferred script), before the widget manager renders: give it the one call they use.
   document.addEventListener("DOMContentLoaded", function () {
     var mj = window.MathJax;
-    if (!mj || !mj.startup || mj.Hub) return;
+    if (!mj || mj.Hub) return;
     mj.Hub = {
       Queue: function (job) {
-        // job is ["Typeset", MathJax.Hub, element]
+        // job is ["Typeset", MathJax.Hub, element]; the label's text is already set.
         var element = job && job[2];
+        if (!mj.startup) return; // MathJax itself failed to load: show the label untyped
         mj.startup.promise
           .then(function () {
             return mj.typesetPromise(element ? [element] : undefined);
