@@ -72,5 +72,5 @@ exercises: $(STAMP)  ## Regenerate exercises/ (student notebooks) from solutions
 	  PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force || exit 1; \
 	done
 
-clean:  ## Remove build products (keeps .venv)
-	rm -rf _build .pytest_cache .ruff_cache
+clean:  ## Remove build products (keeps .venv and node_modules)
+	rm -rf _build .pytest_cache .ruff_cache $(VENDOR)
