@@ -8,6 +8,8 @@ the figures stay readable in the book's dark mode too. Diagram parts carry a ``g
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Ellipse, FancyArrowPatch, FancyBboxPatch
@@ -40,9 +42,21 @@ SYMBOLS = {
 }
 
 
-def _figure(figsize) -> Figure:
-    # Figure() without pyplot: no global state, nothing to close, works under any backend
-    return Figure(figsize=figsize, facecolor="white", layout="constrained")
+class NotebookFigure(Figure):
+    """A figure that displays itself as a PNG in Jupyter (and in myst-nb's ``glue``).
+
+    Made without pyplot, so there is no global state and nothing to close, and the figure
+    shows up even where no inline backend has registered a display formatter.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=110, facecolor="white")
+        return buffer.getvalue()
+
+
+def _figure(figsize) -> NotebookFigure:
+    return NotebookFigure(figsize=figsize, facecolor="white", layout="constrained")
 
 
 def activation_figure(x=None, points=()):
@@ -271,19 +285,19 @@ def cell_diagram(highlight=None, values=None):
     path([(tx, box_y - 0.3), (tx, low), (11.4, low)], "o")
     path([(9.3, low), (9.3, 7.3)], "o")
 
-    label(-1.5, top + 0.35, r"$c_{t-1}$", "cf", "c_prev", fontsize=11)
-    label(-1.5, low + 0.35, r"$h_{t-1}$", "fio", "h_prev", fontsize=11)
-    label(1.3, -1.0, r"$x_t$", "fio", "x", fontsize=11)
-    label(10.6, top + 0.35, r"$c_t$", "co", "c", fontsize=11)
-    label(10.6, low + 0.35, r"$h_t$", "o", "h", fontsize=11)
-    label(9.45, 7.4, r"$h_t$", "o", "h", fontsize=11)
-    label(fx + 0.1, 3.9, SYMBOLS["f"], "f", "f", fontsize=9)
-    label(ix + 0.1, 3.3, SYMBOLS["i"], "i", "i", fontsize=9)
-    label(gx + 0.1, 3.25, SYMBOLS["g"], "i", "g", fontsize=9)
-    label(gx + 0.1, 4.75, SYMBOLS["c_added"], "i", "c_added", fontsize=9)
-    label((fx + gx) / 2, top + 0.35, SYMBOLS["c_kept"], "fc", "c_kept", fontsize=9, ha="center")
-    label(tx + 0.12, 3.4, SYMBOLS["tanh_c"], "o", "tanh_c", fontsize=9)
-    label((ox + tx) / 2 - 0.1, box_y - 0.65, SYMBOLS["o"], "o", "o", fontsize=9, ha="center")
+    label(-1.5, top + 0.35, r"$c_{t-1}$", "cf", "c_prev", fontsize=12)
+    label(-1.5, low + 0.35, r"$h_{t-1}$", "fio", "h_prev", fontsize=12)
+    label(1.3, -1.0, r"$x_t$", "fio", "x", fontsize=12)
+    label(10.6, top + 0.35, r"$c_t$", "co", "c", fontsize=12)
+    label(10.6, low + 0.35, r"$h_t$", "o", "h", fontsize=12)
+    label(9.45, 7.4, r"$h_t$", "o", "h", fontsize=12)
+    label(fx + 0.1, 3.9, SYMBOLS["f"], "f", "f", fontsize=10)
+    label(ix + 0.1, 3.3, SYMBOLS["i"], "i", "i", fontsize=10)
+    label(gx + 0.1, 3.25, SYMBOLS["g"], "i", "g", fontsize=10)
+    label(gx + 0.1, 4.75, SYMBOLS["c_added"], "i", "c_added", fontsize=10)
+    label((fx + gx) / 2, top + 0.35, SYMBOLS["c_kept"], "fc", "c_kept", fontsize=10, ha="center")
+    label(tx + 0.12, 3.4, SYMBOLS["tanh_c"], "o", "tanh_c", fontsize=10)
+    label((ox + tx) / 2 - 0.1, box_y - 0.65, SYMBOLS["o"], "o", "o", fontsize=10, ha="center")
     return fig
 
 
@@ -336,4 +350,4 @@ def response_figure(keys, h_values=(-1.0, 0.0, 1.0), c_prev=2.0, params=None, x=
     return fig
 
 
-__all__ = ["SYMBOLS", "activation_figure", "cell_diagram", "response_figure"]
+__all__ = ["SYMBOLS", "NotebookFigure", "activation_figure", "cell_diagram", "response_figure"]

@@ -138,3 +138,8 @@ def test_cell_state_explorer_values():
     assert ex.values["dc_n"] == 0.125
     ex.sliders["f"].value = 1.0
     assert ex.values["dc_n"] == 1.0
+
+
+def test_figures_display_as_png_without_pyplot():
+    png = plots.cell_diagram()._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
