@@ -434,6 +434,8 @@ def test_feedback_page(graded, case):
         tags = re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", page)
         assert not [t for t in tags if re.search(r"""(src|href)=["']?(https?:)?//""", t)], tags
         assert "mathjax.org" not in page and "cdnjs" not in page and "jsdelivr" not in page
+        # MathJax from the book's vendored copy, relative to feedback/<student>/<assignment>/
+        assert 'src="../../../book/_vendor/mathjax/tex-mml-chtml.js"' in page
         text = html.unescape(
             re.sub(r"<[^>]+>", "", re.sub(r"<style.*?</style>", "", page, flags=re.S))
         )
