@@ -258,7 +258,7 @@ def visit(browser: Chromium, session: str, url: str, shot: Path, dark: bool) -> 
                 "x": 0,
                 "y": 0,
                 "width": size["width"],
-                "height": min(size["height"], 6000),
+                "height": min(size["height"], 16000),  # Chromium's texture limit is 16384
                 "scale": 1,
             },
         },
