@@ -161,7 +161,7 @@ def gate_explorer(
         a = t[f"a_{gate}"]
         squash = "tanh" if gate == "g" else "sigmoid"
         rows = [
-            (f"pre-activation {w_x:.2f}·x + {w_h:.2f}·h + {b:.2f}", f"{a:+.3f}", ""),
+            (f"pre-activation {w_x:.2f}·x {w_h:+.2f}·h {b:+.2f}", f"{a:+.3f}", ""),
             (
                 f"{name} = {squash}(pre-activation)",
                 f"{t[gate]:.3f}",
@@ -171,17 +171,10 @@ def gate_explorer(
         if gate == "f":
             rows.append((f"long-term memory kept = f × {c_prev:.2f}", f"{t['c_kept']:+.3f}", ""))
         elif gate in ("i", "g"):
+            other = "g" if gate == "i" else "i"  # the part this explorer keeps fixed
+            label = "candidate" if other == "g" else "input gate i"
             rows += [
-                (
-                    f"input gate i ({'slider' if gate == 'i' else 'fixed weights'})",
-                    f"{t['i']:.3f}",
-                    "" if gate == "i" else bar(t["i"]),
-                ),
-                (
-                    f"candidate ({'slider' if gate == 'g' else 'fixed weights'})",
-                    f"{t['g']:+.3f}",
-                    "" if gate == "g" else bar(t["g"], signed=True),
-                ),
+                (f"{label} (fixed weights)", f"{t[other]:+.3f}", bar(t[other], other == "g")),
                 ("written to memory = i × candidate", f"{t['c_added']:+.3f}", ""),
             ]
         else:
