@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install book test lint bench clean exercises vendor chromium
+.PHONY: help install book test lint bench clean exercises vendor chromium autograde
 
 # Browser assets for the book (MathJax, require.js, the widget manager) come from npm at build
 # time (package.json + package-lock.json) and are copied into a git-ignored folder that
@@ -71,6 +71,10 @@ exercises: $(STAMP)  ## Regenerate exercises/ (student notebooks) from solutions
 	for dir in solutions/*/; do \
 	  PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force || exit 1; \
 	done
+
+autograde: $(STAMP)  ## Autograde submitted/*/$(ASSIGNMENT) in parallel, sandboxed (docs/grading.md)
+	@test -n "$(ASSIGNMENT)" || (echo "usage: make autograde ASSIGNMENT=ps01_activations" && exit 2)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lstm-autograde $(ASSIGNMENT) $(AUTOGRADE_FLAGS)
 
 clean:  ## Remove build products (keeps .venv and node_modules)
 	rm -rf _build .pytest_cache .ruff_cache $(VENDOR)

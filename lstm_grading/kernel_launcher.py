@@ -1,0 +1,76 @@
+"""Kernel launcher of the grading sandbox: drop to the slot's uid, set limits, exec ipykernel.
+
+Started by nbgrader (through the kernelspec that :mod:`lstm_grading.sandbox` writes) as
+``python -I -S kernel_launcher.py SETTINGS.json -f CONNECTION_FILE [kernel arguments...]``.
+Run as a script, not as ``lstm_grading.kernel_launcher``, so that it imports nothing but the
+standard library (the package imports NumPy) and costs a few milliseconds.
+
+Steps, as root inside the sandbox's namespaces (full mode) or as the instructor (reduced mode):
+copy the connection file (jupyter writes it 0600 for its owner) to the student's home, hand
+the kernel's working folder (the submission's own folder under autograded/) to the slot's uid,
+send the kernel's own stdout/stderr to a log file, set the resource limits, switch to the
+unprivileged uid with no way back (no supplementary groups, ``PR_SET_NO_NEW_PRIVS``), then exec
+``python -m ipykernel_launcher`` with the output guard appended to the kernel's extensions.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import sys
+
+PR_SET_NO_NEW_PRIVS = 38
+
+
+def _limit(which: int, value: int) -> None:
+    resource.setrlimit(which, (value, value))
+
+
+def main(argv: list[str]) -> None:
+    with open(argv[0]) as f:
+        settings = json.load(f)
+    args = argv[1:]
+    uid = settings.get("uid")  # None in reduced mode: stay the instructor
+    index = args.index("-f") + 1
+    with open(args[index], "rb") as f:
+        connection = f.read()
+    copy = os.path.join(settings["home"], ".kernel-connection.json")
+    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.write(fd, connection)
+    if uid is not None:
+        os.fchown(fd, uid, uid)
+        # The kernel's cwd, autograded/<student>/<assignment>/, and what nbgrader copied into
+        # it (the submission's files) become the student's: their own folder, writable.
+        for folder, dirs, files in os.walk("."):
+            for name in [".", *dirs, *files] if folder == "." else [*dirs, *files]:
+                os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
+    os.close(fd)
+    args[index] = copy
+
+    log = os.open(settings["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(null)
+    os.close(log)
+
+    mib = 1 << 20
+    _limit(resource.RLIMIT_AS, settings["memory_mb"] * mib)
+    _limit(resource.RLIMIT_FSIZE, settings["file_mb"] * mib)
+    _limit(resource.RLIMIT_CORE, 0)
+    if uid is not None:
+        # Per uid, and root is exempt: only meaningful once we are the slot's uid.
+        _limit(resource.RLIMIT_NPROC, settings["nproc"])
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+    python = settings["python"]
+    os.execv(python, [python, "-m", "ipykernel_launcher", *args, *settings["kernel_args"]])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,98 @@
+"""IPython extension for sandboxed autograding: cap what one cell may print, note the running cell.
+
+nbgrader's ``LimitOutput`` shortens outputs only *after* a notebook has run; until then
+every byte a cell prints travels to the grading process and stays in its memory, so
+``while True: print("x" * 10**6)`` can exhaust it within the cell time limit. This guard
+counts the bytes written to ``sys.stdout``/``sys.stderr`` and published as display data by each
+cell; past ``OutputGuard.limit`` bytes it writes one notice, discards the rest and raises
+:class:`OutputLimitExceeded` (a ``BaseException``, like the kernel guard's ``CellTimeout``) so the
+cell stops. It also writes the first line of each cell it starts to ``OutputGuard.progress``,
+which tells the grader which cell was running when a kernel died.
+
+Loaded by :mod:`lstm_grading.kernel_launcher` after the kernel guard::
+
+    --InteractiveShellApp.extensions=lstm_grading.output_guard --OutputGuard.limit=2000000
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+DEFAULT_LIMIT = 2_000_000
+
+
+class OutputLimitExceeded(BaseException):
+    """A cell printed more than the grading output limit."""
+
+
+class _Guard:
+    def __init__(self, limit: int, progress: str | None):
+        self.limit = limit
+        self.progress = progress
+        self.used = 0
+        self.tripped = False
+        self.notice = sys.stdout.write  # unlimited, for the notice of a display that trips
+
+    def pre_run_cell(self, info=None):
+        self.used, self.tripped = 0, False
+        if self.progress:
+            first = (getattr(info, "raw_cell", "") or "").strip().splitlines()[:1]
+            try:
+                with open(self.progress, "w") as f:
+                    f.write(first[0][:200] if first else "")
+            except OSError:
+                pass
+
+    def _spend(self, size: int) -> str:
+        """Count ``size`` bytes: "ok", "crossed" (the limit, just now) or "over"."""
+        if self.tripped:
+            return "over"
+        self.used += size
+        if self.used <= self.limit:
+            return "ok"
+        self.tripped = True
+        return "crossed"
+
+    def _trip(self, write):
+        write(
+            f"\n[output limit: this cell printed more than {self.limit} bytes; "
+            "the rest was discarded and the cell stopped]\n"
+        )
+        raise OutputLimitExceeded(f"more than {self.limit} bytes of output in one cell")
+
+    def wrap_stream(self, stream):
+        write = stream.write
+
+        def limited_write(text):
+            verdict = self._spend(len(text))
+            if verdict == "ok":
+                return write(text)
+            if verdict == "crossed":
+                self._trip(write)
+            return 0
+
+        stream.write = limited_write
+
+    def wrap_publisher(self, publisher):
+        publish = publisher.publish
+
+        def limited_publish(data, *args, **kwargs):
+            verdict = self._spend(len(json.dumps(data, default=str)))
+            if verdict == "ok":
+                return publish(data, *args, **kwargs)
+            if verdict == "crossed":
+                self._trip(self.notice)
+            return None
+
+        publisher.publish = limited_publish
+
+
+def load_ipython_extension(ip):
+    """Register the guard on the shell ``ip`` (called by IPython's extension loader)."""
+    config = ip.config.get("OutputGuard", {})
+    guard = _Guard(int(config.get("limit", DEFAULT_LIMIT)), config.get("progress") or None)
+    guard.wrap_stream(sys.stdout)
+    guard.wrap_stream(sys.stderr)
+    guard.wrap_publisher(ip.display_pub)
+    ip.events.register("pre_run_cell", guard.pre_run_cell)
