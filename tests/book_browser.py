@@ -2,7 +2,7 @@
 
 Run by ``tests/test_book.py`` inside a network namespace that has only loopback::
 
-    unshare -n sh -c 'ip link set lo up && exec "$0" "$@"' \\
+    unshare --map-root-user --net sh -c 'ip link set lo up && exec "$0" "$@"' \\
         python tests/book_browser.py HTML OUT [PAGE...]
 
 It serves HTML with ``python -m http.server`` on 127.0.0.1, drives Chromium over the DevTools

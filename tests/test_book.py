@@ -249,6 +249,10 @@ def test_widgets_have_saved_state(docname):
 
 # --- In a browser --------------------------------------------------------------------------
 
+# A new network namespace holding only a loopback interface. --map-root-user adds a user
+# namespace, so this works for a developer who is not root as well as for CI's root.
+NETNS = ["unshare", "--map-root-user", "--net"]
+
 
 def browser_unavailable() -> str | None:
     if shutil.which("chromium") is None:
@@ -256,7 +260,7 @@ def browser_unavailable() -> str | None:
     if shutil.which("unshare") is None or shutil.which("ip") is None:
         return "unshare or ip (util-linux, iproute2) is not installed"
     trial = subprocess.run(
-        ["unshare", "-n", "sh", "-c", "ip link set lo up"],
+        [*NETNS, "sh", "-c", "ip link set lo up"],
         capture_output=True,
         text=True,
         check=False,
@@ -276,8 +280,7 @@ def browser_report():
     # Server and browser share a network namespace that has loopback and nothing else.
     run = subprocess.run(
         [
-            "unshare",
-            "-n",
+            *NETNS,
             "sh",
             "-c",
             'ip link set lo up && exec "$0" "$@"',
