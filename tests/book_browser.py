@@ -7,8 +7,9 @@ Run by ``tests/test_book.py`` inside a network namespace that has only loopback:
 
 It serves HTML with ``python -m http.server`` on 127.0.0.1, drives Chromium over the DevTools
 protocol on a pipe (``--remote-debugging-pipe``: no port, no extra package), and prints one JSON
-report: per page, the requests it made, console errors, MathJax and widget state, images, and
-the screenshots it saved in OUT (light and dark colour scheme).
+report: per page and mode (served in the light and the dark colour scheme, and opened as a
+file), the requests it made, console errors, MathJax and widget state, images, and the
+screenshot it saved in OUT.
 """
 
 from __future__ import annotations
@@ -336,15 +337,22 @@ def main(html_dir: str, out_dir: str, *only: str) -> int:
         log_time("browser up")
         browser.send("Network.setCacheDisabled", {"cacheDisabled": True}, session)
         results = []
+        # Served over HTTP in the light and the dark colour scheme, and opened as a file, the
+        # way `make book` tells a reader to open it.
+        modes = [
+            ("light", f"http://{HOST}:{PORT}", False),
+            ("dark", f"http://{HOST}:{PORT}", True),
+            ("file", html.as_uri(), False),
+        ]
         for page in pages:
             stem = page.removesuffix(".html").replace("/", "__")
-            for dark in (False, True):
-                shot = out / f"{stem}{'-dark' if dark else ''}.png"
-                report = visit(browser, session, f"http://{HOST}:{PORT}/{page}", shot, dark)
-                report["page"] = page
+            for mode, origin, dark in modes:
+                shot = out / f"{stem}{'' if mode == 'light' else '-' + mode}.png"
+                report = visit(browser, session, f"{origin}/{page}", shot, dark)
+                report.update(page=page, mode=mode, origin=origin)
                 results.append(report)
-                log_time(f"visited {page}{' (dark)' if dark else ''}")
-        json.dump({"origin": f"http://{HOST}:{PORT}", "pages": results}, sys.stdout, indent=1)
+                log_time(f"visited {page} ({mode})")
+        json.dump({"pages": results}, sys.stdout, indent=1)
         return 0
     finally:
         if browser is not None:

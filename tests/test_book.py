@@ -296,16 +296,16 @@ def browser_report():
         check=False,
     )
     assert run.returncode == 0, f"browser run failed:\n{run.stderr[-4000:]}"
-    report = json.loads(run.stdout)
-    return report["origin"], {(p["page"], p["dark"]): p for p in report["pages"]}
+    return {(p["page"], p["mode"]): p for p in json.loads(run.stdout)["pages"]}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("mode", ["light", "dark", "file"])
 @pytest.mark.parametrize("docname", ALL_PAGES)
-def test_reader_sees_the_page(browser_report, docname, dark):
-    origin, pages = browser_report
-    page = pages[(f"{docname}.html", dark)]
+def test_reader_sees_the_page(browser_report, docname, mode):
+    """Served on 127.0.0.1 (light and dark colour scheme) or opened as a file:// page."""
+    page = browser_report[(f"{docname}.html", mode)]
+    origin = page["origin"]
     problems = []
     elsewhere = [
         u
@@ -335,15 +335,16 @@ def test_reader_sees_the_page(browser_report, docname, dark):
     bad_fonts = sorted({f["family"] for f in page["fonts"] if f["status"] == "error"})
     if bad_fonts:
         problems.append(f"fonts that failed to load: {bad_fonts}")
-    if page["theme"] != ("dark" if dark else "light"):
-        problems.append(f"colour scheme {page['theme']!r}, wanted {'dark' if dark else 'light'}")
+    scheme = "dark" if mode == "dark" else "light"
+    if page["theme"] != scheme:
+        problems.append(f"colour scheme {page['theme']!r}, wanted {scheme!r}")
     if not Path(page["screenshot"]).is_file():
         problems.append("no screenshot")
-    assert not problems, f"{docname} ({'dark' if dark else 'light'}):\n" + "\n".join(problems)
+    assert not problems, f"{docname} ({mode}):\n" + "\n".join(problems)
 
 
 @pytest.mark.slow
-def test_home_page_lands_on_the_introduction(browser_report):
-    origin, pages = browser_report
-    page = pages[("index.html", False)]
-    assert page["url"] == f"{origin}/{toc_docnames()[0]}.html"
+@pytest.mark.parametrize("mode", ["light", "file"])
+def test_home_page_lands_on_the_introduction(browser_report, mode):
+    page = browser_report[("index.html", mode)]
+    assert page["url"] == f"{page['origin']}/{toc_docnames()[0]}.html"
