@@ -7,7 +7,11 @@ counts the bytes written to ``sys.stdout``/``sys.stderr`` and published as displ
 cell; past ``OutputGuard.limit`` bytes it writes one notice, discards the rest and raises
 :class:`OutputLimitExceeded` (a ``BaseException``, like the kernel guard's ``CellTimeout``) so the
 cell stops. It also writes the first line of each cell it starts to ``OutputGuard.progress``,
-which tells the grader which cell was running when a kernel died.
+which tells the grader which cell was running when a kernel died. And before every cell it
+puts back the names of ``lstm_grading`` and ``lstm_grading.checks`` as they were when the kernel
+started, so that ``lstm_grading.check_activation = lambda *a: None`` in a student's cell is
+undone before the hidden tests import it (a determined student can still unregister this hook:
+code in the kernel runs with the kernel's rights, see docs/grading.md).
 
 Loaded by :mod:`lstm_grading.kernel_launcher` after the kernel guard::
 
@@ -20,6 +24,8 @@ import json
 import sys
 
 DEFAULT_LIMIT = 2_000_000
+PROTECTED = ("lstm_grading", "lstm_grading.checks")  # imported by the kernel guard already
+_MISSING = object()
 
 
 class OutputLimitExceeded(BaseException):
@@ -33,9 +39,20 @@ class _Guard:
         self.used = 0
         self.tripped = False
         self.notice = sys.stdout.write  # unlimited, for the notice of a display that trips
+        self.modules = {
+            name: (sys.modules[name], dict(vars(sys.modules[name])))
+            for name in PROTECTED
+            if name in sys.modules
+        }
 
     def pre_run_cell(self, info=None):
         self.used, self.tripped = 0, False
+        for name, (module, snapshot) in self.modules.items():
+            sys.modules[name] = module
+            namespace = vars(module)
+            for key, value in snapshot.items():
+                if namespace.get(key, _MISSING) is not value:
+                    namespace[key] = value
         if self.progress:
             first = (getattr(info, "raw_cell", "") or "").strip().splitlines()[:1]
             try:
@@ -90,6 +107,8 @@ class _Guard:
 
 def load_ipython_extension(ip):
     """Register the guard on the shell ``ip`` (called by IPython's extension loader)."""
+    import lstm_grading.checks  # noqa: F401 (snapshot it before any student code runs)
+
     config = ip.config.get("OutputGuard", {})
     guard = _Guard(int(config.get("limit", DEFAULT_LIMIT)), config.get("progress") or None)
     guard.wrap_stream(sys.stdout)

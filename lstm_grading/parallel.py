@@ -58,6 +58,7 @@ SUSPICIOUS = {
 }
 PLAIN_FAILURES = [  # (substring of nbgrader's log, reason), first match wins
     ("UnresponsiveKernelError", "timeout: kernel did not answer after an interrupt"),
+    ("CellTimeoutError", "timeout: kernel did not answer after an interrupt"),
     ("DeadKernelError", "kernel died"),
     ("Kernel died", "kernel died"),
     ("NotJSONError", "invalid notebook (not JSON)"),
@@ -129,8 +130,12 @@ def _make_template(course: Path, assignment: str, dest: Path) -> None:
     dest.mkdir(mode=0o700)
     shutil.copy2(course / "nbgrader_config.py", dest / "nbgrader_config.py")
     source = course / "solutions" / assignment
-    shutil.copytree(source, dest / "solutions" / assignment, symlinks=False,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    shutil.copytree(
+        source,
+        dest / "solutions" / assignment,
+        symlinks=False,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+    )
     src = sqlite3.connect(f"file:{course / 'gradebook.db'}?mode=ro", uri=True)
     dst = sqlite3.connect(dest / "gradebook.db")
     try:
@@ -139,8 +144,13 @@ def _make_template(course: Path, assignment: str, dest: Path) -> None:
         nbs = f"SELECT id FROM notebook WHERE assignment_id IN ({other})"
         cells = f"SELECT id FROM base_cell WHERE notebook_id IN ({nbs})"
         with dst:
-            for table in ("comment", "grade", "submitted_notebook", "submitted_assignment",
-                          "student"):
+            for table in (
+                "comment",
+                "grade",
+                "submitted_notebook",
+                "submitted_assignment",
+                "student",
+            ):
                 dst.execute(f"DELETE FROM {table}")
             for table in ("grade_cells", "solution_cells", "task_cells"):
                 dst.execute(f"DELETE FROM {table} WHERE id IN ({cells})", (assignment,))
@@ -157,7 +167,6 @@ def _make_template(course: Path, assignment: str, dest: Path) -> None:
 def _hidden_and_exposed(course: Path, base: Path) -> tuple[list[str], list[str]]:
     """Folders to hide in the sandbox, and folders to bind back (Python, the two packages)."""
     import lstm_core
-
     import lstm_grading
 
     packages = [Path(lstm_core.__file__).parent, Path(lstm_grading.__file__).parent]
@@ -175,11 +184,12 @@ def _hidden_and_exposed(course: Path, base: Path) -> tuple[list[str], list[str]]
                 hide.add(parent)
     expose = {p.resolve() for p in expose if p.is_dir()}
     kept = sorted(p for p in expose if not any(q in p.parents for q in expose))
-    return sorted(map(str, hide)), [str(p) for p in kept if any(
-        h == p or h in p.parents for h in map(Path, hide))]
+    return sorted(map(str, hide)), [
+        str(p) for p in kept if any(h == p or h in p.parents for h in map(Path, hide))
+    ]
 
 
-# -- classification -------------------------------------------------------------------------------
+# -- classification ----------------------------------------------------------------------------
 def _cell_label(cell) -> str:
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return meta.get("grade_id") or (cell.get("source", "").strip().splitlines() or [""])[0][:60]
@@ -257,10 +267,11 @@ def _failure_reason(result: dict, log: str, limits: Limits) -> str:
                 return "memory limit: the kernel was killed by the memory cgroup"
             return reason
     errors = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
-    return "nbgrader failed: " + (errors[-1].strip()[:200] if errors else f"exit {result.get('exit_code')}")
+    last = errors[-1].strip()[:200] if errors else f"exit status {result.get('exit_code')}"
+    return "nbgrader failed: " + last
 
 
-# -- the gradebook -----------------------------------------------------------------------------------
+# -- the gradebook -----------------------------------------------------------------------------
 def _merge(gb, assignment: str, student: str, private_db: Path | None, timestamp) -> float | None:
     """Copy one student's autograded scores and comments into the course gradebook.
 
@@ -293,7 +304,11 @@ def _merge(gb, assignment: str, student: str, private_db: Path | None, timestamp
     except MissingEntry:
         gb.add_student(student)
     kwargs = {"timestamp": timestamp} if timestamp else {}
-    sub = gb.update_or_create_submission(assignment, student, **kwargs)
+    # Without autoflush: nbgrader's add_submission builds the submission through backrefs,
+    # which SQLAlchemy 2.0 warns about ("SubmittedAssignment not in session") when it flushes
+    # half-way; the commit at the end of add_submission stores the same rows.
+    with gb.db.no_autoflush:
+        sub = gb.update_or_create_submission(assignment, student, **kwargs)
     total = 0.0
     for nb in sub.notebooks:
         penalty, grades, comments = priv_scores.get(nb.name, (None, {}, {}))
@@ -328,7 +343,7 @@ def _install_autograded(out: Path, dest: Path) -> None:
     tmp.rename(dest)
 
 
-# -- feedback -------------------------------------------------------------------------------------------
+# -- feedback ----------------------------------------------------------------------------------
 def _feedback_job(course: str, assignment: str, student: str) -> tuple[str, int]:
     """``nbgrader generate_feedback`` for one student, in a forked child of a worker."""
     pid = os.fork()
@@ -355,7 +370,7 @@ def _feedback_job(course: str, assignment: str, student: str) -> tuple[str, int]
     return student, os.waitstatus_to_exitcode(status)
 
 
-# -- terminal output -----------------------------------------------------------------------------------
+# -- terminal output ---------------------------------------------------------------------------
 class Progress:
     """A one-line progress bar on a terminal; a line per tenth of the work otherwise."""
 
@@ -402,7 +417,7 @@ def format_table(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-# -- the run ------------------------------------------------------------------------------------------------
+# -- the run -----------------------------------------------------------------------------------
 def _key(course: Path, assignment: str, limits: Limits) -> str:
     h = hashlib.sha256()
     h.update(_tree_hash(course / "solutions" / assignment).encode())
@@ -479,7 +494,11 @@ def grade_assignment(
             and student in graded_before
         ):
             outcomes[student] = Outcome(
-                student, "unchanged", entry.get("score"), max_score, notes=entry.get("notes", []),
+                student,
+                "unchanged",
+                entry.get("score"),
+                max_score,
+                notes=entry.get("notes", []),
                 flags=entry.get("flags", []),
             )
         else:
@@ -501,24 +520,45 @@ def grade_assignment(
                 work = base / f"job{n:05d}"
                 work.mkdir(mode=0o700)
                 sandbox.copy_regular_tree(str(submissions[student]), str(work / "submission"))
-                job = Job(student, assignment, str(work), str(template), 0, limits,
-                          sandbox_mode, hide, expose, cgroup)
+                job = Job(
+                    student,
+                    assignment,
+                    str(work),
+                    str(template),
+                    0,
+                    limits,
+                    sandbox_mode,
+                    hide,
+                    expose,
+                    cgroup,
+                )
                 futures[pool.submit(_run, job)] = student
-            with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-                for future in as_completed(futures):
-                    student = futures[future]
-                    outcome = _record(course, assignment, student, future.result(), gb, limits,
-                                      submissions[student], max_score, parse_utc)
-                    outcomes[student] = outcome
-                    manifest["students"][student] = {
-                        "hash": todo[student], "status": outcome.status, "score": outcome.score,
-                        "reason": outcome.reason, "notes": outcome.notes, "flags": outcome.flags,
-                    }
-                    _write_json(manifest_path, manifest)
-                    if outcome.status == "graded":
-                        regraded.append(student)
-                    if bar:
-                        bar.update(outcome)
+            for future in as_completed(futures):
+                student = futures[future]
+                outcome = _record(
+                    course,
+                    assignment,
+                    student,
+                    future.result(),
+                    limits,
+                    submissions[student],
+                    max_score,
+                    parse_utc,
+                )
+                outcomes[student] = outcome
+                manifest["students"][student] = {
+                    "hash": todo[student],
+                    "status": outcome.status,
+                    "score": outcome.score,
+                    "reason": outcome.reason,
+                    "notes": outcome.notes,
+                    "flags": outcome.flags,
+                }
+                _write_json(manifest_path, manifest)
+                if outcome.status == "graded":
+                    regraded.append(student)
+                if bar:
+                    bar.update(outcome)
             if feedback and regraded:
                 fb = [pool.submit(_feedback_job, str(course), assignment, s) for s in regraded]
                 for f in as_completed(fb):
@@ -530,8 +570,12 @@ def grade_assignment(
     wall = time.monotonic() - start
     if export:
         subprocess.run(
-            [sys.executable, "-m", "nbgrader", "export"], cwd=course, env=_nbgrader_env(),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+            [sys.executable, "-m", "nbgrader", "export"],
+            cwd=course,
+            env=_nbgrader_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
         )
     rows = [outcomes[s].row() for s in sorted(outcomes)]
     summary = {
@@ -548,8 +592,9 @@ def grade_assignment(
     }
     _write_json(reports / "summary.json", summary)
     with open(reports / "summary.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(Outcome.__dataclass_fields__),
-                                lineterminator="\n")
+        writer = csv.DictWriter(
+            f, fieldnames=list(Outcome.__dataclass_fields__), lineterminator="\n"
+        )
         writer.writeheader()
         writer.writerows(rows)
     summary["table"] = format_table(list(outcomes.values()))
@@ -561,7 +606,9 @@ def _run(job: Job) -> dict:
     return sandbox.run_job(replace(job, slot=os.getpid()))
 
 
-def _record(course, assignment, student, result, gb, limits, submission, max_score, parse_utc):
+def _record(course, assignment, student, result, limits, submission, max_score, parse_utc):
+    from nbgrader.api import Gradebook
+
     out = Path(result["out"])
     log = ""
     with contextlib.suppress(OSError):
@@ -573,15 +620,26 @@ def _record(course, assignment, student, result, gb, limits, submission, max_sco
         timestamp = parse_utc((submission / "timestamp.txt").read_text().strip())
     auto = out / "autograded"
     ok = result.get("exit_code") == 0 and not result.get("timed_out") and auto.is_dir()
-    total = _merge(gb, assignment, student, out / "gradebook.db" if ok else None, timestamp)
+    # A fresh session per submission, as nbgrader's own autograde opens one per student.
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        total = _merge(gb, assignment, student, out / "gradebook.db" if ok else None, timestamp)
     dest = course / "autograded" / student / assignment
     if total is None:
         shutil.rmtree(dest, ignore_errors=True)  # as nbgrader: no folder for a failed one
         cell = ""
         with contextlib.suppress(OSError):
             cell = (out / "last-cell.txt").read_text().strip()
-        return Outcome(student, "failed", None, max_score, _failure_reason(result, log, limits),
-                       cell, notes, flags, result["seconds"])
+        return Outcome(
+            student,
+            "failed",
+            None,
+            max_score,
+            _failure_reason(result, log, limits),
+            cell,
+            notes,
+            flags,
+            result["seconds"],
+        )
     _install_autograded(auto, dest)
     for name in sorted(p.name for p in auto.glob("*.ipynb")):
         notes += _notes_from_notebook(auto / name)
@@ -613,9 +671,14 @@ def main(argv: list[str] | None = None) -> int:
         output_bytes=args.output_bytes,
     )
     summary = grade_assignment(
-        args.course, args.assignment, jobs=args.jobs, limits=limits, force=args.force,
+        args.course,
+        args.assignment,
+        jobs=args.jobs,
+        limits=limits,
+        force=args.force,
         sandbox_mode="reduced" if args.no_sandbox else None,
-        feedback=not args.no_feedback, export=not args.no_export,
+        feedback=not args.no_feedback,
+        export=not args.no_export,
     )
     print(summary["table"])
     print(

@@ -300,7 +300,7 @@ def _prepare_course(job: Job, work: str, template: str, course: str, home: str) 
         os.chmod(home, 0o700)
         # Only the kernel's own folder (autograded/<student>/<assignment>, handed over by the
         # launcher) is reachable for the student's uid: the rest is traversable, not readable.
-        for folder, dirs, files in os.walk(course):
+        for folder, _, files in os.walk(course):
             os.chmod(folder, 0o711)
             for name in files:
                 os.chmod(os.path.join(folder, name), 0o600)
@@ -375,7 +375,8 @@ def _copy_out(course: str, job: Job, out: str, home: str) -> None:
     if os.path.isdir(src) and not os.path.islink(src):
         copy_regular_tree(src, os.path.join(out, "autograded"))
     _copy_file(os.path.join(course, "gradebook.db"), os.path.join(out, "gradebook.db"))
-    _copy_file(os.path.join(course, ".kernel.log"), os.path.join(out, "kernel.log"), KERNEL_LOG_BYTES)
+    kernel_log = os.path.join(course, ".kernel.log")
+    _copy_file(kernel_log, os.path.join(out, "kernel.log"), KERNEL_LOG_BYTES)
     _copy_file(os.path.join(home, ".lstm-grading-cell"), os.path.join(out, "last-cell.txt"), 1024)
 
 
@@ -549,5 +550,5 @@ def preload() -> None:
     """Import nbgrader and the kernel machinery once per worker (jobs are forked from it)."""
     import nbclient  # noqa: F401
     import nbconvert  # noqa: F401
-    import nbgrader.apps.nbgraderapp  # noqa: F401
+    import nbgrader.apps.nbgraderapp
     import nbgrader.converters  # noqa: F401

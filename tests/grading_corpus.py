@@ -1,0 +1,108 @@
+"""Submissions for the parallel grader's tests and benchmark: ordinary ones and a hostile corpus.
+
+A student's notebook is built as a student writes it: the *release* notebook (exercises/),
+with the code of each solution cell taken from the instructor's notebook (markers removed).
+Variants replace a solution cell's code or append to it, delete a cell, or replace the file.
+
+The hostile corpus is tests/hostile/*.json, one attack per file::
+
+    {"description": "...", "replace": {"tanh": "<code>"}, "append": {"sigmoid": "<code>"},
+     "delete": ["test_tanh"], "raw": "<file text>", "safe_unsandboxed": false,
+     "expect": {"status": "graded" | "failed", "score": 6, "reason": "...", "note": "...",
+                "cell": "...", "flag": "...", "output": "...", "output_lacks": "..."}}
+
+``{course}`` in code stands for the course root. ``expect`` says what the summary must report
+(substrings) and what the autograded notebook's outputs must or must not contain.
+``safe_unsandboxed`` marks attacks harmless enough to run under plain nbgrader (the benchmark).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+
+HOSTILE = Path(__file__).resolve().parent / "hostile"
+ASSIGNMENT = "ps01_activations"
+
+# Ordinary submissions: (replacements of solution cells, expected points lost per grade cell).
+ORDINARY: dict[str, dict[str, str]] = {
+    "correct": {},
+    "naive_sigmoid": {  # overflows for large negative x: loses sigmoid and sigmoid_grad
+        "sigmoid": "def sigmoid(x):\n    return 1.0 / (1.0 + np.exp(-x))\n",
+    },
+    "grad_of_output": {  # the classic slip x * (1 - x): loses sigmoid_grad only
+        "sigmoid_grad": "def sigmoid_grad(x):\n    return x * (1.0 - x)\n",
+    },
+    "numpy_tanh": {  # allowed to check, and correct: full marks
+        "tanh": "def tanh(x):\n    return np.tanh(np.asarray(x, dtype=float))\n",
+    },
+    "unanswered": None,  # the release notebook as handed out
+}
+
+
+def student_notebook(course: Path, replace=None, append=None, delete=(), assignment=ASSIGNMENT):
+    """The release notebook with solution cells filled in, then ``replace``d / ``append``ed."""
+    release = nbformat.read(course / "exercises" / assignment / f"{assignment}.ipynb", 4)
+    solution = nbformat.read(course / "solutions" / assignment / f"{assignment}.ipynb", 4)
+    answers = {
+        c.metadata["nbgrader"]["grade_id"]: re.sub(
+            r"[ \t]*### (BEGIN|END) SOLUTION\n", "", c.source
+        )
+        for c in solution.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+    replace, append = replace or {}, append or {}
+    cells = []
+    for cell in release.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in delete:
+            continue
+        if gid in answers:
+            cell.source = replace.get(gid, answers[gid])
+            if gid in append:
+                cell.source = cell.source.rstrip("\n") + "\n\n" + append[gid]
+        cells.append(cell)
+    release.cells = cells
+    return release
+
+
+def unanswered_notebook(course: Path, assignment=ASSIGNMENT):
+    return nbformat.read(course / "exercises" / assignment / f"{assignment}.ipynb", 4)
+
+
+def ordinary(course: Path, name: str):
+    """One of ORDINARY as a notebook node."""
+    if ORDINARY[name] is None:
+        return unanswered_notebook(course)
+    return student_notebook(course, replace=ORDINARY[name])
+
+
+def hostile_specs() -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted(HOSTILE.glob("*.json"))}
+
+
+def hostile(course: Path, spec: dict):
+    """The notebook node (or raw text) of a hostile spec, ``{course}`` filled in."""
+    if "raw" in spec:
+        return spec["raw"]
+    fill = lambda code: code.replace("{course}", str(course))  # noqa: E731
+    return student_notebook(
+        course,
+        replace={k: fill(v) for k, v in spec.get("replace", {}).items()},
+        append={k: fill(v) for k, v in spec.get("append", {}).items()},
+        delete=tuple(spec.get("delete", ())),
+    )
+
+
+def outputs_text(nb) -> str:
+    """Every output of a notebook as text (streams, results, errors)."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            parts.extend(str(v) for v in out.get("data", {}).values())
+            parts.append(f"{out.get('ename', '')}: {out.get('evalue', '')}")
+    return "\n".join(parts)

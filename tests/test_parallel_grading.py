@@ -1,0 +1,190 @@
+"""The parallel grader end to end (lstm_grading.parallel), in temporary copies of the course.
+
+One batch holds the ordinary submissions of tests/grading_corpus.py, every attack of the
+hostile corpus (tests/hostile/*.json) and a "victim" whose notebook carries a secret. Checked:
+each attack is contained and reported as its spec expects; every ordinary submission gets,
+cell by cell, exactly the score plain sequential ``nbgrader autograde`` gives it alone; the
+course (other submissions, the gradebook) is intact and the secret appears nowhere else;
+the export marks failures "needs grading". Further: a re-run regrades only what changed or
+failed, and the reduced (unsandboxed) mode still grades with timeouts.
+
+Short limits keep this within about two minutes: 3 s per cell, 25 s per notebook.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import shutil
+import sqlite3
+from pathlib import Path
+
+import grading_corpus as corpus
+import pytest
+from course import Course
+
+from lstm_grading import sandbox
+from lstm_grading.parallel import grade_assignment
+from lstm_grading.sandbox import Limits
+
+pytestmark = pytest.mark.slow
+A = corpus.ASSIGNMENT
+LIMITS = Limits(cell_timeout=3, notebook_timeout=25)
+SECRET = "VICTIM-SECRET-4242"
+FULL = sandbox.probe()[0] == "full"
+needs_sandbox = pytest.mark.skipif(not FULL, reason="the full sandbox needs Linux and root")
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """A course copy with the assignment generated (gradebook filled), to copy from."""
+    course = Course.copy_of_repo(tmp_path_factory.mktemp("generated") / "course")
+    course.generate(A)
+    return course.root
+
+
+def fresh(generated: Path, dest: Path) -> Course:
+    shutil.copytree(generated, dest)
+    return Course(dest)
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def alone(generated, tmp_path_factory) -> dict[str, dict[str, float | None]]:
+    """Per-cell scores of each ordinary submission under plain sequential nbgrader."""
+    course = fresh(generated, tmp_path_factory.mktemp("plain") / "course")
+    for name in corpus.ORDINARY:
+        course.submit(name, A, corpus.ordinary(course.root, name))
+    course.autograde(A)
+    return course.scores(A)
+
+
+@pytest.fixture(scope="module")
+def batch(generated, tmp_path_factory):
+    """Ordinary + hostile + victim submissions, graded in one parallel run."""
+    course = fresh(generated, tmp_path_factory.mktemp("batch") / "course")
+    for name in corpus.ORDINARY:
+        course.submit(name, A, corpus.ordinary(course.root, name))
+    specs = corpus.hostile_specs() if FULL else {}
+    for name, spec in specs.items():
+        course.submit(f"h_{name}", A, corpus.hostile(course.root, spec))
+    victim = corpus.student_notebook(course.root, append={"sigmoid": f"# {SECRET}\n"})
+    course.submit("victim", A, victim)
+    before = tree_digest(course.root / "submitted")
+    summary = grade_assignment(course.root, A, jobs=2, limits=LIMITS, progress=False)
+    return course, summary, before, specs
+
+
+def outcome(summary, student) -> dict:
+    (row,) = [r for r in summary["students"] if r["student"] == student]
+    return row
+
+
+def test_ordinary_submissions_get_exactly_their_grade_alone(batch, alone):
+    course, summary, _, _ = batch
+    scores = course.scores(A)
+    for name in corpus.ORDINARY:
+        assert scores[name] == alone[name], name
+        assert outcome(summary, name)["status"] == "graded"
+    assert scores["victim"] == alone["correct"]
+
+
+@needs_sandbox
+@pytest.mark.parametrize("name", sorted(corpus.hostile_specs()))
+def test_hostile_submission_is_contained_and_reported(batch, name):
+    course, summary, _, specs = batch
+    expect = specs[name]["expect"]
+    row = outcome(summary, f"h_{name}")
+    assert row["status"] == expect["status"], row
+    if "score" in expect:
+        assert row["score"] == expect["score"], row
+        assert course.total(A, f"h_{name}") == expect["score"]
+    if expect["status"] == "failed":
+        assert course.total(A, f"h_{name}") is None  # in the gradebook: needs grading
+        assert not (course.root / "autograded" / f"h_{name}" / A).exists()
+    for key, column in [
+        ("reason", "reason"),
+        ("note", "notes"),
+        ("cell", "cell"),
+        ("flag", "flags"),
+    ]:
+        if key in expect:
+            assert expect[key] in row[column], row
+    if "output" in expect or "output_lacks" in expect:
+        text = corpus.outputs_text(course.autograded_notebook(f"h_{name}", A))
+        assert expect.get("output", "") in text
+        if "output_lacks" in expect:
+            assert expect["output_lacks"] not in text
+    assert (course.root / "reports" / A / "logs" / f"h_{name}.log").exists()
+
+
+def test_course_is_intact_and_secrets_stay_private(batch):
+    course, summary, before, _ = batch
+    assert tree_digest(course.root / "submitted") == before
+    con = sqlite3.connect(course.root / "gradebook.db")
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        (students,) = con.execute("SELECT count(*) FROM submitted_assignment").fetchone()
+    finally:
+        con.close()
+    assert students == len(summary["students"])
+    for folder in ("autograded", "feedback"):
+        for path in (course.root / folder).rglob("*"):
+            if path.is_file() and "victim" not in path.parts:
+                assert SECRET not in path.read_text(errors="replace"), path
+
+
+def test_summary_files_and_export(batch):
+    course, summary, _, _ = batch
+    reports = course.root / "reports" / A
+    with open(reports / "summary.csv", newline="") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {r["student"] for r in summary["students"]}
+    assert summary["graded"] + summary["failed"] == len(rows)
+    assert summary["sandbox"] == ("full" if FULL else summary["sandbox"])
+    with open(course.root / "grades.csv", newline="") as f:
+        status = {r["student_id"]: r["status"] for r in csv.DictReader(f)}
+    for student, row in rows.items():
+        assert status[student] == ("graded" if row["status"] == "graded" else "needs grading")
+    html = course.feedback_html("correct", A)
+    assert "check_activation" not in html  # hidden tests stay hidden in the feedback
+
+
+def test_rerun_regrades_only_changed_or_failed(generated, tmp_path):
+    course = fresh(generated, tmp_path / "course")
+    course.submit("alice", A, corpus.ordinary(course.root, "correct"))
+    course.submit("bob", A, corpus.ordinary(course.root, "naive_sigmoid"))
+    course.submit("carol", A, "not a notebook")
+    run = lambda: grade_assignment(  # noqa: E731
+        course.root, A, limits=LIMITS, progress=False, feedback=False, export=False
+    )
+    first = run()
+    assert (first["graded"], first["failed"], first["unchanged"]) == (2, 1, 0)
+    second = run()
+    assert (second["graded"], second["failed"], second["unchanged"]) == (0, 1, 2)
+    course.submit("bob", A, corpus.ordinary(course.root, "correct"))
+    third = run()
+    assert (third["graded"], third["failed"], third["unchanged"]) == (1, 1, 1)
+    assert course.total(A, "bob") == 10.0
+    assert course.total(A, "alice") == 10.0
+
+
+def test_reduced_mode_still_grades_with_timeouts(generated, tmp_path):
+    course = fresh(generated, tmp_path / "course")
+    course.submit("alice", A, corpus.ordinary(course.root, "grad_of_output"))
+    loop = corpus.hostile_specs()["infinite_loop"]
+    course.submit("bob", A, corpus.hostile(course.root, loop))
+    summary = grade_assignment(
+        course.root, A, limits=LIMITS, progress=False, sandbox_mode="reduced", export=False
+    )
+    assert summary["sandbox"].startswith("reduced")
+    assert course.total(A, "alice") == 7.0
+    assert course.total(A, "bob") == loop["expect"]["score"]
+    assert "cell timeout in tanh" in outcome(summary, "bob")["notes"]
