@@ -547,8 +547,28 @@ def _wait_tree(pid: int, deadline: float) -> tuple[int | None, bool]:
 
 
 def preload() -> None:
-    """Import nbgrader and the kernel machinery once per worker (jobs are forked from it)."""
-    import nbclient  # noqa: F401
-    import nbconvert  # noqa: F401
-    import nbgrader.apps.nbgraderapp
-    import nbgrader.converters  # noqa: F401
+    """Import what a job needs once per worker: jobs are forked from it and start warm.
+
+    nbgrader, its converters and preprocessors, the kernel client, SQLAlchemy, and what the
+    course's nbgrader_config.py imports (NumPy through lstm_grading, the export plugin).
+    """
+    import importlib
+
+    for name in (
+        "numpy",
+        "zmq",
+        "jupyter_client",
+        "nbformat",
+        "nbclient",
+        "nbconvert",
+        "nbconvert.preprocessors",
+        "sqlalchemy",
+        "nbgrader.api",
+        "nbgrader.apps.nbgraderapp",
+        "nbgrader.converters",
+        "nbgrader.preprocessors",
+        "lstm_grading",
+        "lstm_grading.export",
+        "lstm_grading.feedback",
+    ):
+        importlib.import_module(name)
