@@ -55,3 +55,12 @@ def check_finite(arr: np.ndarray, name: str) -> None:
     """Raise ``ValueError`` if ``arr`` holds NaN or infinity."""
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinity")
+
+
+def check_sequence(x, D: int, dtype) -> np.ndarray:
+    """A batch of sequences as an ``(N, T, D)`` array of ``dtype``, with ``N, T >= 1``."""
+    x = as_float_array(x, "x", dtype)
+    check_shape(x, "x", (None, None, D), "(N, T, D)")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"x must have at least one sequence and one time step, got {x.shape}")
+    return x

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _workspace
-from ._checks import as_float_array, check_shape
+from ._checks import as_float_array, check_sequence, check_shape
 from .cell import activate_gates, check_state, gate_grads
 from .params import lstm_sizes
 
@@ -77,11 +77,8 @@ def lstm_forward(x, params, h0=None, c0=None):
         the final states ``(N, H)``.
     """
     D, H, dtype = lstm_sizes(params)
-    x = as_float_array(x, "x", dtype)
-    check_shape(x, "x", (None, None, D), "(N, T, D)")
+    x = check_sequence(x, D, dtype)
     N, T, _ = x.shape
-    if T == 0 or N == 0:
-        raise ValueError(f"x must have at least one sequence and one time step, got {x.shape}")
     h0 = check_state(h0, "h0", N, H, dtype)
     c0 = check_state(c0, "c0", N, H, dtype)
     WhT = np.ascontiguousarray(params["Wh"].T)  # (4H, H)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_float_array, check_dtype, check_shape
+from ._checks import as_float_array, check_dtype, check_sequence, check_shape
 from .cell import check_state
 from .params import _positive_int, check_params
 
@@ -104,11 +104,8 @@ class RNNCache(NamedTuple):
 def rnn_forward(x, params, h0=None):
     """Run the RNN over ``x (N, T, D)``; returns ``hs (N, T, H)`` and a cache."""
     D, H, dtype = rnn_sizes(params)
-    x = as_float_array(x, "x", dtype)
-    check_shape(x, "x", (None, None, D), "(N, T, D)")
+    x = check_sequence(x, D, dtype)
     N, T, _ = x.shape
-    if T == 0 or N == 0:
-        raise ValueError(f"x must have at least one sequence and one time step, got {x.shape}")
     xt = np.ascontiguousarray(x.transpose(1, 0, 2))
     h = np.empty((T + 1, N, H), dtype)
     h[0] = check_state(h0, "h0", N, H, dtype)
