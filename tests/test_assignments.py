@@ -263,6 +263,145 @@ SUBMISSIONS = [
 ]
 
 
+# -- ps04_unrolling ---------------------------------------------------------------------------
+PS04 = "ps04_unrolling"
+PS04_LOOP = (
+    "        h, c = lstm_step_forward(x[:, t], h, c, params)\n"
+    "        hs[:, t] = h\n"
+    "        cs[:, t] = c"
+)
+PS04_TABLE_ORDER = (
+    '        "Wx": np.array([[table[k][1] for k in GATES]]),\n'
+    '        "Wh": np.array([[table[k][0] for k in GATES]]),\n'
+    '        "b": np.array([table[k][2] for k in GATES]),'
+)
+SUBMISSIONS += [
+    Submission(
+        PS04,
+        "cs_holds_h",
+        "lstm_forward stores the short-term memory h in cs",
+        edits=((PS04_LOOP, PS04_LOOP.replace("cs[:, t] = c", "cs[:, t] = h")),),
+        broken=("test_lstm_forward_values", "test_predictions"),
+        reason="cs[:, 0] holds h, the short-term memory",
+    ),
+    Submission(
+        PS04,
+        "time_major",
+        "lstm_forward returns (T, N, H) arrays, time first",
+        edits=(
+            (
+                "    hs = np.empty((N, T, H))\n    cs = np.empty((N, T, H))",
+                "    hs = np.empty((T, N, H))\n    cs = np.empty((T, N, H))",
+            ),
+            (PS04_LOOP, PS04_LOOP.replace("s[:, t] = ", "s[t] = ")),
+        ),
+        broken=("test_lstm_forward_shapes", "test_lstm_forward_values", "test_predictions"),
+        reason="keep the batch axis first and time second",
+    ),
+    Submission(
+        PS04,
+        "ignores_initial_states",
+        "lstm_forward always starts from zeros, whatever h0 and c0 are",
+        edits=(
+            (
+                "    h = np.zeros((N, H)) if h0 is None else h0\n"
+                "    c = np.zeros((N, H)) if c0 is None else c0",
+                "    h = np.zeros((N, H))\n    c = np.zeros((N, H))",
+            ),
+        ),
+        broken=("test_lstm_forward_values",),
+        reason="which starts from h0 and c0",
+    ),
+    Submission(
+        PS04,
+        "memories_not_carried",
+        "every step starts again from h0 and c0 instead of the previous step's memories",
+        edits=(
+            (PS04_LOOP, "        hs[:, t], cs[:, t] = lstm_step_forward(x[:, t], h, c, params)"),
+        ),
+        broken=("test_lstm_forward_values", "test_predictions"),
+        reason="step 2 should start from the h and c that step 1 returned",
+    ),
+    Submission(
+        PS04,
+        "table_gate_order",
+        "hand-worked weights in the table's order f, i, g, o instead of GATES",
+        edits=((PS04_TABLE_ORDER, PS04_TABLE_ORDER.replace("in GATES", 'in "figo"')),),
+        broken=("test_hand_worked_params", "test_predictions"),
+        reason="use GATES = (i, f, o, g)",
+    ),
+    Submission(
+        PS04,
+        "wx_wh_swapped",
+        "the table's first column (the weight on h) put into Wx",
+        edits=(
+            (
+                PS04_TABLE_ORDER,
+                '        "Wx": np.array([[table[k][0] for k in GATES]]),\n'
+                '        "Wh": np.array([[table[k][1] for k in GATES]]),\n'
+                '        "b": np.array([table[k][2] for k in GATES]),',
+            ),
+        ),
+        broken=("test_hand_worked_params", "test_predictions"),
+        reason="Wx holds the weights on h",
+    ),
+    Submission(
+        PS04,
+        "missing_feature_axis",
+        "two_companies returns x of shape (2, 4), without the feature axis",
+        edits=(("[1.0, 0.5, 0.25, 1.0]])[:, :, None]", "[1.0, 0.5, 0.25, 1.0]])"),),
+        broken=("test_two_companies", "test_predictions"),
+        reason="add the feature axis",
+    ),
+    Submission(
+        PS04,
+        "predicts_c",
+        "predict_day5 returns the final long-term memory c instead of h",
+        edits=(
+            (
+                "    hs, _ = lstm_forward(x, params)\n    return hs[:, -1]",
+                "    _, cs = lstm_forward(x, params)\n    return cs[:, -1]",
+            ),
+        ),
+        broken=("test_predictions",),
+        reason="predict_day5 returns the long-term memory c",
+    ),
+    Submission(
+        PS04,
+        "forward_calls_reference",
+        "lstm_forward hands the work to lstm_core.lstm_forward",
+        edits=(
+            (
+                '    N, T, _ = x.shape\n    H = params["Wh"].shape[0]\n',
+                "    import lstm_core\n\n"
+                "    hs, cache = lstm_core.lstm_forward(x, params, h0, c0)\n"
+                "    return hs, cache.cs\n",
+            ),
+        ),
+        broken=("test_lstm_forward_shapes", "test_lstm_forward_values", "test_predictions"),
+        reason="imports the reference package",
+    ),
+    Submission(
+        PS04,
+        "params_from_reference",
+        "hand_worked_params copies lstm_core.HAND_WORKED_PARAMS, imported beforehand",
+        edits=(
+            (
+                "def hand_worked_params():",
+                "from lstm_core import HAND_WORKED_PARAMS, copy_params\n\n\n"
+                "def hand_worked_params():",
+            ),
+            (
+                "    table = {  # stage",
+                "    return copy_params(HAND_WORKED_PARAMS)\n    table = {  # stage",
+            ),
+        ),
+        broken=("test_hand_worked_params",),
+        reason="called the reference package",
+    ),
+]
+
+
 def max_points(assignment: str) -> dict[str, float]:
     """Points of every grade cell, from the solution notebooks' nbgrader metadata."""
     points = {}
