@@ -402,6 +402,184 @@ SUBMISSIONS += [
 ]
 
 
+# -- ps05_backprop -----------------------------------------------------------------------------
+PS05 = "ps05_backprop"
+PS05_DC_TOTAL = (
+    "    dc_total = dc + dh * o * (1.0 - tanh_c**2)  # a new array: dc itself stays as it was"
+)
+PS05_BLOCKS = (
+    "            dc_total * g * i * (1.0 - i),  # input gate\n"
+    '            dc_total * cache["c_prev"] * f * (1.0 - f),  # forget gate\n'
+    "            dh * tanh_c * o * (1.0 - o),  # output gate\n"
+    "            dc_total * i * (1.0 - g**2),  # candidate"
+)
+PS05_GRADS = (
+    '    grads = {"Wx": cache["x"].T @ da, "Wh": cache["h_prev"].T @ da, "b": da.sum(axis=0)}'
+)
+PS05_RETURN = '    return da @ p["Wx"].T, da @ p["Wh"].T, dc_total * f, grads'
+PS05_BPTT_STEP = (
+    "        dx[:, t], dh, dc, step_grads = lstm_step_backward(dhs[:, t] + dh, dc, cache[t])"
+)
+PS05_ACCUMULATE = "        for k in grads:\n            grads[k] += step_grads[k]"
+PS05_NUMGRAD = (
+    "        x[k] = old + h\n"
+    "        plus = np.array(f(x), dtype=float)  # a copy: f may return an array it later changes\n"
+    "        x[k] = old - h\n"
+    "        minus = np.array(f(x), dtype=float)\n"
+    "        x[k] = old  # exactly the old value"
+)
+# Every bug in parts 1-3 also fails the gradient check of part 4, which runs all of them.
+SUBMISSIONS += [
+    Submission(
+        PS05,
+        "forgets_dc_from_next_step",
+        "the step's total cell gradient leaves out dc, the gradient from the next step",
+        edits=((PS05_DC_TOTAL, "    dc_total = dh * o * (1.0 - tanh_c**2)"),),
+        broken=("test_step_backward_inputs", "test_step_backward_params", "test_gradient_check"),
+        reason="is the gradient dc from the next step added in?",
+    ),
+    Submission(
+        PS05,
+        "dc_modified_in_place",
+        "right values, but dc_total is built by adding into the caller's dc",
+        edits=((PS05_DC_TOTAL, "    dc_total = dc\n    dc_total += dh * o * (1.0 - tanh_c**2)"),),
+        broken=("test_step_backward_inputs",),
+        reason="changed dh or dc in place",
+    ),
+    Submission(
+        PS05,
+        "torch_gate_order",
+        "the gradient blocks stacked in PyTorch's order i, f, g, o instead of GATES",
+        edits=(
+            (
+                PS05_BLOCKS,
+                "            dc_total * g * i * (1.0 - i),  # input gate\n"
+                '            dc_total * cache["c_prev"] * f * (1.0 - f),  # forget gate\n'
+                "            dc_total * i * (1.0 - g**2),  # candidate\n"
+                "            dh * tanh_c * o * (1.0 - o),  # output gate",
+            ),
+        ),
+        broken=("test_step_backward_inputs", "test_step_backward_params", "test_gradient_check"),
+        reason="disagrees with a directional derivative",
+    ),
+    Submission(
+        PS05,
+        "sigmoid_slope_sign",
+        "the output gate's slope written o * (o - 1): a sign error",
+        edits=((PS05_BLOCKS, PS05_BLOCKS.replace("o * (1.0 - o)", "o * (o - 1.0)")),),
+        broken=("test_step_backward_inputs", "test_step_backward_params", "test_gradient_check"),
+        reason="dx disagrees with a directional derivative",
+    ),
+    Submission(
+        PS05,
+        "dc_prev_without_f",
+        "dc_prev returned without the factor f",
+        edits=((PS05_RETURN, PS05_RETURN.replace("dc_total * f", "dc_total")),),
+        broken=("test_step_backward_inputs", "test_gradient_check"),
+        reason="with dh = 0, dc_prev should be dc * f",
+    ),
+    Submission(
+        PS05,
+        "bias_not_summed",
+        "db is the per-example gradient, not summed over the batch",
+        edits=((PS05_GRADS, PS05_GRADS.replace("da.sum(axis=0)", "da")),),
+        broken=("test_step_backward_params", "test_gradient_check"),
+        reason="sum da over the batch axis",
+    ),
+    Submission(
+        PS05,
+        "dwx_transposed",
+        "dWx computed as da.T @ x, shape (4H, D)",
+        edits=((PS05_GRADS, PS05_GRADS.replace('cache["x"].T @ da', 'da.T @ cache["x"]')),),
+        broken=("test_step_backward_params", "test_gradient_check"),
+        reason="transposed? dWx = x.T @ da",
+    ),
+    Submission(
+        PS05,
+        "bptt_drops_dh_from_next_step",
+        "BPTT passes only dhs[:, t] to each step, not the dh_prev of the step after it",
+        edits=((PS05_BPTT_STEP, PS05_BPTT_STEP.replace("dhs[:, t] + dh", "dhs[:, t]")),),
+        broken=("test_lstm_backward", "test_gradient_check"),
+        reason="plus the dh_prev returned by step t + 1",
+    ),
+    Submission(
+        PS05,
+        "bptt_overwrites_grads",
+        "BPTT keeps the last computed (the first step's) gradients instead of summing",
+        edits=((PS05_ACCUMULATE, "        grads = step_grads"),),
+        broken=("test_lstm_backward", "test_gradient_check"),
+        reason="holds the first step's gradient only",
+    ),
+    Submission(
+        PS05,
+        "bptt_adds_into_dhs",
+        "right values, but BPTT adds the next step's dh into the caller's dhs",
+        edits=(
+            (
+                PS05_BPTT_STEP,
+                "        dhs[:, t] += dh\n" + PS05_BPTT_STEP.replace("dhs[:, t] + dh", "dhs[:, t]"),
+            ),
+        ),
+        broken=("test_lstm_backward", "test_gradient_check"),
+        reason="lstm_backward changed dhs in place",
+    ),
+    Submission(
+        PS05,
+        "one_sided_difference",
+        "numerical_gradient uses the forward difference (f(x + h) - f(x)) / h",
+        edits=(
+            (
+                PS05_NUMGRAD,
+                PS05_NUMGRAD.replace("x[k] = old - h", "x[k] = old"),
+            ),
+            ("/ (2 * h)\n    return grad", "/ h\n    return grad"),
+        ),
+        broken=("test_numerical_gradient", "test_gradient_check"),
+        reason="use the centred difference",
+    ),
+    Submission(
+        PS05,
+        "perturbs_a_copy",
+        "numerical_gradient perturbs a copy of x, so an f that reads x from outside never changes",
+        edits=(
+            ("    grad = np.zeros(x.shape)\n", "    grad = np.zeros(x.shape)\n    x = x.copy()\n"),
+        ),
+        broken=("test_numerical_gradient", "test_gradient_check"),
+        reason="perturb x itself",
+    ),
+    Submission(
+        PS05,
+        "relative_without_abs",
+        "rel_error divides by a + b instead of |a| + |b|",
+        edits=(
+            (
+                "np.maximum(1e-8, np.abs(a) + np.abs(b))",
+                "np.maximum(1e-8, a + b)",
+            ),
+        ),
+        broken=("test_rel_error", "test_gradient_check"),
+        reason="use absolute values",
+    ),
+    Submission(
+        PS05,
+        "step_calls_reference",
+        "lstm_step_backward recomputes the step with lstm_core and returns its gradients",
+        edits=(
+            (
+                PS05_DC_TOTAL,
+                "    import lstm_core as lc\n\n"
+                '    ref = lc.lstm_step_forward(cache["x"], cache["h_prev"], cache["c_prev"], p)\n'
+                "    ref = ref[2]\n"
+                "    return lc.lstm_step_backward(dh, dc, ref)\n" + PS05_DC_TOTAL,
+            ),
+        ),
+        broken=("test_step_backward_inputs", "test_step_backward_params", "test_gradient_check"),
+        reason="imports the reference package",
+    ),
+]
+
+
+
 def max_points(assignment: str) -> dict[str, float]:
     """Points of every grade cell, from the solution notebooks' nbgrader metadata."""
     points = {}
