@@ -579,7 +579,6 @@ SUBMISSIONS += [
 ]
 
 
-
 def max_points(assignment: str) -> dict[str, float]:
     """Points of every grade cell, from the solution notebooks' nbgrader metadata."""
     points = {}
