@@ -579,6 +579,145 @@ SUBMISSIONS += [
 ]
 
 
+# -- ps06_training -----------------------------------------------------------------------------
+PS06 = "ps06_training"
+PS06_ADAM_UPDATE = "            params[k] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)"
+PS06_BIAS_CORRECTION = (
+    "            m_hat = self.m[k] / (1 - self.beta1**self.t)\n"
+    "            v_hat = self.v[k] / (1 - self.beta2**self.t)"
+)
+PS06_CLIP = "    scale = max_norm / norm\n    return {k: g * scale for k, g in grads.items()}, norm"
+PS06_ORDER = "        order = rng.permutation(N) if batch_size < N else np.arange(N)"
+PS06_CLIP_CALL = (
+    "            if clip_norm is not None:\n"
+    "                grads, _ = clip_grad_norm(grads, clip_norm)\n"
+)
+PS06_TRAINING_CELLS = ("test_companies", "test_memory_lstm", "test_memory_rnn")
+SUBMISSIONS += [
+    Submission(
+        PS06,
+        "adam_uphill",
+        "Adam adds the update: every training climbs the loss",
+        edits=((PS06_ADAM_UPDATE, PS06_ADAM_UPDATE.replace("-=", "+=")),),
+        broken=("test_adam", *PS06_TRAINING_CELLS),
+        reason="the weights moved along the gradient, uphill",
+    ),
+    Submission(
+        PS06,
+        "adam_no_bias_correction",
+        "Adam without bias correction: first steps 3 times too large, and no training succeeds",
+        edits=(
+            (PS06_BIAS_CORRECTION, "            m_hat = self.m[k]\n            v_hat = self.v[k]"),
+        ),
+        broken=("test_adam", *PS06_TRAINING_CELLS),
+        reason="without bias correction",
+    ),
+    Submission(
+        PS06,
+        "adam_eps_inside_sqrt",
+        "Adam adds eps under the square root",
+        edits=(
+            (
+                PS06_ADAM_UPDATE,
+                PS06_ADAM_UPDATE.replace("np.sqrt(v_hat) + self.eps", "np.sqrt(v_hat + self.eps)"),
+            ),
+        ),
+        broken=("test_adam",),
+        reason="whose gradient is tiny",
+    ),
+    Submission(
+        PS06,
+        "clip_each_array",
+        "every gradient array clipped to max_norm on its own",
+        edits=(
+            (
+                PS06_CLIP,
+                "    return {k: g * min(1.0, max_norm / max(np.linalg.norm(g), 1e-12)) "
+                "for k, g in grads.items()}, norm",
+            ),
+        ),
+        broken=("test_clip_grad_norm",),
+        reason="each array was clipped on its own",
+    ),
+    Submission(
+        PS06,
+        "clip_in_place",
+        "clip_grad_norm scales the caller's arrays in place",
+        edits=(
+            (
+                PS06_CLIP,
+                "    for g in grads.values():\n        g *= max_norm / norm\n"
+                "    return dict(grads), norm",
+            ),
+        ),
+        broken=("test_clip_grad_norm",),
+        reason="clip_grad_norm changed grads in place",
+    ),
+    Submission(
+        PS06,
+        "no_shuffle",
+        "train never shuffles: the mini-batches come in the same order every epoch",
+        edits=((PS06_ORDER, "        order = np.arange(N)"),),
+        broken=("test_train",),
+        reason="shuffle the examples every epoch",
+    ),
+    Submission(
+        PS06,
+        "epoch_loss_of_last_batch",
+        "train reports the last mini-batch's loss as the epoch's",
+        edits=(("        losses.append(total / N)", "        losses.append(loss)"),),
+        broken=("test_train",),
+        reason="an epoch's loss is the mean over examples",
+    ),
+    Submission(
+        PS06,
+        "never_clips",
+        "train ignores clip_norm",
+        edits=((PS06_CLIP_CALL, ""),),
+        broken=("test_train",),
+        reason="with clip_norm=0.7, clip_grad_norm(grads, 0.7) should run once per step",
+    ),
+    Submission(
+        PS06,
+        "companies_too_short",
+        "fit_companies trains for 20 epochs only",
+        edits=(("Adam(lr=0.1), epochs=1000)", "Adam(lr=0.1), epochs=20)"),),
+        broken=("test_companies",),
+        reason="should be within 0.1 of",
+    ),
+    Submission(
+        PS06,
+        "companies_with_reference_adam",
+        "fit_companies trains with lstm_core.Adam instead of the student's Adam",
+        edits=(
+            (
+                "Adam(lr=0.1), epochs=1000)",
+                "__import__('lstm_core').Adam(lr=0.1), epochs=1000)",
+            ),
+        ),
+        broken=("test_companies",),
+        reason="used lstm_core's optimizer code",
+    ),
+    Submission(
+        PS06,
+        "memory_with_reference_fit",
+        "fit_memory hands the training to lstm_core.fit",
+        edits=(
+            (
+                "    return train(params, x, y, model_loss, Adam(lr=0.01), epochs=40, "
+                "batch_size=64, clip_norm=1.0, rng=0)",
+                "    import lstm_core\n\n"
+                "    optimizer = lstm_core.Adam(lr=0.01)\n"
+                "    return lstm_core.fit(params, x, y, optimizer=optimizer, epochs=40, "
+                'batch_size=64, clip_norm=1.0, rng=0)["loss"]',
+            ),
+        ),
+        broken=("test_memory_lstm", "test_memory_rnn"),
+        reason="used lstm_core's optimizer code",
+    ),
+]
+
+
 def max_points(assignment: str) -> dict[str, float]:
     """Points of every grade cell, from the solution notebooks' nbgrader metadata."""
     points = {}
