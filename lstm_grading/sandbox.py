@@ -355,6 +355,9 @@ def _run_nbgrader(job: Job, course: str, env: dict[str, str], log_fd: int) -> No
         from nbgrader.apps.nbgraderapp import NbGraderApp
 
         argv = ["autograde", job.assignment, "--student", job.student, "--force"]
+        # The job's namespace is torn down right after, so a graceful kernel shutdown
+        # (nbclient's default, waiting for the kernel to exit) buys nothing here.
+        argv.append("--Execute.shutdown_kernel=immediate")
         try:
             NbGraderApp.launch_instance(argv=argv)
             rc = 0
