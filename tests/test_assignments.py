@@ -263,6 +263,253 @@ SUBMISSIONS = [
 ]
 
 
+# -- ps02_gates -------------------------------------------------------------------------------
+PS02 = "ps02_gates"
+
+
+def gate_body(gate: str, squash: str) -> str:
+    """The solution's two lines of one gate function in ps02."""
+    return (
+        f'    Wx, Wh, b = gate_params(params, "{gate}")\n'
+        f"    return {squash}(x @ Wx + h_prev @ Wh + b)"
+    )
+
+
+CELL_UPDATE = "    return f * c_prev + i * g"
+HIDDEN_UPDATE = "    return o * tanh(c)"
+SUBMISSIONS += [
+    Submission(
+        PS02,
+        "forget_no_bias",
+        "the forget gate leaves out its bias",
+        edits=((gate_body("f", "sigmoid"), gate_body("f", "sigmoid").replace(" + b)", ")")),),
+        broken=("test_forget_gate",),
+        reason="the forget gate of the hand-worked step should be sigmoid(5.95) = 0.997401",
+    ),
+    Submission(
+        PS02,
+        "input_reads_forget_block",
+        "the input gate reads the forget gate's block of params",
+        edits=((gate_body("i", "sigmoid"), gate_body("f", "sigmoid")),),
+        broken=("test_input_gate",),
+        reason="the input gate of the hand-worked step should be sigmoid(4.27) = 0.986211",
+    ),
+    Submission(
+        PS02,
+        "candidate_sigmoid",
+        "the candidate memory squashed with sigmoid instead of tanh",
+        edits=((gate_body("g", "tanh"), gate_body("g", "sigmoid")),),
+        broken=("test_candidate_memory",),
+        reason="the candidate of the hand-worked step should be tanh(2.03) = 0.966087",
+    ),
+    Submission(
+        PS02,
+        "output_tanh",
+        "the output gate squashed with tanh instead of sigmoid",
+        edits=((gate_body("o", "sigmoid"), gate_body("o", "tanh")),),
+        broken=("test_output_gate",),
+        reason="the output gate of the hand-worked step should be sigmoid(4.78) = 0.991674",
+    ),
+    Submission(
+        PS02,
+        "output_transposed",
+        "the output gate computed as Wx.T @ x.T: shape (H, N), right only for one example",
+        edits=(
+            (
+                gate_body("o", "sigmoid"),
+                '    Wx, Wh, b = gate_params(params, "o")\n'
+                "    return sigmoid(Wx.T @ x.T + Wh.T @ h_prev.T + b[:, None])",
+            ),
+        ),
+        broken=("test_output_gate",),
+        reason="(transposed: rows must be examples)",
+    ),
+    Submission(
+        PS02,
+        "cell_update_gates_swapped",
+        "the cell update multiplies c_prev by i and the candidate by f",
+        edits=((CELL_UPDATE, "    return i * c_prev + f * g"),),
+        broken=("test_cell_update",),
+        reason="the new long-term memory of the hand-worked step should be 2.947567",
+    ),
+    Submission(
+        PS02,
+        "cell_update_in_place",
+        "right values, but the cell update scales and adds into the caller's c_prev",
+        edits=((CELL_UPDATE, "    c_prev *= f\n    c_prev += i * g\n    return c_prev"),),
+        # The in-place check runs with f = 1, i = 0, which leaves c_prev as it was; the next
+        # calls then start from a c_prev already overwritten, and their values come out wrong.
+        broken=("test_cell_update",),
+        reason="c should be f * c_prev + i * g, elementwise",
+    ),
+    Submission(
+        PS02,
+        "hidden_update_unsquashed",
+        "the hidden update shows o * c, without squashing c",
+        edits=((HIDDEN_UPDATE, "    return o * c"),),
+        broken=("test_hidden_update",),
+        reason="the new short-term memory of the hand-worked step should be 0.986229",
+    ),
+    Submission(
+        PS02,
+        "forget_clipped",
+        "the forget gate clips its sum to [-15, 15], which no visible check reaches",
+        edits=(
+            (
+                gate_body("f", "sigmoid"),
+                gate_body("f", "sigmoid").replace(
+                    "sigmoid(x @ Wx + h_prev @ Wh + b)",
+                    "sigmoid(np.clip(x @ Wx + h_prev @ Wh + b, -15.0, 15.0))",
+                ),
+            ),
+        ),
+        broken=("test_forget_gate",),
+        reason="values differ from the reference",
+    ),
+    Submission(
+        PS02,
+        "forget_imports_lstm_core",
+        "the forget gate imports lstm_core inside the function and returns its forget_gate",
+        edits=(
+            (
+                gate_body("f", "sigmoid"),
+                "    import lstm_core\n\n    return lstm_core.forget_gate(x, h_prev, params)",
+            ),
+        ),
+        broken=("test_forget_gate",),
+        reason="imports the reference package",
+    ),
+    Submission(
+        PS02,
+        "candidate_captured_reference",
+        "the candidate memory returns lstm_core's, imported under another name beforehand",
+        edits=(
+            (
+                "def candidate_memory(x, h_prev, params):",
+                "from lstm_core import candidate_memory as proposal\n\n\n"
+                "def candidate_memory(x, h_prev, params):",
+            ),
+            (gate_body("g", "tanh"), "    return proposal(x, h_prev, params)"),
+        ),
+        broken=("test_candidate_memory",),
+        reason="called the reference package",
+    ),
+]
+
+
+# -- ps03_cell --------------------------------------------------------------------------------
+PS03 = "ps03_cell"
+PS03_SUM = '    a = x @ params["Wx"] + h_prev @ params["Wh"] + params["b"]  # (N, 4H)'
+PS03_SQUASH = "    gates = np.concatenate([sigmoid(a[:, : 3 * H]), tanh(a[:, 3 * H :])], axis=1)"
+PS03_SPLIT = "    i, f, o, g = (gates[:, k * H : (k + 1) * H] for k in range(4))"
+PS03_C = "    c = f * c_prev + i * g"
+PS03_H = "    h = o * tanh_c"
+PS03_STEP_CELLS = (
+    "test_step_shapes",
+    "test_step_gates",
+    "test_step_c",
+    "test_step_h",
+    "test_step_batch",
+    "test_step_float32",
+)
+SUBMISSIONS += [
+    Submission(
+        PS03,
+        "init_forget_bias_on_input",
+        "init_params sets the input gate's bias (block 0) to 1 instead of the forget gate's",
+        edits=(('    k = GATES.index("f")', '    k = GATES.index("i")'),),
+        broken=("test_init_params",),
+        reason="the forget gate's bias (b[H:2H], block 1 of GATES) should be 1",
+    ),
+    Submission(
+        PS03,
+        "sigmoid_on_all_blocks",
+        "the step squashes all four blocks with sigmoid, the candidate too",
+        edits=((PS03_SQUASH, "    gates = sigmoid(a)"),),
+        broken=("test_step_gates", "test_step_c", "test_step_h"),
+        reason="the hand-worked gates (i, f, o, g) should be",
+    ),
+    Submission(
+        PS03,
+        "torch_gate_order",
+        "the step reads the blocks in PyTorch's order i, f, g, o instead of GATES",
+        edits=(
+            (
+                PS03_SQUASH,
+                "    gates = np.concatenate(\n"
+                "        [sigmoid(a[:, : 2 * H]), tanh(a[:, 2 * H : 3 * H]), "
+                "sigmoid(a[:, 3 * H :])], axis=1\n"
+                "    )",
+            ),
+            (PS03_SPLIT, PS03_SPLIT.replace("i, f, o, g", "i, f, g, o")),
+        ),
+        broken=("test_step_gates", "test_step_c", "test_step_h"),
+        reason="the hand-worked gates (i, f, o, g) should be",
+    ),
+    Submission(
+        PS03,
+        "step_no_bias",
+        "the step's sum leaves out the bias b",
+        edits=((PS03_SUM, PS03_SUM.replace(' + params["b"]', "")),),
+        broken=("test_step_gates", "test_step_c", "test_step_h"),
+        reason="the hand-worked gates (i, f, o, g) should be",
+    ),
+    Submission(
+        PS03,
+        "h_from_c_prev",
+        "h squashes the old long-term memory c_prev instead of the new c",
+        edits=((PS03_H, "    h = o * tanh(c_prev)"),),
+        broken=("test_step_h",),
+        reason="h of the hand-worked step should be 0.986229",
+    ),
+    Submission(
+        PS03,
+        "first_row_memory",
+        "every example's c uses the first example's c_prev: right for N = 1 only",
+        edits=((PS03_C, "    c = f * c_prev[0] + i * g"),),
+        broken=("test_step_c", "test_step_h", "test_step_batch"),
+        reason="each row with its own c_prev",
+    ),
+    Submission(
+        PS03,
+        "float64_bias",
+        "the bias converted to float64, so a float32 step comes out float64",
+        edits=((PS03_SUM, PS03_SUM.replace('params["b"]', 'np.asarray(params["b"], float)')),),
+        broken=("test_step_float32",),
+        reason="should stay float32 for float32 inputs",
+    ),
+    Submission(
+        PS03,
+        "transposed_input_weights",
+        "Wx read in PyTorch's (4H, D) layout, reshaped so that x @ Wx.T runs for any D",
+        edits=(
+            (
+                PS03_SUM,
+                PS03_SUM.replace('x @ params["Wx"]', 'x @ params["Wx"].reshape(4 * H, -1).T'),
+            ),
+        ),
+        # Right for D = 1 (the hand-worked unit) and for zero Wx (bias_only_params), so only the
+        # hidden comparisons with the reference see it; shapes, rows and float32 are all fine.
+        broken=("test_step_gates", "test_step_c", "test_step_h"),
+        reason="values differ from the reference",
+    ),
+    Submission(
+        PS03,
+        "step_imports_lstm_core",
+        "lstm_step_forward imports lstm_core and returns its step",
+        edits=(
+            (
+                PS03_SUM,
+                "    import lstm_core\n\n"
+                "    return lstm_core.lstm_step_forward(x, h_prev, c_prev, params)\n" + PS03_SUM,
+            ),
+        ),
+        broken=PS03_STEP_CELLS,
+        reason="imports the reference package",
+    ),
+]
+
+
 # -- ps04_unrolling ---------------------------------------------------------------------------
 PS04 = "ps04_unrolling"
 PS04_LOOP = (
