@@ -337,10 +337,8 @@ SUBMISSIONS += [
         "cell_update_in_place",
         "right values, but the cell update scales and adds into the caller's c_prev",
         edits=((CELL_UPDATE, "    c_prev *= f\n    c_prev += i * g\n    return c_prev"),),
-        # The in-place check runs with f = 1, i = 0, which leaves c_prev as it was; the next
-        # calls then start from a c_prev already overwritten, and their values come out wrong.
         broken=("test_cell_update",),
-        reason="c should be f * c_prev + i * g, elementwise",
+        reason="cell_update changed c_prev in place",
     ),
     Submission(
         PS02,
