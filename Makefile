@@ -36,7 +36,7 @@ $(NPM_STAMP): package.json package-lock.json
 # Only what a page loads: MathJax's combined TeX/MathML/CHTML component with the pieces it loads
 # on demand (TeX extensions, CHTML fonts, menu, accessibility), require.js, and the widget
 # manager's AMD bundle with its icon fonts (the scripts carry their licence headers).
-$(VENDOR_STAMP): $(NPM_STAMP) Makefile
+$(VENDOR_STAMP): $(NPM_STAMP) $(STAMP) Makefile book/favicon.py
 	rm -rf $(VENDOR)
 	mkdir -p $(VENDOR)/mathjax/output $(VENDOR)/requirejs $(VENDOR)/jupyter-widgets
 	cp $(MATHJAX)/tex-mml-chtml.js node_modules/mathjax/LICENSE $(VENDOR)/mathjax/
@@ -44,6 +44,7 @@ $(VENDOR_STAMP): $(NPM_STAMP) Makefile
 	cp -r $(MATHJAX)/output/chtml $(VENDOR)/mathjax/output/
 	cp node_modules/requirejs/require.js $(VENDOR)/requirejs/
 	cp $(WIDGETS)/embed-amd.js $(WIDGETS)/*.{woff2,woff,ttf,eot,svg} $(VENDOR)/jupyter-widgets/
+	$(BIN)/python book/favicon.py $(VENDOR)/favicon.ico  # html_extra_path: the site root
 	touch $@
 
 vendor: $(VENDOR_STAMP)  ## Fetch (npm ci) and copy the book's offline browser assets
