@@ -10,7 +10,7 @@ feedback and export, which plain autograde does not do either). Prints submissio
 minute for both, their ratio, the grader's median wall time per correct submission, and
 checks that both give every non-hostile submission the same total.
 
-    .venv/bin/python benchmarks/bench_grading.py [--n 100] [--jobs 2] [--cell-timeout 3]
+    .venv/bin/python benchmarks/bench_grading.py [--n 100] [--jobs 3] [--cell-timeout 3]
 
 Not a test: timings depend on the machine and its load.
 """
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import grading_corpus as corpus
 from course import Course
 
-from lstm_grading.parallel import grade_assignment
+from lstm_grading.parallel import default_jobs, grade_assignment
 from lstm_grading.sandbox import Limits
 
 A = corpus.ASSIGNMENT
@@ -54,7 +54,7 @@ def submissions(root: Path, n: int) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    parser.add_argument("--jobs", type=int, default=default_jobs())
     parser.add_argument("--cell-timeout", type=int, default=3)
     args = parser.parse_args()
     os.environ["LSTM_GRADING_CELL_TIMEOUT"] = str(args.cell_timeout)
