@@ -179,6 +179,12 @@ def cell_diagram(highlight=None, values=None):
             )
         )
 
+    def centred_text(cx, cy, text, on, **kw):
+        """The symbol inside a layer box or an operation circle, faded when not highlighted."""
+        ax.text(
+            cx, cy, text, ha="center", va="center", color="black", alpha=1.0 if on else 0.35, **kw
+        )
+
     def layer(cx, cy, text, gid, stages, width=0.9):
         on = _highlighted(stages, highlight)
         patch = FancyBboxPatch(
@@ -193,16 +199,7 @@ def cell_diagram(highlight=None, values=None):
             gid=gid,
         )
         ax.add_patch(patch)
-        ax.text(
-            cx,
-            cy,
-            text,
-            ha="center",
-            va="center",
-            fontsize=12,
-            color="black",
-            alpha=1.0 if on else 0.35,
-        )
+        centred_text(cx, cy, text, on, fontsize=12)
 
     def op(cx, cy, text, gid, stages, shape="circle"):
         on = _highlighted(stages, highlight)
@@ -218,17 +215,7 @@ def cell_diagram(highlight=None, values=None):
             Ellipse((cx, cy), 1.0, 0.6, **kw) if shape == "ellipse" else Circle((cx, cy), 0.3, **kw)
         )
         ax.add_patch(patch)
-        ax.text(
-            cx,
-            cy,
-            text,
-            ha="center",
-            va="center",
-            fontsize=11 if shape == "ellipse" else 14,
-            color="black",
-            alpha=1.0 if on else 0.35,
-            zorder=4,
-        )
+        centred_text(cx, cy, text, on, fontsize=11 if shape == "ellipse" else 14, zorder=4)
 
     def label(x, y, text, stages, key=None, **kw):
         if key is not None and key in vals:
