@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import lstm_core as lc
+from lstm_core.lstm import CHUNK
 
 THRESHOLD = 1e-7
 # The five-point centred stencil (error ~h**4) with h = 1e-3: its round-off (~1e-16 / h)
@@ -44,10 +45,11 @@ def test_lstm_step_backward(rng):
     check(outputs, {"x": x, "h0": h0, "c0": c0, **p}, analytic, df=(dh, dc))
 
 
+@pytest.mark.parametrize("T", [5, CHUNK + 2])  # within one chunk of the backward pass; across two
 @pytest.mark.parametrize("with_final", [False, True])
-def test_lstm_backward_through_time(rng, with_final):
-    p, x, h0, c0 = lstm_setup(rng, N=3, T=5)
-    dhs = rng.standard_normal((3, 5, 4))
+def test_lstm_backward_through_time(rng, with_final, T):
+    p, x, h0, c0 = lstm_setup(rng, N=3, T=T)
+    dhs = rng.standard_normal((3, T, 4))
     dc_last = rng.standard_normal((3, 4)) if with_final else None
     dh_last = rng.standard_normal((3, 4)) if with_final else None
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import lstm_core as lc
+from lstm_core.lstm import CHUNK
 
 SHAPES = [  # (N, T, D, H): N = 1, T = 1, D != H, D == H, larger
     (1, 1, 1, 1),
@@ -11,6 +12,8 @@ SHAPES = [  # (N, T, D, H): N = 1, T = 1, D != H, D == H, larger
     (4, 1, 6, 2),
     (3, 9, 4, 4),
     (8, 20, 10, 16),
+    (2, CHUNK + 1, 3, 4),  # one full and one one-step chunk of the backward pass
+    (2, 2 * CHUNK + 3, 5, 3),
 ]
 TOL = {np.float64: 1e-10, np.float32: 1e-5}
 
