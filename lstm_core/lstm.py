@@ -158,6 +158,27 @@ def lstm_forward(x, params, h0=None, c0=None):
     return hs, SequenceCache(z, c, gates, tanh_c, params)
 
 
+def _local_slopes(gates, c_prev, tanh_c, out) -> None:
+    """Each gate's local derivative, for a run of steps, into ``out (m, 4H, N)``.
+
+    In the loop's gate order: ``tanh(c) o (1 - o)``, ``g i (1 - i)``,
+    ``c_prev f (1 - f)`` and ``i (1 - g^2)``; the backward loop scales the first by
+    ``h``'s gradient and the other three by ``c``'s.
+    """
+    H = tanh_c.shape[1]
+    sig, out_sig = gates[:, : 3 * H], out[:, : 3 * H]
+    np.subtract(1.0, sig, out=out_sig)  # the sigmoid gates' slopes s (1 - s)
+    out_sig *= sig
+    out[:, :H] *= tanh_c  # h = o * tanh(c)
+    g = gates[:, 3 * H :]
+    out[:, H : 2 * H] *= g  # c = f * c_prev + i * g
+    out[:, 2 * H : 3 * H] *= c_prev
+    out_g = out[:, 3 * H :]
+    np.multiply(g, g, out=out_g)  # tanh's slope 1 - g^2
+    np.subtract(1.0, out_g, out=out_g)
+    out_g *= gates[:, H : 2 * H]
+
+
 def _chunk_products(da, z, Wx, dW, dx, t0: int, t1: int) -> None:
     """Add steps ``t0:t1``'s share to ``dW (H + D + 1, 4H)``; write their ``dx (N, T, D)``."""
     _, G, N = da.shape
@@ -211,39 +232,30 @@ def lstm_backward(dhs, cache: SequenceCache, dc_last=None, dh_last=None):
     gates, c, tanh_c, z = cache.gates, cache.c, cache.tanh_c, cache.z
 
     empty = _workspace.empty
-    dhsT = empty((T, H, N), dtype)
-    dhsT[...] = dhs.transpose(1, 2, 0)
     da = empty((T, 4 * H, N), dtype)
+    dh_slope = empty((min(T, CHUNK), H, N), dtype)
     dct = empty((H, N), dtype)
-    # the products over time are taken chunk by chunk, while the chunk is still in cache
     dx = empty((N, T, D), dtype)
     dW = np.zeros((H + D + 1, 4 * H), dtype)  # gate columns in the loop's order
-    for t in range(T - 1, -1, -1):
-        dh += dhsT[t]
-        o, i, f, g = (gates[t, k * H : (k + 1) * H] for k in range(4))
-        tc = tanh_c[t]
-        out = da[t]
-        # the gradient reaching c: from the next step, and through h = o * tanh(c),
-        # whose slope o (1 - tanh(c)^2) is o - h * tanh(c)
-        np.multiply(z[t + 1, :H], tc, out=dct)
-        np.subtract(o, dct, out=dct)
-        dct *= dh
-        dct += dc
-        # the sigmoid gates' slopes s (1 - s), for o, i and f at once
-        np.subtract(1.0, gates[t, : 3 * H], out=out[: 3 * H])
-        out[: 3 * H] *= gates[t, : 3 * H]
-        out[:H] *= tc  # h = o * tanh(c)
-        out[:H] *= dh
-        out[H : 2 * H] *= g  # c = f * c_prev + i * g
-        out[2 * H : 3 * H] *= c[t]
-        np.multiply(g, g, out=out[3 * H :])  # tanh's slope 1 - g^2
-        np.subtract(1.0, out[3 * H :], out=out[3 * H :])
-        out[3 * H :] *= i
-        out[H:].reshape(3, H, N)[...] *= dct  # i, f and g all scale with dc
-        np.multiply(dct, f, out=dc)
-        np.matmul(Wh, out, out=dh)
-        if t % CHUNK == 0:
-            _chunk_products(da, z, Wx, dW, dx, t, min(t + CHUNK, T))
+    for t0 in range((T - 1) // CHUNK * CHUNK, -1, -CHUNK):
+        t1 = min(t0 + CHUNK, T)
+        # what does not depend on the gradient arriving from later steps, for the whole
+        # chunk at once: each gate's local slope, and how c's gradient depends on h's
+        _local_slopes(gates[t0:t1], c[t0:t1], tanh_c[t0:t1], da[t0:t1])
+        A = dh_slope[: t1 - t0]
+        np.multiply(z[t0 + 1 : t1 + 1, :H], tanh_c[t0:t1], out=A)
+        np.subtract(gates[t0:t1, :H], A, out=A)  # o (1 - tanh(c)^2) = o - h tanh(c)
+        for t in range(t1 - 1, t0 - 1, -1):
+            dh += dhs[:, t].T
+            np.multiply(A[t - t0], dh, out=dct)  # the gradient reaching c: through h ...
+            dct += dc  # ... and from the next step
+            out = da[t]
+            out[:H] *= dh  # o
+            ifg = out[H:].reshape(3, H, N)
+            ifg *= dct  # i, f and g all scale with c's gradient
+            np.multiply(dct, gates[t, 2 * H : 3 * H], out=dc)  # c = f * c_prev + i * g
+            np.matmul(Wh, out, out=dh)
+        _chunk_products(da, z, Wx, dW, dx, t0, t1)
     back = _TO_PUBLIC
     grads = {
         "Wx": _reorder(dW[H : H + D], back),
