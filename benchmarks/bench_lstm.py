@@ -1,7 +1,9 @@
 """Forward + backward time of lstm_core against torch.nn.LSTM and a per-gate NumPy loop.
 
 All three run in the same process on the same weights and inputs, timed alternately, and
-the script prints ratios (smaller is faster for lstm_core). Run: ``make bench``.
+the script prints ratios (smaller is faster for lstm_core). A fourth line times only the
+matrix products lstm_core makes, with the same shapes and dtype: its ratios are the best
+lstm_core could reach if every elementwise operation were free. Run: ``make bench``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 import numpy as np
 
 import lstm_core as lc
+from lstm_core.lstm import CHUNK
 
 
 def per_gate_forward_backward(x, params, dhs):
@@ -54,6 +57,29 @@ def per_gate_forward_backward(x, params, dhs):
     return dx, grads
 
 
+def products_only(N, T, D, H, dtype):
+    """The matrix products of one lstm_core forward + backward, and nothing else."""
+    K = H + D + 1
+    rng = np.random.default_rng(1)
+    W, Wh, Wx = (rng.standard_normal(s).astype(dtype) for s in ((4 * H, K), (H, 4 * H), (D, 4 * H)))
+    z, da = rng.standard_normal((K, N)).astype(dtype), rng.standard_normal((4 * H, N)).astype(dtype)
+    a, dh = np.empty((4 * H, N), dtype), np.empty((H, N), dtype)
+    z2 = rng.standard_normal((K, CHUNK * N)).astype(dtype)
+    da2 = rng.standard_normal((4 * H, CHUNK * N)).astype(dtype)
+    dx2 = np.empty((D, CHUNK * N), dtype)
+
+    def run():
+        for _ in range(T):  # forward: one product per step
+            np.matmul(W, z, out=a)
+        for _ in range(T):  # backward: the gradient on h, per step
+            np.matmul(Wh, da, out=dh)
+        for _ in range(0, T, CHUNK):  # the weight gradients and dx, per chunk of steps
+            z2 @ da2.T
+            np.matmul(Wx, da2, out=dx2)
+
+    return run
+
+
 def best_time(fn, repeats):
     times = []
     for _ in range(repeats):
@@ -69,7 +95,7 @@ def main():
     ap.add_argument("--T", type=int, default=50)
     ap.add_argument("--D", type=int, default=32)
     ap.add_argument("--H", type=int, default=128)
-    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--repeats", type=int, default=30)
     args = ap.parse_args()
     try:
         import torch
@@ -82,8 +108,8 @@ def main():
     print(
         f"N={args.N} T={args.T} D={args.D} H={args.H}, best of {args.repeats}, forward + backward"
     )
-    header = ("dtype", "lstm_core ms", "torch ms", "per-gate ms", "core/torch", "core/per-gate")
-    print("{:8} {:>13} {:>9} {:>12} {:>11} {:>14}".format(*header))
+    header = ("dtype", "", "ms", "torch ms", "per-gate ms", "/torch", "/per-gate")
+    print("{:8} {:15} {:>7} {:>9} {:>12} {:>7} {:>10}".format(*header))
     for dtype in (np.float64, np.float32):
         rng = np.random.default_rng(0)
         params = lc.init_params(args.D, args.H, rng=rng, dtype=dtype)
@@ -97,8 +123,10 @@ def main():
         def per_gate(x=x, params=params, dhs=dhs):
             per_gate_forward_backward(x, params, dhs)
 
+        products = products_only(args.N, args.T, args.D, args.H, dtype)
         t_core = best_time(core, 2)  # warm up
         t_pg = best_time(per_gate, 1)
+        t_prod = best_time(products, 2)
         t_torch = None
         if torch is not None:
             tdtype = torch.float64 if dtype == np.float64 else torch.float32
@@ -117,17 +145,20 @@ def main():
             t_torch = best_time(run_torch, 2)
         # alternate the contenders so that machine noise hits all of them alike
         r_core, r_torch, r_pg = [t_core], [t_torch] if t_torch else [], [t_pg]
+        r_prod = [t_prod]
         for _ in range(args.repeats):
             r_core.append(best_time(core, 1))
             if t_torch is not None:
                 r_torch.append(best_time(run_torch, 1))
             r_pg.append(best_time(per_gate, 1))
-        c, pg = min(r_core), min(r_pg)
+            r_prod.append(best_time(products, 1))
+        pg = min(r_pg)
         tt = min(r_torch) if r_torch else float("nan")
-        print(
-            f"{np.dtype(dtype).name:8} {c * 1e3:13.2f} {tt * 1e3:9.2f} {pg * 1e3:12.2f} "
-            f"{c / tt:11.2f} {c / pg:14.2f}"
-        )
+        for label, t in (("lstm_core", min(r_core)), ("its products", min(r_prod))):
+            print(
+                f"{np.dtype(dtype).name:8} {label:15} {t * 1e3:7.2f} {tt * 1e3:9.2f} "
+                f"{pg * 1e3:12.2f} {t / tt:7.2f} {t / pg:10.2f}"
+            )
 
 
 if __name__ == "__main__":

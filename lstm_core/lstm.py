@@ -1,10 +1,18 @@
 """A whole sequence through one LSTM layer, and backpropagation through time.
 
-Fast where it matters. Each step is one matrix product ``W @ z`` with the stacked input
-``z = [h; x; 1]``, so the input projection, the bias and the recurrence come out of the
-same call (and the bias gradient out of the weight-gradient product). The loop runs over
-feature-major contiguous blocks with in-place arithmetic in the parameters' dtype, from
-reused buffers, and all weight gradients are one matrix product after the backward loop.
+Fast where it matters:
+
+- each step is one matrix product ``W @ z`` with the stacked input ``z = [h; x; 1]``, so
+  the input projection, the bias and the recurrence come out of the same call (and the
+  bias gradient out of the weight-gradient product);
+- the loops run over feature-major contiguous blocks, with in-place arithmetic in the
+  parameters' dtype, in buffers reused from call to call;
+- the backward pass takes each gate's local slope for a whole chunk of steps at once, so
+  the per-step loop only scales them by the incoming gradients;
+- the weight gradients and ``dx`` are one product per chunk of :data:`CHUNK` steps, taken
+  while the chunk is still in cache.
+
+``benchmarks/bench_lstm.py`` times this against ``torch.nn.LSTM`` and a per-gate loop.
 """
 
 from __future__ import annotations
@@ -179,20 +187,25 @@ def _local_slopes(gates, c_prev, tanh_c, out) -> None:
     out_g *= gates[:, H : 2 * H]
 
 
-def _chunk_products(da, z, Wx, dW, dx, t0: int, t1: int) -> None:
-    """Add steps ``t0:t1``'s share to ``dW (H + D + 1, 4H)``; write their ``dx (N, T, D)``."""
-    _, G, N = da.shape
-    K, D, n = z.shape[1], Wx.shape[0], (t1 - t0) * N
+def _chunk_products(da, z, Wx, dW, dx) -> None:
+    """Add a run of ``m`` steps' share to the weight gradients, and write their ``dx``.
+
+    ``da (m, 4H, N)`` and ``z (m, H + D + 1, N)`` are the steps' pre-activation gradients
+    and product inputs; ``dW (H + D + 1, 4H)`` is accumulated in place, and
+    ``dx (N, m, D)`` (a view into the whole ``dx``) written.
+    """
+    m, G, N = da.shape
+    K, D, n = z.shape[1], Wx.shape[0], m * N
     empty = _workspace.empty
-    da2 = empty((G, t1 - t0, N), da.dtype)
-    da2[...] = da[t0:t1].transpose(1, 0, 2)
+    da2 = empty((G, m, N), da.dtype)
+    da2[...] = da.transpose(1, 0, 2)
     da2 = da2.reshape(G, n)
-    z2 = empty((K, t1 - t0, N), da.dtype)
-    z2[...] = z[t0:t1].transpose(1, 0, 2)
+    z2 = empty((K, m, N), da.dtype)
+    z2[...] = z.transpose(1, 0, 2)
     dW += z2.reshape(K, n) @ da2.T  # the bias row too: z's last row is ones
-    dx2 = empty((D, t1 - t0, N), da.dtype)
+    dx2 = empty((D, m, N), da.dtype)
     np.matmul(Wx, da2, out=dx2.reshape(D, n))
-    dx[:, t0:t1] = dx2.transpose(2, 1, 0)
+    dx[...] = dx2.transpose(2, 1, 0)
 
 
 def lstm_backward(dhs, cache: SequenceCache, dc_last=None, dh_last=None):
@@ -232,30 +245,32 @@ def lstm_backward(dhs, cache: SequenceCache, dc_last=None, dh_last=None):
     gates, c, tanh_c, z = cache.gates, cache.c, cache.tanh_c, cache.z
 
     empty = _workspace.empty
-    da = empty((T, 4 * H, N), dtype)
-    dh_slope = empty((min(T, CHUNK), H, N), dtype)
+    C = min(T, CHUNK)
+    da = empty((C, 4 * H, N), dtype)  # one chunk's gradients on the pre-activations
+    dc_per_dh = empty((C, H, N), dtype)  # how c's gradient takes h's: o (1 - tanh(c)^2)
     dct = empty((H, N), dtype)
     dx = empty((N, T, D), dtype)
     dW = np.zeros((H + D + 1, 4 * H), dtype)  # gate columns in the loop's order
     for t0 in range((T - 1) // CHUNK * CHUNK, -1, -CHUNK):
         t1 = min(t0 + CHUNK, T)
+        m = t1 - t0
         # what does not depend on the gradient arriving from later steps, for the whole
-        # chunk at once: each gate's local slope, and how c's gradient depends on h's
-        _local_slopes(gates[t0:t1], c[t0:t1], tanh_c[t0:t1], da[t0:t1])
-        A = dh_slope[: t1 - t0]
-        np.multiply(z[t0 + 1 : t1 + 1, :H], tanh_c[t0:t1], out=A)
-        np.subtract(gates[t0:t1, :H], A, out=A)  # o (1 - tanh(c)^2) = o - h tanh(c)
-        for t in range(t1 - 1, t0 - 1, -1):
+        # chunk at once: each gate's local slope, and o (1 - tanh(c)^2) = o - h tanh(c)
+        _local_slopes(gates[t0:t1], c[t0:t1], tanh_c[t0:t1], da[:m])
+        np.multiply(z[t0 + 1 : t1 + 1, :H], tanh_c[t0:t1], out=dc_per_dh[:m])
+        np.subtract(gates[t0:t1, :H], dc_per_dh[:m], out=dc_per_dh[:m])
+        for k in range(m - 1, -1, -1):
+            t = t0 + k
             dh += dhs[:, t].T
-            np.multiply(A[t - t0], dh, out=dct)  # the gradient reaching c: through h ...
+            np.multiply(dc_per_dh[k], dh, out=dct)  # the gradient reaching c: through h ...
             dct += dc  # ... and from the next step
-            out = da[t]
+            out = da[k]
             out[:H] *= dh  # o
             ifg = out[H:].reshape(3, H, N)
             ifg *= dct  # i, f and g all scale with c's gradient
             np.multiply(dct, gates[t, 2 * H : 3 * H], out=dc)  # c = f * c_prev + i * g
             np.matmul(Wh, out, out=dh)
-        _chunk_products(da, z, Wx, dW, dx, t0, t1)
+        _chunk_products(da[:m], z[t0:t1], Wx, dW, dx[:, t0:t1])
     back = _TO_PUBLIC
     grads = {
         "Wx": _reorder(dW[H : H + D], back),
