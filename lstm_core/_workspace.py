@@ -9,6 +9,7 @@ never overwrite data that anyone can still see.
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 
@@ -43,7 +44,7 @@ _FREE = _baseline()  # reference count of an array held by the pool's list alone
 def empty(shape: tuple, dtype) -> np.ndarray:
     """Like ``np.empty(shape, dtype)``, reusing an array nobody else holds."""
     dtype = np.dtype(dtype)
-    if int(np.prod(shape)) * dtype.itemsize < MIN_BYTES:
+    if math.prod(shape) * dtype.itemsize < MIN_BYTES:
         return np.empty(shape, dtype)
     key = (tuple(shape), dtype.str)
     lst = _pool.buffers.setdefault(key, [])

@@ -40,8 +40,13 @@ def _reorder(a: np.ndarray, order: np.ndarray, axis: int = -1) -> np.ndarray:
 
     Four block slices concatenated: about ten times faster than fancy indexing.
     """
-    blocks = np.split(a, 4, axis=axis)
-    return np.concatenate([blocks[k] for k in order], axis=axis)
+    H = a.shape[axis] // 4
+    index = [slice(None)] * a.ndim
+    blocks = []
+    for k in order:
+        index[axis] = slice(k * H, (k + 1) * H)
+        blocks.append(a[tuple(index)])
+    return np.concatenate(blocks, axis=axis)
 
 
 class SequenceCache(NamedTuple):
@@ -271,10 +276,6 @@ def lstm_backward(dhs, cache: SequenceCache, dc_last=None, dh_last=None):
             np.multiply(dct, gates[t, 2 * H : 3 * H], out=dc)  # c = f * c_prev + i * g
             np.matmul(Wh, out, out=dh)
         _chunk_products(da[:m], z[t0:t1], Wx, dW, dx[:, t0:t1])
-    back = _TO_PUBLIC
-    grads = {
-        "Wx": _reorder(dW[H : H + D], back),
-        "Wh": _reorder(dW[:H], back),
-        "b": _reorder(dW[-1], back),
-    }
+    dW = _reorder(dW, _TO_PUBLIC)  # rows h, x and the bias, now in the public gate order
+    grads = {"Wx": dW[H : H + D], "Wh": dW[:H], "b": dW[-1]}
     return dx, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), grads
