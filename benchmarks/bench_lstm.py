@@ -58,7 +58,10 @@ def per_gate_forward_backward(x, params, dhs):
 
 
 def products_only(N, T, D, H, dtype):
-    """The matrix products of one lstm_core forward + backward, and nothing else."""
+    """The matrix products of one lstm_core forward + backward, and nothing else.
+
+    The same shapes as in ``lstm_core/lstm.py``: keep the two in step.
+    """
     K = H + D + 1
     rng = np.random.default_rng(1)
     W, Wh, Wx = (rng.standard_normal(s).astype(dtype) for s in ((4 * H, K), (H, 4 * H), (D, 4 * H)))
