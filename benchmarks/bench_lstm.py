@@ -76,9 +76,10 @@ def products_only(N, T, D, H, dtype):
             np.matmul(W, z, out=a)
         for _ in range(T):  # backward: the gradient on h, per step
             np.matmul(Wh, da, out=dh)
-        for _ in range(0, T, CHUNK):  # the weight gradients and dx, per chunk of steps
-            z2 @ da2.T
-            np.matmul(Wx, da2, out=dx2)
+        for t0 in range(0, T, CHUNK):  # the weight gradients and dx, per chunk of steps
+            n = min(CHUNK, T - t0) * N
+            z2[:, :n] @ da2[:, :n].T
+            np.matmul(Wx, da2[:, :n], out=dx2[:, :n])
 
     return run
 
