@@ -18,26 +18,34 @@ from lstm_core.lstm import CHUNK
 
 
 def per_gate_forward_backward(x, params, dhs):
-    """The loop most courses write: four separate matrix products per step, per gate."""
-    N, T, _ = x.shape
+    """The loop most courses write: one matrix product per gate and step, on ``[x, h]``.
+
+    Forward and backward with zero initial states; returns ``dx`` and the gradients as
+    ``{gate: [dWx, dWh, db]}``.
+    """
+    N, T, D = x.shape
     H = params["Wh"].shape[0]
-    w = {g: lc.gate_params(params, g) for g in lc.GATES}
+    w = {}
+    for k in lc.GATES:
+        Wx, Wh, b = lc.gate_params(params, k)
+        w[k] = (np.vstack([Wx, Wh]), b)  # (D + H, H): the gate's weights on [x, h]
     h, c = np.zeros((N, H), x.dtype), np.zeros((N, H), x.dtype)
     steps = []
     for t in range(T):
-        xt = x[:, t]
-        a = {g: xt @ w[g][0] + h @ w[g][1] + w[g][2] for g in lc.GATES}
+        xh = np.concatenate([x[:, t], h], axis=1)
+        a = {k: xh @ w[k][0] + w[k][1] for k in lc.GATES}
         i, f, o = (1 / (1 + np.exp(-a[k])) for k in "ifo")
         g = np.tanh(a["g"])
         c_new = f * c + i * g
         h_new = o * np.tanh(c_new)
-        steps.append((xt, h, c, i, f, o, g, c_new))
+        steps.append((xh, c, i, f, o, g, c_new))
         h, c = h_new, c_new
-    grads = {g: [np.zeros_like(m) for m in w[g]] for g in lc.GATES}
+    dW = {k: np.zeros_like(w[k][0]) for k in lc.GATES}
+    db = {k: np.zeros_like(w[k][1]) for k in lc.GATES}
     dh_next, dc_next = np.zeros((N, H), x.dtype), np.zeros((N, H), x.dtype)
     dx = np.empty_like(x)
     for t in reversed(range(T)):
-        xt, h_prev, c_prev, i, f, o, g, c_new = steps[t]
+        xh, c_prev, i, f, o, g, c_new = steps[t]
         dh = dhs[:, t] + dh_next
         tc = np.tanh(c_new)
         dc = dc_next + dh * o * (1 - tc**2)
@@ -47,14 +55,13 @@ def per_gate_forward_backward(x, params, dhs):
             "o": dh * tc * o * (1 - o),
             "g": dc * i * (1 - g**2),
         }
-        dx[:, t] = sum(da[k] @ w[k][0].T for k in lc.GATES)
-        dh_next = sum(da[k] @ w[k][1].T for k in lc.GATES)
+        dxh = sum(da[k] @ w[k][0].T for k in lc.GATES)
+        dx[:, t], dh_next = dxh[:, :D], dxh[:, D:]
         dc_next = dc * f
         for k in lc.GATES:
-            grads[k][0] += xt.T @ da[k]
-            grads[k][1] += h_prev.T @ da[k]
-            grads[k][2] += da[k].sum(0)
-    return dx, grads
+            dW[k] += xh.T @ da[k]
+            db[k] += da[k].sum(0)
+    return dx, {k: [dW[k][:D], dW[k][D:], db[k]] for k in lc.GATES}
 
 
 def products_only(N, T, D, H, dtype):

@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
+import lstm_core as lc
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -36,3 +40,23 @@ def test_bench_training_reports_every_seed_and_both_cells():
     assert re.search(r"^median \d+\.\d{3} s, worst \d+\.\d{3} s$", out, re.M)
     assert re.search(r"^  lstm: test MSE \d\.\d{4} in", out, re.M)
     assert re.search(r"^  rnn: test MSE \d\.\d{4} in", out, re.M)
+
+
+def test_the_per_gate_contender_computes_the_same_gradients(rng):
+    """bench_lstm's per-gate loop is only a fair contender if it does the same work right."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        from bench_lstm import per_gate_forward_backward
+    finally:
+        sys.path.remove(str(BENCH))
+    N, T, D, H = 3, 7, 4, 5
+    p = lc.init_params(D, H, rng=rng)
+    p["b"] = rng.standard_normal(4 * H)
+    x, dhs = rng.standard_normal((N, T, D)), rng.standard_normal((N, T, H))
+    dx, per_gate = per_gate_forward_backward(x, p, dhs)
+    _, cache = lc.lstm_forward(x, p)
+    dx_ref, _, _, grads = lc.lstm_backward(dhs, cache)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-12, atol=1e-14)
+    mine = lc.params_from_gates({k: tuple(v) for k, v in per_gate.items()})
+    for name in ("Wx", "Wh", "b"):
+        np.testing.assert_allclose(mine[name], grads[name], rtol=1e-12, atol=1e-14)
