@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install book test lint bench clean exercises vendor chromium autograde
+.PHONY: help install book test test-fast lint bench clean exercises vendor chromium autograde
 
 # Browser assets for the book (MathJax, require.js, the widget manager) come from npm at build
 # time (package.json + package-lock.json) and are copied into a git-ignored folder that
@@ -58,6 +58,9 @@ book: $(STAMP) $(VENDOR_STAMP)  ## Build the book (executing every page) into _b
 
 test: $(STAMP) book chromium  ## Build the book, then run the whole test suite
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## The fast tier: no kernel, no browser, no built book (about a minute)
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)  ## ruff check and format check
 	$(BIN)/ruff check .

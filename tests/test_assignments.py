@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import pytest
 from course import (
     EXERCISES,
+    LOOP_CELL_TIMEOUT,
     SOLUTIONS,
     Course,
     assignments,
@@ -39,7 +40,9 @@ class Submission:
     ``delete`` removes the cell with that grade_id; ``raw`` replaces the whole file with text.
     ``broken`` lists the grade cells that must score 0 (all others must get full points), and
     ``reason`` a phrase the feedback page must show. ``fails``: autograding this submission
-    cannot work (nbgrader reports it and grades the other students).
+    cannot work (nbgrader reports it and grades the other students). ``loops``: the submission
+    runs forever somewhere, so it is graded in a run of its own with a short cell timeout
+    (course.LOOP_CELL_TIMEOUT) while everyone else gets the course's generous default.
     """
 
     assignment: str
@@ -52,6 +55,7 @@ class Submission:
     reason: str | None = None
     fails: bool = False
     released: bool = False
+    loops: bool = False
 
     def notebook(self, course: Course):
         if self.raw is not None:
@@ -217,6 +221,7 @@ SUBMISSIONS = [
         edits=((TANH, LOOP_SWALLOWING_CTRL_C),),
         broken=("test_tanh", "test_tanh_grad"),
         reason="CellTimeout: this cell was stopped after",
+        loops=True,
     ),
     Submission(
         PS01,
@@ -231,6 +236,7 @@ SUBMISSIONS = [
         ),
         broken=("test_tanh", "test_tanh_grad"),
         reason="CellTimeoutError: no reply from the kernel within",
+        loops=True,
     ),
     Submission(
         PS01,
@@ -1022,12 +1028,19 @@ def graded(tmp_path_factory):
             course.generate(assignment)
             for case in cases(assignment):
                 course.submit(case.student, assignment, case.notebook(course))
-            result = course.autograde(assignment)
+            # Everyone with the course's own cell timeout; each looping submission alone with
+            # a short one (its loops cost that much per cell).
+            loopers = tuple(c.student for c in cases(assignment) if c.loops)
+            results = [course.autograde(assignment, exclude=loopers)]
+            for student in loopers:
+                results.append(
+                    course.autograde(assignment, only=student, cell_timeout=LOOP_CELL_TIMEOUT)
+                )
             feedback = course.generate_feedback(assignment)
             runs[assignment] = GradedRun(
                 course,
-                result.stdout,
-                result.returncode,
+                "".join(r.stdout for r in results),
+                max(r.returncode for r in results),
                 feedback.stdout,
                 course.export_csv(),
                 course.scores(assignment),
