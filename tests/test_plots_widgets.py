@@ -170,8 +170,6 @@ def test_rnn_lstm_figure_one_path_against_two():
         lo, hi = box.get_y(), box.get_y() + box.get_height()
         assert not lo <= belt_y[0] <= hi, f"{gid} sits on the belt"
     ops_on_belt = {
-        p.get_gid()
-        for p in lstm_ax.patches
-        if isinstance(p, Circle) and p.center[1] == belt_y[0]
+        p.get_gid() for p in lstm_ax.patches if isinstance(p, Circle) and p.center[1] == belt_y[0]
     }
     assert ops_on_belt == {"op-forget", "op-add"}  # one multiply, one add, nothing else
