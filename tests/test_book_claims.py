@@ -324,3 +324,33 @@ def test_history_claims_are_cited(name, years):
     """The pages that tell the LSTM's history link the papers they attribute it to."""
     cited = set(re.findall(r"<(ref-[\w-]+)>`", page(name)))
     assert years <= cited
+
+
+def test_assignment_6_page_quotes_the_notebook_thresholds():
+    """ps06 page: lag 30 below 0.05 for the LSTM, the RNN above 0.25 at lag 30 and below 0.05
+    at lag 2, day-5 predictions within 0.1: the thresholds of the notebook's test cells."""
+    import json
+
+    notebook = ROOT / "solutions" / "ps06_training" / "ps06_training.ipynb"
+    code = "\n".join(
+        "".join(c["source"])
+        for c in json.loads(notebook.read_text())["cells"]
+        if c["cell_type"] == "code"
+    )
+    for snippet in (
+        "LAG = 30",
+        "lstm_mse < 0.05",
+        "results[30] > 0.25",
+        "results[2] < 0.05",
+        "np.abs(pred - y).max() < 0.1",
+    ):
+        assert snippet in code, snippet
+    text = page("assignments/ps06-training.md")
+    for quoted in (
+        "gap of 30 steps",
+        "below 0.05 at a lag of 30",
+        "above 0.25 at lag 30",
+        "below 0.05 at lag 2",
+        "within 0.1",
+    ):
+        assert quoted in text, quoted
