@@ -354,3 +354,11 @@ def test_assignment_6_page_quotes_the_notebook_thresholds():
         "within 0.1",
     ):
         assert quoted in text, quoted
+
+
+def test_default_forget_bias_is_one():
+    """ch3, ch9: lc.init_params starts the forget gate's bias at 1, the others like the weights."""
+    b = lc.init_params(3, 4, rng=0)["b"]
+    assert np.all(b[lc.gate_slice("f", 4)] == 1.0)
+    others = np.delete(b, np.arange(16)[lc.gate_slice("f", 4)])
+    assert np.all(np.abs(others) <= 1 / np.sqrt(4))

@@ -164,7 +164,7 @@ def test_rnn_lstm_figure_one_path_against_two():
     assert set(boxes(lstm_ax)) == {"box-f", "box-i", "box-g", "box-o"}
     assert set(lines(rnn_ax)) == {"rnn-hidden"}
     assert set(lines(lstm_ax)) == {"lstm-belt", "lstm-hidden"}
-    belt_x, belt_y = lines(lstm_ax)["lstm-belt"].get_data()
+    _, belt_y = lines(lstm_ax)["lstm-belt"].get_data()
     assert np.ptp(belt_y) == 0.0  # a straight line
     for gid, box in boxes(lstm_ax).items():
         lo, hi = box.get_y(), box.get_y() + box.get_height()
