@@ -77,7 +77,7 @@ def test_small_singular_value_makes_the_gradient_vanish(rng):
     radius = np.abs(np.linalg.eigvals(p["Wh"])).max()
     assert radius <= 0.9 + 1e-12
     x = rng.standard_normal((8, 31, 4))
-    norms = ex.input_gradient_norms(p, x, range(1, 31))
+    norms = ex.input_gradient_norms(params=p, x=x, lags=range(1, 31))
     assert np.all(np.diff(norms) < 0)
     assert norms[-1] < norms[0] * 0.9**29
 
@@ -126,7 +126,7 @@ def test_sigmoid_is_exact_at_the_extremes_and_keeps_small_tails():
 
 def test_output_gate_weighs_the_memory_23_times_the_input():
     """ch6: the hand-worked output gate's weight on h is about 23 times its weight on x."""
-    Wx, Wh, _ = lc.gate_params(P, "o")
+    Wx, Wh, _ = lc.gate_params(params=P, gate="o")
     assert round(abs(float(Wh[0, 0]) / float(Wx[0, 0]))) == 23  # 4.38 / 0.19 (the weights table)
 
 
@@ -179,7 +179,7 @@ def test_with_wh_zero_the_belt_gradient_is_the_product_of_forget_gates(rng):
     q["Wh"][:] = 0.0
     x = rng.standard_normal((N, T, D))
     _, cache = lc.lstm_forward(x, q)
-    f = ex.unroll_trace(q, x)["f"]
+    f = ex.unroll_trace(params=q, x=x)["f"]
     dc0 = lc.lstm_backward(np.zeros((N, T, H)), cache, dc_last=np.ones((N, H)))[2]
     np.testing.assert_allclose(dc0, np.prod(f, axis=1), rtol=1e-12)
 
@@ -189,7 +189,7 @@ def test_adam_moves_each_weight_against_its_gradient_by_about_lr():
     gradient's size (the book once said "in the direction of its average gradient")."""
     w = {"w": np.zeros(5)}
     g = {"w": np.array([1e-6, -1e-3, 1.0, -1e3, 1e6])}
-    lc.Adam(lr=0.1).step(w, g)
+    lc.Adam(lr=0.1).step(params=w, grads=g)
     np.testing.assert_allclose(w["w"], -0.1 * np.sign(g["w"]), rtol=1e-2)
 
 
