@@ -362,3 +362,16 @@ def test_default_forget_bias_is_one():
     assert np.all(b[lc.gate_slice("f", 4)] == 1.0)
     others = np.delete(b, np.arange(16)[lc.gate_slice("f", 4)])
     assert np.all(np.abs(others) <= 1 / np.sqrt(4))
+
+
+@pytest.mark.parametrize("number", range(1, 7))
+def test_assignment_page_points_add_up_to_the_notebook(number):
+    """Each assignment page's points column sums to the nbgrader points of its notebook."""
+    import json
+
+    (page_path,) = (BOOK / "assignments").glob(f"ps0{number}-*.md")
+    (notebook,) = (ROOT / "solutions").glob(f"ps0{number}_*/ps0{number}_*.ipynb")
+    table_points = [int(p) for p in re.findall(r"\| (\d+) \|$", page_path.read_text(), re.M)]
+    cells = json.loads(notebook.read_text())["cells"]
+    nb_points = sum(c.get("metadata", {}).get("nbgrader", {}).get("points", 0) for c in cells)
+    assert table_points and sum(table_points) == nb_points
