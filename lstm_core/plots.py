@@ -338,3 +338,139 @@ def response_figure(keys, h_values=(-1.0, 0.0, 1.0), c_prev=2.0, params=None, x=
 
 
 __all__ = ["SYMBOLS", "NotebookFigure", "activation_figure", "cell_diagram", "response_figure"]
+
+
+HIDDEN_PATH = "#1f5fa8"  # the short-term memory's path in :func:`rnn_lstm_figure`
+
+
+def rnn_lstm_figure():
+    """A plain RNN cell next to an LSTM cell: one path through time against two.
+
+    Left, the RNN: the hidden state meets the input and goes through a layer (weights and
+    ``tanh``) at every step; that is its only path. Right, the LSTM: the same kind of path for
+    the short-term memory ``h`` (in blue), plus the cell state ``c`` along the top (in red),
+    touched only by a multiplication and an addition and crossing no layer.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes. Layer boxes carry gids ``box-*`` (one on the left, four on the right),
+        pointwise operations ``op-*``; the paths are lines with gids ``rnn-hidden`` (left),
+        ``lstm-hidden`` and ``lstm-belt`` (right). The belt is the only line at its height.
+    """
+    fig = _figure((11, 4.4))
+    left, right = fig.subplots(1, 2)
+    belt_y, low, box_y, mid = 5.5, 1.0, 2.6, 4.0
+
+    def setup(ax, title):
+        ax.set_xlim(-1.7, 12.4)
+        ax.set_ylim(-1.6, 7.9)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(title, fontsize=11)
+        ax.add_patch(
+            FancyBboxPatch(
+                (0.4, 0.3),
+                10.2,
+                6.0,
+                boxstyle="round,pad=0.1",
+                fc="#e8eef6",
+                ec="#8899aa",
+                lw=1.0,
+                gid="cell",
+                zorder=0,
+            )
+        )
+
+    def line(ax, points, colour, gid=None, arrow=True, lw=2.0):
+        xs, ys = zip(*points, strict=True)
+        ax.plot(xs, ys, color=colour, lw=lw, solid_capstyle="round", gid=gid, zorder=1)
+        if arrow:
+            ax.add_patch(
+                FancyArrowPatch(
+                    points[-2],
+                    points[-1],
+                    arrowstyle="-|>",
+                    mutation_scale=13,
+                    color=colour,
+                    lw=lw,
+                    shrinkA=0,
+                    shrinkB=0,
+                    zorder=1,
+                )
+            )
+
+    def layer(ax, cx, cy, text, gid, width=0.9):
+        ax.add_patch(
+            FancyBboxPatch(
+                (cx - width / 2, cy - 0.35),
+                width,
+                0.7,
+                boxstyle="round,pad=0.04",
+                fc=YELLOW,
+                ec=LINE,
+                lw=1.3,
+                gid=gid,
+                zorder=2,
+            )
+        )
+        ax.text(cx, cy, text, ha="center", va="center", fontsize=12, zorder=3)
+
+    def op(ax, cx, cy, text, gid, ellipse=False):
+        kw = {"fc": PINK, "ec": LINE, "lw": 1.3, "gid": gid, "zorder": 3}
+        ax.add_patch(Ellipse((cx, cy), 1.0, 0.6, **kw) if ellipse else Circle((cx, cy), 0.3, **kw))
+        ax.text(cx, cy, text, ha="center", va="center", fontsize=11 if ellipse else 14, zorder=4)
+
+    def label(ax, x, y, text, colour="black", **kw):
+        ax.text(x, y, text, ha=kw.pop("ha", "left"), va="center", fontsize=12, color=colour, **kw)
+
+    # the RNN: one path, through a layer at every step
+    setup(left, "RNN: one path, through a layer at every step")
+    line(left, [(-0.4, low), (5.0, low), (5.0, box_y - 0.4)], HIDDEN_PATH, gid="rnn-hidden")
+    line(left, [(1.2, -0.8), (1.2, low)], LINE, arrow=False)
+    layer(left, 5.0, box_y, r"$\tanh$", "box-rnn", width=1.0)
+    line(left, [(5.0, box_y + 0.4), (5.0, mid), (11.4, mid)], HIDDEN_PATH)
+    line(left, [(10.0, mid), (10.0, 7.3)], HIDDEN_PATH)
+    label(left, -1.6, low + 0.4, r"$h_{t-1}$", HIDDEN_PATH)
+    label(left, 1.3, -1.1, r"$x_t$")
+    label(left, 10.6, mid + 0.4, r"$h_t$", HIDDEN_PATH)
+    label(left, 10.15, 7.5, r"$h_t$", HIDDEN_PATH)
+
+    # the LSTM: the same kind of path for h, and the cell state along the top
+    setup(right, "LSTM: a second path, the cell state, with no layer on it")
+    fx, ix, gx, ox, tx = 2.0, 3.4, 4.8, 6.3, 8.0
+    line(right, [(-0.4, belt_y), (11.4, belt_y)], HIGHLIGHT, gid="lstm-belt", lw=3.0)
+    op(right, fx, belt_y, "×", "op-forget")
+    op(right, gx, belt_y, "+", "op-add")
+    line(right, [(-0.4, low), (ox, low)], HIDDEN_PATH, gid="lstm-hidden", arrow=False)
+    line(right, [(1.2, -0.8), (1.2, low)], LINE, arrow=False)
+    for cx, text, gid in [
+        (fx, r"$\sigma$", "box-f"),
+        (ix, r"$\sigma$", "box-i"),
+        (gx, r"$\tanh$", "box-g"),
+        (ox, r"$\sigma$", "box-o"),
+    ]:
+        line(right, [(cx, low), (cx, box_y - 0.4)], HIDDEN_PATH)
+        layer(right, cx, box_y, text, gid, width=1.0 if gid == "box-g" else 0.9)
+    line(right, [(fx, box_y + 0.4), (fx, belt_y - 0.3)], LINE)
+    line(right, [(ix, box_y + 0.4), (ix, mid), (gx - 0.3, mid)], LINE)
+    line(right, [(gx, box_y + 0.4), (gx, mid - 0.3)], LINE)
+    op(right, gx, mid, "×", "op-input")
+    line(right, [(gx, mid + 0.3), (gx, belt_y - 0.3)], LINE)
+    line(right, [(tx, belt_y), (tx, 4.3 + 0.3)], LINE)
+    op(right, tx, 4.3, "tanh", "op-tanh", ellipse=True)
+    line(right, [(tx, 4.3 - 0.3), (tx, box_y + 0.3)], LINE)
+    line(right, [(ox + 0.45, box_y), (tx - 0.3, box_y)], LINE)
+    op(right, tx, box_y, "×", "op-output")
+    line(right, [(tx, box_y - 0.3), (tx, low), (11.4, low)], HIDDEN_PATH)
+    line(right, [(10.0, low), (10.0, 7.3)], HIDDEN_PATH)
+    label(right, -1.6, belt_y + 0.4, r"$c_{t-1}$", HIGHLIGHT)
+    label(right, 10.6, belt_y + 0.4, r"$c_t$", HIGHLIGHT)
+    label(right, -1.6, low + 0.4, r"$h_{t-1}$", HIDDEN_PATH)
+    label(right, 1.3, -1.1, r"$x_t$")
+    label(right, 10.6, low + 0.4, r"$h_t$", HIDDEN_PATH)
+    label(right, 10.15, 7.5, r"$h_t$", HIDDEN_PATH)
+    return fig
+
+
+__all__ += ["rnn_lstm_figure"]

@@ -143,3 +143,33 @@ def test_cell_state_explorer_values():
 def test_figures_display_as_png_without_pyplot():
     png = plots.cell_diagram()._repr_png_()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rnn_lstm_figure_one_path_against_two():
+    """The RNN has one layer on its only path; the LSTM's belt crosses no layer box."""
+    fig = plots.rnn_lstm_figure()
+    rnn_ax, lstm_ax = fig.axes
+
+    def boxes(ax):
+        return {
+            p.get_gid(): p
+            for p in ax.patches
+            if isinstance(p, FancyBboxPatch) and (p.get_gid() or "").startswith("box-")
+        }
+
+    def lines(ax):
+        return {line.get_gid(): line for line in ax.lines if line.get_gid()}
+
+    assert set(boxes(rnn_ax)) == {"box-rnn"}
+    assert set(boxes(lstm_ax)) == {"box-f", "box-i", "box-g", "box-o"}
+    assert set(lines(rnn_ax)) == {"rnn-hidden"}
+    assert set(lines(lstm_ax)) == {"lstm-belt", "lstm-hidden"}
+    _, belt_y = lines(lstm_ax)["lstm-belt"].get_data()
+    assert np.ptp(belt_y) == 0.0  # a straight line
+    for gid, box in boxes(lstm_ax).items():
+        lo, hi = box.get_y(), box.get_y() + box.get_height()
+        assert not lo <= belt_y[0] <= hi, f"{gid} sits on the belt"
+    ops_on_belt = {
+        p.get_gid() for p in lstm_ax.patches if isinstance(p, Circle) and p.center[1] == belt_y[0]
+    }
+    assert ops_on_belt == {"op-forget", "op-add"}  # one multiply, one add, nothing else
