@@ -229,8 +229,6 @@ def char_batches(ids, seq_len: int, vocab_size: int, dtype=np.float64):
     return one_hot(inputs, vocab_size, dtype), targets
 
 
-# -- real share prices, from the sample data that matplotlib ships
-
 #: The columns of :func:`goog_daily`'s source, in its order.
 GOOG_FIELDS = ("open", "high", "low", "close", "volume", "adj_close")
 
@@ -275,17 +273,14 @@ def stock_prices(tickers=None):
     with open(_sample_data("Stocks.csv"), newline="") as f:
         rows = list(csv.reader(line for line in f if not line.startswith("#")))
     header, rows = rows[0][1:], [r for r in rows[1:] if r[0].endswith("-01") and any(r[1:])]
-    if tickers is None:
-        tickers = header
-    elif (
-        isinstance(tickers, str)
-        or not hasattr(tickers, "__iter__")
-        or not list(tickers)
-        or not all(t in header for t in tickers)
-    ):
+    chosen = tuple(header) if tickers is None else tickers
+    if not isinstance(chosen, str) and hasattr(chosen, "__iter__"):
+        chosen = tuple(chosen)  # a generator is read once, here
+    if not isinstance(chosen, tuple) or not chosen or not all(t in header for t in chosen):
         raise ValueError(
             f"tickers must be a non-empty sequence drawn from {header}, got {tickers!r}"
         )
+    tickers = chosen
     cols = [header.index(t) + 1 for t in tickers]
     dates = np.array([r[0] for r in rows], dtype="datetime64[D]")
     prices = np.array([[float(r[c]) if r[c] else np.nan for c in cols] for r in rows])

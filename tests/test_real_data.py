@@ -76,6 +76,7 @@ def test_stock_prices_monthly_with_gaps_before_listing():
     d2, p2, t2 = lc.stock_prices(["^GSPC", "IBM"])
     np.testing.assert_array_equal(p2, prices[:, [8, 0]])
     assert t2 == ("^GSPC", "IBM") and np.array_equal(d2, dates)
+    assert lc.stock_prices(t for t in ("IBM",))[2] == ("IBM",)  # any iterable, read once
     for bad in ("IBM", [], ["IBM", "TSLA"], 3):
         with pytest.raises(ValueError, match="tickers must be"):
             lc.stock_prices(bad)
