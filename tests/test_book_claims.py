@@ -318,6 +318,11 @@ def test_citations_point_to_an_entry_of_the_same_year(path):
         ("01-why-memory.md", {"ref-hochreiter1997", "ref-gers2000", "ref-pascanu2013"}),
         ("12-beyond.md", {"ref-hochreiter1997", "ref-gers2000", "ref-greff2017", "ref-cho2014"}),
         ("glossary.md", {"ref-hochreiter1997", "ref-gers2000", "ref-kingma2015"}),
+        # the applications' milestones and the efficient-market argument
+        (
+            "11-applications.md",
+            {"ref-graves2009", "ref-graves2013", "ref-sutskever2014", "ref-fama1970"},
+        ),
     ],
 )
 def test_history_claims_are_cited(name, years):
