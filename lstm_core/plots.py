@@ -24,10 +24,10 @@ PINK = "#f4b6c2"  # pointwise operations (circles)
 LINE = "#333333"
 HIGHLIGHT = "#c0392b"
 STAGES = ("f", "i", "c", "o")
-#: Size of :func:`cell_diagram` in inches and its labels' font size in points. A 390 px wide
-#: phone shows the figure about 350 px wide: 350 / (6.4 * 96) of its size, which draws 12 pt
-#: (16 px) labels 9 px high. The book's CSS keeps it from being drawn narrower.
-DIAGRAM_SIZE = (6.4, 4.25)
+#: Size of :func:`cell_diagram` in inches and its labels' font size in points. On a 390 px
+#: wide phone the book shows figures about 340 px wide: 340 / (6.0 * 96) of their size, which
+#: draws 12 pt (16 px) labels 9.4 px high.
+DIAGRAM_SIZE = (6.0, 4.0)
 LABEL_SIZE = 12
 
 #: Each gate's symbol (without the time index) and squashing function in the classic diagram.
@@ -218,7 +218,7 @@ def cell_diagram(highlight=None, values=None):
             gid=gid,
         )
         ax.add_patch(patch)
-        centred_text(cx, cy, text, on, fontsize=15)
+        centred_text(cx, cy, text, on, fontsize=14)
 
     def op(cx, cy, text, gid, stages, shape="circle"):
         on = _highlighted(stages, highlight)
@@ -231,10 +231,10 @@ def cell_diagram(highlight=None, values=None):
             "zorder": 3,
         }
         patch = (
-            Ellipse((cx, cy), 1.0, 0.6, **kw) if shape == "ellipse" else Circle((cx, cy), 0.3, **kw)
+            Ellipse((cx, cy), 1.1, 0.6, **kw) if shape == "ellipse" else Circle((cx, cy), 0.3, **kw)
         )
         ax.add_patch(patch)
-        centred_text(cx, cy, text, on, fontsize=13 if shape == "ellipse" else 17, zorder=4)
+        centred_text(cx, cy, text, on, fontsize=12 if shape == "ellipse" else 16, zorder=4)
 
     def label(x, y, text, stages, key=None, stacked=False, **kw):
         if key is not None and key in vals:  # inside the cell, the value goes below the symbol
@@ -276,7 +276,7 @@ def cell_diagram(highlight=None, values=None):
     for gate in GATES:
         cx = column[gate]
         path([(cx, low), (cx, box_y - 0.4)], stage[gate])
-        width = 1.0 if gate == "g" else 0.9
+        width = 1.1 if gate == "g" else 0.9
         layer(cx, box_y, _SQUASH_TEX[gate], f"box-{gate}", stage[gate], width=width)
     # forget gate scales the belt; input gate scales the candidate, which is added to it
     path([(fx, box_y + 0.39), (fx, top - 0.3)], "f")

@@ -1,5 +1,8 @@
 // Loaded on pages with Jupyter widgets, after require.js and before the widget manager
 // (embed-amd.js from @jupyter-widgets/html-manager), through nb_ipywidgets_js in _config.yml.
+// Three jobs: point require.js at the vendored widget modules, give the widgets the one
+// MathJax 2 call they make, and let the course's explorers answer their sliders without a
+// Python kernel (the last function below).
 (function () {
   "use strict";
   // The widget manager finds its icon fonts next to the address require.js gives its modules;
@@ -80,7 +83,8 @@
     if (box.dataset.lstmExplorer) return;
     var data = box.querySelector("script.lstm-explorer-table");
     var out = box.querySelector(".lstm-explorer-readout .widget-html-content");
-    var handles = box.querySelectorAll(".noUi-handle[aria-valuenow]");
+    // noUiSlider may set aria-valuenow after the last element is added: do not wait for it
+    var handles = box.querySelectorAll(".noUi-handle");
     if (!data || !out) return; // not rendered yet
     var table = JSON.parse(data.textContent);
     if (handles.length !== table.sizes.length) return;
@@ -91,7 +95,7 @@
         return Math.round(Number(handle.getAttribute("aria-valuenow")));
       });
       var ok = index.every(function (k, axis) {
-        return k >= 0 && k < table.sizes[axis];
+        return k >= 0 && k < table.sizes[axis]; // false for NaN: no position yet
       });
       if (ok) out.innerHTML = render(table, index);
     }
@@ -105,8 +109,14 @@
     function bindAll() {
       document.querySelectorAll(".lstm-explorer").forEach(bind);
     }
-    // The widget manager renders after the page has loaded, view by view.
-    new MutationObserver(bindAll).observe(document.body, { childList: true, subtree: true });
+    // The widget manager renders after the page has loaded, view by view, and gives each view
+    // its classes (lstm-explorer-readout, ...) after inserting it: watch both.
+    new MutationObserver(bindAll).observe(document.body, {
+      childList: true,
+      subtree: true,
+      attributes: true,
+      attributeFilter: ["class"],
+    });
     bindAll();
   });
 })();
