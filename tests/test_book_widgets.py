@@ -204,6 +204,8 @@ def test_slider_pages_are_in_the_toc():
 # --- Readers see the lesson ------------------------------------------------------------------
 
 BOOKKEEPING = re.compile(r"^\s*(?:from myst_nb import glue|glue\(|keep\(|def keep\()", re.M)
+
+
 def visible_code_cells(path: Path):
     """(line, source) of every code cell of a MyST page that the reader sees."""
     text = path.read_text(encoding="utf-8")
