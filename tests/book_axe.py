@@ -171,6 +171,18 @@ def redirect_target(path: Path) -> str | None:
     return found.group(1) if found else None
 
 
+# Buttons fade to their new colours (Bootstrap's .btn has 0.15 s transitions): measured in
+# between, their contrast is neither scheme's. Wait two frames for the transitions to start,
+# then for every one of them to end.
+SETTLE_TRANSITIONS_JS = r"""
+new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))
+  .then(() => Promise.all(document.getAnimations()
+      .filter((a) => a instanceof CSSTransition)
+      .map((a) => a.finished.catch(() => null))))
+  .then(() => true)
+"""
+
+
 def run_axe(browser: Chromium, session: str, kind: str, values: list[str]) -> dict:
     """Run the axe rules with these tags (``kind="tag"``) or ids (``kind="rule"``)."""
     run_only = json.dumps({"type": kind, "values": values})
@@ -191,6 +203,7 @@ def set_scheme(browser: Chromium, session: str, scheme: str) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"the page did not switch to the {scheme} scheme")
         time.sleep(0.05)
+    evaluate(browser, session, SETTLE_TRANSITIONS_JS)
 
 
 def audit(browser: Chromium, session: str, html: Path, out: Path, pages, axe_js: str) -> list:
