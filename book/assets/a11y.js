@@ -1,0 +1,58 @@
+// Accessibility fixes for what the widget manager draws in the page (#14). Loaded on every
+// page through html_js_files in _config.yml; does nothing on a page without widgets.
+//
+// ipywidgets' sliders (drawn by @jupyter-widgets/html-manager with noUiSlider) show a label
+// and a read-out, but the handle a keyboard or screen-reader user operates (role="slider")
+// is tied to neither: it has no name (WCAG 4.1.2), and its aria-valuetext is the raw float
+// ("2.000000000000001") where the read-out shows "2.00" (WCAG 1.3.1). Here each handle is
+// named by its visible label and speaks the read-out's text; the editable read-out, a tab
+// stop of its own, becomes a named text box.
+(function () {
+  "use strict";
+  var count = 0;
+
+  function nameSlider(box) {
+    if (box.dataset.a11yNamed) return;
+    var label = box.querySelector(":scope > .widget-label");
+    var handle = box.querySelector('[role="slider"]');
+    var readout = box.querySelector(":scope > .widget-readout");
+    if (!label || !handle) return; // not drawn yet: the observer comes back
+    box.dataset.a11yNamed = "1";
+    // The manager writes the model's missing tooltip as the string "null".
+    if (label.getAttribute("title") === "null") label.removeAttribute("title");
+    if (!label.id) label.id = "widget-label-" + ++count;
+    handle.setAttribute("aria-labelledby", label.id);
+    if (!readout) return;
+    readout.setAttribute("role", "textbox");
+    readout.setAttribute("aria-labelledby", label.id);
+    var sync = function () {
+      var shown = readout.textContent.trim();
+      if (shown && handle.getAttribute("aria-valuetext") !== shown) {
+        handle.setAttribute("aria-valuetext", shown);
+      }
+    };
+    sync();
+    // Both change when the reader moves the slider; the read-out's text wins.
+    new MutationObserver(sync).observe(readout, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
+    new MutationObserver(sync).observe(handle, {
+      attributes: true,
+      attributeFilter: ["aria-valuetext"],
+    });
+  }
+
+  function nameAll() {
+    document.querySelectorAll(".widget-slider").forEach(nameSlider);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var view = 'script[type="application/vnd.jupyter.widget-view+json"]';
+    if (!document.querySelector(view)) return;
+    nameAll();
+    // The manager draws the widgets after this script runs, asynchronously.
+    new MutationObserver(nameAll).observe(document.body, { childList: true, subtree: true });
+  });
+})();
