@@ -1,63 +1,53 @@
-"""Run ``nbgrader autograde`` for one student in a private course, inside a sandbox.
+"""Grade one submission: ``nbgrader autograde`` in a private course, inside a sandbox.
 
-One *job* grades one submission. It runs in a process forked from a worker that has imported
-nbgrader once (so a job costs no interpreter start-up), and it never touches the real course:
-it grades a private copy (``template/``: nbgrader_config.py, the assignment's source folder,
-a gradebook holding only this assignment) plus a snapshot of the submission, and leaves
-its results (the autograded folder, the private gradebook, logs) in ``work/out/``; the
-coordinator (:mod:`lstm_grading.parallel`) copies them into the course.
+One *job* grades one submission. It runs in a process forked from a pool worker that has
+imported nbgrader once (so a job costs no interpreter start-up). It never touches the real
+course: it grades a private copy (``template/``: nbgrader_config.py, the assignment's source
+folder, a gradebook holding only this assignment) plus a snapshot of the submission
+(``work/submission/``), and leaves its results in ``work/out/``: the autograded folder, the
+private gradebook, logs and ``result.json``. :func:`grade_files` is the same step on bytes in
+memory, for a caller that ships work to other machines.
 
-Full mode (Linux, root, namespaces available):
-
-* new mount, network and PID namespaces; the network has only loopback, up (kernels talk
-  to nbgrader over 127.0.0.1);
-* a fresh /proc (no other processes visible); empty tmpfs over /tmp, /var/tmp, /dev/shm,
-  /root, /home, the course root, the repository and the coordinator's temp folder, with the
-  Python installation and the two course packages bound back read-only: other students'
-  files, the gradebook, other assignments' solutions are not in this file system view;
-* the private course lives on a size-limited tmpfs; nbgrader itself (trusted code) runs
-  as root there, but the *kernel* (the student's code) runs as an unprivileged uid of its own
-  per worker slot (:mod:`lstm_grading.kernel_launcher`), with RLIMIT_AS (memory per
-  process), RLIMIT_NPROC (fork bombs; per uid, hence one uid per slot), RLIMIT_FSIZE,
-  no core files and ``no_new_privs``; it can write only to its own folder and its home;
-* a memory cgroup per job bounds all processes of the job together (when the controller is
-  writable); the job's wall clock is enforced by killing its PID namespace.
+Full mode (Linux, root): new mount, PID, network (loopback only), IPC and UTS namespaces; the
+file system of :mod:`lstm_grading.jail` (an allowlist, host paths read-only); nbgrader
+(trusted code) runs as root inside, the *kernel* (the student's code) as an unprivileged uid
+of its own per worker slot (:mod:`lstm_grading.kernel_launcher`) in its own folder
+(``/tmp/home/<assignment>``). nbgrader writes only to folders the student's uid cannot change;
+the student's folder is read back after every process of the job is dead, by
+:mod:`lstm_grading.safe_copy` (regular files only, no link followed, a byte budget). A memory
+cgroup per job bounds all its processes together; the job's wall clock is enforced by killing
+its PID namespace, which takes every process of the job with it; the job dies with its worker.
 
 Reduced mode (not root, no namespaces: macOS, a container without privileges): the kernel
-keeps the instructor's uid; RLIMIT_AS/FSIZE/CORE, the per-cell and per-notebook timeouts and
-the output guard still apply, nothing else does. The summary says ``sandbox: reduced``.
+keeps the instructor's uid and sees the whole machine; RLIMIT_AS/FSIZE/CORE, the per-cell and
+per-notebook timeouts and the output guard still apply (:data:`REDUCED_GAPS`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import fcntl
 import json
 import os
 import resource
-import shutil
 import signal
-import socket
-import stat
-import struct
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+from . import cgroup as cgroups
+from . import jail, linux, safe_copy
 
 COURSE = "/tmp/course"  # the private course, inside the sandbox (full mode)
 HOME = "/tmp/home"  # the kernel's home and TMPDIR, owned by the slot's uid
 UID_BASE = int(os.environ.get("LSTM_GRADING_UID_BASE", "1999000000"))  # + slot number
-COPY_OUT_BYTES = 256 << 20  # at most this much of an autograded folder comes back
 KERNEL_LOG_BYTES = 64 << 10
+REDUCED_GAPS = (
+    "reduced sandbox: the student's code ran as the instructor and could read and write the "
+    "instructor's files, use the network, leave processes, files and shared memory behind"
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +61,12 @@ class Limits:
     file_mb: int = 64  # RLIMIT_FSIZE
     nproc: int = 64  # RLIMIT_NPROC of the slot's uid (processes and threads)
     disk_mb: int = 512  # the sandbox's /tmp (private course, home)
+    return_mb: float = 5.0  # what comes back per submission (autograded folder)
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            if not value > 0:
+                raise ValueError(f"Limits.{name} must be positive, got {value!r}")
 
 
 @dataclass
@@ -79,163 +75,19 @@ class Job:
 
     student: str
     assignment: str
-    work: str  # host folder: submission/ (input), out/ (results)
+    work: str  # host folder: submission/ (input), out/ (results), root/ (mount point)
     template: str  # host folder: the private course's starting point (shared by all jobs)
-    slot: int
     limits: Limits
     mode: str  # "full" or "reduced"
-    hide: list[str] = field(default_factory=list)
-    expose: list[str] = field(default_factory=list)
+    notebooks: tuple[str, ...] = ()  # the assignment's notebook file names
+    binds: list[str] = field(default_factory=list)  # jail.allowlist(), full mode
     cgroup: str | None = None  # parent memory cgroup folder, full mode
+    slot: int = 0  # set by the worker: its pid, so that the uid is unique among running jobs
     python: str = sys.executable
 
     @property
     def uid(self) -> int:
-        return UID_BASE + self.slot  # slot = the worker's pid: unique among running jobs
-
-
-# -- system calls -----------------------------------------------------------------------------
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def _mount(source, target, fstype=None, flags=0, data=None) -> None:
-    enc = lambda s: s.encode() if isinstance(s, str) else s  # noqa: E731
-    _check(
-        _libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
-        f"mount {target}",
-    )
-
-
-def _unshare(flags: int) -> None:
-    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
-
-
-def _loopback_up() -> None:
-    """``ip link set lo up`` with two ioctls (SIOCGIFFLAGS, SIOCSIFFLAGS)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        req = struct.pack("16sH14s", b"lo", 0, b"")
-        flags = struct.unpack("16sH14s", fcntl.ioctl(s, 0x8913, req))[1]
-        fcntl.ioctl(s, 0x8914, struct.pack("16sH14s", b"lo", flags | 1, b""))
-
-
-def probe() -> tuple[str, str]:
-    """("full", "") if namespaces and a uid switch work here, else ("reduced", why)."""
-    if not sys.platform.startswith("linux"):
-        return "reduced", f"no Linux namespaces on {sys.platform}"
-    if os.geteuid() != 0:
-        return "reduced", "not root (namespaces and the uid switch need root)"
-    pid = os.fork()
-    if pid == 0:
-        try:
-            _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID)
-            _mount(None, "/", None, MS_REC | MS_PRIVATE)
-            _loopback_up()
-            os._exit(0)
-        except BaseException:
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        return "reduced", "unshare(mount, net, pid) is not permitted here"
-    return "full", ""
-
-
-# -- memory cgroup ------------------------------------------------------------------------------
-def memory_cgroup_parent() -> str | None:
-    """A cgroup folder where this process may create children with a memory limit, or None."""
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if "memory" in controllers.split(","):  # cgroup v1
-            folder = Path("/sys/fs/cgroup/memory") / path.lstrip("/")
-            if (folder / "memory.limit_in_bytes").exists() and os.access(folder, os.W_OK):
-                return str(folder)
-    for line in lines:
-        if line.startswith("0::"):  # cgroup v2: needs memory enabled for the children
-            folder = Path("/sys/fs/cgroup") / line[3:].lstrip("/")
-            control = folder / "cgroup.subtree_control"
-            with contextlib.suppress(OSError):
-                if "memory" in control.read_text().split() and os.access(folder, os.W_OK):
-                    return str(folder)
-    return None
-
-
-class _Cgroup:
-    def __init__(self, parent: str, name: str, limit: int):
-        self.path = Path(parent) / name
-        self.v1 = (Path(parent) / "memory.limit_in_bytes").exists()
-        self.path.mkdir(exist_ok=True)
-        if self.v1:
-            (self.path / "memory.limit_in_bytes").write_text(str(limit))
-            with contextlib.suppress(OSError):
-                (self.path / "memory.memsw.limit_in_bytes").write_text(str(limit))
-        else:
-            (self.path / "memory.max").write_text(str(limit))
-            with contextlib.suppress(OSError):
-                (self.path / "memory.swap.max").write_text("0")
-
-    def join(self) -> None:
-        (self.path / "cgroup.procs").write_text(str(os.getpid()))
-
-    def oom_kills(self) -> int:
-        name = "memory.oom_control" if self.v1 else "memory.events"
-        with contextlib.suppress(OSError, ValueError):
-            for line in (self.path / name).read_text().splitlines():
-                if line.startswith("oom_kill "):
-                    return int(line.split()[1])
-        if self.v1:  # older kernels: no oom_kill counter, only hits of the limit
-            with contextlib.suppress(OSError, ValueError):
-                return int((self.path / "memory.failcnt").read_text()) and 1
-        return 0
-
-    def remove(self) -> None:
-        for _ in range(50):
-            try:
-                self.path.rmdir()
-                return
-            except OSError:
-                with contextlib.suppress(OSError):
-                    (self.path / "memory.force_empty").write_text("0")
-                time.sleep(0.02)
-
-
-# -- inside the sandbox -------------------------------------------------------------------------
-def _same(path: str, fd: int) -> bool:
-    try:
-        a, b = os.stat(path), os.fstat(fd)
-    except OSError:
-        return False
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-
-
-def _isolate_filesystem(job: Job, exposed: dict[str, int]) -> None:
-    """Private mounts: hide ``job.hide`` under empty tmpfs, bind ``job.expose`` back read-only."""
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    for path in sorted(job.hide, key=len):
-        if not os.path.isdir(path) or os.path.islink(path):
-            continue  # gone already, under a tmpfs mounted a moment ago
-        if path == "/tmp":
-            opts = f"mode=1777,size={job.limits.disk_mb}m"
-        elif path in ("/var/tmp", "/dev/shm"):
-            opts = "mode=1777,size=16m"
-        else:
-            opts = "mode=755,size=1m"
-        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, opts)
-    for path, fd in sorted(exposed.items()):
-        if _same(path, fd):
-            continue
-        os.makedirs(path, mode=0o755, exist_ok=True)
-        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-        _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        return UID_BASE + self.slot
 
 
 def _environment(course: str, home: str, job: Job) -> dict[str, str]:
@@ -263,47 +115,34 @@ def _environment(course: str, home: str, job: Job) -> dict[str, str]:
     }
 
 
-def copy_regular_tree(src: str, dst: str, budget: int = COPY_OUT_BYTES, depth: int = 0) -> int:
-    """Copy folders and regular files of ``src`` to ``dst``; never follow or copy a link.
-
-    Returns the unused part of ``budget`` (bytes): larger files and files past it are left out.
-    """
-    os.makedirs(dst, exist_ok=True)
-    try:
-        entries = list(os.scandir(src))
-    except OSError:
-        return budget
-    for entry in entries[:2000]:
-        st = entry.stat(follow_symlinks=False)
-        target = os.path.join(dst, entry.name)
-        if stat.S_ISDIR(st.st_mode) and depth < 8:
-            budget = copy_regular_tree(entry.path, target, budget, depth + 1)
-        elif stat.S_ISREG(st.st_mode) and st.st_size <= budget:
-            budget -= st.st_size
-            _copy_file(entry.path, target)
-    return budget
-
-
-def _prepare_course(job: Job, work: str, template: str, course: str, home: str) -> dict[str, str]:
+def _prepare_course(job: Job, template_fd: int, submission_fd: int, course: str, home: str):
     """Fill ``course`` (the private course) and ``home``; return the environment for nbgrader."""
-    shutil.copytree(template, course, dirs_exist_ok=True)
+    big = safe_copy.CopyReport(job.limits.disk_mb << 20)
+    course_fd = safe_copy.open_dir(course)
+    safe_copy.copy_tree(template_fd, course_fd, big)
+    os.close(course_fd)
     dest = os.path.join(course, "submitted", job.student, job.assignment)
-    copy_regular_tree(os.path.join(work, "submission"), dest)
+    os.makedirs(dest, mode=0o700)
+    dest_fd = safe_copy.open_dir(dest)
+    safe_copy.copy_tree(submission_fd, dest_fd, safe_copy.CopyReport(job.limits.disk_mb << 20))
+    os.close(dest_fd)
     uid = job.uid if job.mode == "full" else None
-    for sub in ("tmp", ".ipython", ".matplotlib"):
-        os.makedirs(os.path.join(home, sub), exist_ok=True)
+    for sub in ("tmp", ".ipython", ".matplotlib", job.assignment):
+        os.makedirs(os.path.join(home, sub), mode=0o700, exist_ok=True)
     if uid is not None:
-        for folder, _, files in os.walk(home):
-            os.chown(folder, uid, uid)
-            for name in files:
-                os.chown(os.path.join(folder, name), uid, uid)
-        os.chmod(home, 0o700)
-        # Only the kernel's own folder (autograded/<student>/<assignment>, handed over by the
-        # launcher) is reachable for the student's uid: the rest is traversable, not readable.
+        # Root prepares the student's home before any student code runs, then never writes
+        # in it again.
+        for folder, dirs, _ in os.walk(home):
+            for name in [".", *dirs] if folder == home else dirs:
+                os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
+        # The private course is traversable, not readable, for the student's uid: only the
+        # submission (nbgrader copies it with its modes into the autograded folder, which the
+        # kernel launcher reads as the student) is.
         for folder, _, files in os.walk(course):
             os.chmod(folder, 0o711)
+            mine = os.path.commonpath([folder, dest]) == dest
             for name in files:
-                os.chmod(os.path.join(folder, name), 0o600)
+                os.chmod(os.path.join(folder, name), 0o644 if mine else 0o600)
     env = _environment(course, home, job)
     for key in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
         os.makedirs(env[key], mode=0o700, exist_ok=True)
@@ -316,6 +155,7 @@ def _prepare_course(job: Job, work: str, template: str, course: str, home: str) 
             {
                 "uid": uid,
                 "home": home,
+                "workdir": os.path.join(home, job.assignment),
                 "log": os.path.join(course, ".kernel.log"),
                 "python": job.python,
                 "memory_mb": job.limits.memory_mb,
@@ -343,7 +183,11 @@ def _prepare_course(job: Job, work: str, template: str, course: str, home: str) 
 
 
 def _run_nbgrader(job: Job, course: str, env: dict[str, str], log_fd: int) -> None:
-    """In a fresh child: ``nbgrader autograde <assignment> --student <id> --force``; exits."""
+    """In a fresh child: ``nbgrader autograde <assignment> --force``; exits.
+
+    The private course holds one student, so no ``--student`` is needed (nbgrader would read
+    it as a glob pattern: an id with ``[`` or ``*`` would not match itself).
+    """
     rc = 2
     try:
         os.chdir(course)
@@ -354,10 +198,9 @@ def _run_nbgrader(job: Job, course: str, env: dict[str, str], log_fd: int) -> No
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         from nbgrader.apps.nbgraderapp import NbGraderApp
 
-        argv = ["autograde", job.assignment, "--student", job.student, "--force"]
         # The job's namespace is torn down right after, so a graceful kernel shutdown
         # (nbclient's default, waiting for the kernel to exit) buys nothing here.
-        argv.append("--Execute.shutdown_kernel=immediate")
+        argv = ["autograde", job.assignment, "--force", "--Execute.shutdown_kernel=immediate"]
         try:
             NbGraderApp.launch_instance(argv=argv)
             rc = 0
@@ -372,46 +215,77 @@ def _run_nbgrader(job: Job, course: str, env: dict[str, str], log_fd: int) -> No
         os._exit(rc)
 
 
-def _copy_out(course: str, job: Job, out: str, home: str) -> None:
-    """Copy results to ``out``: regular files only, never following a link, size-capped."""
-    src = os.path.join(course, "autograded", job.student, job.assignment)
-    if os.path.isdir(src) and not os.path.islink(src):
-        copy_regular_tree(src, os.path.join(out, "autograded"))
-    _copy_file(os.path.join(course, "gradebook.db"), os.path.join(out, "gradebook.db"))
-    kernel_log = os.path.join(course, ".kernel.log")
-    _copy_file(kernel_log, os.path.join(out, "kernel.log"), KERNEL_LOG_BYTES)
-    _copy_file(os.path.join(home, ".lstm-grading-cell"), os.path.join(out, "last-cell.txt"), 1024)
+def _copy_out(job: Job, course: str, home: str, out_fd: int) -> dict:
+    """Copy the results into ``out_fd``, once every process of the job is dead.
+
+    The autograded folder (written by nbgrader, root's) comes first, notebooks first; then
+    the files the student's code left in its own folder, except notebooks; all within
+    ``Limits.return_mb``. The private gradebook and logs are read without following links.
+    """
+    report = safe_copy.CopyReport(int(job.limits.return_mb * 1e6))
+    os.mkdir("autograded", 0o700, dir_fd=out_fd)
+    dst = safe_copy.open_dir("autograded", out_fd)
+    try:
+        with contextlib.suppress(OSError):
+            graded = os.path.join(course, "autograded", job.student, job.assignment)
+            src = safe_copy.open_dir(graded)
+            try:
+                safe_copy.copy_tree(src, dst, report, first=job.notebooks)
+            finally:
+                os.close(src)
+        with contextlib.suppress(OSError):
+            src = safe_copy.open_dir(os.path.join(home, job.assignment))
+            try:
+                safe_copy.copy_tree(src, dst, report, skip_suffix=".ipynb")
+            finally:
+                os.close(src)
+    finally:
+        os.close(dst)
+    plenty = safe_copy.CopyReport(1 << 40)
+    with contextlib.suppress(OSError):
+        course_fd = safe_copy.open_dir(course)
+        safe_copy.copy_file("gradebook.db", course_fd, out_fd, plenty)
+        for name, limit in ((".kernel.log", KERNEL_LOG_BYTES),):
+            data = safe_copy.read_file(name, course_fd, limit)
+            if data is not None:
+                _write(out_fd, "kernel.log", data)
+        os.close(course_fd)
+    with contextlib.suppress(OSError):
+        home_fd = safe_copy.open_dir(home)
+        data = safe_copy.read_file(".lstm-grading-cell", home_fd, 1024)
+        os.close(home_fd)
+        if data is not None:
+            _write(out_fd, "last-cell.txt", data)
+    return {
+        "returned_bytes": report.copied_bytes,
+        "return_notes": report.notes(),
+    }
 
 
-def _copy_file(src: str, dst: str, limit: int | None = None) -> None:
+def _write(dir_fd: int, name: str, data: bytes) -> None:
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
     try:
-        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return
-        with open(fd, "rb", closefd=False) as f, open(dst, "wb") as g:
-            if limit is None:
-                shutil.copyfileobj(f, g)
-            else:
-                g.write(f.read(limit))
+        os.write(fd, data)
     finally:
         os.close(fd)
 
 
-def _init(job: Job, work_fd: int, template_fd: int, exposed: dict[str, int]) -> None:
-    """PID 1 of the sandbox (root): mounts, private course, nbgrader in a child, copy-out."""
-    work, template = f"/proc/self/fd/{work_fd}", f"/proc/self/fd/{template_fd}"
-    out = os.path.join(work, "out")
+def _init(job: Job, work_fd: int, template_fd: int, waiter: int) -> None:
+    """PID 1 of the sandbox (root): file system, private course, nbgrader in a child, copy-out."""
     result = {"exit_code": None, "error": None}
+    out_fd = None
     try:
-        _isolate_filesystem(job, exposed)
-        _loopback_up()
+        linux.die_with_parent(None)
+        out_fd = safe_copy.open_dir("out", work_fd)
+        submission_fd = safe_copy.open_dir("submission", work_fd)
+        linux.sethostname("grading")
+        linux.loopback_up()
+        jail.enter(os.path.join(job.work, "root"), job.binds, job.limits.disk_mb)
         os.makedirs(COURSE, mode=0o711)
         os.makedirs(HOME, mode=0o700)
-        env = _prepare_course(job, work, template, COURSE, HOME)
-        log_fd = os.open(os.path.join(out, "nbgrader.log"), os.O_WRONLY | os.O_CREAT, 0o600)
+        env = _prepare_course(job, template_fd, submission_fd, COURSE, HOME)
+        os.close(submission_fd)
+        log_fd = os.open("nbgrader.log", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=out_fd)
         runner = os.fork()
         if runner == 0:
             _run_nbgrader(job, COURSE, env, log_fd)
@@ -422,30 +296,31 @@ def _init(job: Job, work_fd: int, template_fd: int, exposed: dict[str, int]) -> 
                 result["exit_code"] = os.waitstatus_to_exitcode(status)
                 break
         with contextlib.suppress(ProcessLookupError):
-            os.kill(-1, signal.SIGKILL)  # leftovers of the student's code, before the copy
+            os.kill(-1, signal.SIGKILL)  # every other process of the job, before the copy
         with contextlib.suppress(ChildProcessError):
             while True:
                 os.waitpid(-1, 0)
-        _copy_out(COURSE, job, out, HOME)
+        result.update(_copy_out(job, COURSE, HOME, out_fd))
     except BaseException:
         result["error"] = traceback.format_exc()
-    with open(os.path.join(out, "result.json"), "w") as f:
-        json.dump(result, f)
+    with contextlib.suppress(BaseException):
+        target = out_fd if out_fd is not None else work_fd
+        _write(target, "result.json", json.dumps(result).encode())
     os._exit(0)
 
 
-def _wait(pid: int, deadline: float) -> tuple[int | None, bool]:
-    """Wait for ``pid`` until ``deadline``; kill it (SIGKILL) past it. (exit code, timed out)."""
+def _wait(pid: int, deadline: float, kill) -> tuple[int | None, bool]:
+    """Wait for ``pid`` until ``deadline``; ``kill()`` past it. (exit code, timed out)."""
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             return os.waitstatus_to_exitcode(status), False
         if time.monotonic() > deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            kill()
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
             return None, True
-        time.sleep(0.02)
+        time.sleep(0.05)
 
 
 def _kill_tree(pid: int) -> None:
@@ -460,63 +335,90 @@ def _kill_tree(pid: int) -> None:
         proc.kill()
 
 
+def _run_full(job: Job, deadline: float) -> tuple[bool, int]:
+    cgroup = None
+    if job.cgroup:
+        limit = (job.limits.memory_mb + 1024 + job.limits.disk_mb) << 20
+        with contextlib.suppress(OSError):
+            cgroup = cgroups.MemoryCgroup(job.cgroup, f"{Path(job.work).name}-{job.slot}", limit)
+    worker = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # the waiter: joins the cgroup, makes the namespaces, forks PID 1
+        code = 3
+        try:
+            linux.die_with_parent(worker)
+            if cgroup:
+                cgroup.join()
+            work_fd = safe_copy.open_dir(job.work)
+            template_fd = safe_copy.open_dir(job.template)
+            linux.unshare(linux.NAMESPACES)
+            me = os.getpid()
+            init = os.fork()
+            if init == 0:
+                _init(job, work_fd, template_fd, me)
+            # Killing PID 1 of a PID namespace kills every process in it.
+            _, timed_out = _wait(init, deadline, lambda: os.kill(init, signal.SIGKILL))
+            code = 124 if timed_out else 0
+        except BaseException:
+            with open(os.path.join(job.work, "out", "waiter-error.txt"), "w") as f:
+                f.write(traceback.format_exc())
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    timed_out = os.waitstatus_to_exitcode(status) == 124
+    oom = 0
+    if cgroup:
+        oom = cgroup.oom_kills()
+        cgroup.remove()
+    return timed_out, oom
+
+
+def _run_reduced(job: Job, deadline: float) -> bool:
+    course, home = os.path.join(job.work, "course"), os.path.join(job.work, "home")
+    os.makedirs(course, mode=0o700)
+    os.makedirs(home, mode=0o700)
+    result = {"exit_code": None, "error": None}
+    timed_out = False
+    out_fd = safe_copy.open_dir(os.path.join(job.work, "out"))
+    try:
+        template_fd = safe_copy.open_dir(job.template)
+        submission_fd = safe_copy.open_dir(os.path.join(job.work, "submission"))
+        env = _prepare_course(job, template_fd, submission_fd, course, home)
+        os.close(template_fd)
+        os.close(submission_fd)
+        log_fd = os.open("nbgrader.log", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=out_fd)
+        worker = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            os.setsid()
+            linux.die_with_parent(worker)
+            _run_nbgrader(job, course, env, log_fd)
+        os.close(log_fd)
+        result["exit_code"], timed_out = _wait(pid, deadline, lambda: _kill_tree(pid))
+        result.update(_copy_out(job, course, home, out_fd))
+    except BaseException:
+        result["error"] = traceback.format_exc()
+    _write(out_fd, "result.json", json.dumps(result).encode())
+    os.close(out_fd)
+    return timed_out
+
+
 def run_job(job: Job) -> dict:
-    """Grade one submission; return what happened (see the keys below)."""
+    """Grade one submission (folders ``job.work/submission`` and ``job.template``).
+
+    Returns a dict: ``exit_code`` (nbgrader's), ``error`` (the sandbox's own traceback),
+    ``timed_out``, ``oom_kills``, ``returned_bytes``, ``return_notes``, ``seconds``, ``out``
+    (the results folder).
+    """
     start = time.monotonic()
     out = os.path.join(job.work, "out")
-    os.makedirs(out, exist_ok=True)
+    os.makedirs(out, mode=0o700)
     deadline = start + job.limits.notebook_timeout
-    timed_out, oom = False, 0
+    oom = 0
     if job.mode == "full":
-        cgroup = None
-        if job.cgroup:
-            limit = (job.limits.memory_mb + 1024 + job.limits.disk_mb) << 20
-            with contextlib.suppress(OSError):
-                cgroup = _Cgroup(job.cgroup, f"{Path(job.work).name}-slot{job.slot}", limit)
-        pid = os.fork()
-        if pid == 0:  # the waiter: joins the cgroup, makes the namespaces, forks PID 1
-            code = 3
-            try:
-                if cgroup:
-                    cgroup.join()
-                _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID)
-                # Opened after unshare: a bind mount needs a source in the new mount namespace.
-                work_fd = os.open(job.work, os.O_PATH | os.O_DIRECTORY)
-                template_fd = os.open(job.template, os.O_PATH | os.O_DIRECTORY)
-                exposed = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in job.expose}
-                init = os.fork()
-                if init == 0:
-                    _init(job, work_fd, template_fd, exposed)
-                _, timed_out_inner = _wait(init, deadline)
-                code = 124 if timed_out_inner else 0
-            except BaseException:
-                with open(os.path.join(out, "waiter-error.txt"), "w") as f:
-                    f.write(traceback.format_exc())
-            os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        timed_out = os.waitstatus_to_exitcode(status) == 124
-        if cgroup:
-            oom = cgroup.oom_kills()
-            cgroup.remove()
+        os.makedirs(os.path.join(job.work, "root"), mode=0o700)
+        timed_out, oom = _run_full(job, deadline)
     else:
-        course, home = os.path.join(job.work, "course"), os.path.join(job.work, "home")
-        os.makedirs(home, exist_ok=True)
-        result = {"exit_code": None, "error": None}
-        try:
-            env = _prepare_course(job, job.work, job.template, course, home)
-            log_fd = os.open(os.path.join(out, "nbgrader.log"), os.O_WRONLY | os.O_CREAT, 0o600)
-            pid = os.fork()
-            if pid == 0:
-                os.setsid()
-                _run_nbgrader(job, course, env, log_fd)
-            os.close(log_fd)
-            code, timed_out = _wait_tree(pid, deadline)
-            result["exit_code"] = code
-            _copy_out(course, job, out, home)
-        except BaseException:
-            result["error"] = traceback.format_exc()
-        with open(os.path.join(out, "result.json"), "w") as f:
-            json.dump(result, f)
+        timed_out = _run_reduced(job, deadline)
     try:
         with open(os.path.join(out, "result.json")) as f:
             result = json.load(f)
@@ -526,27 +428,65 @@ def run_job(job: Job) -> dict:
     if os.path.exists(waiter) and not result.get("error"):
         result["error"] = Path(waiter).read_text()
     return {
+        "exit_code": None,
+        "error": None,
+        "returned_bytes": 0,
+        "return_notes": [],
         **result,
         "student": job.student,
         "timed_out": timed_out,
         "oom_kills": oom,
         "seconds": round(time.monotonic() - start, 3),
         "out": out,
-        "job": asdict(job),
     }
 
 
-def _wait_tree(pid: int, deadline: float) -> tuple[int | None, bool]:
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status), False
-        if time.monotonic() > deadline:
-            _kill_tree(pid)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
-            return None, True
-        time.sleep(0.02)
+def grade_files(
+    template: dict[str, bytes],
+    submission: dict[str, bytes],
+    student: str,
+    assignment: str,
+    limits: Limits | None = None,
+    mode: str = "reduced",
+    notebooks: tuple[str, ...] = (),
+) -> dict:
+    """Grade one submission given as bytes; return :func:`run_job`'s dict with the files.
+
+    ``template`` and ``submission`` map relative paths to contents (the template as
+    :func:`lstm_grading.course_prep.make_template` builds it). The result's ``files`` maps
+    each returned file (``autograded/...``, ``gradebook.db``, ``nbgrader.log``...) to its bytes.
+    The unit of work for a caller that grades on other machines; nothing stays on disk.
+    """
+    limits = limits or Limits()
+    with tempfile.TemporaryDirectory(prefix="lstm-autograde-one-") as tmp:
+        for folder, files in (("template", template), ("work/submission", submission)):
+            for rel, data in files.items():
+                path = Path(tmp, folder, rel)
+                if ".." in Path(rel).parts or Path(rel).is_absolute():
+                    raise ValueError(f"file names must be relative paths, got {rel!r}")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+        os.makedirs(os.path.join(tmp, "work", "submission"), exist_ok=True)
+        binds = jail.allowlist() if mode == "full" else []
+        job = Job(
+            student,
+            assignment,
+            os.path.join(tmp, "work"),
+            os.path.join(tmp, "template"),
+            limits,
+            mode,
+            notebooks,
+            binds,
+            slot=os.getpid(),
+        )
+        result = run_job(job)
+        out = Path(result.pop("out"))
+        result["files"] = {
+            str(p.relative_to(out)): p.read_bytes()
+            for p in sorted(out.rglob("*"))
+            if p.is_file() and not p.is_symlink()
+        }
+        return result
 
 
 def preload() -> None:

@@ -23,7 +23,7 @@ import grading_corpus as corpus
 import pytest
 from course import Course
 
-from lstm_grading import sandbox
+from lstm_grading import linux
 from lstm_grading.parallel import grade_assignment
 from lstm_grading.sandbox import Limits
 
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 A = corpus.ASSIGNMENT
 LIMITS = Limits(cell_timeout=3, notebook_timeout=25)
 SECRET = "VICTIM-SECRET-4242"
-FULL = sandbox.probe()[0] == "full"
+FULL = linux.probe()[0] == "full"
 needs_sandbox = pytest.mark.skipif(not FULL, reason="the full sandbox needs Linux and root")
 
 
