@@ -19,12 +19,13 @@ from multiprocessing.connection import wait
 from . import linux
 
 
-def _worker(conn, parent: int, functions) -> None:
+def _worker(conn, parent: int, functions, preload: bool) -> None:
     linux.die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from . import sandbox
+    if preload:
+        from . import sandbox
 
-    sandbox.preload()
+        sandbox.preload()
     while True:
         try:
             task = conn.recv()
@@ -37,10 +38,13 @@ def _worker(conn, parent: int, functions) -> None:
 
 
 class Pool:
-    """``size`` workers running ``functions[kind](payload)`` (module-level functions)."""
+    """``size`` workers running ``functions[kind](payload)`` (module-level functions).
 
-    def __init__(self, size: int, functions: dict):
-        self.size, self.functions = size, functions
+    ``preload``: import nbgrader and the rest of a job's needs in each worker first.
+    """
+
+    def __init__(self, size: int, functions: dict, preload: bool = True):
+        self.size, self.functions, self.preload = size, functions, preload
         self.ctx = multiprocessing.get_context("spawn")
         self.idle: list = []
         self.busy: dict = {}  # worker -> (key, task)
@@ -50,7 +54,7 @@ class Pool:
     def _start(self):
         mine, theirs = self.ctx.Pipe()
         proc = self.ctx.Process(
-            target=_worker, args=(theirs, os.getpid(), self.functions), daemon=True
+            target=_worker, args=(theirs, os.getpid(), self.functions, self.preload), daemon=True
         )
         proc.start()
         theirs.close()

@@ -25,7 +25,7 @@ from course import Course
 
 from lstm_grading import linux
 from lstm_grading.parallel import grade_assignment
-from lstm_grading.sandbox import Limits
+from lstm_grading.sandbox import REDUCED_GAPS, Limits
 
 pytestmark = pytest.mark.slow
 A = corpus.ASSIGNMENT
@@ -148,13 +148,19 @@ def test_summary_files_and_export(batch):
         rows = {r["student"]: r for r in csv.DictReader(f)}
     assert set(rows) == {r["student"] for r in summary["students"]}
     assert summary["graded"] + summary["failed"] == len(rows)
-    assert summary["sandbox"] == ("full" if FULL else summary["sandbox"])
     with open(course.root / "grades.csv", newline="") as f:
         status = {r["student_id"]: r["status"] for r in csv.DictReader(f)}
     for student, row in rows.items():
         assert status[student] == ("graded" if row["status"] == "graded" else "needs grading")
     html = course.feedback_html("correct", A)
     assert "check_activation" not in html  # hidden tests stay hidden in the feedback
+
+
+@needs_sandbox
+def test_summary_says_the_sandbox_was_full(batch):
+    _, summary, _, _ = batch
+    assert summary["sandbox"] == "full"
+    assert {r["sandbox"] for r in summary["students"]} == {""}  # nothing uncontained to name
 
 
 def test_rerun_regrades_only_changed_or_failed(generated, tmp_path):
@@ -188,3 +194,4 @@ def test_reduced_mode_still_grades_with_timeouts(generated, tmp_path):
     assert course.total(A, "alice") == 7.0
     assert course.total(A, "bob") == loop["expect"]["score"]
     assert "cell timeout in tanh" in outcome(summary, "bob")["notes"]
+    assert outcome(summary, "alice")["sandbox"] == REDUCED_GAPS
