@@ -73,3 +73,23 @@ class MemoryCgroup:
                 with contextlib.suppress(OSError):
                     (self.path / "memory.force_empty").write_text("0")
                 time.sleep(0.02)
+
+
+def remove_unused(parent: str, prefix: str, only=lambda name: True) -> list[str]:
+    """Remove the child cgroups of ``parent`` named ``prefix*`` that hold no process.
+
+    Jobs remove their own cgroup; this clears those of jobs whose worker was killed.
+    ``only(name)`` may restrict it further.
+    """
+    removed = []
+    for path in sorted(Path(parent).glob(prefix + "*")):
+        if not only(path.name):
+            continue
+        try:
+            if (path / "cgroup.procs").read_text().strip():
+                continue
+            path.rmdir()
+            removed.append(str(path))
+        except OSError:
+            continue
+    return removed

@@ -30,6 +30,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -337,6 +338,11 @@ def _grade_locked(
                     if died or result[1] != 0:
                         outcomes[student].notes.append("feedback generation failed")
     finally:
+        if cgroup:  # those of jobs whose worker was killed, and of runs that died
+            cgroups.remove_unused(cgroup, base.name)
+            tmp = Path(tempfile.gettempdir())
+            gone = lambda name: not (tmp / name.split("-job")[0]).exists()  # noqa: E731
+            cgroups.remove_unused(cgroup, course_lock.RUN_PREFIX, only=gone)
         shutil.rmtree(base, ignore_errors=True)
         os.close(owner)
     wall = time.monotonic() - start

@@ -112,7 +112,9 @@ def _run_full(job: Job, deadline: float) -> tuple[bool, int]:
     if job.cgroup:
         limit = (job.limits.memory_mb + 1024 + job.limits.disk_mb) << 20
         with contextlib.suppress(OSError):
-            cgroup = cgroups.MemoryCgroup(job.cgroup, f"{Path(job.work).name}-{job.slot}", limit)
+            work = Path(job.work)  # named after the run folder, so a run can find its own
+            name = f"{work.parent.name}-{work.name}-{job.slot}"
+            cgroup = cgroups.MemoryCgroup(job.cgroup, name, limit)
     worker = os.getpid()
     pid = os.fork()
     if pid == 0:  # the waiter: joins the cgroup, makes the namespaces, forks PID 1

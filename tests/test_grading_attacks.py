@@ -31,7 +31,7 @@ import psutil
 import pytest
 from course import Course
 
-from lstm_grading import linux
+from lstm_grading import cgroup, linux
 from lstm_grading.course_lock import OWNER, RUN_PREFIX, CourseBusy
 from lstm_grading.parallel import grade_assignment
 from lstm_grading.sandbox import REDUCED_GAPS, UID_BASE, Limits
@@ -123,6 +123,20 @@ def workers() -> list[psutil.Process]:
     ]
 
 
+def leftover_cgroups() -> list[Path]:
+    """Memory cgroups of jobs whose run has ended (its folder is gone or its lock free)."""
+    parent = cgroup.memory_cgroup_parent()
+    if parent is None:
+        return []
+    ended = dead_run_folders()
+    out = []
+    for path in Path(parent).glob(RUN_PREFIX + "*"):
+        run = Path("/tmp", path.name.split("-job")[0])
+        if not run.exists() or run in ended:
+            out.append(path)
+    return out
+
+
 def host_state(canary: Path) -> dict:
     return {
         "canary": snapshot(canary.parent),
@@ -139,6 +153,7 @@ def assert_nothing_left(before: dict, after: dict, stale_before: set[Path]) -> N
     assert dead_run_folders() - stale_before == set(), "a run folder was left behind"
     assert sandbox_processes() == [], "a process of the sandbox survived"
     assert workers() == [], "a worker survived"
+    assert leftover_cgroups() == [], "a job's memory cgroup was left behind"
 
 
 # -- courses -------------------------------------------------------------------------------------
