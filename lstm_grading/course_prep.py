@@ -22,13 +22,20 @@ def tree_hash(folder: Path) -> str:
     return h.hexdigest()
 
 
+# nbgrader matches the folder it found against its notebook pattern again, as a glob: a folder
+# named "a[1]" matches "a1", not itself, and plain nbgrader finds no notebook in it.
+GLOB_CHARACTERS = "[]*?"
+NOT_GLOB_SAFE = "student id contains [, ], * or ?, which nbgrader reads as a pattern: not gradable"
+
+
 def find_submissions(course: Path, assignment: str) -> tuple[dict[str, Path], dict[str, str]]:
     """(submissions to grade, refused ids with the reason), from ``submitted/*/<assignment>``.
 
     Every folder name plain ``nbgrader autograde`` grades is a student id here too (spaces,
     any letters); hidden folders are skipped as nbgrader's glob skips them. Refused: a name
-    that is not valid UTF-8 (it cannot be stored in the gradebook), a student folder or
-    submission folder that is a symbolic link or not a folder.
+    that is not valid UTF-8 (it cannot be stored in the gradebook), a name with a glob
+    character (nbgrader cannot grade it either), a student folder or submission folder that is
+    a symbolic link or not a folder.
     """
     folder = course / "submitted"
     found: dict[str, Path] = {}
@@ -45,7 +52,9 @@ def find_submissions(course: Path, assignment: str) -> tuple[dict[str, Path], di
             continue
         student = Path(entry.path)
         sub = student / assignment
-        if entry.is_symlink():
+        if any(c in entry.name for c in GLOB_CHARACTERS) and (sub.exists() or sub.is_symlink()):
+            refused[entry.name] = NOT_GLOB_SAFE
+        elif entry.is_symlink():
             refused[entry.name] = "student folder is a symbolic link"
         elif not entry.is_dir() or not (sub.exists() or sub.is_symlink()):
             continue  # no submission of this assignment

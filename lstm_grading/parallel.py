@@ -25,6 +25,7 @@ at a time (:mod:`lstm_grading.course_lock`).
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -86,11 +87,12 @@ def _feedback_task(args: tuple[str, str, str]) -> tuple[str, int]:
             os.environ["PATH"] = nbgrader_env()["PATH"]
             from nbgrader.apps.nbgraderapp import NbGraderApp
 
+            # --student is a glob pattern to nbgrader: an id like "a[1]" must match itself.
             argv = [
                 "generate_feedback",
                 assignment,
                 "--student",
-                student,
+                glob.escape(student),
                 "--force",
                 "--CourseDirectory.ignore=['*']",
             ]

@@ -11,6 +11,7 @@ import pytest
 
 from lstm_grading import course_lock, course_prep, safe_copy
 from lstm_grading.course_lock import CourseBusy
+from lstm_grading.course_prep import NOT_GLOB_SAFE
 from lstm_grading.pool import Pool
 from lstm_grading.sandbox import Limits
 from lstm_grading.submission_checks import diagnose
@@ -90,8 +91,8 @@ def test_student_ids_as_nbgrader_takes_them(tmp_path):
     (tmp_path / "submitted" / "linked").symlink_to(tmp_path / "submitted" / "zoë")
     (tmp_path / "submitted" / "other" / "ps02").mkdir(parents=True)
     found, refused = course_prep.find_submissions(tmp_path, "ps01")
-    assert sorted(found) == ["a[1]", "bob smith", "zoë"]
-    assert refused == {"linked": "student folder is a symbolic link"}
+    assert sorted(found) == ["bob smith", "zoë"]
+    assert refused == {"a[1]": NOT_GLOB_SAFE, "linked": "student folder is a symbolic link"}
 
 
 def test_diagnosis_names_the_first_real_problem(tmp_path):

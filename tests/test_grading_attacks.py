@@ -33,6 +33,7 @@ from course import Course
 
 from lstm_grading import cgroup, linux
 from lstm_grading.course_lock import OWNER, RUN_PREFIX, CourseBusy
+from lstm_grading.course_prep import NOT_GLOB_SAFE
 from lstm_grading.parallel import grade_assignment
 from lstm_grading.sandbox import REDUCED_GAPS, UID_BASE, Limits
 
@@ -411,7 +412,7 @@ def test_reasons_and_unusual_student_ids(generated, tmp_path):
     graded = {
         "bob smith": corpus.ordinary(course.root, "correct"),
         "zoë": corpus.ordinary(course.root, "naive_sigmoid"),
-        "a[1]": corpus.ordinary(course.root, "grad_of_output"),
+        "grad_of_output": corpus.ordinary(course.root, "grad_of_output"),
     }
     markdown = corpus.ordinary(course.root, "correct")
     for cell in markdown.cells:
@@ -421,9 +422,12 @@ def test_reasons_and_unusual_student_ids(generated, tmp_path):
     graded["markdown"] = markdown
     for student, nb in graded.items():
         course.submit(student, A, nb)
+    course.submit("a[1]", A, corpus.ordinary(course.root, "correct"))
     plain = fresh(course.root, tmp_path / "plain")
     plain.autograde(A)
     expected = plain.scores(A)
+    # plain nbgrader cannot grade that id either: no scores for it
+    assert not any(expected.get("a[1]", {}).values())
     course.submit("renamed", A, corpus.ordinary(course.root, "correct"), f"{A} (1)")
     raw = json.dumps(corpus.ordinary(course.root, "correct")).encode()
     bad = raw.replace(b"sigmoid", b"sigmo\xefd", 1)  # a lone 0xEF byte is not UTF-8
@@ -437,17 +441,21 @@ def test_reasons_and_unusual_student_ids(generated, tmp_path):
     for student in graded:
         assert row(summary, student)["status"] == "graded", row(summary, student)
         assert scores[student] == expected[student], student
+        assert "feedback generation failed" not in row(summary, student)["notes"]
+        assert course.feedback_html(student, A)
     assert "cell test_tanh turned into markdown" in row(summary, "markdown")["notes"]
     assert row(summary, "renamed")["reason"] == (
         f"no notebook named {A}.ipynb; found '{A} (1).ipynb'"
     )
     assert row(summary, "latin1")["reason"] == (f"{A}.ipynb is not valid UTF-8 at byte {at}")
     assert row(summary, "linked")["status"] == "refused"
+    assert row(summary, "a[1]")["reason"] == NOT_GLOB_SAFE
     assert row(summary, "linked")["reason"] == "student folder is a symbolic link"
     with open(course.root / "grades.csv", newline="", encoding="utf-8") as f:
         status = {r["student_id"]: r["status"] for r in csv.DictReader(f)}
     assert status == {
         **dict.fromkeys(graded, "graded"),
+        "a[1]": f"refused: {NOT_GLOB_SAFE}",
         "renamed": "needs grading",
         "latin1": "needs grading",
         "linked": "refused: student folder is a symbolic link",
