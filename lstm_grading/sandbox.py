@@ -107,6 +107,27 @@ def _kill_tree(pid: int) -> None:
         proc.kill()
 
 
+def _last_cell_after_timeout(out_fd: int) -> None:
+    """The waiter, once PID 1 is killed: which cell was running, for the report.
+
+    ``pivot_root`` moved the waiter into the job's root too (same mount namespace), whose
+    ``/tmp`` outlives the job's processes while the waiter is alive. Read without following
+    links: the home folder is the student's.
+    """
+    with contextlib.suppress(OSError):
+        tmp = safe_copy.open_dir("/tmp")
+        try:
+            home = safe_copy.open_dir(HOME.rsplit("/", 1)[1], tmp)
+        finally:
+            os.close(tmp)
+        try:
+            data = safe_copy.read_file(".lstm-grading-cell", home, 1024)
+        finally:
+            os.close(home)
+        if data is not None:
+            write_file(out_fd, "last-cell.txt", data)
+
+
 def _run_full(job: Job, deadline: float) -> tuple[bool, int]:
     cgroup = None
     if job.cgroup:
@@ -125,6 +146,8 @@ def _run_full(job: Job, deadline: float) -> tuple[bool, int]:
                 cgroup.join()
             work_fd = safe_copy.open_dir(job.work)
             template_fd = safe_copy.open_dir(job.template)
+            out_fd = safe_copy.open_dir("out", work_fd)
+            host_root = os.stat("/").st_dev
             linux.unshare(linux.NAMESPACES)
             me = os.getpid()
             init = os.fork()
@@ -133,6 +156,8 @@ def _run_full(job: Job, deadline: float) -> tuple[bool, int]:
             # Killing PID 1 of a PID namespace kills every process in it.
             _, timed_out = _wait(init, deadline, lambda: os.kill(init, signal.SIGKILL))
             code = 124 if timed_out else 0
+            if timed_out and os.stat("/").st_dev != host_root:
+                _last_cell_after_timeout(out_fd)
         except BaseException:
             with open(os.path.join(job.work, "out", "waiter-error.txt"), "w") as f:
                 f.write(traceback.format_exc())
