@@ -460,3 +460,30 @@ def test_reasons_and_unusual_student_ids(generated, tmp_path):
         "latin1": "needs grading",
         "linked": "refused: student folder is a symbolic link",
     }
+
+
+# -- one submission as bytes ---------------------------------------------------------------------
+def test_grade_files_grades_one_submission_from_bytes(generated, alone, tmp_path):
+    """The unit of work a caller could ship elsewhere: template + submission bytes in, files out."""
+    from nbgrader.api import Gradebook
+
+    from lstm_grading import course_prep
+    from lstm_grading.sandbox import grade_files
+
+    course_prep.make_template(generated, A, tmp_path / "template")
+    template = {
+        str(p.relative_to(tmp_path / "template")): p.read_bytes()
+        for p in (tmp_path / "template").rglob("*")
+        if p.is_file()
+    }
+    notebook = json.dumps(corpus.ordinary(generated, "naive_sigmoid")).encode()
+    result = grade_files(
+        template, {f"{A}.ipynb": notebook}, "naive_sigmoid", A, LIMITS, MODE, (f"{A}.ipynb",)
+    )
+    assert result["exit_code"] == 0, result.get("error")
+    assert f"autograded/{A}.ipynb" in result["files"]
+    (tmp_path / "gb.db").write_bytes(result["files"]["gradebook.db"])
+    with Gradebook(f"sqlite:///{tmp_path / 'gb.db'}") as gb:
+        sub = gb.find_submission(A, "naive_sigmoid")
+        scores = {g.name: g.auto_score for nb in sub.notebooks for g in nb.grades}
+    assert scores == alone["naive_sigmoid"]
