@@ -79,7 +79,7 @@ exercises: $(STAMP)  ## Regenerate exercises/ (student notebooks) from solutions
 	  PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force || exit 1; \
 	done
 
-autograde: $(STAMP)  ## Autograde submitted/*/$(ASSIGNMENT) in parallel, sandboxed (docs/grading.md)
+autograde: $(STAMP)  ## Autograde submitted/*/$(ASSIGNMENT) in parallel, sandboxed (book/instructor-guide.md)
 	@test -n "$(ASSIGNMENT)" || (echo "usage: make autograde ASSIGNMENT=ps01_activations" && exit 2)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lstm-autograde $(ASSIGNMENT) $(AUTOGRADE_FLAGS)
 

@@ -6,9 +6,10 @@ function with a private copy of the reference package ``lstm_core``, call the st
 with ``lstm_core`` out of reach, and compare numbers in plain Python, so that redefining
 ``np.allclose``, ``np.testing`` or ``lstm_core.sigmoid`` in a notebook changes nothing.
 
-Other modules: ``kernel_guard`` (an IPython extension that stops runaway cells during
-autograding) and ``feedback`` (an nbgrader preprocessor that keeps hidden tests out of the
-feedback pages).
+Other modules: ``kernel_guard`` and ``output_guard`` (IPython extensions that stop runaway cells
+and floods of output during autograding), ``feedback`` and ``export`` (nbgrader plugins), and
+the parallel, sandboxed grader behind ``lstm-autograde`` (``cli``, ``parallel`` and the modules
+it lists; see the instructor guide's "Grading a class").
 """
 
 from .checks import (

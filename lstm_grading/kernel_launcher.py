@@ -6,24 +6,43 @@ Run as a script, not as ``lstm_grading.kernel_launcher``, so that it imports not
 standard library (the package imports NumPy) and costs a few milliseconds.
 
 Steps, as root inside the sandbox's namespaces (full mode) or as the instructor (reduced mode):
-copy the connection file (jupyter writes it 0600 for its owner) to the student's home, hand
-the kernel's working folder (the submission's own folder under autograded/) to the slot's uid,
-send the kernel's own stdout/stderr to a log file, set the resource limits, switch to the
-unprivileged uid with no way back (no supplementary groups, ``PR_SET_NO_NEW_PRIVS``), then exec
-``python -m ipykernel_launcher`` with the output guard appended to the kernel's extensions.
+read the connection file (jupyter writes it 0600 for its owner), send the kernel's own
+stdout/stderr to a log file, set the resource limits, switch to the unprivileged uid with no way
+back (no supplementary groups, ``PR_SET_NO_NEW_PRIVS``); then, as that uid, write the connection
+file's copy into the student's home, copy the assignment's files from nbgrader's autograded
+folder (root's: the student cannot change it) into the kernel's own folder, ``workdir``, and
+exec ``python -m ipykernel_launcher`` there with the output guard appended to the kernel's
+extensions. Nothing runs as root in a folder the student's uid can change.
 """
 
 import ctypes
 import json
 import os
 import resource
+import shutil
+import signal
 import sys
 
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG = 1
 
 
 def _limit(which: int, value: int) -> None:
     resource.setrlimit(which, (value, value))
+
+
+def _copy_new_files(src: str, dst: str) -> None:
+    """Copy what ``src`` holds into ``dst``, keeping files ``dst`` has already (as the student)."""
+    for folder, _, files in os.walk(src):
+        rel = os.path.relpath(folder, src)
+        target = os.path.normpath(os.path.join(dst, rel))
+        os.makedirs(target, exist_ok=True)
+        for name in files:
+            if not os.path.lexists(os.path.join(target, name)):
+                try:
+                    shutil.copyfile(os.path.join(folder, name), os.path.join(target, name))
+                except OSError as exc:  # not readable for the student: not theirs to have
+                    print(f"kernel launcher: {name} not copied: {exc}", file=sys.stderr)
 
 
 def main(argv: list[str]) -> None:
@@ -34,18 +53,6 @@ def main(argv: list[str]) -> None:
     index = args.index("-f") + 1
     with open(args[index], "rb") as f:
         connection = f.read()
-    copy = os.path.join(settings["home"], ".kernel-connection.json")
-    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    os.write(fd, connection)
-    if uid is not None:
-        os.fchown(fd, uid, uid)
-        # The kernel's cwd, autograded/<student>/<assignment>/, and what nbgrader copied into
-        # it (the submission's files) become the student's: their own folder, writable.
-        for folder, dirs, files in os.walk("."):
-            for name in [".", *dirs, *files] if folder == "." else [*dirs, *files]:
-                os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
-    os.close(fd)
-    args[index] = copy
 
     log = os.open(settings["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
     null = os.open(os.devnull, os.O_RDONLY)
@@ -67,6 +74,17 @@ def main(argv: list[str]) -> None:
         os.setresuid(uid, uid, uid)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    # Die with nbgrader (set after the uid switch, which clears it); reduced mode relies on it.
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    copy = os.path.join(settings["home"], ".kernel-connection.json")
+    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.write(fd, connection)
+    os.close(fd)
+    args[index] = copy
+    workdir = settings["workdir"]
+    _copy_new_files(os.getcwd(), workdir)  # the cwd nbgrader gave: autograded/<id>/<assignment>
+    os.chdir(workdir)
 
     python = settings["python"]
     os.execv(python, [python, "-m", "ipykernel_launcher", *args, *settings["kernel_args"]])

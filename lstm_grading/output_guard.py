@@ -11,7 +11,7 @@ which tells the grader which cell was running when a kernel died. And before eve
 puts back the names of ``lstm_grading`` and ``lstm_grading.checks`` as they were when the kernel
 started, so that ``lstm_grading.check_activation = lambda *a: None`` in a student's cell is
 undone before the hidden tests import it (a determined student can still unregister this hook:
-code in the kernel runs with the kernel's rights, see docs/grading.md).
+code in the kernel runs with the kernel's rights: see the threat model in book/instructor-guide.md).
 
 Loaded by :mod:`lstm_grading.kernel_launcher` after the kernel guard::
 

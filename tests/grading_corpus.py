@@ -4,15 +4,19 @@ A student's notebook is built as a student writes it: the *release* notebook (ex
 with the code of each solution cell taken from the instructor's notebook (markers removed).
 Variants replace a solution cell's code or append to it, delete a cell, or replace the file.
 
-The hostile corpus is tests/hostile/*.json, one attack per file::
+The hostile corpus is tests/hostile/*.json, one attack per file (attacks on the grade), and
+tests/hostile/escape/*.json (attacks on the machine and the run: symlinks, shared memory, host
+folders, disk; full sandbox only)::
 
     {"description": "...", "replace": {"tanh": "<code>"}, "append": {"sigmoid": "<code>"},
      "delete": ["test_tanh"], "raw": "<file text>", "safe_unsandboxed": false,
      "expect": {"status": "graded" | "failed", "score": 6, "reason": "...", "note": "...",
                 "cell": "...", "flag": "...", "output": "...", "output_lacks": "..."}}
 
-``{course}`` in code stands for the course root. ``expect`` says what the summary must report
-(substrings) and what the autograded notebook's outputs must or must not contain.
+``{course}`` in code stands for the course root, ``{repo}`` for the repository, ``{canary}`` and
+``{canary_dir}`` for a file and a folder of the host that the attack must not reach. ``expect``
+says what the summary must report (substrings) and what the autograded notebook's outputs must
+or must not contain.
 ``safe_unsandboxed`` marks attacks harmless enough to run under plain nbgrader (the benchmark).
 """
 
@@ -25,6 +29,8 @@ from pathlib import Path
 import nbformat
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
+ESCAPE = HOSTILE / "escape"
+REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ps01_activations"
 
 # Ordinary submissions: (replacements of solution cells, expected points lost per grade cell).
@@ -80,15 +86,22 @@ def ordinary(course: Path, name: str):
     return student_notebook(course, replace=ORDINARY[name])
 
 
-def hostile_specs() -> dict[str, dict]:
-    return {p.stem: json.loads(p.read_text()) for p in sorted(HOSTILE.glob("*.json"))}
+def hostile_specs(folder: Path = HOSTILE) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
 
 
-def hostile(course: Path, spec: dict):
-    """The notebook node (or raw text) of a hostile spec, ``{course}`` filled in."""
+def hostile(course: Path, spec: dict, canary: Path | None = None):
+    """The notebook node (or raw text) of a hostile spec, placeholders filled in."""
     if "raw" in spec:
         return spec["raw"]
-    fill = lambda code: code.replace("{course}", str(course))  # noqa: E731
+    canary = canary or course / "canary" / "secret.txt"
+    values = {"{course}": course, "{repo}": REPO, "{canary}": canary, "{canary_dir}": canary.parent}
+
+    def fill(code: str) -> str:
+        for key, value in values.items():
+            code = code.replace(key, str(value))
+        return code
+
     return student_notebook(
         course,
         replace={k: fill(v) for k, v in spec.get("replace", {}).items()},

@@ -26,15 +26,15 @@ import grading_corpus as corpus
 import pytest
 from course import Course
 
-from lstm_grading import sandbox
+from lstm_grading import linux
 from lstm_grading.parallel import grade_assignment
-from lstm_grading.sandbox import Limits
+from lstm_grading.sandbox import REDUCED_GAPS, Limits
 
 pytestmark = pytest.mark.slow
 A = corpus.ASSIGNMENT
 LIMITS = Limits(cell_timeout=10, notebook_timeout=60)
 SECRET = "VICTIM-SECRET-4242"
-FULL = sandbox.probe()[0] == "full"
+FULL = linux.probe()[0] == "full"
 needs_sandbox = pytest.mark.skipif(not FULL, reason="the full sandbox needs Linux and root")
 
 
@@ -151,13 +151,19 @@ def test_summary_files_and_export(batch):
         rows = {r["student"]: r for r in csv.DictReader(f)}
     assert set(rows) == {r["student"] for r in summary["students"]}
     assert summary["graded"] + summary["failed"] == len(rows)
-    assert summary["sandbox"] == ("full" if FULL else summary["sandbox"])
     with open(course.root / "grades.csv", newline="") as f:
         status = {r["student_id"]: r["status"] for r in csv.DictReader(f)}
     for student, row in rows.items():
         assert status[student] == ("graded" if row["status"] == "graded" else "needs grading")
     html = course.feedback_html("correct", A)
     assert "check_activation" not in html  # hidden tests stay hidden in the feedback
+
+
+@needs_sandbox
+def test_summary_says_the_sandbox_was_full(batch):
+    _, summary, _, _ = batch
+    assert summary["sandbox"] == "full"
+    assert {r["sandbox"] for r in summary["students"]} == {""}  # nothing uncontained to name
 
 
 def test_rerun_regrades_only_changed_or_failed(generated, tmp_path):
@@ -191,3 +197,4 @@ def test_reduced_mode_still_grades_with_timeouts(generated, tmp_path):
     assert course.total(A, "alice") == 7.0
     assert course.total(A, "bob") == loop["expect"]["score"]
     assert "cell timeout in tanh" in outcome(summary, "bob")["notes"]
+    assert outcome(summary, "alice")["sandbox"] == REDUCED_GAPS

@@ -1,0 +1,84 @@
+"""``lstm-autograde``: the command line of the parallel grader (:mod:`lstm_grading.parallel`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .course_lock import CourseBusy
+from .parallel import grade_assignment
+from .sandbox import Limits
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="lstm-autograde",
+        description="Autograde every submission of one assignment in parallel, sandboxed.",
+    )
+    p.add_argument("assignment", help="assignment id, e.g. ps01_activations")
+    p.add_argument("--course", type=Path, default=Path.cwd(), help="course root (cwd)")
+    p.add_argument(
+        "--jobs", "-j", type=int, default=None, help="workers (default: one more than the cores)"
+    )
+    default_cell = int(os.environ.get("LSTM_GRADING_CELL_TIMEOUT", Limits.cell_timeout))
+    p.add_argument("--cell-timeout", type=int, default=default_cell, help="seconds")
+    p.add_argument("--notebook-timeout", type=int, default=Limits.notebook_timeout)
+    p.add_argument("--memory-mb", type=int, default=Limits.memory_mb)
+    p.add_argument("--output-bytes", type=int, default=Limits.output_bytes)
+    p.add_argument("--disk-mb", type=int, default=Limits.disk_mb, help="the job's /tmp")
+    p.add_argument(
+        "--return-mb",
+        type=float,
+        default=Limits.return_mb,
+        help="files kept per submission (MB); the excess is reported",
+    )
+    p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    p.add_argument("--wait", action="store_true", help="wait for a running grading of the course")
+    p.add_argument("--no-sandbox", action="store_true", help="rlimits and timeouts only")
+    p.add_argument("--no-feedback", action="store_true")
+    p.add_argument("--no-export", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        limits = Limits(
+            cell_timeout=args.cell_timeout,
+            notebook_timeout=args.notebook_timeout,
+            memory_mb=args.memory_mb,
+            output_bytes=args.output_bytes,
+            disk_mb=args.disk_mb,
+            return_mb=args.return_mb,
+        )
+        summary = grade_assignment(
+            args.course,
+            args.assignment,
+            jobs=args.jobs,
+            limits=limits,
+            force=args.force,
+            sandbox_mode="reduced" if args.no_sandbox else None,
+            feedback=not args.no_feedback,
+            export=not args.no_export,
+            wait=args.wait,
+        )
+    except (CourseBusy, ValueError) as exc:
+        print(f"lstm-autograde: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lstm-autograde: interrupted; results merged so far are kept", file=sys.stderr)
+        return 130
+    print(summary["table"])
+    print(
+        f"\n{summary['graded']} graded, {summary['failed']} failed, {summary['refused']} "
+        f"refused, {summary['unchanged']} unchanged in {summary['wall_seconds']} s; sandbox: "
+        f"{summary['sandbox']}; report: "
+        f"{args.course / 'reports' / args.assignment / 'summary.csv'}"
+    )
+    return 1 if summary["failed"] or summary["refused"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""One grading run per course at a time, and no run folder outliving its run.
+
+The course lock is an ``fcntl`` lock on ``reports/.lstm-autograde.lock`` in the course: the
+kernel releases it when the holder exits, however it exits (even SIGKILL), so a stale lock
+cannot exist. The file records who holds it (pid, start time, assignment) for the message a
+second run prints. Each run's temporary folder (``/tmp/lstm-autograde-*``) holds a lock of
+its own the same way; the next run removes every such folder whose lock is free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import stat
+import tempfile
+import time
+from pathlib import Path
+
+RUN_PREFIX = "lstm-autograde-"
+OWNER = "owner.lock"
+
+
+class CourseBusy(Exception):
+    """Another run holds the course lock."""
+
+
+def _holder(fd: int) -> str:
+    os.lseek(fd, 0, os.SEEK_SET)
+    text = os.read(fd, 4096).decode("utf-8", "replace").strip()
+    return text or "a run that has not written its details yet"
+
+
+def lock_course(course: Path, assignment: str, wait: bool = False, say=None) -> int:
+    """Take the course's lock; return its fd (kept open for the run). :class:`CourseBusy` if
+    another run holds it and ``wait`` is false; else wait for it (``say`` gets a message)."""
+    folder = course / "reports"
+    folder.mkdir(exist_ok=True)
+    fd = os.open(folder / ".lstm-autograde.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _holder(fd)
+        if not wait:
+            os.close(fd)
+            raise CourseBusy(
+                f"another lstm-autograde run is grading {course}: {holder}. "
+                "Wait for it to finish, or pass --wait to start when it is done."
+            ) from None
+        if say:
+            say(f"waiting for the run grading {course} to finish ({holder})")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    os.ftruncate(fd, 0)
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    os.pwrite(fd, f"pid {os.getpid()}, started {started}, assignment {assignment}\n".encode(), 0)
+    return fd
+
+
+def make_run_folder() -> tuple[Path, int]:
+    """A fresh ``/tmp/lstm-autograde-*`` folder (mode 700) and the fd of its owner lock."""
+    base = Path(tempfile.mkdtemp(prefix=RUN_PREFIX))
+    fd = os.open(base / OWNER, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return base, fd
+
+
+def remove_stale_run_folders(tmp: Path | None = None) -> list[Path]:
+    """Remove the run folders of runs that died (their owner lock is free); return them.
+
+    Only root-owned (our uid's) real folders are touched, and a folder without an owner lock
+    (being created this instant by another run) is left alone.
+    """
+    removed = []
+    tmp = Path(tmp or tempfile.gettempdir())
+    for entry in tmp.glob(RUN_PREFIX + "*"):
+        try:
+            st = os.lstat(entry)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+            continue
+        try:
+            fd = os.open(entry / OWNER, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue  # a live run
+        with contextlib.suppress(OSError):
+            shutil.rmtree(entry)  # fd-based on Linux: never follows a link inside
+        os.close(fd)
+        removed.append(entry)
+    return removed

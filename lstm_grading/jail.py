@@ -1,0 +1,114 @@
+"""The file system a grading job sees (full mode): assembled from an allowlist, nothing else.
+
+Inside new mount, PID, network, IPC and UTS namespaces, PID 1 of the job mounts an empty tmpfs
+as the new root, binds into it, read-only, only what grading needs, then ``pivot_root``\\ s into it
+and detaches the host's tree:
+
+* the interpreter and its libraries: ``/usr`` (and ``/bin``, ``/lib``... as the host has them),
+  ``sys.base_prefix``, ``sys.prefix`` (the virtual environment), the folders of ``lstm_core`` and
+  ``lstm_grading`` (not the repository around them), a few files of ``/etc`` (:data:`ETC`);
+* a minimal ``/dev`` (null, zero, full, random, urandom), a fresh ``/proc`` of the job's PID
+  namespace;
+* private, empty tmpfs at ``/tmp`` (size-limited: the private course and the kernel's home live
+  there), ``/var/tmp``, ``/dev/shm`` and ``/run``.
+
+Any other host path (the course, other assignments' solutions, other students, ``/root``,
+``/home``, ``/run/lock``, the host's ``/tmp`` and ``/dev/shm``) does not exist for the job; what
+exists from the host cannot be written, even by root inside the job.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from . import linux
+from .linux import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT
+
+ETC = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "nsswitch.conf",
+    "passwd",
+    "group",
+    "hosts",
+    "host.conf",
+    "mime.types",
+)
+DEVICES = ("null", "zero", "full", "random", "urandom")
+TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")  # symlinks into /usr, or folders
+
+
+def allowlist() -> list[str]:
+    """Host paths bound read-only into every job (absolute, resolved, none inside another)."""
+    import lstm_core
+    import lstm_grading
+
+    paths = {Path("/usr"), Path(sys.prefix), Path(sys.base_prefix)}
+    paths.add(Path(os.path.realpath(sys.executable)).parent.parent)
+    paths |= {Path(m.__file__).resolve().parent for m in (lstm_core, lstm_grading)}
+    for name in TOP_LEVEL:
+        p = Path("/") / name
+        if p.is_dir() and not p.is_symlink():
+            paths.add(p)
+    paths |= {Path("/etc") / name for name in ETC if (Path("/etc") / name).exists()}
+    paths = {p.resolve() for p in paths if p.exists()}
+    return sorted(str(p) for p in paths if not any(q in p.parents for q in paths))
+
+
+def _make_target(root: str, path: str, is_dir: bool) -> str:
+    target = root + path
+    if is_dir:
+        os.makedirs(target, mode=0o755, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+        if not os.path.exists(target):
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o644))
+    return target
+
+
+def _tmpfs(target: str, options: str, flags: int = MS_NOSUID | MS_NODEV) -> None:
+    os.makedirs(target, mode=0o755, exist_ok=True)
+    linux.mount("tmpfs", target, "tmpfs", flags, options)
+
+
+def enter(new_root: str, binds: list[str], disk_mb: int) -> None:
+    """Build the job's root at ``new_root`` (an empty folder) and ``pivot_root`` into it.
+
+    Must run as root in fresh mount and PID namespaces (for ``/proc``).
+    """
+    linux.mount(None, "/", None, MS_REC | linux.MS_PRIVATE)
+    linux.mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
+    for path in binds:
+        target = _make_target(new_root, path, os.path.isdir(path))
+        linux.bind_readonly(path, target)
+    for name in TOP_LEVEL:
+        host = "/" + name
+        if os.path.islink(host) and not os.path.lexists(new_root + host):
+            os.symlink(os.readlink(host), new_root + host)
+    dev = new_root + "/dev"
+    _tmpfs(dev, "mode=755,size=64k", MS_NOSUID | MS_NOEXEC)
+    for name in DEVICES:
+        target = _make_target(new_root, "/dev/" + name, False)
+        linux.mount("/dev/" + name, target, None, MS_BIND)
+        linux.mount(None, target, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NOEXEC)
+    for name, to in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0")):
+        os.symlink(to, f"{dev}/{name}")
+    os.symlink("/proc/self/fd/1", f"{dev}/stdout")
+    os.symlink("/proc/self/fd/2", f"{dev}/stderr")
+    _tmpfs(dev + "/shm", "mode=1777,size=16m")
+    _tmpfs(new_root + "/tmp", f"mode=1777,size={disk_mb}m")
+    _tmpfs(new_root + "/var/tmp", "mode=1777,size=16m")
+    _tmpfs(new_root + "/run", "mode=755,size=1m")
+    os.makedirs(new_root + "/proc", mode=0o555, exist_ok=True)
+    linux.mount("proc", new_root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    os.makedirs(new_root + "/.old", mode=0o700)
+    linux.pivot_root(new_root, new_root + "/.old")
+    os.chdir("/")
+    linux.umount_detach("/.old")
+    os.rmdir("/.old")
+    # The skeleton (the folders leading to the binds) becomes read-only too.
+    linux.mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)

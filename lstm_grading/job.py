@@ -1,0 +1,53 @@
+"""What one grading job is: the submission, its limits, the sandbox mode (picklable data)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+
+UID_BASE = int(os.environ.get("LSTM_GRADING_UID_BASE", "1999000000"))  # + slot number
+REDUCED_GAPS = (
+    "reduced sandbox: the student's code ran as the instructor and could read and write the "
+    "instructor's files, use the network, leave processes, files and shared memory behind"
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one submission (times in seconds, sizes in MiB unless noted)."""
+
+    cell_timeout: int = 60  # lstm_grading.kernel_guard; nbgrader's timeout is a bit longer
+    notebook_timeout: int = 600  # the whole job, kernel start-up included
+    memory_mb: int = 2048  # RLIMIT_AS of the kernel; the job's cgroup gets 1 GiB more
+    output_bytes: int = 2_000_000  # per cell, lstm_grading.output_guard
+    file_mb: int = 64  # RLIMIT_FSIZE
+    nproc: int = 64  # RLIMIT_NPROC of the slot's uid (processes and threads)
+    disk_mb: int = 512  # the sandbox's /tmp (private course, home)
+    return_mb: float = 5.0  # what comes back per submission (autograded folder)
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            if not value > 0:
+                raise ValueError(f"Limits.{name} must be positive, got {value!r}")
+
+
+@dataclass
+class Job:
+    """Everything a worker needs to grade one submission (picklable)."""
+
+    student: str
+    assignment: str
+    work: str  # host folder: submission/ (input), out/ (results), root/ (mount point)
+    template: str  # host folder: the private course's starting point (shared by all jobs)
+    limits: Limits
+    mode: str  # "full" or "reduced"
+    notebooks: tuple[str, ...] = ()  # the assignment's notebook file names
+    binds: list[str] = field(default_factory=list)  # jail.allowlist(), full mode
+    cgroup: str | None = None  # parent memory cgroup folder, full mode
+    slot: int = 0  # set by the worker: its pid, so that the uid is unique among running jobs
+    python: str = sys.executable
+
+    @property
+    def uid(self) -> int:
+        return UID_BASE + self.slot

@@ -1,0 +1,208 @@
+"""Inside a job: the private course, nbgrader run in it, and the results copied out.
+
+The private course (``course``) is the run's template plus this one submission; the kernel's
+home (``home``) holds the kernel's own folder, ``home/<assignment>``. :func:`prepare` fills
+both and writes the kernelspec that starts kernels through :mod:`lstm_grading.kernel_launcher`;
+:func:`run_nbgrader` runs ``nbgrader autograde`` in a child; :func:`copy_out` brings the
+results back through :mod:`lstm_grading.safe_copy` once every process of the job is dead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import sys
+import traceback
+import warnings
+
+from . import safe_copy
+from .job import Job
+
+COURSE = "/tmp/course"  # the private course, inside the sandbox (full mode)
+HOME = "/tmp/home"  # the kernel's home and TMPDIR, owned by the slot's uid
+KERNEL_LOG_BYTES = 64 << 10
+
+
+def environment(course: str, home: str, job: Job) -> dict[str, str]:
+    bindir = os.path.dirname(job.python)
+    return {
+        "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": os.path.join(home, "tmp"),
+        "USER": "student",
+        "LOGNAME": "student",
+        "LANG": "C.UTF-8",
+        "JUPYTER_PATH": os.path.join(course, ".jupyter-path"),
+        "JUPYTER_CONFIG_DIR": os.path.join(course, ".jupyter-config"),
+        "JUPYTER_DATA_DIR": os.path.join(course, ".jupyter-data"),
+        "JUPYTER_RUNTIME_DIR": os.path.join(course, ".jupyter-runtime"),
+        "IPYTHONDIR": os.path.join(home, ".ipython"),
+        "MPLCONFIGDIR": os.path.join(home, ".matplotlib"),
+        "MPLBACKEND": "agg",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OPENBLAS_NUM_THREADS": "1",  # one worker per core: no BLAS threads on top
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2",  # glibc reserves 64 MiB of address space per arena
+        "LSTM_GRADING_CELL_TIMEOUT": str(job.limits.cell_timeout),
+    }
+
+
+def prepare(job: Job, template_fd: int, submission_fd: int, course: str, home: str):
+    """Fill ``course`` (the private course) and ``home``; return the environment for nbgrader."""
+    big = safe_copy.CopyReport(job.limits.disk_mb << 20)
+    course_fd = safe_copy.open_dir(course)
+    safe_copy.copy_tree(template_fd, course_fd, big)
+    os.close(course_fd)
+    dest = os.path.join(course, "submitted", job.student, job.assignment)
+    os.makedirs(dest, mode=0o700)
+    dest_fd = safe_copy.open_dir(dest)
+    safe_copy.copy_tree(submission_fd, dest_fd, safe_copy.CopyReport(job.limits.disk_mb << 20))
+    os.close(dest_fd)
+    uid = job.uid if job.mode == "full" else None
+    for sub in ("tmp", ".ipython", ".matplotlib", job.assignment):
+        os.makedirs(os.path.join(home, sub), mode=0o700, exist_ok=True)
+    if uid is not None:
+        # Root prepares the student's home before any student code runs, then never writes
+        # in it again.
+        for folder, dirs, _ in os.walk(home):
+            for name in [".", *dirs] if folder == home else dirs:
+                os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
+        # The private course is traversable, not readable, for the student's uid: only the
+        # submission (nbgrader copies it with its modes into the autograded folder, which the
+        # kernel launcher reads as the student) is.
+        for folder, _, files in os.walk(course):
+            os.chmod(folder, 0o711)
+            mine = os.path.commonpath([folder, dest]) == dest
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o644 if mine else 0o600)
+    env = environment(course, home, job)
+    for key in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
+        os.makedirs(env[key], mode=0o700, exist_ok=True)
+    kernels = os.path.join(env["JUPYTER_PATH"], "kernels", "python3")
+    os.makedirs(kernels, exist_ok=True)
+    settings = os.path.join(env["JUPYTER_PATH"], "launcher.json")
+    launcher = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_launcher.py")
+    with open(settings, "w") as f:
+        json.dump(
+            {
+                "uid": uid,
+                "home": home,
+                "workdir": os.path.join(home, job.assignment),
+                "log": os.path.join(course, ".kernel.log"),
+                "python": job.python,
+                "memory_mb": job.limits.memory_mb,
+                "file_mb": job.limits.file_mb,
+                "nproc": job.limits.nproc,
+                "kernel_args": [
+                    "--InteractiveShellApp.extensions=lstm_grading.output_guard",
+                    f"--OutputGuard.limit={job.limits.output_bytes}",
+                    f"--OutputGuard.progress={os.path.join(home, '.lstm-grading-cell')}",
+                ],
+            },
+            f,
+        )
+    with open(os.path.join(kernels, "kernel.json"), "w") as f:
+        json.dump(
+            {
+                "argv": [job.python, "-I", "-S", launcher, settings, "-f", "{connection_file}"],
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+                "interrupt_mode": "signal",
+            },
+            f,
+        )
+    return env
+
+
+def run_nbgrader(job: Job, course: str, env: dict[str, str], log_fd: int) -> None:
+    """In a fresh child: ``nbgrader autograde <assignment> --force``; exits.
+
+    The private course holds one student, so no ``--student`` is needed (nbgrader would read
+    it as a glob pattern: an id with ``[`` or ``*`` would not match itself).
+    """
+    rc = 2
+    try:
+        os.chdir(course)
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        os.environ.clear()
+        os.environ.update(env)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # nbgrader's warnings go to its log, whatever filters the calling process had
+        # (a test run's "error" filter would turn SQLAlchemy's SAWarning into a failure).
+        warnings.resetwarnings()
+        from nbgrader.apps.nbgraderapp import NbGraderApp
+
+        # The job's namespace is torn down right after, so a graceful kernel shutdown
+        # (nbclient's default, waiting for the kernel to exit) buys nothing here.
+        argv = ["autograde", job.assignment, "--force", "--Execute.shutdown_kernel=immediate"]
+        try:
+            NbGraderApp.launch_instance(argv=argv)
+            rc = 0
+        except SystemExit as exc:
+            rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(rc)
+
+
+def copy_out(job: Job, course: str, home: str, out_fd: int) -> dict:
+    """Copy the results into ``out_fd``, once every process of the job is dead.
+
+    The autograded folder (written by nbgrader, root's) comes first, notebooks first; then
+    the files the student's code left in its own folder, except notebooks; all within
+    ``Limits.return_mb``. The private gradebook and logs are read without following links.
+    """
+    report = safe_copy.CopyReport(int(job.limits.return_mb * 1e6))
+    os.mkdir("autograded", 0o700, dir_fd=out_fd)
+    dst = safe_copy.open_dir("autograded", out_fd)
+    try:
+        with contextlib.suppress(OSError):
+            graded = os.path.join(course, "autograded", job.student, job.assignment)
+            src = safe_copy.open_dir(graded)
+            try:
+                safe_copy.copy_tree(src, dst, report, first=job.notebooks)
+            finally:
+                os.close(src)
+        with contextlib.suppress(OSError):
+            src = safe_copy.open_dir(os.path.join(home, job.assignment))
+            try:
+                safe_copy.copy_tree(src, dst, report, skip_suffix=".ipynb")
+            finally:
+                os.close(src)
+    finally:
+        os.close(dst)
+    plenty = safe_copy.CopyReport(1 << 40)
+    with contextlib.suppress(OSError):
+        course_fd = safe_copy.open_dir(course)
+        safe_copy.copy_file("gradebook.db", course_fd, out_fd, plenty)
+        for name, limit in ((".kernel.log", KERNEL_LOG_BYTES),):
+            data = safe_copy.read_file(name, course_fd, limit)
+            if data is not None:
+                write_file(out_fd, "kernel.log", data)
+        os.close(course_fd)
+    with contextlib.suppress(OSError):
+        home_fd = safe_copy.open_dir(home)
+        data = safe_copy.read_file(".lstm-grading-cell", home_fd, 1024)
+        os.close(home_fd)
+        if data is not None:
+            write_file(out_fd, "last-cell.txt", data)
+    return {
+        "returned_bytes": report.copied_bytes,
+        "return_notes": report.notes(),
+    }
+
+
+def write_file(dir_fd: int, name: str, data: bytes) -> None:
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)

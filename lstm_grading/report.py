@@ -1,0 +1,183 @@
+"""The run's report: one :class:`Outcome` per student, why a job failed, the summary files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+PLAIN_FAILURES = [  # (substring of nbgrader's log, reason), first match wins
+    ("UnresponsiveKernelError", "timeout: kernel did not answer after an interrupt"),
+    ("CellTimeoutError", "timeout: kernel did not answer after an interrupt"),
+    ("DeadKernelError", "kernel died"),
+    ("Kernel died", "kernel died"),
+    ("NotJSONError", "invalid notebook (not JSON)"),
+    ("JSONDecodeError", "invalid notebook (not JSON)"),
+    ("Notebook does not appear to be JSON", "invalid notebook (not JSON)"),
+    ("ValidationError", "invalid notebook (fails the nbformat schema)"),
+    ("NBFormatError", "invalid notebook (unsupported format)"),
+    ("duplicate", "invalid notebook (duplicate grade ids)"),
+    ("MissingEntry", "grade cells do not match the gradebook"),
+]
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit)\b.*)$")
+
+
+@dataclass
+class Outcome:
+    """One row of the run summary."""
+
+    student: str
+    status: str  # graded | failed | refused | unchanged
+    score: float | None = None
+    max_score: float | None = None
+    reason: str = ""  # why it failed
+    cell: str = ""  # where (grade id or first line of the cell)
+    notes: list[str] = field(default_factory=list)  # graded, but worth knowing
+    flags: list[str] = field(default_factory=list)  # suspicious code, see SUSPICIOUS
+    sandbox: str = ""  # what the sandbox did not contain for this submission
+    seconds: float = 0.0
+
+    def row(self) -> dict:
+        d = asdict(self)
+        d["notes"], d["flags"] = "; ".join(self.notes), ", ".join(self.flags)
+        return d
+
+
+def cell_label(cell) -> str:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    source = cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else source
+    return meta.get("grade_id") or (source.strip().splitlines() or [""])[0][:60]
+
+
+def notes_from_notebook(path: Path) -> list[str]:
+    """Per-cell problems recorded in an autograded notebook's outputs."""
+    notes = []
+    try:  # plain JSON: nbformat's validation would cost the coordinator ~40 ms a notebook
+        cells = json.loads(path.read_text())["cells"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [f"autograded notebook unreadable: {exc}"]
+    kinds = {
+        "CellTimeout": "cell timeout",
+        "CellTimeoutError": "cell timeout (kernel interrupted)",
+        "OutputLimitExceeded": "output limit",
+        "MemoryError": "memory limit (MemoryError)",
+        "SystemExit": "sys.exit",
+    }
+    for cell in cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error" and out.get("ename") in kinds:
+                notes.append(f"{kinds[out['ename']]} in {cell_label(cell)}")
+    return notes
+
+
+def failure_reason(result: dict, log: str, limits, diagnosis: str = "") -> str:
+    """The first meaningful reason a job gave no score."""
+    if result.get("error"):
+        return "sandbox error: " + result["error"].strip().splitlines()[-1]
+    if result.get("timed_out"):
+        return f"timeout: the notebook ran past {limits.notebook_timeout} s"
+    if diagnosis:
+        return diagnosis
+    for needle, reason in PLAIN_FAILURES:
+        if needle in log:
+            if reason == "kernel died" and result.get("oom_kills"):
+                return "memory limit: the kernel was killed by the memory cgroup"
+            return reason
+    for line in log.splitlines():  # the first exception of nbgrader's traceback, not its
+        match = _EXCEPTION_LINE.match(line.strip())  # "Please see the above traceback"
+        if match:
+            return "nbgrader failed: " + match.group(1)[:200]
+    lines = log.splitlines()
+    errors = [line for line in lines if "ERROR" in line and "above traceback" not in line]
+    first = errors[0].strip()[:200] if errors else f"exit status {result.get('exit_code')}"
+    return "nbgrader failed: " + first
+
+
+class Progress:
+    """A one-line progress bar on a terminal; a line per tenth of the work otherwise."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.done, self.failed = total, 0, 0
+        self.stream, self.tty = stream, stream.isatty()
+        self.start = time.monotonic()
+        self.last_tenth = -1
+
+    def update(self, outcome: Outcome) -> None:
+        self.done += 1
+        self.failed += outcome.status == "failed"
+        elapsed = time.monotonic() - self.start
+        eta = elapsed / self.done * (self.total - self.done)
+        width = 30
+        fill = int(width * self.done / max(self.total, 1))
+        line = (
+            f"[{'#' * fill}{'.' * (width - fill)}] {self.done}/{self.total} "
+            f"failed {self.failed}  {elapsed:5.0f} s, ~{eta:4.0f} s left  {outcome.student[:20]}"
+        )
+        if self.tty:
+            self.stream.write("\r" + line.ljust(100))
+            if self.done == self.total:
+                self.stream.write("\n")
+        elif self.done * 10 // max(self.total, 1) > self.last_tenth:
+            self.last_tenth = self.done * 10 // max(self.total, 1)
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def format_table(outcomes: list[Outcome]) -> str:
+    """The summary as a plain-text table (failures and notes first)."""
+    order = {"refused": 0, "failed": 1, "graded": 2, "unchanged": 3}
+    rows = sorted(outcomes, key=lambda o: (order[o.status], not o.notes, o.student))
+    header = ("student", "status", "score", "reason / notes", "cell", "flags")
+    table = [header]
+    for o in rows:
+        score = "" if o.score is None else f"{o.score:g}/{o.max_score:g}"
+        what = o.reason or "; ".join(o.notes)
+        table.append((o.student, o.status, score, what[:70], o.cell[:30], ", ".join(o.flags)[:40]))
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_json(path: Path, data) -> None:
+    """Write ``data`` as JSON atomically (a temporary file, then a rename)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False))
+    tmp.replace(path)
+
+
+def write_summary(reports: Path, summary: dict) -> None:
+    """``summary.json`` and ``summary.csv`` (one row per student) in ``reports``."""
+    write_json(reports / "summary.json", summary)
+    with open(reports / "summary.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(
+            f, fieldnames=list(Outcome.__dataclass_fields__), lineterminator="\n"
+        )
+        writer.writeheader()
+        writer.writerows(summary["students"])
+
+
+def add_refused_to_grades(grades_csv: Path, assignment: str, refused: dict[str, str]) -> None:
+    """Rows in ``grades.csv`` for submissions that were refused before the gradebook."""
+    if not refused or not grades_csv.exists():
+        return
+    with open(grades_csv, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        fields, rows = list(reader.fieldnames or []), list(reader)
+    known = {(r.get("assignment"), r.get("student_id")): r for r in rows}
+    for student, reason in sorted(refused.items()):
+        row = known.get((assignment, student))
+        if row is None:
+            row = dict.fromkeys(fields, "")
+            row.update(assignment=assignment, student_id=student)
+            rows.append(row)
+        row["status"] = f"refused: {reason}"
+    with open(grades_csv, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)

@@ -1,0 +1,489 @@
+"""Attacks on the grading machine and on the run itself, against ``lstm-autograde`` (issue #9).
+
+Each attack of tests/hostile/escape/*.json is graded in one batch with the ordinary
+submissions of tests/grading_corpus.py, in the full sandbox; the run itself is attacked by
+two concurrent runs, a SIGKILL of the coordinator and SIGKILLs of a worker. Every test checks
+the same three things besides its own: the host is untouched (a canary file and folder outside
+the course, the world-writable host folders, System V shared memory), nothing is left behind
+(no ``/tmp/lstm-autograde-*`` folder of a finished run, no process of the sandbox's uids, no
+worker), and every other student gets exactly the grade plain ``nbgrader autograde`` gives
+the same notebook.
+
+Kernel-starting tests: slow. No timing assertions: waits are generous upper bounds.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grading_corpus as corpus
+import psutil
+import pytest
+from course import Course
+
+from lstm_grading import cgroup, linux
+from lstm_grading.course_lock import OWNER, RUN_PREFIX, CourseBusy
+from lstm_grading.course_prep import NOT_GLOB_SAFE
+from lstm_grading.parallel import grade_assignment
+from lstm_grading.sandbox import REDUCED_GAPS, UID_BASE, Limits
+
+pytestmark = pytest.mark.slow
+A = corpus.ASSIGNMENT
+MODE, WHY = linux.probe()
+FULL = MODE == "full"
+needs_sandbox = pytest.mark.skipif(not FULL, reason=f"full sandbox unavailable here: {WHY}")
+LIMITS = Limits(cell_timeout=3, notebook_timeout=120)
+ESCAPES = corpus.hostile_specs(corpus.ESCAPE)
+# Files the attacks of tests/hostile/escape/ try to leave in world-writable host folders.
+HOST_LEFTOVERS = [
+    Path(folder, name)
+    for folder in ("/run/lock", "/var/tmp", "/tmp", "/dev/shm")
+    for name in ("lstm-attack-canary", "lstm-attack-shm")
+]
+SHM_KEY = 0x4C53544D  # the key tests/hostile/escape/sysv_shm.json asks shmget for
+WAIT = 600  # seconds: upper bound for anything to happen on a busy machine
+# A submission that is still running for a while once its kernel is up (cell limit 30 s there).
+SLEEPER = {"sigmoid": "import time\ntime.sleep(20)\n"}
+
+
+# -- the host and what a run may leave behind --------------------------------------------------
+def make_canary(folder: Path) -> Path:
+    """A host folder with a 0600 file and a subfolder, outside any course."""
+    folder.mkdir(parents=True)
+    (folder / "inner").mkdir()
+    (folder / "inner" / "keep.txt").write_text("canary folder content")
+    secret = folder / "secret.txt"
+    secret.write_text("CANARY: instructor's private file")
+    secret.chmod(0o600)
+    return secret
+
+
+def snapshot(folder: Path) -> dict:
+    """Content hash and mode of everything under ``folder`` (links listed, not followed)."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        st = p.lstat()
+        data = p.read_bytes() if p.is_file() and not p.is_symlink() else b""
+        out[str(p.relative_to(folder))] = (oct(st.st_mode), hashlib.sha256(data).hexdigest())
+    out["."] = oct(folder.stat().st_mode)
+    return out
+
+
+def shm_segments() -> set[tuple[int, int]]:
+    """(key, shmid) of the host's System V shared memory segments."""
+    lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    return {(int(line.split()[0]), int(line.split()[1])) for line in lines}
+
+
+def sandbox_processes() -> list[psutil.Process]:
+    """Processes running as one of the sandbox's student uids."""
+    out = []
+    for proc in psutil.process_iter(["uids"]):
+        uids = proc.info["uids"]
+        if uids and UID_BASE <= uids.real < UID_BASE + (1 << 22):
+            out.append(proc)
+    return out
+
+
+def dead_run_folders() -> set[Path]:
+    """``/tmp/lstm-autograde-*`` folders whose run has ended or died (their lock is free)."""
+    import fcntl
+
+    out = set()
+    for path in Path("/tmp").glob(RUN_PREFIX + "*"):
+        try:
+            fd = os.open(path / OWNER, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            out.add(path)
+        except BlockingIOError:
+            pass  # a run of another process (another test session) still going
+        finally:
+            os.close(fd)
+    return out
+
+
+def workers() -> list[psutil.Process]:
+    """This process's children, but multiprocessing's resource tracker (one per process)."""
+    return [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if "resource_tracker" not in " ".join(p.cmdline())
+    ]
+
+
+def leftover_cgroups() -> list[Path]:
+    """Memory cgroups of jobs whose run has ended (its folder is gone or its lock free)."""
+    parent = cgroup.memory_cgroup_parent()
+    if parent is None:
+        return []
+    ended = dead_run_folders()
+    out = []
+    for path in Path(parent).glob(RUN_PREFIX + "*"):
+        run = Path("/tmp", path.name.split("-job")[0])
+        if not run.exists() or run in ended:
+            out.append(path)
+    return out
+
+
+def host_state(canary: Path) -> dict:
+    return {
+        "canary": snapshot(canary.parent),
+        "leftovers": [str(p) for p in HOST_LEFTOVERS if p.exists()],
+        "shm": shm_segments(),
+    }
+
+
+def assert_nothing_left(before: dict, after: dict, stale_before: set[Path]) -> None:
+    assert after["canary"] == before["canary"], "the host canary changed"
+    assert after["leftovers"] == before["leftovers"], "files left in host folders"
+    assert after["shm"] <= before["shm"], f"new shm segments: {after['shm'] - before['shm']}"
+    assert SHM_KEY not in {key for key, _ in after["shm"]}
+    assert dead_run_folders() - stale_before == set(), "a run folder was left behind"
+    assert sandbox_processes() == [], "a process of the sandbox survived"
+    assert workers() == [], "a worker survived"
+    assert leftover_cgroups() == [], "a job's memory cgroup was left behind"
+
+
+# -- courses -------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    course = Course.copy_of_repo(tmp_path_factory.mktemp("generated") / "course")
+    course.generate(A)
+    return course.root
+
+
+def fresh(generated: Path, dest: Path) -> Course:
+    shutil.copytree(generated, dest)
+    return Course(dest)
+
+
+@pytest.fixture(scope="module")
+def alone(generated, tmp_path_factory) -> dict[str, dict[str, float | None]]:
+    """Per-cell scores of each ordinary submission under plain sequential nbgrader."""
+    course = fresh(generated, tmp_path_factory.mktemp("plain") / "course")
+    for name in corpus.ORDINARY:
+        course.submit(name, A, corpus.ordinary(course.root, name))
+    course.autograde(A)
+    return course.scores(A)
+
+
+def assert_ordinary_grades(course: Course, alone, names=tuple(corpus.ORDINARY)) -> None:
+    scores = course.scores(A)
+    for name in names:
+        assert scores[name] == alone[name], name
+
+
+def row(summary: dict, student: str) -> dict:
+    (r,) = [r for r in summary["students"] if r["student"] == student]
+    return r
+
+
+# -- the escape batch ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def batch(generated, tmp_path_factory):
+    if not FULL:
+        pytest.skip(f"full sandbox unavailable here: {WHY}")
+    top = tmp_path_factory.mktemp("escape")
+    canary = make_canary(top / "canary")
+    course = fresh(generated, top / "course")
+    for name in corpus.ORDINARY:
+        course.submit(name, A, corpus.ordinary(course.root, name))
+    for name, spec in ESCAPES.items():
+        course.submit(f"h_{name}", A, corpus.hostile(course.root, spec, canary))
+    stale = dead_run_folders()
+    before = host_state(canary)
+    submitted = snapshot(course.root / "submitted")
+    summary = grade_assignment(course.root, A, jobs=2, limits=LIMITS, progress=False)
+    after = host_state(canary)
+    return course, summary, before, after, stale, submitted
+
+
+@needs_sandbox
+@pytest.mark.parametrize("name", sorted(ESCAPES))
+def test_escape_is_contained(batch, alone, name):
+    course, summary, before, after, stale, submitted = batch
+    expect = ESCAPES[name]["expect"]
+    r = row(summary, f"h_{name}")
+    assert r["status"] == expect["status"], r
+    assert r["score"] == expect["score"], r
+    assert course.total(A, f"h_{name}") == expect["score"]
+    for key, column in [("note", "notes"), ("flag", "flags")]:
+        if key in expect:
+            assert expect[key] in r[column], r
+    text = corpus.outputs_text(course.autograded_notebook(f"h_{name}", A))
+    assert expect.get("output", "") in text
+    if "output_lacks" in expect:
+        assert expect["output_lacks"] not in text
+    # What came back: regular files only, within the limit per submission.
+    back = course.root / "autograded" / f"h_{name}" / A
+    files = list(back.rglob("*"))
+    assert not any(p.is_symlink() for p in files)
+    assert all(p.is_file() or p.is_dir() for p in files)
+    assert sum(p.stat().st_size for p in files if p.is_file()) <= LIMITS.return_mb * 1e6
+    assert snapshot(course.root / "submitted") == submitted
+    assert_nothing_left(before, after, stale)
+    assert_ordinary_grades(course, alone)
+
+
+@needs_sandbox
+def test_feedback_holds_notebooks_only(batch):
+    course = batch[0]
+    folder = course.root / "feedback" / "h_disk_filling" / A
+    assert sorted(p.name for p in folder.iterdir()) == [f"{A}.html"]
+    assert (course.root / "autograded" / "h_disk_filling" / A / "junk").is_dir()
+
+
+@needs_sandbox
+def test_course_gradebook_is_intact(batch):
+    course, summary = batch[:2]
+    con = sqlite3.connect(course.root / "gradebook.db")
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        (n,) = con.execute("SELECT count(*) FROM submitted_assignment").fetchone()
+    finally:
+        con.close()
+    assert n == len(summary["students"])
+
+
+# -- the run attacked ----------------------------------------------------------------------------
+def cli(course: Path, *args: str, **kw) -> subprocess.Popen:
+    """``lstm-autograde`` on ``course`` in a subprocess (cell limit 30 s: the sleeper runs)."""
+    argv = [sys.executable, "-m", "lstm_grading.cli", A, "--course", str(course)]
+    argv += ["--cell-timeout", "30", "--notebook-timeout", "300", "--no-feedback", *args]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def wait_for(condition, what: str):
+    end = time.monotonic() + WAIT
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting for {what} after {WAIT} s")
+
+
+def alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def job_running(coordinator: psutil.Process):
+    """A worker of ``coordinator`` that is running a job (it has children), or None."""
+    try:
+        for worker in coordinator.children():
+            if worker.children():
+                return worker
+    except psutil.NoSuchProcess:
+        return None
+    return None
+
+
+def two_submissions(generated: Path, dest: Path) -> Course:
+    course = fresh(generated, dest)
+    course.submit("correct", A, corpus.ordinary(course.root, "correct"))
+    course.submit("sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
+    return course
+
+
+def test_second_run_refuses_then_waits(generated, alone, tmp_path):
+    course = two_submissions(generated, tmp_path / "course")
+    stale = dead_run_folders()
+    first = cli(course.root, "--jobs", "1")
+    lock = course.root / "reports" / ".lstm-autograde.lock"
+    wait_for(lambda: lock.exists() and f"pid {first.pid}," in lock.read_text(), "the lock")
+    with pytest.raises(CourseBusy, match=f"pid {first.pid}, started "):
+        grade_assignment(course.root, A, limits=LIMITS, progress=False)
+    second = cli(course.root)
+    out, err = second.communicate(timeout=WAIT)
+    assert second.returncode == 2
+    assert f"pid {first.pid}" in err and "--wait" in err
+    assert "Traceback" not in out + err
+    third = cli(course.root, "--wait")
+    out, err = first.communicate(timeout=WAIT)
+    assert first.returncode == 0, out + err
+    out, err = third.communicate(timeout=WAIT)
+    assert third.returncode == 0, out + err
+    summary = json.loads((course.root / "reports" / A / "summary.json").read_text())
+    assert (summary["graded"], summary["unchanged"]) == (0, 2)  # graded once, by the first
+    assert course.total(A, "sleeper") == 10.0
+    assert_ordinary_grades(course, alone, ["correct"])
+    con = sqlite3.connect(course.root / "gradebook.db")
+    try:
+        (n,) = con.execute("SELECT count(*) FROM submitted_assignment").fetchone()
+    finally:
+        con.close()
+    assert n == 2
+    assert dead_run_folders() - stale == set()
+    assert sandbox_processes() == []
+
+
+@needs_sandbox
+def test_sigkill_of_the_coordinator_leaves_nothing_running(generated, alone, tmp_path):
+    course = two_submissions(generated, tmp_path / "course")
+    canary = make_canary(tmp_path / "canary")
+    before = host_state(canary)
+    stale = dead_run_folders()
+    run = cli(course.root, "--jobs", "2")
+    coordinator = psutil.Process(run.pid)
+    wait_for(lambda: job_running(coordinator), "a job to start")
+    tree = coordinator.children(recursive=True)
+    run.send_signal(signal.SIGKILL)
+    run.communicate(timeout=WAIT)
+    wait_for(lambda: not any(alive(p) for p in tree), "the pool to die")
+    dead = dead_run_folders() - stale
+    assert dead, "the killed run's folder stays until the next run (the test relies on it)"
+    summary = grade_assignment(course.root, A, limits=LIMITS, progress=False, feedback=False)
+    assert dead <= {Path(p) for p in summary["stale_run_folders_removed"]}
+    assert not any(p.exists() for p in dead)
+    assert summary["failed"] == 0 and course.total(A, "sleeper") == 10.0
+    assert_ordinary_grades(course, alone, ["correct"])
+    assert_nothing_left(before, host_state(canary), stale)
+
+
+def test_sigkill_of_a_worker_retries_its_submission(generated, alone, tmp_path):
+    course = two_submissions(generated, tmp_path / "course")
+    stale = dead_run_folders()
+    run = cli(course.root, "--jobs", "1")
+    coordinator = psutil.Process(run.pid)
+    worker = wait_for(lambda: job_running(coordinator), "a job to start")
+    worker.send_signal(signal.SIGKILL)
+    out, err = run.communicate(timeout=WAIT)
+    assert run.returncode == 0, out + err
+    summary = json.loads((course.root / "reports" / A / "summary.json").read_text())
+    assert (summary["graded"], summary["failed"]) == (2, 0)
+    assert course.total(A, "sleeper") == 10.0
+    assert_ordinary_grades(course, alone, ["correct"])
+    con = sqlite3.connect(course.root / "gradebook.db")
+    try:
+        (n,) = con.execute("SELECT count(*) FROM submitted_assignment").fetchone()
+    finally:
+        con.close()
+    assert n == 2  # retried, not counted twice
+    assert dead_run_folders() - stale == set()
+    assert sandbox_processes() == []
+
+
+def test_worker_killed_twice_is_reported_failed(generated, alone, tmp_path):
+    """Reduced mode: the student's code runs as the worker's user and kills it, every time."""
+    course = fresh(generated, tmp_path / "course")
+    course.submit("correct", A, corpus.ordinary(course.root, "correct"))
+    kill = (
+        "import os\nstat = open(f'/proc/{os.getppid()}/stat').read()\n"
+        "os.kill(int(stat.rsplit(')', 1)[1].split()[1]), 9)\n"
+    )
+    course.submit("killer", A, corpus.student_notebook(course.root, append={"sigmoid": kill}))
+    stale = dead_run_folders()
+    summary = grade_assignment(
+        course.root, A, limits=LIMITS, progress=False, sandbox_mode="reduced", jobs=2
+    )
+    r = row(summary, "killer")
+    assert r["status"] == "failed"
+    assert r["reason"] == "the worker process grading it was killed (SIGKILL) twice"
+    assert course.total(A, "killer") is None  # needs grading
+    assert_ordinary_grades(course, alone, ["correct"])
+    assert row(summary, "correct")["sandbox"] == REDUCED_GAPS
+    with open(course.root / "grades.csv", newline="") as f:
+        status = {r["student_id"]: r["status"] for r in csv.DictReader(f)}
+    assert status == {"correct": "graded", "killer": "needs grading"}
+    assert dead_run_folders() - stale == set()
+    assert workers() == []
+
+
+# -- reasons and student ids ---------------------------------------------------------------------
+def test_reasons_and_unusual_student_ids(generated, tmp_path):
+    """Ids plain nbgrader grades are graded alike; each refusal or failure says why."""
+    course = fresh(generated, tmp_path / "course")
+    graded = {
+        "bob smith": corpus.ordinary(course.root, "correct"),
+        "zoë": corpus.ordinary(course.root, "naive_sigmoid"),
+        "grad_of_output": corpus.ordinary(course.root, "grad_of_output"),
+    }
+    markdown = corpus.ordinary(course.root, "correct")
+    for cell in markdown.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_tanh":
+            cell.cell_type = "markdown"
+            del cell["outputs"], cell["execution_count"]
+    graded["markdown"] = markdown
+    for student, nb in graded.items():
+        course.submit(student, A, nb)
+    course.submit("a[1]", A, corpus.ordinary(course.root, "correct"))
+    plain = fresh(course.root, tmp_path / "plain")
+    plain.autograde(A)
+    expected = plain.scores(A)
+    # plain nbgrader cannot grade that id either: no scores for it
+    assert not any(expected.get("a[1]", {}).values())
+    course.submit("renamed", A, corpus.ordinary(course.root, "correct"), f"{A} (1)")
+    raw = json.dumps(corpus.ordinary(course.root, "correct")).encode()
+    bad = raw.replace(b"sigmoid", b"sigmo\xefd", 1)  # a lone 0xEF byte is not UTF-8
+    at = bad.index(b"\xef")
+    folder = course.root / "submitted" / "latin1" / A
+    folder.mkdir(parents=True)
+    (folder / f"{A}.ipynb").write_bytes(bad)
+    (course.root / "submitted" / "linked").symlink_to(course.root / "submitted" / "bob smith")
+    summary = grade_assignment(course.root, A, limits=LIMITS, progress=False)
+    scores = course.scores(A)
+    for student in graded:
+        assert row(summary, student)["status"] == "graded", row(summary, student)
+        assert scores[student] == expected[student], student
+        assert "feedback generation failed" not in row(summary, student)["notes"]
+        assert course.feedback_html(student, A)
+    assert "cell test_tanh turned into markdown" in row(summary, "markdown")["notes"]
+    assert row(summary, "renamed")["reason"] == (
+        f"no notebook named {A}.ipynb; found '{A} (1).ipynb'"
+    )
+    assert row(summary, "latin1")["reason"] == (f"{A}.ipynb is not valid UTF-8 at byte {at}")
+    assert row(summary, "linked")["status"] == "refused"
+    assert row(summary, "a[1]")["reason"] == NOT_GLOB_SAFE
+    assert row(summary, "linked")["reason"] == "student folder is a symbolic link"
+    with open(course.root / "grades.csv", newline="", encoding="utf-8") as f:
+        status = {r["student_id"]: r["status"] for r in csv.DictReader(f)}
+    assert status == {
+        **dict.fromkeys(graded, "graded"),
+        "a[1]": f"refused: {NOT_GLOB_SAFE}",
+        "renamed": "needs grading",
+        "latin1": "needs grading",
+        "linked": "refused: student folder is a symbolic link",
+    }
+
+
+# -- one submission as bytes ---------------------------------------------------------------------
+def test_grade_files_grades_one_submission_from_bytes(generated, alone, tmp_path):
+    """The unit of work a caller could ship elsewhere: template + submission bytes in, files out."""
+    from nbgrader.api import Gradebook
+
+    from lstm_grading import course_prep
+    from lstm_grading.sandbox import grade_files
+
+    course_prep.make_template(generated, A, tmp_path / "template")
+    template = {
+        str(p.relative_to(tmp_path / "template")): p.read_bytes()
+        for p in (tmp_path / "template").rglob("*")
+        if p.is_file()
+    }
+    notebook = json.dumps(corpus.ordinary(generated, "naive_sigmoid")).encode()
+    result = grade_files(
+        template, {f"{A}.ipynb": notebook}, "naive_sigmoid", A, LIMITS, MODE, (f"{A}.ipynb",)
+    )
+    assert result["exit_code"] == 0, result.get("error")
+    assert f"autograded/{A}.ipynb" in result["files"]
+    (tmp_path / "gb.db").write_bytes(result["files"]["gradebook.db"])
+    with Gradebook(f"sqlite:///{tmp_path / 'gb.db'}") as gb:
+        sub = gb.find_submission(A, "naive_sigmoid")
+        scores = {g.name: g.auto_score for nb in sub.notebooks for g in nb.grades}
+    assert scores == alone["naive_sigmoid"]
