@@ -1,4 +1,8 @@
-"""``lstm-autograde``: the command line of the parallel grader (:mod:`lstm_grading.parallel`)."""
+"""``lstm-autograde``: the command line of the parallel grader (:mod:`lstm_grading.parallel`).
+
+``lstm-autograde ASSIGNMENT [options]`` grades a class; ``lstm-autograde export --canvas ...``
+fills a Canvas gradebook export with the grades (:mod:`lstm_grading.canvas`).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="lstm-autograde",
         description="Autograde every submission of one assignment in parallel, sandboxed.",
+        epilog="lstm-autograde export --help: send the grades to Canvas.",
     )
     p.add_argument("assignment", help="assignment id, e.g. ps01_activations")
     p.add_argument("--course", type=Path, default=Path.cwd(), help="course root (cwd)")
@@ -43,6 +48,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["export"]:
+        from . import canvas
+
+        return canvas.main(argv[1:])
     args = parser().parse_args(argv)
     try:
         limits = Limits(

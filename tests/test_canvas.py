@@ -19,7 +19,7 @@ import sys
 import pytest
 from nbgrader.api import Gradebook
 
-from lstm_grading import canvas
+from lstm_grading import canvas, cli
 
 CANVAS_EXPORT = """\
 \ufeffStudent,ID,SIS User ID,SIS Login ID,Section,Problem set 1 (123456),Problem set 2 (123457),\
@@ -218,3 +218,20 @@ def test_command_line(course, capsys):
     )
     assert code == 2
     assert "lstm-autograde export:" in capsys.readouterr().err
+
+
+def test_lstm_autograde_export_is_the_canvas_command(course, capsys):
+    """`lstm-autograde export ...` reaches the same command."""
+    out = course / "import.csv"
+    code = cli.main(
+        [
+            "export",
+            "--canvas", str(course / "Grades-LSTM.csv"),
+            "--column", "Problem set 1",
+            "--assignment", "ps01",
+            "--course", str(course),
+            "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0 and out.is_file()
+    assert "2 grades written" in capsys.readouterr().out

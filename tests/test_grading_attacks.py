@@ -42,7 +42,8 @@ A = corpus.ASSIGNMENT
 MODE, WHY = linux.probe()
 FULL = MODE == "full"
 needs_sandbox = pytest.mark.skipif(not FULL, reason=f"full sandbox unavailable here: {WHY}")
-LIMITS = Limits(cell_timeout=3, notebook_timeout=120)
+# Ordinary cells take well under 0.1 s; 10 s per cell is the looping attacks' cost, not a race.
+LIMITS = Limits(cell_timeout=10, notebook_timeout=120)
 ESCAPES = corpus.hostile_specs(corpus.ESCAPE)
 # Files the attacks of tests/hostile/escape/ try to leave in world-writable host folders.
 HOST_LEFTOVERS = [
