@@ -15,9 +15,9 @@ def test_two_companies_from_random_weights(seed):
     x, y = lc.two_companies()
     p = lc.init_model("lstm", 1, 1, rng=seed)  # one unit, prediction = final h, as in the source
     history = lc.fit(
-        p, x, y, optimizer=lc.Adam(lr=0.1), epochs=2000, target_loss=1e-3, clip_norm=None
+        x, y, p, optimizer=lc.Adam(lr=0.1), epochs=2000, target_loss=1e-3, clip_norm=None
     )
-    pred, _ = lc.model_forward(p, x)
+    pred, _ = lc.model_forward(x, p)
     assert np.abs(pred - y).max() < 0.1, (
         f"day-5 predictions {pred.ravel()} not within 0.1 of {y.ravel()}"
     )
@@ -29,7 +29,7 @@ def test_fit_reports_loss_per_epoch():
     x, y = lc.two_companies()
     p = lc.init_model("lstm", 1, 1, rng=0)
     lines = []
-    history = lc.fit(p, x, y, epochs=30, log_every=10, log=lines.append)
+    history = lc.fit(x, y, p, epochs=30, log_every=10, log=lines.append)
     assert len(history["loss"]) == history["epochs"] == 30
     assert [line.split()[:2] for line in lines] == [
         ["epoch", "10"],
@@ -46,8 +46,8 @@ def train_memory(cell: str, lag: int):
     x, y = lc.memory_task(512, lag, rng=0)
     x_test, y_test = lc.memory_task(512, lag, rng=1)
     p = lc.init_model(cell, 2, 8, 1, rng=0)
-    lc.fit(p, x, y, optimizer=lc.Adam(lr=0.01), epochs=40, batch_size=64, rng=0, clip_norm=1.0)
-    pred, _ = lc.model_forward(p, x_test)
+    lc.fit(x, y, p, optimizer=lc.Adam(lr=0.01), epochs=40, batch_size=64, rng=0, clip_norm=1.0)
+    pred, _ = lc.model_forward(x_test, p)
     return float(np.mean((pred - y_test) ** 2))
 
 
@@ -86,7 +86,7 @@ def test_char_model_learns_and_samples():
     ids, vocab = lc.encode_text(text)
     x, y = lc.char_batches(ids, 25, len(vocab))
     p = lc.init_model("lstm", len(vocab), 32, len(vocab), rng=0)
-    history = lc.fit(p, x, y, readout="all", loss="softmax", epochs=30, batch_size=8, rng=0)
+    history = lc.fit(x, y, p, readout="all", loss="softmax", epochs=30, batch_size=8, rng=0)
     assert history["loss"][-1] < 0.75 * history["loss"][0]
-    sample = lc.sample_text(p, vocab, "Beautiful", 40, rng=0)
+    sample = lc.sample_text("Beautiful", p, vocab, 40, rng=0)
     assert sample.startswith("Beautiful") and len(sample) == 49 and set(sample) <= set(vocab)
