@@ -1,20 +1,40 @@
-"""Forward + backward time of lstm_core against torch.nn.LSTM and a per-gate NumPy loop.
+"""Forward + backward time of lstm_core against torch.nn.LSTM, a per-gate NumPy loop, and
+lstm_core's own matrix products.
 
-All three run in the same process on the same weights and inputs, timed alternately, and
-the script prints ratios (smaller is faster for lstm_core). A fourth line times only the
-matrix products lstm_core makes, with the same shapes and dtype: its ratios are the best
-lstm_core could reach if every elementwise operation were free. Run: ``make bench``.
+Every measurement runs in its own process: a fresh interpreter imports one contender, warms
+it up, and reports its best time over ``--repeats`` runs. (In one process, OpenBLAS threads
+still spinning after NumPy's products slow PyTorch's threads, which flatters NumPy.) The
+contenders take turns, in a rotated order every round, for ``--rounds`` rounds; the script
+reports the median and the range over the rounds of each time and of each ratio.
+
+The contenders, on the same weights and inputs:
+
+- ``lstm_core``: :func:`lstm_core.lstm_forward` then :func:`lstm_core.lstm_backward`;
+- ``torch``: ``torch.nn.LSTM`` forward, then ``backward`` with the same upstream gradient;
+- ``per-gate``: the loop most courses write, one product per gate and step;
+- ``products``: only the matrix products lstm_core makes, with the same shapes and dtype:
+  the time lstm_core would take if every elementwise operation were free (its floor).
+
+Run: ``make bench`` or ``python benchmarks/bench_lstm.py --help``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
 
 import lstm_core as lc
 from lstm_core.lstm import CHUNK
+
+CONTENDERS = ("lstm_core", "torch", "per-gate", "products")
+DTYPES = ("float64", "float32")
 
 
 def per_gate_forward_backward(x, params, dhs):
@@ -91,7 +111,8 @@ def products_only(N, T, D, H, dtype):
     return run
 
 
-def best_time(fn, repeats):
+def best_time(fn, repeats: int) -> float:
+    """Best wall-clock time of ``repeats`` calls of ``fn``, in seconds."""
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -100,76 +121,110 @@ def best_time(fn, repeats):
     return min(times)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+def contender(name: str, N: int, T: int, D: int, H: int, dtype):
+    """A function running one forward + backward of contender ``name`` (all set up)."""
+    rng = np.random.default_rng(0)
+    params = lc.init_params(D, H, rng=rng, dtype=dtype)
+    x = rng.standard_normal((N, T, D)).astype(dtype)
+    dhs = rng.standard_normal((N, T, H)).astype(dtype)
+    if name == "lstm_core":
+
+        def run():
+            _, cache = lc.lstm_forward(x, params)
+            lc.lstm_backward(dhs, cache)
+
+        return run
+    if name == "per-gate":
+        return lambda: per_gate_forward_backward(x, params, dhs)
+    if name == "products":
+        return products_only(N, T, D, H, dtype)
+    import torch
+
+    tdtype = torch.float64 if dtype == np.float64 else torch.float32
+    m = torch.nn.LSTM(D, H, batch_first=True).to(tdtype)
+    m.load_state_dict({k: torch.from_numpy(v) for k, v in lc.to_torch(params).items()})
+    xt, dt = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(dhs)
+
+    def run_torch():
+        m.zero_grad()
+        xt.grad = None
+        out, _ = m(xt)
+        out.backward(dt)
+
+    return run_torch
+
+
+def worker(args) -> None:
+    """Time one contender in this process and print ``{"seconds": ...}`` as JSON."""
+    fn = contender(args.worker, args.N, args.T, args.D, args.H, np.dtype(args.dtype))
+    fn()  # warm up: first-touch page faults, lazy initialisation, the buffer pool
+    print(json.dumps({"seconds": best_time(fn, args.repeats)}))
+
+
+def measure(name: str, dtype: str, args) -> float:
+    """Run :func:`worker` for one contender in a fresh interpreter; its best time in seconds."""
+    cmd = [sys.executable, __file__, "--worker", name, "--dtype", dtype, "--repeats"]
+    cmd += [str(args.repeats)] + [f"--{k}={getattr(args, k)}" for k in "NTDH"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{name} {dtype} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def summary(values) -> tuple[float, float, float]:
+    """Median, minimum and maximum."""
+    return statistics.median(values), min(values), max(values)
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else math.nan
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--N", type=int, default=64)
     ap.add_argument("--T", type=int, default=50)
     ap.add_argument("--D", type=int, default=32)
     ap.add_argument("--H", type=int, default=128)
-    ap.add_argument("--repeats", type=int, default=30)
-    args = ap.parse_args()
-    try:
-        import torch
-    except ImportError:
-        torch = None
-        print("torch is not installed: only the per-gate comparison runs")
-    else:
-        torch.set_num_threads(max(1, torch.get_num_threads()))
+    ap.add_argument("--rounds", type=int, default=5, help="processes per contender and dtype")
+    ap.add_argument("--repeats", type=int, default=10, help="timed runs in each process")
+    ap.add_argument("--dtypes", nargs="+", choices=DTYPES, default=list(DTYPES))
+    ap.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
+    ap.add_argument("--worker", choices=CONTENDERS, help=argparse.SUPPRESS)
+    ap.add_argument("--dtype", choices=DTYPES, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        worker(args)
+        return
+    names = list(dict.fromkeys(["lstm_core", *args.contenders]))  # lstm_core is always timed
+    if "torch" in names:
+        try:
+            import torch  # noqa: F401  (only to know whether the workers can)
+        except ImportError:
+            print("torch is not installed: its contender is left out")
+            names.remove("torch")
 
     print(
-        f"N={args.N} T={args.T} D={args.D} H={args.H}, best of {args.repeats}, forward + backward"
+        f"N={args.N} T={args.T} D={args.D} H={args.H}, forward + backward; {args.rounds} rounds, "
+        f"each contender in its own process per round and dtype (best of {args.repeats} runs)"
     )
-    header = ("dtype", "", "ms", "torch ms", "per-gate ms", "/torch", "/per-gate")
-    print("{:8} {:15} {:>7} {:>9} {:>12} {:>7} {:>10}".format(*header))
-    for dtype in (np.float64, np.float32):
-        rng = np.random.default_rng(0)
-        params = lc.init_params(args.D, args.H, rng=rng, dtype=dtype)
-        x = rng.standard_normal((args.N, args.T, args.D)).astype(dtype)
-        dhs = rng.standard_normal((args.N, args.T, args.H)).astype(dtype)
+    times = {(dt, n): [] for dt in args.dtypes for n in names}
+    for r in range(args.rounds):
+        for dt in args.dtypes:
+            k = r % len(names)
+            for name in names[k:] + names[:k]:  # a rotated order every round
+                times[dt, name].append(measure(name, dt, args))
 
-        def core(x=x, params=params, dhs=dhs):
-            _, cache = lc.lstm_forward(x, params)
-            lc.lstm_backward(dhs, cache)
-
-        def per_gate(x=x, params=params, dhs=dhs):
-            per_gate_forward_backward(x, params, dhs)
-
-        products = products_only(args.N, args.T, args.D, args.H, dtype)
-        t_core = best_time(core, 2)  # warm up
-        t_pg = best_time(per_gate, 1)
-        t_prod = best_time(products, 2)
-        t_torch = None
-        if torch is not None:
-            tdtype = torch.float64 if dtype == np.float64 else torch.float32
-            m = torch.nn.LSTM(args.D, args.H, batch_first=True).to(tdtype)
-            m.load_state_dict({k: torch.from_numpy(v) for k, v in lc.to_torch(params).items()})
-            xt = torch.from_numpy(x).requires_grad_(True)
-            dt = torch.from_numpy(dhs)
-
-            def run_torch(m=m, xt=xt, dt=dt):
-                m.zero_grad()
-                xt.grad = None
-                out, _ = m(xt)
-                out.backward(dt)
-
-            run_torch()
-            t_torch = best_time(run_torch, 2)
-        # alternate the contenders so that machine noise hits all of them alike
-        r_core, r_torch, r_pg = [t_core], [t_torch] if t_torch else [], [t_pg]
-        r_prod = [t_prod]
-        for _ in range(args.repeats):
-            r_core.append(best_time(core, 1))
-            if t_torch is not None:
-                r_torch.append(best_time(run_torch, 1))
-            r_pg.append(best_time(per_gate, 1))
-            r_prod.append(best_time(products, 1))
-        pg = min(r_pg)
-        tt = min(r_torch) if r_torch else float("nan")
-        for label, t in (("lstm_core", min(r_core)), ("its products", min(r_prod))):
-            print(
-                f"{np.dtype(dtype).name:8} {label:15} {t * 1e3:7.2f} {tt * 1e3:9.2f} "
-                f"{pg * 1e3:12.2f} {t / tt:7.2f} {t / pg:10.2f}"
-            )
+    print(f"\n{'dtype':8} {'contender':10} {'median ms':>10} {'range ms':>21}")
+    for (dt, name), ts in times.items():
+        med, lo, hi = summary([t * 1e3 for t in ts])
+        print(f"{dt:8} {name:10} {med:10.3f} {lo:10.3f} - {hi:8.3f}")
+    print(f"\n{'dtype':8} {'ratio (per round)':24} {'median':>7} {'range':>15}")
+    for dt in args.dtypes:
+        for name in names[1:]:
+            rs = [ratio(a, b) for a, b in zip(times[dt, "lstm_core"], times[dt, name], strict=True)]
+            med, lo, hi = summary(rs)
+            print(f"{dt:8} {'lstm_core / ' + name:24} {med:7.2f} {lo:7.2f} - {hi:5.2f}")
 
 
 if __name__ == "__main__":

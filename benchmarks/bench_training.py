@@ -19,9 +19,9 @@ def two_companies(seeds=range(10)):
     for seed in seeds:
         p = lc.init_model("lstm", 1, 1, rng=seed)
         h = lc.fit(
-            p, x, y, optimizer=lc.Adam(lr=0.1), epochs=2000, target_loss=1e-3, clip_norm=None
+            x, y, p, optimizer=lc.Adam(lr=0.1), epochs=2000, target_loss=1e-3, clip_norm=None
         )
-        pred = lc.model_forward(p, x)[0].ravel()
+        pred = lc.model_forward(x, p)[0].ravel()
         times.append(h["seconds"])
         print(f"{seed:4d} {h['epochs']:7d} {h['seconds']:8.3f}  {pred[0]:+.3f} {pred[1]:+.3f}")
     print(f"median {np.median(times):.3f} s, worst {max(times):.3f} s\n")
@@ -34,9 +34,9 @@ def memory(lag=20):
     for cell in ("lstm", "rnn"):
         p = lc.init_model(cell, 2, 8, 1, rng=0)
         h = lc.fit(
-            p, x, y, optimizer=lc.Adam(lr=0.01), epochs=40, batch_size=64, rng=0, clip_norm=1.0
+            x, y, p, optimizer=lc.Adam(lr=0.01), epochs=40, batch_size=64, rng=0, clip_norm=1.0
         )
-        mse = float(np.mean((lc.model_forward(p, xt)[0] - yt) ** 2))
+        mse = float(np.mean((lc.model_forward(xt, p)[0] - yt) ** 2))
         print(f"  {cell}: test MSE {mse:.4f} in {h['seconds']:.2f} s")
 
 

@@ -3,8 +3,13 @@
 Shapes everywhere: ``N`` batch, ``T`` time, ``D`` input features, ``H`` hidden units.
 Parameters: ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}`` with the gates in
 :data:`GATES` order. Float64 by default; float32 is kept end to end.
+
+:mod:`lstm_core.reference` is the plain statement of the LSTM's forward and backward
+passes; :func:`lstm_forward` and :func:`lstm_backward` are the fast versions, tested equal.
 """
 
+from . import reference
+from ._workspace import set_limit as set_workspace_limit
 from .activations import sigmoid, sigmoid_grad, tanh, tanh_grad
 from .cell import StepCache, lstm_step_backward, lstm_step_forward
 from .data import (
@@ -43,6 +48,7 @@ from .params import (
     GATE_NAMES,
     GATES,
     HAND_WORKED_PARAMS,
+    SIGMOID_GATES,
     TORCH_GATES,
     copy_params,
     from_torch,
@@ -69,6 +75,7 @@ __all__ = [
     "GATE_NAMES",
     "HAND_WORKED_PARAMS",
     "SGD",
+    "SIGMOID_GATES",
     "TORCH_GATES",
     "Adam",
     "SequenceCache",
@@ -114,12 +121,14 @@ __all__ = [
     "output_gate",
     "params_from_gates",
     "python_docs_corpus",
+    "reference",
     "rel_error",
     "rnn_backward",
     "rnn_forward",
     "rnn_step_backward",
     "rnn_step_forward",
     "sample_text",
+    "set_workspace_limit",
     "sigmoid",
     "sigmoid_grad",
     "softmax",

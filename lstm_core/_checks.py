@@ -64,3 +64,22 @@ def check_sequence(x, D: int, dtype) -> np.ndarray:
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"x must have at least one sequence and one time step, got {x.shape}")
     return x
+
+
+def check_state(value, name: str, N: int, H: int, dtype) -> np.ndarray:
+    """A state ``h`` or ``c`` (or its gradient) as an ``(N, H)`` array of ``dtype``.
+
+    ``None`` means zeros.
+    """
+    if value is None:
+        return np.zeros((N, H), dtype)
+    arr = as_float_array(value, name, dtype)
+    check_shape(arr, name, (N, H), "(N, H)")
+    return arr
+
+
+def positive_int(value, name: str) -> int:
+    """``value`` as an ``int`` if it is a positive integer (not a bool), else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import check_dtype
-from .params import _positive_int
+from ._checks import check_dtype, positive_int
 
 #: The two companies of the hand-worked example: prices on days 1-4 (inputs) and day 5
 #: (target). They differ only on day 1, and the day-5 price repeats day 1.
@@ -59,10 +58,10 @@ def memory_task(n: int, lag: int, rng=None, length: int | None = None, dtype=np.
     x : array (n, T, 2)
     y : array (n, 1)
     """
-    n = _positive_int(n, "n")
+    n = positive_int(n, "n")
     if isinstance(lag, bool) or not isinstance(lag, (int, np.integer)) or lag < 0:
         raise ValueError(f"lag must be a non-negative integer, got {lag!r}")
-    T = lag + 1 if length is None else _positive_int(length, "length")
+    T = lag + 1 if length is None else positive_int(length, "length")
     if T <= lag:
         raise ValueError(f"length must exceed lag ({lag}), got {T}")
     rng = np.random.default_rng(rng)
@@ -84,7 +83,7 @@ def adding_problem(n: int, length: int, rng=None, dtype=np.float64):
     x : array (n, length, 2)
     y : array (n, 1)
     """
-    n, T = _positive_int(n, "n"), _positive_int(length, "length")
+    n, T = positive_int(n, "n"), positive_int(length, "length")
     if T < 2:
         raise ValueError(f"length must be at least 2, got {T}")
     rng = np.random.default_rng(rng)
@@ -105,7 +104,7 @@ def noisy_sine(n_steps: int, period: float = 20.0, noise: float = 0.1, rng=None,
     -------
     array (n_steps,)
     """
-    n_steps = _positive_int(n_steps, "n_steps")
+    n_steps = positive_int(n_steps, "n_steps")
     rng = np.random.default_rng(rng)
     t = np.arange(n_steps)
     clean = np.sin(2 * np.pi * t / period) + 0.5 * np.sin(4 * np.pi * t / period)
@@ -126,7 +125,7 @@ def windows(series, window: int):
     y : array (S - window, 1)
     """
     series = np.asarray(series)
-    window = _positive_int(window, "window")
+    window = positive_int(window, "window")
     if series.ndim != 1 or series.size <= window:
         raise ValueError(
             f"series must have shape (S,) with S > window={window}, got {series.shape}"
@@ -220,7 +219,7 @@ def char_batches(ids, seq_len: int, vocab_size: int, dtype=np.float64):
         The next character at every position.
     """
     ids = np.asarray(ids)
-    seq_len = _positive_int(seq_len, "seq_len")
+    seq_len = positive_int(seq_len, "seq_len")
     N = (ids.size - 1) // seq_len
     if N < 1:
         raise ValueError(f"need more than seq_len={seq_len} characters, got {ids.size}")
@@ -343,7 +342,7 @@ def chronological_split(n: int, val_fraction: float = 0.15, test_fraction: float
     -------
     train, val, test : slice
     """
-    n = _positive_int(n, "n")
+    n = positive_int(n, "n")
     for name, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac < 1:
             raise ValueError(f"{name} must be a number in (0, 1), got {frac!r}")

@@ -14,19 +14,18 @@ import time
 
 import numpy as np
 
-from ._checks import as_float_array, check_dtype, check_shape
+from ._checks import as_float_array, check_dtype, check_shape, positive_int
 from .activations import sigmoid
 from .data import memory_task
 from .gates import lstm_step_trace
 from .lstm import lstm_backward, lstm_forward
 from .model import cell_of, init_model, model_forward
 from .optim import Adam
-from .params import _positive_int
 from .rnn import rnn_backward, rnn_forward
 from .train import fit
 
 
-def input_gradient_norms(params, x, lags):
+def input_gradient_norms(x, params, lags):
     """How strongly the loss at the last step reaches back to the first input, per lag.
 
     For every lag ``L`` the model runs over the first ``L + 1`` steps of ``x``; the loss is
@@ -35,11 +34,11 @@ def input_gradient_norms(params, x, lags):
 
     Parameters
     ----------
+    x : array (N, T, D)
+        Input sequences; every lag must be below ``T``.
     params : dict
         LSTM ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}`` or RNN
         ``{"Wx": (D, H), "Wh": (H, H), "b": (H,)}`` parameters (a read-out is ignored).
-    x : array (N, T, D)
-        Input sequences; every lag must be below ``T``.
     lags : sequence of int
         Steps between the input and the loss (0: the same step).
 
@@ -67,16 +66,16 @@ def input_gradient_norms(params, x, lags):
     return norms
 
 
-def unroll_trace(params, x, h0=None, c0=None) -> dict:
+def unroll_trace(x, params, h0=None, c0=None) -> dict:
     """Run an LSTM one step at a time and keep every intermediate of every step.
 
     The readable, gate-by-gate twin of :func:`lstm_core.lstm_forward`, for tables and plots.
 
     Parameters
     ----------
+    x : array (N, T, D)
     params : dict
         ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
-    x : array (N, T, D)
     h0, c0 : array (N, H), optional
         Starting memories; zeros if omitted.
 
@@ -138,16 +137,16 @@ def memory_test_mse(
     x_test, y_test = memory_task(n_test, lag, rng=seed + 1)
     params = init_model(cell, 2, hidden_size, 1, rng=seed)
     history = fit(
-        params,
         x,
         y,
+        params,
         optimizer=Adam(lr=lr),
         epochs=epochs,
         batch_size=batch_size,
         clip_norm=clip_norm,
         rng=seed,
     )
-    pred, _ = model_forward(params, x_test)
+    pred, _ = model_forward(x_test, params)
     return float(np.mean((pred - y_test) ** 2)), history
 
 
@@ -212,7 +211,7 @@ def memory_sweep_seeds(lags, seeds, cells=("lstm", "rnn"), **kwargs) -> dict:
     return out
 
 
-def forecast_free_run(params, context, steps: int) -> np.ndarray:
+def forecast_free_run(context, params, steps: int) -> np.ndarray:
     """Forecast a series ``steps`` values ahead by feeding the model its own predictions.
 
     The model (a recurrent layer with a one-output read-out, trained on
@@ -221,10 +220,10 @@ def forecast_free_run(params, context, steps: int) -> np.ndarray:
 
     Parameters
     ----------
-    params : dict
-        Model parameters with ``Wy (H, 1)`` and ``by (1,)``.
     context : array (W,)
         The last ``W`` observed values.
+    params : dict
+        Model parameters with ``Wy (H, 1)`` and ``by (1,)``.
     steps : int
 
     Returns
@@ -233,11 +232,11 @@ def forecast_free_run(params, context, steps: int) -> np.ndarray:
     """
     context = as_float_array(context, "context", params["Wh"].dtype)
     check_shape(context, "context", (None,), "(W,)")
-    steps = _positive_int(steps, "steps")
+    steps = positive_int(steps, "steps")
     W = context.size
     buf = np.concatenate([context, np.zeros(steps, context.dtype)])
     for t in range(steps):
-        pred, _ = model_forward(params, buf[None, t : t + W, None])
+        pred, _ = model_forward(buf[None, t : t + W, None], params)
         buf[W + t] = pred[0, 0]
     return buf[W:].copy()
 
@@ -256,7 +255,7 @@ def init_gru_params(input_size: int, hidden_size: int, rng=None, dtype=np.float6
         :data:`GRU_GATES` order. ``bx`` and ``bh`` are PyTorch's ``bias_ih`` and ``bias_hh``:
         they differ only in the candidate, where ``bh`` sits inside the reset gate's product.
     """
-    D, H = _positive_int(input_size, "input_size"), _positive_int(hidden_size, "hidden_size")
+    D, H = positive_int(input_size, "input_size"), positive_int(hidden_size, "hidden_size")
     rng = np.random.default_rng(rng)
     bound = 1.0 / np.sqrt(H)
     shapes = {"Wx": (D, 3 * H), "Wh": (H, 3 * H), "bx": (3 * H,), "bh": (3 * H,)}

@@ -12,7 +12,9 @@ Fast where it matters:
 - the weight gradients and ``dx`` are one product per chunk of :data:`CHUNK` steps, taken
   while the chunk is still in cache.
 
-``benchmarks/bench_lstm.py`` times this against ``torch.nn.LSTM`` and a per-gate loop.
+:mod:`lstm_core.reference` states the same algorithm as plain loops over the equations;
+the tests hold this module equal to it. ``benchmarks/bench_lstm.py`` times this against
+``torch.nn.LSTM``, a per-gate loop and its own matrix products.
 """
 
 from __future__ import annotations
@@ -22,15 +24,26 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _workspace
-from ._checks import as_float_array, check_sequence, check_shape
-from .cell import check_state
-from .params import GATES, lstm_sizes
+from ._checks import as_float_array, check_sequence, check_shape, check_state
+from .params import GATES, SIGMOID_GATES, lstm_sizes
 
-#: Order of the gate blocks inside the loop: the sigmoid gates (o, i, f) are contiguous,
-#: and so are the three gates whose gradient is scaled by the cell gradient (i, f, g).
-_ORDER = ("o", "i", "f", "g")
+#: Order of the gate blocks inside the loop: :data:`GATES` with the output gate moved to
+#: the front (o, i, f, g). The sigmoid gates stay contiguous (blocks 0-2), and so do the
+#: three gates whose gradient is scaled by the cell's (i, f, g: blocks 1-3); the output
+#: gate's alone is scaled by the hidden state's.
+_ORDER = ("o", *(k for k in GATES if k != "o"))
+_O, _I, _F, _G = (_ORDER.index(k) for k in ("o", "i", "f", "g"))
+if {_ORDER[k] for k in range(3)} != set(SIGMOID_GATES) or _O != 0:
+    raise ImportError(f"lstm.py's loop needs o first and the sigmoid gates first, got {_ORDER}")
 _FROM_PUBLIC = np.array([GATES.index(k) for k in _ORDER])  # internal block -> public block
 _TO_PUBLIC = np.array([_ORDER.index(k) for k in GATES])  # public block -> internal block
+
+
+def _block(k: int, H: int) -> slice:
+    """Rows of the ``k``-th gate block in the loop's order."""
+    return slice(k * H, (k + 1) * H)
+
+
 #: Time steps per weight-gradient product in the backward pass.
 CHUNK = 10
 
@@ -61,7 +74,7 @@ class SequenceCache(NamedTuple):
 
     z: np.ndarray  # (T + 1, H + D + 1, N): [h; x; 1], the input of every step's product
     c: np.ndarray  # (T + 1, H, N): c0 then every step's c
-    gates: np.ndarray  # (T, 4H, N): o, i, f, g after their squashing
+    gates: np.ndarray  # (T, 4H, N): in the loop's order _ORDER, after their squashing
     tanh_c: np.ndarray  # (T, H, N)
     params: dict
 
@@ -156,12 +169,13 @@ def lstm_forward(x, params, h0=None, c0=None):
     tanh_c = empty((T, H, N), dtype)
     ig = empty((H, N), dtype)
     hs = empty((N, T, H), dtype)
+    so, si, sf, sg = (_block(k, H) for k in (_O, _I, _F, _G))
     with np.errstate(over="ignore", under="ignore"):
         for t in range(T):
             a = gates[t]
             np.matmul(W, z[t], out=a)
             _squash(a, H)
-            o, i, f, g = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
+            o, i, f, g = a[so], a[si], a[sf], a[sg]
             np.multiply(f, c[t], out=c[t + 1])
             np.multiply(i, g, out=ig)
             c[t + 1] += ig
@@ -179,17 +193,18 @@ def _local_slopes(gates, c_prev, tanh_c, out) -> None:
     ``h``'s gradient and the other three by ``c``'s.
     """
     H = tanh_c.shape[1]
+    so, si, sf, sg = (_block(k, H) for k in (_O, _I, _F, _G))
     sig, out_sig = gates[:, : 3 * H], out[:, : 3 * H]
     np.subtract(1.0, sig, out=out_sig)  # the sigmoid gates' slopes s (1 - s)
     out_sig *= sig
-    out[:, :H] *= tanh_c  # h = o * tanh(c)
-    g = gates[:, 3 * H :]
-    out[:, H : 2 * H] *= g  # c = f * c_prev + i * g
-    out[:, 2 * H : 3 * H] *= c_prev
-    out_g = out[:, 3 * H :]
+    out[:, so] *= tanh_c  # h = o * tanh(c)
+    g = gates[:, sg]
+    out[:, si] *= g  # c = f * c_prev + i * g
+    out[:, sf] *= c_prev
+    out_g = out[:, sg]
     np.multiply(g, g, out=out_g)  # tanh's slope 1 - g^2
     np.subtract(1.0, out_g, out=out_g)
-    out_g *= gates[:, H : 2 * H]
+    out_g *= gates[:, si]
 
 
 def _chunk_products(da, z, Wx, dW, dx) -> None:
@@ -213,7 +228,7 @@ def _chunk_products(da, z, Wx, dW, dx) -> None:
     dx[...] = dx2.transpose(2, 1, 0)
 
 
-def lstm_backward(dhs, cache: SequenceCache, dc_last=None, dh_last=None):
+def lstm_backward(dhs, cache: SequenceCache, dh_last=None, dc_last=None):
     """Backpropagation through time for :func:`lstm_forward`.
 
     Parameters
@@ -222,10 +237,10 @@ def lstm_backward(dhs, cache: SequenceCache, dc_last=None, dh_last=None):
         Gradient of the loss on every hidden state.
     cache : SequenceCache
         From :func:`lstm_forward`.
-    dc_last : array (N, H), optional
-        Gradient on the final cell state ``cache.c_last`` (e.g. from a later chunk).
     dh_last : array (N, H), optional
         Extra gradient on the final hidden state, added to ``dhs[:, -1]``.
+    dc_last : array (N, H), optional
+        Gradient on the final cell state ``cache.c_last`` (e.g. from a later chunk).
 
     Returns
     -------
@@ -249,6 +264,7 @@ def lstm_backward(dhs, cache: SequenceCache, dc_last=None, dh_last=None):
     Wx = _reorder(params["Wx"], _FROM_PUBLIC)  # (D, 4H)
     gates, c, tanh_c, z = cache.gates, cache.c, cache.tanh_c, cache.z
 
+    so, sf = _block(_O, H), _block(_F, H)
     empty = _workspace.empty
     C = min(T, CHUNK)
     da = empty((C, 4 * H, N), dtype)  # one chunk's gradients on the pre-activations
@@ -263,17 +279,17 @@ def lstm_backward(dhs, cache: SequenceCache, dc_last=None, dh_last=None):
         # chunk at once: each gate's local slope, and o (1 - tanh(c)^2) = o - h tanh(c)
         _local_slopes(gates[t0:t1], c[t0:t1], tanh_c[t0:t1], da[:m])
         np.multiply(z[t0 + 1 : t1 + 1, :H], tanh_c[t0:t1], out=dc_per_dh[:m])
-        np.subtract(gates[t0:t1, :H], dc_per_dh[:m], out=dc_per_dh[:m])
+        np.subtract(gates[t0:t1, so], dc_per_dh[:m], out=dc_per_dh[:m])
         for k in range(m - 1, -1, -1):
             t = t0 + k
             dh += dhs[:, t].T
             np.multiply(dc_per_dh[k], dh, out=dct)  # the gradient reaching c: through h ...
             dct += dc  # ... and from the next step
             out = da[k]
-            out[:H] *= dh  # o
-            ifg = out[H:].reshape(3, H, N)
+            out[so] *= dh  # o
+            ifg = out[H:].reshape(3, H, N)  # the blocks after o's
             ifg *= dct  # i, f and g all scale with c's gradient
-            np.multiply(dct, gates[t, 2 * H : 3 * H], out=dc)  # c = f * c_prev + i * g
+            np.multiply(dct, gates[t, sf], out=dc)  # c = f * c_prev + i * g
             np.matmul(Wh, out, out=dh)
         _chunk_products(da[:m], z[t0:t1], Wx, dW, dx[:, t0:t1])
     dW = _reorder(dW, _TO_PUBLIC)  # rows h, x and the bias, now in the public gate order

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_dtype
+from ._checks import check_dtype, positive_int
+from .cell import lstm_step_forward
 from .losses import mse_loss, softmax, softmax_cross_entropy
 from .lstm import lstm_backward, lstm_forward
-from .params import _positive_int, init_params
+from .params import init_params
 from .rnn import init_rnn_params, rnn_backward, rnn_forward
 
 CELLS = ("lstm", "rnn")
+#: The losses :func:`model_loss` knows, each returning ``(loss, gradient on the output)``.
+LOSSES = {"mse": mse_loss, "softmax": softmax_cross_entropy}
 
 
 def init_model(cell, input_size, hidden_size, output_size=None, rng=None, dtype=np.float64):
@@ -38,7 +41,7 @@ def init_model(cell, input_size, hidden_size, output_size=None, rng=None, dtype=
     init = init_params if cell == "lstm" else init_rnn_params
     params = init(input_size, hidden_size, rng=rng, dtype=dtype)
     if output_size is not None:
-        O = _positive_int(output_size, "output_size")
+        O = positive_int(output_size, "output_size")
         bound = 1.0 / np.sqrt(hidden_size)
         params["Wy"] = rng.uniform(-bound, bound, (hidden_size, O)).astype(dtype)
         params["by"] = np.zeros(O, dtype)
@@ -58,11 +61,14 @@ def cell_of(params) -> str:
     raise ValueError(f"params['Wh'] must have shape (H, 4H) or (H, H), got {Wh.shape}")
 
 
-def model_forward(params, x, readout: str = "last"):
+def model_forward(x, params, readout: str = "last"):
     """Run the model over ``x (N, T, D)``.
 
     Parameters
     ----------
+    x : array (N, T, D)
+    params : dict
+        From :func:`init_model`.
     readout : {"last", "all"}
         Output from the last step only, shape ``(N, O)``, or from every step, ``(N, T, O)``
         (``O = H`` when the model has no read-out layer).
@@ -71,6 +77,7 @@ def model_forward(params, x, readout: str = "last"):
     -------
     y : array (N, O) or (N, T, O)
     cache : tuple
+        For :func:`model_backward`; it holds ``params``.
     """
     if readout not in ("last", "all"):
         raise ValueError(f"readout must be 'last' or 'all', got {readout!r}")
@@ -78,12 +85,24 @@ def model_forward(params, x, readout: str = "last"):
     hs, rcache = (lstm_forward if cell == "lstm" else rnn_forward)(x, params)
     feats = hs[:, -1] if readout == "last" else hs
     y = feats @ params["Wy"] + params["by"] if "Wy" in params else feats
-    return y, (cell, readout, hs, rcache)
+    return y, (cell, readout, hs, rcache, params)
 
 
-def model_backward(dy, cache, params):
-    """Gradients of all ``params`` given ``dy``, the gradient on :func:`model_forward`'s ``y``."""
-    cell, readout, hs, rcache = cache
+def model_backward(dy, cache):
+    """Gradients of all ``params`` of :func:`model_forward`.
+
+    Parameters
+    ----------
+    dy : array (N, O) or (N, T, O)
+        Gradient of the loss on the model's output ``y``.
+    cache : tuple
+        From :func:`model_forward`.
+
+    Returns
+    -------
+    grads : dict with the keys of ``params``
+    """
+    cell, readout, hs, rcache, params = cache
     grads = {}
     if "Wy" in params:
         feats = hs[:, -1] if readout == "last" else hs
@@ -106,7 +125,7 @@ def model_backward(dy, cache, params):
     return grads
 
 
-def model_loss(params, x, y, readout: str = "last", loss: str = "mse"):
+def model_loss(x, y, params, readout: str = "last", loss: str = "mse"):
     """Loss of the model on ``(x, y)`` and the gradients of every parameter.
 
     Parameters
@@ -115,6 +134,10 @@ def model_loss(params, x, y, readout: str = "last", loss: str = "mse"):
     y : array
         Targets: ``(N, O)`` or ``(N, T, O)`` for ``"mse"``; integer classes ``(N,)`` or
         ``(N, T)`` for ``"softmax"``.
+    params : dict
+        From :func:`init_model`.
+    readout : {"last", "all"}
+        As for :func:`model_forward`.
     loss : {"mse", "softmax"}
 
     Returns
@@ -122,24 +145,36 @@ def model_loss(params, x, y, readout: str = "last", loss: str = "mse"):
     loss : float
     grads : dict with the keys of ``params``
     """
-    out, cache = model_forward(params, x, readout)
-    if loss == "mse":
-        value, dout = mse_loss(out, y)
-    elif loss == "softmax":
-        value, dout = softmax_cross_entropy(out, y)
-    else:
-        raise ValueError(f"loss must be 'mse' or 'softmax', got {loss!r}")
-    return value, model_backward(dout, cache, params)
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
+    out, cache = model_forward(x, params, readout)
+    value, dout = LOSSES[loss](out, y)
+    return value, model_backward(dout, cache)
 
 
-def sample_text(params, vocab, start: str, length: int, rng=None, temperature: float = 1.0) -> str:
+def sample_text(start: str, params, vocab, length: int, rng=None, temperature: float = 1.0) -> str:
     """Generate ``length`` characters from a character-level LSTM, one step at a time.
 
-    ``vocab`` is the model's alphabet (a string); the model reads one-hot characters and
-    its read-out gives the logits of the next one.
-    """
-    from .cell import lstm_step_forward
+    Parameters
+    ----------
+    start : str
+        The text the model reads first; the sample continues it.
+    params : dict
+        A character-level LSTM with a read-out: ``Wx (V, 4H)``, ``Wy (H, V)``, ...
+    vocab : str
+        The model's alphabet: the model reads one-hot characters and its read-out gives
+        the logits of the next one.
+    length : int
+        Characters to generate after ``start``.
+    rng : numpy.random.Generator or int or None
+    temperature : float
+        Divides the logits: below 1 sharpens the distribution, above 1 flattens it.
 
+    Returns
+    -------
+    str
+        ``start`` followed by ``length`` sampled characters.
+    """
     rng = np.random.default_rng(rng)
     index = {ch: k for k, ch in enumerate(vocab)}
     if not start or any(ch not in index for ch in start):

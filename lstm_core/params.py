@@ -9,14 +9,19 @@ The four gates sit side by side in the last axis, in the order given by :data:`G
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
-from ._checks import as_float_array, check_dtype, check_finite, check_shape
+from ._checks import as_float_array, check_dtype, check_finite, check_shape, positive_int
 
 #: Order of the four ``H``-wide blocks along the last axis of ``Wx``, ``Wh`` and ``b``:
 #: input gate, forget gate, output gate, candidate memory (cs231n's order). The three
 #: sigmoid gates come first so that one contiguous slice ``[:, :3H]`` holds all of them.
 GATES = ("i", "f", "o", "g")
+
+#: The gates squashed by the sigmoid into (0, 1); the candidate memory ``g`` uses tanh.
+SIGMOID_GATES = ("i", "f", "o")
 
 #: PyTorch's ``nn.LSTM`` stacks the same blocks as input, forget, candidate (g), output.
 TORCH_GATES = ("i", "f", "g", "o")
@@ -109,7 +114,7 @@ def init_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64, f
     dict
         ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``
     """
-    D, H = _positive_int(input_size, "input_size"), _positive_int(hidden_size, "hidden_size")
+    D, H = positive_int(input_size, "input_size"), positive_int(hidden_size, "hidden_size")
     dtype = check_dtype(dtype)
     rng = np.random.default_rng(rng)
     bound = 1.0 / np.sqrt(H)
@@ -120,12 +125,6 @@ def init_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64, f
     }
     params["b"][gate_slice("f", H)] = forget_bias
     return params
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def params_from_gates(gates: dict, dtype=np.float64) -> dict:
@@ -199,12 +198,50 @@ def to_torch(params) -> dict:
     }
 
 
-def from_torch(state_dict, suffix: str = "_l0") -> dict:
-    """Course ``params`` from an ``nn.LSTM`` state dict (tensors or arrays).
+def _state_dict_of(source, suffix):
+    """The state dict and key suffix of an ``nn.LSTM``, an ``nn.LSTMCell`` or a state dict."""
+    wanted = "an nn.LSTM or nn.LSTMCell module or its state dict"
+    if isinstance(source, Mapping):
+        if suffix is None:
+            suffix = "_l0" if "weight_ih_l0" in source else ""
+        return source, suffix
+    kind = type(source).__name__
+    if not callable(getattr(source, "state_dict", None)) or kind not in ("LSTM", "LSTMCell"):
+        raise ValueError(f"from_torch takes {wanted}, got {kind}")
+    if kind == "LSTM":
+        extras = {
+            "num_layers": (getattr(source, "num_layers", 1), 1),
+            "bidirectional": (getattr(source, "bidirectional", False), False),
+            "proj_size": (getattr(source, "proj_size", 0), 0),
+        }
+        for attr, (got, plain) in extras.items():
+            if got != plain:
+                raise ValueError(
+                    f"from_torch takes a one-layer, one-way LSTM ({attr}={plain}), got {attr}={got}"
+                )
+    return source.state_dict(), ("_l0" if kind == "LSTM" else "") if suffix is None else suffix
 
-    ``b`` is ``bias_ih + bias_hh``: the two PyTorch biases are always added together.
-    Also accepts ``nn.LSTMCell`` state dicts (pass ``suffix=""``).
+
+def from_torch(source, suffix: str | None = None) -> dict:
+    """Course ``params`` from an ``nn.LSTM`` or ``nn.LSTMCell``, or from its state dict.
+
+    Parameters
+    ----------
+    source : torch.nn.LSTM, torch.nn.LSTMCell or mapping
+        A one-layer, one-direction module, or its ``state_dict()`` (tensors or arrays;
+        a dict of gradients such as ``{k: v.grad for k, v in m.named_parameters()}`` works
+        too).
+    suffix : str, optional
+        Ending of the key names: ``"_l0"`` for ``nn.LSTM``, ``""`` for ``nn.LSTMCell``.
+        Found from the module or the keys if omitted.
+
+    Returns
+    -------
+    dict
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}`` with ``b = bias_ih + bias_hh``: the
+        two PyTorch biases are always added together.
     """
+    state_dict, suffix = _state_dict_of(source, suffix)
 
     def get(key):
         if key not in state_dict:

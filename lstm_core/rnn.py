@@ -10,9 +10,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_float_array, check_dtype, check_sequence, check_shape
-from .cell import check_state
-from .params import _positive_int, check_params
+from ._checks import (
+    as_float_array,
+    check_dtype,
+    check_sequence,
+    check_shape,
+    check_state,
+    positive_int,
+)
+from .params import check_params
 
 
 def rnn_sizes(params, name: str = "params"):
@@ -33,7 +39,7 @@ def init_rnn_params(input_size: int, hidden_size: int, rng=None, dtype=np.float6
     dict
         ``{"Wx": (D, H), "Wh": (H, H), "b": (H,)}``
     """
-    D, H = _positive_int(input_size, "input_size"), _positive_int(hidden_size, "hidden_size")
+    D, H = positive_int(input_size, "input_size"), positive_int(hidden_size, "hidden_size")
     dtype = check_dtype(dtype)
     rng = np.random.default_rng(rng)
     bound = 1.0 / np.sqrt(H)

@@ -959,7 +959,7 @@ SUBMISSIONS += [
                 "batch_size=64, clip_norm=1.0, rng=0)",
                 "    import lstm_core\n\n"
                 "    optimizer = lstm_core.Adam(lr=0.01)\n"
-                "    return lstm_core.fit(params, x, y, optimizer=optimizer, epochs=40, "
+                "    return lstm_core.fit(x, y, params, optimizer=optimizer, epochs=40, "
                 'batch_size=64, clip_norm=1.0, rng=0)["loss"]',
             ),
         ),

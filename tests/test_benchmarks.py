@@ -1,5 +1,6 @@
 """The benchmark scripts run and print their tables (timings are theirs to report, not ours)."""
 
+import math
 import re
 import subprocess
 import sys
@@ -28,14 +29,40 @@ def run(script, *args):
     return out.stdout
 
 
-def test_bench_lstm_prints_both_dtypes_and_the_products_floor(torch):
-    out = run("bench_lstm.py", "--N", "3", "--T", "12", "--D", "2", "--H", "4", "--repeats", "1")
-    number = r"\s+(\d+\.\d\d)"
-    for dtype in ("float64", "float32"):
-        for label in ("lstm_core", "its products"):
-            row = re.search(rf"^{dtype}\s+{label}" + number * 5 + "$", out, re.M)
-            assert row, f"no {dtype} {label} row in:\n{out}"
-            assert all(float(v) > 0 for v in row.groups()), row.group(0)
+FLOAT = r"(\d+\.\d+|nan|inf)"
+
+
+def table(out: str, dtypes, names):
+    """Check bench_lstm's two tables; return {(dtype, label): (median, low, high)}."""
+    rows = {}
+    for dt in dtypes:
+        for name in names:
+            row = re.search(rf"^{dt}\s+{name}\s+{FLOAT}\s+{FLOAT} -\s+{FLOAT}$", out, re.M)
+            assert row, f"no {dt} {name} time row in:\n{out}"
+            rows[dt, name] = tuple(float(v) for v in row.groups())
+        for name in names[1:]:
+            label = f"lstm_core / {name}"
+            row = re.search(rf"^{dt}\s+{label}\s+{FLOAT}\s+{FLOAT} -\s+{FLOAT}$", out, re.M)
+            assert row, f"no {dt} {label} ratio row in:\n{out}"
+            rows[dt, label] = tuple(float(v) for v in row.groups())
+    for key, (med, lo, hi) in rows.items():
+        # a smoke test: the numbers are finite and consistent, never compared with a speed
+        assert all(math.isfinite(v) and v >= 0 for v in (med, lo, hi)), (key, med, lo, hi)
+        assert lo <= med <= hi, (key, med, lo, hi)
+    return rows
+
+
+def test_bench_lstm_reports_median_and_range_per_contender_and_ratio():
+    args = ["--N", "3", "--T", "12", "--D", "2", "--H", "4", "--repeats", "1", "--rounds", "2"]
+    out = run("bench_lstm.py", *args, "--contenders", "per-gate", "products")
+    assert "2 rounds, each contender in its own process" in out
+    table(out, ("float64", "float32"), ("lstm_core", "per-gate", "products"))
+
+
+def test_bench_lstm_times_torch_in_its_own_process(torch):
+    args = ["--N", "3", "--T", "3", "--D", "2", "--H", "4", "--repeats", "1", "--rounds", "1"]
+    out = run("bench_lstm.py", *args, "--dtypes", "float32", "--contenders", "torch")
+    table(out, ("float32",), ("lstm_core", "torch"))
 
 
 def test_bench_training_reports_every_seed_and_both_cells():

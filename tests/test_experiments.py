@@ -11,7 +11,7 @@ def test_rnn_gradient_norms_are_powers_of_the_weight():
     """Scalar tanh RNN at the zero state: tanh'(0) = 1, so d h_L / d x_0 = Wx * w**L exactly."""
     w = 0.5
     p = {"Wx": np.array([[1.0]]), "Wh": np.array([[w]]), "b": np.zeros(1)}
-    norms = ex.input_gradient_norms(p, np.zeros((3, 30, 1)), [0, 1, 10, 29])
+    norms = ex.input_gradient_norms(np.zeros((3, 30, 1)), p, [0, 1, 10, 29])
     np.testing.assert_array_equal(norms, [1.0, w, w**10, w**29])
 
 
@@ -19,7 +19,7 @@ def test_lstm_gradient_norms_match_a_numerical_gradient(rng):
     p = lc.init_params(3, 4, rng=rng)
     x = rng.standard_normal((2, 6, 3))
     lags = [0, 2, 5]
-    norms = ex.input_gradient_norms(p, x, lags)
+    norms = ex.input_gradient_norms(x, p, lags)
     for L, got in zip(lags, norms, strict=True):
         xs = x[:, : L + 1].copy()
         num = lc.numerical_gradient(lambda v: lc.lstm_forward(v, p)[0][:, -1].sum(), xs)
@@ -29,13 +29,13 @@ def test_lstm_gradient_norms_match_a_numerical_gradient(rng):
 def test_gradient_norms_reject_a_lag_beyond_the_sequence(rng):
     p = lc.init_rnn_params(2, 3, rng=rng)
     with pytest.raises(ValueError, match="lag"):
-        ex.input_gradient_norms(p, np.zeros((1, 5, 2)), [5])
+        ex.input_gradient_norms(np.zeros((1, 5, 2)), p, [5])
 
 
 def test_unroll_trace_agrees_with_lstm_forward(rng):
     p = lc.init_params(3, 4, rng=rng)
     x = rng.standard_normal((2, 7, 3))
-    trace = ex.unroll_trace(p, x)
+    trace = ex.unroll_trace(x, p)
     hs, cache = lc.lstm_forward(x, p)
     np.testing.assert_allclose(trace["h"], hs, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(trace["c"], cache.cs, rtol=1e-13, atol=1e-15)
@@ -47,7 +47,7 @@ def test_unroll_trace_agrees_with_lstm_forward(rng):
 def test_unroll_trace_reproduces_the_two_companies():
     """Day-1 memories and day-5 predictions: the source's numbers (see test_hand_worked.py)."""
     x, _ = lc.two_companies()
-    trace = ex.unroll_trace(lc.HAND_WORKED_PARAMS, x)
+    trace = ex.unroll_trace(x, lc.HAND_WORKED_PARAMS)
     np.testing.assert_array_equal(np.round(trace["c"][:, 0, 0], 2), [-0.20, 0.50])
     np.testing.assert_array_equal(np.round(trace["h"][:, 0, 0], 2), [-0.13, 0.28])
     np.testing.assert_array_equal(np.round(trace["h"][:, -1, 0], 3), [0.006, 0.969])
@@ -69,11 +69,11 @@ def test_memory_task_is_learnt_at_a_short_lag():
 def test_free_run_starts_with_the_one_step_forecast(rng):
     p = lc.init_model("lstm", 1, 5, 1, rng=rng)
     context = rng.standard_normal(8)
-    out = ex.forecast_free_run(p, context, 4)
-    first, _ = lc.model_forward(p, context[None, :, None])
+    out = ex.forecast_free_run(context, p, 4)
+    first, _ = lc.model_forward(context[None, :, None], p)
     assert out.shape == (4,)
     assert out[0] == first[0, 0]
-    second, _ = lc.model_forward(p, np.append(context[1:], out[0])[None, :, None])
+    second, _ = lc.model_forward(np.append(context[1:], out[0])[None, :, None], p)
     assert out[1] == second[0, 0]
 
 

@@ -98,11 +98,11 @@ def test_losses(rng):
 def test_model_backward(rng, cell, readout, out):
     p = lc.init_model(cell, 3, 4, out, rng=rng)
     x = rng.standard_normal((2, 4, 3))
-    y, cache = lc.model_forward(p, x, readout=readout)
+    y, cache = lc.model_forward(x, p, readout=readout)
     dy = rng.standard_normal(y.shape)
-    grads = lc.model_backward(dy, cache, p)
+    grads = lc.model_backward(dy, cache)
     assert set(grads) == set(p)
-    check(lambda: lc.model_forward(p, x, readout=readout)[0], p, grads, dy)
+    check(lambda: lc.model_forward(x, p, readout=readout)[0], p, grads, dy)
 
 
 @pytest.mark.parametrize("loss", ["mse", "softmax"])
@@ -110,13 +110,13 @@ def test_model_loss_chains_loss_and_model(rng, loss):
     p = lc.init_model("lstm", 3, 4, 5, rng=rng)
     x = rng.standard_normal((2, 4, 3))
     y = rng.standard_normal((2, 5)) if loss == "mse" else rng.integers(0, 5, 2)
-    value, grads = lc.model_loss(p, x, y, loss=loss)
-    out, cache = lc.model_forward(p, x)
+    value, grads = lc.model_loss(x, y, p, loss=loss)
+    out, cache = lc.model_forward(x, p)
     expected_value, dout = (
         lc.mse_loss(out, y) if loss == "mse" else lc.softmax_cross_entropy(out, y)
     )
     assert value == expected_value
-    for k, g in lc.model_backward(dout, cache, p).items():
+    for k, g in lc.model_backward(dout, cache).items():
         np.testing.assert_array_equal(grads[k], g)
 
 

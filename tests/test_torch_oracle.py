@@ -110,3 +110,40 @@ def test_from_torch_reads_a_trained_module(torch, rng):
     out, _ = m(torch.from_numpy(x))
     hs, _ = lc.lstm_forward(x, p)
     np.testing.assert_allclose(hs, out.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "LSTMCell"])
+def test_from_torch_takes_the_module_or_its_state_dict(torch, rng, kind):
+    """Module and state dict give the same params, and to_torch takes them back exactly."""
+    torch.manual_seed(1)
+    m = getattr(torch.nn, kind)(3, 5).double()
+    from_module, from_dict = lc.from_torch(m), lc.from_torch(m.state_dict())
+    for k in ("Wx", "Wh", "b"):
+        np.testing.assert_array_equal(from_module[k], from_dict[k])
+    suffix = "_l0" if kind == "LSTM" else ""
+    back = {k.removesuffix("_l0") + suffix: v for k, v in lc.to_torch(from_module).items()}
+    m2 = getattr(torch.nn, kind)(3, 5).double()
+    m2.load_state_dict({k: torch.from_numpy(v) for k, v in back.items()})
+    x = torch.from_numpy(rng.standard_normal((2, 3)))
+    out1, out2 = (mod(x[:, None] if kind == "LSTM" else x)[0] for mod in (m, m2))
+    np.testing.assert_allclose(out2.detach().numpy(), out1.detach().numpy(), rtol=1e-13)
+    again = lc.from_torch(m2)
+    for k in ("Wx", "Wh", "b"):
+        np.testing.assert_allclose(again[k], from_module[k], rtol=1e-15, atol=1e-15)
+
+
+def test_from_torch_rejects_other_things_by_name(torch):
+    with pytest.raises(
+        ValueError, match=r"nn\.LSTM or nn\.LSTMCell module or its state dict, got GRU"
+    ):
+        lc.from_torch(torch.nn.GRU(3, 4))
+    with pytest.raises(ValueError, match="got Tensor"):
+        lc.from_torch(torch.zeros(3))
+    with pytest.raises(ValueError, match="got list"):
+        lc.from_torch([1, 2])
+    with pytest.raises(
+        ValueError, match=r"one-layer, one-way LSTM \(num_layers=1\), got num_layers=2"
+    ):
+        lc.from_torch(torch.nn.LSTM(3, 4, num_layers=2))
+    with pytest.raises(ValueError, match=r"\(bidirectional=False\), got bidirectional=True"):
+        lc.from_torch(torch.nn.LSTM(3, 4, bidirectional=True))

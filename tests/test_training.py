@@ -15,21 +15,78 @@ def test_two_companies_from_random_weights(seed):
     x, y = lc.two_companies()
     p = lc.init_model("lstm", 1, 1, rng=seed)  # one unit, prediction = final h, as in the source
     history = lc.fit(
-        p, x, y, optimizer=lc.Adam(lr=0.1), epochs=2000, target_loss=1e-3, clip_norm=None
+        x, y, p, optimizer=lc.Adam(lr=0.1), epochs=2000, target_loss=1e-3, clip_norm=None
     )
-    pred, _ = lc.model_forward(p, x)
+    pred, _ = lc.model_forward(x, p)
     assert np.abs(pred - y).max() < 0.1, (
         f"day-5 predictions {pred.ravel()} not within 0.1 of {y.ravel()}"
     )
     assert history["epochs"] < 2000
     assert history["loss"][-1] < history["loss"][0]
+    # the reported loss is the returned weights' loss, and it is below the target
+    returned, _ = lc.model_loss(x, y, p)
+    assert history["loss"][-1] == returned < 1e-3
+
+
+@pytest.mark.parametrize("batch_size", [None, 3])
+def test_fit_reports_the_loss_of_the_weights_it_returns(rng, batch_size):
+    """Every epoch's entry is the loss on all the data of the weights after that epoch."""
+    x, y = rng.standard_normal((7, 4, 2)), rng.standard_normal((7, 1))
+    p = lc.init_model("lstm", 2, 3, 1, rng=0)
+    snapshots = []
+
+    class Recording(lc.Adam):
+        def step(self, params, grads):
+            super().step(params, grads)
+            snapshots.append(lc.copy_params(params))
+
+    history = lc.fit(x, y, p, optimizer=Recording(lr=0.05), epochs=4, batch_size=batch_size, rng=0)
+    steps_per_epoch = 1 if batch_size is None else 3  # 7 sequences: batches of 3, 3 and 1
+    assert len(snapshots) == 4 * steps_per_epoch
+    for epoch, value in enumerate(history["loss"], start=1):
+        weights = snapshots[epoch * steps_per_epoch - 1]
+        assert value == lc.model_loss(x, y, weights)[0]
+    assert history["loss"][-1] == lc.model_loss(x, y, p)[0]
+
+
+def test_fit_stops_on_the_weights_that_reach_the_target():
+    """The stopping test uses the weights fit returns: never one step past them."""
+    x, y = lc.two_companies()
+    p = lc.init_model("lstm", 1, 1, rng=3)
+    full = lc.fit(x, y, lc.copy_params(p), optimizer=lc.Adam(lr=0.1), epochs=300, clip_norm=None)
+    target = full["loss"][150]  # a loss this run reaches after exactly 151 epochs
+    first = next(k for k, v in enumerate(full["loss"]) if v < target * 1.0000001)
+    history = lc.fit(
+        x,
+        y,
+        p,
+        optimizer=lc.Adam(lr=0.1),
+        epochs=300,
+        clip_norm=None,
+        target_loss=target * 1.0000001,
+    )
+    assert history["epochs"] == first + 1
+    assert lc.model_loss(x, y, p)[0] == history["loss"][-1] < target * 1.0000001
+
+
+def test_fit_rejects_bad_arguments():
+    x, y = lc.two_companies()
+    p = lc.init_model("lstm", 1, 1, rng=0)
+    with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):
+        lc.fit(x, y, p, epochs=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got -1"):
+        lc.fit(x, y, p, batch_size=-1)
+    with pytest.raises(ValueError, match=r"y must hold one target per sequence of x \(2\), got 1"):
+        lc.fit(x, y[:1], p)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        lc.fit(x, y, p, loss="mae")
 
 
 def test_fit_reports_loss_per_epoch():
     x, y = lc.two_companies()
     p = lc.init_model("lstm", 1, 1, rng=0)
     lines = []
-    history = lc.fit(p, x, y, epochs=30, log_every=10, log=lines.append)
+    history = lc.fit(x, y, p, epochs=30, log_every=10, log=lines.append)
     assert len(history["loss"]) == history["epochs"] == 30
     assert [line.split()[:2] for line in lines] == [
         ["epoch", "10"],
@@ -46,8 +103,8 @@ def train_memory(cell: str, lag: int):
     x, y = lc.memory_task(512, lag, rng=0)
     x_test, y_test = lc.memory_task(512, lag, rng=1)
     p = lc.init_model(cell, 2, 8, 1, rng=0)
-    lc.fit(p, x, y, optimizer=lc.Adam(lr=0.01), epochs=40, batch_size=64, rng=0, clip_norm=1.0)
-    pred, _ = lc.model_forward(p, x_test)
+    lc.fit(x, y, p, optimizer=lc.Adam(lr=0.01), epochs=40, batch_size=64, rng=0, clip_norm=1.0)
+    pred, _ = lc.model_forward(x_test, p)
     return float(np.mean((pred - y_test) ** 2))
 
 
@@ -86,7 +143,7 @@ def test_char_model_learns_and_samples():
     ids, vocab = lc.encode_text(text)
     x, y = lc.char_batches(ids, 25, len(vocab))
     p = lc.init_model("lstm", len(vocab), 32, len(vocab), rng=0)
-    history = lc.fit(p, x, y, readout="all", loss="softmax", epochs=30, batch_size=8, rng=0)
+    history = lc.fit(x, y, p, readout="all", loss="softmax", epochs=30, batch_size=8, rng=0)
     assert history["loss"][-1] < 0.75 * history["loss"][0]
-    sample = lc.sample_text(p, vocab, "Beautiful", 40, rng=0)
+    sample = lc.sample_text("Beautiful", p, vocab, 40, rng=0)
     assert sample.startswith("Beautiful") and len(sample) == 49 and set(sample) <= set(vocab)
