@@ -18,11 +18,18 @@ import os
 
 import nbgrader
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import GetGrades
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
+    OverwriteKernelspec,
+)
 
 import lstm_grading
 from lstm_grading.export import CsvExportWithStatus
 from lstm_grading.feedback import HideHiddenTests
+from lstm_grading.hidden.release_checksums import OverwriteCellsQuietly
 
 c = get_config()  # noqa: F821 (provided by traitlets when it executes this file)
 
@@ -52,6 +59,19 @@ c.Execute.extra_arguments = [
 
 # Put back grade cells that a student deleted (nbgrader >= 0.9, PR #1770), with a note.
 c.OverwriteCells.add_missing_cells = True
+# Clean logs: no "Attribute 'checksum' for cell ... has changed!" for test cells that differ
+# from the gradebook only by the hidden tests stripped at release (every student, every test
+# cell); other changes are still reported (lstm_grading/hidden/release_checksums.py).
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCellsQuietly,
+    CheckCellMetadata,
+]
+# ... and no ipykernel warning "Kernel is running over TCP without encryption" per notebook:
+# the grading kernels talk to nbgrader over Unix domain sockets instead of TCP on localhost.
+c.KernelManager.transport = "ipc"
 
 # Feedback pages: nbgrader's template, but MathJax from the book's vendored copy instead of a
 # CDN (lstm_grading/templates/lstm_feedback/mathjax.html.j2), and without hidden tests or
