@@ -55,6 +55,10 @@ c.Execute.extra_arguments = [
     "--HistoryManager.hist_file=:memory:",
     "--InteractiveShellApp.extensions=lstm_grading.kernel_guard",
     f"--KernelGuard.timeout={CELL_TIMEOUT}",
+    # Clean logs: the kernel app's own log below ERROR, which is one line per notebook, "Kernel
+    # is running over TCP without encryption" (the kernel talks to nbgrader on localhost only;
+    # the sandbox's network namespace has nothing else). Students' output is not a log record.
+    "--IPKernelApp.log_level=ERROR",
 ]
 
 # Put back grade cells that a student deleted (nbgrader >= 0.9, PR #1770), with a note.
@@ -69,9 +73,6 @@ c.Autograde.sanitize_preprocessors = [
     OverwriteCellsQuietly,
     CheckCellMetadata,
 ]
-# ... and no ipykernel warning "Kernel is running over TCP without encryption" per notebook:
-# the grading kernels talk to nbgrader over Unix domain sockets instead of TCP on localhost.
-c.KernelManager.transport = "ipc"
 
 # Feedback pages: nbgrader's template, but MathJax from the book's vendored copy instead of a
 # CDN (lstm_grading/templates/lstm_feedback/mathjax.html.j2), and without hidden tests or
