@@ -92,11 +92,12 @@ SUBMISSIONS = [
     ),
     Submission(
         "forward_calls_reference",
-        "lstm_forward hands the work to lstm_core.lstm_forward",
+        "lstm_forward builds the caches but takes hs from lstm_core.lstm_forward",
         edits=(
             (
-                '    N, T, _ = x.shape\n    H = params["Wh"].shape[0]\n',
-                "    import lstm_core\n\n    return lstm_core.lstm_forward(x, params, h0, c0)\n",
+                "        cache.append(step_cache)\n    return hs, cache",
+                "        cache.append(step_cache)\n    import lstm_core\n\n"
+                "    return lstm_core.lstm_forward(x, params, h0, c0)[0], cache",
             ),
         ),
         broken=(*FORWARD_CELLS, "test_predictions"),

@@ -100,7 +100,7 @@ SUBMISSIONS = [
             ),
         ),
         broken=("test_adam", *TRAININGS),
-        reason="after two steps w should be",
+        reason="the first step should also move b",
     ),
     Submission(
         "no_shuffle",
