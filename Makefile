@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install book test lint bench clean exercises vendor chromium autograde
+.PHONY: help install book test test-fast lint bench clean exercises vendor chromium autograde
 
 # Browser assets for the book (MathJax, require.js, the widget manager) come from npm at build
 # time (package.json + package-lock.json) and are copied into a git-ignored folder that
@@ -52,12 +52,18 @@ vendor: $(VENDOR_STAMP)  ## Fetch (npm ci) and copy the book's offline browser a
 chromium:  ## Install Debian's chromium for the browser tests, if missing (needs root)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
+# One BLAS thread per kernel: the pages multiply small matrices, for which OpenBLAS's threads
+# bring nothing on 2 cores and, when the machine is busy, make a training loop several times
+# slower (their spin-waits compete with the other processes for the cores).
 book: $(STAMP) $(VENDOR_STAMP)  ## Build the book (executing every page) into _build/html
-	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "Open file://$(CURDIR)/_build/html/index.html"
 
 test: $(STAMP) book chromium  ## Build the book, then run the whole test suite
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## The fast tier: no kernel, no browser, no built book (about a minute)
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)  ## ruff check and format check
 	$(BIN)/ruff check .

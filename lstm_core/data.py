@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 import codecs
+import csv
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 
@@ -147,6 +149,41 @@ def char_corpus() -> str:
     raise RuntimeError("the 'this' module no longer holds the Zen of Python in 's'")
 
 
+def python_docs_corpus(held_out: float = 0.1):
+    """Python's own reference documentation as a character corpus, split into two contiguous parts.
+
+    The text is ``pydoc_data.topics.topics``, the pages that ``help("if")`` and friends show,
+    which ships with every CPython (about 465,000 characters in Python 3.11; the exact text
+    depends on the Python version). The topics are joined in their stored (alphabetical)
+    order and the split falls on a topic boundary: the last topics, together at least
+    ``held_out`` of the characters, are held out, so no held-out page was seen, even in part,
+    in training.
+
+    Parameters
+    ----------
+    held_out : float
+        Fraction of characters to hold out at least, in (0, 0.5]; the split takes the last
+        topic boundary at or before ``1 - held_out`` of the text.
+
+    Returns
+    -------
+    train, held : str
+        ``train + held`` is the whole corpus; ``held`` starts at the beginning of a topic.
+    """
+    if isinstance(held_out, bool) or not isinstance(held_out, (float, int)):
+        raise ValueError(f"held_out must be a number in (0, 0.5], got {held_out!r}")
+    if not 0 < held_out <= 0.5:
+        raise ValueError(f"held_out must be a number in (0, 0.5], got {held_out!r}")
+    from pydoc_data.topics import topics  # standard library, plain data; imported when needed
+
+    pages = list(topics.values())
+    ends = np.cumsum([len(p) for p in pages])
+    last = np.searchsorted(ends, (1 - held_out) * ends[-1], side="right") - 1
+    cut = int(ends[last]) if last >= 0 else 0
+    text = "".join(pages)
+    return text[:cut], text[cut:]
+
+
 def encode_text(text: str, vocab: str | None = None):
     """Characters to integer ids.
 
@@ -190,3 +227,131 @@ def char_batches(ids, seq_len: int, vocab_size: int, dtype=np.float64):
     inputs = ids[: N * seq_len].reshape(N, seq_len)
     targets = ids[1 : N * seq_len + 1].reshape(N, seq_len)
     return one_hot(inputs, vocab_size, dtype), targets
+
+
+#: The columns of :func:`goog_daily`'s source, in its order.
+GOOG_FIELDS = ("open", "high", "low", "close", "volume", "adj_close")
+
+
+def _sample_data(name: str) -> Path:
+    """Path of a file in matplotlib's ``mpl-data/sample_data``, found without importing it."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(
+            f"the share prices come from the sample data shipped with matplotlib ({name}); "
+            "install matplotlib (pip install matplotlib) to use them"
+        )
+    path = Path(spec.origin).parent / "mpl-data" / "sample_data" / name
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: this matplotlib was installed without its sample data"
+        )
+    return path
+
+
+def stock_prices(tickers=None):
+    """Monthly share prices and indices, 1990 to 2022, from matplotlib's ``Stocks.csv``.
+
+    Yahoo Finance's monthly adjusted closing prices (in dollars, or index points for ``^GSPC``,
+    the S&P 500, and ``^IXIC``, the Nasdaq Composite), one row per month dated the first of the
+    month. A company's column is NaN before it was listed. The file's other rows are dropped:
+    those it leaves empty for every ticker, and a second June 2022 row dated the 28th.
+
+    Parameters
+    ----------
+    tickers : sequence of str, optional
+        Columns to return, in this order; all ten (``IBM, AAPL, MSFT, XRX, AMZN, DELL, GOOGL,
+        ADBE, ^GSPC, ^IXIC``) by default.
+
+    Returns
+    -------
+    dates : datetime64[D] array (M,)
+        Increasing.
+    prices : float64 array (M, K)
+    tickers : tuple of str (K,)
+    """
+    with open(_sample_data("Stocks.csv"), newline="") as f:
+        rows = list(csv.reader(line for line in f if not line.startswith("#")))
+    header, rows = rows[0][1:], [r for r in rows[1:] if r[0].endswith("-01") and any(r[1:])]
+    chosen = tuple(header) if tickers is None else tickers
+    if not isinstance(chosen, str) and hasattr(chosen, "__iter__"):
+        chosen = tuple(chosen)  # a generator is read once, here
+    if not isinstance(chosen, tuple) or not chosen or not all(t in header for t in chosen):
+        raise ValueError(
+            f"tickers must be a non-empty sequence drawn from {header}, got {tickers!r}"
+        )
+    tickers = chosen
+    cols = [header.index(t) + 1 for t in tickers]
+    dates = np.array([r[0] for r in rows], dtype="datetime64[D]")
+    prices = np.array([[float(r[c]) if r[c] else np.nan for c in cols] for r in rows])
+    order = np.argsort(dates, kind="stable")
+    return dates[order], prices[order], tuple(tickers)
+
+
+def goog_daily(field: str = "adj_close"):
+    """Daily prices of Google's shares, 19 August 2004 (its listing) to 14 October 2008.
+
+    From matplotlib's ``goog.npz`` (one row per trading day).
+
+    Parameters
+    ----------
+    field : {"open", "high", "low", "close", "volume", "adj_close"}
+
+    Returns
+    -------
+    dates : datetime64[D] array (S,)
+    values : float64 array (S,)
+        Dollars per share (``volume``: shares traded, as floats).
+    """
+    if field not in GOOG_FIELDS:
+        raise ValueError(f"field must be one of {GOOG_FIELDS}, got {field!r}")
+    with np.load(_sample_data("goog.npz")) as npz:
+        data = npz["price_data"]
+    return data["date"].astype("datetime64[D]"), data[field].astype(np.float64)
+
+
+def log_returns(prices):
+    """Log returns ``log(p[t+1] / p[t])`` along the last axis.
+
+    Parameters
+    ----------
+    prices : array (..., S)
+        Positive prices (NaN allowed: it propagates).
+
+    Returns
+    -------
+    array (..., S - 1)
+    """
+    prices = np.asarray(prices, dtype=np.float64)
+    if prices.ndim < 1 or prices.shape[-1] < 2:
+        raise ValueError(
+            f"prices must have at least 2 values along the last axis, got {prices.shape}"
+        )
+    if np.any(prices <= 0):  # NaN compares False, so it passes through
+        raise ValueError("prices must be positive")
+    return np.diff(np.log(prices), axis=-1)
+
+
+def chronological_split(n: int, val_fraction: float = 0.15, test_fraction: float = 0.15):
+    """Cut ``range(n)`` into contiguous train, validation and test slices, in time order.
+
+    Nothing is shuffled: every validation index comes after every training index and every
+    test index after every validation index, so a model is always judged on a later period
+    than the one it learned from.
+
+    Returns
+    -------
+    train, val, test : slice
+    """
+    n = _positive_int(n, "n")
+    for name, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac < 1:
+            raise ValueError(f"{name} must be a number in (0, 1), got {frac!r}")
+    n_test, n_val = round(n * test_fraction), round(n * val_fraction)
+    n_train = n - n_val - n_test
+    if min(n_train, n_val, n_test) < 1:
+        raise ValueError(
+            f"n={n} with val_fraction={val_fraction} and test_fraction={test_fraction} "
+            "leaves a part empty"
+        )
+    return slice(0, n_train), slice(n_train, n_train + n_val), slice(n_train + n_val, n)

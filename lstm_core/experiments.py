@@ -1,9 +1,9 @@
 """The experiments behind the later chapters, so that a chapter is prose plus a few calls.
 
 Everything here is NumPy on top of the rest of :mod:`lstm_core`: how far back a gradient
-reaches (chapters 1 and 9), the long-range memory task swept over the lag (chapter 10), a
-step-by-step trace of an unrolled cell (chapter 8), a free-running forecast (chapter 11) and
-a GRU step for comparison with the LSTM (chapter 12).
+reaches (chapters 1 and 9), the long-range memory task swept over the lag and the seed
+(chapter 10), a step-by-step trace of an unrolled cell (chapter 8), a free-running forecast
+(chapter 11) and a GRU step for comparison with the LSTM (chapter 12).
 
 Import it as ``from lstm_core import experiments``; it is not re-exported by the package.
 """
@@ -175,6 +175,43 @@ def memory_sweep(lags, cells=("lstm", "rnn"), **kwargs) -> dict:
     return out
 
 
+def memory_sweep_seeds(lags, seeds, cells=("lstm", "rnn"), **kwargs) -> dict:
+    """:func:`memory_test_mse` for every cell, lag and seed: the sweep with its spread.
+
+    One seed is one draw of the initial weights, the training data and the test data; a
+    result that holds for one seed may fail for the next, so report all of them.
+
+    Parameters
+    ----------
+    lags : sequence of int
+    seeds : sequence of int
+    cells : sequence of {"lstm", "rnn"}
+    **kwargs
+        Passed on to :func:`memory_test_mse` (epochs, hidden_size, ...), except ``seed``.
+
+    Returns
+    -------
+    dict
+        ``"lags"``: int array (L,); ``"seeds"``: int array (S,); for each cell an array
+        (S, L) of test errors; ``"curves"``: for each cell an array (S, L, E) of the training
+        loss of every epoch; ``"seconds"``: the wall-clock time of the whole sweep.
+    """
+    if "seed" in kwargs:
+        raise ValueError(f"seeds are given by the seeds argument, got seed={kwargs['seed']!r}")
+    lags = np.asarray(lags, dtype=int)
+    seeds = np.asarray(seeds, dtype=int)
+    if lags.ndim != 1 or lags.size == 0 or seeds.ndim != 1 or seeds.size == 0:
+        raise ValueError(f"lags and seeds must be non-empty sequences, got {lags!r}, {seeds!r}")
+    start = time.perf_counter()
+    out = {"lags": lags, "seeds": seeds, "curves": {}}
+    for cell in cells:
+        runs = [[memory_test_mse(cell, int(L), seed=int(s), **kwargs) for L in lags] for s in seeds]
+        out[cell] = np.array([[mse for mse, _ in row] for row in runs])
+        out["curves"][cell] = np.array([[hist["loss"] for _, hist in row] for row in runs])
+    out["seconds"] = time.perf_counter() - start
+    return out
+
+
 def forecast_free_run(params, context, steps: int) -> np.ndarray:
     """Forecast a series ``steps`` values ahead by feeding the model its own predictions.
 
@@ -261,6 +298,7 @@ __all__ = [
     "init_gru_params",
     "input_gradient_norms",
     "memory_sweep",
+    "memory_sweep_seeds",
     "memory_test_mse",
     "unroll_trace",
 ]

@@ -11,29 +11,33 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Ellipse, FancyArrowPatch, FancyBboxPatch
 
 from .activations import sigmoid, sigmoid_grad, tanh, tanh_grad
 from .gates import lstm_step_trace
-from .params import HAND_WORKED_PARAMS
+from .params import GATES, HAND_WORKED_PARAMS
 
 YELLOW = "#f6d55c"  # neural-network layers (the classic diagram's yellow boxes)
 PINK = "#f4b6c2"  # pointwise operations (circles)
 LINE = "#333333"
 HIGHLIGHT = "#c0392b"
 STAGES = ("f", "i", "c", "o")
+#: Size of :func:`cell_diagram` in inches and its labels' font size in points. On a 390 px
+#: wide phone the book shows figures about 340 px wide: 340 / (6.0 * 96) of their size, which
+#: draws 12 pt (16 px) labels 9.4 px high.
+DIAGRAM_SIZE = (6.0, 4.0)
+LABEL_SIZE = 12
+
+#: Each gate's symbol (without the time index) and squashing function in the classic diagram.
+_GATE_TEX = {"f": "f", "i": "i", "g": r"\tilde c", "o": "o"}
+_SQUASH_TEX = {"f": r"$\sigma$", "i": r"$\sigma$", "g": r"$\tanh$", "o": r"$\sigma$"}
 
 #: Symbols of the trace keys of :func:`lstm_core.lstm_step_trace`, for labels and legends.
 SYMBOLS = {
-    "a_f": r"$a_f$",
-    "a_i": r"$a_i$",
-    "a_g": r"$a_{\tilde c}$",
-    "a_o": r"$a_o$",
-    "f": r"$f_t$",
-    "i": r"$i_t$",
-    "g": r"$\tilde c_t$",
-    "o": r"$o_t$",
+    **{f"a_{k}": rf"$a_{{{_GATE_TEX[k]}}}$" for k in GATES},
+    **{k: rf"${_GATE_TEX[k]}_t$" for k in GATES},
     "c_kept": r"$f_t\, c_{t-1}$",
     "c_added": r"$i_t\, \tilde c_t$",
     "c": r"$c_t$",
@@ -55,8 +59,23 @@ class NotebookFigure(Figure):
         return buffer.getvalue()
 
 
-def _figure(figsize) -> NotebookFigure:
-    return NotebookFigure(figsize=figsize, facecolor="white", layout="constrained")
+class DiagramFigure(NotebookFigure):
+    """A figure that also displays itself as SVG, which Jupyter and myst-nb prefer to PNG.
+
+    For diagrams: their labels stay sharp at any zoom, and the text is drawn as paths, so it
+    needs no font on the reader's side.
+    """
+
+    def _repr_svg_(self) -> str:
+        buffer = io.StringIO()
+        # no date and a fixed id salt: the same diagram gives the same file on every build
+        with rc_context({"svg.hashsalt": "lstm-course"}):
+            self.savefig(buffer, format="svg", facecolor="white", metadata={"Date": None})
+        return buffer.getvalue()
+
+
+def _figure(figsize, kind=NotebookFigure) -> NotebookFigure:
+    return kind(figsize=figsize, facecolor="white", layout="constrained")
 
 
 def activation_figure(x=None, points=()):
@@ -143,7 +162,7 @@ def cell_diagram(highlight=None, values=None):
             raise ValueError(f"highlight must be among {STAGES}, got {sorted(unknown)}")
     vals = {k: float(np.asarray(v).ravel()[0]) for k, v in (values or {}).items()}
 
-    fig = _figure((9, 6.2))
+    fig = _figure(DIAGRAM_SIZE, DiagramFigure)
     ax = fig.add_subplot()
     ax.set_xlim(-1.6, 12.6)
     ax.set_ylim(-1.4, 8.0)
@@ -199,7 +218,7 @@ def cell_diagram(highlight=None, values=None):
             gid=gid,
         )
         ax.add_patch(patch)
-        centred_text(cx, cy, text, on, fontsize=12)
+        centred_text(cx, cy, text, on, fontsize=14)
 
     def op(cx, cy, text, gid, stages, shape="circle"):
         on = _highlighted(stages, highlight)
@@ -212,16 +231,16 @@ def cell_diagram(highlight=None, values=None):
             "zorder": 3,
         }
         patch = (
-            Ellipse((cx, cy), 1.0, 0.6, **kw) if shape == "ellipse" else Circle((cx, cy), 0.3, **kw)
+            Ellipse((cx, cy), 1.1, 0.6, **kw) if shape == "ellipse" else Circle((cx, cy), 0.3, **kw)
         )
         ax.add_patch(patch)
-        centred_text(cx, cy, text, on, fontsize=11 if shape == "ellipse" else 14, zorder=4)
+        centred_text(cx, cy, text, on, fontsize=12 if shape == "ellipse" else 16, zorder=4)
 
-    def label(x, y, text, stages, key=None, **kw):
-        if key is not None and key in vals:
-            text = f"{text} = {vals[key]:.3g}"
+    def label(x, y, text, stages, key=None, stacked=False, **kw):
+        if key is not None and key in vals:  # inside the cell, the value goes below the symbol
+            text = f"{text}\n{vals[key]:.3g}" if stacked else f"{text} = {vals[key]:.3g}"
         on = _highlighted(stages, highlight)
-        kw = {"ha": "left", "va": "center", "fontsize": 10, **kw}
+        kw = {"ha": "left", "va": "center", "fontsize": LABEL_SIZE, **kw}
         ax.text(x, y, text, color="black", alpha=1.0 if on else 0.35, **kw)
 
     ax.add_patch(
@@ -251,12 +270,14 @@ def cell_diagram(highlight=None, values=None):
     path([(1.2, -0.8), (1.2, low)], "fio", arrow=False)
     for a, b, stages in [(1.2, fx, "fio"), (fx, gx, "io"), (gx, ox, "o")]:
         path([(a, low), (b, low)], stages, arrow=False)
-    for cx, stage in [(fx, "f"), (ix, "i"), (gx, "i"), (ox, "o")]:
-        path([(cx, low), (cx, box_y - 0.4)], stage)
-    layer(fx, box_y, r"$\sigma$", "box-f", "f")
-    layer(ix, box_y, r"$\sigma$", "box-i", "i")
-    layer(gx, box_y, r"$\tanh$", "box-g", "i", width=1.0)
-    layer(ox, box_y, r"$\sigma$", "box-o", "o")
+    # one layer box per gate; the drawing's left-to-right order is the classic one, f i g o
+    column = {"f": fx, "i": ix, "g": gx, "o": ox}
+    stage = {"f": "f", "i": "i", "g": "i", "o": "o"}  # the candidate belongs to the input stage
+    for gate in GATES:
+        cx = column[gate]
+        path([(cx, low), (cx, box_y - 0.4)], stage[gate])
+        width = 1.1 if gate == "g" else 0.9
+        layer(cx, box_y, _SQUASH_TEX[gate], f"box-{gate}", stage[gate], width=width)
     # forget gate scales the belt; input gate scales the candidate, which is added to it
     path([(fx, box_y + 0.39), (fx, top - 0.3)], "f")
     path([(ix, box_y + 0.39), (ix, mid), (gx - 0.3, mid)], "i")
@@ -272,19 +293,19 @@ def cell_diagram(highlight=None, values=None):
     path([(tx, box_y - 0.3), (tx, low), (11.4, low)], "o")
     path([(10.0, low), (10.0, 7.3)], "o")
 
-    label(-1.5, top + 0.35, r"$c_{t-1}$", "cf", "c_prev", fontsize=12)
-    label(-1.5, low + 0.35, r"$h_{t-1}$", "fio", "h_prev", fontsize=12)
-    label(1.3, -1.0, r"$x_t$", "fio", "x", fontsize=12)
-    label(10.6, top + 0.35, r"$c_t$", "co", "c", fontsize=12)
-    label(10.6, low + 0.35, r"$h_t$", "o", "h", fontsize=12)
-    label(10.15, 7.4, r"$h_t$", "o", "h", fontsize=12)
-    label(fx + 0.1, 3.9, SYMBOLS["f"], "f", "f", fontsize=10)
-    label(ix + 0.1, 3.3, SYMBOLS["i"], "i", "i", fontsize=10)
-    label(gx + 0.1, 3.25, SYMBOLS["g"], "i", "g", fontsize=10)
-    label(gx + 0.1, 4.75, SYMBOLS["c_added"], "i", "c_added", fontsize=10)
-    label((fx + gx) / 2, top + 0.35, SYMBOLS["c_kept"], "fc", "c_kept", fontsize=10, ha="center")
-    label(tx + 0.12, 3.4, SYMBOLS["tanh_c"], "o", "tanh_c", fontsize=10)
-    label((ox + tx) / 2 - 0.1, box_y - 0.65, SYMBOLS["o"], "o", "o", fontsize=10, ha="center")
+    label(-1.5, top + 0.35, r"$c_{t-1}$", "cf", "c_prev", fontsize=LABEL_SIZE + 1)
+    label(-1.5, low + 0.35, r"$h_{t-1}$", "fio", "h_prev", fontsize=LABEL_SIZE + 1)
+    label(1.3, -1.0, r"$x_t$", "fio", "x", fontsize=LABEL_SIZE + 1)
+    label(10.6, top + 0.35, r"$c_t$", "co", "c", fontsize=LABEL_SIZE + 1)
+    label(10.6, low + 0.35, r"$h_t$", "o", "h", fontsize=LABEL_SIZE + 1)
+    label(10.15, 7.4, r"$h_t$", "o", "h", fontsize=LABEL_SIZE + 1)
+    label(fx + 0.1, 3.9, SYMBOLS["f"], "f", "f", stacked=True)
+    label(ix + 0.1, 3.45, SYMBOLS["i"], "i", "i", stacked=True)
+    label(gx + 0.1, 3.25, SYMBOLS["g"], "i", "g", stacked=True)
+    label(gx + 0.1, 4.75, SYMBOLS["c_added"], "i", "c_added", stacked=True)
+    label((fx + gx) / 2 + 0.2, top + 0.45, SYMBOLS["c_kept"], "fc", "c_kept", ha="center")
+    label(tx + 0.12, 3.4, SYMBOLS["tanh_c"], "o", "tanh_c", stacked=True)
+    label((ox + tx) / 2 - 0.1, box_y - 0.75, SYMBOLS["o"], "o", "o", ha="center", stacked=True)
     return fig
 
 
@@ -338,3 +359,139 @@ def response_figure(keys, h_values=(-1.0, 0.0, 1.0), c_prev=2.0, params=None, x=
 
 
 __all__ = ["SYMBOLS", "NotebookFigure", "activation_figure", "cell_diagram", "response_figure"]
+
+
+HIDDEN_PATH = "#1f5fa8"  # the short-term memory's path in :func:`rnn_lstm_figure`
+
+
+def rnn_lstm_figure():
+    """A plain RNN cell next to an LSTM cell: one path through time against two.
+
+    Left, the RNN: the hidden state meets the input and goes through a layer (weights and
+    ``tanh``) at every step; that is its only path. Right, the LSTM: the same kind of path for
+    the short-term memory ``h`` (in blue), plus the cell state ``c`` along the top (in red),
+    touched only by a multiplication and an addition and crossing no layer.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes. Layer boxes carry gids ``box-*`` (one on the left, four on the right),
+        pointwise operations ``op-*``; the paths are lines with gids ``rnn-hidden`` (left),
+        ``lstm-hidden`` and ``lstm-belt`` (right). The belt is the only line at its height.
+    """
+    fig = _figure((11, 4.4))
+    left, right = fig.subplots(1, 2)
+    belt_y, low, box_y, mid = 5.5, 1.0, 2.6, 4.0
+
+    def setup(ax, title):
+        ax.set_xlim(-1.7, 12.4)
+        ax.set_ylim(-1.6, 7.9)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(title, fontsize=11)
+        ax.add_patch(
+            FancyBboxPatch(
+                (0.4, 0.3),
+                10.2,
+                6.0,
+                boxstyle="round,pad=0.1",
+                fc="#e8eef6",
+                ec="#8899aa",
+                lw=1.0,
+                gid="cell",
+                zorder=0,
+            )
+        )
+
+    def line(ax, points, colour, gid=None, arrow=True, lw=2.0):
+        xs, ys = zip(*points, strict=True)
+        ax.plot(xs, ys, color=colour, lw=lw, solid_capstyle="round", gid=gid, zorder=1)
+        if arrow:
+            ax.add_patch(
+                FancyArrowPatch(
+                    points[-2],
+                    points[-1],
+                    arrowstyle="-|>",
+                    mutation_scale=13,
+                    color=colour,
+                    lw=lw,
+                    shrinkA=0,
+                    shrinkB=0,
+                    zorder=1,
+                )
+            )
+
+    def layer(ax, cx, cy, text, gid, width=0.9):
+        ax.add_patch(
+            FancyBboxPatch(
+                (cx - width / 2, cy - 0.35),
+                width,
+                0.7,
+                boxstyle="round,pad=0.04",
+                fc=YELLOW,
+                ec=LINE,
+                lw=1.3,
+                gid=gid,
+                zorder=2,
+            )
+        )
+        ax.text(cx, cy, text, ha="center", va="center", fontsize=12, zorder=3)
+
+    def op(ax, cx, cy, text, gid, ellipse=False):
+        kw = {"fc": PINK, "ec": LINE, "lw": 1.3, "gid": gid, "zorder": 3}
+        ax.add_patch(Ellipse((cx, cy), 1.0, 0.6, **kw) if ellipse else Circle((cx, cy), 0.3, **kw))
+        ax.text(cx, cy, text, ha="center", va="center", fontsize=11 if ellipse else 14, zorder=4)
+
+    def label(ax, x, y, text, colour="black", **kw):
+        ax.text(x, y, text, ha=kw.pop("ha", "left"), va="center", fontsize=12, color=colour, **kw)
+
+    # the RNN: one path, through a layer at every step
+    setup(left, "RNN: one path, through a layer at every step")
+    line(left, [(-0.4, low), (5.0, low), (5.0, box_y - 0.4)], HIDDEN_PATH, gid="rnn-hidden")
+    line(left, [(1.2, -0.8), (1.2, low)], LINE, arrow=False)
+    layer(left, 5.0, box_y, r"$\tanh$", "box-rnn", width=1.0)
+    line(left, [(5.0, box_y + 0.4), (5.0, mid), (11.4, mid)], HIDDEN_PATH)
+    line(left, [(10.0, mid), (10.0, 7.3)], HIDDEN_PATH)
+    label(left, -1.6, low + 0.4, r"$h_{t-1}$", HIDDEN_PATH)
+    label(left, 1.3, -1.1, r"$x_t$")
+    label(left, 10.6, mid + 0.4, r"$h_t$", HIDDEN_PATH)
+    label(left, 10.15, 7.5, r"$h_t$", HIDDEN_PATH)
+
+    # the LSTM: the same kind of path for h, and the cell state along the top
+    setup(right, "LSTM: a second path, the cell state, with no layer on it")
+    fx, ix, gx, ox, tx = 2.0, 3.4, 4.8, 6.3, 8.0
+    line(right, [(-0.4, belt_y), (11.4, belt_y)], HIGHLIGHT, gid="lstm-belt", lw=3.0)
+    op(right, fx, belt_y, "×", "op-forget")
+    op(right, gx, belt_y, "+", "op-add")
+    line(right, [(-0.4, low), (ox, low)], HIDDEN_PATH, gid="lstm-hidden", arrow=False)
+    line(right, [(1.2, -0.8), (1.2, low)], LINE, arrow=False)
+    for cx, text, gid in [
+        (fx, r"$\sigma$", "box-f"),
+        (ix, r"$\sigma$", "box-i"),
+        (gx, r"$\tanh$", "box-g"),
+        (ox, r"$\sigma$", "box-o"),
+    ]:
+        line(right, [(cx, low), (cx, box_y - 0.4)], HIDDEN_PATH)
+        layer(right, cx, box_y, text, gid, width=1.0 if gid == "box-g" else 0.9)
+    line(right, [(fx, box_y + 0.4), (fx, belt_y - 0.3)], LINE)
+    line(right, [(ix, box_y + 0.4), (ix, mid), (gx - 0.3, mid)], LINE)
+    line(right, [(gx, box_y + 0.4), (gx, mid - 0.3)], LINE)
+    op(right, gx, mid, "×", "op-input")
+    line(right, [(gx, mid + 0.3), (gx, belt_y - 0.3)], LINE)
+    line(right, [(tx, belt_y), (tx, 4.3 + 0.3)], LINE)
+    op(right, tx, 4.3, "tanh", "op-tanh", ellipse=True)
+    line(right, [(tx, 4.3 - 0.3), (tx, box_y + 0.3)], LINE)
+    line(right, [(ox + 0.45, box_y), (tx - 0.3, box_y)], LINE)
+    op(right, tx, box_y, "×", "op-output")
+    line(right, [(tx, box_y - 0.3), (tx, low), (11.4, low)], HIDDEN_PATH)
+    line(right, [(10.0, low), (10.0, 7.3)], HIDDEN_PATH)
+    label(right, -1.6, belt_y + 0.4, r"$c_{t-1}$", HIGHLIGHT)
+    label(right, 10.6, belt_y + 0.4, r"$c_t$", HIGHLIGHT)
+    label(right, -1.6, low + 0.4, r"$h_{t-1}$", HIDDEN_PATH)
+    label(right, 1.3, -1.1, r"$x_t$")
+    label(right, 10.6, low + 0.4, r"$h_t$", HIDDEN_PATH)
+    label(right, 10.15, 7.5, r"$h_t$", HIDDEN_PATH)
+    return fig
+
+
+__all__ += ["rnn_lstm_figure"]

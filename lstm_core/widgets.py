@@ -2,14 +2,23 @@
 
 Needs ipywidgets, which ``import lstm_core`` does not load: ``from lstm_core import widgets``.
 Every builder returns an :class:`Explorer`, a ``VBox`` of sliders above an HTML read-out.
-Its ``values`` dict holds the numbers the read-out shows, and ``update()`` recomputes them
-from the sliders (the sliders call it themselves), so the explorers can be tested without a
-browser. In a static page the saved state shows the controls and the first read-out only.
+Each slider moves over a fixed grid of positions. Its ``values`` dict holds the numbers the
+read-out shows, and ``update()`` recomputes them from the sliders (the sliders call it
+themselves), so the explorers can be tested without a browser.
+
+The same ``compute`` function also fills a table of the read-out at *every* combination of
+slider positions when the explorer is built. The table travels with the widget's saved state,
+and the book's ``widgets-offline.js`` shows its entries when a slider moves on a static page,
+where no Python kernel runs: the page shows exactly what lstm_core computes, with no second
+implementation in JavaScript.
 """
 
 from __future__ import annotations
 
 import html
+import itertools
+import json
+import math
 
 import ipywidgets as widgets
 import numpy as np
@@ -21,44 +30,88 @@ from .params import GATE_NAMES, GATES, HAND_WORKED_PARAMS, copy_params, gate_sli
 BAR = "#4c8bd6"  # mid-tone: readable on the theme's light and dark backgrounds
 TRACK = "#9aa5b1"
 
+#: Read-out markup, shared by Python (``str.format``) and widgets-offline.js (same names).
+TABLE_TEMPLATE = "<table class='lstm-readout' style='border-collapse:collapse'>{rows}</table>"
+ROW_TEMPLATE = (
+    "<tr><td style='padding:1px 10px 1px 0'>{label}</td>"
+    "<td style='padding:1px 10px;text-align:right;font-family:monospace;white-space:nowrap'>"
+    "{text}</td><td>{bar}</td></tr>"
+)
+BAR_TEMPLATE = (
+    '<span style="display:inline-block;position:relative;width:8em;max-width:25vw;height:0.8em;'
+    f'background:{TRACK};vertical-align:middle;border-radius:2px">'
+    '<span style="position:absolute;left:{left}%;width:{width}%;height:100%;'
+    f'background:{BAR};border-radius:2px"></span></span>'
+)
 
-def bar(value: float, signed: bool = False) -> str:
-    """An HTML bar for ``value`` in [0, 1] (or [-1, 1] when ``signed``, drawn from the middle)."""
+#: Upper bound on the slider positions an explorer tabulates (the product of the grid sizes):
+#: the table is part of the page, and each position costs a call of ``compute`` at build time.
+MAX_POSITIONS = 20_000
+
+
+def _bar_geometry(value: float, signed: bool = False) -> str:
+    """``"left width"`` in percent of the track for ``value`` (see :func:`bar`)."""
     value = float(np.clip(value, -1.0 if signed else 0.0, 1.0))
     if signed:
         left, width = (50.0, 50.0 * value) if value >= 0 else (50.0 * (1 + value), -50.0 * value)
     else:
         left, width = 0.0, 100.0 * value
-    return (
-        f'<span style="display:inline-block;position:relative;width:12em;height:0.8em;'
-        f'background:{TRACK};vertical-align:middle;border-radius:2px">'
-        f'<span style="position:absolute;left:{left:.1f}%;width:{width:.1f}%;height:100%;'
-        f'background:{BAR};border-radius:2px"></span></span>'
-    )
+    return f"{left:.1f} {width:.1f}"
 
 
-def _rows(rows) -> str:
-    """A small HTML table from ``(label, value text, bar html)`` rows."""
-    cells = "".join(
-        f"<tr><td style='padding:1px 10px 1px 0'>{html.escape(a)}</td>"
-        f"<td style='padding:1px 10px;text-align:right;font-family:monospace'>{b}</td>"
-        f"<td>{c}</td></tr>"
-        for a, b, c in rows
-    )
-    return f"<table style='border-collapse:collapse'>{cells}</table>"
+def _bar_html(geometry: str) -> str:
+    if not geometry:
+        return ""
+    left, width = geometry.split()
+    return BAR_TEMPLATE.format(left=left, width=width)
 
 
-def _slider(description, value, lo, hi, step):
-    return widgets.FloatSlider(
+def bar(value: float, signed: bool = False) -> str:
+    """An HTML bar for ``value`` in [0, 1] (or [-1, 1] when ``signed``, drawn from the middle)."""
+    return _bar_html(_bar_geometry(value, signed))
+
+
+def _cells(rows) -> list[tuple[str, str, str]]:
+    """``(label, value text, bar)`` rows as strings: escaped label, text, bar geometry or ""."""
+    out = []
+    for label, text, *rest in rows:
+        geometry = _bar_geometry(*rest) if rest and rest[0] is not None else ""
+        out.append((html.escape(label), text, geometry))
+    return out
+
+
+def _rows(cells) -> str:
+    """The read-out's HTML table from :func:`_cells`' output."""
+    body = "".join(ROW_TEMPLATE.format(label=a, text=b, bar=_bar_html(c)) for a, b, c in cells)
+    return TABLE_TEMPLATE.format(rows=body)
+
+
+def grid(lo: float, hi: float, step: float, digits: int = 2) -> list[float]:
+    """Slider positions from ``lo`` to ``hi`` (both included) every ``step``, rounded."""
+    n = round((hi - lo) / step)
+    if n < 1 or not math.isclose(lo + n * step, hi, abs_tol=1e-9):
+        raise ValueError(
+            f"grid: (hi - lo) / step must be a positive integer, got lo={lo}, hi={hi}, step={step}"
+        )
+    return [round(lo + k * step, digits) for k in range(n + 1)]
+
+
+def _slider(description, positions, value, fmt="{:.2f}"):
+    """A slider over ``positions`` (numbers, or ``(label, value)`` pairs) starting at ``value``."""
+    options = [p if isinstance(p, tuple) else (fmt.format(p), p) for p in positions]
+    values = [v for _, v in options]
+    if value not in values:
+        raise ValueError(
+            f"{description}: the start value must be one of the slider's positions "
+            f"{values}, got {value!r}"
+        )
+    return widgets.SelectionSlider(
+        options=options,
         value=value,
-        min=lo,
-        max=hi,
-        step=step,
         description=description,
         continuous_update=True,
-        readout_format=".2f",
-        style={"description_width": "8em"},
-        layout=widgets.Layout(width="32em"),
+        style={"description_width": "7.5em"},
+        layout=widgets.Layout(width="100%", max_width="34em"),
     )
 
 
@@ -67,31 +120,104 @@ class Explorer(widgets.VBox):
 
     Parameters
     ----------
-    sliders : dict of str to FloatSlider or IntSlider
+    sliders : dict of str to SelectionSlider
+        The controls, each over a finite grid of positions.
     compute : callable
-        ``compute(**slider_values) -> (values: dict, html: str)``.
+        ``compute(**slider_values) -> (values, rows)``: ``values`` a dict of the numbers
+        shown, ``rows`` a list of ``(label, text)`` or ``(label, text, bar_value, signed)``.
+    kind : str
+        A name for the read-out's kind, given to the box as the CSS class
+        ``lstm-explorer-<kind>`` (tests and styles find the explorer by it).
+
+    Attributes
+    ----------
+    table : dict
+        The read-out at every combination of slider positions (see the module docstring):
+        ``controls`` (slider names), ``sizes`` (positions per slider), the three templates, and
+        ``fields``, three per row (label, text, bar), each ``{"axes": [...], "values": [...]}``:
+        its entries over the sliders it depends on, in C order.
     """
 
-    def __init__(self, sliders: dict, compute, **kwargs):
+    def __init__(self, sliders: dict, compute, kind: str, **kwargs):
         self.sliders = sliders
         self.compute = compute
         self.readout = widgets.HTML()
+        self.readout.add_class("lstm-explorer-readout")
         self.values: dict = {}
-        super().__init__([*sliders.values(), self.readout], **kwargs)
+        self.table = self._tabulate()
+        data = widgets.HTML(
+            value="<script type='application/json' class='lstm-explorer-table'>"
+            + json.dumps(self.table, separators=(",", ":")).replace("</", "<\\/")
+            + "</script>",
+            layout=widgets.Layout(display="none"),
+        )
+        super().__init__([*sliders.values(), self.readout, data], **kwargs)
+        self.add_class("lstm-explorer")
+        self.add_class(f"lstm-explorer-{kind}")
         for s in sliders.values():
             s.observe(self.update, names="value")
         self.update()
 
     def update(self, change=None):
         """Recompute ``values`` and the read-out from the sliders; returns ``values``."""
-        self.values, self.readout.value = self.compute(
-            **{k: s.value for k, s in self.sliders.items()}
-        )
+        self.values, rows = self.compute(**{k: s.value for k, s in self.sliders.items()})
+        self.readout.value = _rows(_cells(rows))
         return self.values
+
+    def _tabulate(self) -> dict:
+        names = list(self.sliders)
+        options = [[v for _, v in self.sliders[k].options] for k in names]
+        sizes = [len(o) for o in options]
+        if math.prod(sizes) > MAX_POSITIONS:
+            raise ValueError(
+                f"sliders: {math.prod(sizes)} combinations of positions {sizes}, expected at "
+                f"most {MAX_POSITIONS}: use coarser grids"
+            )
+        cells = [
+            _cells(self.compute(**dict(zip(names, combo, strict=True)))[1])
+            for combo in itertools.product(*options)
+        ]
+        fields = []
+        for column in zip(*cells, strict=True):  # one row of the read-out
+            for part in zip(*column, strict=True):  # its label, text, bar
+                values = np.array(part, dtype=object).reshape(sizes)
+                axes = []
+                for axis in range(len(sizes)):  # keep the sliders this part depends on
+                    if (values == values.take([0], axis=axis)).all():
+                        values = values.take([0], axis=axis)
+                    else:
+                        axes.append(axis)
+                fields.append({"axes": axes, "values": values.ravel().tolist()})
+        return {
+            "controls": names,
+            "sizes": sizes,
+            "table": TABLE_TEMPLATE,
+            "row": ROW_TEMPLATE,
+            "bar": BAR_TEMPLATE,
+            "fields": fields,
+        }
+
+    def lookup(self, **positions) -> str:
+        """The read-out's HTML from :attr:`table` at slider ``positions`` (values), as a page
+        without a kernel shows it; equals ``readout.value`` after the sliders moved there."""
+        names = self.table["controls"]
+        index = []
+        for k in names:
+            values = [v for _, v in self.sliders[k].options]
+            index.append(values.index(positions[k]))
+        fields = self.table["fields"]
+        parts = []
+        for f in fields:
+            flat = 0
+            for axis in f["axes"]:
+                flat = flat * self.table["sizes"][axis] + index[axis]
+            parts.append(f["values"][flat])
+        cells = [tuple(parts[r : r + 3]) for r in range(0, len(parts), 3)]
+        return _rows(cells)
 
 
 def activation_explorer(x: float = 2.0) -> Explorer:
-    """One slider for ``x``; shows sigmoid, tanh and their derivatives at ``x``.
+    """One slider for ``x`` in [-10, 10], every 0.1; shows sigmoid, tanh and their slopes at ``x``.
 
     ``values`` has keys ``sigmoid``, ``tanh``, ``sigmoid_grad``, ``tanh_grad``.
     """
@@ -104,14 +230,26 @@ def activation_explorer(x: float = 2.0) -> Explorer:
             "tanh_grad": float(tanh_grad(x)),
         }
         rows = [
-            ("sigmoid(x)", f"{v['sigmoid']:.5f}", bar(v["sigmoid"])),
-            ("tanh(x)", f"{v['tanh']:+.5f}", bar(v["tanh"], signed=True)),
-            ("slope of sigmoid", f"{v['sigmoid_grad']:.5f}", bar(v["sigmoid_grad"])),
-            ("slope of tanh", f"{v['tanh_grad']:.5f}", bar(v["tanh_grad"])),
+            ("sigmoid(x)", f"{v['sigmoid']:.5f}", v["sigmoid"], False),
+            ("tanh(x)", f"{v['tanh']:+.5f}", v["tanh"], True),
+            ("slope of sigmoid", f"{v['sigmoid_grad']:.5f}", v["sigmoid_grad"], False),
+            ("slope of tanh", f"{v['tanh_grad']:.5f}", v["tanh_grad"], False),
         ]
-        return v, _rows(rows)
+        return v, rows
 
-    return Explorer({"x": _slider("input x", x, -10.0, 10.0, 0.1)}, compute)
+    sliders = {"x": _slider("input x", grid(-10.0, 10.0, 0.1, 1), x, "{:.1f}")}
+    return Explorer(sliders, compute, "activation")
+
+
+def _weight_options(gate: str, base) -> list[tuple[str, tuple[float, float, float]]]:
+    """Named settings of one gate's ``(w_x, w_h, b)``: the given ones and two variations."""
+    k = gate_slice(gate, 1).start
+    w_x, w_h, b = float(base["Wx"][0, k]), float(base["Wh"][0, k]), float(base["b"][k])
+    return [
+        ("as given", (w_x, w_h, b)),
+        ("x weight × −1", (-w_x, w_h, b)),
+        ("bias −5", (w_x, w_h, -5.0)),
+    ]
 
 
 def gate_explorer(
@@ -122,18 +260,22 @@ def gate_explorer(
     Parameters
     ----------
     gate : {"f", "i", "g", "o"}
-        The part whose weights get sliders (see :data:`lstm_core.GATES`).
+        The part whose weights can change (see :data:`lstm_core.GATES`).
     params : dict, optional
         A single-unit LSTM (``D = H = 1``); default :data:`lstm_core.HAND_WORKED_PARAMS`.
         The other parts keep these weights.
     x, h_prev, c_prev : float
-        Initial input, previous short-term and previous long-term memory.
+        Start positions of the input (a slider over [-10, 10] every 0.5), the previous
+        short-term memory ([-1, 1] every 0.5) and the previous long-term memory ([-3, 3]
+        every 1).
 
     Returns
     -------
     Explorer
-        Sliders ``x``, ``h_prev``, ``c_prev``, ``w_x``, ``w_h``, ``b``; ``values`` holds every
-        intermediate of :func:`lstm_core.lstm_step_trace` for those values, as floats.
+        Sliders ``x``, ``h_prev``, ``c_prev`` and ``weights``: the gate's ``(w_x, w_h, b)``,
+        as given, with the weight on ``x`` negated, or with the bias set to -5. ``values``
+        holds every intermediate of :func:`lstm_core.lstm_step_trace` for those values, as
+        floats.
     """
     if gate not in GATES:
         raise ValueError(f"gate must be one of {GATES}, got {gate!r}")
@@ -142,62 +284,75 @@ def gate_explorer(
         raise ValueError("gate_explorer needs a single-unit LSTM: Wx (1, 4), Wh (1, 4), b (4,)")
     k = gate_slice(gate, 1).start
     name = GATE_NAMES[gate]
+    weight_options = _weight_options(gate, base)
     sliders = {
-        "x": _slider("input x", x, -10.0, 10.0, 0.1),
-        "h_prev": _slider("prev. short h", h_prev, -1.0, 1.0, 0.05),
-        "c_prev": _slider("prev. long c", c_prev, -3.0, 3.0, 0.05),
-        "w_x": _slider(f"{gate}: weight on x", float(base["Wx"][0, k]), -5.0, 5.0, 0.01),
-        "w_h": _slider(f"{gate}: weight on h", float(base["Wh"][0, k]), -5.0, 5.0, 0.01),
-        "b": _slider(f"{gate}: bias", float(base["b"][k]), -5.0, 5.0, 0.01),
+        "x": _slider("input x", grid(-10.0, 10.0, 0.5), x),
+        "h_prev": _slider("prev. short h", grid(-1.0, 1.0, 0.5), h_prev),
+        "c_prev": _slider("prev. long c", grid(-3.0, 3.0, 1.0), c_prev),
+        "weights": _slider(f"{gate}: weights", weight_options, weight_options[0][1]),
     }
 
-    def compute(x, h_prev, c_prev, w_x, w_h, b):
-        p = copy_params(base)
-        p["Wx"][0, k], p["Wh"][0, k], p["b"][k] = w_x, w_h, b
-        t = {
-            key: float(v[0, 0])
-            for key, v in lstm_step_trace([[x]], [[h_prev]], [[c_prev]], p).items()
-        }
+    # One lstm_step_trace per weight setting, over every (x, h_prev, c_prev) position at once:
+    # the table needs them all, and one call per position would cost seconds per page.
+    axes = [[v for _, v in sliders[key].options] for key in ("x", "h_prev", "c_prev")]
+    where = [{v: n for n, v in enumerate(a)} for a in axes]
+    inputs = [m.reshape(-1, 1) for m in np.meshgrid(*axes, indexing="ij")]
+    traces = {}
+
+    def trace(x, h_prev, c_prev, weights):
+        if weights not in traces:
+            p = copy_params(base)
+            p["Wx"][0, k], p["Wh"][0, k], p["b"][k] = weights
+            shape = tuple(len(a) for a in axes)
+            traces[weights] = {
+                key: v.reshape(shape) for key, v in lstm_step_trace(*inputs, p).items()
+            }
+        at = tuple(w[v] for w, v in zip(where, (x, h_prev, c_prev), strict=True))
+        return {key: float(v[at]) for key, v in traces[weights].items()}
+
+    def compute(x, h_prev, c_prev, weights):
+        w_x, w_h, b = weights
+        t = trace(x, h_prev, c_prev, weights)
         a = t[f"a_{gate}"]
         squash = "tanh" if gate == "g" else "sigmoid"
         rows = [
-            (f"pre-activation {w_x:.2f}·x {w_h:+.2f}·h {b:+.2f}", f"{a:+.3f}", ""),
-            (
-                f"{name} = {squash}(pre-activation)",
-                f"{t[gate]:.3f}",
-                bar(t[gate], signed=gate == "g"),
-            ),
+            (f"pre-activation {w_x:.2f}·x {w_h:+.2f}·h {b:+.2f}", f"{a:+.3f}"),
+            (f"{name} = {squash}(pre-activation)", f"{t[gate]:.3f}", t[gate], gate == "g"),
         ]
         if gate == "f":
-            rows.append((f"long-term memory kept = f × {c_prev:.2f}", f"{t['c_kept']:+.3f}", ""))
+            rows.append((f"long-term memory kept = f × {c_prev:.2f}", f"{t['c_kept']:+.3f}"))
         elif gate in ("i", "g"):
             other = "g" if gate == "i" else "i"  # the part this explorer keeps fixed
             label = "candidate" if other == "g" else "input gate i"
             rows += [
-                (f"{label} (fixed weights)", f"{t[other]:+.3f}", bar(t[other], other == "g")),
-                ("written to memory = i × candidate", f"{t['c_added']:+.3f}", ""),
+                (f"{label} (fixed weights)", f"{t[other]:+.3f}", t[other], other == "g"),
+                ("written to memory = i × candidate", f"{t['c_added']:+.3f}"),
             ]
         else:
             rows += [
-                ("new long-term memory c", f"{t['c']:+.3f}", ""),
-                ("tanh(c)", f"{t['tanh_c']:+.3f}", bar(t["tanh_c"], signed=True)),
-                (
-                    "new short-term memory h = o × tanh(c)",
-                    f"{t['h']:+.3f}",
-                    bar(t["h"], signed=True),
-                ),
+                ("new long-term memory c", f"{t['c']:+.3f}"),
+                ("tanh(c)", f"{t['tanh_c']:+.3f}", t["tanh_c"], True),
+                ("new short-term memory h = o × tanh(c)", f"{t['h']:+.3f}", t["h"], True),
             ]
         if gate != "o":
-            rows.append(("new long-term memory c", f"{t['c']:+.3f}", ""))
-        return t, _rows(rows)
+            rows.append(("new long-term memory c", f"{t['c']:+.3f}"))
+        return t, rows
 
-    return Explorer(sliders, compute)
+    return Explorer(sliders, compute, f"gate-{gate}")
+
+
+#: Slider positions of :func:`cell_state_explorer`: forget gates near 1 matter most.
+FORGET_POSITIONS = [0.0, 0.25, 0.5, 0.75, 0.8, 0.9, 0.95, 0.99, 1.0]
+STEP_POSITIONS = [1, 2, 5, 10, 20, 50, 100]
 
 
 def cell_state_explorer(
     c_prev: float = 2.0, f: float = 0.9, i: float = 0.5, g: float = 0.5, steps: int = 10
 ) -> Explorer:
     """Sliders for the gates themselves; shows one cell-state update and ``steps`` repeats.
+
+    The sliders move over ``c_prev`` in [-3, 3] every 1, ``f`` in :data:`FORGET_POSITIONS`,
+    ``i`` in [0, 1] every 0.25, ``g`` in [-1, 1] every 0.5, ``steps`` in :data:`STEP_POSITIONS`.
 
     Returns
     -------
@@ -207,18 +362,11 @@ def cell_state_explorer(
         ``dc_n`` (the gradient of ``c_n`` on ``c_prev``, ``f ** steps``).
     """
     sliders = {
-        "c_prev": _slider("prev. long c", c_prev, -3.0, 3.0, 0.05),
-        "f": _slider("forget gate f", f, 0.0, 1.0, 0.01),
-        "i": _slider("input gate i", i, 0.0, 1.0, 0.01),
-        "g": _slider("candidate", g, -1.0, 1.0, 0.01),
-        "steps": widgets.IntSlider(
-            value=steps,
-            min=1,
-            max=100,
-            description="steps n",
-            style={"description_width": "8em"},
-            layout=widgets.Layout(width="32em"),
-        ),
+        "c_prev": _slider("prev. long c", grid(-3.0, 3.0, 1.0), c_prev),
+        "f": _slider("forget gate f", FORGET_POSITIONS, f),
+        "i": _slider("input gate i", grid(0.0, 1.0, 0.25), i),
+        "g": _slider("candidate", grid(-1.0, 1.0, 0.5), g),
+        "steps": _slider("steps n", STEP_POSITIONS, steps, "{:d}"),
     }
 
     def compute(c_prev, f, i, g, steps):
@@ -227,15 +375,25 @@ def cell_state_explorer(
             c = f * c + i * g
         v = {"c": f * c_prev + i * g, "c_n": c, "dc_n": f**steps}
         rows = [
-            ("kept: f × c_prev", f"{f * c_prev:+.3f}", ""),
-            ("written: i × candidate", f"{i * g:+.3f}", ""),
-            ("new long-term memory c", f"{v['c']:+.3f}", ""),
-            (f"after {steps} steps with these gates", f"{c:+.3f}", ""),
-            (f"gradient along the belt f^{steps}", f"{v['dc_n']:.3g}", bar(v["dc_n"])),
+            ("kept: f × c_prev", f"{f * c_prev:+.3f}"),
+            ("written: i × candidate", f"{i * g:+.3f}"),
+            ("new long-term memory c", f"{v['c']:+.3f}"),
+            (f"after {steps} steps with these gates", f"{c:+.3f}"),
+            (f"gradient along the belt f^{steps}", f"{v['dc_n']:.3g}", v["dc_n"], False),
         ]
-        return v, _rows(rows)
+        return v, rows
 
-    return Explorer(sliders, compute)
+    return Explorer(sliders, compute, "cell-state")
 
 
-__all__ = ["Explorer", "activation_explorer", "bar", "cell_state_explorer", "gate_explorer"]
+__all__ = [
+    "FORGET_POSITIONS",
+    "MAX_POSITIONS",
+    "STEP_POSITIONS",
+    "Explorer",
+    "activation_explorer",
+    "bar",
+    "cell_state_explorer",
+    "gate_explorer",
+    "grid",
+]

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import pytest
 from course import (
     EXERCISES,
+    LOOP_CELL_TIMEOUT,
     REPO,
     SOLUTIONS,
     Course,
@@ -47,8 +48,10 @@ class Submission:
     ``delete`` removes the cell with that grade_id; ``raw`` replaces the whole file with text.
     ``broken`` lists the grade cells that must score 0 (all others must get full points), and
     ``reason`` a phrase the feedback page must show. ``fails``: autograding this submission
-    cannot work (nbgrader reports it and grades the other students). ``hostile``: an attack on
-    the grader rather than a bug (not counted as a one-bug submission).
+    cannot work (nbgrader reports it and grades the other students). ``loops``: the submission
+    runs forever somewhere, so it is graded in a run of its own with a short cell timeout
+    (course.LOOP_CELL_TIMEOUT) while everyone else gets the course's generous default.
+    ``hostile``: an attack on the grader rather than a bug (not counted as a one-bug submission).
     """
 
     student: str
@@ -61,6 +64,7 @@ class Submission:
     fails: bool = False
     released: bool = False
     hostile: bool = False
+    loops: bool = False
 
     def notebook(self, course: Course, assignment: str):
         if self.raw is not None:
@@ -146,12 +150,19 @@ class GradedAssignment:
         course.generate(cls.assignment)
         for case in cls.cases():
             course.submit(case.student, cls.assignment, case.notebook(course, cls.assignment))
-        result = course.autograde(cls.assignment)
+        # Everyone with the course's own cell timeout; each looping submission alone with a
+        # short one (its loops cost that much per cell).
+        loopers = tuple(c.student for c in cls.cases() if c.loops)
+        results = [course.autograde(cls.assignment, exclude=loopers)]
+        for student in loopers:
+            results.append(
+                course.autograde(cls.assignment, only=student, cell_timeout=LOOP_CELL_TIMEOUT)
+            )
         feedback = course.generate_feedback(cls.assignment)
         return GradedRun(
             course,
-            result.stdout,
-            result.returncode,
+            "".join(r.stdout for r in results),
+            max(r.returncode for r in results),
             feedback.stdout,
             course.export_csv(),
             course.scores(cls.assignment),

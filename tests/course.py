@@ -29,8 +29,13 @@ import nbformat
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
 EXERCISES = REPO / "exercises"
-# Seconds a cell may run before lstm_grading.kernel_guard stops it (nbgrader_config.py reads it).
-TEST_CELL_TIMEOUT = 3
+# Seconds a cell may run before lstm_grading.kernel_guard stops it (nbgrader_config.py reads
+# LSTM_GRADING_CELL_TIMEOUT). Ordinary submissions are graded with the course's own default
+# (nbgrader_config.py: 60 s), so a busy machine never costs a correct cell its points. Only
+# submissions that loop forever are graded, in a run of their own, with the short limit below:
+# it is what each of their looping cells costs. Their other cells are ps01's checks, which take
+# well under 0.1 s on a quiet machine, so even 10 s leaves a margin of about a hundred.
+LOOP_CELL_TIMEOUT = 10
 
 
 def assignments() -> list[str]:
@@ -86,12 +91,19 @@ class Course:
         return cls(dest)
 
     # -- running nbgrader --------------------------------------------------------------------
-    def nbgrader(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        """Run ``nbgrader *args`` from the course root; its log is in ``.stdout``."""
+    def nbgrader(
+        self, *args: str, check: bool = True, cell_timeout: int | None = None
+    ) -> subprocess.CompletedProcess:
+        """Run ``nbgrader *args`` from the course root; its log is in ``.stdout``.
+
+        ``cell_timeout`` (seconds) overrides the course's per-cell limit for this run only.
+        """
         env = dict(os.environ)
         # nbgrader runs `alembic` (its database migrations) from PATH: use this venv's.
         env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-        env["LSTM_GRADING_CELL_TIMEOUT"] = str(TEST_CELL_TIMEOUT)
+        env.pop("LSTM_GRADING_CELL_TIMEOUT", None)
+        if cell_timeout is not None:
+            env["LSTM_GRADING_CELL_TIMEOUT"] = str(cell_timeout)
         env.pop("JUPYTER_CONFIG_DIR", None)
         result = subprocess.run(
             [sys.executable, "-m", "nbgrader", *args],
@@ -110,9 +122,24 @@ class Course:
         """``nbgrader generate_assignment``: exercises/<id>/ from solutions/<id>/, + gradebook."""
         self.nbgrader("generate_assignment", assignment, "--force")
 
-    def autograde(self, assignment: str) -> subprocess.CompletedProcess:
-        """Autograde every submission of ``assignment`` in one nbgrader call (may fail: see rc)."""
-        return self.nbgrader("autograde", assignment, "--force", check=False)
+    def autograde(
+        self,
+        assignment: str,
+        *,
+        only: str | None = None,
+        exclude: tuple[str, ...] = (),
+        cell_timeout: int | None = None,
+    ) -> subprocess.CompletedProcess:
+        """Autograde submissions of ``assignment`` in one nbgrader call (may fail: see rc).
+
+        Every submitted student by default; ``only`` one student; ``exclude`` leaves students out.
+        """
+        args = ["autograde", assignment, "--force"]
+        if only is not None:
+            args.append(f"--student={only}")
+        if exclude:
+            args.append(f"--CourseDirectory.student_id_exclude={','.join(exclude)}")
+        return self.nbgrader(*args, check=False, cell_timeout=cell_timeout)
 
     def generate_feedback(self, assignment: str) -> subprocess.CompletedProcess:
         return self.nbgrader("generate_feedback", assignment, "--force", check=False)

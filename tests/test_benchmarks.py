@@ -6,8 +6,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import lstm_core as lc
+
+# Each test runs a whole benchmark script: end-to-end work, not the fast tier.
+pytestmark = pytest.mark.slow
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 

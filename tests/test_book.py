@@ -24,6 +24,9 @@ HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 PROBE = Path(__file__).with_name("book_browser.py")
 
+# Every check here reads the built book (`make book`): none belongs to the fast tier.
+pytestmark = pytest.mark.slow
+
 # Pages Sphinx writes besides the toc's: the redirecting home page, search and the index.
 EXTRA_PAGES = ["index", "search", "genindex"]
 # Attributes through which a browser fetches something on its own (an <a href> waits for a click).

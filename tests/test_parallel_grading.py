@@ -8,7 +8,10 @@ course (other submissions, the gradebook) is intact and the secret appears nowhe
 the export marks failures "needs grading". Further: a re-run regrades only what changed or
 failed, and the reduced (unsandboxed) mode still grades with timeouts.
 
-Short limits keep this within about two minutes: 3 s per cell, 25 s per notebook.
+The limits are short enough that the looping attacks cost little (each looping cell waits out
+the cell limit, the unkillable loop the notebook limit) and long enough that no ordinary cell
+comes near them on a busy machine: ps01's checks take well under 0.1 s each, a whole job about
+2 s on a quiet machine.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from lstm_grading.sandbox import Limits
 
 pytestmark = pytest.mark.slow
 A = corpus.ASSIGNMENT
-LIMITS = Limits(cell_timeout=3, notebook_timeout=25)
+LIMITS = Limits(cell_timeout=10, notebook_timeout=60)
 SECRET = "VICTIM-SECRET-4242"
 FULL = sandbox.probe()[0] == "full"
 needs_sandbox = pytest.mark.skipif(not FULL, reason="the full sandbox needs Linux and root")

@@ -207,6 +207,7 @@ SUBMISSIONS = [
         broken=BOTH_TANHS,
         reason="CellTimeout: this cell was stopped after",
         hostile=True,
+        loops=True,
     ),
     Submission(
         "loop_ignoring_guard",
@@ -221,6 +222,7 @@ SUBMISSIONS = [
         broken=BOTH_TANHS,
         reason="CellTimeoutError: no reply from the kernel within",
         hostile=True,
+        loops=True,
     ),
     Submission(
         "deleted_test_cell",

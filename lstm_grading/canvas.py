@@ -1,0 +1,343 @@
+"""Grades back to Canvas: fill one assignment column of a Canvas gradebook export.
+
+The instructor exports the course's gradebook from Canvas (Grades > Export > Export Entire
+Gradebook), runs::
+
+    lstm-autograde export --canvas Grades-LSTM.csv --column "Problem set 1" \\
+        --assignment ps01_activations --out canvas-import.csv
+
+and imports ``canvas-import.csv`` in Canvas (Grades > Import). The file keeps Canvas's own
+identification columns (Student, ID, SIS User ID, SIS Login ID, Integration ID and Section, those
+present in the export), its header rows ("Points Possible", a posting-policy row), and one
+assignment column, under Canvas's own header (``Problem set 1 (123456)``), so Canvas updates that
+assignment and nothing else.
+
+Canvas overwrites a grade with an uploaded value and leaves it unchanged where the cell is blank.
+So: a graded submission gets its score; a submission that needs manual grading (its autograding
+failed, or a cell is graded by hand) stays blank and is listed; a student with no submission is
+blank and listed apart (``--missing zero`` writes 0 instead). Students of the Canvas file that no
+course student matches, and course students with no Canvas row, are listed, never dropped.
+
+Students are matched by one Canvas column (``--key``, ``SIS Login ID`` by default, often the
+e-mail address) against nbgrader's student id, ignoring case and surrounding spaces, or through
+a mapping file (``--map``: a CSV with the columns ``student_id`` and ``canvas``).
+
+The grades come from a snapshot of the course's ``gradebook.db`` (SQLite's backup API), read by
+nbgrader's own ``Gradebook``, so totals are nbgrader's (manual grades and extra credit included)
+and the live gradebook is never written or locked for long.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sqlite3
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+# Canvas's identification columns, in the order its export writes them.
+ID_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section")
+POINTS_POSSIBLE = "Points Possible"
+
+
+@dataclass(frozen=True)
+class CourseGrade:
+    """One course student's result for the assignment, from the gradebook."""
+
+    status: str  # "graded", "needs grading" or "not submitted"
+    score: float | None
+    max_score: float
+
+
+@dataclass
+class CanvasFile:
+    """A Canvas gradebook export: its header, meta rows (Points Possible...) and student rows."""
+
+    header: list[str]
+    meta: list[list[str]]
+    students: list[dict[str, str]]
+
+
+@dataclass
+class ExportReport:
+    """What was written, and every student who needs the instructor's attention."""
+
+    column: str
+    key: str
+    points_possible: float | None
+    max_score: float
+    scaled: bool
+    written: dict[str, str] = field(default_factory=dict)  # Canvas key -> value written
+    needs_grading: list[str] = field(default_factory=list)  # course student ids
+    not_submitted: list[str] = field(default_factory=list)
+    unmatched_canvas: list[str] = field(default_factory=list)  # Canvas key values
+    unmatched_course: list[str] = field(default_factory=list)  # course student ids
+
+    def lines(self) -> list[str]:
+        out = [
+            f"{len(self.written)} grades written to {self.column!r} "
+            f"(students matched by {self.key!r})"
+            + (
+                f"; scores scaled from {self.max_score:g} to {self.points_possible:g}"
+                if self.scaled
+                else ""
+            )
+        ]
+        for label, names in [
+            ("need manual grading (left blank, Canvas keeps its grade)", self.needs_grading),
+            ("did not submit", self.not_submitted),
+            ("in the Canvas file but not in the course", self.unmatched_canvas),
+            ("in the course but not in the Canvas file (left out)", self.unmatched_course),
+        ]:
+            if names:
+                out.append(f"{len(names)} {label}: {', '.join(names)}")
+        return out
+
+
+def _norm(value: str) -> str:
+    return value.strip().casefold()
+
+
+def read_canvas(path: Path) -> CanvasFile:
+    """Read a Canvas gradebook export (UTF-8, with or without a byte-order mark)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"canvas: {path} is not UTF-8 text (byte {err.start}); expected Canvas's CSV export"
+        ) from None
+    if not rows or "Student" not in rows[0] or "ID" not in rows[0]:
+        raise ValueError(
+            f"canvas: {path} has no 'Student' and 'ID' header; expected a gradebook exported "
+            "from Canvas (Grades > Export)"
+        )
+    header = [h.strip() for h in rows[0]]
+    width = len(header)
+    meta, students = [], []
+    id_at = header.index("ID")
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > width:
+            raise ValueError(
+                f"canvas: row {number} of {path} has {len(row)} fields, the header {width}"
+            )
+        row = row + [""] * (width - len(row))
+        # Meta rows (Points Possible, posting policies) come before the students and have no ID.
+        if not row[id_at].strip() and not students:
+            meta.append(row)
+        else:
+            students.append(dict(zip(header, row, strict=True)))
+    return CanvasFile(header, meta, students)
+
+
+def find_column(header: list[str], column: str) -> str:
+    """The header of the assignment column ``column`` names: exact, or without " (id)"."""
+    if column in header:
+        return column
+    found = [h for h in header if h.rsplit(" (", 1)[0] == column and h.endswith(")")]
+    if len(found) == 1:
+        return found[0]
+    assignments = [h for h in header if h not in ID_COLUMNS and h.endswith(")")]
+    if not found:
+        raise ValueError(
+            f"column: no assignment column {column!r} in the Canvas file; it has "
+            f"{', '.join(repr(a) for a in assignments) or 'no assignment columns'}"
+        )
+    raise ValueError(f"column: {column!r} matches {found}; give the full header, with its id")
+
+
+def course_grades(gradebook: Path, assignment: str) -> dict[str, CourseGrade]:
+    """Every course student's result for ``assignment``, from a snapshot of ``gradebook``."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not gradebook.is_file():
+        raise ValueError(f"gradebook: {gradebook} does not exist; expected nbgrader's gradebook.db")
+    with tempfile.TemporaryDirectory(prefix="lstm-canvas-") as tmp:
+        snapshot = Path(tmp) / "gradebook.db"
+        source = sqlite3.connect(f"file:{gradebook}?mode=ro", uri=True)
+        target = sqlite3.connect(snapshot)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+        with Gradebook(f"sqlite:///{snapshot}") as gb:
+            try:
+                max_score = float(gb.find_assignment(assignment).max_score)
+            except MissingEntry:
+                raise ValueError(
+                    f"assignment: no assignment {assignment!r} in {gradebook}; it has "
+                    f"{', '.join(repr(a.name) for a in gb.assignments) or 'none'}"
+                ) from None
+            grades = {}
+            for student in gb.students:
+                try:
+                    sub = gb.find_submission(assignment, student.id)
+                except MissingEntry:
+                    grades[student.id] = CourseGrade("not submitted", None, max_score)
+                    continue
+                if sub.needs_manual_grade:
+                    grades[student.id] = CourseGrade("needs grading", None, max_score)
+                else:
+                    grades[student.id] = CourseGrade("graded", float(sub.score), max_score)
+    return grades
+
+
+def read_mapping(path: Path) -> dict[str, str]:
+    """``--map`` file: course student id -> the Canvas key value."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or {"student_id", "canvas"} - set(reader.fieldnames):
+            raise ValueError(
+                f"map: {path} has columns {reader.fieldnames}; expected 'student_id' and 'canvas'"
+            )
+        mapping = {}
+        for row in reader:
+            sid = row["student_id"].strip()
+            if sid in mapping:
+                raise ValueError(f"map: student_id {sid!r} appears twice in {path}")
+            mapping[sid] = row["canvas"].strip()
+    return mapping
+
+
+def _number(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def fill_column(
+    canvas: CanvasFile,
+    column: str,
+    grades: dict[str, CourseGrade],
+    key: str = "SIS Login ID",
+    mapping: dict[str, str] | None = None,
+    missing: str = "blank",
+    scale: bool = False,
+) -> tuple[list[list[str]], ExportReport]:
+    """The rows of the import file (header first) and the report. Raises ValueError."""
+    if key not in canvas.header or key not in ID_COLUMNS:
+        present = [c for c in ID_COLUMNS if c in canvas.header]
+        raise ValueError(
+            f"key: {key!r} is not an identification column here; expected one of {present}"
+        )
+    if missing not in ("blank", "zero"):
+        raise ValueError(f"missing: got {missing!r}; expected 'blank' or 'zero'")
+    header = find_column(canvas.header, column)
+    max_scores = {g.max_score for g in grades.values()}
+    max_score = max_scores.pop() if max_scores else 0.0
+    points = None
+    for row in canvas.meta:
+        if row[0].strip() == POINTS_POSSIBLE:
+            text = row[canvas.header.index(header)].strip()
+            points = float(text) if text else None
+    if points is not None and points != max_score and not scale:
+        raise ValueError(
+            f"scale: Canvas's {header!r} is worth {points:g} points, the assignment "
+            f"{max_score:g}; pass --scale to rescale the scores, or fix the points in Canvas"
+        )
+    factor = points / max_score if scale and points is not None and max_score else 1.0
+    report = ExportReport(header, key, points, max_score, factor != 1.0)
+
+    by_key: dict[str, dict[str, str]] = {}
+    for row in canvas.students:
+        value = _norm(row[key])
+        if not value:
+            continue
+        if value in by_key:
+            raise ValueError(f"key: {row[key]!r} appears twice in the Canvas column {key!r}")
+        by_key[value] = row
+    mapping = mapping or {}
+    matched: dict[str, str] = {}  # normalised Canvas key -> value to write
+    for sid in sorted(grades):
+        target = _norm(mapping.get(sid, sid))
+        if target not in by_key:
+            report.unmatched_course.append(sid)
+            continue
+        grade = grades[sid]
+        if grade.status == "graded":
+            matched[target] = _number(grade.score * factor)
+        elif grade.status == "needs grading":
+            report.needs_grading.append(sid)
+            matched[target] = ""
+        else:
+            report.not_submitted.append(sid)
+            matched[target] = "0" if missing == "zero" else ""
+        if matched[target]:
+            report.written[by_key[target][key]] = matched[target]
+    report.unmatched_canvas = sorted(by_key[k][key] for k in by_key if k not in matched)
+
+    columns = [c for c in ID_COLUMNS if c in canvas.header] + [header]
+    positions = [canvas.header.index(c) for c in columns]
+    out = [columns] + [[row[i] for i in positions] for row in canvas.meta]
+    for row in canvas.students:
+        value = matched.get(_norm(row[key]), "")
+        out.append([row[c] for c in columns[:-1]] + [value])
+    return out, report
+
+
+def export_canvas(
+    canvas_csv: Path,
+    course: Path,
+    assignment: str,
+    column: str,
+    out: Path,
+    **options,
+) -> ExportReport:
+    """Read the Canvas export and the gradebook, write the import file and a JSON report."""
+    mapping = options.pop("mapping", None)
+    rows, report = fill_column(
+        read_canvas(canvas_csv),
+        column,
+        course_grades(course / "gradebook.db", assignment),
+        mapping=read_mapping(mapping) if mapping else None,
+        **options,
+    )
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    out.with_suffix(".json").write_text(json.dumps(asdict(report), indent=2) + "\n")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="lstm-autograde export",
+        description="Fill one assignment column of a Canvas gradebook export for import.",
+    )
+    parser.add_argument("--canvas", type=Path, required=True, help="Canvas gradebook export (CSV)")
+    parser.add_argument("--column", required=True, help='Canvas assignment, e.g. "Problem set 1"')
+    parser.add_argument("--assignment", required=True, help="nbgrader assignment id")
+    parser.add_argument("--course", type=Path, default=Path.cwd(), help="course root (cwd)")
+    parser.add_argument(
+        "--key", default="SIS Login ID", help="Canvas column matched to student ids"
+    )
+    parser.add_argument("--map", type=Path, dest="mapping", help="CSV: student_id,canvas")
+    parser.add_argument("--missing", choices=("blank", "zero"), default="blank")
+    parser.add_argument("--scale", action="store_true", help="rescale to Canvas's points")
+    parser.add_argument("--out", type=Path, default=Path("canvas-import.csv"))
+    args = parser.parse_args(argv)
+    try:
+        report = export_canvas(
+            args.canvas,
+            args.course,
+            args.assignment,
+            args.column,
+            args.out,
+            key=args.key,
+            mapping=args.mapping,
+            missing=args.missing,
+            scale=args.scale,
+        )
+    except (ValueError, OSError) as err:
+        print(f"lstm-autograde export: {err}", file=sys.stderr)
+        return 2
+    print("\n".join(report.lines()))
+    print(f"import file: {args.out} (report: {args.out.with_suffix('.json')})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

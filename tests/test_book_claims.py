@@ -1,0 +1,382 @@
+"""The claims the book's prose makes about numbers, code, maths and sources, checked.
+
+Each test names the page and the sentence it backs. Numbers a page computes at build time are
+glued from code; these tests cover what the prose *says about* them (a float is or is not lost
+next to 1, a gradient equals a product of gates, a figure is a weighted average), the numbers
+of pages that run no code (the assignment pages), and the consistency of the citations.
+Fast: no kernel, no built book.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lstm_core as lc
+from lstm_core import experiments as ex
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+PAGES = sorted(BOOK.glob("*.md")) + sorted((BOOK / "assignments").glob("*.md"))
+P = lc.HAND_WORKED_PARAMS
+
+
+def page(name: str) -> str:
+    return (BOOK / name).read_text(encoding="utf-8")
+
+
+# -- chapter 1: floating point and the recurrent Jacobian ------------------------------------
+
+
+def test_half_to_the_fifty_is_not_lost_next_to_one():
+    """ch1: 0.5**50 is 4 times the float64 spacing at 1, so 1 + 0.5**50 != 1; lost from t = 53."""
+    assert np.spacing(1.0) == 2.0**-52  # IEEE 754 binary64: 52 fraction bits
+    assert 0.5**50 / np.spacing(1.0) == 4.0
+    assert 1.0 + 0.5**50 != 1.0
+    lost = next(t for t in range(1, 100) if 1.0 + 0.5**t == 1.0)
+    assert lost == 53  # 2**-53 is half the spacing: a tie, rounded to even (to 1)
+
+
+def test_float32_loses_half_to_the_t_from_24():
+    """ch1, exercise 1.2: in float32 (24 significant bits) 1 + 0.5**t == 1 from t = 24."""
+    one, half = np.float32(1.0), np.float32(0.5)
+    assert next(t for t in range(1, 100) if one + half**t == one) == 24
+
+
+def test_rnn_jacobian_is_diag_slope_times_wh_transposed(rng):
+    """ch1: dh_t / dh_{t-1} = diag(1 - h_t**2) W_h^T, checked by centred differences."""
+    D, H = 3, 5
+    p = lc.init_rnn_params(D, H, rng=rng)
+    x, h_prev = rng.standard_normal((1, D)), rng.standard_normal((1, H))
+
+    def step(h):
+        return np.tanh(x @ p["Wx"] + h @ p["Wh"] + p["b"])[0]
+
+    h = step(h_prev)
+    analytic = np.diag(1 - h**2) @ p["Wh"].T
+    eps = 1e-6
+    numeric = np.stack(
+        [(step(h_prev + eps * e) - step(h_prev - eps * e)) / (2 * eps) for e in np.eye(H)],
+        axis=1,
+    )
+    np.testing.assert_allclose(analytic, numeric, atol=1e-9)
+    # the step itself is lstm_core's
+    np.testing.assert_allclose(lc.rnn_forward(x[:, None], p, h0=h_prev)[0][0, 0], h)
+
+
+def test_small_singular_value_makes_the_gradient_vanish(rng):
+    """ch1 (Pascanu et al., 2013): largest singular value of W_h below 1 -> the gradient on
+    the first input shrinks with every further step; the spectral radius is at most that value."""
+    p = lc.init_rnn_params(4, 16, rng=1)
+    p["Wh"] *= 0.9 / np.linalg.svd(p["Wh"], compute_uv=False)[0]
+    radius = np.abs(np.linalg.eigvals(p["Wh"])).max()
+    assert radius <= 0.9 + 1e-12
+    x = rng.standard_normal((8, 31, 4))
+    norms = ex.input_gradient_norms(params=p, x=x, lags=range(1, 31))
+    assert np.all(np.diff(norms) < 0)
+    assert norms[-1] < norms[0] * 0.9**29
+
+
+# -- chapter 2: the squashing functions -------------------------------------------------------
+
+
+def test_the_four_example_values_of_the_sources():
+    """ch2: sigmoid(10) = 0.99995, sigmoid(-5) = 0.0067, tanh(2) = 0.96, tanh(-5) = -0.99991
+    (the values of the course's sources, SOURCE_NOTES), to the digits quoted."""
+    assert round(float(lc.sigmoid(10.0)), 5) == 0.99995
+    assert round(float(lc.sigmoid(-5.0)), 4) == 0.0067
+    assert round(float(lc.tanh(2.0)), 2) == 0.96
+    assert round(float(lc.tanh(-5.0)), 5) == -0.99991
+
+
+def test_tanh_is_a_stretched_sigmoid():
+    """ch2, exercise 2.1: tanh(x) = 2 sigmoid(2x) - 1."""
+    x = np.linspace(-30, 30, 6001)
+    np.testing.assert_allclose(lc.tanh(x), 2 * lc.sigmoid(2 * x) - 1, atol=1e-15)
+
+
+def test_slopes_peak_at_zero():
+    """ch2: the sigmoid's slope is at most 1/4 and tanh's at most 1, both at x = 0."""
+    x = np.linspace(-10, 10, 20001)
+    assert lc.sigmoid_grad(0.0) == 0.25 and lc.tanh_grad(0.0) == 1.0
+    assert lc.sigmoid_grad(x).max() == 0.25 and lc.tanh_grad(x).max() == 1.0
+
+
+def test_sigmoid_is_exact_at_the_extremes_and_keeps_small_tails():
+    """ch2: sigmoid(+-1000) is exactly 1 and 0 without a warning; exercise 2.3: 1 - sigmoid(40)
+    cancels to 0 while sigmoid(-40) keeps its value; e**z overflows beyond ln(max float)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert lc.sigmoid(1000.0) == 1.0 and lc.sigmoid(-1000.0) == 0.0
+    assert 1.0 - lc.sigmoid(40.0) == 0.0
+    np.testing.assert_allclose(lc.sigmoid(-40.0), np.exp(-40.0), rtol=1e-15)
+    limit = np.log(np.finfo(np.float64).max)
+    assert 709 < limit < 710
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.exp(limit + 0.01)) and np.isfinite(np.exp(limit - 0.01))
+
+
+# -- chapters 3 to 7: the hand-worked unit ------------------------------------------------------
+
+
+def test_output_gate_weighs_the_memory_23_times_the_input():
+    """ch6: the hand-worked output gate's weight on h is about 23 times its weight on x."""
+    Wx, Wh, _ = lc.gate_params(params=P, gate="o")
+    assert round(abs(float(Wh[0, 0]) / float(Wx[0, 0]))) == 23  # 4.38 / 0.19 (the weights table)
+
+
+def test_cell_state_derivative_is_the_forget_gate(rng):
+    """ch5: with the gates held fixed, dc_t / dc_{t-1} = f_t, elementwise."""
+    f, i, g = rng.uniform(0, 1, 4), rng.uniform(0, 1, 4), rng.uniform(-1, 1, 4)
+    c, eps = rng.standard_normal(4), 1e-6
+    numeric = (lc.cell_update(c + eps, f, i, g) - lc.cell_update(c - eps, f, i, g)) / (2 * eps)
+    np.testing.assert_allclose(numeric, f, rtol=1e-8)
+
+
+def test_fixed_gates_settle_at_i_g_over_one_minus_f():
+    """ch5: with fixed gates the memory settles at i g / (1 - f)."""
+    c = 2.0
+    for _ in range(500):
+        c = lc.cell_update(c, 0.9, 0.5, 0.5)
+    assert c == pytest.approx(0.5 * 0.5 / (1 - 0.9), rel=1e-12)
+
+
+def test_parameter_count_is_4h_d_plus_h_plus_1():
+    """ch7, exercise 7.1: an LSTM layer has 4H(D + H + 1) numbers; the hand-worked unit 12."""
+    for D, H in [(1, 1), (3, 5), (7, 2)]:
+        assert sum(v.size for v in lc.init_params(D, H, rng=0).values()) == 4 * H * (D + H + 1)
+    assert sum(v.size for v in P.values()) == 12
+
+
+def test_gru_has_three_quarters_of_the_lstm_parameters_in_pytorch_layout():
+    """ch12, exercise 12.1: with PyTorch's two biases, GRU / LSTM = 3/4 for every D and H."""
+    for D, H in [(1, 1), (3, 7), (256, 256)]:
+        n_gru = sum(v.size for v in ex.init_gru_params(D, H, rng=0).values())
+        n_lstm = sum(v.size for v in lc.to_torch(lc.init_params(D, H, rng=0)).values())
+        assert n_gru * 4 == n_lstm * 3
+
+
+def test_coupled_gate_keeps_the_memory_between_old_and_candidate(rng):
+    """ch12, exercise 12.2: c = f c_prev + (1 - f) g lies between c_prev and g."""
+    f = rng.uniform(0, 1, 1000)
+    c_prev, g = rng.uniform(-5, 5, 1000), rng.uniform(-1, 1, 1000)
+    c = f * c_prev + (1 - f) * g
+    assert np.all(c >= np.minimum(c_prev, g)) and np.all(c <= np.maximum(c_prev, g))
+
+
+# -- chapters 9 and 10: gradients and training ----------------------------------------------------
+
+
+def test_with_wh_zero_the_belt_gradient_is_the_product_of_forget_gates(rng):
+    """ch9: W_h = 0 leaves the cell state as the only path, so dc_0 = prod_t f_t exactly."""
+    N, T, D, H = 2, 30, 3, 4
+    q = lc.init_params(D, H, rng=1, forget_bias=2.0)
+    q["Wh"][:] = 0.0
+    x = rng.standard_normal((N, T, D))
+    _, cache = lc.lstm_forward(x, q)
+    f = ex.unroll_trace(params=q, x=x)["f"]
+    dc0 = lc.lstm_backward(np.zeros((N, T, H)), cache, dc_last=np.ones((N, H)))[2]
+    np.testing.assert_allclose(dc0, np.prod(f, axis=1), rtol=1e-12)
+
+
+def test_adam_moves_each_weight_against_its_gradient_by_about_lr():
+    """ch10 and exercise 10.1: Adam's first update is about -lr * sign(gradient), whatever the
+    gradient's size (the book once said "in the direction of its average gradient")."""
+    w = {"w": np.zeros(5)}
+    g = {"w": np.array([1e-6, -1e-3, 1.0, -1e3, 1e6])}
+    lc.Adam(lr=0.1).step(params=w, grads=g)
+    np.testing.assert_allclose(w["w"], -0.1 * np.sign(g["w"]), rtol=1e-2)
+
+
+def test_memory_task_baseline_is_one_third():
+    """ch10: answering 0 scores the variance of U(-1, 1), 1/3."""
+    _, y = lc.memory_task(200_000, lag=3, rng=0)
+    assert np.mean(y**2) == pytest.approx(1 / 3, abs=5e-3)
+
+
+def test_memory_sweep_seeds_shapes_and_reproducibility():
+    """ch10: the seed sweep returns one row per seed and is reproducible from the seeds."""
+    kw = dict(hidden_size=2, n_train=16, n_test=16, epochs=2, batch_size=8)
+    a = ex.memory_sweep_seeds([1, 2], seeds=[0, 1], cells=("lstm",), **kw)
+    b = ex.memory_sweep_seeds([1, 2], seeds=[0, 1], cells=("lstm",), **kw)
+    assert a["lstm"].shape == (2, 2) and a["curves"]["lstm"].shape == (2, 2, 2)
+    np.testing.assert_array_equal(a["lstm"], b["lstm"])
+    assert a["lstm"][0, 0] == ex.memory_test_mse("lstm", 1, seed=0, **kw)[0]
+    with pytest.raises(ValueError, match="seed"):
+        ex.memory_sweep_seeds([1], seeds=[0], seed=3)
+    with pytest.raises(ValueError, match="seeds"):
+        ex.memory_sweep_seeds([1], seeds=[])
+
+
+# -- pages without code: the assignment pages, the set-up instructions ---------------------------
+
+
+def _hand_worked_step():
+    return lc.lstm_step_trace([[1.0]], [[1.0]], [[2.0]], P)  # x = 1, h = 1, c = 2
+
+
+def test_assignment_2_quotes_the_hand_worked_step():
+    """ps02 page: "the forget gate's sum 5.95 gives 0.997 ... c = 2.948, h = 0.986"."""
+    text = page("assignments/ps02-gates.md")
+    t = _hand_worked_step()
+    for quoted, value, digits in [
+        ("5.95", t["a_f"], 2),
+        ("0.997", t["f"], 3),
+        ("2.948", t["c"], 3),
+        ("0.986", t["h"], 3),
+    ]:
+        assert quoted in text
+        assert f"{float(value[0, 0]):.{digits}f}" == quoted
+
+
+def test_assignment_4_quotes_the_two_companies():
+    """ps04 page: day 5 at 0.006 and 0.969; after day 1 c = -0.20, 0.50 and h = -0.13, 0.28."""
+    text = page("assignments/ps04-unrolling.md")
+    x, _ = lc.two_companies()
+    hs, cache = lc.lstm_forward(x, P)
+    quoted = {
+        "0.006": f"{hs[0, -1, 0]:.3f}",
+        "0.969": f"{hs[1, -1, 0]:.3f}",
+        "-0.20": f"{cache.cs[0, 0, 0]:.2f}",
+        "0.50": f"{cache.cs[1, 0, 0]:.2f}",
+        "-0.13": f"{hs[0, 0, 0]:.2f}",
+        "0.28": f"{hs[1, 0, 0]:.2f}",
+    }
+    for q, computed in quoted.items():
+        assert q in text and q == computed
+    assert "2.948" in text and f"{float(_hand_worked_step()['c'][0, 0]):.3f}" == "2.948"
+
+
+def test_python_version_is_the_same_everywhere():
+    """intro and student guide ask for the Python version pyproject.toml requires."""
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    version = re.fullmatch(r">=(\d+\.\d+)", requires).group(1)
+    for name in ("intro.md", "student-guide.md"):
+        asked = set(re.findall(r"Python (\d+\.\d+) or (?:later|newer)", page(name)))
+        assert asked == {version}, (name, asked)
+
+
+def test_student_guide_quotes_the_grading_time_limit():
+    """student guide: "60 seconds by default" is nbgrader_config.py's default cell timeout."""
+    config = (ROOT / "nbgrader_config.py").read_text()
+    default = re.search(r'LSTM_GRADING_CELL_TIMEOUT", "(\d+)"', config).group(1)
+    assert f"({default} seconds by default)" in page("student-guide.md")
+
+
+def test_intro_links_every_chapter_in_the_toc():
+    """intro: the list of parts names every chapter (it once said later parts were unwritten)."""
+    toc = (ROOT / "_toc.yml").read_text()
+    chapters = re.findall(r"file: book/(\d\d-[\w-]+)", toc)
+    intro = page("intro.md")
+    assert chapters and all(f"{{doc}}`{c}`" in intro for c in chapters)
+    assert "being written" not in intro
+
+
+# -- citations ---------------------------------------------------------------------------------
+
+
+def _reference_entries() -> dict[str, str]:
+    """label -> the text of its entry in references.md."""
+    text = page("references.md")
+    entries = {}
+    for m in re.finditer(r"\((ref-[\w-]+)\)=\n(.*?)(?=\n- \(ref-|\n\n|\Z)", text, re.S):
+        entries[m.group(1)] = m.group(2)
+    return entries
+
+
+def test_every_reference_entry_has_its_label_year():
+    """references: an entry labelled ref-<name><year> gives that year in parentheses."""
+    entries = _reference_entries()
+    assert len(entries) >= 25
+    for label, entry in entries.items():
+        year = re.search(r"(\d{4})$", label)
+        if year:
+            assert f"({year.group(1)})" in entry, label
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_citations_point_to_an_entry_of_the_same_year(path):
+    """Every {ref}`Author, year <ref-...>` of a page names an entry with the same year."""
+    entries = _reference_entries()
+    text = path.read_text(encoding="utf-8")
+    for shown, label in re.findall(r"\{ref\}`([^`<]*?)\s*<(ref-[\w-]+)>`", text):
+        assert label in entries, f"{path.name}: {label} is not in references.md"
+        year = re.search(r"(\d{4})$", label)
+        if year:
+            assert year.group(1) in shown, f"{path.name}: {shown!r} -> {label}"
+
+
+@pytest.mark.parametrize(
+    "name, years",
+    [
+        # Hochreiter and Schmidhuber 1997 (the LSTM); Gers et al. 2000 (the forget gate)
+        ("01-why-memory.md", {"ref-hochreiter1997", "ref-gers2000", "ref-pascanu2013"}),
+        ("12-beyond.md", {"ref-hochreiter1997", "ref-gers2000", "ref-greff2017", "ref-cho2014"}),
+        ("glossary.md", {"ref-hochreiter1997", "ref-gers2000", "ref-kingma2015"}),
+        # the applications' milestones and the efficient-market argument
+        (
+            "11-applications.md",
+            {"ref-graves2009", "ref-graves2013", "ref-sutskever2014", "ref-fama1970"},
+        ),
+    ],
+)
+def test_history_claims_are_cited(name, years):
+    """The pages that tell the LSTM's history link the papers they attribute it to."""
+    cited = set(re.findall(r"<(ref-[\w-]+)>`", page(name)))
+    assert years <= cited
+
+
+def test_assignment_6_page_quotes_the_notebook_thresholds():
+    """ps06 page: lag 30 below 0.05 for the LSTM, the RNN above 0.25 at lag 30 and below 0.05
+    at lag 2, day-5 predictions within 0.1: the thresholds of the notebook's test cells."""
+    import json
+
+    notebook = ROOT / "solutions" / "ps06_training" / "ps06_training.ipynb"
+    code = "\n".join(
+        "".join(c["source"])
+        for c in json.loads(notebook.read_text())["cells"]
+        if c["cell_type"] == "code"
+    )
+    for snippet in (
+        "LAG = 30",
+        "lstm_mse < 0.05",
+        "results[30] > 0.25",
+        "results[2] < 0.05",
+        "np.abs(pred - y).max() < 0.1",
+    ):
+        assert snippet in code, snippet
+    text = page("assignments/ps06-training.md")
+    for quoted in (
+        "gap of 30 steps",
+        "below 0.05 at a lag of 30",
+        "above 0.25 at lag 30",
+        "below 0.05 at lag 2",
+        "within 0.1",
+    ):
+        assert quoted in text, quoted
+
+
+def test_default_forget_bias_is_one():
+    """ch3, ch9: lc.init_params starts the forget gate's bias at 1, the others like the weights."""
+    b = lc.init_params(3, 4, rng=0)["b"]
+    assert np.all(b[lc.gate_slice("f", 4)] == 1.0)
+    others = np.delete(b, np.arange(16)[lc.gate_slice("f", 4)])
+    assert np.all(np.abs(others) <= 1 / np.sqrt(4))
+
+
+@pytest.mark.parametrize("number", range(1, 7))
+def test_assignment_page_points_add_up_to_the_notebook(number):
+    """Each assignment page's points column sums to the nbgrader points of its notebook."""
+    import json
+
+    (page_path,) = (BOOK / "assignments").glob(f"ps0{number}-*.md")
+    (notebook,) = (ROOT / "solutions").glob(f"ps0{number}_*/ps0{number}_*.ipynb")
+    table_points = [int(p) for p in re.findall(r"\| (\d+) \|$", page_path.read_text(), re.M)]
+    cells = json.loads(notebook.read_text())["cells"]
+    nb_points = sum(c.get("metadata", {}).get("nbgrader", {}).get("points", 0) for c in cells)
+    assert table_points and sum(table_points) == nb_points

@@ -1,0 +1,227 @@
+"""The built book in a browser: every slider answers the keyboard with lstm_core's numbers on a
+page without a kernel, and no page is wider than a phone's or a laptop's screen.
+
+Needs the built book (``make book``) and Chromium; all tests here are slow. The probe,
+``book_widgets_browser.py``, runs with no network but loopback (as ``test_book.py``'s).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_book import HTML, NETNS, ROOT, browser_unavailable, toc_docnames
+
+import lstm_core as lc
+
+widgets = pytest.importorskip("lstm_core.widgets")
+
+PROBE = Path(__file__).with_name("book_widgets_browser.py")
+SCREENSHOTS = ROOT / "_build" / "screenshots-widgets"
+PAGES = toc_docnames()
+
+# The explorers each chapter shows, built with the arguments the chapter passes (the pages
+# start them at the hand-worked step x = 1, h_prev = 1, c_prev = 2: the builders' defaults).
+EXPLORERS = {
+    "activation": (lambda: widgets.activation_explorer(x=2.0), "book/02-sigmoid-tanh"),
+    "gate-f": (lambda: widgets.gate_explorer("f"), "book/03-forget-gate"),
+    "gate-i": (lambda: widgets.gate_explorer("i"), "book/04-input-gate"),
+    "gate-g": (lambda: widgets.gate_explorer("g"), "book/04-input-gate"),
+    "cell-state": (
+        lambda: widgets.cell_state_explorer(c_prev=2.0, f=0.9, i=0.5, g=0.5, steps=10),
+        "book/05-cell-state",
+    ),
+    "gate-o": (lambda: widgets.gate_explorer("o"), "book/06-output-gate"),
+}
+GATE_FUNCS = {
+    "f": lc.forget_gate,
+    "i": lc.input_gate,
+    "g": lc.candidate_memory,
+    "o": lc.output_gate,
+}
+# Sliders outside the explorers, whose option labels carry their own numbers.
+LABELLED_SLIDERS = {"book/01-why-memory": 1, "book/08-unrolling": 1}
+
+
+@pytest.fixture(scope="module")
+def report():
+    reason = browser_unavailable()
+    if reason:
+        pytest.skip(reason)
+    if not (HTML / "index.html").is_file():
+        pytest.fail("_build/html is missing: run `make book` first")
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    run = subprocess.run(
+        [
+            *NETNS,
+            "sh",
+            "-c",
+            'ip link set lo up && exec "$0" "$@"',
+            sys.executable,
+            str(PROBE),
+            str(HTML),
+            str(SCREENSHOTS),
+            *[f"{page}.html" for page in PAGES],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    assert run.returncode == 0, f"browser run failed:\n{run.stderr[-4000:]}"
+    return {(p["page"], p["viewport"]): p for p in json.loads(run.stdout)["pages"]}
+
+
+# --- Small screens ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("viewport", ["phone", "laptop"])
+@pytest.mark.parametrize("docname", PAGES)
+def test_page_fits_the_screen(report, docname, viewport):
+    """390x844 and 1280x900: no sideways scrolling, and no code or output cut off."""
+    page = report[(f"{docname}.html", viewport)]
+    layout = page["layout"]
+    assert layout["scroll_width"] <= layout["width"], (
+        f"{docname} at {viewport}: page {layout['scroll_width']} px wide in a "
+        f"{layout['width']} px screen; too wide: {layout['wide']}"
+    )
+    assert not layout["hidden"], f"{docname} at {viewport}: cut-off blocks {layout['hidden']}"
+    assert page["widgets_rendered"] >= page["widget_views"]
+    assert not page["console_errors"], page["console_errors"]
+
+
+@pytest.mark.slow
+def test_cell_diagrams_are_svg_and_legible_on_a_phone(report):
+    plots = pytest.importorskip("lstm_core.plots")
+    fig = plots.cell_diagram(values={"f": 0.5})
+    smallest_pt = min(t.get_fontsize() for t in fig.axes[0].texts)
+    natural_px = fig.get_figwidth() * 96  # an SVG's points at 96 px per inch
+    diagrams = [
+        svg
+        for docname in PAGES
+        for svg in report[(f"{docname}.html", "phone")]["layout"]["svgs"]
+        if svg["alt"].startswith("Diagram of an LSTM cell")
+    ]
+    # chapters 3 to 6 each show the diagram with their stage highlighted (their glue:figure)
+    assert len(diagrams) >= 4, diagrams
+    for svg in diagrams:
+        label_px = smallest_pt * 96 / 72 * svg["width"] / natural_px
+        assert label_px >= 9.0, f"{svg['src']}: labels {label_px:.1f} px high at 390 px"
+
+
+# --- Sliders ---------------------------------------------------------------------------------
+
+
+def slider_pages():
+    return sorted({page for _, page in EXPLORERS.values()} | set(LABELLED_SLIDERS))
+
+
+def position(slider, label: str):
+    """The value of ``slider``'s option shown as ``label``."""
+    labels = {text: value for text, value in slider.options}
+    assert label in labels, f"{slider.description}: no position {label!r}"
+    return labels[label]
+
+
+def expected_rows(explorer) -> list[list[str]]:
+    """The read-out's (label, value) cells as the live widget renders them."""
+    cells = re.findall(r"<tr><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td>", explorer.readout.value)
+    return [[html.unescape(a), html.unescape(b)] for a, b in cells]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("docname", slider_pages())
+def test_every_slider_answers_the_keyboard_with_lstm_cores_numbers(report, docname):
+    sliders = report[(f"{docname}.html", "laptop")]["sliders"]
+    kinds = [kind for kind, (_, page) in EXPLORERS.items() if page == docname]
+    initial = sliders["initial"]
+    assert [e["kind"] for e in initial["explorers"]] == kinds
+    expected_sliders = LABELLED_SLIDERS.get(docname, 0) + sum(
+        len(EXPLORERS[k][0]().sliders) for k in kinds
+    )
+    assert len(sliders["moves"]) == len(initial["sliders"]) == expected_sliders
+    for move in sliders["moves"]:
+        n, before, after = move["slider"], move["before"], move["after"]
+        slider_before, slider_after = before["sliders"][n], after["sliders"][n]
+        step = 1 if move["key"] == "right" else -1
+        assert slider_after["now"] == slider_before["now"] + step, f"slider {n} did not move"
+        assert slider_after["label"] != slider_before["label"]
+        k = slider_after["explorer"]
+        if k < 0:
+            check_labelled_slider(docname, slider_after["label"])
+            continue
+        shown = after["explorers"][k]
+        explorer = EXPLORERS[shown["kind"]][0]()
+        for s, label in zip(explorer.sliders.values(), shown["positions"], strict=True):
+            s.value = position(s, label)
+        assert shown["rows"] == expected_rows(explorer), (
+            f"{docname}: {shown['kind']} at {shown['positions']} shows {shown['rows']}"
+        )
+        if shown["kind"].startswith("gate-"):
+            check_gate_against_lstm_core(shown["kind"][-1], explorer, shown["rows"])
+
+
+def check_gate_against_lstm_core(gate: str, explorer, rows) -> None:
+    """The gate's value on the page equals lstm_core's gate function at those positions."""
+    v = {k: s.value for k, s in explorer.sliders.items()}
+    p = lc.copy_params(lc.HAND_WORKED_PARAMS)
+    k = lc.gate_slice(gate, 1)
+    p["Wx"][0, k], p["Wh"][0, k], p["b"][k] = v["weights"]
+    value = GATE_FUNCS[gate]([[v["x"]]], [[v["h_prev"]]], p)[0, 0]
+    assert rows[1][1] == f"{value:.3f}", (rows, value)
+    x, h, c = [[v["x"]]], [[v["h_prev"]]], [[v["c_prev"]]]
+    _, c, _ = lc.lstm_step_forward(x=x, h_prev=h, c_prev=c, params=p)
+    assert f"{c[0, 0]:+.3f}" in [text for _, text in rows]
+
+
+def check_labelled_slider(docname: str, label: str) -> None:
+    if docname == "book/01-why-memory":
+        # the chapter's slider: "w → w**50" for w in 0.50, 0.55, ..., 2.00 (T = 50 steps)
+        w = float(label.split("→")[0])
+        assert label == f"{w:.2f} → {w**50:.1e}"
+    else:
+        # the chapter's slider: company A's series with another day-1 price, run by lstm_core
+        first = float(re.match(r"day 1 = ([0-9.]+)", label).group(1))
+        x, _ = lc.two_companies()
+        series = x[:1].copy()
+        series[0, 0, 0] = first
+        hs = lc.lstm_forward(x=series, params=lc.HAND_WORKED_PARAMS)[0]
+        assert label == f"day 1 = {first:.2f}:  prediction for day 5 = {hs[0, -1, 0]:.3f}"
+
+
+def test_slider_pages_are_in_the_toc():
+    """The explorers' pages are named here by hand; they must still exist."""
+    assert set(slider_pages()) <= set(PAGES)
+
+
+# --- Readers see the lesson ------------------------------------------------------------------
+
+BOOKKEEPING = re.compile(r"^\s*(?:from myst_nb import glue|glue\(|keep\(|def keep\()", re.M)
+
+
+def visible_code_cells(path: Path):
+    """(line, source) of every code cell of a MyST page that the reader sees."""
+    text = path.read_text(encoding="utf-8")
+    for m in re.finditer(r"^```\{code-cell\}[^\n]*\n(.*?)^```", text, re.M | re.S):
+        body = m.group(1)
+        header = body.split("\n\n", 1)[0] if body.startswith((":", "---")) else ""
+        if "remove-cell" not in header and "remove-input" not in header:
+            yield text[: m.start()].count("\n") + 1, body
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_visible_code_carries_no_bookkeeping(docname):
+    """glue()/keep() calls live in remove-cell cells; the code a reader sees is the lesson."""
+    found = []
+    for line, body in visible_code_cells(ROOT / f"{docname}.md"):
+        for m in BOOKKEEPING.finditer(body):
+            at = line + 1 + body[: m.start()].count("\n")  # the fence is the cell's first line
+            found.append(f"{docname}.md:{at}: {m.group(0).strip()}")
+    assert not found, "bookkeeping in visible code cells:\n" + "\n".join(found)

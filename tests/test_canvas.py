@@ -1,0 +1,220 @@
+"""Grades back to Canvas (lstm_grading.canvas), on a gradebook export in Canvas's own layout.
+
+The fixture follows the layout of Canvas's "Export Entire Gradebook" CSV as Instructure's guide
+"How do I export grades in the Gradebook?" describes it and as Canvas writes it: a header with
+Student, ID, SIS User ID, SIS Login ID, Section, one "Name (assignment id)" column per
+assignment and read-only totals; then a "Points Possible" row whose first cell is indented and
+whose read-only cells say "(read only)"; then one row per student, the test student included.
+The gradebook is a real nbgrader gradebook.db, filled through nbgrader's own API.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sys
+
+import pytest
+from nbgrader.api import Gradebook
+
+from lstm_grading import canvas
+
+CANVAS_EXPORT = """\
+\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,Problem set 1 (123456),Problem set 2 (123457),\
+Current Points,Final Points,Current Score,Unposted Current Score,Final Score,Unposted Final Score
+    Points Possible,,,,,16.00,20.00,(read only),(read only),(read only),(read only),(read only),\
+(read only)
+"Doe, Jane",1001,S1001,JDoe@uni.example,LSTM 101,,12.00,12.00,12.00,60.00,60.00,33.33,33.33
+"Lee, Ann",1002,S1002,alee@uni.example,LSTM 101,3.00,,3.00,3.00,18.75,18.75,8.33,8.33
+"Roe, Rick",1003,S1003,rroe@uni.example,LSTM 101,,,,,,,,
+"Zhu, Mei",1004,S1004,mzhu@uni.example,LSTM 101,,,,,,,,
+"Student, Test",1099,,test_student_abc,LSTM 101,,,,,,,,
+"""
+
+
+@pytest.fixture(scope="module")
+def gradebook(tmp_path_factory):
+    """A gradebook with ps01 (10 + 6 points) and five students in every state."""
+    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
+    # A new gradebook asks `alembic` (from PATH) for its schema version: this venv's.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+        fill(path)
+    return path
+
+
+def fill(path):
+    with Gradebook(f"sqlite:///{path}") as gb:
+        gb.add_assignment("ps01")
+        gb.add_notebook("ps01", "ps01")
+        gb.add_grade_cell("test_a", "ps01", "ps01", max_score=10, cell_type="code")
+        gb.add_grade_cell("test_b", "ps01", "ps01", max_score=6, cell_type="code")
+        for sid in ["jdoe@uni.example", "alee@uni.example", "rroe@uni.example", "mzhu@uni.example"]:
+            gb.add_student(sid)
+        gb.add_student("visitor")  # in the course, not in Canvas
+        scores = {  # (test_a, test_b, needs manual grade)
+            "jdoe@uni.example": (10.0, 5.5, False),
+            "alee@uni.example": (4.0, 0.0, False),
+            "rroe@uni.example": (0.0, 0.0, True),  # autograding failed
+            "visitor": (10.0, 6.0, False),
+        }
+        for sid, (a, b, manual) in scores.items():  # mzhu submitted nothing
+            with gb.db.no_autoflush:
+                gb.add_submission("ps01", sid)
+            for cell, score in [("test_a", a), ("test_b", b)]:
+                grade = gb.find_grade(cell, "ps01", "ps01", sid)
+                grade.auto_score = score
+                grade.needs_manual_grade = manual
+            gb.db.commit()
+
+
+@pytest.fixture
+def course(gradebook, tmp_path):
+    """A course folder: a copy of the gradebook, and the Canvas export beside it."""
+    shutil.copy(gradebook, tmp_path / "gradebook.db")
+    (tmp_path / "Grades-LSTM.csv").write_text(CANVAS_EXPORT, encoding="utf-8")
+    return tmp_path
+
+
+def read_rows(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def test_fills_one_column_and_reports_every_student(course):
+    out = course / "import.csv"
+    report = canvas.export_canvas(course / "Grades-LSTM.csv", course, "ps01", "Problem set 1", out)
+    rows = read_rows(out)
+    assert rows[0] == [
+        "Student",
+        "ID",
+        "SIS User ID",
+        "SIS Login ID",
+        "Section",
+        "Problem set 1 (123456)",
+    ]
+    assert rows[1][0].strip() == "Points Possible" and rows[1][-1] == "16.00"
+    by_login = {r[3]: r[-1] for r in rows[2:]}
+    # Matched ignoring case (JDoe@ in Canvas); a blank leaves Canvas's grade as it is.
+    assert by_login == {
+        "JDoe@uni.example": "15.5",
+        "alee@uni.example": "4",
+        "rroe@uni.example": "",  # needs manual grading
+        "mzhu@uni.example": "",  # no submission
+        "test_student_abc": "",
+    }
+    assert report.needs_grading == ["rroe@uni.example"]
+    assert report.not_submitted == ["mzhu@uni.example"]
+    assert report.unmatched_canvas == ["test_student_abc"]
+    assert report.unmatched_course == ["visitor"]
+    saved = json.loads(out.with_suffix(".json").read_text())
+    assert saved["written"] == {"JDoe@uni.example": "15.5", "alee@uni.example": "4"}
+
+
+def test_missing_as_zero_and_a_mapping_file(course):
+    mapping = course / "map.csv"
+    mapping.write_text("student_id,canvas\nvisitor,1003\nrroe@uni.example,1099\n")
+    out = course / "import.csv"
+    report = canvas.export_canvas(
+        course / "Grades-LSTM.csv",
+        course,
+        "ps01",
+        "Problem set 1 (123456)",
+        out,
+        key="ID",
+        mapping=mapping,
+        missing="zero",
+    )
+    by_id = {r[1]: r[-1] for r in read_rows(out)[2:]}
+    # jdoe, alee and mzhu are not Canvas IDs and have no mapping: unmatched on both sides.
+    assert by_id == {"1001": "", "1002": "", "1003": "16", "1004": "", "1099": ""}
+    assert report.unmatched_course == ["alee@uni.example", "jdoe@uni.example", "mzhu@uni.example"]
+    assert report.unmatched_canvas == ["1001", "1002", "1004"]
+    assert report.needs_grading == ["rroe@uni.example"]
+
+
+def test_missing_zero_writes_zero_for_no_submission(course):
+    out = course / "import.csv"
+    report = canvas.export_canvas(
+        course / "Grades-LSTM.csv", course, "ps01", "Problem set 1", out, missing="zero"
+    )
+    assert {r[3]: r[-1] for r in read_rows(out)[2:]}["mzhu@uni.example"] == "0"
+    assert report.not_submitted == ["mzhu@uni.example"]
+
+
+def test_points_mismatch_needs_scale(course):
+    out = course / "import.csv"
+    with pytest.raises(ValueError, match=r"scale: .* worth 20 points, the assignment 16"):
+        canvas.export_canvas(course / "Grades-LSTM.csv", course, "ps01", "Problem set 2", out)
+    report = canvas.export_canvas(
+        course / "Grades-LSTM.csv", course, "ps01", "Problem set 2", out, scale=True
+    )
+    assert report.scaled
+    # 15.5 of 16 is 19.375 of 20, written to two decimals.
+    assert {r[3]: r[-1] for r in read_rows(out)[2:]}["JDoe@uni.example"] == "19.38"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"column": "Problem set 9"},
+            r"column: no assignment column 'Problem set 9'.*'Problem set 1 \(123456\)'",
+        ),
+        ({"key": "Email"}, r"key: 'Email' is not an identification column here"),
+        ({"assignment": "ps09"}, r"assignment: no assignment 'ps09' .* 'ps01'"),
+        ({"missing": "skip"}, r"missing: got 'skip'; expected 'blank' or 'zero'"),
+    ],
+)
+def test_bad_arguments_name_what_they_got(course, kwargs, message):
+    args = {"assignment": "ps01", "column": "Problem set 1", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        canvas.export_canvas(
+            course / "Grades-LSTM.csv",
+            course,
+            args.pop("assignment"),
+            args.pop("column"),
+            course / "import.csv",
+            **args,
+        )
+    assert not (course / "import.csv").exists()
+
+
+def test_not_a_canvas_file(course):
+    bad = course / "grades.csv"
+    bad.write_text("student_id,score\nalice,3\n")
+    with pytest.raises(ValueError, match="no 'Student' and 'ID' header"):
+        canvas.read_canvas(bad)
+
+
+def test_the_gradebook_is_left_untouched(course):
+    before = (course / "gradebook.db").read_bytes()
+    canvas.export_canvas(
+        course / "Grades-LSTM.csv", course, "ps01", "Problem set 1", course / "import.csv"
+    )
+    assert (course / "gradebook.db").read_bytes() == before
+
+
+def test_command_line(course, capsys):
+    out = course / "import.csv"
+    code = canvas.main(
+        [
+            "--canvas", str(course / "Grades-LSTM.csv"),
+            "--column", "Problem set 1",
+            "--assignment", "ps01",
+            "--course", str(course),
+            "--out", str(out),
+        ]
+    )  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "2 grades written to 'Problem set 1 (123456)'" in printed
+    assert "1 did not submit: mzhu@uni.example" in printed
+    assert "1 in the course but not in the Canvas file (left out): visitor" in printed
+    code = canvas.main(
+        ["--canvas", str(course / "nope.csv"), "--column", "x", "--assignment", "ps01"]
+    )
+    assert code == 2
+    assert "lstm-autograde export:" in capsys.readouterr().err
