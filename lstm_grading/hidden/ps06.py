@@ -244,10 +244,10 @@ def _authentic(fit, params, x, y, *, lr, epochs, batch_size, clip_norm, what: st
     __tracebackhide__ = True
     theirs = copy_arg(params)
     losses = _watched(fit, params, *((x, y) if what != "fit_companies" else ()))
-    want = reference("fit")(
-        theirs,
-        x,
-        y,
+    want = reference("fit")(  # keywords: the package's argument order is changing
+        params=theirs,
+        x=x,
+        y=y,
         optimizer=reference("Adam")(lr=lr),
         epochs=epochs,
         batch_size=batch_size,
