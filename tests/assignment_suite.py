@@ -269,7 +269,9 @@ class GradedAssignment:
 
     @pytest.mark.slow
     def test_feedback_page_nofail(self, graded, case):
-        assert "error" not in graded.feedback_log.lower(), graded.feedback_log[-3000:]
+        # nbgrader's error records and tracebacks (student names such as rel_error_mean are fine)
+        for failure in ("| ERROR]", "| CRITICAL]", "Traceback"):
+            assert failure not in graded.feedback_log, graded.feedback_log[-3000:]
         for name in notebooks(self.assignment):
             page = graded.course.feedback_html(case.student, self.assignment, name)
             tags = re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", page)
