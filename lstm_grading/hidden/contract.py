@@ -33,8 +33,20 @@ def gates() -> tuple[str, ...]:
     return tuple(reference("GATES"))
 
 
+def _plain():
+    """``lstm_core.reference``, the plain statement of the contract, if the package has it."""
+    try:
+        return reference("reference")
+    except AttributeError:
+        return None
+
+
 def step_forward(x, h_prev, c_prev, params):
     """The reference step: ``(h, c, cache)`` with the contract's dict cache."""
+    plain = _plain()
+    if plain is not None:
+        h, c, cache = plain.lstm_step_forward(x, h_prev, c_prev, params)
+        return h, c, {k: cache[k] for k in CACHE_KEYS}
     h, c, cache = reference("lstm_step_forward")(x, h_prev, c_prev, params)
     if isinstance(cache, dict):
         return h, c, {k: cache[k] for k in CACHE_KEYS}
@@ -62,12 +74,20 @@ def forward(x, params, h0=None, c0=None):
 
 def step_backward(dh, dc, x, h_prev, c_prev, params):
     """The reference backward step for the step with these inputs."""
+    plain = _plain()
+    if plain is not None:
+        cache = plain.lstm_step_forward(x, h_prev, c_prev, params)[2]
+        return plain.lstm_step_backward(dh, dc, cache)
     cache = reference("lstm_step_forward")(x, h_prev, c_prev, params)[2]
     return reference("lstm_step_backward")(dh, dc, cache)
 
 
 def backward(dhs, x, params, h0=None, c0=None, dh_last=None, dc_last=None):
     """The reference backpropagation through time for the sequence with these inputs."""
+    plain = _plain()
+    if plain is not None:
+        cache = plain.lstm_forward(x, params, h0, c0)[1]
+        return plain.lstm_backward(dhs, cache, dh_last=dh_last, dc_last=dc_last)
     cache = reference("lstm_forward")(x, params, h0, c0)[1]
     return reference("lstm_backward")(dhs, cache, dh_last=dh_last, dc_last=dc_last)
 
