@@ -15,14 +15,22 @@ LSTM_GRADING_CELL_TIMEOUT in the environment overrides CELL_TIMEOUT (the tests u
 """
 
 import os
+import warnings
 
 import nbgrader
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import GetGrades
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
+    OverwriteKernelspec,
+)
 
 import lstm_grading
 from lstm_grading.export import CsvExportWithStatus
 from lstm_grading.feedback import HideHiddenTests
+from lstm_grading.hidden.release_checksums import OverwriteCellsQuietly
 
 c = get_config()  # noqa: F821 (provided by traitlets when it executes this file)
 
@@ -48,10 +56,31 @@ c.Execute.extra_arguments = [
     "--HistoryManager.hist_file=:memory:",
     "--InteractiveShellApp.extensions=lstm_grading.kernel_guard",
     f"--KernelGuard.timeout={CELL_TIMEOUT}",
+    # Clean logs: the kernel app's own log below ERROR, which is one line per notebook, "Kernel
+    # is running over TCP without encryption" (the kernel talks to nbgrader on localhost only;
+    # the sandbox's network namespace has nothing else). Students' output is not a log record.
+    "--IPKernelApp.log_level=ERROR",
 ]
+
+# Clean logs: nbgrader's gradebook (api.py) builds SubmittedAssignment/SubmittedNotebook objects
+# whose back-references SQLAlchemy 2 autoflushes before they are added to the session; it warns
+# "Object of type <SubmittedAssignment> not in session, add operation along ... will not
+# proceed" three times per submission, and nbgrader adds them right after (the gradebook's
+# grades are complete: tests/assignment_suite.py reads every one back). Only that message.
+warnings.filterwarnings("ignore", message=r"Object of type <Submitted\w+> not in session")
 
 # Put back grade cells that a student deleted (nbgrader >= 0.9, PR #1770), with a note.
 c.OverwriteCells.add_missing_cells = True
+# Clean logs: no "Attribute 'checksum' for cell ... has changed!" for test cells that differ
+# from the gradebook only by the hidden tests stripped at release (every student, every test
+# cell); other changes are still reported (lstm_grading/hidden/release_checksums.py).
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCellsQuietly,
+    CheckCellMetadata,
+]
 
 # Feedback pages: nbgrader's template, but MathJax from the book's vendored copy instead of a
 # CDN (lstm_grading/templates/lstm_feedback/mathjax.html.j2), and without hidden tests or

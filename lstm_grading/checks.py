@@ -9,7 +9,12 @@ What a notebook can do before a hidden test runs, and why it does not help:
 * answer by calling ``lstm_core``: while the student's function runs (:func:`call_isolated`)
   ``import lstm_core`` fails, and any Python code from the ``lstm_core`` folder that executes
   (also through a reference captured before, under any name) is recorded, so the check fails;
-* return an ``ndarray`` subclass with a forgiving ``__eq__``: results must be exact ndarrays.
+* return an ``ndarray`` subclass with a forgiving ``__eq__``: results must be exact ndarrays;
+* switch floating-point errors off inside the function (``with np.errstate(over="ignore")``,
+  ``@np.errstate(...)``, ``np.seterr``): while the function runs, every call that sets
+  ``over``, ``divide`` or ``invalid`` (or ``all``) to anything but ``"raise"`` from code outside
+  NumPy is recorded (:func:`call_isolated`), so the check fails just as if the overflow had
+  raised; the error state is also compared before and after the call.
 
 Not caught, by design or by nature (the kernel runs student code with full rights, see
 nbgrader issue #1386): copying ``lstm_core``'s source text, using another library's
@@ -20,6 +25,7 @@ interpreter (``sys.settrace`` games, patching this module, editing files on disk
 from __future__ import annotations
 
 import contextlib
+import dis
 import importlib.util
 import os
 import random
@@ -34,12 +40,21 @@ _ndarray = np.ndarray
 _tolist = np.ndarray.tolist
 _errstate = np.errstate
 _asarray = np.asarray
+_geterr = np.geterr
 
 _pristine_packages: dict[str, object] = {}
 
 
 class ReferenceUsedError(AssertionError):
     """The student's function ran code of the reference package while it was being graded."""
+
+
+class _Usage(list):
+    """Names of reference functions that ran; ``silenced``: error-state changes seen."""
+
+    def __init__(self):
+        super().__init__()
+        self.silenced: list[str] = []
 
 
 def _package_dir(package: str) -> str:
@@ -77,16 +92,73 @@ def reference(name: str, package: str = "lstm_core"):
     return getattr(_pristine(package), name)
 
 
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__)) + os.sep
+_UFUNC_CONFIG = os.path.abspath(np._core._ufunc_config.__file__)
+# The Python functions through which code changes NumPy's floating-point error state:
+# errstate.__enter__ (``with``), the wrapper errstate.__call__ makes (a decorator), seterr.
+_ERRSTATE_ENTRIES = {"__enter__": "np.errstate", "inner": "@np.errstate", "seterr": "np.seterr"}
+
+
+_WITH_OPCODES = {"BEFORE_WITH", "SETUP_WITH", "BEFORE_ASYNC_WITH", "LOAD_SPECIAL"}
+
+
+def _opname(frame) -> str:
+    """The instruction ``frame`` is executing (a ``with`` statement calls ``__enter__``)."""
+    code = frame.f_code.co_code
+    return dis.opname[code[frame.f_lasti]] if 0 <= frame.f_lasti < len(code) else ""
+
+
+def _silenced(frame) -> str | None:
+    """If ``frame`` (a call into NumPy's error-state code) switches errors off, say how."""
+    entry = _ERRSTATE_ENTRIES.get(frame.f_code.co_name)
+    caller = frame.f_back
+    if entry is None or caller is None or caller.f_code.co_filename.startswith(_NUMPY_DIR):
+        return None  # NumPy's own internal use (np.isclose etc.) is not the student's
+    local = frame.f_locals
+    if entry == "np.errstate" and _opname(caller) not in _WITH_OPCODES:
+        return None  # entered by compiled code (NumPy's Cython), not by a `with` in Python
+    if entry == "@np.errstate":
+        wrapped = local.get("func")
+        if str(getattr(wrapped, "__module__", "")).partition(".")[0] == "numpy":
+            return None  # a NumPy function decorated by NumPy (SeedSequence.generate_state)
+    if entry == "np.seterr":
+        settings = {k: local.get(k) for k in ("all", "divide", "over", "invalid")}
+        call = None
+    else:
+        state = local.get("self")
+        if state is None:
+            return None
+        settings = {k: getattr(state, f"_{k}", None) for k in ("all", "divide", "over", "invalid")}
+        call = getattr(state, "_call", None)
+        if call is not None and type(call).__name__ == "_unspecified":
+            call = None
+    off = {k: v for k, v in settings.items() if v not in (None, "raise")}
+    if not off and call is None:
+        return None
+    shown = ", ".join(f"{k}={v!r}" for k, v in off.items()) or "call=..."
+    return f"{entry}({shown})"
+
+
 @contextlib.contextmanager
 def _out_of_reach(packages: tuple[str, ...]):
-    """Make ``packages`` unimportable and record any execution of their code meanwhile."""
+    """Make ``packages`` unimportable and record any execution of their code meanwhile.
+
+    Also records, in ``used.silenced``, every attempt of the code running meanwhile to switch
+    NumPy's floating-point errors off (see :func:`_silenced`).
+    """
     folders = tuple(_package_dir(p) + os.sep for p in packages)
-    used: list[str] = []
+    used = _Usage()
 
     def tracer(frame, event, arg):
         # Only "call" events reach a global trace function that returns None: cheap.
-        if event == "call" and frame.f_code.co_filename.startswith(folders):
-            used.append(frame.f_code.co_name)
+        if event == "call":
+            filename = frame.f_code.co_filename
+            if filename.startswith(folders):
+                used.append(frame.f_code.co_name)
+            elif filename == _UFUNC_CONFIG:
+                how = _silenced(frame)
+                if how is not None:
+                    used.silenced.append(how)
 
     hidden = {
         n: m for n, m in sys.modules.items() if n.partition(".")[0] in packages and m is not None
@@ -110,8 +182,10 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
     """Call ``fn(*args)`` as a hidden test should: reference out of reach, warnings as errors.
 
     NumPy overflow, division by zero and invalid operations raise (underflow to zero is
-    allowed: ``exp(-1000)`` is 0 and that is fine); any warning is an error. Raises
-    :class:`ReferenceUsedError` if ``fn`` ran code of a ``forbidden`` package.
+    allowed: ``exp(-1000)`` is 0 and that is fine); any warning is an error. A function that
+    switches these errors off while it runs (``np.errstate(over="ignore")``, ``np.seterr``)
+    fails in the same way as one that overflows. Raises :class:`ReferenceUsedError` if ``fn``
+    ran code of a ``forbidden`` package.
     """
     __tracebackhide__ = True  # IPython leaves this frame out of tracebacks
     name = name or getattr(fn, "__name__", "the function")
@@ -119,8 +193,10 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             with _errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+                before = _geterr()
                 with _out_of_reach(tuple(forbidden)) as used:
                     result = fn(*args)
+                after = _geterr()
     except (FloatingPointError, RuntimeWarning) as exc:
         raise AssertionError(
             f"{name} raised a floating-point warning ({exc}); large inputs must not overflow"
@@ -132,6 +208,12 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
                 "the exercise is to write it yourself"
             ) from None
         raise
+    if used.silenced or after != before:
+        how = used.silenced[0] if used.silenced else "np.seterr"
+        raise AssertionError(
+            f"{name} switched floating-point errors off ({how}); the test cannot see whether "
+            "it overflows: use formulas that do not overflow instead"
+        )
     if used:
         raise ReferenceUsedError(
             f"{name} called the reference package ({', '.join(forbidden)}: {used[0]}); "

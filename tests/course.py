@@ -1,6 +1,6 @@
 """Helpers to grade assignments end to end in a temporary copy of the course, with nbgrader itself.
 
-Typical use (see tests/test_assignments.py)::
+Typical use (see tests/assignment_suite.py)::
 
     course = Course.copy_of_repo(tmp_path)        # nbgrader_config.py, solutions/, exercises/
     course.generate("ps01_activations")           # fills the gradebook from solutions/

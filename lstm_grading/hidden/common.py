@@ -1,0 +1,142 @@
+"""Building blocks of the hidden tests: random cases, calls that check their arguments."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..checks import assert_close, call_isolated
+from .contract import hand_worked_params
+
+F64 = {"rtol": 1e-9, "atol": 1e-12}  # float64 against the reference: round-off only
+F32 = {"rtol": 2e-5, "atol": 2e-6}  # float32 (eps 1.2e-7) after a few dozen operations
+
+
+def tol(dtype) -> dict:
+    return F32 if np.dtype(dtype) == np.float32 else F64
+
+
+def copy_arg(value):
+    """A deep copy of an argument: arrays, and dicts, lists and tuples of them."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: copy_arg(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(copy_arg(v) for v in value)
+    return value
+
+
+def same(a, b) -> bool:
+    """Exactly equal values, shapes and types (arrays compared as lists, NaN-free inputs)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (
+            type(a) is type(b)
+            and a.shape == b.shape
+            and a.dtype == b.dtype
+            and a.tolist() == b.tolist()
+        )
+    if isinstance(a, dict) or isinstance(b, dict):
+        return type(a) is type(b) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
+    return a is b or a == b
+
+
+def call(fn, *args, name: str, names: tuple[str, ...] = ()):
+    """``fn(*args)`` isolated (:func:`call_isolated`) on the arguments themselves.
+
+    Fails if the call changed an argument (a NumPy array in place, or a dict's arrays or
+    keys); ``names`` names the arguments in that message.
+    """
+    __tracebackhide__ = True
+    before = [copy_arg(a) for a in args]
+    result = call_isolated(fn, *args, name=name)
+    for k, (old, new) in enumerate(zip(before, args, strict=True)):
+        if not same(old, new):
+            what = names[k] if k < len(names) else f"argument {k + 1}"
+            raise AssertionError(
+                f"{name} changed its argument {what} in place; compute new arrays instead"
+            )
+    return result
+
+
+def close(actual, expected, what: str, dtype=np.float64, **tolerances) -> None:
+    """``assert_close`` with the tolerance of ``dtype`` (float32 or float64)."""
+    __tracebackhide__ = True
+    assert_close(actual, expected, what=what, **{**tol(dtype), **tolerances})
+
+
+def array_of(value, what: str, shape, dtype=None) -> np.ndarray:
+    """Check that ``value`` is an ndarray of ``shape`` (and ``dtype``) and return it."""
+    __tracebackhide__ = True
+    if type(value) is not np.ndarray:
+        raise AssertionError(f"{what} should be a NumPy array, got {type(value).__name__}")
+    if tuple(value.shape) != tuple(shape):
+        hint = " (transposed?)" if tuple(value.shape) == tuple(shape)[::-1] else ""
+        raise AssertionError(f"{what} should have shape {tuple(shape)}, got {value.shape}{hint}")
+    if dtype is not None and value.dtype != dtype:
+        raise AssertionError(
+            f"{what} should be {np.dtype(dtype)} like the inputs, got {value.dtype}: "
+            "a float64 array (np.zeros without dtype, np.array of Python floats) was mixed in?"
+        )
+    return value
+
+
+def random_params(rng, D: int, H: int, scale: float = 1.0, dtype=np.float64) -> dict:
+    return {
+        "Wx": rng.normal(0.0, scale, (D, 4 * H)).astype(dtype),
+        "Wh": rng.normal(0.0, scale, (H, 4 * H)).astype(dtype),
+        "b": rng.normal(0.0, scale, 4 * H).astype(dtype),
+    }
+
+
+def saturating_params(rng, D: int, H: int, dtype=np.float64) -> dict:
+    """Params whose every block has units with pre-activations near +1000 and near -1000.
+
+    ``1 / (1 + exp(-a))`` overflows for a < -709.8 in float64 (-88.7 in float32) and
+    ``exp(a) / (1 + exp(a))`` for a > 709.8, as do textbook formulas of tanh.
+    """
+    sign = np.where(np.arange(H) % 2 == 0, 1.0, -1.0)
+    params = random_params(rng, D, H, 0.5)
+    params["b"] = np.tile(1000.0 * sign, 4) + params["b"]
+    return {k: v.astype(dtype) for k, v in params.items()}
+
+
+def step_cases(seed: int, dtype=np.float64, extreme: bool = False) -> list[tuple]:
+    """Steps ``(label, x, h_prev, c_prev, params)``: random sizes, N = 1, D != H, hand-worked.
+
+    With ``extreme``: also saturated gates and a long-term memory of +-1000.
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    for N, D, H, scale in [
+        (1, 1, 1, 1.0),
+        (5, 3, 2, 1.0),
+        (1, 4, 6, 0.5),
+        (3, 7, 2, 1.0),
+        (6, 2, 5, 5.0),
+    ]:
+        params = random_params(rng, D, H, scale, dtype)
+        x = rng.normal(0.0, 2.0, (N, D)).astype(dtype)
+        h_prev = rng.uniform(-1.0, 1.0, (N, H)).astype(dtype)
+        c_prev = rng.normal(0.0, 2.0, (N, H)).astype(dtype)
+        cases.append((f"N, D, H = {N}, {D}, {H}", x, h_prev, c_prev, params))
+    hand = {k: v.astype(dtype) for k, v in hand_worked_params().items()}
+    one = [np.array([[v]], dtype) for v in (-10.0, 1.0, 2.0)]
+    cases.append(("the hand-worked unit at x = -10", *one, hand))
+    if extreme:
+        N, D, H = 3, 2, 4
+        params = saturating_params(rng, D, H, dtype)
+        x = rng.normal(0.0, 1.0, (N, D)).astype(dtype)
+        h_prev = rng.uniform(-1.0, 1.0, (N, H)).astype(dtype)
+        c_prev = (1000.0 * np.where(rng.random((N, H)) < 0.5, 1.0, -1.0)).astype(dtype)
+        cases.append(
+            (
+                f"saturated gates, |c_prev| = 1000 (N, D, H = {N}, {D}, {H})",
+                x,
+                h_prev,
+                c_prev,
+                params,
+            )
+        )
+    return cases

@@ -1,0 +1,64 @@
+"""Hidden tests of problem set 1: sigmoid, tanh and their derivatives."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..checks import check_activation, reference
+from .common import call, close
+
+# Around float32's overflow point of exp (88.72) and beyond: a float32 formula that
+# exponentiates a positive number overflows here.
+FLOAT32_INPUTS = [
+    -1000.0,
+    -200.0,
+    -100.0,
+    -89.0,
+    -88.0,
+    -50.0,
+    -5.0,
+    -1.0,
+    0.0,
+    1.0,
+    5.0,
+    50.0,
+    88.0,
+    89.0,
+    100.0,
+    200.0,
+    1000.0,
+]
+
+
+def _check(fn, name: str) -> None:
+    __tracebackhide__ = True
+    check_activation(fn, name)
+    x = np.array(FLOAT32_INPUTS, dtype=np.float32).reshape(1, -1)
+    got = call(fn, x, name=name, names=("x",))
+    if type(got) is not np.ndarray or got.shape != x.shape:
+        raise AssertionError(f"{name} should return an array of the shape of its float32 input")
+    want = reference(name)(x.astype(np.float64))
+    close(
+        got.astype(np.float64), want, f"{name} on float32 inputs", np.float32, rtol=1e-5, atol=1e-6
+    )
+
+
+def check_sigmoid(fn) -> None:
+    """sigmoid against the reference: random and extreme inputs, float64 and float32."""
+    __tracebackhide__ = True
+    _check(fn, "sigmoid")
+
+
+def check_tanh(fn) -> None:
+    __tracebackhide__ = True
+    _check(fn, "tanh")
+
+
+def check_sigmoid_grad(fn) -> None:
+    __tracebackhide__ = True
+    _check(fn, "sigmoid_grad")
+
+
+def check_tanh_grad(fn) -> None:
+    __tracebackhide__ = True
+    _check(fn, "tanh_grad")

@@ -1,0 +1,192 @@
+"""Hidden tests of problem set 3: init_params and the fused step ``lstm_step_forward``.
+
+The step's cells share one rule: a cell that grades an aspect other than the values (shapes,
+batches, float32, the cache) also wants ``h`` and ``c`` right on ordinary inputs, so a step
+that computes wrong values gets no points for self-consistency alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..checks import call_isolated
+from . import contract
+from .common import array_of, call, close, same, step_cases
+
+NAME = "lstm_step_forward"
+ARGS = ("x", "h_prev", "c_prev", "params")
+
+
+def _run(step, case):
+    """The student's step on one case: checks the form (h, c, cache) and the shapes."""
+    __tracebackhide__ = True
+    label, x, h_prev, c_prev, params = case
+    out = call(step, x, h_prev, c_prev, params, name=NAME, names=ARGS)
+    if not (isinstance(out, tuple) and len(out) == 3):
+        raise AssertionError(f"{NAME} should return the tuple (h, c, cache) ({label})")
+    h, c, cache = out
+    N, H = h_prev.shape
+    array_of(h, f"h ({label})", (N, H))
+    array_of(c, f"c ({label})", (N, H))
+    return h, c, cache
+
+
+def _values(step, seed: int, dtype=np.float64, extreme: bool = False):
+    """Run every case; h and c must agree with the reference. Yields (case, student, ref)."""
+    __tracebackhide__ = True
+    for case in step_cases(seed, dtype, extreme):
+        label = case[0]
+        h, c, cache = _run(step, case)
+        want = contract.step_forward(*case[1:])
+        close(h, want[0], f"h ({label})", dtype)
+        close(c, want[1], f"c ({label})", dtype)
+        yield case, (h, c, cache), want
+
+
+def check_init_params(init_params) -> None:
+    """Shapes, dtype, range, forget bias 1, randomness and seeding, for several sizes."""
+    __tracebackhide__ = True
+    for D, H, dtype in [
+        (1, 1, np.float64),
+        (7, 2, np.float32),
+        (2, 7, np.float64),
+        (4, 16, np.float64),
+    ]:
+        p = call_isolated(
+            init_params, D, H, np.random.default_rng(D * 100 + H), dtype, name="init_params"
+        )
+        assert isinstance(p, dict) and sorted(p) == ["Wh", "Wx", "b"], (
+            "params should be a dict with the keys Wx, Wh, b"
+        )
+        for key, shape in [("Wx", (D, 4 * H)), ("Wh", (H, 4 * H)), ("b", (4 * H,))]:
+            array_of(p[key], f"params[{key!r}] for D, H = {D}, {H}", shape, dtype)
+        bound = 1 / np.sqrt(H)
+        b = p["b"].tolist()
+        assert b[H : 2 * H] == [1.0] * H, (
+            f"the forget gate's bias (b[H:2H]) should be 1 (D, H = {D}, {H})"
+        )
+        others = p["Wx"].ravel().tolist() + p["Wh"].ravel().tolist() + b[:H] + b[2 * H :]
+        assert all(abs(v) <= bound * (1 + 1e-6) for v in others), (
+            f"weights should lie in [-1/sqrt(H), 1/sqrt(H)] (D, H = {D}, {H})"
+        )
+        assert len(set(others)) > len(others) // 2, "the weights should be random"
+        if len(others) >= 40:  # with 40 uniform draws, missing a half of the range has p < 1e-4
+            assert max(others) > 0.5 * bound and min(others) < -0.5 * bound, (
+                "weights should fill the range [-1/sqrt(H), 1/sqrt(H)]"
+            )
+    a = call_isolated(init_params, 3, 4, 123, name="init_params")
+    b = call_isolated(init_params, 3, 4, 123, name="init_params")
+    c = call_isolated(init_params, 3, 4, 124, name="init_params")
+    assert all(a[k].tolist() == b[k].tolist() for k in a), (
+        "an int seed should give reproducible params"
+    )
+    assert a["Wh"].tolist() != c["Wh"].tolist(), "different seeds should give different params"
+
+
+def check_shapes(step) -> None:
+    """(h, c, cache): h, c float64 (N, H), the cache a dict with the contract's keys."""
+    __tracebackhide__ = True
+    for case, (h, _, cache), _ in _values(step, 3001):
+        label = case[0]
+        N, H = case[2].shape
+        array_of(h, f"h ({label})", (N, H), np.float64)
+        if not isinstance(cache, dict) or set(cache) != set(contract.CACHE_KEYS):
+            got = sorted(cache) if isinstance(cache, dict) else type(cache).__name__
+            raise AssertionError(
+                f"the cache should be a dict with the keys {list(contract.CACHE_KEYS)}, got {got}"
+            )
+        for key in ("i", "f", "o", "g", "c", "tanh_c"):
+            array_of(cache[key], f'cache["{key}"] ({label})', (N, H))
+
+
+def _check_block(step, seed: int, keys, what: str) -> None:
+    __tracebackhide__ = True
+    for case in step_cases(seed, np.float64, extreme=True):
+        label = case[0]
+        h, c, cache = _run(step, case)
+        want = contract.step_forward(*case[1:])
+        for key in keys:
+            if key == "h":
+                got, ref = h, want[0]
+            elif key == "c":
+                got, ref = c, want[1]
+            else:
+                if not isinstance(cache, dict) or key not in cache:
+                    raise AssertionError(f'the cache should be a dict with the key "{key}"')
+                got, ref = cache[key], want[2][key]
+            close(got, ref, f"{what} {key} ({label})")
+
+
+def check_gates(step) -> None:
+    """The gates i, f, o, g in the cache, saturated ones too, against the reference."""
+    __tracebackhide__ = True
+    _check_block(step, 3002, ("i", "f", "o", "g"), "the gate")
+
+
+def check_c(step) -> None:
+    """The new long-term memory c, against the reference, saturated gates too."""
+    __tracebackhide__ = True
+    _check_block(step, 3003, ("c",), "the new memory")
+
+
+def check_h(step) -> None:
+    """The new short-term memory h, against the reference, large memories too."""
+    __tracebackhide__ = True
+    _check_block(step, 3004, ("h",), "the output")
+
+
+def check_batch(step) -> None:
+    """Each row alone gives that row of the batch (N = 1); arguments unchanged (in call)."""
+    __tracebackhide__ = True
+    for case, (h, c, _), _ in _values(step, 3005):
+        label, x, h_prev, c_prev, params = case
+        for r in range(x.shape[0]):
+            row = (
+                f"row {r} alone ({label})",
+                x[r : r + 1],
+                h_prev[r : r + 1],
+                c_prev[r : r + 1],
+                params,
+            )
+            h1, c1, _ = _run(step, row)
+            close(h1, h[r : r + 1], f"h of {row[0]}")
+            close(c1, c[r : r + 1], f"c of {row[0]}")
+
+
+def check_float32(step) -> None:
+    """float32 in, float32 out (h, c, every cache array), values of the float32 reference."""
+    __tracebackhide__ = True
+    for case in step_cases(3006, np.float32, extreme=True):
+        label = case[0]
+        N, H = case[2].shape
+        h, c, cache = _run(step, case)
+        array_of(h, f"h ({label})", (N, H), np.float32)
+        array_of(c, f"c ({label})", (N, H), np.float32)
+        if isinstance(cache, dict):
+            for key in ("i", "f", "o", "g", "c", "tanh_c"):
+                if key in cache:
+                    array_of(cache[key], f'cache["{key}"] ({label})', (N, H), np.float32)
+        want = contract.step_forward(*case[1:])
+        close(h, want[0], f"float32 h ({label})", np.float32)
+        close(c, want[1], f"float32 c ({label})", np.float32)
+
+
+def check_cache(step) -> None:
+    """The cache in full: the step's inputs (the previous states), gates, c, tanh(c), params."""
+    __tracebackhide__ = True
+    for case, (_, _, cache), want in _values(step, 3007, extreme=True):
+        label, x, h_prev, c_prev, params = case
+        if not isinstance(cache, dict) or set(cache) != set(contract.CACHE_KEYS):
+            raise AssertionError(
+                f"the cache should be a dict with the keys {list(contract.CACHE_KEYS)}"
+            )
+        for key, given in (("x", x), ("h_prev", h_prev), ("c_prev", c_prev)):
+            if type(cache[key]) is not np.ndarray or not same(cache[key], given):
+                raise AssertionError(
+                    f'cache["{key}"] should be the step\'s argument {key} ({label}): the '
+                    "backward pass needs the inputs of the step, not its results"
+                )
+        if not (isinstance(cache["params"], dict) and same(cache["params"], params)):
+            raise AssertionError(f'cache["params"] should be the params of the step ({label})')
+        for key in ("i", "f", "o", "g", "c", "tanh_c"):
+            close(cache[key], want[2][key], f'cache["{key}"] ({label})')

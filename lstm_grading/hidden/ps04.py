@@ -1,0 +1,113 @@
+"""Hidden tests of problem set 4: lstm_forward, hand_worked_params, two_companies, predict_day5.
+
+The notebook gives the step (the contract's ``lstm_step_forward``), so the hidden tests grade
+the loop: the outputs of every step, the cache of every step (the states each step started
+from: an off-by-one in time shows there), default states and unchanged arguments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..checks import reference
+from . import contract
+from .common import array_of, call, close, random_params
+
+NAME = "lstm_forward"
+
+
+def _sequences(seed: int):
+    """``(label, x, params, h0, c0)``: T = 1, N = 1, D != H, long sequences, given states."""
+    rng = np.random.default_rng(seed)
+    for N, T, D, H in [(1, 1, 1, 1), (3, 1, 2, 5), (2, 9, 3, 4), (4, 5, 6, 2), (1, 20, 1, 1)]:
+        params = random_params(rng, D, H)
+        x = rng.normal(size=(N, T, D))
+        h0, c0 = rng.uniform(-1.0, 1.0, (N, H)), rng.normal(0.0, 2.0, (N, H))
+        size = f"N, T, D, H = {N}, {T}, {D}, {H}"
+        yield f"{size}, h0 and c0 given", x, params, h0, c0
+        yield f"{size}, no h0 or c0", x, params, None, None
+        yield f"{size}, h0 only", x, params, h0, None
+        yield f"{size}, c0 only", x, params, None, c0
+
+
+def _run(forward, case):
+    __tracebackhide__ = True
+    label, x, params, h0, c0 = case
+    out = call(forward, x, params, h0, c0, name=NAME, names=("x", "params", "h0", "c0"))
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise AssertionError(f"{NAME} should return the tuple (hs, cache) ({label})")
+    hs, cache = out
+    N, T, _ = x.shape
+    array_of(hs, f"hs ({label})", (N, T, params["Wh"].shape[0]))
+    want = contract.forward(x, params, h0, c0)
+    close(hs, want[0], f"hs ({label})")
+    return hs, cache, want
+
+
+def check_shapes(forward) -> None:
+    """hs (N, T, H) with the reference's values; cache a list of T step caches; T = 1."""
+    __tracebackhide__ = True
+    for case in _sequences(2404):
+        _, cache, _ = _run(forward, case)
+        T = case[1].shape[1]
+        if not isinstance(cache, list) or len(cache) != T:
+            raise AssertionError(
+                f"the cache should be the list of the T = {T} step caches ({case[0]})"
+            )
+
+
+def check_values(forward) -> None:
+    """hs, and every step's cache in full (its inputs: the states of the step before)."""
+    __tracebackhide__ = True
+    for case in _sequences(2405):
+        label = case[0]
+        _, cache, (_, want) = _run(forward, case)
+        if not isinstance(cache, list) or len(cache) != len(want):
+            raise AssertionError(f"the cache should be the list of the T step caches ({label})")
+        for t, (got, ref) in enumerate(zip(cache, want, strict=True)):
+            if not isinstance(got, dict) or set(got) != set(ref):
+                raise AssertionError(f"cache[{t}] should be the cache step {t} returned ({label})")
+            for key in contract.CACHE_KEYS:
+                if key == "params":
+                    continue
+                hint = " (the states the step started from)" if key.endswith("_prev") else ""
+                close(got[key], ref[key], f'cache[{t}]["{key}"]{hint} ({label})')
+
+
+def check_hand_worked_params(fn) -> None:
+    """The hand-worked unit's weights, exactly, in GATES order."""
+    __tracebackhide__ = True
+    want = contract.hand_worked_params()
+    P = call(fn, name="hand_worked_params")
+    assert isinstance(P, dict) and set(P) == set(want), (
+        "hand_worked_params should return a dict with the keys Wx, Wh and b"
+    )
+    for key in want:
+        array_of(P[key], f"params[{key!r}]", want[key].shape)
+        close(P[key], want[key], f"params[{key!r}]", rtol=0.0, atol=1e-12)
+
+
+def check_two_companies(fn) -> None:
+    __tracebackhide__ = True
+    out = call(fn, name="two_companies")
+    assert isinstance(out, tuple) and len(out) == 2, "two_companies should return (x, y)"
+    want_x, want_y = reference("two_companies")()
+    array_of(out[0], "x", want_x.shape)
+    array_of(out[1], "y", want_y.shape)
+    close(out[0], want_x, "x", rtol=0.0, atol=0.0)
+    close(out[1], want_y, "y", rtol=0.0, atol=0.0)
+
+
+def check_predict_day5(fn) -> None:
+    """The last h (not c, not the first step's), for the companies and random sequences."""
+    __tracebackhide__ = True
+    x, _ = reference("two_companies")()
+    cases = [(x, contract.hand_worked_params())]
+    rng = np.random.default_rng(2406)
+    for N, T, D, H in [(3, 6, 2, 4), (1, 1, 3, 2), (2, 3, 1, 1)]:
+        cases.append((rng.normal(size=(N, T, D)), random_params(rng, D, H)))
+    for x, params in cases:
+        got = call(fn, x, params, name="predict_day5", names=("x", "params"))
+        want = contract.forward(x, params)[0][:, -1]
+        array_of(got, f"predict_day5 for x of shape {x.shape}", want.shape)
+        close(got, want, f"predict_day5 for x of shape {x.shape}")

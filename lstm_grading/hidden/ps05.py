@@ -1,0 +1,303 @@
+"""Hidden tests of problem set 5: rel_error, numerical_gradient, the backward step, BPTT."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..checks import call_isolated, reference
+from . import contract
+from .common import array_of, call, close, copy_arg, random_params, same
+
+
+def check_rel_error(fn) -> None:
+    """A float, the largest entry's error (not a mean), zeros, signs, any shape."""
+    __tracebackhide__ = True
+    ref = reference("rel_error")
+    rng = np.random.default_rng(2501)
+    for shape in [(1,), (7,), (3, 4), (2, 3, 2)]:
+        a = rng.normal(size=shape)
+        one_off = a.copy()
+        one_off.flat[-1] += 0.5  # one entry far off, the others equal: a mean hides it
+        for b in (
+            a + 1e-6 * rng.normal(size=shape),
+            rng.normal(size=shape),
+            -a,
+            np.zeros(shape),
+            one_off,
+        ):
+            got = call(fn, a, b, name="rel_error", names=("a", "b"))
+            assert isinstance(got, float), (
+                f"rel_error should return a float, got {type(got).__name__}"
+            )
+            close(
+                np.asarray(got),
+                np.asarray(ref(a, b)),
+                f"rel_error on arrays of shape {shape}",
+                rtol=1e-12,
+                atol=0.0,
+            )
+    got = call(fn, np.zeros((2, 2)), np.zeros((2, 2)), name="rel_error", names=("a", "b"))
+    assert got == 0.0, f"two zero arrays should have relative error 0, got {got!r}"
+
+
+class _Reusing:
+    """An f that writes its result into one buffer and returns it every time (as layers
+    with preallocated outputs do): a gradient checker must copy what f returns."""
+
+    def __init__(self, A):
+        self.A = A
+        self.out = None
+
+    def __call__(self, v):
+        result = np.tanh(v @ self.A)
+        if self.out is None:
+            self.out = result
+        else:
+            self.out[...] = result
+        return self.out
+
+
+def check_numerical_gradient(fn) -> None:
+    """Centred differences against the reference and exact gradients; x restored exactly;
+    f read from outside; f reusing its output buffer; the step size h used."""
+    __tracebackhide__ = True
+    ref = reference("numerical_gradient")
+    rng = np.random.default_rng(2502)
+    A = rng.normal(size=(4, 3))
+    B = rng.normal(size=(2, 5))
+    v1 = rng.normal(size=3)
+    v2, df2 = rng.normal(size=(2, 4)), rng.normal(size=(2, 3))
+    closure, df4 = rng.normal(size=(5, 2)), rng.normal(size=(2, 2))
+    cases = [  # (label, f, x, df, h, exact gradient or None)
+        (
+            "a scalar f of a vector",
+            lambda v: float(np.sum(np.exp(0.5 * v) * A[0])),
+            v1,
+            None,
+            1e-5,
+            0.5 * np.exp(0.5 * v1) * A[0],
+        ),
+        (
+            "an array f with df",
+            lambda v: np.tanh(v @ A),
+            v2,
+            df2,
+            1e-5,
+            (df2 * (1 - np.tanh(v2 @ A) ** 2)) @ A.T,
+        ),
+        (
+            "a 3-D x and a large h",
+            lambda v: np.sin(v) * 2.0,
+            rng.normal(size=(2, 2, 3)),
+            rng.normal(size=(2, 2, 3)),
+            1e-2,
+            None,
+        ),
+        ("an f that reads x from outside", lambda _: np.cos(B @ closure), closure, df4, 1e-5, None),
+        (
+            "an f that returns the same buffer every call",
+            _Reusing(A),
+            v2.copy(),
+            df2,
+            1e-5,
+            (df2 * (1 - np.tanh(v2 @ A) ** 2)) @ A.T,
+        ),
+        (
+            "x = 0.1 * k, whose entries +- h do not round back",
+            lambda v: float(np.sum(v**3)),
+            0.1 * np.arange(1.0, 7.0).reshape(2, 3),
+            None,
+            1e-5,
+            None,
+        ),
+    ]
+    for label, f, x, df, h, exact in cases:
+        x_before = x.copy()
+        # lstm_core's own checker does not copy f's result, so for the f that reuses its
+        # buffer only the exact gradient is the oracle.
+        want = None if isinstance(f, _Reusing) else ref(f, x, df, h)
+        got = call_isolated(fn, f, x, df, h, name="numerical_gradient")
+        if not same(x, x_before):
+            raise AssertionError(f"numerical_gradient did not restore x exactly ({label})")
+        array_of(got, f"numerical_gradient on {label}", x.shape)
+        if want is not None:
+            close(got, want, f"numerical_gradient on {label}", rtol=1e-7, atol=1e-9)
+        if exact is not None:
+            close(got, exact, f"numerical_gradient on {label}", rtol=1e-6, atol=1e-8)
+
+
+def _step_cases(seed: int):
+    rng = np.random.default_rng(seed)
+    for N, D, H, scale in [
+        (1, 1, 1, 1.0),
+        (2, 3, 4, 1.0),
+        (5, 2, 3, 3.0),
+        (3, 6, 2, 0.3),
+        (4, 2, 4, 20.0),
+    ]:
+        p = random_params(rng, D, H, scale)
+        x, h_prev, c_prev = (
+            rng.normal(size=(N, D)),
+            rng.normal(size=(N, H)),
+            rng.normal(size=(N, H)),
+        )
+        for dh, dc in [
+            (rng.normal(size=(N, H)), rng.normal(size=(N, H))),
+            (rng.normal(size=(N, H)), np.zeros((N, H))),
+            (np.zeros((N, H)), rng.normal(size=(N, H))),
+        ]:
+            yield f"N, D, H = {N}, {D}, {H}", x, h_prev, c_prev, p, dh, dc
+
+
+def _backward_step(step_backward, case):
+    __tracebackhide__ = True
+    _, x, h_prev, c_prev, p, dh, dc = case
+    cache = contract.step_forward(x, h_prev, c_prev, p)[2]
+    out = call(step_backward, dh, dc, cache, name="lstm_step_backward", names=("dh", "dc", "cache"))
+    if not (isinstance(out, tuple) and len(out) == 4):
+        raise AssertionError("lstm_step_backward should return (dx, dh_prev, dc_prev, grads)")
+    return out, contract.step_backward(dh, dc, x, h_prev, c_prev, p)
+
+
+def check_step_backward_inputs(step_backward) -> None:
+    """dx, dh_prev, dc_prev against the reference; dh, dc and the cache left unchanged."""
+    __tracebackhide__ = True
+    for case in _step_cases(2503):
+        got, want = _backward_step(step_backward, case)
+        for k, name in enumerate(("dx", "dh_prev", "dc_prev")):
+            array_of(got[k], f"{name} ({case[0]})", want[k].shape)
+            close(got[k], want[k], f"{name} ({case[0]})")
+
+
+def check_step_backward_params(step_backward) -> None:
+    """grads Wx, Wh, b against the reference (and dx as a prerequisite)."""
+    __tracebackhide__ = True
+    for case in _step_cases(2504):
+        got, want = _backward_step(step_backward, case)
+        grads = got[3]
+        if not (isinstance(grads, dict) and set(grads) == {"Wx", "Wh", "b"}):
+            raise AssertionError("grads should be a dict with the keys Wx, Wh, b")
+        for key in ("Wx", "Wh", "b"):
+            array_of(grads[key], f"grads[{key!r}] ({case[0]})", want[3][key].shape)
+            close(grads[key], want[3][key], f"grads[{key!r}] ({case[0]})")
+
+
+def _correct_step(dh, dc, c):
+    """A correct backward step on the contract's cache, to grade the loop on its own."""
+    i, f, o, g, tc, p = c["i"], c["f"], c["o"], c["g"], c["tanh_c"], c["params"]
+    dct = dc + dh * o * (1 - tc * tc)
+    da = np.concatenate(
+        [
+            dct * g * i * (1 - i),
+            dct * c["c_prev"] * f * (1 - f),
+            dh * tc * o * (1 - o),
+            dct * i * (1 - g * g),
+        ],
+        axis=1,
+    )
+    grads = {"Wx": c["x"].T @ da, "Wh": c["h_prev"].T @ da, "b": da.sum(axis=0)}
+    return da @ p["Wx"].T, da @ p["Wh"].T, dct * f, grads
+
+
+def check_lstm_backward(lstm_backward, namespace: dict) -> None:
+    """BPTT with a correct step in place of the student's (``namespace`` is the notebook's
+    globals): dx, dh0, dc0, grads against the reference, dh_last and dc_last, T = 1, N = 1;
+    dhs and the caches unchanged."""
+    __tracebackhide__ = True
+    rng = np.random.default_rng(2505)
+    yours = namespace.get("lstm_step_backward")
+    namespace["lstm_step_backward"] = _correct_step
+    try:
+        for N, T, D, H in [(1, 1, 1, 1), (2, 6, 3, 4), (4, 3, 5, 2), (3, 15, 1, 2)]:
+            p = random_params(rng, D, H)
+            x, h0, c0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
+            dhs = rng.normal(size=(N, T, H))
+            caches = contract.forward(x, p, h0, c0)[1]
+            lasts = [(None, None), (rng.normal(size=(N, H)), rng.normal(size=(N, H)))]
+            for dh_last, dc_last in lasts:
+                size = f"N, T, D, H = {N}, {T}, {D}, {H}"
+                if dh_last is None:
+                    got = call(
+                        lstm_backward, dhs, caches, name="lstm_backward", names=("dhs", "cache")
+                    )
+                else:
+                    size += ", dh_last and dc_last given"
+                    got = call(
+                        lstm_backward,
+                        dhs,
+                        copy_arg(caches),
+                        dh_last,
+                        dc_last,
+                        name="lstm_backward",
+                        names=("dhs", "cache", "dh_last", "dc_last"),
+                    )
+                want = contract.backward(dhs, x, p, h0, c0, dh_last, dc_last)
+                if not (isinstance(got, tuple) and len(got) == 4):
+                    raise AssertionError("lstm_backward should return (dx, dh0, dc0, grads)")
+                for k, name in enumerate(("dx", "dh0", "dc0")):
+                    array_of(got[k], f"{name} ({size})", want[k].shape)
+                    close(got[k], want[k], f"{name} ({size})")
+                if not (isinstance(got[3], dict) and set(got[3]) == {"Wx", "Wh", "b"}):
+                    raise AssertionError("grads should be a dict with the keys Wx, Wh, b")
+                for key in ("Wx", "Wh", "b"):
+                    close(got[3][key], want[3][key], f"grads[{key!r}] ({size})")
+    finally:
+        namespace["lstm_step_backward"] = yours
+
+
+def check_gradient_errors(gradient_errors, namespace: dict) -> None:
+    """Errors below 1e-7 for a right backward pass; a wrong dc0, and one wrong entry of dWh
+    among many, are both reported (``namespace``: the notebook's globals)."""
+    __tracebackhide__ = True
+    rng = np.random.default_rng(2506)
+    N, T, D, H = 3, 3, 2, 3
+    p = {k: 0.5 * v for k, v in random_params(rng, D, H).items()}
+    x, h0, c0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
+    dhs = rng.normal(size=(N, T, H))
+    keys = ("Wx", "Wh", "b", "x", "h0", "c0")
+
+    def run():
+        errors = call(
+            gradient_errors,
+            x,
+            p,
+            h0,
+            c0,
+            dhs,
+            name="gradient_errors",
+            names=("x", "params", "h0", "c0", "dhs"),
+        )
+        if not (isinstance(errors, dict) and set(errors) == set(keys)):
+            raise AssertionError(f"gradient_errors should return a dict with the keys {keys}")
+        return {k: float(errors[k]) for k in keys}
+
+    errors = run()
+    bad = [k for k in keys if not errors[k] < 1e-7]
+    assert not bad, f"gradient_errors reports errors above 1e-7 for {bad} on a correct pass"
+    yours = namespace["lstm_backward"]
+
+    def off_c0(dhs, cache, *args):
+        dx, dh0, dc0, grads = yours(dhs, cache, *args)
+        return dx, dh0, 0.5 * dc0, grads
+
+    def off_one_entry(dhs, cache, *args):
+        dx, dh0, dc0, grads = yours(dhs, cache, *args)
+        wh = grads["Wh"].copy()
+        wh[0, 0] = wh[0, 0] * 1.05 + 1e-3  # one entry of 4H * H = 36 off by about 5%
+        return dx, dh0, dc0, {**grads, "Wh": wh}
+
+    for wrong, key, what in [
+        (off_c0, "c0", "a dc0 half its size"),
+        (off_one_entry, "Wh", "one entry of dWh 5% off"),
+    ]:
+        namespace["lstm_backward"] = wrong
+        try:
+            errors = run()
+        finally:
+            namespace["lstm_backward"] = yours
+        assert errors[key] > 1e-2, (
+            f"gradient_errors missed {what}: it reports {errors[key]:.1e} for {key}; the "
+            "relative error is the largest entry's"
+        )
+        others = [k for k in keys if k != key and not errors[k] < 1e-7]
+        assert not others, f"with only {key} wrong, gradient_errors reports errors for {others}"

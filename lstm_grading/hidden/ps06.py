@@ -1,0 +1,350 @@
+"""Hidden tests of problem set 6: clip_grad_norm, Adam, train, and the two trainings.
+
+The trainings are graded for authenticity: the student's fit_* must produce, epoch by epoch,
+the losses the reference's own optimizer and loop give with the settings the notebook fixes
+(so its own Adam, clipping and loop did the training, and weights placed by hand fail), and the
+trained weights must be those of the reference run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..checks import call_isolated, reference
+from .common import array_of, call, close, copy_arg
+
+
+def check_clip_grad_norm(fn) -> None:
+    """The norm before clipping, one factor for all arrays, below/at/above the limit, any
+    shapes, zeros; grads unchanged."""
+    __tracebackhide__ = True
+    ref = reference("clip_grad_norm")
+    rng = np.random.default_rng(2601)
+    cases = []
+    for max_norm in (0.1, 1.0, 3.0, 100.0):
+        cases.append(
+            (
+                {
+                    "Wx": rng.normal(size=(3, 8)),
+                    "Wh": 2 * rng.normal(size=(2, 8)),
+                    "b": rng.normal(size=8),
+                },
+                max_norm,
+            )
+        )
+    cases.append(({"w": np.array([3.0, 0.0]), "b": np.array([[0.0], [4.0]])}, 5.0))  # at the limit
+    cases.append(({"Wy": rng.normal(size=(4, 1)), "by": np.zeros(1)}, 0.5))
+    cases.append(({"w": np.zeros((2, 3)), "b": np.zeros(3)}, 1.0))
+    cases.append(({"only": 50.0 * rng.normal(size=(5, 5))}, 2.0))
+    for grads, max_norm in cases:
+        out = call(fn, grads, max_norm, name="clip_grad_norm", names=("grads", "max_norm"))
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise AssertionError("clip_grad_norm should return (clipped, norm)")
+        clipped, norm = out
+        want, want_norm = ref(copy_arg(grads), max_norm)
+        if not isinstance(norm, float):
+            raise AssertionError(f"the norm should be a Python float, got {type(norm).__name__}")
+        close(
+            np.asarray(norm),
+            np.asarray(want_norm),
+            f"the norm (max_norm {max_norm})",
+            rtol=1e-12,
+            atol=0.0,
+        )
+        if not (isinstance(clipped, dict) and set(clipped) == set(want)):
+            raise AssertionError("the clipped dict should have the keys of grads")
+        for k in want:
+            array_of(clipped[k], f"clipped[{k!r}]", want[k].shape)
+            close(
+                clipped[k],
+                want[k],
+                f"clipped[{k!r}] at max_norm {max_norm}",
+                rtol=1e-12,
+                atol=1e-15,
+            )
+
+
+def check_adam(Adam) -> None:
+    """25 steps against the reference Adam: hyper-parameters, tiny and huge gradients, a step
+    that updates one array only; in place."""
+    __tracebackhide__ = True
+    Ref = reference("Adam")
+    rng = np.random.default_rng(2602)
+    for lr, beta1, beta2, eps, scale in [
+        (1e-3, 0.9, 0.999, 1e-8, 1.0),
+        (0.05, 0.8, 0.99, 1e-6, 1e-6),
+        (0.01, 0.0, 0.9, 1e-8, 100.0),
+    ]:
+        shapes = {"Wx": (3, 8), "Wh": (2, 8), "b": (8,)}
+        start = {k: rng.normal(size=s) for k, s in shapes.items()}
+        mine, theirs = copy_arg(start), copy_arg(start)
+        arrays = dict(mine)
+        settings = {"lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps}
+        opt = call_isolated(lambda: Adam(**settings), name="Adam")  # noqa: B023 (called at once)
+        ref = Ref(lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+        setting = f"lr={lr}, betas {beta1}, {beta2}, eps={eps}, gradients ~{scale:g}"
+        for t in range(25):
+            grads = {k: scale * rng.normal(size=s) for k, s in shapes.items()}
+            if t == 3:
+                grads = {"Wx": grads["Wx"]}  # a step that updates one array only
+            before = copy_arg(grads)
+            call_isolated(opt.step, mine, grads, name="Adam.step")
+            if any(before[k].tolist() != grads[k].tolist() for k in grads):
+                raise AssertionError("Adam.step changed the gradients")
+            ref.step(theirs, grads)
+            for k in shapes:
+                if mine[k] is not arrays[k]:
+                    raise AssertionError(
+                        "Adam.step should update the arrays of params in place (params[k] -= ...)"
+                    )
+                close(mine[k], theirs[k], f"params[{k!r}] after step {t + 1} ({setting})")
+
+
+def check_train(train, namespace: dict) -> None:
+    """The loop with a correct clipping and a stand-in loss and optimizer: epoch losses and
+    final parameters of a reference loop, for several batch sizes, seeds and clip norms."""
+    __tracebackhide__ = True
+
+    def clip(grads, max_norm):
+        norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
+        if norm <= max_norm:
+            return dict(grads), norm
+        return {k: g * (max_norm / norm) for k, g in grads.items()}, norm
+
+    def loss(params, xb, yb):
+        pred = np.tanh(xb.reshape(len(xb), -1) @ params["W"]) + params["c"]
+        err = pred - yb
+        d = 2 * err / err.size
+        da = d * (1 - (pred - params["c"]) ** 2)
+        return float(np.mean(err**2)), {"W": xb.reshape(len(xb), -1).T @ da, "c": d.sum(axis=0)}
+
+    class Momentum:
+        def __init__(self):
+            self.v = {}
+
+        def step(self, params, grads):
+            for k, g in grads.items():
+                self.v[k] = 0.9 * self.v.get(k, 0.0) - 0.05 * g
+                params[k] += self.v[k]
+
+    def reference_train(params, x, y, epochs, batch_size, clip_norm, seed):
+        opt, rng, N = Momentum(), np.random.default_rng(seed), len(x)
+        batch_size = N if batch_size is None else batch_size
+        out = []
+        for _ in range(epochs):
+            order = np.arange(N) if batch_size >= N else rng.permutation(N)
+            total = 0.0
+            for lo in range(0, N, batch_size):
+                idx = order[lo : lo + batch_size]
+                value, grads = loss(params, x[idx], y[idx])
+                if clip_norm is not None:
+                    grads, _ = clip(grads, clip_norm)
+                opt.step(params, grads)
+                total += value * len(idx)
+            out.append(total / N)
+        return out
+
+    rng = np.random.default_rng(2603)
+    x, y = rng.normal(size=(13, 2, 3)), rng.normal(size=(13, 1))
+    yours = namespace.get("clip_grad_norm")
+    namespace["clip_grad_norm"] = clip  # grade the loop on its own, with a correct clipping
+    try:
+        for epochs, batch_size, clip_norm, seed in [
+            (3, None, None, 0),
+            (4, 5, None, 1),
+            (5, 4, 0.3, 2),
+            (2, 13, 0.1, 3),
+            (3, 1, None, 4),
+            (2, 20, None, 5),
+        ]:
+            start = {"W": 0.3 * rng.normal(size=(6, 1)), "c": np.zeros(1)}
+            mine, theirs = copy_arg(start), copy_arg(start)
+            got = call_isolated(
+                train,
+                mine,
+                x,
+                y,
+                loss,
+                Momentum(),
+                epochs,
+                batch_size,
+                clip_norm,
+                seed,
+                name="train",
+            )
+            want = reference_train(theirs, x, y, epochs, batch_size, clip_norm, seed)
+            what = f"epochs={epochs}, batch_size={batch_size}, clip_norm={clip_norm}, rng={seed}"
+            if not (isinstance(got, list) and len(got) == epochs):
+                raise AssertionError(f"train should return a list of one loss per epoch ({what})")
+            if not all(isinstance(v, float) for v in got):
+                raise AssertionError(f"the epoch losses should be Python floats ({what})")
+            close(
+                np.asarray(got),
+                np.asarray(want),
+                f"the epoch losses ({what})",
+                rtol=1e-10,
+                atol=1e-14,
+            )
+            for k in start:
+                close(
+                    mine[k],
+                    theirs[k],
+                    f"params[{k!r}] after training ({what})",
+                    rtol=1e-10,
+                    atol=1e-14,
+                )
+    finally:
+        namespace["clip_grad_norm"] = yours
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError(
+        "this training used lstm_core's optimizer code (lstm_core.Adam, SGD, clip_grad_norm or "
+        "fit); train with your own Adam, clip_grad_norm and train"
+    )
+
+
+def _watched(fn, *args):
+    """Call fn(*args) with lstm_core's optimizers, clipping and fit refusing to run.
+
+    Their code objects are swapped for one that raises, so that references captured before
+    (``from lstm_core import Adam``) refuse too; the originals are put back afterwards.
+    """
+    __tracebackhide__ = True
+    import lstm_core
+
+    names = [
+        "Adam.step",
+        "Adam.__init__",
+        "SGD.step",
+        "SGD.__init__",
+        "clip_grad_norm",
+        "global_norm",
+        "fit",
+    ]
+    targets = []
+    for name in names:
+        obj = lstm_core
+        for part in name.split("."):
+            obj = getattr(obj, part, None)
+        if callable(obj) and hasattr(obj, "__code__") and not obj.__code__.co_freevars:
+            targets.append(obj)
+    saved = [f.__code__ for f in targets]
+    try:
+        for f in targets:
+            f.__code__ = _refuse.__code__
+        return fn(*args)
+    finally:
+        for f, code in zip(targets, saved, strict=True):
+            f.__code__ = code
+
+
+def _reference_fit(params, x, y, *, lr, epochs, batch_size=None, clip_norm=None, rng=None):
+    """The loop the notebook specifies, on the reference's Adam, clipping and loss: epoch losses.
+
+    Written out here rather than taken from ``lstm_core.fit``, whose reporting may differ.
+    """
+    model_loss, clip = reference("model_loss"), reference("clip_grad_norm")
+    optimizer, rng, N = reference("Adam")(lr=lr), np.random.default_rng(rng), len(x)
+    batch_size = N if batch_size is None else batch_size
+    losses = []
+    for _ in range(epochs):
+        order = rng.permutation(N) if batch_size < N else np.arange(N)
+        total = 0.0
+        for lo in range(0, N, batch_size):
+            idx = order[lo : lo + batch_size]
+            value, grads = model_loss(params=params, x=x[idx], y=y[idx])  # keywords: order changes
+            if clip_norm is not None:
+                grads, _ = clip(grads, clip_norm)
+            optimizer.step(params, grads)
+            total += value * len(idx)
+        losses.append(total / N)
+    return losses
+
+
+def _authentic(fit, params, x, y, *, lr, epochs, batch_size, clip_norm, what: str):
+    """The student's fit on ``params`` must equal the reference training, epoch by epoch."""
+    __tracebackhide__ = True
+    theirs = copy_arg(params)
+    losses = _watched(fit, params, *((x, y) if what != "fit_companies" else ()))
+    want = _reference_fit(
+        theirs, x, y, lr=lr, epochs=epochs, batch_size=batch_size, clip_norm=clip_norm, rng=0
+    )
+    if not (isinstance(losses, list) and len(losses) == len(want)):
+        raise AssertionError(
+            f"{what} should return the list of its {len(want)} epoch losses (from train)"
+        )
+    # Identical arithmetic up to round-off, which training amplifies a little.
+    close(
+        np.asarray(losses, dtype=float),
+        np.asarray(want),
+        f"{what}'s epoch losses against the course's training with the same settings",
+        rtol=1e-6,
+        atol=1e-9,
+    )
+    for k in theirs:
+        close(params[k], theirs[k], f"the trained params[{k!r}] of {what}", rtol=1e-5, atol=1e-7)
+    return theirs
+
+
+class _Enough(Exception):
+    """Raised by the stand-in loss to stop a training after a few steps."""
+
+
+def check_companies(fit_companies, namespace: dict) -> None:
+    """fit_companies: the run of the visible test (from ``init_model("lstm", 1, 1, rng=0)``,
+    its ``params`` and ``losses`` in ``namespace``, the notebook's globals) must be the
+    reference training's, epoch by epoch and in its weights (Adam lr=0.1, 1000 epochs, one
+    batch, no clipping); and a second run, stopped after three steps, must not touch
+    lstm_core's optimizers or fit. One training of the reference: the slowest hidden test."""
+    __tracebackhide__ = True
+    x, y = reference("two_companies")()
+    start = reference("init_model")("lstm", 1, 1, rng=0)
+    trained, losses = namespace["params"], namespace["losses"]
+    want = _reference_fit(start, x, y, lr=0.1, epochs=1000, rng=0)
+    if not (isinstance(losses, list) and len(losses) == len(want)):
+        raise AssertionError(
+            f"fit_companies should return the list of its {len(want)} epoch losses (from train)"
+        )
+    close(
+        np.asarray(losses, dtype=float),
+        np.asarray(want),
+        "fit_companies's epoch losses against the course's training with the same settings",
+        rtol=1e-6,
+        atol=1e-9,
+    )
+    for k in start:
+        close(
+            trained[k],
+            start[k],
+            f"the trained params[{k!r}] of fit_companies",
+            rtol=1e-5,
+            atol=1e-7,
+        )
+    yours, calls = namespace.get("model_loss"), []
+
+    def stop_after_three(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 3:
+            raise _Enough
+        return yours(*args, **kwargs)
+
+    namespace["model_loss"] = stop_after_three
+    try:
+        _watched(fit_companies, reference("init_model")("lstm", 1, 1, rng=1))
+    except _Enough:
+        pass
+    finally:
+        namespace["model_loss"] = yours
+
+
+def check_memory(fit_memory, cell: str) -> None:
+    """fit_memory on a ``cell`` model from another random start and other data (128 sequences,
+    lag 10): the reference training's losses and weights (Adam lr=0.01, 40 epochs, batches of
+    64, clipping at 1, rng=0). Smaller than the visible test's task, to keep grading fast."""
+    __tracebackhide__ = True
+    x, y = reference("memory_task")(128, 10, rng=3)
+    p = reference("init_model")(cell, 2, 8, 1, rng=1)
+    _authentic(
+        fit_memory, p, x, y, lr=0.01, epochs=40, batch_size=64, clip_norm=1.0, what="fit_memory"
+    )

@@ -1,0 +1,102 @@
+"""The hidden tests' trusted helpers, without a kernel: what call_isolated lets through.
+
+A function that overflows fails, and so does one that switches NumPy's floating-point errors
+off to hide it, however it does so; NumPy's own internal use of np.errstate (np.isclose,
+random generators) and a student's np.errstate(under="ignore") are fine.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from lstm_grading import call_isolated
+from lstm_grading.hidden.ps03 import check_cache
+
+X = np.array([-1000.0, -1.0, 0.0, 1.0, 1000.0])
+
+
+def naive(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def with_errstate(x):
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+@np.errstate(all="ignore")
+def decorated(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def with_seterr(x):
+    np.seterr(over="ignore")
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def with_errstate_warn(x):
+    with np.errstate(over="warn"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def stable(x):
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+def stable_under_ignored(x):
+    with np.errstate(under="ignore"):
+        return stable(x)
+
+
+def stable_with_numpy_helpers(x):
+    np.isclose(x, x)
+    np.random.default_rng(0).uniform(size=3)
+    return stable(x)
+
+
+@pytest.mark.parametrize("fn", [naive, with_errstate, decorated, with_seterr, with_errstate_warn])
+def test_an_overflow_fails_even_when_silenced(fn):
+    with pytest.raises(AssertionError, match=r"overflow|switched floating-point errors off"):
+        call_isolated(fn, X)
+    assert np.geterr()["over"] == "warn"  # the caller's error state is back
+
+
+@pytest.mark.parametrize("fn", [stable, stable_under_ignored, stable_with_numpy_helpers])
+def test_stable_functions_pass(fn):
+    assert call_isolated(fn, X).tolist() == stable(X).tolist()
+
+
+def test_a_step_whose_cache_holds_the_new_states_fails():
+    """The issue's first example: shapes and values fine, the cache's previous states wrong."""
+
+    def step(x, h_prev, c_prev, params, bug=True):
+        H = h_prev.shape[1]
+        a = x @ params["Wx"] + h_prev @ params["Wh"] + params["b"]
+        i, f, o = (stable(a[:, k * H : (k + 1) * H]) for k in range(3))
+        g = np.tanh(a[:, 3 * H :])
+        c = f * c_prev + i * g
+        tanh_c = np.tanh(c)
+        h = o * tanh_c
+        previous = (h, c) if bug else (h_prev, c_prev)
+        cache = {
+            "x": x,
+            "h_prev": previous[0],
+            "c_prev": previous[1],
+            "i": i,
+            "f": f,
+            "o": o,
+            "g": g,
+            "c": c,
+            "tanh_c": tanh_c,
+            "params": params,
+        }
+        return h, c, cache
+
+    with pytest.raises(AssertionError, match="the inputs of the step, not its results"):
+        check_cache(step)
+    check_cache(lambda *args: step(*args, bug=False))  # the same step without the bug passes

@@ -1,0 +1,262 @@
+"""Problem set 1 (sigmoid, tanh and their derivatives) graded end to end by nbgrader.
+
+Each submission is the solution with one bug (or an attack on the grader, ``hostile``) and the
+exact grade cells it must lose; see tests/assignment_suite.py for what is checked.
+"""
+
+from __future__ import annotations
+
+from assignment_suite import GradedAssignment, Submission
+
+SIGMOID = (
+    "    z = np.exp(-np.abs(x))  # in (0, 1]: never overflows\n"
+    "    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))"
+)
+TANH = (
+    "    z = np.exp(-np.abs(x))\n"
+    "    w = z * z  # exp(-2|x|) without forming 2|x|, which overflows near 1e308\n"
+    "    return np.sign(x) * (1.0 - w) / (1.0 + w)"
+)
+TANH_W = "    w = z * z  # exp(-2|x|) without forming 2|x|, which overflows near 1e308"
+SIGMOID_GRAD = "    s = sigmoid(x)\n    return s * (1.0 - s)"
+TANH_GRAD = "    t = tanh(x)\n    return 1.0 - t * t"
+# Wrong only for 3 < |x| < 100: passes every visible check of tanh_grad, not the hidden ones.
+SUBTLY_WRONG_TANH_GRAD = (
+    "    t = tanh(x)\n    return np.where((np.abs(x) > 3) & (np.abs(x) < 100), 0.5, 1.0 - t * t)"
+)
+LOOP_SWALLOWING_CTRL_C = (
+    "    while True:\n        try:\n            pass\n        except KeyboardInterrupt:\n"
+    "            pass"
+)
+BOTH_SIGMOIDS = ("test_sigmoid", "test_sigmoid_grad")  # sigmoid_grad calls sigmoid
+BOTH_TANHS = ("test_tanh", "test_tanh_grad")
+SILENCED = "switched floating-point errors off"
+
+SUBMISSIONS = [
+    Submission(
+        "naive_sigmoid",
+        "sigmoid by the textbook formula overflows at x = -1000; sigmoid_grad uses it",
+        edits=((SIGMOID, "    return 1.0 / (1.0 + np.exp(-x))"),),
+        broken=BOTH_SIGMOIDS,
+        reason="sigmoid overflowed for a large |x|",
+    ),
+    Submission(
+        "naive_sigmoid_errstate",
+        "the textbook sigmoid with its overflow silenced by np.errstate(over='ignore')",
+        edits=(
+            (
+                SIGMOID,
+                '    with np.errstate(over="ignore"):\n        return 1.0 / (1.0 + np.exp(-x))',
+            ),
+        ),
+        broken=BOTH_SIGMOIDS,
+        reason=SILENCED,
+    ),
+    Submission(
+        "naive_sigmoid_seterr",
+        "the textbook sigmoid after np.seterr(all='ignore')",
+        edits=((SIGMOID, '    np.seterr(all="ignore")\n    return 1.0 / (1.0 + np.exp(-x))'),),
+        broken=BOTH_SIGMOIDS,
+        reason=SILENCED,
+    ),
+    Submission(
+        "naive_tanh_decorated",
+        "the textbook tanh under @np.errstate(all='ignore'): nan at +-1000",
+        edits=(
+            ("def tanh(x):", '@np.errstate(all="ignore")\ndef tanh(x):'),
+            (TANH, "    return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))"),
+        ),
+        broken=BOTH_TANHS,
+        reason="tanh at 1000, -1000, 1e308, -1e308 should be exactly 1, -1, 1, -1",
+    ),
+    Submission(
+        "where_both_branches",
+        "np.where evaluates both exp formulas on the whole array, so it still overflows",
+        edits=(
+            (
+                SIGMOID,
+                "    return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))",
+            ),
+        ),
+        broken=BOTH_SIGMOIDS,
+        reason="sigmoid overflowed for a large |x|",
+    ),
+    Submission(
+        "one_sided_sigmoid",
+        "sigmoid keeps only the x >= 0 branch; sigmoid_grad is written independently and right",
+        edits=(
+            (SIGMOID, "    z = np.exp(-np.abs(x))\n    return 1.0 / (1.0 + z)"),
+            (SIGMOID_GRAD, "    z = np.exp(-np.abs(x))\n    return z / (1.0 + z) ** 2"),
+        ),
+        broken=("test_sigmoid",),
+        reason="sigmoid(-5) should be 0.0067",
+    ),
+    Submission(
+        "sigmoid_in_place",
+        "right values, but sigmoid takes |x| in place in the caller's array",
+        edits=(
+            (
+                SIGMOID,
+                "    negative = x < 0\n    np.abs(x, out=x)\n    z = np.exp(-x)\n"
+                "    return np.where(negative, z / (1.0 + z), 1.0 / (1.0 + z))",
+            ),
+        ),
+        broken=BOTH_SIGMOIDS,
+        reason="changed its argument in place",
+    ),
+    Submission(
+        "sigmoid_flattens",
+        "sigmoid returns a flat array whatever the input's shape",
+        edits=((SIGMOID, SIGMOID.replace("(1.0 + z))", "(1.0 + z)).ravel()")),),
+        broken=BOTH_SIGMOIDS,
+        reason="sigmoid should work elementwise on a 2-D array",
+    ),
+    Submission(
+        "naive_tanh",
+        "tanh by the textbook formula gives inf/inf = nan; tanh_grad uses it",
+        edits=((TANH, "    return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))"),),
+        broken=BOTH_TANHS,
+        reason="tanh overflowed for a large |x|",
+    ),
+    Submission(
+        "tanh_two_abs_x",
+        "exp(-2|x|) computed from 2|x|, which overflows for |x| near 1e308",
+        edits=((TANH_W, "    w = np.exp(-2 * np.abs(x))"),),
+        broken=BOTH_TANHS,
+        reason="tanh overflowed for a large |x|",
+    ),
+    Submission(
+        "tanh_without_sign",
+        "tanh forgets the sign: tanh(-x) = tanh(x); tanh_grad, which squares it, stays right",
+        edits=((TANH, TANH.replace("np.sign(x) * (1.0 - w)", "(1.0 - w)")),),
+        broken=("test_tanh",),
+        reason="tanh(-5) should be -0.99991",
+    ),
+    Submission(
+        "sigmoid_grad_of_activation",
+        "sigmoid_grad treats x as sigmoid's output",
+        edits=((SIGMOID_GRAD, "    return x * (1.0 - x)"),),
+        broken=("test_sigmoid_grad",),
+        reason="sigmoid_grad(0) should be exactly 0.25",
+    ),
+    Submission(
+        "tanh_grad_of_activation",
+        "tanh_grad treats x as tanh's output",
+        edits=((TANH_GRAD, "    return 1.0 - x * x"),),
+        broken=("test_tanh_grad",),
+        reason="tanh_grad disagrees with a finite difference",
+    ),
+    Submission(
+        "hidden_only_bug",
+        "tanh_grad wrong only where the visible checks do not look",
+        edits=((TANH_GRAD, SUBTLY_WRONG_TANH_GRAD),),
+        broken=("test_tanh_grad",),
+        reason="values differ from the reference",
+    ),
+    Submission(
+        "calls_reference_captured",
+        "sigmoid returns lstm_core's answer through a name imported beforehand",
+        edits=(
+            ("def sigmoid(x):", "from lstm_core import sigmoid as helper\n\n\ndef sigmoid(x):"),
+            (SIGMOID, "    return helper(x)"),
+        ),
+        broken=BOTH_SIGMOIDS,
+        reason="called the reference package",
+    ),
+    Submission(
+        "imports_reference",
+        "sigmoid_grad imports lstm_core inside the function",
+        edits=((SIGMOID_GRAD, "    import lstm_core\n\n    return lstm_core.sigmoid_grad(x)"),),
+        broken=("test_sigmoid_grad",),
+        reason="imports the reference package",
+    ),
+    # Hostile submissions: attacks on the grader rather than bugs.
+    Submission(
+        "patched_numpy_checks",
+        "np.allclose, np.isclose and np.testing.assert_allclose made to always agree",
+        edits=(
+            (
+                TANH_GRAD,
+                SUBTLY_WRONG_TANH_GRAD + "\n\n\nnp.allclose = lambda *args, **kwargs: True"
+                "\nnp.isclose = lambda a, b, *args, **kwargs: np.ones(np.shape(a), bool)"
+                "\nnp.testing.assert_allclose = lambda *args, **kwargs: None",
+            ),
+        ),
+        broken=("test_tanh_grad",),
+        reason="values differ from the reference",
+        hostile=True,
+    ),
+    Submission(
+        "patched_reference",
+        "lstm_core.tanh_grad rebound to the student's own (wrong) function",
+        edits=(
+            (
+                TANH_GRAD,
+                SUBTLY_WRONG_TANH_GRAD + "\n\n\nimport lstm_core"
+                "\n\nlstm_core.tanh_grad = lstm_core.activations.tanh_grad = tanh_grad",
+            ),
+        ),
+        broken=("test_tanh_grad",),
+        reason="values differ from the reference",
+        hostile=True,
+    ),
+    Submission(
+        "loop_swallowing_ctrl_c",
+        "tanh loops forever and swallows KeyboardInterrupt: the kernel guard stops each cell",
+        edits=((TANH, LOOP_SWALLOWING_CTRL_C),),
+        broken=BOTH_TANHS,
+        reason="CellTimeout: this cell was stopped after",
+        hostile=True,
+        loops=True,
+    ),
+    Submission(
+        "loop_ignoring_guard",
+        "tanh ignores SIGALRM, then loops: nbclient's timeout interrupts each cell",
+        edits=(
+            (
+                TANH,
+                "    import signal\n\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+                "    while True:\n        pass",
+            ),
+        ),
+        broken=BOTH_TANHS,
+        reason="CellTimeoutError: no reply from the kernel within",
+        hostile=True,
+        loops=True,
+    ),
+    Submission(
+        "deleted_test_cell",
+        "the tanh test cell deleted, tanh wrong: nbgrader puts the cell back",
+        edits=((TANH, "    return x"),),
+        delete="test_tanh",
+        broken=BOTH_TANHS,
+        reason="was missing from the submission",
+        hostile=True,
+    ),
+    Submission(
+        "edited_test_cell",
+        "the tanh_grad test cell emptied, tanh_grad wrong: nbgrader restores the cell",
+        edits=(
+            (TANH_GRAD, "    return 1.0 - x * x"),
+            ('"""Checks tanh_grad: takes', 'pass\n"""Checks tanh_grad: takes'),
+        ),
+        broken=("test_tanh_grad",),
+        reason="tanh_grad disagrees with a finite difference",
+        hostile=True,
+    ),
+    Submission(
+        "kernel_exit",
+        "tanh kills its own kernel with os._exit",
+        edits=((TANH, "    import os\n\n    os._exit(1)"),),
+        fails=True,
+        hostile=True,
+    ),
+    Submission(
+        "not_json", "the file is not a notebook", raw='{"cells": [ oops', fails=True, hostile=True
+    ),
+]
+
+
+class TestGrading(GradedAssignment):
+    assignment = "ps01_activations"
+    submissions = SUBMISSIONS

@@ -1,0 +1,201 @@
+"""Problem set 2 (the gates, the cell update, the hidden update) graded end to end by nbgrader.
+
+Each submission is the solution with one bug and the exact grade cells it must lose; see
+tests/assignment_suite.py for what is checked.
+"""
+
+from __future__ import annotations
+
+from assignment_suite import GradedAssignment, Submission
+
+
+def gate_body(gate: str, squash: str) -> str:
+    """The solution's two lines of one gate function."""
+    return (
+        f'    Wx, Wh, b = gate_params(params, "{gate}")\n'
+        f"    return {squash}(x @ Wx + h_prev @ Wh + b)"
+    )
+
+
+def gate_with(gate: str, expression: str) -> str:
+    """A gate function body that returns ``expression`` of its sum ``a``."""
+    return (
+        f'    Wx, Wh, b = gate_params(params, "{gate}")\n'
+        f"    a = x @ Wx + h_prev @ Wh + b\n    return {expression}"
+    )
+
+
+CELL_UPDATE = "    return f * c_prev + i * g"
+HIDDEN_UPDATE = "    return o * tanh(c)"
+SILENCED = "switched floating-point errors off"
+
+SUBMISSIONS = [
+    Submission(
+        "forget_no_bias",
+        "the forget gate leaves out its bias",
+        edits=((gate_body("f", "sigmoid"), gate_body("f", "sigmoid").replace(" + b)", ")")),),
+        broken=("test_forget_gate",),
+        reason="the forget gate of the hand-worked step should be sigmoid(5.95) = 0.997401",
+    ),
+    Submission(
+        "input_reads_forget_block",
+        "the input gate reads the forget gate's block of params",
+        edits=((gate_body("i", "sigmoid"), gate_body("f", "sigmoid")),),
+        broken=("test_input_gate",),
+        reason="the input gate of the hand-worked step should be sigmoid(4.27) = 0.986211",
+    ),
+    Submission(
+        "input_naive_sigmoid",
+        "the input gate by the textbook sigmoid, which overflows for sums below -709.8",
+        edits=((gate_body("i", "sigmoid"), gate_with("i", "1.0 / (1.0 + np.exp(-a))")),),
+        broken=("test_input_gate",),
+        reason="large inputs must not overflow",
+    ),
+    Submission(
+        "output_naive_sigmoid_silenced",
+        "the output gate by the textbook sigmoid under np.errstate(over='ignore')",
+        edits=(
+            (
+                gate_body("o", "sigmoid"),
+                gate_with("o", "1.0 / (1.0 + np.exp(-a))").replace(
+                    "    return", '    with np.errstate(over="ignore"):\n        return'
+                ),
+            ),
+        ),
+        broken=("test_output_gate",),
+        reason=SILENCED,
+    ),
+    Submission(
+        "forget_float64",
+        "the forget gate converts x to float64, so a float32 batch gives a float64 gate",
+        edits=(
+            (
+                gate_body("f", "sigmoid"),
+                gate_body("f", "sigmoid").replace("sigmoid(x @", "sigmoid(np.asarray(x, float) @"),
+            ),
+        ),
+        broken=("test_forget_gate",),
+        reason="should be float32 like the inputs",
+    ),
+    Submission(
+        "candidate_sigmoid",
+        "the candidate memory squashed with sigmoid instead of tanh",
+        edits=((gate_body("g", "tanh"), gate_body("g", "sigmoid")),),
+        broken=("test_candidate_memory",),
+        reason="the candidate of the hand-worked step should be tanh(2.03) = 0.966087",
+    ),
+    Submission(
+        "candidate_wh_transposed",
+        "the candidate uses Wh_g transposed: the same for one unit, wrong for H > 1",
+        edits=(
+            (
+                gate_body("g", "tanh"),
+                gate_body("g", "tanh").replace("h_prev @ Wh", "h_prev @ Wh.T"),
+            ),
+        ),
+        broken=("test_candidate_memory",),
+        reason="values differ from the reference",
+    ),
+    Submission(
+        "output_tanh",
+        "the output gate squashed with tanh instead of sigmoid",
+        edits=((gate_body("o", "sigmoid"), gate_body("o", "tanh")),),
+        broken=("test_output_gate",),
+        reason="the output gate of the hand-worked step should be sigmoid(4.78) = 0.991674",
+    ),
+    Submission(
+        "output_transposed",
+        "the output gate computed as Wx.T @ x.T: shape (H, N), right only for one example",
+        edits=(
+            (
+                gate_body("o", "sigmoid"),
+                '    Wx, Wh, b = gate_params(params, "o")\n'
+                "    return sigmoid(Wx.T @ x.T + Wh.T @ h_prev.T + b[:, None])",
+            ),
+        ),
+        broken=("test_output_gate",),
+        reason="(transposed: rows must be examples)",
+    ),
+    Submission(
+        "cell_update_gates_swapped",
+        "the cell update multiplies c_prev by i and the candidate by f",
+        edits=((CELL_UPDATE, "    return i * c_prev + f * g"),),
+        broken=("test_cell_update",),
+        reason="the new long-term memory of the hand-worked step should be 2.947567",
+    ),
+    Submission(
+        "cell_update_in_place",
+        "right values, but the cell update scales and adds into the caller's c_prev",
+        edits=((CELL_UPDATE, "    c_prev *= f\n    c_prev += i * g\n    return c_prev"),),
+        broken=("test_cell_update",),
+        reason="cell_update changed c_prev in place",
+    ),
+    Submission(
+        "cell_update_matrix_product",
+        "the cell update multiplies with @ instead of elementwise: right for one unit only",
+        edits=((CELL_UPDATE, "    return f * c_prev + i @ g.T"),),
+        broken=("test_cell_update",),
+    ),
+    Submission(
+        "hidden_update_unsquashed",
+        "the hidden update shows o * c, without squashing c",
+        edits=((HIDDEN_UPDATE, "    return o * c"),),
+        broken=("test_hidden_update",),
+        reason="the new short-term memory of the hand-worked step should be 0.986229",
+    ),
+    Submission(
+        "hidden_update_naive_tanh",
+        "the hidden update by the textbook tanh, which overflows for a memory of 1000",
+        edits=(
+            (
+                HIDDEN_UPDATE,
+                "    return o * (np.exp(c) - np.exp(-c)) / (np.exp(c) + np.exp(-c))",
+            ),
+        ),
+        broken=("test_hidden_update",),
+        reason="large inputs must not overflow",
+    ),
+    Submission(
+        "forget_clipped",
+        "the forget gate clips its sum to [-15, 15], which no visible check reaches",
+        edits=(
+            (
+                gate_body("f", "sigmoid"),
+                gate_with("f", "sigmoid(np.clip(a, -15.0, 15.0))"),
+            ),
+        ),
+        broken=("test_forget_gate",),
+        reason="values differ from the reference",
+    ),
+    Submission(
+        "forget_imports_lstm_core",
+        "the forget gate imports lstm_core inside the function and returns its forget_gate",
+        edits=(
+            (
+                gate_body("f", "sigmoid"),
+                "    import lstm_core\n\n    return lstm_core.forget_gate(x, h_prev, params)",
+            ),
+        ),
+        broken=("test_forget_gate",),
+        reason="imports the reference package",
+    ),
+    Submission(
+        "candidate_captured_reference",
+        "the candidate memory returns lstm_core's, imported under another name beforehand",
+        edits=(
+            (
+                "def candidate_memory(x, h_prev, params):",
+                "from lstm_core import candidate_memory as proposal\n\n\n"
+                "def candidate_memory(x, h_prev, params):",
+            ),
+            (gate_body("g", "tanh"), "    return proposal(x, h_prev, params)"),
+        ),
+        broken=("test_candidate_memory",),
+        reason="called the reference package",
+    ),
+]
+
+
+class TestGrading(GradedAssignment):
+    assignment = "ps02_gates"
+    submissions = SUBMISSIONS

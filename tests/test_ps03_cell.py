@@ -1,0 +1,224 @@
+"""Problem set 3 (init_params and the fused step) graded end to end by nbgrader.
+
+Each submission is the solution with one bug and the exact grade cells it must lose; see
+tests/assignment_suite.py for what is checked. A step whose h or c is wrong loses the cells
+that check its form too (shapes, batch, float32, cache): they want the values right.
+"""
+
+from __future__ import annotations
+
+from assignment_suite import GradedAssignment, Submission
+
+SUM = '    a = x @ params["Wx"] + h_prev @ params["Wh"] + params["b"]  # (N, 4H)'
+SQUASH = "    gates = np.concatenate([sigmoid(a[:, : 3 * H]), tanh(a[:, 3 * H :])], axis=1)"
+SPLIT = "    i, f, o, g = (gates[:, k * H : (k + 1) * H] for k in range(4))"
+C = "    c = f * c_prev + i * g"
+H_LINE = "    h = o * tanh_c"
+CACHE = (
+    '    cache = {"x": x, "h_prev": h_prev, "c_prev": c_prev, "i": i, "f": f, "o": o, "g": g,\n'
+    '             "c": c, "tanh_c": tanh_c, "params": params}'
+)
+STEP_CELLS = (
+    "test_step_shapes",
+    "test_step_gates",
+    "test_step_c",
+    "test_step_h",
+    "test_step_batch",
+    "test_step_float32",
+    "test_step_cache",
+)
+FORM_CELLS = ("test_step_shapes", "test_step_batch", "test_step_float32", "test_step_cache")
+# Cells whose hidden cases saturate the gates (sums near +-1000, |c_prev| = 1000).
+SATURATED_CELLS = (
+    "test_step_gates",
+    "test_step_c",
+    "test_step_h",
+    "test_step_float32",
+    "test_step_cache",
+)
+SILENCED = "switched floating-point errors off"
+
+SUBMISSIONS = [
+    Submission(
+        "init_forget_bias_on_input",
+        "init_params sets the input gate's bias (block 0) to 1 instead of the forget gate's",
+        edits=(('    k = GATES.index("f")', '    k = GATES.index("i")'),),
+        broken=("test_init_params",),
+        reason="the forget gate's bias (b[H:2H], block 1 of GATES) should be 1",
+    ),
+    Submission(
+        "init_normal_weights",
+        "init_params draws normal weights, which leave the range +-1/sqrt(H)",
+        edits=(
+            (
+                '        "Wx": rng.uniform(-bound, bound, (D, 4 * H)).astype(dtype),',
+                '        "Wx": rng.normal(0.0, bound, (D, 4 * H)).astype(dtype),',
+            ),
+        ),
+        broken=("test_init_params",),
+        reason="should lie in [-1/sqrt(H), 1/sqrt(H)]",
+    ),
+    Submission(
+        "init_ignores_dtype",
+        "init_params always returns float64",
+        edits=(
+            (
+                '        "b": rng.uniform(-bound, bound, 4 * H).astype(dtype),',
+                '        "b": rng.uniform(-bound, bound, 4 * H),',
+            ),
+        ),
+        broken=("test_init_params",),
+        reason="dtype=np.float32 should give float32 arrays",
+    ),
+    Submission(
+        "step_returns_zeros",
+        "a stub: every gate zero, so h, c and the cache are zeros of the right shapes",
+        edits=((SPLIT, "    i = f = o = g = np.zeros_like(c_prev)"),),
+        broken=STEP_CELLS,
+        reason="c of the hand-worked step should be 2.947567",
+    ),
+    Submission(
+        "sigmoid_on_all_blocks",
+        "the step squashes all four blocks with sigmoid, the candidate too",
+        edits=((SQUASH, "    gates = sigmoid(a)"),),
+        broken=STEP_CELLS,
+        reason="the hand-worked gates (i, f, o, g) should be",
+    ),
+    Submission(
+        "torch_gate_order",
+        "the step reads the blocks in PyTorch's order i, f, g, o instead of GATES",
+        edits=(
+            (
+                SQUASH,
+                "    gates = np.concatenate(\n"
+                "        [sigmoid(a[:, : 2 * H]), tanh(a[:, 2 * H : 3 * H]), "
+                "sigmoid(a[:, 3 * H :])], axis=1\n"
+                "    )",
+            ),
+            (SPLIT, SPLIT.replace("i, f, o, g", "i, f, g, o")),
+        ),
+        broken=STEP_CELLS,
+        reason="the hand-worked gates (i, f, o, g) should be",
+    ),
+    Submission(
+        "step_no_bias",
+        "the step's sum leaves out the bias b",
+        edits=((SUM, SUM.replace(' + params["b"]', "")),),
+        broken=STEP_CELLS,
+        reason="the hand-worked gates (i, f, o, g) should be",
+    ),
+    Submission(
+        "transposed_input_weights",
+        "Wx read in PyTorch's (4H, D) layout, reshaped so that x @ Wx.T runs for any D",
+        edits=((SUM, SUM.replace('x @ params["Wx"]', 'x @ params["Wx"].reshape(4 * H, -1).T')),),
+        # Right for D = 1 (the hand-worked unit) and for zero Wx (bias_only_params): only the
+        # hidden comparisons with the reference see it, in every cell.
+        broken=STEP_CELLS,
+        reason="values differ from the reference",
+    ),
+    Submission(
+        "naive_sigmoid_in_step",
+        "the sigmoid gates by the textbook formula, which overflows when a gate saturates",
+        edits=(
+            (
+                SQUASH,
+                "    gates = np.concatenate([1.0 / (1.0 + np.exp(-a[:, : 3 * H])), "
+                "tanh(a[:, 3 * H :])], axis=1)",
+            ),
+        ),
+        broken=SATURATED_CELLS,
+        reason="large inputs must not overflow",
+    ),
+    Submission(
+        "naive_sigmoid_silenced",
+        "the textbook sigmoid in the step, its overflow silenced with np.errstate",
+        edits=(
+            (
+                SQUASH,
+                '    with np.errstate(over="ignore", under="ignore"):\n'
+                "        gates = np.concatenate([1.0 / (1.0 + np.exp(-a[:, : 3 * H])), "
+                "tanh(a[:, 3 * H :])], axis=1)",
+            ),
+        ),
+        broken=STEP_CELLS,
+        reason=SILENCED,
+    ),
+    Submission(
+        "h_from_c_prev",
+        "h squashes the old long-term memory c_prev instead of the new c",
+        edits=((H_LINE, "    h = o * tanh(c_prev)"),),
+        broken=("test_step_h", *FORM_CELLS),
+        reason="h of the hand-worked step should be 0.986229",
+    ),
+    Submission(
+        "first_row_memory",
+        "every example's c uses the first example's c_prev: right for N = 1 only",
+        edits=((C, "    c = f * c_prev[0] + i * g"),),
+        broken=("test_step_c", "test_step_h", *FORM_CELLS),
+        reason="each row with its own c_prev",
+    ),
+    Submission(
+        "c_prev_in_place",
+        "right values, but c is built in the caller's c_prev",
+        edits=((C, "    c = c_prev\n    c *= f\n    c += i * g"),),
+        broken=STEP_CELLS,
+        reason="changed its argument c_prev in place",
+    ),
+    Submission(
+        "float64_bias",
+        "the bias converted to float64, so a float32 step comes out float64",
+        edits=((SUM, SUM.replace('params["b"]', 'np.asarray(params["b"], float)')),),
+        broken=("test_step_float32",),
+        reason="should stay float32 for float32 inputs",
+    ),
+    Submission(
+        "cache_new_states",
+        "the cache holds the new h and c where the step's h_prev and c_prev belong",
+        edits=(
+            (
+                CACHE,
+                CACHE.replace('"h_prev": h_prev, "c_prev": c_prev', '"h_prev": h, "c_prev": c'),
+            ),
+        ),
+        broken=("test_step_cache",),
+        reason="holds the new memory",
+    ),
+    Submission(
+        "cache_tanh_of_c_prev",
+        "the cache's tanh_c is tanh(c_prev); h itself is right",
+        edits=((CACHE, CACHE.replace('"tanh_c": tanh_c', '"tanh_c": tanh(c_prev)')),),
+        broken=("test_step_h", "test_step_cache"),
+        reason="should be tanh(c)",
+    ),
+    Submission(
+        "cache_tuple",
+        "the cache is the tuple (x, h_prev, c_prev, gates, tanh_c, params) of an older contract",
+        edits=((CACHE, "    cache = (x, h_prev, c_prev, gates, tanh_c, params)"),),
+        broken=(
+            "test_step_shapes",
+            "test_step_gates",
+            "test_step_h",
+            "test_step_float32",
+            "test_step_cache",
+        ),
+        reason="cache should be a dict with the keys",
+    ),
+    Submission(
+        "step_imports_lstm_core",
+        "lstm_step_forward imports lstm_core and returns its step",
+        edits=(
+            (
+                SUM,
+                "    import lstm_core\n\n"
+                "    return lstm_core.lstm_step_forward(x, h_prev, c_prev, params)\n" + SUM,
+            ),
+        ),
+        broken=STEP_CELLS,
+        reason="imports the reference package",
+    ),
+]
+
+
+class TestGrading(GradedAssignment):
+    assignment = "ps03_cell"
+    submissions = SUBMISSIONS

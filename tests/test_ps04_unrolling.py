@@ -1,0 +1,189 @@
+"""Problem set 4 (unrolling, the hand-worked weights, the two companies) graded by nbgrader.
+
+Each submission is the solution with one bug and the exact grade cells it must lose; see
+tests/assignment_suite.py for what is checked.
+"""
+
+from __future__ import annotations
+
+from assignment_suite import GradedAssignment, Submission
+
+STATES = (
+    "    h = np.zeros((N, H)) if h0 is None else h0\n    c = np.zeros((N, H)) if c0 is None else c0"
+)
+LOOP = (
+    "        h, c, step_cache = lstm_step_forward(x[:, t], h, c, params)\n"
+    "        hs[:, t] = h\n"
+    "        cache.append(step_cache)"
+)
+TABLE_ORDER = (
+    '        "Wx": np.array([[table[k][0] for k in GATES]]),\n'
+    '        "Wh": np.array([[table[k][1] for k in GATES]]),\n'
+    '        "b": np.array([table[k][2] for k in GATES]),'
+)
+PREDICT = "    hs, _ = lstm_forward(x, params)\n    return hs[:, -1]"
+FORWARD_CELLS = ("test_lstm_forward_shapes", "test_lstm_forward_values")
+
+SUBMISSIONS = [
+    Submission(
+        "time_major",
+        "lstm_forward returns hs of shape (T, N, H), time first",
+        edits=(
+            ("    hs = np.empty((N, T, H))", "    hs = np.empty((T, N, H))"),
+            (LOOP, LOOP.replace("hs[:, t] = h", "hs[t] = h")),
+        ),
+        broken=(*FORWARD_CELLS, "test_predictions"),
+        reason="keep the batch axis first and time second",
+    ),
+    Submission(
+        "ignores_initial_states",
+        "lstm_forward always starts from zeros, whatever h0 and c0 are",
+        edits=((STATES, "    h = np.zeros((N, H))\n    c = np.zeros((N, H))"),),
+        broken=FORWARD_CELLS,
+        reason="which starts from h0 and c0",
+    ),
+    Submission(
+        "default_states_ones",
+        "lstm_forward starts from ones when h0 and c0 are not given",
+        edits=((STATES, STATES.replace("np.zeros", "np.ones")),),
+        broken=(*FORWARD_CELLS, "test_predictions"),
+        reason="should start from zero memories",
+    ),
+    Submission(
+        "h0_used_as_c0",
+        "lstm_forward starts the long-term memory from h0",
+        edits=((STATES, STATES.replace("else c0", "else h0")),),
+        broken=FORWARD_CELLS,
+        reason="which starts from h0 and c0",
+    ),
+    Submission(
+        "memories_not_carried",
+        "every step starts again from h0 and c0 instead of the previous step's memories",
+        edits=(
+            (
+                LOOP,
+                "        hs[:, t], _, step_cache = lstm_step_forward(x[:, t], h, c, params)\n"
+                "        cache.append(step_cache)",
+            ),
+        ),
+        broken=(*FORWARD_CELLS, "test_predictions"),
+        reason="step 2 should start from the h and c that step 1 returned",
+    ),
+    Submission(
+        "hs_holds_c",
+        "lstm_forward stores the long-term memory c in hs",
+        edits=((LOOP, LOOP.replace("hs[:, t] = h", "hs[:, t] = c")),),
+        broken=(*FORWARD_CELLS, "test_predictions"),
+        reason="hs[:, 0] should be the h of the first step",
+    ),
+    Submission(
+        "cache_reversed",
+        "the step caches put at the front of the list: last step first",
+        edits=((LOOP, LOOP.replace("cache.append(step_cache)", "cache.insert(0, step_cache)")),),
+        broken=("test_lstm_forward_values", "test_predictions"),
+        reason="cache[0] should be the cache of the first step",
+    ),
+    Submission(
+        "cache_last_step_only",
+        "the cache list replaced at every step: only the last step's cache is kept",
+        edits=((LOOP, LOOP.replace("cache.append(step_cache)", "cache = [step_cache]")),),
+        broken=(*FORWARD_CELLS, "test_predictions"),
+        reason="cache should be the list of the T = 5 step caches",
+    ),
+    Submission(
+        "forward_calls_reference",
+        "lstm_forward builds the caches but takes hs from lstm_core.lstm_forward",
+        edits=(
+            (
+                "        cache.append(step_cache)\n    return hs, cache",
+                "        cache.append(step_cache)\n    import lstm_core\n\n"
+                "    return lstm_core.lstm_forward(x, params, h0, c0)[0], cache",
+            ),
+        ),
+        broken=(*FORWARD_CELLS, "test_predictions"),
+        reason="imports the reference package",
+    ),
+    Submission(
+        "table_gate_order",
+        "hand-worked weights in the table's order f, i, g, o instead of GATES",
+        edits=((TABLE_ORDER, TABLE_ORDER.replace("in GATES", 'in "figo"')),),
+        broken=("test_hand_worked_params", "test_predictions"),
+        reason="use GATES = (i, f, o, g)",
+    ),
+    Submission(
+        "wx_wh_swapped",
+        "the weights on h put into Wx and those on x into Wh",
+        edits=(
+            (
+                TABLE_ORDER,
+                '        "Wx": np.array([[table[k][1] for k in GATES]]),\n'
+                '        "Wh": np.array([[table[k][0] for k in GATES]]),\n'
+                '        "b": np.array([table[k][2] for k in GATES]),',
+            ),
+        ),
+        broken=("test_hand_worked_params", "test_predictions"),
+        reason="Wx holds the weights on h",
+    ),
+    Submission(
+        "bias_rounded",
+        "the hand-worked biases rounded to one decimal",
+        edits=(('        "f": (1.63, 2.70, 1.62),', '        "f": (1.63, 2.70, 1.6),'),),
+        broken=("test_hand_worked_params",),
+        reason="b should hold the biases",
+    ),
+    Submission(
+        "params_from_reference",
+        "hand_worked_params copies lstm_core.HAND_WORKED_PARAMS, imported beforehand",
+        edits=(
+            (
+                "def hand_worked_params():",
+                "from lstm_core import HAND_WORKED_PARAMS, copy_params\n\n\n"
+                "def hand_worked_params():",
+            ),
+            (
+                "    table = {  # stage",
+                "    return copy_params(HAND_WORKED_PARAMS)\n    table = {  # stage",
+            ),
+        ),
+        broken=("test_hand_worked_params",),
+        reason="called the reference package",
+    ),
+    Submission(
+        "missing_feature_axis",
+        "two_companies returns x of shape (2, 4), without the feature axis",
+        edits=(("[1.0, 0.5, 0.25, 1.0]])[:, :, None]", "[1.0, 0.5, 0.25, 1.0]])"),),
+        broken=("test_two_companies", "test_predictions"),
+        reason="add the feature axis",
+    ),
+    Submission(
+        "companies_swapped",
+        "two_companies puts company B in row 0",
+        edits=(
+            (
+                "np.array([[0.0, 0.5, 0.25, 1.0], [1.0, 0.5, 0.25, 1.0]])",
+                "np.array([[1.0, 0.5, 0.25, 1.0], [0.0, 0.5, 0.25, 1.0]])",
+            ),
+        ),
+        broken=("test_two_companies", "test_predictions"),
+        reason="row 0 should be company A's days 1-4",
+    ),
+    Submission(
+        "predicts_c",
+        "predict_day5 returns the final long-term memory c instead of h",
+        edits=((PREDICT, '    _, cache = lstm_forward(x, params)\n    return cache[-1]["c"]'),),
+        broken=("test_predictions",),
+        reason="predict_day5 returns the long-term memory c",
+    ),
+    Submission(
+        "predicts_first_day",
+        "predict_day5 returns h after the first step instead of the last",
+        edits=((PREDICT, PREDICT.replace("hs[:, -1]", "hs[:, 0]")),),
+        broken=("test_predictions",),
+        reason="the predictions should be 0.006 for A and 0.969 for B",
+    ),
+]
+
+
+class TestGrading(GradedAssignment):
+    assignment = "ps04_unrolling"
+    submissions = SUBMISSIONS

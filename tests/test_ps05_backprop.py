@@ -1,0 +1,215 @@
+"""Problem set 5 (gradient checking, the backward step, BPTT) graded end to end by nbgrader.
+
+Each submission is the solution with one bug and the exact grade cells it must lose; see
+tests/assignment_suite.py for what is checked. Every bug in parts 1-3 that changes a gradient
+also fails the gradient check of part 4, which runs all of them.
+"""
+
+from __future__ import annotations
+
+from assignment_suite import GradedAssignment, Submission
+
+DC_TOTAL = (
+    "    dc_total = dc + dh * o * (1.0 - tanh_c**2)  # a new array: dc itself stays as it was"
+)
+BLOCKS = (
+    "            dc_total * g * i * (1.0 - i),  # input gate\n"
+    '            dc_total * cache["c_prev"] * f * (1.0 - f),  # forget gate\n'
+    "            dh * tanh_c * o * (1.0 - o),  # output gate\n"
+    "            dc_total * i * (1.0 - g**2),  # candidate"
+)
+GRADS = '    grads = {"Wx": cache["x"].T @ da, "Wh": cache["h_prev"].T @ da, "b": da.sum(axis=0)}'
+RETURN = '    return da @ p["Wx"].T, da @ p["Wh"].T, dc_total * f, grads'
+BPTT_STEP = (
+    "        dx[:, t], dh, dc, step_grads = lstm_step_backward(dhs[:, t] + dh, dc, cache[t])"
+)
+ACCUMULATE = "        for k in grads:\n            grads[k] += step_grads[k]"
+NUMGRAD = (
+    "        x[k] = old + h\n"
+    "        plus = np.array(f(x), dtype=float)  # a copy: f may return an array it later changes\n"
+    "        x[k] = old - h\n"
+    "        minus = np.array(f(x), dtype=float)\n"
+    "        x[k] = old  # exactly the old value"
+)
+REL_ERROR = "    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))"
+STEP_CELLS = ("test_step_backward_inputs", "test_step_backward_params", "test_gradient_check")
+
+SUBMISSIONS = [
+    Submission(
+        "rel_error_mean",
+        "rel_error averages the entries' errors instead of taking the largest",
+        edits=((REL_ERROR, REL_ERROR.replace("np.max(", "np.mean(")),),
+        broken=("test_rel_error", "test_gradient_check"),
+        reason="should be the largest entry's error",
+    ),
+    Submission(
+        "relative_without_abs",
+        "rel_error divides by a + b instead of |a| + |b|",
+        edits=((REL_ERROR, REL_ERROR.replace("np.abs(a) + np.abs(b)", "a + b")),),
+        broken=("test_rel_error", "test_gradient_check"),
+        reason="use absolute values",
+    ),
+    Submission(
+        "one_sided_difference",
+        "numerical_gradient uses the forward difference (f(x + h) - f(x)) / h",
+        edits=(
+            (NUMGRAD, NUMGRAD.replace("x[k] = old - h", "x[k] = old")),
+            ("/ (2 * h)\n    return grad", "/ h\n    return grad"),
+        ),
+        broken=("test_numerical_gradient", "test_gradient_check"),
+        reason="use the centred difference",
+    ),
+    Submission(
+        "perturbs_a_copy",
+        "numerical_gradient perturbs a copy of x, so an f that reads x from outside never changes",
+        edits=(
+            ("    grad = np.zeros(x.shape)\n", "    grad = np.zeros(x.shape)\n    x = x.copy()\n"),
+        ),
+        broken=("test_numerical_gradient", "test_gradient_check"),
+        reason="perturb x itself",
+    ),
+    Submission(
+        "numgrad_no_copy",
+        "numerical_gradient keeps what f returns without copying it",
+        edits=(
+            (
+                NUMGRAD,
+                NUMGRAD.replace("np.array(f(x), dtype=float)", "np.asarray(f(x))"),
+            ),
+        ),
+        broken=("test_numerical_gradient",),
+        reason="an f that returns the same buffer every call",
+    ),
+    Submission(
+        "numgrad_not_restored",
+        "numerical_gradient undoes its steps by arithmetic, which does not give x back exactly",
+        edits=(
+            (
+                NUMGRAD,
+                NUMGRAD.replace("x[k] = old - h", "x[k] -= 2 * h").replace(
+                    "x[k] = old  # exactly the old value", "x[k] += h"
+                ),
+            ),
+        ),
+        broken=("test_numerical_gradient", "test_gradient_check"),
+        reason="keep each old value and write it back",
+    ),
+    Submission(
+        "forgets_dc_from_next_step",
+        "the step's total cell gradient leaves out dc, the gradient from the next step",
+        edits=((DC_TOTAL, "    dc_total = dh * o * (1.0 - tanh_c**2)"),),
+        broken=STEP_CELLS,
+        reason="is the gradient dc from the next step added in?",
+    ),
+    Submission(
+        "dc_modified_in_place",
+        "right values, but dc_total is built by adding into the caller's dc",
+        edits=((DC_TOTAL, "    dc_total = dc\n    dc_total += dh * o * (1.0 - tanh_c**2)"),),
+        broken=("test_step_backward_inputs", "test_step_backward_params"),
+        reason="changed dh or dc in place",
+    ),
+    Submission(
+        "torch_gate_order",
+        "the gradient blocks stacked in PyTorch's order i, f, g, o instead of GATES",
+        edits=(
+            (
+                BLOCKS,
+                "            dc_total * g * i * (1.0 - i),  # input gate\n"
+                '            dc_total * cache["c_prev"] * f * (1.0 - f),  # forget gate\n'
+                "            dc_total * i * (1.0 - g**2),  # candidate\n"
+                "            dh * tanh_c * o * (1.0 - o),  # output gate",
+            ),
+        ),
+        broken=STEP_CELLS,
+        reason="disagrees with a directional derivative",
+    ),
+    Submission(
+        "sigmoid_slope_sign",
+        "the output gate's slope written o * (o - 1): a sign error",
+        edits=((BLOCKS, BLOCKS.replace("o * (1.0 - o)", "o * (o - 1.0)")),),
+        broken=STEP_CELLS,
+        reason="dx disagrees with a directional derivative",
+    ),
+    Submission(
+        "dc_prev_without_f",
+        "dc_prev returned without the factor f",
+        edits=((RETURN, RETURN.replace("dc_total * f", "dc_total")),),
+        broken=("test_step_backward_inputs", "test_gradient_check"),
+        reason="with dh = 0, dc_prev should be dc * f",
+    ),
+    Submission(
+        "bias_not_summed",
+        "db is the per-example gradient, not summed over the batch",
+        edits=((GRADS, GRADS.replace("da.sum(axis=0)", "da")),),
+        broken=("test_step_backward_params", "test_gradient_check"),
+        reason="sum da over the batch axis",
+    ),
+    Submission(
+        "dwx_transposed",
+        "dWx computed as da.T @ x, shape (4H, D)",
+        edits=((GRADS, GRADS.replace('cache["x"].T @ da', 'da.T @ cache["x"]')),),
+        broken=("test_step_backward_params", "test_gradient_check"),
+        reason="transposed? dWx = x.T @ da",
+    ),
+    Submission(
+        "bptt_drops_dh_from_next_step",
+        "BPTT passes only dhs[:, t] to each step, not the dh_prev of the step after it",
+        edits=((BPTT_STEP, BPTT_STEP.replace("dhs[:, t] + dh", "dhs[:, t]")),),
+        broken=("test_lstm_backward", "test_gradient_check"),
+        reason="plus the dh_prev returned by step t + 1",
+    ),
+    Submission(
+        "bptt_overwrites_grads",
+        "BPTT keeps the last computed (the first step's) gradients instead of summing",
+        edits=((ACCUMULATE, "        grads = step_grads"),),
+        broken=("test_lstm_backward", "test_gradient_check"),
+        reason="holds the first step's gradient only",
+    ),
+    Submission(
+        "bptt_adds_into_dhs",
+        "right values, but BPTT adds the next step's dh into the caller's dhs",
+        edits=(
+            (
+                BPTT_STEP,
+                "        dhs[:, t] += dh\n" + BPTT_STEP.replace("dhs[:, t] + dh", "dhs[:, t]"),
+            ),
+        ),
+        broken=("test_lstm_backward", "test_gradient_check"),
+        reason="lstm_backward changed dhs in place",
+    ),
+    Submission(
+        "bptt_ignores_dh_last",
+        "BPTT starts from zeros whatever dh_last and dc_last say",
+        edits=(
+            (
+                "    dh = np.zeros((N, H)) if dh_last is None else dh_last",
+                "    dh = np.zeros((N, H))",
+            ),
+            (
+                "    dc = np.zeros((N, H)) if dc_last is None else dc_last",
+                "    dc = np.zeros((N, H))",
+            ),
+        ),
+        broken=("test_lstm_backward",),
+        reason="dh_last and dc_last given",
+    ),
+    Submission(
+        "step_calls_reference",
+        "lstm_step_backward recomputes the step with lstm_core and returns its gradients",
+        edits=(
+            (
+                DC_TOTAL,
+                "    import lstm_core as lc\n\n"
+                '    ref = lc.lstm_step_forward(cache["x"], cache["h_prev"], cache["c_prev"], p)\n'
+                "    return lc.lstm_step_backward(dh, dc, ref[2])\n" + DC_TOTAL,
+            ),
+        ),
+        broken=STEP_CELLS,
+        reason="imports the reference package",
+    ),
+]
+
+
+class TestGrading(GradedAssignment):
+    assignment = "ps05_backprop"
+    submissions = SUBMISSIONS

@@ -1,0 +1,205 @@
+"""Problem set 6 (clipping, Adam, the training loop, two trainings) graded end to end by nbgrader.
+
+Each submission is the solution with one bug and the exact grade cells it must lose; see
+tests/assignment_suite.py for what is checked. The trainings are graded on authenticity (every
+epoch's loss and the trained weights equal the course's own training with the same settings),
+so a broken optimizer, clipping or loop also costs the trainings that use it.
+"""
+
+from __future__ import annotations
+
+from assignment_suite import GradedAssignment, Submission
+
+ADAM_UPDATE = "            params[k] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)"
+BIAS_CORRECTION = (
+    "            m_hat = self.m[k] / (1 - self.beta1**self.t)\n"
+    "            v_hat = self.v[k] / (1 - self.beta2**self.t)"
+)
+CLIP = "    scale = max_norm / norm\n    return {k: g * scale for k, g in grads.items()}, norm"
+NORM = "    norm = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))"
+ORDER = "        order = rng.permutation(N) if batch_size < N else np.arange(N)"
+CLIP_CALL = (
+    "            if clip_norm is not None:\n"
+    "                grads, _ = clip_grad_norm(grads, clip_norm)\n"
+)
+FIT_COMPANIES = "    return train(params, x, y, model_loss, Adam(lr=0.1), epochs=1000)"
+FIT_MEMORY = (
+    "    return train(params, x, y, model_loss, Adam(lr=0.01), epochs=40, batch_size=64, "
+    "clip_norm=1.0, rng=0)"
+)
+TRAININGS = ("test_companies", "test_memory_lstm", "test_memory_rnn")
+MEMORY = ("test_memory_lstm", "test_memory_rnn")  # the trainings that clip and shuffle
+
+SUBMISSIONS = [
+    Submission(
+        "clip_each_array",
+        "every gradient array clipped to max_norm on its own",
+        edits=(
+            (
+                CLIP,
+                "    return {k: g * min(1.0, max_norm / max(np.linalg.norm(g), 1e-12)) "
+                "for k, g in grads.items()}, norm",
+            ),
+        ),
+        broken=("test_clip_grad_norm", *MEMORY),
+        reason="each array was clipped on its own",
+    ),
+    Submission(
+        "clip_norm_squared",
+        "the global norm without its square root",
+        edits=((NORM, NORM.replace("np.sqrt(", "(")),),
+        broken=("test_clip_grad_norm", *MEMORY),
+        reason="the norm before clipping should be 5.0",
+    ),
+    Submission(
+        "clip_in_place",
+        "clip_grad_norm scales the caller's arrays in place",
+        edits=(
+            (
+                CLIP,
+                "    for g in grads.values():\n        g *= max_norm / norm\n"
+                "    return dict(grads), norm",
+            ),
+        ),
+        broken=("test_clip_grad_norm",),
+        reason="clip_grad_norm changed grads in place",
+    ),
+    Submission(
+        "adam_uphill",
+        "Adam adds the update: every training climbs the loss",
+        edits=((ADAM_UPDATE, ADAM_UPDATE.replace("-=", "+=")),),
+        broken=("test_adam", *TRAININGS),
+        reason="the weights moved along the gradient, uphill",
+    ),
+    Submission(
+        "adam_no_bias_correction",
+        "Adam without bias correction: first steps 3 times too large, and no training succeeds",
+        edits=((BIAS_CORRECTION, "            m_hat = self.m[k]\n            v_hat = self.v[k]"),),
+        broken=("test_adam", *TRAININGS),
+        reason="without bias correction",
+    ),
+    Submission(
+        "adam_eps_inside_sqrt",
+        "Adam adds eps under the square root",
+        edits=(
+            (
+                ADAM_UPDATE,
+                ADAM_UPDATE.replace("np.sqrt(v_hat) + self.eps", "np.sqrt(v_hat + self.eps)"),
+            ),
+        ),
+        broken=("test_adam", *TRAININGS),
+        reason="whose gradient is tiny",
+    ),
+    Submission(
+        "adam_step_per_array",
+        "Adam counts a step for every array instead of once per call",
+        edits=(
+            (
+                "        self.t += 1\n        for k, g in grads.items():\n",
+                "        for k, g in grads.items():\n            self.t += 1\n",
+            ),
+        ),
+        broken=("test_adam", *TRAININGS),
+        reason="the first step should also move b",
+    ),
+    Submission(
+        "no_shuffle",
+        "train never shuffles: the mini-batches come in the same order every epoch",
+        edits=((ORDER, "        order = np.arange(N)"),),
+        broken=("test_train", *MEMORY),
+        reason="shuffle the examples every epoch",
+    ),
+    Submission(
+        "epoch_loss_of_last_batch",
+        "train reports the last mini-batch's loss as the epoch's",
+        edits=(("        losses.append(total / N)", "        losses.append(loss)"),),
+        broken=("test_train", *MEMORY),
+        reason="an epoch's loss is the mean over examples",
+    ),
+    Submission(
+        "epoch_loss_unweighted",
+        "an epoch's loss is the mean of the batch losses, not weighted by the batch sizes",
+        edits=(
+            ("            total += loss * len(idx)\n", "            total += loss\n"),
+            (
+                "        losses.append(total / N)",
+                "        losses.append(total / -(-N // batch_size))",
+            ),
+        ),
+        broken=("test_train",),
+        reason="sum(batch loss * batch size) / N",
+    ),
+    Submission(
+        "drops_last_partial_batch",
+        "train skips the last mini-batch when it is smaller than batch_size",
+        edits=(
+            (
+                "        for lo in range(0, N, batch_size):",
+                "        for lo in range(0, N - batch_size + 1, batch_size):",
+            ),
+        ),
+        broken=("test_train",),
+        reason="make 3 steps per epoch",
+    ),
+    Submission(
+        "never_clips",
+        "train ignores clip_norm",
+        edits=((CLIP_CALL, ""),),
+        broken=("test_train", *MEMORY),
+        reason="with clip_norm=0.7, clip_grad_norm(grads, 0.7) should run once per step",
+    ),
+    Submission(
+        "companies_too_short",
+        "fit_companies trains for 20 epochs only",
+        edits=((FIT_COMPANIES, FIT_COMPANIES.replace("epochs=1000", "epochs=20")),),
+        broken=("test_companies",),
+        reason="should be within 0.1 of",
+    ),
+    Submission(
+        "companies_hand_placed",
+        "fit_companies writes the hand-worked weights into params instead of training",
+        edits=(
+            (
+                FIT_COMPANIES,
+                "    for k, v in lstm_core.HAND_WORKED_PARAMS.items():\n"
+                "        params[k][...] = v\n"
+                "    return [0.25, 0.001]",
+            ),
+        ),
+        broken=("test_companies",),
+        reason="should return the list of its 1000 epoch losses",
+    ),
+    Submission(
+        "companies_with_reference_adam",
+        "fit_companies trains with lstm_core.Adam instead of the student's Adam",
+        edits=((FIT_COMPANIES, FIT_COMPANIES.replace("Adam(lr=0.1)", "lstm_core.Adam(lr=0.1)")),),
+        broken=("test_companies",),
+        reason="used lstm_core's optimizer code",
+    ),
+    Submission(
+        "memory_other_lr",
+        "fit_memory trains with lr=0.02 instead of the settings given",
+        edits=((FIT_MEMORY, FIT_MEMORY.replace("lr=0.01", "lr=0.02")),),
+        broken=MEMORY,
+        reason="epoch losses against the course's training",
+    ),
+    Submission(
+        "memory_with_reference_fit",
+        "fit_memory hands the training to lstm_core.fit",
+        edits=(
+            (
+                FIT_MEMORY,
+                "    optimizer = lstm_core.Adam(lr=0.01)\n"
+                "    return lstm_core.fit(x, y, params, optimizer=optimizer, epochs=40, "
+                'batch_size=64, clip_norm=1.0, rng=0)["loss"]',
+            ),
+        ),
+        broken=MEMORY,
+        reason="used lstm_core's optimizer code",
+    ),
+]
+
+
+class TestGrading(GradedAssignment):
+    assignment = "ps06_training"
+    submissions = SUBMISSIONS
