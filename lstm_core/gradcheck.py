@@ -24,10 +24,18 @@ def _weighted_difference(plus, minus, df) -> float:
     return float(np.sum((np.asarray(plus, np.float64) - np.asarray(minus, np.float64)) * df))
 
 
+def _snapshot(value):
+    """A copy of what ``f`` returned: ``f`` may hand back the same buffer on every call."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_snapshot(v) for v in value)
+    return np.array(value, dtype=np.float64, copy=True)
+
+
 def numerical_gradient(f, x: np.ndarray, df=None, h: float = 1e-5, order: int = 2) -> np.ndarray:
     """Centred-difference gradient of ``f`` with respect to the array ``x``.
 
     ``x`` is perturbed in place, one element at a time, and restored; ``f`` must read it.
+    What ``f`` returns is copied at once, so an ``f`` that reuses its output buffer is fine.
 
     Parameters
     ----------
@@ -62,9 +70,9 @@ def numerical_gradient(f, x: np.ndarray, df=None, h: float = 1e-5, order: int = 
     def central(k, step):
         old = flat[k]
         flat[k] = old + step
-        plus = f(x)
+        plus = _snapshot(f(x))
         flat[k] = old - step
-        minus = f(x)
+        minus = _snapshot(f(x))
         flat[k] = old
         return _weighted_difference(plus, minus, df)
 

@@ -139,3 +139,21 @@ def test_rel_error():
     assert lc.rel_error([1.0], [3.0]) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="same shape"):
         lc.rel_error([1.0], [1.0, 2.0])
+
+
+def test_numerical_gradient_copies_what_f_returns(rng):
+    """An f that writes every result into the same buffer still gets the right gradient."""
+    x = rng.standard_normal((3, 4))
+    W = rng.standard_normal((4, 5))
+    buffer = np.empty((3, 5))
+
+    def f(x):
+        np.matmul(x, W, out=buffer)  # the same array every call
+        return buffer
+
+    df = rng.standard_normal((3, 5))
+    # d sum(df * (x @ W)) / dx = df @ W.T, exactly (f is linear)
+    got = lc.numerical_gradient(f, x, df=df)
+    np.testing.assert_allclose(got, df @ W.T, rtol=1e-7, atol=1e-9)
+    tuple_got = lc.numerical_gradient(lambda x: (f(x), f(x)), x, df=(df, df))
+    np.testing.assert_allclose(tuple_got, 2 * df @ W.T, rtol=1e-7, atol=1e-9)
