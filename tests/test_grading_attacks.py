@@ -284,6 +284,20 @@ def alive(proc: psutil.Process) -> bool:
         return False
 
 
+def job_started(run: subprocess.Popen, coordinator: psutil.Process):
+    """The worker running a job; fails at once, with the run's output, if the run has ended."""
+
+    def check():
+        if run.poll() is not None:
+            out, err = run.communicate()
+            raise AssertionError(
+                f"the run ended (status {run.returncode}) before a job was seen:\n{out}\n{err}"
+            )
+        return job_running(coordinator)
+
+    return wait_for(check, "a job to start")
+
+
 def job_running(coordinator: psutil.Process):
     """A worker of ``coordinator`` that is running a job (it has children), or None."""
     try:
@@ -342,7 +356,7 @@ def test_sigkill_of_the_coordinator_leaves_nothing_running(generated, alone, tmp
     stale = dead_run_folders()
     run = cli(course.root, "--jobs", "2")
     coordinator = psutil.Process(run.pid)
-    wait_for(lambda: job_running(coordinator), "a job to start")
+    job_started(run, coordinator)
     tree = coordinator.children(recursive=True)
     run.send_signal(signal.SIGKILL)
     run.communicate(timeout=WAIT)
@@ -362,7 +376,7 @@ def test_sigkill_of_a_worker_retries_its_submission(generated, alone, tmp_path):
     stale = dead_run_folders()
     run = cli(course.root, "--jobs", "1")
     coordinator = psutil.Process(run.pid)
-    worker = wait_for(lambda: job_running(coordinator), "a job to start")
+    worker = job_started(run, coordinator)
     worker.send_signal(signal.SIGKILL)
     out, err = run.communicate(timeout=WAIT)
     assert run.returncode == 0, out + err
