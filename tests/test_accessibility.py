@@ -25,6 +25,9 @@ SCRIPT = Path(__file__).with_name("book_axe.py")
 OUT = ROOT / "_build" / "accessibility"
 FAILING_IMPACTS = ("serious", "critical")  # the bar (#14); moderate/minor are printed
 
+# Every check here reads the built book (`make book`): none belongs to the fast tier.
+pytestmark = pytest.mark.slow
+
 
 def locked_axe_version() -> str:
     lock = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))
