@@ -9,10 +9,10 @@ the grade cells it must lose) and a class::
 
 which collects, for that set: fast checks of the committed notebooks (no outputs, no solutions
 or hidden tests in the release, docstrings in grade cells, the edits still apply, the book's
-points table); and, slow, one nbgrader run in a temporary course copy that grades the solution
-(full marks), the untouched release (zero) and every submission, asserting each submission's
-exact score per grade cell, the feedback pages (offline, hidden tests hidden, the reason shown),
-the reported failures and the CSV export.
+points table); and, slow, nbgrader runs in temporary course copies (two side by side) that
+grade the solution (full marks), the untouched release (zero) and every submission, asserting
+each submission's exact score per grade cell, the feedback pages (offline, hidden tests
+hidden, the reason shown), the reported failures and the CSV export.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
@@ -116,14 +118,39 @@ def book_points(assignment: str) -> list[float]:
 
 @dataclass
 class GradedRun:
-    """One assignment, every case submitted, autograded in one call, feedback and CSV made."""
+    """One assignment, every case submitted and autograded, feedback and CSV made.
 
-    course: Course
+    The class is graded in :data:`SHARDS` course copies at once (one nbgrader per core, each
+    with its own gradebook), so ``courses`` maps every student to the copy that graded them.
+    """
+
+    courses: dict[str, Course]
     log: str
     returncode: int
     feedback_log: str
     csv: list[dict[str, str]]
     scores: dict[str, dict[str, float | None]] = field(default_factory=dict)
+
+
+# nbgrader grades one submission at a time; the class is split between this many course copies
+# graded side by side (the machine has 2 cores). Every copy is a complete course (its own
+# gradebook, autograded/ and feedback/), so what each run proves is what one nbgrader run
+# proves; only the wall clock changes.
+SHARDS = 2
+
+
+def grade_shard(course: Course, assignment: str, cases: list[Submission]):
+    """Submit, autograde, make feedback and export one course copy's share."""
+    for case in cases:
+        course.submit(case.student, assignment, case.notebook(course, assignment))
+    # Everyone with the course's own cell timeout; each looping submission alone with a short
+    # one (its loops cost that much per cell).
+    loopers = tuple(c.student for c in cases if c.loops)
+    results = [course.autograde(assignment, exclude=loopers)] if len(loopers) < len(cases) else []
+    for student in loopers:
+        results.append(course.autograde(assignment, only=student, cell_timeout=LOOP_CELL_TIMEOUT))
+    feedback = course.generate_feedback(assignment)
+    return results, feedback, course.export_csv(), course.scores(assignment)
 
 
 class GradedAssignment:
@@ -146,26 +173,32 @@ class GradedAssignment:
     @pytest.fixture(scope="class")
     @classmethod
     def graded(cls, tmp_path_factory) -> GradedRun:
-        course = Course.copy_of_repo(tmp_path_factory.mktemp(cls.assignment))
-        course.generate(cls.assignment)
-        for case in cls.cases():
-            course.submit(case.student, cls.assignment, case.notebook(course, cls.assignment))
-        # Everyone with the course's own cell timeout; each looping submission alone with a
-        # short one (its loops cost that much per cell).
-        loopers = tuple(c.student for c in cls.cases() if c.loops)
-        results = [course.autograde(cls.assignment, exclude=loopers)]
-        for student in loopers:
-            results.append(
-                course.autograde(cls.assignment, only=student, cell_timeout=LOOP_CELL_TIMEOUT)
-            )
-        feedback = course.generate_feedback(cls.assignment)
+        cases = cls.cases()
+        shares = [cases[k::SHARDS] for k in range(SHARDS)]
+        first = Course.copy_of_repo(tmp_path_factory.mktemp(cls.assignment))
+        first.generate(cls.assignment)  # the release and the gradebook, copied to the others
+        courses = [first] + [
+            Course(shutil.copytree(first.root, tmp_path_factory.mktemp(cls.assignment) / "c"))
+            for _ in range(SHARDS - 1)
+        ]
+        with ThreadPoolExecutor(SHARDS) as pool:  # each thread waits on its nbgrader processes
+            done = list(pool.map(grade_shard, courses, [cls.assignment] * SHARDS, shares))
+        results = [r for runs, *_ in done for r in runs]
+        scores = {}
+        for *_, share_scores in done:
+            assert not set(scores) & set(share_scores), "a student graded in two copies"
+            scores.update(share_scores)
         return GradedRun(
-            course,
+            {
+                case.student: course
+                for course, share in zip(courses, shares, strict=True)
+                for case in share
+            },
             "".join(r.stdout for r in results),
             max(r.returncode for r in results),
-            feedback.stdout,
-            course.export_csv(),
-            course.scores(cls.assignment),
+            "".join(feedback.stdout for _, feedback, _, _ in done),
+            [row for _, _, rows, _ in done for row in rows],
+            scores,
         )
 
     # -- fast checks of the committed notebooks -----------------------------------------------
@@ -244,7 +277,9 @@ class GradedAssignment:
         assert reported == failing, graded.log[-3000:]
         assert (graded.returncode != 0) == bool(failing)
         for student in failing:
-            assert not (graded.course.root / "autograded" / student / self.assignment).exists()
+            assert not (
+                graded.courses[student].root / "autograded" / student / self.assignment
+            ).exists()
 
     def tampered_cells(self) -> int:
         """How many locked cells the submissions edit: each is reported once, rightly."""
@@ -273,7 +308,7 @@ class GradedAssignment:
         for failure in ("| ERROR]", "| CRITICAL]", "Traceback"):
             assert failure not in graded.feedback_log, graded.feedback_log[-3000:]
         for name in notebooks(self.assignment):
-            page = graded.course.feedback_html(case.student, self.assignment, name)
+            page = graded.courses[case.student].feedback_html(case.student, self.assignment, name)
             tags = re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", page)
             assert not [t for t in tags if re.search(r"""(src|href)=["']?(https?:)?//""", t)]
             assert "mathjax.org" not in page and "cdnjs" not in page and "jsdelivr" not in page

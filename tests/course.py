@@ -105,6 +105,10 @@ class Course:
         if cell_timeout is not None:
             env["LSTM_GRADING_CELL_TIMEOUT"] = str(cell_timeout)
         env.pop("JUPYTER_CONFIG_DIR", None)
+        # One BLAS thread per kernel: the notebooks multiply small matrices, and the tests run
+        # nbgrader in two course copies at once on a 2-core machine (OpenBLAS's spinning
+        # threads would fight over the cores).
+        env["OPENBLAS_NUM_THREADS"] = "1"
         result = subprocess.run(
             [sys.executable, "-m", "nbgrader", *args],
             cwd=self.root,

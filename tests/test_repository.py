@@ -37,3 +37,15 @@ def test_no_build_products_or_student_data_in_git():
     bad = [f for f in files if any(f.startswith(b) or f"/{b}" in f for b in banned)]
     bad += [f for f in files if f.endswith(("gradebook.db", ".pyc"))]
     assert not bad, f"build products or student data tracked by git: {bad[:10]}"
+
+
+def test_lock_keeps_the_slow_importing_iri_checker_out():
+    """jsonschema 4.25 added rfc3987-syntax to its ``format-nongpl`` extra, which jupyter-events
+    requires; its import builds a Lark grammar (about 3 s of CPU, measured with
+    ``python -X importtime -c "import nbformat"``) in every process that imports nbformat, so
+    every nbgrader command and grading worker paid it. The lock holds jsonschema below 4.25."""
+    lock = (Path(__file__).parent.parent / "requirements.lock").read_text().splitlines()
+    pins = dict(line.split("==") for line in lock if "==" in line and not line.startswith("#"))
+    version = tuple(int(part) for part in pins["jsonschema"].split(".")[:2])
+    assert version < (4, 25), f"jsonschema=={pins['jsonschema']} brings rfc3987-syntax back"
+    assert "rfc3987-syntax" not in pins and "lark" not in pins
