@@ -4,11 +4,24 @@ Each submission is the solution with one bug and the exact grade cells it must l
 tests/assignment_suite.py for what is checked. The trainings are graded on authenticity (every
 epoch's loss and the trained weights equal the course's own training with the same settings),
 so a broken optimizer, clipping or loop also costs the trainings that use it.
+
+The fast tests below run the hidden checks in this process on the solution's own code (its
+setup and solution cells, as the kernel would run them), without nbgrader.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
 from assignment_suite import GradedAssignment, Submission
+
+import lstm_core
+from lstm_grading.hidden import ps06
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions/ps06_training/ps06_training.ipynb"
 
 ADAM_UPDATE = "            params[k] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)"
 BIAS_CORRECTION = (
@@ -22,11 +35,12 @@ CLIP_CALL = (
     "            if clip_norm is not None:\n"
     "                grads, _ = clip_grad_norm(grads, clip_norm)\n"
 )
-FIT_COMPANIES = "    return train(params, x, y, model_loss, Adam(lr=0.1), epochs=1000)"
+FIT_COMPANIES = "    return train(x, y, params, model_loss, Adam(lr=0.1), epochs=1000)"
 FIT_MEMORY = (
-    "    return train(params, x, y, model_loss, Adam(lr=0.01), epochs=40, batch_size=64, "
+    "    return train(x, y, params, model_loss, Adam(lr=0.01), epochs=40, batch_size=64, "
     "clip_norm=1.0, rng=0)"
 )
+LOSS_CALL = "            loss, grads = loss_fn(x[idx], y[idx], params)\n"
 TRAININGS = ("test_companies", "test_memory_lstm", "test_memory_rnn")
 MEMORY = ("test_memory_lstm", "test_memory_rnn")  # the trainings that clip and shuffle
 
@@ -149,6 +163,13 @@ SUBMISSIONS = [
         reason="with clip_norm=0.7, clip_grad_norm(grads, 0.7) should run once per step",
     ),
     Submission(
+        "loss_fn_params_first",
+        "train calls loss_fn(params, x_batch, y_batch), the order the course's rule replaced",
+        edits=((LOSS_CALL, "            loss, grads = loss_fn(params, x[idx], y[idx])\n"),),
+        broken=("test_train", *TRAININGS),
+        reason="train should call loss_fn(x_batch, y_batch, params)",
+    ),
+    Submission(
         "companies_too_short",
         "fit_companies trains for 20 epochs only",
         edits=((FIT_COMPANIES, FIT_COMPANIES.replace("epochs=1000", "epochs=20")),),
@@ -203,3 +224,97 @@ SUBMISSIONS = [
 class TestGrading(GradedAssignment):
     assignment = "ps06_training"
     submissions = SUBMISSIONS
+
+
+def solution_namespace(replace: tuple[str, str] | None = None) -> dict:
+    """The globals of the solution notebook after its setup and solution cells.
+
+    ``replace`` is an (old, new) edit of that code, ``old`` found exactly once.
+    """
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    code = [
+        "".join(c["source"])
+        for c in cells
+        if c["cell_type"] == "code" and not c["metadata"]["nbgrader"]["grade"]
+    ]
+    source = "\n\n".join(code)
+    if replace is not None:
+        assert source.count(replace[0]) == 1, replace[0]
+        source = source.replace(*replace)
+    namespace: dict = {}
+    exec(compile(source, str(NOTEBOOK), "exec"), namespace)
+    return namespace
+
+
+def trained_companies(namespace: dict) -> dict:
+    """The namespace after the visible test of part 4 (which check_companies reads)."""
+    params = namespace["init_model"]("lstm", 1, 1, rng=0)
+    namespace.update(params=params, losses=namespace["fit_companies"](params))
+    return namespace
+
+
+def test_the_notebook_takes_model_loss_from_lstm_core_in_the_course_order():
+    """No wrapper that swaps the order back: the setup imports lstm_core.model_loss itself."""
+    namespace = solution_namespace()
+    assert namespace["model_loss"] is lstm_core.model_loss
+
+
+def test_the_hidden_checks_pass_the_solution():
+    namespace = trained_companies(solution_namespace())
+    ps06.check_clip_grad_norm(namespace["clip_grad_norm"])
+    ps06.check_adam(namespace["Adam"])
+    ps06.check_train(namespace["train"], namespace)
+    ps06.check_companies(namespace["fit_companies"], namespace)
+    ps06.check_memory(namespace["fit_memory"], "lstm")
+
+
+def test_check_companies_stops_its_second_run_through_the_imported_model_loss():
+    """check_companies swaps the notebook's model_loss (lstm_core's own, imported) for a stand-in
+    that lets three calls through and stops the run; the name is restored afterwards."""
+    namespace = trained_companies(solution_namespace())
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return lstm_core.model_loss(*args, **kwargs)
+
+    namespace["model_loss"] = counting
+    ps06.check_companies(namespace["fit_companies"], namespace)
+    assert len(calls) == 3  # the stand-in's limit: the fourth call raises before reaching it
+    x, y = lstm_core.two_companies()
+    for args in calls:  # one batch of all the data, first; then the params
+        assert np.array_equal(args[0], x) and np.array_equal(args[1], y)
+        assert isinstance(args[2], dict)
+    assert namespace["model_loss"] is counting
+
+
+def test_check_train_names_the_argument_order():
+    """A loop that calls loss_fn(params, x, y), the order the course dropped, is told so."""
+    namespace = solution_namespace(
+        (
+            "loss, grads = loss_fn(x[idx], y[idx], params)",
+            "loss, grads = loss_fn(params, x[idx], y[idx])",
+        )
+    )
+    with pytest.raises(AssertionError, match=r"loss_fn\(x_batch, y_batch, params\)"):
+        ps06.check_train(namespace["train"], namespace)
+
+
+def test_the_book_page_and_the_intro_quote_the_notebook_signatures():
+    """The signatures the assignment page and the notebook's intro quote are the solution's."""
+    import ast
+
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    tree = ast.parse("\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code"))
+    signature = {
+        node.name: f"{node.name}({', '.join(a.arg for a in node.args.args)})"
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+    }
+    page = " ".join((NOTEBOOK.parents[2] / "book/assignments/ps06-training.md").read_text().split())
+    intro = "".join(cells[0]["source"])
+    assert signature["fit_memory"] == "fit_memory(x, y, params)"  # the course's rule: data first
+    for name in ("train", "fit_companies", "fit_memory"):
+        assert signature[name] in page, signature[name]
+    assert signature["fit_companies"] in intro and signature["fit_memory"] in intro
+    assert signature["train"].replace(", batch_size, clip_norm, rng)", ", ...)") in intro

@@ -111,7 +111,11 @@ def check_train(train, namespace: dict) -> None:
             return dict(grads), norm
         return {k: g * (max_norm / norm) for k, g in grads.items()}, norm
 
-    def loss(params, xb, yb):
+    def loss(xb, yb, params):
+        if isinstance(xb, dict):
+            raise AssertionError(
+                "train should call loss_fn(x_batch, y_batch, params): the data first, then params"
+            )
         pred = np.tanh(xb.reshape(len(xb), -1) @ params["W"]) + params["c"]
         err = pred - yb
         d = 2 * err / err.size
@@ -127,7 +131,7 @@ def check_train(train, namespace: dict) -> None:
                 self.v[k] = 0.9 * self.v.get(k, 0.0) - 0.05 * g
                 params[k] += self.v[k]
 
-    def reference_train(params, x, y, epochs, batch_size, clip_norm, seed):
+    def reference_train(x, y, params, epochs, batch_size, clip_norm, seed):
         opt, rng, N = Momentum(), np.random.default_rng(seed), len(x)
         batch_size = N if batch_size is None else batch_size
         out = []
@@ -136,7 +140,7 @@ def check_train(train, namespace: dict) -> None:
             total = 0.0
             for lo in range(0, N, batch_size):
                 idx = order[lo : lo + batch_size]
-                value, grads = loss(params, x[idx], y[idx])
+                value, grads = loss(x[idx], y[idx], params)
                 if clip_norm is not None:
                     grads, _ = clip(grads, clip_norm)
                 opt.step(params, grads)
@@ -161,9 +165,9 @@ def check_train(train, namespace: dict) -> None:
             mine, theirs = copy_arg(start), copy_arg(start)
             got = call_isolated(
                 train,
-                mine,
                 x,
                 y,
+                mine,
                 loss,
                 Momentum(),
                 epochs,
@@ -172,7 +176,7 @@ def check_train(train, namespace: dict) -> None:
                 seed,
                 name="train",
             )
-            want = reference_train(theirs, x, y, epochs, batch_size, clip_norm, seed)
+            want = reference_train(x, y, theirs, epochs, batch_size, clip_norm, seed)
             what = f"epochs={epochs}, batch_size={batch_size}, clip_norm={clip_norm}, rng={seed}"
             if not (isinstance(got, list) and len(got) == epochs):
                 raise AssertionError(f"train should return a list of one loss per epoch ({what})")
@@ -239,7 +243,7 @@ def _watched(fn, *args):
             f.__code__ = code
 
 
-def _reference_fit(params, x, y, *, lr, epochs, batch_size=None, clip_norm=None, rng=None):
+def _reference_fit(x, y, params, *, lr, epochs, batch_size=None, clip_norm=None, rng=None):
     """The loop the notebook specifies, on the reference's Adam, clipping and loss: epoch losses.
 
     Written out here rather than taken from ``lstm_core.fit``, whose reporting may differ.
@@ -253,7 +257,7 @@ def _reference_fit(params, x, y, *, lr, epochs, batch_size=None, clip_norm=None,
         total = 0.0
         for lo in range(0, N, batch_size):
             idx = order[lo : lo + batch_size]
-            value, grads = model_loss(params=params, x=x[idx], y=y[idx])  # keywords: order changes
+            value, grads = model_loss(x[idx], y[idx], params)
             if clip_norm is not None:
                 grads, _ = clip(grads, clip_norm)
             optimizer.step(params, grads)
@@ -262,13 +266,13 @@ def _reference_fit(params, x, y, *, lr, epochs, batch_size=None, clip_norm=None,
     return losses
 
 
-def _authentic(fit, params, x, y, *, lr, epochs, batch_size, clip_norm, what: str):
-    """The student's fit on ``params`` must equal the reference training, epoch by epoch."""
+def _authentic(fit, x, y, params, *, lr, epochs, batch_size, clip_norm, what: str):
+    """The student's ``fit(x, y, params)`` must equal the reference training, epoch by epoch."""
     __tracebackhide__ = True
     theirs = copy_arg(params)
-    losses = _watched(fit, params, *((x, y) if what != "fit_companies" else ()))
+    losses = _watched(fit, x, y, params)
     want = _reference_fit(
-        theirs, x, y, lr=lr, epochs=epochs, batch_size=batch_size, clip_norm=clip_norm, rng=0
+        x, y, theirs, lr=lr, epochs=epochs, batch_size=batch_size, clip_norm=clip_norm, rng=0
     )
     if not (isinstance(losses, list) and len(losses) == len(want)):
         raise AssertionError(
@@ -301,7 +305,7 @@ def check_companies(fit_companies, namespace: dict) -> None:
     x, y = reference("two_companies")()
     start = reference("init_model")("lstm", 1, 1, rng=0)
     trained, losses = namespace["params"], namespace["losses"]
-    want = _reference_fit(start, x, y, lr=0.1, epochs=1000, rng=0)
+    want = _reference_fit(x, y, start, lr=0.1, epochs=1000, rng=0)
     if not (isinstance(losses, list) and len(losses) == len(want)):
         raise AssertionError(
             f"fit_companies should return the list of its {len(want)} epoch losses (from train)"
@@ -346,5 +350,5 @@ def check_memory(fit_memory, cell: str) -> None:
     x, y = reference("memory_task")(128, 10, rng=3)
     p = reference("init_model")(cell, 2, 8, 1, rng=1)
     _authentic(
-        fit_memory, p, x, y, lr=0.01, epochs=40, batch_size=64, clip_norm=1.0, what="fit_memory"
+        fit_memory, x, y, p, lr=0.01, epochs=40, batch_size=64, clip_norm=1.0, what="fit_memory"
     )
