@@ -252,6 +252,33 @@ def test_fast_sequence_without_initial_or_final_states_equals_the_reference(rng)
         np.testing.assert_allclose(g, w, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fast_sequence_saturates_exactly_like_the_reference(rng, dtype):
+    """Huge pre-activations: lstm.py computes float64 sigmoid and tanh from exp, where
+    exp(-z) overflows to inf; the gates must still come out exactly 0, 1 or -1 where the
+    reference's do, with no NaN and no warning (pytest turns warnings into errors)."""
+    p, a = make(rng, (3, 12, 4, 5), dtype)
+    for k in p:
+        p[k] = (p[k] * 1e3).astype(dtype)  # pre-activations of +-1e3 to 1e4: past exp's range
+    want, got = run(ref, p, a), run(lc, p, a)
+    for k, v in want.items():
+        assert np.isfinite(got[k]).all(), k
+        scale = max(1.0, float(np.abs(v).max()))
+        tol = 1e-12 if dtype == np.float64 else F32_TOL
+        assert float(np.abs(got[k] - v).max()) / scale < tol, k
+    got_gates = lc.lstm_forward(a["x"], p, a["h0"], a["c0"])[1].gate_values  # (N, T, 4H)
+    steps = ref.lstm_forward(a["x"], p, a["h0"], a["c0"])[1]
+    want_gates = np.concatenate(
+        [np.stack([step[k] for step in steps], axis=1) for k in lc.GATES], axis=-1
+    )
+    at_limit = (want_gates == 0) | (np.abs(want_gates) == 1)
+    assert at_limit.mean() > 0.5  # the test reaches saturation, for most gates
+    if dtype == np.float64:  # exp's route: exactly at the limit, like NumPy's sigmoid and tanh
+        np.testing.assert_array_equal(got_gates[at_limit], want_gates[at_limit])
+    else:  # (1 + tanh(z/2)) / 2 may round one float32 step below 1
+        np.testing.assert_allclose(got_gates[at_limit], want_gates[at_limit], rtol=0, atol=F32_TOL)
+
+
 # float32: both versions round every operation to float32 (unit roundoff 6e-8), in a
 # different order (the fast one sums the products in one matrix product, and in float32
 # computes the sigmoid as (1 + tanh(z/2)) / 2). Each is within about 1e-6 of the float64
