@@ -224,7 +224,7 @@ def char_cross_entropy(
     for lo in range(0, len(starts), batch):
         t = targets[lo : lo + batch]  # (B, window) target positions in full
         x = one_hot(full[t - 1], V, params["Wx"].dtype)  # input: the character before each
-        logits, _ = model_forward(params=params, x=x, readout="all")  # (B, window, V)
+        logits, _ = model_forward(x, params, readout="all")  # (B, window, V)
         z = logits[scored[lo : lo + batch]].astype(np.float64)  # (scored, V)
         z -= z.max(axis=1, keepdims=True)
         log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
