@@ -33,13 +33,6 @@ GLUE_REF = re.compile(r"\{glue:text\}`[^`]*`")
 # (c_t minus 1 for c_{t-1}) and of powers of ten (10 to the ...) are set aside.
 SPOKEN_NOTATION = re.compile(r"_t minus 1\b|\b10 to the\b")
 TYPED_NUMBER = re.compile(r"(?<![_\w])\d")
-# Figures whose alt texts still carry typed numbers (their numbers are not glued yet): each is
-# an expected failure, strict, so fixing one makes the test say so and it leaves this list.
-NOT_YET_GLUED = {
-    ("book/10-training", "fig-companies-loss"),
-    ("book/11-applications", "fig-goog"),
-    ("book/11-applications", "fig-acf"),
-}
 
 
 def figure_alts() -> list[tuple[str, str | int, str]]:
@@ -57,10 +50,8 @@ def figure_alts() -> list[tuple[str, str | int, str]]:
 
 
 def alt_params():
-    typed = pytest.mark.xfail(strict=True, reason="numbers typed by hand (see NOT_YET_GLUED)")
     for docname, figure, alt in figure_alts():
-        marks = [typed] if (docname, figure) in NOT_YET_GLUED else []
-        yield pytest.param(docname, figure, alt, id=f"{docname}:{figure}", marks=marks)
+        yield pytest.param(docname, figure, alt, id=f"{docname}:{figure}")
 
 
 def test_the_chapters_have_figures_with_alt_texts():
