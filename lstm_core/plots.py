@@ -358,7 +358,45 @@ def response_figure(keys, h_values=(-1.0, 0.0, 1.0), c_prev=2.0, params=None, x=
     return fig
 
 
-__all__ = ["SYMBOLS", "NotebookFigure", "activation_figure", "cell_diagram", "response_figure"]
+def crossing(line, level):
+    """Where a plotted line first crosses ``level``, interpolated between its two points.
+
+    For the text alternative of a figure: the number a reader reads off the drawn line.
+
+    Parameters
+    ----------
+    line : matplotlib.lines.Line2D
+        A line of a figure (e.g. ``fig.axes[0].lines[0]``), its x increasing.
+    level : float
+        The height to find.
+
+    Returns
+    -------
+    float
+        The x at which the line first reaches ``level``.
+    """
+    x = np.asarray(line.get_xdata(), dtype=float)
+    y = np.asarray(line.get_ydata(), dtype=float) - level
+    where = np.flatnonzero((y[:-1] == 0) | (np.sign(y[:-1]) != np.sign(y[1:])))
+    if where.size == 0:
+        raise ValueError(
+            f"level must be reached by the line: got {level!r}, the line spans "
+            f"[{y.min() + level:g}, {y.max() + level:g}]"
+        )
+    k = where[0]
+    if y[k] == 0:
+        return float(x[k])
+    return float(x[k] - y[k] * (x[k + 1] - x[k]) / (y[k + 1] - y[k]))
+
+
+__all__ = [
+    "SYMBOLS",
+    "NotebookFigure",
+    "activation_figure",
+    "cell_diagram",
+    "crossing",
+    "response_figure",
+]
 
 
 HIDDEN_PATH = "#1f5fa8"  # the short-term memory's path in :func:`rnn_lstm_figure`

@@ -1,7 +1,8 @@
 """The built book in _build/html, as a reader gets it: complete, offline and accessible.
 
 ``make test`` builds the book first (``make book``). The static checks read the HTML files; the
-browser check (slow) opens every page in headless Chromium with no network but loopback.
+browser check (slow) reads the session's tour of every page in headless Chromium with no
+network but loopback (``tests/conftest.py``, ``tests/book_tour.py``).
 """
 
 from __future__ import annotations
@@ -9,9 +10,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import shutil
-import subprocess
-import sys
 from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -21,8 +19,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
-SCREENSHOTS = ROOT / "_build" / "screenshots"
-PROBE = Path(__file__).with_name("book_browser.py")
 
 # Every check here reads the built book (`make book`): none belongs to the fast tier.
 pytestmark = pytest.mark.slow
@@ -252,54 +248,11 @@ def test_widgets_have_saved_state(docname):
 
 # --- In a browser --------------------------------------------------------------------------
 
-# A new network namespace holding only a loopback interface. --map-root-user adds a user
-# namespace, so this works for a developer who is not root as well as for CI's root.
-NETNS = ["unshare", "--map-root-user", "--net"]
-
-
-def browser_unavailable() -> str | None:
-    if shutil.which("chromium") is None:
-        return "Debian chromium is not installed (`make chromium` installs it)"
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "unshare or ip (util-linux, iproute2) is not installed"
-    trial = subprocess.run(
-        [*NETNS, "sh", "-c", "ip link set lo up"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if trial.returncode != 0:
-        return f"cannot create a network namespace here: {trial.stderr.strip()}"
-    return None
-
 
 @pytest.fixture(scope="module")
-def browser_report():
-    reason = browser_unavailable()
-    if reason:
-        pytest.skip(reason)
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    pages = [f"{docname}.html" for docname in ALL_PAGES]
-    # Server and browser share a network namespace that has loopback and nothing else.
-    run = subprocess.run(
-        [
-            *NETNS,
-            "sh",
-            "-c",
-            'ip link set lo up && exec "$0" "$@"',
-            sys.executable,
-            str(PROBE),
-            str(HTML),
-            str(SCREENSHOTS),
-            *pages,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert run.returncode == 0, f"browser run failed:\n{run.stderr[-4000:]}"
-    return {(p["page"], p["mode"]): p for p in json.loads(run.stdout)["pages"]}
+def browser_report(book_tour):
+    """Each page as a reader opens it (``tests/book_tour.py``; the session's one Chromium)."""
+    return book_tour["reader"]
 
 
 @pytest.mark.slow

@@ -1,29 +1,24 @@
 """The built book in a browser: every slider answers the keyboard with lstm_core's numbers on a
 page without a kernel, and no page is wider than a phone's or a laptop's screen.
 
-Needs the built book (``make book``) and Chromium; all tests here are slow. The probe,
-``book_widgets_browser.py``, runs with no network but loopback (as ``test_book.py``'s).
+Needs the built book (``make book``) and Chromium; the browser tests are slow. They read the
+session's one tour of the book (``tests/book_tour.py``, measuring with
+``book_widgets_browser.py``), in Chromium with no network but loopback.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from test_book import HTML, NETNS, ROOT, browser_unavailable, toc_docnames
+from test_book import ROOT, toc_docnames
 
 import lstm_core as lc
 
 widgets = pytest.importorskip("lstm_core.widgets")
 
-PROBE = Path(__file__).with_name("book_widgets_browser.py")
-SCREENSHOTS = ROOT / "_build" / "screenshots-widgets"
 PAGES = toc_docnames()
 
 # The explorers each chapter shows, built with the arguments the chapter passes (the pages
@@ -50,43 +45,20 @@ LABELLED_SLIDERS = {"book/01-why-memory": 1, "book/08-unrolling": 1}
 
 
 @pytest.fixture(scope="module")
-def report():
-    reason = browser_unavailable()
-    if reason:
-        pytest.skip(reason)
-    if not (HTML / "index.html").is_file():
-        pytest.fail("_build/html is missing: run `make book` first")
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    run = subprocess.run(
-        [
-            *NETNS,
-            "sh",
-            "-c",
-            'ip link set lo up && exec "$0" "$@"',
-            sys.executable,
-            str(PROBE),
-            str(HTML),
-            str(SCREENSHOTS),
-            *[f"{page}.html" for page in PAGES],
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
-    assert run.returncode == 0, f"browser run failed:\n{run.stderr[-4000:]}"
-    return {(p["page"], p["viewport"]): p for p in json.loads(run.stdout)["pages"]}
+def widgets_report(book_tour):
+    """Each page at a phone's and a laptop's width (``tests/book_tour.py``)."""
+    return book_tour["widgets"]
 
 
 # --- Small screens ---------------------------------------------------------------------------
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("viewport", ["phone", "laptop"])
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
 @pytest.mark.parametrize("docname", PAGES)
-def test_page_fits_the_screen(report, docname, viewport):
+def test_page_fits_the_screen(widgets_report, docname, viewport):
     """390x844 and 1280x900: no sideways scrolling, and no code or output cut off."""
-    page = report[(f"{docname}.html", viewport)]
+    page = widgets_report[(f"{docname}.html", viewport)]
     layout = page["layout"]
     assert layout["scroll_width"] <= layout["width"], (
         f"{docname} at {viewport}: page {layout['scroll_width']} px wide in a "
@@ -98,7 +70,7 @@ def test_page_fits_the_screen(report, docname, viewport):
 
 
 @pytest.mark.slow
-def test_cell_diagrams_are_svg_and_legible_on_a_phone(report):
+def test_cell_diagrams_are_svg_and_legible_on_a_phone(widgets_report):
     plots = pytest.importorskip("lstm_core.plots")
     fig = plots.cell_diagram(values={"f": 0.5})
     smallest_pt = min(t.get_fontsize() for t in fig.axes[0].texts)
@@ -106,7 +78,7 @@ def test_cell_diagrams_are_svg_and_legible_on_a_phone(report):
     diagrams = [
         svg
         for docname in PAGES
-        for svg in report[(f"{docname}.html", "phone")]["layout"]["svgs"]
+        for svg in widgets_report[(f"{docname}.html", "phone")]["layout"]["svgs"]
         if svg["alt"].startswith("Diagram of an LSTM cell")
     ]
     # chapters 3 to 6 each show the diagram with their stage highlighted (their glue:figure)
@@ -138,8 +110,8 @@ def expected_rows(explorer) -> list[list[str]]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("docname", slider_pages())
-def test_every_slider_answers_the_keyboard_with_lstm_cores_numbers(report, docname):
-    sliders = report[(f"{docname}.html", "laptop")]["sliders"]
+def test_every_slider_answers_the_keyboard_with_lstm_cores_numbers(widgets_report, docname):
+    sliders = widgets_report[(f"{docname}.html", "desktop")]["sliders"]
     kinds = [kind for kind, (_, page) in EXPLORERS.items() if page == docname]
     initial = sliders["initial"]
     assert [e["kind"] for e in initial["explorers"]] == kinds

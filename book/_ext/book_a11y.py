@@ -11,14 +11,24 @@ templates are overridden in ``book/_templates``; what is generated in Python is 
 - sphinx-external-toc writes the site's root ``index.html`` as a bare ``<meta>`` redirect, with
   no language and no title (WCAG 3.1.1, 2.4.2). Here it is a small page with both, written
   before sphinx-external-toc looks (it leaves an existing ``index.html`` alone).
+- A figure's text alternative must give a screen-reader user the numbers a sighted reader
+  sees (WCAG 1.1.1), and every number the book states is computed when the page runs. myst-nb's
+  ``glue:figure`` takes its ``:alt:`` as fixed text; here the ``:alt:`` may paste glued values
+  with the prose's syntax, the ``{glue:text}`` role with ``key`` or ``key:format``, resolved
+  when the page is read, right after it ran. A missing key is a build warning (an error in
+  ``make book``).
 """
 
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 from bs4 import BeautifulSoup
+from myst_nb.core.variables import RetrievalError, format_plain_text
+from myst_nb.ext.glue.directives import PasteFigureDirective
+from myst_nb.ext.glue.utils import glue_warning, retrieve_glue_data
 from myst_nb.sphinx_ import HideCodeCellNode
 from sphinx.application import Sphinx
 
@@ -38,6 +48,34 @@ ROOT_PAGE = """<!DOCTYPE html>
 </body>
 </html>
 """
+
+
+# {glue:text}`key` or {glue:text}`key:format`, as in the prose (no other document's keys).
+GLUE_TEXT = re.compile(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`")
+
+
+def paste_glued_text(text: str, document) -> str:
+    """``text`` with every ``{glue:text}`` reference replaced by its glued value, formatted."""
+
+    def value(match: re.Match) -> str:
+        data = retrieve_glue_data(document, match.group(1))  # RetrievalError if missing
+        if "text/plain" not in data.data:
+            raise RetrievalError(f"No text/plain found in {match.group(1)!r} data")
+        return format_plain_text(data.data["text/plain"], match.group(2) or "")
+
+    return GLUE_TEXT.sub(value, text)
+
+
+class GluedFigure(PasteFigureDirective):
+    """myst-nb's ``glue:figure`` whose ``:alt:`` may paste glued values (``{glue:text}``)."""
+
+    def run(self):
+        if "alt" in self.options:
+            try:
+                self.options["alt"] = paste_glued_text(self.options["alt"], self.document)
+            except (RetrievalError, ValueError) as exc:
+                return [glue_warning(f"figure's alt text: {exc}", self.document, self.line)]
+        return super().run()
 
 
 def visit_hide_cell(self, node: HideCodeCellNode) -> None:
@@ -105,6 +143,8 @@ def setup(app: Sphinx) -> dict:
     app.add_node(HideCodeCellNode, override=True, html=(visit_hide_cell, depart_hide_cell))
     # After pydata-sphinx-theme's own handler (priority 500) has put the function in context.
     app.connect("html-page-context", wrap_toctree, priority=900)
+    # myst-nb registers glue:figure in its "glue" domain at its own setup, before this one.
+    app.add_directive_to_domain("glue", "figure", GluedFigure, override=True)
     # Before sphinx-external-toc's ensure_index_file (priority 500).
     app.connect("build-finished", write_root_page, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,155 @@
+"""One tour of the built book in the shared Chromium, measuring everything the browser tests check.
+
+Each page is loaded once per viewport of ``book_axe.VIEWPORTS`` in the light colour scheme, and
+on that one load, in this order (measurements before interactions):
+
+1. what a reader's browser requested, logged and rendered (``book_browser.load``);
+2. what overflows the screen (``book_widgets_browser.LAYOUT_JS``), and a screenshot of the
+   whole page;
+3. axe-core's audit with every rule (``book_axe``); then the dark colour scheme switched on
+   live, axe-core's colour rules, and back to the light scheme;
+4. on pages with widgets: the Tab key from the top of the page (``book_axe.tab_through``),
+   then, at the desktop width, every slider moved with an arrow key.
+
+Three more loads per page serve the reader checks of ``test_book.py``: opened in the dark
+scheme from the start, and opened as a ``file://`` page (both at the desktop width), and, for
+a page that redirects (the site's root), the load that follows the redirect while the audit
+stays on the page itself. ``aspects`` leaves out what no selected test reads.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from book_axe import AXE_TAGS, COLOUR_RULES, VIEWPORTS, redirect_target, run_axe, set_scheme
+from book_axe import tab_through as tab_through_page
+from book_browser import load, screenshot, set_view
+from book_widgets_browser import LAYOUT_JS, move_every_slider
+from chromium import ORIGIN, Chromium
+
+ASPECTS = ("reader", "widgets", "axe", "keyboard")
+DESKTOP = VIEWPORTS[0][0]
+
+
+def tour(
+    browser: Chromium,
+    html: Path,
+    out: Path,
+    pages: list[str],
+    aspects: set[str],
+    axe_js: str = "",
+    log=None,
+) -> dict[str, dict]:
+    """Visit ``pages`` (paths under ``html``); one dict of reports per aspect, keyed by page."""
+    unknown = set(aspects) - set(ASPECTS)
+    if unknown:
+        raise ValueError(f"aspects: got {sorted(unknown)}, expected some of {ASPECTS}")
+    if "axe" in aspects and not axe_js:
+        raise ValueError("axe_js: got no script, expected axe-core's source to audit with")
+    out.mkdir(parents=True, exist_ok=True)
+    session = browser.new_tab()
+    reports: dict[str, dict] = {aspect: {} for aspect in ASPECTS}
+    start = time.monotonic()
+
+    def note(message: str) -> None:
+        if log is not None:
+            print(f"[{time.monotonic() - start:7.1f}s] {message}", file=log, flush=True)
+
+    for page in pages:
+        stem = page.removesuffix(".html").replace("/", "__")
+        url = f"{ORIGIN}/{page}"
+        stay = redirect_target(html / page)
+        for view, width, height in VIEWPORTS:
+            set_view(browser, session, width, height, "light")
+            if stay:  # a reader follows the redirect; the audit stays on the page itself
+                if "reader" in aspects and view == DESKTOP:
+                    report = load(browser, session, url)
+                    report["screenshot"] = screenshot(browser, session, out / f"{stem}.png")
+                    reports["reader"][(page, "light")] = {**report, "origin": ORIGIN}
+                if "axe" in aspects:
+                    load(browser, session, url, stay=stay)
+                    reports["axe"].update(audit(browser, session, page, view, out, axe_js))
+                note(f"{page} {view} (redirects to {stay})")
+                continue
+            if not aspects & {"widgets", "axe", "keyboard"} and view != DESKTOP:
+                continue
+            report = load(browser, session, url)
+            layout = browser.evaluate(session, LAYOUT_JS) if "widgets" in aspects else None
+            shot = screenshot(browser, session, out / f"{stem}-{view}.png")
+            if "axe" in aspects:
+                reports["axe"].update(audit(browser, session, page, view, out, axe_js))
+                set_scheme(browser, session, "light")  # back for the keyboard's focus rings
+            if "reader" in aspects and view == DESKTOP:
+                reports["reader"][(page, "light")] = {
+                    **report,
+                    "origin": ORIGIN,
+                    "screenshot": shot,
+                }
+            if "widgets" in aspects:
+                reports["widgets"][(page, view)] = {
+                    "page": page,
+                    "viewport": view,
+                    "console_errors": report["console_errors"],
+                    "widget_views": report["widget_views"],
+                    "widgets_rendered": report["widgets_rendered"],
+                    "layout": layout,
+                    "screenshot": shot,
+                }
+            if report["widget_views"] and "keyboard" in aspects:
+                walk = tab_through_page(browser, session, out / f"{stem}-{view}-focus.png")
+                reports["keyboard"][(page, view)] = {"page": page, "viewport": view, **walk}
+            if report["widget_views"] and "widgets" in aspects and view == DESKTOP:
+                reports["widgets"][(page, view)]["sliders"] = move_every_slider(browser, session)
+            note(f"{page} {view}")
+        if "reader" in aspects:
+            set_view(browser, session, *VIEWPORTS[0][1:], "dark")
+            report = load(browser, session, url)
+            shot = out / f"{stem}-dark.png"  # the viewport: the light one has the whole page
+            report["screenshot"] = screenshot(browser, session, shot, full_page=False)
+            reports["reader"][(page, "dark")] = {**report, "origin": ORIGIN}
+            set_view(browser, session, *VIEWPORTS[0][1:], "light")
+            origin = html.resolve().as_uri()
+            report = load(browser, session, f"{origin}/{page}")
+            report["screenshot"] = screenshot(browser, session, out / f"{stem}-file.png", False)
+            reports["reader"][(page, "file")] = {**report, "origin": origin}
+            note(f"{page} dark, file")
+    return reports
+
+
+def audit(
+    browser: Chromium,
+    session: str,
+    page: str,
+    view: str,
+    out: Path,
+    axe_js: str,
+) -> dict:
+    """axe-core on the loaded page: every rule in the light scheme, the colour rules in the dark.
+
+    The dark scheme changes colours only (same document, same layout), so it is audited after
+    switching the emulated scheme, without reloading.
+    """
+    width, height = next((w, h) for name, w, h in VIEWPORTS if name == view)
+    facts = {
+        "page": page,
+        "viewport": view,
+        "width": width,
+        "height": height,
+        "url": browser.evaluate(session, "location.href"),
+        "lang": browser.evaluate(session, "document.documentElement.lang"),
+        "title": browser.evaluate(session, "document.title"),
+    }
+    browser.evaluate(session, axe_js + "\n;0")
+    results = {}
+    for name, kind, values in (("light", "tag", AXE_TAGS), ("dark", "rule", COLOUR_RULES)):
+        if name == "dark":
+            set_scheme(browser, session, "dark")
+        report = run_axe(browser, session, kind, values)
+        report.update(facts, scheme=name, rules=values)
+        if name == "dark":  # the light scheme's is the whole page's, taken after the audit
+            stem = page.removesuffix(".html").replace("/", "__")
+            shot = out / f"{stem}-{view}-dark-viewport.png"
+            report["screenshot"] = screenshot(browser, session, shot, full_page=False)
+        results[(page, view, name)] = report
+    return results

@@ -1,0 +1,192 @@
+"""Figures' text alternatives state the numbers the page computes (#14, WCAG 1.1.1).
+
+A screen-reader user hears a figure's ``alt`` text where a sighted reader reads the figure, so
+every number in it comes from the page's own computation: the chapters write the ``:alt:`` of a
+``glue:figure`` with ``{glue:text}`` references (resolved by ``book/_ext/book_a11y.py``), never
+with typed digits. The source checks are fast; the built-page checks (slow) read _build/html.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import lstm_core as lc
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+book_a11y = pytest.importorskip("book_a11y", reason="the book's stack (myst-nb) is not installed")
+
+# A figure's :alt: option in a chapter's MyST source (the directive's first lines).
+ALT_OPTION = re.compile(
+    r"^```\{(?:glue:figure|figure)\}[^\n]*\n(?::[a-z-]+:[^\n]*\n)*?:alt: ([^\n]*)$", re.M
+)
+GLUE_REF = re.compile(r"\{glue:text\}`[^`]*`")
+# A digit that is not part of a symbol's name (x_1, h_0), once the spoken forms of symbols
+# (c_t minus 1 for c_{t-1}) and of powers of ten (10 to the ...) are set aside.
+SPOKEN_NOTATION = re.compile(r"_t minus 1\b|\b10 to the\b")
+TYPED_NUMBER = re.compile(r"(?<![_\w])\d")
+
+
+def figure_alts() -> list[tuple[str, str | int, str]]:
+    """(docname, figure name, alt template) of every figure with an :alt: option."""
+    found = []
+    for path in sorted((ROOT / "book").rglob("*.md")):
+        docname = path.relative_to(ROOT).with_suffix("").as_posix()
+        text = path.read_text(encoding="utf-8")
+        for m in ALT_OPTION.finditer(text):
+            options = text[m.start() : text.index("\n\n", m.start())]  # up to the caption
+            name = re.search(r"^:name: (\S+)$", options, re.M)
+            assert name, f"{docname}: a figure without :name: ({m.group(1)[:40]}...)"
+            found.append((docname, name.group(1), m.group(1)))
+    return found
+
+
+def alt_params():
+    for docname, figure, alt in figure_alts():
+        yield pytest.param(docname, figure, alt, id=f"{docname}:{figure}")
+
+
+def test_the_chapters_have_figures_with_alt_texts():
+    assert len(figure_alts()) >= 20, figure_alts()  # the book's 21 figures at the time of writing
+
+
+@pytest.mark.parametrize(("docname", "figure", "alt"), list(alt_params()))
+def test_alt_text_types_no_number(docname, figure, alt):
+    """Every number in an alt text is a {glue:text} reference to a value the page computed."""
+    typed = TYPED_NUMBER.findall(SPOKEN_NOTATION.sub("", GLUE_REF.sub("", alt)))
+    assert not typed, (
+        f"{docname} {figure}: typed digits in the alt text: {GLUE_REF.sub('…', alt)!r}"
+    )
+
+
+def test_crossing_reads_the_switching_point_off_the_drawn_line():
+    """plots.crossing on the forget gate's curves gives the point where its sum is zero."""
+    plots = pytest.importorskip("lstm_core.plots")
+    p = lc.HAND_WORKED_PARAMS
+    k = lc.gate_slice("f", 1)
+    w_x, w_h, b = p["Wx"][0, k][0], p["Wh"][0, k][0], p["b"][k][0]
+    h_values = (-1.0, 0.0, 1.0)
+    fig = plots.response_figure(("f",), h_values=h_values)
+    for line, h in zip(fig.axes[0].lines, h_values, strict=False):
+        # the gate is one half where w_x x + w_h h + b = 0; the line is 401 points 0.05 apart
+        assert plots.crossing(line, 0.5) == pytest.approx(-(w_h * h + b) / w_x, abs=1e-3)
+    with pytest.raises(ValueError, match="level must be reached by the line: got 2"):
+        plots.crossing(fig.axes[0].lines[0], 2.0)
+
+
+def fake_document(values: dict) -> dict:
+    """What ``retrieve_glue_data`` reads: myst-nb's renderer, with glued text/plain outputs."""
+    glue_data = {key: {"data": {"text/plain": repr(value)}} for key, value in values.items()}
+    client = SimpleNamespace(glue_data=glue_data)
+    return {"nb_renderer": SimpleNamespace(renderer=SimpleNamespace(nb_client=client))}
+
+
+def test_alt_pastes_glued_values_as_the_prose_does():
+    f = float(lc.sigmoid(5.95))  # the hand-worked forget gate's sum (tests/test_hand_worked.py)
+    doc = fake_document({"cell-f": f, "T": 50, "name": "tanh"})
+    text = "f = {glue:text}`cell-f:.3g` after {glue:text}`T:d` steps of {glue:text}`name`"
+    assert book_a11y.paste_glued_text(text, doc) == f"f = {f:.3g} after 50 steps of tanh"
+
+
+def test_alt_with_a_missing_key_is_an_error():
+    from myst_nb.core.variables import RetrievalError
+
+    with pytest.raises(RetrievalError, match="nope"):
+        book_a11y.paste_glued_text("{glue:text}`nope:.2f`", fake_document({}))
+
+
+# --- In the built book ---------------------------------------------------------------------
+
+
+class Figures(HTMLParser):
+    """Every <img>'s alt, and which <figure id> holds it."""
+
+    def __init__(self, path: Path):
+        super().__init__(convert_charrefs=True)
+        self.images: list[dict] = []
+        self._figures: list[str | None] = []
+        self.feed(path.read_text(encoding="utf-8"))
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "figure":
+            self._figures.append(a.get("id"))
+        elif tag == "img":
+            figure = next((f for f in reversed(self._figures) if f), None)
+            self.images.append({"src": a.get("src"), "alt": a.get("alt"), "figure": figure})
+
+    def handle_endtag(self, tag):
+        if tag == "figure" and self._figures:
+            self._figures.pop()
+
+
+def built(docname: str) -> Figures:
+    path = HTML / f"{docname}.html"
+    if not path.is_file():
+        pytest.fail(f"{path.relative_to(ROOT)} is missing: build the book with `make book`")
+    return Figures(path)
+
+
+def built_pages() -> list[str]:
+    return sorted(p.relative_to(HTML).with_suffix("").as_posix() for p in HTML.rglob("*.html"))
+
+
+@pytest.mark.slow
+def test_every_image_in_the_book_has_an_alt_text_with_its_numbers_pasted():
+    pages = built_pages()
+    assert pages, "_build/html is missing: build the book with `make book`"
+    problems = []
+    for docname in pages:
+        for img in built(docname).images:
+            alt = (img["alt"] or "").strip()
+            if not alt:
+                problems.append(f"{docname}: <img src={img['src']!r}> has no alt text")
+            elif "{glue" in alt or "`" in alt:
+                problems.append(f"{docname}: an unresolved reference in {alt!r}")
+    assert not problems, "\n".join(problems)
+
+
+# The hand-worked step the chapters draw (x = 1, h_prev = 1, c_prev = 2, as in
+# tests/test_hand_worked.py), and the parts each diagram's alt text names, in its order.
+HAND_WORKED_STEP = {"x": 1.0, "h_prev": 1.0, "c_prev": 2.0}
+DIAGRAMS = {
+    ("book/03-forget-gate", "fig-forget-diagram"): ["c_prev", "h_prev", "x", "f", "c_kept"],
+    ("book/04-input-gate", "fig-input-diagram"): ["i", "g", "c_added"],
+    ("book/05-cell-state", "fig-cell-diagram"): ["c_prev", "c_kept", "c"],
+    ("book/06-output-gate", "fig-output-diagram"): ["c", "tanh_c", "o", "h"],
+    ("book/07-whole-cell", "fig-whole-cell"): [
+        *("c_prev", "h_prev", "x", "f", "i", "g", "o", "c_kept", "c_added", "c", "tanh_c", "h")
+    ],
+}
+NUMBER = re.compile(r"(?<![_\w])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("docname", "figure"), list(DIAGRAMS))
+def test_cell_diagram_alt_states_lstm_cores_numbers(docname, figure):
+    """The diagram's alt text gives lstm_core's values of the step, as the diagram draws them."""
+    x, h, c = ([[HAND_WORKED_STEP[k]]] for k in ("x", "h_prev", "c_prev"))
+    trace = {**lc.lstm_step_trace(x, h, c, lc.HAND_WORKED_PARAMS), **HAND_WORKED_STEP}
+    expected = [f"{float(np.asarray(trace[k]).ravel()[0]):.3g}" for k in DIAGRAMS[docname, figure]]
+    alts = [img["alt"] for img in built(docname).images if img["figure"] == figure]
+    assert len(alts) == 1, f"{docname}: {len(alts)} images in <figure id={figure!r}>"
+    assert NUMBER.findall(SPOKEN_NOTATION.sub("", alts[0])) == expected, alts[0]
+
+
+@pytest.mark.slow
+def test_activation_figure_alt_states_lstm_cores_numbers():
+    """Chapter 2's dots: sigmoid(-5) and tanh(2), the points its figure call marks."""
+    alts = [img["alt"] for img in built("book/02-sigmoid-tanh").images if img["figure"]]
+    alt = next(a for a in alts if a.startswith("Two line charts over x"))
+    numbers = NUMBER.findall(alt)
+    for value in (lc.sigmoid(-5.0), lc.tanh(2.0), lc.sigmoid_grad(0.0), lc.tanh_grad(0.0)):
+        assert f"{float(value):.2g}" in numbers or f"{float(value):g}" in numbers, (value, alt)
