@@ -132,21 +132,9 @@ def check_train(train, namespace: dict) -> None:
                 params[k] += self.v[k]
 
     def reference_train(x, y, params, epochs, batch_size, clip_norm, seed):
-        opt, rng, N = Momentum(), np.random.default_rng(seed), len(x)
-        batch_size = N if batch_size is None else batch_size
-        out = []
-        for _ in range(epochs):
-            order = np.arange(N) if batch_size >= N else rng.permutation(N)
-            total = 0.0
-            for lo in range(0, N, batch_size):
-                idx = order[lo : lo + batch_size]
-                value, grads = loss(x[idx], y[idx], params)
-                if clip_norm is not None:
-                    grads, _ = clip(grads, clip_norm)
-                opt.step(params, grads)
-                total += value * len(idx)
-            out.append(total / N)
-        return out
+        return _reference_loop(
+            x, y, params, loss, Momentum(), clip, epochs, batch_size, clip_norm, seed
+        )
 
     rng = np.random.default_rng(2603)
     x, y = rng.normal(size=(13, 2, 3)), rng.normal(size=(13, 1))
@@ -243,13 +231,10 @@ def _watched(fn, *args):
             f.__code__ = code
 
 
-def _reference_fit(x, y, params, *, lr, epochs, batch_size=None, clip_norm=None, rng=None):
-    """The loop the notebook specifies, on the reference's Adam, clipping and loss: epoch losses.
-
-    Written out here rather than taken from ``lstm_core.fit``, whose reporting may differ.
-    """
-    model_loss, clip = reference("model_loss"), reference("clip_grad_norm")
-    optimizer, rng, N = reference("Adam")(lr=lr), np.random.default_rng(rng), len(x)
+def _reference_loop(x, y, params, loss, optimizer, clip, epochs, batch_size, clip_norm, rng):
+    """The loop the notebook specifies (part 3) with the given loss, optimizer and clipping:
+    trains ``params`` in place and returns the epoch losses."""
+    rng, N = np.random.default_rng(rng), len(x)
     batch_size = N if batch_size is None else batch_size
     losses = []
     for _ in range(epochs):
@@ -257,13 +242,32 @@ def _reference_fit(x, y, params, *, lr, epochs, batch_size=None, clip_norm=None,
         total = 0.0
         for lo in range(0, N, batch_size):
             idx = order[lo : lo + batch_size]
-            value, grads = model_loss(x[idx], y[idx], params)
+            value, grads = loss(x[idx], y[idx], params)
             if clip_norm is not None:
                 grads, _ = clip(grads, clip_norm)
             optimizer.step(params, grads)
             total += value * len(idx)
         losses.append(total / N)
     return losses
+
+
+def _reference_fit(x, y, params, *, lr, epochs, batch_size=None, clip_norm=None, rng=None):
+    """The loop the notebook specifies, on the reference's Adam, clipping and loss: epoch losses.
+
+    Written out here rather than taken from ``lstm_core.fit``, whose reporting may differ.
+    """
+    return _reference_loop(
+        x,
+        y,
+        params,
+        reference("model_loss"),
+        reference("Adam")(lr=lr),
+        reference("clip_grad_norm"),
+        epochs,
+        batch_size,
+        clip_norm,
+        rng,
+    )
 
 
 def _authentic(fit, x, y, params, *, lr, epochs, batch_size, clip_norm, what: str):
