@@ -220,7 +220,7 @@ def connect(t: Target, timeout: float = 60):
                     processes=True,
                     host="127.0.0.1",
                     scheduler_port=0,
-                    dashboard_address=None,
+                    dashboard_address="127.0.0.1:0",  # an HTTP server starts anyway: any free port
                 )
             )
             client = stack.enter_context(Client(cluster, timeout=timeout))
