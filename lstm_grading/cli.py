@@ -135,10 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         print("lstm-autograde: interrupted; results merged so far are kept", file=sys.stderr)
         return 130
     print(summary["table"])
+    cluster = summary.get("cluster")
+    where = f"; on the Dask scheduler {cluster['scheduler']}" if cluster else ""
     print(
         f"\n{summary['graded']} graded, {summary['failed']} failed, {summary['refused']} "
         f"refused, {summary['unchanged']} unchanged in {summary['wall_seconds']} s; sandbox: "
-        f"{summary['sandbox']}; report: "
+        f"{summary['sandbox']}{where}; report: "
         f"{args.course / 'reports' / args.assignment / 'summary.csv'}"
     )
     return 1 if summary["failed"] or summary["refused"] else 0

@@ -67,10 +67,14 @@ def is_helper(proc: psutil.Process) -> bool:
 
 
 def busy_helper(root: int) -> psutil.Process | None:
-    """A helper under ``root`` that is running a job (it has children), or None."""
+    """A helper under ``root`` that is running a job (it has children), or None.
+
+    The processes a helper forks for a job have its command line too: the helper is the one
+    whose parent (a Dask worker) is not a helper.
+    """
     for proc in descendants(root):
         with contextlib.suppress(psutil.Error):
-            if is_helper(proc) and proc.children():
+            if is_helper(proc) and not is_helper(proc.parent()) and proc.children():
                 return proc
     return None
 

@@ -160,6 +160,7 @@ def test_scheduler_and_two_workers_started_as_separate_commands(generated, plain
         cluster.start_scheduler()
         workers = [cluster.start_worker() for _ in range(2)]
         cluster.wait_for_workers(2)
+        address = cluster.address()
         run = cli(course.root, "--scheduler-file", str(cluster.scheduler_file))
         code, output = finish(run)
         tree = [p for w in workers for p in cp.descendants(w.pid)]
@@ -168,7 +169,7 @@ def test_scheduler_and_two_workers_started_as_separate_commands(generated, plain
     assert code == 0, output + cluster.output()
     assert course.scores(A) == plain
     summary = summary_of(course)
-    assert summary["cluster"]["scheduler"] == cluster.address()
+    assert summary["cluster"]["scheduler"] == address
     graded_on = summary["cluster"]["graded_on"]
     assert sum(graded_on.values()) == len(corpus.ORDINARY)
     assert all(w.startswith("tcp://127.0.0.1:") for w in graded_on), graded_on
