@@ -66,16 +66,18 @@ def is_helper(proc: psutil.Process) -> bool:
     return False
 
 
-def busy_helper(root: int) -> psutil.Process | None:
-    """A helper under ``root`` that is running a job (it has children), or None.
+def busy_worker(coordinator: int) -> psutil.Process | None:
+    """A worker of the coordinator's local cluster whose helper is running a job, or None.
 
-    The processes a helper forks for a job have its command line too: the helper is the one
-    whose parent (a Dask worker) is not a helper.
+    The workers of a ``LocalCluster`` are the coordinator's own children; a helper is a
+    worker's child, busy when it has children (its job). Only such a worker is ever returned
+    (and killed by the tests): never a process outside the run.
     """
-    for proc in descendants(root):
-        with contextlib.suppress(psutil.Error):
-            if is_helper(proc) and not is_helper(proc.parent()) and proc.children():
-                return proc
+    with contextlib.suppress(psutil.Error):
+        for worker in psutil.Process(coordinator).children():
+            for helper in worker.children():
+                if is_helper(helper) and helper.children():
+                    return worker
     return None
 
 
@@ -175,7 +177,8 @@ def host_state() -> dict:
         "dead_runs": {p for p in TMP.glob(RUN_PREFIX + "*") if _free(p)},
         "job_folders": set(TMP.glob("lstm-autograde-one-*"))
         | set(TMP.glob("*/lstm-autograde-one-*")),
-        "scratch": set(SCRATCH.glob("*")) if SCRATCH.exists() else set(),
+        # Dask keeps its workspace's two lock files for good; a worker's folder must go.
+        "scratch": {p for p in SCRATCH.glob("*") if p.name not in ("global.lock", "purge.lock")},
         "helpers": {p.pid for p in psutil.process_iter() if is_helper(p)},
     }
 

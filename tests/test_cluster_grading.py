@@ -185,10 +185,9 @@ def test_worker_killed_mid_task_is_graded_again_elsewhere(generated, plain, tmp_
     course.submit("sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
     run = cli(course.root, "--cluster", "local:2")
     # Once "correct" is merged, the only job still running is the sleeper's.
-    helper = cp.wait_for(
-        lambda: "correct" in manifest_of(course) and cp.busy_helper(run.pid), "the sleeper", run
+    worker = cp.wait_for(
+        lambda: "correct" in manifest_of(course) and cp.busy_worker(run.pid), "the sleeper", run
     )
-    worker = helper.parent()
     tree = cp.descendants(run.pid)
     worker.send_signal(signal.SIGKILL)
     code, output = finish(run)
@@ -210,16 +209,16 @@ def test_worker_killed_twice_is_reported_failed_and_the_rest_graded(generated, p
     run = cli(course.root, "--cluster", "local:1")  # one at a time, in order of the ids
     tree = []
     first = cp.wait_for(
-        lambda: "a_correct" in manifest_of(course) and cp.busy_helper(run.pid), "b's job", run
+        lambda: "a_correct" in manifest_of(course) and cp.busy_worker(run.pid), "b's job", run
     )
     tree += cp.descendants(run.pid)
-    first.parent().send_signal(signal.SIGKILL)
+    first.send_signal(signal.SIGKILL)
     # The nanny starts a new worker, and the scheduler gives it the same task.
     second = cp.wait_for(
-        lambda: (h := cp.busy_helper(run.pid)) and h.pid != first.pid and h, "the retry", run
+        lambda: (w := cp.busy_worker(run.pid)) and w.pid != first.pid and w, "the retry", run
     )
     tree += cp.descendants(run.pid)
-    second.parent().send_signal(signal.SIGKILL)
+    second.send_signal(signal.SIGKILL)
     code, output = finish(run)
     assert code == 1, output  # a submission failed
     summary = summary_of(course)
@@ -268,7 +267,7 @@ def test_coordinator_killed_and_run_again_grades_only_what_was_not_merged(
         course.submit(name, A, corpus.ordinary(course.root, name))
     course.submit("sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
     run = cli(course.root, "--cluster", "local:2")
-    cp.wait_for(lambda: manifest_of(course) and cp.busy_helper(run.pid), "a merge and a job", run)
+    cp.wait_for(lambda: manifest_of(course) and cp.busy_worker(run.pid), "a merge and a job", run)
     tree = [psutil.Process(run.pid), *cp.descendants(run.pid)]
     run.send_signal(signal.SIGKILL)
     finish(run)
