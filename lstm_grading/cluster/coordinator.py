@@ -11,9 +11,10 @@ the jobs on a Dask cluster:
    each other, and the scheduler can compute it again if every worker holding it dies (data
    given to ``client.scatter`` could not be recovered);
 3. one task per submission (:func:`lstm_grading.cluster.worker.grade_task`) with the
-   submission's files as bytes (regular files, no link followed), at most a bounded number in
-   flight (twice the workers' threads, at least :data:`MIN_IN_FLIGHT`), so the coordinator's
-   and the scheduler's memory do not grow with the class;
+   submission's files as bytes (regular files, no link followed), at most one per worker
+   thread in flight: the coordinator's and the scheduler's memory do not grow with the class,
+   and a worker holds only the task it runs (the scheduler counts a worker's death against
+   every task the worker held, so a queued task could be reported failed for a neighbour);
 4. each result is merged as it completes (``as_completed``), one at a time, by this process
    only: its files are written to the run folder and merged by
    :func:`lstm_grading.parallel._merge_result` (gradebook, autograded folder, manifest);
@@ -45,7 +46,6 @@ from ..sandbox import REDUCED_GAPS, Limits
 from . import connect as connecting
 from .connect import ClusterError, Target
 
-MIN_IN_FLIGHT = 4
 WORKER_TIMEOUT = 600  # seconds to wait for a first worker to join the scheduler
 
 
@@ -205,9 +205,9 @@ def _grade_locked(
     regraded: list[str] = []
     address = ""
     try:
-        with connecting.connect(target) as client:
-            address = client.scheduler.address
-            if todo:
+        if todo:  # else no cluster is started or joined
+            with connecting.connect(target) as client:
+                address = client.scheduler.address
                 if not client.nthreads():
                     if bar:
                         bar.say(f"waiting for a worker to join the scheduler at {address}")
@@ -229,7 +229,7 @@ def _grade_locked(
 
                 def submit_next(done: as_completed) -> None:
                     threads = sum(client.nthreads().values())
-                    while queue and done.count() < max(MIN_IN_FLIGHT, 2 * threads):
+                    while queue and done.count() < max(1, threads):
                         student = queue.pop()
                         future = client.submit(
                             grade_task,
@@ -264,7 +264,7 @@ def _grade_locked(
                     if bar:
                         bar.update(outcome.status, student)
                     submit_next(done)
-                client.run(_stop_helpers)
+                client.run(_stop_helpers, on_error="ignore")  # a worker gone: nothing to stop
         if bar:
             bar.close()
         if feedback and regraded:
