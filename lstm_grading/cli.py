@@ -1,7 +1,9 @@
 """``lstm-autograde``: the command line of the parallel grader (:mod:`lstm_grading.parallel`).
 
-``lstm-autograde ASSIGNMENT [options]`` grades a class; ``lstm-autograde export --canvas ...``
-fills a Canvas gradebook export with the grades (:mod:`lstm_grading.canvas`).
+``lstm-autograde ASSIGNMENT [options]`` grades a class on this machine, or on a Dask cluster with
+``--cluster local:N``, ``--scheduler ADDRESS`` or ``--scheduler-file PATH``
+(:mod:`lstm_grading.cluster`); ``lstm-autograde export --canvas ...`` fills a Canvas gradebook
+export with the grades (:mod:`lstm_grading.canvas`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from .cluster import connect
+from .cluster.connect import ClusterError, Target
 from .course_lock import CourseBusy
 from .parallel import grade_assignment
 from .sandbox import Limits
@@ -44,7 +48,46 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-sandbox", action="store_true", help="rlimits and timeouts only")
     p.add_argument("--no-feedback", action="store_true")
     p.add_argument("--no-export", action="store_true")
+    dask = p.add_argument_group(
+        "on a Dask cluster (pip install 'lstm-core[cluster]'; book/instructor-guide.md)"
+    )
+    dask.add_argument(
+        "--cluster", metavar="local:N", help="start N local worker processes for this run"
+    )
+    dask.add_argument(
+        "--scheduler", metavar="ADDRESS", help="an existing scheduler, tls://HOST:PORT"
+    )
+    dask.add_argument(
+        "--scheduler-file", metavar="PATH", help="the file `dask scheduler --scheduler-file` wrote"
+    )
+    dask.add_argument("--tls-ca-file", metavar="PATH", help="CA certificate of the cluster (PEM)")
+    dask.add_argument("--tls-cert", metavar="PATH", help="this client's certificate (PEM)")
+    dask.add_argument("--tls-key", metavar="PATH", help="this client's private key (PEM)")
+    dask.add_argument(
+        "--allow-insecure",
+        action="store_true",
+        help="allow an unencrypted connection to a scheduler on another machine",
+    )
+    dask.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=600,
+        help="seconds to wait for a first worker to join the scheduler",
+    )
     return p
+
+
+def cluster_target(args) -> Target | None:
+    """The cluster the options ask for (None: this machine's pool); ``ValueError`` if wrong."""
+    return connect.target(
+        cluster=args.cluster,
+        scheduler=args.scheduler,
+        scheduler_file=args.scheduler_file,
+        tls_ca_file=args.tls_ca_file,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        allow_insecure=args.allow_insecure,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,28 +106,41 @@ def main(argv: list[str] | None = None) -> int:
             disk_mb=args.disk_mb,
             return_mb=args.return_mb,
         )
-        summary = grade_assignment(
-            args.course,
-            args.assignment,
-            jobs=args.jobs,
-            limits=limits,
-            force=args.force,
-            sandbox_mode="reduced" if args.no_sandbox else None,
-            feedback=not args.no_feedback,
-            export=not args.no_export,
-            wait=args.wait,
-        )
-    except (CourseBusy, ValueError) as exc:
+        common = {
+            "jobs": args.jobs,
+            "limits": limits,
+            "force": args.force,
+            "sandbox_mode": "reduced" if args.no_sandbox else None,
+            "feedback": not args.no_feedback,
+            "export": not args.no_export,
+            "wait": args.wait,
+        }
+        target = cluster_target(args)
+        if target is None:
+            summary = grade_assignment(args.course, args.assignment, **common)
+        else:
+            from .cluster import coordinator
+
+            summary = coordinator.grade_assignment(
+                args.course,
+                args.assignment,
+                target,
+                worker_timeout=args.worker_timeout,
+                **common,
+            )
+    except (CourseBusy, ValueError, ClusterError) as exc:
         print(f"lstm-autograde: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lstm-autograde: interrupted; results merged so far are kept", file=sys.stderr)
         return 130
     print(summary["table"])
+    cluster = summary.get("cluster")
+    where = f"; on the Dask scheduler {cluster['scheduler']}" if cluster else ""
     print(
         f"\n{summary['graded']} graded, {summary['failed']} failed, {summary['refused']} "
         f"refused, {summary['unchanged']} unchanged in {summary['wall_seconds']} s; sandbox: "
-        f"{summary['sandbox']}; report: "
+        f"{summary['sandbox']}{where}; report: "
         f"{args.course / 'reports' / args.assignment / 'summary.csv'}"
     )
     return 1 if summary["failed"] or summary["refused"] else 0

@@ -39,6 +39,7 @@ from pathlib import Path
 from . import cgroup as cgroups
 from . import course_lock, course_prep, gradebook_merge, jail, linux, report, sandbox
 from .pool import Pool
+from .progress import Progress
 from .report import Outcome
 from .safe_copy import copy_path_tree
 from .sandbox import Job, Limits
@@ -212,9 +213,13 @@ def grade_assignment(
         os.close(lock)
 
 
-def _grade_locked(
-    course, assignment, jobs, limits, force, sandbox_mode, feedback, export, progress
-) -> dict:
+def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str):
+    """What a run must do: the run, the manifest, the outcomes known already, the work to do.
+
+    Returns ``(run, manifest, submissions, outcomes, todo)``: ``outcomes`` holds the refused and
+    the unchanged submissions, ``todo`` maps each student to grade to the hash of the
+    submission. Raises ``ValueError`` if the assignment is not in the gradebook.
+    """
     from nbgrader.api import Gradebook
 
     max_score = None
@@ -225,25 +230,15 @@ def _grade_locked(
             f"assignment: {assignment!r} is not in {course / 'gradebook.db'}; run `make "
             "exercises` (nbgrader generate_assignment) first"
         )
-    if sandbox_mode is None:
-        sandbox_mode, why = linux.probe()
-    else:
-        why = "requested" if sandbox_mode == "reduced" else ""
     run = _Run(
-        course,
-        assignment,
-        limits,
-        max_score,
-        course_prep.notebook_names(course, assignment),
-        sandbox.REDUCED_GAPS if sandbox_mode == "reduced" else "",
+        course, assignment, limits, max_score, course_prep.notebook_names(course, assignment), gaps
     )
     reports = course / "reports" / assignment
     (reports / "logs").mkdir(parents=True, exist_ok=True)
-    manifest_path = reports / "manifest.json"
     key = course_prep.run_key(course, assignment, limits)
     manifest = {"key": key, "students": {}}
     with contextlib.suppress(OSError, ValueError):
-        old = json.loads(manifest_path.read_text())
+        old = json.loads((reports / "manifest.json").read_text())
         if old.get("key") == key:
             manifest["students"] = old.get("students", {})
 
@@ -269,21 +264,97 @@ def _grade_locked(
                 max_score,
                 notes=entry.get("notes", []),
                 flags=entry.get("flags", []),
-                sandbox=run.gaps,
+                sandbox=entry.get("sandbox", gaps),
             )
         else:
             todo[student] = digest
+    return run, manifest, submissions, outcomes, todo
+
+
+def _merge_result(
+    run: _Run, manifest: dict, student: str, digest: str, result: dict, submission: Path
+) -> Outcome:
+    """Merge one finished job into the course and record it in the manifest at once.
+
+    Idempotent: merging the same result again changes nothing (the gradebook entry is
+    updated, the autograded folder replaced), so a run killed between the two steps is safe.
+    """
+    outcome = _record(run, student, result, submission)
+    manifest["students"][student] = {
+        "hash": digest,
+        "status": outcome.status,
+        "score": outcome.score,
+        "reason": outcome.reason,
+        "notes": outcome.notes,
+        "flags": outcome.flags,
+        "sandbox": outcome.sandbox,
+    }
+    report.write_json(run.course / "reports" / run.assignment / "manifest.json", manifest)
+    return outcome
+
+
+def _feedback(pool: Pool, run: _Run, students: list[str], outcomes: dict[str, Outcome]) -> None:
+    """``nbgrader generate_feedback`` for ``students``, in the workers of ``pool``."""
+    for student in students:
+        pool.submit(student, "feedback", (str(run.course), run.assignment, student))
+    for student, result, died in pool.results():
+        if died or result[1] != 0:
+            outcomes[student].notes.append("feedback generation failed")
+
+
+def _finish(
+    run: _Run, outcomes: dict[str, Outcome], export: bool, wall: float, details: dict
+) -> dict:
+    """Export the grades, write the summary files; return the summary (with its table)."""
+    course, assignment = run.course, run.assignment
+    refused_rows = {s: o.reason for s, o in outcomes.items() if o.status == "refused"}
+    if export:
+        subprocess.run(
+            [sys.executable, "-m", "nbgrader", "export"],
+            cwd=course,
+            env=nbgrader_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        report.add_refused_to_grades(course / "grades.csv", assignment, refused_rows)
+    rows = [outcomes[s].row() for s in sorted(outcomes)]
+    summary = {
+        "assignment": assignment,
+        **details,
+        "limits": asdict(run.limits),
+        "graded": sum(o.status == "graded" for o in outcomes.values()),
+        "failed": sum(o.status == "failed" for o in outcomes.values()),
+        "refused": len(refused_rows),
+        "unchanged": sum(o.status == "unchanged" for o in outcomes.values()),
+        "wall_seconds": round(wall, 2),
+        "students": rows,
+    }
+    report.write_summary(course / "reports" / assignment, summary)
+    summary["table"] = report.format_table(list(outcomes.values()))
+    return summary
+
+
+def _grade_locked(
+    course, assignment, jobs, limits, force, sandbox_mode, feedback, export, progress
+) -> dict:
+    if sandbox_mode is None:
+        sandbox_mode, why = linux.probe()
+    else:
+        why = "requested" if sandbox_mode == "reduced" else ""
+    gaps = sandbox.REDUCED_GAPS if sandbox_mode == "reduced" else ""
+    run, manifest, submissions, outcomes, todo = _plan(course, assignment, limits, force, gaps)
 
     stale = course_lock.remove_stale_run_folders()
     base, owner = course_lock.make_run_folder()
     start = time.monotonic()
     cgroup = None
+    bar = Progress(len(todo)) if progress and todo else None
     try:
         template = base / "template"
         course_prep.make_template(course, assignment, template)
         binds = jail.allowlist() if sandbox_mode == "full" else []
         cgroup = cgroups.memory_cgroup_parent() if sandbox_mode == "full" else None
-        bar = report.Progress(len(todo)) if progress and todo else None
         regraded = []
         attempts = dict.fromkeys(todo, 0)
         disk = limits.disk_mb << 20
@@ -316,30 +387,21 @@ def _grade_locked(
                     continue
                 if died:
                     result = {"reason": f"{died} twice", "seconds": 0.0}
-                outcome = _record(run, student, result, submissions[student])
+                outcome = _merge_result(
+                    run, manifest, student, todo[student], result, submissions[student]
+                )
                 if result.get("out"):
                     shutil.rmtree(Path(result["out"]).parent, ignore_errors=True)
                 outcomes[student] = outcome
-                manifest["students"][student] = {
-                    "hash": todo[student],
-                    "status": outcome.status,
-                    "score": outcome.score,
-                    "reason": outcome.reason,
-                    "notes": outcome.notes,
-                    "flags": outcome.flags,
-                }
-                report.write_json(manifest_path, manifest)
                 if outcome.status == "graded":
                     regraded.append(student)
                 if bar:
-                    bar.update(outcome)
+                    bar.update(outcome.status, student)
             if feedback and regraded:
-                for student in regraded:
-                    pool.submit(student, "feedback", (str(course), assignment, student))
-                for student, result, died in pool.results():
-                    if died or result[1] != 0:
-                        outcomes[student].notes.append("feedback generation failed")
+                _feedback(pool, run, regraded, outcomes)
     finally:
+        if bar:
+            bar.close()
         if cgroup:  # those of jobs whose worker was killed, and of runs that died
             cgroups.remove_unused(cgroup, base.name)
             tmp = Path(tempfile.gettempdir())
@@ -347,33 +409,10 @@ def _grade_locked(
             cgroups.remove_unused(cgroup, course_lock.RUN_PREFIX, only=gone)
         shutil.rmtree(base, ignore_errors=True)
         os.close(owner)
-    wall = time.monotonic() - start
-    refused_rows = {s: o.reason for s, o in outcomes.items() if o.status == "refused"}
-    if export:
-        subprocess.run(
-            [sys.executable, "-m", "nbgrader", "export"],
-            cwd=course,
-            env=nbgrader_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        )
-        report.add_refused_to_grades(course / "grades.csv", assignment, refused_rows)
-    rows = [outcomes[s].row() for s in sorted(outcomes)]
-    summary = {
-        "assignment": assignment,
+    details = {
         "sandbox": sandbox_mode if not why else f"{sandbox_mode} ({why})",
         "memory_cgroup": bool(cgroup),
         "jobs": jobs,
-        "limits": asdict(limits),
-        "graded": sum(o.status == "graded" for o in outcomes.values()),
-        "failed": sum(o.status == "failed" for o in outcomes.values()),
-        "refused": len(refused_rows),
-        "unchanged": sum(o.status == "unchanged" for o in outcomes.values()),
         "stale_run_folders_removed": [str(p) for p in stale],
-        "wall_seconds": round(wall, 2),
-        "students": rows,
     }
-    report.write_summary(reports, summary)
-    summary["table"] = report.format_table(list(outcomes.values()))
-    return summary
+    return _finish(run, outcomes, export, time.monotonic() - start, details)

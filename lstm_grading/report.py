@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -96,36 +94,6 @@ def failure_reason(result: dict, log: str, limits, diagnosis: str = "") -> str:
     errors = [line for line in lines if "ERROR" in line and "above traceback" not in line]
     first = errors[0].strip()[:200] if errors else f"exit status {result.get('exit_code')}"
     return "nbgrader failed: " + first
-
-
-class Progress:
-    """A one-line progress bar on a terminal; a line per tenth of the work otherwise."""
-
-    def __init__(self, total: int, stream=sys.stderr):
-        self.total, self.done, self.failed = total, 0, 0
-        self.stream, self.tty = stream, stream.isatty()
-        self.start = time.monotonic()
-        self.last_tenth = -1
-
-    def update(self, outcome: Outcome) -> None:
-        self.done += 1
-        self.failed += outcome.status == "failed"
-        elapsed = time.monotonic() - self.start
-        eta = elapsed / self.done * (self.total - self.done)
-        width = 30
-        fill = int(width * self.done / max(self.total, 1))
-        line = (
-            f"[{'#' * fill}{'.' * (width - fill)}] {self.done}/{self.total} "
-            f"failed {self.failed}  {elapsed:5.0f} s, ~{eta:4.0f} s left  {outcome.student[:20]}"
-        )
-        if self.tty:
-            self.stream.write("\r" + line.ljust(100))
-            if self.done == self.total:
-                self.stream.write("\n")
-        elif self.done * 10 // max(self.total, 1) > self.last_tenth:
-            self.last_tenth = self.done * 10 // max(self.total, 1)
-            self.stream.write(line + "\n")
-        self.stream.flush()
 
 
 def format_table(outcomes: list[Outcome]) -> str:

@@ -248,6 +248,9 @@ def grade_files(
     limits: Limits | None = None,
     mode: str = "reduced",
     notebooks: tuple[str, ...] = (),
+    *,
+    parent: str | None = None,
+    cgroup: str | None = None,
 ) -> dict:
     """Grade one submission given as bytes; return :func:`run_job`'s dict with the files.
 
@@ -255,9 +258,11 @@ def grade_files(
     :func:`lstm_grading.course_prep.make_template` builds it). The result's ``files`` maps
     each returned file (``autograded/...``, ``gradebook.db``, ``nbgrader.log``...) to its bytes.
     The unit of work for a caller that grades on other machines; nothing stays on disk.
+    ``parent``: the folder to work in (default: the system's temporary folder); ``cgroup``:
+    the parent memory cgroup of the job (full mode), as :class:`Job` takes it.
     """
     limits = limits or Limits()
-    with tempfile.TemporaryDirectory(prefix="lstm-autograde-one-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="lstm-autograde-one-", dir=parent) as tmp:
         for folder, files in (("template", template), ("work/submission", submission)):
             for rel, data in files.items():
                 path = Path(tmp, folder, rel)
@@ -276,6 +281,7 @@ def grade_files(
             mode,
             notebooks,
             binds,
+            cgroup,
             slot=os.getpid(),
         )
         result = run_job(job)

@@ -1,0 +1,229 @@
+"""Which Dask cluster a run uses, how it connects, and which connections are refused.
+
+``--cluster local:N`` starts a ``distributed.LocalCluster`` of N worker processes (one thread
+each) listening on 127.0.0.1 only, and stops it at the end of the run. ``--scheduler ADDRESS``
+and ``--scheduler-file PATH`` (the JSON file ``dask scheduler --scheduler-file`` writes) join
+a cluster the instructor started.
+
+Dask's connections are unauthenticated unless TLS is set: whoever reaches a scheduler can run
+code on every worker (as root, for the full sandbox). So a scheduler that is not on this
+machine (its host is not a loopback address) needs TLS, from the flags ``--tls-ca-file``,
+``--tls-cert`` and ``--tls-key`` or from Dask's own configuration
+(``distributed.comm.tls.ca-file``, ``distributed.comm.tls.client.cert``/``key``), or the
+explicit ``--allow-insecure``. Every check raises ``ValueError`` naming the argument.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+PROTOCOLS = ("tcp", "tls")
+ALLOWED_FAILURES = 1  # a task whose worker died is run once more elsewhere, then reported
+NEEDS_DASK = 'the cluster mode needs Dask: pip install "lstm-core[cluster]"'
+
+
+class ClusterError(Exception):
+    """The cluster could not be used (no worker joined, the scheduler went away)."""
+
+
+def require_dask() -> None:
+    """``ValueError`` saying how to install Dask if ``distributed`` is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:
+        raise ValueError(NEEDS_DASK)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to grade: ``workers`` local processes, or the scheduler at ``address``."""
+
+    workers: int = 0  # > 0: a LocalCluster of that many processes
+    address: str = ""  # an existing scheduler, protocol://host:port
+    tls: tuple[str, str, str] | None = None  # (CA file, certificate, key) from the flags
+    source: str = ""  # what the instructor gave, for messages
+
+    @property
+    def local(self) -> bool:
+        return self.workers > 0
+
+
+def parse_cluster(text: str) -> int:
+    """``local:N`` -> N (a positive number of worker processes)."""
+    kind, _, count = text.partition(":")
+    if kind != "local" or not count.isdigit() or int(count) < 1:
+        raise ValueError(
+            f"cluster: expected local:N with N a positive number of worker processes "
+            f"(e.g. local:4), got {text!r}; for an existing cluster use --scheduler or "
+            "--scheduler-file"
+        )
+    return int(count)
+
+
+def is_loopback(host: str) -> bool:
+    """True if every address ``host`` stands for is a loopback address (127.0.0.0/8, ::1)."""
+    host = host.strip("[]")
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    if host == "localhost":
+        return True
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def split_address(address: str, argument: str) -> tuple[str, str, int]:
+    """``[protocol://]host:port`` -> (protocol or "", host, port); ``ValueError`` otherwise."""
+    protocol, sep, rest = address.partition("://")
+    if not sep:
+        protocol, rest = "", address
+    host, _, port = rest.rpartition(":")
+    if protocol not in ("", *PROTOCOLS) or not host or not port.isdigit():
+        raise ValueError(
+            f"{argument}: expected tcp://HOST:PORT or tls://HOST:PORT (or HOST:PORT), "
+            f"got {address!r}"
+        )
+    return protocol, host, int(port)
+
+
+def tls_files(ca_file, cert, key) -> tuple[str, str, str] | None:
+    """The three TLS files, all given and existing, or None if none is given."""
+    given = {"tls_ca_file": ca_file, "tls_cert": cert, "tls_key": key}
+    if not any(given.values()):
+        return None
+    for name, value in given.items():
+        if not value:
+            missing = ", ".join(f"--{n.replace('_', '-')}" for n, v in given.items() if not v)
+            raise ValueError(
+                f"{name}: TLS needs all three of --tls-ca-file, --tls-cert and --tls-key; "
+                f"missing {missing}"
+            )
+        if not Path(value).is_file():
+            raise ValueError(f"{name}: {value} is not a file")
+    return (str(ca_file), str(cert), str(key))
+
+
+def configured_tls() -> bool:
+    """True if Dask's configuration gives this client a CA and a certificate."""
+    try:
+        import dask
+    except ImportError:
+        return False
+    get = dask.config.get
+    return bool(
+        get("distributed.comm.tls.ca-file", None) and get("distributed.comm.tls.client.cert", None)
+    )
+
+
+def target(
+    cluster: str | None = None,
+    scheduler: str | None = None,
+    scheduler_file: str | Path | None = None,
+    tls_ca_file: str | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    allow_insecure: bool = False,
+) -> Target | None:
+    """Check the cluster options; None if none asks for a cluster (the local pool)."""
+    given = [n for n, v in (("cluster", cluster), ("scheduler", scheduler)) if v]
+    if scheduler_file:
+        given.append("scheduler_file")
+    if len(given) > 1:
+        raise ValueError(f"{given[1]}: give only one of --cluster, --scheduler, --scheduler-file")
+    tls = tls_files(tls_ca_file, tls_cert, tls_key)
+    if cluster:
+        if tls:
+            raise ValueError(
+                "tls_ca_file: a local cluster listens on 127.0.0.1 only and needs no TLS; the "
+                "TLS flags go with --scheduler or --scheduler-file"
+            )
+        return Target(workers=parse_cluster(cluster), source=f"local:{cluster.split(':')[1]}")
+    if not given:
+        if tls or allow_insecure:
+            raise ValueError(
+                "scheduler: --tls-* and --allow-insecure need --scheduler or --scheduler-file"
+            )
+        return None
+    argument = given[0]
+    if scheduler_file:
+        path = Path(scheduler_file)
+        try:
+            scheduler = json.loads(path.read_text())["address"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(
+                f"scheduler_file: {path} is not a scheduler file with an address ({exc}); start "
+                "the scheduler first: dask scheduler --scheduler-file PATH"
+            ) from None
+    protocol, host, port = split_address(str(scheduler), argument)
+    secure_config = tls is not None or configured_tls()
+    if not protocol:
+        protocol = "tls" if secure_config else "tcp"
+    if protocol == "tcp" and tls is not None:
+        raise ValueError(
+            f"{argument}: {scheduler} is a plain tcp:// address but TLS files were given; "
+            "use tls://"
+        )
+    if protocol == "tls" and not secure_config:
+        raise ValueError(
+            f"{argument}: {scheduler} asks for TLS: give --tls-ca-file, --tls-cert and "
+            "--tls-key (or set distributed.comm.tls in Dask's configuration)"
+        )
+    if protocol == "tcp" and not is_loopback(host) and not allow_insecure:
+        raise ValueError(
+            f"{argument}: the scheduler {scheduler} is not on this machine and the connection "
+            "would not be encrypted: anyone who can reach it can run code on the workers. Use "
+            "TLS (--tls-ca-file, --tls-cert, --tls-key, and tls:// addresses), or pass "
+            "--allow-insecure if the network is private to the grading machines"
+        )
+    return Target(address=f"{protocol}://{host}:{port}", tls=tls, source=str(scheduler))
+
+
+def security(t: Target):
+    """The ``distributed.security.Security`` for the client: the flags' files or the config."""
+    from distributed.security import Security
+
+    if t.tls:
+        ca, cert, key = t.tls
+        return Security(
+            tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True
+        )
+    return Security()
+
+
+@contextlib.contextmanager
+def connect(t: Target, timeout: float = 60):
+    """A ``distributed.Client`` for the target; a local cluster is stopped on the way out."""
+    try:
+        import dask
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError(NEEDS_DASK) from None
+    with contextlib.ExitStack() as stack:
+        if t.local:
+            # The scheduler runs in this process: its retry bound is ours to set.
+            stack.enter_context(
+                dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
+            )
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=t.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    scheduler_port=0,
+                    dashboard_address="127.0.0.1:0",  # an HTTP server starts anyway: any free port
+                )
+            )
+            client = stack.enter_context(Client(cluster, timeout=timeout))
+        else:
+            client = stack.enter_context(Client(t.address, security=security(t), timeout=timeout))
+        yield client

@@ -1,0 +1,129 @@
+"""What runs inside a Dask worker: the grading task, handed to a helper process.
+
+:func:`grade_task` is the function the coordinator submits, one call per submission. It takes
+a helper (:mod:`lstm_grading.cluster.helper`) of this worker, idle or new, sends it the
+submission and returns the helper's answer with the worker's address. A helper that dies
+during a job (the student's code killed it, in reduced mode; the out-of-memory killer) is
+replaced and the submission graded once more; if that one dies too, the result says so, as the
+local pool reports a worker killed twice. If the whole worker dies, Dask's scheduler runs the
+task on another worker (``distributed.scheduler.allowed-failures`` times), then reports it.
+
+Helpers are started from the task threads of the worker, which live as long as the worker
+(a helper gets SIGKILL when the thread that started it ends: ``PR_SET_PDEATHSIG``).
+:func:`stop_idle_helpers` ends them at the end of a run, cleanly, so that their folders go too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+from .helper import read_message, write_message
+
+ATTEMPTS = 2  # a helper killed during a job: the job is tried this many times in all
+_idle: list[Helper] = []
+_lock = threading.Lock()
+
+
+class HelperDied(Exception):
+    """The helper process ended before it answered."""
+
+
+class Helper:
+    """One helper process and its two pipes."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "lstm_grading.cluster.helper", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+
+    def call(self, request) -> dict:
+        try:
+            write_message(self.proc.stdin.fileno(), request)
+            answer = read_message(self.proc.stdout.fileno())
+        except OSError:
+            answer = None
+        if answer is None:
+            self.close()
+            raise HelperDied(death(self.proc.returncode))
+        return answer
+
+    def close(self, timeout: float = 30) -> None:
+        """Ask the helper to exit (end of input), kill it if it does not."""
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def death(returncode: int | None) -> str:
+    if returncode is not None and returncode < 0:
+        return f"the process grading it was killed ({signal.Signals(-returncode).name})"
+    return f"the process grading it exited with status {returncode}"
+
+
+def where() -> str:
+    """This worker's address (or the host name outside a worker)."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        import socket
+
+        return socket.gethostname()
+
+
+def _take() -> Helper:
+    with _lock:
+        if _idle:
+            return _idle.pop()
+    return Helper()
+
+
+def grade_task(template, submission, student, assignment, limits, mode, notebooks) -> dict:
+    """Grade one submission on this worker; the result of ``grade_files`` with ``worker``.
+
+    ``template`` and ``submission`` map relative paths to bytes; ``mode`` None (the full
+    sandbox if this worker can, else reduced) or ``"reduced"``.
+    """
+    request = (template, submission, student, assignment, limits, mode, notebooks)
+    deaths = []
+    for _ in range(ATTEMPTS):
+        helper = _take()
+        try:
+            result = helper.call(request)
+        except HelperDied as exc:
+            deaths.append(str(exc))
+            continue
+        with _lock:
+            _idle.append(helper)
+        break
+    else:
+        result = {"exit_code": None, "error": None, "reason": f"{deaths[0]} twice", "files": {}}
+    result["worker"] = where()
+    result["retried"] = len(deaths)
+    return result
+
+
+def stop_idle_helpers() -> int:
+    """End the idle helpers of this worker process; return how many (``client.run``)."""
+    from ..course_lock import remove_stale_run_folders
+
+    with _lock:
+        helpers = list(_idle)
+        _idle.clear()
+    for helper in helpers:
+        helper.close()
+    remove_stale_run_folders()  # those of helpers that were killed
+    return len(helpers)

@@ -1,0 +1,269 @@
+"""Real Dask processes on 127.0.0.1 for the cluster tests, and what they may leave behind.
+
+``dask scheduler`` and ``dask worker`` are started as an instructor starts them (separate
+commands, a scheduler file, port 0: never a fixed port), stopped with SIGTERM then SIGKILL.
+:func:`host_state` / :func:`assert_clean` check that a run left no helper process, no process
+of the sandbox's uids, no run folder of a finished run, no job folder of ``grade_files`` and
+no Dask scratch folder. A throwaway TLS CA and certificate come from ``cryptography``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import ipaddress
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from lstm_grading.course_lock import OWNER, RUN_PREFIX
+from lstm_grading.sandbox import UID_BASE
+
+WAIT = 600  # seconds: an upper bound for anything on a busy machine, never a measurement
+TMP = Path(tempfile.gettempdir())
+SCRATCH = TMP / "dask-scratch-space"  # Dask workers' default local directory
+
+
+def wait_for(condition, what: str, proc: subprocess.Popen | None = None):
+    """Poll ``condition`` until it is true; fail at once, with its output, if ``proc`` ended."""
+    end = time.monotonic() + WAIT
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"ended (status {proc.returncode}) before {what}:\n{out}\n{err}")
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting for {what} after {WAIT} s")
+
+
+def alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def is_helper(proc: psutil.Process) -> bool:
+    with contextlib.suppress(psutil.Error):
+        return "lstm_grading.cluster.helper" in proc.cmdline()
+    return False
+
+
+def busy_worker(coordinator: int) -> psutil.Process | None:
+    """A worker of the coordinator's local cluster whose helper is running a job, or None.
+
+    The workers of a ``LocalCluster`` are the coordinator's own children; a helper is a
+    worker's child, busy when it has children (its job). Only such a worker is ever returned
+    (and killed by the tests): never a process outside the run.
+    """
+    with contextlib.suppress(psutil.Error):
+        for worker in psutil.Process(coordinator).children():
+            for helper in worker.children():
+                if is_helper(helper) and helper.children():
+                    return worker
+    return None
+
+
+# -- a cluster started as separate commands ----------------------------------------------------
+class Cluster:
+    """``dask scheduler`` and ``dask worker`` processes; ``tls`` = (CA, cert, key) files."""
+
+    def __init__(self, folder: Path, tls: tuple[Path, Path, Path] | None = None):
+        self.folder, self.tls = folder, tls
+        self.scheduler_file = folder / "scheduler.json"
+        self.procs: list[subprocess.Popen] = []
+        self.logs: list[Path] = []
+
+    def _tls_args(self) -> list[str]:
+        if not self.tls:
+            return []
+        ca, cert, key = self.tls
+        return ["--tls-ca-file", str(ca), "--tls-cert", str(cert), "--tls-key", str(key)]
+
+    def _start(self, name: str, args: list[str], env: dict | None = None) -> subprocess.Popen:
+        log = self.folder / f"{name}-{len(self.procs)}.log"
+        self.logs.append(log)
+        with open(log, "w") as f:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "dask", *args],
+                stdout=f,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+            )
+        self.procs.append(proc)
+        return proc
+
+    def start_scheduler(self) -> str:
+        args = ["scheduler", "--host", "127.0.0.1", "--port", "0"]
+        args += ["--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(self.scheduler_file)]
+        if self.tls:
+            args += ["--protocol", "tls", *self._tls_args()]
+        # The instructor guide's advice: one retry of a task whose worker died, then report.
+        proc = self._start(
+            "scheduler", args, {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
+        )
+        wait_for(lambda: self.scheduler_file.exists() and self.address(), "the scheduler", proc)
+        return self.address()
+
+    def address(self) -> str:
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            return json.loads(self.scheduler_file.read_text())["address"]
+        return ""
+
+    def start_worker(self) -> subprocess.Popen:
+        args = ["worker", "--scheduler-file", str(self.scheduler_file), "--nthreads", "1"]
+        args += ["--host", "127.0.0.1", "--no-dashboard", *self._tls_args()]
+        # Dask's own scratch folder in the test's folder: whether Dask removes it after a
+        # SIGTERM is Dask's business; a LocalCluster's (the grader's) is checked.
+        args += ["--local-directory", str(self.folder / "dask-scratch")]
+        return self._start("worker", args)
+
+    def wait_for_workers(self, n: int) -> None:
+        """Until the scheduler's log says ``n`` workers registered."""
+
+        def registered() -> bool:
+            text = self.logs[0].read_text(errors="replace")
+            return text.count("Register worker") >= n
+
+        wait_for(registered, f"{n} workers to register", self.procs[0])
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in reversed(self.procs):
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def output(self) -> str:
+        return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')}" for log in self.logs)
+
+
+# -- what a run leaves behind ------------------------------------------------------------------
+def _free(folder: Path) -> bool:
+    """The run folder's owner lock is free (its run has ended or died)."""
+    try:
+        fd = os.open(folder / OWNER, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def host_state() -> dict:
+    return {
+        "dead_runs": {p for p in TMP.glob(RUN_PREFIX + "*") if _free(p)},
+        "job_folders": set(TMP.glob("lstm-autograde-one-*"))
+        | set(TMP.glob("*/lstm-autograde-one-*")),
+        # Dask keeps its workspace's two lock files for good; a worker's folder must go.
+        "scratch": {p for p in SCRATCH.glob("*") if p.name not in ("global.lock", "purge.lock")},
+        "helpers": {p.pid for p in psutil.process_iter() if is_helper(p)},
+    }
+
+
+def sandbox_processes() -> list[psutil.Process]:
+    out = []
+    for proc in psutil.process_iter(["uids"]):
+        uids = proc.info["uids"]
+        if uids and UID_BASE <= uids.real < UID_BASE + (1 << 22):
+            out.append(proc)
+    return out
+
+
+def assert_clean(before: dict, tree: list[psutil.Process] = ()) -> None:
+    """Nothing new since ``before``; every process of ``tree`` (recorded during the run) gone."""
+    wait_for(lambda: not any(alive(p) for p in tree), "the run's processes to end")
+    after = host_state()
+    assert after["dead_runs"] - before["dead_runs"] == set(), "a run folder was left behind"
+    assert after["job_folders"] - before["job_folders"] == set(), "a job folder was left behind"
+    assert after["scratch"] - before["scratch"] == set(), "a Dask scratch folder was left"
+    assert after["helpers"] - before["helpers"] == set(), "a helper process survived"
+    assert sandbox_processes() == [], "a process of the sandbox survived"
+
+
+# -- TLS -------------------------------------------------------------------------------------------
+def make_tls(folder: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and one certificate it signed for 127.0.0.1 (server and client use)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    span = (now - datetime.timedelta(days=1), now + datetime.timedelta(days=1))
+
+    def name(text):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("lstm-course test CA"))
+        .issuer_name(name("lstm-course test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(span[0])
+        .not_valid_after(span[1])
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("127.0.0.1"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(span[0])
+        .not_valid_after(span[1])
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    paths[2].chmod(0o600)
+    return paths

@@ -1,0 +1,319 @@
+"""The cluster mode's parts that need no kernel and no cluster (lstm_grading.cluster, .progress).
+
+Which connections are refused and how the options are checked, the progress display on a fake
+terminal and a fake log, and the coordinator's merge of results (fake ones, built with
+nbgrader's Gradebook API) being idempotent and keeping manual grades. The real processes are in
+tests/test_cluster_grading.py (slow).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import grading_corpus as corpus
+import pytest
+from course import Course
+
+from lstm_grading import cli, course_prep, parallel
+from lstm_grading.cluster import connect, coordinator
+from lstm_grading.cluster.connect import Target
+from lstm_grading.progress import Progress, clock_text
+from lstm_grading.sandbox import REDUCED_GAPS, Limits
+
+A = corpus.ASSIGNMENT
+# An address of TEST-NET-1 (RFC 5737, for documentation): never reachable, never contacted
+# here (every check below refuses or accepts before any connection is made).
+REMOTE = "tcp://192.0.2.10:8786"
+
+
+# -- options and connections ---------------------------------------------------------------------
+def test_no_cluster_option_means_the_local_pool():
+    assert connect.target() is None
+
+
+def test_local_cluster_option():
+    assert connect.target(cluster="local:3") == Target(workers=3, source="local:3")
+
+
+@pytest.mark.parametrize("text", ["local", "local:0", "local:-1", "local:x", "remote:2", "4"])
+def test_bad_cluster_option_names_the_argument(text):
+    with pytest.raises(ValueError, match=rf"cluster: expected local:N .* got '{text}'"):
+        connect.target(cluster=text)
+
+
+def test_remote_scheduler_without_tls_is_refused_and_the_error_names_the_flag():
+    with pytest.raises(ValueError, match=r"scheduler: the scheduler .* not on this machine") as e:
+        connect.target(scheduler=REMOTE)
+    assert "--allow-insecure" in str(e.value) and "--tls-ca-file" in str(e.value)
+
+
+def test_remote_scheduler_without_tls_is_allowed_when_asked():
+    t = connect.target(scheduler=REMOTE, allow_insecure=True)
+    assert t.address == REMOTE and t.tls is None
+
+
+@pytest.mark.parametrize(
+    "address", ["127.0.0.1:8786", "tcp://localhost:8786", "tcp://127.0.0.5:1", "tcp://[::1]:9"]
+)
+def test_loopback_scheduler_needs_no_tls(address):
+    assert connect.target(scheduler=address).address.startswith("tcp://")
+
+
+def test_remote_scheduler_file_without_tls_is_refused(tmp_path):
+    path = tmp_path / "scheduler.json"
+    path.write_text(json.dumps({"address": REMOTE}))
+    with pytest.raises(ValueError, match=r"scheduler_file: the scheduler tcp://192.0.2.10"):
+        connect.target(scheduler_file=path)
+
+
+def test_missing_scheduler_file_says_how_to_make_one(tmp_path):
+    with pytest.raises(ValueError, match=r"scheduler_file: .* dask scheduler --scheduler-file"):
+        connect.target(scheduler_file=tmp_path / "none.json")
+
+
+def test_tls_needs_all_three_files(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    with pytest.raises(ValueError, match=r"tls_cert: TLS needs all three .* --tls-cert, --tls-key"):
+        connect.target(scheduler="tls://192.0.2.10:8786", tls_ca_file=str(ca))
+    with pytest.raises(ValueError, match=r"tls_ca_file: .*missing.pem is not a file"):
+        connect.target(
+            scheduler="tls://192.0.2.10:8786",
+            tls_ca_file=str(tmp_path / "missing.pem"),
+            tls_cert=str(ca),
+            tls_key=str(ca),
+        )
+
+
+def test_tls_files_make_a_tls_address(tmp_path):
+    files = [tmp_path / n for n in ("ca.pem", "cert.pem", "key.pem")]
+    for f in files:
+        f.write_text("x")
+    flags = dict(zip(TLS_ARGS, map(str, files), strict=True))
+    t = connect.target(scheduler="192.0.2.10:8786", **flags)
+    assert t.address == "tls://192.0.2.10:8786" and t.tls == tuple(map(str, files))
+    with pytest.raises(ValueError, match=r"scheduler: .* plain tcp:// address but TLS files"):
+        connect.target(scheduler=REMOTE, **flags)
+
+
+TLS_ARGS = ("tls_ca_file", "tls_cert", "tls_key")
+
+
+def test_tls_address_without_tls_files_is_refused():
+    with pytest.raises(ValueError, match=r"scheduler: tls://192.0.2.10:8786 asks for TLS"):
+        connect.target(scheduler="tls://192.0.2.10:8786")
+
+
+def test_only_one_way_to_name_the_cluster():
+    with pytest.raises(ValueError, match=r"scheduler: give only one of --cluster, --scheduler"):
+        connect.target(cluster="local:2", scheduler="127.0.0.1:1")
+
+
+@pytest.mark.parametrize("address", ["http://h:1", "h", "tcp://:80", "tcp://h:port"])
+def test_bad_scheduler_address(address):
+    with pytest.raises(ValueError, match=r"scheduler: expected tcp://HOST:PORT"):
+        connect.target(scheduler=address)
+
+
+def test_command_line_refuses_a_remote_scheduler_without_contacting_it(tmp_path, capsys):
+    (tmp_path / "nbgrader_config.py").write_text("")
+    code = cli.main([A, "--course", str(tmp_path), "--scheduler", REMOTE])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("lstm-autograde: scheduler: the scheduler tcp://192.0.2.10:8786")
+    assert "--allow-insecure" in err
+    assert not (tmp_path / "reports").exists()  # refused before the course was touched
+
+
+def test_command_line_checks_the_cluster_option(tmp_path, capsys):
+    assert cli.main([A, "--course", str(tmp_path), "--cluster", "local:many"]) == 2
+    assert "cluster: expected local:N" in capsys.readouterr().err
+
+
+def test_sandbox_line_of_the_summary():
+    full, reduced = {"sandbox_mode": "full"}, {"sandbox_mode": "reduced", "sandbox_why": "not root"}
+    assert coordinator.sandbox_text([full, full]) == "full"
+    assert coordinator.sandbox_text([reduced]) == "reduced (not root)"
+    assert coordinator.sandbox_text([full, reduced, full]) == "mixed: 2 full, 1 reduced (not root)"
+    assert coordinator.gaps_of(reduced, None) == REDUCED_GAPS
+    assert coordinator.gaps_of(full, None) == ""
+    assert coordinator.gaps_of({}, "reduced") == REDUCED_GAPS  # its process died twice
+
+
+def test_result_files_cannot_leave_their_folder(tmp_path):
+    with pytest.raises(ValueError, match=r"result files must be relative paths, got '\.\./x'"):
+        coordinator.write_files({"../x": b""}, tmp_path / "out")
+
+
+# -- progress ------------------------------------------------------------------------------------
+class FakeStream(io.StringIO):
+    def __init__(self, tty: bool):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_clock_text():
+    assert clock_text(None) == "--:--:--"
+    assert clock_text(3725.4) == "1:02:05"
+
+
+def test_plain_lines_one_per_tenth_with_counts_rate_and_eta():
+    stream, clock = FakeStream(tty=False), FakeClock()
+    bar = Progress(20, stream, clock)
+    for i in range(20):
+        clock.now += 30  # each submission takes 30 s: 2 per minute
+        bar.update("failed" if i == 3 else "graded", f"s{i}")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 10
+    # after 2 of 20, 60 s elapsed: 2.0/min, 18 left at 30 s each = 540 s
+    assert lines[0] == "2/20 (10%): graded 2, failed 0; 2.0/min, ETA 0:09:00"
+    assert lines[1] == "4/20 (20%): graded 3, failed 1; 2.0/min, ETA 0:08:00"
+    assert lines[-1] == "20/20 (100%): graded 19, failed 1; 2.0/min, ETA 0:00:00"
+    assert "\r" not in stream.getvalue() and "s3" not in stream.getvalue()
+
+
+def test_plain_lines_for_a_small_class_give_every_step():
+    stream = FakeStream(tty=False)
+    bar = Progress(3, stream, FakeClock())
+    for _ in range(3):
+        bar.update("graded")
+    assert [line.split(" ")[0] for line in stream.getvalue().splitlines()] == ["1/3", "2/3", "3/3"]
+
+
+def test_terminal_bar_is_redrawn_in_place_and_ends_with_a_newline():
+    stream, clock = FakeStream(tty=True), FakeClock()
+    bar = Progress(4, stream, clock)
+    clock.now += 60
+    bar.update("graded")
+    first = stream.getvalue()
+    # 1 of 4 in 60 s: 1.0/min, 3 left at 60 s each
+    bar_text = "[" + "#" * 7 + "." * 23 + "]"  # 30 * 1 // 4 = 7 of the 30 characters
+    assert first == f"\r{bar_text} 1/4  25%  graded 1  failed 0  1.0/min  ETA 0:03:00"
+    bar.say("waiting for a worker")
+    clock.now += 60
+    bar.update("failed")
+    for _ in range(2):
+        bar.update("graded")
+    out = stream.getvalue()
+    assert "\rwaiting for a worker\n" in out.replace(" " * len(first.strip("\r")), "")
+    draws = out.split("\r")
+    assert draws[-1].startswith("[" + "#" * 30 + "] 4/4 100%  graded 3  failed 1")
+    assert out.endswith("ETA 0:00:00\n") and out.count("\n") == 2
+
+
+def test_progress_rejects_a_negative_total():
+    with pytest.raises(ValueError, match=r"total must be at least 0, got -1"):
+        Progress(-1, FakeStream(tty=False))
+
+
+# -- merging results -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Course:
+    """A course with ps01 in its gradebook (nbgrader generate_assignment: no kernel)."""
+    course = Course.copy_of_repo(tmp_path_factory.mktemp("merge") / "course")
+    course.generate(A)
+    return course
+
+
+def fake_result(course: Course, tmp: Path, student: str, scores: dict[str, float]) -> dict:
+    """What a worker returns for ``student``: a private gradebook holding ``scores``."""
+    from nbgrader.api import Gradebook
+
+    tmp.mkdir()
+    course_prep.make_template(course.root, A, tmp / "template")
+    db = tmp / "template" / "gradebook.db"
+    with Gradebook(f"sqlite:///{db}") as gb:
+        gb.add_student(student)
+        with gb.db.no_autoflush:
+            sub = gb.add_submission(A, student)
+        for nb in sub.notebooks:
+            for grade in nb.grades:
+                grade.auto_score = scores[grade.name]
+        gb.db.commit()
+    notebook = json.dumps(corpus.ordinary(course.root, "correct")).encode()
+    return {
+        "exit_code": 0,
+        "error": None,
+        "timed_out": False,
+        "seconds": 1.0,
+        "sandbox_mode": "full",
+        "worker": "tcp://127.0.0.1:1",
+        "files": {
+            "gradebook.db": db.read_bytes(),
+            f"autograded/{A}.ipynb": notebook,
+            "nbgrader.log": b"[AutogradeApp] fake\n",
+        },
+    }
+
+
+def submissions_in_gradebook(course: Course) -> int:
+    con = sqlite3.connect(course.root / "gradebook.db")
+    try:
+        return con.execute("SELECT count(*) FROM submitted_assignment").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_merging_a_result_twice_changes_nothing_and_keeps_manual_grades(course, tmp_path):
+    from nbgrader.api import Gradebook
+
+    course.submit("alice", A, corpus.ordinary(course.root, "correct"))
+    # ps01's grade cells and their points (solutions/ps01_activations: 3 + 2 + 3 + 2)
+    scores = {"test_sigmoid": 3.0, "test_tanh": 2.0, "test_sigmoid_grad": 0.0}
+    scores["test_tanh_grad"] = 2.0
+    run, manifest, submissions, _, todo = parallel._plan(course.root, A, Limits(), False, "")
+    assert list(todo) == ["alice"]
+    base = tmp_path / "base"
+    made = iter(range(2))
+
+    def merge():
+        result = fake_result(course, tmp_path / f"result{next(made)}", "alice", scores)
+        return coordinator._merge(run, manifest, "alice", todo, submissions, result, base, None)
+
+    first = merge()
+    assert (first.status, first.score, first.sandbox) == ("graded", 7.0, "")
+    assert course.scores(A)["alice"] == scores
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("test_sigmoid_grad", A, A, "alice")
+        grade.manual_score = 2.5  # the instructor grades a cell by hand
+        gb.db.commit()
+    second = merge()
+    assert second.status == "graded"
+    assert submissions_in_gradebook(course) == 1
+    assert course.scores(A)["alice"] == scores  # autograded scores unchanged
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
+        assert gb.find_grade("test_sigmoid_grad", A, A, "alice").manual_score == 2.5
+        assert gb.find_submission(A, "alice").score == 9.5  # 7 - 0 + 2.5: the manual score
+    saved = json.loads((course.root / "reports" / A / "manifest.json").read_text())
+    assert saved["students"]["alice"]["hash"] == todo["alice"]
+    assert saved["students"]["alice"]["status"] == "graded"
+    log = (course.root / "reports" / A / "logs" / "alice.log").read_text()
+    assert log.startswith("[lstm-autograde] graded on tcp://127.0.0.1:1, sandbox full\n")
+    assert not base.exists() or not any(base.rglob("*.ipynb"))  # results removed after merging
+    # Planned again: the merged submission is not graded again.
+    _, _, _, outcomes, todo_again = parallel._plan(course.root, A, Limits(), False, "")
+    assert todo_again == {} and outcomes["alice"].status == "unchanged"
+
+
+def test_a_killed_task_is_merged_as_a_failure_needing_grading(course, tmp_path):
+    course.submit("bob", A, corpus.ordinary(course.root, "correct"))
+    run, manifest, submissions, _, todo = parallel._plan(course.root, A, Limits(), False, "")
+    result = {"exit_code": None, "error": None, "reason": "the worker died", "files": {}}
+    out = coordinator._merge(run, manifest, "bob", todo, submissions, result, tmp_path, "reduced")
+    assert (out.status, out.reason, out.sandbox) == ("failed", "the worker died", REDUCED_GAPS)
+    assert course.total(A, "bob") is None  # empty scores: needs manual grading
+    assert not (course.root / "autograded" / "bob").exists()

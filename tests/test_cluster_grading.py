@@ -1,0 +1,328 @@
+"""``lstm-autograde --cluster`` / ``--scheduler-file`` / ``--scheduler`` on real Dask processes.
+
+Everything runs on 127.0.0.1 (ports chosen by the system): a ``LocalCluster`` started by the
+grader, and a scheduler and workers started as separate ``dask`` commands, as an instructor
+starts them on several machines, with and without TLS. Checked: the same grades as the local
+pool and as plain ``nbgrader autograde`` for the same class; a worker SIGKILLed in the middle
+of a job (the submission is graded again elsewhere; killed twice, it is reported failed and
+the rest of the class is graded); the coordinator SIGKILLed and run again (nothing merged is
+graded again, nothing counted twice); TLS. After each run: no helper process, no sandbox
+process, no run or job folder, no Dask scratch folder left (tests/cluster_processes.py).
+
+Slow: kernels and clusters start. No timing assertions; waits are generous upper bounds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import cluster_processes as cp
+import grading_corpus as corpus
+import psutil
+import pytest
+from course import Course
+
+from lstm_grading.cluster import connect, coordinator
+from lstm_grading.parallel import grade_assignment
+from lstm_grading.sandbox import REDUCED_GAPS, Limits
+
+pytestmark = pytest.mark.slow
+A = corpus.ASSIGNMENT
+LIMITS = Limits(cell_timeout=30, notebook_timeout=300)
+# A submission still running for a while once its kernel is up (cell limit 30 s here), so
+# that a kill lands in the middle of its job.
+SLEEPER = {"sigmoid": "import time\ntime.sleep(20)\n"}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    course = Course.copy_of_repo(tmp_path_factory.mktemp("generated") / "course")
+    course.generate(A)
+    return course.root
+
+
+def fresh(generated: Path, dest: Path) -> Course:
+    shutil.copytree(generated, dest)
+    return Course(dest)
+
+
+@pytest.fixture(scope="module")
+def plain(generated, tmp_path_factory) -> dict[str, dict[str, float | None]]:
+    """Per-cell scores of each ordinary submission under plain sequential nbgrader."""
+    course = fresh(generated, tmp_path_factory.mktemp("plain") / "course")
+    for name in corpus.ORDINARY:
+        course.submit(name, A, corpus.ordinary(course.root, name))
+    course.autograde(A)
+    return course.scores(A)
+
+
+def ordinary_class(generated: Path, dest: Path) -> Course:
+    course = fresh(generated, dest)
+    for name in corpus.ORDINARY:
+        course.submit(name, A, corpus.ordinary(course.root, name))
+    return course
+
+
+def cli(course: Path, *args: str) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "lstm_grading.cli", A, "--course", str(course)]
+    argv += ["--cell-timeout", "30", "--notebook-timeout", "300", "--no-feedback", *args]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(run: subprocess.Popen) -> tuple[int, str]:
+    out, err = run.communicate(timeout=cp.WAIT)
+    return run.returncode, out + err
+
+
+def summary_of(course: Course) -> dict:
+    return json.loads((course.root / "reports" / A / "summary.json").read_text())
+
+
+def manifest_of(course: Course) -> dict:
+    try:
+        return json.loads((course.root / "reports" / A / "manifest.json").read_text())["students"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def row(summary: dict, student: str) -> dict:
+    (r,) = [r for r in summary["students"] if r["student"] == student]
+    return r
+
+
+def submissions_in_gradebook(course: Course) -> int:
+    con = sqlite3.connect(course.root / "gradebook.db")
+    try:
+        return con.execute("SELECT count(*) FROM submitted_assignment").fetchone()[0]
+    finally:
+        con.close()
+
+
+def grades_csv(course: Course) -> dict[str, dict]:
+    with open(course.root / "grades.csv", newline="") as f:
+        return {r["student_id"]: r for r in csv.DictReader(f)}
+
+
+# -- the same grades -----------------------------------------------------------------------------
+def test_local_cluster_grades_as_the_local_pool_and_plain_nbgrader(generated, plain, tmp_path):
+    before = cp.host_state()
+    on_dask = ordinary_class(generated, tmp_path / "dask")
+    summary = coordinator.grade_assignment(
+        on_dask.root, A, connect.target(cluster="local:2"), limits=LIMITS, progress=False
+    )
+    pool = ordinary_class(generated, tmp_path / "pool")
+    local = grade_assignment(pool.root, A, limits=LIMITS, progress=False)
+
+    assert on_dask.scores(A) == plain
+    assert pool.scores(A) == plain
+    assert summary["graded"] == len(corpus.ORDINARY) and summary["failed"] == 0
+    assert summary["sandbox"] == local["sandbox"]  # the same mode on the same machine
+    assert summary["cluster"]["target"] == "local:2"
+    assert sum(summary["cluster"]["graded_on"].values()) == len(corpus.ORDINARY)
+    keep = ("student", "status", "score", "max_score", "reason", "notes", "flags", "sandbox")
+    assert [{k: r[k] for k in keep} for r in summary["students"]] == [
+        {k: r[k] for k in keep} for r in local["students"]
+    ]
+
+    def export(course):  # the rows of grades.csv but the time each was graded
+        return {
+            s: {k: v for k, v in r.items() if k != "timestamp"}
+            for s, r in grades_csv(course).items()
+        }
+
+    assert export(on_dask) == export(pool)
+    for name in corpus.ORDINARY:
+        html = on_dask.feedback_html(name, A)
+        assert "check_activation" not in html  # hidden tests stay hidden, as in the local mode
+        log = (on_dask.root / "reports" / A / "logs" / f"{name}.log").read_text()
+        assert log.startswith("[lstm-autograde] graded on tcp://127.0.0.1:")
+    again = coordinator.grade_assignment(
+        on_dask.root, A, connect.target(cluster="local:1"), limits=LIMITS, progress=False
+    )
+    assert (again["graded"], again["unchanged"]) == (0, len(corpus.ORDINARY))
+    assert submissions_in_gradebook(on_dask) == len(corpus.ORDINARY)
+    cp.assert_clean(before)
+
+
+def test_scheduler_and_two_workers_started_as_separate_commands(generated, plain, tmp_path):
+    before = cp.host_state()
+    course = ordinary_class(generated, tmp_path / "course")
+    cluster = cp.Cluster(tmp_path)
+    try:
+        cluster.start_scheduler()
+        workers = [cluster.start_worker() for _ in range(2)]
+        cluster.wait_for_workers(2)
+        address = cluster.address()
+        run = cli(course.root, "--scheduler-file", str(cluster.scheduler_file))
+        code, output = finish(run)
+        tree = [p for w in workers for p in cp.descendants(w.pid)]
+    finally:
+        cluster.stop()
+    assert code == 0, output + cluster.output()
+    assert course.scores(A) == plain
+    summary = summary_of(course)
+    assert summary["cluster"]["scheduler"] == address
+    graded_on = summary["cluster"]["graded_on"]
+    assert sum(graded_on.values()) == len(corpus.ORDINARY)
+    assert all(w.startswith("tcp://127.0.0.1:") for w in graded_on), graded_on
+    assert f"{len(corpus.ORDINARY)}/{len(corpus.ORDINARY)} (100%)" in output  # progress lines
+    cp.assert_clean(before, tree)
+
+
+# -- workers and the coordinator killed ----------------------------------------------------------
+def test_worker_killed_mid_task_is_graded_again_elsewhere(generated, plain, tmp_path):
+    before = cp.host_state()
+    course = fresh(generated, tmp_path / "course")
+    course.submit("correct", A, corpus.ordinary(course.root, "correct"))
+    course.submit("sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
+    run = cli(course.root, "--cluster", "local:2")
+    # Once "correct" is merged, the only job still running is the sleeper's.
+    worker = cp.wait_for(
+        lambda: "correct" in manifest_of(course) and cp.busy_worker(run.pid), "the sleeper", run
+    )
+    tree = cp.descendants(run.pid)
+    worker.send_signal(signal.SIGKILL)
+    code, output = finish(run)
+    assert code == 0, output
+    summary = summary_of(course)
+    assert (summary["graded"], summary["failed"]) == (2, 0)
+    assert course.total(A, "sleeper") == 10.0  # ps01's full marks
+    assert course.scores(A)["correct"] == plain["correct"]
+    assert submissions_in_gradebook(course) == 2  # graded again, not counted twice
+    cp.assert_clean(before, tree)
+
+
+def test_worker_killed_twice_is_reported_failed_and_the_rest_graded(generated, plain, tmp_path):
+    before = cp.host_state()
+    course = fresh(generated, tmp_path / "course")
+    course.submit("a_correct", A, corpus.ordinary(course.root, "correct"))
+    course.submit("b_sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
+    course.submit("c_correct", A, corpus.ordinary(course.root, "correct"))
+    run = cli(course.root, "--cluster", "local:1")  # one at a time, in order of the ids
+    tree = []
+    first = cp.wait_for(
+        lambda: "a_correct" in manifest_of(course) and cp.busy_worker(run.pid), "b's job", run
+    )
+    tree += cp.descendants(run.pid)
+    first.send_signal(signal.SIGKILL)
+    # The nanny starts a new worker, and the scheduler gives it the same task.
+    second = cp.wait_for(
+        lambda: (w := cp.busy_worker(run.pid)) and w.pid != first.pid and w, "the retry", run
+    )
+    tree += cp.descendants(run.pid)
+    second.send_signal(signal.SIGKILL)
+    code, output = finish(run)
+    assert code == 1, output  # a submission failed
+    summary = summary_of(course)
+    r = row(summary, "b_sleeper")
+    assert r["status"] == "failed"
+    # 2 = distributed.scheduler.allowed-failures (1, lstm_grading.cluster.connect) + 1
+    assert r["reason"].startswith(
+        "the worker process grading it was killed, 2 times (last on tcp://"
+    )
+    assert course.total(A, "b_sleeper") is None  # needs grading
+    assert grades_csv(course)["b_sleeper"]["status"] == "needs grading"
+    for student in ("a_correct", "c_correct"):
+        assert course.scores(A)[student] == plain["correct"]
+    assert submissions_in_gradebook(course) == 3
+    cp.assert_clean(before, tree)
+
+
+def test_process_killed_twice_by_the_submission_is_reported(generated, plain, tmp_path):
+    """Reduced mode: the student's code kills the helper grading it (its grandparent), twice."""
+    before = cp.host_state()
+    course = fresh(generated, tmp_path / "course")
+    course.submit("correct", A, corpus.ordinary(course.root, "correct"))
+    kill = (
+        "import os\nstat = open(f'/proc/{os.getppid()}/stat').read()\n"
+        "os.kill(int(stat.rsplit(')', 1)[1].split()[1]), 9)\n"
+    )
+    course.submit("killer", A, corpus.student_notebook(course.root, append={"sigmoid": kill}))
+    run = cli(course.root, "--cluster", "local:1", "--no-sandbox")
+    code, output = finish(run)
+    assert code == 1, output
+    summary = summary_of(course)
+    assert row(summary, "killer")["reason"] == "the process grading it was killed (SIGKILL) twice"
+    assert row(summary, "correct")["sandbox"] == REDUCED_GAPS
+    assert summary["sandbox"] == "reduced (requested)"
+    assert course.scores(A)["correct"] == plain["correct"]
+    cp.assert_clean(before)
+
+
+def test_coordinator_killed_and_run_again_grades_only_what_was_not_merged(
+    generated, plain, tmp_path
+):
+    before = cp.host_state()
+    course = fresh(generated, tmp_path / "course")
+    names = ["correct", "naive_sigmoid", "grad_of_output"]
+    for name in names:
+        course.submit(name, A, corpus.ordinary(course.root, name))
+    course.submit("sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
+    run = cli(course.root, "--cluster", "local:2")
+    cp.wait_for(lambda: manifest_of(course) and cp.busy_worker(run.pid), "a merge and a job", run)
+    tree = [psutil.Process(run.pid), *cp.descendants(run.pid)]
+    run.send_signal(signal.SIGKILL)
+    finish(run)
+    cp.wait_for(lambda: not any(cp.alive(p) for p in tree), "the killed run's processes to end")
+    merged = {s for s, e in manifest_of(course).items() if e["status"] == "graded"}
+    assert merged and "sleeper" not in merged  # the kill landed mid-run
+    rerun = cli(course.root, "--cluster", "local:2")
+    code, output = finish(rerun)
+    assert code == 0, output
+    summary = summary_of(course)
+    assert summary["unchanged"] == len(merged)  # nothing merged was graded again
+    assert summary["graded"] == 4 - len(merged)
+    assert {r["student"] for r in summary["students"] if r["status"] == "unchanged"} == merged
+    assert submissions_in_gradebook(course) == 4  # nothing counted twice
+    for name in names:
+        assert course.scores(A)[name] == plain[name]
+    assert course.total(A, "sleeper") == 10.0
+    cp.assert_clean(before, tree)
+
+
+# -- TLS -------------------------------------------------------------------------------------------
+def test_tls_cluster_with_flags_and_with_dask_config(generated, plain, tmp_path):
+    before = cp.host_state()
+    tls = cp.make_tls(tmp_path)
+    course = fresh(generated, tmp_path / "course")
+    course.submit("correct", A, corpus.ordinary(course.root, "correct"))
+    cluster = cp.Cluster(tmp_path, tls=tls)
+    try:
+        address = cluster.start_scheduler()
+        assert address.startswith("tls://127.0.0.1:")
+        worker = cluster.start_worker()
+        cluster.wait_for_workers(1)
+        # Without the TLS files: refused before connecting, naming the flags.
+        refused = cli(course.root, "--scheduler", address)
+        code, output = finish(refused)
+        assert code == 2 and "asks for TLS: give --tls-ca-file" in output
+        flags = ["--tls-ca-file", str(tls[0]), "--tls-cert", str(tls[1]), "--tls-key", str(tls[2])]
+        code, output = finish(cli(course.root, "--scheduler", address, *flags))
+        assert code == 0, output + cluster.output()
+        assert course.scores(A)["correct"] == plain["correct"]
+        # The same from Dask's configuration (here its environment variables), graded again.
+        config = {
+            "DASK_DISTRIBUTED__COMM__TLS__CA_FILE": str(tls[0]),
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT": str(tls[1]),
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY": str(tls[2]),
+        }
+        argv = [sys.executable, "-m", "lstm_grading.cli", A, "--course", str(course.root)]
+        argv += ["--scheduler-file", str(cluster.scheduler_file), "--force", "--no-feedback"]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, env={**os.environ, **config}, timeout=cp.WAIT
+        )
+        assert done.returncode == 0, done.stdout + done.stderr + cluster.output()
+        assert summary_of(course)["graded"] == 1
+        tree = cp.descendants(worker.pid)
+    finally:
+        cluster.stop()
+    assert course.scores(A)["correct"] == plain["correct"]
+    cp.assert_clean(before, tree)
