@@ -116,13 +116,32 @@ def dead_run_folders() -> set[Path]:
     return out
 
 
-def workers() -> list[psutil.Process]:
-    """This process's children, but multiprocessing's resource tracker (one per process)."""
-    return [
-        p
-        for p in psutil.Process().children(recursive=True)
-        if "resource_tracker" not in " ".join(p.cmdline())
-    ]
+def children() -> set[tuple[int, float]]:
+    """This process's running children (pid, start time), but multiprocessing's resource
+    tracker; a zombie has exited and only waits for its parent to reap it."""
+    out = set()
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if alive(p) and "resource_tracker" not in " ".join(p.cmdline()):
+                out.add((p.pid, p.create_time()))
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def workers(before: set[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Children started since ``before`` that still run, but the descendants of processes in
+    ``before``: the session's browser and its book server (other test modules' fixtures) are
+    children of this process too, and Chromium starts helper processes of its own at any time."""
+    out = []
+    for pid, started in sorted(children() - before):
+        try:
+            ancestors = {(a.pid, a.create_time()) for a in psutil.Process(pid).parents()}
+        except psutil.NoSuchProcess:
+            continue  # exited meanwhile (or its parent did)
+        if not ancestors & before:
+            out.append((pid, started))
+    return out
 
 
 def leftover_cgroups() -> list[Path]:
@@ -144,6 +163,7 @@ def host_state(canary: Path) -> dict:
         "canary": snapshot(canary.parent),
         "leftovers": [str(p) for p in HOST_LEFTOVERS if p.exists()],
         "shm": shm_segments(),
+        "children": children(),
     }
 
 
@@ -154,7 +174,7 @@ def assert_nothing_left(before: dict, after: dict, stale_before: set[Path]) -> N
     assert SHM_KEY not in {key for key, _ in after["shm"]}
     assert dead_run_folders() - stale_before == set(), "a run folder was left behind"
     assert sandbox_processes() == [], "a process of the sandbox survived"
-    assert workers() == [], "a worker survived"
+    assert workers(before["children"]) == [], "a worker survived"
     assert leftover_cgroups() == [], "a job's memory cgroup was left behind"
 
 
@@ -398,6 +418,7 @@ def test_worker_killed_twice_is_reported_failed(generated, alone, tmp_path):
     """Reduced mode: the student's code runs as the worker's user and kills it, every time."""
     course = fresh(generated, tmp_path / "course")
     course.submit("correct", A, corpus.ordinary(course.root, "correct"))
+    running = children()
     kill = (
         "import os\nstat = open(f'/proc/{os.getppid()}/stat').read()\n"
         "os.kill(int(stat.rsplit(')', 1)[1].split()[1]), 9)\n"
@@ -417,7 +438,7 @@ def test_worker_killed_twice_is_reported_failed(generated, alone, tmp_path):
         status = {r["student_id"]: r["status"] for r in csv.DictReader(f)}
     assert status == {"correct": "graded", "killer": "needs grading"}
     assert dead_run_folders() - stale == set()
-    assert workers() == []
+    assert workers(running) == []
 
 
 # -- reasons and student ids ---------------------------------------------------------------------
