@@ -132,16 +132,27 @@ def main() -> None:
         f"{args.cell_timeout} s, {args.rounds} round(s), each contender in its own process, "
         f"on {os.cpu_count()} cores"
     )
-    print(f"{'contender':<44} {'seconds':>9} {'per minute':>11}")
+    rows = []
     for name, label in CONTENDERS.items():
         workers = f"{info[name]['jobs']} workers" if name == "pool" else "cluster start included"
+        low, high = min(seconds[name]), max(seconds[name])
+        rows.append((f"{label} ({workers})", statistics.median(seconds[name]), low, high, name))
+    width = max(len(row[0]) for row in rows)
+    print(f"{'contender':<{width}} {'seconds':>9} {'range':>15} {'per minute':>11}")
+    for label, median, low, high, name in rows:
+        span = f"{low:.1f} to {high:.1f}"
+        print(f"{label:<{width}} {median:9.1f} {span:>15} {rate[name]:11.1f}")
+    # Throughput ratios round by round (the contenders of one round ran back to back).
+    for top, bottom, text in [  # throughput of top / throughput of bottom
+        ("dask1", "pool", "Dask local:1 / local pool"),
+        ("dask2", "pool", "Dask local:2 / local pool"),
+        ("dask2", "dask1", "Dask local:2 / Dask local:1"),
+    ]:
+        ratios = [b / t for t, b in zip(seconds[top], seconds[bottom], strict=True)]
         print(
-            f"{label + ' (' + workers + ')':<44} {statistics.median(seconds[name]):9.1f} "
-            f"{rate[name]:11.1f}"
+            f"ratio {text}: {statistics.median(ratios):.2f} "
+            f"(range {min(ratios):.2f} to {max(ratios):.2f} over {len(ratios)} rounds)"
         )
-    print(f"ratio Dask local:1 / local pool: {rate['dask1'] / rate['pool']:.2f}")
-    print(f"ratio Dask local:2 / local pool: {rate['dask2'] / rate['pool']:.2f}")
-    print(f"ratio Dask local:2 / Dask local:1: {rate['dask2'] / rate['dask1']:.2f}")
     print(f"sandbox: {', '.join(sorted({i['sandbox'] for i in info.values()}))}")
     same = totals["pool"] == totals["dask1"] == totals["dask2"] and len(totals["pool"]) == n
     print(f"identical totals for every student across the three: {same}")

@@ -23,7 +23,9 @@ def test_bench_cluster_prints_throughput_ratios_and_identical_totals():
     text = out.stdout
     assert text.startswith("6 submissions of ps01_activations (5 variants)")
     for label in (r"local pool \(\d+ workers\)", r"Dask local:1 \(", r"Dask local:2 \("):
-        assert re.search(rf"^{label}.*\s\d+\.\d\s+\d+\.\d$", text, re.M), (label, text)
+        row = rf"^{label}.*\s\d+\.\d\s+\d+\.\d to \d+\.\d\s+\d+\.\d$"
+        assert re.search(row, text, re.M), (label, text)
     for ratio in ("local:1 / local pool", "local:2 / local pool", "local:2 / Dask local:1"):
-        assert re.search(rf"^ratio Dask {ratio}: \d+\.\d\d$", text, re.M), (ratio, text)
+        line = rf"^ratio Dask {ratio}: \d+\.\d\d \(range \d+\.\d\d to \d+\.\d\d over 1 rounds\)$"
+        assert re.search(line, text, re.M), (ratio, text)
     assert "identical totals for every student across the three: True" in text
