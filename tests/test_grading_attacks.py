@@ -23,12 +23,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grading_corpus as corpus
 import psutil
 import pytest
+from cluster_processes import alive, wait_for
 from course import Course
 
 from lstm_grading import cgroup, linux
@@ -285,23 +285,6 @@ def cli(course: Path, *args: str, **kw) -> subprocess.Popen:
     argv = [sys.executable, "-m", "lstm_grading.cli", A, "--course", str(course)]
     argv += ["--cell-timeout", "30", "--notebook-timeout", "300", "--no-feedback", *args]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
-
-
-def wait_for(condition, what: str):
-    end = time.monotonic() + WAIT
-    while time.monotonic() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what} after {WAIT} s")
-
-
-def alive(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def job_started(run: subprocess.Popen, coordinator: psutil.Process):
