@@ -59,8 +59,12 @@ book: $(STAMP) $(VENDOR_STAMP)  ## Build the book (executing every page) into _b
 	OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "Open file://$(CURDIR)/_build/html/index.html"
 
+# Two pytest-xdist workers: one per core. tests/conftest.py keeps together the tests that share
+# a browser, a graded class or the host's grading state (pytest-xdist's --dist loadgroup).
+TEST_WORKERS ?= 2
+
 test: $(STAMP) book chromium  ## Build the book, then run the whole test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 test-fast: $(STAMP)  ## The fast tier: no kernel, no browser, no built book (about a minute)
 	$(BIN)/python -m pytest -m "not slow"

@@ -57,6 +57,16 @@ def lock_course(course: Path, assignment: str, wait: bool = False, say=None) -> 
     return fd
 
 
+@contextlib.contextmanager
+def locked(course: Path, assignment: str, wait: bool = False, say=None):
+    """:func:`lock_course` for the ``with`` block; the lock is released when it ends."""
+    fd = lock_course(course, assignment, wait=wait, say=say)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
 def make_run_folder() -> tuple[Path, int]:
     """A fresh ``/tmp/lstm-autograde-*`` folder (mode 700) and the fd of its owner lock."""
     base = Path(tempfile.mkdtemp(prefix=RUN_PREFIX))

@@ -204,13 +204,10 @@ def grade_assignment(
     if sandbox_mode not in (None, "full", "reduced"):
         raise ValueError(f"sandbox_mode must be None, 'full' or 'reduced', got {sandbox_mode!r}")
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else None
-    lock = course_lock.lock_course(course, assignment, wait=wait, say=say)
-    try:
+    with course_lock.locked(course, assignment, wait=wait, say=say):
         return _grade_locked(
             course, assignment, jobs, limits, force, sandbox_mode, feedback, export, progress
         )
-    finally:
-        os.close(lock)
 
 
 def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str):

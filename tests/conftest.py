@@ -23,6 +23,65 @@ TOUR_READERS = {
 }
 
 
+# `make test` runs the suite in two pytest-xdist workers (`-n 2 --dist loadgroup`). Each test
+# module is one unit of work, run whole by one worker (so its module- and class-scoped fixtures,
+# such as a problem set's graded class, are built once), and two groups of modules are one unit
+# each:
+# - "browser": the modules whose tests read the one Chromium and its tour of the book;
+# - "grader": the modules that grade in the sandbox or on Dask. Each checks the host when it
+#   ends (no process of the sandbox's uids, no run folder, no Dask helper left), which another
+#   module grading at the same time would disturb, and they share `ps01_course`/`ps01_alone`.
+# The groups are the suite's own scheduler's (`pytest_xdist_make_scheduler` below), not
+# `xdist_group` marks: pytest-xdist 3.8 marks a group by rewriting test ids, which pytest 9.2
+# no longer lets it do (pytest-dev/pytest-xdist#1386), so its loadgroup would split them.
+BROWSER_MODULES = {"test_accessibility", "test_book", "test_book_widgets"}
+GRADER_MODULES = {
+    "test_grading_attacks",
+    "test_parallel_grading",
+    "test_cluster_grading",
+    "test_cluster_bench",
+}
+FIRST_GROUPS = ("grader", "browser")  # the longest (about 11 and 7 minutes when run alone)
+
+
+def unit_of(nodeid: str) -> str:
+    """The unit of work a test belongs to under pytest-xdist: a group, or its module's path."""
+    path = nodeid.split("::", 1)[0]
+    module = Path(path).stem
+    if module in BROWSER_MODULES:
+        return "browser"
+    if module in GRADER_MODULES:
+        return "grader"
+    return path
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which may not be installed
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """With ``--dist loadgroup``: pytest-xdist's scope scheduler with the units of ``unit_of``."""
+    if config.getvalue("dist") != "loadgroup":
+        return None  # pytest-xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Units(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+    config.option.loadscopereorder = False  # the order of the collection, set below
+    return Units(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a pytest-xdist worker of ``--dist loadgroup``: the longest units first."""
+    if not getattr(config.option, "loadgroup", False):
+        return  # a serial run: collection order
+
+    def rank(item: pytest.Item) -> int:
+        unit = unit_of(item.nodeid)
+        return FIRST_GROUPS.index(unit) if unit in FIRST_GROUPS else len(FIRST_GROUPS)
+
+    items.sort(key=rank)  # stable: collection order within a rank
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261123)
@@ -49,6 +108,29 @@ def chromium():
     browser = Chromium(HTML, BROWSER_OUT / "chromium.log")
     yield browser
     browser.close()
+
+
+@pytest.fixture(scope="session")
+def ps01_course(tmp_path_factory) -> Path:
+    """A course copy with ps01 generated (release and gradebook), to copy from."""
+    from course import Course
+    from grading_corpus import ASSIGNMENT
+
+    course = Course.copy_of_repo(tmp_path_factory.mktemp("ps01") / "course")
+    course.generate(ASSIGNMENT)
+    return course.root
+
+
+@pytest.fixture(scope="session")
+def ps01_alone(ps01_course, tmp_path_factory) -> dict[str, dict[str, float | None]]:
+    """Per-cell scores of each ordinary ps01 submission under plain sequential nbgrader."""
+    from course import Course
+    from grading_corpus import ASSIGNMENT, submit_ordinary
+
+    course = Course.copy_of(ps01_course, tmp_path_factory.mktemp("plain") / "course")
+    submit_ordinary(course)
+    course.autograde(ASSIGNMENT)
+    return course.scores(ASSIGNMENT)
 
 
 @pytest.fixture(scope="session")

@@ -90,6 +90,12 @@ class Course:
         shutil.copytree(EXERCISES, dest / "exercises", ignore=ignore)
         return cls(dest)
 
+    @classmethod
+    def copy_of(cls, course: Path, dest: Path) -> Course:
+        """A copy of the course folder ``course`` (gradebook, releases, submissions) at ``dest``."""
+        shutil.copytree(course, dest)
+        return cls(dest)
+
     # -- running nbgrader --------------------------------------------------------------------
     def nbgrader(
         self, *args: str, check: bool = True, cell_timeout: int | None = None

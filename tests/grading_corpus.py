@@ -86,6 +86,12 @@ def ordinary(course: Path, name: str):
     return student_notebook(course, replace=ORDINARY[name])
 
 
+def submit_ordinary(course) -> None:
+    """Submit every notebook of ORDINARY to ``course`` (a ``tests/course.Course``), by name."""
+    for name in ORDINARY:
+        course.submit(name, ASSIGNMENT, ordinary(course.root, name))
+
+
 def hostile_specs(folder: Path = HOSTILE) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -42,32 +41,9 @@ LIMITS = Limits(cell_timeout=30, notebook_timeout=300)
 SLEEPER = {"sigmoid": "import time\ntime.sleep(20)\n"}
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    course = Course.copy_of_repo(tmp_path_factory.mktemp("generated") / "course")
-    course.generate(A)
-    return course.root
-
-
-def fresh(generated: Path, dest: Path) -> Course:
-    shutil.copytree(generated, dest)
-    return Course(dest)
-
-
-@pytest.fixture(scope="module")
-def plain(generated, tmp_path_factory) -> dict[str, dict[str, float | None]]:
-    """Per-cell scores of each ordinary submission under plain sequential nbgrader."""
-    course = fresh(generated, tmp_path_factory.mktemp("plain") / "course")
-    for name in corpus.ORDINARY:
-        course.submit(name, A, corpus.ordinary(course.root, name))
-    course.autograde(A)
-    return course.scores(A)
-
-
-def ordinary_class(generated: Path, dest: Path) -> Course:
-    course = fresh(generated, dest)
-    for name in corpus.ORDINARY:
-        course.submit(name, A, corpus.ordinary(course.root, name))
+def ordinary_class(ps01_course: Path, dest: Path) -> Course:
+    course = Course.copy_of(ps01_course, dest)
+    corpus.submit_ordinary(course)
     return course
 
 
@@ -112,17 +88,19 @@ def grades_csv(course: Course) -> dict[str, dict]:
 
 
 # -- the same grades -----------------------------------------------------------------------------
-def test_local_cluster_grades_as_the_local_pool_and_plain_nbgrader(generated, plain, tmp_path):
+def test_local_cluster_grades_as_the_local_pool_and_plain_nbgrader(
+    ps01_course, ps01_alone, tmp_path
+):
     before = cp.host_state()
-    on_dask = ordinary_class(generated, tmp_path / "dask")
+    on_dask = ordinary_class(ps01_course, tmp_path / "dask")
     summary = coordinator.grade_assignment(
         on_dask.root, A, connect.target(cluster="local:2"), limits=LIMITS, progress=False
     )
-    pool = ordinary_class(generated, tmp_path / "pool")
+    pool = ordinary_class(ps01_course, tmp_path / "pool")
     local = grade_assignment(pool.root, A, limits=LIMITS, progress=False)
 
-    assert on_dask.scores(A) == plain
-    assert pool.scores(A) == plain
+    assert on_dask.scores(A) == ps01_alone
+    assert pool.scores(A) == ps01_alone
     assert summary["graded"] == len(corpus.ORDINARY) and summary["failed"] == 0
     assert summary["sandbox"] == local["sandbox"]  # the same mode on the same machine
     assert summary["cluster"]["target"] == "local:2"
@@ -152,9 +130,9 @@ def test_local_cluster_grades_as_the_local_pool_and_plain_nbgrader(generated, pl
     cp.assert_clean(before)
 
 
-def test_scheduler_and_two_workers_started_as_separate_commands(generated, plain, tmp_path):
+def test_scheduler_and_two_workers_started_as_separate_commands(ps01_course, ps01_alone, tmp_path):
     before = cp.host_state()
-    course = ordinary_class(generated, tmp_path / "course")
+    course = ordinary_class(ps01_course, tmp_path / "course")
     cluster = cp.Cluster(tmp_path)
     try:
         cluster.start_scheduler()
@@ -167,7 +145,7 @@ def test_scheduler_and_two_workers_started_as_separate_commands(generated, plain
     finally:
         cluster.stop()
     assert code == 0, output + cluster.output()
-    assert course.scores(A) == plain
+    assert course.scores(A) == ps01_alone
     summary = summary_of(course)
     assert summary["cluster"]["scheduler"] == address
     graded_on = summary["cluster"]["graded_on"]
@@ -178,9 +156,9 @@ def test_scheduler_and_two_workers_started_as_separate_commands(generated, plain
 
 
 # -- workers and the coordinator killed ----------------------------------------------------------
-def test_worker_killed_mid_task_is_graded_again_elsewhere(generated, plain, tmp_path):
+def test_worker_killed_mid_task_is_graded_again_elsewhere(ps01_course, ps01_alone, tmp_path):
     before = cp.host_state()
-    course = fresh(generated, tmp_path / "course")
+    course = Course.copy_of(ps01_course, tmp_path / "course")
     course.submit("correct", A, corpus.ordinary(course.root, "correct"))
     course.submit("sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
     run = cli(course.root, "--cluster", "local:2")
@@ -195,14 +173,16 @@ def test_worker_killed_mid_task_is_graded_again_elsewhere(generated, plain, tmp_
     summary = summary_of(course)
     assert (summary["graded"], summary["failed"]) == (2, 0)
     assert course.total(A, "sleeper") == 10.0  # ps01's full marks
-    assert course.scores(A)["correct"] == plain["correct"]
+    assert course.scores(A)["correct"] == ps01_alone["correct"]
     assert submissions_in_gradebook(course) == 2  # graded again, not counted twice
     cp.assert_clean(before, tree)
 
 
-def test_worker_killed_twice_is_reported_failed_and_the_rest_graded(generated, plain, tmp_path):
+def test_worker_killed_twice_is_reported_failed_and_the_rest_graded(
+    ps01_course, ps01_alone, tmp_path
+):
     before = cp.host_state()
-    course = fresh(generated, tmp_path / "course")
+    course = Course.copy_of(ps01_course, tmp_path / "course")
     course.submit("a_correct", A, corpus.ordinary(course.root, "correct"))
     course.submit("b_sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
     course.submit("c_correct", A, corpus.ordinary(course.root, "correct"))
@@ -231,15 +211,15 @@ def test_worker_killed_twice_is_reported_failed_and_the_rest_graded(generated, p
     assert course.total(A, "b_sleeper") is None  # needs grading
     assert grades_csv(course)["b_sleeper"]["status"] == "needs grading"
     for student in ("a_correct", "c_correct"):
-        assert course.scores(A)[student] == plain["correct"]
+        assert course.scores(A)[student] == ps01_alone["correct"]
     assert submissions_in_gradebook(course) == 3
     cp.assert_clean(before, tree)
 
 
-def test_process_killed_twice_by_the_submission_is_reported(generated, plain, tmp_path):
+def test_process_killed_twice_by_the_submission_is_reported(ps01_course, ps01_alone, tmp_path):
     """Reduced mode: the student's code kills the helper grading it (its grandparent), twice."""
     before = cp.host_state()
-    course = fresh(generated, tmp_path / "course")
+    course = Course.copy_of(ps01_course, tmp_path / "course")
     course.submit("correct", A, corpus.ordinary(course.root, "correct"))
     kill = (
         "import os\nstat = open(f'/proc/{os.getppid()}/stat').read()\n"
@@ -253,15 +233,15 @@ def test_process_killed_twice_by_the_submission_is_reported(generated, plain, tm
     assert row(summary, "killer")["reason"] == "the process grading it was killed (SIGKILL) twice"
     assert row(summary, "correct")["sandbox"] == REDUCED_GAPS
     assert summary["sandbox"] == "reduced (requested)"
-    assert course.scores(A)["correct"] == plain["correct"]
+    assert course.scores(A)["correct"] == ps01_alone["correct"]
     cp.assert_clean(before)
 
 
 def test_coordinator_killed_and_run_again_grades_only_what_was_not_merged(
-    generated, plain, tmp_path
+    ps01_course, ps01_alone, tmp_path
 ):
     before = cp.host_state()
-    course = fresh(generated, tmp_path / "course")
+    course = Course.copy_of(ps01_course, tmp_path / "course")
     names = ["correct", "naive_sigmoid", "grad_of_output"]
     for name in names:
         course.submit(name, A, corpus.ordinary(course.root, name))
@@ -283,16 +263,16 @@ def test_coordinator_killed_and_run_again_grades_only_what_was_not_merged(
     assert {r["student"] for r in summary["students"] if r["status"] == "unchanged"} == merged
     assert submissions_in_gradebook(course) == 4  # nothing counted twice
     for name in names:
-        assert course.scores(A)[name] == plain[name]
+        assert course.scores(A)[name] == ps01_alone[name]
     assert course.total(A, "sleeper") == 10.0
     cp.assert_clean(before, tree)
 
 
 # -- TLS -------------------------------------------------------------------------------------------
-def test_tls_cluster_with_flags_and_with_dask_config(generated, plain, tmp_path):
+def test_tls_cluster_with_flags_and_with_dask_config(ps01_course, ps01_alone, tmp_path):
     before = cp.host_state()
     tls = cp.make_tls(tmp_path)
-    course = fresh(generated, tmp_path / "course")
+    course = Course.copy_of(ps01_course, tmp_path / "course")
     course.submit("correct", A, corpus.ordinary(course.root, "correct"))
     cluster = cp.Cluster(tmp_path, tls=tls)
     try:
@@ -307,7 +287,7 @@ def test_tls_cluster_with_flags_and_with_dask_config(generated, plain, tmp_path)
         flags = ["--tls-ca-file", str(tls[0]), "--tls-cert", str(tls[1]), "--tls-key", str(tls[2])]
         code, output = finish(cli(course.root, "--scheduler", address, *flags))
         assert code == 0, output + cluster.output()
-        assert course.scores(A)["correct"] == plain["correct"]
+        assert course.scores(A)["correct"] == ps01_alone["correct"]
         # The same from Dask's configuration (here its environment variables), graded again.
         config = {
             "DASK_DISTRIBUTED__COMM__TLS__CA_FILE": str(tls[0]),
@@ -324,5 +304,5 @@ def test_tls_cluster_with_flags_and_with_dask_config(generated, plain, tmp_path)
         tree = cp.descendants(worker.pid)
     finally:
         cluster.stop()
-    assert course.scores(A)["correct"] == plain["correct"]
+    assert course.scores(A)["correct"] == ps01_alone["correct"]
     cp.assert_clean(before, tree)

@@ -18,7 +18,6 @@ import csv
 import hashlib
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -179,28 +178,6 @@ def assert_nothing_left(before: dict, after: dict, stale_before: set[Path]) -> N
 
 
 # -- courses -------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    course = Course.copy_of_repo(tmp_path_factory.mktemp("generated") / "course")
-    course.generate(A)
-    return course.root
-
-
-def fresh(generated: Path, dest: Path) -> Course:
-    shutil.copytree(generated, dest)
-    return Course(dest)
-
-
-@pytest.fixture(scope="module")
-def alone(generated, tmp_path_factory) -> dict[str, dict[str, float | None]]:
-    """Per-cell scores of each ordinary submission under plain sequential nbgrader."""
-    course = fresh(generated, tmp_path_factory.mktemp("plain") / "course")
-    for name in corpus.ORDINARY:
-        course.submit(name, A, corpus.ordinary(course.root, name))
-    course.autograde(A)
-    return course.scores(A)
-
-
 def assert_ordinary_grades(course: Course, alone, names=tuple(corpus.ORDINARY)) -> None:
     scores = course.scores(A)
     for name in names:
@@ -214,12 +191,12 @@ def row(summary: dict, student: str) -> dict:
 
 # -- the escape batch ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def batch(generated, tmp_path_factory):
+def batch(ps01_course, tmp_path_factory):
     if not FULL:
         pytest.skip(f"full sandbox unavailable here: {WHY}")
     top = tmp_path_factory.mktemp("escape")
     canary = make_canary(top / "canary")
-    course = fresh(generated, top / "course")
+    course = Course.copy_of(ps01_course, top / "course")
     for name in corpus.ORDINARY:
         course.submit(name, A, corpus.ordinary(course.root, name))
     for name, spec in ESCAPES.items():
@@ -234,7 +211,7 @@ def batch(generated, tmp_path_factory):
 
 @needs_sandbox
 @pytest.mark.parametrize("name", sorted(ESCAPES))
-def test_escape_is_contained(batch, alone, name):
+def test_escape_is_contained(batch, ps01_alone, name):
     course, summary, before, after, stale, submitted = batch
     expect = ESCAPES[name]["expect"]
     r = row(summary, f"h_{name}")
@@ -256,7 +233,7 @@ def test_escape_is_contained(batch, alone, name):
     assert sum(p.stat().st_size for p in files if p.is_file()) <= LIMITS.return_mb * 1e6
     assert snapshot(course.root / "submitted") == submitted
     assert_nothing_left(before, after, stale)
-    assert_ordinary_grades(course, alone)
+    assert_ordinary_grades(course, ps01_alone)
 
 
 @needs_sandbox
@@ -312,15 +289,15 @@ def job_running(coordinator: psutil.Process):
     return None
 
 
-def two_submissions(generated: Path, dest: Path) -> Course:
-    course = fresh(generated, dest)
+def two_submissions(ps01_course: Path, dest: Path) -> Course:
+    course = Course.copy_of(ps01_course, dest)
     course.submit("correct", A, corpus.ordinary(course.root, "correct"))
     course.submit("sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
     return course
 
 
-def test_second_run_refuses_then_waits(generated, alone, tmp_path):
-    course = two_submissions(generated, tmp_path / "course")
+def test_second_run_refuses_then_waits(ps01_course, ps01_alone, tmp_path):
+    course = two_submissions(ps01_course, tmp_path / "course")
     stale = dead_run_folders()
     first = cli(course.root, "--jobs", "1")
     lock = course.root / "reports" / ".lstm-autograde.lock"
@@ -340,7 +317,7 @@ def test_second_run_refuses_then_waits(generated, alone, tmp_path):
     summary = json.loads((course.root / "reports" / A / "summary.json").read_text())
     assert (summary["graded"], summary["unchanged"]) == (0, 2)  # graded once, by the first
     assert course.total(A, "sleeper") == 10.0
-    assert_ordinary_grades(course, alone, ["correct"])
+    assert_ordinary_grades(course, ps01_alone, ["correct"])
     con = sqlite3.connect(course.root / "gradebook.db")
     try:
         (n,) = con.execute("SELECT count(*) FROM submitted_assignment").fetchone()
@@ -352,8 +329,8 @@ def test_second_run_refuses_then_waits(generated, alone, tmp_path):
 
 
 @needs_sandbox
-def test_sigkill_of_the_coordinator_leaves_nothing_running(generated, alone, tmp_path):
-    course = two_submissions(generated, tmp_path / "course")
+def test_sigkill_of_the_coordinator_leaves_nothing_running(ps01_course, ps01_alone, tmp_path):
+    course = two_submissions(ps01_course, tmp_path / "course")
     canary = make_canary(tmp_path / "canary")
     before = host_state(canary)
     stale = dead_run_folders()
@@ -370,12 +347,12 @@ def test_sigkill_of_the_coordinator_leaves_nothing_running(generated, alone, tmp
     assert dead <= {Path(p) for p in summary["stale_run_folders_removed"]}
     assert not any(p.exists() for p in dead)
     assert summary["failed"] == 0 and course.total(A, "sleeper") == 10.0
-    assert_ordinary_grades(course, alone, ["correct"])
+    assert_ordinary_grades(course, ps01_alone, ["correct"])
     assert_nothing_left(before, host_state(canary), stale)
 
 
-def test_sigkill_of_a_worker_retries_its_submission(generated, alone, tmp_path):
-    course = two_submissions(generated, tmp_path / "course")
+def test_sigkill_of_a_worker_retries_its_submission(ps01_course, ps01_alone, tmp_path):
+    course = two_submissions(ps01_course, tmp_path / "course")
     stale = dead_run_folders()
     run = cli(course.root, "--jobs", "1")
     coordinator = psutil.Process(run.pid)
@@ -386,7 +363,7 @@ def test_sigkill_of_a_worker_retries_its_submission(generated, alone, tmp_path):
     summary = json.loads((course.root / "reports" / A / "summary.json").read_text())
     assert (summary["graded"], summary["failed"]) == (2, 0)
     assert course.total(A, "sleeper") == 10.0
-    assert_ordinary_grades(course, alone, ["correct"])
+    assert_ordinary_grades(course, ps01_alone, ["correct"])
     con = sqlite3.connect(course.root / "gradebook.db")
     try:
         (n,) = con.execute("SELECT count(*) FROM submitted_assignment").fetchone()
@@ -397,9 +374,9 @@ def test_sigkill_of_a_worker_retries_its_submission(generated, alone, tmp_path):
     assert sandbox_processes() == []
 
 
-def test_worker_killed_twice_is_reported_failed(generated, alone, tmp_path):
+def test_worker_killed_twice_is_reported_failed(ps01_course, ps01_alone, tmp_path):
     """Reduced mode: the student's code runs as the worker's user and kills it, every time."""
-    course = fresh(generated, tmp_path / "course")
+    course = Course.copy_of(ps01_course, tmp_path / "course")
     course.submit("correct", A, corpus.ordinary(course.root, "correct"))
     running = children()
     kill = (
@@ -415,7 +392,7 @@ def test_worker_killed_twice_is_reported_failed(generated, alone, tmp_path):
     assert r["status"] == "failed"
     assert r["reason"] == "the worker process grading it was killed (SIGKILL) twice"
     assert course.total(A, "killer") is None  # needs grading
-    assert_ordinary_grades(course, alone, ["correct"])
+    assert_ordinary_grades(course, ps01_alone, ["correct"])
     assert row(summary, "correct")["sandbox"] == REDUCED_GAPS
     with open(course.root / "grades.csv", newline="") as f:
         status = {r["student_id"]: r["status"] for r in csv.DictReader(f)}
@@ -425,9 +402,9 @@ def test_worker_killed_twice_is_reported_failed(generated, alone, tmp_path):
 
 
 # -- reasons and student ids ---------------------------------------------------------------------
-def test_reasons_and_unusual_student_ids(generated, tmp_path):
+def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
     """Ids plain nbgrader grades are graded alike; each refusal or failure says why."""
-    course = fresh(generated, tmp_path / "course")
+    course = Course.copy_of(ps01_course, tmp_path / "course")
     graded = {
         "bob smith": corpus.ordinary(course.root, "correct"),
         "zoë": corpus.ordinary(course.root, "naive_sigmoid"),
@@ -442,7 +419,7 @@ def test_reasons_and_unusual_student_ids(generated, tmp_path):
     for student, nb in graded.items():
         course.submit(student, A, nb)
     course.submit("a[1]", A, corpus.ordinary(course.root, "correct"))
-    plain = fresh(course.root, tmp_path / "plain")
+    plain = Course.copy_of(course.root, tmp_path / "plain")
     plain.autograde(A)
     expected = plain.scores(A)
     # plain nbgrader cannot grade that id either: no scores for it
@@ -482,20 +459,20 @@ def test_reasons_and_unusual_student_ids(generated, tmp_path):
 
 
 # -- one submission as bytes ---------------------------------------------------------------------
-def test_grade_files_grades_one_submission_from_bytes(generated, alone, tmp_path):
+def test_grade_files_grades_one_submission_from_bytes(ps01_course, ps01_alone, tmp_path):
     """The unit of work a caller could ship elsewhere: template + submission bytes in, files out."""
     from nbgrader.api import Gradebook
 
     from lstm_grading import course_prep
     from lstm_grading.sandbox import grade_files
 
-    course_prep.make_template(generated, A, tmp_path / "template")
+    course_prep.make_template(ps01_course, A, tmp_path / "template")
     template = {
         str(p.relative_to(tmp_path / "template")): p.read_bytes()
         for p in (tmp_path / "template").rglob("*")
         if p.is_file()
     }
-    notebook = json.dumps(corpus.ordinary(generated, "naive_sigmoid")).encode()
+    notebook = json.dumps(corpus.ordinary(ps01_course, "naive_sigmoid")).encode()
     result = grade_files(
         template, {f"{A}.ipynb": notebook}, "naive_sigmoid", A, LIMITS, MODE, (f"{A}.ipynb",)
     )
@@ -505,4 +482,4 @@ def test_grade_files_grades_one_submission_from_bytes(generated, alone, tmp_path
     with Gradebook(f"sqlite:///{tmp_path / 'gb.db'}") as gb:
         sub = gb.find_submission(A, "naive_sigmoid")
         scores = {g.name: g.auto_score for nb in sub.notebooks for g in nb.grades}
-    assert scores == alone["naive_sigmoid"]
+    assert scores == ps01_alone["naive_sigmoid"]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -38,19 +37,6 @@ FULL = linux.probe()[0] == "full"
 needs_sandbox = pytest.mark.skipif(not FULL, reason="the full sandbox needs Linux and root")
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    """A course copy with the assignment generated (gradebook filled), to copy from."""
-    course = Course.copy_of_repo(tmp_path_factory.mktemp("generated") / "course")
-    course.generate(A)
-    return course.root
-
-
-def fresh(generated: Path, dest: Path) -> Course:
-    shutil.copytree(generated, dest)
-    return Course(dest)
-
-
 def tree_digest(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -60,19 +46,9 @@ def tree_digest(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def alone(generated, tmp_path_factory) -> dict[str, dict[str, float | None]]:
-    """Per-cell scores of each ordinary submission under plain sequential nbgrader."""
-    course = fresh(generated, tmp_path_factory.mktemp("plain") / "course")
-    for name in corpus.ORDINARY:
-        course.submit(name, A, corpus.ordinary(course.root, name))
-    course.autograde(A)
-    return course.scores(A)
-
-
-@pytest.fixture(scope="module")
-def batch(generated, tmp_path_factory):
+def batch(ps01_course, tmp_path_factory):
     """Ordinary + hostile + victim submissions, graded in one parallel run."""
-    course = fresh(generated, tmp_path_factory.mktemp("batch") / "course")
+    course = Course.copy_of(ps01_course, tmp_path_factory.mktemp("batch") / "course")
     for name in corpus.ORDINARY:
         course.submit(name, A, corpus.ordinary(course.root, name))
     specs = corpus.hostile_specs() if FULL else {}
@@ -90,13 +66,13 @@ def outcome(summary, student) -> dict:
     return row
 
 
-def test_ordinary_submissions_get_exactly_their_grade_alone(batch, alone):
+def test_ordinary_submissions_get_exactly_their_grade_alone(batch, ps01_alone):
     course, summary, _, _ = batch
     scores = course.scores(A)
     for name in corpus.ORDINARY:
-        assert scores[name] == alone[name], name
+        assert scores[name] == ps01_alone[name], name
         assert outcome(summary, name)["status"] == "graded"
-    assert scores["victim"] == alone["correct"]
+    assert scores["victim"] == ps01_alone["correct"]
 
 
 @needs_sandbox
@@ -166,8 +142,8 @@ def test_summary_says_the_sandbox_was_full(batch):
     assert {r["sandbox"] for r in summary["students"]} == {""}  # nothing uncontained to name
 
 
-def test_rerun_regrades_only_changed_or_failed(generated, tmp_path):
-    course = fresh(generated, tmp_path / "course")
+def test_rerun_regrades_only_changed_or_failed(ps01_course, tmp_path):
+    course = Course.copy_of(ps01_course, tmp_path / "course")
     course.submit("alice", A, corpus.ordinary(course.root, "correct"))
     course.submit("bob", A, corpus.ordinary(course.root, "naive_sigmoid"))
     course.submit("carol", A, "not a notebook")
@@ -185,8 +161,8 @@ def test_rerun_regrades_only_changed_or_failed(generated, tmp_path):
     assert course.total(A, "alice") == 10.0
 
 
-def test_reduced_mode_still_grades_with_timeouts(generated, tmp_path):
-    course = fresh(generated, tmp_path / "course")
+def test_reduced_mode_still_grades_with_timeouts(ps01_course, tmp_path):
+    course = Course.copy_of(ps01_course, tmp_path / "course")
     course.submit("alice", A, corpus.ordinary(course.root, "grad_of_output"))
     loop = corpus.hostile_specs()["infinite_loop"]
     course.submit("bob", A, corpus.hostile(course.root, loop))

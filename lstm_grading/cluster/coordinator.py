@@ -156,137 +156,104 @@ def grade_assignment(
         raise ValueError(f"worker_timeout must be positive, got {worker_timeout!r}")
     stream = stream or sys.stderr
     say = (lambda msg: print(msg, file=stream, flush=True)) if progress else None
-    lock = course_lock.lock_course(course, assignment, wait=wait, say=say)
-    try:
-        return _grade_locked(
-            course,
-            assignment,
-            target,
-            jobs,
-            limits,
-            force,
-            sandbox_mode,
-            feedback,
-            export,
-            progress,
-            worker_timeout,
-            stream,
+    with course_lock.locked(course, assignment, wait=wait, say=say):
+        from distributed import as_completed
+
+        run, manifest, submissions, outcomes, todo = parallel._plan(
+            course, assignment, limits, force, REDUCED_GAPS if sandbox_mode == "reduced" else ""
         )
-    finally:
-        os.close(lock)
-
-
-def _grade_locked(
-    course,
-    assignment,
-    target,
-    jobs,
-    limits,
-    force,
-    sandbox_mode,
-    feedback,
-    export,
-    progress,
-    worker_timeout,
-    stream,
-) -> dict:
-    from distributed import as_completed
-
-    run, manifest, submissions, outcomes, todo = parallel._plan(
-        course, assignment, limits, force, REDUCED_GAPS if sandbox_mode == "reduced" else ""
-    )
-    run_key = manifest["key"]
-    stale = course_lock.remove_stale_run_folders()
-    base, owner = course_lock.make_run_folder()
-    start = time.monotonic()
-    bar = Progress(len(todo), stream) if progress and todo else None
-    results: list[dict] = []
-    graded_on: Counter = Counter()
-    regraded: list[str] = []
-    address = ""
-    try:
-        if todo:  # else no cluster is started or joined
-            with connecting.connect(target) as client:
-                address = client.scheduler.address
-                if not client.nthreads():
-                    if bar:
-                        bar.say(f"waiting for a worker to join the scheduler at {address}")
-                    try:
-                        client.wait_for_workers(1, timeout=worker_timeout)
-                    except TimeoutError:
-                        raise ClusterError(
-                            f"no worker joined the scheduler at {address} within "
-                            f"{worker_timeout:g} s"
-                        ) from None
-                course_prep.make_template(course, assignment, base / "template")
-                template = client.submit(
-                    _identity, read_files(base / "template", 1 << 40), pure=True
-                )
-                queue = sorted(todo)
-                queue.reverse()  # pop() takes them in order
-                disk = limits.disk_mb << 20
-                from .worker import grade_task
-
-                def submit_next(done: as_completed) -> None:
-                    threads = sum(client.nthreads().values())
-                    while queue and done.count() < max(1, threads):
-                        student = queue.pop()
-                        future = client.submit(
-                            grade_task,
-                            template,
-                            read_files(submissions[student], disk),
-                            student,
-                            assignment,
-                            limits,
-                            sandbox_mode,
-                            run.notebooks,
-                            key=task_key(run_key, student, todo[student], sandbox_mode),
-                        )
-                        owners[future.key] = student
-                        done.add(future)
-
-                owners: dict[str, str] = {}
-                done = as_completed()
-                submit_next(done)
-                for future in done:
-                    student = owners.pop(future.key)
-                    result = _result_of(future, address)
-                    future.release()
-                    outcome = _merge(
-                        run, manifest, student, todo, submissions, result, base, sandbox_mode
+        run_key = manifest["key"]
+        stale = course_lock.remove_stale_run_folders()
+        base, owner = course_lock.make_run_folder()
+        start = time.monotonic()
+        bar = Progress(len(todo), stream) if progress and todo else None
+        results: list[dict] = []
+        graded_on: Counter = Counter()
+        regraded: list[str] = []
+        address = ""
+        try:
+            if todo:  # else no cluster is started or joined
+                with connecting.connect(target) as client:
+                    address = client.scheduler.address
+                    if not client.nthreads():
+                        if bar:
+                            bar.say(f"waiting for a worker to join the scheduler at {address}")
+                        try:
+                            client.wait_for_workers(1, timeout=worker_timeout)
+                        except TimeoutError:
+                            raise ClusterError(
+                                f"no worker joined the scheduler at {address} within "
+                                f"{worker_timeout:g} s"
+                            ) from None
+                    course_prep.make_template(course, assignment, base / "template")
+                    template = client.submit(
+                        _identity, read_files(base / "template", 1 << 40), pure=True
                     )
-                    results.append(result)
-                    if result.get("worker"):
-                        graded_on[result["worker"]] += 1
-                    outcomes[student] = outcome
-                    if outcome.status == "graded":
-                        regraded.append(student)
-                    if bar:
-                        bar.update(outcome.status, student)
+                    queue = sorted(todo)
+                    queue.reverse()  # pop() takes them in order
+                    disk = limits.disk_mb << 20
+                    from .worker import grade_task
+
+                    def submit_next(done: as_completed) -> None:
+                        threads = sum(client.nthreads().values())
+                        while queue and done.count() < max(1, threads):
+                            student = queue.pop()
+                            future = client.submit(
+                                grade_task,
+                                template,
+                                read_files(submissions[student], disk),
+                                student,
+                                assignment,
+                                limits,
+                                sandbox_mode,
+                                run.notebooks,
+                                key=task_key(run_key, student, todo[student], sandbox_mode),
+                            )
+                            owners[future.key] = student
+                            done.add(future)
+
+                    owners: dict[str, str] = {}
+                    done = as_completed()
                     submit_next(done)
-                client.run(_stop_helpers, on_error="ignore")  # a worker gone: nothing to stop
-        if bar:
-            bar.close()
-        if feedback and regraded:
-            with Pool(jobs, parallel.TASKS) as pool:
-                parallel._feedback(pool, run, regraded, outcomes)
-    finally:
-        if bar:
-            bar.close()
-        shutil.rmtree(base, ignore_errors=True)
-        os.close(owner)
-    details = {
-        "sandbox": sandbox_text(results),
-        "memory_cgroup": any(r.get("memory_cgroup") for r in results),
-        "jobs": jobs,
-        "cluster": {
-            "target": target.source,
-            "scheduler": address,
-            "graded_on": dict(sorted(graded_on.items())),
-        },
-        "stale_run_folders_removed": [str(p) for p in stale],
-    }
-    return parallel._finish(run, outcomes, export, time.monotonic() - start, details)
+                    for future in done:
+                        student = owners.pop(future.key)
+                        result = _result_of(future, address)
+                        future.release()
+                        outcome = _merge(
+                            run, manifest, student, todo, submissions, result, base, sandbox_mode
+                        )
+                        results.append(result)
+                        if result.get("worker"):
+                            graded_on[result["worker"]] += 1
+                        outcomes[student] = outcome
+                        if outcome.status == "graded":
+                            regraded.append(student)
+                        if bar:
+                            bar.update(outcome.status, student)
+                        submit_next(done)
+                    client.run(_stop_helpers, on_error="ignore")  # a worker gone: nothing to stop
+            if bar:
+                bar.close()
+            if feedback and regraded:
+                with Pool(jobs, parallel.TASKS) as pool:
+                    parallel._feedback(pool, run, regraded, outcomes)
+        finally:
+            if bar:
+                bar.close()
+            shutil.rmtree(base, ignore_errors=True)
+            os.close(owner)
+        details = {
+            "sandbox": sandbox_text(results),
+            "memory_cgroup": any(r.get("memory_cgroup") for r in results),
+            "jobs": jobs,
+            "cluster": {
+                "target": target.source,
+                "scheduler": address,
+                "graded_on": dict(sorted(graded_on.items())),
+            },
+            "stale_run_folders_removed": [str(p) for p in stale],
+        }
+        return parallel._finish(run, outcomes, export, time.monotonic() - start, details)
 
 
 def _stop_helpers() -> int:
