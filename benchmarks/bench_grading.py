@@ -1,26 +1,39 @@
-"""Benchmark: plain sequential ``nbgrader autograde`` against ``lstm-autograde``, same run.
+"""Benchmark: one class graded by plain nbgrader, the local pool and Dask clusters of 1 and 2.
 
-Generates N submissions of ps01_activations (default 100: the ordinary variants of
-tests/grading_corpus.py in turn, every tenth one an attack from the hostile corpus that is
-harmless enough to run under plain nbgrader: infinite loop, os._exit, sys.exit, invalid
-file, deleted cell), places them in two identical temporary courses and grades one with
-``nbgrader autograde <assignment>`` (one process, one notebook after the other) and the
-other with the parallel grader (one worker per core, sandboxed when possible; without
-feedback and export, which plain autograde does not do either). Prints submissions per
-minute for both, their ratio, the grader's median wall time per correct submission, and
-checks that both give every non-hostile submission the same total.
+Builds one class of N submissions of ps01_activations (default 100): the solution and the
+one-bug variants of tests/grading_corpus.py in turn (correct, naive_sigmoid, grad_of_output,
+numpy_tanh, unanswered), every tenth one an attack of the hostile corpus that is harmless
+enough to run without a sandbox (an infinite loop, ``os._exit``, ``sys.exit``, an invalid file,
+a deleted cell). Each contender grades a fresh copy of the class in a process of its own
+(``--contender``, so none inherits another's warm imports or threads), the contenders taking
+turns in an order that rotates from round to round:
 
-    .venv/bin/python benchmarks/bench_grading.py [--n 100] [--jobs 3] [--cell-timeout 3]
+* ``plain``: ``nbgrader autograde`` (one process, one notebook after the other, no sandbox);
+* ``pool``: ``lstm-autograde`` on this machine (:mod:`lstm_grading.parallel`, its default
+  number of workers, each submission in its sandbox);
+* ``dask1``, ``dask2``: ``lstm-autograde --cluster local:1`` / ``local:2``
+  (:mod:`lstm_grading.cluster`), the cluster's start and stop included.
 
-Not a test: timings depend on the machine and its load.
+Grading only: no feedback and no export (plain ``autograde`` does neither). Prints each
+contender's wall time (median and range over ``--rounds``) and throughput, the throughput
+ratios round by round (median and range), the pool's median job time for a correct
+submission, and whether every non-hostile student got the same total from every contender.
+
+    .venv/bin/python benchmarks/bench_grading.py [--submissions 100] [--rounds 3]
+        [--contenders plain,pool,dask1,dask2]
+
+Not a test: timings depend on the machine and its load (tests/test_bench_grading.py runs it on
+a small class and checks the output's structure and the totals line, never the speed).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,77 +44,183 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import grading_corpus as corpus
 from course import Course
 
-from lstm_grading.parallel import default_jobs, grade_assignment
-from lstm_grading.sandbox import Limits
-
 A = corpus.ASSIGNMENT
+CONTENDERS = {
+    "plain": "plain nbgrader",
+    "pool": "local pool",
+    "dask1": "Dask local:1",
+    "dask2": "Dask local:2",
+}
+RATIOS = [  # (faster candidate, baseline, label): throughput of the first / of the second
+    ("pool", "plain", "local pool / plain nbgrader"),
+    ("dask1", "pool", "Dask local:1 / local pool"),
+    ("dask2", "pool", "Dask local:2 / local pool"),
+    ("dask2", "dask1", "Dask local:2 / Dask local:1"),
+]
 
 
-def submissions(root: Path, n: int) -> dict[str, object]:
+def build_class(root: Path, n: int) -> list[str]:
+    """A course at ``root`` with ``n`` submissions; the ids of the hostile ones."""
+    course = Course.copy_of_repo(root)
+    course.generate(A)
     specs = {k: v for k, v in corpus.hostile_specs().items() if v["safe_unsandboxed"]}
     hostile, ordinary = sorted(specs), list(corpus.ORDINARY)
-    out = {}
+    attackers = []
     for i in range(n):
         if i % 10 == 9:
             name = hostile[(i // 10) % len(hostile)]
-            out[f"s{i:03d}_h_{name}"] = corpus.hostile(root, specs[name])
+            student = f"s{i:03d}_h_{name}"
+            course.submit(student, A, corpus.hostile(course.root, specs[name]))
+            attackers.append(student)
         else:
             name = ordinary[i % len(ordinary)]
-            out[f"s{i:03d}_{name}"] = corpus.ordinary(root, name)
-    return out
+            course.submit(f"s{i:03d}_{name}", A, corpus.ordinary(course.root, name))
+    return attackers
+
+
+def contender(name: str, course: Path, cell_timeout: int) -> dict:
+    """Grade ``course`` as ``name``; the wall time, every student's total, the job times."""
+    from lstm_grading.sandbox import Limits
+
+    start = time.perf_counter()
+    if name == "plain":
+        graded = Course(course)
+        graded.autograde(A, cell_timeout=cell_timeout)
+        seconds = time.perf_counter() - start
+        return {
+            "seconds": seconds,
+            "workers": 1,
+            "sandbox": "none",
+            "totals": {s: graded.total(A, s) for s in graded.scores(A)},
+            "correct_jobs": [],
+        }
+    from lstm_grading.cluster import connect, coordinator
+    from lstm_grading.parallel import grade_assignment
+
+    limits = Limits(cell_timeout=cell_timeout, notebook_timeout=120)
+    options = {"limits": limits, "feedback": False, "export": False, "progress": False}
+    if name == "pool":
+        summary = grade_assignment(course, A, **options)
+    else:
+        target = connect.target(cluster=f"local:{name[-1]}")
+        summary = coordinator.grade_assignment(course, A, target, **options)
+    seconds = time.perf_counter() - start
+    rows = summary["students"]
+    return {
+        "seconds": seconds,
+        "workers": summary["jobs"] if name == "pool" else int(name[-1]),
+        "sandbox": summary["sandbox"],
+        "totals": {r["student"]: r["score"] for r in rows},
+        "correct_jobs": [r["seconds"] for r in rows if r["student"].endswith("_correct")],
+    }
+
+
+def run_contender(name: str, template: Path, workdir: Path, cell_timeout: int) -> dict:
+    """A fresh copy of the class, graded by ``name`` in a process of its own."""
+    course = workdir / f"{name}-{time.monotonic_ns()}"
+    shutil.copytree(template, course)
+    try:
+        warn = [f"-W{w}" for w in sys.warnoptions]  # -W error reaches the contenders too
+        argv = [sys.executable, *warn, __file__, "--contender", name, "--course", str(course)]
+        out = subprocess.run(
+            [*argv, "--cell-timeout", str(cell_timeout)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise SystemExit(f"contender {name} failed:\n{out.stdout}\n{out.stderr}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(course, ignore_errors=True)
+
+
+def contender_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(CONTENDERS))
+    if unknown or len(set(names)) != len(names) or len(names) < 2:
+        raise argparse.ArgumentTypeError(
+            f"expected two or more different names among {', '.join(CONTENDERS)}, got {text!r}"
+        )
+    return [name for name in CONTENDERS if name in names]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=100)
-    parser.add_argument("--jobs", type=int, default=default_jobs())
-    parser.add_argument("--cell-timeout", type=int, default=3)
+    parser.add_argument("--submissions", type=int, default=100, help="size of the class")
+    parser.add_argument("--rounds", type=int, default=3, help="each contender this many times")
+    parser.add_argument("--cell-timeout", type=int, default=3, help="seconds per cell")
+    parser.add_argument(
+        "--contenders",
+        type=contender_list,
+        default=list(CONTENDERS),
+        help=f"comma-separated, two or more of {','.join(CONTENDERS)} (default: all)",
+    )
+    parser.add_argument("--contender", choices=sorted(CONTENDERS), help=argparse.SUPPRESS)
+    parser.add_argument("--course", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    os.environ["LSTM_GRADING_CELL_TIMEOUT"] = str(args.cell_timeout)
+    if args.contender:
+        print(json.dumps(contender(args.contender, args.course, args.cell_timeout)))
+        return
+    for name in ("submissions", "rounds", "cell_timeout"):
+        if getattr(args, name) < 1:
+            flag = "--" + name.replace("_", "-")
+            parser.error(f"{flag} must be at least 1, got {getattr(args, name)}")
 
+    names = args.contenders
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    info: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
-        plain = Course.copy_of_repo(Path(tmp) / "plain")
-        plain.generate(A)
-        subs = submissions(plain.root, args.n)
-        for student, nb in subs.items():
-            plain.submit(student, A, nb)
-        parallel = Course(Path(tmp) / "parallel")
-        shutil.copytree(plain.root, parallel.root)
+        template = Path(tmp) / "class"
+        attackers = build_class(template, args.submissions)
+        for r in range(args.rounds):
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                result = run_contender(name, template, Path(tmp), args.cell_timeout)
+                seconds[name].append(result["seconds"])
+                if name in info and info[name]["totals"] != result["totals"]:
+                    raise SystemExit(f"contender {name} gave different totals in round {r + 1}")
+                info[name] = result
 
-        t0 = time.perf_counter()
-        plain.autograde(A)
-        t_plain = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        summary = grade_assignment(
-            parallel.root,
-            A,
-            jobs=args.jobs,
-            limits=Limits(cell_timeout=args.cell_timeout, notebook_timeout=120),
-            feedback=False,
-            export=False,
+    n = args.submissions
+    rate = {name: n / statistics.median(s) * 60 for name, s in seconds.items()}
+    print(
+        f"{n} submissions of {A} ({len(corpus.ORDINARY)} variants, {len(attackers)} hostile), "
+        f"cell timeout {args.cell_timeout} s, {args.rounds} round(s), each contender in its own "
+        f"process, on {os.cpu_count()} cores"
+    )
+    rows = []
+    for name in names:
+        what = {"plain": "sequential", "pool": f"{info[name]['workers']} workers"}
+        label = f"{CONTENDERS[name]} ({what.get(name, 'cluster start included')})"
+        rows.append((label, statistics.median(seconds[name]), seconds[name], name))
+    width = max(len(row[0]) for row in rows)
+    print(f"{'contender':<{width}} {'seconds':>9} {'range':>15} {'per minute':>11}")
+    for label, median, times, name in rows:
+        span = f"{min(times):.1f} to {max(times):.1f}"
+        print(f"{label:<{width}} {median:9.1f} {span:>15} {rate[name]:11.1f}")
+    # Throughput ratios round by round (the contenders of one round ran back to back).
+    for top, bottom, text in RATIOS:
+        if top in seconds and bottom in seconds:
+            ratios = [b / t for t, b in zip(seconds[top], seconds[bottom], strict=True)]
+            print(
+                f"ratio {text}: {statistics.median(ratios):.2f} "
+                f"(range {min(ratios):.2f} to {max(ratios):.2f} over {len(ratios)} rounds)"
+            )
+    if "pool" in info and info["pool"]["correct_jobs"]:
+        jobs = info["pool"]["correct_jobs"]
+        print(
+            f"local pool: a correct submission's job took {statistics.median(jobs):.2f} s "
+            f"(median of {len(jobs)}, last round)"
         )
-        t_par = time.perf_counter() - t0
-
-        a, b = plain.scores(A), parallel.scores(A)
-        same = all(a[s] == b[s] for s in subs if "_h_" not in s)
-        correct = [r["seconds"] for r in summary["students"] if r["student"].endswith("_correct")]
-
-    n = len(subs)
-    rate_plain, rate_par = n / t_plain * 60, n / t_par * 60
-    print(f"{n} submissions of {A} ({n // 10} hostile), cell timeout {args.cell_timeout} s")
-    print(f"plain nbgrader autograde (sequential): {t_plain:7.1f} s  {rate_plain:6.1f} /min")
-    print(
-        f"lstm-autograde, {args.jobs} workers, sandbox {summary['sandbox']}: "
-        f"{t_par:7.1f} s  {rate_par:6.1f} /min"
+    sandboxes = "; ".join(f"{name} {info[name]['sandbox']}" for name in names)
+    print(f"sandbox: {sandboxes}")
+    students = sorted(set(info[names[0]]["totals"]) - set(attackers))
+    same = len(students) == n - len(attackers) and all(
+        info[name]["totals"].get(s) == info[names[0]]["totals"][s]
+        for name in names
+        for s in students
     )
-    print(f"ratio: {rate_par / rate_plain:.2f}x")
-    print(
-        f"lstm-autograde wall time per submission: {t_par / n:.2f} s overall; "
-        f"per correct submission (job time, median of {len(correct)}): "
-        f"{statistics.median(correct):.2f} s"
-    )
-    print(f"same totals for every non-hostile submission: {same}")
+    print(f"identical totals for every non-hostile student across all contenders: {same}")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ GRADER_MODULES = {
     "test_grading_attacks",
     "test_parallel_grading",
     "test_cluster_grading",
-    "test_cluster_bench",
+    "test_bench_grading",
 }
 FIRST_GROUPS = ("grader", "browser")  # the longest (about 11 and 7 minutes when run alone)
 

@@ -1,0 +1,63 @@
+"""benchmarks/bench_grading.py on a small class: its table and its totals (never a speed check)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_grading.py"
+
+
+def bench(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-W", "error", str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--contenders", "pool,torch"], "expected two or more different names among plain"),
+        (["--contenders", "pool"], "got 'pool'"),
+        (["--contenders", "pool,pool"], "got 'pool,pool'"),
+        (["--submissions", "0"], "--submissions must be at least 1, got 0"),
+        (["--rounds", "-1"], "--rounds must be at least 1, got -1"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_grading(args, message):
+    out = bench(*args)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert message in out.stderr
+
+
+@pytest.mark.slow  # it grades the class four times, starting two Dask clusters
+def test_every_contender_in_its_own_process_with_ratios_and_identical_totals():
+    # 10 submissions: every variant of the corpus twice over, the tenth one hostile
+    out = bench("--submissions", "10", "--rounds", "1", timeout=1800)
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = out.stdout
+    assert text.startswith("10 submissions of ps01_activations (5 variants, 1 hostile)")
+    for label in (
+        r"plain nbgrader \(sequential\)",
+        r"local pool \(\d+ workers\)",
+        r"Dask local:1 \(cluster start included\)",
+        r"Dask local:2 \(cluster start included\)",
+    ):
+        row = rf"^{label}\s+\d+\.\d\s+\d+\.\d to \d+\.\d\s+\d+\.\d$"
+        assert re.search(row, text, re.M), (label, text)
+    for ratio in (
+        "local pool / plain nbgrader",
+        "Dask local:1 / local pool",
+        "Dask local:2 / local pool",
+        "Dask local:2 / Dask local:1",
+    ):
+        line = rf"^ratio {ratio}: \d+\.\d\d \(range \d+\.\d\d to \d+\.\d\d over 1 rounds\)$"
+        assert re.search(line, text, re.M), (ratio, text)
+    assert re.search(r"^local pool: a correct submission's job took \d+\.\d\d s", text, re.M)
+    assert "identical totals for every non-hostile student across all contenders: True" in text

@@ -1,0 +1,86 @@
+"""The suite's own pytest-xdist scheduler (tests/conftest.py): groups stay whole, longest first.
+
+`make test` runs two workers with ``--dist loadgroup``. The browser modules share one Chromium
+and its tour, and the grading modules check the host for anything a run left behind: if either
+group were split between the workers, the tour would run twice and the host checks would see
+the other worker's processes. pytest-xdist's own loadgroup stopped grouping silently under
+pytest 9.2 (pytest-dev/pytest-xdist#1386); these tests would notice the same of ours.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BROWSER_MODULES, FIRST_GROUPS, GRADER_MODULES, unit_of
+
+CONFTEST = Path(__file__).with_name("conftest.py")
+
+
+def test_units_are_the_groups_or_the_module():
+    assert unit_of("tests/test_book.py::test_page_fetches_nothing_from_another_host[x]") == (
+        "browser"
+    )
+    assert unit_of("tests/test_grading_attacks.py::test_escape_is_contained[dev_shm]") == "grader"
+    assert unit_of("tests/test_ps01_activations.py::TestGrading::test_csv_export") == (
+        "tests/test_ps01_activations.py"
+    )
+    assert FIRST_GROUPS == ("grader", "browser")
+
+
+def test_every_grouped_module_exists():
+    here = Path(__file__).parent
+    missing = sorted(m for m in BROWSER_MODULES | GRADER_MODULES if not (here / f"{m}.py").exists())
+    assert not missing, f"tests/conftest.py groups modules that do not exist: {missing}"
+
+
+def test_two_workers_keep_each_group_on_one_worker(tmp_path):
+    """A small suite named like the real groups, run as `make test` runs the suite."""
+    pytest.importorskip("xdist", reason="pytest-xdist is not installed: `make install` adds it")
+    (tmp_path / "conftest.py").write_text(
+        "import importlib.util\n"
+        f"spec = importlib.util.spec_from_file_location('suite_conftest', {str(CONFTEST)!r})\n"
+        "suite = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(suite)\n"
+        "pytest_xdist_make_scheduler = suite.pytest_xdist_make_scheduler\n"
+        "pytest_collection_modifyitems = suite.pytest_collection_modifyitems\n"
+    )
+    record = tmp_path / "ran.jsonl"
+    body = (
+        "import json, os, pytest\n"
+        "@pytest.mark.parametrize('i', range(4))\n"
+        "def test_it(i):\n"
+        f"    with open({str(record)!r}, 'a') as f:\n"
+        "        f.write(json.dumps([__name__, i, os.environ['PYTEST_XDIST_WORKER']]) + '\\n')\n"
+    )
+    modules = ["test_bench_grading", "test_grading_attacks", "test_book", "test_accessibility"]
+    modules += [f"test_other{k}" for k in range(6)]
+    for name in modules:
+        (tmp_path / f"{name}.py").write_text(body)
+    argv = ["-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-o", "addopts="]
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", *argv, "-q", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    runs = [json.loads(line) for line in record.read_text().splitlines()]
+    assert len(runs) == 4 * len(modules)
+    workers = {group: set() for group in ("grader", "browser")}
+    for module, _, worker in runs:
+        group = unit_of(f"{module}.py::test_it")
+        workers.setdefault(group, set()).add(worker)
+    assert workers["grader"] and len(workers["grader"]) == 1, workers
+    assert workers["browser"] and len(workers["browser"]) == 1, workers
+    assert len({worker for *_, worker in runs}) == 2, "one worker did everything"
+    # Each worker starts with the first unit it was given: the grader group, then the browser.
+    first = {}
+    for module, _, worker in runs:
+        first.setdefault(worker, unit_of(f"{module}.py::test_it"))
+    assert sorted(first.values()) == ["browser", "grader"], first
