@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -133,11 +134,13 @@ class GradedRun:
     scores: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
 
-# nbgrader grades one submission at a time; the class is split between this many course copies
-# graded side by side (the machine has 2 cores). Every copy is a complete course (its own
-# gradebook, autograded/ and feedback/), so what each run proves is what one nbgrader run
-# proves; only the wall clock changes.
-SHARDS = 2
+# nbgrader grades one submission at a time; in a serial run of the suite the class is split
+# between two course copies graded side by side (the machine has 2 cores). Every copy is a
+# complete course (its own gradebook, autograded/ and feedback/), so what each run proves is
+# what one nbgrader run proves; only the wall clock changes. Under pytest-xdist (`make test`)
+# the other worker keeps the second core busy, and a second copy would only add the fixed cost
+# of three more nbgrader commands.
+SHARDS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2
 
 
 def grade_shard(course: Course, assignment: str, cases: list[Submission]):

@@ -219,6 +219,14 @@ class Course:
             out[student][cell] = score
         return out
 
+    def submissions_in_gradebook(self) -> int:
+        """How many submissions (student and assignment) gradebook.db records."""
+        con = sqlite3.connect(self.root / "gradebook.db")
+        try:
+            return con.execute("SELECT count(*) FROM submitted_assignment").fetchone()[0]
+        finally:
+            con.close()
+
     def total(self, assignment: str, student: str) -> float | None:
         """The student's autograded total, or None if grading that submission failed."""
         cells = self.scores(assignment)[student]

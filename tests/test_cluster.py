@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 from pathlib import Path
 
 import grading_corpus as corpus
@@ -260,14 +259,6 @@ def fake_result(course: Course, tmp: Path, student: str, scores: dict[str, float
     }
 
 
-def submissions_in_gradebook(course: Course) -> int:
-    con = sqlite3.connect(course.root / "gradebook.db")
-    try:
-        return con.execute("SELECT count(*) FROM submitted_assignment").fetchone()[0]
-    finally:
-        con.close()
-
-
 def test_merging_a_result_twice_changes_nothing_and_keeps_manual_grades(course, tmp_path):
     from nbgrader.api import Gradebook
 
@@ -293,7 +284,7 @@ def test_merging_a_result_twice_changes_nothing_and_keeps_manual_grades(course, 
         gb.db.commit()
     second = merge()
     assert second.status == "graded"
-    assert submissions_in_gradebook(course) == 1
+    assert course.submissions_in_gradebook() == 1
     assert course.scores(A)["alice"] == scores  # autograded scores unchanged
     with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
         assert gb.find_grade("test_sigmoid_grad", A, A, "alice").manual_score == 2.5

@@ -18,7 +18,6 @@ import csv
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -74,14 +73,6 @@ def row(summary: dict, student: str) -> dict:
     return r
 
 
-def submissions_in_gradebook(course: Course) -> int:
-    con = sqlite3.connect(course.root / "gradebook.db")
-    try:
-        return con.execute("SELECT count(*) FROM submitted_assignment").fetchone()[0]
-    finally:
-        con.close()
-
-
 def grades_csv(course: Course) -> dict[str, dict]:
     with open(course.root / "grades.csv", newline="") as f:
         return {r["student_id"]: r for r in csv.DictReader(f)}
@@ -126,7 +117,7 @@ def test_local_cluster_grades_as_the_local_pool_and_plain_nbgrader(
         on_dask.root, A, connect.target(cluster="local:1"), limits=LIMITS, progress=False
     )
     assert (again["graded"], again["unchanged"]) == (0, len(corpus.ORDINARY))
-    assert submissions_in_gradebook(on_dask) == len(corpus.ORDINARY)
+    assert on_dask.submissions_in_gradebook() == len(corpus.ORDINARY)
     cp.assert_clean(before)
 
 
@@ -174,7 +165,7 @@ def test_worker_killed_mid_task_is_graded_again_elsewhere(ps01_course, ps01_alon
     assert (summary["graded"], summary["failed"]) == (2, 0)
     assert course.total(A, "sleeper") == 10.0  # ps01's full marks
     assert course.scores(A)["correct"] == ps01_alone["correct"]
-    assert submissions_in_gradebook(course) == 2  # graded again, not counted twice
+    assert course.submissions_in_gradebook() == 2  # graded again, not counted twice
     cp.assert_clean(before, tree)
 
 
@@ -212,7 +203,7 @@ def test_worker_killed_twice_is_reported_failed_and_the_rest_graded(
     assert grades_csv(course)["b_sleeper"]["status"] == "needs grading"
     for student in ("a_correct", "c_correct"):
         assert course.scores(A)[student] == ps01_alone["correct"]
-    assert submissions_in_gradebook(course) == 3
+    assert course.submissions_in_gradebook() == 3
     cp.assert_clean(before, tree)
 
 
@@ -261,7 +252,7 @@ def test_coordinator_killed_and_run_again_grades_only_what_was_not_merged(
     assert summary["unchanged"] == len(merged)  # nothing merged was graded again
     assert summary["graded"] == 4 - len(merged)
     assert {r["student"] for r in summary["students"] if r["status"] == "unchanged"} == merged
-    assert submissions_in_gradebook(course) == 4  # nothing counted twice
+    assert course.submissions_in_gradebook() == 4  # nothing counted twice
     for name in names:
         assert course.scores(A)[name] == ps01_alone[name]
     assert course.total(A, "sleeper") == 10.0

@@ -27,14 +27,14 @@ from pathlib import Path
 import grading_corpus as corpus
 import psutil
 import pytest
-from cluster_processes import alive, wait_for
+from cluster_processes import alive, sandbox_processes, wait_for
 from course import Course
 
 from lstm_grading import cgroup, linux
 from lstm_grading.course_lock import OWNER, RUN_PREFIX, CourseBusy
 from lstm_grading.course_prep import NOT_GLOB_SAFE
 from lstm_grading.parallel import grade_assignment
-from lstm_grading.sandbox import REDUCED_GAPS, UID_BASE, Limits
+from lstm_grading.sandbox import REDUCED_GAPS, Limits
 
 pytestmark = pytest.mark.slow
 A = corpus.ASSIGNMENT
@@ -83,16 +83,6 @@ def shm_segments() -> set[tuple[int, int]]:
     """(key, shmid) of the host's System V shared memory segments."""
     lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
     return {(int(line.split()[0]), int(line.split()[1])) for line in lines}
-
-
-def sandbox_processes() -> list[psutil.Process]:
-    """Processes running as one of the sandbox's student uids."""
-    out = []
-    for proc in psutil.process_iter(["uids"]):
-        uids = proc.info["uids"]
-        if uids and UID_BASE <= uids.real < UID_BASE + (1 << 22):
-            out.append(proc)
-    return out
 
 
 def dead_run_folders() -> set[Path]:
