@@ -2,9 +2,10 @@
 
 Builds one class of N submissions of ps01_activations (default 100): the solution and the
 one-bug variants of tests/grading_corpus.py in turn (correct, naive_sigmoid, grad_of_output,
-numpy_tanh, unanswered), every tenth one an attack of the hostile corpus that is harmless
-enough to run without a sandbox (an infinite loop, ``os._exit``, ``sys.exit``, an invalid file,
-a deleted cell). Each contender grades a fresh copy of the class in a process of its own
+numpy_tanh, unanswered); with ``--hostile``, every tenth one is an attack of the hostile corpus
+that is harmless enough to run without a sandbox (an infinite loop, ``os._exit``,
+``sys.exit``, an invalid file, a deleted cell), which measures mostly how each contender waits
+out its timeouts. Each contender grades a fresh copy of the class in a process of its own
 (``--contender``, so none inherits another's warm imports or threads), the contenders taking
 turns in an order that rotates from round to round:
 
@@ -20,7 +21,7 @@ ratios round by round (median and range), the pool's median job time for a corre
 submission, and whether every non-hostile student got the same total from every contender.
 
     .venv/bin/python benchmarks/bench_grading.py [--submissions 100] [--rounds 3]
-        [--contenders plain,pool,dask1,dask2]
+        [--contenders plain,pool,dask1,dask2] [--hostile]
 
 Not a test: timings depend on the machine and its load (tests/test_bench_grading.py runs it on
 a small class and checks the output's structure and the totals line, never the speed).
@@ -59,7 +60,7 @@ RATIOS = [  # (faster candidate, baseline, label): throughput of the first / of 
 ]
 
 
-def build_class(root: Path, n: int) -> list[str]:
+def build_class(root: Path, n: int, with_hostile: bool) -> list[str]:
     """A course at ``root`` with ``n`` submissions; the ids of the hostile ones."""
     course = Course.copy_of_repo(root)
     course.generate(A)
@@ -67,7 +68,7 @@ def build_class(root: Path, n: int) -> list[str]:
     hostile, ordinary = sorted(specs), list(corpus.ORDINARY)
     attackers = []
     for i in range(n):
-        if i % 10 == 9:
+        if with_hostile and i % 10 == 9:
             name = hostile[(i // 10) % len(hostile)]
             student = f"s{i:03d}_h_{name}"
             course.submit(student, A, corpus.hostile(course.root, specs[name]))
@@ -156,6 +157,9 @@ def main() -> None:
         default=list(CONTENDERS),
         help=f"comma-separated, two or more of {','.join(CONTENDERS)} (default: all)",
     )
+    parser.add_argument(
+        "--hostile", action="store_true", help="every tenth submission an attack (see above)"
+    )
     parser.add_argument("--contender", choices=sorted(CONTENDERS), help=argparse.SUPPRESS)
     parser.add_argument("--course", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -172,7 +176,7 @@ def main() -> None:
     info: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         template = Path(tmp) / "class"
-        attackers = build_class(template, args.submissions)
+        attackers = build_class(template, args.submissions, args.hostile)
         for r in range(args.rounds):
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 result = run_contender(name, template, Path(tmp), args.cell_timeout)
