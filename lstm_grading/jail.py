@@ -82,6 +82,13 @@ def enter(new_root: str, binds: list[str], disk_mb: int) -> None:
     """
     linux.mount(None, "/", None, MS_REC | linux.MS_PRIVATE)
     linux.mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
+    # The job's own /tmp, /var/tmp and /run first, then the binds: a course or a Python
+    # environment installed under /tmp (a clone in /tmp, CI's work folder) stays visible
+    # instead of being hidden by the job's /tmp. The folders leading to such a bind are made
+    # by root, 0755, on that tmpfs: the student can add files to /tmp, not to them.
+    _tmpfs(new_root + "/tmp", f"mode=1777,size={disk_mb}m")
+    _tmpfs(new_root + "/var/tmp", "mode=1777,size=16m")
+    _tmpfs(new_root + "/run", "mode=755,size=1m")
     for path in binds:
         target = _make_target(new_root, path, os.path.isdir(path))
         linux.bind_readonly(path, target)
@@ -100,9 +107,6 @@ def enter(new_root: str, binds: list[str], disk_mb: int) -> None:
     os.symlink("/proc/self/fd/1", f"{dev}/stdout")
     os.symlink("/proc/self/fd/2", f"{dev}/stderr")
     _tmpfs(dev + "/shm", "mode=1777,size=16m")
-    _tmpfs(new_root + "/tmp", f"mode=1777,size={disk_mb}m")
-    _tmpfs(new_root + "/var/tmp", "mode=1777,size=16m")
-    _tmpfs(new_root + "/run", "mode=755,size=1m")
     os.makedirs(new_root + "/proc", mode=0o555, exist_ok=True)
     linux.mount("proc", new_root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.makedirs(new_root + "/.old", mode=0o700)
