@@ -1,0 +1,73 @@
+"""The job's root (lstm_grading.jail): what a bound host folder looks like from inside.
+
+A course or Python environment installed under /tmp (a clone in /tmp, a CI work folder) is
+bound into each job under the same path, and the job has a /tmp of its own. The job's /tmp
+must not hide the bind: once it did, and every submission of a class graded from a clone in
+/tmp failed with "No module named 'jupyter_core.migrate'" (the job fell back on the base
+interpreter's packages).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lstm_grading import linux
+
+FULL = linux.probe()[0] == "full"
+
+# Run as a script: new namespaces, a child that enters the jail and reports what it sees.
+PROBE = textwrap.dedent(
+    """
+    import os, sys
+    from lstm_grading import jail, linux
+    bound, root = sys.argv[1], sys.argv[2]
+    linux.unshare(linux.NAMESPACES)
+    pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            jail.enter(root, sorted({bound, *jail.allowlist()}), 16)
+            seen = open(os.path.join(bound, "marker.txt")).read()
+            try:
+                open(os.path.join(bound, "new.txt"), "w").close()
+                writable = "writable"
+            except OSError:
+                writable = "read-only"
+            print(seen, writable, flush=True)
+            code = 0
+        except BaseException as error:
+            print("error", repr(error), flush=True)
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    sys.exit(os.waitstatus_to_exitcode(status))
+    """
+)
+
+
+@pytest.mark.skipif(not FULL, reason="the jail needs Linux namespaces and root")
+def test_a_bind_under_tmp_is_seen_read_only_inside_the_job():
+    top = Path(tempfile.mkdtemp(prefix="jail-test-", dir="/tmp"))  # under /tmp, wherever TMPDIR is
+    try:
+        bound, root = top / "course", top / "root"
+        bound.mkdir()
+        root.mkdir()
+        (bound / "marker.txt").write_text("from the host")
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE, str(bound), str(root)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert out.stdout.strip() == "from the host read-only"
+        assert not (bound / "new.txt").exists()
+    finally:
+        shutil.rmtree(top)
