@@ -43,6 +43,9 @@ def wait_for(condition, what: str, proc: subprocess.Popen | None = None):
         if value:
             return value
         time.sleep(0.2)
+    if proc is not None:  # a failed test leaves no run behind (one once ran on for an hour)
+        proc.kill()
+        proc.communicate()
     raise AssertionError(f"gave up waiting for {what} after {WAIT} s")
 
 
