@@ -64,7 +64,7 @@ book: $(STAMP) $(VENDOR_STAMP)  ## Build the book (executing every page) into _b
 TEST_WORKERS ?= 2
 
 test: $(STAMP) book chromium  ## Build the book, then run the whole test suite
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: $(STAMP)  ## The fast tier: no kernel, no browser, no built book (about a minute)
 	$(BIN)/python -m pytest -m "not slow"
