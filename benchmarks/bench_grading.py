@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import grading_corpus as corpus
 from course import Course
+from rounds import rotated
 
 A = corpus.ASSIGNMENT
 CONTENDERS = {
@@ -178,7 +179,7 @@ def main() -> None:
         template = Path(tmp) / "class"
         attackers = build_class(template, args.submissions, args.hostile)
         for r in range(args.rounds):
-            for name in names[r % len(names) :] + names[: r % len(names)]:
+            for name in rotated(names, r):
                 result = run_contender(name, template, Path(tmp), args.cell_timeout)
                 seconds[name].append(result["seconds"])
                 if name in info and info[name]["totals"] != result["totals"]:

@@ -29,6 +29,7 @@ import sys
 import time
 
 import numpy as np
+from rounds import rotated
 
 import lstm_core as lc
 from lstm_core.lstm import CHUNK
@@ -211,8 +212,7 @@ def main(argv=None) -> None:
     times = {(dt, n): [] for dt in args.dtypes for n in names}
     for r in range(args.rounds):
         for dt in args.dtypes:
-            k = r % len(names)
-            for name in names[k:] + names[:k]:  # a rotated order every round
+            for name in rotated(names, r):
                 times[dt, name].append(measure(name, dt, args))
 
     print(f"\n{'dtype':8} {'contender':10} {'median ms':>10} {'range ms':>21}")

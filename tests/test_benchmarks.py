@@ -91,3 +91,22 @@ def test_the_per_gate_contender_computes_the_same_gradients(rng):
     mine = lc.params_from_gates({k: tuple(v) for k, v in per_gate.items()})
     for name in ("Wx", "Wh", "b"):
         np.testing.assert_allclose(mine[name], grads[name], rtol=1e-12, atol=1e-14)
+
+
+def test_every_round_has_each_contender_once_and_each_goes_first_once():
+    """Both benchmarks take their turns from benchmarks/rounds.py."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        from rounds import rotated
+    finally:
+        sys.path.remove(str(BENCH))
+    names = ["plain", "pool", "dask1", "dask2"]
+    orders = [rotated(names, r) for r in range(len(names))]
+    assert all(sorted(order) == sorted(names) for order in orders)
+    assert [order[0] for order in orders] == names  # each first in one round of four
+    assert [order[-1] for order in orders] == ["dask2", "plain", "pool", "dask1"]
+    assert rotated(names, len(names)) == names  # round 5 starts the cycle again
+    for script in ("bench_lstm.py", "bench_grading.py"):
+        assert "in rotated(names, r)" in (BENCH / script).read_text(), script
+    with pytest.raises(ValueError, match="names: got an empty list"):
+        rotated([], 0)

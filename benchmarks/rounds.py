@@ -1,0 +1,16 @@
+"""The benchmarks' order of turns: every contender once per round, in an order that rotates.
+
+Run back to back, the contender that goes first in a round meets a different machine (caches,
+clock, another job's load) from the one that goes last; rotating the order spreads that over
+all of them, and over ``len(names)`` rounds each goes first once.
+"""
+
+from __future__ import annotations
+
+
+def rotated(names: list[str], round_index: int) -> list[str]:
+    """The order of round ``round_index`` (from 0): ``names`` rotated left by that many."""
+    if not names:
+        raise ValueError("names: got an empty list, expected one or more contenders")
+    k = round_index % len(names)
+    return names[k:] + names[:k]
