@@ -1,5 +1,6 @@
 """The benchmark scripts run and print their tables (timings are theirs to report, not ours)."""
 
+import importlib
 import math
 import re
 import subprocess
@@ -15,6 +16,15 @@ import lstm_core as lc
 pytestmark = pytest.mark.slow
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def from_benchmarks(module: str):
+    """A module of benchmarks/ (the scripts import each other by name, as when run)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        return importlib.import_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
 
 
 def run(script, *args):
@@ -75,11 +85,7 @@ def test_bench_training_reports_every_seed_and_both_cells():
 
 def test_the_per_gate_contender_computes_the_same_gradients(rng):
     """bench_lstm's per-gate loop is only a fair contender if it does the same work right."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        from bench_lstm import per_gate_forward_backward
-    finally:
-        sys.path.remove(str(BENCH))
+    per_gate_forward_backward = from_benchmarks("bench_lstm").per_gate_forward_backward
     N, T, D, H = 3, 7, 4, 5
     p = lc.init_params(D, H, rng=rng)
     p["b"] = rng.standard_normal(4 * H)
@@ -95,11 +101,7 @@ def test_the_per_gate_contender_computes_the_same_gradients(rng):
 
 def test_every_round_has_each_contender_once_and_each_goes_first_once():
     """Both benchmarks take their turns from benchmarks/rounds.py."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        from rounds import rotated
-    finally:
-        sys.path.remove(str(BENCH))
+    rotated = from_benchmarks("rounds").rotated
     names = ["plain", "pool", "dask1", "dask2"]
     orders = [rotated(names, r) for r in range(len(names))]
     assert all(sorted(order) == sorted(names) for order in orders)
