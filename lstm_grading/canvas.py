@@ -32,11 +32,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sqlite3
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from .inputs import check_in_gradebook, path_option
 
 # Canvas's identification columns, in the order its export writes them.
 ID_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section")
@@ -103,13 +106,7 @@ def _norm(value: str) -> str:
 
 def read_canvas(path: Path) -> CanvasFile:
     """Read a Canvas gradebook export (UTF-8, with or without a byte-order mark)."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-    except UnicodeDecodeError as err:
-        raise ValueError(
-            f"canvas: {path} is not UTF-8 text (byte {err.start}); expected Canvas's CSV export"
-        ) from None
+    rows = _read_csv(path, "canvas", "Canvas's gradebook export (Grades > Export), a CSV file")
     if not rows or "Student" not in rows[0] or "ID" not in rows[0]:
         raise ValueError(
             f"canvas: {path} has no 'Student' and 'ID' header; expected a gradebook exported "
@@ -135,14 +132,43 @@ def read_canvas(path: Path) -> CanvasFile:
     return CanvasFile(header, meta, students)
 
 
+def _read_csv(path, argument: str, expected: str) -> list[list[str]]:
+    """The rows of the CSV file ``path``; ``ValueError`` naming ``argument`` if it cannot be."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{argument}: {path} does not exist; expected {expected}")
+    if not path.is_file():
+        raise ValueError(f"{argument}: {path} is not a file; expected {expected}")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return list(csv.reader(f))
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{argument}: {path} is not UTF-8 text (byte {err.start}); expected {expected}"
+        ) from None
+    except csv.Error as err:
+        raise ValueError(
+            f"{argument}: {path} is not a readable CSV ({err}); expected {expected}"
+        ) from None
+    except OSError as err:
+        raise ValueError(
+            f"{argument}: cannot read {path} ({err.strerror}); expected {expected}"
+        ) from None
+
+
 def find_column(header: list[str], column: str) -> str:
     """The header of the assignment column ``column`` names: exact, or without " (id)"."""
+    assignments = [h for h in header if h not in ID_COLUMNS and h.endswith(")")]
+    if column in ID_COLUMNS:
+        raise ValueError(
+            f"column: {column!r} is one of Canvas's identification columns; expected an "
+            f"assignment column: {', '.join(repr(a) for a in assignments) or 'none here'}"
+        )
     if column in header:
         return column
     found = [h for h in header if h.rsplit(" (", 1)[0] == column and h.endswith(")")]
     if len(found) == 1:
         return found[0]
-    assignments = [h for h in header if h not in ID_COLUMNS and h.endswith(")")]
     if not found:
         raise ValueError(
             f"column: no assignment column {column!r} in the Canvas file; it has "
@@ -155,8 +181,8 @@ def course_grades(gradebook: Path, assignment: str) -> dict[str, CourseGrade]:
     """Every course student's result for ``assignment``, from a snapshot of ``gradebook``."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    if not gradebook.is_file():
-        raise ValueError(f"gradebook: {gradebook} does not exist; expected nbgrader's gradebook.db")
+    gradebook = Path(gradebook).resolve()
+    check_in_gradebook(gradebook, assignment, "gradebook")
     with tempfile.TemporaryDirectory(prefix="lstm-canvas-") as tmp:
         snapshot = Path(tmp) / "gradebook.db"
         source = sqlite3.connect(f"file:{gradebook}?mode=ro", uri=True)
@@ -185,23 +211,35 @@ def course_grades(gradebook: Path, assignment: str) -> dict[str, CourseGrade]:
                     grades[student.id] = CourseGrade("needs grading", None, max_score)
                 else:
                     grades[student.id] = CourseGrade("graded", float(sub.score), max_score)
+    if all(g.status == "not submitted" for g in grades.values()):
+        raise ValueError(
+            f"assignment: {assignment!r} has no submission in {gradebook}; expected an "
+            f"assignment graded first (lstm-autograde {assignment})"
+        )
     return grades
 
 
 def read_mapping(path: Path) -> dict[str, str]:
     """``--map`` file: course student id -> the Canvas key value."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or {"student_id", "canvas"} - set(reader.fieldnames):
+    expected = "a CSV file with the columns 'student_id' and 'canvas'"
+    rows = _read_csv(path, "map", expected)
+    header = [h.strip() for h in rows[0]] if rows else []
+    if {"student_id", "canvas"} - set(header):
+        raise ValueError(f"map: {path} has columns {header}; expected 'student_id' and 'canvas'")
+    sid_at, canvas_at = header.index("student_id"), header.index("canvas")
+    mapping: dict[str, str] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header) or not row[sid_at].strip():
             raise ValueError(
-                f"map: {path} has columns {reader.fieldnames}; expected 'student_id' and 'canvas'"
+                f"map: row {number} of {path} is {row}; expected {len(header)} fields, a "
+                "student_id and its canvas value (empty: no Canvas row)"
             )
-        mapping = {}
-        for row in reader:
-            sid = row["student_id"].strip()
-            if sid in mapping:
-                raise ValueError(f"map: student_id {sid!r} appears twice in {path}")
-            mapping[sid] = row["canvas"].strip()
+        sid, value = row[sid_at].strip(), row[canvas_at].strip()
+        if sid in mapping:
+            raise ValueError(f"map: student_id {sid!r} appears twice in {path}")
+        mapping[sid] = value
     return mapping
 
 
@@ -233,7 +271,20 @@ def fill_column(
     for row in canvas.meta:
         if row[0].strip() == POINTS_POSSIBLE:
             text = row[canvas.header.index(header)].strip()
-            points = float(text) if text else None
+            if text == "(read only)":
+                raise ValueError(
+                    f"column: {header!r} is read-only in Canvas (a total); expected an "
+                    "assignment column"
+                )
+            try:
+                points = float(text) if text else None
+            except ValueError:
+                points = math.nan
+            if points is not None and not (math.isfinite(points) and points >= 0):
+                raise ValueError(
+                    f"canvas: the {POINTS_POSSIBLE} of {header!r} is {text!r}; expected a number "
+                    "of points (is the file a Canvas export?)"
+                )
     if points is not None and points != max_score and not scale:
         raise ValueError(
             f"scale: Canvas's {header!r} is worth {points:g} points, the assignment "
@@ -252,11 +303,20 @@ def fill_column(
         by_key[value] = row
     mapping = mapping or {}
     matched: dict[str, str] = {}  # normalised Canvas key -> value to write
+    matched_by: dict[str, str] = {}  # normalised Canvas key -> the course student it has
     for sid in sorted(grades):
         target = _norm(mapping.get(sid, sid))
         if target not in by_key:
             report.unmatched_course.append(sid)
             continue
+        if target in matched_by:
+            other = matched_by[target]
+            raise ValueError(
+                f"{'map' if sid in mapping or other in mapping else 'key'}: the course students "
+                f"{other!r} and {sid!r} both match the Canvas row whose {key} is "
+                f"{by_key[target][key]!r}; expected one student per row (give --map)"
+            )
+        matched_by[target] = sid
         grade = grades[sid]
         if grade.status == "graded":
             matched[target] = _number(grade.score * factor)
@@ -287,19 +347,52 @@ def export_canvas(
     out: Path,
     **options,
 ) -> ExportReport:
-    """Read the Canvas export and the gradebook, write the import file and a JSON report."""
+    """Read the Canvas export and the gradebook, write the import file and a JSON report.
+
+    Every argument is checked before anything is written: ``ValueError`` naming it.
+    """
+    canvas_csv, course, out = Path(canvas_csv), Path(course), Path(out)
     mapping = options.pop("mapping", None)
+    mapping = Path(mapping) if mapping is not None else None
+    if not course.is_dir():
+        raise ValueError(
+            f"course: {course} is not a folder; expected the course folder holding gradebook.db"
+        )
+    check_in_gradebook(course.resolve() / "gradebook.db", assignment, "course")
+    check_output(out, [canvas_csv, course / "gradebook.db", *([mapping] if mapping else [])])
     rows, report = fill_column(
         read_canvas(canvas_csv),
         column,
         course_grades(course / "gradebook.db", assignment),
-        mapping=read_mapping(mapping) if mapping else None,
+        mapping=read_mapping(mapping) if mapping is not None else None,
         **options,
     )
-    with open(out, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f, lineterminator="\n").writerows(rows)
-    out.with_suffix(".json").write_text(json.dumps(asdict(report), indent=2) + "\n")
+    try:
+        with open(out, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
+        out.with_suffix(".json").write_text(json.dumps(asdict(report), indent=2) + "\n")
+    except OSError as err:
+        raise ValueError(f"out: cannot write {err.filename} ({err.strerror})") from None
     return report
+
+
+def check_output(out: Path, inputs: list[Path]) -> None:
+    """``out`` (and the JSON report beside it) can be written without replacing an input."""
+    expected = "a .csv file name in an existing folder, for the file to import into Canvas"
+    if out.suffix.lower() != ".csv":
+        raise ValueError(f"out: got '{out}'; expected {expected}")
+    if out.is_dir() or not out.parent.is_dir():
+        raise ValueError(
+            f"out: got '{out}', {'a folder' if out.is_dir() else 'in no existing folder'}; "
+            f"expected {expected}"
+        )
+    for written in (out, out.with_suffix(".json")):
+        for source in inputs:
+            if written.resolve() == source.resolve():
+                raise ValueError(
+                    f"out: got '{out}', which would overwrite {source}; expected {expected}, "
+                    "not one of the files read"
+                )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,17 +400,19 @@ def main(argv: list[str] | None = None) -> int:
         prog="lstm-autograde export",
         description="Fill one assignment column of a Canvas gradebook export for import.",
     )
-    parser.add_argument("--canvas", type=Path, required=True, help="Canvas gradebook export (CSV)")
+    parser.add_argument(
+        "--canvas", type=path_option, required=True, help="Canvas gradebook export (CSV)"
+    )
     parser.add_argument("--column", required=True, help='Canvas assignment, e.g. "Problem set 1"')
     parser.add_argument("--assignment", required=True, help="nbgrader assignment id")
-    parser.add_argument("--course", type=Path, default=Path.cwd(), help="course root (cwd)")
+    parser.add_argument("--course", type=path_option, default=Path.cwd(), help="course root (cwd)")
     parser.add_argument(
         "--key", default="SIS Login ID", help="Canvas column matched to student ids"
     )
-    parser.add_argument("--map", type=Path, dest="mapping", help="CSV: student_id,canvas")
+    parser.add_argument("--map", type=path_option, dest="mapping", help="CSV: student_id,canvas")
     parser.add_argument("--missing", choices=("blank", "zero"), default="blank")
     parser.add_argument("--scale", action="store_true", help="rescale to Canvas's points")
-    parser.add_argument("--out", type=Path, default=Path("canvas-import.csv"))
+    parser.add_argument("--out", type=path_option, default=Path("canvas-import.csv"))
     args = parser.parse_args(argv)
     try:
         report = export_canvas(

@@ -9,13 +9,14 @@ export with the grades (:mod:`lstm_grading.canvas`).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
+from . import inputs
 from .cluster import connect
 from .cluster.connect import ClusterError, Target
 from .course_lock import CourseBusy
+from .job import LIMIT_RULES
 from .parallel import grade_assignment
 from .sandbox import Limits
 
@@ -27,19 +28,35 @@ def parser() -> argparse.ArgumentParser:
         epilog="lstm-autograde export --help: send the grades to Canvas.",
     )
     p.add_argument("assignment", help="assignment id, e.g. ps01_activations")
-    p.add_argument("--course", type=Path, default=Path.cwd(), help="course root (cwd)")
     p.add_argument(
-        "--jobs", "-j", type=int, default=None, help="workers (default: one more than the cores)"
+        "--course", type=inputs.path_option, default=Path.cwd(), help="course root (cwd)"
     )
-    default_cell = int(os.environ.get("LSTM_GRADING_CELL_TIMEOUT", Limits.cell_timeout))
-    p.add_argument("--cell-timeout", type=int, default=default_cell, help="seconds")
-    p.add_argument("--notebook-timeout", type=int, default=Limits.notebook_timeout)
-    p.add_argument("--memory-mb", type=int, default=Limits.memory_mb)
-    p.add_argument("--output-bytes", type=int, default=Limits.output_bytes)
-    p.add_argument("--disk-mb", type=int, default=Limits.disk_mb, help="the job's /tmp")
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=inputs.jobs_rule().parse,
+        default=None,
+        help="workers (default: one more than the cores)",
+    )
+    limit = {name: rule.parse for name, rule in LIMIT_RULES.items()}
+    try:
+        default_cell = inputs.env_cell_timeout() or Limits.cell_timeout
+    except ValueError:
+        default_cell = Limits.cell_timeout  # main() reports the variable
+    p.add_argument(
+        "--cell-timeout", type=limit["cell_timeout"], default=default_cell, help="seconds"
+    )
+    p.add_argument(
+        "--notebook-timeout", type=limit["notebook_timeout"], default=Limits.notebook_timeout
+    )
+    p.add_argument("--memory-mb", type=limit["memory_mb"], default=Limits.memory_mb)
+    p.add_argument("--output-bytes", type=limit["output_bytes"], default=Limits.output_bytes)
+    p.add_argument(
+        "--disk-mb", type=limit["disk_mb"], default=Limits.disk_mb, help="the job's /tmp"
+    )
     p.add_argument(
         "--return-mb",
-        type=float,
+        type=limit["return_mb"],
         default=Limits.return_mb,
         help="files kept per submission (MB); the excess is reported",
     )
@@ -70,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
     )
     dask.add_argument(
         "--worker-timeout",
-        type=float,
+        type=inputs.WORKER_TIMEOUT_RULE.parse,
         default=600,
         help="seconds to wait for a first worker to join the scheduler",
     )
@@ -98,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         return canvas.main(argv[1:])
     args = parser().parse_args(argv)
     try:
+        inputs.env_cell_timeout()  # nbgrader_config.py reads it: feedback, export
         limits = Limits(
             cell_timeout=args.cell_timeout,
             notebook_timeout=args.notebook_timeout,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
+
+from .inputs import DAY, MIB_PER_TIB, PID_MAX_LIMIT, Rule
 
 UID_BASE = int(os.environ.get("LSTM_GRADING_UID_BASE", "1999000000"))  # + slot number
 REDUCED_GAPS = (
@@ -27,9 +29,27 @@ class Limits:
     return_mb: float = 5.0  # what comes back per submission (autograded folder)
 
     def __post_init__(self):
-        for name, value in asdict(self).items():
-            if not value > 0:
-                raise ValueError(f"Limits.{name} must be positive, got {value!r}")
+        for f in fields(self):
+            value = LIMIT_RULES[f.name].check(f"Limits.{f.name}", getattr(self, f.name))
+            if type(value) not in (int, float):  # e.g. numpy's: stored as Python numbers
+                object.__setattr__(self, f.name, int(value) if f.type == "int" else float(value))
+
+
+# What each limit may be. A time or size past these is a typing slip, not a limit: the kernel
+# would get an rlimit it cannot hold or the run would wait for days. The times are whole
+# seconds: nbgrader_config.py reads the cell limit back with int().
+LIMIT_RULES = {
+    "cell_timeout": Rule(1, DAY, f"a whole number of seconds from 1 to {DAY} (a day)"),
+    "notebook_timeout": Rule(1, DAY, f"a whole number of seconds from 1 to {DAY} (a day)"),
+    "memory_mb": Rule(1, MIB_PER_TIB, f"a whole number of MiB from 1 to {MIB_PER_TIB} (1 TiB)"),
+    "output_bytes": Rule(1, 1 << 30, f"a whole number of bytes from 1 to {1 << 30} (1 GiB)"),
+    "file_mb": Rule(1, MIB_PER_TIB, f"a whole number of MiB from 1 to {MIB_PER_TIB} (1 TiB)"),
+    "nproc": Rule(1, PID_MAX_LIMIT, f"a whole number of processes from 1 to {PID_MAX_LIMIT}"),
+    "disk_mb": Rule(1, MIB_PER_TIB, f"a whole number of MiB from 1 to {MIB_PER_TIB} (1 TiB)"),
+    "return_mb": Rule(
+        0, MIB_PER_TIB, f"a number of MB above 0, at most {MIB_PER_TIB} (1 TB)", integer=False
+    ),
+}
 
 
 @dataclass

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from . import cgroup as cgroups
-from . import course_lock, course_prep, gradebook_merge, jail, linux, report, sandbox
+from . import course_lock, course_prep, gradebook_merge, inputs, jail, linux, report, sandbox
 from .pool import Pool
 from .progress import Progress
 from .report import Outcome
@@ -192,17 +192,13 @@ def grade_assignment(
     """Autograde every submission of ``assignment`` in ``course``; return the summary dict.
 
     Raises :class:`lstm_grading.course_lock.CourseBusy` if another run grades the course
-    (unless ``wait``), ``ValueError`` for a course or assignment that does not exist.
+    (unless ``wait``), ``ValueError`` naming the argument for a bad argument (a course or
+    assignment that does not exist, an assignment without submissions, ``jobs`` out of range:
+    :func:`lstm_grading.inputs.check_run`), before anything is written to the course.
     """
-    course = Path(course).resolve()
-    limits = limits or Limits()
-    jobs = jobs or default_jobs()
-    if jobs < 1:
-        raise ValueError(f"jobs must be at least 1, got {jobs}")
-    if not (course / "nbgrader_config.py").exists():
-        raise ValueError(f"course: {course} has no nbgrader_config.py, expected a course folder")
-    if sandbox_mode not in (None, "full", "reduced"):
-        raise ValueError(f"sandbox_mode must be None, 'full' or 'reduced', got {sandbox_mode!r}")
+    course, assignment, jobs, limits = inputs.check_run(
+        course, assignment, jobs, limits, sandbox_mode
+    )
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else None
     with course_lock.locked(course, assignment, wait=wait, say=say):
         return _grade_locked(

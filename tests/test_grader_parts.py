@@ -110,7 +110,7 @@ def test_diagnosis_names_the_first_real_problem(tmp_path):
 
 @pytest.mark.parametrize("field", ["cell_timeout", "return_mb", "disk_mb"])
 def test_limits_must_be_positive(field):
-    with pytest.raises(ValueError, match=f"Limits.{field} must be positive, got 0"):
+    with pytest.raises(ValueError, match=f"Limits.{field}: got 0; expected "):
         Limits(**{field: 0})
 
 

@@ -22,6 +22,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import inputs
+
 PROTOCOLS = ("tcp", "tls")
 ALLOWED_FAILURES = 1  # a task whose worker died is run once more elsewhere, then reported
 NEEDS_DASK = 'the cluster mode needs Dask: pip install "lstm-core[cluster]"'
@@ -48,19 +50,30 @@ class Target:
     tls: tuple[str, str, str] | None = None  # (CA file, certificate, key) from the flags
     source: str = ""  # what the instructor gave, for messages
 
+    def __post_init__(self):
+        inputs.Rule(0, inputs.max_workers(), "a number of local worker processes").check(
+            "Target.workers", self.workers
+        )
+        if (self.workers > 0) == bool(self.address):
+            raise ValueError(
+                f"target: got workers={self.workers!r} and address={self.address!r}; expected "
+                "one of them: use lstm_grading.cluster.connect.target(...)"
+            )
+
     @property
     def local(self) -> bool:
         return self.workers > 0
 
 
 def parse_cluster(text: str) -> int:
-    """``local:N`` -> N (a positive number of worker processes)."""
-    kind, _, count = text.partition(":")
-    if kind != "local" or not count.isdigit() or int(count) < 1:
+    """``local:N`` -> N (a number of worker processes this machine can run)."""
+    kind, _, count = str(text).partition(":")
+    most = inputs.max_workers()
+    if kind != "local" or not (count.isascii() and count.isdigit()) or not 1 <= int(count) <= most:
         raise ValueError(
-            f"cluster: expected local:N with N a positive number of worker processes "
-            f"(e.g. local:4), got {text!r}; for an existing cluster use --scheduler or "
-            "--scheduler-file"
+            f"cluster: expected local:N with N a number of worker processes from 1 to {most} "
+            f"(4 per core here; e.g. local:4), got {text!r}; for an existing cluster use "
+            "--scheduler or --scheduler-file"
         )
     return int(count)
 
@@ -87,10 +100,16 @@ def split_address(address: str, argument: str) -> tuple[str, str, int]:
     if not sep:
         protocol, rest = "", address
     host, _, port = rest.rpartition(":")
-    if protocol not in ("", *PROTOCOLS) or not host or not port.isdigit():
+    if (
+        protocol not in ("", *PROTOCOLS)
+        or not host
+        or any(c.isspace() or c in "/?#@" for c in host)
+        or not (port.isascii() and port.isdigit())
+        or int(port) not in inputs.PORTS
+    ):
         raise ValueError(
-            f"{argument}: expected tcp://HOST:PORT or tls://HOST:PORT (or HOST:PORT), "
-            f"got {address!r}"
+            f"{argument}: expected tcp://HOST:PORT or tls://HOST:PORT (or HOST:PORT), PORT "
+            f"from 1 to 65535, got {address!r}"
         )
     return protocol, host, int(port)
 
@@ -98,17 +117,21 @@ def split_address(address: str, argument: str) -> tuple[str, str, int]:
 def tls_files(ca_file, cert, key) -> tuple[str, str, str] | None:
     """The three TLS files, all given and existing, or None if none is given."""
     given = {"tls_ca_file": ca_file, "tls_cert": cert, "tls_key": key}
-    if not any(given.values()):
+    if all(v is None for v in given.values()):
         return None
+    absent = [n for n, v in given.items() if v is None]
+    if absent:
+        missing = ", ".join(f"--{n.replace('_', '-')}" for n in absent)
+        raise ValueError(
+            f"{absent[0]}: TLS needs all three of --tls-ca-file, --tls-cert and --tls-key; "
+            f"missing {missing}"
+        )
     for name, value in given.items():
-        if not value:
-            missing = ", ".join(f"--{n.replace('_', '-')}" for n, v in given.items() if not v)
+        if str(value) == "" or not Path(value).is_file():
             raise ValueError(
-                f"{name}: TLS needs all three of --tls-ca-file, --tls-cert and --tls-key; "
-                f"missing {missing}"
+                f"{name}: {value or repr(value)} is not a file; expected the PEM file of "
+                f"--{name.replace('_', '-')}"
             )
-        if not Path(value).is_file():
-            raise ValueError(f"{name}: {value} is not a file")
     return (str(ca_file), str(cert), str(key))
 
 
@@ -133,20 +156,33 @@ def target(
     tls_key: str | None = None,
     allow_insecure: bool = False,
 ) -> Target | None:
-    """Check the cluster options; None if none asks for a cluster (the local pool)."""
-    given = [n for n, v in (("cluster", cluster), ("scheduler", scheduler)) if v]
-    if scheduler_file:
-        given.append("scheduler_file")
+    """Check the cluster options; None if none asks for a cluster (the local pool).
+
+    An option given as an empty string is an error, not an absent option.
+    """
+    options = {"cluster": cluster, "scheduler": scheduler, "scheduler_file": scheduler_file}
+    given = [n for n, v in options.items() if v is not None]
+    for name in given:
+        if str(options[name]).strip() == "":
+            raise ValueError(
+                f"{name}: got {options[name]!r}; expected "
+                + {
+                    "cluster": "local:N (N worker processes on this machine)",
+                    "scheduler": "the scheduler's address, tls://HOST:PORT",
+                    "scheduler_file": "the file `dask scheduler --scheduler-file PATH` wrote",
+                }[name]
+            )
     if len(given) > 1:
         raise ValueError(f"{given[1]}: give only one of --cluster, --scheduler, --scheduler-file")
     tls = tls_files(tls_ca_file, tls_cert, tls_key)
-    if cluster:
+    if cluster is not None:
         if tls:
             raise ValueError(
                 "tls_ca_file: a local cluster listens on 127.0.0.1 only and needs no TLS; the "
                 "TLS flags go with --scheduler or --scheduler-file"
             )
-        return Target(workers=parse_cluster(cluster), source=f"local:{cluster.split(':')[1]}")
+        workers = parse_cluster(cluster)
+        return Target(workers=workers, source=f"local:{workers}")
     if not given:
         if tls or allow_insecure:
             raise ValueError(
@@ -154,7 +190,7 @@ def target(
             )
         return None
     argument = given[0]
-    if scheduler_file:
+    if scheduler_file is not None:
         path = Path(scheduler_file)
         try:
             scheduler = json.loads(path.read_text())["address"]
@@ -225,5 +261,14 @@ def connect(t: Target, timeout: float = 60):
             )
             client = stack.enter_context(Client(cluster, timeout=timeout))
         else:
-            client = stack.enter_context(Client(t.address, security=security(t), timeout=timeout))
+            try:
+                client = stack.enter_context(
+                    Client(t.address, security=security(t), timeout=timeout)
+                )
+            except (OSError, TimeoutError) as exc:
+                raise ClusterError(
+                    f"scheduler: could not connect to {t.source or t.address} within "
+                    f"{timeout:g} s ({exc}); expected a running scheduler there (dask scheduler), "
+                    "reachable from this machine"
+                ) from None
         yield client

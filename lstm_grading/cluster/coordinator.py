@@ -37,7 +37,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from .. import course_lock, course_prep, parallel
+from .. import course_lock, course_prep, inputs, parallel
 from ..pool import Pool
 from ..progress import Progress
 from ..report import Outcome
@@ -141,19 +141,15 @@ def grade_assignment(
     first worker. Raises what the local mode raises, and :class:`ClusterError`.
     """
     connecting.require_dask()
-    course = Path(course).resolve()
-    limits = limits or Limits()
-    jobs = jobs or parallel.default_jobs()
-    if jobs < 1:
-        raise ValueError(f"jobs must be at least 1, got {jobs}")
-    if not (course / "nbgrader_config.py").exists():
-        raise ValueError(f"course: {course} has no nbgrader_config.py, expected a course folder")
-    if sandbox_mode not in (None, "reduced"):
+    if not isinstance(target, Target):
         raise ValueError(
-            f"sandbox_mode must be None (each worker's best) or 'reduced', got {sandbox_mode!r}"
+            f"target: got {target!r}; expected a Target from lstm_grading.cluster.connect.target"
         )
-    if not worker_timeout > 0:
-        raise ValueError(f"worker_timeout must be positive, got {worker_timeout!r}")
+    inputs.WORKER_TIMEOUT_RULE.check("worker_timeout", worker_timeout)
+    # sandbox_mode: None (each worker's best) or "reduced"; "full" cannot be asked of a worker.
+    course, assignment, jobs, limits = inputs.check_run(
+        course, assignment, jobs, limits, sandbox_mode, modes=(None, "reduced")
+    )
     stream = stream or sys.stderr
     say = (lambda msg: print(msg, file=stream, flush=True)) if progress else None
     with course_lock.locked(course, assignment, wait=wait, say=say):

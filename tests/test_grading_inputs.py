@@ -1,0 +1,647 @@
+"""Bad instructor inputs to ``lstm-autograde`` and to the API it calls (:mod:`lstm_grading.inputs`).
+
+Each bad input gets a clear error and loses nothing: on the command line exit status 2 and a
+message naming the option, what it got and what it expects (argparse's usage error for a value
+argparse parses, else one line), no traceback, and the course tree (paths, sizes, modification
+times) exactly as it was; in the API a ``ValueError`` naming the argument. No test here grades:
+the course lock is replaced by a tripwire, so an input that passed every check would fail its
+test at once instead of starting a run. The valid inputs next to them reach that tripwire.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from nbgrader.api import Gradebook
+
+from lstm_grading import canvas, cli, course_lock, inputs, parallel
+from lstm_grading.cluster import connect, coordinator
+from lstm_grading.cluster.connect import ClusterError, Target
+from lstm_grading.sandbox import Limits
+
+A = "ps01"
+MOST = inputs.max_workers()
+CANVAS_EXPORT = """\
+Student,ID,SIS Login ID,Section,Problem set 1 (11),Problem set 2 (12),Current Points
+    Points Possible,,,,10.00,20.00,(read only)
+"Doe, Alice",1001,alice,LSTM 101,,,
+"Roe, Bob",1002,bob,LSTM 101,,,
+"""
+
+
+@pytest.fixture(scope="module")
+def gradebook(tmp_path_factory):
+    """A real nbgrader gradebook: ps01 (10 points) graded for alice, ps02 without submission."""
+    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
+    with pytest.MonkeyPatch.context() as mp:  # nbgrader runs `alembic` from PATH: this venv's
+        mp.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+        with Gradebook(f"sqlite:///{path}") as gb:
+            for name, points in [(A, 10), ("ps02", 20)]:
+                gb.add_assignment(name)
+                gb.add_notebook(name, name)
+                gb.add_grade_cell("test", name, name, max_score=points, cell_type="code")
+            gb.add_student("alice")
+            gb.add_student("bob")
+            with gb.db.no_autoflush:
+                gb.add_submission(A, "alice")
+            grade = gb.find_grade("test", A, A, "alice")
+            grade.auto_score, grade.needs_manual_grade = 7.0, False
+            gb.db.commit()
+    return path
+
+
+@pytest.fixture
+def course(gradebook, tmp_path):
+    """A course every grading check accepts: config, gradebook, source, one submission."""
+    root = tmp_path / "course"
+    (root / "solutions" / A).mkdir(parents=True)
+    (root / "solutions" / A / f"{A}.ipynb").write_text("{}")
+    (root / "submitted" / "alice" / A).mkdir(parents=True)
+    (root / "submitted" / "alice" / A / f"{A}.ipynb").write_text("{}")
+    (root / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    (root / "Grades.csv").write_text(CANVAS_EXPORT)
+    (root / "afile").write_text("not a folder")
+    (root / "map.csv").write_text("student_id,canvas\nalice,alice\n")
+    shutil.copy(gradebook, root / "gradebook.db")
+    return root
+
+
+class Reached(Exception):
+    """The run got past every check (the tripwire in place of the course lock)."""
+
+
+@pytest.fixture(autouse=True)
+def tripwire(monkeypatch):
+    """No test grades, starts a cluster or connects to one: the lock and connect() raise."""
+
+    def lock(*args, **kwargs):
+        raise Reached("the course lock")
+
+    def cluster(*args, **kwargs):
+        raise AssertionError("connect() was called: the input should have been refused first")
+
+    monkeypatch.setattr(course_lock, "locked", lock)
+    monkeypatch.setattr(connect, "connect", cluster)
+    monkeypatch.delenv(inputs.CELL_TIMEOUT_ENV, raising=False)
+
+
+def tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every path under ``root`` with its size and modification time (folders included)."""
+    out = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder, name)
+            st = path.lstat()
+            out[str(path.relative_to(root))] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def run(argv: list[str], capsys) -> tuple[int, str]:
+    """``lstm-autograde argv`` in this process: (exit status, stderr)."""
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+def refused(argv, course, capsys, message, prefix="lstm-autograde") -> str:
+    """Run ``argv`` ({c}: the course): status 2, one clear message, the course unchanged."""
+    argv = [a.replace("{c}", str(course)) for a in argv]
+    before = tree(course)
+    code, err = run(argv, capsys)
+    assert tree(course) == before, "the course changed"
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    if lines[0].startswith("usage:"):  # argparse: usage, then the one error line
+        assert lines[-1].startswith(f"{prefix}: error: argument ")
+    else:
+        assert len(lines) == 1, err
+        assert lines[0].startswith(f"{prefix}: ")
+    assert re.search(message, lines[-1]), lines[-1]
+    return lines[-1]
+
+
+def no_submissions(c: Path):
+    shutil.rmtree(c / "submitted")
+
+
+def no_gradebook(c: Path):
+    (c / "gradebook.db").unlink()
+
+
+def broken_gradebook(c: Path):
+    (c / "gradebook.db").write_text("not a database")
+
+
+def no_source(c: Path):
+    shutil.rmtree(c / "solutions" / A)
+
+
+def no_config(c: Path):
+    (c / "nbgrader_config.py").unlink()
+
+
+SECONDS = "expected a whole number of seconds from 1 to 86400"
+MIB = "expected a whole number of MiB from 1 to 1048576"
+WORKERS = f"expected a whole number of worker processes from 1 to {MOST}"
+ABOVE_0 = "expected a number of (MB|seconds) above 0"
+LOCAL = f"cluster: expected local:N with N a number of worker processes from 1 to {MOST}"
+ADDRESS = r"scheduler: expected tcp://HOST:PORT or tls://HOST:PORT \(or HOST:PORT\), PORT from 1"
+ID = "assignment: got {}; expected an assignment id, the name of its folder in solutions/"
+TLS = ["--scheduler", "tls://127.0.0.1:8786"]
+
+
+def option(name: str, value: str, expected: str) -> tuple[list[str], None, str]:
+    """A bad value of an option argparse parses: its message names both."""
+    return [name, value], None, f"argument {name}(/-j)?: got '{re.escape(value)}'; {expected}"
+
+
+# (options after the assignment id, what the course needs changed, the error line's pattern)
+GRADING_CASES = {
+    "cell timeout negative": option("--cell-timeout", "-1", SECONDS),
+    "cell timeout zero": option("--cell-timeout", "0", SECONDS),
+    "cell timeout fraction": option("--cell-timeout", "1.5", SECONDS),
+    "cell timeout huge": option("--cell-timeout", "10" * 6, SECONDS),
+    "notebook timeout zero": option("--notebook-timeout", "0", SECONDS),
+    "notebook timeout huge": option("--notebook-timeout", "99999999", SECONDS),
+    "memory negative": option("--memory-mb", "-5", MIB),
+    "memory huge": option("--memory-mb", str(1 << 44), MIB),
+    "output zero": option("--output-bytes", "0", "expected a whole number of bytes from 1"),
+    "output huge": option("--output-bytes", str(1 << 40), "expected a whole number of bytes"),
+    "disk zero": option("--disk-mb", "0", MIB),
+    "disk huge": option("--disk-mb", str(1 << 44), MIB),
+    "return nan": option("--return-mb", "nan", ABOVE_0),
+    "return inf": option("--return-mb", "inf", ABOVE_0),
+    "return zero": option("--return-mb", "0", ABOVE_0),
+    "jobs zero": option("--jobs", "0", WORKERS),
+    "jobs negative": option("--jobs", "-1", WORKERS),
+    "jobs word": option("--jobs", "x", WORKERS),
+    "jobs huge": option("--jobs", "100000", WORKERS),
+    "worker timeout zero": option("--worker-timeout", "0", ABOVE_0),
+    "worker timeout nan": option("--worker-timeout", "nan", ABOVE_0),
+    "course missing": (
+        ["--course", "{c}/nowhere"],
+        None,
+        "course: got '.*/nowhere', which does not exist; expected an nbgrader course folder",
+    ),
+    "course empty": (["--course", ""], None, "argument --course: got ''; expected a path"),
+    "course a file": (
+        ["--course", "{c}/afile"],
+        None,
+        "course: got '.*/afile', which is not a folder; expected an nbgrader course folder",
+    ),
+    "course not nbgrader": (
+        ["--course", "{c}/solutions"],
+        None,
+        "course: got '.*/solutions', which has no nbgrader_config.py; expected an nbgrader",
+    ),
+    "no config": ([], no_config, "course: got '.*', which has no nbgrader_config.py"),
+    "no submissions": (
+        [],
+        no_submissions,
+        f"assignment: no submissions of '{A}' in .*/submitted; expected folders "
+        f"submitted/<student>/{A}/",
+    ),
+    "no gradebook": (
+        [],
+        no_gradebook,
+        "course: .*/gradebook.db does not exist; expected the gradebook.db nbgrader",
+    ),
+    "broken gradebook": (
+        [],
+        broken_gradebook,
+        r"course: .*/gradebook.db is not an nbgrader gradebook \(file is not a database\)",
+    ),
+    "no source folder": (
+        [],
+        no_source,
+        f"assignment: '{A}' has no source folder .*/solutions/{A}; expected",
+    ),
+    "cluster zero": (["--cluster", "local:0"], None, f"{LOCAL} .*got 'local:0'"),
+    "cluster word": (["--cluster", "local:x"], None, f"{LOCAL} .*got 'local:x'"),
+    "cluster unknown kind": (["--cluster", "foo"], None, f"{LOCAL} .*got 'foo'"),
+    "cluster superscript": (["--cluster", "local:\u00b3"], None, f"{LOCAL} .*got 'local:\u00b3'"),
+    "cluster huge": (["--cluster", "local:100000"], None, f"{LOCAL} .*got 'local:100000'"),
+    "cluster empty": (["--cluster", ""], None, "cluster: got ''; expected local:N"),
+    "scheduler no port": (["--scheduler", "tcp://h"], None, f"{ADDRESS}.* got 'tcp://h'"),
+    "scheduler port too big": (
+        ["--scheduler", "tcp://127.0.0.1:99999"],
+        None,
+        f"{ADDRESS}.* got 'tcp://127.0.0.1:99999'",
+    ),
+    "scheduler port superscript": (
+        ["--scheduler", "127.0.0.1:\u00b9"],
+        None,
+        f"{ADDRESS}.* got '127.0.0.1:\u00b9'",
+    ),
+    "scheduler http": (["--scheduler", "http://h:1"], None, f"{ADDRESS}.* got 'http://h:1'"),
+    "scheduler empty": (["--scheduler", ""], None, "scheduler: got ''; expected the scheduler's"),
+    "scheduler file missing": (
+        ["--scheduler-file", "{c}/none.json"],
+        None,
+        "scheduler_file: .*none.json is not a scheduler file",
+    ),
+    "scheduler file empty": (["--scheduler-file", ""], None, "scheduler_file: got ''; expected"),
+    "tls files missing": (
+        [*TLS, "--tls-ca-file", "{c}/ca.pem", "--tls-cert", "{c}/c", "--tls-key", "{c}/k"],
+        None,
+        "tls_ca_file: .*/ca.pem is not a file; expected the PEM file of --tls-ca-file",
+    ),
+    "tls one file": (
+        [*TLS, "--tls-ca-file", "{c}/afile"],
+        None,
+        "tls_cert: TLS needs all three .* missing --tls-cert, --tls-key",
+    ),
+    "tls empty name": (
+        [*TLS, "--tls-ca-file", "{c}/afile", "--tls-cert", "", "--tls-key", "{c}/afile"],
+        None,
+        "tls_cert: '' is not a file; expected the PEM file of --tls-cert",
+    ),
+    "tls without scheduler": (
+        ["--tls-ca-file", "{c}/afile", "--tls-cert", "{c}/afile", "--tls-key", "{c}/afile"],
+        None,
+        r"scheduler: --tls-\* and --allow-insecure need --scheduler",
+    ),
+    "cluster, course missing": (
+        ["--cluster", "local:1", "--course", "{c}/nowhere"],
+        None,
+        "course: got '.*/nowhere', which does not exist",
+    ),
+    "cluster, no submissions": (
+        ["--cluster", "local:1"],
+        no_submissions,
+        f"assignment: no submissions of '{A}'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", GRADING_CASES)
+def test_bad_grading_option_is_refused_and_the_course_is_unchanged(case, course, capsys):
+    options, change, message = GRADING_CASES[case]
+    if change:
+        change(course)
+    if "--course" not in options:
+        options = [*options, "--course", "{c}"]
+    refused([A, *options], course, capsys, message)
+
+
+ASSIGNMENT_IDS = {
+    "unknown": ("ps99", "assignment: no assignment 'ps99' in .*/gradebook.db; it has 'ps01', "),
+    "parent folder": ("../x", ID.format(r"'\.\./x'")),
+    "subfolder": ("a/b", ID.format("'a/b'")),
+    "empty": ("", ID.format("''")),
+    "dot": (".", ID.format(r"'\.'")),
+    "hidden": (".ps01", ID.format(r"'\.ps01'")),
+    "spaces": (" ps01", ID.format("' ps01'")),
+    "plus": ("ps+1", ID.format(r"'ps\+1'")),
+    "glob": ("ps0?", ID.format(r"'ps0\?'")),
+}
+
+
+@pytest.mark.parametrize("case", ASSIGNMENT_IDS)
+def test_bad_assignment_id_is_refused_and_the_course_is_unchanged(case, course, capsys):
+    assignment, message = ASSIGNMENT_IDS[case]
+    refused([assignment, "--course", "{c}"], course, capsys, message)
+    refused([assignment, "--course", "{c}", "--cluster", "local:1"], course, capsys, message)
+
+
+def test_a_bad_cell_timeout_in_the_environment_is_refused(course, capsys, monkeypatch):
+    """nbgrader_config.py reads it too: a value it cannot read would fail feedback and export."""
+    monkeypatch.setenv(inputs.CELL_TIMEOUT_ENV, "abc")
+    message = r"LSTM_GRADING_CELL_TIMEOUT \(environment variable\): got 'abc'; expected a whole"
+    refused([A, "--course", "{c}"], course, capsys, message)
+    refused([A, "--course", "{c}", "--cell-timeout", "30"], course, capsys, message)
+
+
+def test_valid_options_reach_the_run_unchanged(course, capsys, monkeypatch):
+    seen = {}
+
+    def grade(course, assignment, **kwargs):
+        seen.update(kwargs, course=course, assignment=assignment)
+        raise Reached
+
+    monkeypatch.setattr(cli, "grade_assignment", grade)
+    monkeypatch.setenv(inputs.CELL_TIMEOUT_ENV, "7")
+    argv = [A, "--course", str(course), "-j", "2", "--memory-mb", "1024", "--return-mb", "2.5"]
+    with pytest.raises(Reached):
+        cli.main(argv)
+    assert seen["limits"] == Limits(cell_timeout=7, memory_mb=1024, return_mb=2.5)
+    assert (seen["jobs"], seen["assignment"]) == (2, A)
+    with pytest.raises(Reached):
+        cli.main([*argv, "--cell-timeout", "30"])
+    assert seen["limits"].cell_timeout == 30
+
+
+@pytest.mark.parametrize("cluster", [[], ["--cluster", "local:1"], ["--cluster", f"local:{MOST}"]])
+def test_a_valid_course_passes_every_check_up_to_the_lock(course, capsys, cluster):
+    """The other tests' course is a good one: each fails for its one bad input."""
+    before = tree(course)
+    with pytest.raises(Reached):
+        cli.main([A, "--course", str(course), "--jobs", str(MOST), *cluster])
+    assert tree(course) == before
+
+
+# -- the Python API ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"cell_timeout": 0}, "Limits.cell_timeout: got 0; expected a whole number of seconds"),
+        ({"cell_timeout": 1.5}, "Limits.cell_timeout: got 1.5; expected a whole number"),
+        ({"cell_timeout": True}, "Limits.cell_timeout: got True; expected a whole number"),
+        ({"cell_timeout": "60"}, "Limits.cell_timeout: got '60'; expected a whole number"),
+        ({"notebook_timeout": 10**9}, "Limits.notebook_timeout: got 1000000000; expected"),
+        (
+            {"memory_mb": 1 << 50},
+            f"Limits.memory_mb: got {1 << 50}; expected a whole number of MiB",
+        ),
+        ({"file_mb": -1}, "Limits.file_mb: got -1; expected a whole number of MiB"),
+        ({"nproc": 0}, "Limits.nproc: got 0; expected a whole number of processes"),
+        ({"output_bytes": None}, "Limits.output_bytes: got None; expected"),
+        ({"return_mb": float("inf")}, "Limits.return_mb: got inf; expected a number of MB above 0"),
+        ({"return_mb": float("nan")}, "Limits.return_mb: got nan; expected a number of MB above 0"),
+    ],
+)
+def test_limits_name_the_field_what_it_got_and_what_it_expects(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Limits(**kwargs)
+
+
+def test_limits_keep_valid_values_and_store_plain_numbers():
+    limits = Limits(cell_timeout=np.int64(5), memory_mb=4096, return_mb=np.float64(0.5))
+    assert type(limits.cell_timeout) is int and type(limits.return_mb) is float
+    assert json.loads(json.dumps(asdict(limits)))["cell_timeout"] == 5  # the run key needs JSON
+    assert Limits(return_mb=5).return_mb == 5 and Limits() == Limits(**asdict(Limits()))
+
+
+API_CASES = {
+    "jobs zero": ({"jobs": 0}, f"jobs: got 0; {WORKERS}"),
+    "jobs huge": ({"jobs": 10**6}, f"jobs: got 1000000; {WORKERS}"),
+    "jobs text": ({"jobs": "3"}, "jobs: got '3'; expected a whole number"),
+    "jobs fraction": ({"jobs": 2.5}, "jobs: got 2.5; expected a whole number"),
+    "limits dict": (
+        {"limits": {"cell_timeout": 5}},
+        r"limits: got \{'cell_timeout': 5\}; expected a lstm_grading.sandbox.Limits",
+    ),
+    "sandbox mode": ({"sandbox_mode": "none"}, "sandbox_mode: got 'none'; expected one of None, "),
+    "course missing": (
+        {"course": "/nonexistent/course"},
+        "course: got '/nonexistent/course', which does not exist",
+    ),
+    "course none": ({"course": None}, "course: got None; expected an nbgrader course folder"),
+    "assignment path": ({"assignment": "../x"}, ID.format(r"'\.\./x'")),
+    "assignment none": ({"assignment": None}, ID.format("None")),
+    "assignment unknown": ({"assignment": "ps99"}, "assignment: no assignment 'ps99' in "),
+}
+
+
+@pytest.mark.parametrize("case", API_CASES)
+@pytest.mark.parametrize("mode", ["local", "cluster"])
+def test_grade_assignment_names_the_bad_argument(case, mode, course):
+    overrides, message = API_CASES[case]
+    kwargs = {"course": course, "assignment": A, "progress": False, **overrides}
+    before = tree(course)
+    with pytest.raises(ValueError, match=message):
+        if mode == "local":
+            parallel.grade_assignment(**kwargs)
+        else:
+            coordinator.grade_assignment(target=Target(workers=1), **kwargs)
+    assert tree(course) == before
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"worker_timeout": 0}, "worker_timeout: got 0; expected a number of seconds above 0"),
+        ({"worker_timeout": float("inf")}, "worker_timeout: got inf; expected a number"),
+        ({"sandbox_mode": "full"}, "sandbox_mode: got 'full'; expected one of None, 'reduced'"),
+        ({"target": "local:2"}, "target: got 'local:2'; expected a Target"),
+    ],
+)
+def test_cluster_grade_assignment_names_the_bad_argument(kwargs, message, course):
+    kwargs = {"target": Target(workers=1), **kwargs}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        coordinator.grade_assignment(course, A, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"cluster": ""}, "cluster: got ''; expected local:N"),
+        ({"scheduler": " "}, "scheduler: got ' '; expected the scheduler's address"),
+        ({"scheduler_file": ""}, "scheduler_file: got ''; expected the file"),
+        ({"cluster": "local:2", "tls_cert": ""}, "tls_ca_file: TLS needs all three"),
+    ],
+)
+def test_an_empty_cluster_option_is_an_error_not_an_absent_one(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        connect.target(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "target: got workers=0 and address=''; expected one of them"),
+        ({"workers": -1}, "Target.workers: got -1; expected a number of local worker processes"),
+        ({"workers": MOST + 1}, f"Target.workers: got {MOST + 1}; expected"),
+        ({"workers": 1, "address": "tcp://127.0.0.1:1"}, "target: got workers=1 and address="),
+    ],
+)
+def test_a_target_is_a_local_cluster_or_an_address(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Target(**kwargs)
+
+
+def test_a_scheduler_that_does_not_answer_is_a_cluster_error_naming_it(monkeypatch):
+    monkeypatch.undo()  # the real connect(), to a port where nothing listens
+    t = Target(address="tcp://127.0.0.1:1", source="127.0.0.1:1")
+    with pytest.raises(
+        ClusterError, match=r"scheduler: could not connect to 127.0.0.1:1 within 1 s"
+    ):
+        with connect.connect(t, timeout=1):
+            pass
+
+
+# -- lstm-autograde export (Canvas) --------------------------------------------------------------
+def short_map(c: Path):
+    (c / "map.csv").write_text("student_id,canvas\nalice\n")
+
+
+def two_to_one(c: Path):
+    (c / "map.csv").write_text("student_id,canvas\nbob,alice\n")
+
+
+def latin1_map(c: Path):
+    (c / "map.csv").write_bytes(b"student_id,canvas\n\xe9,alice\n")
+
+
+def bad_points(c: Path):
+    (c / "Grades.csv").write_text(CANVAS_EXPORT.replace("10.00", "ten"))
+
+
+EXPORT = ["--canvas", "{c}/Grades.csv", "--column", "Problem set 1", "--assignment", A]
+PS02 = ["--assignment", "ps02", "--column", "Problem set 2"]
+OUT = "expected a .csv file name"
+# (options replacing or adding to those of EXPORT, what the course needs changed, the pattern)
+EXPORT_CASES = {
+    "canvas missing": (
+        ["--canvas", "{c}/nope.csv"],
+        None,
+        "canvas: .*/nope.csv does not exist; expected Canvas's gradebook export",
+    ),
+    "canvas empty": (["--canvas", ""], None, "argument --canvas: got ''; expected a path"),
+    "course empty": (["--course", " "], None, "argument --course: got ' '; expected a path"),
+    "out empty": (["--out", ""], None, "argument --out: got ''; expected a path"),
+    "map empty": (["--map", ""], None, "argument --map: got ''; expected a path"),
+    "canvas a folder": (
+        ["--canvas", "{c}/solutions"],
+        None,
+        "canvas: .*/solutions is not a file; expected Canvas's gradebook export",
+    ),
+    "canvas binary": (
+        ["--canvas", "{c}/gradebook.db"],
+        None,
+        r"canvas: .*/gradebook.db is not UTF-8 text \(byte \d+\)",
+    ),
+    "canvas not an export": (
+        ["--canvas", "{c}/map.csv"],
+        None,
+        "canvas: .*/map.csv has no 'Student' and 'ID' header",
+    ),
+    "canvas points": (
+        [],
+        bad_points,
+        r"canvas: the Points Possible of 'Problem set 1 \(11\)' is 'ten'; expected a number",
+    ),
+    "column missing": (
+        ["--column", "Problem set 9"],
+        None,
+        r"column: no assignment column 'Problem set 9' .* 'Problem set 1 \(11\)'",
+    ),
+    "column of names": (
+        ["--column", "Student"],
+        None,
+        "column: 'Student' is one of Canvas's identification columns; expected an assignment",
+    ),
+    "column read only": (
+        ["--column", "Current Points"],
+        None,
+        "column: 'Current Points' is read-only in Canvas",
+    ),
+    "assignment unknown": (
+        ["--assignment", "ps09"],
+        None,
+        "assignment: no assignment 'ps09' in .*gradebook.db; it has 'ps01', 'ps02'",
+    ),
+    "assignment not graded": (
+        PS02,
+        None,
+        "assignment: 'ps02' has no submission in .*; expected an assignment graded first",
+    ),
+    "not graded, zeros": (
+        [*PS02, "--missing", "zero"],
+        None,
+        "assignment: 'ps02' has no submission",
+    ),
+    "course missing": (
+        ["--course", "{c}/nowhere"],
+        None,
+        "course: .*/nowhere is not a folder; expected the course folder holding gradebook.db",
+    ),
+    "no gradebook": ([], no_gradebook, "course: .*/gradebook.db does not exist"),
+    "broken gradebook": ([], broken_gradebook, "course: .*/gradebook.db is not an nbgrader"),
+    "out is the export": (
+        ["--out", "{c}/Grades.csv"],
+        None,
+        "out: got '.*/Grades.csv', which would overwrite .*/Grades.csv",
+    ),
+    "out is the map": (
+        ["--out", "{c}/map.csv", "--map", "{c}/map.csv"],
+        None,
+        "out: got '.*/map.csv', which would overwrite",
+    ),
+    "out is the gradebook": (
+        ["--out", "{c}/gradebook.db"],
+        None,
+        f"out: got '.*/gradebook.db'; {OUT}",
+    ),
+    "out is json": (["--out", "{c}/import.json"], None, f"out: got '.*/import.json'; {OUT}"),
+    "out in no folder": (
+        ["--out", "{c}/no/such/import.csv"],
+        None,
+        "out: got '.*/no/such/import.csv', in no existing folder",
+    ),
+    "out a folder": (
+        ["--out", "{c}/solutions.csv"],
+        lambda c: (c / "solutions.csv").mkdir(),
+        "out: got '.*/solutions.csv', a folder",
+    ),
+    "map missing": (
+        ["--map", "{c}/nomap.csv"],
+        None,
+        "map: .*/nomap.csv does not exist; expected a CSV file with the columns 'student_id'",
+    ),
+    "map columns": (
+        ["--map", "{c}/Grades.csv"],
+        None,
+        "map: .*/Grades.csv has columns .*; expected 'student_id' and 'canvas'",
+    ),
+    "map short row": (
+        ["--map", "{c}/map.csv"],
+        short_map,
+        r"map: row 2 of .*/map.csv is \['alice'\]; expected 2 fields",
+    ),
+    "map not UTF-8": (
+        ["--map", "{c}/map.csv"],
+        latin1_map,
+        r"map: .*/map.csv is not UTF-8 text \(byte 18\)",
+    ),
+    "map two to one": (
+        ["--map", "{c}/map.csv"],
+        two_to_one,
+        "map: the course students 'alice' and 'bob' both match the Canvas row whose SIS Login "
+        "ID is 'alice'",
+    ),
+    "key": (["--key", "Email"], None, "key: 'Email' is not an identification column here"),
+    "missing": (["--missing", "skip"], None, "argument --missing: invalid choice: 'skip'"),
+}
+
+
+@pytest.mark.parametrize("case", EXPORT_CASES)
+def test_bad_export_option_is_refused_and_nothing_is_written(case, course, capsys):
+    options, change, message = EXPORT_CASES[case]
+    if change:
+        change(course)
+    argv = {**dict(zip(EXPORT[::2], EXPORT[1::2], strict=True))}
+    argv.update({"--course": "{c}", "--out": "{c}/import.csv"})
+    extra = []
+    for i in range(0, len(options), 2):
+        if options[i] in argv:
+            argv[options[i]] = options[i + 1]
+        else:
+            extra += options[i : i + 2]
+    flat = [x for pair in argv.items() for x in pair] + extra
+    refused(["export", *flat], course, capsys, message, prefix="lstm-autograde export")
+
+
+def test_a_good_export_writes_the_import_file(course, capsys):
+    """The course of the export cases is a good one: each fails for its one bad input."""
+    argv = ["export", *EXPORT, "--course", "{c}", "--out", "{c}/import.csv", "--map", "{c}/map.csv"]
+    code, err = run([a.replace("{c}", str(course)) for a in argv], capsys)
+    assert (code, err) == (0, "")
+    rows = (course / "import.csv").read_text().splitlines()
+    assert rows[-2:] == ['"Doe, Alice",1001,alice,LSTM 101,7', '"Roe, Bob",1002,bob,LSTM 101,']
+    # the API takes str paths as the command line's Path ones
+    report = canvas.export_canvas(
+        str(course / "Grades.csv"), str(course), A, "Problem set 1", str(course / "again.csv")
+    )
+    assert report.written == {"alice": "7"} and (course / "again.json").is_file()
