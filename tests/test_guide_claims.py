@@ -1,0 +1,860 @@
+"""The claims the pages about running the course make about the code and the tools, checked.
+
+The instructor and student guides, the accessibility page, the assignment pages, the intro and
+the README quote defaults, option names, Makefile targets, file names, function signatures and
+the names of tests and attacks. Each test reads the page and compares what it says with the
+code's own value (a dataclass default, argparse's parser, nbgrader's and Dask's command lines,
+the Makefile, the tests' source), so that a change on either side fails. The chapters' claims
+are in tests/test_book_claims.py. Fast: no kernel, no built book.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import functools
+import importlib
+import inspect
+import io
+import json
+import re
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import lstm_core as lc
+from lstm_grading import canvas, cli, course_prep, job, parallel, submission_checks
+from lstm_grading.cluster import connect
+from lstm_grading.job import Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+TESTS = ROOT / "tests"
+HOSTILE = TESTS / "hostile"
+MAKEFILE = (ROOT / "Makefile").read_text(encoding="utf-8")
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+ASSIGNMENT_PAGES = sorted((BOOK / "assignments").glob("ps*.md"))
+# The pages about running the course (the chapters are tests/test_book_claims.py's).
+PAGES = {
+    "instructor-guide": BOOK / "instructor-guide.md",
+    "student-guide": BOOK / "student-guide.md",
+    "accessibility": BOOK / "accessibility.md",
+    "intro": BOOK / "intro.md",
+    "assignments": BOOK / "assignments" / "index.md",
+    **{p.stem: p for p in ASSIGNMENT_PAGES},
+    "README": ROOT / "README.md",
+}
+OPTION = r"(?<![\w-])--[a-z][\w-]*"
+
+
+def text(name: str) -> str:
+    """A page by its key in PAGES, or any page of book/ by its file name."""
+    return (PAGES[name] if name in PAGES else BOOK / name).read_text(encoding="utf-8")
+
+
+def flat(name: str) -> str:
+    """The page with every run of white space one space (a quote may wrap across lines)."""
+    return " ".join(text(name).split())
+
+
+def fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def inline_code(markdown: str) -> list[str]:
+    """The inline code spans, white space squashed, without MyST roles' ({doc}`...`)."""
+    spans = re.findall(r"(\{[\w-]+\})?`([^`]+)`", markdown)
+    return [" ".join(code.split()) for role, code in spans if not role]
+
+
+@dataclass
+class Block:
+    """A paragraph, list item or table row of prose, or one fenced code block, of a page."""
+
+    section: str
+    kind: str  # "prose", or the code fence's language
+    text: str
+
+    def spans(self) -> list[str]:
+        """The inline code of a prose block, white space squashed ({doc}`...` roles left out)."""
+        if self.kind != "prose":
+            return []
+        return inline_code(self.text)
+
+    def commands(self) -> list[str]:
+        """A bash block's command lines, continuations joined and comments removed."""
+        lines = self.text.replace("\\\n", " ").splitlines()
+        return [c for c in (re.sub(r"(^|\s)#.*$", "", line).strip() for line in lines) if c]
+
+
+def blocks(name: str, page: str | None = None) -> list[Block]:
+    """The page's blocks (``page``: its text, if not the file's)."""
+    out: list[Block] = []
+    section, fence, buf = "", None, []
+
+    def flush(kind: str) -> None:
+        if buf:
+            out.append(Block(section, kind, "\n".join(buf)))
+            buf.clear()
+
+    for line in (page if page is not None else text(name)).splitlines():
+        if fence is not None:
+            if line.startswith("```"):
+                flush(fence)
+                fence = None
+            else:
+                buf.append(line)
+        elif line.startswith("```"):
+            flush("prose")
+            fence = line[3:].strip() or "text"
+        elif line.startswith("#"):
+            flush("prose")
+            section = line.lstrip("#").strip()
+        else:
+            if not line.strip() or re.match(r"\s*(\||- |\d+\. )", line):
+                flush("prose")
+            if line.strip():
+                buf.append(line)
+    flush("prose")
+    return out
+
+
+def code_mentions(name: str) -> list[str]:
+    """Every inline code span and bash command line of a page."""
+    found = []
+    for b in blocks(name):
+        found += b.spans()
+        if b.kind in ("bash", "sh"):
+            found += b.commands()
+    return found
+
+
+# -- Makefile ----------------------------------------------------------------------------------
+
+
+def make_targets() -> set[str]:
+    return set(re.findall(r"^([a-z][\w-]*):(?!=)", MAKEFILE, re.M))
+
+
+def test_every_make_command_the_pages_give_is_a_makefile_target():
+    """`make X` anywhere in the book or README is a target; `make autograde VAR=...` passes
+    variables the Makefile reads, AUTOGRADE_FLAGS to lstm-autograde."""
+    pages = [*PAGES, *(p.name for p in BOOK.glob("*.md") if p.stem not in PAGES)]
+    mentioned: set[str] = set()
+    variables: set[str] = set()
+    for name in pages:
+        for code in code_mentions(name):
+            for m in re.finditer(r"(?<![\w/.-])make ((?:[a-z][\w-]*)(?: [A-Z_]+=\S+)*)", code):
+                target, *assignments = m.group(1).split()
+                mentioned.add(target)
+                variables |= {a.split("=", 1)[0] for a in assignments}
+    assert {"install", "book", "test", "exercises", "autograde", "test-fast"} <= mentioned
+    assert mentioned <= make_targets(), mentioned - make_targets()
+    assert variables == {"ASSIGNMENT", "AUTOGRADE_FLAGS"}
+    assert all(f"$({v})" in MAKEFILE for v in variables)
+    assert re.search(r"lstm-autograde \$\(ASSIGNMENT\) \$\(AUTOGRADE_FLAGS\)", MAKEFILE)
+
+
+def test_what_the_pages_say_make_book_and_make_test_do():
+    """intro: `make test` builds the book first; README: and installs Debian's chromium;
+    intro: the built book opens at _build/html/index.html; README: `make test-fast` is the
+    suite without the slow tier; CI's .ci/run is `make test`."""
+    prerequisites = re.search(r"^test: ([^#\n]*)", MAKEFILE, re.M).group(1).split()
+    assert {"book", "chromium"} <= set(prerequisites)
+    assert "# build the book, then run the test suite" in text("intro")
+    assert "the same set-up (plus Debian's chromium)" in text("README")
+    assert "Open file://$(CURDIR)/_build/html/index.html" in MAKEFILE
+    assert "Open `_build/html/index.html` in a browser" in flat("intro")
+    assert re.search(r'^test-fast:.*\n\t\$\(BIN\)/python -m pytest -m "not slow"$', MAKEFILE, re.M)
+    assert re.search(r"^exec make test$", (ROOT / ".ci" / "run").read_text(), re.M)
+    assert "CI runs `.ci/run`, which is `make test`" in flat("README")
+
+
+# -- command-line options ----------------------------------------------------------------------
+
+# (a command's start, the program whose options it takes); helm's are not checked here.
+PROGRAMS = [
+    (r"(?:\S*/)?lstm-autograde export\b", "lstm-autograde export"),
+    (r"(?:\S*/)?lstm-autograde\b", "lstm-autograde"),
+    (r"make autograde\b", "lstm-autograde"),  # AUTOGRADE_FLAGS go to lstm-autograde
+    (r"(?:\S*/)?nbgrader (\w+)", "nbgrader {}"),
+    (r"dask (scheduler|worker|ssh)\b", "dask {}"),
+    (r"(?:python3? )?(?:\S*/)?bench_grading\.py\b", "bench_grading.py"),
+    (r"helm\b", "helm"),
+]
+# What a bare `--option` in prose belongs to when its paragraph names no program.
+DEFAULT_PROGRAMS = {
+    ("instructor-guide", "Grades back to Canvas"): {"lstm-autograde export"},
+    ("instructor-guide", None): {"lstm-autograde"},
+    ("README", "Performance"): {"bench_grading.py", "lstm-autograde"},  # the benchmark's
+    ("README", None): {"lstm-autograde"},
+}
+
+
+def help_options(help_text: str) -> frozenset[str]:
+    return frozenset(re.findall(OPTION, help_text))
+
+
+@functools.cache
+def options(program: str) -> frozenset[str] | None:
+    """The long options ``program`` accepts (None: not checked)."""
+    if program == "lstm-autograde":
+        return help_options(cli.parser().format_help())
+    if program == "lstm-autograde export":
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+            canvas.main(["--help"])
+        return help_options(out.getvalue())
+    if program.startswith("nbgrader "):
+        from nbgrader.apps import NbGraderApp
+        from traitlets.utils.importstring import import_item
+
+        sub = program.split()[1]
+        assert sub in NbGraderApp.subcommands, f"nbgrader has no subcommand {sub}"
+        app = NbGraderApp.subcommands[sub][0]
+        app = import_item(app) if isinstance(app, str) else app
+        return frozenset(f"--{k}" for k in [*app.flags, *app.aliases] if len(k) > 1)
+    if program.startswith("dask "):
+        module = importlib.import_module(f"distributed.cli.dask_{program.split()[1]}")
+        return frozenset(o for p in module.main.params for o in p.opts if o.startswith("--"))
+    if program == "bench_grading.py":
+        tree = ast.parse((ROOT / "benchmarks" / "bench_grading.py").read_text())
+        return frozenset(
+            a.value
+            for call in ast.walk(tree)
+            if isinstance(call, ast.Call) and getattr(call.func, "attr", "") == "add_argument"
+            for a in call.args
+            if isinstance(a, ast.Constant) and str(a.value).startswith("--")
+        )
+    assert program == "helm", program
+    return None
+
+
+def program_at_start(command: str) -> str | None:
+    command = re.sub(r"^(?:[A-Z_]+=\S*\s+)+", "", command)  # environment assignments
+    for pattern, program in PROGRAMS:
+        m = re.match(pattern, command)
+        if m:
+            return program.format(*m.groups())
+    return None
+
+
+def programs_named(spans: list[str]) -> set[str]:
+    return {
+        program.format(*m.groups())
+        for span in spans
+        for pattern, program in PROGRAMS
+        for m in re.finditer(r"(?<![\w-])" + pattern.removeprefix(r"(?:\S*/)?"), span)
+    }
+
+
+def misplaced_options(name: str, page: str | None = None) -> tuple[list[str], set[str]]:
+    """(options a page gives to a program that does not take them, every option checked)."""
+    wrong, checked = [], set()
+
+    def check(opts, allowed_programs, where):
+        allowed = set()
+        for program in allowed_programs:
+            known = options(program)
+            if known is None:
+                return
+            allowed |= known
+        for opt in opts:
+            checked.add(opt)
+            if opt not in allowed:
+                wrong.append(f"{name}: {opt} in {where!r} ({sorted(allowed_programs)})")
+
+    for b in blocks(name, page):
+        if b.kind in ("bash", "sh"):
+            for command in b.commands():
+                opts = re.findall(OPTION, command)
+                program = program_at_start(command)
+                if opts:
+                    check(opts, {program} if program else set(), command)
+            continue
+        spans = b.spans()
+        default = DEFAULT_PROGRAMS.get((name, b.section), DEFAULT_PROGRAMS.get((name, None)))
+        around = programs_named(spans) | (default or set())
+        for span in spans:
+            opts = re.findall(OPTION, span)
+            program = program_at_start(span)
+            if program:
+                check(opts, {program}, span)
+            elif opts:
+                check(opts, around, span)
+    return wrong, checked
+
+
+@pytest.mark.parametrize("name", ["instructor-guide", "README"])
+def test_every_option_the_page_gives_exists_for_its_command(name):
+    """Options in commands (`lstm-autograde ...`, `nbgrader autograde ... --student`,
+    `dask worker ... --nthreads 1`, `bench_grading.py --rounds 3`) are options of that
+    command; a bare `--option` in a paragraph is one of a command the paragraph names (the
+    Canvas section's are `lstm-autograde export`'s, elsewhere `lstm-autograde`'s)."""
+    wrong, checked = misplaced_options(name)
+    assert not wrong, "\n".join(wrong)
+    expected = {
+        "instructor-guide": {"--worker-timeout", "--key", "--student", "--to", "--nthreads"},
+        "README": {"--allow-insecure", "--canvas", "--submissions", "--hostile"},
+    }[name]
+    assert expected <= checked
+
+
+def test_the_option_check_catches_a_misplaced_option():
+    """The check above fails on an option a command does not take (here `--scale`, which is
+    `lstm-autograde export`'s, given to `lstm-autograde`)."""
+    page = text("instructor-guide").replace(
+        "--no-feedback`, `--no-export`)", "--no-feedback`, `--scale`)"
+    )
+    assert page != text("instructor-guide")
+    wrong, _ = misplaced_options("instructor-guide", page)
+    assert len(wrong) == 1 and "--scale" in wrong[0]
+
+
+def test_lstm_autograde_is_the_installed_command_and_its_extras_exist():
+    """`lstm-autograde` is the project's script; `pip install "lstm-core[grader]"`,
+    `[cluster]`, `[grader,cluster]` name extras that exist; `make install` installs both."""
+    assert PYPROJECT["project"]["scripts"]["lstm-autograde"] == "lstm_grading.cli:main"
+    assert PYPROJECT["project"]["name"] == "lstm-core"
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    named = set()
+    for name in PAGES:
+        for group in re.findall(r"lstm-core\[([\w,]+)\]", text(name)):
+            named |= set(group.split(","))
+    assert {"grader", "cluster"} <= named <= set(extras)
+    installed = re.search(r"pip install .* -e '\.\[(\w+)\]'", MAKEFILE).group(1)
+    assert {f"lstm-core[{e}]" for e in ("grader", "cluster")} <= set(extras[installed])
+    assert "(`make install` installs it)" in text("instructor-guide")
+
+
+# -- defaults and values quoted in the prose ----------------------------------------------------
+
+
+def nbgrader_config(monkeypatch):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    monkeypatch.delenv("LSTM_GRADING_CELL_TIMEOUT", raising=False)
+    return PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+
+
+def escape_code(name: str) -> str:
+    spec = json.loads((HOSTILE / "escape" / f"{name}.json").read_text())
+    return "\n".join(spec["append"].values())
+
+
+def canvas_cli_defaults(monkeypatch) -> dict:
+    """The options `lstm-autograde export` passes when only the required ones are given."""
+    seen = {}
+
+    def record(*args, **kwargs):
+        seen.update(kwargs)
+        raise ValueError("recorded")
+
+    monkeypatch.setattr(canvas, "export_canvas", record)
+    with contextlib.redirect_stderr(io.StringIO()):
+        assert canvas.main(["--canvas", "c.csv", "--column", "P", "--assignment", "a"]) == 2
+    return seen
+
+
+def dask_defaults() -> dict:
+    import distributed
+    import yaml
+
+    path = Path(distributed.__file__).parent / "distributed.yaml"
+    return yaml.safe_load(path.read_text())["distributed"]
+
+
+def test_defaults_the_pages_quote_are_the_codes(monkeypatch):
+    """Each (page, phrase) quotes a value read from the code: the limits' dataclass defaults,
+    the command lines' defaults, nbgrader_config.py, the attacks' code, Dask's defaults."""
+    L = Limits()
+    config = nbgrader_config(monkeypatch)
+    guard = [a for a in config.Execute.extra_arguments if a.startswith("--KernelGuard.timeout=")]
+    cell = int(guard[0].split("=")[1])
+    args = cli.parser().parse_args(["ps01_activations"])
+    shm = re.search(r"shmget\([^,]+,\s*(\d+) << 20\b", escape_code("sysv_shm")).group(1)
+    disk = escape_code("disk_filling")
+    assert re.search(r"urandom\(1 << 20\)", disk)  # files of 1 MiB
+    disk_files = re.search(r"range\((\d+)\)", disk).group(1)
+    failures = connect.ALLOWED_FAILURES
+    dask_conf = dask_defaults()
+    from distributed.cli import dask_scheduler
+
+    (dashboard,) = [p.default for p in dask_scheduler.main.params if p.name == "dashboard_address"]
+    keys = canvas_cli_defaults(monkeypatch)
+    glob = course_prep.GLOB_CHARACTERS
+    pins = dict(
+        line.split("==")
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    minimum_python = re.fullmatch(r">=(\d+\.\d+)", PYPROJECT["project"]["requires-python"])[1]
+    table = [
+        # the cycle and the layout
+        (
+            "instructor-guide",
+            f"Each cell has a time limit ({cell} s, or `LSTM_GRADING_CELL_TIMEOUT`",
+        ),
+        ("instructor-guide", f"an nbgrader course (`{config.CourseDirectory.course_id}`)"),
+        ("instructor-guide", f"| `{config.CourseDirectory.source_directory}/<id>/` | source |"),
+        ("instructor-guide", f"| `{config.CourseDirectory.release_directory}/<id>/` | release |"),
+        # lstm-autograde's limits: the table and the prose
+        ("instructor-guide", f"| time per cell | {L.cell_timeout} s |"),
+        ("instructor-guide", f"| time per notebook | {L.notebook_timeout} s |"),
+        ("instructor-guide", f"| memory per process | {L.memory_mb} MiB |"),
+        ("instructor-guide", f"| processes | {L.nproc} per worker slot |"),
+        ("instructor-guide", f"| output per cell | {fmt(L.output_bytes / 1e6)} MB |"),
+        ("instructor-guide", f"| file size | {L.file_mb} MiB |"),
+        ("instructor-guide", f"| disk | {L.disk_mb} MiB |"),
+        ("instructor-guide", f"| files kept | {fmt(L.return_mb)} MB |"),
+        ("instructor-guide", f"up to `--return-mb` ({fmt(args.return_mb)} MB) per student"),
+        ("instructor-guide", f"`--worker-timeout` ({fmt(args.worker_timeout)} s)"),
+        # the attacks
+        ("instructor-guide", f"(`sysv_shm`, a {shm} MiB `shmget` segment)"),
+        ("instructor-guide", f"(`disk_filling`, {disk_files} MiB): {fmt(L.return_mb)} MB come"),
+        (
+            "instructor-guide",
+            "or one with " + ", ".join(f"`{c}`" for c in glob[:-1]) + f" or `{glob[-1]}`,",
+        ),
+        # Canvas
+        ("instructor-guide", f"`--key` (`{keys['key']}` by default"),
+        ("instructor-guide", f"| {keys['missing']}, or 0 with `--missing zero` |"),
+        # Dask
+        ("instructor-guide", f"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES={failures} dask"),
+        ("instructor-guide", f'"distributed.scheduler.allowed-failures": {failures}'),
+        ("instructor-guide", f"killed, {failures + 1} times"),
+        ("instructor-guide", f"(Dask's default is {dask_conf['scheduler']['allowed-failures']})"),
+        ("instructor-guide", f"the dashboard port ({dashboard.rsplit(':', 1)[1]})"),
+        # the README
+        ("README", f"machine with Python {minimum_python}, `make`"),
+        ("README", f"PyTorch {pins['torch']} CPU as the test oracle"),
+        ("README", "(strict pytest: warnings are errors)"),
+    ]
+    missing = [f"{page}: {phrase!r}" for page, phrase in table if phrase not in flat(page)]
+    assert not missing, "\n".join(missing)
+    # the values behind the phrases that do not show them
+    assert cell == L.cell_timeout == args.cell_timeout
+    assert config.OverwriteCells.add_missing_cells is True
+    guide = flat("instructor-guide")
+    assert "puts deleted grade cells back (`add_missing_cells`)" in guide
+    assert {1: "once", 2: "twice"}[failures] + " with `--cluster local:N`" in guide
+    also = re.search(r"often the university e-mail address; also (.*?)\)", flat("instructor-guide"))
+    assert set(re.findall(r"`([^`]+)`", also.group(1))) <= set(canvas.ID_COLUMNS)
+    assert f"torch=={pins['torch']}" in PYPROJECT["project"]["optional-dependencies"]["test"]
+    assert PYPROJECT["tool"]["pytest"]["ini_options"]["filterwarnings"] == ["error"]
+
+
+def test_canvas_missing_and_map_options_are_as_described(tmp_path):
+    """`--missing zero` is a choice of `--missing`; `--map FILE` is a CSV with the columns
+    `student_id` and `canvas`."""
+    assert "`--map FILE`, a CSV with the columns `student_id` and `canvas`" in flat(
+        "instructor-guide"
+    )
+    good = tmp_path / "map.csv"
+    good.write_text("student_id,canvas\nalice,alice@uni.example\n")
+    assert canvas.read_mapping(good) == {"alice": "alice@uni.example"}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("student,canvas\nalice,alice@uni.example\n")
+    with pytest.raises(ValueError, match="student_id"):
+        canvas.read_mapping(bad)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        canvas.main(["--help"])
+    assert "[--missing {blank,zero}]" in " ".join(out.getvalue().split())
+
+
+def test_the_pool_has_one_worker_more_than_the_cores(monkeypatch):
+    """instructor guide, `--help` and README: `--jobs` defaults to one more than the cores."""
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 5)
+    assert parallel.default_jobs() == 6
+    assert cli.parser().parse_args(["a"]).jobs is None  # None: grade_assignment's default
+    assert "(default: one more than the cores" in flat("instructor-guide")
+    assert "(default: one more than the cores)" in " ".join(cli.parser().format_help().split())
+    assert "pool's default (one more than the cores)" in flat("README")
+
+
+def test_the_kernels_uid_and_the_jobs_memory_cgroup_are_as_described():
+    """instructor guide: the kernel's uid is `LSTM_GRADING_UID_BASE` + worker pid; the job's
+    memory cgroup allows the kernel's memory + 1 GiB + the disk (the job's tmpfs)."""
+    guide = flat("instructor-guide")
+    assert "(`LSTM_GRADING_UID_BASE` + worker pid;" in guide
+    assert 'os.environ.get("LSTM_GRADING_UID_BASE"' in inspect.getsource(job)
+    some = job.Job("s", "a", "w", "t", Limits(), "full", slot=4321)
+    assert some.uid == job.UID_BASE + 4321
+    assert "slot=os.getpid()" in inspect.getsource(parallel._grade_task)
+    assert "| memory per job | + 1 GiB + disk |" in guide
+    sandbox = (ROOT / "lstm_grading" / "sandbox.py").read_text()
+    assert re.search(r"\(job\.limits\.memory_mb \+ 1024 \+ job\.limits\.disk_mb\) << 20", sandbox)
+
+
+def test_the_flags_the_guide_lists_are_the_graders():
+    """instructor guide: *Flags* ... (`os._exit`, `sys.exit`, `fork/subprocess`, ...): every
+    flag of lstm_grading.submission_checks.SUSPICIOUS, and only names or patterns of those."""
+    guide = flat("instructor-guide")
+    listed = re.search(r"found in the student's own cells \((.*?)\), worth a look", guide)
+    names = re.findall(r"`([^`]+)`", listed.group(1))
+    flags = submission_checks.SUSPICIOUS
+    assert set(flags) <= set(names), set(flags) - set(names)
+    for name in names:
+        assert name in flags or any(re.search(p, name) for p in flags.values()), name
+
+
+def test_dask_settings_the_guide_gives_exist():
+    """instructor guide: Dask's TLS settings (`distributed.comm.tls.ca-file`,
+    `distributed.comm.tls.client.cert` and `.key`, DASK_DISTRIBUTED__COMM__TLS__CA_FILE),
+    the Slurm example's Security(...) arguments, and `dask ssh` having no TLS flags."""
+    import dask.config
+    from distributed.security import Security
+
+    guide = flat("instructor-guide")
+    conf = {"distributed": dask_defaults()}
+    for key in re.findall(r"`(distributed(?:\.[\w-]+)+)`", guide):
+        node = conf
+        for part in key.split("."):
+            node = node[part]
+    assert "`distributed.comm.tls.client.cert` and `.key`" in guide
+    assert "key" in conf["distributed"]["comm"]["tls"]["client"]
+    for var, key in [
+        ("DASK_DISTRIBUTED__COMM__TLS__CA_FILE", "distributed.comm.tls.ca-file"),
+        ("DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES", "distributed.scheduler.allowed-failures"),
+    ]:
+        assert var in guide
+        assert dask.config.get(key, config=dask.config.collect_env({var: "7"})) == 7
+    (slurm,) = [b.text for b in blocks("instructor-guide") if b.kind == "python"]
+    (call,) = [
+        n
+        for n in ast.walk(ast.parse(slurm))
+        if isinstance(n, ast.Call) and ast.unparse(n.func) == "Security"
+    ]
+    Security(**{k.arg: ast.literal_eval(k.value) for k in call.keywords})  # unknown: TypeError
+    assert "it has no TLS flags" in guide
+    assert not any(o.startswith("--tls") for o in options("dask ssh"))
+    assert {"--tls-ca-file", "--tls-cert", "--tls-key"} <= options("dask worker")
+
+
+# -- names: tests, attacks, files, Python objects -----------------------------------------------
+
+
+@functools.cache
+def defined_tests() -> frozenset[str]:
+    names = set()
+    for path in TESTS.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                names.add(node.name)
+    return frozenset(names)
+
+
+def attacks() -> set[str]:
+    return {p.stem for p in HOSTILE.rglob("*.json")}
+
+
+def test_every_test_and_attack_the_pages_cite_exists():
+    """`test_...` names on any page are test functions of tests/; the snake_case names in the
+    threat model's list (`chmod_through_symlink`, `sysv_shm`, `disk_filling`, ...) are
+    attacks of tests/hostile/ (the ids of the tests that run them) or tests."""
+    cited = set()
+    for name in PAGES:
+        cited |= {s for s in code_mentions(name) if re.fullmatch(r"test_\w+", s)}
+    assert "test_worker_killed_twice_is_reported_failed" in cited
+    assert cited <= defined_tests(), cited - defined_tests()
+    threat, listing = [], False
+    for b in blocks("instructor-guide"):  # the list after "Each point, with the test that tries it"
+        listing = (listing or "with the test that tries it" in b.text) and b.kind == "prose"
+        listing = listing and not b.text.startswith("**Not contained.**")
+        if listing and b.text.startswith("- "):
+            snake = [s for s in b.spans() if re.fullmatch(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+", s)]
+            threat += [s for s in snake if s != "lstm_grading"]
+    assert {"chmod_through_symlink", "directory_symlink", "special_files", "sysv_shm"} <= set(
+        threat
+    )
+    unknown = set(threat) - attacks() - defined_tests()
+    assert not unknown, unknown
+
+
+GENERATED = ("submitted/", "autograded/", "feedback/", "reports/", "_build/", ".venv/")
+OUTPUTS = {"gradebook.db", "grades.csv", "summary.csv", "summary.json", "manifest.json"}
+
+
+def test_every_file_the_pages_name_exists():
+    """Paths in inline code (`lstm_grading/jail.py`, `tests/hostile/escape/`, the grader's
+    file table's `pool.py`, `benchmarks/bench_grading.py`, ...) exist in the repository;
+    host paths (/tmp, /dev/shm), what a run or a build writes, and flag names are left out."""
+    bases = [ROOT, ROOT / "lstm_grading", TESTS, BOOK, BOOK / "assets"]
+    missing, checked = [], set()
+    for name in PAGES:
+        for b in blocks(name):
+            for s in b.spans():
+                if not re.fullmatch(r"[\w.\-/]+", s) or re.fullmatch(r"\.\w+", s):
+                    continue
+                if not ("/" in s or re.search(r"\.(py|md|json|toml|yml|lock|js|css|txt)$", s)):
+                    continue
+                if s.startswith(("/", *GENERATED)) or s in OUTPUTS:
+                    continue
+                if s in submission_checks.SUSPICIOUS:
+                    continue
+                checked.add(s)
+                if not any((base / s).exists() for base in bases):
+                    missing.append(f"{name}: {s}")
+    assert {"lstm_grading/jail.py", "tests/hostile/escape/", "pool.py", ".ci/run"} <= checked
+    assert not missing, missing
+
+
+def resolve(dotted: str):
+    """`lc.fit`, `lstm_core.HAND_WORKED_PARAMS`, `sandbox.grade_files` -> the object."""
+    head, *rest = dotted.split(".")
+    module = {"lc": "lstm_core", "sandbox": "lstm_grading.sandbox"}.get(head, head)
+    obj = importlib.import_module(module)
+    for part in rest:
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            module = f"{module}.{part}"
+            obj = importlib.import_module(module)
+    return obj
+
+
+def test_every_python_name_the_pages_use_exists_with_its_arguments():
+    """`lc.fit(x, y, params)`, `lstm_core.HAND_WORKED_PARAMS`, `lstm_grading.kernel_guard`,
+    `sandbox.grade_files`, nbgrader's `SaveAutoGrades`, ...: each exists, and a call's
+    arguments are the first parameters of the function, in that order."""
+    from nbgrader import api, preprocessors
+
+    checked = set()
+    for name in PAGES:
+        for span in [s for b in blocks(name) for s in b.spans()]:
+            m = re.fullmatch(
+                r"((?:lc|lstm_core|lstm_grading|sandbox)(?:\.\w+)*)(?:\((.*)\))?", span
+            )
+            if not m or span.endswith(".py"):
+                continue
+            obj = resolve(m.group(1))
+            checked.add(m.group(1))
+            if m.group(2) is not None:
+                given = [a.strip() for a in m.group(2).split(",") if a.strip() != "..."]
+                params = list(inspect.signature(obj).parameters)
+                assert params[: len(given)] == given, (name, span, params)
+        for nb_name in re.findall(r"nbgrader's `(\w+)`", flat(name)):
+            assert hasattr(preprocessors, nb_name) or hasattr(api, nb_name), nb_name
+            checked.add(nb_name)
+    assert {"lc.fit", "sandbox.grade_files", "lstm_core.HAND_WORKED_PARAMS"} <= checked
+    assert {"SaveAutoGrades", "Gradebook", "LimitOutput"} <= checked
+
+
+def test_readme_example_runs_and_gives_the_shapes_it_states():
+    """README, "lstm_core in one screen": the example runs; its comments' shapes are right;
+    `lc.GATES == ("i", "f", "o", "g")` holds."""
+    (example,) = [b.text for b in blocks("README") if b.kind == "python"]
+    namespace: dict = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    sizes = re.search(r"input_size=(\d+), hidden_size=(\d+)", example)
+    N, T, D = namespace["x"].shape
+    H = int(sizes.group(2))
+    assert D == int(sizes.group(1)) and "# (N, T, D)" in example
+    env = {"N": N, "T": T, "D": D, "H": H}
+
+    def shape(expr: str):
+        return eval(re.sub(r"(\d)([A-Z])", r"\1*\2", expr), {}, env)
+
+    layout = re.search(r"\)  # (\{.*\})", example).group(1)
+    for key, expr in re.findall(r'"(\w+)": (\([^)]*\))', layout):
+        assert namespace["params"][key].shape == shape(expr), key
+    assert namespace["hs"].shape == shape(re.search(r"# hs: (\(.*\))", example).group(1))
+    (gates,) = [s for s in code_mentions("README") if s.startswith("lc.GATES ==")]
+    assert eval(gates, {"lc": lc}) is True
+    assert f"the parameter layout `{layout}`" in flat("ps02-gates")
+
+
+def test_lstm_core_takes_data_first_and_gradients_before_the_cache():
+    """README: every public function takes the data it acts on first, then `params`, then
+    options; backward functions take the gradients, then the cache."""
+    assert "Every public function takes the data it acts on first, then `params`" in flat("README")
+    for name in lc.__all__:
+        fn = getattr(lc, name)
+        if not inspect.isfunction(fn):
+            continue
+        params = list(inspect.signature(fn).parameters.values())
+        names = [p.name for p in params]
+        if "params" in names:
+            before = params[: names.index("params")]
+            assert all(p.default is p.empty for p in before), (name, names)
+        if name.endswith("backward"):
+            assert "cache" in names, name
+            grads = names[: names.index("cache")]
+            assert grads and all(g.startswith("d") for g in grads), (name, names)
+
+
+def test_readme_lstm_core_defaults():
+    """README: the buffer pool keeps at most 64 MiB per thread; the backward pass works in
+    chunks of 10 steps."""
+    from lstm_core import _workspace, lstm
+
+    readme = flat("README")
+    assert f"it keeps at most {_workspace.DEFAULT_LIMIT >> 20} MiB per thread" in readme
+    assert _workspace.DEFAULT_LIMIT % (1 << 20) == 0
+    assert f"for a chunk of {lstm.CHUNK} steps at once" in readme
+
+
+def test_accessibility_standard_and_screens_are_the_tests():
+    """accessibility page and README: WCAG 2.1 level AA, desktop and phone, light and dark,
+    as tests/book_axe.py runs axe-core."""
+    sys.path.insert(0, str(TESTS))
+    try:
+        import book_axe
+    finally:
+        sys.path.remove(str(TESTS))
+    assert {"wcag2a", "wcag2aa", "wcag21a", "wcag21aa"} <= set(book_axe.AXE_TAGS)
+    assert re.search(r"Guidelines \(WCAG\) 2\.1 at level AA\b", flat("accessibility"))
+    assert [v[0] for v in book_axe.VIEWPORTS] == ["desktop", "phone"]
+    assert "WCAG 2.1 AA: axe-core on every page of the built book (desktop and phone" in flat(
+        "README"
+    )
+
+
+def test_intro_build_and_assets_claims():
+    """intro: a second build re-runs only the pages whose code changed (the execution cache);
+    npm fetches pinned copies of MathJax and the widget manager."""
+    config = (ROOT / "_config.yml").read_text()
+    assert re.search(r"^\s*execute_notebooks: cache\b", config, re.M)
+    assert "a second build only re-runs the chapters whose code changed" in flat("intro")
+    deps = json.loads((ROOT / "package.json").read_text())["dependencies"]
+    for package in ("mathjax", "@jupyter-widgets/html-manager"):
+        assert re.fullmatch(r"\d+\.\d+\.\d+", deps[package]), package  # pinned, not a range
+    assert "npm fetches the pinned copies of MathJax and the widget manager" in flat("intro")
+
+
+# -- the student's side: notebooks, imports, signatures -----------------------------------------
+
+
+def notebook_code(folder: str, assignment: str) -> str:
+    (nb,) = (ROOT / folder / assignment).glob("*.ipynb")
+    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    return "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+def assignments() -> list[str]:
+    return sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+
+
+def test_assignment_list_and_times():
+    """The assignments are `ps01_activations` to `ps06_training`, six of them; the index's
+    range of times is that of the assignment pages."""
+    ids = assignments()
+    assert len(ids) == 6 and ids == sorted(p.name for p in (ROOT / "exercises").iterdir())
+    assert f"`{ids[0]}` to `{ids[-1]}`" in text("instructor-guide")
+    assert "Six autograded problem sets" in text("assignments")
+    assert "six autograded problem sets" in text("intro")
+    minutes = [
+        int(re.search(r"\*\*Time:\*\* about (\d+) minutes", p.read_text())[1])
+        for p in ASSIGNMENT_PAGES
+    ]
+    assert f"of {min(minutes)} to {max(minutes)} minutes' work" in text("assignments")
+
+
+def third_party_imports(code: str) -> set[str]:
+    code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
+    found = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found - set(sys.stdlib_module_names)
+
+
+def test_student_set_up_installs_what_the_notebooks_import():
+    """student guide: the notebooks need NumPy (`pip install numpy jupyterlab`), and only the
+    last set also imports `lstm_core`; each has `# YOUR CODE HERE` above
+    `raise NotImplementedError()` where the student writes code."""
+    guide = text("student-guide")
+    pip = re.search(r"^pip install (.*)$", guide, re.M).group(1).split()
+    assert pip[-1] == "jupyterlab"
+    imports = {a: third_party_imports(notebook_code("exercises", a)) for a in assignments()}
+    *first, last = assignments()
+    assert set().union(*(imports[a] for a in first)) == set(pip[:-1])
+    assert imports[last] == set(pip[:-1]) | {"lstm_core"}
+    assert "The last set, {doc}`assignments/ps06-training`, also imports the course package" in (
+        " ".join(guide.split())
+    )
+    assert last.replace("_", "-") == "ps06-training"
+    for a in assignments():
+        code = notebook_code("exercises", a)
+        assert code.count("# YOUR CODE HERE") == code.count("raise NotImplementedError()") > 0
+    assert "where the notebook says `# YOUR CODE HERE`" in flat("student-guide")
+    assert "`raise NotImplementedError()` below it" in flat("student-guide")
+
+
+def signatures(assignment: str) -> dict[str, list[tuple[list[str], dict, ast.FunctionDef]]]:
+    """name -> (parameter names, their defaults, the def) of the solution notebook's functions,
+    classes (their __init__) and methods, and of what it imports from lstm_core."""
+    tree = ast.parse(notebook_code("solutions", assignment))
+    found: dict[str, list] = {}
+
+    def add(name, fn, skip_self=False):
+        args = fn.args.args[1:] if skip_self else fn.args.args
+        names = [a.arg for a in args]
+        defaults = dict(
+            zip(names[len(names) - len(fn.args.defaults) :], fn.args.defaults, strict=True)
+        )
+        found.setdefault(name, []).append((names, defaults, fn))
+
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            add(node.name, node)
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    add(node.name if item.name == "__init__" else item.name, item, True)
+        elif isinstance(node, ast.ImportFrom) and node.module == "lstm_core":
+            for alias in node.names:
+                obj = getattr(lc, alias.name)
+                if inspect.isfunction(obj):
+                    found.setdefault(alias.asname or alias.name, []).append(
+                        (list(inspect.signature(obj).parameters), {}, None)
+                    )
+    return found
+
+
+@pytest.mark.parametrize("path", ASSIGNMENT_PAGES, ids=lambda p: p.stem)
+def test_assignment_page_signatures_are_the_notebooks(path):
+    """Each `name(args)` an assignment page shows is the notebook's function with those
+    parameters in that order (defaults as given; `...` for the rest), and `-> (a, b, c)`
+    returns that many values; every function of the points table is one of them."""
+    assignment = path.stem.replace("-", "_")
+    defined = signatures(assignment)
+    page = text(path.stem)
+    spans = inline_code(page)
+    shown = set()
+    for span in spans:
+        m = re.fullmatch(r"(?:lstm_core\.)?(\w+)\((.*?)\)(?: -> \((.*)\))?", span)
+        if not m or m.group(1) not in defined:
+            continue
+        name, given, returns = m.group(1), m.group(2), m.group(3)
+        shown.add(name)
+        args = [a.strip() for a in given.split(",") if a.strip()]
+        ok = []
+        for names, defaults, fn in defined[name]:
+            partial = args[-1:] == ["..."] or fn is None  # lstm_core's: its first parameters
+            prefix = [a for a in args if a != "..."]
+            named = dict(a.split("=") if "=" in a else (a, None) for a in prefix)
+            if list(named) != (names[: len(prefix)] if partial else names):
+                continue
+            if any(
+                v is not None and ast.literal_eval(v) != ast.literal_eval(defaults[k])
+                for k, v in named.items()
+            ):
+                continue
+            if returns is not None:
+                returned = max(
+                    (r for r in ast.walk(fn) if isinstance(r, ast.Return)), key=lambda r: r.lineno
+                ).value
+                n = len(returns.split(","))
+                if not (isinstance(returned, ast.Tuple) and len(returned.elts) == n):
+                    continue
+            ok.append(names)
+        assert ok, f"{path.name}: `{span}` is not the notebook's {defined[name]!r}"
+    table = re.findall(r"^\| `(\w+)\(", page, re.M)
+    assert table and set(table) <= shown, set(table) - shown
