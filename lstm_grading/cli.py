@@ -15,6 +15,7 @@ from pathlib import Path
 from . import inputs
 from .cluster import connect
 from .cluster.connect import ClusterError, Target
+from .cluster.coordinator import WORKER_TIMEOUT
 from .course_lock import CourseBusy
 from .job import LIMIT_RULES
 from .parallel import grade_assignment
@@ -88,8 +89,8 @@ def parser() -> argparse.ArgumentParser:
     dask.add_argument(
         "--worker-timeout",
         type=inputs.WORKER_TIMEOUT_RULE.parse,
-        default=600,
-        help="seconds to wait for a first worker to join the scheduler",
+        default=None,
+        help=f"seconds to wait for a first worker to join the scheduler ({WORKER_TIMEOUT})",
     )
     return p
 
@@ -134,6 +135,12 @@ def main(argv: list[str] | None = None) -> int:
             "wait": args.wait,
         }
         target = cluster_target(args)
+        if target is None and args.worker_timeout is not None:
+            raise ValueError(
+                f"--worker-timeout: got {args.worker_timeout:g} without a cluster; expected it "
+                "with --cluster, --scheduler or --scheduler-file (this machine's pool has no "
+                "workers to wait for)"
+            )
         if target is None:
             summary = grade_assignment(args.course, args.assignment, **common)
         else:
@@ -143,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.course,
                 args.assignment,
                 target,
-                worker_timeout=args.worker_timeout,
+                worker_timeout=args.worker_timeout or WORKER_TIMEOUT,
                 **common,
             )
     except (CourseBusy, ValueError, ClusterError) as exc:

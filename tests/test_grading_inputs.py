@@ -25,6 +25,7 @@ from nbgrader.api import Gradebook
 from lstm_grading import canvas, cli, course_lock, inputs, parallel
 from lstm_grading.cluster import connect, coordinator
 from lstm_grading.cluster.connect import ClusterError, Target
+from lstm_grading.cluster.coordinator import WORKER_TIMEOUT
 from lstm_grading.sandbox import Limits
 
 A = "ps01"
@@ -189,6 +190,11 @@ GRADING_CASES = {
     "jobs huge": option("--jobs", "100000", WORKERS),
     "worker timeout zero": option("--worker-timeout", "0", ABOVE_0),
     "worker timeout nan": option("--worker-timeout", "nan", ABOVE_0),
+    "worker timeout without a cluster": (
+        ["--worker-timeout", "5"],
+        None,
+        "--worker-timeout: got 5 without a cluster; expected it with --cluster, --scheduler",
+    ),
     "course missing": (
         ["--course", "{c}/nowhere"],
         None,
@@ -340,6 +346,23 @@ def test_valid_options_reach_the_run_unchanged(course, capsys, monkeypatch):
     with pytest.raises(Reached):
         cli.main([*argv, "--cell-timeout", "30"])
     assert seen["limits"].cell_timeout == 30
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [([], WORKER_TIMEOUT), (["--worker-timeout", "90"], 90)]
+)
+def test_the_worker_timeout_reaches_the_cluster_run(course, monkeypatch, given, expected):
+    seen = {}
+
+    def grade(course, assignment, target, **kwargs):
+        seen.update(kwargs, target=target)
+        raise Reached
+
+    monkeypatch.setattr(coordinator, "grade_assignment", grade)
+    with pytest.raises(Reached):
+        cli.main([A, "--course", str(course), "--cluster", "local:1", *given])
+    assert seen["worker_timeout"] == expected
+    assert seen["target"].workers == 1
 
 
 @pytest.mark.parametrize("cluster", [[], ["--cluster", "local:1"], ["--cluster", f"local:{MOST}"]])

@@ -28,6 +28,7 @@ import pytest
 import lstm_core as lc
 from lstm_grading import canvas, cli, course_prep, job, parallel, submission_checks
 from lstm_grading.cluster import connect
+from lstm_grading.cluster.coordinator import WORKER_TIMEOUT
 from lstm_grading.job import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -411,7 +412,7 @@ def test_defaults_the_pages_quote_are_the_codes(monkeypatch):
         ("instructor-guide", f"| disk | {L.disk_mb} MiB |"),
         ("instructor-guide", f"| files kept | {fmt(L.return_mb)} MB |"),
         ("instructor-guide", f"up to `--return-mb` ({fmt(args.return_mb)} MB) per student"),
-        ("instructor-guide", f"`--worker-timeout` ({fmt(args.worker_timeout)} s)"),
+        ("instructor-guide", f"`--worker-timeout` ({fmt(WORKER_TIMEOUT)} s)"),
         # the attacks
         ("instructor-guide", f"(`sysv_shm`, a {shm} MiB `shmget` segment)"),
         ("instructor-guide", f"(`disk_filling`, {disk_files} MiB): {fmt(L.return_mb)} MB come"),
