@@ -31,11 +31,15 @@ import lstm_grading
 from lstm_grading.export import CsvExportWithStatus
 from lstm_grading.feedback import HideHiddenTests
 from lstm_grading.hidden.release_checksums import OverwriteCellsQuietly
+from lstm_grading.inputs import env_cell_timeout
+from lstm_grading.job import Limits
 
 c = get_config()  # noqa: F821 (provided by traitlets when it executes this file)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CELL_TIMEOUT = int(os.environ.get("LSTM_GRADING_CELL_TIMEOUT", "60"))
+# The environment's value checked as lstm-autograde checks it (a clear error naming the variable,
+# not int()'s), else the grader's default limit: one number for both ways of grading.
+CELL_TIMEOUT = env_cell_timeout() or Limits.cell_timeout
 
 c.CourseDirectory.course_id = "lstm-course"
 # The course root is this folder wherever it is copied (the tests grade in a temporary copy).

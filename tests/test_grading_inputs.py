@@ -668,3 +668,24 @@ def test_a_good_export_writes_the_import_file(course, capsys):
         str(course / "Grades.csv"), str(course), A, "Problem set 1", str(course / "again.csv")
     )
     assert report.written == {"alice": "7"} and (course / "again.json").is_file()
+
+
+def load_course_config():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = Path(__file__).resolve().parents[1]
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+def test_plain_nbgrader_reads_the_cell_timeout_as_lstm_autograde_does(monkeypatch):
+    """nbgrader_config.py (read by every nbgrader command) checks the variable with the same
+    rule, and falls back on the grader's own default."""
+    monkeypatch.delenv(inputs.CELL_TIMEOUT_ENV, raising=False)
+    config = load_course_config()
+    assert f"--KernelGuard.timeout={Limits.cell_timeout}" in config.Execute.extra_arguments
+    monkeypatch.setenv(inputs.CELL_TIMEOUT_ENV, "7")
+    assert "--KernelGuard.timeout=7" in load_course_config().Execute.extra_arguments
+    monkeypatch.setenv(inputs.CELL_TIMEOUT_ENV, "abc")
+    message = r"LSTM_GRADING_CELL_TIMEOUT \(environment variable\): got 'abc'; expected a whole"
+    with pytest.raises(ValueError, match=message):
+        load_course_config()
