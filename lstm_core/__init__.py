@@ -6,9 +6,16 @@ Parameters: ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}`` with the gates in
 
 :mod:`lstm_core.reference` is the plain statement of the LSTM's forward and backward
 passes; :func:`lstm_forward` and :func:`lstm_backward` are the fast versions, tested equal.
+
+Bad input gets a clear error and loses nothing: every public function checks its arguments
+before it computes or changes anything, and raises a ``ValueError`` whose message starts
+with the argument's name and says what it got and what it expects. An argument of the
+wrong type raises :class:`ArgumentTypeError`, which is both a ``ValueError`` and a
+``TypeError``, so either ``except`` catches it.
 """
 
 from . import reference
+from ._checks import ArgumentTypeError
 from ._workspace import set_limit as set_workspace_limit
 from .activations import sigmoid, sigmoid_grad, tanh, tanh_grad
 from .cell import StepCache, lstm_step_backward, lstm_step_forward
@@ -78,6 +85,7 @@ __all__ = [
     "SIGMOID_GATES",
     "TORCH_GATES",
     "Adam",
+    "ArgumentTypeError",
     "SequenceCache",
     "StepCache",
     "adding_problem",

@@ -1,37 +1,200 @@
-"""Argument checks shared by every public function: clear errors before any arithmetic."""
+"""Argument checks shared by every public function: clear errors before any arithmetic.
+
+The rule: bad input raises a ``ValueError`` whose message starts with the argument's name,
+then says what it must be and what it got. A wrong *type* raises
+:class:`ArgumentTypeError`, which is a ``ValueError`` and a ``TypeError`` at once.
+"""
 
 from __future__ import annotations
+
+import math
+import reprlib
+from collections.abc import Mapping
 
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type, e.g. a string where an array of numbers belongs.
+
+    The course's rule is that bad input raises a ``ValueError`` naming the argument;
+    Python's convention (and this package's first releases) is a ``TypeError`` for a wrong
+    type. This exception is both, so ``except ValueError`` and ``except TypeError`` catch it
+    alike, as NumPy's ``AxisError(ValueError, IndexError)`` does for a bad axis.
+    """
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 6
+
+
+def describe(value) -> str:
+    """A short description of ``value`` for the "got ..." part of a message."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if value is None or isinstance(value, (bool, int, float, np.generic)):
+        return repr(value)
+    if isinstance(value, str):
+        return _SHORT.repr(value)
+    return f"{type(value).__name__} {_SHORT.repr(value)}"
+
+
+def _is_number(value) -> bool:
+    """A real number that is not a bool (NumPy scalars included)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def finite_number(
+    value, name: str, *, low=None, high=None, low_open: bool = False, high_open: bool = False
+):
+    """Return ``value`` unchanged if it is a finite real number within the bounds.
+
+    Bools are not numbers here; NumPy scalars are. ``low_open``/``high_open`` exclude the
+    bound itself. The value is returned as given (not converted) so that arithmetic with it
+    keeps NumPy's promotion rules for Python and NumPy scalars alike.
+
+    Raises
+    ------
+    ArgumentTypeError
+        If ``value`` is not a real number.
+    ValueError
+        If it is NaN, infinite or out of bounds.
+    """
+    if low is not None and high is not None:
+        expected = f"a number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    elif low is not None:
+        expected = f"a finite number {'>' if low_open else '>='} {low}"
+    elif high is not None:
+        expected = f"a finite number {'<' if high_open else '<='} {high}"
+    else:
+        expected = "a finite number"
+    if not _is_number(value):
+        raise ArgumentTypeError(f"{name} must be {expected}, got {describe(value)}")
+    if (
+        not math.isfinite(value)
+        or (low is not None and (value <= low if low_open else value < low))
+        or (high is not None and (value >= high if high_open else value > high))
+    ):
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return value
+
+
+def integer(value, name: str, low: int = 1) -> int:
+    """``value`` as an ``int`` if it is an integer (not a bool) ``>= low``.
+
+    Raises
+    ------
+    ArgumentTypeError
+        If ``value`` is not an integer.
+    ValueError
+        If it is below ``low``.
+    """
+    names = {0: "a non-negative integer", 1: "a positive integer"}
+    expected = names.get(low, f"an integer >= {low}")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ArgumentTypeError(f"{name} must be {expected}, got {describe(value)}")
+    if value < low:
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return int(value)
+
+
+def positive_int(value, name: str) -> int:
+    """``value`` as an ``int`` if it is a positive integer (not a bool), else ``ValueError``."""
+    return integer(value, name, 1)
+
+
+def choice(value, name: str, options: tuple):
+    """``value`` if it is one of the strings ``options``.
+
+    Raises
+    ------
+    ArgumentTypeError
+        If ``value`` is not a string.
+    ValueError
+        If it is not one of ``options``.
+    """
+    if not isinstance(value, str):
+        raise ArgumentTypeError(f"{name} must be one of {options}, got {describe(value)}")
+    if value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value
+
+
+def as_rng(rng, name: str = "rng") -> np.random.Generator:
+    """``np.random.default_rng(rng)``, refusing what is not a generator or a seed.
+
+    Accepted: ``None``, a ``numpy.random.Generator`` (returned as is), a ``BitGenerator`` or
+    ``SeedSequence``, a non-negative integer, or a non-empty sequence of them.
+
+    Raises
+    ------
+    ArgumentTypeError
+        For bools, floats, strings and other objects.
+    ValueError
+        For negative seeds.
+    """
+    expected = "a numpy.random.Generator, a non-negative integer seed (or a list of them) or None"
+    kinds = (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence, int, np.integer)
+    if rng is None or (isinstance(rng, kinds) and not isinstance(rng, bool)):
+        pass
+    elif isinstance(rng, (list, tuple, np.ndarray)):
+        seeds = np.asarray(rng, dtype=object).ravel()
+        if not seeds.size or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seeds
+        ):
+            raise ArgumentTypeError(f"{name} must be {expected}, got {describe(rng)}")
+    else:
+        raise ArgumentTypeError(f"{name} must be {expected}, got {describe(rng)}")
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be {expected}, got {describe(rng)}") from exc
+
+
 def as_float_array(value, name: str, dtype=None) -> np.ndarray:
     """Return ``value`` as a float32/float64 array, or raise naming ``name``.
 
     Integers and booleans become float64 (or ``dtype`` if given); float32 and float64
-    keep their dtype unless ``dtype`` asks for another; anything else is a ``TypeError``.
+    keep their dtype unless ``dtype`` asks for another; anything else is an
+    :class:`ArgumentTypeError`.
     """
-    arr = np.asarray(value)
+    expected = "a float32 or float64 array (integers are converted)"
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:  # ragged nested lists, objects NumPy refuses
+        raise ArgumentTypeError(f"{name} must be {expected}, got {describe(value)}") from exc
     kind = arr.dtype.kind
     if kind in "biu":
         return arr.astype(np.float64 if dtype is None else dtype)
     if arr.dtype in FLOAT_DTYPES:
         return arr if dtype is None else arr.astype(dtype, copy=False)
-    raise TypeError(
-        f"{name} must be a float32 or float64 array (integers are converted), got dtype {arr.dtype}"
-    )
+    got = "" if isinstance(value, (np.ndarray, np.generic)) else f"{describe(value)}, "
+    raise ArgumentTypeError(f"{name} must be {expected}, got {got}dtype {arr.dtype}")
 
 
 def check_dtype(dtype) -> np.dtype:
-    """Return ``dtype`` as a NumPy dtype if it is float32 or float64, else raise ``TypeError``."""
+    """Return ``dtype`` as a NumPy dtype if it is float32 or float64.
+
+    ``None``, which NumPy reads as float64, is refused: no function documents it.
+
+    Raises
+    ------
+    ArgumentTypeError
+        For any other dtype, or something that is not a dtype.
+    """
+    if dtype is None:
+        raise ArgumentTypeError("dtype must be float32 or float64, got None")
     try:
         dt = np.dtype(dtype)
-    except TypeError as exc:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from exc
+    except (TypeError, ValueError) as exc:
+        raise ArgumentTypeError(f"dtype must be float32 or float64, got {dtype!r}") from exc
     if dt not in FLOAT_DTYPES:
-        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+        raise ArgumentTypeError(f"dtype must be float32 or float64, got {dt}")
     return dt
 
 
@@ -52,34 +215,62 @@ def check_shape(arr: np.ndarray, name: str, expected: tuple, labels: str) -> Non
 
 
 def check_finite(arr: np.ndarray, name: str) -> None:
-    """Raise ``ValueError`` if ``arr`` holds NaN or infinity."""
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or infinity")
+    """Raise ``ValueError`` if ``arr`` holds NaN or infinity, saying where."""
+    finite = np.isfinite(arr)
+    if not finite.all():
+        where = tuple(int(k) for k in np.argwhere(~finite)[0])
+        raise ValueError(
+            f"{name} contains NaN or infinity (got {float(arr[where])!r} at index {where}); "
+            "it must be finite"
+        )
+
+
+def check_array(value, name: str, expected: tuple, labels: str, dtype=None) -> np.ndarray:
+    """A finite float array of the ``expected`` shape (see :func:`check_shape`)."""
+    arr = as_float_array(value, name, dtype)
+    check_shape(arr, name, expected, labels)
+    check_finite(arr, name)
+    return arr
 
 
 def check_sequence(x, D: int, dtype) -> np.ndarray:
-    """A batch of sequences as an ``(N, T, D)`` array of ``dtype``, with ``N, T >= 1``."""
+    """A batch of sequences as a finite ``(N, T, D)`` array of ``dtype``, with ``N, T >= 1``."""
     x = as_float_array(x, "x", dtype)
     check_shape(x, "x", (None, None, D), "(N, T, D)")
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"x must have at least one sequence and one time step, got {x.shape}")
+    check_finite(x, "x")
     return x
 
 
 def check_state(value, name: str, N: int, H: int, dtype) -> np.ndarray:
-    """A state ``h`` or ``c`` (or its gradient) as an ``(N, H)`` array of ``dtype``.
+    """A state ``h`` or ``c`` (or its gradient) as a finite ``(N, H)`` array of ``dtype``.
 
     ``None`` means zeros.
     """
     if value is None:
         return np.zeros((N, H), dtype)
-    arr = as_float_array(value, name, dtype)
-    check_shape(arr, name, (N, H), "(N, H)")
-    return arr
+    return check_array(value, name, (N, H), "(N, H)", dtype)
 
 
-def positive_int(value, name: str) -> int:
-    """``value`` as an ``int`` if it is a positive integer (not a bool), else ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+def array_dict(value, name: str) -> Mapping:
+    """``value`` unchanged if it is a dict (any mapping) of arrays of real numbers.
+
+    Raises
+    ------
+    ArgumentTypeError
+        If ``value`` is not a mapping, or one of its values is not an array of numbers
+        (float32/float64, or integers).
+    """
+    if not isinstance(value, Mapping):
+        raise ArgumentTypeError(f"{name} must be a dict of arrays, got {describe(value)}")
+    for key, arr in value.items():
+        as_float_array(arr, f"{name}[{key!r}]")
+    return value
+
+
+def callable_arg(value, name: str, what: str = "a function"):
+    """``value`` if it is callable, else :class:`ArgumentTypeError`."""
+    if not callable(value):
+        raise ArgumentTypeError(f"{name} must be {what}, got {describe(value)}")
+    return value

@@ -21,6 +21,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ._checks import integer
+
 #: Arrays kept per (shape, dtype); more are allocated but not kept.
 MAX_PER_KEY = 4
 #: Arrays smaller than this are left to NumPy's own allocator.
@@ -97,10 +99,15 @@ def limit() -> int:
 
 
 def set_limit(nbytes: int) -> None:
-    """Bound the pool of this thread to ``nbytes`` (0 turns reuse off), forgetting the excess."""
-    if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)) or nbytes < 0:
-        raise ValueError(f"nbytes must be a non-negative integer, got {nbytes!r}")
-    _pool.limit = int(nbytes)
+    """Bound the pool of this thread to ``nbytes`` (0 turns reuse off), forgetting the excess.
+
+    Raises
+    ------
+    ValueError
+        If ``nbytes`` is not a non-negative integer (an :class:`~lstm_core.ArgumentTypeError`
+        if it is not an integer at all).
+    """
+    _pool.limit = integer(nbytes, "nbytes", 0)
     _evict(_pool.limit)
 
 

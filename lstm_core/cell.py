@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_float_array, check_shape, check_state
+from ._checks import ArgumentTypeError, check_array, check_state, describe
 from .lstm import SequenceCache, lstm_backward, lstm_forward
 from .params import lstm_sizes
 
@@ -53,10 +53,14 @@ def lstm_step_forward(x, h_prev, c_prev, params):
     c : array (N, H)
         New cell state ``f * c_prev + i * g``.
     cache : StepCache
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not an LSTM's or an array is not finite or of the shape above.
     """
     D, H, dtype = lstm_sizes(params)
-    x = as_float_array(x, "x", dtype)
-    check_shape(x, "x", (None, D), "(N, D)")
+    x = check_array(x, "x", (None, D), "(N, D)", dtype)
     h_prev = check_state(h_prev, "h_prev", x.shape[0], H, dtype)
     c_prev = check_state(c_prev, "c_prev", x.shape[0], H, dtype)
     hs, sequence = lstm_forward(x[:, None], params, h_prev, c_prev)
@@ -82,14 +86,20 @@ def lstm_step_backward(dh, dc, cache: StepCache):
     dc_prev : array (N, H)
     grads : dict
         ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``
+
+    Raises
+    ------
+    ValueError
+        If ``cache`` is not a :class:`StepCache` (an ``ArgumentTypeError``) or ``dh``,
+        ``dc`` are not finite arrays of the shape above.
     """
     if not isinstance(cache, StepCache):
-        raise TypeError(f"cache must be the StepCache from lstm_step_forward, got {type(cache)}")
+        raise ArgumentTypeError(
+            f"cache must be the StepCache from lstm_step_forward, got {describe(cache)}"
+        )
     N, H = cache.sequence.c_last.shape
     dtype = cache.sequence.gates.dtype
-    dh = as_float_array(dh, "dh", dtype)
-    check_shape(dh, "dh", (N, H), "(N, H)")
-    dc = as_float_array(dc, "dc", dtype)
-    check_shape(dc, "dc", (N, H), "(N, H)")
+    dh = check_array(dh, "dh", (N, H), "(N, H)", dtype)
+    dc = check_array(dc, "dc", (N, H), "(N, H)", dtype)
     dx, dh_prev, dc_prev, grads = lstm_backward(dh[:, None], cache.sequence, dc_last=dc)
     return dx[:, 0].copy(), dh_prev, dc_prev, grads

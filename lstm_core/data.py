@@ -10,7 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import check_dtype, positive_int
+from ._checks import (
+    ArgumentTypeError,
+    as_float_array,
+    as_rng,
+    check_dtype,
+    choice,
+    describe,
+    finite_number,
+    integer,
+    positive_int,
+)
 
 #: The two companies of the hand-worked example: prices on days 1-4 (inputs) and day 5
 #: (target). They differ only on day 1, and the day-5 price repeats day 1.
@@ -57,14 +67,19 @@ def memory_task(n: int, lag: int, rng=None, length: int | None = None, dtype=np.
     -------
     x : array (n, T, 2)
     y : array (n, 1)
+
+    Raises
+    ------
+    ValueError
+        For sizes that are not integers in range (``length > lag``), or an ``rng`` or
+        ``dtype`` of the wrong kind (an ``ArgumentTypeError``, also a ``ValueError``).
     """
     n = positive_int(n, "n")
-    if isinstance(lag, bool) or not isinstance(lag, (int, np.integer)) or lag < 0:
-        raise ValueError(f"lag must be a non-negative integer, got {lag!r}")
+    lag = integer(lag, "lag", 0)
     T = lag + 1 if length is None else positive_int(length, "length")
     if T <= lag:
         raise ValueError(f"length must exceed lag ({lag}), got {T}")
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     dtype = check_dtype(dtype)
     x = np.zeros((n, T, 2), dtype)
     x[:, :, 0] = rng.uniform(-1.0, 1.0, (n, T))
@@ -82,11 +97,15 @@ def adding_problem(n: int, length: int, rng=None, dtype=np.float64):
     -------
     x : array (n, length, 2)
     y : array (n, 1)
+
+    Raises
+    ------
+    ValueError
+        For ``n < 1``, ``length < 2`` or non-integers, or an ``rng`` or ``dtype`` of the
+        wrong kind (an ``ArgumentTypeError``, also a ``ValueError``).
     """
-    n, T = positive_int(n, "n"), positive_int(length, "length")
-    if T < 2:
-        raise ValueError(f"length must be at least 2, got {T}")
-    rng = np.random.default_rng(rng)
+    n, T = positive_int(n, "n"), integer(length, "length", 2)
+    rng = as_rng(rng)
     dtype = check_dtype(dtype)
     x = np.zeros((n, T, 2), dtype)
     x[:, :, 0] = rng.uniform(0.0, 1.0, (n, T))
@@ -103,9 +122,17 @@ def noisy_sine(n_steps: int, period: float = 20.0, noise: float = 0.1, rng=None,
     Returns
     -------
     array (n_steps,)
+
+    Raises
+    ------
+    ValueError
+        For ``n_steps`` not a positive integer, ``period`` not a finite number > 0,
+        ``noise`` not a finite number >= 0, or an ``rng`` or ``dtype`` of the wrong kind.
     """
     n_steps = positive_int(n_steps, "n_steps")
-    rng = np.random.default_rng(rng)
+    finite_number(period, "period", low=0, low_open=True)
+    finite_number(noise, "noise", low=0)
+    rng = as_rng(rng)
     t = np.arange(n_steps)
     clean = np.sin(2 * np.pi * t / period) + 0.5 * np.sin(4 * np.pi * t / period)
     return (clean + noise * rng.standard_normal(n_steps)).astype(check_dtype(dtype))
@@ -123,7 +150,14 @@ def windows(series, window: int):
     -------
     x : array (S - window, window, 1)
     y : array (S - window, 1)
+
+    Raises
+    ------
+    ValueError
+        If ``series`` is not a 1-D array of numbers longer than ``window``, or ``window``
+        not a positive integer.
     """
+    as_float_array(series, "series")  # numbers only; the series keeps its own dtype
     series = np.asarray(series)
     window = positive_int(window, "window")
     if series.ndim != 1 or series.size <= window:
@@ -169,10 +203,7 @@ def python_docs_corpus(held_out: float = 0.1):
     train, held : str
         ``train + held`` is the whole corpus; ``held`` starts at the beginning of a topic.
     """
-    if isinstance(held_out, bool) or not isinstance(held_out, (float, int)):
-        raise ValueError(f"held_out must be a number in (0, 0.5], got {held_out!r}")
-    if not 0 < held_out <= 0.5:
-        raise ValueError(f"held_out must be a number in (0, 0.5], got {held_out!r}")
+    finite_number(held_out, "held_out", low=0, high=0.5, low_open=True)
     from pydoc_data.topics import topics  # standard library, plain data; imported when needed
 
     pages = list(topics.values())
@@ -191,21 +222,44 @@ def encode_text(text: str, vocab: str | None = None):
     ids : int array (len(text),)
     vocab : str
         The sorted alphabet; ``vocab[ids[k]] == text[k]``.
+
+    Raises
+    ------
+    ValueError
+        If ``text`` or ``vocab`` is not a str (an ``ArgumentTypeError``), or ``text`` has
+        characters that ``vocab`` lacks.
     """
+    if not isinstance(text, str):
+        raise ArgumentTypeError(f"text must be a str, got {describe(text)}")
+    if vocab is not None and not isinstance(vocab, str):
+        raise ArgumentTypeError(f"vocab must be a str or None, got {describe(vocab)}")
     vocab = "".join(sorted(set(text))) if vocab is None else vocab
     index = {ch: k for k, ch in enumerate(vocab)}
     missing = sorted(set(text) - set(index))
     if missing:
-        raise ValueError(f"text has characters not in vocab: {missing[:10]}")
+        raise ValueError(f"text must use only the characters of vocab, got {missing[:10]}")
     return np.array([index[ch] for ch in text], dtype=np.int64), vocab
 
 
 def one_hot(ids, size: int, dtype=np.float64):
-    """One-hot rows: ``ids (...)`` to ``(..., size)``."""
+    """One-hot rows: ``ids (...)`` to ``(..., size)``.
+
+    Raises
+    ------
+    ValueError
+        If ``size`` is not a positive integer, ``ids`` not integers in ``[0, size)``, or
+        ``dtype`` not float32 or float64.
+    """
+    size = positive_int(size, "size")
+    dtype = check_dtype(dtype)
     ids = np.asarray(ids)
-    if ids.dtype.kind not in "iu" or (ids.size and (ids.min() < 0 or ids.max() >= size)):
-        raise ValueError(f"ids must be integers in [0, {size})")
-    return np.eye(size, dtype=check_dtype(dtype))[ids]
+    if ids.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"ids must be integers in [0, {size}), got dtype {ids.dtype}")
+    if ids.size and (ids.min() < 0 or ids.max() >= size):
+        raise ValueError(
+            f"ids must be integers in [0, {size}), got values in [{ids.min()}, {ids.max()}]"
+        )
+    return np.eye(size, dtype=dtype)[ids]
 
 
 def char_batches(ids, seq_len: int, vocab_size: int, dtype=np.float64):
@@ -217,12 +271,23 @@ def char_batches(ids, seq_len: int, vocab_size: int, dtype=np.float64):
         One-hot characters.
     y : int array (N, seq_len)
         The next character at every position.
+
+    Raises
+    ------
+    ValueError
+        If ``ids`` is not a 1-D integer array of more than ``seq_len`` ids in
+        ``[0, vocab_size)``, or a size is not a positive integer.
     """
     ids = np.asarray(ids)
     seq_len = positive_int(seq_len, "seq_len")
+    vocab_size = positive_int(vocab_size, "vocab_size")
+    if ids.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"ids must be integer character ids, got dtype {ids.dtype}")
+    if ids.ndim != 1:
+        raise ValueError(f"ids must be a 1-D array of character ids, got shape {ids.shape}")
     N = (ids.size - 1) // seq_len
     if N < 1:
-        raise ValueError(f"need more than seq_len={seq_len} characters, got {ids.size}")
+        raise ValueError(f"ids must hold more than seq_len={seq_len} ids, got {ids.size}")
     inputs = ids[: N * seq_len].reshape(N, seq_len)
     targets = ids[1 : N * seq_len + 1].reshape(N, seq_len)
     return one_hot(inputs, vocab_size, dtype), targets
@@ -275,9 +340,13 @@ def stock_prices(tickers=None):
     chosen = tuple(header) if tickers is None else tickers
     if not isinstance(chosen, str) and hasattr(chosen, "__iter__"):
         chosen = tuple(chosen)  # a generator is read once, here
-    if not isinstance(chosen, tuple) or not chosen or not all(t in header for t in chosen):
+    if (
+        not isinstance(chosen, tuple)
+        or not chosen
+        or not all(isinstance(t, str) and t in header for t in chosen)
+    ):
         raise ValueError(
-            f"tickers must be a non-empty sequence drawn from {header}, got {tickers!r}"
+            f"tickers must be a non-empty sequence drawn from {header}, got {describe(tickers)}"
         )
     tickers = chosen
     cols = [header.index(t) + 1 for t in tickers]
@@ -302,8 +371,7 @@ def goog_daily(field: str = "adj_close"):
     values : float64 array (S,)
         Dollars per share (``volume``: shares traded, as floats).
     """
-    if field not in GOOG_FIELDS:
-        raise ValueError(f"field must be one of {GOOG_FIELDS}, got {field!r}")
+    choice(field, "field", GOOG_FIELDS)
     with np.load(_sample_data("goog.npz")) as npz:
         data = npz["price_data"]
     return data["date"].astype("datetime64[D]"), data[field].astype(np.float64)
@@ -320,14 +388,25 @@ def log_returns(prices):
     Returns
     -------
     array (..., S - 1)
+
+    Raises
+    ------
+    ValueError
+        If ``prices`` is not an array of numbers (an ``ArgumentTypeError``), has fewer than
+        2 values along the last axis, or holds a price that is 0, negative or infinite.
     """
-    prices = np.asarray(prices, dtype=np.float64)
+    prices = as_float_array(prices, "prices", np.float64)
     if prices.ndim < 1 or prices.shape[-1] < 2:
         raise ValueError(
             f"prices must have at least 2 values along the last axis, got {prices.shape}"
         )
-    if np.any(prices <= 0):  # NaN compares False, so it passes through
-        raise ValueError("prices must be positive")
+    bad = (prices <= 0) | (prices == np.inf)  # NaN compares False, so it passes through
+    if np.any(bad):
+        where = tuple(int(k) for k in np.argwhere(bad)[0])
+        raise ValueError(
+            f"prices must be positive and finite (NaN for a missing price), "
+            f"got {float(prices[where])!r} at index {where}"
+        )
     return np.diff(np.log(prices), axis=-1)
 
 
@@ -344,8 +423,7 @@ def chronological_split(n: int, val_fraction: float = 0.15, test_fraction: float
     """
     n = positive_int(n, "n")
     for name, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac < 1:
-            raise ValueError(f"{name} must be a number in (0, 1), got {frac!r}")
+        finite_number(frac, name, low=0, high=1, low_open=True, high_open=True)
     n_test, n_val = round(n * test_fraction), round(n * val_fraction)
     n_train = n - n_val - n_test
     if min(n_train, n_val, n_test) < 1:

@@ -7,18 +7,40 @@ Every function takes the batch of inputs ``x (N, D)`` and the previous short-ter
 
 from __future__ import annotations
 
-from ._checks import as_float_array, check_shape
+import numpy as np
+
+from ._checks import as_float_array, check_array
 from .activations import sigmoid, tanh
 from .params import gate_params, lstm_sizes
 
 
 def _inputs(x, h_prev, params):
+    """``x`` and ``h_prev`` as finite arrays ``(N, D)`` and ``(N, H)`` in ``params``' dtype."""
     D, H, dtype = lstm_sizes(params)
-    x = as_float_array(x, "x", dtype)
-    check_shape(x, "x", (None, D), "(N, D)")
-    h_prev = as_float_array(h_prev, "h_prev", dtype)
-    check_shape(h_prev, "h_prev", (x.shape[0], H), "(N, H)")
+    x = check_array(x, "x", (None, D), "(N, D)", dtype)
+    h_prev = check_array(h_prev, "h_prev", (x.shape[0], H), "(N, H)", dtype)
     return x, h_prev
+
+
+def _operands(**operands):
+    """The operands of an elementwise update, checked: numbers whose shapes broadcast.
+
+    Arrays and scalars come back as given (so NumPy's promotion is unchanged); other
+    array-likes, such as lists, as float arrays. NaN and infinity are maths here, not errors.
+    """
+    out, shape, seen = [], (), []
+    for name, value in operands.items():
+        arr = as_float_array(value, name)
+        try:
+            shape = np.broadcast_shapes(shape, arr.shape)
+        except ValueError:
+            raise ValueError(
+                f"{name} must have a shape that broadcasts with {shape} "
+                f"(that of {', '.join(seen)}), got {arr.shape}"
+            ) from None
+        seen.append(name)
+        out.append(value if isinstance(value, (np.ndarray, np.generic, int, float)) else arr)
+    return out
 
 
 def gate_preactivation(x, h_prev, params, gate: str):
@@ -31,6 +53,12 @@ def gate_preactivation(x, h_prev, params, gate: str):
     params : dict
         ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``
     gate : {"i", "f", "o", "g"}
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not an LSTM's, ``x`` or ``h_prev`` is not a finite array of the
+        shape above, or ``gate`` is not one of :data:`lstm_core.GATES`.
     """
     x, h_prev = _inputs(x, h_prev, params)
     Wx, Wh, b = gate_params(params, gate)
@@ -58,12 +86,26 @@ def output_gate(x, h_prev, params):
 
 
 def cell_update(c_prev, f, i, g):
-    """New long-term memory ``c = f * c_prev + i * g``; all arrays ``(N, H)``."""
+    """New long-term memory ``c = f * c_prev + i * g``; all arrays ``(N, H)``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is not an array of numbers or the shapes do not broadcast together.
+    """
+    c_prev, f, i, g = _operands(c_prev=c_prev, f=f, i=i, g=g)
     return f * c_prev + i * g
 
 
 def hidden_update(c, o):
-    """New short-term memory (the output) ``h = o * tanh(c)``; all arrays ``(N, H)``."""
+    """New short-term memory (the output) ``h = o * tanh(c)``; all arrays ``(N, H)``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is not an array of numbers or the shapes do not broadcast together.
+    """
+    c, o = _operands(c=c, o=o)
     return o * tanh(c)
 
 
@@ -81,10 +123,15 @@ def lstm_step_trace(x, h_prev, c_prev, params) -> dict:
     dict of arrays (N, H)
         ``a_f, a_i, a_g, a_o`` (pre-activations), ``f, i, g, o`` (gates),
         ``c_kept = f * c_prev``, ``c_added = i * g``, ``c``, ``tanh_c`` and ``h``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`gate_preactivation`, and for a ``c_prev`` that is not a finite ``(N, H)``
+        array.
     """
     x, h_prev = _inputs(x, h_prev, params)
-    c_prev = as_float_array(c_prev, "c_prev", x.dtype)
-    check_shape(c_prev, "c_prev", h_prev.shape, "(N, H)")
+    c_prev = check_array(c_prev, "c_prev", h_prev.shape, "(N, H)", x.dtype)
     out = {f"a_{k}": gate_preactivation(x, h_prev, params, k) for k in ("f", "i", "g", "o")}
     out["f"], out["i"] = sigmoid(out["a_f"]), sigmoid(out["a_i"])
     out["g"], out["o"] = tanh(out["a_g"]), sigmoid(out["a_o"])

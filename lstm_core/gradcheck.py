@@ -2,17 +2,65 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+
+from ._checks import (
+    ArgumentTypeError,
+    as_float_array,
+    callable_arg,
+    check_finite,
+    describe,
+    finite_number,
+)
 
 
 def rel_error(a, b) -> float:
-    """Largest elementwise relative error ``|a - b| / max(1e-8, |a| + |b|)``."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    """Largest elementwise relative error ``|a - b| / max(1e-8, |a| + |b|)``.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` or ``b`` is not an array of numbers (an ``ArgumentTypeError``), or their
+        shapes differ. NaN gives NaN.
+    """
+    a = as_float_array(a, "a", np.float64)
+    b = as_float_array(b, "b", np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
+        raise ValueError(f"b must have the same shape as a {a.shape}, got {b.shape}")
     if a.size == 0:
         return 0.0
     return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+def _check_df(plus, df) -> None:
+    """``df`` must match what ``f`` returned (``plus``): the same shapes, tuple for tuple."""
+    if df is None:
+        return
+    if isinstance(df, (tuple, list)):
+        if not isinstance(plus, (tuple, list)) or len(plus) != len(df):
+            got = f"{len(plus)} outputs" if isinstance(plus, (tuple, list)) else "one array"
+            raise ValueError(f"df must hold one gradient per output of f ({got}), got {len(df)}")
+        for p, d in zip(plus, df, strict=True):
+            _check_df(p, d)
+        return
+    if isinstance(plus, (tuple, list)):
+        raise ValueError(
+            f"df must be a tuple of {len(plus)} gradients, one per output of f, got one array"
+        )
+    if np.shape(df) != np.shape(plus):
+        shapes = f"{np.shape(plus)}, got {np.shape(df)}"
+        raise ValueError(f"df must have the shape of f's output {shapes}")
+
+
+def _check_df_types(df, name: str = "df") -> None:
+    """``df`` is None, an array of numbers, or a tuple (list) of them, one per output."""
+    if isinstance(df, (tuple, list)):
+        for k, d in enumerate(df):
+            _check_df_types(d, f"{name}[{k}]")
+    elif df is not None:
+        check_finite(as_float_array(df, name), name)
 
 
 def _weighted_difference(plus, minus, df) -> float:
@@ -28,14 +76,42 @@ def _snapshot(value):
     """A copy of what ``f`` returned: ``f`` may hand back the same buffer on every call."""
     if isinstance(value, (tuple, list)):
         return type(value)(_snapshot(v) for v in value)
+    try:
+        ok = np.asarray(value).dtype.kind in "biuf"
+    except (TypeError, ValueError):  # ragged nested lists
+        ok = False
+    if not ok:
+        raise ArgumentTypeError(
+            f"f must return a number or an array of numbers (or a tuple of them), "
+            f"got {describe(value)}"
+        )
     return np.array(value, dtype=np.float64, copy=True)
+
+
+def _check_perturbable(x, name: str) -> None:
+    """``x`` must be a float array that can be perturbed in place, element by element."""
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        raise ArgumentTypeError(
+            f"{name} must be a floating-point NumPy array (it is perturbed in place), "
+            f"got {describe(x)}"
+        )
+    if not x.flags.writeable:
+        raise ValueError(
+            f"{name} must be writeable (it is perturbed in place), got a read-only one"
+        )
+    if not np.shares_memory(x.reshape(-1), x):
+        raise ValueError(
+            f"{name} must be contiguous so that it can be perturbed in place, "
+            f"got a view with strides {x.strides}"
+        )
 
 
 def numerical_gradient(f, x: np.ndarray, df=None, h: float = 1e-5, order: int = 2) -> np.ndarray:
     """Centred-difference gradient of ``f`` with respect to the array ``x``.
 
-    ``x`` is perturbed in place, one element at a time, and restored; ``f`` must read it.
-    What ``f`` returns is copied at once, so an ``f`` that reuses its output buffer is fine.
+    ``x`` is perturbed in place, one element at a time, and restored (even if ``f`` raises);
+    ``f`` must read it. What ``f`` returns is copied at once, so an ``f`` that reuses its
+    output buffer is fine.
 
     Parameters
     ----------
@@ -57,23 +133,37 @@ def numerical_gradient(f, x: np.ndarray, df=None, h: float = 1e-5, order: int = 
     Returns
     -------
     array, shape of ``x``
+
+    Raises
+    ------
+    ValueError
+        If ``f`` is not callable or returns no numbers, ``x`` is not a writeable contiguous
+        float array, ``df`` does not match ``f``'s output, ``h`` is not a finite number > 0
+        or ``order`` not 2 or 4 (an ``ArgumentTypeError``, also a ``ValueError``, for wrong
+        types).
     """
+    if isinstance(order, (bool, np.bool_)) or not isinstance(order, (int, np.integer)):
+        raise ArgumentTypeError(f"order must be 2 or 4, got {describe(order)}")
     if order not in (2, 4):
         raise ValueError(f"order must be 2 or 4, got {order!r}")
-    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        raise TypeError("x must be a floating-point NumPy array (it is perturbed in place)")
+    callable_arg(f, "f")
+    _check_perturbable(x, "x")
+    finite_number(h, "h", low=0, low_open=True)
+    _check_df_types(df)
     grad = np.zeros(x.shape, dtype=np.float64)
     flat = x.reshape(-1)
-    if not np.shares_memory(flat, x):
-        raise ValueError("x must be contiguous so that it can be perturbed in place")
 
     def central(k, step):
         old = flat[k]
-        flat[k] = old + step
-        plus = _snapshot(f(x))
-        flat[k] = old - step
-        minus = _snapshot(f(x))
-        flat[k] = old
+        try:
+            flat[k] = old + step
+            plus = _snapshot(f(x))
+            flat[k] = old - step
+            minus = _snapshot(f(x))
+        finally:
+            flat[k] = old
+        if k == 0:
+            _check_df(plus, df)
         return _weighted_difference(plus, minus, df)
 
     out = grad.reshape(-1)
@@ -91,7 +181,30 @@ def gradcheck(f, inputs: dict, analytic: dict, df=None, h: float = 1e-5, order: 
     ``f()`` reads the arrays in ``inputs`` (by closure) and returns a scalar loss, or,
     with ``df``, the outputs whose upstream gradients ``df`` are; every key of
     ``analytic`` must name an array in ``inputs``.
+
+    Raises
+    ------
+    ValueError
+        Before any perturbation: if ``f`` is not callable, ``inputs`` or ``analytic`` is not
+        a dict, ``analytic`` names an array ``inputs`` lacks or has another shape, or an
+        input is not a writeable contiguous float array; and as :func:`numerical_gradient`.
     """
+    callable_arg(f, "f")
+    for name, value in (("inputs", inputs), ("analytic", analytic)):
+        if not isinstance(value, Mapping):
+            raise ArgumentTypeError(f"{name} must be a dict of arrays, got {describe(value)}")
+    for name in analytic:
+        if name not in inputs:
+            raise ValueError(
+                f"analytic has key {name!r} that inputs lacks; inputs keys: {list(inputs)}"
+            )
+        _check_perturbable(inputs[name], f"inputs[{name!r}]")
+        grad = as_float_array(analytic[name], f"analytic[{name!r}]")
+        if grad.shape != inputs[name].shape:
+            raise ValueError(
+                f"analytic[{name!r}] must have the shape of inputs[{name!r}] "
+                f"{inputs[name].shape}, got {grad.shape}"
+            )
     return {
         name: rel_error(
             analytic[name], numerical_gradient(lambda _: f(), inputs[name], df=df, h=h, order=order)

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _workspace
-from ._checks import as_float_array, check_sequence, check_shape, check_state
+from ._checks import ArgumentTypeError, check_array, check_sequence, check_state, describe
 from .params import GATES, SIGMOID_GATES, lstm_sizes
 
 #: Order of the gate blocks inside the loop: :data:`GATES` with the output gate moved to
@@ -181,6 +181,11 @@ def lstm_forward(x, params, h0=None, c0=None):
         For :func:`lstm_backward`; ``cache.cs`` holds the cell states ``(N, T, H)``,
         ``cache.gate_values`` the gates ``(N, T, 4H)`` and ``cache.c_last``/``cache.h_last``
         the final states ``(N, H)``.
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not an LSTM's, or an array is not finite or of the shape above.
     """
     D, H, dtype = lstm_sizes(params)
     x = check_sequence(x, D, dtype)
@@ -281,14 +286,21 @@ def lstm_backward(dhs, cache: SequenceCache, dh_last=None, dc_last=None):
     dc0 : array (N, H)
     grads : dict
         ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``
+
+    Raises
+    ------
+    ValueError
+        If ``cache`` is not a :class:`SequenceCache` (an ``ArgumentTypeError``) or a
+        gradient is not a finite array of the shape above.
     """
     if not isinstance(cache, SequenceCache):
-        raise TypeError(f"cache must be the SequenceCache from lstm_forward, got {type(cache)}")
+        raise ArgumentTypeError(
+            f"cache must be the SequenceCache from lstm_forward, got {describe(cache)}"
+        )
     T, H, N = cache.tanh_c.shape
     D = cache.z.shape[1] - H - 1
     dtype = cache.gates.dtype
-    dhs = as_float_array(dhs, "dhs", dtype)
-    check_shape(dhs, "dhs", (N, T, H), "(N, T, H)")
+    dhs = check_array(dhs, "dhs", (N, T, H), "(N, T, H)", dtype)
     dc = check_state(dc_last, "dc_last", N, H, dtype).T.copy()  # (H, N), never aliasing
     dh = check_state(dh_last, "dh_last", N, H, dtype).T.copy()
     params = cache.params

@@ -7,18 +7,43 @@ LSTM, ``Wh (H, H)`` a vanilla RNN.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from ._checks import check_dtype, positive_int
+from ._checks import (
+    ArgumentTypeError,
+    as_rng,
+    check_array,
+    check_dtype,
+    check_finite,
+    check_shape,
+    choice,
+    describe,
+    finite_number,
+    integer,
+    positive_int,
+)
 from .cell import lstm_step_forward
-from .losses import mse_loss, softmax, softmax_cross_entropy
+from .losses import check_class_targets, check_mse_target, mse_loss, softmax, softmax_cross_entropy
 from .lstm import lstm_backward, lstm_forward
-from .params import init_params
+from .params import check_params, init_params
 from .rnn import init_rnn_params, rnn_backward, rnn_forward
 
 CELLS = ("lstm", "rnn")
+READOUTS = ("last", "all")
 #: The losses :func:`model_loss` knows, each returning ``(loss, gradient on the output)``.
 LOSSES = {"mse": mse_loss, "softmax": softmax_cross_entropy}
+
+
+class ModelCache(NamedTuple):
+    """What :func:`model_backward` needs, from :func:`model_forward` (a tuple)."""
+
+    cell: str
+    readout: str
+    hs: np.ndarray  # (N, T, H)
+    rcache: tuple  # the recurrent layer's cache
+    params: dict
 
 
 def init_model(cell, input_size, hidden_size, output_size=None, rng=None, dtype=np.float64):
@@ -33,11 +58,18 @@ def init_model(cell, input_size, hidden_size, output_size=None, rng=None, dtype=
         ``O``; without it the model's output is the hidden state itself.
     rng : numpy.random.Generator or int or None
     dtype : float32 or float64
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``cell``, sizes that are not positive integers, or an ``rng`` or
+        ``dtype`` of the wrong kind (an ``ArgumentTypeError``, also a ``ValueError``).
     """
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
-    rng = np.random.default_rng(rng)
+    choice(cell, "cell", CELLS)
+    rng = as_rng(rng)
     dtype = check_dtype(dtype)
+    if output_size is not None:
+        positive_int(output_size, "output_size")
     init = init_params if cell == "lstm" else init_rnn_params
     params = init(input_size, hidden_size, rng=rng, dtype=dtype)
     if output_size is not None:
@@ -49,16 +81,60 @@ def init_model(cell, input_size, hidden_size, output_size=None, rng=None, dtype=
 
 
 def cell_of(params) -> str:
-    """``"lstm"`` or ``"rnn"``, from the shape of ``params["Wh"]``."""
-    Wh = params.get("Wh") if isinstance(params, dict) else None
+    """``"lstm"`` or ``"rnn"``, from the shape of ``params["Wh"]``.
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not a dict (an ``ArgumentTypeError``) or its ``Wh`` is not a 2-D
+        array of shape ``(H, 4H)`` or ``(H, H)``.
+    """
+    if not isinstance(params, dict):
+        raise ArgumentTypeError(
+            f"params must be a dict with keys ('Wx', 'Wh', 'b'), got {describe(params)}"
+        )
+    Wh = params.get("Wh")
     if not isinstance(Wh, np.ndarray) or Wh.ndim != 2:
-        raise ValueError("params['Wh'] must be an array of shape (H, 4H) (LSTM) or (H, H) (RNN)")
+        raise ValueError(
+            "params['Wh'] must be an array of shape (H, 4H) (LSTM) or (H, H) (RNN), "
+            f"got {describe(Wh) if 'Wh' in params else 'no Wh'}"
+        )
     H, G = Wh.shape
     if G == 4 * H:
         return "lstm"
     if G == H:
         return "rnn"
     raise ValueError(f"params['Wh'] must have shape (H, 4H) or (H, H), got {Wh.shape}")
+
+
+def check_model(params, name: str = "params"):
+    """Validate a model's ``params``: return ``(cell, D, H, O)``, ``O = None`` without a read-out.
+
+    The recurrent layer is checked as by :func:`lstm_core.lstm_forward`; the read-out
+    ``Wy (H, O)``, ``by (O,)`` must come together, in the layer's dtype, and be finite.
+    """
+    cell = cell_of(params)
+    D, _, dtype = check_params(params, name)
+    H = params["Wh"].shape[0]
+    has = [k in params for k in ("Wy", "by")]
+    if not any(has):
+        return cell, D, H, None
+    if not all(has):
+        raise ValueError(
+            f"{name} must have both 'Wy' and 'by' (a read-out) or neither, got keys {list(params)}"
+        )
+    Wy, by = params["Wy"], params["by"]
+    for key, arr in (("Wy", Wy), ("by", by)):
+        if not isinstance(arr, np.ndarray) or arr.dtype != dtype:
+            raise ArgumentTypeError(
+                f"{name}[{key!r}] must be a {dtype} array like the layer's, got {describe(arr)}"
+            )
+    check_shape(Wy, f"{name}['Wy']", (H, None), "(H, O)")
+    O = Wy.shape[1]
+    check_shape(by, f"{name}['by']", (O,), "(O,)")
+    check_finite(Wy, f"{name}['Wy']")
+    check_finite(by, f"{name}['by']")
+    return cell, D, H, O
 
 
 def model_forward(x, params, readout: str = "last"):
@@ -76,16 +152,21 @@ def model_forward(x, params, readout: str = "last"):
     Returns
     -------
     y : array (N, O) or (N, T, O)
-    cache : tuple
-        For :func:`model_backward`; it holds ``params``.
+    cache : ModelCache
+        For :func:`model_backward`; a tuple that holds ``params``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``readout``, ``params`` that are not a model's, or an ``x`` that is not
+        a finite ``(N, T, D)`` array.
     """
-    if readout not in ("last", "all"):
-        raise ValueError(f"readout must be 'last' or 'all', got {readout!r}")
-    cell = cell_of(params)
+    choice(readout, "readout", READOUTS)
+    cell = check_model(params)[0]
     hs, rcache = (lstm_forward if cell == "lstm" else rnn_forward)(x, params)
     feats = hs[:, -1] if readout == "last" else hs
     y = feats @ params["Wy"] + params["by"] if "Wy" in params else feats
-    return y, (cell, readout, hs, rcache, params)
+    return y, ModelCache(cell, readout, hs, rcache, params)
 
 
 def model_backward(dy, cache):
@@ -95,14 +176,28 @@ def model_backward(dy, cache):
     ----------
     dy : array (N, O) or (N, T, O)
         Gradient of the loss on the model's output ``y``.
-    cache : tuple
+    cache : ModelCache
         From :func:`model_forward`.
 
     Returns
     -------
     grads : dict with the keys of ``params``
+
+    Raises
+    ------
+    ValueError
+        If ``cache`` is not from :func:`model_forward` (an ``ArgumentTypeError``) or ``dy``
+        is not a finite array of the output's shape.
     """
+    if not isinstance(cache, ModelCache):
+        raise ArgumentTypeError(
+            f"cache must be the ModelCache from model_forward, got {describe(cache)}"
+        )
     cell, readout, hs, rcache, params = cache
+    N, T, H = hs.shape
+    O = params["Wy"].shape[1] if "Wy" in params else H
+    expected, labels = ((N, O), "(N, O)") if readout == "last" else ((N, T, O), "(N, T, O)")
+    dy = check_array(dy, "dy", expected, labels)
     grads = {}
     if "Wy" in params:
         feats = hs[:, -1] if readout == "last" else hs
@@ -125,6 +220,13 @@ def model_backward(dy, cache):
     return grads
 
 
+def check_targets(y, out: np.ndarray, loss: str, name: str = "y"):
+    """``y`` checked as the targets of ``loss`` for the model's output ``out``."""
+    if loss == "mse":
+        return check_mse_target(y, out, name, "the model's output")
+    return check_class_targets(y, out, name)
+
+
 def model_loss(x, y, params, readout: str = "last", loss: str = "mse"):
     """Loss of the model on ``(x, y)`` and the gradients of every parameter.
 
@@ -144,10 +246,16 @@ def model_loss(x, y, params, readout: str = "last", loss: str = "mse"):
     -------
     loss : float
     grads : dict with the keys of ``params``
+
+    Raises
+    ------
+    ValueError
+        As :func:`model_forward`, for an unknown ``loss``, and for targets ``y`` of the wrong
+        shape, dtype or range, or not finite.
     """
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
+    choice(loss, "loss", tuple(LOSSES))
     out, cache = model_forward(x, params, readout)
+    check_targets(y, out, loss)
     value, dout = LOSSES[loss](out, y)
     return value, model_backward(dout, cache)
 
@@ -165,7 +273,7 @@ def sample_text(start: str, params, vocab, length: int, rng=None, temperature: f
         The model's alphabet: the model reads one-hot characters and its read-out gives
         the logits of the next one.
     length : int
-        Characters to generate after ``start``.
+        Characters to generate after ``start`` (0 or more).
     rng : numpy.random.Generator or int or None
     temperature : float
         Divides the logits: below 1 sharpens the distribution, above 1 flattens it.
@@ -174,12 +282,40 @@ def sample_text(start: str, params, vocab, length: int, rng=None, temperature: f
     -------
     str
         ``start`` followed by ``length`` sampled characters.
+
+    Raises
+    ------
+    ValueError
+        If ``vocab`` is not a string of distinct characters, ``start`` not a non-empty string
+        of them, ``params`` not an LSTM with a read-out of ``len(vocab)`` inputs and outputs,
+        ``length`` not an integer >= 0, or ``temperature`` not a finite number > 0 (or so
+        small that the scaled logits overflow).
     """
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
+    if not isinstance(vocab, str):
+        raise ArgumentTypeError(f"vocab must be a str, got {describe(vocab)}")
+    if not vocab or len(set(vocab)) != len(vocab):
+        raise ValueError(f"vocab must be a non-empty str of distinct characters, got {vocab!r}")
     index = {ch: k for k, ch in enumerate(vocab)}
+    if not isinstance(start, str):
+        raise ArgumentTypeError(
+            f"start must be a non-empty string of characters from vocab, got {describe(start)}"
+        )
     if not start or any(ch not in index for ch in start):
-        raise ValueError("start must be a non-empty string of characters from vocab")
-    V, H = len(vocab), params["Wh"].shape[0]
+        raise ValueError(
+            f"start must be a non-empty string of characters from vocab, got {start!r}"
+        )
+    cell, D, _, O = check_model(params)
+    V = len(vocab)
+    if cell != "lstm" or O is None or D != V or O != V:
+        raise ValueError(
+            f"params must be a character-level LSTM with a read-out for len(vocab) = {V}: "
+            f"Wx ({V}, 4H) and Wy (H, {V}), got a {cell} with Wx {params['Wx'].shape}"
+            + (f" and Wy {params['Wy'].shape}" if O is not None else " and no read-out")
+        )
+    length = integer(length, "length", 0)
+    finite_number(temperature, "temperature", low=0, low_open=True)
+    H = params["Wh"].shape[0]
     dtype = params["Wh"].dtype
     h = c = np.zeros((1, H), dtype)
     out = list(start)
@@ -189,6 +325,13 @@ def sample_text(start: str, params, vocab, length: int, rng=None, temperature: f
         x[0, index[out[step]]] = 1
         h, c, _ = lstm_step_forward(x, h, c, params)
         if step >= len(start) - 1:
-            p = softmax((h @ params["Wy"] + params["by"])[0] / temperature)
+            with np.errstate(over="ignore"):
+                logits = (h @ params["Wy"] + params["by"])[0] / temperature
+            if not np.isfinite(logits).all():
+                raise ValueError(
+                    f"temperature must be large enough for the logits divided by it to stay "
+                    f"finite, got {temperature!r}"
+                )
+            p = softmax(logits)
             out.append(vocab[rng.choice(V, p=p)])
     return "".join(out)

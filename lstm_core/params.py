@@ -13,7 +13,19 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._checks import as_float_array, check_dtype, check_finite, check_shape, positive_int
+from ._checks import (
+    ArgumentTypeError,
+    array_dict,
+    as_float_array,
+    as_rng,
+    check_dtype,
+    check_finite,
+    check_shape,
+    choice,
+    describe,
+    finite_number,
+    positive_int,
+)
 
 #: Order of the four ``H``-wide blocks along the last axis of ``Wx``, ``Wh`` and ``b``:
 #: input gate, forget gate, output gate, candidate memory (cs231n's order). The three
@@ -35,9 +47,15 @@ GATE_NAMES = {
 
 
 def gate_slice(gate: str, hidden_size: int) -> slice:
-    """Columns of ``Wx``, ``Wh`` and ``b`` that belong to ``gate`` (one of :data:`GATES`)."""
-    if gate not in GATES:
-        raise ValueError(f"gate must be one of {GATES}, got {gate!r}")
+    """Columns of ``Wx``, ``Wh`` and ``b`` that belong to ``gate`` (one of :data:`GATES`).
+
+    Raises
+    ------
+    ValueError
+        If ``gate`` is not one of :data:`GATES` or ``hidden_size`` not a positive integer.
+    """
+    choice(gate, "gate", GATES)
+    hidden_size = positive_int(hidden_size, "hidden_size")
     k = GATES.index(gate)
     return slice(k * hidden_size, (k + 1) * hidden_size)
 
@@ -47,20 +65,23 @@ def check_params(params, name: str = "params", keys=("Wx", "Wh", "b")):
 
     ``G`` is the width of the gate axis: ``4H`` for an LSTM, ``H`` for a vanilla RNN.
     Raises ``ValueError`` for missing keys, inconsistent shapes or non-finite values and
-    ``TypeError`` for dtypes other than float32/float64 or mixed dtypes.
+    :class:`~lstm_core.ArgumentTypeError` (a ``TypeError`` and a ``ValueError``) for
+    something other than a dict of arrays, dtypes other than float32/float64 or mixed dtypes.
     """
     if not isinstance(params, dict):
-        raise TypeError(f"{name} must be a dict with keys {keys}, got {type(params).__name__}")
+        raise ArgumentTypeError(f"{name} must be a dict with keys {keys}, got {describe(params)}")
     missing = [k for k in keys if k not in params]
     if missing:
-        raise ValueError(f"{name} is missing {missing}; expected keys {list(keys)}")
+        raise ValueError(
+            f"{name} is missing {missing}; expected keys {list(keys)}, got keys {list(params)}"
+        )
     Wx, Wh, b = (params[k] for k in keys)
     for key, arr in zip(keys, (Wx, Wh, b), strict=True):
         if not isinstance(arr, np.ndarray):
-            raise TypeError(f"{name}[{key!r}] must be a NumPy array, got {type(arr).__name__}")
+            raise ArgumentTypeError(f"{name}[{key!r}] must be a NumPy array, got {describe(arr)}")
         as_float_array(arr, f"{name}[{key!r}]")
         if arr.dtype.kind != "f":
-            raise TypeError(f"{name}[{key!r}] must be float32 or float64, got {arr.dtype}")
+            raise ArgumentTypeError(f"{name}[{key!r}] must be float32 or float64, got {arr.dtype}")
     if Wx.ndim != 2:
         raise ValueError(f"{name}['Wx'] must have shape (D, G) (2-D), got {Wx.shape}")
     D, G = Wx.shape
@@ -72,7 +93,7 @@ def check_params(params, name: str = "params", keys=("Wx", "Wh", "b")):
         )
     check_shape(b, f"{name}['b']", (G,), "(G,)")
     if not (Wx.dtype == Wh.dtype == b.dtype):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{name} arrays must share one dtype, got Wx {Wx.dtype}, Wh {Wh.dtype}, b {b.dtype}"
         )
     for key, arr in zip(keys, (Wx, Wh, b), strict=True):
@@ -108,15 +129,24 @@ def init_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64, f
         Source of randomness (an int is used as a seed).
     dtype : float32 or float64
     forget_bias : float
+        Finite.
 
     Returns
     -------
     dict
         ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``
+
+    Raises
+    ------
+    ValueError
+        For sizes that are not positive integers, a non-finite ``forget_bias``, or an
+        ``rng`` or ``dtype`` of the wrong kind (an ``ArgumentTypeError``, also a
+        ``ValueError``, for wrong types).
     """
     D, H = positive_int(input_size, "input_size"), positive_int(hidden_size, "hidden_size")
     dtype = check_dtype(dtype)
-    rng = np.random.default_rng(rng)
+    finite_number(forget_bias, "forget_bias")
+    rng = as_rng(rng)
     bound = 1.0 / np.sqrt(H)
     params = {
         "Wx": rng.uniform(-bound, bound, (D, 4 * H)).astype(dtype),
@@ -130,16 +160,47 @@ def init_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64, f
 def params_from_gates(gates: dict, dtype=np.float64) -> dict:
     """Build ``params`` from per-gate weights ``{"f": (Wx_f, Wh_f, b_f), ...}``.
 
-    Each ``Wx_*`` has shape ``(D, H)``, ``Wh_*`` ``(H, H)``, ``b_*`` ``(H,)``; scalars are
-    accepted for ``D = H = 1``.
+    Each ``Wx_*`` has shape ``(D, H)``, ``Wh_*`` ``(H, H)``, ``b_*`` ``(H,)``, the same
+    ``D`` and ``H`` for every gate, all finite; scalars are accepted for ``D = H = 1``.
+
+    Raises
+    ------
+    ValueError
+        For other keys than :data:`GATES`, a gate that is not a triple ``(Wx, Wh, b)``,
+        inconsistent shapes or non-finite values (an ``ArgumentTypeError``, also a
+        ``ValueError``, for wrong types).
     """
     dtype = check_dtype(dtype)
+    if not isinstance(gates, Mapping):
+        raise ArgumentTypeError(
+            f"gates must be a dict {{gate: (Wx, Wh, b)}} with the keys {GATES}, "
+            f"got {describe(gates)}"
+        )
     if set(gates) != set(GATES):
-        raise ValueError(f"gates must have exactly the keys {GATES}, got {sorted(gates)}")
+        raise ValueError(f"gates must have exactly the keys {GATES}, got {list(gates)}")
     blocks = {}
+    D = H = None
     for g in GATES:
-        wx, wh, b = (np.asarray(v, dtype=dtype) for v in gates[g])
-        blocks[g] = (np.atleast_2d(wx), np.atleast_2d(wh), np.atleast_1d(b))
+        triple = gates[g]
+        if not isinstance(triple, (tuple, list)):
+            raise ArgumentTypeError(
+                f"gates[{g!r}] must be a tuple (Wx, Wh, b), got {describe(triple)}"
+            )
+        if len(triple) != 3:
+            raise ValueError(f"gates[{g!r}] must be a tuple (Wx, Wh, b), got {len(triple)} items")
+        wx, wh, b = (as_float_array(v, f"gates[{g!r}][{k}]", dtype) for k, v in enumerate(triple))
+        wx, wh, b = np.atleast_2d(wx), np.atleast_2d(wh), np.atleast_1d(b)
+        if H is None:
+            check_shape(wh, f"gates[{g!r}][1]", (None, None), "(H, H)")
+            H = wh.shape[0]
+            check_shape(wx, f"gates[{g!r}][0]", (None, H), "(D, H)")
+            D = wx.shape[0]
+        for k, (arr, expected, labels) in enumerate(
+            ((wx, (D, H), "(D, H)"), (wh, (H, H), "(H, H)"), (b, (H,), "(H,)"))
+        ):
+            check_shape(arr, f"gates[{g!r}][{k}]", expected, labels)
+            check_finite(arr, f"gates[{g!r}][{k}]")
+        blocks[g] = (wx, wh, b)
     return {
         "Wx": np.concatenate([blocks[g][0] for g in GATES], axis=1),
         "Wh": np.concatenate([blocks[g][1] for g in GATES], axis=1),
@@ -148,7 +209,14 @@ def params_from_gates(gates: dict, dtype=np.float64) -> dict:
 
 
 def gate_params(params, gate: str):
-    """The weights of one gate: ``(Wx_g (D, H), Wh_g (H, H), b_g (H,))``, as views."""
+    """The weights of one gate: ``(Wx_g (D, H), Wh_g (H, H), b_g (H,))``, as views.
+
+    Raises
+    ------
+    ValueError
+        For ``params`` that are not an LSTM's or a ``gate`` not in :data:`GATES`.
+    """
+    choice(gate, "gate", GATES)
     _, H, _ = lstm_sizes(params)
     s = gate_slice(gate, H)
     return params["Wx"][:, s], params["Wh"][:, s], params["b"][s]
@@ -171,7 +239,14 @@ for _arr in HAND_WORKED_PARAMS.values():
 
 
 def copy_params(params) -> dict:
-    """A deep copy of a parameter dict (writeable arrays)."""
+    """A deep copy of a parameter dict (writeable arrays).
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not a dict of arrays of numbers (an ``ArgumentTypeError``).
+    """
+    array_dict(params, "params")
     return {k: np.array(v, copy=True) for k, v in params.items()}
 
 
@@ -187,6 +262,11 @@ def to_torch(params) -> dict:
     ``bias_hh_l0 (4H,)`` in PyTorch's i, f, g, o order. The whole bias goes into
     ``bias_ih_l0`` and ``bias_hh_l0`` is zero, so :func:`from_torch` undoes this exactly.
     Load with ``lstm.load_state_dict({k: torch.from_numpy(v) for k, v in ...items()})``.
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not a valid LSTM parameter dict.
     """
     _, H, _ = lstm_sizes(params)
     inv = np.argsort(_torch_perm(H))
@@ -201,13 +281,17 @@ def to_torch(params) -> dict:
 def _state_dict_of(source, suffix):
     """The state dict and key suffix of an ``nn.LSTM``, an ``nn.LSTMCell`` or a state dict."""
     wanted = "an nn.LSTM or nn.LSTMCell module or its state dict"
+    if suffix is not None and not isinstance(suffix, str):
+        raise ArgumentTypeError(
+            f"suffix must be a str such as '_l0' or '', or None, got {describe(suffix)}"
+        )
     if isinstance(source, Mapping):
         if suffix is None:
             suffix = "_l0" if "weight_ih_l0" in source else ""
         return source, suffix
     kind = type(source).__name__
     if not callable(getattr(source, "state_dict", None)) or kind not in ("LSTM", "LSTMCell"):
-        raise ValueError(f"from_torch takes {wanted}, got {kind}")
+        raise ArgumentTypeError(f"source must be {wanted}, got {kind}")
     if kind == "LSTM":
         extras = {
             "num_layers": (getattr(source, "num_layers", 1), 1),
@@ -217,7 +301,7 @@ def _state_dict_of(source, suffix):
         for attr, (got, plain) in extras.items():
             if got != plain:
                 raise ValueError(
-                    f"from_torch takes a one-layer, one-way LSTM ({attr}={plain}), got {attr}={got}"
+                    f"source must be a one-layer, one-way LSTM ({attr}={plain}), got {attr}={got}"
                 )
     return source.state_dict(), ("_l0" if kind == "LSTM" else "") if suffix is None else suffix
 
@@ -240,22 +324,38 @@ def from_torch(source, suffix: str | None = None) -> dict:
     dict
         ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}`` with ``b = bias_ih + bias_hh``: the
         two PyTorch biases are always added together.
+
+    Raises
+    ------
+    ValueError
+        If ``source`` is not one of these (an ``ArgumentTypeError``, also a ``ValueError``,
+        for another kind of object), is a multi-layer, bidirectional or projected LSTM, or
+        lacks a weight, or if the weights' shapes or dtypes disagree.
     """
     state_dict, suffix = _state_dict_of(source, suffix)
+    names = [k + suffix for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
 
     def get(key):
         if key not in state_dict:
-            raise ValueError(f"state_dict has no {key!r}; keys are {sorted(state_dict)}")
+            raise ValueError(
+                f"source must hold {names} (suffix {suffix!r}), but its state_dict has no {key!r}; "
+                f"keys are {sorted(map(str, state_dict))}"
+            )
         v = state_dict[key]
         if hasattr(v, "detach"):
             v = v.detach().cpu().numpy()
-        return as_float_array(v, key)
+        return as_float_array(v, f"source[{key!r}]")
 
-    w_ih, w_hh = get("weight_ih" + suffix), get("weight_hh" + suffix)
-    b_ih, b_hh = get("bias_ih" + suffix), get("bias_hh" + suffix)
+    w_ih, w_hh, b_ih, b_hh = (get(k) for k in names)
+    check_shape(w_hh, f"source[{names[1]!r}]", (None, None), "(4H, H)")
     H = w_hh.shape[1]
-    check_shape(w_hh, "weight_hh" + suffix, (4 * H, H), "(4H, H)")
-    check_shape(w_ih, "weight_ih" + suffix, (4 * H, None), "(4H, D)")
+    check_shape(w_hh, f"source[{names[1]!r}]", (4 * H, H), "(4H, H)")
+    check_shape(w_ih, f"source[{names[0]!r}]", (4 * H, None), "(4H, D)")
+    check_shape(b_ih, f"source[{names[2]!r}]", (4 * H,), "(4H,)")
+    check_shape(b_hh, f"source[{names[3]!r}]", (4 * H,), "(4H,)")
+    if len({a.dtype for a in (w_ih, w_hh, b_ih, b_hh)}) > 1:
+        dtypes = [str(a.dtype) for a in (w_ih, w_hh, b_ih, b_hh)]
+        raise ArgumentTypeError(f"source arrays must share one dtype, got {dtypes}")
     perm = _torch_perm(H)
     return {
         "Wx": np.ascontiguousarray(w_ih[perm].T),

@@ -22,9 +22,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_float_array, check_sequence, check_shape, check_state
+from ._checks import ArgumentTypeError, check_array, check_sequence, check_state, describe
 from .activations import sigmoid, tanh
 from .params import GATES, SIGMOID_GATES, gate_slice, lstm_sizes
+
+#: The keys of the cache of one step, as :func:`lstm_step_forward` returns it.
+CACHE_KEYS = ("x", "h_prev", "c_prev", "i", "f", "o", "g", "c", "tanh_c", "params")
+
+
+def _check_step_cache(cache, name: str = "cache") -> dict:
+    """``cache`` if it is a step cache of :func:`lstm_step_forward` (a dict of its keys)."""
+    if not isinstance(cache, dict):
+        raise ArgumentTypeError(
+            f"{name} must be the dict cache of lstm_step_forward, got {describe(cache)}"
+        )
+    missing = [k for k in CACHE_KEYS if k not in cache]
+    if missing:
+        raise ValueError(
+            f"{name} must be the dict cache of lstm_step_forward, got one without {missing}"
+        )
+    return cache
 
 
 def lstm_step_forward(x, h_prev, c_prev, params):
@@ -50,10 +67,14 @@ def lstm_step_forward(x, h_prev, c_prev, params):
     cache : dict
         ``x (N, D)``, ``h_prev``, ``c_prev``, the gates ``i``, ``f``, ``o``, ``g``, ``c``
         and ``tanh_c`` (all ``(N, H)``), and ``params``: what the backward pass needs.
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not an LSTM's, or an array is not finite or of the shape above.
     """
     D, H, dtype = lstm_sizes(params)
-    x = as_float_array(x, "x", dtype)
-    check_shape(x, "x", (None, D), "(N, D)")
+    x = check_array(x, "x", (None, D), "(N, D)", dtype)
     N = x.shape[0]
     h_prev = check_state(h_prev, "h_prev", N, H, dtype)
     c_prev = check_state(c_prev, "c_prev", N, H, dtype)
@@ -91,7 +112,17 @@ def lstm_step_backward(dh, dc, cache):
     dc_prev : array (N, H)
     grads : dict
         ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+
+    Raises
+    ------
+    ValueError
+        If ``cache`` is not a step cache (an ``ArgumentTypeError`` if not a dict at all),
+        or ``dh``, ``dc`` are not finite arrays of the shape of the step's ``c``.
     """
+    _check_step_cache(cache)
+    shape = np.shape(cache["c"])
+    dh = check_array(dh, "dh", shape, "(N, H)")  # the dtype as given: arithmetic unchanged
+    dc = check_array(dc, "dc", shape, "(N, H)")
     x, h_prev, c_prev = cache["x"], cache["h_prev"], cache["c_prev"]
     i, f, o, g, tanh_c = cache["i"], cache["f"], cache["o"], cache["g"], cache["tanh_c"]
     p = cache["params"]
@@ -138,6 +169,11 @@ def lstm_forward(x, params, h0=None, c0=None):
         Hidden state at every step.
     cache : list of dict
         The ``T`` step caches of :func:`lstm_step_forward`, in time order.
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not an LSTM's, or an array is not finite or of the shape above.
     """
     D, H, dtype = lstm_sizes(params)
     x = check_sequence(x, D, dtype)
@@ -177,12 +213,25 @@ def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
         Gradient on the initial cell state ``c0``.
     grads : dict
         ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``, summed over the steps.
+
+    Raises
+    ------
+    ValueError
+        If ``cache`` is not a non-empty list of step caches (an ``ArgumentTypeError`` if not
+        a list), or a gradient is not a finite array of the shape above.
     """
+    if not isinstance(cache, (list, tuple)):
+        raise ArgumentTypeError(
+            f"cache must be the list of step caches from lstm_forward, got {describe(cache)}"
+        )
+    if not cache:
+        raise ValueError("cache must be the list of step caches from lstm_forward, got []")
+    for t, step_cache in enumerate(cache):
+        _check_step_cache(step_cache, f"cache[{t}]")
     params = cache[0]["params"]
     D, H, dtype = lstm_sizes(params)
     N, T = cache[0]["x"].shape[0], len(cache)
-    dhs = as_float_array(dhs, "dhs", dtype)
-    check_shape(dhs, "dhs", (N, T, H), "(N, T, H)")
+    dhs = check_array(dhs, "dhs", (N, T, H), "(N, T, H)", dtype)
     dh = check_state(dh_last, "dh_last", N, H, dtype)
     dc = check_state(dc_last, "dc_last", N, H, dtype)
 

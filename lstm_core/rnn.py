@@ -11,11 +11,13 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import (
-    as_float_array,
+    ArgumentTypeError,
+    as_rng,
+    check_array,
     check_dtype,
     check_sequence,
-    check_shape,
     check_state,
+    describe,
     positive_int,
 )
 from .params import check_params
@@ -38,10 +40,16 @@ def init_rnn_params(input_size: int, hidden_size: int, rng=None, dtype=np.float6
     -------
     dict
         ``{"Wx": (D, H), "Wh": (H, H), "b": (H,)}``
+
+    Raises
+    ------
+    ValueError
+        For sizes that are not positive integers, or an ``rng`` or ``dtype`` of the wrong
+        kind (an ``ArgumentTypeError``, also a ``ValueError``).
     """
     D, H = positive_int(input_size, "input_size"), positive_int(hidden_size, "hidden_size")
     dtype = check_dtype(dtype)
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     bound = 1.0 / np.sqrt(H)
     return {
         "Wx": rng.uniform(-bound, bound, (D, H)).astype(dtype),
@@ -70,10 +78,14 @@ def rnn_step_forward(x, h_prev, params):
     -------
     h : array (N, H)
     cache : RNNStepCache
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not an RNN's, or an array is not finite or of the shape above.
     """
     D, H, dtype = rnn_sizes(params)
-    x = as_float_array(x, "x", dtype)
-    check_shape(x, "x", (None, D), "(N, D)")
+    x = check_array(x, "x", (None, D), "(N, D)", dtype)
     h_prev = check_state(h_prev, "h_prev", x.shape[0], H, dtype)
     h = np.tanh(x @ params["Wx"] + h_prev @ params["Wh"] + params["b"])
     return h, RNNStepCache(x, h_prev, h, params)
@@ -88,9 +100,18 @@ def rnn_step_backward(dh, cache: RNNStepCache):
     dh_prev : array (N, H)
     grads : dict
         ``{"Wx": (D, H), "Wh": (H, H), "b": (H,)}``
+
+    Raises
+    ------
+    ValueError
+        If ``cache`` is not the one of :func:`rnn_step_forward` (an ``ArgumentTypeError``)
+        or ``dh`` is not a finite ``(N, H)`` array.
     """
-    dh = as_float_array(dh, "dh", cache.h.dtype)
-    check_shape(dh, "dh", cache.h.shape, "(N, H)")
+    if not isinstance(cache, RNNStepCache):
+        raise ArgumentTypeError(
+            f"cache must be the RNNStepCache from rnn_step_forward, got {describe(cache)}"
+        )
+    dh = check_array(dh, "dh", cache.h.shape, "(N, H)", cache.h.dtype)
     da = dh * (1.0 - cache.h * cache.h)
     p = cache.params
     grads = {"Wx": cache.x.T @ da, "Wh": cache.h_prev.T @ da, "b": da.sum(axis=0)}
@@ -108,7 +129,14 @@ class RNNCache(NamedTuple):
 
 
 def rnn_forward(x, params, h0=None):
-    """Run the RNN over ``x (N, T, D)``; returns ``hs (N, T, H)`` and a cache."""
+    """Run the RNN over ``x (N, T, D)``; returns ``hs (N, T, H)`` and a cache.
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not an RNN's, or ``x`` or ``h0`` is not finite or of the shape
+        ``(N, T, D)`` or ``(N, H)``.
+    """
     D, H, dtype = rnn_sizes(params)
     x = check_sequence(x, D, dtype)
     N, T, _ = x.shape
@@ -131,12 +159,21 @@ def rnn_backward(dhs, cache: RNNCache, dh_last=None):
     dx : array (N, T, D)
     dh0 : array (N, H)
     grads : dict
+
+    Raises
+    ------
+    ValueError
+        If ``cache`` is not the one of :func:`rnn_forward` (an ``ArgumentTypeError``) or a
+        gradient is not a finite array of the shape ``(N, T, H)`` or ``(N, H)``.
     """
+    if not isinstance(cache, RNNCache):
+        raise ArgumentTypeError(
+            f"cache must be the RNNCache from rnn_forward, got {describe(cache)}"
+        )
     T, N, D = cache.x.shape
     H = cache.h.shape[2]
     dtype = cache.h.dtype
-    dhs = as_float_array(dhs, "dhs", dtype)
-    check_shape(dhs, "dhs", (N, T, H), "(N, T, H)")
+    dhs = check_array(dhs, "dhs", (N, T, H), "(N, T, H)", dtype)
     dh = check_state(dh_last, "dh_last", N, H, dtype).copy()
     Wh_T = np.ascontiguousarray(cache.params["Wh"].T)
     da = np.empty((T, N, H), dtype)

@@ -6,8 +6,18 @@ import time
 
 import numpy as np
 
-from ._checks import positive_int
-from .model import LOSSES, model_forward, model_loss
+from ._checks import (
+    ArgumentTypeError,
+    as_rng,
+    callable_arg,
+    check_sequence,
+    choice,
+    describe,
+    finite_number,
+    integer,
+    positive_int,
+)
+from .model import LOSSES, READOUTS, check_model, model_forward, model_loss
 from .optim import Adam, clip_grad_norm
 
 
@@ -44,33 +54,59 @@ def fit(
     readout, loss : str
         As for :func:`lstm_core.model_loss`.
     optimizer : SGD or Adam, optional
-        Defaults to ``Adam(lr=0.01)``.
+        Defaults to ``Adam(lr=0.01)``; any object with a ``step(params, grads)`` method.
     epochs : int
         Most passes over the data; each pass is one step per mini-batch.
     batch_size : int, optional
         Mini-batch size (shuffled every epoch); the whole data set if omitted.
     clip_norm : float or None
-        Clip the global gradient norm to this value.
+        Clip the global gradient norm to this value (finite, > 0); ``None``: no clipping.
     log_every : int
         Print ``epoch, loss`` every this many epochs (0: silent).
     target_loss : float, optional
-        Stop after the first epoch whose weights have a loss below this.
+        Stop after the first epoch whose weights have a loss below this (finite, > 0).
+    log : callable
+        Receives each line to print.
 
     Returns
     -------
     dict
         ``"loss"``: the loss on all of ``(x, y)`` after each epoch (the last entry is that
         of the returned weights); ``"epochs"``: the epochs run; ``"seconds"``: wall time.
+
+    Raises
+    ------
+    ValueError
+        Before any training step, for any argument that is not as described (an
+        ``ArgumentTypeError``, also a ``ValueError``, for one of the wrong type): ``params``
+        and ``x`` as for :func:`lstm_core.model_forward`, ``y`` as for
+        :func:`lstm_core.model_loss` (on the first step, before any update).
     """
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
+    choice(readout, "readout", READOUTS)
+    choice(loss, "loss", tuple(LOSSES))
     epochs = positive_int(epochs, "epochs")
+    _, D, _, _ = check_model(params)
+    x = check_sequence(x, D, None)
     N = len(x)
-    if len(y) != N:
-        raise ValueError(f"y must hold one target per sequence of x ({N}), got {len(y)}")
+    if not isinstance(y, np.ndarray):
+        y = np.asarray(y)
+    if y.ndim == 0 or len(y) != N:
+        got = len(y) if y.ndim else "a single value (shape ())"
+        raise ValueError(f"y must hold one target per sequence of x ({N}), got {got}")
     batch_size = N if batch_size is None else positive_int(batch_size, "batch_size")
+    if clip_norm is not None:
+        finite_number(clip_norm, "clip_norm", low=0, low_open=True)
+    if target_loss is not None:
+        finite_number(target_loss, "target_loss", low=0, low_open=True)
+    integer(log_every, "log_every", 0)
+    callable_arg(log, "log", "a function such as print")
+    if optimizer is not None and not callable(getattr(optimizer, "step", None)):
+        raise ArgumentTypeError(
+            "optimizer must be an optimizer with a step(params, grads) method such as "
+            f"lstm_core.Adam, or None, got {describe(optimizer)}"
+        )
     optimizer = optimizer or Adam(lr=0.01)
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     full_batch = batch_size >= N
 
     def step(grads):

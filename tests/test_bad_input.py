@@ -1,0 +1,839 @@
+"""Bad input gets a clear error and loses nothing, for every public callable of lstm_core.
+
+One table, :data:`CASES`: each row calls one public callable with valid arguments except
+one, and expects a ``ValueError`` (exactly), or an ``ArgumentTypeError`` (a ``ValueError``
+and a ``TypeError``) for a wrong type, whose message starts with the argument's name and
+shows what it got. After the refusal every array argument must be as it was.
+``test_the_table_covers_every_argument_of_every_public_callable`` fails when a public
+callable, or an argument of one, has no row.
+"""
+
+# ruff: noqa: E501 (CASES keeps one row per line: a callable, an argument, a bad value, the
+# exception and the message, which a regex spells out whole)
+
+from __future__ import annotations
+
+import inspect
+import re
+import types
+
+import numpy as np
+import pytest
+
+import lstm_core as lc
+from lstm_core import reference
+
+TYPE = lc.ArgumentTypeError  # a wrong type: both a TypeError and a ValueError
+VALUE = ValueError  # a wrong value: exactly a ValueError
+NAN, INF = float("nan"), float("inf")
+RNG = r"a numpy\.random\.Generator, a non-negative integer seed \(or a list of them\) or None"
+FLOATS = r"a float32 or float64 array \(integers are converted\)"
+
+
+class Derived:
+    """A bad value made from the valid arguments (``make(kwargs)``)."""
+
+    def __init__(self, make):
+        self.make = make
+
+
+def _p():
+    return lc.init_params(3, 4, rng=0)
+
+
+def _with(params, **changes):
+    out = lc.copy_params(params)
+    out.update(changes)
+    return out
+
+
+def _step_cache():
+    return lc.lstm_step_forward(np.ones((2, 3)), None, None, _p())[2]
+
+
+def _ref_step_cache():
+    return reference.lstm_step_forward(np.ones((2, 3)), np.zeros((2, 4)), np.zeros((2, 4)), _p())[2]
+
+
+def _char_model():
+    _, vocab = lc.encode_text("hello world")
+    return lc.init_model("lstm", len(vocab), 4, len(vocab), rng=0), vocab
+
+
+def _fit_model():
+    return lc.init_model("lstm", 3, 4, 1, rng=0)
+
+
+class _FakeModule:
+    """Stands for a torch module of the class name given: only the name and attributes count."""
+
+    def state_dict(self):
+        return {}
+
+
+def _fake(kind: str, **attrs):
+    return type(kind, (_FakeModule,), attrs)()
+
+
+def _square(v):
+    return float(np.sum(v * v))
+
+
+# Valid arguments of every callable, every parameter given, by keyword.
+VALID = {
+    "sigmoid": lambda: {"x": np.zeros(2)},
+    "tanh": lambda: {"x": np.zeros(2)},
+    "sigmoid_grad": lambda: {"x": np.zeros(2)},
+    "tanh_grad": lambda: {"x": np.zeros(2)},
+    "softmax": lambda: {"logits": np.array([1.0, 2.0]), "axis": -1},
+    "softmax_cross_entropy": lambda: {"logits": np.zeros((2, 3)), "targets": np.array([0, 1])},
+    "mse_loss": lambda: {"pred": np.zeros((2, 1)), "target": np.zeros((2, 1))},
+    **{
+        name: lambda: {"x": np.ones((2, 3)), "h_prev": np.zeros((2, 4)), "params": _p()}
+        for name in ("forget_gate", "input_gate", "output_gate", "candidate_memory")
+    },
+    "gate_preactivation": lambda: {
+        "x": np.ones((2, 3)),
+        "h_prev": np.zeros((2, 4)),
+        "params": _p(),
+        "gate": "f",
+    },
+    **{
+        name: lambda: {
+            "x": np.ones((2, 3)),
+            "h_prev": np.zeros((2, 4)),
+            "c_prev": np.zeros((2, 4)),
+            "params": _p(),
+        }
+        for name in ("lstm_step_trace", "lstm_step_forward", "reference.lstm_step_forward")
+    },
+    "cell_update": lambda: {k: np.full((2, 4), 0.5) for k in ("c_prev", "f", "i", "g")},
+    "hidden_update": lambda: {"c": np.ones((2, 4)), "o": np.full((2, 4), 0.5)},
+    "lstm_step_backward": lambda: {
+        "dh": np.ones((2, 4)),
+        "dc": np.zeros((2, 4)),
+        "cache": _step_cache(),
+    },
+    "reference.lstm_step_backward": lambda: {
+        "dh": np.ones((2, 4)),
+        "dc": np.zeros((2, 4)),
+        "cache": _ref_step_cache(),
+    },
+    **{
+        name: lambda: {"x": np.ones((2, 5, 3)), "params": _p(), "h0": None, "c0": None}
+        for name in ("lstm_forward", "reference.lstm_forward")
+    },
+    "lstm_backward": lambda: {
+        "dhs": np.ones((2, 5, 4)),
+        "cache": lc.lstm_forward(np.ones((2, 5, 3)), _p())[1],
+        "dh_last": None,
+        "dc_last": None,
+    },
+    "reference.lstm_backward": lambda: {
+        "dhs": np.ones((2, 5, 4)),
+        "cache": reference.lstm_forward(np.ones((2, 5, 3)), _p())[1],
+        "dh_last": None,
+        "dc_last": None,
+    },
+    "rnn_step_forward": lambda: {
+        "x": np.ones((2, 3)),
+        "h_prev": np.zeros((2, 4)),
+        "params": lc.init_rnn_params(3, 4, rng=0),
+    },
+    "rnn_step_backward": lambda: {
+        "dh": np.ones((2, 4)),
+        "cache": lc.rnn_step_forward(np.ones((2, 3)), None, lc.init_rnn_params(3, 4, rng=0))[1],
+    },
+    "rnn_forward": lambda: {
+        "x": np.ones((2, 5, 3)),
+        "params": lc.init_rnn_params(3, 4, rng=0),
+        "h0": None,
+    },
+    "rnn_backward": lambda: {
+        "dhs": np.ones((2, 5, 4)),
+        "cache": lc.rnn_forward(np.ones((2, 5, 3)), lc.init_rnn_params(3, 4, rng=0))[1],
+        "dh_last": None,
+    },
+    "init_params": lambda: {
+        "input_size": 3,
+        "hidden_size": 4,
+        "rng": 0,
+        "dtype": np.float64,
+        "forget_bias": 1.0,
+    },
+    "init_rnn_params": lambda: {"input_size": 3, "hidden_size": 4, "rng": 0, "dtype": np.float64},
+    "init_model": lambda: {
+        "cell": "lstm",
+        "input_size": 3,
+        "hidden_size": 4,
+        "output_size": 1,
+        "rng": 0,
+        "dtype": np.float64,
+    },
+    "gate_slice": lambda: {"gate": "f", "hidden_size": 4},
+    "gate_params": lambda: {"params": _p(), "gate": "f"},
+    "params_from_gates": lambda: {
+        "gates": {g: (1.0, 2.0, 0.5) for g in lc.GATES},
+        "dtype": np.float64,
+    },
+    "copy_params": lambda: {"params": _p()},
+    "to_torch": lambda: {"params": _p()},
+    "from_torch": lambda: {"source": lc.to_torch(_p()), "suffix": None},
+    "cell_of": lambda: {"params": _p()},
+    "model_forward": lambda: {"x": np.ones((2, 5, 3)), "params": _fit_model(), "readout": "last"},
+    "model_backward": lambda: {
+        "dy": np.ones((2, 1)),
+        "cache": lc.model_forward(np.ones((2, 5, 3)), _fit_model())[1],
+    },
+    "model_loss": lambda: {
+        "x": np.ones((2, 5, 3)),
+        "y": np.zeros((2, 1)),
+        "params": _fit_model(),
+        "readout": "last",
+        "loss": "mse",
+    },
+    "sample_text": lambda: dict(
+        zip(("params", "vocab"), _char_model(), strict=True),
+        start="he",
+        length=3,
+        rng=0,
+        temperature=1.0,
+    ),
+    "fit": lambda: {
+        "x": np.ones((2, 5, 3)),
+        "y": np.zeros((2, 1)),
+        "params": _fit_model(),
+        "readout": "last",
+        "loss": "mse",
+        "optimizer": None,
+        "epochs": 1,
+        "batch_size": None,
+        "clip_norm": 5.0,
+        "rng": 0,
+        "log_every": 0,
+        "target_loss": None,
+        "log": print,
+    },
+    "global_norm": lambda: {"grads": {"w": np.ones(3)}},
+    "clip_grad_norm": lambda: {"grads": {"w": np.ones(3)}, "max_norm": 1.0},
+    "SGD": lambda: {"lr": 0.1, "momentum": 0.5},
+    "Adam": lambda: {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+    **{
+        name: lambda: {"params": _p(), "grads": {k: np.ones_like(v) for k, v in _p().items()}}
+        for name in ("SGD.step", "Adam.step")
+    },
+    "numerical_gradient": lambda: {
+        "f": _square,
+        "x": np.ones(3),
+        "df": None,
+        "h": 1e-5,
+        "order": 2,
+    },
+    "gradcheck": lambda: {
+        "f": lambda: 0.0,
+        "inputs": {"w": np.ones(3)},
+        "analytic": {"w": np.zeros(3)},
+        "df": None,
+        "h": 1e-5,
+        "order": 2,
+    },
+    "rel_error": lambda: {"a": np.ones(2), "b": np.ones(2)},
+    "two_companies": lambda: {"dtype": np.float64},
+    "memory_task": lambda: {"n": 3, "lag": 2, "rng": 0, "length": None, "dtype": np.float64},
+    "adding_problem": lambda: {"n": 3, "length": 4, "rng": 0, "dtype": np.float64},
+    "noisy_sine": lambda: {
+        "n_steps": 10,
+        "period": 20.0,
+        "noise": 0.1,
+        "rng": 0,
+        "dtype": np.float64,
+    },
+    "windows": lambda: {"series": np.arange(5.0), "window": 2},
+    "python_docs_corpus": lambda: {"held_out": 0.1},
+    "encode_text": lambda: {"text": "hello", "vocab": None},
+    "one_hot": lambda: {"ids": np.array([0, 2]), "size": 3, "dtype": np.float64},
+    "char_batches": lambda: {
+        "ids": np.array([0, 1, 2, 1, 0, 1, 2]),
+        "seq_len": 3,
+        "vocab_size": 3,
+        "dtype": np.float64,
+    },
+    "stock_prices": lambda: {"tickers": ["IBM"]},
+    "goog_daily": lambda: {"field": "close"},
+    "log_returns": lambda: {"prices": np.array([1.0, 2.0])},
+    "chronological_split": lambda: {"n": 100, "val_fraction": 0.15, "test_fraction": 0.15},
+    "set_workspace_limit": lambda: {"nbytes": 64 << 20},
+}
+
+# Public callables that take no argument, or are results rather than inputs (and so have
+# no row), with the reason; ``test_the_exemptions_still_hold`` checks each reason.
+EXEMPT = {
+    "char_corpus": "takes no argument",
+    "SequenceCache": "a result of lstm_forward; lstm_backward refuses anything else (rows)",
+    "StepCache": "a result of lstm_step_forward; lstm_step_backward refuses anything else",
+    "ArgumentTypeError": "the exception itself",
+}
+
+ACTIVATIONS = ("sigmoid", "tanh", "sigmoid_grad", "tanh_grad")
+GATE_FUNCTIONS = ("forget_gate", "input_gate", "output_gate", "candidate_memory")
+STEPS = ("lstm_step_forward", "reference.lstm_step_forward", "lstm_step_trace")
+SEQUENCES = ("lstm_forward", "reference.lstm_forward")
+OPTIMIZER_STEPS = ("SGD.step", "Adam.step")
+PARAMS_DICT = r"params must be a dict with keys \('Wx', 'Wh', 'b'\), got "
+
+# fmt: off
+CASES = [
+    # --- activations: any shape, NaN and infinity are maths; non-numbers are refused
+    *[
+        row
+        for name in ACTIVATIONS
+        for row in (
+            (name, "x", "abc", TYPE, rf"^x must be {FLOATS}, got 'abc', dtype <U3$"),
+            (name, "x", None, TYPE, rf"^x must be {FLOATS}, got None, dtype object$"),
+            (name, "x", np.zeros(2, complex), TYPE, rf"^x must be {FLOATS}, got dtype complex"),
+            (name, "x", [[1.0], [1.0, 2.0]], TYPE, r"^x must be .*, got list \[\[1\.0\], \[1\.0"),
+        )
+    ],
+    # --- losses
+    ("softmax", "logits", np.zeros(0), VALUE, r"^logits must have at least one entry along axis -1, got shape \(0,\)$"),
+    ("softmax", "logits", [INF, 0.0], VALUE, r"^logits must be finite or -inf \(probability 0\), got inf at index \(0,\)$"),
+    ("softmax", "logits", [0.0, NAN], VALUE, r"^logits must be finite or -inf \(probability 0\), got nan at index \(1,\)$"),
+    ("softmax", "logits", [-INF, -INF], VALUE, r"^logits must have a finite entry in every slice along axis -1, got a slice of -inf only$"),
+    ("softmax", "logits", "abc", TYPE, rf"^logits must be {FLOATS}, got 'abc'"),
+    ("softmax", "axis", 1, VALUE, r"^axis must be an integer in \[-1, 1\) or None, got 1$"),
+    ("softmax", "axis", 1.5, TYPE, r"^axis must be an integer in \[-1, 1\) or None, got 1\.5$"),
+    ("softmax", "axis", True, TYPE, r"^axis must be an integer .* got True$"),
+    ("softmax_cross_entropy", "logits", 1.5, VALUE, r"^logits must have shape \(\.\.\., V\), got \(\)$"),
+    ("softmax_cross_entropy", "logits", np.full((2, 3), INF), VALUE, r"^logits must be finite or -inf .*, got inf at index \(0, 0\)$"),
+    ("softmax_cross_entropy", "logits", np.zeros((2, 0)), VALUE, r"^logits must have at least one entry along axis -1, got shape \(2, 0\)$"),
+    ("softmax_cross_entropy", "logits", [["a"] * 3] * 2, TYPE, r"^logits must be .*, got list .*dtype <U1$"),
+    ("softmax_cross_entropy", "targets", np.array([0.0, 1.0]), TYPE, r"^targets must be integer class indices, got dtype float64$"),
+    ("softmax_cross_entropy", "targets", None, TYPE, r"^targets must be integer class indices, got None$"),
+    ("softmax_cross_entropy", "targets", np.array([0, 3]), VALUE, r"^targets must lie in \[0, 3\), got values in \[0, 3\]$"),
+    ("softmax_cross_entropy", "targets", np.array([0]), VALUE, r"^targets must have shape \(2,\) \(logits without V\), got \(1,\)$"),
+    ("mse_loss", "pred", np.zeros(0), VALUE, r"^pred must have at least one entry, got shape \(0,\)$"),
+    ("mse_loss", "pred", np.array([[NAN], [0.0]]), VALUE, r"^pred contains NaN or infinity \(got nan at index \(0, 0\)\); it must be finite$"),
+    ("mse_loss", "pred", {}, TYPE, rf"^pred must be {FLOATS}, got dict \{{\}}, dtype object$"),
+    ("mse_loss", "target", np.zeros(2), VALUE, r"^target must have the shape of pred \(2, 1\), got \(2,\)$"),
+    ("mse_loss", "target", np.array([[0.0], [INF]]), VALUE, r"^target contains NaN or infinity \(got inf at index \(1, 0\)\)"),
+    ("mse_loss", "target", "abc", TYPE, r"^target must be a float32 or float64 array .*got 'abc'"),
+    # --- the cell, gate by gate
+    *[
+        row
+        for name in (*GATE_FUNCTIONS, "gate_preactivation", *STEPS)
+        for row in (
+            (name, "x", np.ones((2, 2)), VALUE, r"^x must have shape \(N, D\) = \(\?, 3\), got \(2, 2\)$"),
+            (name, "x", np.full((2, 3), NAN), VALUE, r"^x contains NaN or infinity \(got nan at index \(0, 0\)\)"),
+            (name, "x", "abc", TYPE, rf"^x must be {FLOATS}, got 'abc', dtype <U3$"),
+            (name, "h_prev", np.zeros((3, 4)), VALUE, r"^h_prev must have shape \(N, H\) = \(2, 4\), got \(3, 4\)$"),
+            (name, "h_prev", np.full((2, 4), -INF), VALUE, r"^h_prev contains NaN or infinity \(got -inf at index \(0, 0\)\)"),
+            (name, "params", [1, 2], TYPE, rf"^{PARAMS_DICT}list \[1, 2\]$"),
+            (name, "params", {}, VALUE, r"^params is missing \['Wx', 'Wh', 'b'\]; expected keys \['Wx', 'Wh', 'b'\], got keys \[\]$"),
+            (name, "params", Derived(lambda kw: _with(kw["params"], b=np.full(16, NAN))), VALUE, r"^params\['b'\] contains NaN or infinity \(got nan at index \(0,\)\)"),
+            (name, "params", Derived(lambda kw: lc.init_rnn_params(3, 4)), VALUE, r"^params\['Wh'\] must have shape \(H, 4H\) for an LSTM, got \(4, 4\)$"),
+        )
+    ],
+    *[
+        row
+        for name in STEPS
+        for row in (
+            (name, "c_prev", np.zeros((2, 5)), VALUE, r"^c_prev must have shape \(N, H\) = \(2, 4\), got \(2, 5\)$"),
+            (name, "c_prev", np.full((2, 4), NAN), VALUE, r"^c_prev contains NaN or infinity \(got nan"),
+            (name, "c_prev", "abc", TYPE, r"^c_prev must be a float32 or float64 array .*got 'abc'"),
+        )
+    ],
+    ("gate_preactivation", "gate", "c", VALUE, r"^gate must be one of \('i', 'f', 'o', 'g'\), got 'c'$"),
+    ("gate_preactivation", "gate", 1, TYPE, r"^gate must be one of \('i', 'f', 'o', 'g'\), got 1$"),
+    ("cell_update", "c_prev", None, TYPE, rf"^c_prev must be {FLOATS}, got None, dtype object$"),
+    ("cell_update", "f", np.ones((3, 4)), VALUE, r"^f must have a shape that broadcasts with \(2, 4\) \(that of c_prev\), got \(3, 4\)$"),
+    ("cell_update", "i", np.ones((2, 5)), VALUE, r"^i must have a shape that broadcasts with \(2, 4\) \(that of c_prev, f\), got \(2, 5\)$"),
+    ("cell_update", "g", "abc", TYPE, rf"^g must be {FLOATS}, got 'abc', dtype <U3$"),
+    ("hidden_update", "c", {}, TYPE, rf"^c must be {FLOATS}, got dict \{{\}}, dtype object$"),
+    ("hidden_update", "o", np.ones(3), VALUE, r"^o must have a shape that broadcasts with \(2, 4\) \(that of c\), got \(3,\)$"),
+    ("lstm_step_backward", "dh", np.ones((4, 2)), VALUE, r"^dh must have shape \(N, H\) = \(2, 4\), got \(4, 2\)$"),
+    ("lstm_step_backward", "dc", None, TYPE, rf"^dc must be {FLOATS}, got None, dtype object$"),
+    ("lstm_step_backward", "dc", np.full((2, 4), INF), VALUE, r"^dc contains NaN or infinity \(got inf at index \(0, 0\)\)"),
+    ("lstm_step_backward", "cache", {}, TYPE, r"^cache must be the StepCache from lstm_step_forward, got dict \{\}$"),
+    ("reference.lstm_step_backward", "dh", np.ones((2, 3)), VALUE, r"^dh must have shape \(N, H\) = \(2, 4\), got \(2, 3\)$"),
+    ("reference.lstm_step_backward", "dc", np.full((2, 4), NAN), VALUE, r"^dc contains NaN or infinity \(got nan"),
+    ("reference.lstm_step_backward", "cache", [1], TYPE, r"^cache must be the dict cache of lstm_step_forward, got list \[1\]$"),
+    ("reference.lstm_step_backward", "cache", {"x": 1}, VALUE, r"^cache must be the dict cache of lstm_step_forward, got one without \['h_prev', 'c_prev', 'i', 'f', 'o', 'g', 'c', 'tanh_c', 'params'\]$"),
+    # --- whole sequences
+    *[
+        row
+        for name in SEQUENCES
+        for row in (
+            (name, "x", np.ones((2, 5, 2)), VALUE, r"^x must have shape \(N, T, D\) = \(\?, \?, 3\), got \(2, 5, 2\)$"),
+            (name, "x", np.ones((2, 0, 3)), VALUE, r"^x must have at least one sequence and one time step, got \(2, 0, 3\)$"),
+            (name, "x", np.full((2, 5, 3), INF), VALUE, r"^x contains NaN or infinity \(got inf at index \(0, 0, 0\)\)"),
+            (name, "x", None, TYPE, rf"^x must be {FLOATS}, got None, dtype object$"),
+            (name, "params", None, TYPE, rf"^{PARAMS_DICT}None$"),
+            (name, "params", Derived(lambda kw: _with(kw["params"], Wx=kw["params"]["Wx"].astype(np.float32))), TYPE, r"^params arrays must share one dtype, got Wx float32, Wh float64, b float64$"),
+            (name, "h0", np.zeros((3, 4)), VALUE, r"^h0 must have shape \(N, H\) = \(2, 4\), got \(3, 4\)$"),
+            (name, "h0", "abc", TYPE, rf"^h0 must be {FLOATS}, got 'abc'"),
+            (name, "c0", np.full((2, 4), NAN), VALUE, r"^c0 contains NaN or infinity \(got nan at index \(0, 0\)\)"),
+        )
+    ],
+    *[
+        row
+        for name in ("lstm_backward", "reference.lstm_backward")
+        for row in (
+            (name, "dhs", np.ones((2, 4, 4)), VALUE, r"^dhs must have shape \(N, T, H\) = \(2, 5, 4\), got \(2, 4, 4\)$"),
+            (name, "dhs", np.full((2, 5, 4), NAN), VALUE, r"^dhs contains NaN or infinity \(got nan at index \(0, 0, 0\)\)"),
+            (name, "dh_last", np.zeros(4), VALUE, r"^dh_last must have shape \(N, H\) = \(2, 4\), got \(4,\)$"),
+            (name, "dc_last", np.full((2, 4), INF), VALUE, r"^dc_last contains NaN or infinity \(got inf"),
+        )
+    ],
+    ("lstm_backward", "cache", [], TYPE, r"^cache must be the SequenceCache from lstm_forward, got list \[\]$"),
+    ("reference.lstm_backward", "cache", {}, TYPE, r"^cache must be the list of step caches from lstm_forward, got dict \{\}$"),
+    ("reference.lstm_backward", "cache", [], VALUE, r"^cache must be the list of step caches from lstm_forward, got \[\]$"),
+    ("reference.lstm_backward", "cache", [{}], VALUE, r"^cache\[0\] must be the dict cache of lstm_step_forward, got one without \['x', "),
+    # --- the vanilla RNN
+    ("rnn_step_forward", "x", np.ones((2, 4)), VALUE, r"^x must have shape \(N, D\) = \(\?, 3\), got \(2, 4\)$"),
+    ("rnn_step_forward", "h_prev", np.full((2, 4), NAN), VALUE, r"^h_prev contains NaN or infinity \(got nan"),
+    ("rnn_step_forward", "params", Derived(lambda kw: _p()), VALUE, r"^params\['Wh'\] must have shape \(H, H\) for an RNN, got \(4, 16\)$"),
+    ("rnn_step_backward", "dh", np.ones((2, 5)), VALUE, r"^dh must have shape \(N, H\) = \(2, 4\), got \(2, 5\)$"),
+    ("rnn_step_backward", "cache", None, TYPE, r"^cache must be the RNNStepCache from rnn_step_forward, got None$"),
+    ("rnn_forward", "x", np.ones((2, 5)), VALUE, r"^x must have shape \(N, T, D\) = \(\?, \?, 3\), got \(2, 5\)$"),
+    ("rnn_forward", "params", "abc", TYPE, rf"^{PARAMS_DICT}'abc'$"),
+    ("rnn_forward", "h0", np.zeros((2, 3)), VALUE, r"^h0 must have shape \(N, H\) = \(2, 4\), got \(2, 3\)$"),
+    ("rnn_backward", "dhs", np.ones((2, 5, 3)), VALUE, r"^dhs must have shape \(N, T, H\) = \(2, 5, 4\), got \(2, 5, 3\)$"),
+    ("rnn_backward", "cache", Derived(lambda kw: lc.lstm_forward(np.ones((2, 5, 3)), _p())[1]), TYPE, r"^cache must be the RNNCache from rnn_forward, got SequenceCache "),
+    ("rnn_backward", "dh_last", np.full((2, 4), INF), VALUE, r"^dh_last contains NaN or infinity \(got inf"),
+    # --- parameters
+    *[
+        row
+        for name in ("init_params", "init_rnn_params", "init_model")
+        for row in (
+            (name, "input_size", 0, VALUE, r"^input_size must be a positive integer, got 0$"),
+            (name, "input_size", 2.5, TYPE, r"^input_size must be a positive integer, got 2\.5$"),
+            (name, "hidden_size", True, TYPE, r"^hidden_size must be a positive integer, got True$"),
+            (name, "hidden_size", -1, VALUE, r"^hidden_size must be a positive integer, got -1$"),
+            (name, "rng", -1, VALUE, rf"^rng must be {RNG}, got -1$"),
+            (name, "rng", 1.5, TYPE, rf"^rng must be {RNG}, got 1\.5$"),
+            (name, "rng", "abc", TYPE, rf"^rng must be {RNG}, got 'abc'$"),
+            (name, "rng", True, TYPE, rf"^rng must be {RNG}, got True$"),
+            (name, "dtype", np.float16, TYPE, r"^dtype must be float32 or float64, got float16$"),
+            (name, "dtype", None, TYPE, r"^dtype must be float32 or float64, got None$"),
+            (name, "dtype", "abc", TYPE, r"^dtype must be float32 or float64, got 'abc'$"),
+        )
+    ],
+    ("init_params", "forget_bias", NAN, VALUE, r"^forget_bias must be a finite number, got nan$"),
+    ("init_params", "forget_bias", "1", TYPE, r"^forget_bias must be a finite number, got '1'$"),
+    ("init_model", "cell", "gru", VALUE, r"^cell must be one of \('lstm', 'rnn'\), got 'gru'$"),
+    ("init_model", "cell", np.zeros(2), TYPE, r"^cell must be one of \('lstm', 'rnn'\), got an array of shape \(2,\) and dtype float64$"),
+    ("init_model", "output_size", 0, VALUE, r"^output_size must be a positive integer, got 0$"),
+    ("init_model", "output_size", 1.0, TYPE, r"^output_size must be a positive integer, got 1\.0$"),
+    ("gate_slice", "gate", "c", VALUE, r"^gate must be one of \('i', 'f', 'o', 'g'\), got 'c'$"),
+    ("gate_slice", "gate", np.zeros(0), TYPE, r"^gate must be one of .*, got an array of shape \(0,\)"),
+    ("gate_slice", "hidden_size", 0, VALUE, r"^hidden_size must be a positive integer, got 0$"),
+    ("gate_slice", "hidden_size", "abc", TYPE, r"^hidden_size must be a positive integer, got 'abc'$"),
+    ("gate_params", "params", Derived(lambda kw: lc.init_rnn_params(3, 4)), VALUE, r"^params\['Wh'\] must have shape \(H, 4H\) for an LSTM, got \(4, 4\)$"),
+    ("gate_params", "gate", "c", VALUE, r"^gate must be one of \('i', 'f', 'o', 'g'\), got 'c'$"),
+    ("params_from_gates", "gates", [1], TYPE, r"^gates must be a dict \{gate: \(Wx, Wh, b\)\} with the keys \('i', 'f', 'o', 'g'\), got list \[1\]$"),
+    ("params_from_gates", "gates", {"i": (1, 1, 1)}, VALUE, r"^gates must have exactly the keys \('i', 'f', 'o', 'g'\), got \['i'\]$"),
+    ("params_from_gates", "gates", Derived(lambda kw: {**kw["gates"], "f": (1.0, 2.0)}), VALUE, r"^gates\['f'\] must be a tuple \(Wx, Wh, b\), got 2 items$"),
+    ("params_from_gates", "gates", Derived(lambda kw: {**kw["gates"], "f": "abc"}), TYPE, r"^gates\['f'\] must be a tuple \(Wx, Wh, b\), got 'abc'$"),
+    ("params_from_gates", "gates", Derived(lambda kw: {**kw["gates"], "o": (1.0, 2.0, NAN)}), VALUE, r"^gates\['o'\]\[2\] contains NaN or infinity \(got nan at index \(0,\)\)"),
+    ("params_from_gates", "gates", Derived(lambda kw: {**kw["gates"], "g": (np.ones((1, 2)), 1.0, 1.0)}), VALUE, r"^gates\['g'\]\[0\] must have shape \(D, H\) = \(1, 1\), got \(1, 2\)$"),
+    ("params_from_gates", "dtype", int, TYPE, r"^dtype must be float32 or float64, got int64$"),
+    ("copy_params", "params", None, TYPE, r"^params must be a dict of arrays, got None$"),
+    ("copy_params", "params", {"Wx": "abc"}, TYPE, rf"^params\['Wx'\] must be {FLOATS}, got 'abc', dtype <U3$"),
+    ("to_torch", "params", [], TYPE, rf"^{PARAMS_DICT}list \[\]$"),
+    ("to_torch", "params", Derived(lambda kw: lc.init_rnn_params(3, 4)), VALUE, r"^params\['Wh'\] must have shape \(H, 4H\) for an LSTM"),
+    ("from_torch", "source", None, TYPE, r"^source must be an nn\.LSTM or nn\.LSTMCell module or its state dict, got NoneType$"),
+    ("from_torch", "source", [1, 2], TYPE, r"^source must be an nn\.LSTM or nn\.LSTMCell module or its state dict, got list$"),
+    ("from_torch", "source", _fake("GRU"), TYPE, r"^source must be an nn\.LSTM or nn\.LSTMCell module or its state dict, got GRU$"),
+    ("from_torch", "source", _fake("LSTM", num_layers=2), VALUE, r"^source must be a one-layer, one-way LSTM \(num_layers=1\), got num_layers=2$"),
+    ("from_torch", "source", {}, VALUE, r"^source must hold \['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'\] \(suffix ''\), but its state_dict has no 'weight_ih'; keys are \[\]$"),
+    ("from_torch", "source", Derived(lambda kw: {**kw["source"], "bias_ih_l0": np.zeros(15)}), VALUE, r"^source\['bias_ih_l0'\] must have shape \(4H,\) = \(16,\), got \(15,\)$"),
+    ("from_torch", "source", Derived(lambda kw: {**kw["source"], "weight_hh_l0": "abc"}), TYPE, rf"^source\['weight_hh_l0'\] must be {FLOATS}, got 'abc', dtype <U3$"),
+    ("from_torch", "source", Derived(lambda kw: {**kw["source"], "bias_hh_l0": np.zeros(16, np.float32)}), TYPE, r"^source arrays must share one dtype, got \['float64', 'float64', 'float64', 'float32'\]$"),
+    ("from_torch", "suffix", 1, TYPE, r"^suffix must be a str such as '_l0' or '', or None, got 1$"),
+    ("from_torch", "suffix", "_l1", VALUE, r"^source must hold \['weight_ih_l1', .*\] \(suffix '_l1'\), but its state_dict has no 'weight_ih_l1'"),
+    # --- models
+    ("cell_of", "params", None, TYPE, rf"^{PARAMS_DICT}None$"),
+    ("cell_of", "params", {}, VALUE, r"^params\['Wh'\] must be an array of shape \(H, 4H\) \(LSTM\) or \(H, H\) \(RNN\), got no Wh$"),
+    ("cell_of", "params", {"Wh": np.zeros((2, 3))}, VALUE, r"^params\['Wh'\] must have shape \(H, 4H\) or \(H, H\), got \(2, 3\)$"),
+    ("cell_of", "params", {"Wh": [[1.0]]}, VALUE, r"^params\['Wh'\] must be an array of shape .*, got list \[\[1\.0\]\]$"),
+    ("model_forward", "x", np.full((2, 5, 3), NAN), VALUE, r"^x contains NaN or infinity \(got nan at index \(0, 0, 0\)\)"),
+    ("model_forward", "x", np.ones((5, 3)), VALUE, r"^x must have shape \(N, T, D\) = \(\?, \?, 3\), got \(5, 3\)$"),
+    ("model_forward", "params", Derived(lambda kw: {k: v for k, v in kw["params"].items() if k != "by"}), VALUE, r"^params must have both 'Wy' and 'by' \(a read-out\) or neither, got keys \['Wx', 'Wh', 'b', 'Wy'\]$"),
+    ("model_forward", "params", Derived(lambda kw: _with(kw["params"], Wy=np.ones((3, 1)))), VALUE, r"^params\['Wy'\] must have shape \(H, O\) = \(4, \?\), got \(3, 1\)$"),
+    ("model_forward", "params", Derived(lambda kw: _with(kw["params"], by=np.ones(1, np.float32))), TYPE, r"^params\['by'\] must be a float64 array like the layer's, got an array of shape \(1,\) and dtype float32$"),
+    ("model_forward", "params", Derived(lambda kw: _with(kw["params"], Wy=np.full((4, 1), INF))), VALUE, r"^params\['Wy'\] contains NaN or infinity \(got inf at index \(0, 0\)\)"),
+    ("model_forward", "readout", "first", VALUE, r"^readout must be one of \('last', 'all'\), got 'first'$"),
+    ("model_forward", "readout", None, TYPE, r"^readout must be one of \('last', 'all'\), got None$"),
+    ("model_backward", "dy", np.ones(2), VALUE, r"^dy must have shape \(N, O\) = \(2, 1\), got \(2,\)$"),
+    ("model_backward", "dy", np.full((2, 1), NAN), VALUE, r"^dy contains NaN or infinity \(got nan at index \(0, 0\)\)"),
+    ("model_backward", "cache", ("lstm", "last"), TYPE, r"^cache must be the ModelCache from model_forward, got tuple \('lstm', 'last'\)$"),
+    ("model_loss", "x", "abc", TYPE, rf"^x must be {FLOATS}, got 'abc', dtype <U3$"),
+    ("model_loss", "y", np.zeros(2), VALUE, r"^y must have the shape of the model's output \(2, 1\), got \(2,\)$"),
+    ("model_loss", "y", np.full((2, 1), NAN), VALUE, r"^y contains NaN or infinity \(got nan at index \(0, 0\)\)"),
+    ("model_loss", "y", "abc", TYPE, rf"^y must be {FLOATS}, got 'abc', dtype <U3$"),
+    ("model_loss", "params", 0, TYPE, rf"^{PARAMS_DICT}0$"),
+    ("model_loss", "readout", "every", VALUE, r"^readout must be one of \('last', 'all'\), got 'every'$"),
+    ("model_loss", "loss", "mae", VALUE, r"^loss must be one of \('mse', 'softmax'\), got 'mae'$"),
+    ("model_loss", "loss", [], TYPE, r"^loss must be one of \('mse', 'softmax'\), got list \[\]$"),
+    ("sample_text", "start", "", VALUE, r"^start must be a non-empty string of characters from vocab, got ''$"),
+    ("sample_text", "start", "hz", VALUE, r"^start must be a non-empty string of characters from vocab, got 'hz'$"),
+    ("sample_text", "start", 5, TYPE, r"^start must be a non-empty string of characters from vocab, got 5$"),
+    ("sample_text", "params", Derived(lambda kw: lc.init_model("lstm", 3, 4, 3, rng=0)), VALUE, r"^params must be a character-level LSTM with a read-out for len\(vocab\) = 8: Wx \(8, 4H\) and Wy \(H, 8\), got a lstm with Wx \(3, 16\) and Wy \(4, 3\)$"),
+    ("sample_text", "params", Derived(lambda kw: lc.init_model("lstm", 8, 4, rng=0)), VALUE, r"^params must be a character-level LSTM .* got a lstm with Wx \(8, 16\) and no read-out$"),
+    ("sample_text", "params", None, TYPE, rf"^{PARAMS_DICT}None$"),
+    ("sample_text", "vocab", 5, TYPE, r"^vocab must be a str, got 5$"),
+    ("sample_text", "vocab", "ehlo wrdd", VALUE, r"^vocab must be a non-empty str of distinct characters, got 'ehlo wrdd'$"),
+    ("sample_text", "length", -1, VALUE, r"^length must be a non-negative integer, got -1$"),
+    ("sample_text", "length", 2.0, TYPE, r"^length must be a non-negative integer, got 2\.0$"),
+    ("sample_text", "rng", [1.5], TYPE, rf"^rng must be {RNG}, got list \[1\.5\]$"),
+    ("sample_text", "temperature", 0, VALUE, r"^temperature must be a finite number > 0, got 0$"),
+    ("sample_text", "temperature", INF, VALUE, r"^temperature must be a finite number > 0, got inf$"),
+    ("sample_text", "temperature", 5e-324, VALUE, r"^temperature must be large enough for the logits divided by it to stay finite, got 5e-324$"),
+    # --- training
+    ("fit", "x", None, TYPE, rf"^x must be {FLOATS}, got None, dtype object$"),
+    ("fit", "x", np.ones((2, 5, 2)), VALUE, r"^x must have shape \(N, T, D\) = \(\?, \?, 3\), got \(2, 5, 2\)$"),
+    ("fit", "x", np.full((2, 5, 3), INF), VALUE, r"^x contains NaN or infinity \(got inf"),
+    ("fit", "y", 1.5, VALUE, r"^y must hold one target per sequence of x \(2\), got a single value \(shape \(\)\)$"),
+    ("fit", "y", np.zeros((3, 1)), VALUE, r"^y must hold one target per sequence of x \(2\), got 3$"),
+    ("fit", "y", np.zeros(2), VALUE, r"^y must have the shape of the model's output \(2, 1\), got \(2,\)$"),
+    ("fit", "y", np.array([[0.0], [NAN]]), VALUE, r"^y contains NaN or infinity \(got nan at index \(1, 0\)\)"),
+    ("fit", "params", None, TYPE, rf"^{PARAMS_DICT}None$"),
+    ("fit", "params", Derived(lambda kw: {k: v for k, v in kw["params"].items() if k != "by"}), VALUE, r"^params must have both 'Wy' and 'by' \(a read-out\) or neither, got keys \['Wx', 'Wh', 'b', 'Wy'\]$"),
+    ("fit", "readout", "first", VALUE, r"^readout must be one of \('last', 'all'\), got 'first'$"),
+    ("fit", "readout", np.zeros(3), TYPE, r"^readout must be one of .*, got an array of shape \(3,\)"),
+    ("fit", "loss", "mae", VALUE, r"^loss must be one of \('mse', 'softmax'\), got 'mae'$"),
+    ("fit", "loss", {}, TYPE, r"^loss must be one of \('mse', 'softmax'\), got dict \{\}$"),
+    ("fit", "optimizer", 0, TYPE, r"^optimizer must be an optimizer with a step\(params, grads\) method such as lstm_core\.Adam, or None, got 0$"),
+    ("fit", "optimizer", "adam", TYPE, r"^optimizer must be .*, got 'adam'$"),
+    ("fit", "epochs", 0, VALUE, r"^epochs must be a positive integer, got 0$"),
+    ("fit", "epochs", 1.5, TYPE, r"^epochs must be a positive integer, got 1\.5$"),
+    ("fit", "batch_size", -1, VALUE, r"^batch_size must be a positive integer, got -1$"),
+    ("fit", "batch_size", "all", TYPE, r"^batch_size must be a positive integer, got 'all'$"),
+    ("fit", "clip_norm", 0, VALUE, r"^clip_norm must be a finite number > 0, got 0$"),
+    ("fit", "clip_norm", INF, VALUE, r"^clip_norm must be a finite number > 0, got inf$"),
+    ("fit", "clip_norm", True, TYPE, r"^clip_norm must be a finite number > 0, got True$"),
+    ("fit", "clip_norm", np.zeros(2), TYPE, r"^clip_norm must be a finite number > 0, got an array of shape \(2,\)"),
+    ("fit", "rng", -3, VALUE, rf"^rng must be {RNG}, got -3$"),
+    ("fit", "rng", "seed", TYPE, rf"^rng must be {RNG}, got 'seed'$"),
+    ("fit", "log_every", -1, VALUE, r"^log_every must be a non-negative integer, got -1$"),
+    ("fit", "log_every", 1.5, TYPE, r"^log_every must be a non-negative integer, got 1\.5$"),
+    ("fit", "target_loss", 0, VALUE, r"^target_loss must be a finite number > 0, got 0$"),
+    ("fit", "target_loss", NAN, VALUE, r"^target_loss must be a finite number > 0, got nan$"),
+    ("fit", "target_loss", "low", TYPE, r"^target_loss must be a finite number > 0, got 'low'$"),
+    ("fit", "log", None, TYPE, r"^log must be a function such as print, got None$"),
+    ("fit", "log", "stdout", TYPE, r"^log must be a function such as print, got 'stdout'$"),
+    # --- optimizers and clipping
+    ("global_norm", "grads", [1, 2], TYPE, r"^grads must be a dict of arrays, got list \[1, 2\]$"),
+    ("global_norm", "grads", {"w": "abc"}, TYPE, rf"^grads\['w'\] must be {FLOATS}, got 'abc', dtype <U3$"),
+    ("clip_grad_norm", "grads", None, TYPE, r"^grads must be a dict of arrays, got None$"),
+    ("clip_grad_norm", "max_norm", 0, VALUE, r"^max_norm must be a finite number > 0, got 0$"),
+    ("clip_grad_norm", "max_norm", INF, VALUE, r"^max_norm must be a finite number > 0, got inf$"),
+    ("clip_grad_norm", "max_norm", NAN, VALUE, r"^max_norm must be a finite number > 0, got nan$"),
+    ("clip_grad_norm", "max_norm", "1", TYPE, r"^max_norm must be a finite number > 0, got '1'$"),
+    ("clip_grad_norm", "max_norm", True, TYPE, r"^max_norm must be a finite number > 0, got True$"),
+    ("clip_grad_norm", "max_norm", np.ones(2), TYPE, r"^max_norm must be a finite number > 0, got an array of shape \(2,\)"),
+    *[
+        row
+        for name in ("SGD", "Adam")
+        for row in (
+            (name, "lr", INF, VALUE, r"^lr must be a finite number > 0, got inf$"),
+            (name, "lr", NAN, VALUE, r"^lr must be a finite number > 0, got nan$"),
+            (name, "lr", 0, VALUE, r"^lr must be a finite number > 0, got 0$"),
+            (name, "lr", -0.1, VALUE, r"^lr must be a finite number > 0, got -0\.1$"),
+            (name, "lr", True, TYPE, r"^lr must be a finite number > 0, got True$"),
+            (name, "lr", "abc", TYPE, r"^lr must be a finite number > 0, got 'abc'$"),
+            (name, "lr", np.array(0.1), TYPE, r"^lr must be a finite number > 0, got an array of shape \(\)"),
+        )
+    ],
+    ("SGD", "momentum", 1, VALUE, r"^momentum must be a number in \[0, 1\), got 1$"),
+    ("SGD", "momentum", -0.5, VALUE, r"^momentum must be a number in \[0, 1\), got -0\.5$"),
+    ("SGD", "momentum", None, TYPE, r"^momentum must be a number in \[0, 1\), got None$"),
+    ("Adam", "beta1", 1.5, VALUE, r"^beta1 must be a number in \[0, 1\), got 1\.5$"),
+    ("Adam", "beta1", "0.9", TYPE, r"^beta1 must be a number in \[0, 1\), got '0\.9'$"),
+    ("Adam", "beta2", 1.0, VALUE, r"^beta2 must be a number in \[0, 1\), got 1\.0$"),
+    ("Adam", "beta2", -INF, VALUE, r"^beta2 must be a number in \[0, 1\), got -inf$"),
+    ("Adam", "eps", -1, VALUE, r"^eps must be a finite number > 0, got -1$"),
+    ("Adam", "eps", 0.0, VALUE, r"^eps must be a finite number > 0, got 0\.0$"),
+    ("Adam", "eps", "abc", TYPE, r"^eps must be a finite number > 0, got 'abc'$"),
+    *[
+        row
+        for name in OPTIMIZER_STEPS
+        for row in (
+            (name, "params", None, TYPE, r"^params must be a dict of arrays, got None$"),
+            (name, "params", Derived(lambda kw: lc.HAND_WORKED_PARAMS), VALUE, r"^params\['Wx'\] must be writeable \(it is updated in place\), got a read-only array; train a copy \(lstm_core\.copy_params\)$"),
+            (name, "params", Derived(lambda kw: _with(kw["params"], b=np.zeros(16, int))), TYPE, r"^params\['b'\] must be a float32 or float64 array \(it is updated in place\), got an array of shape \(16,\) and dtype int64$"),
+            (name, "grads", None, TYPE, r"^grads must be a dict of arrays, got None$"),
+            (name, "grads", Derived(lambda kw: {**kw["grads"], "Wy": np.ones(1)}), VALUE, r"^grads has key 'Wy' that params lacks; params keys: \['Wx', 'Wh', 'b'\]$"),
+            (name, "grads", Derived(lambda kw: {**kw["grads"], "b": np.ones(15)}), VALUE, r"^grads\['b'\] must have shape \(16,\), got \(15,\)$"),
+            (name, "grads", Derived(lambda kw: {**kw["grads"], "b": np.full(16, NAN)}), VALUE, r"^grads\['b'\] contains NaN or infinity \(got nan at index \(0,\)\)"),
+            (name, "grads", Derived(lambda kw: {**kw["grads"], "b": [1.0] * 16}), TYPE, r"^grads\['b'\] must be a NumPy array, got list \[1\.0, "),
+        )
+    ],
+    # --- gradient checking
+    ("numerical_gradient", "f", None, TYPE, r"^f must be a function, got None$"),
+    ("numerical_gradient", "f", lambda v: None, TYPE, r"^f must return a number or an array of numbers \(or a tuple of them\), got None$"),
+    ("numerical_gradient", "x", [1.0, 2.0], TYPE, r"^x must be a floating-point NumPy array \(it is perturbed in place\), got list \[1\.0, 2\.0\]$"),
+    ("numerical_gradient", "x", np.arange(3), TYPE, r"^x must be a floating-point NumPy array .*, got an array of shape \(3,\) and dtype int64$"),
+    ("numerical_gradient", "x", Derived(lambda kw: _readonly(3)), VALUE, r"^x must be writeable \(it is perturbed in place\), got a read-only one$"),
+    ("numerical_gradient", "x", np.ones((3, 4))[:, :2], VALUE, r"^x must be contiguous so that it can be perturbed in place, got a view with strides \(32, 8\)$"),
+    ("numerical_gradient", "df", np.ones(2), VALUE, r"^df must have the shape of f's output \(\), got \(2,\)$"),
+    ("numerical_gradient", "df", "abc", TYPE, rf"^df must be {FLOATS}, got 'abc', dtype <U3$"),
+    ("numerical_gradient", "df", NAN, VALUE, r"^df contains NaN or infinity \(got nan at index \(\)\)"),
+    ("numerical_gradient", "df", (1.0, 2.0), VALUE, r"^df must hold one gradient per output of f \(one array\), got 2$"),
+    ("numerical_gradient", "h", 0, VALUE, r"^h must be a finite number > 0, got 0$"),
+    ("numerical_gradient", "h", NAN, VALUE, r"^h must be a finite number > 0, got nan$"),
+    ("numerical_gradient", "h", "1e-5", TYPE, r"^h must be a finite number > 0, got '1e-5'$"),
+    ("numerical_gradient", "order", 3, VALUE, r"^order must be 2 or 4, got 3$"),
+    ("numerical_gradient", "order", 2.0, TYPE, r"^order must be 2 or 4, got 2\.0$"),
+    ("numerical_gradient", "order", np.zeros(2), TYPE, r"^order must be 2 or 4, got an array of shape \(2,\)"),
+    ("gradcheck", "f", "loss", TYPE, r"^f must be a function, got 'loss'$"),
+    ("gradcheck", "inputs", [], TYPE, r"^inputs must be a dict of arrays, got list \[\]$"),
+    ("gradcheck", "inputs", Derived(lambda kw: {"w": _readonly(3)}), VALUE, r"^inputs\['w'\] must be writeable \(it is perturbed in place\), got a read-only one$"),
+    ("gradcheck", "inputs", {"w": [1.0, 2.0, 3.0]}, TYPE, r"^inputs\['w'\] must be a floating-point NumPy array .*, got list \[1\.0, 2\.0, 3\.0\]$"),
+    ("gradcheck", "analytic", None, TYPE, r"^analytic must be a dict of arrays, got None$"),
+    ("gradcheck", "analytic", {"v": np.zeros(3)}, VALUE, r"^analytic has key 'v' that inputs lacks; inputs keys: \['w'\]$"),
+    ("gradcheck", "analytic", {"w": np.zeros(2)}, VALUE, r"^analytic\['w'\] must have the shape of inputs\['w'\] \(3,\), got \(2,\)$"),
+    ("gradcheck", "df", np.ones(3), VALUE, r"^df must have the shape of f's output \(\), got \(3,\)$"),
+    ("gradcheck", "h", -1e-5, VALUE, r"^h must be a finite number > 0, got -1e-05$"),
+    ("gradcheck", "order", 1, VALUE, r"^order must be 2 or 4, got 1$"),
+    ("rel_error", "a", "abc", TYPE, rf"^a must be {FLOATS}, got 'abc', dtype <U3$"),
+    ("rel_error", "a", np.ones(2, complex), TYPE, rf"^a must be {FLOATS}, got dtype complex128$"),
+    ("rel_error", "b", np.ones(3), VALUE, r"^b must have the same shape as a \(2,\), got \(3,\)$"),
+    ("rel_error", "b", None, TYPE, rf"^b must be {FLOATS}, got None, dtype object$"),
+    # --- data
+    ("two_companies", "dtype", "float16", TYPE, r"^dtype must be float32 or float64, got float16$"),
+    ("memory_task", "n", 0, VALUE, r"^n must be a positive integer, got 0$"),
+    ("memory_task", "lag", -1, VALUE, r"^lag must be a non-negative integer, got -1$"),
+    ("memory_task", "lag", 1.5, TYPE, r"^lag must be a non-negative integer, got 1\.5$"),
+    ("memory_task", "rng", object, TYPE, rf"^rng must be {RNG}, got type <class 'object'>$"),
+    ("memory_task", "length", 2, VALUE, r"^length must exceed lag \(2\), got 2$"),
+    ("memory_task", "dtype", np.int32, TYPE, r"^dtype must be float32 or float64, got int32$"),
+    ("adding_problem", "n", "3", TYPE, r"^n must be a positive integer, got '3'$"),
+    ("adding_problem", "length", 1, VALUE, r"^length must be an integer >= 2, got 1$"),
+    ("adding_problem", "rng", -1, VALUE, rf"^rng must be {RNG}, got -1$"),
+    ("adding_problem", "dtype", complex, TYPE, r"^dtype must be float32 or float64, got complex128$"),
+    ("noisy_sine", "n_steps", 0, VALUE, r"^n_steps must be a positive integer, got 0$"),
+    ("noisy_sine", "period", 0, VALUE, r"^period must be a finite number > 0, got 0$"),
+    ("noisy_sine", "noise", -0.1, VALUE, r"^noise must be a finite number >= 0, got -0\.1$"),
+    ("noisy_sine", "noise", NAN, VALUE, r"^noise must be a finite number >= 0, got nan$"),
+    ("noisy_sine", "rng", True, TYPE, rf"^rng must be {RNG}, got True$"),
+    ("noisy_sine", "dtype", None, TYPE, r"^dtype must be float32 or float64, got None$"),
+    ("windows", "series", np.ones((5, 1)), VALUE, r"^series must have shape \(S,\) with S > window=2, got \(5, 1\)$"),
+    ("windows", "series", ["a", "b", "c"], TYPE, rf"^series must be {FLOATS}, got list \['a', 'b', 'c'\], dtype <U1$"),
+    ("windows", "window", 0, VALUE, r"^window must be a positive integer, got 0$"),
+    ("windows", "window", 5, VALUE, r"^series must have shape \(S,\) with S > window=5, got \(5,\)$"),
+    ("python_docs_corpus", "held_out", 0.6, VALUE, r"^held_out must be a number in \(0, 0\.5\], got 0\.6$"),
+    ("python_docs_corpus", "held_out", True, TYPE, r"^held_out must be a number in \(0, 0\.5\], got True$"),
+    ("python_docs_corpus", "held_out", NAN, VALUE, r"^held_out must be a number in \(0, 0\.5\], got nan$"),
+    ("encode_text", "text", 123, TYPE, r"^text must be a str, got 123$"),
+    ("encode_text", "text", ["h", "i"], TYPE, r"^text must be a str, got list \['h', 'i'\]$"),
+    ("encode_text", "vocab", ["h"], TYPE, r"^vocab must be a str or None, got list \['h'\]$"),
+    ("encode_text", "vocab", "hl", VALUE, r"^text must use only the characters of vocab, got \['e', 'o'\]$"),
+    ("one_hot", "ids", np.array([0.5]), TYPE, r"^ids must be integers in \[0, 3\), got dtype float64$"),
+    ("one_hot", "ids", [0, 3], VALUE, r"^ids must be integers in \[0, 3\), got values in \[0, 3\]$"),
+    ("one_hot", "size", 0, VALUE, r"^size must be a positive integer, got 0$"),
+    ("one_hot", "size", 1.5, TYPE, r"^size must be a positive integer, got 1\.5$"),
+    ("one_hot", "dtype", "int8", TYPE, r"^dtype must be float32 or float64, got int8$"),
+    ("char_batches", "ids", np.array([[0, 1], [2, 1]]), VALUE, r"^ids must be a 1-D array of character ids, got shape \(2, 2\)$"),
+    ("char_batches", "ids", "hello", TYPE, r"^ids must be integer character ids, got dtype <U5$"),
+    ("char_batches", "ids", np.array([0, 1, 2]), VALUE, r"^ids must hold more than seq_len=3 ids, got 3$"),
+    ("char_batches", "seq_len", 0, VALUE, r"^seq_len must be a positive integer, got 0$"),
+    ("char_batches", "vocab_size", 2, VALUE, r"^ids must be integers in \[0, 2\), got values in \[0, 2\]$"),
+    ("char_batches", "vocab_size", None, TYPE, r"^vocab_size must be a positive integer, got None$"),
+    ("char_batches", "dtype", np.float16, TYPE, r"^dtype must be float32 or float64, got float16$"),
+    ("stock_prices", "tickers", "IBM", VALUE, r"^tickers must be a non-empty sequence drawn from \[.*\], got 'IBM'$"),
+    ("stock_prices", "tickers", ["IBM", "TSLA"], VALUE, r"^tickers must be a non-empty sequence drawn from \[.*\], got list \['IBM', 'TSLA'\]$"),
+    ("stock_prices", "tickers", np.zeros((2, 2)), VALUE, r"^tickers must be a non-empty sequence drawn from \[.*\], got an array of shape \(2, 2\) and dtype float64$"),
+    ("goog_daily", "field", "price", VALUE, r"^field must be one of \('open', 'high', 'low', 'close', 'volume', 'adj_close'\), got 'price'$"),
+    ("goog_daily", "field", np.zeros(2), TYPE, r"^field must be one of .*, got an array of shape \(2,\)"),
+    ("log_returns", "prices", "abc", TYPE, rf"^prices must be {FLOATS}, got 'abc', dtype <U3$"),
+    ("log_returns", "prices", [1.0], VALUE, r"^prices must have at least 2 values along the last axis, got \(1,\)$"),
+    ("log_returns", "prices", [1.0, 0.0], VALUE, r"^prices must be positive and finite \(NaN for a missing price\), got 0\.0 at index \(1,\)$"),
+    ("log_returns", "prices", [[1.0, INF]], VALUE, r"^prices must be positive and finite .*, got inf at index \(0, 1\)$"),
+    ("chronological_split", "n", 0, VALUE, r"^n must be a positive integer, got 0$"),
+    ("chronological_split", "n", 3, VALUE, r"^n=3 with val_fraction=0\.15 and test_fraction=0\.15 leaves a part empty$"),
+    ("chronological_split", "val_fraction", 0, VALUE, r"^val_fraction must be a number in \(0, 1\), got 0$"),
+    ("chronological_split", "val_fraction", "0.1", TYPE, r"^val_fraction must be a number in \(0, 1\), got '0\.1'$"),
+    ("chronological_split", "test_fraction", 1.2, VALUE, r"^test_fraction must be a number in \(0, 1\), got 1\.2$"),
+    ("set_workspace_limit", "nbytes", -1, VALUE, r"^nbytes must be a non-negative integer, got -1$"),
+    ("set_workspace_limit", "nbytes", 1.5, TYPE, r"^nbytes must be a non-negative integer, got 1\.5$"),
+    ("set_workspace_limit", "nbytes", True, TYPE, r"^nbytes must be a non-negative integer, got True$"),
+    ("set_workspace_limit", "nbytes", "64M", TYPE, r"^nbytes must be a non-negative integer, got '64M'$"),
+]
+# fmt: on
+
+
+def _readonly(n):
+    a = np.ones(n)
+    a.flags.writeable = False
+    return a
+
+
+def _callable(target: str):
+    """The callable a row names: ``SGD.step`` steps a fresh optimizer."""
+    if target in OPTIMIZER_STEPS:
+        cls = getattr(lc, target.split(".")[0])
+        return lambda params, grads: cls().step(params, grads)
+    if target.startswith("reference."):
+        return getattr(reference, target.split(".", 1)[1])
+    return getattr(lc, target)
+
+
+def _public_object(target: str):
+    """The public object (function, class or method) a row's name stands for."""
+    obj = lc
+    for part in target.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _snapshot(value):
+    """Copies of the arrays in ``value`` (an array or a dict of arrays), to check nothing changed."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: v.copy() for k, v in value.items() if isinstance(v, np.ndarray)}
+    return None
+
+
+def _same(before, after) -> bool:
+    if isinstance(before, np.ndarray):
+        return np.array_equal(before, after, equal_nan=True)
+    return all(np.array_equal(v, after[k], equal_nan=True) for k, v in before.items())
+
+
+def _id(case) -> str:
+    target, arg, bad, _, _ = case
+    simple = (type(None), bool, int, float, str)
+    shown = repr(bad) if isinstance(bad, simple) else type(bad).__name__  # no addresses
+    return f"{target}-{arg}-{shown[:20]}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
+def test_bad_input_is_refused_by_name(case):
+    target, arg, bad, kind, pattern = case
+    kwargs = VALID[target]()
+    assert arg in kwargs, f"{target} has no argument {arg!r} in VALID"
+    kwargs[arg] = bad.make(kwargs) if isinstance(bad, Derived) else bad
+    before = {k: _snapshot(v) for k, v in kwargs.items()}
+    with pytest.raises(ValueError) as caught:
+        _callable(target)(**kwargs)
+    assert type(caught.value) is kind, f"{type(caught.value).__name__}: {caught.value}"
+    assert re.search(pattern, str(caught.value)), f"{pattern!r} not in {str(caught.value)!r}"
+    for k, copy in before.items():  # the refusal lost nothing
+        if copy is not None:
+            assert _same(copy, kwargs[k]), f"{target} changed {k} while refusing {arg}"
+
+
+@pytest.mark.parametrize("target", sorted(VALID))
+def test_the_valid_arguments_are_valid(target):
+    """Each row changes one argument only: the others, as given here, are accepted."""
+    _callable(target)(**VALID[target]())
+
+
+def _public_callables() -> set[str]:
+    """Every public callable: functions and classes of ``lstm_core.__all__``, the public
+    methods of its classes, and the functions of ``lstm_core.reference.__all__``."""
+    names = set()
+    for name in lc.__all__:
+        obj = getattr(lc, name)
+        if isinstance(obj, types.ModuleType):
+            names |= {f"{name}.{fn}" for fn in obj.__all__ if callable(getattr(obj, fn))}
+        elif inspect.isclass(obj):
+            names.add(name)
+            if not issubclass(obj, (tuple, BaseException)):
+                names |= {
+                    f"{name}.{m}"
+                    for m, v in vars(obj).items()
+                    if callable(v) and not m.startswith("_")
+                }
+        elif callable(obj):
+            names.add(name)
+    return names
+
+
+def _parameters(target: str) -> list[str]:
+    obj = _public_object(target)
+    signature = inspect.signature(obj.__init__ if inspect.isclass(obj) else obj)
+    return [p for p in signature.parameters if p != "self"]
+
+
+def test_the_table_covers_every_argument_of_every_public_callable():
+    public = _public_callables()
+    covered = {case[0] for case in CASES}
+    assert public - covered - set(EXEMPT) == set(), "public callables without a row"
+    assert covered - public == set(), "rows for names that are not public callables"
+    assert set(VALID) == covered
+    missing = [
+        f"{target}({arg})"
+        for target in sorted(covered)
+        for arg in _parameters(target)
+        if not any(case[0] == target and case[1] == arg for case in CASES)
+    ]
+    assert missing == [], "arguments without a row"
+    for target in covered:
+        assert sorted(VALID[target]()) == sorted(_parameters(target)), target
+
+
+def test_the_exemptions_still_hold():
+    assert set(EXEMPT) <= _public_callables()
+    assert _parameters("char_corpus") == []
+    for name in ("SequenceCache", "StepCache"):
+        assert issubclass(getattr(lc, name), tuple)
+    with pytest.raises(TYPE, match=r"^cache must be the SequenceCache"):
+        lc.lstm_backward(np.ones((1, 1, 4)), VALID["lstm_step_backward"]()["cache"])
+    with pytest.raises(TYPE, match=r"^cache must be the StepCache"):
+        lc.lstm_step_backward(np.ones((2, 4)), np.ones((2, 4)), VALID["lstm_backward"]()["cache"])
+
+
+def test_a_wrong_type_is_caught_as_a_value_error_and_as_a_type_error():
+    assert "ArgumentTypeError" in lc.__all__ and "ArgumentTypeError" in lc.__doc__
+    for caught in (ValueError, TypeError):
+        with pytest.raises(caught, match=r"^lr must be a finite number > 0, got 'fast'$"):
+            lc.Adam(lr="fast")
+
+
+@pytest.mark.parametrize("kind", ["SGD", "Adam"])
+def test_a_refused_step_changes_neither_the_params_nor_the_optimizer(kind):
+    optimizer = lc.SGD(momentum=0.9) if kind == "SGD" else lc.Adam()
+    p = _p()
+    good = {k: np.ones_like(v) for k, v in p.items()}
+    optimizer.step(p, good)
+    state = {k: _snapshot(v) if isinstance(v, dict) else v for k, v in vars(optimizer).items()}
+    before = lc.copy_params(p)
+    bad = {**good, "b": np.where(np.arange(16) == 15, np.inf, 1.0)}  # the last key, last entry
+    with pytest.raises(ValueError, match=r"^grads\['b'\] contains NaN or infinity"):
+        optimizer.step(p, bad)
+    for k in p:
+        np.testing.assert_array_equal(p[k], before[k])
+    for k, v in vars(optimizer).items():
+        if isinstance(v, dict):
+            assert _same(state[k], v) and set(v) == set(state[k])
+        else:
+            assert v == state[k]
+    other = lc.init_params(2, 4, rng=1)  # another model's shapes: refused, not broadcast
+    with pytest.raises(ValueError, match=r"^params\['Wx'\] must have shape \(3, 16\), the shape"):
+        optimizer.step(other, {k: np.ones_like(v) for k, v in other.items()})
+
+
+def test_numerical_gradient_restores_x_even_when_f_fails():
+    x = np.array([1.0, 2.0, 3.0])
+
+    def f(v):
+        if v[0] != 1.0:
+            raise RuntimeError("f failed")
+        return float(np.sum(v))
+
+    with pytest.raises(RuntimeError, match="f failed"):
+        lc.numerical_gradient(f, x)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+
+
+def test_softmax_of_a_masked_logit_is_exact_and_silent():
+    """-inf is a probability of exactly 0, with no floating-point warning (warnings are
+    errors in this suite); +inf and NaN have no softmax and are refused (rows above)."""
+    p = lc.softmax(np.array([[-np.inf, 0.0, np.log(3.0)], [0.0, -np.inf, 0.0]]))
+    np.testing.assert_allclose(p, [[0.0, 0.25, 0.75], [0.5, 0.0, 0.5]], rtol=1e-15)
+    assert p[0, 0] == 0.0 and p[1, 1] == 0.0
+    loss, d = lc.softmax_cross_entropy(np.array([[-np.inf, 0.0]]), np.array([1]))
+    assert loss == 0.0 and d[0, 0] == 0.0
