@@ -111,6 +111,31 @@ def chromium():
 
 
 @pytest.fixture(scope="session")
+def empty_gradebook(tmp_path_factory):
+    """Makes an empty nbgrader gradebook at a path: a copy of one made once per session.
+
+    nbgrader makes a new gradebook's schema and then asks the ``alembic`` command (from PATH:
+    this venv's) for its version, about 3 seconds of starting Python; opening a copy of an
+    existing gradebook asks nothing.
+    """
+    import os
+    import sys
+
+    from nbgrader.api import Gradebook
+
+    template = tmp_path_factory.mktemp("empty-gradebook") / "gradebook.db"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+        Gradebook(f"sqlite:///{template}").close()
+
+    def make(path: Path) -> Path:
+        shutil.copy(template, path)
+        return path
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def ps01_course(tmp_path_factory) -> Path:
     """A course copy with ps01 generated (release and gradebook), to copy from."""
     from course import Course

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import sys
 
 import pytest
 from nbgrader.api import Gradebook
@@ -35,13 +33,10 @@ Current Points,Final Points,Current Score,Unposted Current Score,Final Score,Unp
 
 
 @pytest.fixture(scope="module")
-def gradebook(tmp_path_factory):
+def gradebook(tmp_path_factory, empty_gradebook):
     """A gradebook with ps01 (10 + 6 points) and five students in every state."""
-    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
-    # A new gradebook asks `alembic` (from PATH) for its schema version: this venv's.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-        fill(path)
+    path = empty_gradebook(tmp_path_factory.mktemp("gradebook") / "gradebook.db")
+    fill(path)
     return path
 
 

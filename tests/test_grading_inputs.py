@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -39,23 +38,21 @@ Student,ID,SIS Login ID,Section,Problem set 1 (11),Problem set 2 (12),Current Po
 
 
 @pytest.fixture(scope="module")
-def gradebook(tmp_path_factory):
+def gradebook(tmp_path_factory, empty_gradebook):
     """A real nbgrader gradebook: ps01 (10 points) graded for alice, ps02 without submission."""
-    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
-    with pytest.MonkeyPatch.context() as mp:  # nbgrader runs `alembic` from PATH: this venv's
-        mp.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-        with Gradebook(f"sqlite:///{path}") as gb:
-            for name, points in [(A, 10), ("ps02", 20)]:
-                gb.add_assignment(name)
-                gb.add_notebook(name, name)
-                gb.add_grade_cell("test", name, name, max_score=points, cell_type="code")
-            gb.add_student("alice")
-            gb.add_student("bob")
-            with gb.db.no_autoflush:
-                gb.add_submission(A, "alice")
-            grade = gb.find_grade("test", A, A, "alice")
-            grade.auto_score, grade.needs_manual_grade = 7.0, False
-            gb.db.commit()
+    path = empty_gradebook(tmp_path_factory.mktemp("gradebook") / "gradebook.db")
+    with Gradebook(f"sqlite:///{path}") as gb:
+        for name, points in [(A, 10), ("ps02", 20)]:
+            gb.add_assignment(name)
+            gb.add_notebook(name, name)
+            gb.add_grade_cell("test", name, name, max_score=points, cell_type="code")
+        gb.add_student("alice")
+        gb.add_student("bob")
+        with gb.db.no_autoflush:
+            gb.add_submission(A, "alice")
+        grade = gb.find_grade("test", A, A, "alice")
+        grade.auto_score, grade.needs_manual_grade = 7.0, False
+        gb.db.commit()
     return path
 
 
