@@ -70,8 +70,10 @@ TEST_WORKERS ?= 2
 test: $(STAMP) book chromium  ## Build the book, then run the whole test suite
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-test-fast: $(STAMP)  ## The fast tier: no kernel, no browser, no built book (about a minute)
-	$(BIN)/python -m pytest -m "not slow"
+# The fast tier on the same two workers (one process alone takes about a minute for it).
+test-fast: $(STAMP)  ## The fast tier: no kernel, no browser, no built book (under a minute)
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow" \
+		-n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)  ## ruff check and format check
 	$(BIN)/ruff check .
