@@ -84,13 +84,28 @@ def set_scheme_media(browser: Chromium, session: str, scheme: str) -> None:
     )
 
 
+# What DevTools answers when the document an evaluation ran in went away mid-evaluation.
+NAVIGATED_AWAY = (
+    "Inspected target navigated or closed",
+    "Execution context was destroyed",
+    "Cannot find context with specified id",
+)
+
+
 def settle_document(browser: Chromium, session: str, url: str) -> list[str]:
     """Wait until the tab holds a loaded document that does not redirect; return redirects."""
     check = """document.readyState === 'complete' && document.documentElement
         && !document.querySelector('meta[http-equiv="refresh" i]') ? location.href : ''"""
     deadline = time.monotonic() + PAGE_TIMEOUT
     while time.monotonic() < deadline:
-        href = browser.evaluate(session, check)
+        try:
+            href = browser.evaluate(session, check)
+        except RuntimeError as exc:
+            # A redirect (the site's root: <meta http-equiv="refresh">) may navigate away
+            # while the check runs; the next document is then checked in its turn.
+            if not any(gone in str(exc) for gone in NAVIGATED_AWAY):
+                raise
+            href = ""
         if href:
             return [href] if href != url else []
         time.sleep(0.05)
