@@ -26,10 +26,12 @@ from pathlib import Path
 import pytest
 
 import lstm_core as lc
-from lstm_grading import canvas, cli, course_prep, job, parallel, submission_checks
+from lstm_grading import canvas, cli, course_prep, inputs, job, parallel, submission_checks
 from lstm_grading.cluster import connect
 from lstm_grading.cluster.coordinator import WORKER_TIMEOUT
 from lstm_grading.job import Limits
+
+NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 8: "eight"}
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -424,6 +426,10 @@ def test_defaults_the_pages_quote_are_the_codes(monkeypatch):
         # Canvas
         ("instructor-guide", f"`--key` (`{keys['key']}` by default"),
         ("instructor-guide", f"| {keys['missing']}, or 0 with `--missing zero` |"),
+        # what lstm-autograde refuses before taking the lock
+        ("instructor-guide", f"`--jobs` beyond {NUMBER_WORDS[inputs.WORKERS_PER_CORE]} per core"),
+        ("instructor-guide", "a time per cell of more than a day, `--jobs`"),
+        ("instructor-guide", "`--worker-timeout` without a cluster"),
         # Dask
         ("instructor-guide", f"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES={failures} dask"),
         ("instructor-guide", f'"distributed.scheduler.allowed-failures": {failures}'),
@@ -439,6 +445,9 @@ def test_defaults_the_pages_quote_are_the_codes(monkeypatch):
     assert not missing, "\n".join(missing)
     # the values behind the phrases that do not show them
     assert cell == L.cell_timeout == args.cell_timeout
+    for name in ("cell_timeout", "notebook_timeout"):  # "more than a day"
+        assert job.LIMIT_RULES[name].high == inputs.DAY == 24 * 60 * 60
+    assert all(rule.problem(0) for rule in job.LIMIT_RULES.values())  # "a limit of 0"
     assert config.OverwriteCells.add_missing_cells is True
     guide = flat("instructor-guide")
     assert "puts deleted grade cells back (`add_missing_cells`)" in guide
