@@ -59,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
         "--return-mb",
         type=limit["return_mb"],
         default=Limits.return_mb,
-        help="files kept per submission (MB); the excess is reported",
+        help="files kept per submission (MiB); the excess is reported",
     )
     p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     p.add_argument("--wait", action="store_true", help="wait for a running grading of the course")

@@ -26,7 +26,7 @@ class Limits:
     file_mb: int = 64  # RLIMIT_FSIZE
     nproc: int = 64  # RLIMIT_NPROC of the slot's uid (processes and threads)
     disk_mb: int = 512  # the sandbox's /tmp (private course, home)
-    return_mb: float = 5.0  # what comes back per submission (autograded folder)
+    return_mb: float = 5.0  # MiB that come back per submission (autograded folder)
 
     def __post_init__(self):
         for f in fields(self):
@@ -47,7 +47,7 @@ LIMIT_RULES = {
     "nproc": Rule(1, PID_MAX_LIMIT, f"a whole number of processes from 1 to {PID_MAX_LIMIT}"),
     "disk_mb": Rule(1, MIB_PER_TIB, f"a whole number of MiB from 1 to {MIB_PER_TIB} (1 TiB)"),
     "return_mb": Rule(
-        0, MIB_PER_TIB, f"a number of MB above 0, at most {MIB_PER_TIB} (1 TB)", integer=False
+        0, MIB_PER_TIB, f"a number of MiB above 0, at most {MIB_PER_TIB} (1 TiB)", integer=False
     ),
 }
 

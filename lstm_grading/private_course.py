@@ -160,7 +160,7 @@ def copy_out(job: Job, course: str, home: str, out_fd: int) -> dict:
     the files the student's code left in its own folder, except notebooks; all within
     ``Limits.return_mb``. The private gradebook and logs are read without following links.
     """
-    report = safe_copy.CopyReport(int(job.limits.return_mb * 1e6))
+    report = safe_copy.CopyReport(int(job.limits.return_mb * (1 << 20)))
     os.mkdir("autograded", 0o700, dir_fd=out_fd)
     dst = safe_copy.open_dir("autograded", out_fd)
     try:

@@ -14,6 +14,14 @@ import os
 import stat
 from dataclasses import dataclass, field
 
+MIB = 1 << 20  # bytes: every size limit of the grader is in MiB
+
+
+def size(n: int) -> str:
+    """``n`` bytes for a message: in MiB from 1 MiB on, else in bytes."""
+    return f"{n / MIB:.3g} MiB" if n >= MIB else f"{n} bytes"
+
+
 MAX_DEPTH = 8
 MAX_ENTRIES = 2000  # per folder
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -36,8 +44,8 @@ class CopyReport:
         out = []
         if self.left_out:
             out.append(
-                f"{len(self.left_out)} file(s), {self.left_out_bytes / 1e6:.1f} MB, not kept: over "
-                f"the limit of {self.budget / 1e6:g} MB per submission (first: {self.left_out[0]})"
+                f"{len(self.left_out)} file(s), {size(self.left_out_bytes)}, not kept: over the "
+                f"limit of {size(self.budget)} per submission (first: {self.left_out[0]})"
             )
         if self.refused:
             out.append(

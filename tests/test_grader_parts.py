@@ -48,7 +48,7 @@ def test_copy_stays_within_its_budget_notebooks_first(tmp_path):
     report = safe_copy.copy_path_tree(str(src), str(dst), budget=1000, first=("z.ipynb",))
     assert [p.name for p in dst.iterdir()] == ["z.ipynb"]
     assert (report.copied_bytes, report.left_out, report.left_out_bytes) == (600, ["a.bin"], 600)
-    assert "over the limit of 0.001 MB" in report.notes()[0]
+    assert "600 bytes, not kept: over the limit of 1000 bytes" in report.notes()[0]
 
 
 def test_copy_never_overwrites_what_the_destination_has(tmp_path):

@@ -220,7 +220,7 @@ def test_escape_is_contained(batch, ps01_alone, name):
     files = list(back.rglob("*"))
     assert not any(p.is_symlink() for p in files)
     assert all(p.is_file() or p.is_dir() for p in files)
-    assert sum(p.stat().st_size for p in files if p.is_file()) <= LIMITS.return_mb * 1e6
+    assert sum(p.stat().st_size for p in files if p.is_file()) <= LIMITS.return_mb * (1 << 20)
     assert snapshot(course.root / "submitted") == submitted
     assert_nothing_left(before, after, stale)
     assert_ordinary_grades(course, ps01_alone)

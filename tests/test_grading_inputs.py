@@ -152,7 +152,7 @@ def no_config(c: Path):
 SECONDS = "expected a whole number of seconds from 1 to 86400"
 MIB = "expected a whole number of MiB from 1 to 1048576"
 WORKERS = f"expected a whole number of worker processes from 1 to {MOST}"
-ABOVE_0 = "expected a number of (MB|seconds) above 0"
+ABOVE_0 = "expected a number of (MiB|seconds) above 0"
 LOCAL = f"cluster: expected local:N with N a number of worker processes from 1 to {MOST}"
 ADDRESS = r"scheduler: expected tcp://HOST:PORT or tls://HOST:PORT \(or HOST:PORT\), PORT from 1"
 ID = "assignment: got {}; expected an assignment id, the name of its folder in solutions/"
@@ -387,8 +387,8 @@ def test_a_valid_course_passes_every_check_up_to_the_lock(course, capsys, cluste
         ({"file_mb": -1}, "Limits.file_mb: got -1; expected a whole number of MiB"),
         ({"nproc": 0}, "Limits.nproc: got 0; expected a whole number of processes"),
         ({"output_bytes": None}, "Limits.output_bytes: got None; expected"),
-        ({"return_mb": float("inf")}, "Limits.return_mb: got inf; expected a number of MB above 0"),
-        ({"return_mb": float("nan")}, "Limits.return_mb: got nan; expected a number of MB above 0"),
+        ({"return_mb": float("inf")}, "Limits.return_mb: got inf; expected a number of MiB above"),
+        ({"return_mb": float("nan")}, "Limits.return_mb: got nan; expected a number of MiB above"),
     ],
 )
 def test_limits_name_the_field_what_it_got_and_what_it_expects(kwargs, message):

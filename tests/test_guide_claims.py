@@ -413,12 +413,12 @@ def test_defaults_the_pages_quote_are_the_codes(monkeypatch):
         ("instructor-guide", f"| output per cell | {fmt(L.output_bytes / 1e6)} MB |"),
         ("instructor-guide", f"| file size | {L.file_mb} MiB |"),
         ("instructor-guide", f"| disk | {L.disk_mb} MiB |"),
-        ("instructor-guide", f"| files kept | {fmt(L.return_mb)} MB |"),
-        ("instructor-guide", f"up to `--return-mb` ({fmt(args.return_mb)} MB) per student"),
+        ("instructor-guide", f"| files kept | {fmt(L.return_mb)} MiB |"),
+        ("instructor-guide", f"up to `--return-mb` ({fmt(args.return_mb)} MiB) per student"),
         ("instructor-guide", f"`--worker-timeout` ({fmt(WORKER_TIMEOUT)} s)"),
         # the attacks
         ("instructor-guide", f"(`sysv_shm`, a {shm} MiB `shmget` segment)"),
-        ("instructor-guide", f"(`disk_filling`, {disk_files} MiB): {fmt(L.return_mb)} MB come"),
+        ("instructor-guide", f"(`disk_filling`, {disk_files} MiB): {fmt(L.return_mb)} MiB come"),
         (
             "instructor-guide",
             "or one with " + ", ".join(f"`{c}`" for c in glob[:-1]) + f" or `{glob[-1]}`,",
