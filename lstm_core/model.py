@@ -260,18 +260,18 @@ def model_loss(x, y, params, readout: str = "last", loss: str = "mse"):
     return value, model_backward(dout, cache)
 
 
-def sample_text(start: str, params, vocab, length: int, rng=None, temperature: float = 1.0) -> str:
+def sample_text(start: str, vocab, params, length: int, rng=None, temperature: float = 1.0) -> str:
     """Generate ``length`` characters from a character-level LSTM, one step at a time.
 
     Parameters
     ----------
     start : str
         The text the model reads first; the sample continues it.
-    params : dict
-        A character-level LSTM with a read-out: ``Wx (V, 4H)``, ``Wy (H, V)``, ...
     vocab : str
         The model's alphabet: the model reads one-hot characters and its read-out gives
         the logits of the next one.
+    params : dict
+        A character-level LSTM with a read-out: ``Wx (V, 4H)``, ``Wy (H, V)``, ...
     length : int
         Characters to generate after ``start`` (0 or more).
     rng : numpy.random.Generator or int or None

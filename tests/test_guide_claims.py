@@ -679,6 +679,11 @@ def test_readme_example_runs_and_gives_the_shapes_it_states():
     assert f"the parameter layout `{layout}`" in flat("ps02-gates")
 
 
+# Options a caller must give, after `params`: which gate (lc.gate_params(params, "f")) and how
+# many characters to sample. Data (a vocabulary, a state) never comes after `params`.
+REQUIRED_OPTIONS = {"gate", "length"}
+
+
 def test_lstm_core_takes_data_first_and_gradients_before_the_cache():
     """README: every public function takes the data it acts on first, then `params`, then
     options; backward functions take the gradients, then the cache."""
@@ -692,6 +697,8 @@ def test_lstm_core_takes_data_first_and_gradients_before_the_cache():
         if "params" in names:
             before = params[: names.index("params")]
             assert all(p.default is p.empty for p in before), (name, names)
+            after = [p.name for p in params[names.index("params") + 1 :] if p.default is p.empty]
+            assert set(after) <= REQUIRED_OPTIONS, (name, names)
         if name.endswith("backward"):
             assert "cache" in names, name
             grads = names[: names.index("cache")]

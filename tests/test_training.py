@@ -145,5 +145,5 @@ def test_char_model_learns_and_samples():
     p = lc.init_model("lstm", len(vocab), 32, len(vocab), rng=0)
     history = lc.fit(x, y, p, readout="all", loss="softmax", epochs=30, batch_size=8, rng=0)
     assert history["loss"][-1] < 0.75 * history["loss"][0]
-    sample = lc.sample_text("Beautiful", p, vocab, 40, rng=0)
+    sample = lc.sample_text("Beautiful", vocab, p, 40, rng=0)
     assert sample.startswith("Beautiful") and len(sample) == 49 and set(sample) <= set(vocab)
