@@ -101,6 +101,11 @@ def limit() -> int:
 def set_limit(nbytes: int) -> None:
     """Bound the pool of this thread to ``nbytes`` (0 turns reuse off), forgetting the excess.
 
+    Parameters
+    ----------
+    nbytes : int
+        Most bytes of scratch arrays kept for reuse, >= 0.
+
     Raises
     ------
     ValueError

@@ -18,7 +18,17 @@ from .params import lstm_sizes
 
 
 class StepCache(NamedTuple):
-    """What :func:`lstm_step_backward` needs: the one-step cache of :func:`lstm_forward`."""
+    """What :func:`lstm_step_backward` needs: the one-step cache of :func:`lstm_forward`.
+
+    Attributes
+    ----------
+    sequence : SequenceCache
+        The cache of :func:`lstm_forward` over a sequence of length ``T = 1``.
+    gates : array (N, 4H)
+        Gate values in :data:`lstm_core.GATES` order, after their squashing.
+    params : dict
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+    """
 
     sequence: SequenceCache
 

@@ -33,6 +33,10 @@ COMPANIES = {
 def two_companies(dtype=np.float64):
     """The two companies' series as a batch.
 
+    Parameters
+    ----------
+    dtype : float32 or float64
+
     Returns
     -------
     x : array (2, 4, 1)
@@ -60,8 +64,10 @@ def memory_task(n: int, lag: int, rng=None, length: int | None = None, dtype=np.
         Number of sequences.
     lag : int
         Steps between the marked value and the end (0 means the last step).
+    rng : numpy.random.Generator or int or None
     length : int, optional
         ``T``; defaults to ``lag + 1`` (the marker comes first).
+    dtype : float32 or float64
 
     Returns
     -------
@@ -93,6 +99,15 @@ def adding_problem(n: int, length: int, rng=None, dtype=np.float64):
     Channel 0 holds values uniform in [0, 1]; channel 1 marks one step in the first half
     and one in the second. The target is the sum of the two marked values.
 
+    Parameters
+    ----------
+    n : int
+        Number of sequences.
+    length : int
+        ``T``, at least 2.
+    rng : numpy.random.Generator or int or None
+    dtype : float32 or float64
+
     Returns
     -------
     x : array (n, length, 2)
@@ -118,6 +133,17 @@ def adding_problem(n: int, length: int, rng=None, dtype=np.float64):
 
 def noisy_sine(n_steps: int, period: float = 20.0, noise: float = 0.1, rng=None, dtype=np.float64):
     """A periodic series ``sin(2 pi t / period) + 0.5 sin(4 pi t / period)`` plus Gaussian noise.
+
+    Parameters
+    ----------
+    n_steps : int
+        Length of the series.
+    period : float
+        Steps per period, > 0.
+    noise : float
+        Standard deviation of the noise, >= 0.
+    rng : numpy.random.Generator or int or None
+    dtype : float32 or float64
 
     Returns
     -------
@@ -173,6 +199,10 @@ def char_corpus() -> str:
 
     It is stored ROT13-encoded and printed on import, so the text is read from the
     module's source instead of importing it.
+
+    Returns
+    -------
+    str
     """
     spec = importlib.util.find_spec("this")
     source = spec.loader.get_source("this")
@@ -217,6 +247,12 @@ def python_docs_corpus(held_out: float = 0.1):
 def encode_text(text: str, vocab: str | None = None):
     """Characters to integer ids.
 
+    Parameters
+    ----------
+    text : str
+    vocab : str, optional
+        The alphabet (``V`` characters); the sorted characters of ``text`` if omitted.
+
     Returns
     -------
     ids : int array (len(text),)
@@ -244,6 +280,18 @@ def encode_text(text: str, vocab: str | None = None):
 def one_hot(ids, size: int, dtype=np.float64):
     """One-hot rows: ``ids (...)`` to ``(..., size)``.
 
+    Parameters
+    ----------
+    ids : int array (...)
+        Integers in ``[0, size)``, any shape.
+    size : int
+        ``V``, the length of each row.
+    dtype : float32 or float64
+
+    Returns
+    -------
+    array (..., size)
+
     Raises
     ------
     ValueError
@@ -264,6 +312,16 @@ def one_hot(ids, size: int, dtype=np.float64):
 
 def char_batches(ids, seq_len: int, vocab_size: int, dtype=np.float64):
     """Non-overlapping training windows for a character model.
+
+    Parameters
+    ----------
+    ids : int array (S,)
+        Character ids in ``[0, vocab_size)``; ``N = (S - 1) // seq_len``.
+    seq_len : int
+        ``T``, the length of each window.
+    vocab_size : int
+        ``V``.
+    dtype : float32 or float64
 
     Returns
     -------
@@ -416,6 +474,13 @@ def chronological_split(n: int, val_fraction: float = 0.15, test_fraction: float
     Nothing is shuffled: every validation index comes after every training index and every
     test index after every validation index, so a model is always judged on a later period
     than the one it learned from.
+
+    Parameters
+    ----------
+    n : int
+        Number of time-ordered samples.
+    val_fraction, test_fraction : float
+        Shares of ``n`` for validation and test, in (0, 1), rounded to whole samples.
 
     Returns
     -------

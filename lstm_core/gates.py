@@ -54,6 +54,10 @@ def gate_preactivation(x, h_prev, params, gate: str):
         ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``
     gate : {"i", "f", "o", "g"}
 
+    Returns
+    -------
+    array (N, H)
+
     Raises
     ------
     ValueError
@@ -66,27 +70,94 @@ def gate_preactivation(x, h_prev, params, gate: str):
 
 
 def forget_gate(x, h_prev, params):
-    """``f = sigmoid(x Wx_f + h_prev Wh_f + b_f)``, ``(N, H)``: share of long-term memory kept."""
+    """``f = sigmoid(x Wx_f + h_prev Wh_f + b_f)``, ``(N, H)``: share of long-term memory kept.
+
+    Parameters
+    ----------
+    x : array (N, D)
+        Inputs at this step.
+    h_prev : array (N, H)
+        Previous short-term memory (hidden state).
+    params : dict
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+
+    Returns
+    -------
+    array (N, H)
+    """
     return sigmoid(gate_preactivation(x, h_prev, params, "f"))
 
 
 def input_gate(x, h_prev, params):
-    """``i = sigmoid(x Wx_i + h_prev Wh_i + b_i)``, ``(N, H)``: share of the candidate written."""
+    """``i = sigmoid(x Wx_i + h_prev Wh_i + b_i)``, ``(N, H)``: share of the candidate written.
+
+    Parameters
+    ----------
+    x : array (N, D)
+        Inputs at this step.
+    h_prev : array (N, H)
+        Previous short-term memory (hidden state).
+    params : dict
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+
+    Returns
+    -------
+    array (N, H)
+    """
     return sigmoid(gate_preactivation(x, h_prev, params, "i"))
 
 
 def candidate_memory(x, h_prev, params):
-    """``g = tanh(x Wx_g + h_prev Wh_g + b_g)``, ``(N, H)``: proposed new memory, in (-1, 1)."""
+    """``g = tanh(x Wx_g + h_prev Wh_g + b_g)``, ``(N, H)``: proposed new memory, in (-1, 1).
+
+    Parameters
+    ----------
+    x : array (N, D)
+        Inputs at this step.
+    h_prev : array (N, H)
+        Previous short-term memory (hidden state).
+    params : dict
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+
+    Returns
+    -------
+    array (N, H)
+    """
     return tanh(gate_preactivation(x, h_prev, params, "g"))
 
 
 def output_gate(x, h_prev, params):
-    """``o = sigmoid(x Wx_o + h_prev Wh_o + b_o)``, ``(N, H)``: share of memory shown as output."""
+    """``o = sigmoid(x Wx_o + h_prev Wh_o + b_o)``, ``(N, H)``: share of memory shown as output.
+
+    Parameters
+    ----------
+    x : array (N, D)
+        Inputs at this step.
+    h_prev : array (N, H)
+        Previous short-term memory (hidden state).
+    params : dict
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+
+    Returns
+    -------
+    array (N, H)
+    """
     return sigmoid(gate_preactivation(x, h_prev, params, "o"))
 
 
 def cell_update(c_prev, f, i, g):
     """New long-term memory ``c = f * c_prev + i * g``; all arrays ``(N, H)``.
+
+    Parameters
+    ----------
+    c_prev : array (N, H)
+        Previous cell state.
+    f, i, g : array (N, H)
+        Forget gate, input gate and candidate memory (any shapes that broadcast).
+
+    Returns
+    -------
+    c : array (N, H)
 
     Raises
     ------
@@ -99,6 +170,17 @@ def cell_update(c_prev, f, i, g):
 
 def hidden_update(c, o):
     """New short-term memory (the output) ``h = o * tanh(c)``; all arrays ``(N, H)``.
+
+    Parameters
+    ----------
+    c : array (N, H)
+        New cell state.
+    o : array (N, H)
+        Output gate (any shape that broadcasts with ``c``).
+
+    Returns
+    -------
+    h : array (N, H)
 
     Raises
     ------

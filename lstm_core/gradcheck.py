@@ -19,6 +19,15 @@ from ._checks import (
 def rel_error(a, b) -> float:
     """Largest elementwise relative error ``|a - b| / max(1e-8, |a| + |b|)``.
 
+    Parameters
+    ----------
+    a, b : array, any shape (the same for both)
+
+    Returns
+    -------
+    float
+        0.0 for empty arrays.
+
     Raises
     ------
     ValueError
@@ -181,6 +190,26 @@ def gradcheck(f, inputs: dict, analytic: dict, df=None, h: float = 1e-5, order: 
     ``f()`` reads the arrays in ``inputs`` (by closure) and returns a scalar loss, or,
     with ``df``, the outputs whose upstream gradients ``df`` are; every key of
     ``analytic`` must name an array in ``inputs``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f()`` with no arguments, reading the arrays of ``inputs``.
+    inputs : dict of arrays
+        Writeable contiguous float arrays, perturbed in place one element at a time.
+    analytic : dict of arrays
+        Gradients to check, each of the shape of ``inputs`` under the same key.
+    df : array or tuple of arrays, optional
+        Upstream gradient on ``f()``'s outputs, as for :func:`numerical_gradient`.
+    h : float
+        Step size.
+    order : {2, 4}
+        Accuracy of the finite-difference stencil, as for :func:`numerical_gradient`.
+
+    Returns
+    -------
+    dict of float
+        The :func:`rel_error` of each key of ``analytic``.
 
     Raises
     ------

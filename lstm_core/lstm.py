@@ -72,6 +72,17 @@ class SequenceCache(NamedTuple):
     gate's slice is contiguous too (NumPy's elementwise operations run about twice as fast
     on contiguous blocks as on strided column slices). Read the public properties rather
     than the fields.
+
+    Attributes
+    ----------
+    cs : array (N, T, H)
+        Cell state at every step.
+    gate_values : array (N, T, 4H)
+        Gate values at every step, in :data:`lstm_core.GATES` order.
+    c_last, h_last : array (N, H)
+        Final cell and hidden states.
+    params : dict
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``, as given to :func:`lstm_forward`.
     """
 
     z: np.ndarray  # (T + 1, H + D + 1, N): [h; x; 1], the input of every step's product

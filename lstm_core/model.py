@@ -59,6 +59,13 @@ def init_model(cell, input_size, hidden_size, output_size=None, rng=None, dtype=
     rng : numpy.random.Generator or int or None
     dtype : float32 or float64
 
+    Returns
+    -------
+    dict
+        ``{"Wx", "Wh", "b"}`` as :func:`lstm_core.init_params` (LSTM) or
+        :func:`lstm_core.init_rnn_params` (RNN) give them, plus ``"Wy": (H, O)`` and
+        ``"by": (O,)`` (zeros) with a read-out.
+
     Raises
     ------
     ValueError
@@ -82,6 +89,16 @@ def init_model(cell, input_size, hidden_size, output_size=None, rng=None, dtype=
 
 def cell_of(params) -> str:
     """``"lstm"`` or ``"rnn"``, from the shape of ``params["Wh"]``.
+
+    Parameters
+    ----------
+    params : dict
+        With ``"Wh"`` of shape ``(H, 4H)`` (LSTM) or ``(H, H)`` (RNN).
+
+    Returns
+    -------
+    str
+        ``"lstm"`` or ``"rnn"``.
 
     Raises
     ------

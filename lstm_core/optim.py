@@ -82,6 +82,13 @@ class SGD:
     def step(self, params: dict, grads: dict) -> None:
         """Update ``params`` in place.
 
+        Parameters
+        ----------
+        params : dict of arrays
+            Updated in place, e.g. ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+        grads : dict of arrays
+            Gradients with the same keys (a subset) and shapes as ``params``.
+
         Raises
         ------
         ValueError
@@ -129,6 +136,13 @@ class Adam:
     def step(self, params: dict, grads: dict) -> None:
         """Update ``params`` in place.
 
+        Parameters
+        ----------
+        params : dict of arrays
+            Updated in place, e.g. ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+        grads : dict of arrays
+            Gradients with the same keys (a subset) and shapes as ``params``.
+
         Raises
         ------
         ValueError
@@ -148,6 +162,15 @@ class Adam:
 def global_norm(grads: dict) -> float:
     """Euclidean norm of all gradients taken together.
 
+    Parameters
+    ----------
+    grads : dict of arrays
+        Any shapes, e.g. ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+
+    Returns
+    -------
+    float
+
     Raises
     ------
     ValueError
@@ -162,6 +185,20 @@ def clip_grad_norm(grads: dict, max_norm: float):
 
     Returns a new dict (the input is not modified) and the norm before clipping. Gradients
     whose norm is NaN or infinite are returned unscaled.
+
+    Parameters
+    ----------
+    grads : dict of arrays
+        Any shapes, e.g. ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+    max_norm : float
+        Finite, > 0.
+
+    Returns
+    -------
+    clipped : dict of arrays
+        The same keys and shapes as ``grads``.
+    norm : float
+        Global norm of ``grads`` before clipping.
 
     Raises
     ------

@@ -49,6 +49,17 @@ GATE_NAMES = {
 def gate_slice(gate: str, hidden_size: int) -> slice:
     """Columns of ``Wx``, ``Wh`` and ``b`` that belong to ``gate`` (one of :data:`GATES`).
 
+    Parameters
+    ----------
+    gate : {"i", "f", "o", "g"}
+    hidden_size : int
+        ``H``.
+
+    Returns
+    -------
+    slice
+        ``H`` columns of the ``4H``-wide gate axis.
+
     Raises
     ------
     ValueError
@@ -163,6 +174,17 @@ def params_from_gates(gates: dict, dtype=np.float64) -> dict:
     Each ``Wx_*`` has shape ``(D, H)``, ``Wh_*`` ``(H, H)``, ``b_*`` ``(H,)``, the same
     ``D`` and ``H`` for every gate, all finite; scalars are accepted for ``D = H = 1``.
 
+    Parameters
+    ----------
+    gates : dict
+        ``{gate: (Wx (D, H), Wh (H, H), b (H,))}`` for each gate of :data:`GATES`.
+    dtype : float32 or float64
+
+    Returns
+    -------
+    dict
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``, new arrays.
+
     Raises
     ------
     ValueError
@@ -211,6 +233,19 @@ def params_from_gates(gates: dict, dtype=np.float64) -> dict:
 def gate_params(params, gate: str):
     """The weights of one gate: ``(Wx_g (D, H), Wh_g (H, H), b_g (H,))``, as views.
 
+    Parameters
+    ----------
+    params : dict
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+    gate : {"i", "f", "o", "g"}
+
+    Returns
+    -------
+    Wx_g : array (D, H)
+    Wh_g : array (H, H)
+    b_g : array (H,)
+        Views into ``params``: writing to them changes ``params``.
+
     Raises
     ------
     ValueError
@@ -241,6 +276,16 @@ for _arr in HAND_WORKED_PARAMS.values():
 def copy_params(params) -> dict:
     """A deep copy of a parameter dict (writeable arrays).
 
+    Parameters
+    ----------
+    params : dict of arrays
+        Any keys and shapes, e.g. ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+
+    Returns
+    -------
+    dict of arrays
+        The same keys, shapes and dtypes, in new memory.
+
     Raises
     ------
     ValueError
@@ -262,6 +307,17 @@ def to_torch(params) -> dict:
     ``bias_hh_l0 (4H,)`` in PyTorch's i, f, g, o order. The whole bias goes into
     ``bias_ih_l0`` and ``bias_hh_l0`` is zero, so :func:`from_torch` undoes this exactly.
     Load with ``lstm.load_state_dict({k: torch.from_numpy(v) for k, v in ...items()})``.
+
+    Parameters
+    ----------
+    params : dict
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+
+    Returns
+    -------
+    dict of arrays
+        ``{"weight_ih_l0": (4H, D), "weight_hh_l0": (4H, H), "bias_ih_l0": (4H,),
+        "bias_hh_l0": (4H,)}`` in ``params``' dtype.
 
     Raises
     ------

@@ -36,6 +36,16 @@ def rnn_sizes(params, name: str = "params"):
 def init_rnn_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64):
     """Random RNN parameters, uniform in ``[-1/sqrt(H), 1/sqrt(H)]`` like ``nn.RNN``.
 
+    Parameters
+    ----------
+    input_size : int
+        ``D``, the number of input features.
+    hidden_size : int
+        ``H``, the number of hidden units.
+    rng : numpy.random.Generator or int or None
+        Source of randomness (an int is used as a seed).
+    dtype : float32 or float64
+
     Returns
     -------
     dict
@@ -94,6 +104,13 @@ def rnn_step_forward(x, h_prev, params):
 def rnn_step_backward(dh, cache: RNNStepCache):
     """Backward pass of :func:`rnn_step_forward`.
 
+    Parameters
+    ----------
+    dh : array (N, H)
+        Gradient of the loss on this step's ``h``.
+    cache : RNNStepCache
+        From :func:`rnn_step_forward`.
+
     Returns
     -------
     dx : array (N, D)
@@ -131,6 +148,22 @@ class RNNCache(NamedTuple):
 def rnn_forward(x, params, h0=None):
     """Run the RNN over ``x (N, T, D)``; returns ``hs (N, T, H)`` and a cache.
 
+    Parameters
+    ----------
+    x : array (N, T, D)
+        Input sequences.
+    params : dict
+        ``{"Wx": (D, H), "Wh": (H, H), "b": (H,)}``.
+    h0 : array (N, H), optional
+        Initial hidden state; zeros if omitted.
+
+    Returns
+    -------
+    hs : array (N, T, H)
+        Hidden state at every step.
+    cache : RNNCache
+        For :func:`rnn_backward`: the inputs, every hidden state and ``params``.
+
     Raises
     ------
     ValueError
@@ -154,11 +187,22 @@ def rnn_forward(x, params, h0=None):
 def rnn_backward(dhs, cache: RNNCache, dh_last=None):
     """Backpropagation through time for :func:`rnn_forward`.
 
+    Parameters
+    ----------
+    dhs : array (N, T, H)
+        Gradient of the loss on every hidden state.
+    cache : RNNCache
+        From :func:`rnn_forward`.
+    dh_last : array (N, H), optional
+        Extra gradient on the final hidden state (added to ``dhs[:, -1]``).
+
     Returns
     -------
     dx : array (N, T, D)
     dh0 : array (N, H)
+        Gradient on the initial hidden state ``h0``.
     grads : dict
+        ``{"Wx": (D, H), "Wh": (H, H), "b": (H,)}``, summed over the steps.
 
     Raises
     ------

@@ -61,6 +61,8 @@ def fit(
         Mini-batch size (shuffled every epoch); the whole data set if omitted.
     clip_norm : float or None
         Clip the global gradient norm to this value (finite, > 0); ``None``: no clipping.
+    rng : numpy.random.Generator or int or None
+        Shuffles the mini-batches.
     log_every : int
         Print ``epoch, loss`` every this many epochs (0: silent).
     target_loss : float, optional
