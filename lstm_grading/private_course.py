@@ -14,6 +14,7 @@ import json
 import os
 import resource
 import sys
+import tempfile
 import traceback
 import warnings
 
@@ -130,6 +131,11 @@ def run_nbgrader(job: Job, course: str, env: dict[str, str], log_fd: int) -> Non
         os.dup2(log_fd, 2)
         os.environ.clear()
         os.environ.update(env)
+        # nbgrader's own temporary files (jupyter_client's connection file, 0600) go to a
+        # folder of the private course that only nbgrader's uid can write, and go with it:
+        # not to the kernel's TMPDIR (the student's, in ``env``), nor to the host's /tmp,
+        # where a job killed in reduced mode left them behind.
+        tempfile.tempdir = env["JUPYTER_RUNTIME_DIR"]
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         # nbgrader's warnings go to its log, whatever filters the calling process had
         # (a test run's "error" filter would turn SQLAlchemy's SAWarning into a failure).

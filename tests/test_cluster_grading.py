@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import cluster_processes as cp
+import dask
 import grading_corpus as corpus
 import psutil
 import pytest
@@ -46,10 +47,14 @@ def ordinary_class(ps01_course: Path, dest: Path) -> Course:
     return course
 
 
-def cli(course: Path, *args: str) -> subprocess.Popen:
+def cli(course: Path, *args: str, tmp: Path | None = None) -> subprocess.Popen:
+    """``lstm-autograde`` on ``course``; ``tmp``: the run's TMPDIR, instead of the host's."""
     argv = [sys.executable, "-m", "lstm_grading.cli", A, "--course", str(course)]
     argv += ["--cell-timeout", "30", "--notebook-timeout", "300", "--no-feedback", *args]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "TMPDIR": str(tmp)} if tmp else None
+    return subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 def finish(run: subprocess.Popen) -> tuple[int, str]:
@@ -84,9 +89,12 @@ def test_local_cluster_grades_as_the_local_pool_and_plain_nbgrader(
 ):
     before = cp.host_state()
     on_dask = ordinary_class(ps01_course, tmp_path / "dask")
-    summary = coordinator.grade_assignment(
-        on_dask.root, A, connect.target(cluster="local:2"), limits=LIMITS, progress=False
-    )
+    shared = tmp_path / "shared-tmp"  # stands for Dask's default, /tmp/dask-scratch-space
+    with dask.config.set({"temporary-directory": str(shared)}):
+        summary = coordinator.grade_assignment(
+            on_dask.root, A, connect.target(cluster="local:2"), limits=LIMITS, progress=False
+        )
+    assert not shared.exists(), "the local cluster worked outside the run's own folder"
     pool = ordinary_class(ps01_course, tmp_path / "pool")
     local = grade_assignment(pool.root, A, limits=LIMITS, progress=False)
 
@@ -217,9 +225,14 @@ def test_process_killed_twice_by_the_submission_is_reported(ps01_course, ps01_al
         "os.kill(int(stat.rsplit(')', 1)[1].split()[1]), 9)\n"
     )
     course.submit("killer", A, corpus.student_notebook(course.root, append={"sigmoid": kill}))
-    run = cli(course.root, "--cluster", "local:1", "--no-sandbox")
+    tmp = tmp_path / "tmp"  # the run's /tmp: what the killed jobs leave there is seen
+    tmp.mkdir()
+    run = cli(course.root, "--cluster", "local:1", "--no-sandbox", tmp=tmp)
     code, output = finish(run)
     assert code == 1, output
+    # Nothing left: no run folder, no kernel connection file of the killed nbgrader (two were
+    # left per run before nbgrader's temporary files moved into the job's private course).
+    assert sorted(p.name for p in tmp.iterdir()) == []
     summary = summary_of(course)
     assert row(summary, "killer")["reason"] == "the process grading it was killed (SIGKILL) twice"
     assert row(summary, "correct")["sandbox"] == REDUCED_GAPS
