@@ -108,7 +108,12 @@ class Cluster:
                 [sys.executable, "-m", "dask", *args],
                 stdout=f,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, **(env or {})},
+                # Dask's working folders in the test's folder, not the shared /tmp one.
+                env={
+                    **os.environ,
+                    "DASK_TEMPORARY_DIRECTORY": str(self.folder / "dask-scratch"),
+                    **(env or {}),
+                },
             )
         self.procs.append(proc)
         return proc
@@ -134,7 +139,8 @@ class Cluster:
         args = ["worker", "--scheduler-file", str(self.scheduler_file), "--nthreads", "1"]
         args += ["--host", "127.0.0.1", "--no-dashboard", *self._tls_args()]
         # Dask's own scratch folder in the test's folder: whether Dask removes it after a
-        # SIGTERM is Dask's business; a LocalCluster's (the grader's) is checked.
+        # SIGTERM is Dask's business; a LocalCluster's (the grader's, in its run folder) is
+        # checked.
         args += ["--local-directory", str(self.folder / "dask-scratch")]
         return self._start("worker", args)
 
@@ -183,8 +189,9 @@ def host_state() -> dict:
         "dead_runs": {p for p in TMP.glob(RUN_PREFIX + "*") if _free(p)},
         "job_folders": set(TMP.glob("lstm-autograde-one-*"))
         | set(TMP.glob("*/lstm-autograde-one-*")),
-        # Dask keeps its workspace's two lock files for good; a worker's folder must go.
-        "scratch": {p for p in SCRATCH.glob("*") if p.name not in ("global.lock", "purge.lock")},
+        # The grader's local cluster works in its run folder, the tests' clusters in their
+        # own folders: nothing is added to Dask's shared default folder.
+        "scratch": {SCRATCH, *SCRATCH.glob("*")} if SCRATCH.exists() else set(),
         "helpers": {p.pid for p in psutil.process_iter() if is_helper(p)},
     }
 

@@ -236,8 +236,13 @@ def security(t: Target):
 
 
 @contextlib.contextmanager
-def connect(t: Target, timeout: float = 60):
-    """A ``distributed.Client`` for the target; a local cluster is stopped on the way out."""
+def connect(t: Target, timeout: float = 60, scratch: Path | None = None):
+    """A ``distributed.Client`` for the target; a local cluster is stopped on the way out.
+
+    ``scratch``: the local cluster's working folder (its workers' spill and lock files), e.g.
+    inside the run's own mode-700 folder; by default Dask's (``/tmp/dask-scratch-space``, a
+    shared path that any user of the machine could have made first).
+    """
     try:
         import dask
         from distributed import Client, LocalCluster
@@ -246,9 +251,10 @@ def connect(t: Target, timeout: float = 60):
     with contextlib.ExitStack() as stack:
         if t.local:
             # The scheduler runs in this process: its retry bound is ours to set.
-            stack.enter_context(
-                dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
-            )
+            settings = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}
+            if scratch is not None:  # the scheduler's and the workers' working folders
+                settings["temporary-directory"] = str(scratch)
+            stack.enter_context(dask.config.set(settings))
             cluster = stack.enter_context(
                 LocalCluster(
                     n_workers=t.workers,
@@ -257,6 +263,7 @@ def connect(t: Target, timeout: float = 60):
                     host="127.0.0.1",
                     scheduler_port=0,
                     dashboard_address="127.0.0.1:0",  # an HTTP server starts anyway: any free port
+                    local_directory=None if scratch is None else str(scratch),
                 )
             )
             client = stack.enter_context(Client(cluster, timeout=timeout))

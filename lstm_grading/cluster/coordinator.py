@@ -169,7 +169,7 @@ def grade_assignment(
         address = ""
         try:
             if todo:  # else no cluster is started or joined
-                with connecting.connect(target) as client:
+                with connecting.connect(target, scratch=base / "dask") as client:
                     address = client.scheduler.address
                     if not client.nthreads():
                         if bar:
