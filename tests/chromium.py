@@ -81,7 +81,15 @@ class Chromium:
         self.proc = subprocess.Popen(
             [*NETNS, sys.executable, __file__, str(html_dir), self._profile],
             pass_fds=(cmd_r, evt_w),
-            env={**os.environ, "CDP_IN": str(cmd_r), "CDP_OUT": str(evt_w)},
+            env={
+                **os.environ,
+                "CDP_IN": str(cmd_r),
+                "CDP_OUT": str(evt_w),
+                # GLib's settings cache (dconf) and any other per-user file: in the profile,
+                # removed with it, not in the home folder.
+                "XDG_CACHE_HOME": os.path.join(self._profile, "cache"),
+                "XDG_CONFIG_HOME": os.path.join(self._profile, "config"),
+            },
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=self._log,
