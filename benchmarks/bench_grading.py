@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import grading_corpus as corpus
 from course import Course
-from rounds import rotated
+from rounds import refuse_below_one, rotated
 
 A = corpus.ASSIGNMENT
 CONTENDERS = {
@@ -167,10 +167,7 @@ def main() -> None:
     if args.contender:
         print(json.dumps(contender(args.contender, args.course, args.cell_timeout)))
         return
-    for name in ("submissions", "rounds", "cell_timeout"):
-        if getattr(args, name) < 1:
-            flag = "--" + name.replace("_", "-")
-            parser.error(f"{flag} must be at least 1, got {getattr(args, name)}")
+    refuse_below_one(parser, args, ["submissions", "rounds", "cell_timeout"])
 
     names = args.contenders
     seconds: dict[str, list[float]] = {name: [] for name in names}

@@ -29,7 +29,7 @@ import sys
 import time
 
 import numpy as np
-from rounds import rotated
+from rounds import refuse_below_one, rotated
 
 import lstm_core as lc
 from lstm_core.lstm import CHUNK
@@ -194,6 +194,7 @@ def main(argv=None) -> None:
     ap.add_argument("--worker", choices=CONTENDERS, help=argparse.SUPPRESS)
     ap.add_argument("--dtype", choices=DTYPES, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    refuse_below_one(ap, args, ["N", "T", "D", "H", "rounds", "repeats"])
     if args.worker:
         worker(args)
         return

@@ -14,3 +14,12 @@ def rotated(names: list[str], round_index: int) -> list[str]:
         raise ValueError("names: got an empty list, expected one or more contenders")
     k = round_index % len(names)
     return names[k:] + names[:k]
+
+
+def refuse_below_one(parser, args, names: list[str]) -> None:
+    """``parser.error`` (exit status 2, one line) for the first of ``names`` below 1."""
+    for name in names:
+        value = getattr(args, name)
+        if value < 1:
+            flag = "--" + name.replace("_", "-")
+            parser.error(f"{flag} must be at least 1, got {value}")

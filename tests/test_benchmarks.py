@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import lstm_core as lc
+from lstm_core import experiments as ex
 
 # Each test runs a whole benchmark script: end-to-end work, not the fast tier.
 pytestmark = pytest.mark.slow
@@ -76,11 +77,51 @@ def test_bench_lstm_times_torch_in_its_own_process(torch):
 
 
 def test_bench_training_reports_every_seed_and_both_cells():
-    out = run("bench_training.py")
-    assert len(re.findall(r"^\s+\d+\s+\d+\s+\d+\.\d{3}\s+[+-]", out, re.M)) == 10
+    out = run("bench_training.py", "--company-seeds", "3", "--memory-seeds", "2")
+    assert "two companies, 1 unit, Adam(lr=0.1), until MSE < 1e-3; each seed in its own" in out
+    companies = re.findall(
+        r"^\s+(\d+)\s+(\d+)\s+\d+\.\d{3}\s+([+-]\d\.\d{3}) ([+-]\d\.\d{3})$", out, re.M
+    )
+    assert [int(seed) for seed, *_ in companies] == [0, 1, 2]
+    assert all(1 <= int(epochs) <= 2000 for _, epochs, *_ in companies)
     assert re.search(r"^median \d+\.\d{3} s, worst \d+\.\d{3} s$", out, re.M)
-    assert re.search(r"^  lstm: test MSE \d\.\d{4} in", out, re.M)
-    assert re.search(r"^  rnn: test MSE \d\.\d{4} in", out, re.M)
+    memory = re.findall(r"^\s+(\d+)" + r"\s+(\d+\.\d+)" * 5 + "$", out, re.M)
+    assert [int(seed) for seed, *_ in memory] == [0, 1]
+    # Seed 0 is the training of ``memory_test_mse("lstm", 20, seed=0)``, run here as well.
+    mse, _ = ex.memory_test_mse("lstm", 20, seed=0)
+    assert float(memory[0][1]) == pytest.approx(mse, abs=5e-5)
+    for cell in ("lstm", "rnn"):
+        for what in ("test MSE", "seconds"):
+            assert re.search(
+                rf"^  {cell}: {what} median [\d.]+, range [\d.]+ to [\d.]+$", out, re.M
+            )
+    assert re.search(r"^  ratio lstm / rnn time: median [\d.]+, range [\d.]+ to [\d.]+$", out, re.M)
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "message"),
+    [
+        ("bench_lstm.py", ["--N", "0"], "--N must be at least 1, got 0"),
+        ("bench_lstm.py", ["--H", "-4"], "--H must be at least 1, got -4"),
+        ("bench_lstm.py", ["--rounds", "0"], "--rounds must be at least 1, got 0"),
+        ("bench_lstm.py", ["--repeats", "0"], "--repeats must be at least 1, got 0"),
+        ("bench_lstm.py", ["--dtypes", "float16"], "invalid choice: 'float16'"),
+        ("bench_training.py", ["--memory-seeds", "0"], "--memory-seeds must be at least 1, got 0"),
+        ("bench_training.py", ["--company-seeds", "-1"], "--company-seeds must be at least 1"),
+        ("bench_training.py", ["--seeds", "3"], "unrecognized arguments: --seeds 3"),
+    ],
+)
+def test_bad_arguments_get_one_line_and_status_2(script, args, message):
+    out = subprocess.run(
+        [sys.executable, "-W", "error", str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""
 
 
 def test_the_per_gate_contender_computes_the_same_gradients(rng):
