@@ -9,8 +9,8 @@ and detaches the host's tree:
   ``lstm_grading`` (not the repository around them), a few files of ``/etc`` (:data:`ETC`);
 * a minimal ``/dev`` (null, zero, full, random, urandom), a fresh ``/proc`` of the job's PID
   namespace;
-* private, empty tmpfs at ``/tmp`` (size-limited: the private course and the kernel's home live
-  there), ``/var/tmp``, ``/dev/shm`` and ``/run``.
+* private, empty tmpfs at ``/tmp`` (size-limited: the kernel's home lives there; the private
+  course has a tmpfs of its own, :func:`course_tmpfs`), ``/var/tmp``, ``/dev/shm`` and ``/run``.
 
 Any other host path (the course, other assignments' solutions, other students, ``/root``,
 ``/home``, ``/run/lock``, the host's ``/tmp`` and ``/dev/shm``) does not exist for the job; what
@@ -73,6 +73,15 @@ def _make_target(root: str, path: str, is_dir: bool) -> str:
 def _tmpfs(target: str, options: str, flags: int = MS_NOSUID | MS_NODEV) -> None:
     os.makedirs(target, mode=0o755, exist_ok=True)
     linux.mount("tmpfs", target, "tmpfs", flags, options)
+
+
+def course_tmpfs(path: str, disk_mb: int) -> None:
+    """A tmpfs of its own at ``path`` (root's, 0711) for the private course, inside the job.
+
+    nbgrader writes its gradebook and the autograded notebooks there: a submission that fills
+    the rest of ``/tmp`` (its home, its temporary files) cannot make them fail to be written.
+    """
+    _tmpfs(path, f"mode=711,size={disk_mb}m")
 
 
 def enter(new_root: str, binds: list[str], disk_mb: int) -> None:

@@ -53,7 +53,7 @@ def _init(job: Job, work_fd: int, template_fd: int, waiter: int) -> None:
         linux.sethostname("grading")
         linux.loopback_up()
         jail.enter(os.path.join(job.work, "root"), job.binds, job.limits.disk_mb)
-        os.makedirs(COURSE, mode=0o711)
+        jail.course_tmpfs(COURSE, job.limits.disk_mb)
         os.makedirs(HOME, mode=0o700)
         env = prepare(job, template_fd, submission_fd, COURSE, HOME)
         os.close(submission_fd)
@@ -73,12 +73,22 @@ def _init(job: Job, work_fd: int, template_fd: int, waiter: int) -> None:
             while True:
                 os.waitpid(-1, 0)
         result.update(copy_out(job, COURSE, HOME, out_fd))
+        if _full("/tmp"):
+            result["return_notes"].insert(
+                0, f"its disk was full (the job's /tmp, {job.limits.disk_mb} MiB)"
+            )
     except BaseException:
         result["error"] = traceback.format_exc()
     with contextlib.suppress(BaseException):
         target = out_fd if out_fd is not None else work_fd
         write_file(target, "result.json", json.dumps(result).encode())
     os._exit(0)
+
+
+def _full(path: str) -> bool:
+    """Less than 1 MiB left for an unprivileged user on the file system of ``path``."""
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize < (1 << 20)
 
 
 def _wait(pid: int, deadline: float, kill) -> tuple[int | None, bool]:
