@@ -367,12 +367,28 @@ def export_canvas(
         mapping=read_mapping(mapping) if mapping is not None else None,
         **options,
     )
+    # Each file to a temporary name, then renamed: a full disk leaves an earlier export whole.
+    written = []
     try:
-        with open(out, "w", newline="", encoding="utf-8") as f:
-            csv.writer(f, lineterminator="\n").writerows(rows)
-        out.with_suffix(".json").write_text(json.dumps(asdict(report), indent=2) + "\n")
+        for path, text in (
+            (out, None),
+            (out.with_suffix(".json"), json.dumps(asdict(report), indent=2) + "\n"),
+        ):
+            tmp = path.with_name(path.name + ".tmp")
+            written.append(tmp)
+            with open(tmp, "w", newline="", encoding="utf-8") as f:
+                if text is None:
+                    csv.writer(f, lineterminator="\n").writerows(rows)
+                else:
+                    f.write(text)
+        for tmp in written:
+            tmp.replace(tmp.with_name(tmp.name[: -len(".tmp")]))
     except OSError as err:
         raise ValueError(f"out: cannot write {err.filename} ({err.strerror})") from None
+    finally:
+        for tmp in written:
+            if tmp.is_file() and not tmp.is_symlink():
+                tmp.unlink()
     return report
 
 

@@ -17,6 +17,7 @@ from .cluster import connect
 from .cluster.connect import ClusterError, Target
 from .cluster.coordinator import WORKER_TIMEOUT
 from .course_lock import CourseBusy
+from .disk import DiskFull
 from .job import LIMIT_RULES
 from .parallel import grade_assignment
 from .sandbox import Limits
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                 worker_timeout=args.worker_timeout or WORKER_TIMEOUT,
                 **common,
             )
-    except (CourseBusy, ValueError, ClusterError) as exc:
+    except (CourseBusy, ValueError, ClusterError, DiskFull) as exc:
         print(f"lstm-autograde: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -168,7 +169,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{summary['sandbox']}{where}; report: "
         f"{args.course / 'reports' / args.assignment / 'summary.csv'}"
     )
-    return 1 if summary["failed"] or summary["refused"] else 0
+    if summary.get("feedback_failed"):
+        print(
+            f"lstm-autograde: feedback generation failed for {summary['feedback_failed']} "
+            "student(s): see their notes",
+            file=sys.stderr,
+        )
+    if summary.get("export_error"):
+        print(f"lstm-autograde: {summary['export_error']}", file=sys.stderr)
+    problems = ("failed", "refused", "feedback_failed", "export_error")
+    return 1 if any(summary.get(k) for k in problems) else 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ latter "needs manual grade", the CSV does not. ``status`` says which: ``graded``
 """
 
 import csv
+import os
 
 from nbgrader.api import MissingEntry
 from nbgrader.plugins import CsvExportPlugin
@@ -28,7 +29,13 @@ class CsvExportWithStatus(CsvExportPlugin):
                 row["status"] = "not submitted"
             else:
                 row["status"] = "needs grading" if submission.needs_manual_grade else "graded"
-        with open(dest, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+        tmp = f"{dest}.status.tmp"  # then renamed: never a half-written grades file
+        try:
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(rows)
+            os.replace(tmp, dest)
+        finally:
+            if os.path.isfile(tmp):
+                os.remove(tmp)

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from . import cgroup as cgroups
-from . import course_lock, course_prep, gradebook_merge, inputs, jail, linux, report, sandbox
+from . import course_lock, course_prep, disk, gradebook_merge, inputs, jail, linux, report, sandbox
 from .pool import Pool
 from .progress import Progress
 from .report import Outcome
@@ -70,21 +70,23 @@ def _grade_task(job: Job) -> dict:
     return sandbox.run_job(replace(job, slot=os.getpid()))
 
 
-def _feedback_task(args: tuple[str, str, str]) -> tuple[str, int]:
-    """``nbgrader generate_feedback`` for one student, in a forked child of a worker.
+def _feedback_task(args: tuple[str, str, str]) -> tuple[str, int, str]:
+    """``nbgrader generate_feedback`` for one student, in a forked child of a worker: the
+    student, nbgrader's exit status, and the last error it printed ("" if none).
 
     Only the notebooks become feedback: ``CourseDirectory.ignore`` = everything keeps the
     other files of the autograded folder from being copied a second time.
     """
     course, assignment, student = args
+    read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
         rc = 2
         try:
+            os.close(read_end)
             os.chdir(course)
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, 1)
-            os.dup2(null, 2)
+            os.dup2(write_end, 1)
+            os.dup2(write_end, 2)
             os.environ["PATH"] = nbgrader_env()["PATH"]
             from nbgrader.apps.nbgraderapp import NbGraderApp
 
@@ -104,11 +106,15 @@ def _feedback_task(args: tuple[str, str, str]) -> tuple[str, int]:
                 rc = exc.code if isinstance(exc.code, int) else 1
         finally:
             os._exit(rc)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:  # read to the end: nbgrader never blocks on it
+        output = pipe.read().decode("utf-8", "replace")
     _, status = os.waitpid(pid, 0)
-    return student, os.waitstatus_to_exitcode(status)
+    return student, os.waitstatus_to_exitcode(status), report.last_error(output)
 
 
 TASKS = {"grade": _grade_task, "feedback": _feedback_task}
+FEEDBACK_FAILED = "feedback generation failed"
 
 
 @dataclass
@@ -147,7 +153,7 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
         and auto is not None
         and auto.is_dir()
     )
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with disk.quiet_gradebook(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         private = out / "gradebook.db" if ok else None
         total = gradebook_merge.merge(gb, assignment, student, private, timestamp)
     dest = course / "autograded" / student / assignment
@@ -194,13 +200,14 @@ def grade_assignment(
     Raises :class:`lstm_grading.course_lock.CourseBusy` if another run grades the course
     (unless ``wait``), ``ValueError`` naming the argument for a bad argument (a course or
     assignment that does not exist, an assignment without submissions, ``jobs`` out of range:
-    :func:`lstm_grading.inputs.check_run`), before anything is written to the course.
+    :func:`lstm_grading.inputs.check_run`), before anything is written to the course;
+    :class:`lstm_grading.disk.DiskFull` if the disk fills up (what was merged is kept).
     """
     course, assignment, jobs, limits = inputs.check_run(
         course, assignment, jobs, limits, sandbox_mode
     )
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else None
-    with course_lock.locked(course, assignment, wait=wait, say=say):
+    with disk.stop_when_full(), course_lock.locked(course, assignment, wait=wait, say=say):
         return _grade_locked(
             course, assignment, jobs, limits, force, sandbox_mode, feedback, export, progress
         )
@@ -292,7 +299,8 @@ def _feedback(pool: Pool, run: _Run, students: list[str], outcomes: dict[str, Ou
         pool.submit(student, "feedback", (str(run.course), run.assignment, student))
     for student, result, died in pool.results():
         if died or result[1] != 0:
-            outcomes[student].notes.append("feedback generation failed")
+            why = "" if died else result[2]
+            outcomes[student].notes.append(f"{FEEDBACK_FAILED} ({why})" if why else FEEDBACK_FAILED)
 
 
 def _finish(
@@ -301,16 +309,27 @@ def _finish(
     """Export the grades, write the summary files; return the summary (with its table)."""
     course, assignment = run.course, run.assignment
     refused_rows = {s: o.reason for s, o in outcomes.items() if o.status == "refused"}
+    export_error = ""
     if export:
-        subprocess.run(
-            [sys.executable, "-m", "nbgrader", "export"],
+        # To a temporary file, then renamed: a failed export (a full disk) leaves the previous
+        # grades.csv as it was, never a truncated one.
+        tmp = course / "grades.csv.tmp"
+        done = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "export", "--to", tmp.name],
             cwd=course,
             env=nbgrader_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
             check=False,
         )
-        report.add_refused_to_grades(course / "grades.csv", assignment, refused_rows)
+        if done.returncode == 0 and tmp.is_file():
+            tmp.replace(course / "grades.csv")
+            report.add_refused_to_grades(course / "grades.csv", assignment, refused_rows)
+        else:
+            if tmp.is_file() and not tmp.is_symlink():
+                tmp.unlink()  # a partial export
+            why = report.last_error(done.stdout + done.stderr) or f"status {done.returncode}"
+            export_error = f"nbgrader export failed ({why}); grades.csv was not changed"
     rows = [outcomes[s].row() for s in sorted(outcomes)]
     summary = {
         "assignment": assignment,
@@ -321,6 +340,10 @@ def _finish(
         "refused": len(refused_rows),
         "unchanged": sum(o.status == "unchanged" for o in outcomes.values()),
         "wall_seconds": round(wall, 2),
+        "feedback_failed": sum(
+            any(n.startswith(FEEDBACK_FAILED) for n in o.notes) for o in outcomes.values()
+        ),
+        "export_error": export_error,
         "students": rows,
     }
     report.write_summary(course / "reports" / assignment, summary)

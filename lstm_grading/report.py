@@ -112,22 +112,39 @@ def format_table(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
+def last_error(output: str) -> str:
+    """The last exception line (``OSError: [Errno 28] ...``) in a command's output, or ""."""
+    found = re.findall(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception)\b:? ?.*)$", output, re.M)
+    return found[-1].strip()[:300] if found else ""
+
+
 def write_json(path: Path, data) -> None:
     """Write ``data`` as JSON atomically (a temporary file, then a rename)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False))
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a half-written one, after a full disk
+
+
+def write_csv(path: Path, fields: list[str], rows: list[dict]) -> None:
+    """Write a CSV file atomically (a temporary file, then a rename)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_summary(reports: Path, summary: dict) -> None:
     """``summary.json`` and ``summary.csv`` (one row per student) in ``reports``."""
     write_json(reports / "summary.json", summary)
-    with open(reports / "summary.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(
-            f, fieldnames=list(Outcome.__dataclass_fields__), lineterminator="\n"
-        )
-        writer.writeheader()
-        writer.writerows(summary["students"])
+    write_csv(reports / "summary.csv", list(Outcome.__dataclass_fields__), summary["students"])
 
 
 def add_refused_to_grades(grades_csv: Path, assignment: str, refused: dict[str, str]) -> None:
@@ -145,7 +162,4 @@ def add_refused_to_grades(grades_csv: Path, assignment: str, refused: dict[str, 
             row.update(assignment=assignment, student_id=student)
             rows.append(row)
         row["status"] = f"refused: {reason}"
-    with open(grades_csv, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(grades_csv, fields, rows)

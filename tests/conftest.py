@@ -40,6 +40,7 @@ GRADER_MODULES = {
     "test_parallel_grading",
     "test_cluster_grading",
     "test_bench_grading",
+    "test_disk_full",
 }
 FIRST_GROUPS = ("grader", "browser")  # the longest (about 11 and 7 minutes when run alone)
 

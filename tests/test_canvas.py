@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 import shutil
+import subprocess
+import sys
 
 import pytest
 from nbgrader.api import Gradebook
@@ -230,3 +233,47 @@ def test_lstm_autograde_export_is_the_canvas_command(course, capsys):
     )  # fmt: skip
     assert code == 0 and out.is_file()
     assert "2 grades written" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # starts lstm-autograde in a private mount namespace
+def test_a_full_disk_leaves_the_earlier_export_whole(course, tmp_path):
+    """`--out` on a tmpfs that fills up (in a private mount namespace): one line naming the
+    file and the error, exit status 2, and the earlier export and its report as they were."""
+    trial = subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False)
+    if trial.returncode != 0:
+        pytest.skip(f"cannot create a mount namespace here: {trial.stderr.decode().strip()}")
+    mnt, log = tmp_path / "out", tmp_path / "log"
+    mnt.mkdir()
+    earlier = "Student,ID\nan earlier export,1\n"
+    argv = [
+        sys.executable, "-m", "lstm_grading.cli", "export",
+        "--canvas", str(course / "Grades-LSTM.csv"), "--column", "Problem set 1",
+        "--assignment", "ps01", "--course", str(course), "--out", f"{mnt}/import.csv",
+    ]  # fmt: skip
+    script = "\n".join(
+        [
+            "set -u",
+            f"mount -t tmpfs -o size=64k tmpfs {mnt}",
+            f"printf '{earlier}' > {mnt}/import.csv",
+            f"printf '{{}}' > {mnt}/import.json",
+            f"cat /dev/zero > {mnt}/filler 2>/dev/null",  # until the disk is full
+            f"{shlex.join(argv)} > {log}.out 2> {log}.err; echo $? > {log}.rc",
+            f"cp {mnt}/import.csv {mnt}/import.json {tmp_path}/",
+            f"ls -A {mnt} > {log}.ls",
+        ]
+    )
+    done = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    err = (tmp_path / "log.err").read_text()
+    assert int((tmp_path / "log.rc").read_text()) == 2, err
+    assert err.startswith("lstm-autograde export: out: cannot write ")
+    assert "(No space left on device)" in err and "Traceback" not in err
+    assert (tmp_path / "import.csv").read_text() == earlier
+    assert (tmp_path / "import.json").read_text() == "{}"
+    assert (tmp_path / "log.ls").read_text().split() == ["filler", "import.csv", "import.json"]

@@ -37,7 +37,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from .. import course_lock, course_prep, inputs, parallel
+from .. import course_lock, course_prep, disk, inputs, parallel
 from ..pool import Pool
 from ..progress import Progress
 from ..report import Outcome
@@ -152,7 +152,7 @@ def grade_assignment(
     )
     stream = stream or sys.stderr
     say = (lambda msg: print(msg, file=stream, flush=True)) if progress else None
-    with course_lock.locked(course, assignment, wait=wait, say=say):
+    with disk.stop_when_full(), course_lock.locked(course, assignment, wait=wait, say=say):
         from distributed import as_completed
 
         run, manifest, submissions, outcomes, todo = parallel._plan(
@@ -187,7 +187,7 @@ def grade_assignment(
                     )
                     queue = sorted(todo)
                     queue.reverse()  # pop() takes them in order
-                    disk = limits.disk_mb << 20
+                    disk_bytes = limits.disk_mb << 20
                     from .worker import grade_task
 
                     def submit_next(done: as_completed) -> None:
@@ -197,7 +197,7 @@ def grade_assignment(
                             future = client.submit(
                                 grade_task,
                                 template,
-                                read_files(submissions[student], disk),
+                                read_files(submissions[student], disk_bytes),
                                 student,
                                 assignment,
                                 limits,
