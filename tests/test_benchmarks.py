@@ -28,14 +28,18 @@ def from_benchmarks(module: str):
         sys.path.remove(str(BENCH))
 
 
-def run(script, *args):
-    out = subprocess.run(
+def finished(script, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-W", "error", str(BENCH / script), *args],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+
+
+def run(script, *args):
+    out = finished(script, *args)
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -112,13 +116,7 @@ def test_bench_training_reports_every_seed_and_both_cells():
     ],
 )
 def test_bad_arguments_get_one_line_and_status_2(script, args, message):
-    out = subprocess.run(
-        [sys.executable, "-W", "error", str(BENCH / script), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    out = finished(script, *args)
     assert out.returncode == 2, out.stdout + out.stderr
     assert message in out.stderr
     assert "Traceback" not in out.stderr and out.stdout == ""

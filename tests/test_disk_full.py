@@ -42,6 +42,12 @@ def cli(course: str, *args: str) -> str:
     return shlex.join(argv)
 
 
+def grade(course: Course) -> subprocess.CompletedProcess:
+    """``lstm-autograde`` without feedback on ``course``, where it is."""
+    argv = shlex.split(cli(str(course.root), "--no-feedback"))
+    return subprocess.run(argv, capture_output=True, text=True, timeout=cp.WAIT, check=False)
+
+
 def on_small_disk(course: Course, tmp: Path, free_kib: int, steps: list[str]) -> list[dict]:
     """Copy ``course`` onto a tmpfs with ``free_kib`` KiB left, in a private mount namespace;
     run ``steps`` (shell lines, ``{c}`` the course there; ``grow`` gives the tmpfs 64 MiB);
@@ -151,13 +157,7 @@ def test_a_failed_export_keeps_the_previous_grades_csv(ps01_course, tmp_path):
     old = "assignment,student_id,score\nps01_activations,someone,1.0\n"
     (course.root / "grades.csv").write_text(old)
     (course.root / "grades.csv.tmp").mkdir()  # where the export is written first: it fails
-    run = subprocess.run(
-        shlex.split(cli(str(course.root), "--no-feedback")),
-        capture_output=True,
-        text=True,
-        timeout=cp.WAIT,
-        check=False,
-    )
+    run = grade(course)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "lstm-autograde: nbgrader export failed (" in run.stderr
     assert "grades.csv was not changed" in run.stderr
@@ -166,13 +166,7 @@ def test_a_failed_export_keeps_the_previous_grades_csv(ps01_course, tmp_path):
     assert summary["export_error"].startswith("nbgrader export failed (")
     assert summary["graded"] == len(corpus.ORDINARY) + len(EXTRA)
     shutil.rmtree(course.root / "grades.csv.tmp")
-    again = subprocess.run(
-        shlex.split(cli(str(course.root), "--no-feedback")),
-        capture_output=True,
-        text=True,
-        timeout=cp.WAIT,
-        check=False,
-    )
+    again = grade(course)
     assert again.returncode == 0, again.stdout + again.stderr
     with open(course.root / "grades.csv", newline="") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
