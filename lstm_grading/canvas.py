@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .inputs import check_in_gradebook, path_option
+from .report import csv_text, write_text
 
 # Canvas's identification columns, in the order its export writes them.
 ID_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section")
@@ -367,28 +368,11 @@ def export_canvas(
         mapping=read_mapping(mapping) if mapping is not None else None,
         **options,
     )
-    # Each file to a temporary name, then renamed: a full disk leaves an earlier export whole.
-    written = []
-    try:
-        for path, text in (
-            (out, None),
-            (out.with_suffix(".json"), json.dumps(asdict(report), indent=2) + "\n"),
-        ):
-            tmp = path.with_name(path.name + ".tmp")
-            written.append(tmp)
-            with open(tmp, "w", newline="", encoding="utf-8") as f:
-                if text is None:
-                    csv.writer(f, lineterminator="\n").writerows(rows)
-                else:
-                    f.write(text)
-        for tmp in written:
-            tmp.replace(tmp.with_name(tmp.name[: -len(".tmp")]))
+    try:  # each file whole or not at all: a full disk leaves an earlier export as it was
+        write_text(out, csv_text(rows))
+        write_text(out.with_suffix(".json"), json.dumps(asdict(report), indent=2) + "\n")
     except OSError as err:
         raise ValueError(f"out: cannot write {err.filename} ({err.strerror})") from None
-    finally:
-        for tmp in written:
-            if tmp.is_file() and not tmp.is_symlink():
-                tmp.unlink()
     return report
 
 

@@ -7,10 +7,12 @@ latter "needs manual grade", the CSV does not. ``status`` says which: ``graded``
 """
 
 import csv
-import os
+from pathlib import Path
 
 from nbgrader.api import MissingEntry
 from nbgrader.plugins import CsvExportPlugin
+
+from .report import csv_text, write_text
 
 
 class CsvExportWithStatus(CsvExportPlugin):
@@ -29,13 +31,4 @@ class CsvExportWithStatus(CsvExportPlugin):
                 row["status"] = "not submitted"
             else:
                 row["status"] = "needs grading" if submission.needs_manual_grade else "graded"
-        tmp = f"{dest}.status.tmp"  # then renamed: never a half-written grades file
-        try:
-            with open(tmp, "w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(rows)
-            os.replace(tmp, dest)
-        finally:
-            if os.path.isfile(tmp):
-                os.remove(tmp)
+        write_text(Path(dest), csv_text(rows, fields))  # never a half-written grades file

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -118,33 +119,41 @@ def last_error(output: str) -> str:
     return found[-1].strip()[:300] if found else ""
 
 
-def write_json(path: Path, data) -> None:
-    """Write ``data`` as JSON atomically (a temporary file, then a rename)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False))
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a half-written one, after a full disk
-
-
-def write_csv(path: Path, fields: list[str], rows: list[dict]) -> None:
-    """Write a CSV file atomically (a temporary file, then a rename)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all: a temporary file beside it, then a
+    rename. A full disk leaves the earlier file as it was, and no temporary file behind."""
+    tmp = path.with_name(path.name + ".tmp")
     try:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+            f.write(text)
         tmp.replace(path)
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp.is_file() and not tmp.is_symlink():
+            tmp.unlink()
+
+
+def csv_text(rows: list, fields: list[str] | None = None) -> str:
+    """CSV text of ``rows``: dicts under a header of ``fields``, or lists as they are."""
+    out = io.StringIO()
+    if fields is None:
+        csv.writer(out, lineterminator="\n").writerows(rows)
+    else:
+        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return out.getvalue()
+
+
+def write_json(path: Path, data) -> None:
+    """Write ``data`` as JSON, whole or not at all (:func:`write_text`)."""
+    write_text(path, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False))
 
 
 def write_summary(reports: Path, summary: dict) -> None:
     """``summary.json`` and ``summary.csv`` (one row per student) in ``reports``."""
     write_json(reports / "summary.json", summary)
-    write_csv(reports / "summary.csv", list(Outcome.__dataclass_fields__), summary["students"])
+    fields = list(Outcome.__dataclass_fields__)
+    write_text(reports / "summary.csv", csv_text(summary["students"], fields))
 
 
 def add_refused_to_grades(grades_csv: Path, assignment: str, refused: dict[str, str]) -> None:
@@ -162,4 +171,4 @@ def add_refused_to_grades(grades_csv: Path, assignment: str, refused: dict[str, 
             row.update(assignment=assignment, student_id=student)
             rows.append(row)
         row["status"] = f"refused: {reason}"
-    write_csv(grades_csv, fields, rows)
+    write_text(grades_csv, csv_text(rows, fields))
