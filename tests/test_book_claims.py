@@ -153,6 +153,41 @@ def test_parameter_count_is_4h_d_plus_h_plus_1():
     assert sum(v.size for v in P.values()) == 12
 
 
+def test_character_model_count_is_4h_v_plus_h_plus_1_plus_read_out():
+    """ch11, exercise 11.3: an LSTM over V characters with a read-out to V scores has
+    4H(V + H + 1) + (H + 1)V numbers."""
+    for V, H in [(3, 2), (103, 32)]:
+        n = sum(v.size for v in lc.init_model("lstm", V, H, V, rng=0).values())
+        assert n == 4 * H * (V + H + 1) + (H + 1) * V
+
+
+ORDINALS = ("first", "second", "third", "fourth")
+
+
+def test_to_torch_moves_the_candidate_from_fourth_to_third_place():
+    """ch7: "`to_torch` transposes the weights, moves the candidate's block from fourth to third
+    place (and the output gate's from third to fourth) and puts the whole bias into
+    `bias_ih_l0` (with `bias_hh_l0` zero)": the places come from lc.GATES and lc.TORCH_GATES."""
+    text = " ".join(page("07-whole-cell.md").split())
+    places = {g: (ORDINALS[lc.GATES.index(g)], ORDINALS[lc.TORCH_GATES.index(g)]) for g in "go"}
+    (ours_g, theirs_g), (ours_o, theirs_o) = places["g"], places["o"]
+    assert (
+        f"moves the candidate's block from {ours_g} to {theirs_g} place "
+        f"(and the output gate's from {ours_o} to {theirs_o})" in text
+    )
+    # ... and to_torch does what the sentence says, block by block
+    D, H = 3, 2
+    params = lc.init_params(D, H, rng=0)
+    state = lc.to_torch(params)
+    for gate in lc.GATES:
+        rows = slice(lc.TORCH_GATES.index(gate) * H, (lc.TORCH_GATES.index(gate) + 1) * H)
+        cols = lc.gate_slice(gate, H)
+        np.testing.assert_array_equal(state["weight_ih_l0"][rows], params["Wx"][:, cols].T)
+        np.testing.assert_array_equal(state["weight_hh_l0"][rows], params["Wh"][:, cols].T)
+        np.testing.assert_array_equal(state["bias_ih_l0"][rows], params["b"][cols])
+    assert not state["bias_hh_l0"].any()
+
+
 def test_gru_has_three_quarters_of_the_lstm_parameters_in_pytorch_layout():
     """ch12, exercise 12.1: with PyTorch's two biases, GRU / LSTM = 3/4 for every D and H."""
     for D, H in [(1, 1), (3, 7), (256, 256)]:
@@ -324,7 +359,13 @@ def test_citations_point_to_an_entry_of_the_same_year(path):
         # the applications' milestones and the efficient-market argument
         (
             "11-applications.md",
-            {"ref-graves2009", "ref-graves2013", "ref-sutskever2014", "ref-fama1970"},
+            {
+                "ref-graves2009",
+                "ref-graves2013",
+                "ref-sutskever2014",
+                "ref-fama1970",
+                "ref-mayer2006",
+            },
         ),
     ],
 )
@@ -336,7 +377,9 @@ def test_history_claims_are_cited(name, years):
 
 def test_assignment_6_page_quotes_the_notebook_thresholds():
     """ps06 page: lag 30 below 0.05 for the LSTM, the RNN above 0.25 at lag 30 and below 0.05
-    at lag 2, day-5 predictions within 0.1: the thresholds of the notebook's test cells."""
+    at lag 2, day-5 predictions within 0.1: the thresholds of the notebook's test cells. "A
+    vanilla RNN trained the same way, from the same seed" and "That is one seed of each model":
+    both models start from init_model(..., rng=0) on the same data, one seed each."""
     import json
 
     notebook = ROOT / "solutions" / "ps06_training" / "ps06_training.ipynb"
@@ -351,6 +394,10 @@ def test_assignment_6_page_quotes_the_notebook_thresholds():
         "results[30] > 0.25",
         "results[2] < 0.05",
         "np.abs(pred - y).max() < 0.1",
+        'lstm_params = init_model("lstm", 2, 8, 1, rng=0)',
+        'rnn_params = init_model("rnn", 2, 8, 1, rng=0)',
+        "x_train, y_train = memory_task(512, LAG, rng=0)",
+        "x_train, y_train = memory_task(512, lag, rng=0)",
     ):
         assert snippet in code, snippet
     text = page("assignments/ps06-training.md")
@@ -360,8 +407,10 @@ def test_assignment_6_page_quotes_the_notebook_thresholds():
         "above 0.25 at lag 30",
         "below 0.05 at lag 2",
         "within 0.1",
+        "from the same seed",
+        "That is one seed of each model",
     ):
-        assert quoted in text, quoted
+        assert quoted in " ".join(text.split()), quoted
 
 
 def test_default_forget_bias_is_one():

@@ -147,3 +147,31 @@ def test_from_torch_rejects_other_things_by_name(torch):
         lc.from_torch(torch.nn.LSTM(3, 4, num_layers=2))
     with pytest.raises(ValueError, match=r"\(bidirectional=False\), got bidirectional=True"):
         lc.from_torch(torch.nn.LSTM(3, 4, bidirectional=True))
+
+
+def test_nn_lstm_draws_the_forget_bias_like_every_other_bias(torch):
+    """ch9: "(PyTorch, by contrast, initialises it like every other bias)". nn.LSTM's
+    documentation: "All the weights and biases are initialized from U(-sqrt(k), sqrt(k)) where
+    k = 1/hidden_size". Each gate's block of bias_ih_l0 and bias_hh_l0 lies within those bounds
+    with the mean and spread of that uniform distribution, the forget block included, whereas
+    lc.init_params starts it at 1 (tests/test_book_claims.py::test_default_forget_bias_is_one).
+    Seeded, so deterministic; the statistical tolerances are 5 standard errors."""
+    H = 1024  # a large layer, for the statistics; weight_hh_l0 holds 4H * H numbers
+    torch.manual_seed(0)
+    m = torch.nn.LSTM(1, H)
+    bound = 1 / np.sqrt(H)
+    mean_se = bound / np.sqrt(3 * H)  # standard error of the mean of H draws of U(-a, a)
+    for name in ("bias_ih_l0", "bias_hh_l0"):
+        b = getattr(m, name).detach().double().numpy()
+        for gate in lc.TORCH_GATES:
+            k = lc.TORCH_GATES.index(gate)
+            block = b[k * H : (k + 1) * H]
+            assert np.all(np.abs(block) <= bound), (name, gate)
+            assert abs(block.mean()) < 5 * mean_se, (name, gate, block.mean())
+            # the standard deviation of U(-a, a) is a / sqrt(3); its standard error ~ a / sqrt(15 H)
+            assert abs(block.std() - bound / np.sqrt(3)) < 5 * bound / np.sqrt(15 * H), (name, gate)
+            assert block.max() > 0.95 * bound and block.min() < -0.95 * bound, (name, gate)
+    # so the forget gate's total bias is within 2 / sqrt(H) of 0, where lc's is 1
+    f = lc.TORCH_GATES.index("f")
+    b_f = (m.bias_ih_l0 + m.bias_hh_l0).detach().double().numpy()[f * H : (f + 1) * H]
+    assert np.all(np.abs(b_f) <= 2 * bound)
