@@ -34,17 +34,22 @@ import csv
 import json
 import math
 import sqlite3
+import stat
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .inputs import check_in_gradebook, path_option
+from .inputs import check_in_gradebook, cwd, look, path_option, resolved, shown
 from .report import csv_text, write_text
 
 # Canvas's identification columns, in the order its export writes them.
 ID_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section")
 POINTS_POSSIBLE = "Points Possible"
+CANVAS_FILE = "Canvas's gradebook export (Grades > Export), a CSV file"
+MAP_FILE = "a CSV file with the columns 'student_id' and 'canvas'"
+OUT_FILE = "a .csv file name in an existing folder, for the file to import into Canvas"
+COURSE = "the course folder holding gradebook.db"
 
 
 @dataclass(frozen=True)
@@ -107,11 +112,11 @@ def _norm(value: str) -> str:
 
 def read_canvas(path: Path) -> CanvasFile:
     """Read a Canvas gradebook export (UTF-8, with or without a byte-order mark)."""
-    rows = _read_csv(path, "canvas", "Canvas's gradebook export (Grades > Export), a CSV file")
+    rows = _read_csv(path, "canvas", CANVAS_FILE)
     if not rows or "Student" not in rows[0] or "ID" not in rows[0]:
         raise ValueError(
-            f"canvas: {path} has no 'Student' and 'ID' header; expected a gradebook exported "
-            "from Canvas (Grades > Export)"
+            f"canvas: {shown(path)} has no 'Student' and 'ID' header; expected a gradebook "
+            "exported from Canvas (Grades > Export)"
         )
     header = [h.strip() for h in rows[0]]
     width = len(header)
@@ -122,7 +127,7 @@ def read_canvas(path: Path) -> CanvasFile:
             continue
         if len(row) > width:
             raise ValueError(
-                f"canvas: row {number} of {path} has {len(row)} fields, the header {width}"
+                f"canvas: row {number} of {shown(path)} has {len(row)} fields, the header {width}"
             )
         row = row + [""] * (width - len(row))
         # Meta rows (Points Possible, posting policies) come before the students and have no ID.
@@ -133,27 +138,34 @@ def read_canvas(path: Path) -> CanvasFile:
     return CanvasFile(header, meta, students)
 
 
+def _input_file(path, argument: str, expected: str) -> Path:
+    """``path``, a file that exists; ``ValueError`` naming ``argument`` if it is not one."""
+    path = Path(path)
+    found = look(argument, path, expected)
+    if found is None:
+        raise ValueError(f"{argument}: {shown(path)} does not exist; expected {expected}")
+    if not stat.S_ISREG(found.st_mode):
+        raise ValueError(f"{argument}: {shown(path)} is not a file; expected {expected}")
+    return path
+
+
 def _read_csv(path, argument: str, expected: str) -> list[list[str]]:
     """The rows of the CSV file ``path``; ``ValueError`` naming ``argument`` if it cannot be."""
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"{argument}: {path} does not exist; expected {expected}")
-    if not path.is_file():
-        raise ValueError(f"{argument}: {path} is not a file; expected {expected}")
+    path = _input_file(path, argument, expected)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             return list(csv.reader(f))
     except UnicodeDecodeError as err:
         raise ValueError(
-            f"{argument}: {path} is not UTF-8 text (byte {err.start}); expected {expected}"
+            f"{argument}: {shown(path)} is not UTF-8 text (byte {err.start}); expected {expected}"
         ) from None
     except csv.Error as err:
         raise ValueError(
-            f"{argument}: {path} is not a readable CSV ({err}); expected {expected}"
+            f"{argument}: {shown(path)} is not a readable CSV ({err}); expected {expected}"
         ) from None
     except OSError as err:
         raise ValueError(
-            f"{argument}: cannot read {path} ({err.strerror}); expected {expected}"
+            f"{argument}: cannot read {shown(path)} ({err.strerror}); expected {expected}"
         ) from None
 
 
@@ -182,11 +194,12 @@ def course_grades(gradebook: Path, assignment: str) -> dict[str, CourseGrade]:
     """Every course student's result for ``assignment``, from a snapshot of ``gradebook``."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    gradebook = Path(gradebook).resolve()
-    check_in_gradebook(gradebook, assignment, "gradebook")
+    check_in_gradebook(Path(gradebook), assignment, "gradebook")
+    gradebook = resolved("gradebook", gradebook, "the course's gradebook.db")
     with tempfile.TemporaryDirectory(prefix="lstm-canvas-") as tmp:
         snapshot = Path(tmp) / "gradebook.db"
-        source = sqlite3.connect(f"file:{gradebook}?mode=ro", uri=True)
+        # as_uri(): a folder name with "?", "#" or "%" is not read as part of the URI
+        source = sqlite3.connect(f"{gradebook.as_uri()}?mode=ro", uri=True)
         target = sqlite3.connect(snapshot)
         try:
             source.backup(target)
@@ -198,7 +211,7 @@ def course_grades(gradebook: Path, assignment: str) -> dict[str, CourseGrade]:
                 max_score = float(gb.find_assignment(assignment).max_score)
             except MissingEntry:
                 raise ValueError(
-                    f"assignment: no assignment {assignment!r} in {gradebook}; it has "
+                    f"assignment: no assignment {assignment!r} in {shown(gradebook)}; it has "
                     f"{', '.join(repr(a.name) for a in gb.assignments) or 'none'}"
                 ) from None
             grades = {}
@@ -214,7 +227,7 @@ def course_grades(gradebook: Path, assignment: str) -> dict[str, CourseGrade]:
                     grades[student.id] = CourseGrade("graded", float(sub.score), max_score)
     if all(g.status == "not submitted" for g in grades.values()):
         raise ValueError(
-            f"assignment: {assignment!r} has no submission in {gradebook}; expected an "
+            f"assignment: {assignment!r} has no submission in {shown(gradebook)}; expected an "
             f"assignment graded first (lstm-autograde {assignment})"
         )
     return grades
@@ -222,11 +235,12 @@ def course_grades(gradebook: Path, assignment: str) -> dict[str, CourseGrade]:
 
 def read_mapping(path: Path) -> dict[str, str]:
     """``--map`` file: course student id -> the Canvas key value."""
-    expected = "a CSV file with the columns 'student_id' and 'canvas'"
-    rows = _read_csv(path, "map", expected)
+    rows = _read_csv(path, "map", MAP_FILE)
     header = [h.strip() for h in rows[0]] if rows else []
     if {"student_id", "canvas"} - set(header):
-        raise ValueError(f"map: {path} has columns {header}; expected 'student_id' and 'canvas'")
+        raise ValueError(
+            f"map: {shown(path)} has columns {header}; expected 'student_id' and 'canvas'"
+        )
     sid_at, canvas_at = header.index("student_id"), header.index("canvas")
     mapping: dict[str, str] = {}
     for number, row in enumerate(rows[1:], start=2):
@@ -234,12 +248,12 @@ def read_mapping(path: Path) -> dict[str, str]:
             continue
         if len(row) != len(header) or not row[sid_at].strip():
             raise ValueError(
-                f"map: row {number} of {path} is {row}; expected {len(header)} fields, a "
+                f"map: row {number} of {shown(path)} is {row}; expected {len(header)} fields, a "
                 "student_id and its canvas value (empty: no Canvas row)"
             )
         sid, value = row[sid_at].strip(), row[canvas_at].strip()
         if sid in mapping:
-            raise ValueError(f"map: student_id {sid!r} appears twice in {path}")
+            raise ValueError(f"map: student_id {sid!r} appears twice in {shown(path)}")
         mapping[sid] = value
     return mapping
 
@@ -355,11 +369,13 @@ def export_canvas(
     canvas_csv, course, out = Path(canvas_csv), Path(course), Path(out)
     mapping = options.pop("mapping", None)
     mapping = Path(mapping) if mapping is not None else None
-    if not course.is_dir():
-        raise ValueError(
-            f"course: {course} is not a folder; expected the course folder holding gradebook.db"
-        )
-    check_in_gradebook(course.resolve() / "gradebook.db", assignment, "course")
+    found = look("course", course, COURSE)
+    if found is None or not stat.S_ISDIR(found.st_mode):
+        raise ValueError(f"course: {shown(course)} is not a folder; expected {COURSE}")
+    check_in_gradebook(resolved("course", course, COURSE) / "gradebook.db", assignment, "course")
+    _input_file(canvas_csv, "canvas", CANVAS_FILE)
+    if mapping is not None:
+        _input_file(mapping, "map", MAP_FILE)
     check_output(out, [canvas_csv, course / "gradebook.db", *([mapping] if mapping else [])])
     rows, report = fill_column(
         read_canvas(canvas_csv),
@@ -372,26 +388,30 @@ def export_canvas(
         write_text(out, csv_text(rows))
         write_text(out.with_suffix(".json"), json.dumps(asdict(report), indent=2) + "\n")
     except OSError as err:
-        raise ValueError(f"out: cannot write {err.filename} ({err.strerror})") from None
+        raise ValueError(f"out: cannot write {shown(err.filename)} ({err.strerror})") from None
     return report
 
 
 def check_output(out: Path, inputs: list[Path]) -> None:
     """``out`` (and the JSON report beside it) can be written without replacing an input."""
-    expected = "a .csv file name in an existing folder, for the file to import into Canvas"
     if out.suffix.lower() != ".csv":
-        raise ValueError(f"out: got '{out}'; expected {expected}")
-    if out.is_dir() or not out.parent.is_dir():
-        raise ValueError(
-            f"out: got '{out}', {'a folder' if out.is_dir() else 'in no existing folder'}; "
-            f"expected {expected}"
-        )
+        raise ValueError(f"out: got '{shown(out)}'; expected {OUT_FILE}")
+    for written in (out, out.with_suffix(".json")):
+        found = look("out", written, OUT_FILE)
+        if found is not None and not stat.S_ISREG(found.st_mode):
+            what = "a folder" if stat.S_ISDIR(found.st_mode) else "not a regular file"
+            if written != out:
+                what = f"whose report {shown(written)} is {what}"
+            raise ValueError(f"out: got '{shown(out)}', {what}; expected {OUT_FILE}")
+    folder = look("out", out.parent, OUT_FILE)
+    if folder is None or not stat.S_ISDIR(folder.st_mode):
+        raise ValueError(f"out: got '{shown(out)}', in no existing folder; expected {OUT_FILE}")
     for written in (out, out.with_suffix(".json")):
         for source in inputs:
-            if written.resolve() == source.resolve():
+            if resolved("out", written, OUT_FILE) == resolved("out", source, OUT_FILE):
                 raise ValueError(
-                    f"out: got '{out}', which would overwrite {source}; expected {expected}, "
-                    "not one of the files read"
+                    f"out: got '{shown(out)}', which would overwrite {shown(source)}; expected "
+                    f"{OUT_FILE}, not one of the files read"
                 )
 
 
@@ -405,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--column", required=True, help='Canvas assignment, e.g. "Problem set 1"')
     parser.add_argument("--assignment", required=True, help="nbgrader assignment id")
-    parser.add_argument("--course", type=path_option, default=Path.cwd(), help="course root (cwd)")
+    parser.add_argument("--course", type=path_option, default=cwd(), help="course root (cwd)")
     parser.add_argument(
         "--key", default="SIS Login ID", help="Canvas column matched to student ids"
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from . import inputs
 from .cluster import connect
@@ -31,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("assignment", help="assignment id, e.g. ps01_activations")
     p.add_argument(
-        "--course", type=inputs.path_option, default=Path.cwd(), help="course root (cwd)"
+        "--course", type=inputs.path_option, default=inputs.cwd(), help="course root (cwd)"
     )
     p.add_argument(
         "--jobs",

@@ -15,6 +15,7 @@ import math
 import numbers
 import os
 import sqlite3
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,8 @@ PORTS = range(1, 65536)
 WORKERS_PER_CORE = 4  # beyond that, more worker processes only compete for memory
 SANDBOX_MODES = (None, "full", "reduced")
 CELL_TIMEOUT_ENV = "LSTM_GRADING_CELL_TIMEOUT"
+UID_BASE_ENV = "LSTM_GRADING_UID_BASE"
+DEFAULT_UID_BASE = 1_999_000_000
 COURSE = "an nbgrader course folder (the one holding nbgrader_config.py)"
 
 
@@ -78,6 +81,52 @@ def path_option(text: str) -> Path:
     return Path(text)
 
 
+def cwd() -> Path:
+    """The current folder, the default course: ``.`` if it was deleted (the check says so)."""
+    try:
+        return Path.cwd()
+    except OSError:
+        return Path(".")
+
+
+def shown(path) -> str:
+    """``path`` for a one-line message: as it is, or escaped (``\\n``) if it holds a control
+    character or bytes that are not UTF-8."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def look(argument: str, path, expected: str) -> os.stat_result | None:
+    """``os.stat(path)``, or None if nothing is there (nor a folder on the way).
+
+    A path that cannot be looked at (a loop of symbolic links, a name too long, a folder without
+    permission, a NUL byte, a name that is not text) is a ``ValueError`` naming ``argument``.
+    """
+    try:
+        return os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+    except ValueError as exc:  # an embedded NUL; UnicodeEncodeError: a lone surrogate
+        why = f"not a file name: {exc}"
+    raise ValueError(
+        f"{argument}: got '{shown(path)}', which cannot be used ({why}); expected {expected}"
+    )
+
+
+def resolved(argument: str, path, expected: str) -> Path:
+    """``Path(path).resolve()``, or a ``ValueError`` naming ``argument`` (a loop of symbolic
+    links, a relative path in a current folder that was deleted)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+    raise ValueError(
+        f"{argument}: got '{shown(path)}', which cannot be resolved ({why}); expected {expected}"
+    )
+
+
 def max_workers() -> int:
     """The most local worker processes a run may start (``jobs``, ``--cluster local:N``)."""
     return WORKERS_PER_CORE * (os.cpu_count() or 1)
@@ -101,14 +150,16 @@ def check_course(course) -> Path:
     """The course folder, resolved: it exists, is a folder and holds nbgrader_config.py."""
     if not isinstance(course, (str, os.PathLike)) or str(course) == "":
         raise ValueError(f"course: got {course!r}; expected {COURSE}")
-    path = Path(course).resolve()
-    if not path.exists():
-        raise ValueError(f"course: got '{course}', which does not exist; expected {COURSE}")
-    if not path.is_dir():
-        raise ValueError(f"course: got '{course}', which is not a folder; expected {COURSE}")
-    if not (path / "nbgrader_config.py").is_file():
+    found = look("course", course, COURSE)
+    if found is None:
+        raise ValueError(f"course: got '{shown(course)}', which does not exist; expected {COURSE}")
+    if not stat.S_ISDIR(found.st_mode):
+        raise ValueError(f"course: got '{shown(course)}', which is not a folder; expected {COURSE}")
+    path = resolved("course", course, COURSE)
+    config = look("course", path / "nbgrader_config.py", COURSE)
+    if config is None or not stat.S_ISREG(config.st_mode):
         raise ValueError(
-            f"course: got '{course}', which has no nbgrader_config.py; expected {COURSE}"
+            f"course: got '{shown(course)}', which has no nbgrader_config.py; expected {COURSE}"
         )
     return path
 
@@ -137,20 +188,20 @@ def check_assignment_id(assignment) -> str:
 
 def gradebook_assignments(gradebook: Path, argument: str = "course") -> list[str]:
     """The assignment names of an nbgrader ``gradebook.db``, read without writing it."""
-    if not gradebook.is_file():
-        raise ValueError(
-            f"{argument}: {gradebook} does not exist; expected the gradebook.db nbgrader "
-            "generate_assignment writes (make exercises)"
-        )
+    expected = "the gradebook.db nbgrader generate_assignment writes (make exercises)"
+    found = look(argument, gradebook, expected)
+    if found is None or not stat.S_ISREG(found.st_mode):
+        raise ValueError(f"{argument}: {shown(gradebook)} does not exist; expected {expected}")
     try:
-        con = sqlite3.connect(f"{gradebook.as_uri()}?mode=ro", uri=True)
+        uri = resolved(argument, gradebook, expected).as_uri()
+        con = sqlite3.connect(f"{uri}?mode=ro", uri=True)
         try:
             rows = con.execute("SELECT name FROM assignment").fetchall()
         finally:
             con.close()
     except sqlite3.Error as exc:
         raise ValueError(
-            f"{argument}: {gradebook} is not an nbgrader gradebook ({exc}); expected the "
+            f"{argument}: {shown(gradebook)} is not an nbgrader gradebook ({exc}); expected the "
             "gradebook.db nbgrader writes"
         ) from None
     return sorted(str(name) for (name,) in rows)
@@ -161,7 +212,7 @@ def check_in_gradebook(gradebook: Path, assignment: str, argument: str = "course
     names = gradebook_assignments(gradebook, argument)
     if assignment not in names:
         raise ValueError(
-            f"assignment: no assignment {assignment!r} in {gradebook}; it has "
+            f"assignment: no assignment {assignment!r} in {shown(gradebook)}; it has "
             f"{', '.join(repr(n) for n in names) or 'none'} (nbgrader generate_assignment adds "
             "one: make exercises)"
         )
@@ -173,18 +224,37 @@ def check_gradable(course: Path, assignment: str) -> None:
 
     check_in_gradebook(course / "gradebook.db", assignment)
     source = course / "solutions" / assignment
-    if not source.is_dir() or source.is_symlink():
+    expected = "the instructor's version there (nbgrader's source directory)"
+    folder = look("assignment", source, expected)
+    if folder is None or not stat.S_ISDIR(folder.st_mode) or source.is_symlink():
         raise ValueError(
-            f"assignment: {assignment!r} has no source folder {source}; expected the "
-            "instructor's version there (nbgrader's source directory)"
+            f"assignment: {assignment!r} has no source folder {shown(source)}; expected {expected}"
         )
     found, refused = find_submissions(course, assignment)
     if not found and not refused:
         raise ValueError(
-            f"assignment: no submissions of {assignment!r} in {course / 'submitted'}; expected "
-            f"folders submitted/<student>/{assignment}/ (nbgrader collect {assignment}, or "
-            "nbgrader zip_collect)"
+            f"assignment: no submissions of {assignment!r} in {shown(course / 'submitted')}; "
+            f"expected folders submitted/<student>/{assignment}/ (nbgrader collect "
+            f"{assignment}, or nbgrader zip_collect)"
         )
+
+
+def env_number(name: str, rule: Rule) -> int | None:
+    """The environment variable ``name`` as a whole number that ``rule`` accepts, None if it is
+    not set; ``ValueError`` naming the variable, what it holds and the range, if it is not one.
+
+    Read when it is used, not when a module is imported: a bad value is then this one message,
+    and ``--help`` still works.
+    """
+    text = os.environ.get(name)
+    if text is None:
+        return None
+    try:
+        return int(rule.check(name, int(text)))
+    except ValueError:
+        raise ValueError(
+            f"{name} (environment variable): got {text!r}; expected {rule.what}"
+        ) from None
 
 
 def env_cell_timeout() -> int | None:
@@ -195,16 +265,24 @@ def env_cell_timeout() -> int | None:
     """
     from .job import LIMIT_RULES
 
-    text = os.environ.get(CELL_TIMEOUT_ENV)
-    if text is None:
-        return None
-    rule = LIMIT_RULES["cell_timeout"]
-    try:
-        return int(rule.check(CELL_TIMEOUT_ENV, int(text)))
-    except ValueError:
-        raise ValueError(
-            f"{CELL_TIMEOUT_ENV} (environment variable): got {text!r}; expected {rule.what}"
-        ) from None
+    return env_number(CELL_TIMEOUT_ENV, LIMIT_RULES["cell_timeout"])
+
+
+# The kernels' uids are the base + a worker's pid: above the 16-bit range of the system's and
+# the login users' uids (and nobody, 65534), and below 2**32 - 1 (uid_t's "no uid") with every
+# pid added.
+UID_BASE_RULE = Rule(
+    1 << 16,
+    (1 << 32) - 2 - PID_MAX_LIMIT,
+    f"a whole number from {1 << 16} to {(1 << 32) - 2 - PID_MAX_LIMIT} (the first of the "
+    f"kernels' uids, to which a pid up to {PID_MAX_LIMIT} is added; default {DEFAULT_UID_BASE})",
+)
+
+
+def env_uid_base() -> int:
+    """``$LSTM_GRADING_UID_BASE``, the first of the sandboxed kernels' uids (+ a worker's pid)."""
+    base = env_number(UID_BASE_ENV, UID_BASE_RULE)
+    return DEFAULT_UID_BASE if base is None else base
 
 
 def check_limits(limits):
@@ -232,6 +310,7 @@ def check_run(course, assignment, jobs, limits, sandbox_mode, modes=SANDBOX_MODE
     """
     limits = check_limits(limits)
     env_cell_timeout()
+    env_uid_base()
     jobs = check_jobs(jobs)
     check_sandbox_mode(sandbox_mode, modes)
     assignment = check_assignment_id(assignment)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field, fields
 
-from .inputs import DAY, MIB_PER_TIB, PID_MAX_LIMIT, Rule
+from .inputs import DAY, MIB_PER_TIB, PID_MAX_LIMIT, Rule, env_uid_base
 
-UID_BASE = int(os.environ.get("LSTM_GRADING_UID_BASE", "1999000000"))  # + slot number
 REDUCED_GAPS = (
     "reduced sandbox: the student's code ran as the instructor and could read and write the "
     "instructor's files, use the network, leave processes, files and shared memory behind"
@@ -70,4 +68,5 @@ class Job:
 
     @property
     def uid(self) -> int:
-        return UID_BASE + self.slot
+        """``$LSTM_GRADING_UID_BASE`` (checked: ``ValueError`` naming it) + the slot."""
+        return env_uid_base() + self.slot

@@ -36,10 +36,10 @@ from pathlib import Path
 
 from . import cgroup as cgroups
 from . import jail, linux, safe_copy
-from .job import REDUCED_GAPS, UID_BASE, Job, Limits
+from .job import REDUCED_GAPS, Job, Limits
 from .private_course import COURSE, HOME, copy_out, prepare, run_nbgrader, write_file
 
-__all__ = ["REDUCED_GAPS", "UID_BASE", "Job", "Limits", "grade_files", "preload", "run_job"]
+__all__ = ["REDUCED_GAPS", "Job", "Limits", "grade_files", "preload", "run_job"]
 
 
 def _init(job: Job, work_fd: int, template_fd: int, waiter: int) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import psutil
 
 from lstm_grading.course_lock import OWNER, RUN_PREFIX
-from lstm_grading.sandbox import UID_BASE
+from lstm_grading.inputs import env_uid_base
 
 WAIT = 600  # seconds: an upper bound for anything on a busy machine, never a measurement
 TMP = Path(tempfile.gettempdir())
@@ -200,7 +200,7 @@ def sandbox_processes() -> list[psutil.Process]:
     out = []
     for proc in psutil.process_iter(["uids"]):
         uids = proc.info["uids"]
-        if uids and UID_BASE <= uids.real < UID_BASE + (1 << 22):
+        if uids and env_uid_base() <= uids.real < env_uid_base() + (1 << 22):
             out.append(proc)
     return out
 

@@ -10,10 +10,13 @@ test at once instead of starting a run. The valid inputs next to them reach that
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -21,7 +24,7 @@ import numpy as np
 import pytest
 from nbgrader.api import Gradebook
 
-from lstm_grading import canvas, cli, course_lock, inputs, parallel
+from lstm_grading import canvas, cli, course_lock, inputs, job, parallel
 from lstm_grading.cluster import connect, coordinator
 from lstm_grading.cluster.connect import ClusterError, Target
 from lstm_grading.cluster.coordinator import WORKER_TIMEOUT
@@ -29,6 +32,7 @@ from lstm_grading.sandbox import Limits
 
 A = "ps01"
 MOST = inputs.max_workers()
+ROOT = Path(__file__).resolve().parents[1]
 CANVAS_EXPORT = """\
 Student,ID,SIS Login ID,Section,Problem set 1 (11),Problem set 2 (12),Current Points
     Points Possible,,,,10.00,20.00,(read only)
@@ -89,6 +93,7 @@ def tripwire(monkeypatch):
     monkeypatch.setattr(course_lock, "locked", lock)
     monkeypatch.setattr(connect, "connect", cluster)
     monkeypatch.delenv(inputs.CELL_TIMEOUT_ENV, raising=False)
+    monkeypatch.delenv(inputs.UID_BASE_ENV, raising=False)
 
 
 def tree(root: Path) -> dict[str, tuple[int, int]]:
@@ -149,12 +154,30 @@ def no_config(c: Path):
     (c / "nbgrader_config.py").unlink()
 
 
+def symlink_loop(c: Path):
+    """``loop`` and ``loop.csv``: symbolic links to themselves (ELOOP for any use)."""
+    (c / "loop").symlink_to("loop")
+    (c / "loop.csv").symlink_to("loop.csv")
+
+
+def fifo(c: Path):
+    os.mkfifo(c / "fifo")  # reading it would wait for a writer for ever
+
+
+# Paths that exist as no file can: a name longer than any file system's NAME_MAX (255 bytes),
+# and a symbolic-link loop; the messages quote the system's own words for each.
+LONG = "a" * 300
+TOO_LONG = rf"which cannot be used \({re.escape(os.strerror(errno.ENAMETOOLONG))}\)"
+LOOP = rf"which cannot be used \({re.escape(os.strerror(errno.ELOOP))}\)"
+
+
 SECONDS = "expected a whole number of seconds from 1 to 86400"
 MIB = "expected a whole number of MiB from 1 to 1048576"
 WORKERS = f"expected a whole number of worker processes from 1 to {MOST}"
 ABOVE_0 = "expected a number of (MiB|seconds) above 0"
 LOCAL = f"cluster: expected local:N with N a number of worker processes from 1 to {MOST}"
 ADDRESS = r"scheduler: expected tcp://HOST:PORT or tls://HOST:PORT \(or HOST:PORT\), PORT from 1"
+HOST = r"HOST an IP address or a host name \(labels of 1 to 63 letters, digits, - or _ between dots"
 ID = "assignment: got {}; expected an assignment id, the name of its folder in solutions/"
 TLS = ["--scheduler", "tls://127.0.0.1:8786"]
 
@@ -275,6 +298,109 @@ GRADING_CASES = {
         None,
         r"scheduler: --tls-\* and --allow-insecure need --scheduler",
     ),
+    "course a symlink loop": (
+        ["--course", "{c}/loop"],
+        symlink_loop,
+        f"course: got '.*/loop', {LOOP}; expected an nbgrader course folder",
+    ),
+    "course inside a symlink loop": (
+        ["--course", "{c}/loop/course"],
+        symlink_loop,
+        f"course: got '.*/loop/course', {LOOP}; expected an nbgrader course folder",
+    ),
+    "course name too long": (
+        ["--course", f"{{c}}/{LONG}"],
+        None,
+        f"course: got '.*/{LONG}', {TOO_LONG}; expected an nbgrader course folder",
+    ),
+    "course a FIFO": (
+        ["--course", "{c}/fifo"],
+        fifo,
+        "course: got '.*/fifo', which is not a folder; expected an nbgrader course folder",
+    ),
+    "course with a newline": (
+        ["--course", "{c}/new\nline"],
+        None,
+        r"course: got '.*/new\\nline', which does not exist; expected an nbgrader course folder",
+    ),
+    "scheduler label too long": (
+        ["--scheduler", f"tcp://{'a' * 64}:8786"],
+        None,
+        f"{ADDRESS}.*{HOST}.* got 'tcp://a{{64}}:8786'",
+    ),
+    "scheduler empty label": (
+        ["--scheduler", "tcp://a..b:8786"],
+        None,
+        rf"{ADDRESS}.*{HOST}.* got 'tcp://a\.\.b:8786'",
+    ),
+    "scheduler name too long": (  # 254 characters: one more than DNS allows
+        ["--scheduler", f"tcp://{'.'.join(['a' * 50] * 5)}:8786"],
+        None,
+        f"{ADDRESS}.*{HOST}",
+    ),
+    "scheduler control character": (
+        ["--scheduler", "tcp://a\x1bb:8786"],
+        None,
+        rf"{ADDRESS}.* got 'tcp://a\\x1bb:8786'",
+    ),
+    "scheduler port of 5000 digits": (
+        ["--scheduler", "127.0.0.1:" + "9" * 5000],
+        None,
+        f"{ADDRESS}.* got '127.0.0.1:9{{5000}}'",
+    ),
+    "cluster of 5000 digits": (
+        ["--cluster", "local:" + "9" * 5000],
+        None,
+        f"{LOCAL} .*got 'local:9{{5000}}'",
+    ),
+    "scheduler file a FIFO": (
+        ["--scheduler-file", "{c}/fifo"],
+        fifo,
+        r"scheduler_file: .*/fifo is not a scheduler file with an address \(not a regular file\)",
+    ),
+    "scheduler file a device": (
+        ["--scheduler-file", "/dev/zero"],
+        None,
+        r"scheduler_file: /dev/zero is not a scheduler file with an address \(not a regular",
+    ),
+    "scheduler file a symlink loop": (
+        ["--scheduler-file", "{c}/loop"],
+        symlink_loop,
+        f"scheduler_file: got '.*/loop', {LOOP}; expected the file `dask scheduler",
+    ),
+    "scheduler file name too long": (
+        ["--scheduler-file", f"{{c}}/{LONG}"],
+        None,
+        f"scheduler_file: got '.*/{LONG}', {TOO_LONG}; expected the file `dask scheduler",
+    ),
+    "scheduler file, bad host": (
+        ["--scheduler-file", "{c}/scheduler.json"],
+        lambda c: (c / "scheduler.json").write_text('{"address": "tcp://a..b:8786"}'),
+        rf"scheduler_file: expected tcp://HOST:PORT .*{HOST}.* got 'tcp://a\.\.b:8786'",
+    ),
+    "tls file a symlink loop": (
+        [*TLS, "--tls-ca-file", "{c}/loop", "--tls-cert", "{c}/afile", "--tls-key", "{c}/afile"],
+        symlink_loop,
+        f"tls_ca_file: got '.*/loop', {LOOP}; expected the PEM file of --tls-ca-file",
+    ),
+    "tls file name too long": (
+        [
+            *TLS,
+            "--tls-ca-file",
+            "{c}/afile",
+            "--tls-cert",
+            f"{{c}}/{LONG}",
+            "--tls-key",
+            "{c}/afile",
+        ],
+        None,
+        f"tls_cert: got '.*/{LONG}', {TOO_LONG}; expected the PEM file of --tls-cert",
+    ),
+    "tls file a FIFO": (
+        [*TLS, "--tls-ca-file", "{c}/afile", "--tls-cert", "{c}/afile", "--tls-key", "{c}/fifo"],
+        fifo,
+        "tls_key: .*/fifo is not a file; expected the PEM file of --tls-key",
+    ),
     "cluster, course missing": (
         ["--cluster", "local:1", "--course", "{c}/nowhere"],
         None,
@@ -324,6 +450,154 @@ def test_a_bad_cell_timeout_in_the_environment_is_refused(course, capsys, monkey
     message = r"LSTM_GRADING_CELL_TIMEOUT \(environment variable\): got 'abc'; expected a whole"
     refused([A, "--course", "{c}"], course, capsys, message)
     refused([A, "--course", "{c}", "--cell-timeout", "30"], course, capsys, message)
+
+
+# `lstm-autograde` in a new Python: this checkout's lstm_grading, with the same tripwire.
+TRIPWIRE = """
+import sys
+from lstm_grading import cli, course_lock
+from lstm_grading.cluster import connect
+
+def tripwire(*args, **kwargs):
+    raise SystemExit("tripwire: the input passed every check")
+
+course_lock.locked = connect.connect = tripwire
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def command(argv: list[str], env=None, prefix=()) -> subprocess.CompletedProcess:
+    """``lstm-autograde argv`` in a new process, ``env`` added to this one's environment."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return subprocess.run(
+        [*prefix, sys.executable, "-c", TRIPWIRE, *argv],
+        env={**os.environ, "PYTHONPATH": path, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def one_line(done: subprocess.CompletedProcess) -> str:
+    """The one line of a refusal: exit status 2, no traceback."""
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+UID_RANGE = r"expected a whole number from 65536 to 4290772990 \(the first of the kernels' uids"
+ENVIRONMENT = {  # (variable, its value, what the message says is expected)
+    "uid base a word": (inputs.UID_BASE_ENV, "abc", UID_RANGE),
+    "uid base negative": (inputs.UID_BASE_ENV, "-5", UID_RANGE),
+    "uid base empty": (inputs.UID_BASE_ENV, "", UID_RANGE),
+    "uid base below 65536": (inputs.UID_BASE_ENV, "65535", UID_RANGE),
+    "uid base too high": (inputs.UID_BASE_ENV, "4290772991", UID_RANGE),
+    "cell timeout a word": (inputs.CELL_TIMEOUT_ENV, "abc", SECONDS),
+}
+
+
+@pytest.mark.parametrize("case", ENVIRONMENT)
+def test_a_bad_environment_variable_is_refused_when_used_not_at_import(case, course):
+    """A new process, as the instructor starts one: ``--help`` works, a run is refused."""
+    name, value, expected = ENVIRONMENT[case]
+    shown = command(["--help"], env={name: value})
+    assert (shown.returncode, shown.stderr) == (0, ""), shown.stderr
+    before = tree(course)
+    line = one_line(command([A, "--course", str(course)], env={name: value}))
+    assert re.fullmatch(
+        rf"lstm-autograde: {name} \(environment variable\): got {re.escape(repr(value))}; "
+        rf"{expected}.*",
+        line,
+    ), line
+    assert tree(course) == before
+
+
+def test_the_uid_base_is_read_when_a_uid_is_needed(course, monkeypatch):
+    some = job.Job("s", A, "w", "t", Limits(), "full", slot=4321)
+    assert some.uid == inputs.DEFAULT_UID_BASE + 4321
+    monkeypatch.setenv(inputs.UID_BASE_ENV, "3000000")
+    assert some.uid == 3000000 + 4321
+    with pytest.raises(Reached):  # a valid value passes every check
+        cli.main([A, "--course", str(course)])
+    monkeypatch.setenv(inputs.UID_BASE_ENV, "-5")  # as a worker would read it
+    with pytest.raises(
+        ValueError, match=r"^LSTM_GRADING_UID_BASE \(environment variable\): got '-5'"
+    ):
+        _ = some.uid
+
+
+def without_permission() -> list[str]:
+    """The command prefix for which a mode-000 folder is one without permission: none for a
+    user; for root (whom permissions do not stop) a bounding set without CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH, from util-linux's setpriv."""
+    if os.geteuid() != 0:
+        return []
+    prefix = [shutil.which("setpriv") or "setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+    try:
+        trial = subprocess.run([*prefix, "true"], capture_output=True, check=False)
+    except FileNotFoundError:
+        pytest.skip("running as root without setpriv (util-linux) to drop CAP_DAC_OVERRIDE")
+    if trial.returncode != 0:
+        pytest.skip(f"cannot drop CAP_DAC_OVERRIDE here: {trial.stderr.decode().strip()}")
+    return prefix
+
+
+DENIED = rf"which cannot be used \({re.escape(os.strerror(errno.EACCES))}\)"
+COLUMN = ["--column", "Problem set 1", "--assignment", A, "--course", "{c}"]
+PEMS = ["--tls-cert", "{c}/afile", "--tls-key", "{c}/afile"]
+NO_PERMISSION = {  # (argv, with {c}: the course, {x}: a folder without permission; the pattern)
+    "course": ([A, "--course", "{x}/course"], f"lstm-autograde: course: got '.*/course', {DENIED}"),
+    "scheduler file": (
+        [A, "--course", "{c}", "--scheduler-file", "{x}/scheduler.json"],
+        f"lstm-autograde: scheduler_file: got '.*/scheduler.json', {DENIED}",
+    ),
+    "tls file": (
+        [A, "--course", "{c}", *TLS, "--tls-ca-file", "{x}/ca.pem", *PEMS],
+        f"lstm-autograde: tls_ca_file: got '.*/ca.pem', {DENIED}",
+    ),
+    "canvas": (
+        ["export", *COLUMN, "--canvas", "{x}/Grades.csv", "--out", "{c}/import.csv"],
+        f"lstm-autograde export: canvas: got '.*/Grades.csv', {DENIED}",
+    ),
+    "out": (
+        ["export", *COLUMN, "--canvas", "{c}/Grades.csv", "--out", "{x}/import.csv"],
+        f"lstm-autograde export: out: got '.*/import.csv', {DENIED}",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NO_PERMISSION)
+def test_a_path_in_a_folder_without_permission_is_named(case, course, tmp_path):
+    prefix = without_permission()
+    argv, message = NO_PERMISSION[case]
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0)
+    before = tree(course)
+    try:
+        argv = [a.replace("{c}", str(course)).replace("{x}", str(locked)) for a in argv]
+        line = one_line(command(argv, prefix=prefix))
+    finally:
+        locked.chmod(0o700)
+    assert re.fullmatch(f"{message}; expected .*", line), line
+    assert tree(course) == before
+
+
+def test_a_deleted_current_folder_is_named_not_a_traceback(tmp_path, monkeypatch, capsys):
+    """The default course is the current folder: if it was deleted, that is the message."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    assert run(["--help"], capsys)[0] == 0
+    assert run(["export", "--help"], capsys)[0] == 0
+    message = r"course: got '\.', which cannot be resolved \("
+    code, err = run([A], capsys)
+    assert code == 2 and re.match(f"lstm-autograde: {message}", err) and err.count("\n") == 1
+    code, err = run(["export", "--canvas", "x.csv", "--column", "c", "--assignment", A], capsys)
+    assert code == 2 and re.match(f"lstm-autograde export: {message}", err), err
 
 
 def test_valid_options_reach_the_run_unchanged(course, capsys, monkeypatch):
@@ -421,6 +695,14 @@ API_CASES = {
     "assignment path": ({"assignment": "../x"}, ID.format(r"'\.\./x'")),
     "assignment none": ({"assignment": None}, ID.format("None")),
     "assignment unknown": ({"assignment": "ps99"}, "assignment: no assignment 'ps99' in "),
+    "course with a NUL": (
+        {"course": "/tmp/a\0b"},
+        r"course: got '/tmp/a\\x00b', which cannot be used \(not a file name: embedded null",
+    ),
+    "course not text": (
+        {"course": "/tmp/a\ud800b"},
+        r"course: got '/tmp/a\\ud800b', which cannot be used \(not a file name: 'utf-8' codec",
+    ),
 }
 
 
@@ -479,6 +761,25 @@ def test_an_empty_cluster_option_is_an_error_not_an_absent_one(kwargs, message):
 def test_a_target_is_a_local_cluster_or_an_address(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         Target(**kwargs)
+
+
+NOT_FILE_NAMES = {"NUL": "a\0b", "lone surrogate": "a\ud800b"}  # what no path can hold
+
+
+@pytest.mark.parametrize("name", NOT_FILE_NAMES)
+@pytest.mark.parametrize("argument", ["scheduler_file", "tls_ca_file", "scheduler"])
+def test_cluster_options_that_no_path_or_host_can_be_are_named(argument, name, course):
+    bad = str(course / NOT_FILE_NAMES[name])
+    pem = str(course / "afile")
+    kwargs = {"scheduler": "tls://127.0.0.1:8786", "tls_cert": pem, "tls_key": pem}
+    if argument == "scheduler":
+        kwargs = {"scheduler": f"tcp://{NOT_FILE_NAMES[name]}:8786"}
+    elif argument == "scheduler_file":
+        kwargs = {"scheduler_file": bad}
+    else:
+        kwargs["tls_ca_file"] = bad
+    with pytest.raises(ValueError, match=f"^{argument}: "):
+        connect.target(**kwargs)
 
 
 def test_a_scheduler_that_does_not_answer_is_a_cluster_error_naming_it(monkeypatch):
@@ -632,6 +933,66 @@ EXPORT_CASES = {
         "ID is 'alice'",
     ),
     "key": (["--key", "Email"], None, "key: 'Email' is not an identification column here"),
+    "course a symlink loop": (
+        ["--course", "{c}/loop"],
+        symlink_loop,
+        f"course: got '.*/loop', {LOOP}; expected the course folder holding gradebook.db",
+    ),
+    "course name too long": (
+        ["--course", f"{{c}}/{LONG}"],
+        None,
+        f"course: got '.*/{LONG}', {TOO_LONG}; expected the course folder holding gradebook.db",
+    ),
+    "canvas a symlink loop": (
+        ["--canvas", "{c}/loop.csv"],
+        symlink_loop,
+        f"canvas: got '.*/loop.csv', {LOOP}; expected Canvas's gradebook export",
+    ),
+    "canvas name too long": (
+        ["--canvas", f"{{c}}/{LONG}.csv"],
+        None,
+        f"canvas: got '.*/{LONG}.csv', {TOO_LONG}; expected Canvas's gradebook export",
+    ),
+    "canvas a FIFO": (
+        ["--canvas", "{c}/fifo"],
+        fifo,
+        "canvas: .*/fifo is not a file; expected Canvas's gradebook export",
+    ),
+    "canvas with a newline": (
+        ["--canvas", "{c}/new\nline.csv"],
+        None,
+        r"canvas: .*/new\\nline.csv does not exist; expected Canvas's gradebook export",
+    ),
+    "map a symlink loop": (
+        ["--map", "{c}/loop.csv"],
+        symlink_loop,
+        f"map: got '.*/loop.csv', {LOOP}; expected a CSV file with the columns 'student_id'",
+    ),
+    "map name too long": (
+        ["--map", f"{{c}}/{LONG}.csv"],
+        None,
+        f"map: got '.*/{LONG}.csv', {TOO_LONG}; expected a CSV file with the columns",
+    ),
+    "out a symlink loop": (
+        ["--out", "{c}/loop.csv"],
+        symlink_loop,
+        f"out: got '.*/loop.csv', {LOOP}; {OUT}",
+    ),
+    "out in a symlink loop": (
+        ["--out", "{c}/loop/import.csv"],
+        symlink_loop,
+        f"out: got '.*/loop/import.csv', {LOOP}; {OUT}",
+    ),
+    "out name too long": (
+        ["--out", f"{{c}}/{LONG}.csv"],
+        None,
+        f"out: got '.*/{LONG}.csv', {TOO_LONG}; {OUT}",
+    ),
+    "out's report a folder": (
+        ["--out", "{c}/import.csv"],
+        lambda c: (c / "import.json").mkdir(),
+        f"out: got '.*/import.csv', whose report .*/import.json is a folder; {OUT}",
+    ),
     "missing": (["--missing", "skip"], None, "argument --missing: invalid choice: 'skip'"),
 }
 
@@ -665,6 +1026,34 @@ def test_a_good_export_writes_the_import_file(course, capsys):
         str(course / "Grades.csv"), str(course), A, "Problem set 1", str(course / "again.csv")
     )
     assert report.written == {"alice": "7"} and (course / "again.json").is_file()
+
+
+@pytest.mark.parametrize("name", NOT_FILE_NAMES)
+@pytest.mark.parametrize("argument", ["canvas_csv", "course", "out", "mapping"])
+def test_export_paths_that_no_file_can_have_are_named(argument, name, course):
+    kwargs = {
+        "canvas_csv": course / "Grades.csv",
+        "course": course,
+        "assignment": A,
+        "column": "Problem set 1",
+        "out": course / "import.csv",
+        argument: str(course / NOT_FILE_NAMES[name]) + ".csv",
+    }
+    shown = {"canvas_csv": "canvas", "mapping": "map"}.get(argument, argument)
+    before = tree(course)
+    with pytest.raises(ValueError, match=rf"^{shown}: got '.*', which cannot be used \(not a file"):
+        canvas.export_canvas(**kwargs)
+    assert tree(course) == before
+
+
+def test_export_from_a_course_folder_named_with_uri_characters(course, tmp_path, capsys):
+    """The gradebook is opened by URI: "#", "?" and "%" in a folder name are the folder's."""
+    odd = tmp_path / "course #1?%41"
+    shutil.copytree(course, odd)
+    argv = ["export", *EXPORT, "--course", "{c}", "--out", "{c}/import.csv"]
+    code, err = run([a.replace("{c}", str(odd)) for a in argv], capsys)
+    assert (code, err) == (0, "")
+    assert (odd / "import.csv").read_text().splitlines()[-2].endswith(",7")
 
 
 def load_course_config():

@@ -487,14 +487,16 @@ def test_the_pool_has_one_worker_more_than_the_cores(monkeypatch):
     assert "pool's default (one more than the cores)" in flat("README")
 
 
-def test_the_kernels_uid_and_the_jobs_memory_cgroup_are_as_described():
+def test_the_kernels_uid_and_the_jobs_memory_cgroup_are_as_described(monkeypatch):
     """instructor guide: the kernel's uid is `LSTM_GRADING_UID_BASE` + worker pid; the job's
     memory cgroup allows the kernel's memory + 1 GiB + the disk (the job's tmpfs)."""
     guide = flat("instructor-guide")
     assert "(`LSTM_GRADING_UID_BASE` + worker pid;" in guide
-    assert 'os.environ.get("LSTM_GRADING_UID_BASE"' in inspect.getsource(job)
     some = job.Job("s", "a", "w", "t", Limits(), "full", slot=4321)
-    assert some.uid == job.UID_BASE + 4321
+    monkeypatch.delenv("LSTM_GRADING_UID_BASE", raising=False)
+    assert some.uid == inputs.DEFAULT_UID_BASE + 4321
+    monkeypatch.setenv("LSTM_GRADING_UID_BASE", "3000000")
+    assert some.uid == 3000000 + 4321
     assert "slot=os.getpid()" in inspect.getsource(parallel._grade_task)
     assert "| memory per job | + 1 GiB + disk |" in guide
     sandbox = (ROOT / "lstm_grading" / "sandbox.py").read_text()

@@ -18,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import re
 import socket
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,8 @@ from .. import inputs
 PROTOCOLS = ("tcp", "tls")
 ALLOWED_FAILURES = 1  # a task whose worker died is run once more elsewhere, then reported
 NEEDS_DASK = 'the cluster mode needs Dask: pip install "lstm-core[cluster]"'
+LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)", re.ASCII)  # one label of a host name
+SCHEDULER_FILE_MAX = 16 << 20  # bytes; Dask's is a few KiB: more is not one
 
 
 class ClusterError(Exception):
@@ -69,7 +73,8 @@ def parse_cluster(text: str) -> int:
     """``local:N`` -> N (a number of worker processes this machine can run)."""
     kind, _, count = str(text).partition(":")
     most = inputs.max_workers()
-    if kind != "local" or not (count.isascii() and count.isdigit()) or not 1 <= int(count) <= most:
+    digits = count.isascii() and count.isdigit() and len(count) <= 18  # int() refuses 4301
+    if kind != "local" or not digits or not 1 <= int(count) <= most:
         raise ValueError(
             f"cluster: expected local:N with N a number of worker processes from 1 to {most} "
             f"(4 per core here; e.g. local:4), got {text!r}; for an existing cluster use "
@@ -89,9 +94,24 @@ def is_loopback(host: str) -> bool:
         return True
     try:
         infos = socket.getaddrinfo(host, None)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: UnicodeError, a name IDNA cannot encode
         return False
     return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def is_host(host: str) -> bool:
+    """True if ``host`` is an IP address (IPv6 bare or in brackets) or a DNS host name: labels
+    of 1 to 63 letters, digits, ``-`` or ``_`` (international ones in their IDNA form), 253
+    characters in all. Nothing else is looked up (``is_loopback``) or connected to."""
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(bare)
+        return True
+    try:
+        name = host.encode("idna").decode("ascii").removesuffix(".")
+    except UnicodeError:  # an empty label, one longer than 63, a character IDNA refuses
+        return False
+    return len(name) <= 253 and all(LABEL.fullmatch(label) for label in name.split("."))
 
 
 def split_address(address: str, argument: str) -> tuple[str, str, int]:
@@ -102,14 +122,14 @@ def split_address(address: str, argument: str) -> tuple[str, str, int]:
     host, _, port = rest.rpartition(":")
     if (
         protocol not in ("", *PROTOCOLS)
-        or not host
-        or any(c.isspace() or c in "/?#@" for c in host)
-        or not (port.isascii() and port.isdigit())
+        or not is_host(host)
+        or not (port.isascii() and port.isdigit() and len(port) <= 5)
         or int(port) not in inputs.PORTS
     ):
         raise ValueError(
             f"{argument}: expected tcp://HOST:PORT or tls://HOST:PORT (or HOST:PORT), PORT "
-            f"from 1 to 65535, got {address!r}"
+            "from 1 to 65535, HOST an IP address or a host name (labels of 1 to 63 letters, "
+            f"digits, - or _ between dots, 253 characters in all), got {address!r}"
         )
     return protocol, host, int(port)
 
@@ -127,10 +147,11 @@ def tls_files(ca_file, cert, key) -> tuple[str, str, str] | None:
             f"missing {missing}"
         )
     for name, value in given.items():
-        if str(value) == "" or not Path(value).is_file():
+        expected = f"the PEM file of --{name.replace('_', '-')}"
+        found = inputs.look(name, value, expected) if str(value) else None
+        if found is None or not stat.S_ISREG(found.st_mode):
             raise ValueError(
-                f"{name}: {value or repr(value)} is not a file; expected the PEM file of "
-                f"--{name.replace('_', '-')}"
+                f"{name}: {inputs.shown(value) or repr(value)} is not a file; expected {expected}"
             )
     return (str(ca_file), str(cert), str(key))
 
@@ -191,14 +212,7 @@ def target(
         return None
     argument = given[0]
     if scheduler_file is not None:
-        path = Path(scheduler_file)
-        try:
-            scheduler = json.loads(path.read_text())["address"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ValueError(
-                f"scheduler_file: {path} is not a scheduler file with an address ({exc}); start "
-                "the scheduler first: dask scheduler --scheduler-file PATH"
-            ) from None
+        scheduler = scheduler_address(Path(scheduler_file))
     protocol, host, port = split_address(str(scheduler), argument)
     secure_config = tls is not None or configured_tls()
     if not protocol:
@@ -221,6 +235,30 @@ def target(
             "--allow-insecure if the network is private to the grading machines"
         )
     return Target(address=f"{protocol}://{host}:{port}", tls=tls, source=str(scheduler))
+
+
+def scheduler_address(path: Path) -> object:
+    """The ``address`` in the scheduler file ``path``; ``ValueError`` naming the argument.
+
+    Only a regular file of a sane size is read: a FIFO would block, ``/dev/zero`` never end.
+    """
+    expected = "the file `dask scheduler --scheduler-file PATH` wrote"
+    found = inputs.look("scheduler_file", path, expected)
+    if found is None:
+        why = "no such file"
+    elif not stat.S_ISREG(found.st_mode):
+        why = "not a regular file"
+    elif found.st_size > SCHEDULER_FILE_MAX:
+        why = f"{found.st_size} bytes, more than {SCHEDULER_FILE_MAX}"
+    else:
+        try:
+            return json.loads(path.read_text())["address"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            why = str(exc)
+    raise ValueError(
+        f"scheduler_file: {inputs.shown(path)} is not a scheduler file with an address ({why}); "
+        "start the scheduler first: dask scheduler --scheduler-file PATH"
+    )
 
 
 def security(t: Target):
