@@ -208,7 +208,11 @@ def sandbox_processes() -> list[psutil.Process]:
 def assert_clean(before: dict, tree: list[psutil.Process] = ()) -> None:
     """Nothing new since ``before``; every process of ``tree`` (recorded during the run) gone."""
     wait_for(lambda: not any(alive(p) for p in tree), "the run's processes to end")
-    after = host_state()
+    # A killed worker's run folder is removed by whoever sees it last, which may be a moment
+    # after the processes ended: wait for it (generously) instead of racing the removal.
+    end = time.monotonic() + WAIT
+    while (after := host_state())["dead_runs"] - before["dead_runs"] and time.monotonic() < end:
+        time.sleep(0.2)
     assert after["dead_runs"] - before["dead_runs"] == set(), "a run folder was left behind"
     assert after["job_folders"] - before["job_folders"] == set(), "a job folder was left behind"
     assert after["scratch"] - before["scratch"] == set(), "a Dask scratch folder was left"
