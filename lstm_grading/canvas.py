@@ -40,6 +40,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .course_prep import read_only
 from .inputs import check_in_gradebook, cwd, look, path_option, resolved, shown
 from .report import csv_text, write_text
 
@@ -198,8 +199,7 @@ def course_grades(gradebook: Path, assignment: str) -> dict[str, CourseGrade]:
     gradebook = resolved("gradebook", gradebook, "the course's gradebook.db")
     with tempfile.TemporaryDirectory(prefix="lstm-canvas-") as tmp:
         snapshot = Path(tmp) / "gradebook.db"
-        # as_uri(): a folder name with "?", "#" or "%" is not read as part of the URI
-        source = sqlite3.connect(f"{gradebook.as_uri()}?mode=ro", uri=True)
+        source = read_only(gradebook)
         target = sqlite3.connect(snapshot)
         try:
             source.backup(target)

@@ -11,6 +11,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 
+def read_only(gradebook: Path) -> sqlite3.Connection:
+    """A read-only connection to ``gradebook`` (an SQLite file), opened by its ``file:`` URI.
+
+    ``Path.as_uri`` quotes the path: a "#", "%" or "?" in a folder's name is part of the
+    name, not of the URI (an f-string "file:{path}" read "course #1" as "course ").
+    """
+    return sqlite3.connect(f"{gradebook.absolute().as_uri()}?mode=ro", uri=True)
+
+
 def tree_hash(folder: Path) -> str:
     """SHA-256 over the relative paths and contents of the regular files under ``folder``."""
     h = hashlib.sha256()
@@ -82,7 +91,7 @@ def make_template(course: Path, assignment: str, dest: Path) -> None:
         symlinks=False,
         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
     )
-    src = sqlite3.connect(f"file:{course / 'gradebook.db'}?mode=ro", uri=True)
+    src = read_only(course / "gradebook.db")
     dst = sqlite3.connect(dest / "gradebook.db")
     try:
         src.backup(dst)
@@ -112,7 +121,7 @@ def make_template(course: Path, assignment: str, dest: Path) -> None:
 
 def notebook_names(course: Path, assignment: str) -> tuple[str, ...]:
     """The assignment's notebook file names, as the gradebook lists them."""
-    con = sqlite3.connect(f"file:{course / 'gradebook.db'}?mode=ro", uri=True)
+    con = read_only(course / "gradebook.db")
     try:
         rows = con.execute(
             "SELECT notebook.name FROM notebook JOIN assignment "

@@ -19,6 +19,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .course_prep import GLOB_CHARACTERS, read_only
+
 DAY = 86_400  # seconds
 MIB_PER_TIB = 1 << 20
 PID_MAX_LIMIT = 1 << 22  # Linux's largest pid_max: RLIMIT_NPROC above it means nothing
@@ -156,6 +158,14 @@ def check_course(course) -> Path:
     if not stat.S_ISDIR(found.st_mode):
         raise ValueError(f"course: got '{shown(course)}', which is not a folder; expected {COURSE}")
     path = resolved("course", course, COURSE)
+    if any(c in str(path) for c in GLOB_CHARACTERS):
+        # nbgrader globs for the autograded notebooks under its root and appends the root to
+        # "sqlite:///" as its gradebook's URL: neither finds a folder named "course[1]" or "c?"
+        raise ValueError(
+            f"course: got '{shown(course)}', whose path contains [, ], * or ?, which nbgrader "
+            f"reads as a pattern or a URL's query: nbgrader cannot grade there; expected {COURSE} "
+            "on a path without them (rename or move it)"
+        )
     config = look("course", path / "nbgrader_config.py", COURSE)
     if config is None or not stat.S_ISREG(config.st_mode):
         raise ValueError(
@@ -193,8 +203,7 @@ def gradebook_assignments(gradebook: Path, argument: str = "course") -> list[str
     if found is None or not stat.S_ISREG(found.st_mode):
         raise ValueError(f"{argument}: {shown(gradebook)} does not exist; expected {expected}")
     try:
-        uri = resolved(argument, gradebook, expected).as_uri()
-        con = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+        con = read_only(resolved(argument, gradebook, expected))
         try:
             rows = con.execute("SELECT name FROM assignment").fetchall()
         finally:

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from nbgrader.api import Gradebook
 
-from lstm_grading import canvas, cli, course_lock, inputs, job, parallel
+from lstm_grading import canvas, cli, course_lock, course_prep, inputs, job, parallel
 from lstm_grading.cluster import connect, coordinator
 from lstm_grading.cluster.connect import ClusterError, Target
 from lstm_grading.cluster.coordinator import WORKER_TIMEOUT
@@ -645,6 +645,33 @@ def test_a_valid_course_passes_every_check_up_to_the_lock(course, capsys, cluste
     assert tree(course) == before
 
 
+@pytest.mark.parametrize("name", ["course[1]", "course*", "course?"])
+@pytest.mark.parametrize("cluster", [[], ["--cluster", "local:1"]])
+def test_a_course_path_nbgrader_reads_as_a_pattern_is_refused(name, cluster, course, capsys):
+    """nbgrader globs under the course folder and appends it to its gradebook's URL."""
+    odd = course.parent / "parent" / name / "course"  # a character in any folder of the path
+    shutil.copytree(course, odd)
+    before = tree(odd)
+    code, err = run([A, "--course", str(odd), *cluster], capsys)
+    assert code == 2
+    pattern = r"lstm-autograde: course: got '.*', whose path contains \[, \], \* or \?"
+    assert re.match(pattern, err), err
+    assert tree(odd) == before
+
+
+@pytest.mark.parametrize("name", ["course #1", "course %41", "course &=;"])
+def test_a_course_path_with_other_uri_characters_is_read_as_it_is(name, course):
+    """ "#", "%" and the like are a folder's name, not part of a URI: its gradebook is read."""
+    odd = course.parent / name
+    shutil.copytree(course, odd)
+    with pytest.raises(Reached):
+        cli.main([A, "--course", str(odd)])
+    assert course_prep.notebook_names(odd, A) == (f"{A}.ipynb",)
+    course_prep.make_template(odd, A, odd.parent / "template")
+    with Gradebook(f"sqlite:///{odd.parent / 'template' / 'gradebook.db'}") as gb:
+        assert [a.name for a in gb.assignments] == [A]
+
+
 # -- the Python API ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("kwargs", "message"),
@@ -1075,3 +1102,28 @@ def test_plain_nbgrader_reads_the_cell_timeout_as_lstm_autograde_does(monkeypatc
     message = r"LSTM_GRADING_CELL_TIMEOUT \(environment variable\): got 'abc'; expected a whole"
     with pytest.raises(ValueError, match=message):
         load_course_config()
+
+
+def test_python_dash_m_lstm_grading_is_the_same_command(tmp_path):
+    """``python -m lstm_grading`` runs lstm-autograde's main: its help, its exit statuses."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def module(*argv):
+        return subprocess.run(
+            [sys.executable, "-m", "lstm_grading", *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    shown = module("--help")
+    assert (shown.returncode, shown.stderr) == (0, "")
+    assert shown.stdout.startswith("usage: lstm-autograde ")
+    missing = tmp_path / "no-course"
+    done = module(A, "--course", str(missing))
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"lstm-autograde: course: got '{missing}', which does not exist; expected {inputs.COURSE}\n"
+    )
