@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import reprlib
 from collections.abc import Mapping
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -75,12 +76,16 @@ def finite_number(
         expected = "a finite number"
     if not _is_number(value):
         raise ArgumentTypeError(f"{name} must be {expected}, got {describe(value)}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int beyond float64's range
+        finite = False
     if (
-        not math.isfinite(value)
+        not finite
         or (low is not None and (value <= low if low_open else value < low))
         or (high is not None and (value >= high if high_open else value > high))
     ):
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
+        raise ValueError(f"{name} must be {expected}, got {_SHORT.repr(value)}")
     return value
 
 
@@ -156,19 +161,62 @@ def as_rng(rng, name: str = "rng") -> np.random.Generator:
         raise ValueError(f"{name} must be {expected}, got {describe(rng)}") from exc
 
 
-def as_float_array(value, name: str, dtype=None) -> np.ndarray:
+def as_array(value, name: str, expected: str) -> np.ndarray:
+    """``np.asarray(value)``, refusing what NumPy cannot make one rectangular array of.
+
+    The one conversion of array arguments: a ragged nested list (``[[0], [1, 2]]``) raises
+    an :class:`ArgumentTypeError` naming ``name`` and saying it must be ``expected``,
+    instead of NumPy's own error. The dtype is the caller's to check (an object array
+    comes back as it is).
+    """
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as exc:  # ragged nested lists, objects NumPy refuses
+        raise ArgumentTypeError(
+            f"{name} must be {expected}, got {describe(value)}, which is not one rectangular "
+            "array (nested sequences of different lengths)"
+        ) from exc
+
+
+def as_int_array(value, name: str, expected: str) -> np.ndarray:
+    """``value`` as an array of integers (not bools), or an :class:`ArgumentTypeError`.
+
+    ``expected`` says what ``name`` must be, e.g. ``"integer class indices"``.
+    """
+    arr = as_array(value, name, expected)
+    if arr.dtype.kind not in "iu":
+        got = describe(value) if arr.dtype == object else f"dtype {arr.dtype}"
+        raise ArgumentTypeError(f"{name} must be {expected}, got {got}")
+    return arr
+
+
+def check_index_range(arr: np.ndarray, name: str, size: int, expected: str | None = None) -> None:
+    """Raise ``ValueError`` unless every entry of the integer array ``arr`` lies in ``[0, size)``.
+
+    ``expected`` is the message's "must ..." part, ``"lie in [0, size)"`` by default.
+    """
+    if arr.size and (arr.min() < 0 or arr.max() >= size):
+        expected = expected or f"lie in [0, {size})"
+        raise ValueError(f"{name} must {expected}, got values in [{arr.min()}, {arr.max()}]")
+
+
+def as_float_array(value, name: str, dtype=None, *, bools: bool = True) -> np.ndarray:
     """Return ``value`` as a float32/float64 array, or raise naming ``name``.
 
     Integers and booleans become float64 (or ``dtype`` if given); float32 and float64
     keep their dtype unless ``dtype`` asks for another; anything else is an
-    :class:`ArgumentTypeError`.
+    :class:`ArgumentTypeError`. With ``bools=False`` booleans (``True``, bool arrays) are
+    refused too, where a bool can only be a mistake.
     """
     expected = "a float32 or float64 array (integers are converted)"
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError) as exc:  # ragged nested lists, objects NumPy refuses
-        raise ArgumentTypeError(f"{name} must be {expected}, got {describe(value)}") from exc
+    arr = as_array(value, name, expected)
     kind = arr.dtype.kind
+    if kind == "b" and not bools:
+        expected = "a float32 or float64 array (integers are converted, bools are not)"
+        got = "" if isinstance(value, (np.ndarray, np.generic)) else f"{describe(value)}, "
+        raise ArgumentTypeError(f"{name} must be {expected}, got {got}dtype bool")
     if kind in "biu":
         return arr.astype(np.float64 if dtype is None else dtype)
     if arr.dtype in FLOAT_DTYPES:
@@ -241,6 +289,104 @@ def check_sequence(x, D: int, dtype) -> np.ndarray:
         raise ValueError(f"x must have at least one sequence and one time step, got {x.shape}")
     check_finite(x, "x")
     return x
+
+
+def check_step_input(x, D: int, dtype) -> np.ndarray:
+    """One step's inputs as a finite ``(N, D)`` array of ``dtype``, with ``N >= 1``."""
+    x = check_array(x, "x", (None, D), "(N, D)", dtype)
+    if x.shape[0] == 0:
+        raise ValueError(f"x must have at least one row (N >= 1), got {x.shape}")
+    return x
+
+
+def check_size(shape: tuple, name: str, axis: int, what: str) -> int:
+    """``shape[axis]``, a size read off an array of ``name``; ``ValueError`` if it is 0.
+
+    ``what`` names the size, e.g. ``"hidden size H"``.
+    """
+    if shape[axis] < 1:
+        article = "an" if what[0] in "aeiou" else "a"
+        raise ValueError(
+            f"{name} must have {article} {what} of at least 1, got shape {shape} "
+            f"({what.split()[-1]} = 0)"
+        )
+    return shape[axis]
+
+
+def largest(value) -> float:
+    """The largest magnitude in an array, a number or a dict of arrays (0 for none).
+
+    Two reductions per array, no copy (it runs on every forward pass).
+    """
+    parts = value.values() if isinstance(value, Mapping) else (value,)
+    result = 0.0
+    for part in parts:
+        arr = np.asarray(part)
+        if arr.size and arr.dtype.kind in "biuf":
+            result = max(result, -float(arr.min()), float(arr.max()))
+    return result
+
+
+def check_overflow(inputs: Mapping, dtype, what: str, *results) -> None:
+    """Raise ``ValueError`` if a result computed from finite arguments is not finite.
+
+    The rule for overflow: a function whose arguments are finite returns finite results or
+    raises this error, never a floating-point warning (compute under
+    ``np.errstate(over="ignore", invalid="ignore")``) and never inf or NaN. Inf or NaN in
+    one of ``results`` then means that an intermediate overflowed ``dtype`` (``None``: the
+    dtype of the first result that is not finite). ``inputs``
+    maps the arguments that could have caused it to their values (arrays, numbers, dicts of
+    arrays or None); the message names the largest, the one to scale down. ``what`` names
+    the results, e.g. ``"the gradients"``. Call it once per call, after the work: it costs
+    one pass over the results.
+    """
+    for result in results:
+        if not np.isfinite(result).all():
+            raise overflow_error(inputs, np.result_type(result) if dtype is None else dtype, what)
+
+
+def overflow_error(inputs: Mapping, dtype, what: str) -> ValueError:
+    """The error of :func:`check_overflow`, naming the largest of ``inputs``."""
+    sizes = {name: largest(value) for name, value in inputs.items() if value is not None}
+    name = max(sizes, key=sizes.get)
+    dtype = np.dtype(dtype)
+    return ValueError(
+        f"{name} must be small enough for {what} to stay within {dtype} (largest "
+        f"{np.finfo(dtype).max:.3g}), got values up to {sizes[name]:.3g}, which overflow it"
+    )
+
+
+def check_affine(terms, b, dtype, inputs: Mapping, what: str) -> None:
+    """Refuse arguments for which ``sum_k z_k @ W_k + b`` could overflow ``dtype``.
+
+    ``terms`` are pairs ``(largest |z_k|, W_k)``. Every partial sum of the products is
+    bounded by ``|b| + sum_k largest_k * (column sums of |W_k|)``; if that bound is finite
+    in ``dtype``, nothing can overflow (no inf, no inf - inf), so a loop needs no check of
+    its own. Otherwise the error names the largest of ``inputs`` (see :func:`overflow_error`).
+    Costs one pass over the ``W_k``.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        bound = np.abs(np.asarray(b, np.float64))
+        for largest, W in terms:
+            bound = bound + float(largest) * np.abs(W).sum(axis=0, dtype=np.float64)
+        largest_bound = float(np.max(bound)) if bound.size else 0.0
+    if not largest_bound < 0.99 * float(np.finfo(dtype).max):
+        raise overflow_error(inputs, dtype, what)
+
+
+@contextmanager
+def overflow_checked(inputs: Mapping, dtype, what: str):
+    """Run a loop of checked steps whose arguments were all checked before it.
+
+    A step that overflows raises a ``ValueError`` naming its own arguments (or refuses the
+    inf it is handed); here it becomes :func:`overflow_error`'s, naming the caller's
+    ``inputs``. Floating-point warnings are silenced inside: each step checks its results.
+    """
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            yield
+    except ValueError as exc:
+        raise overflow_error(inputs, dtype, what) from exc
 
 
 def check_state(value, name: str, N: int, H: int, dtype) -> np.ndarray:

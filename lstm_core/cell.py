@@ -12,9 +12,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import ArgumentTypeError, check_array, check_state, describe
-from .lstm import SequenceCache, lstm_backward, lstm_forward
-from .params import lstm_sizes
+from ._checks import ArgumentTypeError, check_array, check_state, check_step_input, describe
+from .lstm import SequenceCache, backward_checked, check_sequence_cache, lstm_forward
+from .params import check_preactivations, lstm_sizes
 
 
 class StepCache(NamedTuple):
@@ -67,12 +67,14 @@ def lstm_step_forward(x, h_prev, c_prev, params):
     Raises
     ------
     ValueError
-        If ``params`` is not an LSTM's or an array is not finite or of the shape above.
+        If ``params`` is not an LSTM's, an array is not finite or of the shape above (with
+        ``N >= 1``), or the pre-activations overflow the dtype (as :func:`lstm_forward`).
     """
     D, H, dtype = lstm_sizes(params)
-    x = check_array(x, "x", (None, D), "(N, D)", dtype)
+    x = check_step_input(x, D, dtype)
     h_prev = check_state(h_prev, "h_prev", x.shape[0], H, dtype)
     c_prev = check_state(c_prev, "c_prev", x.shape[0], H, dtype)
+    check_preactivations(x, h_prev, params, 1, names=("x", "h_prev"))
     hs, sequence = lstm_forward(x[:, None], params, h_prev, c_prev)
     return hs[:, 0].copy(), sequence.c_last.copy(), StepCache(sequence)
 
@@ -100,16 +102,23 @@ def lstm_step_backward(dh, dc, cache: StepCache):
     Raises
     ------
     ValueError
-        If ``cache`` is not a :class:`StepCache` (an ``ArgumentTypeError``) or ``dh``,
-        ``dc`` are not finite arrays of the shape above.
+        If ``cache`` is not a :class:`StepCache` of one step (an ``ArgumentTypeError``) or
+        its arrays do not fit its params, if ``dh``, ``dc`` are not finite arrays of the
+        shape above, or if the gradients overflow the dtype.
     """
     if not isinstance(cache, StepCache):
         raise ArgumentTypeError(
             f"cache must be the StepCache from lstm_step_forward, got {describe(cache)}"
         )
-    N, H = cache.sequence.c_last.shape
+    N, T, _, H = check_sequence_cache(cache.sequence, "cache.sequence")
+    if T != 1:
+        raise ValueError(
+            f"cache must be the StepCache from lstm_step_forward, got one of {T} steps"
+        )
     dtype = cache.sequence.gates.dtype
     dh = check_array(dh, "dh", (N, H), "(N, H)", dtype)
     dc = check_array(dc, "dc", (N, H), "(N, H)", dtype)
-    dx, dh_prev, dc_prev, grads = lstm_backward(dh[:, None], cache.sequence, dc_last=dc)
+    no_dh = np.zeros_like(dh)
+    given = {"dh": dh, "dc": dc}
+    dx, dh_prev, dc_prev, grads = backward_checked(dh[:, None], cache.sequence, no_dh, dc, given)
     return dx[:, 0].copy(), dh_prev, dc_prev, grads

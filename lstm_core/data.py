@@ -13,8 +13,11 @@ import numpy as np
 from ._checks import (
     ArgumentTypeError,
     as_float_array,
+    as_int_array,
     as_rng,
     check_dtype,
+    check_index_range,
+    check_overflow,
     choice,
     describe,
     finite_number,
@@ -152,16 +155,29 @@ def noisy_sine(n_steps: int, period: float = 20.0, noise: float = 0.1, rng=None,
     Raises
     ------
     ValueError
-        For ``n_steps`` not a positive integer, ``period`` not a finite number > 0,
-        ``noise`` not a finite number >= 0, or an ``rng`` or ``dtype`` of the wrong kind.
+        For ``n_steps`` not a positive integer, ``period`` not a finite number > 0 (and large
+        enough for the phase ``4 pi t / period`` to stay finite), ``noise`` not a finite
+        number >= 0 (and small enough for the series to stay finite in ``dtype``), or an
+        ``rng`` or ``dtype`` of the wrong kind.
     """
     n_steps = positive_int(n_steps, "n_steps")
     finite_number(period, "period", low=0, low_open=True)
     finite_number(noise, "noise", low=0)
+    with np.errstate(over="ignore"):
+        largest_phase = 4 * np.pi * (n_steps - 1) / period
+    if not np.isfinite(largest_phase):
+        raise ValueError(
+            f"period must be large enough for the phase 4 pi t / period to stay finite up to "
+            f"t = n_steps - 1 = {n_steps - 1}, got {period!r}"
+        )
     rng = as_rng(rng)
+    dtype = check_dtype(dtype)
     t = np.arange(n_steps)
     clean = np.sin(2 * np.pi * t / period) + 0.5 * np.sin(4 * np.pi * t / period)
-    return (clean + noise * rng.standard_normal(n_steps)).astype(check_dtype(dtype))
+    with np.errstate(over="ignore", invalid="ignore"):
+        series = (clean + noise * rng.standard_normal(n_steps)).astype(dtype)
+    check_overflow({"noise": noise}, dtype, "the series", series)
+    return series
 
 
 def windows(series, window: int):
@@ -239,6 +255,7 @@ def python_docs_corpus(held_out: float = 0.1):
     pages = list(topics.values())
     ends = np.cumsum([len(p) for p in pages])
     last = np.searchsorted(ends, (1 - held_out) * ends[-1], side="right") - 1
+    last = min(last, len(pages) - 2)  # a held_out too small to round to a character: one page
     cut = int(ends[last]) if last >= 0 else 0
     text = "".join(pages)
     return text[:cut], text[cut:]
@@ -262,13 +279,19 @@ def encode_text(text: str, vocab: str | None = None):
     Raises
     ------
     ValueError
-        If ``text`` or ``vocab`` is not a str (an ``ArgumentTypeError``), or ``text`` has
-        characters that ``vocab`` lacks.
+        If ``text`` or ``vocab`` is not a str (an ``ArgumentTypeError``), ``vocab`` repeats a
+        character, or ``text`` has characters that ``vocab`` lacks.
     """
     if not isinstance(text, str):
         raise ArgumentTypeError(f"text must be a str, got {describe(text)}")
     if vocab is not None and not isinstance(vocab, str):
         raise ArgumentTypeError(f"vocab must be a str or None, got {describe(vocab)}")
+    if vocab is not None and len(set(vocab)) != len(vocab):
+        repeated = sorted({ch for ch in vocab if vocab.count(ch) > 1})
+        raise ValueError(
+            f"vocab must be a str of distinct characters, got {describe(vocab)}, which "
+            f"repeats {repeated[:10]}"
+        )
     vocab = "".join(sorted(set(text))) if vocab is None else vocab
     index = {ch: k for k, ch in enumerate(vocab)}
     missing = sorted(set(text) - set(index))
@@ -300,13 +323,8 @@ def one_hot(ids, size: int, dtype=np.float64):
     """
     size = positive_int(size, "size")
     dtype = check_dtype(dtype)
-    ids = np.asarray(ids)
-    if ids.dtype.kind not in "iu":
-        raise ArgumentTypeError(f"ids must be integers in [0, {size}), got dtype {ids.dtype}")
-    if ids.size and (ids.min() < 0 or ids.max() >= size):
-        raise ValueError(
-            f"ids must be integers in [0, {size}), got values in [{ids.min()}, {ids.max()}]"
-        )
+    ids = as_int_array(ids, "ids", f"integers in [0, {size})")
+    check_index_range(ids, "ids", size, f"be integers in [0, {size})")
     return np.eye(size, dtype=dtype)[ids]
 
 
@@ -336,11 +354,9 @@ def char_batches(ids, seq_len: int, vocab_size: int, dtype=np.float64):
         If ``ids`` is not a 1-D integer array of more than ``seq_len`` ids in
         ``[0, vocab_size)``, or a size is not a positive integer.
     """
-    ids = np.asarray(ids)
+    ids = as_int_array(ids, "ids", "integer character ids")
     seq_len = positive_int(seq_len, "seq_len")
     vocab_size = positive_int(vocab_size, "vocab_size")
-    if ids.dtype.kind not in "iu":
-        raise ArgumentTypeError(f"ids must be integer character ids, got dtype {ids.dtype}")
     if ids.ndim != 1:
         raise ValueError(f"ids must be a 1-D array of character ids, got shape {ids.shape}")
     N = (ids.size - 1) // seq_len

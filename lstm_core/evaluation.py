@@ -14,9 +14,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_float_array, check_shape
+from ._checks import (
+    ArgumentTypeError,
+    as_float_array,
+    as_int_array,
+    check_finite,
+    check_index_range,
+    check_overflow,
+    check_shape,
+    describe,
+    integer,
+    positive_int,
+)
 from .data import one_hot
-from .model import model_forward
+from .model import check_model, model_forward
 
 
 def autocorrelation(series, max_lag: int) -> np.ndarray:
@@ -35,13 +46,22 @@ def autocorrelation(series, max_lag: int) -> np.ndarray:
     Returns
     -------
     array (max_lag,)
+
+    Raises
+    ------
+    ValueError
+        If ``series`` is not a finite 1-D array of numbers, ``max_lag`` not an integer in
+        ``[1, S - 1]``, or the series is constant.
     """
     x = as_float_array(series, "series", np.float64)
     check_shape(x, "series", (None,), "(S,)")
+    check_finite(x, "series")
     if isinstance(max_lag, bool) or not isinstance(max_lag, (int, np.integer)):
         raise ValueError(f"max_lag must be an integer in [1, S - 1], got {max_lag!r}")
     if not 1 <= max_lag < x.size:
         raise ValueError(f"max_lag must be in [1, S - 1 = {x.size - 1}], got {max_lag}")
+    # scaled by a power of two (exact): no sum or product overflows, and r is unchanged
+    x = np.ldexp(x, -int(np.frexp(np.max(np.abs(x)))[1]))
     x = x - x.mean()
     denom = float(x @ x)
     if denom == 0:
@@ -63,22 +83,54 @@ def fit_autoregression(x, y) -> np.ndarray:
     -------
     w : array (p + 1,)
         Intercept first, then one weight per position in the window (oldest first).
+
+    Raises
+    ------
+    ValueError
+        If ``x`` or ``y`` is not a finite array of the shape above, there are fewer than
+        ``p + 1`` windows, or the values are so large that the fit overflows float64.
     """
     X = _design(x)
     y = as_float_array(y, "y", np.float64).reshape(-1)
     if y.size != X.shape[0]:
         raise ValueError(f"y must hold one target per window ({X.shape[0]}), got {y.size}")
+    check_finite(y, "y")
     if X.shape[0] < X.shape[1]:
         raise ValueError(f"need at least p + 1 = {X.shape[1]} windows, got {X.shape[0]}")
-    return np.linalg.lstsq(X, y, rcond=None)[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        w = np.linalg.lstsq(X, y, rcond=None)[0]
+    check_overflow({"x": X, "y": y}, np.float64, "the fitted weights", w)
+    return w
 
 
 def predict_autoregression(w, x) -> np.ndarray:
-    """Forecasts ``(N, 1)`` of the autoregression ``w`` from :func:`fit_autoregression`."""
+    """Forecasts ``(N, 1)`` of the autoregression ``w`` from :func:`fit_autoregression`.
+
+    Parameters
+    ----------
+    w : array (p + 1,)
+        Intercept first, then the weights.
+    x : array (N, p, 1) or (N, p)
+        Windows, as for :func:`fit_autoregression`.
+
+    Returns
+    -------
+    array (N, 1)
+
+    Raises
+    ------
+    ValueError
+        If ``w`` or ``x`` is not a finite array of the shape above, or the forecasts
+        overflow float64.
+    """
     X = _design(x)
     w = as_float_array(w, "w", np.float64)
     check_shape(w, "w", (X.shape[1],), "(p + 1,)")
-    return (X @ w)[:, None]
+    check_finite(w, "w")
+    with np.errstate(over="ignore", invalid="ignore"):
+        pred = (X @ w)[:, None]
+    check_overflow({"w": w, "x": X}, np.float64, "the forecasts", pred)
+    return pred
 
 
 def _design(x) -> np.ndarray:
@@ -87,6 +139,7 @@ def _design(x) -> np.ndarray:
         x = x[:, :, 0]
     if x.ndim != 2 or x.shape[1] < 1:
         raise ValueError(f"x must have shape (N, p, 1) or (N, p), got {x.shape}")
+    check_finite(x, "x")
     return np.hstack([np.ones((x.shape[0], 1)), x])
 
 
@@ -112,19 +165,36 @@ def ngram_log_probs(ids, vocab_size: int, order: int, alpha: float = 1.0) -> np.
     Returns
     -------
     array (V,) for order 1, (V, V) for order 2 (row: previous character, column: next)
+
+    Raises
+    ------
+    ValueError
+        If ``ids`` is not a non-empty 1-D array of integers in ``[0, vocab_size)``,
+        ``vocab_size`` not a positive integer, ``order`` not the integer 1 or 2, or
+        ``alpha`` not a finite number > 0 (NumPy scalars included).
     """
     ids = _check_ids(ids, vocab_size, "ids")
+    expected = "1 (unigram) or 2 (bigram)"
+    if isinstance(order, (bool, np.bool_)) or not isinstance(order, (int, np.integer)):
+        raise ArgumentTypeError(f"order must be {expected}, got {describe(order)}")
     if order not in (1, 2):
-        raise ValueError(f"order must be 1 (unigram) or 2 (bigram), got {order!r}")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
-        raise ValueError(f"alpha must be a positive number, got {alpha!r}")
+        raise ValueError(f"order must be {expected}, got {order!r}")
+    number = isinstance(alpha, (int, float, np.integer, np.floating))
+    if isinstance(alpha, (bool, np.bool_)) or not number:
+        raise ArgumentTypeError(f"alpha must be a positive number, got {describe(alpha)}")
+    if not (np.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"alpha must be a positive number (finite), got {alpha!r}")
     if order == 1:
         counts = np.bincount(ids, minlength=vocab_size) + float(alpha)
     else:
         counts = np.zeros((vocab_size, vocab_size))
         np.add.at(counts, (ids[:-1], ids[1:]), 1.0)
-        counts += alpha
-    return np.log(counts / counts.sum(axis=-1, keepdims=True))
+        counts += float(alpha)
+    with np.errstate(under="ignore"):
+        probs = counts / counts.sum(axis=-1, keepdims=True)
+    if probs.min() > 0:
+        return np.log(probs)
+    return np.log(counts) - np.log(counts.sum(axis=-1, keepdims=True))  # a tiny alpha
 
 
 def ngram_cross_entropy(log_probs, ids, previous: int | None = None) -> float:
@@ -144,35 +214,57 @@ def ngram_cross_entropy(log_probs, ids, previous: int | None = None) -> float:
     -------
     float
         ``exp`` of it is the perplexity.
+
+    Raises
+    ------
+    ValueError
+        If ``log_probs`` is not an array of shape ``(V,)`` or ``(V, V)`` without NaN or
+        ``+inf``, ``ids`` not a non-empty 1-D array of integers in ``[0, V)`` (of at
+        least two for a bigram without ``previous``), ``previous`` not an integer in
+        ``[0, V)``, or a scored character has probability 0 (an infinite cross-entropy).
     """
     log_probs = as_float_array(log_probs, "log_probs", np.float64)
     V = log_probs.shape[0] if log_probs.ndim else 0
-    if log_probs.ndim not in (1, 2) or log_probs.shape != (V,) * log_probs.ndim:
+    if log_probs.ndim not in (1, 2) or log_probs.shape != (V,) * log_probs.ndim or V == 0:
         raise ValueError(f"log_probs must have shape (V,) or (V, V), got {log_probs.shape}")
+    bad = np.isnan(log_probs) | (log_probs == np.inf)
+    if bad.any():
+        where = tuple(int(k) for k in np.argwhere(bad)[0])
+        raise ValueError(
+            f"log_probs must be log-probabilities (finite, or -inf for probability 0), "
+            f"got {float(log_probs[where])!r} at index {where}"
+        )
     ids = _check_ids(ids, V, "ids")
     if log_probs.ndim == 1:
-        return float(-log_probs[ids].mean())
-    if previous is not None:
-        ids = np.concatenate([_check_ids([previous], V, "previous"), ids])
-    if ids.size < 2:
-        raise ValueError("a bigram needs at least one character to score after its context")
-    return float(-log_probs[ids[:-1], ids[1:]].mean())
+        scored, first = log_probs[ids], 0  # ids[first + k] is the k-th scored character
+    else:
+        if previous is not None:
+            previous = integer(previous, "previous", 0)
+            check_index_range(np.array([previous]), "previous", V)
+        pairs = ids if previous is None else np.concatenate([[previous], ids])
+        if pairs.size < 2:
+            raise ValueError(
+                "ids must hold at least one character to score after its context (give "
+                f"previous, or two ids or more), got {ids.size}"
+            )
+        scored, first = log_probs[pairs[:-1], pairs[1:]], int(previous is None)
+    if np.isneginf(scored).any():
+        k = first + int(np.flatnonzero(np.isneginf(scored))[0])
+        raise ValueError(
+            f"ids must have non-zero probability under log_probs, got ids[{k}] = {ids[k]}, "
+            "of log-probability -inf (an infinite cross-entropy)"
+        )
+    return float(-scored.mean())
 
 
 def _check_ids(ids, vocab_size, name) -> np.ndarray:
-    ids = np.asarray(ids)
-    if (
-        isinstance(vocab_size, bool)
-        or not isinstance(vocab_size, (int, np.integer))
-        or vocab_size < 1
-    ):
-        raise ValueError(f"vocab_size must be a positive integer, got {vocab_size!r}")
-    if ids.ndim != 1 or ids.size == 0 or ids.dtype.kind not in "iu":
+    vocab_size = positive_int(vocab_size, "vocab_size")
+    ids = as_int_array(ids, name, "a non-empty 1-D integer array")
+    if ids.ndim != 1 or ids.size == 0:
         raise ValueError(
             f"{name} must be a non-empty 1-D integer array, got {ids.dtype} {ids.shape}"
         )
-    if ids.min() < 0 or ids.max() >= vocab_size:
-        raise ValueError(f"{name} must lie in [0, {vocab_size}), got [{ids.min()}, {ids.max()}]")
+    check_index_range(ids, name, vocab_size)
     return ids
 
 
@@ -204,17 +296,35 @@ def char_cross_entropy(
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not a model (as :func:`lstm_core.model_forward` checks it) with a
+        read-out over the alphabet it reads (``Wx (V, G)``, ``Wy (H, V)``), ``ids`` or
+        ``context`` not 1-D arrays of integers in ``[0, V)``, nothing is left to score
+        (``ids`` of one character and no ``context``), ``window`` or ``batch`` not a
+        positive integer, or ``warmup`` not an integer in ``[0, window)``.
     """
-    if "Wy" not in params:
-        raise ValueError("params must have a read-out (Wy, by) over the alphabet")
-    V = params["Wy"].shape[1]
+    _, D, _, O = check_model(params)
+    if O is None:
+        raise ValueError("params must have a read-out (Wy, by) over the alphabet, got none")
+    if D != O:
+        raise ValueError(
+            f"params must read the alphabet it predicts, Wx (V, G) and Wy (H, V) with one V, "
+            f"got Wx {params['Wx'].shape} and Wy {params['Wy'].shape}"
+        )
+    V = O
     ids = _check_ids(ids, V, "ids")
     ctx = np.zeros(0, np.int64) if context is None else _check_ids(context, V, "context")
-    for name, value in (("window", window), ("batch", batch)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if ctx.size == 0 and ids.size < 2:
+        raise ValueError(
+            "ids must hold at least 2 characters without a context (the first one is not "
+            f"scored), got {ids.size}"
+        )
+    window, batch = positive_int(window, "window"), positive_int(batch, "batch")
     if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)):
-        raise ValueError(f"warmup must be an integer in [0, window), got {warmup!r}")
+        raise ArgumentTypeError(f"warmup must be an integer in [0, window), got {warmup!r}")
     if not 0 <= warmup < window:
         raise ValueError(f"warmup must be in [0, window={window}), got {warmup}")
     ctx = ctx[len(ctx) - min(len(ctx), warmup) :]
@@ -226,10 +336,12 @@ def char_cross_entropy(
         x = one_hot(full[t - 1], V, params["Wx"].dtype)  # input: the character before each
         logits, _ = model_forward(x, params, readout="all")  # (B, window, V)
         z = logits[scored[lo : lo + batch]].astype(np.float64)  # (scored, V)
-        z -= z.max(axis=1, keepdims=True)
-        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        with np.errstate(over="ignore", invalid="ignore"):  # the total is checked
+            z -= z.max(axis=1, keepdims=True)
+            log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         total -= log_p[np.arange(len(z)), full[t[scored[lo : lo + batch]]]].sum()
         count += len(z)
+    check_overflow({"params": params}, np.float64, "the cross-entropy", total)
     return total / count
 
 

@@ -14,15 +14,57 @@ import time
 
 import numpy as np
 
-from ._checks import as_float_array, check_dtype, check_shape, positive_int
+from ._checks import (
+    ArgumentTypeError,
+    as_array,
+    as_float_array,
+    as_rng,
+    check_array,
+    check_dtype,
+    check_finite,
+    check_overflow,
+    check_sequence,
+    check_shape,
+    check_size,
+    check_state,
+    describe,
+    integer,
+    positive_int,
+)
 from .activations import sigmoid
 from .data import memory_task
 from .gates import lstm_step_trace
 from .lstm import lstm_backward, lstm_forward
-from .model import cell_of, init_model, model_forward
+from .model import CELLS, check_model, init_model, model_forward
 from .optim import Adam
+from .params import lstm_sizes
 from .rnn import rnn_backward, rnn_forward
 from .train import fit
+
+
+def _integers(values, name: str) -> list[int]:
+    """``values`` as a list of ints if it is a non-empty sequence of non-negative integers."""
+    expected = "a non-empty sequence of non-negative integers"
+    if not isinstance(values, (list, tuple, range, np.ndarray)):
+        raise ArgumentTypeError(f"{name} must be {expected}, got {describe(values)}")
+    if len(values) == 0:
+        raise ValueError(f"{name} must be {expected}, got {describe(values)}")
+    arr = as_array(values, name, expected)
+    if arr.dtype.kind not in "iu":  # bools and floats such as 2.5 too
+        raise ArgumentTypeError(f"{name} must be {expected}, got {describe(values)}")
+    if arr.ndim != 1 or arr.size == 0 or arr.min() < 0:
+        raise ValueError(f"{name} must be {expected}, got {describe(values)}")
+    return [int(v) for v in arr]
+
+
+def _cells(cells) -> tuple:
+    """``cells`` as a tuple if it is a non-empty sequence of names in :data:`CELLS`."""
+    expected = f"a non-empty sequence of names from {CELLS}"
+    if isinstance(cells, str) or not isinstance(cells, (list, tuple)):
+        raise ArgumentTypeError(f"cells must be {expected}, got {describe(cells)}")
+    if not cells or any(c not in CELLS for c in cells):
+        raise ValueError(f"cells must be {expected}, got {describe(cells)}")
+    return tuple(cells)
 
 
 def input_gradient_norms(x, params, lags):
@@ -46,13 +88,18 @@ def input_gradient_norms(x, params, lags):
     -------
     array (len(lags),)
         Mean over the batch of ``|d loss_L / d x_0|``.
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not an LSTM's or an RNN's, ``x`` not a finite ``(N, T, D)``
+        array, or ``lags`` not a non-empty sequence of integers in ``[0, T)``.
     """
-    cell = cell_of(params)
-    x = as_float_array(x, "x", params["Wh"].dtype)
-    check_shape(x, "x", (None, None, params["Wx"].shape[0]), "(N, T, D)")
-    lags = [int(L) for L in lags]
-    if any(L < 0 or L >= x.shape[1] for L in lags):
-        raise ValueError(f"every lag must lie in [0, T={x.shape[1]}), got {lags}")
+    cell, D, _, _ = check_model(params)
+    x = check_sequence(x, D, params["Wh"].dtype)
+    lags = _integers(lags, "lags")
+    if max(lags) >= x.shape[1]:
+        raise ValueError(f"lags must lie in [0, T={x.shape[1]}), got {lags}")
     forward, backward = (
         (lstm_forward, lstm_backward) if cell == "lstm" else (rnn_forward, rnn_backward)
     )
@@ -85,12 +132,19 @@ def unroll_trace(x, params, h0=None, c0=None) -> dict:
         The keys of :func:`lstm_core.lstm_step_trace` (``f``, ``i``, ``g``, ``o``,
         ``c_kept``, ``c_added``, ``c``, ``tanh_c``, ``h``, the pre-activations ``a_*``), plus
         ``h_prev`` and ``c_prev``, the memories each step started from.
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not an LSTM's, ``x`` not a finite ``(N, T, D)`` array (``N``,
+        ``T >= 1``), ``h0`` or ``c0`` not a finite ``(N, H)`` array, or a step overflows
+        (as :func:`lstm_core.lstm_step_trace`).
     """
-    x = as_float_array(x, "x", params["Wh"].dtype)
+    D, H, dtype = lstm_sizes(params)
+    x = check_sequence(x, D, dtype)
     N, T = x.shape[:2]
-    H = params["Wh"].shape[0]
-    h = np.zeros((N, H), x.dtype) if h0 is None else as_float_array(h0, "h0", x.dtype)
-    c = np.zeros((N, H), x.dtype) if c0 is None else as_float_array(c0, "c0", x.dtype)
+    h = check_state(h0, "h0", N, H, dtype)
+    c = check_state(c0, "c0", N, H, dtype)
     steps = []
     for t in range(T):
         s = lstm_step_trace(x[:, t], h, c, params)
@@ -132,7 +186,17 @@ def memory_test_mse(
         Mean squared error on ``n_test`` new sequences.
     history : dict
         From :func:`lstm_core.fit` (``loss`` per epoch, ``epochs``, ``seconds``).
+
+    Raises
+    ------
+    ValueError
+        Before any training, for an argument that is not as :func:`lstm_core.memory_task`,
+        :func:`lstm_core.init_model`, :func:`lstm_core.fit` or :class:`lstm_core.Adam` need
+        it (named as here), or a ``seed`` that is not a non-negative integer.
     """
+    seed = integer(seed, "seed", 0)
+    positive_int(n_train, "n_train")
+    positive_int(n_test, "n_test")
     x, y = memory_task(n_train, lag, rng=seed)
     x_test, y_test = memory_task(n_test, lag, rng=seed + 1)
     params = init_model(cell, 2, hidden_size, 1, rng=seed)
@@ -165,11 +229,19 @@ def memory_sweep(lags, cells=("lstm", "rnn"), **kwargs) -> dict:
     dict
         ``"lags"``: int array (L,); one float array (L,) of test errors per cell; and
         ``"seconds"``: the wall-clock time of the whole sweep.
+
+    Raises
+    ------
+    ValueError
+        If ``lags`` is not a non-empty sequence of non-negative integers or ``cells`` not a
+        non-empty sequence of cell names, and as :func:`memory_test_mse`.
     """
+    lags = _integers(lags, "lags")
+    cells = _cells(cells)
     start = time.perf_counter()
     out = {"lags": np.asarray(lags, dtype=int)}
     for cell in cells:
-        out[cell] = np.array([memory_test_mse(cell, int(L), **kwargs)[0] for L in lags])
+        out[cell] = np.array([memory_test_mse(cell, L, **kwargs)[0] for L in lags])
     out["seconds"] = time.perf_counter() - start
     return out
 
@@ -197,10 +269,9 @@ def memory_sweep_seeds(lags, seeds, cells=("lstm", "rnn"), **kwargs) -> dict:
     """
     if "seed" in kwargs:
         raise ValueError(f"seeds are given by the seeds argument, got seed={kwargs['seed']!r}")
-    lags = np.asarray(lags, dtype=int)
-    seeds = np.asarray(seeds, dtype=int)
-    if lags.ndim != 1 or lags.size == 0 or seeds.ndim != 1 or seeds.size == 0:
-        raise ValueError(f"lags and seeds must be non-empty sequences, got {lags!r}, {seeds!r}")
+    lags = np.asarray(_integers(lags, "lags"))
+    seeds = np.asarray(_integers(seeds, "seeds"))
+    cells = _cells(cells)
     start = time.perf_counter()
     out = {"lags": lags, "seeds": seeds, "curves": {}}
     for cell in cells:
@@ -229,9 +300,24 @@ def forecast_free_run(context, params, steps: int) -> np.ndarray:
     Returns
     -------
     array (steps,)
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not a model reading one value and forecasting one (``Wx (1, G)``,
+        ``Wy (H, 1)``), ``context`` not a finite non-empty ``(W,)`` array, or ``steps`` not
+        a positive integer.
     """
-    context = as_float_array(context, "context", params["Wh"].dtype)
-    check_shape(context, "context", (None,), "(W,)")
+    _, D, _, O = check_model(params)
+    if D != 1 or O != 1:
+        readout = "no read-out" if O is None else f"Wy {params['Wy'].shape}"
+        raise ValueError(
+            "params must be a model of one input and one output, Wx (1, G) and Wy (H, 1), "
+            f"got Wx {params['Wx'].shape} and {readout}"
+        )
+    context = check_array(context, "context", (None,), "(W,)", params["Wh"].dtype)
+    if context.size == 0:
+        raise ValueError(f"context must hold at least one value, got shape {context.shape}")
     steps = positive_int(steps, "steps")
     W = context.size
     buf = np.concatenate([context, np.zeros(steps, context.dtype)])
@@ -254,14 +340,48 @@ def init_gru_params(input_size: int, hidden_size: int, rng=None, dtype=np.float6
         ``{"Wx": (D, 3H), "Wh": (H, 3H), "bx": (3H,), "bh": (3H,)}`` with the blocks in
         :data:`GRU_GATES` order. ``bx`` and ``bh`` are PyTorch's ``bias_ih`` and ``bias_hh``:
         they differ only in the candidate, where ``bh`` sits inside the reset gate's product.
+
+    Raises
+    ------
+    ValueError
+        For sizes that are not positive integers, or an ``rng`` or ``dtype`` of the wrong
+        kind (an ``ArgumentTypeError``, also a ``ValueError``, for wrong types).
     """
     D, H = positive_int(input_size, "input_size"), positive_int(hidden_size, "hidden_size")
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
+    dtype = check_dtype(dtype)
     bound = 1.0 / np.sqrt(H)
     shapes = {"Wx": (D, 3 * H), "Wh": (H, 3 * H), "bx": (3 * H,), "bh": (3 * H,)}
-    return {k: rng.uniform(-bound, bound, s).astype(check_dtype(dtype)) for k, s in shapes.items()}
+    return {k: rng.uniform(-bound, bound, s).astype(dtype) for k, s in shapes.items()}
 
 
+def _gru_sizes(params) -> tuple:
+    """``(D, H, dtype)`` of GRU parameters from :func:`init_gru_params`, checked."""
+    keys = ("Wx", "Wh", "bx", "bh")
+    if not isinstance(params, dict):
+        raise ArgumentTypeError(
+            f"params must be a dict with keys {keys} (from init_gru_params), got {describe(params)}"
+        )
+    missing = [k for k in keys if k not in params]
+    if missing:
+        raise ValueError(
+            f"params is missing {missing}; a GRU's params have the keys {list(keys)} (from "
+            f"init_gru_params), got keys {list(params)}"
+        )
+    arrays = {k: as_float_array(params[k], f"params[{k!r}]") for k in keys}
+    check_shape(arrays["Wh"], "params['Wh']", (None, None), "(H, 3H)")
+    H = check_size(arrays["Wh"].shape, "params['Wh']", 0, "hidden size H")
+    check_shape(arrays["Wh"], "params['Wh']", (H, 3 * H), "(H, 3H)")
+    check_shape(arrays["Wx"], "params['Wx']", (None, 3 * H), "(D, 3H)")
+    D = check_size(arrays["Wx"].shape, "params['Wx']", 0, "input size D")
+    for k in ("bx", "bh"):
+        check_shape(arrays[k], f"params[{k!r}]", (3 * H,), "(3H,)")
+    for k in keys:
+        check_finite(arrays[k], f"params[{k!r}]")
+    return D, H, arrays["Wh"].dtype
+
+
+@np.errstate(over="ignore", invalid="ignore")  # the result is checked instead
 def gru_step_forward(x, h_prev, params) -> np.ndarray:
     """One GRU step (Cho et al., 2014, in PyTorch's form): a single memory, two gates.
 
@@ -280,14 +400,25 @@ def gru_step_forward(x, h_prev, params) -> np.ndarray:
     Returns
     -------
     h : array (N, H)
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not a GRU's (as :func:`init_gru_params` makes them), ``x`` or
+        ``h_prev`` not a finite array of the shape above, or the result overflows.
     """
+    D, H_, dtype = _gru_sizes(params)
+    x = check_array(x, "x", (None, D), "(N, D)", dtype)
+    h_prev = check_array(h_prev, "h_prev", (x.shape[0], H_), "(N, H)", dtype)
     H = params["Wh"].shape[0]
-    ax = as_float_array(x, "x", params["Wh"].dtype) @ params["Wx"] + params["bx"]
-    ah = as_float_array(h_prev, "h_prev", params["Wh"].dtype) @ params["Wh"] + params["bh"]
+    ax = x @ params["Wx"] + params["bx"]
+    ah = h_prev @ params["Wh"] + params["bh"]
     r = sigmoid(ax[:, :H] + ah[:, :H])
     z = sigmoid(ax[:, H : 2 * H] + ah[:, H : 2 * H])
     n = np.tanh(ax[:, 2 * H :] + r * ah[:, 2 * H :])
-    return (1.0 - z) * n + z * h_prev
+    h = (1.0 - z) * n + z * h_prev
+    check_overflow({"x": x, "h_prev": h_prev, "params": params}, dtype, "h", h)
+    return h
 
 
 __all__ = [

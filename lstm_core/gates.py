@@ -7,18 +7,25 @@ Every function takes the batch of inputs ``x (N, D)`` and the previous short-ter
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy as np
 
-from ._checks import as_float_array, check_array
+from ._checks import as_float_array, check_array, check_overflow
 from .activations import sigmoid, tanh
-from .params import gate_params, lstm_sizes
+from .params import check_preactivations, gate_params, lstm_sizes
 
 
 def _inputs(x, h_prev, params):
-    """``x`` and ``h_prev`` as finite arrays ``(N, D)`` and ``(N, H)`` in ``params``' dtype."""
+    """``x`` and ``h_prev`` as finite arrays ``(N, D)`` and ``(N, H)`` in ``params``' dtype.
+
+    Refused too if they are so large that the pre-activations could overflow the dtype.
+    """
     D, H, dtype = lstm_sizes(params)
     x = check_array(x, "x", (None, D), "(N, D)", dtype)
     h_prev = check_array(h_prev, "h_prev", (x.shape[0], H), "(N, H)", dtype)
+    check_preactivations(x, h_prev, params, 1, names=("x", "h_prev"))
     return x, h_prev
 
 
@@ -26,11 +33,12 @@ def _operands(**operands):
     """The operands of an elementwise update, checked: numbers whose shapes broadcast.
 
     Arrays and scalars come back as given (so NumPy's promotion is unchanged); other
-    array-likes, such as lists, as float arrays. NaN and infinity are maths here, not errors.
+    array-likes, such as lists, as float arrays. Bools are refused. NaN and infinity are
+    maths here, not errors.
     """
     out, shape, seen = [], (), []
     for name, value in operands.items():
-        arr = as_float_array(value, name)
+        arr = as_float_array(value, name, bools=False)
         try:
             shape = np.broadcast_shapes(shape, arr.shape)
         except ValueError:
@@ -41,6 +49,28 @@ def _operands(**operands):
         seen.append(name)
         out.append(value if isinstance(value, (np.ndarray, np.generic, int, float)) else arr)
     return out
+
+
+def _elementwise(update):
+    """Check an elementwise update's operands (:func:`_operands`) and its result.
+
+    Finite operands must give a finite result, or a ``ValueError`` naming the largest
+    operand (see ``check_overflow``), never a floating-point warning; with NaN or infinity
+    among the operands, the result is IEEE arithmetic's.
+    """
+    signature = inspect.signature(update)
+
+    @functools.wraps(update)
+    def checked(*args, **kwargs):
+        given = signature.bind(*args, **kwargs).arguments
+        operands = dict(zip(given, _operands(**given), strict=True))
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = update(**operands)
+        if all(np.isfinite(v).all() for v in operands.values()):
+            check_overflow(operands, np.result_type(out), "the result", out)
+        return out
+
+    return checked
 
 
 def gate_preactivation(x, h_prev, params, gate: str):
@@ -62,7 +92,8 @@ def gate_preactivation(x, h_prev, params, gate: str):
     ------
     ValueError
         If ``params`` is not an LSTM's, ``x`` or ``h_prev`` is not a finite array of the
-        shape above, or ``gate`` is not one of :data:`lstm_core.GATES`.
+        shape above, ``gate`` is not one of :data:`lstm_core.GATES`, or the arguments are so
+        large that the pre-activations could overflow the dtype.
     """
     x, h_prev = _inputs(x, h_prev, params)
     Wx, Wh, b = gate_params(params, gate)
@@ -84,6 +115,11 @@ def forget_gate(x, h_prev, params):
     Returns
     -------
     array (N, H)
+
+    Raises
+    ------
+    ValueError
+        As :func:`gate_preactivation`.
     """
     return sigmoid(gate_preactivation(x, h_prev, params, "f"))
 
@@ -103,6 +139,11 @@ def input_gate(x, h_prev, params):
     Returns
     -------
     array (N, H)
+
+    Raises
+    ------
+    ValueError
+        As :func:`gate_preactivation`.
     """
     return sigmoid(gate_preactivation(x, h_prev, params, "i"))
 
@@ -122,6 +163,11 @@ def candidate_memory(x, h_prev, params):
     Returns
     -------
     array (N, H)
+
+    Raises
+    ------
+    ValueError
+        As :func:`gate_preactivation`.
     """
     return tanh(gate_preactivation(x, h_prev, params, "g"))
 
@@ -141,10 +187,16 @@ def output_gate(x, h_prev, params):
     Returns
     -------
     array (N, H)
+
+    Raises
+    ------
+    ValueError
+        As :func:`gate_preactivation`.
     """
     return sigmoid(gate_preactivation(x, h_prev, params, "o"))
 
 
+@_elementwise
 def cell_update(c_prev, f, i, g):
     """New long-term memory ``c = f * c_prev + i * g``; all arrays ``(N, H)``.
 
@@ -162,12 +214,13 @@ def cell_update(c_prev, f, i, g):
     Raises
     ------
     ValueError
-        If an argument is not an array of numbers or the shapes do not broadcast together.
+        If an argument is not an array of numbers (bools are not) or the shapes do not
+        broadcast together, or if finite arguments give a result that overflows the dtype.
     """
-    c_prev, f, i, g = _operands(c_prev=c_prev, f=f, i=i, g=g)
     return f * c_prev + i * g
 
 
+@_elementwise
 def hidden_update(c, o):
     """New short-term memory (the output) ``h = o * tanh(c)``; all arrays ``(N, H)``.
 
@@ -185,9 +238,9 @@ def hidden_update(c, o):
     Raises
     ------
     ValueError
-        If an argument is not an array of numbers or the shapes do not broadcast together.
+        If an argument is not an array of numbers (bools are not) or the shapes do not
+        broadcast together.
     """
-    c, o = _operands(c=c, o=o)
     return o * tanh(c)
 
 

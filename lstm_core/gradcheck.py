@@ -26,21 +26,32 @@ def rel_error(a, b) -> float:
     Returns
     -------
     float
-        0.0 for empty arrays.
+        0.0 for empty arrays; at most 1, for any finite ``a`` and ``b``.
 
     Raises
     ------
     ValueError
-        If ``a`` or ``b`` is not an array of numbers (an ``ArgumentTypeError``), or their
-        shapes differ. NaN gives NaN.
+        If ``a`` or ``b`` is not an array of numbers (an ``ArgumentTypeError``), their
+        shapes differ, or either holds NaN or infinity (no relative error is defined).
     """
     a = as_float_array(a, "a", np.float64)
     b = as_float_array(b, "b", np.float64)
     if a.shape != b.shape:
         raise ValueError(f"b must have the same shape as a {a.shape}, got {b.shape}")
+    check_finite(a, "a")
+    check_finite(b, "b")
     if a.size == 0:
         return 0.0
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+    a, b = a / 2, b / 2  # exact, and |a - b| and |a| + |b| can no longer overflow
+    return float(np.max(np.abs(a - b) / np.maximum(0.5e-8, np.abs(a) + np.abs(b))))
+
+
+def _check_order(order) -> None:
+    """``order`` must be the integer 2 or 4 (not a bool)."""
+    if isinstance(order, (bool, np.bool_)) or not isinstance(order, (int, np.integer)):
+        raise ArgumentTypeError(f"order must be 2 or 4, got {describe(order)}")
+    if order not in (2, 4):
+        raise ValueError(f"order must be 2 or 4, got {order!r}")
 
 
 def _check_df(plus, df) -> None:
@@ -104,6 +115,13 @@ def _check_perturbable(x, name: str) -> None:
             f"{name} must be a floating-point NumPy array (it is perturbed in place), "
             f"got {describe(x)}"
         )
+    if np.finfo(x.dtype).precision < 6:
+        raise ArgumentTypeError(
+            f"{name} must be a float32 or float64 array (float16 has too few digits for "
+            f"finite differences), got dtype {x.dtype}"
+        )
+    if x.size == 0:
+        raise ValueError(f"{name} must have at least one entry to perturb, got shape {x.shape}")
     if not x.flags.writeable:
         raise ValueError(
             f"{name} must be writeable (it is perturbed in place), got a read-only one"
@@ -113,6 +131,28 @@ def _check_perturbable(x, name: str) -> None:
             f"{name} must be contiguous so that it can be perturbed in place, "
             f"got a view with strides {x.strides}"
         )
+
+
+def _check_h(h, order: int, x: np.ndarray, name: str) -> None:
+    """``h`` a finite number > 0 whose steps change every entry of ``x`` and stay finite."""
+    finite_number(h, "h", low=0, low_open=True)
+    steps = (h,) if order == 2 else (h, 2 * h)
+    with np.errstate(over="ignore"):
+        for step in steps:
+            step = x.dtype.type(step)
+            for moved in (x + step, x - step):
+                if not np.isfinite(moved).all():
+                    raise ValueError(
+                        f"h must be small enough for {name} +- h to stay finite in "
+                        f"{x.dtype}, got {h!r}"
+                    )
+                if (moved == x).any():
+                    size = float(np.max(np.abs(x)))
+                    raise ValueError(
+                        f"h must be large enough to change every entry of {name} (spacing "
+                        f"{float(np.spacing(x.dtype.type(size))):.3g} at its largest entry "
+                        f"{size:.3g} in {x.dtype}), got {h!r}"
+                    )
 
 
 def numerical_gradient(f, x: np.ndarray, df=None, h: float = 1e-5, order: int = 2) -> np.ndarray:
@@ -146,18 +186,16 @@ def numerical_gradient(f, x: np.ndarray, df=None, h: float = 1e-5, order: int = 
     Raises
     ------
     ValueError
-        If ``f`` is not callable or returns no numbers, ``x`` is not a writeable contiguous
-        float array, ``df`` does not match ``f``'s output, ``h`` is not a finite number > 0
-        or ``order`` not 2 or 4 (an ``ArgumentTypeError``, also a ``ValueError``, for wrong
-        types).
+        If ``f`` is not callable or returns no numbers, ``x`` is not a non-empty writeable
+        contiguous float32 or float64 array, ``df`` does not match ``f``'s output, ``h`` is
+        not a finite number > 0 that changes every entry of ``x`` (``x + h != x``) with
+        ``x +- h`` finite, or ``order`` is not 2 or 4 (an ``ArgumentTypeError``, also a
+        ``ValueError``, for wrong types).
     """
-    if isinstance(order, (bool, np.bool_)) or not isinstance(order, (int, np.integer)):
-        raise ArgumentTypeError(f"order must be 2 or 4, got {describe(order)}")
-    if order not in (2, 4):
-        raise ValueError(f"order must be 2 or 4, got {order!r}")
+    _check_order(order)
     callable_arg(f, "f")
     _check_perturbable(x, "x")
-    finite_number(h, "h", low=0, low_open=True)
+    _check_h(h, order, x, "x")
     _check_df_types(df)
     grad = np.zeros(x.shape, dtype=np.float64)
     flat = x.reshape(-1)
@@ -215,9 +253,12 @@ def gradcheck(f, inputs: dict, analytic: dict, df=None, h: float = 1e-5, order: 
     ------
     ValueError
         Before any perturbation: if ``f`` is not callable, ``inputs`` or ``analytic`` is not
-        a dict, ``analytic`` names an array ``inputs`` lacks or has another shape, or an
-        input is not a writeable contiguous float array; and as :func:`numerical_gradient`.
+        a dict, ``analytic`` names an array ``inputs`` lacks or has another shape or holds
+        NaN or infinity, an input is not a non-empty writeable contiguous float32 or
+        float64 array, or ``h`` or ``order`` is not as :func:`numerical_gradient` needs;
+        and as :func:`numerical_gradient` (for ``f`` and ``df``).
     """
+    _check_order(order)
     callable_arg(f, "f")
     for name, value in (("inputs", inputs), ("analytic", analytic)):
         if not isinstance(value, Mapping):
@@ -234,6 +275,9 @@ def gradcheck(f, inputs: dict, analytic: dict, df=None, h: float = 1e-5, order: 
                 f"analytic[{name!r}] must have the shape of inputs[{name!r}] "
                 f"{inputs[name].shape}, got {grad.shape}"
             )
+        check_finite(grad, f"analytic[{name!r}]")
+        _check_h(h, order, inputs[name], f"inputs[{name!r}]")
+    _check_df_types(df)
     return {
         name: rel_error(
             analytic[name], numerical_gradient(lambda _: f(), inputs[name], df=df, h=h, order=order)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import ArgumentTypeError, as_float_array, check_finite, describe
+from ._checks import (
+    ArgumentTypeError,
+    as_float_array,
+    as_int_array,
+    check_finite,
+    check_index_range,
+    check_overflow,
+    describe,
+)
 
 
 def check_mse_target(
@@ -37,15 +45,35 @@ def mse_loss(pred, target):
     Raises
     ------
     ValueError
-        If ``pred`` is empty, the shapes differ, or either holds NaN or infinity.
+        If ``pred`` is empty, the shapes differ, either holds NaN or infinity, or they are
+        so far apart that the mean squared error overflows the dtype.
     """
     pred = as_float_array(pred, "pred")
     if pred.size == 0:
         raise ValueError(f"pred must have at least one entry, got shape {pred.shape}")
     check_finite(pred, "pred")
     target = check_mse_target(target, pred)
-    diff = pred - target
-    return float(np.mean(diff * diff)), diff * (2.0 / diff.size)
+    return squared_error(pred, target, {"pred": pred, "target": target})
+
+
+def squared_error(pred: np.ndarray, target: np.ndarray, inputs: dict):
+    """:func:`mse_loss` of checked, finite arrays of one shape and dtype.
+
+    Scaled by the largest difference, so that the mean of squares too large to square one
+    by one stays finite; a ``ValueError`` naming the largest of ``inputs`` (the caller's
+    arguments) if the mean itself, or its gradient, overflows the dtype.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        diff = pred - target
+        dpred = diff * (2.0 / diff.size)
+        scale = np.max(np.abs(diff))
+        if scale > 0:
+            r = diff / scale
+            loss = (np.mean(r * r) * scale) * scale  # mean <= 1: only the last product can
+        else:
+            loss = scale * scale
+    check_overflow(inputs, diff.dtype, "the mean squared error", diff, dpred, loss)
+    return float(loss), dpred
 
 
 def _check_logits(logits, axis, name: str = "logits") -> np.ndarray:
@@ -104,7 +132,8 @@ def softmax(logits, axis: int | None = -1):
         a slice along ``axis`` that is empty or all ``-inf``, or an ``axis`` out of range.
     """
     z = _check_logits(logits, axis)
-    z = z - z.max(axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):  # a gap beyond the dtype's range: -inf, probability 0
+        z = z - z.max(axis=axis, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=axis, keepdims=True)
 
@@ -112,19 +141,12 @@ def softmax(logits, axis: int | None = -1):
 def check_class_targets(targets, logits: np.ndarray, name: str = "targets") -> np.ndarray:
     """``targets`` as an integer array of class indices for ``logits (..., V)``."""
     V = logits.shape[-1]
-    arr = np.asarray(targets) if not isinstance(targets, np.ndarray) else targets
-    if arr.dtype.kind not in "iu":
-        raise ArgumentTypeError(
-            f"{name} must be integer class indices, got {describe(targets)}"
-            if arr.dtype == object
-            else f"{name} must be integer class indices, got dtype {arr.dtype}"
-        )
+    arr = as_int_array(targets, name, "integer class indices")
     if arr.shape != logits.shape[:-1]:
         raise ValueError(
             f"{name} must have shape {logits.shape[:-1]} (logits without V), got {arr.shape}"
         )
-    if arr.size and (arr.min() < 0 or arr.max() >= V):
-        raise ValueError(f"{name} must lie in [0, {V}), got values in [{arr.min()}, {arr.max()}]")
+    check_index_range(arr, name, V)
     return arr
 
 
@@ -147,8 +169,9 @@ def softmax_cross_entropy(logits, targets):
     Raises
     ------
     ValueError
-        For logits as :func:`softmax` refuses them, no rows, or targets of the wrong shape,
-        dtype or range.
+        For logits as :func:`softmax` refuses them, no rows, targets of the wrong shape,
+        dtype or range, a target whose logit is ``-inf`` (probability 0: an infinite loss),
+        or logits so far apart that the loss overflows the dtype.
     """
     logits = as_float_array(logits, "logits")
     if logits.ndim == 0:
@@ -157,14 +180,37 @@ def softmax_cross_entropy(logits, targets):
     targets = check_class_targets(targets, logits)
     if targets.size == 0:
         raise ValueError(f"logits must hold at least one row of V scores, got {logits.shape}")
+    return cross_entropy(logits, targets, {"logits": logits})
+
+
+def cross_entropy(logits: np.ndarray, targets: np.ndarray, inputs: dict):
+    """:func:`softmax_cross_entropy` of checked logits and targets.
+
+    ``inputs`` names the caller's arguments for the message if the loss overflows.
+    """
     V = logits.shape[-1]
     z = logits.reshape(-1, V)
     t = targets.reshape(-1)
-    z = z - z.max(axis=1, keepdims=True)
-    log_norm = np.log(np.exp(z).sum(axis=1))
     rows = np.arange(t.size)
-    loss = float(np.mean(log_norm - z[rows, t]))
+    picked = z[rows, t]
+    if np.isneginf(picked).any():
+        where = np.unravel_index(int(np.flatnonzero(np.isneginf(picked))[0]), targets.shape)
+        where = tuple(int(k) for k in where)
+        raise ValueError(
+            "targets must pick classes of non-zero probability, got class "
+            f"{int(targets[where])} at index {where}, whose logit is -inf (an infinite loss)"
+        )
+    top = z.max(axis=1, keepdims=True)
+    with np.errstate(over="ignore"):  # a gap beyond the dtype's range: -inf, probability 0
+        z = z - top
+    log_norm = np.log(np.exp(z).sum(axis=1))
+    # the loss log_norm - (picked - top), halved so that the gap never overflows, and
+    # averaged term by term so that the sum cannot overflow either
+    half = (log_norm / 2 - (picked / 2 - top[:, 0] / 2)) / t.size
+    with np.errstate(over="ignore"):
+        loss = np.sum(half) * 2
+    check_overflow(inputs, logits.dtype, "the cross-entropy", loss)
     d = np.exp(z - log_norm[:, None])
     d[rows, t] -= 1.0
     d /= t.size
-    return loss, d.reshape(logits.shape)
+    return float(loss), d.reshape(logits.shape)

@@ -26,8 +26,15 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _workspace
-from ._checks import ArgumentTypeError, check_array, check_sequence, check_state, describe
-from .params import GATES, SIGMOID_GATES, lstm_sizes
+from ._checks import (
+    ArgumentTypeError,
+    check_array,
+    check_overflow,
+    check_sequence,
+    check_state,
+    describe,
+)
+from .params import GATES, SIGMOID_GATES, check_preactivations, lstm_sizes
 
 #: Order of the gate blocks inside the loop: :data:`GATES` with the output gate moved to
 #: the front (o, i, f, g). The sigmoid gates stay contiguous (blocks 0-2), and so do the
@@ -196,13 +203,16 @@ def lstm_forward(x, params, h0=None, c0=None):
     Raises
     ------
     ValueError
-        If ``params`` is not an LSTM's, or an array is not finite or of the shape above.
+        If ``params`` is not an LSTM's, an array is not finite or of the shape above, or
+        ``x``, ``h0`` and ``params`` are so large that the gates' pre-activations could
+        overflow the dtype (a bound checked once, before the loop).
     """
     D, H, dtype = lstm_sizes(params)
     x = check_sequence(x, D, dtype)
     N, T, _ = x.shape
     h0 = check_state(h0, "h0", N, H, dtype)
     c0 = check_state(c0, "c0", N, H, dtype)
+    check_preactivations(x, h0, params, T)
     W = _step_weights(params, H, D, dtype)
 
     empty = _workspace.empty
@@ -231,6 +241,38 @@ def lstm_forward(x, params, h0=None, c0=None):
             h = np.multiply(o, tanh_c[t], out=z[t + 1, :H])
             hs[:, t] = h.T  # while it is in cache: faster than one transpose at the end
     return hs, SequenceCache(z, c, gates, tanh_c, params)
+
+
+def check_sequence_cache(cache, name: str = "cache") -> tuple:
+    """``(N, T, D, H)`` of a :class:`SequenceCache` whose arrays fit its params.
+
+    Cheap (shapes and dtypes, and :func:`lstm_core.params.lstm_sizes` on the params), once
+    per call of :func:`lstm_backward`: a hand-built or altered cache gets a clear error
+    instead of a ``KeyError`` or a broadcasting error in the loop.
+    """
+    wanted = f"{name} must be the SequenceCache from lstm_forward"
+    if not isinstance(cache, SequenceCache):
+        raise ArgumentTypeError(f"{wanted}, got {describe(cache)}")
+    D, H, dtype = lstm_sizes(cache.params, f"{name}.params")
+    if not isinstance(cache.tanh_c, np.ndarray) or cache.tanh_c.ndim != 3:
+        raise ValueError(f"{wanted}, got one whose tanh_c is {describe(cache.tanh_c)}")
+    T, _, N = cache.tanh_c.shape
+    expected = {
+        "z": (T + 1, H + D + 1, N),
+        "c": (T + 1, H, N),
+        "gates": (T, 4 * H, N),
+        "tanh_c": (T, H, N),
+    }
+    for field, shape in expected.items():
+        arr = getattr(cache, field)
+        if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.shape != shape:
+            raise ValueError(
+                f"{wanted}, got one whose {field} is {describe(arr)}; its params "
+                f"(D = {D}, H = {H}, {dtype}) and T = {T}, N = {N} need shape {shape}"
+            )
+    if T == 0 or N == 0:
+        raise ValueError(f"{wanted}, got one of T = {T} steps and N = {N} sequences")
+    return N, T, D, H
 
 
 def _local_slopes(gates, c_prev, tanh_c, out) -> None:
@@ -301,24 +343,49 @@ def lstm_backward(dhs, cache: SequenceCache, dh_last=None, dc_last=None):
     Raises
     ------
     ValueError
-        If ``cache`` is not a :class:`SequenceCache` (an ``ArgumentTypeError``) or a
-        gradient is not a finite array of the shape above.
+        If ``cache`` is not a :class:`SequenceCache` (an ``ArgumentTypeError``) or its
+        arrays do not fit its params, if a gradient is not a finite array of the shape
+        above, or if the gradients are so large that the results overflow the dtype.
     """
-    if not isinstance(cache, SequenceCache):
-        raise ArgumentTypeError(
-            f"cache must be the SequenceCache from lstm_forward, got {describe(cache)}"
-        )
-    T, H, N = cache.tanh_c.shape
-    D = cache.z.shape[1] - H - 1
+    N, T, _, H = check_sequence_cache(cache)
     dtype = cache.gates.dtype
     dhs = check_array(dhs, "dhs", (N, T, H), "(N, T, H)", dtype)
-    dc = check_state(dc_last, "dc_last", N, H, dtype).T.copy()  # (H, N), never aliasing
-    dh = check_state(dh_last, "dh_last", N, H, dtype).T.copy()
+    dc = check_state(dc_last, "dc_last", N, H, dtype)
+    dh = check_state(dh_last, "dh_last", N, H, dtype)
+    return backward_checked(dhs, cache, dh, dc, {"dhs": dhs, "dh_last": dh, "dc_last": dc})
+
+
+def backward_checked(dhs, cache: SequenceCache, dh, dc, given: dict):
+    """:func:`lstm_backward` on arguments already checked, ``dh`` and ``dc`` ``(N, H)``.
+
+    ``given`` maps the caller's gradient arguments to their values, for the message if the
+    gradients overflow.
+    """
+    H = cache.tanh_c.shape[1]
+    D = cache.z.shape[1] - H - 1
+    dc = dc.T.copy()  # (H, N), never aliasing
+    dh = dh.T.copy()
     params = cache.params
     Wh = _reorder(params["Wh"], _FROM_PUBLIC)  # (H, 4H), gate columns in the loop's order
     Wx = _reorder(params["Wx"], _FROM_PUBLIC)  # (D, 4H)
-    gates, c, tanh_c, z = cache.gates, cache.c, cache.tanh_c, cache.z
+    with np.errstate(over="ignore", invalid="ignore"):  # checked once, after the loop
+        dx, dh, dc, dW = _backward_loop(dhs, cache, dh, dc, Wh, Wx)
+    dW = _reorder(dW, _TO_PUBLIC)  # rows h, x and the bias, now in the public gate order
+    grads = {"Wx": dW[H : H + D], "Wh": dW[:H], "b": dW[-1]}
+    check_overflow(given, dW.dtype, "the gradients", dx, dh, dc, dW)
+    return dx, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), grads
 
+
+def _backward_loop(dhs, cache: SequenceCache, dh, dc, Wh, Wx):
+    """The loop of :func:`lstm_backward`: ``dx (N, T, D)``, ``dh, dc (H, N)`` and ``dW``.
+
+    ``dh`` and ``dc`` (the gradients on the last states, ``(H, N)``) are updated in place;
+    ``dW (H + D + 1, 4H)`` has its gate columns in the loop's order.
+    """
+    T, H, N = cache.tanh_c.shape
+    D = cache.z.shape[1] - H - 1
+    dtype = cache.gates.dtype
+    gates, c, tanh_c, z = cache.gates, cache.c, cache.tanh_c, cache.z
     so, sf = _block(_O, H), _block(_F, H)
     empty = _workspace.empty
     C = min(T, CHUNK)
@@ -347,6 +414,4 @@ def lstm_backward(dhs, cache: SequenceCache, dh_last=None, dc_last=None):
             np.multiply(dct, gates[t, sf], out=dc)  # c = f * c_prev + i * g
             np.matmul(Wh, out, out=dh)
         _chunk_products(da[:m], z[t0:t1], Wx, dW, dx[:, t0:t1])
-    dW = _reorder(dW, _TO_PUBLIC)  # rows h, x and the bias, now in the public gate order
-    grads = {"Wx": dW[H : H + D], "Wh": dW[:H], "b": dW[-1]}
-    return dx, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), grads
+    return dx, dh, dc, dW

@@ -17,7 +17,9 @@ from ._checks import (
     check_array,
     check_dtype,
     check_finite,
+    check_overflow,
     check_shape,
+    check_size,
     choice,
     describe,
     finite_number,
@@ -25,10 +27,20 @@ from ._checks import (
     positive_int,
 )
 from .cell import lstm_step_forward
-from .losses import check_class_targets, check_mse_target, mse_loss, softmax, softmax_cross_entropy
-from .lstm import lstm_backward, lstm_forward
+from .losses import (
+    check_class_targets,
+    check_mse_target,
+    cross_entropy,
+    mse_loss,
+    softmax,
+    softmax_cross_entropy,
+    squared_error,
+)
+from .lstm import backward_checked as lstm_backward_checked
+from .lstm import check_sequence_cache, lstm_forward
 from .params import check_params, init_params
-from .rnn import init_rnn_params, rnn_backward, rnn_forward
+from .rnn import RNNCache, check_rnn_cache, init_rnn_params, rnn_forward
+from .rnn import backward_checked as rnn_backward_checked
 
 CELLS = ("lstm", "rnn")
 READOUTS = ("last", "all")
@@ -104,7 +116,7 @@ def cell_of(params) -> str:
     ------
     ValueError
         If ``params`` is not a dict (an ``ArgumentTypeError``) or its ``Wh`` is not a 2-D
-        array of shape ``(H, 4H)`` or ``(H, H)``.
+        array of shape ``(H, 4H)`` or ``(H, H)`` with ``H >= 1``.
     """
     if not isinstance(params, dict):
         raise ArgumentTypeError(
@@ -116,7 +128,8 @@ def cell_of(params) -> str:
             "params['Wh'] must be an array of shape (H, 4H) (LSTM) or (H, H) (RNN), "
             f"got {describe(Wh) if 'Wh' in params else 'no Wh'}"
         )
-    H, G = Wh.shape
+    H = check_size(Wh.shape, "params['Wh']", 0, "hidden size H")
+    G = Wh.shape[1]
     if G == 4 * H:
         return "lstm"
     if G == H:
@@ -128,7 +141,8 @@ def check_model(params, name: str = "params"):
     """Validate a model's ``params``: return ``(cell, D, H, O)``, ``O = None`` without a read-out.
 
     The recurrent layer is checked as by :func:`lstm_core.lstm_forward`; the read-out
-    ``Wy (H, O)``, ``by (O,)`` must come together, in the layer's dtype, and be finite.
+    ``Wy (H, O)``, ``by (O,)`` must come together, in the layer's dtype, with ``O >= 1``,
+    and be finite.
     """
     cell = cell_of(params)
     D, _, dtype = check_params(params, name)
@@ -147,7 +161,7 @@ def check_model(params, name: str = "params"):
                 f"{name}[{key!r}] must be a {dtype} array like the layer's, got {describe(arr)}"
             )
     check_shape(Wy, f"{name}['Wy']", (H, None), "(H, O)")
-    O = Wy.shape[1]
+    O = check_size(Wy.shape, f"{name}['Wy']", 1, "read-out size O")
     check_shape(by, f"{name}['by']", (O,), "(O,)")
     check_finite(Wy, f"{name}['Wy']")
     check_finite(by, f"{name}['by']")
@@ -175,15 +189,45 @@ def model_forward(x, params, readout: str = "last"):
     Raises
     ------
     ValueError
-        For an unknown ``readout``, ``params`` that are not a model's, or an ``x`` that is not
-        a finite ``(N, T, D)`` array.
+        For an unknown ``readout``, ``params`` that are not a model's (an empty read-out
+        included), an ``x`` that is not a finite ``(N, T, D)`` array, or arguments so large
+        that the output overflows the dtype.
     """
     choice(readout, "readout", READOUTS)
     cell = check_model(params)[0]
     hs, rcache = (lstm_forward if cell == "lstm" else rnn_forward)(x, params)
     feats = hs[:, -1] if readout == "last" else hs
-    y = feats @ params["Wy"] + params["by"] if "Wy" in params else feats
+    if "Wy" in params:
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = feats @ params["Wy"] + params["by"]
+        check_overflow({"params": params}, y.dtype, "the output", y)
+    else:
+        y = feats
     return y, ModelCache(cell, readout, hs, rcache, params)
+
+
+def _check_model_cache(cache) -> tuple:
+    """``(N, T, H, O)`` of a :class:`ModelCache` whose parts fit one another."""
+    wanted = "cache must be the ModelCache from model_forward"
+    if not isinstance(cache, ModelCache):
+        raise ArgumentTypeError(f"{wanted}, got {describe(cache)}")
+    cell, readout, hs, rcache, params = cache
+    if cell not in CELLS or readout not in READOUTS:
+        raise ValueError(f"{wanted}, got one with cell {cell!r} and readout {readout!r}")
+    if cell_of(params) != cell:
+        raise ValueError(f"{wanted}, got one whose params are not an {cell.upper()}'s")
+    _, _, H, O = check_model(params, "cache.params")
+    if cell == "lstm":
+        N, T, _, _ = check_sequence_cache(rcache, "cache.rcache")
+    else:
+        check_rnn_cache(rcache, RNNCache, "rnn_forward", "cache.rcache")
+        T, N, _ = rcache.x.shape
+    if not isinstance(hs, np.ndarray) or hs.shape != (N, T, H) or hs.dtype != params["Wh"].dtype:
+        raise ValueError(
+            f"{wanted}, got one whose hs is {describe(hs)}; its rcache needs shape "
+            f"(N, T, H) = {(N, T, H)}"
+        )
+    return N, T, H, H if O is None else O
 
 
 def model_backward(dy, cache):
@@ -203,36 +247,35 @@ def model_backward(dy, cache):
     Raises
     ------
     ValueError
-        If ``cache`` is not from :func:`model_forward` (an ``ArgumentTypeError``) or ``dy``
-        is not a finite array of the output's shape.
+        If ``cache`` is not from :func:`model_forward` (an ``ArgumentTypeError``) or its
+        parts do not fit one another, if ``dy`` is not a finite array of the output's shape,
+        or if the gradients overflow the dtype.
     """
-    if not isinstance(cache, ModelCache):
-        raise ArgumentTypeError(
-            f"cache must be the ModelCache from model_forward, got {describe(cache)}"
-        )
+    N, T, H, O = _check_model_cache(cache)
     cell, readout, hs, rcache, params = cache
-    N, T, H = hs.shape
-    O = params["Wy"].shape[1] if "Wy" in params else H
     expected, labels = ((N, O), "(N, O)") if readout == "last" else ((N, T, O), "(N, T, O)")
     dy = check_array(dy, "dy", expected, labels)
     grads = {}
-    if "Wy" in params:
-        feats = hs[:, -1] if readout == "last" else hs
-        H = hs.shape[-1]
-        grads["Wy"] = feats.reshape(-1, H).T @ dy.reshape(-1, dy.shape[-1])
-        grads["by"] = dy.reshape(-1, dy.shape[-1]).sum(axis=0)
-        dfeats = dy @ params["Wy"].T
-    else:
-        dfeats = dy
+    with np.errstate(over="ignore", invalid="ignore"):  # checked below, once
+        if "Wy" in params:
+            feats = hs[:, -1] if readout == "last" else hs
+            grads["Wy"] = feats.reshape(-1, H).T @ dy.reshape(-1, dy.shape[-1])
+            grads["by"] = dy.reshape(-1, dy.shape[-1]).sum(axis=0)
+            dfeats = dy @ params["Wy"].T
+        else:
+            dfeats = dy
+        dfeats = dfeats.astype(hs.dtype, copy=False)
+    check_overflow({"dy": dy}, hs.dtype, "the gradients", dfeats, *grads.values())
     if readout == "last":
         dhs = np.zeros_like(hs)
         dhs[:, -1] = dfeats
     else:
         dhs = dfeats
+    no_grad = np.zeros((N, H), hs.dtype)
     if cell == "lstm":
-        _, _, _, g = lstm_backward(dhs, rcache)
+        g = lstm_backward_checked(dhs, rcache, no_grad, no_grad, {"dy": dy})[3]
     else:
-        _, _, g = rnn_backward(dhs, rcache)
+        g = rnn_backward_checked(dhs, rcache, no_grad, {"dy": dy})[2]
     grads.update(g)
     return grads
 
@@ -242,6 +285,16 @@ def check_targets(y, out: np.ndarray, loss: str, name: str = "y"):
     if loss == "mse":
         return check_mse_target(y, out, name, "the model's output")
     return check_class_targets(y, out, name)
+
+
+def loss_of(loss: str, out: np.ndarray, y: np.ndarray, params: dict):
+    """``(loss, gradient on out)`` for targets ``y`` already checked by :func:`check_targets`.
+
+    If the loss overflows, the message names ``y`` or ``params``, the caller's arguments.
+    """
+    if loss == "mse":
+        return squared_error(out, y, {"y": y, "params": params})
+    return cross_entropy(out, y, {"params": params})
 
 
 def model_loss(x, y, params, readout: str = "last", loss: str = "mse"):
@@ -267,13 +320,13 @@ def model_loss(x, y, params, readout: str = "last", loss: str = "mse"):
     Raises
     ------
     ValueError
-        As :func:`model_forward`, for an unknown ``loss``, and for targets ``y`` of the wrong
-        shape, dtype or range, or not finite.
+        As :func:`model_forward`, for an unknown ``loss``, for targets ``y`` of the wrong
+        shape, dtype or range, or not finite, and for a loss that overflows the dtype.
     """
     choice(loss, "loss", tuple(LOSSES))
     out, cache = model_forward(x, params, readout)
-    check_targets(y, out, loss)
-    value, dout = LOSSES[loss](out, y)
+    y = check_targets(y, out, loss)
+    value, dout = loss_of(loss, out, y, params)
     return value, model_backward(dout, cache)
 
 

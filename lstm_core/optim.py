@@ -12,6 +12,7 @@ from ._checks import (
     array_dict,
     as_float_array,
     check_finite,
+    check_overflow,
     describe,
     finite_number,
 )
@@ -93,15 +94,24 @@ class SGD:
         ------
         ValueError
             Before anything is updated, if ``grads`` has a key ``params`` lacks, a shape
-            other than its parameter's, or NaN or infinity, or if a parameter to update is
-            not a writeable float array (or not of the shape this optimizer has updated).
+            other than its parameter's, or NaN or infinity, if a parameter to update is
+            not a writeable float array (or not of the shape this optimizer has updated), or
+            if the step would make a parameter or a velocity overflow its dtype (``lr`` or
+            ``grads`` too large).
         """
         _check_step(params, grads, (self.velocity,))
-        for k, g in grads.items():
-            v = self.velocity.get(k)
-            v = -self.lr * g if v is None else self.momentum * v - self.lr * g
-            self.velocity[k] = v
-            params[k] += v.astype(params[k].dtype, copy=False)
+        velocity, new = {}, {}
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below, before any update
+            for k, g in grads.items():
+                v = self.velocity.get(k)
+                v = -self.lr * g if v is None else self.momentum * v - self.lr * g
+                velocity[k] = v
+                new[k] = params[k] + v.astype(params[k].dtype, copy=False)
+        given = {"lr": self.lr, "grads": grads, "params": params}
+        check_overflow(given, None, "the updated parameters", *velocity.values(), *new.values())
+        for k in grads:
+            self.velocity[k] = velocity[k]
+            params[k][...] = new[k]
 
 
 class Adam:
@@ -146,21 +156,65 @@ class Adam:
         Raises
         ------
         ValueError
-            Before anything is updated (the step count included), as :meth:`SGD.step`.
+            Before anything is updated (the step count included), as :meth:`SGD.step`, and
+            if a gradient's square overflows its dtype in the second moment (clip the
+            gradients first: :func:`clip_grad_norm`).
         """
         _check_step(params, grads, (self.m, self.v))
-        self.t += 1
-        c1, c2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t
-        for k, g in grads.items():
-            m = self.m.get(k, 0.0) * self.beta1 + (1 - self.beta1) * g
-            v = self.v.get(k, 0.0) * self.beta2 + (1 - self.beta2) * g * g
-            self.m[k], self.v[k] = m, v
-            update = self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
-            params[k] -= update.astype(params[k].dtype, copy=False)
+        t = self.t + 1
+        c1, c2 = 1 - self.beta1**t, 1 - self.beta2**t
+        moments, new = {}, {}
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below, before any update
+            for k, g in grads.items():
+                m = self.m.get(k, 0.0) * self.beta1 + (1 - self.beta1) * g
+                v = self.v.get(k, 0.0) * self.beta2 + (1 - self.beta2) * g * g
+                moments[k] = m, v
+                update = self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+                new[k] = params[k] - update.astype(params[k].dtype, copy=False)
+        squares = [v for _, v in moments.values()]
+        check_overflow({"grads": grads}, None, "their squares (the second moment)", *squares)
+        given = {"lr": self.lr, "params": params}
+        check_overflow(given, None, "the updated parameters", *new.values())
+        self.t = t
+        for k in grads:
+            self.m[k], self.v[k] = moments[k]
+            params[k][...] = new[k]
+
+
+def _norm(grads, name: str = "grads"):
+    """``(norm, scale, r)``: the global norm ``scale * r`` of ``grads`` and its parts.
+
+    As the plain sum of squares, in the arrays' own dtypes, where that neither overflows
+    nor loses small entries to underflow; otherwise with every entry divided by the largest
+    magnitude ``scale`` first, in float64, so that ``r`` lies between 1 and the square root
+    of the number of entries (``norm`` is ``inf`` only if the norm itself exceeds float64).
+    Refuses NaN and infinity.
+    """
+    array_dict(grads, name)
+    arrays = [as_float_array(g, f"{name}[{k!r}]") for k, g in grads.items()]
+    for k, a in zip(grads, arrays, strict=True):
+        check_finite(a, f"{name}[{k!r}]")
+    with np.errstate(over="ignore", under="ignore"):
+        plain = float(np.sqrt(sum(float(np.sum(np.square(a))) for a in arrays)))
+    # below this, a square that underflowed to 0 could matter (one in eps of the norm)
+    small = max(
+        (np.sqrt(np.finfo(a.dtype).tiny) / np.finfo(a.dtype).eps for a in arrays), default=0
+    )
+    if np.isfinite(plain) and plain >= small:
+        return plain, plain, 1.0
+    scale = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
+    if scale == 0.0:
+        return 0.0, 0.0, 0.0
+    r = float(np.sqrt(sum(float(np.sum(np.square(a / scale))) for a in arrays)))
+    with np.errstate(over="ignore"):
+        return scale * r, scale, r
 
 
 def global_norm(grads: dict) -> float:
     """Euclidean norm of all gradients taken together.
+
+    Computed in float64 and scaled by the largest magnitude first, so that no square
+    overflows or underflows.
 
     Parameters
     ----------
@@ -174,17 +228,21 @@ def global_norm(grads: dict) -> float:
     Raises
     ------
     ValueError
-        If ``grads`` is not a dict of arrays of numbers (an ``ArgumentTypeError``).
+        If ``grads`` is not a dict of arrays of numbers (an ``ArgumentTypeError``), holds
+        NaN or infinity, or has a norm beyond float64's range (above 1.8e308).
     """
-    array_dict(grads, "grads")
-    return float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads.values())))
+    norm, _, _ = _norm(grads)
+    check_overflow({"grads": grads}, np.float64, "their global norm", norm)
+    return norm
 
 
 def clip_grad_norm(grads: dict, max_norm: float):
     """Scale all gradients together so that their global norm is at most ``max_norm``.
 
-    Returns a new dict (the input is not modified) and the norm before clipping. Gradients
-    whose norm is NaN or infinite are returned unscaled.
+    Returns a new dict (the input is not modified) and the norm before clipping. The norm is
+    computed as :func:`global_norm` does, without overflow, so that any finite gradients
+    are clipped, even those whose norm is beyond float64's range (the norm returned is then
+    ``inf``).
 
     Parameters
     ----------
@@ -196,18 +254,26 @@ def clip_grad_norm(grads: dict, max_norm: float):
     Returns
     -------
     clipped : dict of arrays
-        The same keys and shapes as ``grads``.
+        The same keys, shapes and dtypes as ``grads``.
     norm : float
-        Global norm of ``grads`` before clipping.
+        Global norm of ``grads`` before clipping (``inf`` if it exceeds float64's range).
 
     Raises
     ------
     ValueError
-        If ``max_norm`` is not a finite number > 0, or ``grads`` not a dict of arrays.
+        If ``max_norm`` is not a finite number > 0, or ``grads`` not a dict of arrays of
+        numbers or holds NaN or infinity.
     """
     finite_number(max_norm, "max_norm", low=0, low_open=True)
-    norm = global_norm(grads)
-    if norm <= max_norm or not np.isfinite(norm):
+    norm, scale, r = _norm(grads)
+    if norm <= max_norm:
         return dict(grads), norm
-    scale = max_norm / norm
-    return {k: np.multiply(g, scale) for k, g in grads.items()}, norm
+    factor = max_norm / norm
+    if factor >= 1e-30:  # a normal number in float32 too
+        return {k: np.multiply(g, factor) for k, g in grads.items()}, norm
+    clipped = {}
+    for k, g in grads.items():  # a factor too small for one number: in float64, in steps
+        g = np.asarray(g)
+        out = np.asarray(g, np.float64) / scale / r * max_norm  # |g| / scale, 1 / r <= 1
+        clipped[k] = out.astype(g.dtype if g.dtype in FLOAT_DTYPES else np.float64, copy=False)
+    return clipped, norm

@@ -18,12 +18,16 @@ from ._checks import (
     array_dict,
     as_float_array,
     as_rng,
+    check_affine,
     check_dtype,
     check_finite,
+    check_overflow,
     check_shape,
+    check_size,
     choice,
     describe,
     finite_number,
+    largest,
     positive_int,
 )
 
@@ -75,7 +79,8 @@ def check_params(params, name: str = "params", keys=("Wx", "Wh", "b")):
     """Validate an LSTM or RNN parameter dict and return ``(D, G, dtype)``.
 
     ``G`` is the width of the gate axis: ``4H`` for an LSTM, ``H`` for a vanilla RNN.
-    Raises ``ValueError`` for missing keys, inconsistent shapes or non-finite values and
+    Raises ``ValueError`` for missing keys, inconsistent shapes, an input size ``D`` or
+    hidden size ``H`` of 0, or non-finite values and
     :class:`~lstm_core.ArgumentTypeError` (a ``TypeError`` and a ``ValueError``) for
     something other than a dict of arrays, dtypes other than float32/float64 or mixed dtypes.
     """
@@ -97,7 +102,8 @@ def check_params(params, name: str = "params", keys=("Wx", "Wh", "b")):
         raise ValueError(f"{name}['Wx'] must have shape (D, G) (2-D), got {Wx.shape}")
     D, G = Wx.shape
     check_shape(Wh, f"{name}['Wh']", (None, G), "(H, G)")
-    H = Wh.shape[0]
+    check_size(Wx.shape, f"{name}['Wx']", 0, "input size D")
+    H = check_size(Wh.shape, f"{name}['Wh']", 0, "hidden size H")
     if G not in (H, 4 * H):
         raise ValueError(
             f"{name}['Wh'] must have shape (H, 4H) for an LSTM or (H, H) for an RNN, got {Wh.shape}"
@@ -110,6 +116,20 @@ def check_params(params, name: str = "params", keys=("Wx", "Wh", "b")):
     for key, arr in zip(keys, (Wx, Wh, b), strict=True):
         check_finite(arr, f"{name}[{key!r}]")
     return D, G, Wx.dtype
+
+
+def check_preactivations(x, h0, params: dict, T: int, names=("x", "h0")) -> None:
+    """Refuse ``x``, ``h0`` and ``params`` whose pre-activations could overflow the dtype.
+
+    For an LSTM or an RNN over ``T`` steps of checked arguments: every step's
+    ``x_t @ Wx + h @ Wh + b`` stays below a bound computed once (``|h| <= 1`` after the
+    first step), so no step can give inf or NaN, and no loop needs a check. ``names`` are
+    the caller's names of ``x`` and ``h0``.
+    """
+    inputs = {names[0]: x, names[1]: h0, "params": params}
+    h = max(largest(h0), 1.0 if T > 1 else 0.0)
+    terms = ((largest(x), params["Wx"]), (h, params["Wh"]))
+    check_affine(terms, params["b"], params["Wh"].dtype, inputs, "the pre-activations")
 
 
 def lstm_sizes(params, name: str = "params"):
@@ -150,13 +170,20 @@ def init_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64, f
     Raises
     ------
     ValueError
-        For sizes that are not positive integers, a non-finite ``forget_bias``, or an
-        ``rng`` or ``dtype`` of the wrong kind (an ``ArgumentTypeError``, also a
-        ``ValueError``, for wrong types).
+        For sizes that are not positive integers, a ``forget_bias`` that is not a finite
+        number representable in ``dtype``, or an ``rng`` or ``dtype`` of the wrong kind (an
+        ``ArgumentTypeError``, also a ``ValueError``, for wrong types).
     """
     D, H = positive_int(input_size, "input_size"), positive_int(hidden_size, "hidden_size")
     dtype = check_dtype(dtype)
     finite_number(forget_bias, "forget_bias")
+    with np.errstate(over="ignore"):
+        representable = np.isfinite(np.asarray(float(forget_bias)).astype(dtype))
+    if not representable:
+        raise ValueError(
+            f"forget_bias must be a finite number representable in {dtype} (at most "
+            f"{np.finfo(dtype).max:.3g} in size), got {forget_bias!r}"
+        )
     rng = as_rng(rng)
     bound = 1.0 / np.sqrt(H)
     params = {
@@ -189,8 +216,8 @@ def params_from_gates(gates: dict, dtype=np.float64) -> dict:
     ------
     ValueError
         For other keys than :data:`GATES`, a gate that is not a triple ``(Wx, Wh, b)``,
-        inconsistent shapes or non-finite values (an ``ArgumentTypeError``, also a
-        ``ValueError``, for wrong types).
+        inconsistent shapes, a ``D`` or ``H`` of 0, or non-finite values (an
+        ``ArgumentTypeError``, also a ``ValueError``, for wrong types).
     """
     dtype = check_dtype(dtype)
     if not isinstance(gates, Mapping):
@@ -214,9 +241,9 @@ def params_from_gates(gates: dict, dtype=np.float64) -> dict:
         wx, wh, b = np.atleast_2d(wx), np.atleast_2d(wh), np.atleast_1d(b)
         if H is None:
             check_shape(wh, f"gates[{g!r}][1]", (None, None), "(H, H)")
-            H = wh.shape[0]
+            H = check_size(wh.shape, f"gates[{g!r}][1]", 0, "hidden size H")
             check_shape(wx, f"gates[{g!r}][0]", (None, H), "(D, H)")
-            D = wx.shape[0]
+            D = check_size(wx.shape, f"gates[{g!r}][0]", 0, "input size D")
         for k, (arr, expected, labels) in enumerate(
             ((wx, (D, H), "(D, H)"), (wh, (H, H), "(H, H)"), (b, (H,), "(H,)"))
         ):
@@ -386,7 +413,8 @@ def from_torch(source, suffix: str | None = None) -> dict:
     ValueError
         If ``source`` is not one of these (an ``ArgumentTypeError``, also a ``ValueError``,
         for another kind of object), is a multi-layer, bidirectional or projected LSTM, or
-        lacks a weight, or if the weights' shapes or dtypes disagree.
+        lacks a weight, if the weights' shapes or dtypes disagree, ``H`` or ``D`` is 0, a
+        weight is not finite, or the two biases overflow the dtype when added.
     """
     state_dict, suffix = _state_dict_of(source, suffix)
     names = [k + suffix for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
@@ -404,17 +432,24 @@ def from_torch(source, suffix: str | None = None) -> dict:
 
     w_ih, w_hh, b_ih, b_hh = (get(k) for k in names)
     check_shape(w_hh, f"source[{names[1]!r}]", (None, None), "(4H, H)")
-    H = w_hh.shape[1]
+    H = check_size(w_hh.shape, f"source[{names[1]!r}]", 1, "hidden size H")
     check_shape(w_hh, f"source[{names[1]!r}]", (4 * H, H), "(4H, H)")
     check_shape(w_ih, f"source[{names[0]!r}]", (4 * H, None), "(4H, D)")
+    check_size(w_ih.shape, f"source[{names[0]!r}]", 1, "input size D")
     check_shape(b_ih, f"source[{names[2]!r}]", (4 * H,), "(4H,)")
     check_shape(b_hh, f"source[{names[3]!r}]", (4 * H,), "(4H,)")
     if len({a.dtype for a in (w_ih, w_hh, b_ih, b_hh)}) > 1:
         dtypes = [str(a.dtype) for a in (w_ih, w_hh, b_ih, b_hh)]
         raise ArgumentTypeError(f"source arrays must share one dtype, got {dtypes}")
+    for key, arr in zip(names, (w_ih, w_hh, b_ih, b_hh), strict=True):
+        check_finite(arr, f"source[{key!r}]")
+    with np.errstate(over="ignore"):
+        b = b_ih + b_hh
+    biases = {f"source[{k!r}]": v for k, v in zip(names[2:], (b_ih, b_hh), strict=True)}
+    check_overflow(biases, b.dtype, f"{names[2]} + {names[3]}", b)
     perm = _torch_perm(H)
     return {
         "Wx": np.ascontiguousarray(w_ih[perm].T),
         "Wh": np.ascontiguousarray(w_hh[perm].T),
-        "b": (b_ih + b_hh)[perm],
+        "b": b[perm],
     }

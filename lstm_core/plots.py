@@ -13,11 +13,20 @@ import io
 import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Ellipse, FancyArrowPatch, FancyBboxPatch
 
+from ._checks import (
+    ArgumentTypeError,
+    as_float_array,
+    check_array,
+    check_finite,
+    describe,
+    finite_number,
+)
 from .activations import sigmoid, sigmoid_grad, tanh, tanh_grad
 from .gates import lstm_step_trace
-from .params import GATES, HAND_WORKED_PARAMS
+from .params import GATES, HAND_WORKED_PARAMS, lstm_sizes
 
 YELLOW = "#f6d55c"  # neural-network layers (the classic diagram's yellow boxes)
 PINK = "#f4b6c2"  # pointwise operations (circles)
@@ -78,6 +87,16 @@ def _figure(figsize, kind=NotebookFigure) -> NotebookFigure:
     return kind(figsize=figsize, facecolor="white", layout="constrained")
 
 
+def _inputs(x, default: np.ndarray) -> np.ndarray:
+    """``x`` as a finite, non-empty ``(M,)`` float64 array (``default`` if None)."""
+    if x is None:
+        return default
+    x = check_array(x, "x", (None,), "(M,)", np.float64)
+    if x.size == 0:
+        raise ValueError(f"x must hold at least one point, got shape {x.shape}")
+    return x
+
+
 def activation_figure(x=None, points=()):
     """Sigmoid and tanh (left) and their derivatives (right) on a shared ``x`` axis.
 
@@ -93,15 +112,36 @@ def activation_figure(x=None, points=()):
     matplotlib.figure.Figure
         Two axes; the left one has the lines ``sigmoid`` and ``tanh`` (labels of its legend),
         the right one ``sigmoid'`` and ``tanh'``.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not a finite non-empty 1-D array of numbers, or ``points`` not a
+        sequence of pairs ``("sigmoid" or "tanh", finite number)``.
     """
-    x = np.linspace(-6.0, 6.0, 601) if x is None else np.asarray(x, dtype=float)
+    x = _inputs(x, np.linspace(-6.0, 6.0, 601))
+    funcs = {"sigmoid": (sigmoid, "C0"), "tanh": (tanh, "C1")}
+    expected = 'a sequence of pairs ("sigmoid" or "tanh", a finite number)'
+    if isinstance(points, (str, bytes)) or not isinstance(points, (list, tuple)):
+        raise ArgumentTypeError(f"points must be {expected}, got {describe(points)}")
+    for k, point in enumerate(points):
+        if (
+            not isinstance(point, (list, tuple))
+            or len(point) != 2
+            or not isinstance(point[0], str)
+            or point[0] not in funcs
+        ):
+            raise ValueError(
+                f'points[{k}] must be a pair ("sigmoid" or "tanh", a finite number), '
+                f"got {describe(point)}"
+            )
+        finite_number(point[1], f"points[{k}][1]")
     fig = _figure((9, 3.6))
     left, right = fig.subplots(1, 2, sharex=True)
     left.plot(x, sigmoid(x), color="C0", label=r"sigmoid $\sigma(x)$")
     left.plot(x, tanh(x), color="C1", ls="--", label=r"$\tanh(x)$")
     right.plot(x, sigmoid_grad(x), color="C0", label=r"$\sigma'(x) = \sigma(x)(1-\sigma(x))$")
     right.plot(x, tanh_grad(x), color="C1", ls="--", label=r"$\tanh'(x) = 1 - \tanh^2(x)$")
-    funcs = {"sigmoid": (sigmoid, "C0"), "tanh": (tanh, "C1")}
     for name, at in points:
         fn, colour = funcs[name]
         y = float(fn(at))
@@ -154,13 +194,41 @@ def cell_diagram(highlight=None, values=None):
         One axes holding the 4 layer boxes (gids ``box-f``, ``box-i``, ``box-g``, ``box-o``),
         5 pointwise operations (``op-forget``, ``op-input``, ``op-add``, ``op-tanh``,
         ``op-output``) and the cell outline (``cell``).
+
+    Raises
+    ------
+    ValueError
+        If ``highlight`` is not a stage or a collection of stages among :data:`STAGES`, or
+        ``values`` not a dict of finite numbers (or one-element arrays) keyed by str.
     """
     if highlight is not None:
-        highlight = {highlight} if isinstance(highlight, str) else set(highlight)
+        stages = [highlight] if isinstance(highlight, str) else highlight
+        if not isinstance(stages, (list, tuple, set, frozenset)) or not all(
+            isinstance(s, str) for s in stages
+        ):
+            raise ArgumentTypeError(
+                f"highlight must be a stage or stages among {STAGES}, got {describe(highlight)}"
+            )
+        highlight = set(stages)
         unknown = highlight - set(STAGES)
         if unknown:
             raise ValueError(f"highlight must be among {STAGES}, got {sorted(unknown)}")
-    vals = {k: float(np.asarray(v).ravel()[0]) for k, v in (values or {}).items()}
+    if values is not None and not isinstance(values, dict):
+        raise ArgumentTypeError(
+            f"values must be a dict of numbers keyed like lstm_step_trace's output, "
+            f"got {describe(values)}"
+        )
+    vals = {}
+    for k, v in (values or {}).items():
+        if not isinstance(k, str):
+            raise ArgumentTypeError(f"values must have str keys, got {describe(k)}")
+        arr = as_float_array(v, f"values[{k!r}]")
+        if arr.size != 1:
+            raise ValueError(
+                f"values[{k!r}] must be a number or an array of one entry, got shape {arr.shape}"
+            )
+        check_finite(arr, f"values[{k!r}]")
+        vals[k] = float(arr.ravel()[0])
 
     fig = _figure(DIAGRAM_SIZE, DiagramFigure)
     ax = fig.add_subplot()
@@ -332,9 +400,41 @@ def response_figure(keys, h_values=(-1.0, 0.0, 1.0), c_prev=2.0, params=None, x=
     -------
     matplotlib.figure.Figure
         ``len(keys)`` axes, each with ``len(h_values)`` labelled lines.
+
+    Raises
+    ------
+    ValueError
+        If ``keys`` is not a non-empty sequence of keys of :data:`SYMBOLS`, ``h_values`` not
+        a non-empty sequence of finite numbers, ``c_prev`` or ``mark`` not a finite number,
+        ``params`` not a single-unit LSTM, or ``x`` not a finite non-empty 1-D array.
     """
     params = HAND_WORKED_PARAMS if params is None else params
-    x = np.linspace(-10.0, 10.0, 401) if x is None else np.asarray(x, dtype=float)
+    D, H, _ = lstm_sizes(params)
+    if (D, H) != (1, 1):
+        raise ValueError(f"params must be a single-unit LSTM (D = H = 1), got D = {D}, H = {H}")
+    if isinstance(keys, str) or not isinstance(keys, (list, tuple)):
+        raise ArgumentTypeError(
+            f"keys must be a non-empty sequence of keys from {list(SYMBOLS)}, got {describe(keys)}"
+        )
+    unknown = [k for k in keys if k not in SYMBOLS]
+    if not keys or unknown:
+        raise ValueError(
+            f"keys must be a non-empty sequence of keys from {list(SYMBOLS)}, got {describe(keys)}"
+        )
+    if isinstance(h_values, str) or not isinstance(h_values, (list, tuple, np.ndarray)):
+        raise ArgumentTypeError(
+            f"h_values must be a non-empty sequence of finite numbers, got {describe(h_values)}"
+        )
+    if len(h_values) == 0:
+        raise ValueError(
+            f"h_values must be a non-empty sequence of finite numbers, got {h_values!r}"
+        )
+    for k, h in enumerate(h_values):
+        finite_number(h, f"h_values[{k}]")
+    finite_number(c_prev, "c_prev")
+    if mark is not None:
+        finite_number(mark, "mark")
+    x = _inputs(x, np.linspace(-10.0, 10.0, 401))
     fig = _figure((4.2 * len(keys), 3.4))
     axes = np.atleast_1d(fig.subplots(1, len(keys), sharex=True))
     styles = ["-", "--", ":", "-."]
@@ -374,9 +474,23 @@ def crossing(line, level):
     -------
     float
         The x at which the line first reaches ``level``.
+
+    Raises
+    ------
+    ValueError
+        If ``line`` is not a ``Line2D`` of at least one point (an ``ArgumentTypeError``
+        for another object), ``level`` is not a finite number, or the line never reaches it.
     """
+    if not isinstance(line, Line2D):
+        raise ArgumentTypeError(
+            f"line must be a matplotlib.lines.Line2D (e.g. fig.axes[0].lines[0]), "
+            f"got {describe(line)}"
+        )
+    finite_number(level, "level")
     x = np.asarray(line.get_xdata(), dtype=float)
     y = np.asarray(line.get_ydata(), dtype=float) - level
+    if y.size == 0:
+        raise ValueError("line must have at least one point, got an empty line")
     where = np.flatnonzero((y[:-1] == 0) | (np.sign(y[:-1]) != np.sign(y[1:])))
     if where.size == 0:
         raise ValueError(

@@ -22,16 +22,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import ArgumentTypeError, check_array, check_sequence, check_state, describe
+from ._checks import (
+    ArgumentTypeError,
+    check_array,
+    check_overflow,
+    check_sequence,
+    check_state,
+    check_step_input,
+    describe,
+    overflow_checked,
+)
 from .activations import sigmoid, tanh
-from .params import GATES, SIGMOID_GATES, gate_slice, lstm_sizes
+from .params import GATES, SIGMOID_GATES, check_preactivations, gate_slice, lstm_sizes
 
 #: The keys of the cache of one step, as :func:`lstm_step_forward` returns it.
 CACHE_KEYS = ("x", "h_prev", "c_prev", "i", "f", "o", "g", "c", "tanh_c", "params")
 
 
-def _check_step_cache(cache, name: str = "cache") -> dict:
-    """``cache`` if it is a step cache of :func:`lstm_step_forward` (a dict of its keys)."""
+def _check_step_cache(cache, name: str = "cache") -> tuple:
+    """``(N, D, H)`` of a step cache of :func:`lstm_step_forward`.
+
+    A dict of its keys whose arrays have the shapes and dtype its ``params`` give them.
+    """
     if not isinstance(cache, dict):
         raise ArgumentTypeError(
             f"{name} must be the dict cache of lstm_step_forward, got {describe(cache)}"
@@ -41,7 +53,46 @@ def _check_step_cache(cache, name: str = "cache") -> dict:
         raise ValueError(
             f"{name} must be the dict cache of lstm_step_forward, got one without {missing}"
         )
-    return cache
+    D, H, dtype = lstm_sizes(cache["params"], f"{name}['params']")
+    N = cache["x"].shape[0] if isinstance(cache["x"], np.ndarray) and cache["x"].ndim else None
+    for key in CACHE_KEYS[:-1]:
+        arr = cache[key]
+        shape, labels = ((N, D), "(N, D)") if key == "x" else ((N, H), "(N, H)")
+        if (
+            not isinstance(arr, np.ndarray)
+            or arr.dtype != dtype
+            or arr.ndim != 2
+            or arr.shape != shape
+        ):
+            sizes = ", ".join("?" if n is None else str(n) for n in shape)
+            raise ValueError(
+                f"{name}[{key!r}] must be a {dtype} array of shape {labels} = ({sizes}) like "
+                f"its params' and x's, got {describe(arr)}"
+            )
+    return N, D, H
+
+
+def _check_sequence_cache(cache) -> tuple:
+    """``(N, T, D, H)`` of a cache of :func:`lstm_forward`.
+
+    A non-empty list of step caches of one batch, one set of shapes and one dtype.
+    """
+    if not isinstance(cache, (list, tuple)):
+        raise ArgumentTypeError(
+            f"cache must be the list of step caches from lstm_forward, got {describe(cache)}"
+        )
+    if not cache:
+        raise ValueError("cache must be the list of step caches from lstm_forward, got []")
+    sizes = [_check_step_cache(step_cache, f"cache[{t}]") for t, step_cache in enumerate(cache)]
+    for t, step_sizes in enumerate(sizes):
+        if step_sizes != sizes[0] or cache[t]["x"].dtype != cache[0]["x"].dtype:
+            raise ValueError(
+                f"cache[{t}] must be a step of the same batch and shapes as cache[0] "
+                f"(N, D, H) = {sizes[0]}, {cache[0]['x'].dtype}, got {step_sizes}, "
+                f"{cache[t]['x'].dtype}"
+            )
+    N, D, H = sizes[0]
+    return N, len(cache), D, H
 
 
 def lstm_step_forward(x, h_prev, c_prev, params):
@@ -71,13 +122,16 @@ def lstm_step_forward(x, h_prev, c_prev, params):
     Raises
     ------
     ValueError
-        If ``params`` is not an LSTM's, or an array is not finite or of the shape above.
+        If ``params`` is not an LSTM's, an array is not finite or of the shape above (with
+        ``N >= 1``), or the arguments are so large that the pre-activations could overflow
+        the dtype.
     """
     D, H, dtype = lstm_sizes(params)
-    x = check_array(x, "x", (None, D), "(N, D)", dtype)
+    x = check_step_input(x, D, dtype)
     N = x.shape[0]
     h_prev = check_state(h_prev, "h_prev", N, H, dtype)
     c_prev = check_state(c_prev, "c_prev", N, H, dtype)
+    check_preactivations(x, h_prev, params, 1, names=("x", "h_prev"))
 
     a = x @ params["Wx"] + h_prev @ params["Wh"] + params["b"]  # (N, 4H)
     cache = {"x": x, "h_prev": h_prev, "c_prev": c_prev, "params": params}
@@ -93,6 +147,7 @@ def lstm_step_forward(x, h_prev, c_prev, params):
     return h, c, cache
 
 
+@np.errstate(over="ignore", invalid="ignore")  # overflow is reported by check_overflow
 def lstm_step_backward(dh, dc, cache):
     """Backward pass of one LSTM step.
 
@@ -116,13 +171,13 @@ def lstm_step_backward(dh, dc, cache):
     Raises
     ------
     ValueError
-        If ``cache`` is not a step cache (an ``ArgumentTypeError`` if not a dict at all),
-        or ``dh``, ``dc`` are not finite arrays of the shape of the step's ``c``.
+        If ``cache`` is not a step cache whose arrays fit its params (an
+        ``ArgumentTypeError`` if not a dict at all), if ``dh``, ``dc`` are not finite arrays
+        of the shape of the step's ``c``, or if the gradients overflow the dtype.
     """
-    _check_step_cache(cache)
-    shape = np.shape(cache["c"])
-    dh = check_array(dh, "dh", shape, "(N, H)")  # the dtype as given: arithmetic unchanged
-    dc = check_array(dc, "dc", shape, "(N, H)")
+    N, _, H = _check_step_cache(cache)
+    dh = check_array(dh, "dh", (N, H), "(N, H)")  # the dtype as given: arithmetic unchanged
+    dc = check_array(dc, "dc", (N, H), "(N, H)")
     x, h_prev, c_prev = cache["x"], cache["h_prev"], cache["c_prev"]
     i, f, o, g, tanh_c = cache["i"], cache["f"], cache["o"], cache["g"], cache["tanh_c"]
     p = cache["params"]
@@ -148,6 +203,8 @@ def lstm_step_backward(dh, dc, cache):
     dx = da @ p["Wx"].T
     dh_prev = da @ p["Wh"].T
     grads = {"Wx": x.T @ da, "Wh": h_prev.T @ da, "b": da.sum(axis=0)}
+    given = {"dh": dh, "dc": dc}  # the arguments to name if a gradient is not finite
+    check_overflow(given, da.dtype, "the gradients", dx, dh_prev, dc_prev, *grads.values())
     return dx, dh_prev, dc_prev, grads
 
 
@@ -173,13 +230,15 @@ def lstm_forward(x, params, h0=None, c0=None):
     Raises
     ------
     ValueError
-        If ``params`` is not an LSTM's, or an array is not finite or of the shape above.
+        If ``params`` is not an LSTM's, an array is not finite or of the shape above, or
+        the arguments are so large that the pre-activations could overflow the dtype.
     """
     D, H, dtype = lstm_sizes(params)
     x = check_sequence(x, D, dtype)
     N, T, _ = x.shape
     h = check_state(h0, "h0", N, H, dtype)
     c = check_state(c0, "c0", N, H, dtype)
+    check_preactivations(x, h, params, T)
 
     hs = np.empty((N, T, H), dtype)
     cache = []
@@ -217,31 +276,24 @@ def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
     Raises
     ------
     ValueError
-        If ``cache`` is not a non-empty list of step caches (an ``ArgumentTypeError`` if not
-        a list), or a gradient is not a finite array of the shape above.
+        If ``cache`` is not a non-empty list of step caches of one batch and one set of
+        shapes (an ``ArgumentTypeError`` if not a list), if a gradient is not a finite array
+        of the shape above, or if the gradients overflow the dtype.
     """
-    if not isinstance(cache, (list, tuple)):
-        raise ArgumentTypeError(
-            f"cache must be the list of step caches from lstm_forward, got {describe(cache)}"
-        )
-    if not cache:
-        raise ValueError("cache must be the list of step caches from lstm_forward, got []")
-    for t, step_cache in enumerate(cache):
-        _check_step_cache(step_cache, f"cache[{t}]")
-    params = cache[0]["params"]
-    D, H, dtype = lstm_sizes(params)
-    N, T = cache[0]["x"].shape[0], len(cache)
+    N, T, D, H = _check_sequence_cache(cache)
+    params, dtype = cache[0]["params"], cache[0]["x"].dtype
     dhs = check_array(dhs, "dhs", (N, T, H), "(N, T, H)", dtype)
     dh = check_state(dh_last, "dh_last", N, H, dtype)
     dc = check_state(dc_last, "dc_last", N, H, dtype)
 
     dx = np.empty((N, T, D), dtype)
     grads = {name: np.zeros_like(params[name]) for name in ("Wx", "Wh", "b")}
-    for t in reversed(range(T)):
-        # h_t feeds the loss at step t and the next step: the two gradients add up
-        dx[:, t], dh, dc, step_grads = lstm_step_backward(dhs[:, t] + dh, dc, cache[t])
-        for name in grads:
-            grads[name] += step_grads[name]
+    with overflow_checked({"dhs": dhs, "dh_last": dh, "dc_last": dc}, dtype, "the gradients"):
+        for t in reversed(range(T)):
+            # h_t feeds the loss at step t and the next step: the two gradients add up
+            dx[:, t], dh, dc, step_grads = lstm_step_backward(dhs[:, t] + dh, dc, cache[t])
+            for name in grads:
+                grads[name] += step_grads[name]
     return dx, dh, dc, grads
 
 

@@ -15,12 +15,14 @@ from ._checks import (
     as_rng,
     check_array,
     check_dtype,
+    check_overflow,
     check_sequence,
     check_state,
+    check_step_input,
     describe,
     positive_int,
 )
-from .params import check_params
+from .params import check_params, check_preactivations
 
 
 def rnn_sizes(params, name: str = "params"):
@@ -92,13 +94,51 @@ def rnn_step_forward(x, h_prev, params):
     Raises
     ------
     ValueError
-        If ``params`` is not an RNN's, or an array is not finite or of the shape above.
+        If ``params`` is not an RNN's, an array is not finite or of the shape above (with
+        ``N >= 1``), or they are so large that the pre-activation could overflow the dtype.
     """
     D, H, dtype = rnn_sizes(params)
-    x = check_array(x, "x", (None, D), "(N, D)", dtype)
+    x = check_step_input(x, D, dtype)
     h_prev = check_state(h_prev, "h_prev", x.shape[0], H, dtype)
+    check_preactivations(x, h_prev, params, 1, names=("x", "h_prev"))
     h = np.tanh(x @ params["Wx"] + h_prev @ params["Wh"] + params["b"])
     return h, RNNStepCache(x, h_prev, h, params)
+
+
+def check_rnn_cache(cache, kind: type, source: str, name: str = "cache") -> tuple:
+    """``(D, H, dtype)`` of a cache of type ``kind`` whose arrays fit its params.
+
+    Cheap (shapes and dtypes), once per call: a hand-built or altered cache gets a clear
+    error instead of a ``KeyError`` or a broadcasting error.
+    """
+    wanted = f"{name} must be the {kind.__name__} from {source}"
+    if not isinstance(cache, kind):
+        raise ArgumentTypeError(f"{wanted}, got {describe(cache)}")
+    D, H, dtype = rnn_sizes(cache.params, f"{name}.params")
+
+    def check(field, expected, labels):
+        arr = getattr(cache, field)
+        if (
+            not isinstance(arr, np.ndarray)
+            or arr.dtype != dtype
+            or arr.ndim != len(expected)
+            or any(e is not None and e != n for e, n in zip(expected, arr.shape, strict=True))
+            or 0 in arr.shape
+        ):
+            raise ValueError(
+                f"{wanted}, got one whose {field} is {describe(arr)}; its params (D = {D}, "
+                f"H = {H}, {dtype}) need a non-empty {labels}"
+            )
+        return arr.shape
+
+    if kind is RNNStepCache:
+        N, _ = check("x", (None, D), "(N, D)")
+        check("h_prev", (N, H), "(N, H)")
+        check("h", (N, H), "(N, H)")
+    else:
+        T, N, _ = check("x", (None, None, D), "(T, N, D)")
+        check("h", (T + 1, N, H), "(T + 1, N, H)")
+    return D, H, dtype
 
 
 def rnn_step_backward(dh, cache: RNNStepCache):
@@ -122,17 +162,18 @@ def rnn_step_backward(dh, cache: RNNStepCache):
     ------
     ValueError
         If ``cache`` is not the one of :func:`rnn_step_forward` (an ``ArgumentTypeError``)
-        or ``dh`` is not a finite ``(N, H)`` array.
+        or its arrays do not fit its params, if ``dh`` is not a finite ``(N, H)`` array, or
+        if the gradients overflow the dtype.
     """
-    if not isinstance(cache, RNNStepCache):
-        raise ArgumentTypeError(
-            f"cache must be the RNNStepCache from rnn_step_forward, got {describe(cache)}"
-        )
-    dh = check_array(dh, "dh", cache.h.shape, "(N, H)", cache.h.dtype)
-    da = dh * (1.0 - cache.h * cache.h)
+    _, _, dtype = check_rnn_cache(cache, RNNStepCache, "rnn_step_forward")
+    dh = check_array(dh, "dh", cache.h.shape, "(N, H)", dtype)
     p = cache.params
-    grads = {"Wx": cache.x.T @ da, "Wh": cache.h_prev.T @ da, "b": da.sum(axis=0)}
-    return da @ p["Wx"].T, da @ p["Wh"].T, grads
+    with np.errstate(over="ignore", invalid="ignore"):
+        da = dh * (1.0 - cache.h * cache.h)
+        grads = {"Wx": cache.x.T @ da, "Wh": cache.h_prev.T @ da, "b": da.sum(axis=0)}
+        dx, dh_prev = da @ p["Wx"].T, da @ p["Wh"].T
+    check_overflow({"dh": dh}, dtype, "the gradients", dx, dh_prev, *grads.values())
+    return dx, dh_prev, grads
 
 
 class RNNCache(NamedTuple):
@@ -167,8 +208,9 @@ def rnn_forward(x, params, h0=None):
     Raises
     ------
     ValueError
-        If ``params`` is not an RNN's, or ``x`` or ``h0`` is not finite or of the shape
-        ``(N, T, D)`` or ``(N, H)``.
+        If ``params`` is not an RNN's, ``x`` or ``h0`` is not finite or of the shape
+        ``(N, T, D)`` or ``(N, H)``, or they are so large that the pre-activations could
+        overflow the dtype.
     """
     D, H, dtype = rnn_sizes(params)
     x = check_sequence(x, D, dtype)
@@ -176,6 +218,7 @@ def rnn_forward(x, params, h0=None):
     xt = np.ascontiguousarray(x.transpose(1, 0, 2))
     h = np.empty((T + 1, N, H), dtype)
     h[0] = check_state(h0, "h0", N, H, dtype)
+    check_preactivations(x, h[0], params, T)
     h[1:] = (xt.reshape(T * N, D) @ params["Wx"]).reshape(T, N, H) + params["b"]
     for t in range(T):
         a = h[t + 1]
@@ -207,18 +250,37 @@ def rnn_backward(dhs, cache: RNNCache, dh_last=None):
     Raises
     ------
     ValueError
-        If ``cache`` is not the one of :func:`rnn_forward` (an ``ArgumentTypeError``) or a
-        gradient is not a finite array of the shape ``(N, T, H)`` or ``(N, H)``.
+        If ``cache`` is not the one of :func:`rnn_forward` (an ``ArgumentTypeError``) or its
+        arrays do not fit its params, if a gradient is not a finite array of the shape
+        ``(N, T, H)`` or ``(N, H)``, or if the gradients overflow the dtype.
     """
-    if not isinstance(cache, RNNCache):
-        raise ArgumentTypeError(
-            f"cache must be the RNNCache from rnn_forward, got {describe(cache)}"
-        )
-    T, N, D = cache.x.shape
+    check_rnn_cache(cache, RNNCache, "rnn_forward")
+    T, N, _ = cache.x.shape
     H = cache.h.shape[2]
     dtype = cache.h.dtype
     dhs = check_array(dhs, "dhs", (N, T, H), "(N, T, H)", dtype)
-    dh = check_state(dh_last, "dh_last", N, H, dtype).copy()
+    dh = check_state(dh_last, "dh_last", N, H, dtype)
+    return backward_checked(dhs, cache, dh, {"dhs": dhs, "dh_last": dh})
+
+
+def backward_checked(dhs, cache: RNNCache, dh, given: dict):
+    """:func:`rnn_backward` on arguments already checked (``dh (N, H)``, not modified).
+
+    ``given`` maps the caller's gradient arguments to their values, for the message if the
+    gradients overflow.
+    """
+    dtype = cache.h.dtype
+    with np.errstate(over="ignore", invalid="ignore"):  # checked once, after the loop
+        dx, dh, grads = _backward_loop(dhs, cache, dh.copy())
+    check_overflow(given, dtype, "the gradients", dx, dh, *grads.values())
+    return dx, dh, grads
+
+
+def _backward_loop(dhs, cache: RNNCache, dh):
+    """The loop of :func:`rnn_backward`, updating ``dh (N, H)`` in place."""
+    T, N, D = cache.x.shape
+    H = cache.h.shape[2]
+    dtype = cache.h.dtype
     Wh_T = np.ascontiguousarray(cache.params["Wh"].T)
     da = np.empty((T, N, H), dtype)
     for t in range(T - 1, -1, -1):

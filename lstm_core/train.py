@@ -8,6 +8,7 @@ import numpy as np
 
 from ._checks import (
     ArgumentTypeError,
+    as_array,
     as_rng,
     callable_arg,
     check_sequence,
@@ -17,7 +18,7 @@ from ._checks import (
     integer,
     positive_int,
 )
-from .model import LOSSES, READOUTS, check_model, model_forward, model_loss
+from .model import LOSSES, READOUTS, check_model, check_targets, loss_of, model_forward, model_loss
 from .optim import Adam, clip_grad_norm
 
 
@@ -54,7 +55,8 @@ def fit(
     readout, loss : str
         As for :func:`lstm_core.model_loss`.
     optimizer : SGD or Adam, optional
-        Defaults to ``Adam(lr=0.01)``; any object with a ``step(params, grads)`` method.
+        Defaults to ``Adam(lr=0.01)``; any object with a ``step(params, grads)`` method (an
+        instance such as ``Adam()``, not the class).
     epochs : int
         Most passes over the data; each pass is one step per mini-batch.
     batch_size : int, optional
@@ -81,20 +83,24 @@ def fit(
     ValueError
         Before any training step, for any argument that is not as described (an
         ``ArgumentTypeError``, also a ``ValueError``, for one of the wrong type): ``params``
-        and ``x`` as for :func:`lstm_core.model_forward`, ``y`` as for
-        :func:`lstm_core.model_loss` (on the first step, before any update).
+        and ``x`` as for :func:`lstm_core.model_forward`, and all of ``y`` as for
+        :func:`lstm_core.model_loss` (shape, dtype, finite values, class ids below the
+        model's output size), with indices into ``y`` itself. During training, if the loss
+        or the gradients overflow (as :func:`lstm_core.model_loss` says).
     """
     choice(readout, "readout", READOUTS)
     choice(loss, "loss", tuple(LOSSES))
     epochs = positive_int(epochs, "epochs")
-    _, D, _, _ = check_model(params)
+    _, D, H, O = check_model(params)
     x = check_sequence(x, D, None)
-    N = len(x)
-    if not isinstance(y, np.ndarray):
-        y = np.asarray(y)
+    N, T, _ = x.shape
+    y = as_array(y, "y", f"one target per sequence of x ({N})")
     if y.ndim == 0 or len(y) != N:
         got = len(y) if y.ndim else "a single value (shape ())"
         raise ValueError(f"y must hold one target per sequence of x ({N}), got {got}")
+    # the model's output, as a view of one zero: its shape and dtype, no memory
+    out_shape = (N, H if O is None else O) if readout == "last" else (N, T, H if O is None else O)
+    y = check_targets(y, np.broadcast_to(np.zeros((), x.dtype), out_shape), loss)
     batch_size = N if batch_size is None else positive_int(batch_size, "batch_size")
     if clip_norm is not None:
         finite_number(clip_norm, "clip_norm", low=0, low_open=True)
@@ -102,10 +108,17 @@ def fit(
         finite_number(target_loss, "target_loss", low=0, low_open=True)
     integer(log_every, "log_every", 0)
     callable_arg(log, "log", "a function such as print")
-    if optimizer is not None and not callable(getattr(optimizer, "step", None)):
+    if optimizer is not None and (
+        isinstance(optimizer, type) or not callable(getattr(optimizer, "step", None))
+    ):
+        got = (
+            f"the class {optimizer.__name__}; make one, e.g. {optimizer.__name__}()"
+            if isinstance(optimizer, type)
+            else describe(optimizer)
+        )
         raise ArgumentTypeError(
             "optimizer must be an optimizer with a step(params, grads) method such as "
-            f"lstm_core.Adam, or None, got {describe(optimizer)}"
+            f"lstm_core.Adam, or None, got {got}"
         )
     optimizer = optimizer or Adam(lr=0.01)
     rng = as_rng(rng)
@@ -131,7 +144,7 @@ def fit(
             for lo in range(0, N, batch_size):
                 idx = order[lo : lo + batch_size]
                 step(model_loss(x[idx], y[idx], params, readout=readout, loss=loss)[1])
-            value = LOSSES[loss](model_forward(x, params, readout)[0], y)[0]
+            value = loss_of(loss, model_forward(x, params, readout)[0], y, params)[0]
         history.append(value)
         if log_every and epoch % log_every == 0:
             log(f"epoch {epoch:5d}  loss {value:.6f}")

@@ -23,9 +23,10 @@ import math
 import ipywidgets as widgets
 import numpy as np
 
+from ._checks import ArgumentTypeError, choice, describe, finite_number, integer
 from .activations import sigmoid, sigmoid_grad, tanh, tanh_grad
 from .gates import lstm_step_trace
-from .params import GATE_NAMES, GATES, HAND_WORKED_PARAMS, copy_params, gate_slice
+from .params import GATE_NAMES, GATES, HAND_WORKED_PARAMS, copy_params, gate_slice, lstm_sizes
 
 BAR = "#4c8bd6"  # mid-tone: readable on the theme's light and dark backgrounds
 TRACK = "#9aa5b1"
@@ -67,7 +68,29 @@ def _bar_html(geometry: str) -> str:
 
 
 def bar(value: float, signed: bool = False) -> str:
-    """An HTML bar for ``value`` in [0, 1] (or [-1, 1] when ``signed``, drawn from the middle)."""
+    """An HTML bar for ``value`` in [0, 1] (or [-1, 1] when ``signed``, drawn from the middle).
+
+    Values beyond the range are drawn at its end.
+
+    Parameters
+    ----------
+    value : float
+        Finite.
+    signed : bool
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a finite number or ``signed`` not a bool (an
+        ``ArgumentTypeError`` for wrong types).
+    """
+    finite_number(value, "value")
+    if not isinstance(signed, (bool, np.bool_)):
+        raise ArgumentTypeError(f"signed must be True or False, got {describe(signed)}")
     return _bar_html(_bar_geometry(value, signed))
 
 
@@ -87,8 +110,38 @@ def _rows(cells) -> str:
 
 
 def grid(lo: float, hi: float, step: float, digits: int = 2) -> list[float]:
-    """Slider positions from ``lo`` to ``hi`` (both included) every ``step``, rounded."""
-    n = round((hi - lo) / step)
+    """Slider positions from ``lo`` to ``hi`` (both included) every ``step``, rounded.
+
+    Parameters
+    ----------
+    lo, hi : float
+        Finite, ``lo < hi``.
+    step : float
+        Finite, > 0; ``(hi - lo) / step`` must be an integer, at most :data:`MAX_POSITIONS`.
+    digits : int
+        Decimal digits kept, >= 0.
+
+    Returns
+    -------
+    list of float
+
+    Raises
+    ------
+    ValueError
+        For an argument that is not as above (an ``ArgumentTypeError`` for wrong types).
+    """
+    finite_number(lo, "lo")
+    finite_number(hi, "hi")
+    finite_number(step, "step", low=0, low_open=True)
+    integer(digits, "digits", 0)
+    with np.errstate(over="ignore"):
+        steps = (hi - lo) / step
+    if not math.isfinite(steps) or steps > MAX_POSITIONS + 0.5:
+        raise ValueError(
+            f"step must cut [lo, hi] into at most {MAX_POSITIONS} steps, got step={step} for "
+            f"lo={lo}, hi={hi} ({steps:.3g} steps)"
+        )
+    n = round(steps)
     if n < 1 or not math.isclose(lo + n * step, hi, abs_tol=1e-9):
         raise ValueError(
             f"grid: (hi - lo) / step must be a positive integer, got lo={lo}, hi={hi}, step={step}"
@@ -96,14 +149,22 @@ def grid(lo: float, hi: float, step: float, digits: int = 2) -> list[float]:
     return [round(lo + k * step, digits) for k in range(n + 1)]
 
 
-def _slider(description, positions, value, fmt="{:.2f}"):
-    """A slider over ``positions`` (numbers, or ``(label, value)`` pairs) starting at ``value``."""
+def _slider(description, positions, value, fmt="{:.2f}", name=None):
+    """A slider over ``positions`` (numbers, or ``(label, value)`` pairs) starting at ``value``.
+
+    ``name`` is the argument that gave ``value``, for the message if it is not a position
+    (a number, not a bool, for positions that are numbers).
+    """
     options = [p if isinstance(p, tuple) else (fmt.format(p), p) for p in positions]
     values = [v for _, v in options]
+    name = name or description
+    if not isinstance(positions[0], tuple):
+        finite_number(value, name)
     if value not in values:
+        shown = values if len(values) <= 10 else f"{len(values)} from {values[0]} to {values[-1]}"
         raise ValueError(
-            f"{description}: the start value must be one of the slider's positions "
-            f"{values}, got {value!r}"
+            f"{name} must be one of the slider's positions (its start value), {shown}, "
+            f"got {value!r}"
         )
     return widgets.SelectionSlider(
         options=options,
@@ -220,6 +281,12 @@ def activation_explorer(x: float = 2.0) -> Explorer:
     """One slider for ``x`` in [-10, 10], every 0.1; shows sigmoid, tanh and their slopes at ``x``.
 
     ``values`` has keys ``sigmoid``, ``tanh``, ``sigmoid_grad``, ``tanh_grad``.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not one of the slider's positions (an ``ArgumentTypeError`` if not a
+        number).
     """
 
     def compute(x):
@@ -237,7 +304,7 @@ def activation_explorer(x: float = 2.0) -> Explorer:
         ]
         return v, rows
 
-    sliders = {"x": _slider("input x", grid(-10.0, 10.0, 0.1, 1), x, "{:.1f}")}
+    sliders = {"x": _slider("input x", grid(-10.0, 10.0, 0.1, 1), x, "{:.1f}", name="x")}
     return Explorer(sliders, compute, "activation")
 
 
@@ -276,19 +343,28 @@ def gate_explorer(
         as given, with the weight on ``x`` negated, or with the bias set to -5. ``values``
         holds every intermediate of :func:`lstm_core.lstm_step_trace` for those values, as
         floats.
+
+    Raises
+    ------
+    ValueError
+        If ``gate`` is not one of :data:`lstm_core.GATES`, ``params`` not a single-unit
+        LSTM, or ``x``, ``h_prev`` or ``c_prev`` not one of its slider's positions (an
+        ``ArgumentTypeError`` for wrong types).
     """
-    if gate not in GATES:
-        raise ValueError(f"gate must be one of {GATES}, got {gate!r}")
+    choice(gate, "gate", GATES)
     base = HAND_WORKED_PARAMS if params is None else params
-    if base["Wx"].shape != (1, 4) or base["Wh"].shape != (1, 4):
-        raise ValueError("gate_explorer needs a single-unit LSTM: Wx (1, 4), Wh (1, 4), b (4,)")
+    if lstm_sizes(base)[:2] != (1, 1):
+        raise ValueError(
+            "params must be a single-unit LSTM (D = H = 1): Wx (1, 4), Wh (1, 4), b (4,), "
+            f"got Wx {base['Wx'].shape}"
+        )
     k = gate_slice(gate, 1).start
     name = GATE_NAMES[gate]
     weight_options = _weight_options(gate, base)
     sliders = {
-        "x": _slider("input x", grid(-10.0, 10.0, 0.5), x),
-        "h_prev": _slider("prev. short h", grid(-1.0, 1.0, 0.5), h_prev),
-        "c_prev": _slider("prev. long c", grid(-3.0, 3.0, 1.0), c_prev),
+        "x": _slider("input x", grid(-10.0, 10.0, 0.5), x, name="x"),
+        "h_prev": _slider("prev. short h", grid(-1.0, 1.0, 0.5), h_prev, name="h_prev"),
+        "c_prev": _slider("prev. long c", grid(-3.0, 3.0, 1.0), c_prev, name="c_prev"),
         "weights": _slider(f"{gate}: weights", weight_options, weight_options[0][1]),
     }
 
@@ -360,13 +436,20 @@ def cell_state_explorer(
         Sliders ``c_prev``, ``f``, ``i``, ``g``, ``steps``. ``values`` has ``c`` (one step:
         ``f * c_prev + i * g``), ``c_n`` (after ``steps`` steps with the same gates) and
         ``dc_n`` (the gradient of ``c_n`` on ``c_prev``, ``f ** steps``).
+
+    Raises
+    ------
+    ValueError
+        If a start value is not one of its slider's positions (an ``ArgumentTypeError`` if
+        it is not a number, or, for ``steps``, not an integer; bools are neither).
     """
+    integer(steps, "steps")  # a position of its slider, checked below
     sliders = {
-        "c_prev": _slider("prev. long c", grid(-3.0, 3.0, 1.0), c_prev),
-        "f": _slider("forget gate f", FORGET_POSITIONS, f),
-        "i": _slider("input gate i", grid(0.0, 1.0, 0.25), i),
-        "g": _slider("candidate", grid(-1.0, 1.0, 0.5), g),
-        "steps": _slider("steps n", STEP_POSITIONS, steps, "{:d}"),
+        "c_prev": _slider("prev. long c", grid(-3.0, 3.0, 1.0), c_prev, name="c_prev"),
+        "f": _slider("forget gate f", FORGET_POSITIONS, f, name="f"),
+        "i": _slider("input gate i", grid(0.0, 1.0, 0.25), i, name="i"),
+        "g": _slider("candidate", grid(-1.0, 1.0, 0.5), g, name="g"),
+        "steps": _slider("steps n", STEP_POSITIONS, steps, "{:d}", name="steps"),
     }
 
     def compute(c_prev, f, i, g, steps):

@@ -79,6 +79,23 @@ def _square(v):
     return float(np.sum(v * v))
 
 
+def _hidden_size_0(D=3):
+    """LSTM params of hidden size 0 (and an RNN's too: Wh (0, 0) fits both)."""
+    return {"Wx": np.zeros((D, 0)), "Wh": np.zeros((0, 0)), "b": np.zeros(0)}
+
+
+def _ref_caches_of_two_batches():
+    """Step caches of reference.lstm_forward whose N changes after step 2."""
+    first = reference.lstm_forward(np.ones((2, 5, 3)), _p())[1]
+    second = reference.lstm_forward(np.ones((3, 5, 3)), _p())[1]
+    return first[:2] + second[2:]
+
+
+HIDDEN_0 = r"^params\['Wh'\] must have a hidden size H of at least 1, got shape \(0, 0\) \(H = 0\)$"
+RAGGED = r", which is not one rectangular array \(nested sequences of different lengths\)$"
+OVERFLOW = r" must be small enough for {} to stay within float64 \(largest 1\.8e\+308\), got values up to {}, which overflow it$"
+
+
 # Valid arguments of every callable, every parameter given, by keyword.
 VALID = {
     "sigmoid": lambda: {"x": np.zeros(2)},
@@ -659,6 +676,64 @@ CASES = [
     ("set_workspace_limit", "nbytes", 1.5, TYPE, r"^nbytes must be a non-negative integer, got 1\.5$"),
     ("set_workspace_limit", "nbytes", True, TYPE, r"^nbytes must be a non-negative integer, got True$"),
     ("set_workspace_limit", "nbytes", "64M", TYPE, r"^nbytes must be a non-negative integer, got '64M'$"),
+    # --- added with the second review: ragged lists, empty sizes, overflow, hand-built caches
+    *[(name, "params", Derived(lambda kw: _hidden_size_0()), VALUE, HIDDEN_0) for name in (*GATE_FUNCTIONS, "gate_preactivation", *STEPS, *SEQUENCES, "to_torch", "gate_params", "cell_of")],
+    ("rnn_forward", "params", Derived(lambda kw: _hidden_size_0()), VALUE, HIDDEN_0),
+    ("rnn_step_forward", "params", Derived(lambda kw: _hidden_size_0()), VALUE, HIDDEN_0),
+    ("model_forward", "params", Derived(lambda kw: _hidden_size_0()), VALUE, HIDDEN_0),
+    ("lstm_forward", "params", Derived(lambda kw: {"Wx": np.zeros((0, 16)), "Wh": np.zeros((4, 16)), "b": np.zeros(16)}), VALUE, r"^params\['Wx'\] must have an input size D of at least 1, got shape \(0, 16\) \(D = 0\)$"),
+    ("model_forward", "params", Derived(lambda kw: _with(kw["params"], Wy=np.zeros((4, 0)), by=np.zeros(0))), VALUE, r"^params\['Wy'\] must have a read-out size O of at least 1, got shape \(4, 0\) \(O = 0\)$"),
+    ("params_from_gates", "gates", {g: (np.zeros((3, 0)), np.zeros((0, 0)), np.zeros(0)) for g in lc.GATES}, VALUE, r"^gates\['i'\]\[1\] must have a hidden size H of at least 1, got shape \(0, 0\) \(H = 0\)$"),
+    ("from_torch", "source", {"weight_ih_l0": np.zeros((0, 3)), "weight_hh_l0": np.zeros((0, 0)), "bias_ih_l0": np.zeros(0), "bias_hh_l0": np.zeros(0)}, VALUE, r"^source\['weight_hh_l0'\] must have a hidden size H of at least 1, got shape \(0, 0\) \(H = 0\)$"),
+    ("from_torch", "source", Derived(lambda kw: {**kw["source"], "weight_ih_l0": np.full((16, 3), NAN)}), VALUE, r"^source\['weight_ih_l0'\] contains NaN or infinity \(got nan at index \(0, 0\)\); it must be finite$"),
+    ("from_torch", "source", Derived(lambda kw: {**kw["source"], "bias_ih_l0": np.full(16, 1e308), "bias_hh_l0": np.full(16, 1e308)}), VALUE, r"^source\['bias_ih_l0'\]" + OVERFLOW.format(r"bias_ih_l0 \+ bias_hh_l0", r"1e\+308")),
+    ("init_params", "forget_bias", 10**400, VALUE, r"^forget_bias must be a finite number, got 1000000.*0000$"),
+    *[(name, "x", np.full((2, 3), 1.7e308), VALUE, r"^x" + OVERFLOW.format("the pre-activations", r"1\.7e\+308")) for name in (*GATE_FUNCTIONS, "gate_preactivation", *STEPS)],
+    *[(name, "x", np.full((2, 5, 3), 1.7e308), VALUE, r"^x" + OVERFLOW.format("the pre-activations", r"1\.7e\+308")) for name in (*SEQUENCES, "model_forward")],
+    *[(name, "x", np.ones((0, 3)), VALUE, r"^x must have at least one row \(N >= 1\), got \(0, 3\)$") for name in ("lstm_step_forward", "reference.lstm_step_forward", "rnn_step_forward")],
+    ("cell_update", "c_prev", True, TYPE, r"^c_prev must be a float32 or float64 array \(integers are converted, bools are not\), got True, dtype bool$"),
+    ("cell_update", "f", np.ones((2, 4), bool), TYPE, r"^f must be a float32 or float64 array \(integers are converted, bools are not\), got dtype bool$"),
+    ("hidden_update", "o", False, TYPE, r"^o must be .*bools are not\), got False, dtype bool$"),
+    ("lstm_step_backward", "cache", lc.StepCache(None), TYPE, r"^cache\.sequence must be the SequenceCache from lstm_forward, got None$"),
+    ("lstm_step_backward", "cache", Derived(lambda kw: lc.StepCache(lc.lstm_forward(np.ones((2, 5, 3)), _p())[1])), VALUE, r"^cache must be the StepCache from lstm_step_forward, got one of 5 steps$"),
+    ("lstm_backward", "cache", Derived(lambda kw: kw["cache"]._replace(params={})), VALUE, r"^cache\.params is missing \['Wx', 'Wh', 'b'\]; expected keys \['Wx', 'Wh', 'b'\], got keys \[\]$"),
+    ("lstm_backward", "cache", Derived(lambda kw: kw["cache"]._replace(gates=np.zeros((5, 16, 3)))), VALUE, r"^cache must be the SequenceCache from lstm_forward, got one whose gates is an array of shape \(5, 16, 3\) and dtype float64; its params \(D = 3, H = 4, float64\) and T = 5, N = 2 need shape \(5, 16, 2\)$"),
+    ("lstm_backward", "dhs", np.full((2, 5, 4), 1e308), VALUE, r"^dhs" + OVERFLOW.format("the gradients", r"1e\+308")),
+    ("reference.lstm_backward", "dhs", np.full((2, 5, 4), 1e308), VALUE, r"^dhs" + OVERFLOW.format("the gradients", r"1e\+308")),
+    ("reference.lstm_backward", "cache", Derived(lambda kw: _ref_caches_of_two_batches()), VALUE, r"^cache\[2\] must be a step of the same batch and shapes as cache\[0\] \(N, D, H\) = \(2, 3, 4\), float64, got \(3, 3, 4\), float64$"),
+    ("reference.lstm_step_backward", "cache", Derived(lambda kw: {**kw["cache"], "params": None}), TYPE, r"^cache\['params'\] must be a dict with keys \('Wx', 'Wh', 'b'\), got None$"),
+    ("reference.lstm_step_backward", "cache", Derived(lambda kw: {**kw["cache"], "i": np.ones((9, 9))}), VALUE, r"^cache\['i'\] must be a float64 array of shape \(N, H\) = \(2, 4\) like its params' and x's, got an array of shape \(9, 9\) and dtype float64$"),
+    ("reference.lstm_step_backward", "cache", Derived(lambda kw: {**kw["cache"], "c": "junk"}), VALUE, r"^cache\['c'\] must be a float64 array of shape \(N, H\) = \(2, 4\) .*, got 'junk'$"),
+    ("rnn_step_backward", "cache", Derived(lambda kw: kw["cache"]._replace(h=np.ones((3, 4)))), VALUE, r"^cache must be the RNNStepCache from rnn_step_forward, got one whose h is an array of shape \(3, 4\) and dtype float64; its params \(D = 3, H = 4, float64\) need a non-empty \(N, H\)$"),
+    ("rnn_backward", "cache", Derived(lambda kw: kw["cache"]._replace(params={})), VALUE, r"^cache\.params is missing \['Wx', 'Wh', 'b'\]"),
+    ("rnn_backward", "dhs", np.full((2, 5, 4), 1e308), VALUE, r"^dhs" + OVERFLOW.format("the gradients", r"1e\+308")),
+    ("model_backward", "dy", np.full((2, 1), 1e308), VALUE, r"^dy" + OVERFLOW.format("the gradients", r"1e\+308")),
+    ("model_backward", "cache", Derived(lambda kw: kw["cache"]._replace(hs=np.ones((2, 4)))), VALUE, r"^cache must be the ModelCache from model_forward, got one whose hs is an array of shape \(2, 4\)"),
+    ("model_loss", "y", np.full((2, 1), 1e200), VALUE, r"^y" + OVERFLOW.format("the mean squared error", r"1e\+200")),
+    ("mse_loss", "pred", np.array([[1e200], [0.0]]), VALUE, r"^pred" + OVERFLOW.format("the mean squared error", r"1e\+200")),
+    ("softmax_cross_entropy", "targets", [[0], [1, 2]], TYPE, r"^targets must be integer class indices, got list \[\[0\], \[1, 2\]\]" + RAGGED),
+    ("softmax_cross_entropy", "logits", np.array([[-INF, 0.0, 0.0], [0.0, 0.0, 0.0]]), VALUE, r"^targets must pick classes of non-zero probability, got class 0 at index \(0,\), whose logit is -inf \(an infinite loss\)$"),
+    ("softmax_cross_entropy", "logits", np.array([[-1.7e308, 1.7e308, 0.0], [0.0, -1.7e308, 1.7e308]]), VALUE, r"^logits" + OVERFLOW.format("the cross-entropy", r"1\.7e\+308")),
+    ("one_hot", "ids", [[0], [1, 0]], TYPE, r"^ids must be integers in \[0, 3\), got list \[\[0\], \[1, 0\]\]" + RAGGED),
+    ("one_hot", "ids", [True, False], TYPE, r"^ids must be integers in \[0, 3\), got dtype bool$"),
+    ("char_batches", "ids", [[1], [1, 2]], TYPE, r"^ids must be integer character ids, got list \[\[1\], \[1, 2\]\]" + RAGGED),
+    ("encode_text", "vocab", "ehhlo", VALUE, r"^vocab must be a str of distinct characters, got 'ehhlo', which repeats \['h'\]$"),
+    ("noisy_sine", "period", 1e-310, VALUE, r"^period must be large enough for the phase 4 pi t / period to stay finite up to t = n_steps - 1 = 9, got 1e-310$"),
+    ("fit", "y", [[0.0], [1.0, 2.0]], TYPE, r"^y must be one target per sequence of x \(2\), got list \[\[0\.0\], \[1\.0, 2\.0\]\]" + RAGGED),
+    ("fit", "optimizer", lc.Adam, TYPE, r"^optimizer must be an optimizer .*, got the class Adam; make one, e\.g\. Adam\(\)$"),
+    ("global_norm", "grads", {"w": np.array([1.0, INF])}, VALUE, r"^grads\['w'\] contains NaN or infinity \(got inf at index \(1,\)\); it must be finite$"),
+    ("global_norm", "grads", {"w": np.array([1.5e308, 1.5e308])}, VALUE, r"^grads" + OVERFLOW.format("their global norm", r"1\.5e\+308")),
+    ("clip_grad_norm", "grads", {"w": np.array([NAN])}, VALUE, r"^grads\['w'\] contains NaN or infinity \(got nan at index \(0,\)\); it must be finite$"),
+    ("Adam.step", "grads", Derived(lambda kw: {**kw["grads"], "Wx": np.full((3, 16), 1e200)}), VALUE, r"^grads must be small enough for their squares \(the second moment\) to stay within float64 .*, got values up to 1e\+200, which overflow it$"),
+    ("numerical_gradient", "x", np.ones(3, np.float16), TYPE, r"^x must be a float32 or float64 array \(float16 has too few digits for finite differences\), got dtype float16$"),
+    ("numerical_gradient", "x", np.ones(0), VALUE, r"^x must have at least one entry to perturb, got shape \(0,\)$"),
+    ("numerical_gradient", "h", 1e-320, VALUE, r"^h must be large enough to change every entry of x \(spacing 2\.22e-16 at its largest entry 1 in float64\), got 1e-320$"),
+    ("gradcheck", "h", 1e-320, VALUE, r"^h must be large enough to change every entry of inputs\['w'\] .*, got 1e-320$"),
+    ("gradcheck", "analytic", {"w": np.array([0.0, NAN, 0.0])}, VALUE, r"^analytic\['w'\] contains NaN or infinity \(got nan at index \(1,\)\)"),
+    ("gradcheck", "inputs", {"w": np.ones(3, np.float16)}, TYPE, r"^inputs\['w'\] must be a float32 or float64 array \(float16 has too few digits"),
+    ("gradcheck", "order", True, TYPE, r"^order must be 2 or 4, got True$"),
+    ("rel_error", "a", [INF, 1.0], VALUE, r"^a contains NaN or infinity \(got inf at index \(0,\)\); it must be finite$"),
+    ("rel_error", "b", np.array([1.0, NAN]), VALUE, r"^b contains NaN or infinity \(got nan at index \(1,\)\); it must be finite$"),
 ]
 # fmt: on
 
