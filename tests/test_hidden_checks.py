@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
-from lstm_grading import call_isolated
+from lstm_grading import ReferenceUsedError, call_isolated
 from lstm_grading.hidden.ps03 import check_cache
 
 X = np.array([-1000.0, -1.0, 0.0, 1.0, 1000.0])
@@ -64,6 +64,25 @@ def test_an_overflow_fails_even_when_silenced(fn):
     with pytest.raises(AssertionError, match=r"overflow|switched floating-point errors off"):
         call_isolated(fn, X)
     assert np.geterr()["over"] == "warn"  # the caller's error state is back
+
+
+def test_a_call_of_the_reference_is_named_even_where_it_switches_errors_off():
+    """The reference's own code may use np.errstate where it checks results itself: a
+    function that calls it is told that it called the reference, the cause to fix."""
+    import lstm_core
+
+    def captured(x):
+        return lstm_core.gates.cell_update(x, 1.0, 1.0, x)  # checked under np.errstate
+
+    with pytest.raises(ReferenceUsedError, match=r"called the reference package \(lstm_core: "):
+        call_isolated(captured, X)
+
+    def silenced_and_captured(x):
+        with np.errstate(over="ignore"):
+            return lstm_core.sigmoid(x)
+
+    with pytest.raises(ReferenceUsedError, match=r"called the reference package"):
+        call_isolated(silenced_and_captured, X)
 
 
 @pytest.mark.parametrize("fn", [stable, stable_under_ignored, stable_with_numpy_helpers])
