@@ -47,8 +47,13 @@ def tree_digest(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def batch(ps01_course, tmp_path_factory):
-    """Ordinary + hostile + victim submissions, graded in one parallel run."""
-    course = Course.copy_of(ps01_course, tmp_path_factory.mktemp("batch") / "course")
+    """Ordinary + hostile + victim submissions, graded in one parallel run.
+
+    In a folder whose name holds "#" and "%", which a ``file:`` URI built from the path
+    would misread, and a space.
+    """
+    folder = tmp_path_factory.mktemp("batch") / "course #1 %41"
+    course = Course.copy_of(ps01_course, folder)
     for name in corpus.ORDINARY:
         course.submit(name, A, corpus.ordinary(course.root, name))
     specs = corpus.hostile_specs() if FULL else {}
