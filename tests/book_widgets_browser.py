@@ -102,11 +102,20 @@ def move_every_slider(browser: Chromium, session: str) -> dict:
         deadline = time.monotonic() + KEY_TIMEOUT
         while True:
             state = browser.evaluate(session, STATE_JS)
-            if state["sliders"][n]["now"] != slider["now"] or time.monotonic() > deadline:
+            moved = state["sliders"][n]
+            if moved["now"] != slider["now"] and moved["label"] != slider["label"]:
+                break
+            if time.monotonic() > deadline:
                 break
             time.sleep(0.05)
-        time.sleep(0.2)  # the read-out follows the handle in a microtask; let it settle
-        state = browser.evaluate(session, STATE_JS)
+        # The read-outs follow the handle: read until two reads 0.1 s apart agree, however
+        # slow the machine (no fixed pause that a busy one could outlast).
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            again = browser.evaluate(session, STATE_JS)
+            if again == state:
+                break
+            state = again
         moves.append(
             {"slider": n, "key": "right" if right else "left", "before": before, "after": state}
         )
