@@ -147,7 +147,7 @@ def lstm_step_forward(x, h_prev, c_prev, params):
     return h, c, cache
 
 
-@np.errstate(over="ignore", invalid="ignore")  # overflow is reported by check_overflow
+@np.errstate(over="ignore", invalid="ignore")  # check_overflow reports it
 def lstm_step_backward(dh, dc, cache):
     """Backward pass of one LSTM step.
 
@@ -203,7 +203,7 @@ def lstm_step_backward(dh, dc, cache):
     dx = da @ p["Wx"].T
     dh_prev = da @ p["Wh"].T
     grads = {"Wx": x.T @ da, "Wh": h_prev.T @ da, "b": da.sum(axis=0)}
-    given = {"dh": dh, "dc": dc}  # the arguments to name if a gradient is not finite
+    given = {"dh": dh, "dc": dc}  # to name if a gradient overflows
     check_overflow(given, da.dtype, "the gradients", dx, dh_prev, dc_prev, *grads.values())
     return dx, dh_prev, dc_prev, grads
 
@@ -288,7 +288,8 @@ def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
 
     dx = np.empty((N, T, D), dtype)
     grads = {name: np.zeros_like(params[name]) for name in ("Wx", "Wh", "b")}
-    with overflow_checked({"dhs": dhs, "dh_last": dh, "dc_last": dc}, dtype, "the gradients"):
+    given = {"dhs": dhs, "dh_last": dh, "dc_last": dc}  # to name if a gradient overflows
+    with overflow_checked(given, dtype, "the gradients"):
         for t in reversed(range(T)):
             # h_t feeds the loss at step t and the next step: the two gradients add up
             dx[:, t], dh, dc, step_grads = lstm_step_backward(dhs[:, t] + dh, dc, cache[t])
