@@ -14,11 +14,11 @@ callable, or an argument of one, has no row.
 from __future__ import annotations
 
 import inspect
-import re
 import types
 
 import numpy as np
 import pytest
+from bad_input_table import Derived, case_id, check_refused, same, snapshot
 
 import lstm_core as lc
 from lstm_core import reference
@@ -28,13 +28,6 @@ VALUE = ValueError  # a wrong value: exactly a ValueError
 NAN, INF = float("nan"), float("inf")
 RNG = r"a numpy\.random\.Generator, a non-negative integer seed \(or a list of them\) or None"
 FLOATS = r"a float32 or float64 array \(integers are converted\)"
-
-
-class Derived:
-    """A bad value made from the valid arguments (``make(kwargs)``)."""
-
-    def __init__(self, make):
-        self.make = make
 
 
 def _p():
@@ -762,42 +755,9 @@ def _public_object(target: str):
     return obj
 
 
-def _snapshot(value):
-    """Copies of the arrays in ``value`` (an array or a dict of arrays), to check nothing changed."""
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, dict):
-        return {k: v.copy() for k, v in value.items() if isinstance(v, np.ndarray)}
-    return None
-
-
-def _same(before, after) -> bool:
-    if isinstance(before, np.ndarray):
-        return np.array_equal(before, after, equal_nan=True)
-    return all(np.array_equal(v, after[k], equal_nan=True) for k, v in before.items())
-
-
-def _id(case) -> str:
-    target, arg, bad, _, _ = case
-    simple = (type(None), bool, int, float, str)
-    shown = repr(bad) if isinstance(bad, simple) else type(bad).__name__  # no addresses
-    return f"{target}-{arg}-{shown[:20]}"
-
-
-@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
 def test_bad_input_is_refused_by_name(case):
-    target, arg, bad, kind, pattern = case
-    kwargs = VALID[target]()
-    assert arg in kwargs, f"{target} has no argument {arg!r} in VALID"
-    kwargs[arg] = bad.make(kwargs) if isinstance(bad, Derived) else bad
-    before = {k: _snapshot(v) for k, v in kwargs.items()}
-    with pytest.raises(ValueError) as caught:
-        _callable(target)(**kwargs)
-    assert type(caught.value) is kind, f"{type(caught.value).__name__}: {caught.value}"
-    assert re.search(pattern, str(caught.value)), f"{pattern!r} not in {str(caught.value)!r}"
-    for k, copy in before.items():  # the refusal lost nothing
-        if copy is not None:
-            assert _same(copy, kwargs[k]), f"{target} changed {k} while refusing {arg}"
+    check_refused(case, _callable(case[0]), VALID[case[0]]())
 
 
 @pytest.mark.parametrize("target", sorted(VALID))
@@ -874,7 +834,7 @@ def test_a_refused_step_changes_neither_the_params_nor_the_optimizer(kind):
     p = _p()
     good = {k: np.ones_like(v) for k, v in p.items()}
     optimizer.step(p, good)
-    state = {k: _snapshot(v) if isinstance(v, dict) else v for k, v in vars(optimizer).items()}
+    state = {k: snapshot(v) if isinstance(v, dict) else v for k, v in vars(optimizer).items()}
     before = lc.copy_params(p)
     bad = {**good, "b": np.where(np.arange(16) == 15, np.inf, 1.0)}  # the last key, last entry
     with pytest.raises(ValueError, match=r"^grads\['b'\] contains NaN or infinity"):
@@ -883,7 +843,7 @@ def test_a_refused_step_changes_neither_the_params_nor_the_optimizer(kind):
         np.testing.assert_array_equal(p[k], before[k])
     for k, v in vars(optimizer).items():
         if isinstance(v, dict):
-            assert _same(state[k], v) and set(v) == set(state[k])
+            assert same(state[k], v) and set(v) == set(state[k])
         else:
             assert v == state[k]
     other = lc.init_params(2, 4, rng=1)  # another model's shapes: refused, not broadcast
