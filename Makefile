@@ -55,8 +55,18 @@ chromium:  ## Install Debian's chromium for the browser tests, if missing (needs
 # One BLAS thread per kernel: the pages multiply small matrices, for which OpenBLAS's threads
 # bring nothing on 2 cores and, when the machine is busy, make a training loop several times
 # slower (their spin-waits compete with the other processes for the cores).
+#
+# The execution cache re-runs a page only when the page's own code changed, but every page
+# imports lstm_core: when lstm_core's files differ from those of the last build, the cache and
+# Sphinx's saved state go, and every page runs again on the new code.
+LSTM_CORE_HASH = $(shell find lstm_core -type f ! -path '*__pycache__*' | LC_ALL=C sort \
+	| xargs sha256sum | sha256sum | cut -c1-16)
 book: $(STAMP) $(VENDOR_STAMP)  ## Build the book (executing every page) into _build/html
+	@hash=$(LSTM_CORE_HASH); if [ "$$(cat _build/.lstm_core_hash 2>/dev/null)" != "$$hash" ]; \
+	then echo "lstm_core changed since the last build: every page runs again"; \
+	rm -rf _build/.jupyter_cache _build/jupyter_execute _build/.doctrees; fi
 	OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
+	@mkdir -p _build && echo $(LSTM_CORE_HASH) > _build/.lstm_core_hash
 	@echo "Open file://$(CURDIR)/_build/html/index.html"
 
 # Two pytest-xdist workers: one per core. tests/conftest.py keeps together the tests that share

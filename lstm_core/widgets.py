@@ -461,7 +461,7 @@ def cell_state_explorer(
             ("kept: f × c_prev", f"{f * c_prev:+.3f}"),
             ("written: i × candidate", f"{i * g:+.3f}"),
             ("new long-term memory c", f"{v['c']:+.3f}"),
-            (f"after {steps} steps with these gates", f"{c:+.3f}"),
+            (f"after {steps} step{'s' if steps != 1 else ''} with these gates", f"{c:+.3f}"),
             (f"gradient along the belt f^{steps}", f"{v['dc_n']:.3g}", v["dc_n"], False),
         ]
         return v, rows

@@ -214,6 +214,15 @@ def test_every_image_has_alt_text(docname):
     assert not without, f"{docname}: images without alt text: {without}"
 
 
+@pytest.mark.parametrize("docname", ALL_PAGES)
+def test_a_cells_printed_text_is_one_output_box(docname):
+    """Text a cell prints in several flushes is merged (nb_merge_streams in _config.yml)."""
+    html = parsed(docname).path.read_text(encoding="utf-8")
+    # a stream output's box closes and the next output is a stream again: two boxes of text
+    split = re.findall(r'</pre></div>\s*</div>\s*<div class="output stream', html)
+    assert not split, f"{docname}: {len(split)} cell outputs split into several text boxes"
+
+
 @pytest.mark.parametrize("docname", toc_docnames())
 def test_headings_descend_one_level_at_a_time(docname):
     levels = parsed(docname).headings

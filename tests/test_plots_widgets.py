@@ -157,6 +157,9 @@ def test_cell_state_explorer_values():
     assert ex.values["dc_n"] == 0.25
     ex.sliders["f"].value = 1.0
     assert ex.values["dc_n"] == 1.0
+    assert "after 2 steps with these gates" in ex.readout.value
+    ex.sliders["steps"].value = 1
+    assert "after 1 step with these gates" in ex.readout.value
 
 
 EXPLORERS = {
