@@ -40,11 +40,16 @@ LAYOUT_JS = r"""
     if (el.scrollWidth > el.clientWidth + 1)
       hidden.push(`${describe(el)} (${el.scrollWidth} > ${el.clientWidth})`);
   }
+  // Display equations wider than their box: a reader sees them cut off at the right edge.
+  const math = [...document.querySelectorAll('mjx-container[display="true"]')]
+      .filter((el) => el.scrollWidth > el.clientWidth + 1)
+      .map((el) => `${describe(el)} (${el.scrollWidth} > ${el.clientWidth})`);
   const svgs = [...document.querySelectorAll(".bd-article img")]
       .filter((img) => /\.svg$/i.test(img.currentSrc || img.src))
       .map((img) => ({src: img.currentSrc || img.src, alt: img.alt,
                       width: img.getBoundingClientRect().width}));
-  return {width, scroll_width: document.documentElement.scrollWidth, wide, hidden, svgs};
+  return {width, scroll_width: document.documentElement.scrollWidth, wide, hidden, math,
+          svgs};
 })()
 """
 

@@ -57,7 +57,8 @@ def widgets_report(book_tour):
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 @pytest.mark.parametrize("docname", PAGES)
 def test_page_fits_the_screen(widgets_report, docname, viewport):
-    """390x844 and 1280x900: no sideways scrolling, and no code or output cut off."""
+    """390x844 and 1280x900: no sideways scrolling, no code or output cut off, and no display
+    equation wider than its box (which would cut it off at the right edge)."""
     page = widgets_report[(f"{docname}.html", viewport)]
     layout = page["layout"]
     assert layout["scroll_width"] <= layout["width"], (
@@ -65,6 +66,7 @@ def test_page_fits_the_screen(widgets_report, docname, viewport):
         f"{layout['width']} px screen; too wide: {layout['wide']}"
     )
     assert not layout["hidden"], f"{docname} at {viewport}: cut-off blocks {layout['hidden']}"
+    assert not layout["math"], f"{docname} at {viewport}: cut-off equations {layout['math']}"
     assert page["widgets_rendered"] >= page["widget_views"]
     assert not page["console_errors"], page["console_errors"]
 
