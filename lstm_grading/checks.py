@@ -189,6 +189,11 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
     """
     __tracebackhide__ = True  # IPython leaves this frame out of tracebacks
     name = name or getattr(fn, "__name__", "the function")
+    used = ()
+    called = (
+        f"{name} called the reference package ({', '.join(forbidden)}: {{}}); "
+        "the exercise is to write it yourself"
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -197,10 +202,6 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
                 with _out_of_reach(tuple(forbidden)) as used:
                     result = fn(*args)
                 after = _geterr()
-    except (FloatingPointError, RuntimeWarning) as exc:
-        raise AssertionError(
-            f"{name} raised a floating-point warning ({exc}); large inputs must not overflow"
-        ) from None
     except ImportError as exc:
         if (exc.name or "").partition(".")[0] in forbidden:
             raise ReferenceUsedError(
@@ -208,11 +209,18 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
                 "the exercise is to write it yourself"
             ) from None
         raise
+    except Exception as exc:
+        # The cause to report first: a call of the reference, whatever failed after it (the
+        # reference's own errors name its arguments, not the student's mistake).
+        if used:
+            raise ReferenceUsedError(called.format(used[0])) from None
+        if isinstance(exc, (FloatingPointError, RuntimeWarning)):
+            raise AssertionError(
+                f"{name} raised a floating-point warning ({exc}); large inputs must not overflow"
+            ) from None
+        raise
     if used:  # first: the reference's own code may switch errors off where it checks them
-        raise ReferenceUsedError(
-            f"{name} called the reference package ({', '.join(forbidden)}: {used[0]}); "
-            "the exercise is to write it yourself"
-        )
+        raise ReferenceUsedError(called.format(used[0]))
     if used.silenced or after != before:
         how = used.silenced[0] if used.silenced else "np.seterr"
         raise AssertionError(

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
+import lstm_core  # bound before call_isolated puts the package out of reach
 from lstm_grading import ReferenceUsedError, call_isolated
 from lstm_grading.hidden.ps03 import check_cache
 
@@ -83,6 +84,34 @@ def test_a_call_of_the_reference_is_named_even_where_it_switches_errors_off():
 
     with pytest.raises(ReferenceUsedError, match=r"called the reference package"):
         call_isolated(silenced_and_captured, X)
+
+
+@pytest.mark.parametrize(
+    "after_the_call",
+    [
+        lambda x: np.exp(1000.0 * x),  # then overflows: a FloatingPointError
+        lambda x: lstm_core.gates.cell_update(x, True, 1.0, x),  # refused by the reference
+        lambda x: 1 / 0,  # any other error
+    ],
+    ids=["then overflows", "then refused by the reference", "then another error"],
+)
+def test_a_call_of_the_reference_is_named_even_when_the_function_then_fails(after_the_call):
+    """Whatever fails after a call of the reference, the call is the cause reported."""
+
+    def captured(x):
+        lstm_core.sigmoid(np.zeros(1))
+        return after_the_call(x)
+
+    with pytest.raises(ReferenceUsedError, match=r"called the reference package \(lstm_core: "):
+        call_isolated(captured, X)
+
+
+def test_errors_of_a_function_that_does_not_call_the_reference_are_its_own():
+    def fails(x):
+        raise KeyError("a student's own bug")
+
+    with pytest.raises(KeyError, match="a student's own bug"):
+        call_isolated(fails, X)
 
 
 @pytest.mark.parametrize("fn", [stable, stable_under_ignored, stable_with_numpy_helpers])
