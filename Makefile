@@ -58,8 +58,10 @@ chromium:  ## Install Debian's chromium for the browser tests, if missing (needs
 #
 # The execution cache re-runs a page only when the page's own code changed, but every page
 # imports lstm_core: when lstm_core's files differ from those of the last build, the cache and
-# Sphinx's saved state go, and every page runs again on the new code.
-LSTM_CORE_HASH = $(shell find lstm_core -type f ! -path '*__pycache__*' | LC_ALL=C sort \
+# Sphinx's saved state go, and every page runs again on the new code. The hash is taken once,
+# before the build (:=), and recorded after it succeeds: an edit made during a build re-runs
+# the pages next time.
+LSTM_CORE_HASH := $(shell find lstm_core -type f ! -path '*__pycache__*' | LC_ALL=C sort \
 	| xargs sha256sum | sha256sum | cut -c1-16)
 book: $(STAMP) $(VENDOR_STAMP)  ## Build the book (executing every page) into _build/html
 	@hash=$(LSTM_CORE_HASH); if [ "$$(cat _build/.lstm_core_hash 2>/dev/null)" != "$$hash" ]; \
