@@ -138,11 +138,50 @@ def load(browser: Chromium, session: str, url: str, stay: str | None = None) -> 
         redirects = settle_document(browser, session, url)
     report = browser.evaluate(session, SETTLE_JS % {"budget_ms": int(PAGE_TIMEOUT * 1000 / 2)})
     report["redirects"] = redirects
-    time.sleep(0.3)  # let late console messages and requests arrive before reading events
-    browser.evaluate(session, "1")
+    unfinished = settle_events(browser)
     report.update(read_events(browser.events))
+    report["unfinished"] = unfinished
     browser.events.clear()
     return report
+
+
+# The events that a late request, console message or error of the page sends.
+PAGE_EVENTS = ("Network.", "Runtime.consoleAPICalled", "Runtime.exceptionThrown", "Log.entryAdded")
+QUIET = 0.3  # seconds without such an event, and no request in flight, before reading them
+
+
+def in_flight(events: list[dict]) -> dict[str, str]:
+    """The requests (id: URL) sent and neither finished nor failed, among ``events``."""
+    sent: dict[str, str] = {}
+    for event in events:
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Network.requestWillBeSent":
+            sent[params["requestId"]] = params["request"]["url"]
+        elif method in ("Network.loadingFinished", "Network.loadingFailed"):
+            sent.pop(params["requestId"], None)
+    return sent
+
+
+def settle_events(browser, quiet: float = QUIET, timeout: float = PAGE_TIMEOUT) -> list[str]:
+    """Read DevTools events until every request has ended and the page has been quiet.
+
+    Quiet: no request, console message or error for ``quiet`` seconds. On a slow machine this
+    waits as long as the page's requests take (up to ``timeout``), so a late failure or console
+    error is read, not missed. Returns the URLs of the requests still unfinished at ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    last = time.monotonic()
+    while True:
+        now = time.monotonic()
+        pending = in_flight(browser.events)
+        if now >= deadline:
+            return sorted(pending.values())
+        if not pending and now - last >= quiet:
+            return []
+        wait = min(deadline - now, quiet if pending else quiet - (now - last))
+        event = browser.poll(max(wait, 0.01))
+        if event is not None and str(event.get("method", "")).startswith(PAGE_EVENTS):
+            last = time.monotonic()
 
 
 def read_events(events: list[dict]) -> dict:

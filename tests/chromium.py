@@ -136,6 +136,15 @@ class Chromium:
                 return reply.get("result", {})
             self.events.append(reply)
 
+    def poll(self, timeout: float) -> dict | None:
+        """The next message within ``timeout`` seconds (also kept in ``events``), or None."""
+        try:
+            event = self._read_message(time.monotonic() + timeout)
+        except TimeoutError:
+            return None
+        self.events.append(event)
+        return event
+
     def wait_for(self, method: str, timeout: float = PAGE_TIMEOUT) -> dict:
         deadline = time.monotonic() + timeout
         for i, event in enumerate(self.events):

@@ -281,6 +281,8 @@ def test_reader_sees_the_page(browser_report, docname, mode):
         problems.append(f"requests that would leave the machine: {elsewhere}")
     if page["failed"] or page["bad_status"]:
         problems.append(f"failed loads: {page['failed'] + page['bad_status']}")
+    if page["unfinished"]:
+        problems.append(f"requests unfinished after a minute: {page['unfinished']}")
     if page["console_errors"]:
         problems.append(f"console errors: {page['console_errors']}")
     if page["math"]:

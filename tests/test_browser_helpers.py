@@ -3,13 +3,17 @@
 The tour once failed as a whole (272 errors, 2026-11-30) because the site's root, a
 ``<meta http-equiv="refresh">`` page, navigated away while the check of its document was being
 evaluated; DevTools answered "Inspected target navigated or closed". These tests replay the
-answers Chromium gave.
+answers Chromium gave. The later ones replay a page's events to ``settle_events``, which once
+slept a fixed 0.3 s: on a slow machine a request still loading then, and the console error
+that followed its failure, went unread.
 """
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from book_browser import NAVIGATED_AWAY, settle_document
+from book_browser import NAVIGATED_AWAY, in_flight, read_events, settle_document, settle_events
 
 
 class Answers:
@@ -49,3 +53,99 @@ def test_any_other_devtools_error_is_raised():
 def test_a_page_that_stays_has_no_redirects():
     url = "http://127.0.0.1:8765/book/intro.html"
     assert settle_document(Answers(url), "tab", url) == []
+
+
+# --- settle_events: reading a page's late requests and console messages ----------------------
+
+
+class Events:
+    """A stand-in for :class:`chromium.Chromium`'s event stream.
+
+    ``poll`` replays ``script``: an event is returned at once (after ``gap`` seconds), ``None``
+    is a silence that lasts the whole poll; once the script is over, the stream is silent.
+    More than ``most`` polls is an error: a wait that ran on to its deadline.
+    """
+
+    def __init__(self, events, script, gap=0.0, most=1000):
+        self.events, self.script, self.gap, self.most = list(events), list(script), gap, most
+        self.polls = 0
+
+    def poll(self, timeout):
+        self.polls += 1
+        if self.polls > self.most:
+            raise AssertionError(f"still polling after {self.most} polls")
+        item = self.script.pop(0) if self.script else None
+        if item is None:
+            time.sleep(timeout)
+            return None
+        time.sleep(self.gap)
+        self.events.append(item)
+        return item
+
+
+def sent(rid, url):
+    return {
+        "method": "Network.requestWillBeSent",
+        "params": {"requestId": rid, "request": {"url": url}},
+    }
+
+
+def ended(rid, method="Network.loadingFinished"):
+    return {
+        "method": method,
+        "params": {"requestId": rid, "type": "Script", "errorText": "net::ERR_FAILED"},
+    }
+
+
+CONSOLE_ERROR = {
+    "method": "Runtime.consoleAPICalled",
+    "params": {"type": "error", "args": [{"value": "late failure"}]},
+}
+
+
+def test_a_request_slower_than_the_quiet_period_is_waited_for_and_what_follows_it_read():
+    """Silences longer than the quiet period while a request is in flight: a slow machine."""
+    url = "http://127.0.0.1:8765/_static/late.js"
+    browser = Events(
+        [sent("7", url)], [None] * 5 + [ended("7", "Network.loadingFailed"), CONSOLE_ERROR]
+    )
+    assert settle_events(browser, quiet=0.02, timeout=30) == []
+    seen = read_events(browser.events)
+    assert seen["failed"] == ["Script: net::ERR_FAILED"]
+    assert seen["console_errors"] == ["late failure"]
+
+
+def test_a_request_that_never_ends_is_reported_at_the_deadline():
+    url = "http://127.0.0.1:8765/_static/never.js"
+    browser = Events([sent("1", url), sent("2", "http://127.0.0.1:8765/ok.css"), ended("2")], [])
+    assert settle_events(browser, quiet=0.01, timeout=0.2) == [url]
+
+
+def test_a_quiet_page_is_left_after_the_quiet_period_not_at_the_deadline():
+    browser = Events([sent("1", "http://127.0.0.1:8765/a.js"), ended("1")], [], most=20)
+    assert settle_events(browser, quiet=0.02, timeout=30) == []
+
+
+def test_events_that_are_not_the_pages_do_not_keep_it_waiting():
+    """Chromium's own events (a frame stopped loading, a target changed) are not the page's."""
+    other = {"method": "Page.frameStoppedLoading", "params": {}}
+    browser = Events([], [other] * 5000, gap=0.005, most=1000)
+    assert settle_events(browser, quiet=0.05, timeout=30) == []
+
+
+def test_a_console_message_restarts_the_quiet_period():
+    browser = Events([], [CONSOLE_ERROR] * 3, gap=0.01)
+    assert settle_events(browser, quiet=0.05, timeout=30) == []
+    assert len(browser.events) == 3  # all three read before the page counted as quiet
+
+
+def test_in_flight_follows_each_request_by_its_id():
+    events = [
+        sent("1", "a"),
+        sent("2", "b"),
+        ended("1"),
+        sent("3", "c"),
+        ended("3", "Network.loadingFailed"),
+    ]
+    assert in_flight(events) == {"2": "b"}
+    assert in_flight([ended("9")]) == {}  # the end of a request of the previous page
