@@ -13,7 +13,10 @@ The contenders, on the same weights and inputs:
 - ``torch``: ``torch.nn.LSTM`` forward, then ``backward`` with the same upstream gradient;
 - ``per-gate``: the loop most courses write, one product per gate and step;
 - ``products``: only the matrix products lstm_core makes, with the same shapes and dtype:
-  the time lstm_core would take if every elementwise operation were free (its floor).
+  the time lstm_core would take if every elementwise operation were free (its floor);
+- ``squashing``: only lstm_core's squashing, the gates' sigmoid and tanh and the cell's tanh
+  of every step (its own ``_squash`` and ``_tanh``), with no product: how much of the time
+  above the floor the transcendental functions take by themselves.
 
 Run: ``make bench`` or ``python benchmarks/bench_lstm.py --help``.
 """
@@ -32,9 +35,9 @@ import numpy as np
 from rounds import refuse_below_one, rotated
 
 import lstm_core as lc
-from lstm_core.lstm import CHUNK
+from lstm_core.lstm import CHUNK, _squash, _tanh
 
-CONTENDERS = ("lstm_core", "torch", "per-gate", "products")
+CONTENDERS = ("lstm_core", "torch", "per-gate", "products", "squashing")
 DTYPES = ("float64", "float32")
 
 
@@ -112,6 +115,28 @@ def products_only(N, T, D, H, dtype):
     return run
 
 
+def squashing_only(N, T, H, dtype):
+    """lstm_core's squashing of one forward pass, and nothing else.
+
+    Per step, as in ``lstm_core.lstm.lstm_forward``: ``_squash`` on that step's ``(4H, N)``
+    block of pre-activations, in place, and ``_tanh`` of an ``(H, N)`` cell state into that
+    step's block. (A second run squashes values already squashed: the time of these NumPy
+    functions does not depend on the values, short of overflow, which they are kept from.)
+    """
+    rng = np.random.default_rng(1)
+    gates = rng.standard_normal((T, 4 * H, N)).astype(dtype)
+    c = rng.standard_normal((T, H, N)).astype(dtype)
+    tanh_c = np.empty((T, H, N), dtype)
+
+    def run():
+        with np.errstate(over="ignore", under="ignore"):
+            for t in range(T):
+                _squash(gates[t], H)
+                _tanh(c[t], out=tanh_c[t])
+
+    return run
+
+
 def best_time(fn, repeats: int) -> float:
     """Best wall-clock time of ``repeats`` calls of ``fn``, in seconds."""
     times = []
@@ -139,6 +164,8 @@ def contender(name: str, N: int, T: int, D: int, H: int, dtype):
         return lambda: per_gate_forward_backward(x, params, dhs)
     if name == "products":
         return products_only(N, T, D, H, dtype)
+    if name == "squashing":
+        return squashing_only(N, T, H, dtype)
     import torch
 
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
@@ -226,6 +253,15 @@ def main(argv=None) -> None:
             rs = [ratio(a, b) for a, b in zip(times[dt, "lstm_core"], times[dt, name], strict=True)]
             med, lo, hi = summary(rs)
             print(f"{dt:8} {'lstm_core / ' + name:24} {med:7.2f} {lo:7.2f} - {hi:5.2f}")
+    if {"products", "squashing"} <= set(names):
+        # The floor with the squashing added: how close to its products any loop that squashes
+        # through these NumPy functions could come.
+        for dt in args.dtypes:
+            pairs = zip(times[dt, "products"], times[dt, "squashing"], strict=True)
+            med, lo, hi = summary([ratio(p + s, p) for p, s in pairs])
+            print(
+                f"{dt:8} {'(products + squashing) / products':24} {med:7.2f} {lo:7.2f} - {hi:5.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -69,9 +69,15 @@ def table(out: str, dtypes, names):
 
 def test_bench_lstm_reports_median_and_range_per_contender_and_ratio():
     args = ["--N", "3", "--T", "12", "--D", "2", "--H", "4", "--repeats", "1", "--rounds", "2"]
-    out = run("bench_lstm.py", *args, "--contenders", "per-gate", "products")
+    out = run("bench_lstm.py", *args, "--contenders", "per-gate", "products", "squashing")
     assert "2 rounds, each contender in its own process" in out
-    table(out, ("float64", "float32"), ("lstm_core", "per-gate", "products"))
+    table(out, ("float64", "float32"), ("lstm_core", "per-gate", "products", "squashing"))
+    for dt in ("float64", "float32"):
+        label = r"\(products \+ squashing\) / products"
+        line = re.search(rf"^{dt}\s+{label}\s+{FLOAT}\s+{FLOAT} -\s+{FLOAT}$", out, re.M)
+        assert line, f"no {dt} line of the floor with the squashing in:\n{out}"
+        med, lo, hi = (float(v) for v in line.groups())
+        assert 1 < lo <= med <= hi, (dt, med, lo, hi)  # the squashing takes some time
 
 
 def test_bench_lstm_times_torch_in_its_own_process(torch):
