@@ -42,7 +42,7 @@ GRADER_MODULES = {
     "test_bench_grading",
     "test_disk_full",
 }
-FIRST_GROUPS = ("grader", "browser")  # the longest (about 11 and 7 minutes when run alone)
+FIRST_GROUPS = ("grader", "browser")  # the longest (11 and 7 min alone on the earlier machine)
 
 
 def unit_of(nodeid: str) -> str:
