@@ -71,12 +71,14 @@ book: $(STAMP) $(VENDOR_STAMP)  ## Build the book (executing every page) into _b
 	@mkdir -p _build && echo $(LSTM_CORE_HASH) > _build/.lstm_core_hash
 	@echo "Open file://$(CURDIR)/_build/html/index.html"
 
-# Two pytest-xdist workers: one per core. tests/conftest.py keeps together the tests that share
+# Two pytest-xdist workers: one per core (three made the suite slower: README.md, Performance).
+# tests/conftest.py keeps together the tests that share
 # a browser, a graded class or the host's grading state (pytest-xdist's --dist loadgroup).
 # One BLAS (and OpenMP) thread per process, as for the book and for every grading job: with a
 # worker on each core, a second thread only spin-waits against the other worker (the sweep of
 # tests/test_workspace.py took 65 CPU-seconds in a two-worker run with two threads, 11 alone
-# with one; the whole suite, quiet, 18 min 38 s with two and 17 min 48 s with one).
+# with one; the whole suite, quiet, 18 min 38 s with two and 17 min 48 s with one, both on
+# the earlier 2-core machine of README.md's Performance section).
 TEST_WORKERS ?= 2
 
 test: $(STAMP) book chromium  ## Build the book, then run the whole test suite
