@@ -72,8 +72,8 @@ book: $(STAMP) $(VENDOR_STAMP)  ## Build the book (executing every page) into _b
 	@echo "Open file://$(CURDIR)/_build/html/index.html"
 
 # Two pytest-xdist workers: one per core (three made the suite slower: README.md, Performance).
-# tests/conftest.py keeps together the tests that share
-# a browser, a graded class or the host's grading state (pytest-xdist's --dist loadgroup).
+# tests/conftest.py keeps together the tests that share a browser, a graded class or the
+# host's grading state (pytest-xdist's --dist loadgroup).
 # One BLAS (and OpenMP) thread per process, as for the book and for every grading job: with a
 # worker on each core, a second thread only spin-waits against the other worker (the sweep of
 # tests/test_workspace.py took 65 CPU-seconds in a two-worker run with two threads, 11 alone
