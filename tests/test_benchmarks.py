@@ -157,3 +157,23 @@ def test_every_round_has_each_contender_once_and_each_goes_first_once():
         assert "in rotated(names, r)" in (BENCH / script).read_text(), script
     with pytest.raises(ValueError, match="names: got an empty list"):
         rotated([], 0)
+
+
+def test_why_pytorch_is_faster_in_float32_as_the_readme_says(torch):
+    """README, Performance: in float32 torch.nn.LSTM (the benchmark's contender) runs oneDNN's
+    fused layer, forward and backward; in float64, separate products, sigmoid and tanh calls."""
+    from torch.profiler import ProfilerActivity, profile
+
+    def ops(dtype) -> set[str]:
+        m = torch.nn.LSTM(3, 4, batch_first=True).to(dtype)
+        x = torch.randn(2, 5, 3, dtype=dtype, requires_grad=True)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            out, _ = m(x)
+            out.backward(torch.ones_like(out))
+        return {event.key for event in prof.key_averages()}
+
+    fused = {"aten::mkldnn_rnn_layer", "aten::mkldnn_rnn_layer_backward"}
+    separate = {"aten::addmm", "aten::sigmoid_", "aten::tanh"}
+    float32, float64 = ops(torch.float32), ops(torch.float64)
+    assert fused <= float32 and not separate & float32, sorted(float32)
+    assert separate <= float64 and not fused & float64, sorted(float64)
