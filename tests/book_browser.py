@@ -11,7 +11,7 @@ import time
 from base64 import b64decode
 from pathlib import Path
 
-from chromium import PAGE_TIMEOUT, Chromium
+from chromium import Chromium
 
 # Runs in the page once it has loaded: waits for MathJax, the widget manager and fonts, then
 # returns what a reader would see. Kept as plain ES2017 for any Chromium.
@@ -96,7 +96,7 @@ def settle_document(browser: Chromium, session: str, url: str) -> list[str]:
     """Wait until the tab holds a loaded document that does not redirect; return redirects."""
     check = """document.readyState === 'complete' && document.documentElement
         && !document.querySelector('meta[http-equiv="refresh" i]') ? location.href : ''"""
-    deadline = time.monotonic() + PAGE_TIMEOUT
+    deadline = time.monotonic() + browser.timeout
     while time.monotonic() < deadline:
         try:
             href = browser.evaluate(session, check)
@@ -136,7 +136,7 @@ def load(browser: Chromium, session: str, url: str, stay: str | None = None) -> 
         redirects = []
     else:
         redirects = settle_document(browser, session, url)
-    report = browser.evaluate(session, SETTLE_JS % {"budget_ms": int(PAGE_TIMEOUT * 1000 / 2)})
+    report = browser.evaluate(session, SETTLE_JS % {"budget_ms": int(browser.timeout * 1000 / 2)})
     report["redirects"] = redirects
     unfinished = settle_events(browser)
     report.update(read_events(browser.events))
@@ -151,25 +151,38 @@ QUIET = 0.3  # seconds without such an event, and no request in flight, before r
 
 
 def in_flight(events: list[dict]) -> dict[str, str]:
-    """The requests (id: URL) sent and neither finished nor failed, among ``events``."""
-    sent: dict[str, str] = {}
+    """The requests (id: URL) sent and neither finished nor failed, among ``events``.
+
+    A request of a document that has since been replaced in its frame (the site's root, which
+    redirects, asks for /favicon.ico) is not counted: Chromium drops it with the document,
+    sometimes without a word, and no reader waits for it.
+    """
+    sent: dict[str, tuple[str, str | None]] = {}
+    current: dict[str, str] = {}  # frame: the loader of the document it holds
+    replaced: set[str] = set()  # the loaders of documents that a frame has left
     for event in events:
         method, params = event.get("method"), event.get("params", {})
         if method == "Network.requestWillBeSent":
-            sent[params["requestId"]] = params["request"]["url"]
+            sent[params["requestId"]] = (params["request"]["url"], params.get("loaderId"))
         elif method in ("Network.loadingFinished", "Network.loadingFailed"):
             sent.pop(params["requestId"], None)
-    return sent
+        elif method == "Page.frameNavigated":
+            frame = params["frame"]
+            before = current.get(frame["id"])
+            if before is not None and before != frame["loaderId"]:
+                replaced.add(before)
+            current[frame["id"]] = frame["loaderId"]
+    return {rid: url for rid, (url, loader) in sent.items() if loader not in replaced}
 
 
-def settle_events(browser, quiet: float = QUIET, timeout: float = PAGE_TIMEOUT) -> list[str]:
+def settle_events(browser, quiet: float = QUIET, timeout: float | None = None) -> list[str]:
     """Read DevTools events until every request has ended and the page has been quiet.
 
     Quiet: no request, console message or error for ``quiet`` seconds. On a slow machine this
     waits as long as the page's requests take (up to ``timeout``), so a late failure or console
     error is read, not missed. Returns the URLs of the requests still unfinished at ``timeout``.
     """
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (browser.timeout if timeout is None else timeout)
     last = time.monotonic()
     while True:
         now = time.monotonic()

@@ -19,6 +19,8 @@ from book_browser import NAVIGATED_AWAY, in_flight, read_events, settle_document
 class Answers:
     """A stand-in for :class:`chromium.Chromium` whose ``evaluate`` replays ``answers``."""
 
+    timeout = 60.0
+
     def __init__(self, *answers):
         self.answers = list(answers)
         self.calls = 0
@@ -83,11 +85,15 @@ class Events:
         return item
 
 
-def sent(rid, url):
+def sent(rid, url, loader="L1"):
     return {
         "method": "Network.requestWillBeSent",
-        "params": {"requestId": rid, "request": {"url": url}},
+        "params": {"requestId": rid, "request": {"url": url}, "loaderId": loader},
     }
+
+
+def navigated(loader, frame="F1"):
+    return {"method": "Page.frameNavigated", "params": {"frame": {"id": frame, "loaderId": loader}}}
 
 
 def ended(rid, method="Network.loadingFinished"):
@@ -149,3 +155,31 @@ def test_in_flight_follows_each_request_by_its_id():
     ]
     assert in_flight(events) == {"2": "b"}
     assert in_flight([ended("9")]) == {}  # the end of a request of the previous page
+
+
+def test_a_request_of_a_document_the_frame_has_left_is_not_waited_for():
+    """The site's root asks for /favicon.ico and redirects at once; Chromium dropped that request
+    without a loadingFailed (seen 2026-12-01 on a busy machine), and the tour waited a minute
+    and reported it as unfinished."""
+    root, intro = "http://127.0.0.1:8765/index.html", "http://127.0.0.1:8765/book/intro.html"
+    favicon = "http://127.0.0.1:8765/favicon.ico"
+    events = [sent("1", root, "L1"), navigated("L1"), sent("2", favicon, "L1"), ended("1")]
+    assert in_flight(events) == {"2": favicon}  # the root still shown: its request counts
+    events += [sent("3", intro, "L2"), navigated("L2"), ended("3")]
+    assert in_flight(events) == {}
+    # A frame of its own (an iframe) that loads again leaves the main document's requests be.
+    events += [sent("4", "http://127.0.0.1:8765/a.js", "L2"), navigated("L3", "F2")]
+    events += [navigated("L4", "F2")]
+    assert in_flight(events) == {"4": "http://127.0.0.1:8765/a.js"}
+
+
+def test_a_redirected_page_is_left_after_the_quiet_period():
+    root, intro = "http://127.0.0.1:8765/index.html", "http://127.0.0.1:8765/book/intro.html"
+    events = [
+        sent("1", root, "L1"),
+        navigated("L1"),
+        sent("2", "http://127.0.0.1:8765/favicon.ico"),
+    ]
+    events += [ended("1"), sent("3", intro, "L2"), navigated("L2"), ended("3")]
+    browser = Events(events, [], most=20)  # 20 polls: far fewer than a wait to the deadline
+    assert settle_events(browser, quiet=0.02, timeout=30) == []
