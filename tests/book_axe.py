@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from book_browser import screenshot, set_scheme_media
-from chromium import PAGE_TIMEOUT, Chromium
+from chromium import Chromium
 
 # (name, width, height): the issue's desktop and phone sizes (#14), in CSS pixels.
 VIEWPORTS = [("desktop", 1280, 900), ("phone", 390, 844)]
@@ -108,12 +108,21 @@ def redirect_target(path: Path) -> str | None:
 # Buttons fade to their new colours (Bootstrap's .btn has 0.15 s transitions): measured in
 # between, their contrast is neither scheme's. Wait two frames for the transitions to start,
 # then for every one of them to end.
-SETTLE_TRANSITIONS_JS = r"""
-new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))
-  .then(() => Promise.all(document.getAnimations()
-      .filter((a) => a instanceof CSSTransition)
-      .map((a) => a.finished.catch(() => null))))
-  .then(() => true)
+# The theme eases its colours in over up to 0.3 s (CSS transitions): axe would read colours
+# half-way. With transitions off, a switch of the scheme is complete the moment the theme sets
+# its attribute; waiting for the transitions instead needs Chromium to draw frames, which it
+# once stopped doing in the middle of the tour (a wait for requestAnimationFrame was never
+# answered: 272 errors, 2026-12-01). The end colours are the same either way.
+NO_TRANSITIONS_JS = r"""
+(() => {
+  if (!document.getElementById("tour-no-transitions")) {
+    const style = document.createElement("style");
+    style.id = "tour-no-transitions";
+    style.textContent = "*, *::before, *::after { transition: none !important; }";
+    document.head.append(style);
+  }
+  return getComputedStyle(document.body).transitionDuration;
+})()
 """
 
 
@@ -124,16 +133,22 @@ def run_axe(browser: Chromium, session: str, kind: str, values: list[str]) -> di
 
 
 def set_scheme(browser: Chromium, session: str, scheme: str) -> None:
-    """Switch the emulated colour scheme; the theme (default mode "auto") follows it live."""
-    set_scheme_media(browser, session, scheme)
+    """Switch the emulated colour scheme; the theme (default mode "auto") follows it live.
+
+    The page's CSS transitions are turned off first (``NO_TRANSITIONS_JS``), so the colours
+    are the scheme's own as soon as the theme has switched.
+    """
     if not browser.evaluate(session, "document.documentElement.hasAttribute('data-theme')"):
+        set_scheme_media(browser, session, scheme)
         return  # a page without the theme (the root redirect) has no colours of its own
-    deadline = time.monotonic() + PAGE_TIMEOUT
+    if browser.evaluate(session, NO_TRANSITIONS_JS) != "0s":
+        raise RuntimeError("the page's CSS transitions could not be turned off")
+    set_scheme_media(browser, session, scheme)
+    deadline = time.monotonic() + browser.timeout
     while browser.evaluate(session, "document.documentElement.dataset.theme") != scheme:
         if time.monotonic() > deadline:
             raise TimeoutError(f"the page did not switch to the {scheme} scheme")
         time.sleep(0.05)
-    browser.evaluate(session, SETTLE_TRANSITIONS_JS)
 
 
 def press_tab(browser: Chromium, session: str) -> None:

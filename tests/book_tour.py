@@ -15,11 +15,16 @@ Three more loads per page serve the reader checks of ``test_book.py``: opened in
 scheme from the start, and opened as a ``file://`` page (both at the desktop width), and, for
 a page that redirects (the site's root), the load that follows the redirect while the audit
 stays on the page itself. ``aspects`` leaves out what no selected test reads.
+
+A failure on one page (the browser stops answering, a script never ends) costs that page's
+tests, not the whole tour: the page's reports are left out and looking one up fails with what
+went wrong (``TourReports``), and the tour goes on in a new tab.
 """
 
 from __future__ import annotations
 
 import time
+import traceback
 from pathlib import Path
 
 from book_axe import AXE_TAGS, COLOUR_RULES, VIEWPORTS, redirect_target, run_axe, set_scheme
@@ -32,6 +37,25 @@ ASPECTS = ("reader", "widgets", "axe", "keyboard")
 DESKTOP = VIEWPORTS[0][0]
 
 
+class TourReports(dict):
+    """One aspect's reports, keyed by (page, ...); looking up a page the tour could not measure
+    fails with what went wrong there, so only that page's tests fail."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__()
+        self.errors = errors
+
+    def __missing__(self, key):
+        page = key[0] if isinstance(key, tuple) else key
+        why = self.errors.get(page, "the tour has no such report")
+        raise AssertionError(f"the tour did not measure {key}: {why}")
+
+
+# After this many pages in a row on which the browser failed, the tour stops: a browser that no
+# longer answers would otherwise cost a timeout on every command of every page left.
+MOST_FAILURES_IN_A_ROW = 2
+
+
 def tour(
     browser: Chromium,
     html: Path,
@@ -41,7 +65,12 @@ def tour(
     axe_js: str = "",
     log=None,
 ) -> dict[str, dict]:
-    """Visit ``pages`` (paths under ``html``); one dict of reports per aspect, keyed by page."""
+    """Visit ``pages`` (paths under ``html``); one dict of reports per aspect, keyed by page.
+
+    A page on which something fails (the browser stops answering, a script of the page never
+    ends) has no reports; ``reports["errors"]`` says what happened, the tab is replaced by a
+    new one, and the tour goes on with the next page.
+    """
     unknown = set(aspects) - set(ASPECTS)
     if unknown:
         raise ValueError(f"aspects: got {sorted(unknown)}, expected some of {ASPECTS}")
@@ -49,72 +78,122 @@ def tour(
         raise ValueError("axe_js: got no script, expected axe-core's source to audit with")
     out.mkdir(parents=True, exist_ok=True)
     session = browser.new_tab()
-    reports: dict[str, dict] = {aspect: {} for aspect in ASPECTS}
+    errors: dict[str, str] = {}
+    reports: dict[str, dict] = {aspect: TourReports(errors) for aspect in ASPECTS}
+    reports["errors"] = errors
     start = time.monotonic()
+    failures_in_a_row = 0
 
     def note(message: str) -> None:
         if log is not None:
             print(f"[{time.monotonic() - start:7.1f}s] {message}", file=log, flush=True)
 
     for page in pages:
-        stem = page.removesuffix(".html").replace("/", "__")
-        url = f"{ORIGIN}/{page}"
-        stay = redirect_target(html / page)
-        for view, width, height in VIEWPORTS:
-            set_view(browser, session, width, height, "light")
-            if stay:  # a reader follows the redirect; the audit stays on the page itself
-                if "reader" in aspects and view == DESKTOP:
-                    report = load(browser, session, url)
-                    report["screenshot"] = screenshot(browser, session, out / f"{stem}.png")
-                    reports["reader"][(page, "light")] = {**report, "origin": ORIGIN}
-                if "axe" in aspects:
-                    load(browser, session, url, stay=stay)
-                    reports["axe"].update(audit(browser, session, page, view, out, axe_js))
-                note(f"{page} {view} (redirects to {stay})")
-                continue
-            if not aspects & {"widgets", "axe", "keyboard"} and view != DESKTOP:
-                continue
-            report = load(browser, session, url)
-            layout = browser.evaluate(session, LAYOUT_JS) if "widgets" in aspects else None
-            shot = screenshot(browser, session, out / f"{stem}-{view}.png")
-            if "axe" in aspects:
-                reports["axe"].update(audit(browser, session, page, view, out, axe_js))
-                set_scheme(browser, session, "light")  # back for the keyboard's focus rings
-            if "reader" in aspects and view == DESKTOP:
-                reports["reader"][(page, "light")] = {
-                    **report,
-                    "origin": ORIGIN,
-                    "screenshot": shot,
-                }
-            if "widgets" in aspects:
-                reports["widgets"][(page, view)] = {
-                    "page": page,
-                    "viewport": view,
-                    "console_errors": report["console_errors"],
-                    "widget_views": report["widget_views"],
-                    "widgets_rendered": report["widgets_rendered"],
-                    "layout": layout,
-                    "screenshot": shot,
-                }
-            if report["widget_views"] and "keyboard" in aspects:
-                walk = tab_through_page(browser, session, out / f"{stem}-{view}-focus.png")
-                reports["keyboard"][(page, view)] = {"page": page, "viewport": view, **walk}
-            if report["widget_views"] and "widgets" in aspects and view == DESKTOP:
-                reports["widgets"][(page, view)]["sliders"] = move_every_slider(browser, session)
-            note(f"{page} {view}")
-        if "reader" in aspects:
-            set_view(browser, session, *VIEWPORTS[0][1:], "dark")
-            report = load(browser, session, url)
-            shot = out / f"{stem}-dark.png"  # the viewport: the light one has the whole page
-            report["screenshot"] = screenshot(browser, session, shot, full_page=False)
-            reports["reader"][(page, "dark")] = {**report, "origin": ORIGIN}
-            set_view(browser, session, *VIEWPORTS[0][1:], "light")
-            origin = html.resolve().as_uri()
-            report = load(browser, session, f"{origin}/{page}")
-            report["screenshot"] = screenshot(browser, session, out / f"{stem}-file.png", False)
-            reports["reader"][(page, "file")] = {**report, "origin": origin}
-            note(f"{page} dark, file")
+        if failures_in_a_row >= MOST_FAILURES_IN_A_ROW:
+            errors[page] = f"not visited: the browser failed on {failures_in_a_row} pages in a row"
+            note(f"{page} not visited")
+            continue
+        found: dict[str, dict] = {aspect: {} for aspect in ASPECTS}
+        try:
+            visit(browser, session, html, out, page, aspects, axe_js, found, note)
+        except Exception as exc:  # reported with the page, the tour goes on
+            errors[page] = f"{type(exc).__name__}: {exc} ({tab_state(browser, session)})"
+            note(f"{page} FAILED: {errors[page]}\n{traceback.format_exc()}")
+            failures_in_a_row += 1
+            session = replace_tab(browser, session, note)
+            continue
+        failures_in_a_row = 0
+        for aspect in ASPECTS:
+            reports[aspect].update(found[aspect])
     return reports
+
+
+def tab_state(browser: Chromium, session: str) -> str:
+    """What the tab says of itself after a failure, for the report (it may not answer)."""
+    if any(e.get("method") == "Inspector.targetCrashed" for e in browser.events):
+        return "the tab's renderer crashed"
+    try:
+        state = browser.evaluate(session, "[document.visibilityState, location.href]", timeout=5)
+    except Exception as exc:  # a description, whatever the tab does
+        return f"the tab does not answer either: {exc}"
+    return f"the tab is {state[0]}, at {state[1]}"
+
+
+def replace_tab(browser: Chromium, session: str, note) -> str:
+    """A new tab for the next page; the old one, whatever state it is in, is closed."""
+    try:
+        browser.close_tab(session)
+    except Exception as exc:  # the next page gets a new tab all the same
+        note(f"the failed tab did not close: {exc}")
+    browser.events.clear()
+    return browser.new_tab()
+
+
+def visit(
+    browser: Chromium,
+    session: str,
+    html: Path,
+    out: Path,
+    page: str,
+    aspects: set[str],
+    axe_js: str,
+    reports: dict[str, dict],
+    note,
+) -> None:
+    """Measure one page in every viewport (the module's docstring lists what), into ``reports``."""
+    stem = page.removesuffix(".html").replace("/", "__")
+    url = f"{ORIGIN}/{page}"
+    stay = redirect_target(html / page)
+    for view, width, height in VIEWPORTS:
+        set_view(browser, session, width, height, "light")
+        if stay:  # a reader follows the redirect; the audit stays on the page itself
+            if "reader" in aspects and view == DESKTOP:
+                report = load(browser, session, url)
+                report["screenshot"] = screenshot(browser, session, out / f"{stem}.png")
+                reports["reader"][(page, "light")] = {**report, "origin": ORIGIN}
+            if "axe" in aspects:
+                load(browser, session, url, stay=stay)
+                reports["axe"].update(audit(browser, session, page, view, out, axe_js))
+            note(f"{page} {view} (redirects to {stay})")
+            continue
+        if not aspects & {"widgets", "axe", "keyboard"} and view != DESKTOP:
+            continue
+        report = load(browser, session, url)
+        layout = browser.evaluate(session, LAYOUT_JS) if "widgets" in aspects else None
+        shot = screenshot(browser, session, out / f"{stem}-{view}.png")
+        if "axe" in aspects:
+            reports["axe"].update(audit(browser, session, page, view, out, axe_js))
+            set_scheme(browser, session, "light")  # back for the keyboard's focus rings
+        if "reader" in aspects and view == DESKTOP:
+            reports["reader"][(page, "light")] = {**report, "origin": ORIGIN, "screenshot": shot}
+        if "widgets" in aspects:
+            reports["widgets"][(page, view)] = {
+                "page": page,
+                "viewport": view,
+                "console_errors": report["console_errors"],
+                "widget_views": report["widget_views"],
+                "widgets_rendered": report["widgets_rendered"],
+                "layout": layout,
+                "screenshot": shot,
+            }
+        if report["widget_views"] and "keyboard" in aspects:
+            walk = tab_through_page(browser, session, out / f"{stem}-{view}-focus.png")
+            reports["keyboard"][(page, view)] = {"page": page, "viewport": view, **walk}
+        if report["widget_views"] and "widgets" in aspects and view == DESKTOP:
+            reports["widgets"][(page, view)]["sliders"] = move_every_slider(browser, session)
+        note(f"{page} {view}")
+    if "reader" in aspects:
+        set_view(browser, session, *VIEWPORTS[0][1:], "dark")
+        report = load(browser, session, url)
+        shot = out / f"{stem}-dark.png"  # the viewport: the light one has the whole page
+        report["screenshot"] = screenshot(browser, session, shot, full_page=False)
+        reports["reader"][(page, "dark")] = {**report, "origin": ORIGIN}
+        set_view(browser, session, *VIEWPORTS[0][1:], "light")
+        origin = html.resolve().as_uri()
+        report = load(browser, session, f"{origin}/{page}")
+        report["screenshot"] = screenshot(browser, session, out / f"{stem}-file.png", False)
+        reports["reader"][(page, "file")] = {**report, "origin": origin}
+        note(f"{page} dark, file")
 
 
 def audit(

@@ -73,7 +73,8 @@ def unavailable() -> str | None:
 class Chromium:
     """A headless Chromium driven over the DevTools protocol on a pipe, with the book served."""
 
-    def __init__(self, html_dir: Path, log_path: Path):
+    def __init__(self, html_dir: Path, log_path: Path, timeout: float = PAGE_TIMEOUT):
+        self.timeout = timeout  # for any command or page of this browser (a test may shorten it)
         self._log = open(log_path, "wb")  # closed in close()
         self._profile = tempfile.mkdtemp(prefix="book-chromium-")  # a fresh --user-data-dir
         cmd_r, self._cmd_w = os.pipe()  # we write commands, Chromium reads them on fd 3
@@ -100,6 +101,7 @@ class Chromium:
         self._buf = b""
         self._next_id = 0
         self.events: list[dict] = []
+        self._targets: dict[str, str] = {}  # session: target, of the tabs new_tab opened
 
     def _read_message(self, deadline: float) -> dict:
         while b"\0" not in self._buf:
@@ -120,14 +122,14 @@ class Chromium:
         method: str,
         params: dict | None = None,
         session: str | None = None,
-        timeout: float = PAGE_TIMEOUT,
+        timeout: float | None = None,
     ) -> dict:
         self._next_id += 1
         msg = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
             msg["sessionId"] = session
         os.write(self._cmd_w, json.dumps(msg).encode() + b"\0")
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
             reply = self._read_message(deadline)
             if reply.get("id") == self._next_id:
@@ -145,8 +147,8 @@ class Chromium:
         self.events.append(event)
         return event
 
-    def wait_for(self, method: str, timeout: float = PAGE_TIMEOUT) -> dict:
-        deadline = time.monotonic() + timeout
+    def wait_for(self, method: str, timeout: float | None = None) -> dict:
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         for i, event in enumerate(self.events):
             if event.get("method") == method:
                 return self.events.pop(i)
@@ -162,13 +164,22 @@ class Chromium:
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
             "sessionId"
         ]
+        self._targets[session] = target
+        # The tab in front: Chromium draws no frame for a hidden tab, so nothing that waits for
+        # one (requestAnimationFrame, a CSS transition, a change of prefers-color-scheme) ends.
+        self.send("Page.bringToFront", {}, session)
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.send(f"{domain}.enable", {}, session)
         # Every load fetches every file, so the test sees every request a reader's browser makes.
         self.send("Network.setCacheDisabled", {"cacheDisabled": True}, session)
         return session
 
-    def evaluate(self, session: str, expression: str, timeout: float = PAGE_TIMEOUT):
+    def close_tab(self, session: str) -> None:
+        """Close a tab that new_tab opened, even one whose page no longer answers."""
+        target = self._targets.pop(session)
+        self.send("Target.closeTarget", {"targetId": target}, timeout=min(self.timeout, 10))
+
+    def evaluate(self, session: str, expression: str, timeout: float | None = None):
         """Evaluate ``expression`` in the page (awaiting a promise) and return its value."""
         reply = self.send(
             "Runtime.evaluate",

@@ -265,6 +265,12 @@ def browser_report(book_tour):
 
 
 @pytest.mark.slow
+def test_the_tour_measured_every_page(book_tour):
+    """A page the tour could not measure fails its own tests too; this lists them all at once."""
+    assert book_tour["errors"] == {}, "\n".join(f"{p}: {e}" for p, e in book_tour["errors"].items())
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["light", "dark", "file"])
 @pytest.mark.parametrize("docname", ALL_PAGES)
 def test_reader_sees_the_page(browser_report, docname, mode):
