@@ -159,10 +159,14 @@ def test_every_round_has_each_contender_once_and_each_goes_first_once():
         rotated([], 0)
 
 
-def test_why_pytorch_is_faster_in_float32_as_the_readme_says(torch):
+def test_why_pytorch_is_faster_in_float32_as_the_readme_says(torch, tmp_path, monkeypatch):
     """README, Performance: in float32 torch.nn.LSTM (the benchmark's contender) runs oneDNN's
     fused layer, forward and backward; in float64, separate products, sigmoid and tanh calls."""
     from torch.profiler import ProfilerActivity, profile
+
+    # The profiler creates torch's compiler cache folder, by default /tmp/torchinductor_<user>
+    # on the host (seen 2026-12-01); here it goes to this test's own folder.
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
 
     def ops(dtype) -> set[str]:
         m = torch.nn.LSTM(3, 4, batch_first=True).to(dtype)
@@ -177,3 +181,4 @@ def test_why_pytorch_is_faster_in_float32_as_the_readme_says(torch):
     float32, float64 = ops(torch.float32), ops(torch.float64)
     assert fused <= float32 and not separate & float32, sorted(float32)
     assert separate <= float64 and not fused & float64, sorted(float64)
+    assert (tmp_path / "inductor").is_dir()  # where the profiler put its folder
