@@ -4,7 +4,8 @@ The whole tour once failed at its first page: Chromium never answered a wait for
 frames (``requestAnimationFrame``) after the switch to the dark scheme, and all 272 tests that
 read the tour errored (CI, 2026-12-01). The tour no longer waits for frames, and a failure now
 costs only the page it happened on. Here a real Chromium tours a small site in which some
-pages never finish loading: their script keeps the tour's wait for MathJax open for ever.
+pages never finish loading: their script keeps the tour's wait for MathJax open for ever, or
+makes it fail.
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ pytestmark = pytest.mark.slow
 
 HEAD = "<!doctype html><html lang='en'><title>{name}</title><link rel='icon' href='data:,'>"
 PAGE = HEAD + "<p>{name}</p></html>"
-# MathJax's promise, which the tour awaits on a page with maths, that never settles.
-STALL = (
+# MathJax's promise, which the tour awaits on a page with maths: one that never settles (the
+# browser's answer never comes), and one that fails (the page's script fails at once).
+HANG = (
     HEAD + "<p class='math'>x</p>"
     "<script>window.MathJax = {{startup: {{promise: new Promise(() => {{}})}}}};</script></html>"
+)
+BROKEN = (
+    HEAD + "<p class='math'>x</p><script>window.MathJax = "
+    "{{startup: {{promise: Promise.reject(new Error('no MathJax'))}}}};</script></html>"
 )
 TIMEOUT = 10.0  # seconds the tour's browser waits for an answer; generous for these pages
 
@@ -33,9 +39,9 @@ def toured(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tour")
     site = tmp / "site"
     site.mkdir()
-    pages = ["ok1", "stall1", "ok2", "stall2", "stall3", "ok3"]
+    pages = ["ok1", "hang1", "ok2", "broken2", "broken3", "ok3"]
     for name in pages:
-        page = STALL if name.startswith("stall") else PAGE
+        page = {"hang": HANG, "broken": BROKEN}.get(name.rstrip("0123456789"), PAGE)
         (site / f"{name}.html").write_text(page.format(name=name), encoding="utf-8")
     browser = Chromium(site, tmp / "chromium.log", timeout=TIMEOUT)
     try:
@@ -59,15 +65,20 @@ def test_the_pages_around_a_failed_one_are_measured(toured):
 
 
 def test_a_failed_page_fails_its_own_lookups_with_what_went_wrong(toured):
-    assert set(toured["errors"]) == {"stall1.html", "stall2.html", "stall3.html", "ok3.html"}
-    for name in ("stall1", "stall2", "stall3"):
+    assert set(toured["errors"]) == {"hang1.html", "broken2.html", "broken3.html", "ok3.html"}
+    for name, why in (
+        ("hang1", "TimeoutError: no answer from Chromium"),
+        ("broken2", "RuntimeError: page script failed"),
+        ("broken3", "RuntimeError: page script failed"),
+    ):
         assert (f"{name}.html", "light") not in toured["reader"]
         with pytest.raises(AssertionError) as failed:
             toured["reader"][(f"{name}.html", "light")]
         message = str(failed.value)
-        assert f"'{name}.html'" in message and "TimeoutError: no answer from Chromium" in message
-        # The page's own script held the wait; the tab itself still answered, and was in front.
-        assert f"the tab is visible, at {ORIGIN}/{name}.html" in message
+        assert f"'{name}.html'" in message and why in message, message
+        # The page's own script failed; the tab itself still answered, and was in front.
+        assert f"the tab is visible, at {ORIGIN}/{name}.html" in message, message
+    assert "no MathJax" in toured["errors"]["broken2.html"]
 
 
 def test_after_failures_in_a_row_the_rest_is_not_visited(toured):
