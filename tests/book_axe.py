@@ -105,14 +105,12 @@ def redirect_target(path: Path) -> str | None:
     return found.group(1) if found else None
 
 
-# Buttons fade to their new colours (Bootstrap's .btn has 0.15 s transitions): measured in
-# between, their contrast is neither scheme's. Wait two frames for the transitions to start,
-# then for every one of them to end.
-# The theme eases its colours in over up to 0.3 s (CSS transitions): axe would read colours
-# half-way. With transitions off, a switch of the scheme is complete the moment the theme sets
-# its attribute; waiting for the transitions instead needs Chromium to draw frames, which it
-# once stopped doing in the middle of the tour (a wait for requestAnimationFrame was never
-# answered: 272 errors, 2026-12-01). The end colours are the same either way.
+# Buttons fade to their new colours (Bootstrap's .btn has 0.15 s transitions, others up to
+# 0.3 s): measured in between, their contrast is neither scheme's. With transitions off, a
+# switch of the scheme is complete the moment the theme sets its attribute. Waiting for the
+# transitions to end instead needs Chromium to draw frames, which it once stopped doing in
+# the middle of the tour (a wait for requestAnimationFrame was never answered: 272 errors,
+# 2026-12-01). The end colours are the same either way.
 NO_TRANSITIONS_JS = r"""
 (() => {
   if (!document.getElementById("tour-no-transitions")) {
