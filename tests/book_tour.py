@@ -110,8 +110,6 @@ def tour(
 
 def tab_state(browser: Chromium, session: str) -> str:
     """What the tab says of itself after a failure, for the report (it may not answer)."""
-    if any(e.get("method") == "Inspector.targetCrashed" for e in browser.events):
-        return "the tab's renderer crashed"
     try:
         state = browser.evaluate(session, "[document.visibilityState, location.href]", timeout=5)
     except Exception as exc:  # a description, whatever the tab does
