@@ -2,12 +2,12 @@
 
 Builds one class of N submissions of ps01_activations (default 100): the solution and the
 one-bug variants of tests/grading_corpus.py in turn (correct, naive_sigmoid, grad_of_output,
-numpy_tanh, unanswered); with ``--hostile``, every tenth one is an attack of the hostile corpus
-that is harmless enough to run without a sandbox (an infinite loop, ``os._exit``,
-``sys.exit``, an invalid file, a deleted cell), which measures mostly how each contender waits
-out its timeouts. Each contender grades a fresh copy of the class in a process of its own
-(``--contender``, so none inherits another's warm imports or threads), the contenders taking
-turns in an order that rotates from round to round:
+numpy_tanh, unanswered); with ``--hostile``, every tenth one from the fifth on (the 5th, 15th,
+...) is an attack of the hostile corpus that is harmless enough to run without a sandbox (an
+infinite loop, ``os._exit``, ``sys.exit``, an invalid file, a deleted cell), which measures
+mostly how each contender waits out its timeouts. Each contender grades a fresh copy of the
+class in a process of its own (``--contender``, so none inherits another's warm imports or
+threads), the contenders taking turns in an order that rotates from round to round:
 
 * ``plain``: ``nbgrader autograde`` (one process, one notebook after the other, no sandbox);
 * ``pool``: ``lstm-autograde`` on this machine (:mod:`lstm_grading.parallel`, its default
@@ -61,23 +61,33 @@ RATIOS = [  # (faster candidate, baseline, label): throughput of the first / of 
 ]
 
 
-def build_class(root: Path, n: int, with_hostile: bool) -> list[str]:
-    """A course at ``root`` with ``n`` submissions; the ids of the hostile ones."""
+HOSTILE_EVERY, FIRST_HOSTILE = 10, 5  # with --hostile: the 5th, 15th, 25th, ... submission
+
+
+def is_hostile(i: int) -> bool:
+    """Whether submission ``i`` (from 0) is an attack, with ``--hostile``."""
+    return i % HOSTILE_EVERY == FIRST_HOSTILE - 1
+
+
+def build_class(root: Path, n: int, with_hostile: bool) -> tuple[list[str], set[str]]:
+    """A course at ``root`` with ``n`` submissions; the ids of the hostile ones, and the
+    ordinary variants submitted."""
     course = Course.copy_of_repo(root)
     course.generate(A)
     specs = {k: v for k, v in corpus.hostile_specs().items() if v["safe_unsandboxed"]}
     hostile, ordinary = sorted(specs), list(corpus.ORDINARY)
-    attackers = []
+    attackers, variants = [], set()
     for i in range(n):
-        if with_hostile and i % 10 == 9:
-            name = hostile[(i // 10) % len(hostile)]
+        if with_hostile and is_hostile(i):
+            name = hostile[(i // HOSTILE_EVERY) % len(hostile)]
             student = f"s{i:03d}_h_{name}"
             course.submit(student, A, corpus.hostile(course.root, specs[name]))
             attackers.append(student)
         else:
-            name = ordinary[i % len(ordinary)]
+            name = ordinary[(i - len(attackers)) % len(ordinary)]
             course.submit(f"s{i:03d}_{name}", A, corpus.ordinary(course.root, name))
-    return attackers
+            variants.add(name)
+    return attackers, variants
 
 
 def contender(name: str, course: Path, cell_timeout: int) -> dict:
@@ -159,7 +169,9 @@ def main() -> None:
         help=f"comma-separated, two or more of {','.join(CONTENDERS)} (default: all)",
     )
     parser.add_argument(
-        "--hostile", action="store_true", help="every tenth submission an attack (see above)"
+        "--hostile",
+        action="store_true",
+        help=f"every {HOSTILE_EVERY}th submission from the {FIRST_HOSTILE}th on is an attack",
     )
     parser.add_argument("--contender", choices=sorted(CONTENDERS), help=argparse.SUPPRESS)
     parser.add_argument("--course", type=Path, help=argparse.SUPPRESS)
@@ -168,13 +180,18 @@ def main() -> None:
         print(json.dumps(contender(args.contender, args.course, args.cell_timeout)))
         return
     refuse_below_one(parser, args, ["submissions", "rounds", "cell_timeout"])
+    if args.hostile and args.submissions < FIRST_HOSTILE:
+        parser.error(
+            f"--hostile needs --submissions of at least {FIRST_HOSTILE} (the first attack is "
+            f"submission {FIRST_HOSTILE}), got {args.submissions}"
+        )
 
     names = args.contenders
     seconds: dict[str, list[float]] = {name: [] for name in names}
     info: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         template = Path(tmp) / "class"
-        attackers = build_class(template, args.submissions, args.hostile)
+        attackers, variants = build_class(template, args.submissions, args.hostile)
         for r in range(args.rounds):
             for name in rotated(names, r):
                 result = run_contender(name, template, Path(tmp), args.cell_timeout)
@@ -186,7 +203,7 @@ def main() -> None:
     n = args.submissions
     rate = {name: n / statistics.median(s) * 60 for name, s in seconds.items()}
     print(
-        f"{n} submissions of {A} ({len(corpus.ORDINARY)} variants, {len(attackers)} hostile), "
+        f"{n} submissions of {A} ({len(variants)} variants, {len(attackers)} hostile), "
         f"cell timeout {args.cell_timeout} s, {args.rounds} round(s), each contender in its own "
         f"process, on {os.cpu_count()} cores"
     )

@@ -28,6 +28,10 @@ def bench(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         (["--contenders", "pool,pool"], "got 'pool,pool'"),
         (["--submissions", "0"], "--submissions must be at least 1, got 0"),
         (["--rounds", "-1"], "--rounds must be at least 1, got -1"),
+        (
+            ["--hostile", "--submissions", "4"],
+            "--hostile needs --submissions of at least 5 (the first attack is submission 5), got 4",
+        ),
     ],
 )
 def test_bad_arguments_are_refused_before_any_grading(args, message):
@@ -38,16 +42,16 @@ def test_bad_arguments_are_refused_before_any_grading(args, message):
 
 @pytest.mark.slow  # it grades the class four times, starting two Dask clusters
 def test_every_contender_in_its_own_process_with_ratios_and_identical_totals():
-    # 10 submissions: every variant of the corpus twice over, the tenth one hostile (an infinite
+    # 6 submissions: every variant of the corpus once, and the fifth one hostile (an infinite
     # loop, which costs each contender the cell limit). 10 s per cell, as the other grading
     # tests: ps01's cells take well under 0.1 s on a quiet machine, so a busy one keeps every
     # ordinary total the same for all four contenders.
-    args = ("--submissions", "10", "--rounds", "1", "--hostile", "--cell-timeout", "10")
+    args = ("--submissions", "6", "--rounds", "1", "--hostile", "--cell-timeout", "10")
     out = bench(*args, timeout=1800)
     assert out.returncode == 0, out.stdout + out.stderr
     text = out.stdout
     assert text.startswith(
-        "10 submissions of ps01_activations (5 variants, 1 hostile), cell timeout 10 s"
+        "6 submissions of ps01_activations (5 variants, 1 hostile), cell timeout 10 s"
     )
     for label in (
         r"plain nbgrader \(sequential\)",
