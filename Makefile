@@ -21,10 +21,18 @@ WIDGETS := node_modules/@jupyter-widgets/html-manager/dist
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
+# pip byte-compiles what it installs one file after the other; compileall does it on every core
+# (pip's way took about 35 s of the install's 64 here, this one 15). It leaves out PyTorch and
+# the packages only it needs: the tests import them as root, which writes their caches on first
+# use. Everything else is compiled beforehand, because the grading sandbox's users cannot
+# write a cache into .venv and would compile nbgrader's imports again for every job.
+NOT_PRECOMPILED := /(torch|torchgen|functorch|sympy|networkx)/
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-compile -c requirements.lock -e '.[test]'
+	$(BIN)/python -m compileall -q -j 0 -x '$(NOT_PRECOMPILED)' \
+		"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
 	touch $@
 
 install: $(STAMP)  ## Create .venv and install the pinned requirements
