@@ -371,6 +371,14 @@ def dask_defaults() -> dict:
     return yaml.safe_load(path.read_text())["distributed"]
 
 
+def test_plain_nbgrader_stops_each_kernel_as_lstm_autograde_does(monkeypatch):
+    """nbgrader_config.py's comment: plain ``nbgrader autograde`` stops a submission's kernel
+    at once after its last cell, as lstm-autograde's jobs do (lstm_grading/private_course.py)."""
+    assert nbgrader_config(monkeypatch).Execute.shutdown_kernel == "immediate"
+    job = (ROOT / "lstm_grading" / "private_course.py").read_text()
+    assert '"--Execute.shutdown_kernel=immediate"' in job
+
+
 def test_defaults_the_pages_quote_are_the_codes(monkeypatch):
     """Each (page, phrase) quotes a value read from the code: the limits' dataclass defaults,
     the command lines' defaults, nbgrader_config.py, the attacks' code, Dask's defaults."""
