@@ -24,8 +24,9 @@ help:  ## List the targets
 # pip byte-compiles what it installs one file after the other; compileall does it on every core
 # (pip's way took about 35 s of the install's 64 here, this one 15). It leaves out PyTorch and
 # the packages only it needs: the tests import them as root, which writes their caches on first
-# use. Everything else is compiled beforehand, because the grading sandbox's users cannot
-# write a cache into .venv and would compile nbgrader's imports again for every job.
+# use. Everything else is compiled beforehand: a grading job's kernel runs as a user that
+# cannot write into .venv (and with PYTHONDONTWRITEBYTECODE), and would compile what it
+# imports (ipykernel, NumPy, ...) again for every job.
 NOT_PRECOMPILED := /(torch|torchgen|functorch|sympy|networkx)/
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
