@@ -42,7 +42,26 @@ GRADER_MODULES = {
     "test_bench_grading",
     "test_disk_full",
 }
-FIRST_GROUPS = ("grader", "browser")  # the longest (11 and 7 min alone on the earlier machine)
+# The longest units, longest first; the rest follow in collection order. A worker that finishes
+# a unit takes the next one, so the long units started early leave the short ones to fill in at
+# the end and both workers end together. The order comes from one two-worker run of the suite
+# on this machine (2026-12-01, commit d5691b9, a pytest plugin logging each test's start and
+# end): grader 578 s, browser 277, ps01 99, ps06 81, ps02 57, ps03 55, ps05 46, ps04 40,
+# test_benchmarks 39, test_browser_tour 15; every other module took under 8 s. In collection
+# order, one worker started ps04 and ps06 after the grader group and ended 64 s after the other.
+# Only the order is at stake, never a result: a wrong guess costs time, not a failure.
+LONGEST_FIRST = (
+    "grader",
+    "browser",
+    "tests/test_ps01_activations.py",
+    "tests/test_ps06_training.py",
+    "tests/test_ps02_gates.py",
+    "tests/test_ps03_cell.py",
+    "tests/test_ps05_backprop.py",
+    "tests/test_ps04_unrolling.py",
+    "tests/test_benchmarks.py",
+    "tests/test_browser_tour.py",
+)
 
 
 def unit_of(nodeid: str) -> str:
@@ -78,7 +97,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     def rank(item: pytest.Item) -> int:
         unit = unit_of(item.nodeid)
-        return FIRST_GROUPS.index(unit) if unit in FIRST_GROUPS else len(FIRST_GROUPS)
+        return LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: collection order within a rank
 

@@ -15,7 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BROWSER_MODULES, FIRST_GROUPS, GRADER_MODULES, unit_of
+from conftest import (
+    BROWSER_MODULES,
+    GRADER_MODULES,
+    LONGEST_FIRST,
+    pytest_collection_modifyitems,
+    unit_of,
+)
 
 CONFTEST = Path(__file__).with_name("conftest.py")
 
@@ -28,13 +34,55 @@ def test_units_are_the_groups_or_the_module():
     assert unit_of("tests/test_ps01_activations.py::TestGrading::test_csv_export") == (
         "tests/test_ps01_activations.py"
     )
-    assert FIRST_GROUPS == ("grader", "browser")
+    assert LONGEST_FIRST[:2] == ("grader", "browser")
 
 
-def test_every_grouped_module_exists():
+def test_every_grouped_or_ordered_module_exists():
     here = Path(__file__).parent
     missing = sorted(m for m in BROWSER_MODULES | GRADER_MODULES if not (here / f"{m}.py").exists())
     assert not missing, f"tests/conftest.py groups modules that do not exist: {missing}"
+    ordered = [u for u in LONGEST_FIRST if u not in ("grader", "browser")]
+    missing = [u for u in ordered if not (here.parent / u).is_file()]
+    assert not missing, f"tests/conftest.py orders modules that do not exist: {missing}"
+    assert len(set(LONGEST_FIRST)) == len(LONGEST_FIRST), LONGEST_FIRST
+
+
+class _Item:
+    def __init__(self, nodeid: str):
+        self.nodeid = nodeid
+
+
+class _Config:
+    def __init__(self, loadgroup: bool):
+        self.option = type("Options", (), {"loadgroup": loadgroup})()
+
+
+def test_workers_take_the_longest_units_first_and_the_rest_in_collection_order():
+    names = [
+        "tests/test_activations.py::test_a",
+        "tests/test_ps04_unrolling.py::test_b",
+        "tests/test_book.py::test_c",
+        "tests/test_ps01_activations.py::TestGrading::test_d",
+        "tests/test_data.py::test_e",
+        "tests/test_grading_attacks.py::test_f",
+        "tests/test_ps01_activations.py::test_g",
+        "tests/test_accessibility.py::test_h",
+    ]
+    items = [_Item(n) for n in names]
+    pytest_collection_modifyitems(_Config(loadgroup=True), items)
+    assert [i.nodeid for i in items] == [
+        "tests/test_grading_attacks.py::test_f",
+        "tests/test_book.py::test_c",
+        "tests/test_accessibility.py::test_h",
+        "tests/test_ps01_activations.py::TestGrading::test_d",
+        "tests/test_ps01_activations.py::test_g",
+        "tests/test_ps04_unrolling.py::test_b",
+        "tests/test_activations.py::test_a",
+        "tests/test_data.py::test_e",
+    ]
+    serial = [_Item(n) for n in names]
+    pytest_collection_modifyitems(_Config(loadgroup=False), serial)
+    assert [i.nodeid for i in serial] == names  # a run without workers keeps its order
 
 
 def test_two_workers_keep_each_group_on_one_worker(tmp_path):
