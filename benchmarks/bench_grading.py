@@ -4,8 +4,9 @@ Builds one class of N submissions of ps01_activations (default 100): the solutio
 one-bug variants of tests/grading_corpus.py in turn (correct, naive_sigmoid, grad_of_output,
 numpy_tanh, unanswered); with ``--hostile``, every tenth one from the fifth on (the 5th, 15th,
 ...) is an attack of the hostile corpus that is harmless enough to run without a sandbox (an
-infinite loop, ``os._exit``, ``sys.exit``, an invalid file, a deleted cell), which measures
-mostly how each contender waits out its timeouts. Each contender grades a fresh copy of the
+invalid file, a deleted cell, ``os._exit``, ``sys.exit``, an infinite loop, in turn: the one
+that waits out a time limit last, see :func:`attack_order`), which measures mostly how each
+contender waits out its timeouts. Each contender grades a fresh copy of the
 class in a process of its own (``--contender``, so none inherits another's warm imports or
 threads), the contenders taking turns in an order that rotates from round to round:
 
@@ -69,13 +70,27 @@ def is_hostile(i: int) -> bool:
     return i % HOSTILE_EVERY == FIRST_HOSTILE - 1
 
 
+def waits_out_a_limit(spec: dict) -> bool:
+    """Whether grading the attack ``spec`` waits out a time limit: the corpus expects it
+    failed for a timeout, or graded with a note of one."""
+    expect = spec["expect"]
+    return "timeout" in expect.get("reason", "") or "timeout" in expect.get("note", "")
+
+
+def attack_order(specs: dict[str, dict]) -> list[str]:
+    """The kinds of attack in the order they are submitted, cycling: by name, those that wait
+    out a time limit last. A class of 100 gets every kind twice whatever the order; a small
+    one (the test's class of 6) gets an attack that costs no contender a wait."""
+    return sorted(specs, key=lambda name: (waits_out_a_limit(specs[name]), name))
+
+
 def build_class(root: Path, n: int, with_hostile: bool) -> tuple[list[str], set[str]]:
     """A course at ``root`` with ``n`` submissions; the ids of the hostile ones, and the
     ordinary variants submitted."""
     course = Course.copy_of_repo(root)
     course.generate(A)
     specs = {k: v for k, v in corpus.hostile_specs().items() if v["safe_unsandboxed"]}
-    hostile, ordinary = sorted(specs), list(corpus.ORDINARY)
+    hostile, ordinary = attack_order(specs), list(corpus.ORDINARY)
     attackers, variants = [], set()
     for i in range(n):
         if with_hostile and is_hostile(i):

@@ -1,10 +1,12 @@
 """benchmarks/bench_grading.py on a small class: its table and its totals (never a speed check)."""
 
+import importlib
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import grading_corpus as corpus
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_grading.py"
@@ -40,12 +42,35 @@ def test_bad_arguments_are_refused_before_any_grading(args, message):
     assert message in out.stderr
 
 
+def bench_module():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        return importlib.import_module("bench_grading")
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+
+
+def test_attacks_come_in_turn_and_those_that_wait_out_a_limit_last():
+    script = bench_module()
+    specs = {k: v for k, v in corpus.hostile_specs().items() if v["safe_unsandboxed"]}
+    order = script.attack_order(specs)
+    assert sorted(order) == sorted(specs)
+    waits = [script.waits_out_a_limit(specs[name]) for name in order]
+    assert waits == sorted(waits) and any(waits) and not waits[0], order
+    # What the corpus says of each attack decides it: the loops wait, a dying kernel does not.
+    every = corpus.hostile_specs()
+    assert script.waits_out_a_limit(every["infinite_loop"])
+    assert script.waits_out_a_limit(every["unkillable_loop"])
+    assert not script.waits_out_a_limit(every["os_exit"])
+    assert not script.waits_out_a_limit(every["huge_allocation"])
+
+
 @pytest.mark.slow  # it grades the class four times, starting two Dask clusters
 def test_every_contender_in_its_own_process_with_ratios_and_identical_totals():
-    # 6 submissions: every variant of the corpus once, and the fifth one hostile (an infinite
-    # loop, which costs each contender the cell limit). 10 s per cell, as the other grading
-    # tests: ps01's cells take well under 0.1 s on a quiet machine, so a busy one keeps every
-    # ordinary total the same for all four contenders.
+    # 6 submissions: every variant of the corpus once, and the fifth one hostile (the first
+    # kind of attack, one that costs no contender a wait: an invalid notebook file). 10 s per
+    # cell, as the other grading tests: ps01's cells take well under 0.1 s on a quiet
+    # machine, so a busy one keeps every ordinary total the same for all four contenders.
     args = ("--submissions", "6", "--rounds", "1", "--hostile", "--cell-timeout", "10")
     out = bench(*args, timeout=1800)
     assert out.returncode == 0, out.stdout + out.stderr
