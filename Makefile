@@ -89,9 +89,27 @@ book: $(STAMP) $(VENDOR_STAMP)  ## Build the book (executing every page) into _b
 # with one; the whole suite, quiet, 18 min 38 s with two and 17 min 48 s with one, both on
 # the earlier 2-core machine of README.md's Performance section).
 TEST_WORKERS ?= 2
+PYTEST := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
+FAST_LOG := _build/test-fast.log
 
-test: $(STAMP) book chromium  ## Build the book, then run the whole test suite
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+# The book's build runs its pages one after the other, on one core. The fast tier (no kernel,
+# no browser, no built book) runs meanwhile on both workers, its report kept in $(FAST_LOG)
+# and printed once the book is built; then the slow tier. A fresh clone gains most of the fast
+# tier's time; with the book already built, the two tiers simply run one after the other. The
+# slow tier runs even if the fast one failed (a contributor sees every failure), and not
+# without a book. (A background job of a non-interactive shell ignores Ctrl-C: the trap stops
+# the fast tier with the recipe.)
+test: $(STAMP) $(VENDOR_STAMP) chromium  ## Build the book (the fast tier runs meanwhile), then run the slow tier
+	@mkdir -p _build; \
+	$(PYTEST) -m "not slow" -n $(TEST_WORKERS) --dist loadgroup > $(FAST_LOG) 2>&1 & fast=$$!; \
+	trap 'kill $$fast 2>/dev/null' EXIT; \
+	$(MAKE) --no-print-directory book; built=$$?; \
+	wait $$fast; status=$$?; trap - EXIT; \
+	echo "== the fast tier, run while the book was built ($(FAST_LOG)) =="; cat $(FAST_LOG); \
+	if [ $$built -ne 0 ]; then echo "the book did not build: the slow tier needs it"; exit 2; fi; \
+	echo "== the slow tier =="; \
+	$(PYTEST) -m slow -n $(TEST_WORKERS) --dist loadgroup || status=$$?; \
+	exit $$status
 
 # The fast tier on the same two workers (one process alone takes about a minute for it).
 test-fast: $(STAMP)  ## The fast tier: no kernel, no browser, no built book (under a minute)

@@ -162,12 +162,16 @@ def test_every_make_command_the_pages_give_is_a_makefile_target():
 
 
 def test_what_the_pages_say_make_book_and_make_test_do():
-    """intro: `make test` builds the book first; README: and installs Debian's chromium;
-    intro: the built book opens at _build/html/index.html; README: `make test-fast` is the
-    suite without the slow tier; CI's .ci/run is `make test`."""
+    """intro: `make test` builds the book while the fast tier runs, then the rest; README:
+    and installs Debian's chromium; intro: the built book opens at _build/html/index.html;
+    README: `make test-fast` is the suite without the slow tier; CI's .ci/run is `make test`."""
     prerequisites = re.search(r"^test: ([^#\n]*)", MAKEFILE, re.M).group(1).split()
-    assert {"book", "chromium"} <= set(prerequisites)
-    assert "# build the book, then run the test suite" in text("intro")
+    assert "chromium" in prerequisites
+    recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", MAKEFILE, re.M).group(1)
+    book = recipe.index("$(MAKE) --no-print-directory book;")
+    assert recipe.index('$(PYTEST) -m "not slow"') < book < recipe.index("$(PYTEST) -m slow")
+    assert "PYTEST := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest" in MAKEFILE
+    assert "# build the book while the quick tests run, then the rest" in text("intro")
     assert "the same set-up (plus Debian's chromium)" in text("README")
     assert "Open file://$(CURDIR)/_build/html/index.html" in MAKEFILE
     assert "Open `_build/html/index.html` in a browser" in flat("intro")
