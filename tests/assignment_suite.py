@@ -52,8 +52,9 @@ class Submission:
     ``broken`` lists the grade cells that must score 0 (all others must get full points), and
     ``reason`` a phrase the feedback page must show. ``fails``: autograding this submission
     cannot work (nbgrader reports it and grades the other students). ``loops``: the submission
-    runs forever somewhere, so it is graded in a run of its own with a short cell timeout
-    (course.LOOP_CELL_TIMEOUT) while everyone else gets the course's generous default.
+    runs forever somewhere, so it is graded in a course copy of its own, beside the rest of the
+    class, with a short cell timeout (course.LOOP_CELL_TIMEOUT) while everyone else gets the
+    course's generous default.
     ``hostile``: an attack on the grader rather than a bug (not counted as a one-bug submission).
     """
 
@@ -139,8 +140,16 @@ class GradedRun:
 # complete course (its own gradebook, autograded/ and feedback/), so what each run proves is
 # what one nbgrader run proves; only the wall clock changes. Under pytest-xdist (`make test`)
 # the other worker keeps the second core busy, and a second copy would only add the fixed cost
-# of three more nbgrader commands.
+# of three more nbgrader commands. Each looping submission gets a copy of its own besides, graded
+# at the same time: its run is mostly waiting for its cell limits.
 SHARDS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2
+
+
+def shares_of(cases: list[Submission], shards: int = SHARDS) -> list[list[Submission]]:
+    """The course copies' shares of the class: the others split in ``shards``, each looping
+    submission alone."""
+    rest = [c for c in cases if not c.loops]
+    return [rest[k::shards] for k in range(shards)] + [[c] for c in cases if c.loops]
 
 
 def grade_shard(course: Course, assignment: str, cases: list[Submission]):
@@ -177,8 +186,7 @@ class GradedAssignment:
     @pytest.fixture(scope="class")
     @classmethod
     def graded(cls, tmp_path_factory) -> GradedRun:
-        cases = cls.cases()
-        shares = [cases[k::SHARDS] for k in range(SHARDS)]
+        shares = shares_of(cls.cases())
         first = Course.copy_of_repo(tmp_path_factory.mktemp(cls.assignment))
         released = first.root / "exercises" / cls.assignment
         for path in released.iterdir():  # generate into an empty folder, not over the copy
@@ -187,10 +195,10 @@ class GradedAssignment:
         release = {path.name: path.read_bytes() for path in released.iterdir()}
         courses = [first] + [
             Course(shutil.copytree(first.root, tmp_path_factory.mktemp(cls.assignment) / "c"))
-            for _ in range(SHARDS - 1)
+            for _ in range(len(shares) - 1)
         ]
-        with ThreadPoolExecutor(SHARDS) as pool:  # each thread waits on its nbgrader processes
-            done = list(pool.map(grade_shard, courses, [cls.assignment] * SHARDS, shares))
+        with ThreadPoolExecutor(len(shares)) as pool:  # each waits on its nbgrader processes
+            done = list(pool.map(grade_shard, courses, [cls.assignment] * len(shares), shares))
         results = [r for runs, *_ in done for r in runs]
         scores = {}
         for *_, share_scores in done:

@@ -6,7 +6,7 @@ exact grade cells it must lose; see tests/assignment_suite.py for what is checke
 
 from __future__ import annotations
 
-from assignment_suite import GradedAssignment, Submission
+from assignment_suite import GradedAssignment, Submission, shares_of
 
 SIGMOID = (
     "    z = np.exp(-np.abs(x))  # in (0, 1]: never overflows\n"
@@ -24,9 +24,14 @@ TANH_GRAD = "    t = tanh(x)\n    return 1.0 - t * t"
 SUBTLY_WRONG_TANH_GRAD = (
     "    t = tanh(x)\n    return np.where((np.abs(x) > 3) & (np.abs(x) < 100), 0.5, 1.0 - t * t)"
 )
+# The two loops sleep between turns: each is graded in a course copy of its own beside the
+# rest of the class (tests/assignment_suite.py), and a sleeping loop leaves the core to it. What
+# stops them is the same for a loop that computes: both limits count wall-clock time, and the
+# signals reach Python's loop either way (the hostile corpus's busy loops, graded in the
+# sandbox, are in tests/hostile/).
 LOOP_SWALLOWING_CTRL_C = (
-    "    while True:\n        try:\n            pass\n        except KeyboardInterrupt:\n"
-    "            pass"
+    "    import time\n\n    while True:\n        try:\n            time.sleep(0.05)\n"
+    "        except KeyboardInterrupt:\n            pass"
 )
 BOTH_SIGMOIDS = ("test_sigmoid", "test_sigmoid_grad")  # sigmoid_grad calls sigmoid
 BOTH_TANHS = ("test_tanh", "test_tanh_grad")
@@ -215,8 +220,9 @@ SUBMISSIONS = [
         edits=(
             (
                 TANH,
-                "    import signal\n\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
-                "    while True:\n        pass",
+                "    import signal\n    import time\n\n"
+                "    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+                "    while True:\n        time.sleep(0.05)",
             ),
         ),
         broken=BOTH_TANHS,
@@ -260,3 +266,15 @@ SUBMISSIONS = [
 class TestGrading(GradedAssignment):
     assignment = "ps01_activations"
     submissions = SUBMISSIONS
+
+
+def test_each_looping_submission_is_graded_in_a_course_copy_of_its_own():
+    cases = TestGrading.cases()
+    loopers = [c.student for c in cases if c.loops]
+    assert loopers == ["loop_swallowing_ctrl_c", "loop_ignoring_guard"]
+    for shards in (1, 2):
+        shares = shares_of(cases, shards)
+        assert [c.student for share in shares[shards:] for c in share] == loopers
+        assert all(len(share) == 1 for share in shares[shards:])
+        rest = [c.student for share in shares[:shards] for c in share]
+        assert sorted(rest) == sorted(c.student for c in cases if not c.loops)
