@@ -44,20 +44,21 @@ GRADER_MODULES = {
 }
 # The longest units, longest first; the rest follow in collection order. A worker that finishes
 # a unit takes the next one, so the long units started early leave the short ones to fill in at
-# the end and both workers end together. The order comes from one two-worker run of the suite
-# on this machine (2026-12-01, commit d5691b9, a pytest plugin logging each test's start and
-# end): grader 578 s, browser 277, ps01 99, ps06 81, ps02 57, ps03 55, ps05 46, ps04 40,
-# test_benchmarks 39, test_browser_tour 15; every other module took under 8 s. In collection
-# order, one worker started ps04 and ps06 after the grader group and ended 64 s after the other.
-# Only the order is at stake, never a result: a wrong guess costs time, not a failure.
+# the end and both workers end together. The order comes from one run of the slow tier on its
+# two workers on this machine (2026-12-01, commit 5f21d8b, a fresh clone's `make test` with a
+# pytest plugin logging each test's start and end): grader 467 s, browser 231, ps06 72, ps01
+# 49, ps03 47, ps05 42, ps02 36, ps04 36, test_benchmarks 33, test_browser_tour 14; every other
+# module took under 7 s. The workers ended 4 s apart; in collection order (an earlier run),
+# one ended 64 s after the other. Only the order is at stake, never a result: a wrong guess
+# costs time, not a failure.
 LONGEST_FIRST = (
     "grader",
     "browser",
-    "tests/test_ps01_activations.py",
     "tests/test_ps06_training.py",
-    "tests/test_ps02_gates.py",
+    "tests/test_ps01_activations.py",
     "tests/test_ps03_cell.py",
     "tests/test_ps05_backprop.py",
+    "tests/test_ps02_gates.py",
     "tests/test_ps04_unrolling.py",
     "tests/test_benchmarks.py",
     "tests/test_browser_tour.py",
