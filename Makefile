@@ -97,14 +97,14 @@ FAST_LOG := _build/test-fast.log
 # and printed once the book is built; then the slow tier. A fresh clone gains most of the fast
 # tier's time; with the book already built, the two tiers simply run one after the other. The
 # slow tier runs even if the fast one failed (a contributor sees every failure), and not
-# without a book. (A background job of a non-interactive shell ignores Ctrl-C: the trap stops
-# the fast tier with the recipe.)
+# without a book. A background job of a non-interactive shell ignores Ctrl-C, so the traps stop
+# the fast tier: on Ctrl-C or SIGTERM (then the recipe ends at once) and on any other exit.
 test: $(STAMP) $(VENDOR_STAMP) chromium  ## Build the book (the fast tier runs meanwhile), then run the slow tier
 	@mkdir -p _build; \
 	$(PYTEST) -m "not slow" -n $(TEST_WORKERS) --dist loadgroup > $(FAST_LOG) 2>&1 & fast=$$!; \
-	trap 'kill $$fast 2>/dev/null' EXIT; \
+	trap 'kill $$fast 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(MAKE) --no-print-directory book; built=$$?; \
-	wait $$fast; status=$$?; trap - EXIT; \
+	wait $$fast; status=$$?; trap - EXIT INT TERM; \
 	echo "== the fast tier, run while the book was built ($(FAST_LOG)) =="; cat $(FAST_LOG); \
 	if [ $$built -ne 0 ]; then echo "the book did not build: the slow tier needs it"; exit 2; fi; \
 	echo "== the slow tier =="; \
