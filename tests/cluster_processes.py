@@ -186,6 +186,7 @@ def _free(folder: Path) -> bool:
 
 def host_state() -> dict:
     return {
+        "runs": set(TMP.glob(RUN_PREFIX + "*")),
         "dead_runs": {p for p in TMP.glob(RUN_PREFIX + "*") if _free(p)},
         "job_folders": set(TMP.glob("lstm-autograde-one-*"))
         | set(TMP.glob("*/lstm-autograde-one-*")),
@@ -205,14 +206,31 @@ def sandbox_processes() -> list[psutil.Process]:
     return out
 
 
-def assert_clean(before: dict, tree: list[psutil.Process] = ()) -> None:
-    """Nothing new since ``before``; every process of ``tree`` (recorded during the run) gone."""
+def assert_clean(before: dict, tree: list[psutil.Process] = (), killed: bool = False) -> None:
+    """Nothing new since ``before``; every process of ``tree`` (recorded during the run) gone.
+
+    ``killed``: a helper of the run was killed. It leaves its run folder to the next helper or
+    local run on this machine (:mod:`lstm_grading.cluster.helper`). The run's own cleanup at
+    its end removes it if the folder's lock is free by then; when the killed helper's jobs are
+    still dying at that moment, the folder is freed a little later, and only the next run
+    removes it. So here, until every run folder made since ``before`` is gone, the next run's
+    cleanup (``remove_stale_run_folders``, which removes only folders whose lock is free) runs
+    again and again, as a next run would: a folder still held at the end fails the check.
+    """
+    from lstm_grading.course_lock import remove_stale_run_folders
+
     wait_for(lambda: not any(alive(p) for p in tree), "the run's processes to end")
+    end = time.monotonic() + WAIT
+    if killed:
+        while host_state()["runs"] - before["runs"] and time.monotonic() < end:
+            remove_stale_run_folders()
+            time.sleep(0.2)
     # A killed worker's run folder is removed by whoever sees it last, which may be a moment
     # after the processes ended: wait for it (generously) instead of racing the removal.
-    end = time.monotonic() + WAIT
     while (after := host_state())["dead_runs"] - before["dead_runs"] and time.monotonic() < end:
         time.sleep(0.2)
+    if killed:
+        assert after["runs"] - before["runs"] == set(), "a killed helper's run folder stayed held"
     assert after["dead_runs"] - before["dead_runs"] == set(), "a run folder was left behind"
     assert after["job_folders"] - before["job_folders"] == set(), "a job folder was left behind"
     assert after["scratch"] - before["scratch"] == set(), "a Dask scratch folder was left"

@@ -174,7 +174,7 @@ def test_worker_killed_mid_task_is_graded_again_elsewhere(ps01_course, ps01_alon
     assert course.total(A, "sleeper") == 10.0  # ps01's full marks
     assert course.scores(A)["correct"] == ps01_alone["correct"]
     assert course.submissions_in_gradebook() == 2  # graded again, not counted twice
-    cp.assert_clean(before, tree)
+    cp.assert_clean(before, tree, killed=True)
 
 
 def test_worker_killed_twice_is_reported_failed_and_the_rest_graded(
@@ -212,7 +212,7 @@ def test_worker_killed_twice_is_reported_failed_and_the_rest_graded(
     for student in ("a_correct", "c_correct"):
         assert course.scores(A)[student] == ps01_alone["correct"]
     assert course.submissions_in_gradebook() == 3
-    cp.assert_clean(before, tree)
+    cp.assert_clean(before, tree, killed=True)
 
 
 def test_process_killed_twice_by_the_submission_is_reported(ps01_course, ps01_alone, tmp_path):
@@ -238,7 +238,7 @@ def test_process_killed_twice_by_the_submission_is_reported(ps01_course, ps01_al
     assert row(summary, "correct")["sandbox"] == REDUCED_GAPS
     assert summary["sandbox"] == "reduced (requested)"
     assert course.scores(A)["correct"] == ps01_alone["correct"]
-    cp.assert_clean(before)
+    cp.assert_clean(before, killed=True)
 
 
 def test_coordinator_killed_and_run_again_grades_only_what_was_not_merged(
@@ -269,7 +269,7 @@ def test_coordinator_killed_and_run_again_grades_only_what_was_not_merged(
     for name in names:
         assert course.scores(A)[name] == ps01_alone[name]
     assert course.total(A, "sleeper") == 10.0
-    cp.assert_clean(before, tree)
+    cp.assert_clean(before, tree, killed=True)
 
 
 # -- TLS -------------------------------------------------------------------------------------------
@@ -310,3 +310,56 @@ def test_tls_cluster_with_flags_and_with_dask_config(ps01_course, ps01_alone, tm
         cluster.stop()
     assert course.scores(A)["correct"] == ps01_alone["correct"]
     cp.assert_clean(before, tree)
+
+
+# -- the host check after a killed helper (tests/cluster_processes.py) -----------------------
+# In this module, not in test_cluster.py: the check reads the whole host (helpers, sandbox
+# processes), which the other grading modules must not be changing meanwhile.
+def isolated_tmp(monkeypatch, tmp_path: Path) -> None:
+    """Run folders in ``tmp_path``, not in /tmp, where the grading tests check for leftovers."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(cp, "TMP", tmp_path)
+    monkeypatch.setattr(cp, "SCRATCH", tmp_path / "dask-scratch-space")
+
+
+def test_a_killed_helpers_folder_freed_after_the_runs_cleanup_is_removed_as_the_next_run_would(
+    monkeypatch, tmp_path
+):
+    """The race seen once in CI: the run's last cleanup came while the killed helper's jobs
+    still held its folder's lock; the folder was freed a moment later, and only a next run
+    removes it."""
+    import os
+    import threading
+
+    from lstm_grading.course_lock import make_run_folder
+
+    isolated_tmp(monkeypatch, tmp_path)
+    before = cp.host_state()
+    folder, fd = make_run_folder()  # the dying helper's, still locked
+    threading.Timer(0.5, os.close, (fd,)).start()
+    cp.assert_clean(before, killed=True)
+    assert not folder.exists()
+
+
+def test_a_run_folder_still_held_fails_the_check_and_one_left_unlocked_without_a_kill_too(
+    monkeypatch, tmp_path
+):
+    import os
+
+    from lstm_grading.course_lock import make_run_folder
+
+    isolated_tmp(monkeypatch, tmp_path)
+    monkeypatch.setattr(cp, "WAIT", 1.0)
+    before = cp.host_state()
+    folder, fd = make_run_folder()
+    try:
+        with pytest.raises(AssertionError, match="a killed helper's run folder stayed held"):
+            cp.assert_clean(before, killed=True)
+    finally:
+        os.close(fd)
+    assert folder.exists()
+    # Without a kill, nobody is expected to remove a freed folder: the run should have.
+    with pytest.raises(AssertionError, match="a run folder was left behind"):
+        cp.assert_clean(before)
