@@ -166,6 +166,20 @@ def grade_shard(course: Course, assignment: str, cases: list[Submission]):
     return results, feedback, course.export_csv(), course.scores(assignment)
 
 
+def log_of_students(log: str, students: set[str], limit: int = 12_000) -> str:
+    """What nbgrader logged for ``students`` (from the line that starts each one's grading to
+    the next student's), so that an unexpected failure shows its own traceback, not the end of
+    the class's log."""
+    parts, current = [], None
+    for line in log.splitlines():
+        start = re.search(r"Creating/updating student with ID '(\S+)'", line)
+        if start:
+            current = start.group(1)
+        if current in students:
+            parts.append(line)
+    return f"students {sorted(students)}:\n" + "\n".join(parts)[-limit:]
+
+
 class GradedAssignment:
     """Tests of one problem set (subclass with ``assignment`` and ``submissions``)."""
 
@@ -288,7 +302,7 @@ class GradedAssignment:
         failing = {c.student for c in self.cases() if c.fails}
         pattern = rf"error processing assignment '{self.assignment}' for student '(\S+)'"
         reported = set(re.findall(pattern, graded.log))
-        assert reported == failing, graded.log[-3000:]
+        assert reported == failing, log_of_students(graded.log, reported ^ failing)
         assert (graded.returncode != 0) == bool(failing)
         for student in failing:
             assert not (

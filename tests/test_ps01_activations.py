@@ -6,7 +6,7 @@ exact grade cells it must lose; see tests/assignment_suite.py for what is checke
 
 from __future__ import annotations
 
-from assignment_suite import GradedAssignment, Submission, shares_of
+from assignment_suite import GradedAssignment, Submission, log_of_students, shares_of
 
 SIGMOID = (
     "    z = np.exp(-np.abs(x))  # in (0, 1]: never overflows\n"
@@ -278,3 +278,18 @@ def test_each_looping_submission_is_graded_in_a_course_copy_of_its_own():
         assert all(len(share) == 1 for share in shares[shards:])
         rest = [c.student for share in shares[:shards] for c in share]
         assert sorted(rest) == sorted(c.student for c in cases if not c.loops)
+
+
+def test_an_unexpected_failure_shows_that_students_part_of_the_log():
+    log = (
+        "[AutogradeApp | INFO] Creating/updating student with ID 'a': {}\n"
+        "a's lines\n"
+        "[AutogradeApp | INFO] Creating/updating student with ID 'b': {}\n"
+        "Traceback (most recent call last): b's\n"
+        "[AutogradeApp | ERROR] There was an error processing assignment 'x' for student 'b'\n"
+        "[AutogradeApp | INFO] Creating/updating student with ID 'c': {}\n"
+        "c's lines\n"
+    )
+    shown = log_of_students(log, {"b"})
+    assert "Traceback (most recent call last): b's" in shown and "for student 'b'" in shown
+    assert "a's lines" not in shown and "c's lines" not in shown
