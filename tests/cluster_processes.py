@@ -185,9 +185,10 @@ def _free(folder: Path) -> bool:
 
 
 def host_state() -> dict:
+    runs = set(TMP.glob(RUN_PREFIX + "*"))
     return {
-        "runs": set(TMP.glob(RUN_PREFIX + "*")),
-        "dead_runs": {p for p in TMP.glob(RUN_PREFIX + "*") if _free(p)},
+        "runs": runs,
+        "dead_runs": {p for p in runs if _free(p)},
         "job_folders": set(TMP.glob("lstm-autograde-one-*"))
         | set(TMP.glob("*/lstm-autograde-one-*")),
         # The grader's local cluster works in its run folder, the tests' clusters in their
