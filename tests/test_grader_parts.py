@@ -6,6 +6,9 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +138,43 @@ def test_pool_reports_a_dead_worker_with_its_task_and_goes_on():
         "c": (2, None),
     }
     assert not any(proc.is_alive() for proc in workers)
+
+
+# A pool worker's preparation, seen from a fresh interpreter: what a grading job then does with
+# a submission (nbformat reads it strictly, nbconvert checks it relaxed between steps, nbgrader
+# opens gradebooks) must find its schemas compiled and its mappers configured already.
+PRELOAD_PROBE = r"""
+import json, sys
+import nbformat, nbformat.validator as validator
+from lstm_grading import sandbox
+sandbox.preload()
+from nbgrader.api import Base
+cached = set(validator.validators)
+nb = nbformat.read(sys.argv[1], as_version=4)
+nbformat.validate(nb, relax_add_props=True)
+print(json.dumps({
+    "cached": len(cached),
+    "compiled_by_the_job": len(set(validator.validators) - cached),
+    "mappers_configured": all(m.configured for m in Base.registry.mappers),
+    "mappers": len(Base.registry.mappers),
+    "not_imported": [name for name in sandbox.PRELOADED if name not in sys.modules],
+}))
+"""
+
+
+def test_a_pool_worker_is_warm_for_its_jobs():
+    notebook = (
+        Path(__file__).resolve().parents[1] / "solutions/ps01_activations/ps01_activations.ipynb"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", PRELOAD_PROBE, str(notebook)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    probe = json.loads(out.splitlines()[-1])
+    assert probe["cached"] == 2  # the strict and the relaxed schema of the current nbformat
+    assert probe["compiled_by_the_job"] == 0
+    assert probe["mappers"] > 0 and probe["mappers_configured"]
+    assert probe["not_imported"] == []
