@@ -16,8 +16,30 @@ def read_only(gradebook: Path) -> sqlite3.Connection:
 
     ``Path.as_uri`` quotes the path: a "#", "%" or "?" in a folder's name is part of the
     name, not of the URI (an f-string "file:{path}" read "course #1" as "course ").
+
+    A process killed in the middle of a write to the gradebook (a SIGKILLed ``lstm-autograde``
+    while it merged a result, or nbgrader) leaves a hot journal beside it: the transaction it
+    had begun, which the next connection must roll back before reading. A read-only connection
+    cannot, and fails with "attempt to write a readonly database" (SQLITE_READONLY_ROLLBACK).
+    Then the gradebook is opened for writing once, without creating anything, and SQLite rolls
+    the journal back, as nbgrader's next use of the gradebook would: what was committed stays,
+    the half-done transaction goes.
     """
-    return sqlite3.connect(f"{gradebook.absolute().as_uri()}?mode=ro", uri=True)
+    uri = gradebook.absolute().as_uri()
+    con = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    try:
+        con.execute("PRAGMA schema_version").fetchone()  # the first read finds a hot journal
+    except sqlite3.OperationalError as exc:
+        con.close()
+        if getattr(exc, "sqlite_errorname", "") != "SQLITE_READONLY_ROLLBACK":
+            raise
+        recovery = sqlite3.connect(f"{uri}?mode=rw", uri=True)
+        try:
+            recovery.execute("PRAGMA schema_version").fetchone()  # rolls the journal back
+        finally:
+            recovery.close()
+        con = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    return con
 
 
 def tree_hash(folder: Path) -> str:

@@ -15,6 +15,8 @@ import json
 import os
 import re
 import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
 from dataclasses import asdict
@@ -670,6 +672,53 @@ def test_a_course_path_with_other_uri_characters_is_read_as_it_is(name, course):
     course_prep.make_template(odd, A, odd.parent / "template")
     with Gradebook(f"sqlite:///{odd.parent / 'template' / 'gradebook.db'}") as gb:
         assert [a.name for a in gb.assignments] == [A]
+
+
+# A writer SIGKILLed in the middle of a transaction (as a killed lstm-autograde merging a result):
+# with a cache of one page, SQLite writes the pages it changes to the gradebook as it goes, after
+# saving their old content in the journal, which is hot once the writer is gone.
+KILLED_MID_WRITE = """
+import os, signal, sqlite3, sys
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("PRAGMA cache_size = 1")
+con.execute("BEGIN")
+con.execute("UPDATE assignment SET name = 'half-written' WHERE name = 'ps02'")
+con.execute("CREATE TABLE pad (x BLOB)")
+for _ in range(100):
+    con.execute("INSERT INTO pad VALUES (randomblob(4000))")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def checks_of_a_run(course: Path) -> None:
+    with pytest.raises(Reached):  # every check passed, up to the course lock
+        cli.main([A, "--course", str(course)])
+
+
+GRADEBOOK_READERS = {
+    "the run's checks": checks_of_a_run,
+    "notebook_names": lambda course: course_prep.notebook_names(course, A),
+    "make_template": lambda course: course_prep.make_template(course, A, course.parent / "t"),
+    "canvas.course_grades": lambda course: canvas.course_grades(course / "gradebook.db", A),
+}
+
+
+@pytest.mark.parametrize("reader", GRADEBOOK_READERS)
+def test_a_gradebook_a_killed_writer_left_mid_transaction_is_read_as_last_committed(reader, course):
+    gradebook = course / "gradebook.db"
+    killed = subprocess.run([sys.executable, "-c", KILLED_MID_WRITE, str(gradebook)])
+    assert killed.returncode == -signal.SIGKILL
+    journal = course / "gradebook.db-journal"
+    assert journal.stat().st_size > 0
+    hot = sqlite3.connect(f"{gradebook.as_uri()}?mode=ro", uri=True)  # what read_only was
+    with pytest.raises(sqlite3.OperationalError, match="attempt to write a readonly database"):
+        hot.execute("SELECT name FROM assignment").fetchall()
+    hot.close()
+    GRADEBOOK_READERS[reader](course)
+    assert not journal.exists()  # rolled back: the committed gradebook, without the pad
+    assert inputs.gradebook_assignments(gradebook) == [A, "ps02"]
+    with Gradebook(f"sqlite:///{gradebook}") as gb:
+        assert gb.find_grade("test", A, A, "alice").score == 7.0
 
 
 # -- the Python API ------------------------------------------------------------------------------
