@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -82,6 +83,66 @@ def busy_worker(coordinator: int) -> psutil.Process | None:
                 if is_helper(helper) and helper.children():
                     return worker
     return None
+
+
+# -- the sleeper (grading_corpus.SLEEPER) ---------------------------------------------------
+RELEASE = signal.SIGUSR1
+
+
+def catches(pid: int, sig: int) -> bool:
+    """Whether process ``pid`` has a handler of its own for ``sig`` (SigCgt of its status)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+    return False
+
+
+def waiting_sleepers(root: int) -> list[psutil.Process]:
+    """The kernels under process ``root`` whose sleeper cell is waiting for its release."""
+    found = []
+    for proc in descendants(root):
+        with contextlib.suppress(psutil.Error, OSError):
+            if "ipykernel_launcher" in proc.cmdline() and catches(proc.pid, RELEASE):
+                found.append(proc)
+    return found
+
+
+def release_sleepers(root: int) -> int:
+    """Let every sleeper waiting under ``root`` go on; how many there were."""
+    sleepers = waiting_sleepers(root)
+    for proc in sleepers:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.send_signal(RELEASE)  # psutil checks it is still the same process
+    return len(sleepers)
+
+
+@contextlib.contextmanager
+def releasing(root: int):
+    """While the block runs, every sleeper that comes to wait under ``root`` is released."""
+    stop = threading.Event()
+
+    def release_until_stopped() -> None:
+        while not stop.wait(0.1):
+            release_sleepers(root)
+
+    thread = threading.Thread(target=release_until_stopped, name="release sleepers")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def waits_for_a_lock(pid: int) -> bool:
+    """Whether process ``pid`` is blocked waiting for a file lock (a "->" line of /proc/locks)."""
+    # A waiter's line: "2: -> FLOCK  ADVISORY  WRITE <pid> <device:inode> 0 EOF".
+    with open("/proc/locks") as locks:
+        for fields in (line.split() for line in locks):
+            if fields[1:2] == ["->"] and fields[5:6] == [str(pid)]:
+                return True
+    return False
 
 
 # -- a cluster started as separate commands ----------------------------------------------------

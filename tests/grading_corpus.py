@@ -49,6 +49,24 @@ ORDINARY: dict[str, dict[str, str]] = {
 }
 
 
+# A correct submission whose sigmoid cell, once its kernel is up, waits until the test releases
+# it (``cluster_processes.releasing``), then ignores the signal: a kill lands in the middle of
+# its job however slow the machine, and a job graded again after a kill ends as soon as the
+# test lets it, not after a fixed sleep. The test knows it waits by its handler for SIGUSR1
+# (SigCgt in /proc/PID/status), which neither ipykernel nor the grader installs. Released, it
+# has ps01's full marks; never released, its cell limit stops it (0 for that cell).
+SLEEPER = {
+    "sigmoid": (
+        "import signal, time\n"
+        "_released = []\n"
+        "signal.signal(signal.SIGUSR1, lambda *_: _released.append(True))\n"
+        "while not _released:\n"
+        "    time.sleep(0.05)\n"
+        "signal.signal(signal.SIGUSR1, signal.SIG_IGN)\n"
+    )
+}
+
+
 def student_notebook(course: Path, replace=None, append=None, delete=(), assignment=ASSIGNMENT):
     """The release notebook with solution cells filled in, then ``replace``d / ``append``ed."""
     release = nbformat.read(course / "exercises" / assignment / f"{assignment}.ipynb", 4)

@@ -36,9 +36,7 @@ from lstm_grading.sandbox import REDUCED_GAPS, Limits
 pytestmark = pytest.mark.slow
 A = corpus.ASSIGNMENT
 LIMITS = Limits(cell_timeout=30, notebook_timeout=300)
-# A submission still running for a while once its kernel is up (cell limit 30 s here), so
-# that a kill lands in the middle of its job.
-SLEEPER = {"sigmoid": "import time\ntime.sleep(20)\n"}
+SLEEPER = corpus.SLEEPER  # waits until the test releases it: a kill lands mid-job
 
 
 def ordinary_class(ps01_course: Path, dest: Path) -> Course:
@@ -161,13 +159,20 @@ def test_worker_killed_mid_task_is_graded_again_elsewhere(ps01_course, ps01_alon
     course.submit("correct", A, corpus.ordinary(course.root, "correct"))
     course.submit("sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
     run = cli(course.root, "--cluster", "local:2")
-    # Once "correct" is merged, the only job still running is the sleeper's.
+    # Once "correct" is merged, the only job still running is the sleeper's, which waits.
     worker = cp.wait_for(
-        lambda: "correct" in manifest_of(course) and cp.busy_worker(run.pid), "the sleeper", run
+        lambda: (
+            "correct" in manifest_of(course)
+            and cp.waiting_sleepers(run.pid)
+            and cp.busy_worker(run.pid)
+        ),
+        "the sleeper",
+        run,
     )
     tree = cp.descendants(run.pid)
     worker.send_signal(signal.SIGKILL)
-    code, output = finish(run)
+    with cp.releasing(run.pid):  # graded again elsewhere, the sleeper may end
+        code, output = finish(run)
     assert code == 0, output
     summary = summary_of(course)
     assert (summary["graded"], summary["failed"]) == (2, 0)
@@ -188,13 +193,26 @@ def test_worker_killed_twice_is_reported_failed_and_the_rest_graded(
     run = cli(course.root, "--cluster", "local:1")  # one at a time, in order of the ids
     tree = []
     first = cp.wait_for(
-        lambda: "a_correct" in manifest_of(course) and cp.busy_worker(run.pid), "b's job", run
+        lambda: (
+            "a_correct" in manifest_of(course)
+            and cp.waiting_sleepers(run.pid)
+            and cp.busy_worker(run.pid)
+        ),
+        "b's job",
+        run,
     )
     tree += cp.descendants(run.pid)
     first.send_signal(signal.SIGKILL)
     # The nanny starts a new worker, and the scheduler gives it the same task.
     second = cp.wait_for(
-        lambda: (w := cp.busy_worker(run.pid)) and w.pid != first.pid and w, "the retry", run
+        lambda: (
+            cp.waiting_sleepers(run.pid)
+            and (w := cp.busy_worker(run.pid))
+            and w.pid != first.pid
+            and w
+        ),
+        "the retry",
+        run,
     )
     tree += cp.descendants(run.pid)
     second.send_signal(signal.SIGKILL)
@@ -251,7 +269,11 @@ def test_coordinator_killed_and_run_again_grades_only_what_was_not_merged(
         course.submit(name, A, corpus.ordinary(course.root, name))
     course.submit("sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
     run = cli(course.root, "--cluster", "local:2")
-    cp.wait_for(lambda: manifest_of(course) and cp.busy_worker(run.pid), "a merge and a job", run)
+    cp.wait_for(
+        lambda: manifest_of(course) and cp.waiting_sleepers(run.pid),
+        "a merge, and the sleeper waiting",
+        run,
+    )
     tree = [psutil.Process(run.pid), *cp.descendants(run.pid)]
     run.send_signal(signal.SIGKILL)
     finish(run)
@@ -259,7 +281,8 @@ def test_coordinator_killed_and_run_again_grades_only_what_was_not_merged(
     merged = {s for s, e in manifest_of(course).items() if e["status"] == "graded"}
     assert merged and "sleeper" not in merged  # the kill landed mid-run
     rerun = cli(course.root, "--cluster", "local:2")
-    code, output = finish(rerun)
+    with cp.releasing(rerun.pid):
+        code, output = finish(rerun)
     assert code == 0, output
     summary = summary_of(course)
     assert summary["unchanged"] == len(merged)  # nothing merged was graded again

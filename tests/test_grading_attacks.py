@@ -27,7 +27,7 @@ from pathlib import Path
 import grading_corpus as corpus
 import psutil
 import pytest
-from cluster_processes import alive, sandbox_processes, wait_for
+from cluster_processes import alive, releasing, sandbox_processes, wait_for, waits_for_a_lock
 from course import Course
 
 from lstm_grading import cgroup, linux
@@ -52,8 +52,7 @@ HOST_LEFTOVERS = [
 ]
 SHM_KEY = 0x4C53544D  # the key tests/hostile/escape/sysv_shm.json asks shmget for
 WAIT = 600  # seconds: upper bound for anything to happen on a busy machine
-# A submission that is still running for a while once its kernel is up (cell limit 30 s there).
-SLEEPER = {"sigmoid": "import time\ntime.sleep(20)\n"}
+SLEEPER = corpus.SLEEPER  # waits until the test releases it (cluster_processes.releasing)
 
 
 # -- the host and what a run may leave behind --------------------------------------------------
@@ -248,7 +247,7 @@ def test_course_gradebook_is_intact(batch):
 
 # -- the run attacked ----------------------------------------------------------------------------
 def cli(course: Path, *args: str, **kw) -> subprocess.Popen:
-    """``lstm-autograde`` on ``course`` in a subprocess (cell limit 30 s: the sleeper runs)."""
+    """``lstm-autograde`` on ``course`` in a subprocess (cell limit 30 s)."""
     argv = [sys.executable, "-m", "lstm_grading.cli", A, "--course", str(course)]
     argv += ["--cell-timeout", "30", "--notebook-timeout", "300", "--no-feedback", *args]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
@@ -300,7 +299,9 @@ def test_second_run_refuses_then_waits(ps01_course, ps01_alone, tmp_path):
     assert f"pid {first.pid}" in err and "--wait" in err
     assert "Traceback" not in out + err
     third = cli(course.root, "--wait")
-    out, err = first.communicate(timeout=WAIT)
+    wait_for(lambda: waits_for_a_lock(third.pid), "the third run to wait for the lock", third)
+    with releasing(first.pid):  # the first run's sleeper, held until the third waited
+        out, err = first.communicate(timeout=WAIT)
     assert first.returncode == 0, out + err
     out, err = third.communicate(timeout=WAIT)
     assert third.returncode == 0, out + err
@@ -333,7 +334,8 @@ def test_sigkill_of_the_coordinator_leaves_nothing_running(ps01_course, ps01_alo
     wait_for(lambda: not any(alive(p) for p in tree), "the pool to die")
     dead = dead_run_folders() - stale
     assert dead, "the killed run's folder stays until the next run (the test relies on it)"
-    summary = grade_assignment(course.root, A, limits=LIMITS, progress=False, feedback=False)
+    with releasing(os.getpid()):  # this run's pool is this process's children
+        summary = grade_assignment(course.root, A, limits=LIMITS, progress=False, feedback=False)
     assert dead <= {Path(p) for p in summary["stale_run_folders_removed"]}
     assert not any(p.exists() for p in dead)
     assert summary["failed"] == 0 and course.total(A, "sleeper") == 10.0
@@ -348,7 +350,8 @@ def test_sigkill_of_a_worker_retries_its_submission(ps01_course, ps01_alone, tmp
     coordinator = psutil.Process(run.pid)
     worker = job_started(run, coordinator)
     worker.send_signal(signal.SIGKILL)
-    out, err = run.communicate(timeout=WAIT)
+    with releasing(run.pid):
+        out, err = run.communicate(timeout=WAIT)
     assert run.returncode == 0, out + err
     summary = json.loads((course.root / "reports" / A / "summary.json").read_text())
     assert (summary["graded"], summary["failed"]) == (2, 0)
