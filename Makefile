@@ -58,8 +58,10 @@ $(VENDOR_STAMP): $(NPM_STAMP) $(STAMP) Makefile book/favicon.py
 
 vendor: $(VENDOR_STAMP)  ## Fetch (npm ci) and copy the book's offline browser assets
 
-chromium:  ## Install Debian's chromium for the browser tests, if missing (needs root)
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+# iproute2's `ip` brings up the loopback of the namespace the browser tests run Chromium in.
+chromium:  ## Install Debian's chromium (and iproute2) for the browser tests, if missing (needs root)
+	command -v chromium >/dev/null && command -v ip >/dev/null \
+		|| (apt-get update && apt-get install -y chromium iproute2)
 
 # One BLAS thread per kernel: the pages multiply small matrices, for which OpenBLAS's threads
 # bring nothing on 2 cores and, when the machine is busy, make a training loop several times
@@ -90,6 +92,9 @@ book: $(STAMP) $(VENDOR_STAMP)  ## Build the book (executing every page) into _b
 # the earlier 2-core machine of README.md's Performance section).
 TEST_WORKERS ?= 2
 PYTEST := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
+# `make test` runs every test: on the machine it has set up, a skip is a failure, with the
+# skip's reason (tests/require_all.py). `make test-fast` and pytest alone keep skips as skips.
+REQUIRE_ALL := LSTM_TESTS_REQUIRE_ALL=1
 FAST_LOG := _build/test-fast.log
 
 # The book's build runs its pages one after the other, on one core. The fast tier (no kernel,
@@ -101,14 +106,14 @@ FAST_LOG := _build/test-fast.log
 # the fast tier: on Ctrl-C or SIGTERM (then the recipe ends at once) and on any other exit.
 test: $(STAMP) $(VENDOR_STAMP) chromium  ## Build the book (the fast tier runs meanwhile), then run the slow tier
 	@mkdir -p _build; \
-	$(PYTEST) -m "not slow" -n $(TEST_WORKERS) --dist loadgroup > $(FAST_LOG) 2>&1 & fast=$$!; \
+	$(REQUIRE_ALL) $(PYTEST) -m "not slow" -n $(TEST_WORKERS) --dist loadgroup > $(FAST_LOG) 2>&1 & fast=$$!; \
 	trap 'kill $$fast 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(MAKE) --no-print-directory book; built=$$?; \
 	wait $$fast; status=$$?; trap - EXIT INT TERM; \
 	echo "== the fast tier, run while the book was built ($(FAST_LOG)) =="; cat $(FAST_LOG); \
 	if [ $$built -ne 0 ]; then echo "the book did not build: the slow tier needs it"; exit 2; fi; \
 	echo "== the slow tier =="; \
-	$(PYTEST) -m slow -n $(TEST_WORKERS) --dist loadgroup || status=$$?; \
+	$(REQUIRE_ALL) $(PYTEST) -m slow -n $(TEST_WORKERS) --dist loadgroup || status=$$?; \
 	exit $$status
 
 # The fast tier on the same two workers (one process alone takes about a minute for it).

@@ -10,6 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# With LSTM_TESTS_REQUIRE_ALL=1 (`make test`, CI) a skip fails: tests/require_all.py.
+pytest_plugins = ["require_all"]
+
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 BROWSER_OUT = ROOT / "_build" / "browser"  # screenshots, the tour's log, axe's findings
