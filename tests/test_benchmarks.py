@@ -77,7 +77,9 @@ def test_bench_lstm_reports_median_and_range_per_contender_and_ratio():
         line = re.search(rf"^{dt}\s+{label}\s+{FLOAT}\s+{FLOAT} -\s+{FLOAT}$", out, re.M)
         assert line, f"no {dt} line of the floor with the squashing in:\n{out}"
         med, lo, hi = (float(v) for v in line.groups())
-        assert 1 < lo <= med <= hi, (dt, med, lo, hi)  # the squashing takes some time
+        # (p + s) / p with times p, s >= 0: at least 1 whatever the machine did meanwhile (a
+        # stall while the products were timed can print 1.00; a speed is never asserted)
+        assert 1 <= lo <= med <= hi, (dt, med, lo, hi)
 
 
 def test_bench_lstm_times_torch_in_its_own_process(torch):
