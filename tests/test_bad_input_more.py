@@ -28,10 +28,7 @@ from matplotlib.lines import Line2D
 import lstm_core as lc
 from lstm_core import evaluation as ev
 from lstm_core import experiments as ex
-from lstm_core import reference
-
-plots = pytest.importorskip("lstm_core.plots")
-widgets = pytest.importorskip("lstm_core.widgets")
+from lstm_core import plots, reference, widgets
 
 TYPE = lc.ArgumentTypeError
 VALUE = ValueError

@@ -19,11 +19,14 @@ import numpy as np
 import pytest
 
 import lstm_core as lc
+from lstm_core import plots
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
+# book_a11y is the book's Sphinx extension (book/_ext, not a package); its dependency myst-nb
+# comes with the test extra, so a failing import is an error here, not a skip.
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
-book_a11y = pytest.importorskip("book_a11y", reason="the book's stack (myst-nb) is not installed")
+import book_a11y  # noqa: E402
 
 # A figure's :alt: option in a chapter's MyST source (the directive's first lines).
 ALT_OPTION = re.compile(
@@ -137,7 +140,6 @@ def test_typed_numbers_finds_digits_and_number_words(alt, typed):
 
 def test_crossing_reads_the_switching_point_off_the_drawn_line():
     """plots.crossing on the forget gate's curves gives the point where its sum is zero."""
-    plots = pytest.importorskip("lstm_core.plots")
     p = lc.HAND_WORKED_PARAMS
     k = lc.gate_slice("f", 1)
     w_x, w_h, b = p["Wx"][0, k][0], p["Wh"][0, k][0], p["b"][k][0]

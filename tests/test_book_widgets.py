@@ -16,8 +16,7 @@ import pytest
 from test_book import ROOT, toc_docnames
 
 import lstm_core as lc
-
-widgets = pytest.importorskip("lstm_core.widgets")
+from lstm_core import plots, widgets
 
 PAGES = toc_docnames()
 
@@ -73,7 +72,6 @@ def test_page_fits_the_screen(widgets_report, docname, viewport):
 
 @pytest.mark.slow
 def test_cell_diagrams_are_svg_and_legible_on_a_phone(widgets_report):
-    plots = pytest.importorskip("lstm_core.plots")
     fig = plots.cell_diagram(values={"f": 0.5})
     smallest_pt = min(t.get_fontsize() for t in fig.axes[0].texts)
     natural_px = fig.get_figwidth() * 96  # an SVG's points at 96 px per inch

@@ -13,9 +13,7 @@ import pytest
 from matplotlib.patches import Circle, Ellipse, FancyBboxPatch
 
 import lstm_core as lc
-
-plots = pytest.importorskip("lstm_core.plots")
-widgets = pytest.importorskip("lstm_core.widgets")
+from lstm_core import plots, widgets
 
 P = lc.HAND_WORKED_PARAMS
 
