@@ -234,15 +234,24 @@ def test_headings_descend_one_level_at_a_time(docname):
 
 @pytest.mark.parametrize("docname", toc_docnames())
 def test_widgets_have_saved_state(docname):
-    """A static page can show a widget only from the state saved when the page was executed."""
+    """A static page can show a widget only from the state saved when the page was executed.
+
+    The pages with sliders are named by hand (``test_book_widgets.slider_pages``): they must
+    have widget views, and every other page must have none.
+    """
+    # imported here: test_book_widgets imports this module at its top
+    from test_book_widgets import slider_pages
+
     page = parsed(docname)
     views = [
         json.loads(body)
         for attributes, body in page.scripts
         if attributes.get("type") == "application/vnd.jupyter.widget-view+json"
     ]
-    if not views:
+    if docname not in slider_pages():
+        assert not views, f"{docname}: {len(views)} widget views on a page without sliders"
         return
+    assert views, f"{docname}: no widget views, yet its sliders are named in slider_pages"
     states = [
         json.loads(body)
         for attributes, body in page.scripts
