@@ -27,6 +27,7 @@ import dask
 import grading_corpus as corpus
 import psutil
 import pytest
+from assignment_suite import max_points
 from course import Course
 
 from lstm_grading.cluster import connect, coordinator
@@ -37,6 +38,9 @@ pytestmark = pytest.mark.slow
 A = corpus.ASSIGNMENT
 LIMITS = Limits(cell_timeout=30, notebook_timeout=300)
 SLEEPER = corpus.SLEEPER  # waits until the test releases it: a kill lands mid-job
+# ps01's full marks (the solution's grade cells' points): what the sleeper, a correct notebook
+# with a wait appended, scores once released.
+FULL_MARKS = sum(max_points(A).values())
 
 
 def ordinary_class(ps01_course: Path, dest: Path) -> Course:
@@ -176,7 +180,7 @@ def test_worker_killed_mid_task_is_graded_again_elsewhere(ps01_course, ps01_alon
     assert code == 0, output
     summary = summary_of(course)
     assert (summary["graded"], summary["failed"]) == (2, 0)
-    assert course.total(A, "sleeper") == 10.0  # ps01's full marks
+    assert course.total(A, "sleeper") == FULL_MARKS
     assert course.scores(A)["correct"] == ps01_alone["correct"]
     assert course.submissions_in_gradebook() == 2  # graded again, not counted twice
     cp.assert_clean(before, tree, killed=True)
@@ -291,7 +295,7 @@ def test_coordinator_killed_and_run_again_grades_only_what_was_not_merged(
     assert course.submissions_in_gradebook() == 4  # nothing counted twice
     for name in names:
         assert course.scores(A)[name] == ps01_alone[name]
-    assert course.total(A, "sleeper") == 10.0
+    assert course.total(A, "sleeper") == FULL_MARKS
     cp.assert_clean(before, tree, killed=True)
 
 

@@ -22,11 +22,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import grading_corpus as corpus
 import psutil
 import pytest
+from assignment_suite import max_points
 from cluster_processes import alive, releasing, sandbox_processes, wait_for, waits_for_a_lock
 from course import Course
 
@@ -53,6 +55,9 @@ HOST_LEFTOVERS = [
 SHM_KEY = 0x4C53544D  # the key tests/hostile/escape/sysv_shm.json asks shmget for
 WAIT = 600  # seconds: upper bound for anything to happen on a busy machine
 SLEEPER = corpus.SLEEPER  # waits until the test releases it (cluster_processes.releasing)
+# ps01's full marks (the solution's grade cells' points): what the sleeper, a correct notebook
+# with a wait appended, scores once released.
+FULL_MARKS = sum(max_points(A).values())
 
 
 # -- the host and what a run may leave behind --------------------------------------------------
@@ -102,6 +107,33 @@ def dead_run_folders() -> set[Path]:
         finally:
             os.close(fd)
     return out
+
+
+def run_folders() -> dict[str, set[Path]]:
+    """The ``/tmp/lstm-autograde-*`` folders now: ``"all"`` of them, whatever their state, and
+    the ``"dead"`` ones (:func:`dead_run_folders`).
+
+    "all" also holds what "dead" cannot see: a folder whose owner lock was removed but not the
+    folder (half removed: the run's cleanup ignores errors), and one still held by a process
+    that outlived its run.
+    """
+    return {"all": set(Path("/tmp").glob(RUN_PREFIX + "*")), "dead": dead_run_folders()}
+
+
+def assert_no_run_folder_left(before: dict[str, set[Path]]) -> None:
+    """No run folder made since ``before`` (:func:`run_folders`) is left, once the runs ended.
+
+    A dead one fails at once: a run removes its folder before it returns. Any other new one is
+    waited for (``WAIT``, generously), as ``cluster_processes.assert_clean`` waits: a run of
+    another test session on this machine may hold one for a while, and removes it when it ends;
+    only a folder that stays fails. Folders there before (other sessions', or left by a run that
+    died earlier) are not this run's.
+    """
+    assert dead_run_folders() - before["dead"] == set(), "a run folder was left behind"
+    end = time.monotonic() + WAIT
+    while (left := run_folders()["all"] - before["all"]) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert left == set(), f"run folders left behind (held, or half removed): {sorted(left)}"
 
 
 def children() -> set[tuple[int, float]]:
@@ -155,12 +187,12 @@ def host_state(canary: Path) -> dict:
     }
 
 
-def assert_nothing_left(before: dict, after: dict, stale_before: set[Path]) -> None:
+def assert_nothing_left(before: dict, after: dict, runs_before: dict[str, set[Path]]) -> None:
     assert after["canary"] == before["canary"], "the host canary changed"
     assert after["leftovers"] == before["leftovers"], "files left in host folders"
     assert after["shm"] <= before["shm"], f"new shm segments: {after['shm'] - before['shm']}"
     assert SHM_KEY not in {key for key, _ in after["shm"]}
-    assert dead_run_folders() - stale_before == set(), "a run folder was left behind"
+    assert_no_run_folder_left(runs_before)
     assert sandbox_processes() == [], "a process of the sandbox survived"
     assert workers(before["children"]) == [], "a worker survived"
     assert leftover_cgroups() == [], "a job's memory cgroup was left behind"
@@ -190,18 +222,18 @@ def batch(ps01_course, tmp_path_factory):
         course.submit(name, A, corpus.ordinary(course.root, name))
     for name, spec in ESCAPES.items():
         course.submit(f"h_{name}", A, corpus.hostile(course.root, spec, canary))
-    stale = dead_run_folders()
+    runs = run_folders()
     before = host_state(canary)
     submitted = snapshot(course.root / "submitted")
     summary = grade_assignment(course.root, A, jobs=2, limits=LIMITS, progress=False)
     after = host_state(canary)
-    return course, summary, before, after, stale, submitted
+    return course, summary, before, after, runs, submitted
 
 
 @needs_sandbox
 @pytest.mark.parametrize("name", sorted(ESCAPES))
 def test_escape_is_contained(batch, ps01_alone, name):
-    course, summary, before, after, stale, submitted = batch
+    course, summary, before, after, runs, submitted = batch
     expect = ESCAPES[name]["expect"]
     r = row(summary, f"h_{name}")
     assert r["status"] == expect["status"], r
@@ -221,7 +253,7 @@ def test_escape_is_contained(batch, ps01_alone, name):
     assert all(p.is_file() or p.is_dir() for p in files)
     assert sum(p.stat().st_size for p in files if p.is_file()) <= LIMITS.return_mb * (1 << 20)
     assert snapshot(course.root / "submitted") == submitted
-    assert_nothing_left(before, after, stale)
+    assert_nothing_left(before, after, runs)
     assert_ordinary_grades(course, ps01_alone)
 
 
@@ -287,7 +319,7 @@ def two_submissions(ps01_course: Path, dest: Path) -> Course:
 
 def test_second_run_refuses_then_waits(ps01_course, ps01_alone, tmp_path):
     course = two_submissions(ps01_course, tmp_path / "course")
-    stale = dead_run_folders()
+    runs = run_folders()
     first = cli(course.root, "--jobs", "1")
     lock = course.root / "reports" / ".lstm-autograde.lock"
     wait_for(lambda: lock.exists() and f"pid {first.pid}," in lock.read_text(), "the lock")
@@ -307,7 +339,7 @@ def test_second_run_refuses_then_waits(ps01_course, ps01_alone, tmp_path):
     assert third.returncode == 0, out + err
     summary = json.loads((course.root / "reports" / A / "summary.json").read_text())
     assert (summary["graded"], summary["unchanged"]) == (0, 2)  # graded once, by the first
-    assert course.total(A, "sleeper") == 10.0
+    assert course.total(A, "sleeper") == FULL_MARKS
     assert_ordinary_grades(course, ps01_alone, ["correct"])
     con = sqlite3.connect(course.root / "gradebook.db")
     try:
@@ -315,7 +347,7 @@ def test_second_run_refuses_then_waits(ps01_course, ps01_alone, tmp_path):
     finally:
         con.close()
     assert n == 2
-    assert dead_run_folders() - stale == set()
+    assert_no_run_folder_left(runs)
     assert sandbox_processes() == []
 
 
@@ -324,7 +356,7 @@ def test_sigkill_of_the_coordinator_leaves_nothing_running(ps01_course, ps01_alo
     course = two_submissions(ps01_course, tmp_path / "course")
     canary = make_canary(tmp_path / "canary")
     before = host_state(canary)
-    stale = dead_run_folders()
+    runs = run_folders()
     run = cli(course.root, "--jobs", "2")
     coordinator = psutil.Process(run.pid)
     job_started(run, coordinator)
@@ -332,20 +364,20 @@ def test_sigkill_of_the_coordinator_leaves_nothing_running(ps01_course, ps01_alo
     run.send_signal(signal.SIGKILL)
     run.communicate(timeout=WAIT)
     wait_for(lambda: not any(alive(p) for p in tree), "the pool to die")
-    dead = dead_run_folders() - stale
+    dead = dead_run_folders() - runs["dead"]
     assert dead, "the killed run's folder stays until the next run (the test relies on it)"
     with releasing(os.getpid()):  # this run's pool is this process's children
         summary = grade_assignment(course.root, A, limits=LIMITS, progress=False, feedback=False)
     assert dead <= {Path(p) for p in summary["stale_run_folders_removed"]}
     assert not any(p.exists() for p in dead)
-    assert summary["failed"] == 0 and course.total(A, "sleeper") == 10.0
+    assert summary["failed"] == 0 and course.total(A, "sleeper") == FULL_MARKS
     assert_ordinary_grades(course, ps01_alone, ["correct"])
-    assert_nothing_left(before, host_state(canary), stale)
+    assert_nothing_left(before, host_state(canary), runs)
 
 
 def test_sigkill_of_a_worker_retries_its_submission(ps01_course, ps01_alone, tmp_path):
     course = two_submissions(ps01_course, tmp_path / "course")
-    stale = dead_run_folders()
+    runs = run_folders()
     run = cli(course.root, "--jobs", "1")
     coordinator = psutil.Process(run.pid)
     worker = job_started(run, coordinator)
@@ -355,7 +387,7 @@ def test_sigkill_of_a_worker_retries_its_submission(ps01_course, ps01_alone, tmp
     assert run.returncode == 0, out + err
     summary = json.loads((course.root / "reports" / A / "summary.json").read_text())
     assert (summary["graded"], summary["failed"]) == (2, 0)
-    assert course.total(A, "sleeper") == 10.0
+    assert course.total(A, "sleeper") == FULL_MARKS
     assert_ordinary_grades(course, ps01_alone, ["correct"])
     con = sqlite3.connect(course.root / "gradebook.db")
     try:
@@ -363,7 +395,7 @@ def test_sigkill_of_a_worker_retries_its_submission(ps01_course, ps01_alone, tmp
     finally:
         con.close()
     assert n == 2  # retried, not counted twice
-    assert dead_run_folders() - stale == set()
+    assert_no_run_folder_left(runs)
     assert sandbox_processes() == []
 
 
@@ -377,7 +409,7 @@ def test_worker_killed_twice_is_reported_failed(ps01_course, ps01_alone, tmp_pat
         "os.kill(int(stat.rsplit(')', 1)[1].split()[1]), 9)\n"
     )
     course.submit("killer", A, corpus.student_notebook(course.root, append={"sigmoid": kill}))
-    stale = dead_run_folders()
+    runs = run_folders()
     summary = grade_assignment(
         course.root, A, limits=LIMITS, progress=False, sandbox_mode="reduced", jobs=2
     )
@@ -390,7 +422,7 @@ def test_worker_killed_twice_is_reported_failed(ps01_course, ps01_alone, tmp_pat
     with open(course.root / "grades.csv", newline="") as f:
         status = {r["student_id"]: r["status"] for r in csv.DictReader(f)}
     assert status == {"correct": "graded", "killer": "needs grading"}
-    assert dead_run_folders() - stale == set()
+    assert_no_run_folder_left(runs)
     assert workers(running) == []
 
 

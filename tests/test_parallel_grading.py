@@ -23,6 +23,7 @@ from pathlib import Path
 
 import grading_corpus as corpus
 import pytest
+from assignment_suite import max_points
 from course import Course
 
 from lstm_grading import linux
@@ -35,6 +36,9 @@ LIMITS = Limits(cell_timeout=10, notebook_timeout=60)
 SECRET = "VICTIM-SECRET-4242"
 FULL = linux.probe()[0] == "full"
 needs_sandbox = pytest.mark.skipif(not FULL, reason="the full sandbox needs Linux and root")
+# ps01's points per grade cell and its full marks, from the solution's nbgrader metadata.
+POINTS = max_points(A)
+FULL_MARKS = sum(POINTS.values())
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
@@ -162,8 +166,8 @@ def test_rerun_regrades_only_changed_or_failed(ps01_course, tmp_path):
     course.submit("bob", A, corpus.ordinary(course.root, "correct"))
     third = run()
     assert (third["graded"], third["failed"], third["unchanged"]) == (1, 1, 1)
-    assert course.total(A, "bob") == 10.0
-    assert course.total(A, "alice") == 10.0
+    assert course.total(A, "bob") == FULL_MARKS
+    assert course.total(A, "alice") == FULL_MARKS
 
 
 def test_reduced_mode_still_grades_with_timeouts(ps01_course, tmp_path):
@@ -175,7 +179,8 @@ def test_reduced_mode_still_grades_with_timeouts(ps01_course, tmp_path):
         course.root, A, limits=LIMITS, progress=False, sandbox_mode="reduced", export=False
     )
     assert summary["sandbox"].startswith("reduced")
-    assert course.total(A, "alice") == 7.0
+    # grad_of_output loses test_sigmoid_grad only (grading_corpus.ORDINARY)
+    assert course.total(A, "alice") == FULL_MARKS - POINTS["test_sigmoid_grad"]
     assert course.total(A, "bob") == loop["expect"]["score"]
     assert "cell timeout in tanh" in outcome(summary, "bob")["notes"]
     assert outcome(summary, "alice")["sandbox"] == REDUCED_GAPS
