@@ -175,17 +175,21 @@ def in_flight(events: list[dict]) -> dict[str, str]:
     return {rid: url for rid, (url, loader) in sent.items() if loader not in replaced}
 
 
-def settle_events(browser, quiet: float = QUIET, timeout: float | None = None) -> list[str]:
+def settle_events(
+    browser, quiet: float = QUIET, timeout: float | None = None, clock=time.monotonic
+) -> list[str]:
     """Read DevTools events until every request has ended and the page has been quiet.
 
     Quiet: no request, console message or error for ``quiet`` seconds. On a slow machine this
     waits as long as the page's requests take (up to ``timeout``), so a late failure or console
     error is read, not missed. Returns the URLs of the requests still unfinished at ``timeout``.
+    ``clock`` (seconds) is what the waits are measured with: a test's stand-in for the browser
+    passes the clock its ``poll`` advances, so that its replay does not depend on real time.
     """
-    deadline = time.monotonic() + (browser.timeout if timeout is None else timeout)
-    last = time.monotonic()
+    deadline = clock() + (browser.timeout if timeout is None else timeout)
+    last = clock()
     while True:
-        now = time.monotonic()
+        now = clock()
         pending = in_flight(browser.events)
         if now >= deadline:
             return sorted(pending.values())
@@ -194,7 +198,7 @@ def settle_events(browser, quiet: float = QUIET, timeout: float | None = None) -
         wait = min(deadline - now, quiet if pending else quiet - (now - last))
         event = browser.poll(max(wait, 0.01))
         if event is not None and str(event.get("method", "")).startswith(PAGE_EVENTS):
-            last = time.monotonic()
+            last = clock()
 
 
 def read_events(events: list[dict]) -> dict:

@@ -109,9 +109,14 @@ def tour(
 
 
 def tab_state(browser: Chromium, session: str) -> str:
-    """What the tab says of itself after a failure, for the report (it may not answer)."""
+    """What the tab says of itself after a failure, for the report (it may not answer).
+
+    With the browser's own generous timeout: a tab that answers is reported as it is however
+    busy the machine; one that does not costs one timeout, and the tour stops after
+    ``MOST_FAILURES_IN_A_ROW`` such pages.
+    """
     try:
-        state = browser.evaluate(session, "[document.visibilityState, location.href]", timeout=5)
+        state = browser.evaluate(session, "[document.visibilityState, location.href]")
     except Exception as exc:  # a description, whatever the tab does
         return f"the tab does not answer either: {exc}"
     return f"the tab is {state[0]}, at {state[1]}"

@@ -10,8 +10,6 @@ that followed its failure, went unread.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from book_browser import NAVIGATED_AWAY, in_flight, read_events, settle_document, settle_events
 
@@ -61,28 +59,41 @@ def test_a_page_that_stays_has_no_redirects():
 
 
 class Events:
-    """A stand-in for :class:`chromium.Chromium`'s event stream.
+    """A stand-in for :class:`chromium.Chromium`'s event stream, on a clock of its own.
 
-    ``poll`` replays ``script``: an event is returned at once (after ``gap`` seconds), ``None``
-    is a silence that lasts the whole poll; once the script is over, the stream is silent.
+    ``poll`` replays ``script``: an event comes ``gap`` seconds into the poll, ``None`` is a
+    silence that lasts the whole poll; once the script is over, the stream is silent. The time
+    is ``clock``'s, which only ``poll`` advances (``settle_events(..., clock=browser.clock)``):
+    the replay is the same however slow the machine, where real sleeps of a few milliseconds
+    could stretch past the quiet period on a busy one and end the wait early.
     More than ``most`` polls is an error: a wait that ran on to its deadline.
     """
 
     def __init__(self, events, script, gap=0.0, most=1000):
         self.events, self.script, self.gap, self.most = list(events), list(script), gap, most
         self.polls = 0
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
 
     def poll(self, timeout):
         self.polls += 1
         if self.polls > self.most:
             raise AssertionError(f"still polling after {self.most} polls")
+        assert timeout > 0, timeout  # a poll that let no time pass would wait for ever
         item = self.script.pop(0) if self.script else None
         if item is None:
-            time.sleep(timeout)
+            self.now += timeout
             return None
-        time.sleep(self.gap)
+        self.now += self.gap
         self.events.append(item)
         return item
+
+
+def settle(browser: Events, quiet: float, timeout: float) -> list[str]:
+    """``settle_events`` on the stand-in's clock."""
+    return settle_events(browser, quiet=quiet, timeout=timeout, clock=browser.clock)
 
 
 def sent(rid, url, loader="L1"):
@@ -115,7 +126,7 @@ def test_a_request_slower_than_the_quiet_period_is_waited_for_and_what_follows_i
     browser = Events(
         [sent("7", url)], [None] * 5 + [ended("7", "Network.loadingFailed"), CONSOLE_ERROR]
     )
-    assert settle_events(browser, quiet=0.02, timeout=30) == []
+    assert settle(browser, quiet=0.02, timeout=30) == []
     seen = read_events(browser.events)
     assert seen["failed"] == ["Script: net::ERR_FAILED"]
     assert seen["console_errors"] == ["late failure"]
@@ -124,24 +135,24 @@ def test_a_request_slower_than_the_quiet_period_is_waited_for_and_what_follows_i
 def test_a_request_that_never_ends_is_reported_at_the_deadline():
     url = "http://127.0.0.1:8765/_static/never.js"
     browser = Events([sent("1", url), sent("2", "http://127.0.0.1:8765/ok.css"), ended("2")], [])
-    assert settle_events(browser, quiet=0.01, timeout=0.2) == [url]
+    assert settle(browser, quiet=0.01, timeout=0.2) == [url]
 
 
 def test_a_quiet_page_is_left_after_the_quiet_period_not_at_the_deadline():
     browser = Events([sent("1", "http://127.0.0.1:8765/a.js"), ended("1")], [], most=20)
-    assert settle_events(browser, quiet=0.02, timeout=30) == []
+    assert settle(browser, quiet=0.02, timeout=30) == []
 
 
 def test_events_that_are_not_the_pages_do_not_keep_it_waiting():
     """Chromium's own events (a frame stopped loading, a target changed) are not the page's."""
     other = {"method": "Page.frameStoppedLoading", "params": {}}
     browser = Events([], [other] * 5000, gap=0.005, most=1000)
-    assert settle_events(browser, quiet=0.05, timeout=30) == []
+    assert settle(browser, quiet=0.05, timeout=30) == []
 
 
 def test_a_console_message_restarts_the_quiet_period():
     browser = Events([], [CONSOLE_ERROR] * 3, gap=0.01)
-    assert settle_events(browser, quiet=0.05, timeout=30) == []
+    assert settle(browser, quiet=0.05, timeout=30) == []
     assert len(browser.events) == 3  # all three read before the page counted as quiet
 
 
@@ -182,4 +193,4 @@ def test_a_redirected_page_is_left_after_the_quiet_period():
     ]
     events += [ended("1"), sent("3", intro, "L2"), navigated("L2"), ended("3")]
     browser = Events(events, [], most=20)  # 20 polls: far fewer than a wait to the deadline
-    assert settle_events(browser, quiet=0.02, timeout=30) == []
+    assert settle(browser, quiet=0.02, timeout=30) == []
