@@ -157,22 +157,27 @@ def test_scheduler_and_two_workers_started_as_separate_commands(ps01_course, ps0
 
 
 # -- workers and the coordinator killed ----------------------------------------------------------
+def sleepers_worker(course: Course, run: subprocess.Popen, after: str) -> psutil.Process:
+    """The worker grading the sleeper, once ``after`` is merged and the sleeper waits: the only
+    job still running then is the sleeper's."""
+    return cp.wait_for(
+        lambda: (
+            after in manifest_of(course)
+            and cp.waiting_sleepers(run.pid)
+            and cp.busy_worker(run.pid)
+        ),
+        f"the sleeper to wait, {after} merged",
+        run,
+    )
+
+
 def test_worker_killed_mid_task_is_graded_again_elsewhere(ps01_course, ps01_alone, tmp_path):
     before = cp.host_state()
     course = Course.copy_of(ps01_course, tmp_path / "course")
     course.submit("correct", A, corpus.ordinary(course.root, "correct"))
     course.submit("sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
     run = cli(course.root, "--cluster", "local:2")
-    # Once "correct" is merged, the only job still running is the sleeper's, which waits.
-    worker = cp.wait_for(
-        lambda: (
-            "correct" in manifest_of(course)
-            and cp.waiting_sleepers(run.pid)
-            and cp.busy_worker(run.pid)
-        ),
-        "the sleeper",
-        run,
-    )
+    worker = sleepers_worker(course, run, after="correct")
     tree = cp.descendants(run.pid)
     worker.send_signal(signal.SIGKILL)
     with cp.releasing(run.pid):  # graded again elsewhere, the sleeper may end
@@ -196,15 +201,7 @@ def test_worker_killed_twice_is_reported_failed_and_the_rest_graded(
     course.submit("c_correct", A, corpus.ordinary(course.root, "correct"))
     run = cli(course.root, "--cluster", "local:1")  # one at a time, in order of the ids
     tree = []
-    first = cp.wait_for(
-        lambda: (
-            "a_correct" in manifest_of(course)
-            and cp.waiting_sleepers(run.pid)
-            and cp.busy_worker(run.pid)
-        ),
-        "b's job",
-        run,
-    )
+    first = sleepers_worker(course, run, after="a_correct")
     tree += cp.descendants(run.pid)
     first.send_signal(signal.SIGKILL)
     # The nanny starts a new worker, and the scheduler gives it the same task.
