@@ -159,12 +159,36 @@ def run_nbgrader(job: Job, course: str, env: dict[str, str], log_fd: int) -> Non
         os._exit(rc)
 
 
+def open_home(home: str, *names: str) -> int:
+    """A directory fd of ``home``, or of the folder ``names`` below it, without following links.
+
+    The student's code owns ``home`` and everything in it, and may have replaced any of these
+    folders, ``home`` itself included, by a symbolic link: to a folder root can read and the
+    student cannot, or through PID 1's open folders (``/proc/1/fd/N/../..``) to the host. A
+    path handed to ``open`` is resolved by the kernel, which follows a link in any component
+    but the last, whatever ``O_NOFOLLOW`` says. So each name is opened in its parent's fd,
+    from ``home``'s parent (``/tmp`` in the sandbox, root's), refusing links one by one.
+    """
+    parent, name = os.path.split(home)
+    fd = safe_copy.open_dir(parent)
+    try:
+        for part in (name, *names):
+            child = safe_copy.open_dir(part, fd)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def copy_out(job: Job, course: str, home: str, out_fd: int) -> dict:
     """Copy the results into ``out_fd``, once every process of the job is dead.
 
     The autograded folder (written by nbgrader, root's) comes first, notebooks first; then
     the files the student's code left in its own folder, except notebooks; all within
-    ``Limits.return_mb``. The private gradebook and logs are read without following links.
+    ``Limits.return_mb``. The private gradebook and logs are read without following links, and
+    the student's folders are reached without following any (:func:`open_home`).
     """
     report = safe_copy.CopyReport(int(job.limits.return_mb * (1 << 20)))
     os.mkdir("autograded", 0o700, dir_fd=out_fd)
@@ -178,7 +202,7 @@ def copy_out(job: Job, course: str, home: str, out_fd: int) -> dict:
             finally:
                 os.close(src)
         with contextlib.suppress(OSError):
-            src = safe_copy.open_dir(os.path.join(home, job.assignment))
+            src = open_home(home, job.assignment)
             try:
                 safe_copy.copy_tree(src, dst, report, skip_suffix=".ipynb")
             finally:
@@ -195,7 +219,7 @@ def copy_out(job: Job, course: str, home: str, out_fd: int) -> dict:
                 write_file(out_fd, "kernel.log", data)
         os.close(course_fd)
     with contextlib.suppress(OSError):
-        home_fd = safe_copy.open_dir(home)
+        home_fd = open_home(home)
         data = safe_copy.read_file(".lstm-grading-cell", home_fd, 1024)
         os.close(home_fd)
         if data is not None:

@@ -37,7 +37,7 @@ from pathlib import Path
 from . import cgroup as cgroups
 from . import jail, linux, safe_copy
 from .job import REDUCED_GAPS, Job, Limits
-from .private_course import COURSE, HOME, copy_out, prepare, run_nbgrader, write_file
+from .private_course import COURSE, HOME, copy_out, open_home, prepare, run_nbgrader, write_file
 
 __all__ = ["REDUCED_GAPS", "Job", "Limits", "grade_files", "preload", "run_job"]
 
@@ -56,7 +56,12 @@ def _init(job: Job, work_fd: int, template_fd: int, waiter: int) -> None:
         jail.course_tmpfs(COURSE, job.limits.disk_mb)
         os.makedirs(HOME, mode=0o700)
         env = prepare(job, template_fd, submission_fd, COURSE, HOME)
-        os.close(submission_fd)
+        # PID 1 keeps only the output folder open while the student's code runs: the fewer
+        # of the host's folders behind /proc/1/fd, the better, though root never follows a
+        # link of the student's anyway (open_home).
+        for fd in (submission_fd, template_fd, work_fd):
+            os.close(fd)
+        work_fd = None
         log_fd = os.open("nbgrader.log", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=out_fd)
         runner = os.fork()
         if runner == 0:
@@ -125,11 +130,7 @@ def _last_cell_after_timeout(out_fd: int) -> None:
     links: the home folder is the student's.
     """
     with contextlib.suppress(OSError):
-        tmp = safe_copy.open_dir("/tmp")
-        try:
-            home = safe_copy.open_dir(HOME.rsplit("/", 1)[1], tmp)
-        finally:
-            os.close(tmp)
+        home = open_home(HOME)
         try:
             data = safe_copy.read_file(".lstm-grading-cell", home, 1024)
         finally:
@@ -150,6 +151,7 @@ def _run_full(job: Job, deadline: float) -> tuple[bool, int]:
     pid = os.fork()
     if pid == 0:  # the waiter: joins the cgroup, makes the namespaces, forks PID 1
         code = 3
+        out_fd = None
         try:
             linux.die_with_parent(worker)
             if cgroup:
@@ -169,9 +171,15 @@ def _run_full(job: Job, deadline: float) -> tuple[bool, int]:
             if timed_out and os.stat("/").st_dev != host_root:
                 _last_cell_after_timeout(out_fd)
         except BaseException:
-            with open(os.path.join(job.work, "out", "waiter-error.txt"), "w") as f:
-                f.write(traceback.format_exc())
-        os._exit(code)
+            with contextlib.suppress(BaseException):
+                # Through the folder opened before the namespaces: after pivot_root, the
+                # host's path names a place in the job's /tmp, which the student's code owns.
+                # Without it, the error came before any namespace: the host's path is the host's.
+                if out_fd is None:
+                    out_fd = safe_copy.open_dir(os.path.join(job.work, "out"))
+                write_file(out_fd, "waiter-error.txt", traceback.format_exc().encode())
+        finally:
+            os._exit(code)  # the forked waiter never returns into the pool worker's code
     _, status = os.waitpid(pid, 0)
     timed_out = os.waitstatus_to_exitcode(status) == 124
     oom = 0
