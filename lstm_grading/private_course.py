@@ -143,8 +143,18 @@ def run_nbgrader(job: Job, course: str, env: dict[str, str], log_fd: int) -> Non
         from nbgrader.apps.nbgraderapp import NbGraderApp
 
         # The job's namespace is torn down right after, so a graceful kernel shutdown
-        # (nbclient's default, waiting for the kernel to exit) buys nothing here.
-        argv = ["autograde", job.assignment, "--force", "--Execute.shutdown_kernel=immediate"]
+        # (nbclient's default, waiting for the kernel to exit) buys nothing here. The kernel
+        # is always the python3 kernelspec written above (the launcher that drops to the
+        # slot's uid): nbclient would otherwise take the name from the notebook's metadata,
+        # which the student wrote, whenever the gradebook holds no kernelspec for it, and look
+        # for it in other folders too, the student's IPython folder among them.
+        argv = [
+            "autograde",
+            job.assignment,
+            "--force",
+            "--Execute.shutdown_kernel=immediate",
+            "--Execute.kernel_name=python3",
+        ]
         try:
             NbGraderApp.launch_instance(argv=argv)
             rc = 0

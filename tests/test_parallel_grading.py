@@ -184,3 +184,27 @@ def test_reduced_mode_still_grades_with_timeouts(ps01_course, tmp_path):
     assert course.total(A, "bob") == loop["expect"]["score"]
     assert "cell timeout in tanh" in outcome(summary, "bob")["notes"]
     assert outcome(summary, "alice")["sandbox"] == REDUCED_GAPS
+
+
+def test_the_kernel_is_the_graders_whatever_kernel_the_notebook_names(ps01_course, tmp_path):
+    """nbgrader puts the gradebook's kernelspec into each submission, unless the gradebook has
+    none (a source notebook without one): then the notebook's own, which the student wrote,
+    would name the kernel, looked for in other folders too. The grader always starts its
+    python3 launcher (the slot's uid, the limits); a kernel the student names is never used."""
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    con = sqlite3.connect(course.root / "gradebook.db")
+    try:
+        with con:
+            con.execute("UPDATE notebook SET kernelspec = '{}'")
+    finally:
+        con.close()
+    nb = corpus.ordinary(course.root, "correct")
+    nb.metadata["kernelspec"] = {
+        "name": "students-own",
+        "display_name": "Mine",
+        "language": "python",
+    }
+    course.submit("bob", A, nb)
+    summary = grade_assignment(course.root, A, jobs=1, limits=LIMITS, progress=False, export=False)
+    assert outcome(summary, "bob")["status"] == "graded", outcome(summary, "bob")
+    assert course.total(A, "bob") == FULL_MARKS
