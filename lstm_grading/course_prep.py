@@ -7,8 +7,11 @@ import json
 import os
 import shutil
 import sqlite3
+import stat
 from dataclasses import asdict
 from pathlib import Path
+
+from . import safe_copy
 
 
 def read_only(gradebook: Path) -> sqlite3.Connection:
@@ -42,15 +45,121 @@ def read_only(gradebook: Path) -> sqlite3.Connection:
     return con
 
 
-def tree_hash(folder: Path) -> str:
-    """SHA-256 over the relative paths and contents of the regular files under ``folder``."""
+class Unreadable(ValueError):
+    """A submission :func:`tree_hash` cannot read; the message is the reason."""
+
+
+# The most entries (files, folders, links...) a submission's hash walks through: safe_copy's
+# limits hold per folder (MAX_ENTRIES) and in depth (MAX_DEPTH), not in all, and the hash is
+# taken by the coordinator, before any job, where a walk without end would hold up the class.
+MAX_SUBMISSION_ENTRIES = 10 * safe_copy.MAX_ENTRIES
+
+
+def tree_hash(folder: Path, limit: int | None = None) -> str:
+    """SHA-256 over the relative paths and contents of the regular files under ``folder``.
+
+    Files are taken in the order of their relative paths' components (as the sorted paths of
+    ``folder.rglob("*")``), those under ``.ipynb_checkpoints`` left out; links are not followed
+    and, like FIFOs, sockets and devices, never opened (:mod:`lstm_grading.safe_copy`). The walk
+    keeps its own stack (no recursion: any depth), and each file is hashed in chunks.
+
+    With ``limit`` (bytes, a submission's --disk-mb), the hash covers what the job's copy of
+    the submission takes (:func:`lstm_grading.safe_copy.copy_tree`), which is all the grade can
+    depend on: the first :data:`safe_copy.MAX_ENTRIES` names of each folder, folders at most
+    :data:`safe_copy.MAX_DEPTH` deep, and the files that fit in ``limit`` bytes in that order
+    (a larger one is left out, as the copy leaves it out, without being read). Raises
+    :class:`Unreadable` (the reason) for a folder that cannot be read, or one with more than
+    :data:`MAX_SUBMISSION_ENTRIES` entries within those limits.
+    """
     h = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if ".ipynb_checkpoints" in path.parts or path.is_symlink() or not path.is_file():
-            continue
-        h.update(os.fsencode(path.relative_to(folder)) + b"\0")
-        h.update(hashlib.sha256(path.read_bytes()).digest())
+    try:
+        top = safe_copy.open_dir(os.fspath(folder))
+    except OSError as exc:
+        raise Unreadable(f"submission folder cannot be read ({exc.strerror})") from None
+    # One frame per open folder: (its fd, its relative path + "/", its names left, hashed?)
+    stack: list[tuple[int, str, list[str], bool]] = [(top, "", [], True)]
+    entries = total = 0
+    rel = ""
+    try:
+        stack[0][2].extend(_listing(top, limit))
+        while stack:
+            fd, prefix, names, hashed = stack[-1]
+            if not names:
+                stack.pop()
+                os.close(fd)
+                continue
+            name = names.pop()
+            rel = prefix + name
+            entries += 1
+            if limit is not None and entries > MAX_SUBMISSION_ENTRIES:
+                raise Unreadable(f"submission has more than {MAX_SUBMISSION_ENTRIES} entries")
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                if limit is not None and len(rel.split("/")) > safe_copy.MAX_DEPTH:
+                    continue  # deeper than the copy goes
+                sub = safe_copy.open_dir(name, fd)
+                try:
+                    names_below = _listing(sub, limit)
+                except BaseException:
+                    os.close(sub)
+                    raise
+                keep = hashed and name != ".ipynb_checkpoints"
+                stack.append((sub, rel + "/", names_below, keep))
+            elif stat.S_ISREG(st.st_mode):
+                keep = hashed and name != ".ipynb_checkpoints"
+                total += _hash_file(
+                    h, fd, name, rel, keep, None if limit is None else limit - total
+                )
+    except OSError as exc:
+        what = _shown(rel) or "submission folder"
+        raise Unreadable(f"{what} cannot be read ({exc.strerror})") from None
+    finally:
+        for fd, *_ in stack:
+            os.close(fd)
     return h.hexdigest()
+
+
+def _listing(fd: int, limit: int | None) -> list[str]:
+    """The names in the folder ``fd`` that the copy takes (with ``limit``: the first
+    ``safe_copy.MAX_ENTRIES``), sorted last first (popped from the end)."""
+    names = sorted(os.listdir(fd))
+    if limit is not None:
+        names = names[: safe_copy.MAX_ENTRIES]
+    names.reverse()
+    return names
+
+
+def _hash_file(h, dir_fd: int, name: str, rel: str, hashed: bool, room: int | None) -> int:
+    """Add the regular file ``name`` to ``h`` (if ``hashed``); return the bytes it takes of the
+    ``room`` left (None: no limit): 0 for a file that does not fit, which is not read."""
+    fd = safe_copy.open_file(name, dir_fd)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # replaced since it was listed
+            return 0
+        if room is not None and st.st_size > room:
+            return 0  # left out by the copy too
+        if not hashed:
+            return st.st_size
+        digest = hashlib.sha256()
+        size = 0
+        while chunk := os.read(fd, min(1 << 20, st.st_size - size) or 1 << 20):
+            size += len(chunk)
+            digest.update(chunk)
+            if size >= st.st_size:  # the copy reads the size fstat gave, no more
+                break
+        h.update(os.fsencode(rel) + b"\0")
+        h.update(digest.digest())
+        return size
+    finally:
+        os.close(fd)
+
+
+def _shown(rel: str) -> str:
+    """A relative path of the student's for a reason: undecodable bytes escaped, at most 100
+    characters."""
+    text = rel.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= 100 else "..." + text[-97:]
 
 
 # nbgrader matches the folder it found against its notebook pattern again, as a glob: a folder

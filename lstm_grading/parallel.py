@@ -43,7 +43,7 @@ from .progress import Progress
 from .report import Outcome
 from .safe_copy import copy_path_tree
 from .sandbox import Job, Limits
-from .submission_checks import diagnose, static_checks
+from .submission_checks import diagnose, read_timestamp, shown, static_checks
 
 ATTEMPTS = 2  # a job whose worker died is tried this many times in all
 
@@ -115,6 +115,8 @@ def _feedback_task(args: tuple[str, str, str]) -> tuple[str, int, str]:
 
 TASKS = {"grade": _grade_task, "feedback": _feedback_task}
 FEEDBACK_FAILED = "feedback generation failed"
+CHECKS_FAILED = "the grader could not check this submission's files"
+MERGE_FAILED = "the grader could not merge this submission"
 
 
 @dataclass
@@ -131,7 +133,6 @@ class _Run:
 
 def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
     from nbgrader.api import Gradebook
-    from nbgrader.utils import parse_utc
 
     course, assignment = run.course, run.assignment
     out = Path(result["out"]) if result.get("out") else None
@@ -141,10 +142,7 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
             log = (out / "nbgrader.log").read_text(errors="replace")
     logs = course / "reports" / assignment / "logs"
     (logs / f"{student}.log").write_text(log, encoding="utf-8", errors="replace")
-    notes, flags = static_checks(submission, course / "exercises" / assignment)
-    timestamp = None
-    with contextlib.suppress(OSError, ValueError, TypeError):
-        timestamp = parse_utc((submission / "timestamp.txt").read_text().strip())
+    notes, flags, timestamp, diagnosis = _inspect(run, submission)
     auto = out / "autograded" if out else None
     ok = (
         result.get("exit_code") == 0
@@ -158,7 +156,6 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
         total = gradebook_merge.merge(gb, assignment, student, private, timestamp)
     dest = course / "autograded" / student / assignment
     seconds = result.get("seconds", 0.0)
-    diagnosis = diagnose(submission, run.notebooks)
     if total is None:
         gradebook_merge.remove_autograded(dest)
         cell = ""
@@ -176,6 +173,66 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
     for name in sorted(p.name for p in auto.glob("*.ipynb")):
         notes += report.notes_from_notebook(auto / name)
     return Outcome(student, "graded", total, run.max_score, "", "", notes, flags, run.gaps, seconds)
+
+
+def _inspect(run: _Run, submission: Path) -> tuple[list[str], list[str], object, str]:
+    """What this process reads in the submitted folder itself: (notes, flags, the time of
+    ``timestamp.txt`` or None, the diagnosis).
+
+    The folder is the student's: :mod:`lstm_grading.submission_checks` reads it without
+    following links or opening special files, within size limits, and type-checks what it
+    parses. Should a check still fail, that is a note on this one submission (which is graded
+    or failed as nbgrader found), never the end of the run.
+    """
+    from nbgrader.utils import parse_utc
+
+    try:
+        notes, flags = static_checks(submission, run.course / "exercises" / run.assignment)
+    except Exception as exc:
+        notes, flags = [f"{CHECKS_FAILED} ({_error(exc)})"], []
+    timestamp = None
+    try:
+        text, note = read_timestamp(submission)
+        if note:
+            notes.append(note)
+        timestamp = parse_utc(text) if text else None
+    except Exception:  # nbgrader then uses the time of the job's own copy, as plain nbgrader
+        timestamp = None
+    try:
+        diagnosis = diagnose(submission, run.notebooks)
+    except Exception as exc:
+        diagnosis = f"{CHECKS_FAILED} ({_error(exc)})"
+    return notes, flags, timestamp, diagnosis
+
+
+def _error(exc: BaseException) -> str:
+    """``exc`` in one line for a report: its type and at most 200 characters of its message."""
+    lines = str(exc).strip().splitlines()
+    return shown(f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__, 200)
+
+
+def _unmerged(run: _Run, student: str, result: dict, exc: Exception) -> Outcome:
+    """A submission :func:`_record` could not merge: failed, with the error as the reason.
+
+    Stored as every failure is (empty scores, "needs grading" in the export, no autograded
+    folder) as far as the gradebook allows, so that the rest of the class is graded and a
+    re-run grades this one again.
+    """
+    from nbgrader.api import Gradebook
+
+    course, assignment = run.course, run.assignment
+    try:
+        with disk.quiet_gradebook(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            gradebook_merge.merge(gb, assignment, student, None, None)
+    except Exception as again:
+        if disk.why_full(again):
+            raise
+    gradebook_merge.remove_autograded(course / "autograded" / student / assignment)
+    reason = f"{MERGE_FAILED} ({_error(exc)})"
+    seconds = result.get("seconds", 0.0)
+    return Outcome(
+        student, "failed", None, run.max_score, reason, sandbox=run.gaps, seconds=seconds
+    )
 
 
 def _refuse(run: _Run, student: str, reason: str) -> Outcome:
@@ -218,7 +275,10 @@ def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str)
 
     Returns ``(run, manifest, submissions, outcomes, todo)``: ``outcomes`` holds the refused and
     the unchanged submissions, ``todo`` maps each student to grade to the hash of the
-    submission. Raises ``ValueError`` if the assignment is not in the gradebook.
+    submission. Refused: what :func:`lstm_grading.course_prep.find_submissions` refuses, and a
+    submission folder :func:`lstm_grading.course_prep.tree_hash` cannot read (unreadable, or
+    more entries than it walks through). Raises ``ValueError`` if the assignment is not in the
+    gradebook.
     """
     from nbgrader.api import Gradebook
 
@@ -247,8 +307,13 @@ def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str)
     todo: dict[str, str] = {}  # student -> hash
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         graded_before = {s.student_id for s in gb.find_assignment(assignment).submissions}
-    for student, folder in submissions.items():
-        digest = course_prep.tree_hash(folder)
+    for student, folder in list(submissions.items()):
+        try:
+            digest = course_prep.tree_hash(folder, limits.disk_mb << 20)
+        except course_prep.Unreadable as exc:
+            outcomes[student] = _refuse(run, student, str(exc))
+            del submissions[student]
+            continue
         entry = manifest["students"].get(student, {})
         if (
             not force
@@ -278,8 +343,15 @@ def _merge_result(
 
     Idempotent: merging the same result again changes nothing (the gradebook entry is
     updated, the autograded folder replaced), so a run killed between the two steps is safe.
+    An error in the merge fails this submission only (:func:`_unmerged`); a full disk stops
+    the run (:func:`lstm_grading.disk.stop_when_full`).
     """
-    outcome = _record(run, student, result, submission)
+    try:
+        outcome = _record(run, student, result, submission)
+    except Exception as exc:
+        if disk.why_full(exc):
+            raise
+        outcome = _unmerged(run, student, result, exc)
     manifest["students"][student] = {
         "hash": digest,
         "status": outcome.status,

@@ -163,6 +163,12 @@ def copy_file(
         os.close(fd)
 
 
+def open_file(name: str, dir_fd: int) -> int:
+    """A read-only fd for ``name`` under ``dir_fd``: never through a link as the last component,
+    never blocking on a FIFO. The caller checks with ``fstat`` that it is a regular file."""
+    return os.open(name, _FILE, dir_fd=dir_fd)
+
+
 def read_file(name: str, dir_fd: int, limit: int) -> bytes | None:
     """At most ``limit`` bytes of the regular file ``name`` under ``dir_fd``, or None."""
     try:

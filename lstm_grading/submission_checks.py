@@ -3,14 +3,30 @@
 :func:`diagnose` finds the first meaningful reason a submission cannot be graded (a notebook
 under another name, bytes that are not UTF-8, text that is not JSON), which nbgrader itself
 only reports deep inside its log; :func:`static_checks` lists cells the student deleted, edited
-or turned into markdown, and suspicious calls in the student's own code (:data:`SUSPICIOUS`).
+or turned into markdown, and suspicious calls in the student's own code (:data:`SUSPICIOUS`);
+:func:`read_timestamp` reads ``timestamp.txt``.
+
+The coordinator runs these on the submitted folder, which the student made: every file is read
+through :mod:`lstm_grading.safe_copy` (the folder opened once without following a link, a file
+only if it is a regular file, never a FIFO or a device, and at most :data:`MAX_NOTEBOOK_BYTES`
+of it), and every field of the notebook's JSON is type-checked before it is used, so that no
+file a student can submit makes them hang, fill the memory or raise.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
+
+from . import safe_copy
+
+# The most of one notebook the coordinator reads (nbgrader, in the sandbox, reads any size):
+# the course's notebooks are well under 1 MiB, and a larger one is graded without these checks.
+MAX_NOTEBOOK_BYTES = 16 * safe_copy.MIB
+MAX_TIMESTAMP_BYTES = 1024  # nbgrader writes about 30
 
 # Patterns worth a look by the instructor when they appear in a submission's code cells.
 SUSPICIOUS = {
@@ -26,72 +42,243 @@ SUSPICIOUS = {
 }
 
 
-def _source(cell) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
+def shown(text: str, most: int = 100) -> str:
+    """``text`` (a file name, a value from a student's JSON) fit for a report: lone surrogates
+    (undecodable bytes of a name, or escapes in JSON) written as escapes, at most ``most``
+    characters."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= most else text[: most - 3] + "..."
+
+
+def _kind(dir_fd: int, name: str) -> str:
+    """What ``name`` is in the folder, without following a link: "file" (a regular file),
+    "missing", or what it is instead ("a symbolic link", "a FIFO", ...)."""
+    try:
+        mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"an entry that cannot be examined ({exc.strerror})"
+    if stat.S_ISREG(mode):
+        return "file"
+    kinds = [
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((what for test, what in kinds if test(mode)), "a device")
+
+
+def _names(dir_fd: int) -> list[str]:
+    """The folder's names, sorted, as many as the copy for grading takes."""
+    try:
+        return sorted(os.listdir(dir_fd))[: safe_copy.MAX_ENTRIES]
+    except OSError:
+        return []
+
+
+def _read(dir_fd: int, name: str, limit: int) -> bytes | None:
+    """At most ``limit + 1`` bytes of the regular file ``name`` (more than ``limit``: too
+    large), or None if it is not a regular file or cannot be opened."""
+    return safe_copy.read_file(name, dir_fd, limit + 1)
+
+
+def _json(data: bytes):
+    """The JSON value of ``data``. Raises ``UnicodeDecodeError`` (not UTF-8) or ``ValueError``
+    (not JSON, or nested deeper than the parser's recursion limit)."""
+    text = data.decode("utf-8")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _open(folder: Path) -> int | None:
+    try:
+        return safe_copy.open_dir(os.fspath(folder))
+    except OSError:
+        return None
 
 
 def diagnose(submission: Path, notebooks: tuple[str, ...]) -> str:
     """The first problem that keeps the submission from being graded, or ""."""
-    found = sorted(p.name for p in submission.glob("*.ipynb") if not p.is_symlink())
+    fd = _open(submission)
+    if fd is None:
+        return "the submission folder cannot be read"
+    try:
+        return _diagnose(fd, notebooks)
+    finally:
+        os.close(fd)
+
+
+def _diagnose(fd: int, notebooks: tuple[str, ...]) -> str:
+    found = [n for n in _names(fd) if n.endswith(".ipynb") and _kind(fd, n) == "file"]
     for name in notebooks:
-        path = submission / name
-        if path.is_symlink() or not path.is_file():
+        kind = _kind(fd, name)
+        if kind == "missing":
             others = ", ".join(repr(n) for n in found if n not in notebooks)
             return f"no notebook named {name}" + (f"; found {others}" if others else "")
-        data = path.read_bytes()
+        if kind != "file":
+            return f"{name} is {kind}, not a regular file: not read, not graded"
+        data = _read(fd, name, MAX_NOTEBOOK_BYTES)
+        if data is None:
+            return f"{name} cannot be read"
+        if len(data) > MAX_NOTEBOOK_BYTES:
+            continue  # not read here: nbgrader says what it finds
         try:
-            text = data.decode("utf-8")
+            nb = _json(data)
         except UnicodeDecodeError as exc:
             return f"{name} is not valid UTF-8 at byte {exc.start}"
-        try:
-            nb = json.loads(text)
         except ValueError as exc:
-            return f"{name} is not a notebook: not JSON ({exc})"
+            return f"{name} is not a notebook: not JSON ({shown(str(exc), 200)})"
         if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
             return f"{name} is not a notebook: no list of cells"
+        for n, cell in enumerate(nb["cells"], 1):
+            problem = _cell_problem(cell)
+            if problem:
+                return f"{name} is not a notebook: cell {n} {problem}"
     return ""
 
 
-def _cells(path: Path) -> list[dict]:
-    try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        return [c for c in nb.get("cells", []) if isinstance(c, dict)]
-    except (OSError, ValueError, AttributeError):
+def _cell_problem(cell) -> str:
+    """What makes ``cell`` no notebook cell for nbformat (which nbgrader fails on, some with
+    an error of its own far from the cause), or ""."""
+    if not isinstance(cell, dict):
+        return "is not a JSON object"
+    if not isinstance(cell.get("metadata", {}), dict):
+        return "has metadata that is not a JSON object"
+    source = cell.get("source", "")
+    if not isinstance(source, str) and not (
+        isinstance(source, list) and all(isinstance(s, str) for s in source)
+    ):
+        return "has a source that is not text"
+    return ""
+
+
+def _cells(dir_fd: int | None, name: str) -> list[dict] | None:
+    """The cells (dicts only) of notebook ``name``; [] if it is no notebook; None if it is
+    larger than :data:`MAX_NOTEBOOK_BYTES`."""
+    data = None if dir_fd is None else _read(dir_fd, name, MAX_NOTEBOOK_BYTES)
+    if data is None:
         return []
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        return None
+    try:
+        nb = _json(data)
+    except ValueError:  # UnicodeDecodeError too: diagnose() reports both
+        return []
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    return [c for c in cells if isinstance(c, dict)] if isinstance(cells, list) else []
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    if isinstance(src, list):
+        return "".join(s for s in src if isinstance(s, str))
+    return src if isinstance(src, str) else ""
+
+
+def _nbgrader(cell: dict) -> dict:
+    """The cell's nbgrader metadata, {} if there is none or it is not an object."""
+    meta = cell.get("metadata")
+    meta = meta.get("nbgrader") if isinstance(meta, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _grade_id(meta: dict) -> str:
+    gid = meta.get("grade_id")
+    return gid if isinstance(gid, str) else ""
+
+
+def _cell_type(cell: dict) -> str:
+    kind = cell.get("cell_type")
+    return shown(kind, 40) if isinstance(kind, str) else f"a {type(kind).__name__}"
 
 
 def static_checks(submission: Path, release: Path) -> tuple[list[str], list[str]]:
     """(notes, flags): missing, edited or retyped locked cells; suspicious code."""
-    notes, text = [], []
-    for path in sorted(submission.glob("*.ipynb")):
-        if path.is_symlink():
-            continue
-        by_id = {}
-        for c in _cells(path):
-            meta = (c.get("metadata") or {}).get("nbgrader", {})
-            if not isinstance(meta, dict):
+    notes: list[str] = []
+    text: list[str] = []
+    fd = _open(submission)
+    if fd is None:
+        return ["the submission folder cannot be read: not checked"], []
+    release_fd = _open(release)
+    try:
+        for name in _names(fd):
+            if not name.endswith(".ipynb"):
                 continue
-            if c.get("cell_type") == "code" and not (meta.get("locked") or meta.get("grade")):
-                text.append(_source(c))  # the student's own code (locked cells are restored)
-            if meta.get("grade_id"):
-                by_id[meta["grade_id"]] = c
-        for c in _cells(release / path.name):
-            meta = c.get("metadata", {}).get("nbgrader", {})
-            gid = meta.get("grade_id")
-            if not gid or not (meta.get("grade") or meta.get("locked")):
+            kind = _kind(fd, name)
+            if kind != "file":
+                notes.append(f"{shown(name)} is {kind}, not a regular file: not read")
                 continue
-            mine = by_id.get(gid)
-            if mine is None:
-                notes.append(f"missing cell {gid} (restored by nbgrader)")
-                continue
-            if mine.get("cell_type") != c.get("cell_type"):
+            cells = _cells(fd, name)
+            if cells is None:
                 notes.append(
-                    f"cell {gid} turned into {mine.get('cell_type')} (nbgrader made it "
-                    f"{c.get('cell_type')} again)"
+                    f"{shown(name)} is larger than {safe_copy.size(MAX_NOTEBOOK_BYTES)}: "
+                    "not checked for edited cells or suspicious code"
                 )
-            elif _source(mine) != _source(c):
-                notes.append(f"edited locked cell {gid} (restored by nbgrader)")
+                continue
+            notes += _compare(cells, _cells(release_fd, name) or [], text)
+    finally:
+        os.close(fd)
+        if release_fd is not None:
+            os.close(release_fd)
     code = "\n".join(text)
     flags = [name for name, pattern in SUSPICIOUS.items() if re.search(pattern, code)]
     return notes, flags
+
+
+def _compare(cells: list[dict], released: list[dict], text: list[str]) -> list[str]:
+    """Notes on the locked and grade cells of ``released`` against the student's ``cells``;
+    the source of the student's own code cells is added to ``text``."""
+    notes = []
+    by_id = {}
+    for c in cells:
+        meta = _nbgrader(c)
+        if c.get("cell_type") == "code" and not (meta.get("locked") or meta.get("grade")):
+            text.append(_source(c))  # the student's own code (locked cells are restored)
+        if _grade_id(meta):
+            by_id[_grade_id(meta)] = c
+    for c in released:
+        meta = _nbgrader(c)
+        gid = _grade_id(meta)
+        if not gid or not (meta.get("grade") or meta.get("locked")):
+            continue
+        mine = by_id.get(gid)
+        if mine is None:
+            notes.append(f"missing cell {gid} (restored by nbgrader)")
+            continue
+        if mine.get("cell_type") != c.get("cell_type"):
+            notes.append(
+                f"cell {gid} turned into {_cell_type(mine)} (nbgrader made it "
+                f"{_cell_type(c)} again)"
+            )
+        elif _source(mine) != _source(c):
+            notes.append(f"edited locked cell {gid} (restored by nbgrader)")
+    return notes
+
+
+def read_timestamp(submission: Path) -> tuple[str, str]:
+    """(the text of the submission's ``timestamp.txt`` or "", a note if it was ignored).
+
+    Only a regular file of at most :data:`MAX_TIMESTAMP_BYTES` is read; a link, a FIFO or a
+    device is never opened.
+    """
+    fd = _open(submission)
+    if fd is None:
+        return "", ""
+    try:
+        kind = _kind(fd, "timestamp.txt")
+        if kind == "missing":
+            return "", ""
+        if kind != "file":
+            return "", f"timestamp.txt is {kind}, not a regular file: ignored"
+        data = _read(fd, "timestamp.txt", MAX_TIMESTAMP_BYTES)
+    finally:
+        os.close(fd)
+    if data is None:
+        return "", "timestamp.txt cannot be read: ignored"
+    if len(data) > MAX_TIMESTAMP_BYTES:
+        return "", f"timestamp.txt is larger than {MAX_TIMESTAMP_BYTES} bytes: ignored"
+    return data.decode("utf-8", "replace").strip(), ""

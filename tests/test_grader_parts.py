@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
+from pathlib import Path
 
 import pytest
 from course import SOLUTIONS
 
-from lstm_grading import course_lock, course_prep, safe_copy
+from lstm_grading import course_lock, course_prep, parallel, safe_copy, submission_checks
 from lstm_grading.course_lock import CourseBusy
 from lstm_grading.course_prep import NOT_GLOB_SAFE
 from lstm_grading.pool import Pool
 from lstm_grading.sandbox import Limits
-from lstm_grading.submission_checks import diagnose
+from lstm_grading.submission_checks import diagnose, read_timestamp, static_checks
 
 
 def test_copy_keeps_regular_files_and_refuses_links_and_special_files(tmp_path):
@@ -174,3 +178,373 @@ def test_a_pool_worker_is_warm_for_its_jobs():
     assert probe["cached"] == 2  # the strict and the relaxed schema of the current nbformat
     assert probe["compiled_by_the_job"] == 0
     assert probe["mappers"] > 0 and probe["mappers_configured"]
+
+
+# -- submissions the coordinator reads itself: malformed, special files, beyond the limits -------
+# The coordinator (root) reads each submitted folder for its checks (submission_checks) and its
+# hash (course_prep.tree_hash); nothing a student submits may make it raise, hang, fill the
+# memory or follow a link. Each check runs in a thread that must finish: a FIFO opened for
+# reading would block it for ever, /dev/zero read whole would never end.
+NB = "ps01.ipynb"
+RELEASE_CELLS = [
+    {"cell_type": "code", "metadata": {}, "source": "def f(x):\n    return x\n"},
+    {
+        "cell_type": "code",
+        "metadata": {"nbgrader": {"grade": True, "grade_id": "test_f", "locked": True}},
+        "source": "assert f(1) == 1\n",
+    },
+]
+
+
+def notebook(*cells) -> str:
+    return json.dumps({"cells": [*RELEASE_CELLS, *cells], "nbformat": 4, "nbformat_minor": 5})
+
+
+# The five notebooks that crashed the coordinator (TypeError, AttributeError, TypeError,
+# TypeError, RecursionError), with what diagnose() says of each ("" leaves it to nbgrader).
+MALFORMED = {
+    "cells not a list": ('{"cells": 5}', f"{NB} is not a notebook: no list of cells"),
+    "metadata a list": (
+        notebook({"cell_type": "code", "metadata": [1], "source": "x"}),
+        f"{NB} is not a notebook: cell 3 has metadata that is not a JSON object",
+    ),
+    "grade_id a list": (
+        notebook({"cell_type": "code", "metadata": {"nbgrader": {"grade_id": [1]}}, "source": ""}),
+        "",
+    ),
+    "source of numbers": (
+        notebook({"cell_type": "code", "metadata": {}, "source": [1]}),
+        f"{NB} is not a notebook: cell 3 has a source that is not text",
+    ),
+    "nested too deeply": ("[" * 100000, f"{NB} is not a notebook: not JSON (nested too deeply)"),
+}
+
+
+def finishes(call, seconds=60):
+    """``call()``'s value; fails if it raised or did not return within ``seconds``."""
+    done = {}
+
+    def run():
+        try:
+            done["value"] = call()
+        except BaseException as exc:
+            done["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s (blocked on a FIFO?)"
+    if "error" in done:
+        raise done["error"]
+    return done["value"]
+
+
+def chain(folder: Path, depth: int) -> Path:
+    """``depth`` folders ``a/a/...`` under ``folder``, made one by one (no recursion)."""
+    path = str(folder)
+    for _ in range(depth):
+        path += "/a"
+        os.mkdir(path)
+    return Path(path)
+
+
+def remove_chain(folder: Path, depth: int) -> None:
+    """Remove :func:`chain`'s folders deepest first: shutil.rmtree recurses, and fails on it."""
+    for n in range(depth, 0, -1):
+        os.rmdir(str(folder) + "/a" * n)
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_a_malformed_notebook_is_diagnosed_not_raised(case, tmp_path):
+    text, reason = MALFORMED[case]
+    release, mine = tmp_path / "release", tmp_path / "mine"
+    release.mkdir()
+    mine.mkdir()
+    (release / NB).write_text(notebook())
+    (mine / NB).write_text(text)
+    assert finishes(lambda: diagnose(mine, (NB,))) == reason
+    notes, flags = finishes(lambda: static_checks(mine, release))
+    if "cells" in reason or "JSON (" in reason:  # no cells read: the locked cell is missing
+        assert notes == ["missing cell test_f (restored by nbgrader)"]
+    else:  # the released cells are there, the malformed one is read field by field
+        assert notes == []
+    assert flags == []
+
+
+def test_links_fifos_and_devices_in_a_submission_are_never_opened(tmp_path):
+    mine, outside = tmp_path / "mine", tmp_path / "outside"
+    mine.mkdir()
+    outside.mkdir()
+    (outside / NB).write_text(notebook({"cell_type": "code", "metadata": {}, "source": "os._exit"}))
+    (outside / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC")
+    os.mkfifo(mine / NB)  # the notebook itself: a FIFO
+    os.mkfifo(mine / "x.ipynb")
+    (mine / "linked.ipynb").symlink_to(outside / NB)
+    (mine / "timestamp.txt").symlink_to("/dev/zero")
+    assert finishes(lambda: diagnose(mine, (NB,))) == (
+        f"{NB} is a FIFO, not a regular file: not read, not graded"
+    )
+    notes, flags = finishes(lambda: static_checks(mine, outside))
+    assert notes == [
+        "linked.ipynb is a symbolic link, not a regular file: not read",
+        f"{NB} is a FIFO, not a regular file: not read",
+        "x.ipynb is a FIFO, not a regular file: not read",
+    ]
+    assert flags == []  # the linked notebook's code was not read
+    assert finishes(lambda: read_timestamp(mine)) == (
+        "",
+        "timestamp.txt is a symbolic link, not a regular file: ignored",
+    )
+    (mine / "timestamp.txt").unlink()
+    (mine / "timestamp.txt").symlink_to(outside / "timestamp.txt")  # a readable file: not followed
+    assert read_timestamp(mine)[0] == ""
+    (mine / "timestamp.txt").unlink()
+    os.mkfifo(mine / "timestamp.txt")
+    assert finishes(lambda: read_timestamp(mine)) == (
+        "",
+        "timestamp.txt is a FIFO, not a regular file: ignored",
+    )
+    (mine / "timestamp.txt").unlink()
+    (mine / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC\n" * 100)
+    assert read_timestamp(mine) == ("", "timestamp.txt is larger than 1024 bytes: ignored")
+    (mine / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC\n")
+    assert read_timestamp(mine) == ("2026-01-15 12:00:00.000000 UTC", "")
+
+
+def test_a_notebook_too_large_to_check_is_noted_not_read(tmp_path):
+    with open(tmp_path / NB, "wb") as f:  # sparse: no disk space, and never read
+        f.truncate(submission_checks.MAX_NOTEBOOK_BYTES + 1)
+    assert diagnose(tmp_path, (NB,)) == ""  # nbgrader, in the sandbox, says what it is
+    notes, _ = static_checks(tmp_path, tmp_path)
+    assert notes == [f"{NB} is larger than 16 MiB: not checked for edited cells or suspicious code"]
+
+
+def old_tree_hash(folder: Path) -> str:
+    """tree_hash as it was (recursive, unlimited): the hashes of the manifests it wrote."""
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if ".ipynb_checkpoints" in path.parts or path.is_symlink() or not path.is_file():
+            continue
+        h.update(os.fsencode(path.relative_to(folder)) + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def test_tree_hash_of_an_ordinary_submission_is_what_it_was(tmp_path):
+    """Unchanged hashes: a re-run after the upgrade finds graded submissions unchanged."""
+    sub = tmp_path / "sub"
+    for rel in ["a/b.txt", "a.txt", "a b/c", "a-b", "a/z/deep.bin", ".hidden", "Z", "é.ipynb"]:
+        (sub / rel).parent.mkdir(parents=True, exist_ok=True)
+        (sub / rel).write_bytes(rel.encode() * 1000)
+    (sub / ".ipynb_checkpoints").mkdir()
+    (sub / ".ipynb_checkpoints" / "x-checkpoint.ipynb").write_text("{}")
+    (sub / "a" / ".ipynb_checkpoints").write_text("a file named so")
+    (sub / "link").symlink_to(sub / "a.txt")
+    (sub / "dirlink").symlink_to(sub / "a")
+    (sub / bytes.fromhex("ff").decode(errors="surrogateescape")).write_text("not UTF-8")
+    expected = old_tree_hash(sub)
+    assert course_prep.tree_hash(sub) == expected
+    assert course_prep.tree_hash(sub, 1 << 20) == expected
+    os.mkfifo(sub / "fifo")
+    (sub / "zero").symlink_to("/dev/zero")
+    assert finishes(lambda: course_prep.tree_hash(sub, 1 << 20)) == expected  # never opened
+    (sub / "a.txt").write_text("changed")
+    assert course_prep.tree_hash(sub, 1 << 20) != expected
+
+
+def test_tree_hash_covers_what_the_copy_takes_and_no_more(tmp_path, monkeypatch):
+    """With a limit, the hash covers what the job's copy takes (safe_copy.copy_tree), all the
+    grade depends on: a file the copy leaves out changes nothing, one it takes changes the
+    hash. Nothing beyond the limits stops the walk (a chain of 1100 folders raised
+    RecursionError and stopped the whole run) or is read (a large file)."""
+
+    def hash_of(folder: Path) -> str:
+        return finishes(lambda: course_prep.tree_hash(folder, 1 << 20))
+
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    (deep / "nb.ipynb").write_text("{}")
+    inner = chain(deep, 1100)
+    try:
+        before = hash_of(deep)
+        (inner / "f").write_text("far below the copy's depth")
+        assert hash_of(deep) == before
+        kept = deep.joinpath(*["a"] * (safe_copy.MAX_DEPTH - 1))  # the deepest folder copied
+        (kept / "f").write_text("at the copy's depth")
+        assert hash_of(deep) != before
+    finally:
+        (inner / "f").unlink(missing_ok=True)
+        deep.joinpath(*["a"] * (safe_copy.MAX_DEPTH - 1), "f").unlink(missing_ok=True)
+        remove_chain(deep, 1100)
+    wide = tmp_path / "wide"
+    (wide / "data").mkdir(parents=True)
+    names = sorted(str(n) for n in range(safe_copy.MAX_ENTRIES + 1))
+    for name in names:
+        (wide / "data" / name).write_text("x")
+    before = hash_of(wide)
+    (wide / "data" / names[-1]).write_text("the name the copy leaves out")
+    assert hash_of(wide) == before
+    (wide / "data" / names[0]).write_text("a name the copy takes")
+    assert hash_of(wide) != before
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "nb.ipynb").write_text("{}")
+    before = hash_of(big)
+    with open(big / "huge.bin", "wb") as f:  # 8 GiB, sparse: over the budget, never read
+        f.truncate(8 << 30)
+    assert finishes(lambda: course_prep.tree_hash(big, 512 << 20), seconds=10) == before
+    monkeypatch.setattr(course_prep, "MAX_SUBMISSION_ENTRIES", 50)
+    with pytest.raises(course_prep.Unreadable, match=r"more than 50 entries"):
+        hash_of(wide)
+    unreadable = tmp_path / "not-a-folder"
+    unreadable.symlink_to(big)
+    with pytest.raises(course_prep.Unreadable, match=r"submission folder cannot be read"):
+        course_prep.tree_hash(unreadable, 1 << 20)
+
+
+# -- planning and merging a class with such submissions ------------------------------------------
+@pytest.fixture
+def small_course(tmp_path, empty_gradebook) -> Path:
+    """A course with assignment ps01 (one notebook, one grade cell of 10 points), no kernel."""
+    from nbgrader.api import Gradebook
+
+    root = tmp_path / "course"
+    for folder in ("solutions", "exercises"):
+        (root / folder / "ps01").mkdir(parents=True)
+        (root / folder / "ps01" / NB).write_text(notebook())
+    (root / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    with Gradebook(f"sqlite:///{empty_gradebook(root / 'gradebook.db')}") as gb:
+        gb.add_assignment("ps01")
+        gb.add_notebook("ps01", "ps01")
+        gb.add_grade_cell("test_f", "ps01", "ps01", max_score=10, cell_type="code")
+    return root
+
+
+def submit(course: Path, student: str, text: str | None = None) -> Path:
+    folder = course / "submitted" / student / "ps01"
+    folder.mkdir(parents=True)
+    if text is not None:
+        (folder / NB).write_text(text)
+    (folder / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC")
+    return folder
+
+
+def graded_result(course: Path, out: Path, student: str, autograded: str) -> dict:
+    """A job that graded ``student`` 7/10 and returned ``autograded`` as the notebook."""
+    from nbgrader.api import Gradebook
+
+    (out / "autograded").mkdir(parents=True)
+    (out / "autograded" / NB).write_text(autograded)
+    shutil.copy(course / "gradebook.db", out / "gradebook.db")
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        gb.update_or_create_student(student)
+        with gb.db.no_autoflush:
+            sub = gb.update_or_create_submission("ps01", student)
+        for nb in sub.notebooks:
+            for grade in nb.grades:
+                grade.auto_score = 7.0
+        gb.db.commit()
+    return {"exit_code": 0, "out": str(out), "seconds": 1.0}
+
+
+def scores(course: Path) -> dict[str, float | None]:
+    """Each student's autograded score in the course gradebook (None: needs grading)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        subs = gb.find_assignment("ps01").submissions
+        return {s.student_id: s.notebooks[0].grades[0].auto_score for s in subs}
+
+
+def test_a_class_with_broken_submissions_is_planned_and_merged_student_by_student(
+    small_course, tmp_path
+):
+    """Each broken submission is that student's outcome, with its reason; the others are
+    planned, merged and graded; the manifest records every merged student for the re-run."""
+    submit(small_course, "good", notebook())
+    submit(small_course, "mangled", notebook())
+    for case, (text, _) in MALFORMED.items():
+        submit(small_course, case, text)
+    fifo = submit(small_course, "fifo")
+    os.mkfifo(fifo / NB)
+    (fifo / "timestamp.txt").unlink()
+    (fifo / "timestamp.txt").symlink_to("/dev/zero")
+    with open(submit(small_course, "big", notebook()) / "data.bin", "wb") as f:
+        f.truncate(2 << 20)  # over --disk-mb 1, sparse
+    deep = submit(small_course, "deep", notebook())
+    chain(deep, 1100)
+    limits = Limits(disk_mb=1)
+    try:
+        plan = finishes(lambda: parallel._plan(small_course, "ps01", limits, False, ""))
+    finally:
+        remove_chain(deep, 1100)
+    run, manifest, submissions, outcomes, todo = plan
+    assert outcomes == {}  # the large file and the deep chain: left out by the copy, graded
+    assert sorted(todo) == sorted(["good", "mangled", "fifo", "big", "deep", *MALFORMED])
+    assert sorted(submissions) == sorted(todo)
+
+    failed_job = {"exit_code": 1, "seconds": 0.0}  # nbgrader could not grade it
+    results = {s: failed_job for s in todo}
+    results["good"] = graded_result(small_course, tmp_path / "good-out", "good", notebook())
+    # What a job returned, not what nbgrader writes: a reduced-mode student's code can write it.
+    mangled = graded_result(small_course, tmp_path / "mangled-out", "mangled", '{"cells": [1]}')
+    results["mangled"] = mangled
+    for student in sorted(todo):
+        outcomes[student] = finishes(
+            lambda s=student: parallel._merge_result(
+                run, manifest, s, todo[s], results[s], submissions[s]
+            )
+        )
+    got = {s: (o.status, o.reason) for s, o in outcomes.items()}
+    nbgrader_failed = ("failed", "nbgrader failed: exit status 1")
+    assert got == {
+        "big": nbgrader_failed,
+        "deep": nbgrader_failed,
+        "good": ("graded", ""),
+        "mangled": (
+            "failed",
+            "the grader could not merge this submission (AttributeError: 'int' object has no "
+            "attribute 'get')",
+        ),
+        "fifo": ("failed", f"{NB} is a FIFO, not a regular file: not read, not graded"),
+        **{
+            case: ("failed", reason) if reason else nbgrader_failed
+            for case, (_, reason) in MALFORMED.items()
+        },
+    }
+    assert outcomes["good"].score == 7.0
+    assert "timestamp.txt is a symbolic link, not a regular file: ignored" in outcomes["fifo"].notes
+    # The gradebook: a score for the graded one, empty scores (needs grading) for the failed.
+    assert scores(small_course) == {s: 7.0 if s == "good" else None for s in todo}
+    assert (small_course / "autograded" / "good" / "ps01" / NB).is_file()
+    assert not (small_course / "autograded" / "mangled" / "ps01").exists()
+    saved = json.loads((small_course / "reports" / "ps01" / "manifest.json").read_text())
+    assert {s: e["status"] for s, e in saved["students"].items()} == {
+        s: outcomes[s].status for s in todo
+    }
+    # Run again: the graded one is unchanged, the failed ones are graded again.
+    _, _, _, again, todo_again = parallel._plan(small_course, "ps01", limits, False, "")
+    assert {s: o.status for s, o in again.items()} == {"good": "unchanged"}
+    assert sorted(todo_again) == sorted(["big", "deep", "mangled", "fifo", *MALFORMED])
+
+
+def test_a_check_that_fails_is_a_note_on_that_submission(small_course, tmp_path, monkeypatch):
+    """Should a check of the student's files still raise (a bug of the grader's), the
+    submission is graded as nbgrader graded it, with the error as a note."""
+
+    def broken(*args):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(parallel, "static_checks", broken)
+    monkeypatch.setattr(parallel, "diagnose", broken)
+    submit(small_course, "good", notebook())
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    result = graded_result(small_course, tmp_path / "out", "good", notebook())
+    outcome = parallel._merge_result(
+        run, manifest, "good", todo["good"], result, submissions["good"]
+    )
+    assert (outcome.status, outcome.score) == ("graded", 7.0)
+    assert (
+        outcome.notes[:2]
+        == [f"{parallel.CHECKS_FAILED} (RecursionError: maximum recursion depth exceeded)"] * 2
+    )

@@ -457,7 +457,26 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
     folder.mkdir(parents=True)
     (folder / f"{A}.ipynb").write_bytes(bad)
     (course.root / "submitted" / "linked").symlink_to(course.root / "submitted" / "bob smith")
-    summary = grade_assignment(course.root, A, limits=LIMITS, progress=False)
+    # Files that made the coordinator itself raise or hang, stopping the whole class: a cell's
+    # metadata that is a list, JSON nested too deeply to parse, a FIFO for the notebook (and
+    # timestamp.txt a link to /dev/zero), a chain of 1100 folders (RecursionError in its hash;
+    # graded now, as the copy for the job takes it: down to safe_copy.MAX_DEPTH).
+    mangled = json.loads(json.dumps(corpus.ordinary(course.root, "correct")))
+    mangled["cells"][0]["metadata"] = [1]
+    course.submit("list metadata", A, json.dumps(mangled))
+    course.submit("too deep", A, "[" * 100000)
+    fifo = course.root / "submitted" / "fifo" / A
+    fifo.mkdir(parents=True)
+    os.mkfifo(fifo / f"{A}.ipynb")
+    (fifo / "timestamp.txt").symlink_to("/dev/zero")
+    chain = str(course.submit("nested", A, corpus.ordinary(course.root, "correct")).parent)
+    for n in range(1, 1101):  # one by one: pathlib's mkdir(parents=True) recurses
+        os.mkdir(chain + "/a" * n)
+    try:
+        summary = grade_assignment(course.root, A, limits=LIMITS, progress=False)
+    finally:
+        for n in range(1100, 0, -1):  # shutil.rmtree (the tmp_path cleanup) recurses too
+            os.rmdir(chain + "/a" * n)
     scores = course.scores(A)
     for student in graded:
         assert row(summary, student)["status"] == "graded", row(summary, student)
@@ -472,6 +491,23 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
     assert row(summary, "linked")["status"] == "refused"
     assert row(summary, "a[1]")["reason"] == NOT_GLOB_SAFE
     assert row(summary, "linked")["reason"] == "student folder is a symbolic link"
+    assert row(summary, "list metadata")["reason"] == (
+        f"{A}.ipynb is not a notebook: cell 1 has metadata that is not a JSON object"
+    )
+    assert (
+        row(summary, "too deep")["reason"]
+        == f"{A}.ipynb is not a notebook: not JSON (nested too deeply)"
+    )
+    assert row(summary, "fifo")["reason"] == (
+        f"{A}.ipynb is a FIFO, not a regular file: not read, not graded"
+    )
+    assert (
+        "timestamp.txt is a symbolic link, not a regular file: ignored"
+        in row(summary, "fifo")["notes"]
+    )
+    # the folders below the copy's depth are left out of the job, as from its hash: graded
+    assert row(summary, "nested")["status"] == "graded", row(summary, "nested")
+    assert course.total(A, "nested") == FULL_MARKS
     with open(course.root / "grades.csv", newline="", encoding="utf-8") as f:
         status = {r["student_id"]: r["status"] for r in csv.DictReader(f)}
     assert status == {
@@ -480,6 +516,8 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
         "renamed": "needs grading",
         "latin1": "needs grading",
         "linked": "refused: student folder is a symbolic link",
+        **dict.fromkeys(["list metadata", "too deep", "fifo"], "needs grading"),
+        "nested": "graded",
     }
 
 
