@@ -89,6 +89,11 @@ def finite_number(
     return value
 
 
+def is_integer(value) -> bool:
+    """An integer that is not a bool (NumPy integers included)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def integer(value, name: str, low: int = 1) -> int:
     """``value`` as an ``int`` if it is an integer (not a bool) ``>= low``.
 
@@ -101,7 +106,7 @@ def integer(value, name: str, low: int = 1) -> int:
     """
     names = {0: "a non-negative integer", 1: "a positive integer"}
     expected = names.get(low, f"an integer >= {low}")
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+    if not is_integer(value):
         raise ArgumentTypeError(f"{name} must be {expected}, got {describe(value)}")
     if value < low:
         raise ValueError(f"{name} must be {expected}, got {value!r}")

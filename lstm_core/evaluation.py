@@ -24,6 +24,7 @@ from ._checks import (
     check_shape,
     describe,
     integer,
+    is_integer,
     positive_int,
 )
 from .data import one_hot
@@ -50,14 +51,19 @@ def autocorrelation(series, max_lag: int) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``series`` is not a finite 1-D array of numbers, ``max_lag`` not an integer in
-        ``[1, S - 1]``, or the series is constant.
+        If ``series`` is not a finite 1-D array of at least 2 numbers, ``max_lag`` not an
+        integer in ``[1, S - 1]`` (an ``ArgumentTypeError`` if not an integer at all), or the
+        series is constant.
     """
     x = as_float_array(series, "series", np.float64)
     check_shape(x, "series", (None,), "(S,)")
+    if x.size < 2:
+        raise ValueError(f"series must hold at least 2 values (S >= 2), got shape {x.shape}")
     check_finite(x, "series")
-    if isinstance(max_lag, bool) or not isinstance(max_lag, (int, np.integer)):
-        raise ValueError(f"max_lag must be an integer in [1, S - 1], got {max_lag!r}")
+    if not is_integer(max_lag):
+        raise ArgumentTypeError(
+            f"max_lag must be an integer in [1, S - 1], got {describe(max_lag)}"
+        )
     if not 1 <= max_lag < x.size:
         raise ValueError(f"max_lag must be in [1, S - 1 = {x.size - 1}], got {max_lag}")
     # scaled by a power of two (exact): no sum or product overflows, and r is unchanged
@@ -91,12 +97,18 @@ def fit_autoregression(x, y) -> np.ndarray:
         ``p + 1`` windows, or the values are so large that the fit overflows float64.
     """
     X = _design(x)
-    y = as_float_array(y, "y", np.float64).reshape(-1)
-    if y.size != X.shape[0]:
-        raise ValueError(f"y must hold one target per window ({X.shape[0]}), got {y.size}")
+    N = X.shape[0]
+    y = as_float_array(y, "y", np.float64)
+    if y.shape not in ((N,), (N, 1)):
+        raise ValueError(
+            f"y must hold one target per window, shape ({N},) or ({N}, 1), got {y.shape}"
+        )
+    y = y.reshape(-1)
     check_finite(y, "y")
-    if X.shape[0] < X.shape[1]:
-        raise ValueError(f"need at least p + 1 = {X.shape[1]} windows, got {X.shape[0]}")
+    if N < X.shape[1]:
+        raise ValueError(
+            f"x must hold at least p + 1 = {X.shape[1]} windows (one per weight), got {N}"
+        )
     with np.errstate(over="ignore", invalid="ignore"):
         w = np.linalg.lstsq(X, y, rcond=None)[0]
     check_overflow({"x": X, "y": y}, np.float64, "the fitted weights", w)
@@ -171,7 +183,8 @@ def ngram_log_probs(ids, vocab_size: int, order: int, alpha: float = 1.0) -> np.
     ValueError
         If ``ids`` is not a non-empty 1-D array of integers in ``[0, vocab_size)``,
         ``vocab_size`` not a positive integer, ``order`` not the integer 1 or 2, or
-        ``alpha`` not a finite number > 0 (NumPy scalars included).
+        ``alpha`` not a finite number > 0 (NumPy scalars included) small enough for the
+        smoothed counts to stay within float64.
     """
     ids = _check_ids(ids, vocab_size, "ids")
     expected = "1 (unigram) or 2 (bigram)"
@@ -190,11 +203,14 @@ def ngram_log_probs(ids, vocab_size: int, order: int, alpha: float = 1.0) -> np.
         counts = np.zeros((vocab_size, vocab_size))
         np.add.at(counts, (ids[:-1], ids[1:]), 1.0)
         counts += float(alpha)
+    with np.errstate(over="ignore"):
+        totals = counts.sum(axis=-1, keepdims=True)
+    check_overflow({"alpha": alpha}, np.float64, "the smoothed counts' total", totals)
     with np.errstate(under="ignore"):
-        probs = counts / counts.sum(axis=-1, keepdims=True)
+        probs = counts / totals
     if probs.min() > 0:
         return np.log(probs)
-    return np.log(counts) - np.log(counts.sum(axis=-1, keepdims=True))  # a tiny alpha
+    return np.log(counts) - np.log(totals)  # a tiny alpha
 
 
 def ngram_cross_entropy(log_probs, ids, previous: int | None = None) -> float:
@@ -218,29 +234,30 @@ def ngram_cross_entropy(log_probs, ids, previous: int | None = None) -> float:
     Raises
     ------
     ValueError
-        If ``log_probs`` is not an array of shape ``(V,)`` or ``(V, V)`` without NaN or
-        ``+inf``, ``ids`` not a non-empty 1-D array of integers in ``[0, V)`` (of at
-        least two for a bigram without ``previous``), ``previous`` not an integer in
-        ``[0, V)``, or a scored character has probability 0 (an infinite cross-entropy).
+        If ``log_probs`` is not an array of shape ``(V,)`` or ``(V, V)`` of numbers at most
+        0 (``-inf`` allowed, NaN not), ``ids`` not a non-empty 1-D array of integers in
+        ``[0, V)`` (of at least two for a bigram without ``previous``), ``previous`` (if
+        given, for a unigram too) not an integer in ``[0, V)``, or a scored character has
+        probability 0 (an infinite cross-entropy).
     """
-    log_probs = as_float_array(log_probs, "log_probs", np.float64)
+    log_probs = as_float_array(log_probs, "log_probs", np.float64, bools=False)
     V = log_probs.shape[0] if log_probs.ndim else 0
     if log_probs.ndim not in (1, 2) or log_probs.shape != (V,) * log_probs.ndim or V == 0:
         raise ValueError(f"log_probs must have shape (V,) or (V, V), got {log_probs.shape}")
-    bad = np.isnan(log_probs) | (log_probs == np.inf)
+    bad = np.isnan(log_probs) | (log_probs > 0)  # +inf too: no probability exceeds 1
     if bad.any():
         where = tuple(int(k) for k in np.argwhere(bad)[0])
         raise ValueError(
-            f"log_probs must be log-probabilities (finite, or -inf for probability 0), "
-            f"got {float(log_probs[where])!r} at index {where}"
+            f"log_probs must be log-probabilities (finite and at most 0, or -inf for "
+            f"probability 0), got {float(log_probs[where])!r} at index {where}"
         )
     ids = _check_ids(ids, V, "ids")
+    if previous is not None:  # checked for a unigram too, which has no use for it
+        previous = integer(previous, "previous", 0)
+        check_index_range(np.array([previous]), "previous", V)
     if log_probs.ndim == 1:
         scored, first = log_probs[ids], 0  # ids[first + k] is the k-th scored character
     else:
-        if previous is not None:
-            previous = integer(previous, "previous", 0)
-            check_index_range(np.array([previous]), "previous", V)
         pairs = ids if previous is None else np.concatenate([[previous], ids])
         if pairs.size < 2:
             raise ValueError(
@@ -254,7 +271,8 @@ def ngram_cross_entropy(log_probs, ids, previous: int | None = None) -> float:
             f"ids must have non-zero probability under log_probs, got ids[{k}] = {ids[k]}, "
             "of log-probability -inf (an infinite cross-entropy)"
         )
-    return float(-scored.mean())
+    # halved (exactly) so that the sum cannot overflow, however large the log-probabilities
+    return float(-(scored / 2).mean() * 2)
 
 
 def _check_ids(ids, vocab_size, name) -> np.ndarray:

@@ -27,6 +27,7 @@ from ._checks import (
     check_shape,
     check_size,
     check_state,
+    check_step_input,
     describe,
     integer,
     positive_int,
@@ -368,6 +369,11 @@ def _gru_sizes(params) -> tuple:
             f"params is missing {missing}; a GRU's params have the keys {list(keys)} (from "
             f"init_gru_params), got keys {list(params)}"
         )
+    for k in keys:
+        if not isinstance(params[k], np.ndarray):
+            raise ArgumentTypeError(
+                f"params[{k!r}] must be a NumPy array, got {describe(params[k])}"
+            )
     arrays = {k: as_float_array(params[k], f"params[{k!r}]") for k in keys}
     check_shape(arrays["Wh"], "params['Wh']", (None, None), "(H, 3H)")
     H = check_size(arrays["Wh"].shape, "params['Wh']", 0, "hidden size H")
@@ -376,6 +382,9 @@ def _gru_sizes(params) -> tuple:
     D = check_size(arrays["Wx"].shape, "params['Wx']", 0, "input size D")
     for k in ("bx", "bh"):
         check_shape(arrays[k], f"params[{k!r}]", (3 * H,), "(3H,)")
+    if len({a.dtype for a in arrays.values()}) > 1:
+        dtypes = ", ".join(f"{k} {a.dtype}" for k, a in arrays.items())
+        raise ArgumentTypeError(f"params arrays must share one dtype, got {dtypes}")
     for k in keys:
         check_finite(arrays[k], f"params[{k!r}]")
     return D, H, arrays["Wh"].dtype
@@ -404,11 +413,12 @@ def gru_step_forward(x, h_prev, params) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``params`` is not a GRU's (as :func:`init_gru_params` makes them), ``x`` or
-        ``h_prev`` not a finite array of the shape above, or the result overflows.
+        If ``params`` is not a GRU's (as :func:`init_gru_params` makes them: NumPy arrays of
+        one dtype), ``x`` or ``h_prev`` not a finite array of the shape above (with
+        ``N >= 1``), or the result overflows.
     """
     D, H_, dtype = _gru_sizes(params)
-    x = check_array(x, "x", (None, D), "(N, D)", dtype)
+    x = check_step_input(x, D, dtype)
     h_prev = check_array(h_prev, "h_prev", (x.shape[0], H_), "(N, H)", dtype)
     H = params["Wh"].shape[0]
     ax = x @ params["Wx"] + params["bx"]

@@ -12,7 +12,7 @@ import inspect
 
 import numpy as np
 
-from ._checks import as_float_array, check_array, check_overflow
+from ._checks import as_float_array, check_array, check_overflow, check_step_input
 from .activations import sigmoid, tanh
 from .params import check_preactivations, gate_params, lstm_sizes
 
@@ -20,10 +20,11 @@ from .params import check_preactivations, gate_params, lstm_sizes
 def _inputs(x, h_prev, params):
     """``x`` and ``h_prev`` as finite arrays ``(N, D)`` and ``(N, H)`` in ``params``' dtype.
 
-    Refused too if they are so large that the pre-activations could overflow the dtype.
+    ``N >= 1``, as for :func:`lstm_core.lstm_step_forward`. Refused too if they are so large
+    that the pre-activations could overflow the dtype.
     """
     D, H, dtype = lstm_sizes(params)
-    x = check_array(x, "x", (None, D), "(N, D)", dtype)
+    x = check_step_input(x, D, dtype)
     h_prev = check_array(h_prev, "h_prev", (x.shape[0], H), "(N, H)", dtype)
     check_preactivations(x, h_prev, params, 1, names=("x", "h_prev"))
     return x, h_prev
@@ -92,8 +93,8 @@ def gate_preactivation(x, h_prev, params, gate: str):
     ------
     ValueError
         If ``params`` is not an LSTM's, ``x`` or ``h_prev`` is not a finite array of the
-        shape above, ``gate`` is not one of :data:`lstm_core.GATES`, or the arguments are so
-        large that the pre-activations could overflow the dtype.
+        shape above (with ``N >= 1``), ``gate`` is not one of :data:`lstm_core.GATES`, or the
+        arguments are so large that the pre-activations could overflow the dtype.
     """
     x, h_prev = _inputs(x, h_prev, params)
     Wx, Wh, b = gate_params(params, gate)

@@ -84,7 +84,11 @@ def _check_df_types(df, name: str = "df") -> None:
 
 
 def _weighted_difference(plus, minus, df) -> float:
-    """``sum(df * (plus - minus))``, subtracting before summing to avoid cancellation."""
+    """``sum(df * (plus - minus))``, subtracting before summing to avoid cancellation.
+
+    Call it under ``np.errstate(over="ignore", invalid="ignore")``: an overflow gives inf,
+    which :func:`_estimate` reports.
+    """
     if df is None:
         return float(np.sum(np.asarray(plus, np.float64) - np.asarray(minus, np.float64)))
     if isinstance(df, (tuple, list)):
@@ -106,6 +110,15 @@ def _snapshot(value):
             f"got {describe(value)}"
         )
     return np.array(value, dtype=np.float64, copy=True)
+
+
+def _first_non_finite(value):
+    """The first NaN or infinity in a snapshot of ``f``'s output (tuples searched in order),
+    or None."""
+    if isinstance(value, (tuple, list)):
+        return next((v for v in map(_first_non_finite, value) if v is not None), None)
+    bad = value[~np.isfinite(value)]
+    return float(bad[0]) if bad.size else None
 
 
 def _check_perturbable(x, name: str) -> None:
@@ -131,6 +144,7 @@ def _check_perturbable(x, name: str) -> None:
             f"{name} must be contiguous so that it can be perturbed in place, "
             f"got a view with strides {x.strides}"
         )
+    check_finite(x, name)  # a gradient at NaN or infinity is not defined
 
 
 def _check_h(h, order: int, x: np.ndarray, name: str) -> None:
@@ -186,8 +200,9 @@ def numerical_gradient(f, x: np.ndarray, df=None, h: float = 1e-5, order: int = 
     Raises
     ------
     ValueError
-        If ``f`` is not callable or returns no numbers, ``x`` is not a non-empty writeable
-        contiguous float32 or float64 array, ``df`` does not match ``f``'s output, ``h`` is
+        If ``f`` is not callable or returns no numbers (or NaN or infinity, or numbers whose
+        differences overflow), ``x`` is not a non-empty writeable contiguous finite float32
+        or float64 array, ``df`` does not match ``f``'s output, ``h`` is
         not a finite number > 0 that changes every entry of ``x`` (``x + h != x``) with
         ``x +- h`` finite, or ``order`` is not 2 or 4 (an ``ArgumentTypeError``, also a
         ``ValueError``, for wrong types).
@@ -197,28 +212,57 @@ def numerical_gradient(f, x: np.ndarray, df=None, h: float = 1e-5, order: int = 
     _check_perturbable(x, "x")
     _check_h(h, order, x, "x")
     _check_df_types(df)
+    return _estimate(f, x, df, h, order, "x")
+
+
+def _estimate(f, x: np.ndarray, df, h: float, order: int, name: str) -> np.ndarray:
+    """The loop of :func:`numerical_gradient` on checked arguments; ``name`` is ``x``'s.
+
+    ``f`` must return finite numbers at every perturbed ``x``, and their differences must
+    stay finite: else a ``ValueError`` saying where, never a NaN or infinite gradient.
+    """
     grad = np.zeros(x.shape, dtype=np.float64)
     flat = x.reshape(-1)
 
-    def central(k, step):
+    def where(k):
+        index = ", ".join(str(int(i)) for i in np.unravel_index(k, x.shape))
+        return f"{name}[{index}]" if x.ndim else name
+
+    def evaluate(k, label):
+        value = _snapshot(f(x))
+        bad = _first_non_finite(value)
+        if bad is not None:
+            raise ValueError(
+                f"f must return finite numbers, got {bad!r} for {where(k)} {label} = "
+                f"{float(flat[k])!r}"
+            )
+        return value
+
+    def central(k, step, label):
         old = flat[k]
         try:
             flat[k] = old + step
-            plus = _snapshot(f(x))
+            plus = evaluate(k, f"+ {label}")
             flat[k] = old - step
-            minus = _snapshot(f(x))
+            minus = evaluate(k, f"- {label}")
         finally:
             flat[k] = old
         if k == 0:
             _check_df(plus, df)
-        return _weighted_difference(plus, minus, df)
+        with np.errstate(over="ignore", invalid="ignore"):  # inf is reported below
+            return _weighted_difference(plus, minus, df)
 
     out = grad.reshape(-1)
     for k in range(flat.size):
         if order == 2:
-            out[k] = central(k, h) / (2 * h)
+            out[k] = central(k, h, "h") / (2 * h)
         else:
-            out[k] = (8 * central(k, h) - central(k, 2 * h)) / (12 * h)
+            out[k] = (8 * central(k, h, "h") - central(k, 2 * h, "2h")) / (12 * h)
+        if not np.isfinite(out[k]):
+            raise ValueError(
+                "f must return numbers small enough for their finite differences to stay "
+                f"within float64, got a difference quotient of {float(out[k])!r} for {where(k)}"
+            )
     return grad
 
 
@@ -254,7 +298,7 @@ def gradcheck(f, inputs: dict, analytic: dict, df=None, h: float = 1e-5, order: 
     ValueError
         Before any perturbation: if ``f`` is not callable, ``inputs`` or ``analytic`` is not
         a dict, ``analytic`` names an array ``inputs`` lacks or has another shape or holds
-        NaN or infinity, an input is not a non-empty writeable contiguous float32 or
+        NaN or infinity, an input is not a non-empty writeable contiguous finite float32 or
         float64 array, or ``h`` or ``order`` is not as :func:`numerical_gradient` needs;
         and as :func:`numerical_gradient` (for ``f`` and ``df``).
     """
@@ -278,9 +322,8 @@ def gradcheck(f, inputs: dict, analytic: dict, df=None, h: float = 1e-5, order: 
         check_finite(grad, f"analytic[{name!r}]")
         _check_h(h, order, inputs[name], f"inputs[{name!r}]")
     _check_df_types(df)
-    return {
-        name: rel_error(
-            analytic[name], numerical_gradient(lambda _: f(), inputs[name], df=df, h=h, order=order)
-        )
+    numerical = {
+        name: _estimate(lambda _: f(), inputs[name], df, h, order, f"inputs[{name!r}]")
         for name in analytic
     }
+    return {name: rel_error(analytic[name], numerical[name]) for name in analytic}

@@ -42,6 +42,7 @@ def _check_step(params, grads, states):
                 f"params[{k!r}] must be writeable (it is updated in place), got a read-only "
                 "array; train a copy (lstm_core.copy_params)"
             )
+        check_finite(p, f"params[{k!r}]")  # else the step's NaN would blame lr or grads
         if not isinstance(g, np.ndarray):
             raise ArgumentTypeError(f"grads[{k!r}] must be a NumPy array, got {describe(g)}")
         g = as_float_array(g, f"grads[{k!r}]")
@@ -95,7 +96,8 @@ class SGD:
         ValueError
             Before anything is updated, if ``grads`` has a key ``params`` lacks, a shape
             other than its parameter's, or NaN or infinity, if a parameter to update is
-            not a writeable float array (or not of the shape this optimizer has updated), or
+            not a writeable finite float array (or not of the shape this optimizer has
+            updated), or
             if the step would make a parameter or a velocity overflow its dtype (``lr`` or
             ``grads`` too large).
         """

@@ -478,8 +478,9 @@ def crossing(line, level):
     Raises
     ------
     ValueError
-        If ``line`` is not a ``Line2D`` of at least one point (an ``ArgumentTypeError``
-        for another object), ``level`` is not a finite number, or the line never reaches it.
+        If ``line`` is not a ``Line2D`` of numeric data with at least one finite point (an
+        ``ArgumentTypeError`` for another object), ``level`` is not a finite number, or the
+        line never reaches it (points with NaN or infinity are gaps in the line).
     """
     if not isinstance(line, Line2D):
         raise ArgumentTypeError(
@@ -487,15 +488,26 @@ def crossing(line, level):
             f"got {describe(line)}"
         )
     finite_number(level, "level")
-    x = np.asarray(line.get_xdata(), dtype=float)
-    y = np.asarray(line.get_ydata(), dtype=float) - level
+    try:
+        x = np.asarray(line.get_xdata(), dtype=float)
+        y = np.asarray(line.get_ydata(), dtype=float) - level
+    except (TypeError, ValueError):  # dates, strings: no number to interpolate
+        raise ArgumentTypeError(
+            f"line must have numeric x and y data, got x {describe(line.get_xdata())} and "
+            f"y {describe(line.get_ydata())}"
+        ) from None
     if y.size == 0:
         raise ValueError("line must have at least one point, got an empty line")
-    where = np.flatnonzero((y[:-1] == 0) | (np.sign(y[:-1]) != np.sign(y[1:])))
+    # points with NaN or infinity are gaps (matplotlib draws no segment to them)
+    drawn = np.isfinite(x) & np.isfinite(y)
+    if not drawn.any():
+        raise ValueError("line must have at least one finite point, got none")
+    crosses = drawn[:-1] & drawn[1:] & (np.sign(y[:-1]) != np.sign(y[1:]))
+    where = np.flatnonzero((drawn & (y == 0)) | np.append(crosses, False))
     if where.size == 0:
         raise ValueError(
             f"level must be reached by the line: got {level!r}, the line spans "
-            f"[{y.min() + level:g}, {y.max() + level:g}]"
+            f"[{y[drawn].min() + level:g}, {y[drawn].max() + level:g}]"
         )
     k = where[0]
     if y[k] == 0:

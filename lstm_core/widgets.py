@@ -23,7 +23,7 @@ import math
 import ipywidgets as widgets
 import numpy as np
 
-from ._checks import ArgumentTypeError, choice, describe, finite_number, integer
+from ._checks import ArgumentTypeError, callable_arg, choice, describe, finite_number, integer
 from .activations import sigmoid, sigmoid_grad, tanh, tanh_grad
 from .gates import lstm_step_trace
 from .params import GATE_NAMES, GATES, HAND_WORKED_PARAMS, copy_params, gate_slice, lstm_sizes
@@ -134,6 +134,8 @@ def grid(lo: float, hi: float, step: float, digits: int = 2) -> list[float]:
     finite_number(hi, "hi")
     finite_number(step, "step", low=0, low_open=True)
     integer(digits, "digits", 0)
+    if not hi > lo:
+        raise ValueError(f"hi must be greater than lo={lo!r}, got {hi!r}")
     with np.errstate(over="ignore"):
         steps = (hi - lo) / step
     if not math.isfinite(steps) or steps > MAX_POSITIONS + 0.5:
@@ -144,9 +146,22 @@ def grid(lo: float, hi: float, step: float, digits: int = 2) -> list[float]:
     n = round(steps)
     if n < 1 or not math.isclose(lo + n * step, hi, abs_tol=1e-9):
         raise ValueError(
-            f"grid: (hi - lo) / step must be a positive integer, got lo={lo}, hi={hi}, step={step}"
+            f"step must cut [lo, hi] into a whole number of steps, (hi - lo) / step a positive "
+            f"integer, got step={step} for lo={lo}, hi={hi} ({steps:.3g} steps)"
         )
     return [round(lo + k * step, digits) for k in range(n + 1)]
+
+
+def _position(values: list, value, name: str, what: str = "") -> int:
+    """The index of ``value`` among a slider's position ``values``, or a ``ValueError``
+    naming ``name`` (``what`` is said of the value, e.g. " (its start value)")."""
+    try:
+        return values.index(value)
+    except ValueError:  # not among them (or an array, which has no single truth value)
+        shown = values if len(values) <= 10 else f"{len(values)} from {values[0]} to {values[-1]}"
+        raise ValueError(
+            f"{name} must be one of the slider's positions{what}, {shown}, got {value!r}"
+        ) from None
 
 
 def _slider(description, positions, value, fmt="{:.2f}", name=None):
@@ -160,12 +175,7 @@ def _slider(description, positions, value, fmt="{:.2f}", name=None):
     name = name or description
     if not isinstance(positions[0], tuple):
         finite_number(value, name)
-    if value not in values:
-        shown = values if len(values) <= 10 else f"{len(values)} from {values[0]} to {values[-1]}"
-        raise ValueError(
-            f"{name} must be one of the slider's positions (its start value), {shown}, "
-            f"got {value!r}"
-        )
+    _position(values, value, name, " (its start value)")
     return widgets.SelectionSlider(
         options=options,
         value=value,
@@ -197,9 +207,29 @@ class Explorer(widgets.VBox):
         ``controls`` (slider names), ``sizes`` (positions per slider), the three templates, and
         ``fields``, three per row (label, text, bar), each ``{"axes": [...], "values": [...]}``:
         its entries over the sliders it depends on, in C order.
+
+    Raises
+    ------
+    ValueError
+        If ``sliders`` is not a non-empty dict of names to ``SelectionSlider``, ``compute``
+        not callable or ``kind`` not a str (an ``ArgumentTypeError`` for wrong types), or
+        the sliders have more than :data:`MAX_POSITIONS` combinations of positions.
     """
 
     def __init__(self, sliders: dict, compute, kind: str, **kwargs):
+        expected = "a non-empty dict of names to ipywidgets.SelectionSlider"
+        if not isinstance(sliders, dict) or not all(
+            isinstance(k, str) and isinstance(v, widgets.SelectionSlider)
+            for k, v in sliders.items()
+        ):
+            raise ArgumentTypeError(f"sliders must be {expected}, got {describe(sliders)}")
+        if not sliders:
+            raise ValueError(f"sliders must be {expected}, got {{}}")
+        callable_arg(compute, "compute", "a function compute(**slider_values) -> (values, rows)")
+        if not isinstance(kind, str):
+            raise ArgumentTypeError(
+                f"kind must be a str such as 'activation', got {describe(kind)}"
+            )
         self.sliders = sliders
         self.compute = compute
         self.readout = widgets.HTML()
@@ -260,12 +290,21 @@ class Explorer(widgets.VBox):
 
     def lookup(self, **positions) -> str:
         """The read-out's HTML from :attr:`table` at slider ``positions`` (values), as a page
-        without a kernel shows it; equals ``readout.value`` after the sliders moved there."""
+        without a kernel shows it; equals ``readout.value`` after the sliders moved there.
+
+        A ``ValueError`` if ``positions`` does not give exactly one value per slider, each
+        one of its slider's positions.
+        """
         names = self.table["controls"]
+        if sorted(positions) != sorted(names):
+            raise ValueError(
+                f"positions must give a value for each slider {names} and no other, got "
+                f"{sorted(positions)}"
+            )
         index = []
         for k in names:
             values = [v for _, v in self.sliders[k].options]
-            index.append(values.index(positions[k]))
+            index.append(_position(values, positions[k], k))
         fields = self.table["fields"]
         parts = []
         for f in fields:

@@ -727,6 +727,22 @@ CASES = [
     ("gradcheck", "order", True, TYPE, r"^order must be 2 or 4, got True$"),
     ("rel_error", "a", [INF, 1.0], VALUE, r"^a contains NaN or infinity \(got inf at index \(0,\)\); it must be finite$"),
     ("rel_error", "b", np.array([1.0, NAN]), VALUE, r"^b contains NaN or infinity \(got nan at index \(1,\)\); it must be finite$"),
+    # --- added with the third review: empty batches, NaN where only finite numbers make sense
+    *[(name, "x", np.ones((0, 3)), VALUE, r"^x must have at least one row \(N >= 1\), got \(0, 3\)$") for name in (*GATE_FUNCTIONS, "gate_preactivation", "lstm_step_trace")],
+    *[
+        row
+        for name in OPTIMIZER_STEPS
+        for row in (
+            (name, "params", Derived(lambda kw: _with(kw["params"], b=np.full(16, NAN))), VALUE, r"^params\['b'\] contains NaN or infinity \(got nan at index \(0,\)\); it must be finite$"),
+            (name, "params", Derived(lambda kw: _with(kw["params"], Wh=np.full((4, 16), -INF))), VALUE, r"^params\['Wh'\] contains NaN or infinity \(got -inf at index \(0, 0\)\); it must be finite$"),
+        )
+    ],
+    ("numerical_gradient", "f", lambda v: NAN * _square(v), VALUE, r"^f must return finite numbers, got nan for x\[0\] \+ h = 1\.00001$"),
+    ("numerical_gradient", "f", lambda v: INF if v[0] < 1.0 else 0.0, VALUE, r"^f must return finite numbers, got inf for x\[0\] - h = 0\.99999$"),
+    ("numerical_gradient", "f", lambda v: 1e308 * np.sign(v[0] - 1.0), VALUE, r"^f must return numbers small enough for their finite differences to stay within float64, got a difference quotient of inf for x\[0\]$"),
+    ("numerical_gradient", "x", np.array([1.0, NAN, 1.0]), VALUE, r"^x contains NaN or infinity \(got nan at index \(1,\)\); it must be finite$"),
+    ("gradcheck", "f", lambda: NAN, VALUE, r"^f must return finite numbers, got nan for inputs\['w'\]\[0\] \+ h = 1\.00001$"),
+    ("gradcheck", "inputs", {"w": np.array([1.0, INF, 1.0])}, VALUE, r"^inputs\['w'\] contains NaN or infinity \(got inf at index \(1,\)\); it must be finite$"),
 ]
 # fmt: on
 

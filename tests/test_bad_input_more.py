@@ -138,6 +138,11 @@ VALID = {
         "h_prev": 1.0,
         "c_prev": 2.0,
     },
+    "widgets.Explorer": lambda: {
+        "sliders": {"a": widgets._slider("a", [0.0, 1.0], 0.0)},
+        "compute": lambda a: ({"a": a}, [("a", f"{a:.1f}")]),
+        "kind": "test",
+    },
     "widgets.cell_state_explorer": lambda: {
         "c_prev": 2.0,
         "f": 0.9,
@@ -213,7 +218,7 @@ CASES = [
     ("ev.ngram_log_probs", "alpha", 0, VALUE, r"^alpha must be a positive number \(finite\), got 0$"),
     ("ev.ngram_log_probs", "alpha", "1", TYPE, r"^alpha must be a positive number, got '1'$"),
     ("ev.ngram_log_probs", "vocab_size", True, TYPE, r"^vocab_size must be a positive integer, got True$"),
-    ("ev.ngram_cross_entropy", "log_probs", np.full((5, 5), NAN), VALUE, r"^log_probs must be log-probabilities \(finite, or -inf for probability 0\), got nan at index \(0, 0\)$"),
+    ("ev.ngram_cross_entropy", "log_probs", np.full((5, 5), NAN), VALUE, r"^log_probs must be log-probabilities \(finite and at most 0, or -inf for probability 0\), got nan at index \(0, 0\)$"),
     ("ev.ngram_cross_entropy", "log_probs", Derived(lambda kw: np.where(np.arange(25).reshape(5, 5) == 1, -INF, kw["log_probs"])), VALUE, r"^ids must have non-zero probability under log_probs, got ids\[0\] = 1, of log-probability -inf \(an infinite cross-entropy\)$"),
     ("ev.ngram_cross_entropy", "previous", True, TYPE, r"^previous must be a non-negative integer, got True$"),
     ("ev.ngram_cross_entropy", "previous", 5, VALUE, r"^previous must lie in \[0, 5\), got values in \[5, 5\]$"),
@@ -280,6 +285,29 @@ CASES = [
     ("widgets.cell_state_explorer", "steps", 3, VALUE, r"^steps must be one of the slider's positions \(its start value\), \[1, 2, 5, 10, 20, 50, 100\], got 3$"),
     ("widgets.cell_state_explorer", "c_prev", True, TYPE, r"^c_prev must be a finite number, got True$"),
     ("widgets.cell_state_explorer", "f", 0.85, VALUE, r"^f must be one of the slider's positions \(its start value\), "),
+    # --- added with the third review
+    ("ex.gru_step_forward", "x", np.ones((0, 3)), VALUE, r"^x must have at least one row \(N >= 1\), got \(0, 3\)$"),
+    ("ex.gru_step_forward", "params", Derived(lambda kw: {k: v.tolist() for k, v in kw["params"].items()}), TYPE, r"^params\['Wx'\] must be a NumPy array, got list \[\["),
+    ("ex.gru_step_forward", "params", Derived(lambda kw: {**kw["params"], "Wx": kw["params"]["Wx"].astype(np.float32)}), TYPE, r"^params arrays must share one dtype, got Wx float32, Wh float64, bx float64, bh float64$"),
+    ("ev.autocorrelation", "series", [1.0], VALUE, r"^series must hold at least 2 values \(S >= 2\), got shape \(1,\)$"),
+    ("ev.autocorrelation", "series", [], VALUE, r"^series must hold at least 2 values \(S >= 2\), got shape \(0,\)$"),
+    ("ev.autocorrelation", "max_lag", 1.5, TYPE, r"^max_lag must be an integer in \[1, S - 1\], got 1\.5$"),
+    ("ev.autocorrelation", "max_lag", True, TYPE, r"^max_lag must be an integer in \[1, S - 1\], got True$"),
+    ("ev.fit_autoregression", "y", np.arange(5.0).reshape(1, 5), VALUE, r"^y must hold one target per window, shape \(5,\) or \(5, 1\), got \(1, 5\)$"),
+    ("ev.fit_autoregression", "x", np.arange(30.0).reshape(5, 6), VALUE, r"^x must hold at least p \+ 1 = 7 windows \(one per weight\), got 5$"),
+    ("ev.ngram_log_probs", "alpha", 1e308, VALUE, r"^alpha must be small enough for the smoothed counts' total to stay within float64 \(largest 1\.8e\+308\), got values up to 1e\+308, which overflow it$"),
+    ("ev.ngram_cross_entropy", "log_probs", np.full((5, 5), 0.5), VALUE, r"^log_probs must be log-probabilities \(finite and at most 0, or -inf for probability 0\), got 0\.5 at index \(0, 0\)$"),
+    ("ev.ngram_cross_entropy", "log_probs", np.zeros((5, 5), bool), TYPE, r"^log_probs must be a float32 or float64 array \(integers are converted, bools are not\), got dtype bool$"),
+    ("plots.crossing", "line", Line2D([NAN, NAN], [0.0, 1.0]), VALUE, r"^line must have at least one finite point, got none$"),
+    ("plots.crossing", "line", Line2D(["a", "b"], [0.0, 1.0]), TYPE, r"^line must have numeric x and y data, got x list \['a', 'b'\] and y list \[0\.0, 1\.0\]$"),
+    ("widgets.grid", "hi", 0.0, VALUE, r"^hi must be greater than lo=0\.0, got 0\.0$"),
+    ("widgets.grid", "lo", 2.0, VALUE, r"^hi must be greater than lo=2\.0, got 1\.0$"),
+    ("widgets.grid", "step", 0.3, VALUE, r"^step must cut \[lo, hi\] into a whole number of steps, \(hi - lo\) / step a positive integer, got step=0\.3 for lo=0\.0, hi=1\.0 \(3\.33 steps\)$"),
+    ("widgets.Explorer", "sliders", [], TYPE, r"^sliders must be a non-empty dict of names to ipywidgets\.SelectionSlider, got list \[\]$"),
+    ("widgets.Explorer", "sliders", {"a": 0.5}, TYPE, r"^sliders must be a non-empty dict of names to ipywidgets\.SelectionSlider, got dict \{'a': 0\.5\}$"),
+    ("widgets.Explorer", "sliders", {}, VALUE, r"^sliders must be a non-empty dict of names to ipywidgets\.SelectionSlider, got \{\}$"),
+    ("widgets.Explorer", "compute", None, TYPE, r"^compute must be a function compute\(\*\*slider_values\) -> \(values, rows\), got None$"),
+    ("widgets.Explorer", "kind", 1, TYPE, r"^kind must be a str such as 'activation', got 1$"),
 ]
 # fmt: on
 
@@ -517,3 +545,38 @@ def test_the_reviewed_cases_accept_what_they_should():
     np.testing.assert_allclose(r, ev.autocorrelation(np.array([1.0, -1.0, 3.0, 1e-200, 2.0]), 2))
     assert ex.input_gradient_norms(np.ones((2, 5, 3)), _p(), np.arange(3)).shape == (3,)
     assert widgets.cell_state_explorer(steps=np.int64(2)).values["dc_n"] == pytest.approx(0.81)
+
+
+def test_what_the_third_review_fixed_beyond_one_argument():
+    """previous is checked for a unigram too; log-probabilities far below 0 give the right
+    finite cross-entropy; a gap (NaN) in a line is no crossing; lookup names the slider."""
+    unigram = ev.ngram_log_probs(IDS, 5, 1)
+    with pytest.raises(TYPE, match=r"^previous must be a non-negative integer, got 'a'$"):
+        ev.ngram_cross_entropy(unigram, np.array([1, 2]), previous="a")
+    with pytest.raises(VALUE, match=r"^previous must lie in \[0, 5\), got values in \[7, 7\]$"):
+        ev.ngram_cross_entropy(unigram, np.array([1, 2]), previous=7)
+    assert ev.ngram_cross_entropy(unigram, np.array([1, 2]), previous=0) == pytest.approx(
+        ev.ngram_cross_entropy(unigram, np.array([1, 2]))
+    )
+    assert ev.ngram_cross_entropy(np.full(3, -1e308), np.array([0, 1, 2])) == 1e308
+    assert plots.crossing(Line2D([0.0, 1.0, 2.0, 3.0], [0.0, 1.0, NAN, 2.0]), 0.5) == 0.5
+    with pytest.raises(
+        VALUE, match=r"^level must be reached by the line: got 0\.5, the line spans \[0, 2\]$"
+    ):
+        plots.crossing(Line2D([0.0, 1.0, 2.0, 3.0], [0.0, NAN, 1.0, 2.0]), 0.5)
+    explorer = widgets.activation_explorer()
+    with pytest.raises(
+        VALUE,
+        match=r"^x must be one of the slider's positions, 201 from -10\.0 to 10\.0, got 0\.05$",
+    ):
+        explorer.lookup(x=0.05)
+    with pytest.raises(
+        VALUE,
+        match=r"^positions must give a value for each slider \['x'\] and no other, got \['x', 'y'\]$",
+    ):
+        explorer.lookup(x=2.0, y=1.0)
+    with pytest.raises(
+        VALUE, match=r"^positions must give a value for each slider \['x'\] and no other, got \[\]$"
+    ):
+        explorer.lookup()
+    assert explorer.lookup(x=2.0) == explorer.readout.value
