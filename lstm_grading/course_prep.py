@@ -32,7 +32,7 @@ def read_only(gradebook: Path) -> sqlite3.Connection:
     con = sqlite3.connect(f"{uri}?mode=ro", uri=True)
     try:
         con.execute("PRAGMA schema_version").fetchone()  # the first read finds a hot journal
-    except sqlite3.OperationalError as exc:
+    except sqlite3.Error as exc:
         con.close()
         if getattr(exc, "sqlite_errorname", "") != "SQLITE_READONLY_ROLLBACK":
             raise
@@ -49,12 +49,6 @@ class Unreadable(ValueError):
     """A submission :func:`tree_hash` cannot read; the message is the reason."""
 
 
-# The most entries (files, folders, links...) a submission's hash walks through: safe_copy's
-# limits hold per folder (MAX_ENTRIES) and in depth (MAX_DEPTH), not in all, and the hash is
-# taken by the coordinator, before any job, where a walk without end would hold up the class.
-MAX_SUBMISSION_ENTRIES = 10 * safe_copy.MAX_ENTRIES
-
-
 def tree_hash(folder: Path, limit: int | None = None) -> str:
     """SHA-256 over the relative paths and contents of the regular files under ``folder``.
 
@@ -66,10 +60,10 @@ def tree_hash(folder: Path, limit: int | None = None) -> str:
     With ``limit`` (bytes, a submission's --disk-mb), the hash covers what the job's copy of
     the submission takes (:func:`lstm_grading.safe_copy.copy_tree`), which is all the grade can
     depend on: the first :data:`safe_copy.MAX_ENTRIES` names of each folder, folders at most
-    :data:`safe_copy.MAX_DEPTH` deep, and the files that fit in ``limit`` bytes in that order
-    (a larger one is left out, as the copy leaves it out, without being read). Raises
-    :class:`Unreadable` (the reason) for a folder that cannot be read, or one with more than
-    :data:`MAX_SUBMISSION_ENTRIES` entries within those limits.
+    :data:`safe_copy.MAX_DEPTH` deep, the first :data:`safe_copy.MAX_TOTAL_ENTRIES` names in
+    all, and the files that fit in ``limit`` bytes in that order (a larger one is left out, as
+    the copy leaves it out, without being read). Raises :class:`Unreadable` (the reason) for a
+    folder that cannot be read.
     """
     h = hashlib.sha256()
     try:
@@ -91,8 +85,8 @@ def tree_hash(folder: Path, limit: int | None = None) -> str:
             name = names.pop()
             rel = prefix + name
             entries += 1
-            if limit is not None and entries > MAX_SUBMISSION_ENTRIES:
-                raise Unreadable(f"submission has more than {MAX_SUBMISSION_ENTRIES} entries")
+            if limit is not None and entries > safe_copy.MAX_TOTAL_ENTRIES:
+                break  # the copy leaves out the rest too
             st = os.stat(name, dir_fd=fd, follow_symlinks=False)
             if stat.S_ISDIR(st.st_mode):
                 if limit is not None and len(rel.split("/")) > safe_copy.MAX_DEPTH:
@@ -143,11 +137,12 @@ def _hash_file(h, dir_fd: int, name: str, rel: str, hashed: bool, room: int | No
             return st.st_size
         digest = hashlib.sha256()
         size = 0
-        while chunk := os.read(fd, min(1 << 20, st.st_size - size) or 1 << 20):
+        while size < st.st_size:  # the copy reads the size fstat gave, no more
+            chunk = os.read(fd, min(1 << 20, st.st_size - size))
+            if not chunk:
+                break
             size += len(chunk)
             digest.update(chunk)
-            if size >= st.st_size:  # the copy reads the size fstat gave, no more
-                break
         h.update(os.fsencode(rel) + b"\0")
         h.update(digest.digest())
         return size

@@ -197,7 +197,8 @@ def check_assignment_id(assignment) -> str:
 
 
 def gradebook_assignments(gradebook: Path, argument: str = "course") -> list[str]:
-    """The assignment names of an nbgrader ``gradebook.db``, read without writing it."""
+    """The assignment names of an nbgrader ``gradebook.db``, read without writing it (but for
+    the rollback of a transaction a killed writer left half done: ``course_prep.read_only``)."""
     expected = "the gradebook.db nbgrader generate_assignment writes (make exercises)"
     found = look(argument, gradebook, expected)
     if found is None or not stat.S_ISREG(found.st_mode):

@@ -343,13 +343,17 @@ def _merge_result(
 
     Idempotent: merging the same result again changes nothing (the gradebook entry is
     updated, the autograded folder replaced), so a run killed between the two steps is safe.
-    An error in the merge fails this submission only (:func:`_unmerged`); a full disk stops
-    the run (:func:`lstm_grading.disk.stop_when_full`).
+    An error in the merge fails this submission only (:func:`_unmerged`); an ``OSError`` (a
+    full disk: :func:`lstm_grading.disk.stop_when_full`) stops the run.
     """
     try:
         outcome = _record(run, student, result, submission)
     except Exception as exc:
-        if disk.why_full(exc):
+        # An OSError is the course's or the machine's (a folder another user owns, a read-only
+        # course, a full disk): every student would meet it, so it stops the run, with what
+        # was merged kept, rather than fail them one by one. What a student's files or job
+        # returned can raise anything else, and fails that student only.
+        if disk.why_full(exc) or isinstance(exc, OSError):
             raise
         outcome = _unmerged(run, student, result, exc)
     manifest["students"][student] = {

@@ -24,6 +24,7 @@ def size(n: int) -> str:
 
 MAX_DEPTH = 8
 MAX_ENTRIES = 2000  # per folder
+MAX_TOTAL_ENTRIES = 20_000  # in one copy: what is listed after that is left out
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -39,6 +40,8 @@ class CopyReport:
     left_out_bytes: int = 0
     left_out: list[str] = field(default_factory=list)  # relative paths over the budget
     refused: list[str] = field(default_factory=list)  # links, special files, unreadable
+    entries: int = 0  # names gone through, of MAX_TOTAL_ENTRIES
+    stopped_at: str = ""  # the first name left out once MAX_TOTAL_ENTRIES were gone through
 
     def notes(self) -> list[str]:
         out = []
@@ -46,6 +49,11 @@ class CopyReport:
             out.append(
                 f"{len(self.left_out)} file(s), {size(self.left_out_bytes)}, not kept: over the "
                 f"limit of {size(self.budget)} per submission (first: {self.left_out[0]})"
+            )
+        if self.stopped_at:
+            out.append(
+                f"more than {MAX_TOTAL_ENTRIES} files and folders: the rest not kept (from: "
+                f"{self.stopped_at})"
             )
         if self.refused:
             out.append(
@@ -82,6 +90,10 @@ def copy_tree(
         return report
     names.sort(key=lambda n: (n not in first, n))
     for name in names:
+        report.entries += 1
+        if report.entries > MAX_TOTAL_ENTRIES:
+            report.stopped_at = report.stopped_at or _prefix + name
+            return report
         if skip_suffix and name.endswith(skip_suffix):
             continue
         rel = _prefix + name

@@ -393,9 +393,18 @@ def test_tree_hash_covers_what_the_copy_takes_and_no_more(tmp_path, monkeypatch)
     with open(big / "huge.bin", "wb") as f:  # 8 GiB, sparse: over the budget, never read
         f.truncate(8 << 30)
     assert finishes(lambda: course_prep.tree_hash(big, 512 << 20), seconds=10) == before
-    monkeypatch.setattr(course_prep, "MAX_SUBMISSION_ENTRIES", 50)
-    with pytest.raises(course_prep.Unreadable, match=r"more than 50 entries"):
-        hash_of(wide)
+    # Past safe_copy.MAX_TOTAL_ENTRIES names in all, the copy takes nothing more: nor does the
+    # hash, which covers exactly what the copy took.
+    monkeypatch.setattr(safe_copy, "MAX_TOTAL_ENTRIES", 50)
+    before = hash_of(wide)
+    (wide / "data" / names[100]).write_text("beyond the 50 names the copy goes through")
+    assert hash_of(wide) == before
+    report = safe_copy.copy_path_tree(str(wide), str(tmp_path / "copied"), 1 << 20)
+    assert report.copied_files == 49  # "data", then 49 of its files
+    assert report.notes() == [
+        f"more than 50 files and folders: the rest not kept (from: data/{names[49]})"
+    ]
+    assert course_prep.tree_hash(tmp_path / "copied") == before
     unreadable = tmp_path / "not-a-folder"
     unreadable.symlink_to(big)
     with pytest.raises(course_prep.Unreadable, match=r"submission folder cannot be read"):
@@ -548,3 +557,22 @@ def test_a_check_that_fails_is_a_note_on_that_submission(small_course, tmp_path,
         outcome.notes[:2]
         == [f"{parallel.CHECKS_FAILED} (RecursionError: maximum recursion depth exceeded)"] * 2
     )
+
+
+def test_an_oserror_in_a_merge_stops_the_run_and_fails_no_student(
+    small_course, tmp_path, monkeypatch
+):
+    """A folder another user owns, a read-only course: every student would meet it, so the run
+    stops (what was merged stays) rather than fail and wipe the class one student at a time."""
+    submit(small_course, "good", notebook())
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    result = graded_result(small_course, tmp_path / "good-out", "good", notebook())
+
+    def not_allowed(*args):
+        raise PermissionError(13, "Permission denied", "autograded/good")
+
+    monkeypatch.setattr(parallel, "_record", not_allowed)
+    with pytest.raises(PermissionError):
+        parallel._merge_result(run, manifest, "good", todo["good"], result, submissions["good"])
+    assert manifest["students"] == {}
+    assert scores(small_course) == {}

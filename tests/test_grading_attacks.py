@@ -317,20 +317,26 @@ def two_submissions(ps01_course: Path, dest: Path) -> Course:
     return course
 
 
+# The first run's sleeper is held while two more runs start, however slow the machine: its cell
+# limit is far longer than the test's waits need. All three runs have the same limits (a run
+# with other limits would grade everything again).
+HELD = ("--cell-timeout", "600", "--notebook-timeout", "1200")
+
+
 def test_second_run_refuses_then_waits(ps01_course, ps01_alone, tmp_path):
     course = two_submissions(ps01_course, tmp_path / "course")
     runs = run_folders()
-    first = cli(course.root, "--jobs", "1")
+    first = cli(course.root, "--jobs", "1", *HELD)
     lock = course.root / "reports" / ".lstm-autograde.lock"
     wait_for(lambda: lock.exists() and f"pid {first.pid}," in lock.read_text(), "the lock")
     with pytest.raises(CourseBusy, match=f"pid {first.pid}, started "):
         grade_assignment(course.root, A, limits=LIMITS, progress=False)
-    second = cli(course.root)
+    second = cli(course.root, *HELD)
     out, err = second.communicate(timeout=WAIT)
     assert second.returncode == 2
     assert f"pid {first.pid}" in err and "--wait" in err
     assert "Traceback" not in out + err
-    third = cli(course.root, "--wait")
+    third = cli(course.root, "--wait", *HELD)
     wait_for(lambda: waits_for_a_lock(third.pid), "the third run to wait for the lock", third)
     with releasing(first.pid):  # the first run's sleeper, held until the third waited
         out, err = first.communicate(timeout=WAIT)
