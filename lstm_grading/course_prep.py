@@ -105,7 +105,7 @@ def tree_hash(folder: Path, limit: int | None = None) -> str:
                     h, fd, name, rel, keep, None if limit is None else limit - total
                 )
     except OSError as exc:
-        what = _shown(rel) or "submission folder"
+        what = safe_copy.shown(rel, 100) or "submission folder"
         raise Unreadable(f"{what} cannot be read ({exc.strerror})") from None
     finally:
         for fd, *_ in stack:
@@ -114,11 +114,9 @@ def tree_hash(folder: Path, limit: int | None = None) -> str:
 
 
 def _listing(fd: int, limit: int | None) -> list[str]:
-    """The names in the folder ``fd`` that the copy takes (with ``limit``: the first
-    ``safe_copy.MAX_ENTRIES``), sorted last first (popped from the end)."""
-    names = sorted(os.listdir(fd))
-    if limit is not None:
-        names = names[: safe_copy.MAX_ENTRIES]
+    """The names in the folder ``fd`` (with ``limit``: those the copy takes), sorted last first
+    (popped from the end)."""
+    names = safe_copy.names_taken(fd) if limit is not None else sorted(os.listdir(fd))
     names.reverse()
     return names
 
@@ -148,13 +146,6 @@ def _hash_file(h, dir_fd: int, name: str, rel: str, hashed: bool, room: int | No
         return size
     finally:
         os.close(fd)
-
-
-def _shown(rel: str) -> str:
-    """A relative path of the student's for a reason: undecodable bytes escaped, at most 100
-    characters."""
-    text = rel.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text if len(text) <= 100 else "..." + text[-97:]
 
 
 # nbgrader matches the folder it found against its notebook pattern again, as a glob: a folder

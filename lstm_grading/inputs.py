@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .course_prep import GLOB_CHARACTERS, read_only
+from .safe_copy import shown
 
 DAY = 86_400  # seconds
 MIB_PER_TIB = 1 << 20
@@ -89,13 +90,6 @@ def cwd() -> Path:
         return Path.cwd()
     except OSError:
         return Path(".")
-
-
-def shown(path) -> str:
-    """``path`` for a one-line message: as it is, or escaped (``\\n``) if it holds a control
-    character or bytes that are not UTF-8."""
-    text = str(path)
-    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def look(argument: str, path, expected: str) -> os.stat_result | None:

@@ -41,9 +41,9 @@ from . import course_lock, course_prep, disk, gradebook_merge, inputs, jail, lin
 from .pool import Pool
 from .progress import Progress
 from .report import Outcome
-from .safe_copy import copy_path_tree
+from .safe_copy import copy_path_tree, shown
 from .sandbox import Job, Limits
-from .submission_checks import diagnose, read_timestamp, shown, static_checks
+from .submission_checks import diagnose, read_timestamp, static_checks
 
 ATTEMPTS = 2  # a job whose worker died is tried this many times in all
 

@@ -63,6 +63,21 @@ class CopyReport:
         return out
 
 
+def shown(text, most: int | None = None) -> str:
+    """``text`` (a path, a file name, a value from a student's JSON) for a one-line message: as
+    it is, or escaped (``\\n``, ``\\udcff``) if it holds a control character or bytes that
+    are not UTF-8; at most ``most`` characters if given."""
+    text = str(text)
+    text = text if text.isprintable() else repr(text)[1:-1]
+    return text if most is None or len(text) <= most else text[: most - 3] + "..."
+
+
+def names_taken(dir_fd: int) -> list[str]:
+    """The names of the folder ``dir_fd`` that a copy takes: the first :data:`MAX_ENTRIES`,
+    sorted. (The hash of a submission and the checks of its files look at these too.)"""
+    return sorted(os.listdir(dir_fd))[:MAX_ENTRIES]
+
+
 def open_dir(path: str, dir_fd: int | None = None) -> int:
     """A directory fd for ``path``, refusing a symbolic link as the last component."""
     return os.open(path, _DIR, dir_fd=dir_fd)
@@ -85,7 +100,7 @@ def copy_tree(
     (``O_EXCL``): copying a second source into the same destination only adds new files.
     """
     try:
-        names = sorted(os.listdir(src_fd))[:MAX_ENTRIES]
+        names = names_taken(src_fd)
     except OSError:
         return report
     names.sort(key=lambda n: (n not in first, n))

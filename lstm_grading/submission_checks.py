@@ -22,6 +22,7 @@ import stat
 from pathlib import Path
 
 from . import safe_copy
+from .safe_copy import shown
 
 # The most of one notebook the coordinator reads (nbgrader, in the sandbox, reads any size):
 # the course's notebooks are well under 1 MiB, and a larger one is graded without these checks.
@@ -40,14 +41,6 @@ SUSPICIOUS = {
     "links/special files": r"\bsymlink\b|\bos\.link\b|\bmkfifo\b|\bmknod\b",
     "shared memory": r"\bshmget\b|\bshm_open\b|/dev/shm|shared_memory",
 }
-
-
-def shown(text: str, most: int = 100) -> str:
-    """``text`` (a file name, a value from a student's JSON) fit for a report: lone surrogates
-    (undecodable bytes of a name, or escapes in JSON) written as escapes, at most ``most``
-    characters."""
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 def _kind(dir_fd: int, name: str) -> str:
@@ -71,9 +64,9 @@ def _kind(dir_fd: int, name: str) -> str:
 
 
 def _names(dir_fd: int) -> list[str]:
-    """The folder's names, sorted, as many as the copy for grading takes."""
+    """The folder's names that the copy for grading takes (safe_copy.names_taken)."""
     try:
-        return sorted(os.listdir(dir_fd))[: safe_copy.MAX_ENTRIES]
+        return safe_copy.names_taken(dir_fd)
     except OSError:
         return []
 
@@ -210,12 +203,12 @@ def static_checks(submission: Path, release: Path) -> tuple[list[str], list[str]
                 continue
             kind = _kind(fd, name)
             if kind != "file":
-                notes.append(f"{shown(name)} is {kind}, not a regular file: not read")
+                notes.append(f"{shown(name, 100)} is {kind}, not a regular file: not read")
                 continue
             cells = _cells(fd, name)
             if cells is None:
                 notes.append(
-                    f"{shown(name)} is larger than {safe_copy.size(MAX_NOTEBOOK_BYTES)}: "
+                    f"{shown(name, 100)} is larger than {safe_copy.size(MAX_NOTEBOOK_BYTES)}: "
                     "not checked for edited cells or suspicious code"
                 )
                 continue
