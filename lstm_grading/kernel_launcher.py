@@ -1,6 +1,6 @@
 """Kernel launcher of the grading sandbox: drop to the slot's uid, set limits, exec ipykernel.
 
-Started by nbgrader (through the kernelspec that :mod:`lstm_grading.sandbox` writes) as
+Started by nbgrader (through the kernelspec that :mod:`lstm_grading.private_course` writes) as
 ``python -I -S kernel_launcher.py SETTINGS.json -f CONNECTION_FILE [kernel arguments...]``.
 Run as a script, not as ``lstm_grading.kernel_launcher``, so that it imports nothing but the
 standard library (the package imports NumPy) and costs a few milliseconds.
@@ -12,7 +12,9 @@ back (no supplementary groups, ``PR_SET_NO_NEW_PRIVS``); then, as that uid, writ
 file's copy into the student's home, copy the assignment's files from nbgrader's autograded
 folder (root's: the student cannot change it) into the kernel's own folder, ``workdir``, and
 exec ``python -m ipykernel_launcher`` there with the output guard appended to the kernel's
-extensions. Nothing runs as root in a folder the student's uid can change.
+extensions, in the student's environment (its home, TMPDIR and IPython folder; nbgrader's
+environment names none of the student's folders). Nothing runs as root in a folder the
+student's uid can change.
 """
 
 import ctypes
@@ -87,6 +89,9 @@ def main(argv: list[str]) -> None:
     os.chdir(workdir)
 
     python = settings["python"]
+    # The kernel's own folders (home, TMPDIR, IPython's...), not those of nbgrader, which
+    # started this launcher with its environment.
+    os.environ.update(settings["env"])
     os.execv(python, [python, "-m", "ipykernel_launcher", *args, *settings["kernel_args"]])
 
 

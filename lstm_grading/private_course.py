@@ -22,32 +22,50 @@ from . import safe_copy
 from .job import Job
 
 COURSE = "/tmp/course"  # the private course, inside the sandbox (full mode)
-HOME = "/tmp/home"  # the kernel's home and TMPDIR, owned by the slot's uid
+HOME = "/tmp/home"  # the kernel's home (and its TMPDIR below it), owned by the slot's uid
 KERNEL_LOG_BYTES = 64 << 10
 
 
-def environment(course: str, home: str, job: Job) -> dict[str, str]:
+def environment(course: str, job: Job) -> dict[str, str]:
+    """The environment of the job's nbgrader (root in full mode), which its kernels inherit.
+
+    It names no folder of the student's: nbgrader's home and temporary folder are folders of
+    the private course that only its own uid can write. What differs for the kernel (its home,
+    TMPDIR, IPython's and Matplotlib's folders, the user's name) is :func:`kernel_environment`,
+    which the kernel launcher sets only after it has dropped to the student's uid.
+    """
     bindir = os.path.dirname(job.python)
     return {
         "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": home,
-        "TMPDIR": os.path.join(home, "tmp"),
-        "USER": "student",
-        "LOGNAME": "student",
+        "HOME": os.path.join(course, ".home"),
+        "TMPDIR": os.path.join(course, ".jupyter-runtime"),
+        "USER": "grader",
+        "LOGNAME": "grader",
         "LANG": "C.UTF-8",
         "JUPYTER_PATH": os.path.join(course, ".jupyter-path"),
         "JUPYTER_CONFIG_DIR": os.path.join(course, ".jupyter-config"),
         "JUPYTER_DATA_DIR": os.path.join(course, ".jupyter-data"),
         "JUPYTER_RUNTIME_DIR": os.path.join(course, ".jupyter-runtime"),
-        "IPYTHONDIR": os.path.join(home, ".ipython"),
-        "MPLCONFIGDIR": os.path.join(home, ".matplotlib"),
-        "MPLBACKEND": "agg",
+        "IPYTHONDIR": os.path.join(course, ".home", ".ipython"),
         "PYTHONDONTWRITEBYTECODE": "1",
         "OPENBLAS_NUM_THREADS": "1",  # one worker per core: no BLAS threads on top
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "MALLOC_ARENA_MAX": "2",  # glibc reserves 64 MiB of address space per arena
         "LSTM_GRADING_CELL_TIMEOUT": str(job.limits.cell_timeout),
+    }
+
+
+def kernel_environment(home: str) -> dict[str, str]:
+    """What the kernel's environment changes of nbgrader's: the student's own folders."""
+    return {
+        "HOME": home,
+        "TMPDIR": os.path.join(home, "tmp"),
+        "USER": "student",
+        "LOGNAME": "student",
+        "IPYTHONDIR": os.path.join(home, ".ipython"),
+        "MPLCONFIGDIR": os.path.join(home, ".matplotlib"),
+        "MPLBACKEND": "agg",
     }
 
 
@@ -79,8 +97,8 @@ def prepare(job: Job, template_fd: int, submission_fd: int, course: str, home: s
             mine = os.path.commonpath([folder, dest]) == dest
             for name in files:
                 os.chmod(os.path.join(folder, name), 0o644 if mine else 0o600)
-    env = environment(course, home, job)
-    for key in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
+    env = environment(course, job)
+    for key in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
         os.makedirs(env[key], mode=0o700, exist_ok=True)
     kernels = os.path.join(env["JUPYTER_PATH"], "kernels", "python3")
     os.makedirs(kernels, exist_ok=True)
@@ -97,6 +115,7 @@ def prepare(job: Job, template_fd: int, submission_fd: int, course: str, home: s
                 "memory_mb": job.limits.memory_mb,
                 "file_mb": job.limits.file_mb,
                 "nproc": job.limits.nproc,
+                "env": kernel_environment(home),
                 "kernel_args": [
                     "--InteractiveShellApp.extensions=lstm_grading.output_guard",
                     f"--OutputGuard.limit={job.limits.output_bytes}",
@@ -133,9 +152,10 @@ def run_nbgrader(job: Job, course: str, env: dict[str, str], log_fd: int) -> Non
         os.environ.update(env)
         # nbgrader's own temporary files (jupyter_client's connection file, 0600) go to a
         # folder of the private course that only nbgrader's uid can write, and go with it:
-        # not to the kernel's TMPDIR (the student's, in ``env``), nor to the host's /tmp,
-        # where a job killed in reduced mode left them behind.
-        tempfile.tempdir = env["JUPYTER_RUNTIME_DIR"]
+        # not to the kernel's TMPDIR (the student's), nor to the host's /tmp, where a job
+        # killed in reduced mode left them behind. (``env`` says so too; tempfile may have
+        # read the caller's TMPDIR already.)
+        tempfile.tempdir = env["TMPDIR"]
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         # nbgrader's warnings go to its log, whatever filters the calling process had
         # (a test run's "error" filter would turn SQLAlchemy's SAWarning into a failure).

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import grading_corpus as corpus
+import nbformat
 import psutil
 import pytest
 from assignment_suite import max_points
@@ -541,12 +542,26 @@ def test_grade_files_grades_one_submission_from_bytes(ps01_course, ps01_alone, t
         for p in (tmp_path / "template").rglob("*")
         if p.is_file()
     }
-    notebook = json.dumps(corpus.ordinary(ps01_course, "naive_sigmoid")).encode()
+    nb = corpus.ordinary(ps01_course, "naive_sigmoid")
+    # A cell of the student's own, as students add them, reporting the kernel's environment.
+    report = "import json, os; print('ENV', json.dumps([os.getuid(), dict(os.environ)]))"
+    nb.cells.append(nbformat.v4.new_code_cell(report))
+    notebook = json.dumps(nb).encode()
     result = grade_files(
         template, {f"{A}.ipynb": notebook}, "naive_sigmoid", A, LIMITS, MODE, (f"{A}.ipynb",)
     )
     assert result["exit_code"] == 0, result.get("error")
     assert f"autograded/{A}.ipynb" in result["files"]
+    text = corpus.outputs_text(nbformat.reads(result["files"][f"autograded/{A}.ipynb"], 4))
+    uid, env = json.loads(text.split("ENV ", 1)[1].splitlines()[0])
+    # The kernel has the student's folders (private_course.kernel_environment), and as that
+    # student's uid in full mode; nbgrader's own home and temporary folder it never sees named.
+    home = env["HOME"]
+    assert env["TMPDIR"] == f"{home}/tmp" and env["IPYTHONDIR"] == f"{home}/.ipython"
+    assert env["MPLCONFIGDIR"] == f"{home}/.matplotlib" and env["USER"] == "student"
+    if FULL:
+        assert home == "/tmp/home" and uid != 0
+    assert not any("/.home" in value for value in env.values()), env
     (tmp_path / "gb.db").write_bytes(result["files"]["gradebook.db"])
     with Gradebook(f"sqlite:///{tmp_path / 'gb.db'}") as gb:
         sub = gb.find_submission(A, "naive_sigmoid")
