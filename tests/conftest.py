@@ -173,13 +173,17 @@ def ps01_course(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def ps01_alone(ps01_course, tmp_path_factory) -> dict[str, dict[str, float | None]]:
     """Per-cell scores of each ordinary ps01 submission under plain sequential nbgrader."""
+    from assignment_suite import max_points
     from course import Course
-    from grading_corpus import ASSIGNMENT, submit_ordinary
+    from grading_corpus import ASSIGNMENT, ordinary_scores, submit_ordinary
 
     course = Course.copy_of(ps01_course, tmp_path_factory.mktemp("plain") / "course")
     submit_ordinary(course)
     course.autograde(ASSIGNMENT)
-    return course.scores(ASSIGNMENT)
+    scores = course.scores(ASSIGNMENT)
+    # The oracle is checked itself: ORDINARY's known grades (grading_corpus.ORDINARY_LOSES).
+    assert scores == ordinary_scores(max_points(ASSIGNMENT)), f"plain nbgrader gave {scores}"
+    return scores
 
 
 @pytest.fixture(scope="session")

@@ -47,6 +47,25 @@ ORDINARY: dict[str, dict[str, str]] = {
     },
     "unanswered": None,  # the release notebook as handed out
 }
+# The grade cells each of ORDINARY loses (its comment above says why); "all": every one, as
+# the release raises NotImplementedError. What plain nbgrader gives them (the ``ps01_alone``
+# fixture, the other grading tests' oracle) is held to this, so that an oracle that graded
+# nothing (every score None, or 0) cannot agree with a grader that grades nothing either.
+ORDINARY_LOSES: dict[str, tuple[str, ...] | str] = {
+    "correct": (),
+    "naive_sigmoid": ("test_sigmoid", "test_sigmoid_grad"),
+    "grad_of_output": ("test_sigmoid_grad",),
+    "numpy_tanh": (),
+    "unanswered": "all",
+}
+
+
+def ordinary_scores(points: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Each of ORDINARY's scores per grade cell, from ``points`` (grade cell: its points)."""
+    return {
+        name: {cell: 0.0 if lost == "all" or cell in lost else p for cell, p in points.items()}
+        for name, lost in ORDINARY_LOSES.items()
+    }
 
 
 # A correct submission whose sigmoid cell, once its kernel is up, waits until the test releases

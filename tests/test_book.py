@@ -287,6 +287,10 @@ def test_reader_sees_the_page(browser_report, docname, mode):
     page = browser_report[(f"{docname}.html", mode)]
     origin = page["origin"]
     problems = []
+    # The checks of requests below read DevTools' network events: the page's own request
+    # must be among them, or an empty list would pass them all.
+    if f"{origin}/{docname}.html" not in page["requested"]:
+        problems.append(f"the page's own request is not among those seen: {page['requested']}")
     elsewhere = [
         u
         for u in page["requested"]
