@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import shutil
 import stat
 import tempfile
 import time
 from pathlib import Path
+
+from . import safe_copy
 
 RUN_PREFIX = "lstm-autograde-"
 OWNER = "owner.lock"
@@ -99,8 +100,9 @@ def remove_stale_run_folders(tmp: Path | None = None) -> list[Path]:
         except BlockingIOError:
             os.close(fd)
             continue  # a live run
-        with contextlib.suppress(OSError):
-            shutil.rmtree(entry)  # fd-based on Linux: never follows a link inside
+        # A job's folder may hold whatever a reduced-mode student's code left there: links
+        # (never followed) and chains of folders deeper than shutil.rmtree's recursion goes.
+        safe_copy.remove_tree(entry)
         os.close(fd)
         removed.append(entry)
     return removed

@@ -28,7 +28,6 @@ import contextlib
 import glob
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,15 +36,34 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from . import cgroup as cgroups
-from . import course_lock, course_prep, disk, gradebook_merge, inputs, jail, linux, report, sandbox
+from . import (
+    course_lock,
+    course_prep,
+    disk,
+    gradebook_merge,
+    inputs,
+    jail,
+    linux,
+    report,
+    safe_copy,
+    sandbox,
+)
 from .pool import Pool
 from .progress import Progress
 from .report import Outcome
-from .safe_copy import copy_path_tree, shown
+from .safe_copy import MIB, copy_path_tree, shown
 from .sandbox import Job, Limits
 from .submission_checks import diagnose, read_timestamp, static_checks
 
 ATTEMPTS = 2  # a job whose worker died is tried this many times in all
+# The most the coordinator reads of each file of a job's results folder (:class:`_Results`).
+# nbgrader's log is a few KiB (its progress lines, a traceback or two); its last MiB holds the
+# traceback that report.failure_reason looks for.
+LOG_BYTES = MIB
+LAST_CELL_BYTES = 1024  # as much as the job itself copies (private_course.copy_out)
+# A private gradebook (one assignment, one student) is about 150 KiB: 64 MiB leaves room for an
+# assignment with long cells and still bounds what one job makes the coordinator read.
+GRADEBOOK_BYTES = 64 * MIB
 
 
 def nbgrader_env() -> dict[str, str]:
@@ -131,48 +149,148 @@ class _Run:
     gaps: str  # what the sandbox does not contain, per submission ("" in full mode)
 
 
+class _Results:
+    """A finished job's results folder (``out``), read by the coordinator.
+
+    In full mode root wrote the folder and the student's code could not reach it. In reduced
+    mode the student's code could (:data:`lstm_grading.job.REDUCED_GAPS`), and may have put a
+    link, a FIFO, a huge file or JSON that is no notebook in place of any file, or of the
+    folder itself. So it is read as a submitted folder is: opened once without following a
+    link, each file only if it is a regular file and within the sizes above
+    (:func:`lstm_grading.safe_copy.read_capped`). What could not be read is a note in
+    ``problems``, never an error and never a wait; ``unusable`` is the first of them that
+    leaves no score to merge (the folder, the autograded folder, the gradebook), or "".
+    """
+
+    def __init__(self, out: Path | None):
+        self.fd: int | None = None  # the results folder
+        self.auto_fd: int | None = None  # its autograded folder
+        self.problems: list[str] = []
+        self.unusable = ""
+        if out is None:
+            return
+        try:
+            self.fd = safe_copy.open_dir(str(out))
+        except OSError as exc:
+            why = safe_copy.not_opened(exc, str(out), want="a folder")
+            self._unusable(f"the job's results folder {why}: nothing read from it")
+            return
+        try:
+            self.auto_fd = safe_copy.open_dir("autograded", self.fd)
+        except OSError as exc:
+            why = safe_copy.not_opened(exc, "autograded", self.fd, want="a folder")
+            if why != safe_copy.MISSING:  # a job that failed early made none
+                self._unusable(f"the job's autograded folder {why}: not read")
+
+    def _unusable(self, problem: str) -> None:
+        self.problems.append(problem)
+        self.unusable = self.unusable or problem
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for fd in (self.auto_fd, self.fd):
+            if fd is not None:
+                os.close(fd)
+
+    def _read(self, name: str, limit: int, *, last=False, needed=False):
+        """:func:`lstm_grading.safe_copy.read_capped` of ``name``, or None with a note (missing:
+        a note only if ``needed``, as ``unusable`` then)."""
+        if self.fd is None:
+            return None
+        got = safe_copy.read_capped(name, self.fd, limit, last=last)
+        if got.problem:
+            problem = f"the job's {name} {got.problem}: not read"
+            if needed:
+                self._unusable(problem)
+            elif not got.missing:
+                self.problems.append(problem)
+            return None
+        return got
+
+    def log(self) -> str:
+        """nbgrader's log; past :data:`LOG_BYTES`, its last bytes after a line saying so."""
+        got = self._read("nbgrader.log", LOG_BYTES, last=True)
+        if got is None:
+            return ""
+        text = got.data.decode("utf-8", "replace")
+        if got.cut:
+            size, kept = safe_copy.size(got.size), safe_copy.size(LOG_BYTES)
+            cut = f"the job's nbgrader.log holds {size}: only its last {kept} read"
+            self.problems.append(cut)
+            text = f"[lstm-autograde] {cut}, below\n{text}"
+        return text
+
+    def last_cell(self) -> str:
+        """The first line of the cell that was running when the job ended, or ""."""
+        got = self._read("last-cell.txt", LAST_CELL_BYTES)
+        return shown(got.data.decode("utf-8", "replace").strip(), LAST_CELL_BYTES) if got else ""
+
+    def gradebook(self, folder: str) -> Path | None:
+        """A copy in ``folder`` (the coordinator's own) of the job's private gradebook, or None.
+
+        A copy, because SQLite opens a path: it would follow a link, and read a file of any size.
+        """
+        got = self._read("gradebook.db", GRADEBOOK_BYTES + 1, needed=True)
+        if got is None:
+            return None
+        if len(got.data) > GRADEBOOK_BYTES:
+            size = safe_copy.size(GRADEBOOK_BYTES)
+            self._unusable(f"the job's gradebook.db is larger than {size}: not read")
+            return None
+        copy = Path(folder, "gradebook.db")
+        copy.write_bytes(got.data)
+        return copy
+
+    def notebook_notes(self, names: tuple[str, ...]) -> list[str]:
+        """:func:`lstm_grading.report.notes_from_notebook` of the autograded notebooks ``names``:
+        the assignment's, which nbgrader ran (any other is a file of the student's)."""
+        notes = []
+        for name in names if self.auto_fd is not None else ():
+            notes += report.notes_from_notebook(name, self.auto_fd)
+        return notes
+
+
 def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
     from nbgrader.api import Gradebook
 
     course, assignment = run.course, run.assignment
     out = Path(result["out"]) if result.get("out") else None
-    log = ""
-    if out:
-        with contextlib.suppress(OSError):
-            log = (out / "nbgrader.log").read_text(errors="replace")
-    logs = course / "reports" / assignment / "logs"
-    (logs / f"{student}.log").write_text(log, encoding="utf-8", errors="replace")
-    notes, flags, timestamp, diagnosis = _inspect(run, submission)
-    auto = out / "autograded" if out else None
-    ok = (
-        result.get("exit_code") == 0
-        and not result.get("timed_out")
-        and not result.get("error")
-        and auto is not None
-        and auto.is_dir()
-    )
-    with disk.quiet_gradebook(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        private = out / "gradebook.db" if ok else None
-        total = gradebook_merge.merge(gb, assignment, student, private, timestamp)
-    dest = course / "autograded" / student / assignment
-    seconds = result.get("seconds", 0.0)
-    if total is None:
-        gradebook_merge.remove_autograded(dest)
-        cell = ""
-        if out:
-            with contextlib.suppress(OSError):
-                cell = (out / "last-cell.txt").read_text(errors="replace").strip()
-        reason = result.get("reason") or report.failure_reason(result, log, run.limits, diagnosis)
-        return Outcome(
-            student, "failed", None, run.max_score, reason, cell, notes, flags, run.gaps, seconds
+    with _Results(out) as job:
+        log = job.log()
+        logs = course / "reports" / assignment / "logs"
+        (logs / f"{student}.log").write_text(log, encoding="utf-8", errors="replace")
+        notes, flags, timestamp, diagnosis = _inspect(run, submission)
+        ok = (
+            result.get("exit_code") == 0
+            and not result.get("timed_out")
+            and not result.get("error")
+            and job.auto_fd is not None
         )
-    if diagnosis:
-        notes.insert(0, diagnosis)
-    notes += result.get("return_notes", [])
-    gradebook_merge.install_autograded(auto, dest)
-    for name in sorted(p.name for p in auto.glob("*.ipynb")):
-        notes += report.notes_from_notebook(auto / name)
-    return Outcome(student, "graded", total, run.max_score, "", "", notes, flags, run.gaps, seconds)
+        with tempfile.TemporaryDirectory(prefix="lstm-grading-merge-") as tmp:
+            private = job.gradebook(tmp) if ok else None
+            with disk.quiet_gradebook(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+                total = gradebook_merge.merge(gb, assignment, student, private, timestamp)
+        dest = course / "autograded" / student / assignment
+        gaps, seconds = run.gaps, result.get("seconds", 0.0)
+        if total is None:
+            gradebook_merge.remove_autograded(dest)
+            cell = job.last_cell()
+            # What kept the results from being read says more than nbgrader's exit status.
+            why = result.get("reason") or report.failure_reason(
+                result, log, run.limits, diagnosis or job.unusable
+            )
+            notes += [p for p in job.problems if p != why]
+            return Outcome(
+                student, "failed", None, run.max_score, why, cell, notes, flags, gaps, seconds
+            )
+        if diagnosis:
+            notes.insert(0, diagnosis)
+        notes += result.get("return_notes", [])
+        gradebook_merge.install_autograded(out / "autograded", dest)
+        notes += job.notebook_notes(run.notebooks) + job.problems
+        return Outcome(student, "graded", total, run.max_score, "", "", notes, flags, gaps, seconds)
 
 
 def _inspect(run: _Run, submission: Path) -> tuple[list[str], list[str], object, str]:
@@ -482,8 +600,8 @@ def _grade_locked(
                 outcome = _merge_result(
                     run, manifest, student, todo[student], result, submissions[student]
                 )
-                if result.get("out"):
-                    shutil.rmtree(Path(result["out"]).parent, ignore_errors=True)
+                if result.get("out"):  # what the student's code left there too, however deep
+                    safe_copy.remove_tree(Path(result["out"]).parent)
                 outcomes[student] = outcome
                 if outcome.status == "graded":
                     regraded.append(student)
@@ -499,7 +617,7 @@ def _grade_locked(
             tmp = Path(tempfile.gettempdir())
             gone = lambda name: not (tmp / name.split("-job")[0]).exists()  # noqa: E731
             cgroups.remove_unused(cgroup, course_lock.RUN_PREFIX, only=gone)
-        shutil.rmtree(base, ignore_errors=True)
+        safe_copy.remove_tree(base)
         os.close(owner)
     details = {
         "sandbox": sandbox_mode if not why else f"{sandbox_mode} ({why})",

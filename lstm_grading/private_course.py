@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import resource
+import secrets
 import sys
 import tempfile
 import traceback
@@ -261,8 +262,28 @@ def copy_out(job: Job, course: str, home: str, out_fd: int) -> dict:
 
 
 def write_file(dir_fd: int, name: str, data: bytes) -> None:
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
+    """Write ``name`` in the folder ``dir_fd`` as a new file, whatever was there.
+
+    Written under a new name of its own, then renamed over ``name``: in reduced mode the
+    student's code can reach the results folder, and a FIFO put there in advance would block
+    an open for writing forever (and the run with it), a link would be followed. A rename
+    replaces either without opening it.
+    """
+    for _ in range(100):
+        temp = f".{name}.{secrets.token_hex(8)}"
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            fd = os.open(temp, flags, 0o600, dir_fd=dir_fd)
+        except FileExistsError:
+            continue
+        break
+    else:
+        raise FileExistsError(f"no new name for {name} in the results folder")
     try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp, dir_fd=dir_fd)
+        raise

@@ -9,6 +9,16 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import safe_copy
+from .safe_copy import shown
+from .submission_checks import (
+    MAX_NOTEBOOK_BYTES,
+    cell_source,
+    grade_id,
+    nbgrader_metadata,
+    parse_notebook,
+)
+
 PLAIN_FAILURES = [  # (substring of nbgrader's log, reason), first match wins
     ("UnresponsiveKernelError", "timeout: kernel did not answer after an interrupt"),
     ("CellTimeoutError", "timeout: kernel did not answer after an interrupt"),
@@ -23,6 +33,16 @@ PLAIN_FAILURES = [  # (substring of nbgrader's log, reason), first match wins
     ("MissingEntry", "grade cells do not match the gradebook"),
 ]
 _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit)\b.*)$")
+NOTEBOOK_NOTES = {  # the ename of an error output -> the note
+    "CellTimeout": "cell timeout",
+    "CellTimeoutError": "cell timeout (kernel interrupted)",
+    "OutputLimitExceeded": "output limit",
+    "MemoryError": "memory limit (MemoryError)",
+    "SystemExit": "sys.exit",
+}
+# The most notes one notebook gives: a notebook has a few dozen cells, so more is a notebook
+# the job did not write (reduced mode), and would only bloat every summary and manifest.
+MAX_NOTES_PER_NOTEBOOK = 50
 
 
 @dataclass
@@ -46,38 +66,61 @@ class Outcome:
         return d
 
 
-def cell_label(cell) -> str:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    source = cell.get("source", "")
-    source = "".join(source) if isinstance(source, list) else source
-    return meta.get("grade_id") or (source.strip().splitlines() or [""])[0][:60]
+def cell_label(cell: dict) -> str:
+    """The cell's grade id, else the first line of its source (at most 60 characters)."""
+    gid = grade_id(nbgrader_metadata(cell))
+    return shown(gid or (cell_source(cell).strip().splitlines() or [""])[0], 60)
 
 
-def notes_from_notebook(path: Path) -> list[str]:
-    """Per-cell problems recorded in an autograded notebook's outputs."""
-    notes = []
-    try:  # plain JSON: nbformat's validation would cost the coordinator ~40 ms a notebook
-        cells = json.loads(path.read_text())["cells"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return [f"autograded notebook unreadable: {exc}"]
-    kinds = {
-        "CellTimeout": "cell timeout",
-        "CellTimeoutError": "cell timeout (kernel interrupted)",
-        "OutputLimitExceeded": "output limit",
-        "MemoryError": "memory limit (MemoryError)",
-        "SystemExit": "sys.exit",
-    }
-    for cell in cells:
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error" and out.get("ename") in kinds:
-                notes.append(f"{kinds[out['ename']]} in {cell_label(cell)}")
+def notes_from_notebook(name: str, dir_fd: int) -> list[str]:
+    """Per-cell problems recorded in the outputs of the autograded notebook ``name`` in the
+    folder ``dir_fd``, and what kept the notebook from being read, if anything (none if it is
+    missing: a notebook the student did not submit).
+
+    In reduced mode the student's code could have replaced the notebook in the job's results
+    folder (:data:`lstm_grading.job.REDUCED_GAPS`), so it is read as a submitted notebook is
+    (:func:`lstm_grading.safe_copy.read_capped`, at most :data:`MAX_NOTEBOOK_BYTES`) and every
+    cell and output is type-checked. Plain JSON: nbformat's validation would cost the
+    coordinator ~40 ms a notebook.
+    """
+    what = f"autograded notebook {shown(name, 100)}"
+    got = safe_copy.read_capped(name, dir_fd, MAX_NOTEBOOK_BYTES + 1)
+    if got.missing:
+        return []
+    if got.problem:
+        return [f"{what} {got.problem}: not read"]
+    if len(got.data) > MAX_NOTEBOOK_BYTES:
+        return [f"{what} is larger than {safe_copy.size(MAX_NOTEBOOK_BYTES)}: not read"]
+    cells, problem = parse_notebook(got.data)
+    if problem:
+        return [f"{what} {problem}"]
+    notes: list[str] = []
+    odd = []  # cells that are no object, or whose outputs are no list of objects
+    for n, cell in enumerate(cells, 1):
+        outputs = cell.get("outputs", []) if isinstance(cell, dict) else None
+        if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
+            odd.append(n)
+        for out in outputs if isinstance(outputs, list) else []:
+            ename = out.get("ename") if isinstance(out, dict) else None
+            if isinstance(ename, str) and ename in NOTEBOOK_NOTES:
+                if out.get("output_type") == "error":
+                    notes.append(f"{NOTEBOOK_NOTES[ename]} in {cell_label(cell)}")
+    if len(notes) > MAX_NOTES_PER_NOTEBOOK:
+        more = len(notes) - MAX_NOTES_PER_NOTEBOOK
+        notes[MAX_NOTES_PER_NOTEBOOK:] = [f"{more} more such notes in {what}"]
+    if odd:
+        notes.append(
+            f"{what}: {len(odd)} cell(s) not as nbformat writes them (first: cell {odd[0]}), "
+            "not read for notes"
+        )
     return notes
 
 
 def failure_reason(result: dict, log: str, limits, diagnosis: str = "") -> str:
     """The first meaningful reason a job gave no score."""
     if result.get("error"):
-        return "sandbox error: " + result["error"].strip().splitlines()[-1]
+        lines = str(result["error"]).strip().splitlines()
+        return "sandbox error: " + (shown(lines[-1], 300) if lines else "(no message)")
     if result.get("timed_out"):
         return f"timeout: the notebook ran past {limits.notebook_timeout} s"
     if diagnosis:

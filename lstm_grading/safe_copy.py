@@ -6,19 +6,29 @@ with ``O_NOFOLLOW | O_DIRECTORY``, a file with ``O_NOFOLLOW | O_NONBLOCK`` and k
 the source is refused, and renaming folders during the copy cannot redirect it. Destination
 files are created with ``O_CREAT | O_EXCL | O_NOFOLLOW`` in a folder the copier made itself.
 A byte budget bounds what comes back; what does not fit is counted, not copied.
+
+The same rules read one file (:func:`read_capped`: at most a given number of bytes, the first
+or the last ones) and parse it (:func:`json_value`), for the coordinator's reads of what a
+student made: a submitted folder, and in reduced mode a job's results folder too.
+:func:`remove_tree` removes such a folder however deep it is.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import stat
 from dataclasses import dataclass, field
 
 MIB = 1 << 20  # bytes: every size limit of the grader is in MiB
+GIB = 1 << 30
 
 
 def size(n: int) -> str:
-    """``n`` bytes for a message: in MiB from 1 MiB on, else in bytes."""
+    """``n`` bytes for a message: in GiB from 1 GiB on, in MiB from 1 MiB on, else in bytes."""
+    if n >= GIB:
+        return f"{n / GIB:.3g} GiB"
     return f"{n / MIB:.3g} MiB" if n >= MIB else f"{n} bytes"
 
 
@@ -196,16 +206,176 @@ def open_file(name: str, dir_fd: int) -> int:
     return os.open(name, _FILE, dir_fd=dir_fd)
 
 
+def kind_of(mode: int) -> str:
+    """What a file of ``mode`` (an ``st_mode``) is, for a message: "a regular file", "a folder",
+    "a symbolic link", "a FIFO", "a socket" or "a device"."""
+    kinds = [
+        (stat.S_ISREG, "a regular file"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((what for test, what in kinds if test(mode)), "a device")
+
+
+MISSING = "is missing"
+
+
+def not_opened(exc: OSError, name: str, dir_fd: int | None = None, want="a regular file") -> str:
+    """Why ``name`` could not be opened (``exc``), to follow its name in a message: "is missing",
+    "is a symbolic link, not a regular file", "cannot be opened (Permission denied)"."""
+    if isinstance(exc, FileNotFoundError):
+        return MISSING
+    try:
+        kind = kind_of(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        kind = want
+    if kind != want:
+        return f"is {kind}, not {want}"
+    return f"cannot be opened ({exc.strerror})"
+
+
+@dataclass
+class Read:
+    """What :func:`read_capped` got of one file."""
+
+    data: bytes = b""  # at most the limit asked for: the file's first bytes, or its last ones
+    size: int = 0  # the file's size when it was opened
+    problem: str = ""  # why nothing was read, to follow the file's name: "is a FIFO, not ..."
+
+    @property
+    def missing(self) -> bool:
+        """True if there was no file of that name."""
+        return self.problem == MISSING
+
+    @property
+    def cut(self) -> bool:
+        """True if the file held more than was read."""
+        return self.size > len(self.data)
+
+
+def read_capped(name: str, dir_fd: int, limit: int, *, last: bool = False) -> Read:
+    """At most ``limit`` bytes of the regular file ``name`` in the folder ``dir_fd``: its first
+    bytes, or with ``last`` its last ones.
+
+    Opened by :func:`open_file` (never through a link, never waiting on a FIFO) and read only
+    if ``fstat`` says it is a regular file, so a link to ``/dev/zero``, a FIFO or a sparse file
+    of many GiB costs no more than ``limit`` bytes and no wait. Never raises ``OSError``: what
+    kept the file from being read is the result's ``problem``.
+    """
+    try:
+        fd = open_file(name, dir_fd)
+    except OSError as exc:
+        return Read(problem=not_opened(exc, name, dir_fd))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return Read(problem=f"is {kind_of(st.st_mode)}, not a regular file")
+        offset = max(0, st.st_size - limit) if last else 0
+        chunks, left = [], limit
+        while left > 0:
+            chunk = os.pread(fd, min(left, MIB), offset)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            offset += len(chunk)
+            left -= len(chunk)
+        return Read(b"".join(chunks), st.st_size)
+    except OSError as exc:
+        return Read(problem=f"cannot be read ({exc.strerror})")
+    finally:
+        os.close(fd)
+
+
 def read_file(name: str, dir_fd: int, limit: int) -> bytes | None:
     """At most ``limit`` bytes of the regular file ``name`` under ``dir_fd``, or None."""
+    got = read_capped(name, dir_fd, limit)
+    return None if got.problem else got.data
+
+
+def json_value(data: bytes):
+    """The JSON value of ``data``. Raises ``UnicodeDecodeError`` (not UTF-8) or ``ValueError``
+    (not JSON, or nested deeper than the parser's recursion limit). The caller checks the type
+    of every part it uses: a student may have written any JSON at all."""
+    text = data.decode("utf-8")
     try:
-        fd = os.open(name, _FILE, dir_fd=dir_fd)
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def _clear(fd: int) -> list[str]:
+    """Remove every entry of the folder ``fd`` that is no folder; return the folders' names."""
+    folders = []
+    try:
+        with os.scandir(fd) as entries:
+            listed = list(entries)
     except OSError:
-        return None
+        return []
+    for entry in listed:
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            is_dir = False
+        if is_dir:
+            folders.append(entry.name)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.name, dir_fd=fd)
+    return folders
+
+
+def remove_tree(path) -> None:
+    """Remove the folder ``path`` and everything in it, however deep, as far as it can.
+
+    ``shutil.rmtree`` calls itself once per level, and raises ``RecursionError`` on a chain of
+    a thousand folders, which a student's code can leave in a job's folder in reduced mode.
+    Here there is no recursion and one folder is open at a time (so no limit on open files
+    either); no link is followed, and the way back up is checked (``..`` must be the folder
+    it came down from), so folders moved meanwhile end the removal rather than redirect it.
+    Raises nothing: what cannot be removed stays.
+    """
+    head, name = os.path.split(os.path.abspath(os.fspath(path)))
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return os.read(fd, limit)
+        fd = open_dir(head)
+    except OSError:
+        return
+    try:
+        # One entry per folder from ``head`` down to the one open: (its identity, the names of
+        # its folders still to remove, its name in the folder above).
+        stack = [(_identity(fd), [name], "")]
+        while True:
+            _, todo, _ = stack[-1]
+            if todo:
+                sub = todo.pop()
+                try:
+                    child = open_dir(sub, fd)
+                except OSError:
+                    with contextlib.suppress(OSError):  # a link or a file since it was listed
+                        os.unlink(sub, dir_fd=fd)
+                    continue
+                os.close(fd)
+                fd = child
+                stack.append((_identity(fd), _clear(fd), sub))
+                continue
+            if len(stack) == 1:
+                return
+            up = open_dir("..", fd)
+            if _identity(up) != stack[-2][0]:
+                os.close(up)
+                return
+            os.close(fd)
+            fd = up
+            with contextlib.suppress(OSError):
+                os.rmdir(stack.pop()[2], dir_fd=fd)
+    except OSError:
+        return
     finally:
         os.close(fd)
 

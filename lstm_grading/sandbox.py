@@ -41,6 +41,21 @@ from .private_course import COURSE, HOME, copy_out, open_home, prepare, run_nbgr
 
 __all__ = ["REDUCED_GAPS", "Job", "Limits", "grade_files", "preload", "run_job"]
 
+# The most run_job reads of the two files a job leaves for it (:func:`_job_result`).
+# result.json holds an exit status, a few notes and at most one traceback: a few KiB.
+RESULT_BYTES = safe_copy.MIB
+ERROR_BYTES = 64 << 10  # waiter-error.txt: one traceback, whose last line is the reason
+# What each field of result.json must be (the job writes these and no others), in words.
+RESULT_FIELDS = {
+    "exit_code": (lambda v: v is None or type(v) is int, "a whole number or null"),
+    "error": (lambda v: v is None or isinstance(v, str), "text or null"),
+    "returned_bytes": (lambda v: type(v) is int, "a whole number"),
+    "return_notes": (
+        lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v),
+        "a list of text",
+    ),
+}
+
 
 def _init(job: Job, work_fd: int, template_fd: int, waiter: int) -> None:
     """PID 1 of the sandbox (root): file system, private course, nbgrader in a child, copy-out."""
@@ -222,9 +237,10 @@ def _run_reduced(job: Job, deadline: float) -> bool:
 def run_job(job: Job) -> dict:
     """Grade one submission (folders ``job.work/submission`` and ``job.template``).
 
-    Returns a dict: ``exit_code`` (nbgrader's), ``error`` (the sandbox's own traceback),
-    ``timed_out``, ``oom_kills``, ``returned_bytes``, ``return_notes``, ``seconds``, ``out``
-    (the results folder).
+    Returns a dict: ``exit_code`` (nbgrader's), ``error`` (the sandbox's own traceback, or
+    what kept the job's ``result.json`` from being read: :func:`_job_result`), ``timed_out``,
+    ``oom_kills``, ``returned_bytes``, ``return_notes``, ``seconds``, ``out`` (the results
+    folder).
     """
     start = time.monotonic()
     out = os.path.join(job.work, "out")
@@ -236,14 +252,9 @@ def run_job(job: Job) -> dict:
         timed_out, oom = _run_full(job, deadline)
     else:
         timed_out = _run_reduced(job, deadline)
-    try:
-        with open(os.path.join(out, "result.json")) as f:
-            result = json.load(f)
-    except (OSError, ValueError):
-        result = {"exit_code": None, "error": None}
-    waiter = os.path.join(out, "waiter-error.txt")
-    if os.path.exists(waiter) and not result.get("error"):
-        result["error"] = Path(waiter).read_text()
+    result, problem = _job_result(out)
+    if problem and not timed_out and not result["error"]:  # past its time, the timeout is why
+        result["error"] = problem
     return {
         "exit_code": None,
         "error": None,
@@ -256,6 +267,58 @@ def run_job(job: Job) -> dict:
         "seconds": round(time.monotonic() - start, 3),
         "out": out,
     }
+
+
+def _job_result(out: str) -> tuple[dict, str]:
+    """What the job left in ``out`` for :func:`run_job`: the fields of ``result.json``, with the
+    waiter's traceback (``waiter-error.txt``) as the error if there is one; and what kept either
+    file from being read, or "".
+
+    In reduced mode the student's code could reach ``out`` (:data:`REDUCED_GAPS`) and put a
+    link, a FIFO, a huge file or any JSON in place of either file. So both are read as a
+    student's files are (:func:`lstm_grading.safe_copy.read_capped`: no link followed, no FIFO
+    waited on, at most :data:`RESULT_BYTES` and :data:`ERROR_BYTES`), and each field of
+    ``result.json`` is type-checked (:data:`RESULT_FIELDS`). A missing ``result.json`` is no
+    problem: a job killed at its time limit writes none.
+    """
+    result: dict = {"exit_code": None, "error": None}
+    try:
+        fd = safe_copy.open_dir(out)
+    except OSError as exc:
+        why = safe_copy.not_opened(exc, out, want="a folder")
+        return result, f"the job's results folder {why}: not read"
+    try:
+        got = safe_copy.read_capped("result.json", fd, RESULT_BYTES + 1)
+        waiter = safe_copy.read_capped("waiter-error.txt", fd, ERROR_BYTES, last=True)
+    finally:
+        os.close(fd)
+    fields, problem = ({}, "") if got.missing else _result_fields(got)
+    result.update(fields)
+    if waiter.problem and not waiter.missing:
+        problem = problem or f"the job's waiter-error.txt {waiter.problem}: not read"
+    elif not waiter.missing and not result["error"]:
+        result["error"] = waiter.data.decode("utf-8", "replace")
+    return result, problem
+
+
+def _result_fields(got: safe_copy.Read) -> tuple[dict, str]:
+    """The fields of ``result.json`` as :func:`_job_result` read it, and what was wrong, if
+    anything (then no field is kept)."""
+    what = "the job's result.json"
+    if got.problem:
+        return {}, f"{what} {got.problem}: not read"
+    if len(got.data) > RESULT_BYTES:
+        return {}, f"{what} is larger than {safe_copy.size(RESULT_BYTES)}: not read"
+    try:
+        value = safe_copy.json_value(got.data)
+    except ValueError as exc:  # UnicodeDecodeError too
+        return {}, f"{what} is not JSON ({safe_copy.shown(str(exc), 200)})"
+    if not isinstance(value, dict):
+        return {}, f"{what} is not a JSON object"
+    for key, (valid, expected) in RESULT_FIELDS.items():
+        if key in value and not valid(value[key]):
+            return {}, f"{what}: {key} is not {expected}"
+    return {key: value[key] for key in RESULT_FIELDS if key in value}, ""
 
 
 def grade_files(

@@ -10,12 +10,13 @@ The coordinator runs these on the submitted folder, which the student made: ever
 through :mod:`lstm_grading.safe_copy` (the folder opened once without following a link, a file
 only if it is a regular file, never a FIFO or a device, and at most :data:`MAX_NOTEBOOK_BYTES`
 of it), and every field of the notebook's JSON is type-checked before it is used, so that no
-file a student can submit makes them hang, fill the memory or raise.
+file a student can submit makes them hang, fill the memory or raise. :func:`parse_notebook` and
+the cell helpers (:func:`cell_source`, :func:`nbgrader_metadata`, :func:`grade_id`) read an
+autograded notebook the same way (:func:`lstm_grading.report.notes_from_notebook`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
@@ -26,6 +27,8 @@ from .safe_copy import shown
 
 # The most of one notebook the coordinator reads (nbgrader, in the sandbox, reads any size):
 # the course's notebooks are well under 1 MiB, and a larger one is graded without these checks.
+# The same for an autograded notebook (lstm_grading.report.notes_from_notebook): the job
+# returns at most Limits.return_mb (5 MiB by default) in all.
 MAX_NOTEBOOK_BYTES = 16 * safe_copy.MIB
 MAX_TIMESTAMP_BYTES = 1024  # nbgrader writes about 30
 
@@ -52,15 +55,7 @@ def _kind(dir_fd: int, name: str) -> str:
         return "missing"
     except OSError as exc:
         return f"an entry that cannot be examined ({exc.strerror})"
-    if stat.S_ISREG(mode):
-        return "file"
-    kinds = [
-        (stat.S_ISLNK, "a symbolic link"),
-        (stat.S_ISDIR, "a folder"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISSOCK, "a socket"),
-    ]
-    return next((what for test, what in kinds if test(mode)), "a device")
+    return "file" if stat.S_ISREG(mode) else safe_copy.kind_of(mode)
 
 
 def _names(dir_fd: int) -> list[str]:
@@ -77,14 +72,21 @@ def _read(dir_fd: int, name: str, limit: int) -> bytes | None:
     return safe_copy.read_file(name, dir_fd, limit + 1)
 
 
-def _json(data: bytes):
-    """The JSON value of ``data``. Raises ``UnicodeDecodeError`` (not UTF-8) or ``ValueError``
-    (not JSON, or nested deeper than the parser's recursion limit)."""
-    text = data.decode("utf-8")
+def parse_notebook(data: bytes) -> tuple[list | None, str]:
+    """``(cells, "")``: the notebook's list of cells, each as the JSON gave it (a cell may be
+    anything: check its type); or ``(None, what is wrong)``, to follow the notebook's name: "is
+    not valid UTF-8 at byte 7", "is not a notebook: not JSON (...)", "is not a notebook: no list
+    of cells"."""
     try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
+        nb = safe_copy.json_value(data)
+    except UnicodeDecodeError as exc:
+        return None, f"is not valid UTF-8 at byte {exc.start}"
+    except ValueError as exc:
+        return None, f"is not a notebook: not JSON ({shown(str(exc), 200)})"
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        return None, "is not a notebook: no list of cells"
+    return cells, ""
 
 
 def _open(folder: Path) -> int | None:
@@ -119,15 +121,10 @@ def _diagnose(fd: int, notebooks: tuple[str, ...]) -> str:
             return f"{name} cannot be read"
         if len(data) > MAX_NOTEBOOK_BYTES:
             continue  # not read here: nbgrader says what it finds
-        try:
-            nb = _json(data)
-        except UnicodeDecodeError as exc:
-            return f"{name} is not valid UTF-8 at byte {exc.start}"
-        except ValueError as exc:
-            return f"{name} is not a notebook: not JSON ({shown(str(exc), 200)})"
-        if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-            return f"{name} is not a notebook: no list of cells"
-        for n, cell in enumerate(nb["cells"], 1):
+        cells, problem = parse_notebook(data)
+        if problem:
+            return f"{name} {problem}"
+        for n, cell in enumerate(cells, 1):
             problem = _cell_problem(cell)
             if problem:
                 return f"{name} is not a notebook: cell {n} {problem}"
@@ -157,29 +154,27 @@ def _cells(dir_fd: int | None, name: str) -> list[dict] | None:
         return []
     if len(data) > MAX_NOTEBOOK_BYTES:
         return None
-    try:
-        nb = _json(data)
-    except ValueError:  # UnicodeDecodeError too: diagnose() reports both
-        return []
-    cells = nb.get("cells") if isinstance(nb, dict) else None
-    return [c for c in cells if isinstance(c, dict)] if isinstance(cells, list) else []
+    cells, _ = parse_notebook(data)  # what is wrong: diagnose() says it
+    return [c for c in cells or [] if isinstance(c, dict)]
 
 
-def _source(cell: dict) -> str:
+def cell_source(cell: dict) -> str:
+    """The cell's source as one text; the parts that are not text are left out."""
     src = cell.get("source", "")
     if isinstance(src, list):
         return "".join(s for s in src if isinstance(s, str))
     return src if isinstance(src, str) else ""
 
 
-def _nbgrader(cell: dict) -> dict:
+def nbgrader_metadata(cell: dict) -> dict:
     """The cell's nbgrader metadata, {} if there is none or it is not an object."""
     meta = cell.get("metadata")
     meta = meta.get("nbgrader") if isinstance(meta, dict) else None
     return meta if isinstance(meta, dict) else {}
 
 
-def _grade_id(meta: dict) -> str:
+def grade_id(meta: dict) -> str:
+    """The ``grade_id`` of nbgrader metadata ``meta``, "" if there is none or it is not text."""
     gid = meta.get("grade_id")
     return gid if isinstance(gid, str) else ""
 
@@ -228,14 +223,14 @@ def _compare(cells: list[dict], released: list[dict], text: list[str]) -> list[s
     notes = []
     by_id = {}
     for c in cells:
-        meta = _nbgrader(c)
+        meta = nbgrader_metadata(c)
         if c.get("cell_type") == "code" and not (meta.get("locked") or meta.get("grade")):
-            text.append(_source(c))  # the student's own code (locked cells are restored)
-        if _grade_id(meta):
-            by_id[_grade_id(meta)] = c
+            text.append(cell_source(c))  # the student's own code (locked cells are restored)
+        if grade_id(meta):
+            by_id[grade_id(meta)] = c
     for c in released:
-        meta = _nbgrader(c)
-        gid = _grade_id(meta)
+        meta = nbgrader_metadata(c)
+        gid = grade_id(meta)
         if not gid or not (meta.get("grade") or meta.get("locked")):
             continue
         mine = by_id.get(gid)
@@ -247,7 +242,7 @@ def _compare(cells: list[dict], released: list[dict], text: list[str]) -> list[s
                 f"cell {gid} turned into {_cell_type(mine)} (nbgrader made it "
                 f"{_cell_type(c)} again)"
             )
-        elif _source(mine) != _source(c):
+        elif cell_source(mine) != cell_source(c):
             notes.append(f"edited locked cell {gid} (restored by nbgrader)")
     return notes
 

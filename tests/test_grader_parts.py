@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from course import SOLUTIONS
 
-from lstm_grading import course_lock, course_prep, parallel, safe_copy, submission_checks
+from lstm_grading import course_lock, course_prep, parallel, report, safe_copy, submission_checks
 from lstm_grading.course_lock import CourseBusy
 from lstm_grading.course_prep import NOT_GLOB_SAFE
 from lstm_grading.pool import Pool
@@ -82,9 +82,18 @@ def test_only_run_folders_of_dead_runs_are_removed(tmp_path):
     live, live_fd = course_lock.make_run_folder()
     dead, dead_fd = course_lock.make_run_folder()
     os.close(dead_fd)  # as if its run had been killed
+    # What a reduced-mode student's code may have left in a job's folder: a chain of folders
+    # deeper than shutil.rmtree's recursion goes, a FIFO, a link to a file of the instructor's.
+    job = dead / "job-1"
+    job.mkdir()
+    os.mkfifo(chain(job, 1100) / "fifo")
+    keep = tmp_path / "instructors.txt"
+    keep.write_text("kept")
+    (job / "link").symlink_to(keep)
     try:
         removed = course_lock.remove_stale_run_folders()
         assert dead in removed and not dead.exists()
+        assert keep.read_text() == "kept"
         assert live not in removed and live.exists()
     finally:
         os.close(live_fd)
@@ -496,6 +505,7 @@ def test_a_class_with_broken_submissions_is_planned_and_merged_student_by_studen
     results = {s: failed_job for s in todo}
     results["good"] = graded_result(small_course, tmp_path / "good-out", "good", notebook())
     # What a job returned, not what nbgrader writes: a reduced-mode student's code can write it.
+    # The score is the private gradebook's: graded, with a note on the notebook's bad cell.
     mangled = graded_result(small_course, tmp_path / "mangled-out", "mangled", '{"cells": [1]}')
     results["mangled"] = mangled
     for student in sorted(todo):
@@ -510,11 +520,7 @@ def test_a_class_with_broken_submissions_is_planned_and_merged_student_by_studen
         "big": nbgrader_failed,
         "deep": nbgrader_failed,
         "good": ("graded", ""),
-        "mangled": (
-            "failed",
-            "the grader could not merge this submission (AttributeError: 'int' object has no "
-            "attribute 'get')",
-        ),
+        "mangled": ("graded", ""),
         "fifo": ("failed", f"{NB} is a FIFO, not a regular file: not read, not graded"),
         **{
             case: ("failed", reason) if reason else nbgrader_failed
@@ -522,19 +528,52 @@ def test_a_class_with_broken_submissions_is_planned_and_merged_student_by_studen
         },
     }
     assert outcomes["good"].score == 7.0
+    assert outcomes["mangled"].notes == [
+        f"autograded notebook {NB}: 1 cell(s) not as nbformat writes them (first: cell 1), "
+        "not read for notes"
+    ]
     assert "timestamp.txt is a symbolic link, not a regular file: ignored" in outcomes["fifo"].notes
-    # The gradebook: a score for the graded one, empty scores (needs grading) for the failed.
-    assert scores(small_course) == {s: 7.0 if s == "good" else None for s in todo}
+    # The gradebook: a score for the graded ones, empty scores (needs grading) for the failed.
+    assert scores(small_course) == {s: 7.0 if s in ("good", "mangled") else None for s in todo}
     assert (small_course / "autograded" / "good" / "ps01" / NB).is_file()
-    assert not (small_course / "autograded" / "mangled" / "ps01").exists()
+    assert (small_course / "autograded" / "mangled" / "ps01" / NB).is_file()
     saved = json.loads((small_course / "reports" / "ps01" / "manifest.json").read_text())
     assert {s: e["status"] for s, e in saved["students"].items()} == {
         s: outcomes[s].status for s in todo
     }
-    # Run again: the graded one is unchanged, the failed ones are graded again.
+    # Run again: the graded ones are unchanged, the failed ones are graded again.
     _, _, _, again, todo_again = parallel._plan(small_course, "ps01", limits, False, "")
-    assert {s: o.status for s, o in again.items()} == {"good": "unchanged"}
-    assert sorted(todo_again) == sorted(["big", "deep", "mangled", "fifo", *MALFORMED])
+    assert {s: o.status for s, o in again.items()} == {"good": "unchanged", "mangled": "unchanged"}
+    assert sorted(todo_again) == sorted(["big", "deep", "fifo", *MALFORMED])
+
+
+def test_an_error_in_the_merge_fails_that_student_only(small_course, tmp_path, monkeypatch):
+    """Should reading a job's results still raise something other than an OSError (a bug of
+    the grader's), that student fails with the error as the reason, stored as a failure
+    (empty scores, no autograded folder); the next student is merged as usual."""
+    submit(small_course, "first", notebook())
+    submit(small_course, "second", notebook())
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    results = {s: graded_result(small_course, tmp_path / f"{s}-out", s, notebook()) for s in todo}
+    real = report.notes_from_notebook
+
+    def broken(name, dir_fd):
+        if "first-out" in os.readlink(f"/proc/self/fd/{dir_fd}"):
+            raise ValueError("a bug of the grader's")
+        return real(name, dir_fd)
+
+    monkeypatch.setattr(report, "notes_from_notebook", broken)
+    outcomes = {
+        s: parallel._merge_result(run, manifest, s, todo[s], results[s], submissions[s])
+        for s in sorted(todo)
+    }
+    assert {s: (o.status, o.reason) for s, o in outcomes.items()} == {
+        "first": ("failed", f"{parallel.MERGE_FAILED} (ValueError: a bug of the grader's)"),
+        "second": ("graded", ""),
+    }
+    assert scores(small_course) == {"first": None, "second": 7.0}
+    assert not (small_course / "autograded" / "first" / "ps01").exists()
+    assert (small_course / "autograded" / "second" / "ps01" / NB).is_file()
 
 
 def test_a_check_that_fails_is_a_note_on_that_submission(small_course, tmp_path, monkeypatch):

@@ -6,7 +6,8 @@ each attack is contained and reported as its spec expects; every ordinary submis
 cell by cell, exactly the score plain sequential ``nbgrader autograde`` gives it alone; the
 course (other submissions, the gradebook) is intact and the secret appears nowhere else;
 the export marks failures "needs grading". Further: a re-run regrades only what changed or
-failed, and the reduced (unsandboxed) mode still grades with timeouts.
+failed, and the reduced (unsandboxed) mode still grades with timeouts, and grades the class
+when a student's code replaces its own job's log by a FIFO.
 
 The limits are short enough that the looping attacks cost little (each looping cell waits out
 the cell limit, the unkillable loop the notebook limit) and long enough that no ordinary cell
@@ -19,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import sqlite3
+import threading
 from pathlib import Path
 
 import grading_corpus as corpus
@@ -184,6 +186,64 @@ def test_reduced_mode_still_grades_with_timeouts(ps01_course, tmp_path):
     assert course.total(A, "bob") == loop["expect"]["score"]
     assert "cell timeout in tanh" in outcome(summary, "bob")["notes"]
     assert outcome(summary, "alice")["sandbox"] == REDUCED_GAPS
+
+
+# Appended to the sigmoid cell: the kernel's folder is the job's home/<assignment> in reduced
+# mode, so the job's results folder is ../../out. nbgrader keeps writing to the log it opened;
+# the coordinator finds a FIFO under its name, and a chain of folders deeper than Python's
+# recursion limit (where shutil.rmtree raises) in the job's folder.
+PLANTS_A_FIFO = """
+import os as _os
+_log = _os.path.join("..", "..", "out", "nbgrader.log")
+_os.unlink(_log)
+_os.mkfifo(_log)
+_fd = _os.open(".", _os.O_RDONLY)
+for _ in range(1100):
+    _os.mkdir("deep", dir_fd=_fd)
+    _next = _os.open("deep", _os.O_RDONLY, dir_fd=_fd)
+    _os.close(_fd)
+    _fd = _next
+_os.close(_fd)
+"""
+
+
+def test_reduced_mode_a_fifo_in_place_of_the_log_stops_no_one(ps01_course, tmp_path):
+    """A student's code that can reach its own job's folder (reduced mode) and leaves a FIFO
+    there, and folders too deep for a recursive removal, is graded with a note on the log;
+    the run neither waits on the FIFO nor stops, and the rest of the class is graded."""
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    course.submit("alice", A, corpus.ordinary(course.root, "correct"))
+    course.submit(
+        "mallory", A, corpus.student_notebook(course.root, append={"sigmoid": PLANTS_A_FIFO})
+    )
+    done = {}
+
+    def run():
+        try:
+            done["summary"] = grade_assignment(
+                course.root,
+                A,
+                limits=LIMITS,
+                progress=False,
+                sandbox_mode="reduced",
+                feedback=False,
+                export=False,
+            )
+        except BaseException as exc:
+            done["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)  # a regression waits on the FIFO
+    thread.start()
+    thread.join(600)
+    assert not thread.is_alive(), "the run still waits after 600 s (on the FIFO?)"
+    if "error" in done:
+        raise done["error"]
+    summary = done["summary"]
+    assert course.total(A, "alice") == FULL_MARKS
+    assert course.total(A, "mallory") == FULL_MARKS
+    mallory = outcome(summary, "mallory")
+    assert mallory["status"] == "graded", mallory
+    assert "the job's nbgrader.log is a FIFO, not a regular file: not read" in mallory["notes"]
 
 
 def test_the_kernel_is_the_graders_whatever_kernel_the_notebook_names(ps01_course, tmp_path):

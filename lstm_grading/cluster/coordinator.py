@@ -30,14 +30,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sys
 import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from .. import course_lock, course_prep, disk, inputs, parallel
+from .. import course_lock, course_prep, disk, inputs, parallel, safe_copy
 from ..pool import Pool
 from ..progress import Progress
 from ..report import Outcome
@@ -236,7 +235,7 @@ def grade_assignment(
         finally:
             if bar:
                 bar.close()
-            shutil.rmtree(base, ignore_errors=True)
+            safe_copy.remove_tree(base)
             os.close(owner)
         details = {
             "sandbox": sandbox_text(results),
@@ -290,4 +289,4 @@ def _merge(run, manifest, student, todo, submissions, result, base, requested) -
             this_run, manifest, student, todo[student], result, submissions[student]
         )
     finally:
-        shutil.rmtree(out.parent, ignore_errors=True)
+        safe_copy.remove_tree(out.parent)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import shutil
 import signal
 import struct
 import sys
@@ -98,7 +97,7 @@ def grade(request: tuple, base: Path, mode: str, why: str, cgroup: str | None) -
 
 def main(argv: list[str]) -> int:
     from .. import cgroup as cgroups
-    from .. import course_lock, linux, sandbox
+    from .. import course_lock, linux, safe_copy, sandbox
 
     linux.die_with_parent(int(argv[0]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -120,7 +119,7 @@ def main(argv: list[str]) -> int:
         while (request := read_message(requests)) is not None:
             write_message(answers, grade(request, base, mode, why, cgroup))
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        safe_copy.remove_tree(base)
         os.close(owner)
     return 0
 
