@@ -75,16 +75,19 @@ def max_score(course: Path, assignment: str) -> float | None:
             return None
 
 
-def install_autograded(out: Path, dest: Path) -> None:
+def install_autograded(out: Path, dest: Path, budget: int, first: tuple[str, ...] = ()) -> None:
     """Replace ``dest`` (autograded/<student>/<assignment>) with ``out``, files read-only.
 
-    ``out`` is the job's results folder (written by the job's root, never by student code);
-    it is still copied without following links.
+    ``out`` is the job's autograded folder. In full mode the job's root wrote it and student
+    code could not reach it; in reduced mode a process the student's code left running could
+    still add to it. So it is copied as the job copied it: without following links, within
+    ``budget`` bytes (the job's own, ``Limits.return_mb``), the files named in ``first`` (the
+    assignment's notebooks) first.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.name}.incoming"
     shutil.rmtree(tmp, ignore_errors=True)
-    safe_copy.copy_path_tree(str(out), str(tmp), budget=1 << 40)
+    safe_copy.copy_path_tree(str(out), str(tmp), budget=budget, first=first)
     for folder, _, files in os.walk(tmp):
         os.chmod(folder, 0o755)
         for name in files:

@@ -288,7 +288,8 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
         if diagnosis:
             notes.insert(0, diagnosis)
         notes += result.get("return_notes", [])
-        gradebook_merge.install_autograded(out / "autograded", dest)
+        budget = int(run.limits.return_mb * MIB)
+        gradebook_merge.install_autograded(out / "autograded", dest, budget, run.notebooks)
         notes += job.notebook_notes(run.notebooks) + job.problems
         return Outcome(student, "graded", total, run.max_score, "", "", notes, flags, gaps, seconds)
 

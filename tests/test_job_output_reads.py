@@ -517,3 +517,21 @@ def test_the_jobs_own_writes_replace_what_was_planted_without_opening_it(tmp_pat
     assert (out / "result.json").is_file() and not (out / "result.json").is_symlink()
     assert (out / "result.json").read_bytes() == b'{"exit_code": 0}'
     assert outside.read_text() == "the instructor's file"
+
+
+def test_the_autograded_folder_is_installed_within_the_jobs_budget_notebook_first(tmp_path):
+    """What the coordinator copies into the course is held to the job's own budget
+    (Limits.return_mb), the assignment's notebook first: in reduced mode a process the
+    student's code left running could add files to the job's folder after its copy-out."""
+    from lstm_grading import gradebook_merge
+
+    auto, dest = tmp_path / "out" / "autograded", tmp_path / "course" / "autograded" / "s" / "a"
+    auto.mkdir(parents=True)
+    (auto / NB).write_text(json.dumps({"cells": [CELL]}))
+    with open(auto / "a-first-by-name.bin", "wb") as f:
+        f.truncate(safe_copy.MIB)  # sorted before the notebook; with it, over the budget
+    with open(auto / "huge.bin", "wb") as f:
+        f.truncate(SPARSE)
+    gradebook_merge.install_autograded(auto, dest, safe_copy.MIB, (NB,))
+    assert sorted(os.listdir(dest)) == [NB]
+    assert json.loads((dest / NB).read_text()) == {"cells": [CELL]}
