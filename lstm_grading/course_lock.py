@@ -92,9 +92,14 @@ def remove_stale_run_folders(tmp: Path | None = None) -> list[Path]:
         if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
             continue
         try:
-            fd = os.open(entry / OWNER, os.O_RDONLY | os.O_NOFOLLOW)
+            # Without waiting: in reduced mode a student's code can make a folder of this name
+            # in /tmp, with a FIFO as its lock, which a plain open would wait on forever.
+            fd = os.open(entry / OWNER, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             continue
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            continue  # not a run's lock: not ours to remove
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -4,9 +4,50 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 from . import safe_copy
+
+
+def schema(gradebook: Path) -> set[tuple]:
+    """The entries of ``gradebook``'s ``sqlite_master`` (type, name, table, SQL), read-only.
+
+    Reading them runs nothing the file defines (no view, no trigger). Raises ``sqlite3.Error``
+    for a file that is not an SQLite database.
+    """
+    from .course_prep import read_only
+
+    con = read_only(gradebook)
+    try:
+        return set(con.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+    finally:
+        con.close()
+
+
+def schema_problem(private_db: Path, expected: set[tuple]) -> str:
+    """What keeps a job's private gradebook from being merged, by its schema, or "".
+
+    The private gradebook is a copy of the course's (``course_prep.make_template``) that the
+    job's nbgrader filled with rows: its tables, indexes and their SQL are the course's. In
+    reduced mode a student's code could replace it with any SQLite file, whose views or
+    triggers would run when nbgrader's queries read it (a recursive view never returns): so
+    it is compared with the course's before anything opens it for queries.
+    """
+    try:
+        found = schema(private_db)
+    except sqlite3.Error as exc:
+        return f"is not an SQLite database ({exc})"
+    if found == expected:
+        return ""
+    extra = sorted(f"{kind} {name}" for kind, name, _, _ in found - expected)
+    missing = sorted(f"{kind} {name}" for kind, name, _, _ in expected - found)
+    parts = [
+        f"{what}: {safe_copy.shown(', '.join(names), 200)}"
+        for what, names in (("not in the course's", extra), ("missing", missing))
+        if names
+    ]
+    return "does not have the course's gradebook schema (" + "; ".join(parts) + ")"
 
 
 def merge(gb, assignment: str, student: str, private_db: Path | None, timestamp) -> float | None:
@@ -75,25 +116,35 @@ def max_score(course: Path, assignment: str) -> float | None:
             return None
 
 
-def install_autograded(out: Path, dest: Path, budget: int, first: tuple[str, ...] = ()) -> None:
-    """Replace ``dest`` (autograded/<student>/<assignment>) with ``out``, files read-only.
+def install_autograded(
+    src_fd: int, dest: Path, budget: int, first: tuple[str, ...] = ()
+) -> list[str]:
+    """Replace ``dest`` (autograded/<student>/<assignment>) with the folder ``src_fd``, files
+    read-only; return notes on what was left out.
 
-    ``out`` is the job's autograded folder. In full mode the job's root wrote it and student
-    code could not reach it; in reduced mode a process the student's code left running could
-    still add to it. So it is copied as the job copied it: without following links, within
-    ``budget`` bytes (the job's own, ``Limits.return_mb``), the files named in ``first`` (the
-    assignment's notebooks) first.
+    ``src_fd`` is the job's autograded folder, opened once without following links
+    (``parallel._Results``). In full mode the job's root wrote it and student code could not
+    reach it; in reduced mode a process the student's code left running could still add to
+    it. So it is copied as the job copied it: no link followed, within ``budget`` bytes (the
+    job's own, ``Limits.return_mb``), the files named in ``first`` (the assignment's
+    notebooks) first.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.name}.incoming"
     shutil.rmtree(tmp, ignore_errors=True)
-    safe_copy.copy_path_tree(str(out), str(tmp), budget=budget, first=first)
+    tmp.mkdir(mode=0o700)
+    tmp_fd = safe_copy.open_dir(str(tmp))
+    try:
+        report = safe_copy.copy_tree(src_fd, tmp_fd, safe_copy.CopyReport(budget), first=first)
+    finally:
+        os.close(tmp_fd)
     for folder, _, files in os.walk(tmp):
         os.chmod(folder, 0o755)
         for name in files:
             os.chmod(os.path.join(folder, name), 0o444)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
+    return report.notes()
 
 
 def remove_autograded(dest: Path) -> None:

@@ -6,11 +6,36 @@ import sys
 from dataclasses import dataclass, field, fields
 
 from .inputs import DAY, MIB_PER_TIB, PID_MAX_LIMIT, Rule, env_uid_base
+from .safe_copy import MIB
 
 REDUCED_GAPS = (
     "reduced sandbox: the student's code ran as the instructor and could read and write the "
     "instructor's files, use the network, leave processes, files and shared memory behind"
 )
+
+# The most any reader takes of each file a job leaves in its results folder beside the
+# autograded folder (which Limits.return_mb bounds). In reduced mode the student's code can
+# reach that folder, so each may be anything: a FIFO, a link, a file of any size.
+RESULT_BYTES = MIB  # result.json: an exit status, a few notes, at most one traceback: a few KiB
+ERROR_BYTES = 64 << 10  # waiter-error.txt: one traceback, whose last line is the reason
+# nbgrader.log is a few KiB (its progress lines, a traceback or two); its last MiB holds the
+# traceback that report.failure_reason looks for.
+LOG_BYTES = MIB
+KERNEL_LOG_BYTES = 64 << 10  # kernel.log: the kernel launcher's own few lines
+LAST_CELL_BYTES = 1024  # last-cell.txt: the first line of the cell that was running
+# A private gradebook (one assignment, one student) is about 150 KiB: 64 MiB leaves room for an
+# assignment with long cells and still bounds what one job makes the coordinator read.
+GRADEBOOK_BYTES = 64 * MIB
+# What comes back of each of them (sandbox.grade_files): the gradebook with one byte more, so
+# that its reader can tell one over the limit (refused) from one at it.
+RESULT_FILES = {
+    "result.json": RESULT_BYTES,
+    "waiter-error.txt": ERROR_BYTES,
+    "nbgrader.log": LOG_BYTES,
+    "kernel.log": KERNEL_LOG_BYTES,
+    "last-cell.txt": LAST_CELL_BYTES,
+    "gradebook.db": GRADEBOOK_BYTES + 1,
+}
 
 
 @dataclass(frozen=True)

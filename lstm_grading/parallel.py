@@ -48,6 +48,7 @@ from . import (
     safe_copy,
     sandbox,
 )
+from .job import GRADEBOOK_BYTES, LAST_CELL_BYTES, LOG_BYTES
 from .pool import Pool
 from .progress import Progress
 from .report import Outcome
@@ -56,14 +57,6 @@ from .sandbox import Job, Limits
 from .submission_checks import diagnose, read_timestamp, static_checks
 
 ATTEMPTS = 2  # a job whose worker died is tried this many times in all
-# The most the coordinator reads of each file of a job's results folder (:class:`_Results`).
-# nbgrader's log is a few KiB (its progress lines, a traceback or two); its last MiB holds the
-# traceback that report.failure_reason looks for.
-LOG_BYTES = MIB
-LAST_CELL_BYTES = 1024  # as much as the job itself copies (private_course.copy_out)
-# A private gradebook (one assignment, one student) is about 150 KiB: 64 MiB leaves room for an
-# assignment with long cells and still bounds what one job makes the coordinator read.
-GRADEBOOK_BYTES = 64 * MIB
 
 
 def nbgrader_env() -> dict[str, str]:
@@ -227,10 +220,12 @@ class _Results:
         got = self._read("last-cell.txt", LAST_CELL_BYTES)
         return shown(got.data.decode("utf-8", "replace").strip(), LAST_CELL_BYTES) if got else ""
 
-    def gradebook(self, folder: str) -> Path | None:
+    def gradebook(self, folder: str, expected: set[tuple]) -> Path | None:
         """A copy in ``folder`` (the coordinator's own) of the job's private gradebook, or None.
 
         A copy, because SQLite opens a path: it would follow a link, and read a file of any size.
+        Its schema must be ``expected``, the course gradebook's
+        (:func:`lstm_grading.gradebook_merge.schema_problem`), before nbgrader queries it.
         """
         got = self._read("gradebook.db", GRADEBOOK_BYTES + 1, needed=True)
         if got is None:
@@ -241,6 +236,10 @@ class _Results:
             return None
         copy = Path(folder, "gradebook.db")
         copy.write_bytes(got.data)
+        problem = gradebook_merge.schema_problem(copy, expected)
+        if problem:
+            self._unusable(f"the job's gradebook.db {problem}: not read")
+            return None
         return copy
 
     def notebook_notes(self, names: tuple[str, ...]) -> list[str]:
@@ -269,7 +268,8 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
             and job.auto_fd is not None
         )
         with tempfile.TemporaryDirectory(prefix="lstm-grading-merge-") as tmp:
-            private = job.gradebook(tmp) if ok else None
+            expected = gradebook_merge.schema(course / "gradebook.db") if ok else set()
+            private = job.gradebook(tmp, expected) if ok else None
             with disk.quiet_gradebook(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
                 total = gradebook_merge.merge(gb, assignment, student, private, timestamp)
         dest = course / "autograded" / student / assignment
@@ -289,7 +289,7 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
             notes.insert(0, diagnosis)
         notes += result.get("return_notes", [])
         budget = int(run.limits.return_mb * MIB)
-        gradebook_merge.install_autograded(out / "autograded", dest, budget, run.notebooks)
+        notes += gradebook_merge.install_autograded(job.auto_fd, dest, budget, run.notebooks)
         notes += job.notebook_notes(run.notebooks) + job.problems
         return Outcome(student, "graded", total, run.max_score, "", "", notes, flags, gaps, seconds)
 

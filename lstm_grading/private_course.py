@@ -20,11 +20,10 @@ import traceback
 import warnings
 
 from . import safe_copy
-from .job import Job
+from .job import GRADEBOOK_BYTES, KERNEL_LOG_BYTES, LAST_CELL_BYTES, Job
 
 COURSE = "/tmp/course"  # the private course, inside the sandbox (full mode)
 HOME = "/tmp/home"  # the kernel's home (and its TMPDIR below it), owned by the slot's uid
-KERNEL_LOG_BYTES = 64 << 10
 
 
 def environment(course: str, job: Job) -> dict[str, str]:
@@ -218,8 +217,11 @@ def copy_out(job: Job, course: str, home: str, out_fd: int) -> dict:
 
     The autograded folder (written by nbgrader, root's) comes first, notebooks first; then
     the files the student's code left in its own folder, except notebooks; all within
-    ``Limits.return_mb``. The private gradebook and logs are read without following links, and
-    the student's folders are reached without following any (:func:`open_home`).
+    ``Limits.return_mb``. The private gradebook (at most one byte over
+    :data:`~lstm_grading.job.GRADEBOOK_BYTES`, so that the coordinator sees it is too large)
+    and logs are read without following links, and the student's folders are reached without
+    following any (:func:`open_home`). In reduced mode the student's code could have put
+    anything in the results folder first: a file that cannot be written is a note.
     """
     report = safe_copy.CopyReport(int(job.limits.return_mb * (1 << 20)))
     os.mkdir("autograded", 0o700, dir_fd=out_fd)
@@ -240,40 +242,51 @@ def copy_out(job: Job, course: str, home: str, out_fd: int) -> dict:
                 os.close(src)
     finally:
         os.close(dst)
-    plenty = safe_copy.CopyReport(1 << 40)
-    with contextlib.suppress(OSError):
-        course_fd = safe_copy.open_dir(course)
-        safe_copy.copy_file("gradebook.db", course_fd, out_fd, plenty)
-        for name, limit in ((".kernel.log", KERNEL_LOG_BYTES),):
-            data = safe_copy.read_file(name, course_fd, limit)
-            if data is not None:
-                write_file(out_fd, "kernel.log", data)
-        os.close(course_fd)
-    with contextlib.suppress(OSError):
-        home_fd = open_home(home)
-        data = safe_copy.read_file(".lstm-grading-cell", home_fd, 1024)
-        os.close(home_fd)
-        if data is not None:
-            write_file(out_fd, "last-cell.txt", data)
-    return {
-        "returned_bytes": report.copied_bytes,
-        "return_notes": report.notes(),
-    }
+    notes = report.notes()
+    for folder, name, as_name, limit in (
+        (course, "gradebook.db", "gradebook.db", GRADEBOOK_BYTES + 1),
+        (course, ".kernel.log", "kernel.log", KERNEL_LOG_BYTES),
+        (home, ".lstm-grading-cell", "last-cell.txt", LAST_CELL_BYTES),
+    ):
+        try:  # the student's home is reached link by link; the course is root's or the job's
+            src = open_home(folder) if folder == home else safe_copy.open_dir(folder)
+        except OSError:
+            continue
+        try:
+            got = safe_copy.read_capped(name, src, limit)
+        finally:
+            os.close(src)
+        if not got.problem:
+            notes += return_file(out_fd, as_name, got.data)
+        elif not got.missing:
+            notes.append(f"the job's {name} {got.problem}: not returned")
+    return {"returned_bytes": report.copied_bytes, "return_notes": notes}
+
+
+def return_file(out_fd: int, name: str, data: bytes) -> list[str]:
+    """:func:`write_file` of ``name`` into the results folder ``out_fd``: [] if written, else a
+    note saying why not (in reduced mode, the student's code could have put a folder there)."""
+    try:
+        write_file(out_fd, name, data)
+    except OSError as exc:
+        return [f"{name} not written in the job's results folder ({exc.strerror})"]
+    return []
 
 
 def write_file(dir_fd: int, name: str, data: bytes) -> None:
-    """Write ``name`` in the folder ``dir_fd`` as a new file, whatever was there.
+    """Write ``name`` in the folder ``dir_fd`` as a new file, in place of a file, a link or a
+    FIFO of that name, none of which is opened.
 
     Written under a new name of its own, then renamed over ``name``: in reduced mode the
     student's code can reach the results folder, and a FIFO put there in advance would block
     an open for writing forever (and the run with it), a link would be followed. A rename
-    replaces either without opening it.
+    replaces either without opening it. A folder of that name it cannot replace: that raises
+    ``OSError`` (``IsADirectoryError``), as does a full disk, and no temporary file is left.
     """
     for _ in range(100):
         temp = f".{name}.{secrets.token_hex(8)}"
         try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-            fd = os.open(temp, flags, 0o600, dir_fd=dir_fd)
+            fd = safe_copy.create_file(temp, dir_fd)
         except FileExistsError:
             continue
         break

@@ -9,8 +9,10 @@ A byte budget bounds what comes back; what does not fit is counted, not copied.
 
 The same rules read one file (:func:`read_capped`: at most a given number of bytes, the first
 or the last ones) and parse it (:func:`json_value`), for the coordinator's reads of what a
-student made: a submitted folder, and in reduced mode a job's results folder too.
-:func:`remove_tree` removes such a folder however deep it is.
+student made: a submitted folder, and in reduced mode a job's results folder too;
+:func:`read_tree` reads a whole such folder into memory within a budget, and
+:func:`remove_tree` removes one however deep it is. :func:`create_file` makes a new file where
+someone else may have put something first.
 """
 
 from __future__ import annotations
@@ -200,6 +202,15 @@ def copy_file(
         os.close(fd)
 
 
+def create_file(name: str, dir_fd: int) -> int:
+    """A new file ``name`` under ``dir_fd``, open for writing (mode 600).
+
+    Never an existing one: whatever is already there (a FIFO, which an open for writing would
+    wait on for good, a link, a file) makes it raise ``FileExistsError``.
+    """
+    return os.open(name, _NEW, 0o600, dir_fd=dir_fd)
+
+
 def open_file(name: str, dir_fd: int) -> int:
     """A read-only fd for ``name`` under ``dir_fd``: never through a link as the last component,
     never blocking on a FIFO. The caller checks with ``fstat`` that it is a regular file."""
@@ -292,6 +303,94 @@ def read_file(name: str, dir_fd: int, limit: int) -> bytes | None:
     """At most ``limit`` bytes of the regular file ``name`` under ``dir_fd``, or None."""
     got = read_capped(name, dir_fd, limit)
     return None if got.problem else got.data
+
+
+def read_tree(
+    dir_fd: int, budget: int, *, first: tuple[str, ...] = ()
+) -> tuple[dict[str, bytes], list[str]]:
+    """The regular files under the folder ``dir_fd`` (relative path -> bytes) within ``budget``
+    bytes in all, and notes on what was left out (:meth:`CopyReport.notes`).
+
+    What :func:`copy_tree` would copy, read into memory instead, by the same rules: no link
+    followed, no FIFO waited on, folders down to :data:`MAX_DEPTH` levels, at most
+    :data:`MAX_ENTRIES` names per folder and :data:`MAX_TOTAL_ENTRIES` in all, a file that
+    does not fit in what is left of the budget left out whole. Without recursion, one open
+    folder per level. Relative paths listed in ``first`` are read before their folder's other
+    names. Raises nothing but ``MemoryError``: what cannot be read is a note.
+    """
+    report, files = CopyReport(budget), {}
+    # One entry per open folder, from dir_fd down: (its fd, its path with a "/", its names still
+    # to read, the next one last).
+    stack: list[tuple[int, str, list[str]]] = []
+
+    def enter(fd: int, prefix: str) -> None:
+        stack.append((fd, prefix, []))
+        try:
+            names = names_taken(fd)
+        except OSError:
+            report.refused.append(prefix or "./")
+            return
+        stack[-1][2].extend(sorted(names, key=lambda n: (prefix + n not in first, n))[::-1])
+
+    try:
+        enter(dir_fd, "")
+        while stack:
+            fd, prefix, names = stack[-1]
+            if not names:
+                stack.pop()
+                if fd != dir_fd:
+                    os.close(fd)
+                continue
+            name = names.pop()
+            report.entries += 1
+            if report.entries > MAX_TOTAL_ENTRIES:
+                report.stopped_at = prefix + name
+                break
+            sub = _read_entry(fd, name, prefix + name, report, files)
+            if sub is not None:
+                enter(sub, prefix + name + "/")
+        return files, report.notes()
+    finally:
+        for fd, _, _ in stack:
+            if fd != dir_fd:
+                os.close(fd)
+
+
+def _read_entry(dir_fd: int, name: str, rel: str, report: CopyReport, files: dict) -> int | None:
+    """:func:`read_tree`'s step for one name: a regular file is read into ``files`` if it
+    fits; a folder within :data:`MAX_DEPTH` is opened, and its fd returned; the rest refused."""
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        report.refused.append(rel)
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        if len(rel.split("/")) > MAX_DEPTH:
+            report.refused.append(rel + "/")
+            return None
+        try:
+            return open_dir(name, dir_fd)
+        except OSError:
+            report.refused.append(rel + "/")
+            return None
+    left = report.budget - report.copied_bytes
+    if not stat.S_ISREG(st.st_mode):
+        report.refused.append(rel)
+    elif st.st_size > left:
+        report.left_out.append(rel)
+        report.left_out_bytes += st.st_size
+    else:
+        got = read_capped(name, dir_fd, left + 1)  # one byte more: it may have grown since
+        if got.problem:
+            report.refused.append(rel)
+        elif len(got.data) > left:
+            report.left_out.append(rel)
+            report.left_out_bytes += max(got.size, len(got.data))
+        else:
+            files[rel] = got.data
+            report.copied_bytes += len(got.data)
+            report.copied_files += 1
+    return None
 
 
 def json_value(data: bytes):

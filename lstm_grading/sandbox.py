@@ -5,8 +5,9 @@ imported nbgrader once (so a job costs no interpreter start-up). It never touche
 course: it grades a private copy (``template/``: nbgrader_config.py, the assignment's source
 folder, a gradebook holding only this assignment) plus a snapshot of the submission
 (``work/submission/``), and leaves its results in ``work/out/``: the autograded folder, the
-private gradebook, logs and ``result.json``. :func:`grade_files` is the same step on bytes in
-memory, for a caller that ships work to other machines.
+private gradebook, logs and, in full mode, ``result.json`` (a reduced-mode job, whose folder
+the student's code can reach, keeps its result in memory). :func:`grade_files` is the same
+step on bytes in memory, for a caller that ships work to other machines.
 
 Full mode (Linux, root): new mount, PID, network (loopback only), IPC and UTS namespaces; the
 file system of :mod:`lstm_grading.jail` (an allowlist, host paths read-only); nbgrader
@@ -36,15 +37,19 @@ from pathlib import Path
 
 from . import cgroup as cgroups
 from . import jail, linux, safe_copy
-from .job import REDUCED_GAPS, Job, Limits
+from .job import (
+    ERROR_BYTES,
+    LAST_CELL_BYTES,
+    REDUCED_GAPS,
+    RESULT_BYTES,
+    RESULT_FILES,
+    Job,
+    Limits,
+)
 from .private_course import COURSE, HOME, copy_out, open_home, prepare, run_nbgrader, write_file
 
 __all__ = ["REDUCED_GAPS", "Job", "Limits", "grade_files", "preload", "run_job"]
 
-# The most run_job reads of the two files a job leaves for it (:func:`_job_result`).
-# result.json holds an exit status, a few notes and at most one traceback: a few KiB.
-RESULT_BYTES = safe_copy.MIB
-ERROR_BYTES = 64 << 10  # waiter-error.txt: one traceback, whose last line is the reason
 # What each field of result.json must be (the job writes these and no others), in words.
 RESULT_FIELDS = {
     "exit_code": (lambda v: v is None or type(v) is int, "a whole number or null"),
@@ -77,7 +82,7 @@ def _init(job: Job, work_fd: int, template_fd: int, waiter: int) -> None:
         for fd in (submission_fd, template_fd, work_fd):
             os.close(fd)
         work_fd = None
-        log_fd = os.open("nbgrader.log", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=out_fd)
+        log_fd = safe_copy.create_file("nbgrader.log", out_fd)
         runner = os.fork()
         if runner == 0:
             run_nbgrader(job, COURSE, env, log_fd)
@@ -147,7 +152,7 @@ def _last_cell_after_timeout(out_fd: int) -> None:
     with contextlib.suppress(OSError):
         home = open_home(HOME)
         try:
-            data = safe_copy.read_file(".lstm-grading-cell", home, 1024)
+            data = safe_copy.read_file(".lstm-grading-cell", home, LAST_CELL_BYTES)
         finally:
             os.close(home)
         if data is not None:
@@ -204,20 +209,29 @@ def _run_full(job: Job, deadline: float) -> tuple[bool, int]:
     return timed_out, oom
 
 
-def _run_reduced(job: Job, deadline: float) -> bool:
-    course, home = os.path.join(job.work, "course"), os.path.join(job.work, "home")
-    os.makedirs(course, mode=0o700)
-    os.makedirs(home, mode=0o700)
+def _run_reduced(job: Job, deadline: float) -> tuple[dict, bool]:
+    """Reduced mode: the job in a child of this worker. Its result (the fields of
+    ``result.json`` in full mode), kept in memory: the results folder is the student's code's
+    to write too (:data:`REDUCED_GAPS`), so nothing the job needs passes through it. And
+    whether the job ran past its time."""
     result = {"exit_code": None, "error": None}
     timed_out = False
-    out_fd = safe_copy.open_dir(os.path.join(job.work, "out"))
+    out_fd = None
     try:
+        for sub in ("out", "course", "home"):
+            os.makedirs(os.path.join(job.work, sub), mode=0o700)
+        course, home = os.path.join(job.work, "course"), os.path.join(job.work, "home")
+        out_fd = safe_copy.open_dir(os.path.join(job.work, "out"))
         template_fd = safe_copy.open_dir(job.template)
         submission_fd = safe_copy.open_dir(os.path.join(job.work, "submission"))
         env = prepare(job, template_fd, submission_fd, course, home)
         os.close(template_fd)
         os.close(submission_fd)
-        log_fd = os.open("nbgrader.log", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=out_fd)
+        try:  # a new file: a FIFO another student's process put there would block an open
+            log_fd = safe_copy.create_file("nbgrader.log", out_fd)
+        except OSError as exc:
+            result["error"] = _not_created("nbgrader.log", out_fd, exc)
+            return result, False
         worker = os.getpid()
         pid = os.fork()
         if pid == 0:
@@ -229,32 +243,48 @@ def _run_reduced(job: Job, deadline: float) -> bool:
         result.update(copy_out(job, course, home, out_fd))
     except BaseException:
         result["error"] = traceback.format_exc()
-    write_file(out_fd, "result.json", json.dumps(result).encode())
-    os.close(out_fd)
-    return timed_out
+    finally:
+        if out_fd is not None:
+            os.close(out_fd)
+    return result, timed_out
+
+
+def _not_created(name: str, dir_fd: int, exc: OSError) -> str:
+    """Why the job could not make its file ``name`` in the folder ``dir_fd`` (``exc``)."""
+    if not isinstance(exc, FileExistsError):
+        return f"the job's {name} could not be created ({exc.strerror})"
+    try:
+        kind = safe_copy.kind_of(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        kind = "something"
+    return (
+        f"the job's {name} was there before the job made it ({kind}): another process "
+        "wrote in the job's folder, so nbgrader was not run"
+    )
 
 
 def run_job(job: Job) -> dict:
     """Grade one submission (folders ``job.work/submission`` and ``job.template``).
 
-    Returns a dict: ``exit_code`` (nbgrader's), ``error`` (the sandbox's own traceback, or
-    what kept the job's ``result.json`` from being read: :func:`_job_result`), ``timed_out``,
-    ``oom_kills``, ``returned_bytes``, ``return_notes``, ``seconds``, ``out`` (the results
-    folder).
+    Returns a dict: ``exit_code`` (nbgrader's), ``error`` (the sandbox's own traceback or
+    message, or in full mode what kept the job's ``result.json`` from being read:
+    :func:`_job_result`), ``timed_out``, ``oom_kills``, ``returned_bytes``, ``return_notes``,
+    ``seconds``, ``out`` (the results folder).
     """
     start = time.monotonic()
     out = os.path.join(job.work, "out")
-    os.makedirs(out, mode=0o700)
     deadline = start + job.limits.notebook_timeout
     oom = 0
     if job.mode == "full":
+        os.makedirs(out, mode=0o700)
         os.makedirs(os.path.join(job.work, "root"), mode=0o700)
         timed_out, oom = _run_full(job, deadline)
+        # PID 1 wrote result.json in a folder no process of the student's could reach.
+        result, problem = _job_result(out)
+        if problem and not timed_out and not result["error"]:  # past its time, that is why
+            result["error"] = problem
     else:
-        timed_out = _run_reduced(job, deadline)
-    result, problem = _job_result(out)
-    if problem and not timed_out and not result["error"]:  # past its time, the timeout is why
-        result["error"] = problem
+        result, timed_out = _run_reduced(job, deadline)
     return {
         "exit_code": None,
         "error": None,
@@ -270,16 +300,17 @@ def run_job(job: Job) -> dict:
 
 
 def _job_result(out: str) -> tuple[dict, str]:
-    """What the job left in ``out`` for :func:`run_job`: the fields of ``result.json``, with the
-    waiter's traceback (``waiter-error.txt``) as the error if there is one; and what kept either
-    file from being read, or "".
+    """What a full-mode job left in ``out`` for :func:`run_job`: the fields of ``result.json``,
+    with the waiter's traceback (``waiter-error.txt``) as the error if there is one; and what
+    kept either file from being read, or "".
 
-    In reduced mode the student's code could reach ``out`` (:data:`REDUCED_GAPS`) and put a
-    link, a FIFO, a huge file or any JSON in place of either file. So both are read as a
-    student's files are (:func:`lstm_grading.safe_copy.read_capped`: no link followed, no FIFO
-    waited on, at most :data:`RESULT_BYTES` and :data:`ERROR_BYTES`), and each field of
-    ``result.json`` is type-checked (:data:`RESULT_FIELDS`). A missing ``result.json`` is no
-    problem: a job killed at its time limit writes none.
+    No process of the student's can reach ``out`` in full mode; in reduced mode it could
+    (:data:`REDUCED_GAPS`) and put a link, a FIFO, a huge file or any JSON in place of either
+    file, so a reduced-mode job keeps its result in memory instead. Both are read as a
+    student's files are all the same (:func:`lstm_grading.safe_copy.read_capped`: no link
+    followed, no FIFO waited on, at most :data:`RESULT_BYTES` and :data:`ERROR_BYTES`), and
+    each field of ``result.json`` is type-checked (:data:`RESULT_FIELDS`). A missing
+    ``result.json`` is no problem: a job killed at its time limit writes none.
     """
     result: dict = {"exit_code": None, "error": None}
     try:
@@ -343,7 +374,10 @@ def grade_files(
     the parent memory cgroup of the job (full mode), as :class:`Job` takes it.
     """
     limits = limits or Limits()
-    with tempfile.TemporaryDirectory(prefix="lstm-autograde-one-", dir=parent) as tmp:
+    # Removed by remove_tree, not shutil.rmtree: in reduced mode the student's code can leave
+    # a chain of folders deeper than Python's recursion limit anywhere in the job's folder.
+    tmp = tempfile.mkdtemp(prefix="lstm-autograde-one-", dir=parent)
+    try:
         for folder, files in (("template", template), ("work/submission", submission)):
             for rel, data in files.items():
                 path = Path(tmp, folder, rel)
@@ -366,13 +400,38 @@ def grade_files(
             slot=os.getpid(),
         )
         result = run_job(job)
-        out = Path(result.pop("out"))
-        result["files"] = {
-            str(p.relative_to(out)): p.read_bytes()
-            for p in sorted(out.rglob("*"))
-            if p.is_file() and not p.is_symlink()
-        }
+        result["files"], notes = returned_files(result.pop("out"), limits, notebooks)
+        result["return_notes"] = [*result["return_notes"], *notes]
         return result
+    finally:
+        safe_copy.remove_tree(tmp)
+
+
+def returned_files(
+    out: str, limits: Limits, notebooks: tuple[str, ...] = ()
+) -> tuple[dict[str, bytes], list[str]]:
+    """The files of a job's results folder ``out`` for :func:`grade_files` (relative path ->
+    bytes), and notes on what was left out.
+
+    In reduced mode the student's code may have filled that folder with anything (hard links
+    to one large file, a chain of folders, FIFOs), so it is read by
+    :func:`lstm_grading.safe_copy.read_tree`: regular files only, no link followed, within
+    ``Limits.return_mb`` (the autograded folder, as the job's copy-out holds it) plus the
+    allowance of each of the job's own files (:data:`~lstm_grading.job.RESULT_FILES`), those
+    files first, then the assignment's notebooks.
+    """
+    try:
+        fd = safe_copy.open_dir(out)
+    except OSError as exc:
+        why = safe_copy.not_opened(exc, out, want="a folder")
+        return {}, [f"the job's results folder {why}: nothing returned"]
+    budget = int(limits.return_mb * safe_copy.MIB) + sum(RESULT_FILES.values())
+    first = (*RESULT_FILES, "autograded", *(f"autograded/{name}" for name in notebooks))
+    try:
+        files, notes = safe_copy.read_tree(fd, budget, first=first)
+    finally:
+        os.close(fd)
+    return files, [f"the job's results folder: {note}" for note in notes]
 
 
 PRELOADED = (

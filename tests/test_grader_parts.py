@@ -79,9 +79,13 @@ def test_second_lock_on_a_course_names_the_holder(tmp_path):
 
 
 def test_only_run_folders_of_dead_runs_are_removed(tmp_path):
+    """A run removes the run folders whose owner lock is free (their run died), never a live
+    run's. The dead run's folder is made in ``tmp_path``: in the machine's /tmp, any other
+    grader running meanwhile (another test session) may remove it first, as it should."""
     live, live_fd = course_lock.make_run_folder()
-    dead, dead_fd = course_lock.make_run_folder()
-    os.close(dead_fd)  # as if its run had been killed
+    dead = tmp_path / f"{course_lock.RUN_PREFIX}dead"
+    dead.mkdir()
+    (dead / course_lock.OWNER).write_text("")  # as a killed run leaves it: its lock free
     # What a reduced-mode student's code may have left in a job's folder: a chain of folders
     # deeper than shutil.rmtree's recursion goes, a FIFO, a link to a file of the instructor's.
     job = dead / "job-1"
@@ -91,10 +95,9 @@ def test_only_run_folders_of_dead_runs_are_removed(tmp_path):
     keep.write_text("kept")
     (job / "link").symlink_to(keep)
     try:
-        removed = course_lock.remove_stale_run_folders()
-        assert dead in removed and not dead.exists()
-        assert keep.read_text() == "kept"
-        assert live not in removed and live.exists()
+        assert course_lock.remove_stale_run_folders(tmp_path) == [dead]
+        assert not dead.exists() and keep.read_text() == "kept"
+        assert live not in course_lock.remove_stale_run_folders() and live.exists()
     finally:
         os.close(live_fd)
         course_lock.remove_stale_run_folders()
@@ -574,6 +577,25 @@ def test_an_error_in_the_merge_fails_that_student_only(small_course, tmp_path, m
     assert scores(small_course) == {"first": None, "second": 7.0}
     assert not (small_course / "autograded" / "first" / "ps01").exists()
     assert (small_course / "autograded" / "second" / "ps01" / NB).is_file()
+
+
+def test_the_merge_installs_what_the_job_returned_within_its_budget(small_course, tmp_path):
+    """The coordinator's copy of a job's autograded folder into the course is held to the
+    run's return budget, notebook first, and says what it left out (in reduced mode a
+    process the student's code left running could add files after the job's own copy)."""
+    submit(small_course, "ada", notebook())
+    limits = Limits(return_mb=1)
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", limits, False, "")
+    result = graded_result(small_course, tmp_path / "out", "ada", notebook())
+    with open(tmp_path / "out" / "autograded" / "added-later.bin", "wb") as f:
+        f.truncate(2 << 20)
+    outcome = parallel._merge_result(run, manifest, "ada", todo["ada"], result, submissions["ada"])
+    assert (outcome.status, outcome.score) == ("graded", 7.0)
+    assert os.listdir(small_course / "autograded" / "ada" / "ps01") == [NB]
+    assert outcome.notes == [
+        "1 file(s), 2 MiB, not kept: over the limit of 1 MiB per submission"
+        " (first: added-later.bin)"
+    ]
 
 
 def test_a_check_that_fails_is_a_note_on_that_submission(small_course, tmp_path, monkeypatch):

@@ -169,7 +169,9 @@ def test_a_huge_log_is_read_from_its_end_and_says_it_was_cut(tmp_path):
 def test_a_gradebook_that_is_no_regular_file_or_too_large_is_not_opened(case, tmp_path):
     HOSTILE[case](tmp_path / "gradebook.db")
     (tmp_path / "copy").mkdir()
-    copy, problems = results(tmp_path, lambda job: job.gradebook(str(tmp_path / "copy")))
+    copy, problems = results(
+        tmp_path, lambda job: job.gradebook(str(tmp_path / "copy"), expected=set())
+    )
     why = REFUSED.get(case, "is larger than 64 MiB")
     assert copy is None
     assert problems == [f"the job's gradebook.db {why}: not read"]
@@ -446,7 +448,12 @@ def test_a_class_with_hostile_results_is_merged_student_by_student(course, tmp_p
             7.0,
             "",
             "",
-            [timeout, "the job's nbgrader.log is a FIFO, not a regular file: not read"],
+            [
+                # The link in the autograded folder, left out of the course's copy of it.
+                "1 link(s) or special file(s) not kept (first: extra.ipynb)",
+                timeout,
+                "the job's nbgrader.log is a FIFO, not a regular file: not read",
+            ],
         ),
         "bad_gradebook": (
             "failed",
@@ -530,8 +537,65 @@ def test_the_autograded_folder_is_installed_within_the_jobs_budget_notebook_firs
     (auto / NB).write_text(json.dumps({"cells": [CELL]}))
     with open(auto / "a-first-by-name.bin", "wb") as f:
         f.truncate(safe_copy.MIB)  # sorted before the notebook; with it, over the budget
-    with open(auto / "huge.bin", "wb") as f:
-        f.truncate(SPARSE)
-    gradebook_merge.install_autograded(auto, dest, safe_copy.MIB, (NB,))
+    with open(auto / "large.bin", "wb") as f:
+        f.truncate(2 * safe_copy.MIB)
+    fd = safe_copy.open_dir(str(auto))
+    try:
+        notes = gradebook_merge.install_autograded(fd, dest, safe_copy.MIB, (NB,))
+    finally:
+        os.close(fd)
     assert sorted(os.listdir(dest)) == [NB]
     assert json.loads((dest / NB).read_text()) == {"cells": [CELL]}
+    assert notes == [
+        "2 file(s), 3 MiB, not kept: over the limit of 1 MiB per submission"
+        " (first: a-first-by-name.bin)"
+    ]
+
+
+def test_a_fifo_as_a_run_folders_lock_is_left_alone_without_waiting(tmp_path):
+    """Every run first removes the folders of dead runs in /tmp; a reduced-mode student's
+    code can make one of that name with a FIFO as its lock, which a plain open waits on."""
+    from lstm_grading import course_lock
+
+    planted = tmp_path / f"{course_lock.RUN_PREFIX}planted"
+    planted.mkdir()
+    fifo(planted / course_lock.OWNER)
+    dead = tmp_path / f"{course_lock.RUN_PREFIX}dead"
+    dead.mkdir()
+    (dead / course_lock.OWNER).write_text("")  # a run's lock, free: its run died
+
+    removed = contained(lambda: course_lock.remove_stale_run_folders(tmp_path))
+    assert removed == [dead] and planted.is_dir() and not dead.exists()
+
+
+def test_a_gradebook_with_a_view_of_its_own_is_refused_before_any_query(tmp_path, empty_gradebook):
+    """A valid SQLite file in which a table nbgrader queries is a recursive view: any query of
+    it never returns. Its schema is not the course's, so nothing queries it."""
+    import sqlite3
+
+    from lstm_grading import gradebook_merge
+
+    course = empty_gradebook(tmp_path / "course.db")
+    expected = gradebook_merge.schema(course)
+    hostile = tmp_path / "gradebook.db"
+    shutil.copy(course, hostile)
+    con = sqlite3.connect(hostile)
+    with con:
+        con.execute("DROP TABLE comment")
+        con.execute(
+            "CREATE VIEW comment AS WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1"
+            " FROM r) SELECT x AS id FROM r"
+        )
+    con.close()
+    (tmp_path / "copy").mkdir()
+    copy, problems = results(tmp_path, lambda job: job.gradebook(str(tmp_path / "copy"), expected))
+    assert copy is None
+    assert problems == [
+        "the job's gradebook.db does not have the course's gradebook schema (not in the"
+        " course's: view comment; missing: index sqlite_autoindex_comment_1, index"
+        " sqlite_autoindex_comment_2, table comment): not read"
+    ]
+    # The course's own schema, copied, is accepted.
+    shutil.copy(course, hostile)
+    copy, problems = results(tmp_path, lambda job: job.gradebook(str(tmp_path / "copy"), expected))
+    assert copy is not None and problems == []
