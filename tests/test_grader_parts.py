@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from course import SOLUTIONS
+from small_course import NB, graded_result, make_course
 
 from lstm_grading import course_lock, course_prep, parallel, report, safe_copy, submission_checks
 from lstm_grading.course_lock import CourseBusy
@@ -197,7 +197,6 @@ def test_a_pool_worker_is_warm_for_its_jobs():
 # hash (course_prep.tree_hash); nothing a student submits may make it raise, hang, fill the
 # memory or follow a link. Each check runs in a thread that must finish: a FIFO opened for
 # reading would block it for ever, /dev/zero read whole would never end.
-NB = "ps01.ipynb"
 RELEASE_CELLS = [
     {"cell_type": "code", "metadata": {}, "source": "def f(x):\n    return x\n"},
     {
@@ -427,18 +426,7 @@ def test_tree_hash_covers_what_the_copy_takes_and_no_more(tmp_path, monkeypatch)
 @pytest.fixture
 def small_course(tmp_path, empty_gradebook) -> Path:
     """A course with assignment ps01 (one notebook, one grade cell of 10 points), no kernel."""
-    from nbgrader.api import Gradebook
-
-    root = tmp_path / "course"
-    for folder in ("solutions", "exercises"):
-        (root / folder / "ps01").mkdir(parents=True)
-        (root / folder / "ps01" / NB).write_text(notebook())
-    (root / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
-    with Gradebook(f"sqlite:///{empty_gradebook(root / 'gradebook.db')}") as gb:
-        gb.add_assignment("ps01")
-        gb.add_notebook("ps01", "ps01")
-        gb.add_grade_cell("test_f", "ps01", "ps01", max_score=10, cell_type="code")
-    return root
+    return make_course(tmp_path / "course", empty_gradebook, notebook())
 
 
 def submit(course: Path, student: str, text: str | None = None) -> Path:
@@ -448,24 +436,6 @@ def submit(course: Path, student: str, text: str | None = None) -> Path:
         (folder / NB).write_text(text)
     (folder / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC")
     return folder
-
-
-def graded_result(course: Path, out: Path, student: str, autograded: str) -> dict:
-    """A job that graded ``student`` 7/10 and returned ``autograded`` as the notebook."""
-    from nbgrader.api import Gradebook
-
-    (out / "autograded").mkdir(parents=True)
-    (out / "autograded" / NB).write_text(autograded)
-    shutil.copy(course / "gradebook.db", out / "gradebook.db")
-    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
-        gb.update_or_create_student(student)
-        with gb.db.no_autoflush:
-            sub = gb.update_or_create_submission("ps01", student)
-        for nb in sub.notebooks:
-            for grade in nb.grades:
-                grade.auto_score = 7.0
-        gb.db.commit()
-    return {"exit_code": 0, "out": str(out), "seconds": 1.0}
 
 
 def scores(course: Path) -> dict[str, float | None]:

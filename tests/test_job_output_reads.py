@@ -24,11 +24,11 @@ from pathlib import Path
 import psutil
 import pytest
 from nbgrader.api import Gradebook
+from small_course import NB, graded_result, make_course
 
 from lstm_grading import parallel, report, safe_copy, sandbox
 from lstm_grading.sandbox import Limits
 
-NB = "ps01.ipynb"
 SPARSE = 10 << 30  # bytes: a 10 GiB file, made with truncate, takes no disk space
 HEADROOM = 1 << 30  # the address space a contained call may add to the test process's own
 CELL = {"cell_type": "code", "metadata": {}, "source": "x = 1\n", "outputs": []}
@@ -378,33 +378,13 @@ def test_a_job_folder_of_any_depth_is_removed_without_following_a_link(tmp_path)
 @pytest.fixture
 def course(tmp_path, empty_gradebook) -> Path:
     """A course with assignment ps01 (one notebook, one grade cell of 10 points), no kernel."""
-    root = tmp_path / "course"
-    for folder in ("solutions", "exercises"):
-        (root / folder / "ps01").mkdir(parents=True)
-        (root / folder / "ps01" / NB).write_text(notebook(CELL))
-    (root / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
-    with Gradebook(f"sqlite:///{empty_gradebook(root / 'gradebook.db')}") as gb:
-        gb.add_assignment("ps01")
-        gb.add_notebook("ps01", "ps01")
-        gb.add_grade_cell("test_f", "ps01", "ps01", max_score=10, cell_type="code")
-    return root
+    return make_course(tmp_path / "course", empty_gradebook, notebook(CELL))
 
 
 def graded(course: Path, out: Path, student: str) -> dict:
     """What a job that graded ``student`` 7/10 returns, with its results folder ``out``."""
-    (out / "autograded").mkdir(parents=True)
-    (out / "autograded" / NB).write_text(notebook({**CELL, "outputs": [error("CellTimeout")]}))
-    shutil.copy(course / "gradebook.db", out / "gradebook.db")
-    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
-        gb.update_or_create_student(student)
-        with gb.db.no_autoflush:
-            sub = gb.update_or_create_submission("ps01", student)
-        for nb in sub.notebooks:
-            for grade in nb.grades:
-                grade.auto_score = 7.0
-        gb.db.commit()
-    (out / "nbgrader.log").write_text("[AutogradeApp | INFO] done\n")
-    return {"exit_code": 0, "error": None, "out": str(out), "seconds": 1.0}
+    autograded = notebook({**CELL, "outputs": [error("CellTimeout")]})
+    return graded_result(course, out, student, autograded, "[AutogradeApp | INFO] done\n")
 
 
 def test_a_class_with_hostile_results_is_merged_student_by_student(course, tmp_path):
