@@ -5,13 +5,35 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import safe_copy
 
+# The rows a private gradebook may hold in the tables of one submission, given the course's
+# counts: one student and one submitted assignment; a submitted notebook per notebook; a grade
+# and a comment per cell at most. Every other table holds what the template took
+# from the course's (``course_prep.make_template``), so at most the course's count.
+PER_SUBMISSION = {
+    "student": lambda counts: 1,
+    "submitted_assignment": lambda counts: 1,
+    "submitted_notebook": lambda counts: counts.get("notebook", 0),
+    "grade": lambda counts: counts.get("base_cell", 0),
+    "comment": lambda counts: counts.get("base_cell", 0),
+}
 
-def schema(gradebook: Path) -> set[tuple]:
-    """The entries of ``gradebook``'s ``sqlite_master`` (type, name, table, SQL), read-only.
+
+@dataclass(frozen=True)
+class Shape:
+    """What a private gradebook must look like: the course gradebook's ``sqlite_master``
+    entries (type, name, table, SQL), and the most rows each table may hold."""
+
+    schema: frozenset
+    most_rows: dict
+
+
+def _read(gradebook: Path) -> tuple[frozenset, dict[str, int]]:
+    """The ``sqlite_master`` entries of ``gradebook`` and each table's row count, read-only.
 
     Reading them runs nothing the file defines (no view, no trigger). Raises ``sqlite3.Error``
     for a file that is not an SQLite database.
@@ -20,34 +42,53 @@ def schema(gradebook: Path) -> set[tuple]:
 
     con = read_only(gradebook)
     try:
-        return set(con.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+        entries = frozenset(con.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+        tables = sorted(name for kind, name, _, _ in entries if kind == "table")
+        counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        return entries, counts
     finally:
         con.close()
 
 
-def schema_problem(private_db: Path, expected: set[tuple]) -> str:
-    """What keeps a job's private gradebook from being merged, by its schema, or "".
+def shape(course_db: Path) -> Shape:
+    """The :class:`Shape` a job's private gradebook must have, from the course's gradebook."""
+    entries, counts = _read(course_db)
+    most = {t: PER_SUBMISSION.get(t, lambda c, t=t: c[t])(counts) for t in counts}
+    return Shape(entries, most)
+
+
+def schema_problem(private_db: Path, expected: Shape) -> str:
+    """What keeps a job's private gradebook from being merged, by its shape, or "".
 
     The private gradebook is a copy of the course's (``course_prep.make_template``) that the
-    job's nbgrader filled with rows: its tables, indexes and their SQL are the course's. In
-    reduced mode a student's code could replace it with any SQLite file, whose views or
-    triggers would run when nbgrader's queries read it (a recursive view never returns): so
-    it is compared with the course's before anything opens it for queries.
+    job's nbgrader filled with one submission's rows: its tables, indexes and their SQL are
+    the course's, and its rows few. In reduced mode a student's code could replace it with any
+    SQLite file: views or triggers would run when nbgrader's queries read it (a recursive view
+    never returns), and hundreds of thousands of rows in the right tables make those queries
+    take hours (each notebook's grades are read by a scan of the grade table). So it is
+    compared with the course's (:func:`shape`) before anything opens it for queries.
     """
     try:
-        found = schema(private_db)
+        found, counts = _read(private_db)
     except sqlite3.Error as exc:
         return f"is not an SQLite database ({exc})"
-    if found == expected:
-        return ""
-    extra = sorted(f"{kind} {name}" for kind, name, _, _ in found - expected)
-    missing = sorted(f"{kind} {name}" for kind, name, _, _ in expected - found)
-    parts = [
-        f"{what}: {safe_copy.shown(', '.join(names), 200)}"
-        for what, names in (("not in the course's", extra), ("missing", missing))
-        if names
+    if found != expected.schema:
+        extra = sorted(f"{kind} {name}" for kind, name, _, _ in found - expected.schema)
+        missing = sorted(f"{kind} {name}" for kind, name, _, _ in expected.schema - found)
+        parts = [
+            f"{what}: {safe_copy.shown(', '.join(names), 200)}"
+            for what, names in (("not in the course's", extra), ("missing", missing))
+            if names
+        ]
+        return "does not have the course's gradebook schema (" + "; ".join(parts) + ")"
+    over = [
+        f"{table} {n} (at most {expected.most_rows[table]})"
+        for table, n in sorted(counts.items())
+        if n > expected.most_rows.get(table, 0)
     ]
-    return "does not have the course's gradebook schema (" + "; ".join(parts) + ")"
+    if over:
+        return "holds more rows than one submission makes: " + safe_copy.shown(", ".join(over), 200)
+    return ""
 
 
 def merge(gb, assignment: str, student: str, private_db: Path | None, timestamp) -> float | None:

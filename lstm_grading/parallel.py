@@ -220,11 +220,11 @@ class _Results:
         got = self._read("last-cell.txt", LAST_CELL_BYTES)
         return shown(got.data.decode("utf-8", "replace").strip(), LAST_CELL_BYTES) if got else ""
 
-    def gradebook(self, folder: str, expected: set[tuple]) -> Path | None:
+    def gradebook(self, folder: str, expected: gradebook_merge.Shape) -> Path | None:
         """A copy in ``folder`` (the coordinator's own) of the job's private gradebook, or None.
 
         A copy, because SQLite opens a path: it would follow a link, and read a file of any size.
-        Its schema must be ``expected``, the course gradebook's
+        Its schema and row counts must fit ``expected``, the course gradebook's shape
         (:func:`lstm_grading.gradebook_merge.schema_problem`), before nbgrader queries it.
         """
         got = self._read("gradebook.db", GRADEBOOK_BYTES + 1, needed=True)
@@ -268,8 +268,9 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
             and job.auto_fd is not None
         )
         with tempfile.TemporaryDirectory(prefix="lstm-grading-merge-") as tmp:
-            expected = gradebook_merge.schema(course / "gradebook.db") if ok else set()
-            private = job.gradebook(tmp, expected) if ok else None
+            private = None
+            if ok:
+                private = job.gradebook(tmp, gradebook_merge.shape(course / "gradebook.db"))
             with disk.quiet_gradebook(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
                 total = gradebook_merge.merge(gb, assignment, student, private, timestamp)
         dest = course / "autograded" / student / assignment
@@ -281,7 +282,8 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
             why = result.get("reason") or report.failure_reason(
                 result, log, run.limits, diagnosis or job.unusable
             )
-            notes += [p for p in job.problems if p != why]
+            # What the job's copy-out left out may be why (the Dask path's read of it too).
+            notes += result.get("return_notes", []) + [p for p in job.problems if p != why]
             return Outcome(
                 student, "failed", None, run.max_score, why, cell, notes, flags, gaps, seconds
             )

@@ -224,7 +224,7 @@ def copy_out(job: Job, course: str, home: str, out_fd: int) -> dict:
     anything in the results folder first: a file that cannot be written is a note.
     """
     report = safe_copy.CopyReport(int(job.limits.return_mb * (1 << 20)))
-    os.mkdir("autograded", 0o700, dir_fd=out_fd)
+    notes = make_autograded(out_fd)
     dst = safe_copy.open_dir("autograded", out_fd)
     try:
         with contextlib.suppress(OSError):
@@ -242,7 +242,7 @@ def copy_out(job: Job, course: str, home: str, out_fd: int) -> dict:
                 os.close(src)
     finally:
         os.close(dst)
-    notes = report.notes()
+    notes += report.notes()
     for folder, name, as_name, limit in (
         (course, "gradebook.db", "gradebook.db", GRADEBOOK_BYTES + 1),
         (course, ".kernel.log", "kernel.log", KERNEL_LOG_BYTES),
@@ -261,6 +261,41 @@ def copy_out(job: Job, course: str, home: str, out_fd: int) -> dict:
         elif not got.missing:
             notes.append(f"the job's {name} {got.problem}: not returned")
     return {"returned_bytes": report.copied_bytes, "return_notes": notes}
+
+
+def make_autograded(out_fd: int) -> list[str]:
+    """Make the folder ``autograded`` in the results folder ``out_fd``: [], or a note saying
+    what was there first.
+
+    In reduced mode the student's code can reach the results folder and make ``autograded``
+    (a folder of notebooks of its own, a link, a FIFO) before the job does. That is moved
+    aside, not opened, under a name the coordinator never reads, and a folder of the job's own
+    is made: the grade, in the private gradebook, is kept. Only if something is put there
+    again at once does this raise ``FileExistsError``, saying so.
+    """
+    notes = []
+    for _ in range(2):
+        try:
+            os.mkdir("autograded", 0o700, dir_fd=out_fd)
+            return notes
+        except FileExistsError:
+            pass
+        try:
+            st = os.stat("autograded", dir_fd=out_fd, follow_symlinks=False)
+            kind = safe_copy.kind_of(st.st_mode)
+        except OSError:
+            kind = "something"
+        aside = f".autograded-not-the-jobs-{secrets.token_hex(8)}"
+        with contextlib.suppress(FileNotFoundError):  # gone since: the mkdir is tried again
+            os.rename("autograded", aside, src_dir_fd=out_fd, dst_dir_fd=out_fd)
+        notes.append(
+            f"the job's results folder held autograded ({kind}) before the job made it: another "
+            "process wrote there; not returned"
+        )
+    raise FileExistsError(
+        "the job's results folder held autograded again after the job moved one aside: another "
+        "process keeps writing there, so the autograded folder was not made"
+    )
 
 
 def return_file(out_fd: int, name: str, data: bytes) -> list[str]:

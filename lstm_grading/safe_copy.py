@@ -54,6 +54,7 @@ class CopyReport:
     refused: list[str] = field(default_factory=list)  # links, special files, unreadable
     entries: int = 0  # names gone through, of MAX_TOTAL_ENTRIES
     stopped_at: str = ""  # the first name left out once MAX_TOTAL_ENTRIES were gone through
+    crowded: list[str] = field(default_factory=list)  # folders of more than MAX_ENTRIES names
 
     def notes(self) -> list[str]:
         out = []
@@ -66,6 +67,11 @@ class CopyReport:
             out.append(
                 f"more than {MAX_TOTAL_ENTRIES} files and folders: the rest not kept (from: "
                 f"{self.stopped_at})"
+            )
+        if self.crowded:
+            out.append(
+                f"{len(self.crowded)} folder(s) of more than {MAX_ENTRIES} names: the rest of "
+                f"their names not kept (first: {self.crowded[0]})"
             )
         if self.refused:
             out.append(
@@ -84,10 +90,32 @@ def shown(text, most: int | None = None) -> str:
     return text if most is None or len(text) <= most else text[: most - 3] + "..."
 
 
-def names_taken(dir_fd: int) -> list[str]:
-    """The names of the folder ``dir_fd`` that a copy takes: the first :data:`MAX_ENTRIES`,
-    sorted. (The hash of a submission and the checks of its files look at these too.)"""
-    return sorted(os.listdir(dir_fd))[:MAX_ENTRIES]
+def names_taken(dir_fd: int, first: tuple[str, ...] = ()) -> list[str]:
+    """The names of the folder ``dir_fd`` that a copy takes, sorted: at most
+    :data:`MAX_ENTRIES`, those of ``first`` that are there among them whatever their place,
+    then the first others in sorted order. (The hash of a submission and the checks of its
+    files look at these too.)"""
+    return _take(os.listdir(dir_fd), first)
+
+
+def _take(names: list[str], first: tuple[str, ...]) -> list[str]:
+    """:func:`names_taken` of a folder holding ``names``."""
+    names = sorted(names)
+    if len(names) <= MAX_ENTRIES:
+        return names
+    wanted = set(first)
+    kept = [n for n in names if n in wanted][:MAX_ENTRIES]
+    kept += [n for n in names if n not in wanted][: MAX_ENTRIES - len(kept)]
+    return sorted(kept)
+
+
+def _listing(dir_fd: int, first: tuple[str, ...], report: CopyReport, rel: str) -> list[str]:
+    """:func:`names_taken` for a copy, noting in ``report`` a folder whose names were cut."""
+    names = os.listdir(dir_fd)
+    taken = _take(names, first)
+    if len(taken) < len(names):
+        report.crowded.append(rel or "./")
+    return taken
 
 
 def open_dir(path: str, dir_fd: int | None = None) -> int:
@@ -112,7 +140,7 @@ def copy_tree(
     (``O_EXCL``): copying a second source into the same destination only adds new files.
     """
     try:
-        names = names_taken(src_fd)
+        names = _listing(src_fd, first, report, _prefix)
     except OSError:
         return report
     names.sort(key=lambda n: (n not in first, n))
@@ -325,12 +353,13 @@ def read_tree(
 
     def enter(fd: int, prefix: str) -> None:
         stack.append((fd, prefix, []))
+        here = tuple(f[len(prefix) :] for f in first if f.startswith(prefix))
         try:
-            names = names_taken(fd)
+            names = _listing(fd, here, report, prefix)
         except OSError:
             report.refused.append(prefix or "./")
             return
-        stack[-1][2].extend(sorted(names, key=lambda n: (prefix + n not in first, n))[::-1])
+        stack[-1][2].extend(sorted(names, key=lambda n: (n not in here, n))[::-1])
 
     try:
         enter(dir_fd, "")

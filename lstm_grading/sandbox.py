@@ -222,11 +222,7 @@ def _run_reduced(job: Job, deadline: float) -> tuple[dict, bool]:
             os.makedirs(os.path.join(job.work, sub), mode=0o700)
         course, home = os.path.join(job.work, "course"), os.path.join(job.work, "home")
         out_fd = safe_copy.open_dir(os.path.join(job.work, "out"))
-        template_fd = safe_copy.open_dir(job.template)
-        submission_fd = safe_copy.open_dir(os.path.join(job.work, "submission"))
-        env = prepare(job, template_fd, submission_fd, course, home)
-        os.close(template_fd)
-        os.close(submission_fd)
+        env = _prepared(job, course, home)
         try:  # a new file: a FIFO another student's process put there would block an open
             log_fd = safe_copy.create_file("nbgrader.log", out_fd)
         except OSError as exc:
@@ -247,6 +243,18 @@ def _run_reduced(job: Job, deadline: float) -> tuple[dict, bool]:
         if out_fd is not None:
             os.close(out_fd)
     return result, timed_out
+
+
+def _prepared(job: Job, course: str, home: str) -> dict[str, str]:
+    """:func:`prepare` from the template and the submission, each opened without following a
+    link and closed whatever happens: a worker runs hundreds of jobs, and a job that fails here
+    must not leave a folder open."""
+    with contextlib.ExitStack() as opened:
+        template_fd = safe_copy.open_dir(job.template)
+        opened.callback(os.close, template_fd)
+        submission_fd = safe_copy.open_dir(os.path.join(job.work, "submission"))
+        opened.callback(os.close, submission_fd)
+        return prepare(job, template_fd, submission_fd, course, home)
 
 
 def _not_created(name: str, dir_fd: int, exc: OSError) -> str:
@@ -414,24 +422,61 @@ def returned_files(
     bytes), and notes on what was left out.
 
     In reduced mode the student's code may have filled that folder with anything (hard links
-    to one large file, a chain of folders, FIFOs), so it is read by
-    :func:`lstm_grading.safe_copy.read_tree`: regular files only, no link followed, within
-    ``Limits.return_mb`` (the autograded folder, as the job's copy-out holds it) plus the
-    allowance of each of the job's own files (:data:`~lstm_grading.job.RESULT_FILES`), those
-    files first, then the assignment's notebooks.
+    to one large file, a chain of folders, FIFOs, thousands of files), so nothing is read
+    through a link or from anything but a regular file, and within limits. The job's own files
+    (:data:`~lstm_grading.job.RESULT_FILES`) are read by name, each within its own allowance
+    (:func:`lstm_grading.safe_copy.read_capped`), so that no amount of files in the autograded
+    folder can crowd out the gradebook; a log past its allowance keeps its last bytes after a
+    line saying so, as the local mode reads it (:class:`lstm_grading.parallel._Results`). Then
+    the autograded folder alone, the assignment's notebooks first, within ``Limits.return_mb``
+    (:func:`lstm_grading.safe_copy.read_tree`); anything else in ``out`` is not the job's.
     """
     try:
         fd = safe_copy.open_dir(out)
     except OSError as exc:
         why = safe_copy.not_opened(exc, out, want="a folder")
         return {}, [f"the job's results folder {why}: nothing returned"]
-    budget = int(limits.return_mb * safe_copy.MIB) + sum(RESULT_FILES.values())
-    first = (*RESULT_FILES, "autograded", *(f"autograded/{name}" for name in notebooks))
+    files: dict[str, bytes] = {}
+    notes: list[str] = []
     try:
-        files, notes = safe_copy.read_tree(fd, budget, first=first)
+        for name, limit in RESULT_FILES.items():
+            # A traceback or a log says most in its last lines.
+            last = name in ("waiter-error.txt", *CUT_LOGS)
+            got = safe_copy.read_capped(name, fd, limit, last=last)
+            if got.problem:
+                if not got.missing:
+                    notes.append(f"the job's {name} {got.problem}: not returned")
+                continue
+            files[name] = got.data
+            if got.cut and name in CUT_LOGS:
+                cut = cut_line(name, got.size, limit)
+                notes.append(cut)
+                files[name] = f"[lstm-autograde] {cut}, below\n".encode() + got.data
+        try:
+            auto = safe_copy.open_dir("autograded", fd)
+        except OSError as exc:
+            why = safe_copy.not_opened(exc, "autograded", fd, want="a folder")
+            if why != safe_copy.MISSING:  # a job that failed early made none
+                notes.append(f"the job's autograded folder {why}: not returned")
+            return files, notes
     finally:
         os.close(fd)
-    return files, [f"the job's results folder: {note}" for note in notes]
+    try:
+        budget = int(limits.return_mb * safe_copy.MIB)
+        tree, tree_notes = safe_copy.read_tree(auto, budget, first=notebooks)
+    finally:
+        os.close(auto)
+    files.update((f"autograded/{rel}", data) for rel, data in tree.items())
+    return files, notes + [f"the job's autograded folder: {note}" for note in tree_notes]
+
+
+CUT_LOGS = ("nbgrader.log", "kernel.log")  # past their allowance, their last bytes come back
+
+
+def cut_line(name: str, size: int, kept: int) -> str:
+    """What a log of ``size`` bytes of which only the last ``kept`` were read says first."""
+    size_text, kept_text = safe_copy.size(size), safe_copy.size(kept)
+    return f"the job's {name} holds {size_text}: only its last {kept_text} read"
 
 
 PRELOADED = (

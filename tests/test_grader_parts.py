@@ -413,7 +413,9 @@ def test_tree_hash_covers_what_the_copy_takes_and_no_more(tmp_path, monkeypatch)
     report = safe_copy.copy_path_tree(str(wide), str(tmp_path / "copied"), 1 << 20)
     assert report.copied_files == 49  # "data", then 49 of its files
     assert report.notes() == [
-        f"more than 50 files and folders: the rest not kept (from: data/{names[49]})"
+        f"more than 50 files and folders: the rest not kept (from: data/{names[49]})",
+        f"1 folder(s) of more than {safe_copy.MAX_ENTRIES} names: the rest of their names not "
+        "kept (first: data/)",
     ]
     assert course_prep.tree_hash(tmp_path / "copied") == before
     unreadable = tmp_path / "not-a-folder"
@@ -566,6 +568,18 @@ def test_the_merge_installs_what_the_job_returned_within_its_budget(small_course
         "1 file(s), 2 MiB, not kept: over the limit of 1 MiB per submission"
         " (first: added-later.bin)"
     ]
+
+
+def test_a_failed_submission_keeps_what_the_job_said_it_left_out(small_course, tmp_path):
+    """What the job's copy-out left out may be why nothing could be graded (its gradebook
+    among it): a failed submission's notes say it, as a graded one's do."""
+    submit(small_course, "ada", notebook())
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    (tmp_path / "out").mkdir()
+    left_out = "more than 20000 files and folders: the rest not kept (from: autograded/x)"
+    result = {"exit_code": 0, "out": str(tmp_path / "out"), "return_notes": [left_out]}
+    outcome = parallel._merge_result(run, manifest, "ada", todo["ada"], result, submissions["ada"])
+    assert outcome.status == "failed" and left_out in outcome.notes
 
 
 def test_a_check_that_fails_is_a_note_on_that_submission(small_course, tmp_path, monkeypatch):

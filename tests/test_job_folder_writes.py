@@ -16,10 +16,12 @@ import os
 from pathlib import Path
 
 import pytest
-from test_job_output_reads import contained, fifo
+from small_course import graded_result, make_course
+from test_job_output_reads import CELL, contained, fifo, notebook
 
-from lstm_grading import private_course, report, safe_copy, sandbox
-from lstm_grading.job import GRADEBOOK_BYTES, RESULT_FILES, Job, Limits
+from lstm_grading import parallel, private_course, report, safe_copy, sandbox
+from lstm_grading.cluster import coordinator
+from lstm_grading.job import GRADEBOOK_BYTES, LOG_BYTES, RESULT_FILES, Job, Limits
 
 NB = "ps01.ipynb"
 DEPTH = 1100  # folders: past Python's recursion limit (1000)
@@ -83,14 +85,12 @@ CASES = {  # what the student's code left -> the note of grade_files on it ("" f
     "a chain of folders in the home": (deep_in_home, ""),
     "a chain of folders, a FIFO and a link in the results": (
         deep_in_out,
-        # the first folder past MAX_DEPTH levels, then the FIFO and the link
-        "3 link(s) or special file(s) not kept (first: autograded/deep/"
-        + "d/" * (safe_copy.MAX_DEPTH - 1)
-        + ")",
+        # the first folder past MAX_DEPTH levels (below autograded/), then the FIFO and the link
+        "3 link(s) or special file(s) not kept (first: deep/" + "d/" * safe_copy.MAX_DEPTH + ")",
     ),
     "hard links to one large file": (
         hard_links,
-        f"{LINKS - 1} file(s), 3.69 GiB, not kept: over the limit of ",
+        f"{LINKS} file(s), 3.75 GiB, not kept: over the limit of ",
     ),
 }
 
@@ -121,7 +121,7 @@ def test_grade_files_reads_the_results_within_a_budget_and_removes_any_job_folde
     budget = int(LIMITS.return_mb * safe_copy.MIB) + sum(RESULT_FILES.values())
     assert sum(sizes.values()) <= budget
     assert {f"autograded/{NB}", "gradebook.db", "nbgrader.log"} <= set(sizes)
-    assert [n for n in notes if not n.startswith(f"the job's results folder: {note}")] == []
+    assert [n for n in notes if not n.startswith(f"the job's autograded folder: {note}")] == []
     assert len(notes) == (1 if note else 0)
     assert left == []  # the job's folder is gone, however deep
 
@@ -239,3 +239,167 @@ def test_the_private_gradebook_is_copied_to_one_byte_over_its_allowance(tmp_path
     result, _, _ = contained(lambda: copy_out(job, course, home, out))
     assert result["return_notes"] == []
     assert (out / "gradebook.db").stat().st_size == GRADEBOOK_BYTES + 1
+
+
+def test_a_job_whose_submission_cannot_be_opened_leaves_no_folder_open(tmp_path):
+    """The template's and the submission's folders were closed only after prepare returned:
+    a job whose submission folder is missing (or whose prepare raised) left one open per job,
+    in a pool worker that runs hundreds of them."""
+    job = reduced_job(tmp_path)
+    os.rmdir(Path(job.work, "submission"))
+
+    def run() -> tuple[dict, int, int]:
+        before = len(os.listdir("/proc/self/fd"))
+        result = sandbox.run_job(job)
+        return result, before, len(os.listdir("/proc/self/fd"))
+
+    result, before, after = contained(run)
+    assert "FileNotFoundError" in result["error"]
+    assert after == before
+
+
+@pytest.mark.parametrize("what", ["a folder of notebooks", "a FIFO"])
+def test_an_autograded_folder_made_before_the_job_is_moved_aside_and_the_grade_kept(what, tmp_path):
+    """copy_out made ``out/autograded`` with os.mkdir: one that the student's code made first
+    (reduced mode) raised a bare FileExistsError, and a graded submission failed."""
+    job, course, home, out = copy_out_job(tmp_path)
+    (course / "autograded" / "s" / "ps01").mkdir(parents=True)
+    (course / "autograded" / "s" / "ps01" / NB).write_text("nbgrader's notebook")
+    (course / "gradebook.db").write_bytes(b"the private gradebook")
+    if what == "a FIFO":
+        fifo(out / "autograded")
+    else:
+        (out / "autograded").mkdir()
+        (out / "autograded" / NB).write_text("the student's notebook")
+    result, before, after = contained(lambda: copy_out(job, course, home, out))
+    kind = "a FIFO" if what == "a FIFO" else "a folder"
+    assert result["return_notes"] == [
+        f"the job's results folder held autograded ({kind}) before the job made it: another "
+        "process wrote there; not returned"
+    ]
+    assert after == before
+    assert (out / "autograded" / NB).read_text() == "nbgrader's notebook"
+    assert (out / "gradebook.db").read_bytes() == b"the private gradebook"
+
+
+# -- what the helper sends back (sandbox.returned_files) and the coordinator writes ------------
+def crowded_out(out: Path, log: bytes) -> None:
+    """A results folder whose autograded folder holds 10 folders of 2000 empty files (as many
+    as read_tree goes through in all) beside the notebook; a gradebook and ``log``."""
+    for n in range(10):
+        folder = out / "autograded" / f"a{n}"
+        folder.mkdir(parents=True)
+        for m in range(safe_copy.MAX_ENTRIES):
+            (folder / f"{m:04}").touch()
+    (out / "autograded" / NB).write_text('{"cells": []}')
+    (out / "gradebook.db").write_bytes(b"a gradebook")
+    (out / "nbgrader.log").write_bytes(log)
+
+
+def test_the_gradebook_and_log_come_back_however_many_files_the_autograded_folder_holds(
+    tmp_path,
+):
+    """read_tree took the results folder in sorted order, autograded/ before gradebook.db: its
+    20000 files used up the names read_tree goes through, and a graded student failed with
+    "gradebook.db is missing"."""
+    crowded_out(tmp_path / "out", b"[AutogradeApp | INFO] done\n")
+    files, notes = contained(lambda: sandbox.returned_files(str(tmp_path / "out"), LIMITS, (NB,)))
+    assert files["gradebook.db"] == b"a gradebook"
+    assert files["nbgrader.log"] == b"[AutogradeApp | INFO] done\n"
+    assert files[f"autograded/{NB}"] == b'{"cells": []}'
+    # The last of the 20000 names gone through: the notebook, the 10 folders, 19989 files.
+    assert notes == [
+        f"the job's autograded folder: more than {safe_copy.MAX_TOTAL_ENTRIES} files and "
+        "folders: the rest not kept (from: a9/1989)"
+    ]
+
+
+def test_a_log_over_its_allowance_comes_back_as_its_last_part(tmp_path):
+    """A log over its allowance was read whole (it fitted the shared budget) or not at all:
+    the local mode keeps its last MiB, which holds the traceback, after a line saying so."""
+    tail = b"\nnbclient.exceptions.DeadKernelError: Kernel died\n"
+    log = b"x" * (3 * safe_copy.MIB - len(tail)) + tail
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "nbgrader.log").write_bytes(log)
+    files, notes = sandbox.returned_files(str(tmp_path / "out"), LIMITS, (NB,))
+    cut = "the job's nbgrader.log holds 3 MiB: only its last 1 MiB read"
+    assert files == {"nbgrader.log": f"[lstm-autograde] {cut}, below\n".encode() + log[-LOG_BYTES:]}
+    assert notes == [cut]
+
+
+def test_the_coordinator_writes_no_result_file_over_what_is_there(tmp_path):
+    """write_files made folders with mkdir(parents=True) and wrote with Path.write_bytes: a
+    FIFO at nbgrader.log blocked the coordinator for good, with the course lock held, and a
+    link was followed. Each is now a note, and so is a path that leaves the folder."""
+    dest, elsewhere = tmp_path / "dest", tmp_path / "elsewhere"
+    dest.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "instructors-file").write_bytes(b"kept")
+    (dest / "autograded").symlink_to(elsewhere)
+    (dest / "gradebook.db").symlink_to(elsewhere / "instructors-file")
+    fifo(dest / "nbgrader.log")
+    files = {f"autograded/{NB}": b"nb", "gradebook.db": b"gb", "nbgrader.log": b"log", "x": b"x"}
+    fd = safe_copy.open_dir(str(dest))
+    try:
+        notes = contained(lambda: coordinator.write_files(files, fd), seconds=20)
+        for rel in ("/abs", "a//b", "", "./x", "a/../b", "a/"):
+            with pytest.raises(ValueError, match="result files must be relative paths"):
+                coordinator.write_files({"ok": b"", rel: b""}, fd)
+    finally:
+        os.close(fd)
+    assert notes == [
+        f"autograded/{NB} not written: its folder autograded is a symbolic link, not a folder",
+        "gradebook.db was there before the coordinator wrote it (a symbolic link): another "
+        "process put it",
+        "nbgrader.log was there before the coordinator wrote it (a FIFO): another process put it",
+    ]
+    assert os.listdir(elsewhere) == ["instructors-file"]
+    assert (elsewhere / "instructors-file").read_bytes() == b"kept"
+    assert (dest / "x").read_bytes() == b"x"
+    assert not (dest / "ok").exists()  # a path refused: nothing written
+
+
+def test_a_result_is_merged_from_a_folder_no_process_could_prepare(tmp_path, empty_gradebook):
+    """The coordinator wrote each result to ``<run folder>/results/<student in hex>/out``, in
+    /tmp: a process a reduced-mode student's code left running could make that folder first,
+    with a FIFO at nbgrader.log (a wait, the course lock held) or a link. Now the folder's name
+    cannot be guessed, and nbgrader's log with its header is made in memory."""
+    course = make_course(tmp_path / "course", empty_gradebook, notebook(CELL))
+    base = tmp_path / "run"
+    log = b"y" * (2 * LOG_BYTES) + b"\n[AutogradeApp | INFO] done\n"
+    results = {}
+    for student in ("long_log", "planted"):
+        submitted = course / "submitted" / student / "ps01"
+        submitted.mkdir(parents=True)
+        (submitted / NB).write_text(notebook(CELL))
+        out = tmp_path / student / "out"
+        result = graded_result(course, out, student, notebook(CELL))
+        (out / "nbgrader.log").write_bytes(log)
+        result["files"], result["return_notes"] = sandbox.returned_files(str(out), LIMITS, (NB,))
+        results[student] = {**result, "worker": "tcp://w:1", "sandbox_mode": "reduced"}
+        old = base / "results" / student.encode("utf-8").hex() / "out"
+        old.mkdir(parents=True)
+        fifo(old / "nbgrader.log")
+        (old / "gradebook.db").symlink_to(tmp_path / "elsewhere.db")
+
+    def merge_class() -> dict:
+        run, manifest, submissions, _, todo = parallel._plan(course, "ps01", LIMITS, False, "")
+        return {
+            s: coordinator._merge(run, manifest, s, todo, submissions, results[s], base, None)
+            for s in sorted(todo)
+        }
+
+    outcomes = contained(merge_class)
+    assert {s: (o.status, o.score) for s, o in outcomes.items()} == {
+        "long_log": ("graded", 7.0),
+        "planted": ("graded", 7.0),
+    }
+    cut = "the job's nbgrader.log holds 2 MiB: only its last 1 MiB read"
+    assert outcomes["long_log"].notes == [cut]
+    written = (course / "reports" / "ps01" / "logs" / "long_log.log").read_bytes()
+    header = b"[lstm-autograde] graded on tcp://w:1, sandbox reduced\n"
+    assert written.startswith(header + f"[lstm-autograde] {cut}, below\ny".encode())
+    assert written.endswith(b"y\n[AutogradeApp | INFO] done\n")
+    assert len(written) == LOG_BYTES  # all of it read by the merge: no second cut line
+    assert sorted(os.listdir(base)) == ["results"]  # its own folders removed, not the planted
+    assert not (tmp_path / "elsewhere.db").exists()

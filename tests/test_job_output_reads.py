@@ -556,7 +556,7 @@ def test_a_gradebook_with_a_view_of_its_own_is_refused_before_any_query(tmp_path
     from lstm_grading import gradebook_merge
 
     course = empty_gradebook(tmp_path / "course.db")
-    expected = gradebook_merge.schema(course)
+    expected = gradebook_merge.shape(course)
     hostile = tmp_path / "gradebook.db"
     shutil.copy(course, hostile)
     con = sqlite3.connect(hostile)
@@ -579,3 +579,48 @@ def test_a_gradebook_with_a_view_of_its_own_is_refused_before_any_query(tmp_path
     shutil.copy(course, hostile)
     copy, problems = results(tmp_path, lambda job: job.gradebook(str(tmp_path / "copy"), expected))
     assert copy is not None and problems == []
+
+
+def test_a_crowded_folder_keeps_the_notebooks_named_first_and_says_what_it_cut(tmp_path):
+    """A folder holds at most MAX_ENTRIES names in a copy; the notebooks named first are kept
+    whatever their place in the sorted names (a student's code can leave 2000 files named
+    0000... beside them), and the cut is a note, in the copy and in the Dask path's read."""
+    src, dst = tmp_path / "autograded", tmp_path / "copy"
+    src.mkdir()
+    dst.mkdir()
+    for n in range(safe_copy.MAX_ENTRIES):
+        (src / f"{n:04d}").write_text("")
+    (src / NB).write_text(json.dumps({"cells": [CELL]}))
+    note = f"1 folder(s) of more than {safe_copy.MAX_ENTRIES} names: the rest of their names"
+    src_fd, dst_fd = safe_copy.open_dir(str(src)), safe_copy.open_dir(str(dst))
+    try:
+        report = safe_copy.copy_tree(src_fd, dst_fd, safe_copy.CopyReport(1 << 20), first=(NB,))
+        files, notes = safe_copy.read_tree(src_fd, 1 << 20, first=(NB,))
+    finally:
+        os.close(src_fd)
+        os.close(dst_fd)
+    assert (dst / NB).is_file() and len(os.listdir(dst)) == safe_copy.MAX_ENTRIES
+    assert report.notes() == [f"{note} not kept (first: ./)"]
+    assert NB in files and len(files) == safe_copy.MAX_ENTRIES
+    assert notes == [f"{note} not kept (first: ./)"]
+
+
+def test_a_gradebook_with_more_rows_than_one_submission_makes_is_refused(tmp_path, course):
+    """The course's schema, but rows by the hundred thousand: nbgrader reads each notebook's
+    grades by a scan of the grade table, so K notebooks and N grades cost K x N (an hour for a
+    64 MiB file). A private gradebook holds one submission's rows; more are refused unread."""
+    import sqlite3
+
+    from lstm_grading import gradebook_merge
+
+    expected = gradebook_merge.shape(course / "gradebook.db")
+    out = tmp_path / "out"
+    graded(course, out, "ada")
+    assert gradebook_merge.schema_problem(out / "gradebook.db", expected) == ""  # as graded
+    con = sqlite3.connect(out / "gradebook.db")
+    with con:
+        con.executemany("INSERT INTO student (id) VALUES (?)", [(f"s{n}",) for n in range(3)])
+    con.close()
+    assert gradebook_merge.schema_problem(out / "gradebook.db", expected) == (
+        "holds more rows than one submission makes: student 4 (at most 1)"
+    )

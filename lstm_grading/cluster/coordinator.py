@@ -31,12 +31,14 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 from .. import course_lock, course_prep, disk, inputs, parallel, safe_copy
+from ..job import LOG_BYTES
 from ..pool import Pool
 from ..progress import Progress
 from ..report import Outcome
@@ -51,8 +53,6 @@ WORKER_TIMEOUT = 600  # seconds to wait for a first worker to join the scheduler
 def read_files(folder: Path, budget: int) -> dict[str, bytes]:
     """The regular files under ``folder`` (relative path -> bytes), read without following
     links and within ``budget`` bytes, as the local mode snapshots a submission."""
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="lstm-autograde-read-") as tmp:
         copy_path_tree(str(folder), os.path.join(tmp, "copy"), budget)
         root = Path(tmp, "copy")
@@ -63,16 +63,101 @@ def read_files(folder: Path, budget: int) -> dict[str, bytes]:
         }
 
 
-def write_files(files: dict[str, bytes], dest: Path) -> None:
-    """Write a result's files under ``dest``; a name that leaves ``dest`` is a ValueError."""
-    dest.mkdir(parents=True)
-    (dest / "autograded").mkdir()  # as the local job's copy-out always makes it
-    for rel, data in files.items():
-        path = Path(rel)
-        if path.is_absolute() or ".." in path.parts or not path.parts:
+def write_files(files: dict[str, bytes], dest_fd: int) -> list[str]:
+    """Write a result's files (relative path -> bytes) as new files under the folder
+    ``dest_fd``; what could not be written, one note per file ([] if all were).
+
+    The run folder is in the machine's /tmp, where in reduced mode a process a student's code
+    left running can reach it (:data:`~lstm_grading.job.REDUCED_GAPS`). So each folder is made
+    and opened one level at a time without following a link, and each file is created new
+    (:func:`lstm_grading.safe_copy.create_file`): a FIFO put there first, which an open for
+    writing would wait on for good (with the course lock held), or a link, is a note, never a
+    wait and never a write elsewhere. A path that is not relative, or has an empty, ``.`` or
+    ``..`` part, is a ValueError, and nothing is written.
+    """
+    paths = {}
+    for rel in files:
+        parts = rel.split("/") if isinstance(rel, str) else [""]
+        if any(part in ("", ".", "..") or "\0" in part for part in parts):
             raise ValueError(f"result files must be relative paths, got {rel!r}")
-        (dest / path).parent.mkdir(parents=True, exist_ok=True)
-        (dest / path).write_bytes(data)
+        paths[rel] = parts
+    notes = []
+    for problem in _make_folder("autograded", dest_fd):  # as the local job's copy-out does
+        notes.append(f"autograded {problem}")
+    for rel, parts in paths.items():
+        problem = _write_one(parts, files[rel], dest_fd)
+        if problem:
+            notes.append(f"{safe_copy.shown(rel, 200)} {problem}")
+    return notes
+
+
+def _make_folder(name: str, dir_fd: int) -> list[str]:
+    """Make the folder ``name`` under ``dir_fd`` unless there is one: [] or why it cannot be."""
+    try:
+        os.mkdir(name, 0o700, dir_fd=dir_fd)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        return [f"could not be made ({exc.strerror})"]
+    return []
+
+
+def _write_one(parts: list[str], data: bytes, dest_fd: int) -> str:
+    """Write ``data`` to the new file ``parts`` (a path split at "/") under ``dest_fd``;
+    "" or why not, to follow the path in a note."""
+    fd = dest_fd
+    try:
+        for name in parts[:-1]:
+            try:
+                os.mkdir(name, 0o700, dir_fd=fd)
+            except FileExistsError:
+                pass
+            try:
+                sub = safe_copy.open_dir(name, fd)
+            except OSError as exc:
+                return f"not written: its folder {name} " + safe_copy.not_opened(
+                    exc, name, fd, want="a folder"
+                )
+            if fd != dest_fd:
+                os.close(fd)
+            fd = sub
+        try:
+            out = safe_copy.create_file(parts[-1], fd)
+        except FileExistsError:
+            try:
+                st = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
+                kind = safe_copy.kind_of(st.st_mode)
+            except OSError:
+                kind = "something"
+            return f"was there before the coordinator wrote it ({kind}): another process put it"
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out, view) :]
+        finally:
+            os.close(out)
+        return ""
+    except OSError as exc:
+        return f"not written ({exc.strerror})"
+    finally:
+        if fd != dest_fd:
+            os.close(fd)
+
+
+# What sandbox.returned_files puts first in a log it cut (sandbox.cut_line).
+CUT_MARK = b"[lstm-autograde] the job's nbgrader.log holds "
+
+
+def log_with_header(header: bytes, log: bytes) -> bytes:
+    """``header``, then nbgrader's log as the helper returned it, within
+    :data:`~lstm_grading.job.LOG_BYTES` (what the merge reads of it): a log the helper cut
+    keeps its first line, which says so, and loses as many of its oldest bytes after it as the
+    header takes."""
+    room = LOG_BYTES - len(header)
+    if len(log) <= room:
+        return header + log
+    first = log[: log.find(b"\n") + 1] if log.startswith(CUT_MARK) else b""
+    return header + first + log[len(log) - max(0, room - len(first)) :]
 
 
 def failure(exc: BaseException) -> str:
@@ -270,17 +355,33 @@ def _result_of(future, address: str) -> dict:
 
 
 def _merge(run, manifest, student, todo, submissions, result, base, requested) -> Outcome:
-    """Write the result's files to the run folder and merge them as the local mode does."""
-    out = base / "results" / student.encode("utf-8").hex() / "out"
+    """Write the result's files to the run folder and merge them as the local mode does.
+
+    The folder has a name no one can guess (``tempfile.mkdtemp``): in reduced mode a process
+    the student's code left running can reach the run folder, and plant a FIFO or a link at a
+    path it can predict. What it could still put there first is a reason, for this student only
+    (:func:`write_files`); nbgrader's log, with the header saying where the job ran, is made
+    here in memory, not read back from that folder.
+    """
+    out = None
     try:
-        write_files(result.pop("files", {}), out)
-        log = out / "nbgrader.log"
+        files = dict(result.pop("files", {}))
         header = (
-            f"[lstm-autograde] graded on {result.get('worker', '?')}, sandbox "
-            f"{result.get('sandbox_mode', '?')}\n"
+            f"[lstm-autograde] graded on {safe_copy.shown(result.get('worker', '?'), 200)}, "
+            f"sandbox {safe_copy.shown(result.get('sandbox_mode', '?'), 40)}\n"
         ).encode()
-        log.write_bytes(header + (log.read_bytes() if log.exists() else b""))
-        result["out"] = str(out)
+        files["nbgrader.log"] = log_with_header(header, files.get("nbgrader.log", b""))
+        os.makedirs(base, 0o700, exist_ok=True)  # the run folder: made by the run, or here
+        out = tempfile.mkdtemp(prefix="result-", dir=base)
+        fd = safe_copy.open_dir(out)
+        try:
+            problems = write_files(files, fd)
+        finally:
+            os.close(fd)
+        result["out"] = out
+        if problems:
+            notes = [*result.get("return_notes", []), *problems[1:]]
+            result = {**result, "error": f"unusable result: {problems[0]}", "return_notes": notes}
     except (OSError, ValueError) as exc:
         result = {**result, "error": f"unusable result: {exc}", "out": None}
     this_run = replace(run, gaps=gaps_of(result, requested))
@@ -289,4 +390,5 @@ def _merge(run, manifest, student, todo, submissions, result, base, requested) -
             this_run, manifest, student, todo[student], result, submissions[student]
         )
     finally:
-        safe_copy.remove_tree(out.parent)
+        if out is not None:
+            safe_copy.remove_tree(out)
