@@ -209,8 +209,7 @@ class _Results:
             return ""
         text = got.data.decode("utf-8", "replace")
         if got.cut:
-            size, kept = safe_copy.size(got.size), safe_copy.size(LOG_BYTES)
-            cut = f"the job's nbgrader.log holds {size}: only its last {kept} read"
+            cut = sandbox.cut_line("nbgrader.log", got.size, LOG_BYTES)
             self.problems.append(cut)
             text = f"[lstm-autograde] {cut}, below\n{text}"
         return text

@@ -90,16 +90,16 @@ def shown(text, most: int | None = None) -> str:
     return text if most is None or len(text) <= most else text[: most - 3] + "..."
 
 
-def names_taken(dir_fd: int, first: tuple[str, ...] = ()) -> list[str]:
-    """The names of the folder ``dir_fd`` that a copy takes, sorted: at most
-    :data:`MAX_ENTRIES`, those of ``first`` that are there among them whatever their place,
-    then the first others in sorted order. (The hash of a submission and the checks of its
-    files look at these too.)"""
-    return _take(os.listdir(dir_fd), first)
+def names_taken(dir_fd: int) -> list[str]:
+    """The names of the folder ``dir_fd`` that a copy takes: the first :data:`MAX_ENTRIES`,
+    sorted. (The hash of a submission and the checks of its files look at these too.)"""
+    return _take(os.listdir(dir_fd), ())
 
 
 def _take(names: list[str], first: tuple[str, ...]) -> list[str]:
-    """:func:`names_taken` of a folder holding ``names``."""
+    """The names a copy takes of a folder holding ``names``, sorted: at most
+    :data:`MAX_ENTRIES`, those of ``first`` among them whatever their place, then the first
+    others in sorted order."""
     names = sorted(names)
     if len(names) <= MAX_ENTRIES:
         return names

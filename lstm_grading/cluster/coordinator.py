@@ -42,7 +42,6 @@ from ..job import LOG_BYTES
 from ..pool import Pool
 from ..progress import Progress
 from ..report import Outcome
-from ..safe_copy import copy_path_tree
 from ..sandbox import REDUCED_GAPS, Limits
 from . import connect as connecting
 from .connect import ClusterError, Target
@@ -52,15 +51,17 @@ WORKER_TIMEOUT = 600  # seconds to wait for a first worker to join the scheduler
 
 def read_files(folder: Path, budget: int) -> dict[str, bytes]:
     """The regular files under ``folder`` (relative path -> bytes), read without following
-    links and within ``budget`` bytes, as the local mode snapshots a submission."""
-    with tempfile.TemporaryDirectory(prefix="lstm-autograde-read-") as tmp:
-        copy_path_tree(str(folder), os.path.join(tmp, "copy"), budget)
-        root = Path(tmp, "copy")
-        return {
-            str(p.relative_to(root)): p.read_bytes()
-            for p in sorted(root.rglob("*"))
-            if p.is_file() and not p.is_symlink()
-        }
+    links and within ``budget`` bytes, as the local mode snapshots a submission
+    (:func:`lstm_grading.safe_copy.read_tree`, by :func:`~lstm_grading.safe_copy.copy_tree`'s
+    rules); nothing if ``folder`` is a link or cannot be opened."""
+    try:
+        fd = safe_copy.open_dir(str(folder))
+    except OSError:
+        return {}
+    try:
+        return safe_copy.read_tree(fd, budget)[0]
+    finally:
+        os.close(fd)
 
 
 def write_files(files: dict[str, bytes], dest_fd: int) -> list[str]:
