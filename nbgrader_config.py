@@ -27,19 +27,34 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec,
 )
 
-import lstm_grading
-from lstm_grading.export import CsvExportWithStatus
-from lstm_grading.feedback import HideHiddenTests
-from lstm_grading.hidden.release_checksums import OverwriteCellsQuietly
-from lstm_grading.inputs import env_cell_timeout
-from lstm_grading.job import Limits
+# traitlets, which runs this file, logs an exception raised here and carries on without the
+# file: nbgrader would then autograde with its own defaults (no cell limit of the kernel guard)
+# and write feedback pages that show the hidden tests and load MathJax from a CDN, and exit 0.
+# What can fail here (lstm_grading not installed where nbgrader runs, a bad
+# LSTM_GRADING_CELL_TIMEOUT) stops the command instead: SystemExit is not an Exception, so
+# traitlets lets it through, and nbgrader exits with status 1 and this message.
+try:
+    import lstm_grading
+    from lstm_grading.export import CsvExportWithStatus
+    from lstm_grading.feedback import HideHiddenTests
+    from lstm_grading.hidden.release_checksums import OverwriteCellsQuietly
+    from lstm_grading.inputs import env_cell_timeout
+    from lstm_grading.job import Limits
+
+    # The environment's value checked as lstm-autograde checks it (a clear error naming the
+    # variable, not int()'s), else the grader's default limit: one number for both ways of
+    # grading.
+    CELL_TIMEOUT = env_cell_timeout() or Limits.cell_timeout
+except Exception as exc:
+    raise SystemExit(
+        f"nbgrader_config.py: {type(exc).__name__}: {exc}\n"
+        "nbgrader stopped: without this course's settings it would grade without the cell "
+        "limit and show the hidden tests in the feedback."
+    ) from exc
 
 c = get_config()  # noqa: F821 (provided by traitlets when it executes this file)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# The environment's value checked as lstm-autograde checks it (a clear error naming the variable,
-# not int()'s), else the grader's default limit: one number for both ways of grading.
-CELL_TIMEOUT = env_cell_timeout() or Limits.cell_timeout
 
 c.CourseDirectory.course_id = "lstm-course"
 # The course root is this folder wherever it is copied (the tests grade in a temporary copy).

@@ -180,6 +180,8 @@ def run_nbgrader(job: Job, course: str, env: dict[str, str], log_fd: int) -> Non
             rc = 0
         except SystemExit as exc:
             rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if isinstance(exc.code, str):  # a message (nbgrader_config.py's): into the log
+                print(exc.code, file=sys.stderr)
     except BaseException:
         traceback.print_exc()
     finally:

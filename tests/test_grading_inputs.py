@@ -1148,8 +1148,10 @@ def test_plain_nbgrader_reads_the_cell_timeout_as_lstm_autograde_does(monkeypatc
     monkeypatch.setenv(inputs.CELL_TIMEOUT_ENV, "7")
     assert "--KernelGuard.timeout=7" in load_course_config().Execute.extra_arguments
     monkeypatch.setenv(inputs.CELL_TIMEOUT_ENV, "abc")
+    # SystemExit, not an Exception: traitlets would log an Exception and run nbgrader without
+    # the course's settings (tests/test_nbgrader_forks.py runs the commands).
     message = r"LSTM_GRADING_CELL_TIMEOUT \(environment variable\): got 'abc'; expected a whole"
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(SystemExit, match=message):
         load_course_config()
 
 
