@@ -87,7 +87,7 @@ def attack_order(specs: dict[str, dict]) -> list[str]:
 def build_class(root: Path, n: int, with_hostile: bool) -> tuple[list[str], set[str]]:
     """A course at ``root`` with ``n`` submissions; the ids of the hostile ones, and the
     ordinary variants submitted."""
-    course = Course.copy_of_repo(root)
+    course = Course.copy_of_repo(root, forked=False)  # nbgrader as an instructor starts it
     course.generate(A)
     specs = {k: v for k, v in corpus.hostile_specs().items() if v["safe_unsandboxed"]}
     hostile, ordinary = attack_order(specs), list(corpus.ORDINARY)
@@ -111,7 +111,7 @@ def contender(name: str, course: Path, cell_timeout: int) -> dict:
 
     start = time.perf_counter()
     if name == "plain":
-        graded = Course(course)
+        graded = Course(course, forked=False)  # timed: `nbgrader autograde`, started afresh
         graded.autograde(A, cell_timeout=cell_timeout)
         seconds = time.perf_counter() - start
         return {

@@ -8,19 +8,23 @@ Typical use (see tests/assignment_suite.py)::
     result = course.autograde("ps01_activations")  # every submitted student, one nbgrader call
     course.scores("ps01_activations")              # {"alice": {"test_sigmoid": 3.0, ...}}
 
-Every nbgrader command runs as a subprocess of this interpreter (``python -m nbgrader``) from
-the course root, so it reads the course's own nbgrader_config.py.
+Every nbgrader command runs in a process of its own, from the course root, so it reads the
+course's own nbgrader_config.py: by default a process forked from one that has imported nbgrader
+already (``Course.nbgrader``), or, with ``Course(root, forked=False)``, ``python -m nbgrader``
+started afresh, as an instructor types it (the grading benchmark times that).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +40,50 @@ EXERCISES = REPO / "exercises"
 # it is what each of their looping cells costs. Their other cells are ps01's checks, which take
 # well under 0.1 s on a quiet machine, so even 10 s leaves a margin of about a hundred.
 LOOP_CELL_TIMEOUT = 10
+# Seconds any one nbgrader command may take before the test fails (a whole class's autograde
+# on a busy machine takes a few minutes).
+NBGRADER_TIMEOUT = 900
+
+# An nbgrader command spends about 1.3 CPU-seconds importing nbgrader before it does anything
+# (its package imports Jupyter Server for its server extensions), and the slow tier runs about
+# fifty of them. Each one here is a fork of a process that has made those imports once
+# (multiprocessing's fork server: one per test process, started at the first command, ended
+# with it): nbgrader's own entry point, with the command's arguments, working folder and whole
+# environment, in a process of its own, as `python -m nbgrader` runs it, less the imports.
+FORKS = multiprocessing.get_context("forkserver")
+FORKS.set_forkserver_preload(["nbgrader.apps.nbgraderapp"])
+
+
+def _nbgrader_main(args: list[str], cwd: str, env: dict[str, str], log: str) -> None:
+    """In a fork of the fork server: ``nbgrader *args`` in ``cwd`` with exactly ``env``,
+    its output (fd 1 and 2) written to ``log``; exits with nbgrader's status."""
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    tempfile.tempdir = None  # from the new TMPDIR, if any, not the fork server's
+    fd = os.open(log, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.argv = [os.path.join(os.path.dirname(sys.executable), "nbgrader"), *args]
+    from nbgrader.apps.nbgraderapp import main
+
+    main()  # a failed command raises SystemExit with its status; multiprocessing exits with it
+
+
+def run_forked(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``nbgrader *args`` forked from the fork server (see ``FORKS``), as ``subprocess.run``
+    would report it: the status and the output (stdout and stderr together, as text)."""
+    with tempfile.NamedTemporaryFile(prefix="nbgrader-", suffix=".log") as log:
+        child = FORKS.Process(target=_nbgrader_main, args=(args, str(cwd), env, log.name))
+        child.start()
+        child.join(NBGRADER_TIMEOUT)
+        if child.exitcode is None:
+            child.kill()
+            child.join()
+            raise subprocess.TimeoutExpired(["nbgrader", *args], NBGRADER_TIMEOUT)
+        output = log.read().decode(errors="replace")
+    return subprocess.CompletedProcess(["nbgrader", *args], child.exitcode, output)
 
 
 def assignments() -> list[str]:
@@ -76,25 +124,30 @@ def delete_cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNo
 
 @dataclass
 class Course:
-    """A course folder (a copy of the repository's grading files) and nbgrader run in it."""
+    """A course folder (a copy of the repository's grading files) and nbgrader run in it.
+
+    ``forked``: run nbgrader's commands forked from the fork server (``FORKS``), or, if false,
+    as new processes (``python -m nbgrader``).
+    """
 
     root: Path
+    forked: bool = True
 
     @classmethod
-    def copy_of_repo(cls, dest: Path) -> Course:
+    def copy_of_repo(cls, dest: Path, forked: bool = True) -> Course:
         """Copy nbgrader_config.py, solutions/ and exercises/ into ``dest`` (nothing else)."""
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
         ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
         shutil.copytree(SOLUTIONS, dest / "solutions", ignore=ignore)
         shutil.copytree(EXERCISES, dest / "exercises", ignore=ignore)
-        return cls(dest)
+        return cls(dest, forked)
 
     @classmethod
-    def copy_of(cls, course: Path, dest: Path) -> Course:
+    def copy_of(cls, course: Path, dest: Path, forked: bool = True) -> Course:
         """A copy of the course folder ``course`` (gradebook, releases, submissions) at ``dest``."""
         shutil.copytree(course, dest)
-        return cls(dest)
+        return cls(dest, forked)
 
     # -- running nbgrader --------------------------------------------------------------------
     def nbgrader(
@@ -115,15 +168,18 @@ class Course:
         # nbgrader in two course copies at once on a 2-core machine (OpenBLAS's spinning
         # threads would fight over the cores).
         env["OPENBLAS_NUM_THREADS"] = "1"
-        result = subprocess.run(
-            [sys.executable, "-m", "nbgrader", *args],
-            cwd=self.root,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=900,
-        )
+        if self.forked:
+            result = run_forked(list(args), self.root, env)
+        else:
+            result = subprocess.run(
+                [sys.executable, "-m", "nbgrader", *args],
+                cwd=self.root,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=NBGRADER_TIMEOUT,
+            )
         if check and result.returncode != 0:
             raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{result.stdout[-5000:]}")
         return result
