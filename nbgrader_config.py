@@ -76,7 +76,15 @@ c.Execute.error_on_timeout = {  # what the interrupted cell shows (nbgrader's ha
     "evalue": f"no reply from the kernel within {c.Execute.timeout} s; the cell was interrupted",
     "traceback": [f"CellTimeoutError: no reply from the kernel within {c.Execute.timeout} s"],
 }
+# The kernel runs in the student's folder, which holds whatever they submitted beside the
+# notebook, and `python -m ipykernel_launcher` (the kernelspec's command) puts that folder first
+# on sys.path: a module there (ipykernel_launcher.py, numpy.py, a package lstm_grading/) would be
+# imported in place of the real one, the kernel guard and the hidden tests' checks among them.
+# PYTHONSAFEPATH (Python 3.11's -P), which the kernel inherits from nbgrader, leaves it out, and
+# IPython then does not add it either (as with ignore_cwd below).
+os.environ["PYTHONSAFEPATH"] = "1"
 c.Execute.extra_arguments = [
+    "--InteractiveShellApp.ignore_cwd=True",
     "--HistoryManager.hist_file=:memory:",
     "--InteractiveShellApp.extensions=lstm_grading.kernel_guard",
     f"--KernelGuard.timeout={CELL_TIMEOUT}",

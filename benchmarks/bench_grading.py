@@ -96,7 +96,7 @@ def build_class(root: Path, n: int, with_hostile: bool) -> tuple[list[str], set[
         if with_hostile and is_hostile(i):
             name = hostile[(i // HOSTILE_EVERY) % len(hostile)]
             student = f"s{i:03d}_h_{name}"
-            course.submit(student, A, corpus.hostile(course.root, specs[name]))
+            corpus.submit_hostile(course, student, specs[name])
             attackers.append(student)
         else:
             name = ordinary[(i - len(attackers)) % len(ordinary)]

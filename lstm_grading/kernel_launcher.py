@@ -11,7 +11,7 @@ stdout/stderr to a log file, set the resource limits, switch to the unprivileged
 back (no supplementary groups, ``PR_SET_NO_NEW_PRIVS``); then, as that uid, write the connection
 file's copy into the student's home, copy the assignment's files from nbgrader's autograded
 folder (root's: the student cannot change it) into the kernel's own folder, ``workdir``, and
-exec ``python -m ipykernel_launcher`` there with the output guard appended to the kernel's
+exec ``python -P -m ipykernel_launcher`` there with the output guard appended to the kernel's
 extensions, in the student's environment (its home, TMPDIR and IPython folder; nbgrader's
 environment names none of the student's folders). Nothing runs as root in a folder the
 student's uid can change.
@@ -92,7 +92,12 @@ def main(argv: list[str]) -> None:
     # The kernel's own folders (home, TMPDIR, IPython's...), not those of nbgrader, which
     # started this launcher with its environment.
     os.environ.update(settings["env"])
-    os.execv(python, [python, "-m", "ipykernel_launcher", *args, *settings["kernel_args"]])
+    # -P: not the working folder first on sys.path, as `python -m` puts it. It holds whatever
+    # the student submitted beside the notebook, and a module there (ipykernel_launcher.py,
+    # numpy.py, a package lstm_grading/) would be imported in place of the real one: the
+    # kernel itself, the guards, the hidden tests' checks. IPython (9.7 and later) then leaves
+    # the folder off sys.path too, as it does with the course's ignore_cwd.
+    os.execv(python, [python, "-P", "-m", "ipykernel_launcher", *args, *settings["kernel_args"]])
 
 
 if __name__ == "__main__":

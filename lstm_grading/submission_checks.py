@@ -46,6 +46,36 @@ SUSPICIOUS = {
 }
 
 
+# Files beside the notebook that Python could import: named as a module the kernel or the
+# grading imports, one would have been imported in its place while the notebook's folder was
+# first on sys.path. The grader's kernels leave that folder out (kernel_launcher's -P,
+# nbgrader_config.py's PYTHONSAFEPATH); a submission that ships such files is still worth a look.
+PYTHON_FILES = "Python files"
+MODULE_SUFFIXES = (".py", ".pyc", ".pyw", ".so", ".pth")
+PACKAGE_MARKS = ("__init__.py", "__init__.pyc")
+
+
+def python_files(dir_fd: int) -> list[str]:
+    """The names in the submission's folder that Python could import: modules (``numpy.py``)
+    and packages (``lstm_grading/``, a folder with an ``__init__.py``), never following a link."""
+    found = []
+    for name in _names(dir_fd):
+        kind = _kind(dir_fd, name)
+        if kind == "file" and name.endswith(MODULE_SUFFIXES):
+            found.append(name)
+        elif kind == "a folder":
+            try:
+                sub = safe_copy.open_dir(name, dir_fd)
+            except OSError:
+                continue
+            try:
+                if any(_kind(sub, mark) == "file" for mark in PACKAGE_MARKS):
+                    found.append(name + "/")
+            finally:
+                os.close(sub)
+    return found
+
+
 def _kind(dir_fd: int, name: str) -> str:
     """What ``name`` is in the folder, without following a link: "file" (a regular file),
     "missing", or what it is instead ("a symbolic link", "a FIFO", ...)."""
@@ -208,12 +238,18 @@ def static_checks(submission: Path, release: Path) -> tuple[list[str], list[str]
                 )
                 continue
             notes += _compare(cells, _cells(release_fd, name) or [], text)
+        modules = python_files(fd)
     finally:
         os.close(fd)
         if release_fd is not None:
             os.close(release_fd)
     code = "\n".join(text)
     flags = [name for name, pattern in SUSPICIOUS.items() if re.search(pattern, code)]
+    if modules:
+        listed = ", ".join(shown(n, 60) for n in modules[:5])
+        more = f" and {len(modules) - 5} more" if len(modules) > 5 else ""
+        notes.append(f"Python files beside the notebook, not imported when graded: {listed}{more}")
+        flags.append(PYTHON_FILES)
     return notes, flags
 
 

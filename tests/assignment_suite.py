@@ -56,6 +56,7 @@ class Submission:
     class, with a short cell timeout (course.LOOP_CELL_TIMEOUT) while everyone else gets the
     course's generous default.
     ``hostile``: an attack on the grader rather than a bug (not counted as a one-bug submission).
+    ``files``: (path, text) pairs submitted beside the notebook.
     """
 
     student: str
@@ -69,6 +70,7 @@ class Submission:
     released: bool = False
     hostile: bool = False
     loops: bool = False
+    files: tuple[tuple[str, str], ...] = ()
 
     def notebook(self, course: Course, assignment: str):
         if self.raw is not None:
@@ -155,7 +157,10 @@ def shares_of(cases: list[Submission], shards: int = SHARDS) -> list[list[Submis
 def grade_shard(course: Course, assignment: str, cases: list[Submission]):
     """Submit, autograde, make feedback and export one course copy's share."""
     for case in cases:
-        course.submit(case.student, assignment, case.notebook(course, assignment))
+        notebook = course.submit(case.student, assignment, case.notebook(course, assignment))
+        for name, text in case.files:
+            (notebook.parent / name).parent.mkdir(parents=True, exist_ok=True)
+            (notebook.parent / name).write_text(text)
     # Everyone with the course's own cell timeout; each looping submission alone with a short
     # one (its loops cost that much per cell).
     loopers = tuple(c.student for c in cases if c.loops)

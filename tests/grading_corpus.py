@@ -9,10 +9,12 @@ tests/hostile/escape/*.json (attacks on the machine and the run: symlinks, share
 folders, disk; full sandbox only)::
 
     {"description": "...", "replace": {"tanh": "<code>"}, "append": {"sigmoid": "<code>"},
-     "delete": ["test_tanh"], "raw": "<file text>", "safe_unsandboxed": false,
+     "delete": ["test_tanh"], "raw": "<file text>", "files": {"<path>": "<text>"},
+     "safe_unsandboxed": false,
      "expect": {"status": "graded" | "failed", "score": 6, "reason": "...", "note": "...",
                 "cell": "...", "flag": "...", "output": "...", "output_lacks": "..."}}
 
+``files`` are submitted beside the notebook (paths relative to its folder).
 ``{course}`` in code stands for the course root, ``{repo}`` for the repository, ``{canary}`` and
 ``{canary_dir}`` for a file and a folder of the host that the attack must not reach. ``expect``
 says what the summary must report (substrings) and what the autograded notebook's outputs must
@@ -151,6 +153,16 @@ def hostile(course: Path, spec: dict, canary: Path | None = None):
         append={k: fill(v) for k, v in spec.get("append", {}).items()},
         delete=tuple(spec.get("delete", ())),
     )
+
+
+def submit_hostile(course, student: str, spec: dict, canary: Path | None = None) -> None:
+    """Submit a hostile spec to ``course`` (a ``tests/course.Course``): its notebook and, beside
+    it, its ``files``."""
+    notebook = course.submit(student, ASSIGNMENT, hostile(course.root, spec, canary))
+    for name, text in spec.get("files", {}).items():
+        path = notebook.parent / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
 
 
 def outputs_text(nb) -> str:

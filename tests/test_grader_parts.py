@@ -322,6 +322,39 @@ def test_links_fifos_and_devices_in_a_submission_are_never_opened(tmp_path):
     assert read_timestamp(mine) == ("2026-01-15 12:00:00.000000 UTC", "")
 
 
+def test_python_files_beside_the_notebook_are_noted_and_flagged(tmp_path):
+    """Modules and packages a kernel could have imported in place of the real ones (the graded
+    kernel leaves the notebook's folder off sys.path); data, links and FIFOs are not them."""
+    release, mine, outside = tmp_path / "release", tmp_path / "mine", tmp_path / "outside"
+    for folder in (release, mine, outside):
+        folder.mkdir()
+    (release / NB).write_text(notebook())
+    (mine / NB).write_text(notebook())
+    assert static_checks(mine, release) == ([], [])
+    (mine / "data").mkdir()
+    (mine / "data" / "prices.csv").write_text("1,2\n")
+    (mine / "notes.txt").write_text("mine")
+    (outside / "__init__.py").write_text("")
+    (mine / "linked").symlink_to(outside)  # a package only through a link: not followed
+    (mine / "linked.py").symlink_to(outside / "__init__.py")
+    os.mkfifo(mine / "fifo.py")
+    assert finishes(lambda: static_checks(mine, release)) == ([], [])
+    (mine / "numpy.py").write_text("raise ImportError")
+    (mine / "lstm_grading" / "hidden").mkdir(parents=True)
+    (mine / "lstm_grading" / "__init__.py").write_text("")
+    (mine / "helper.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
+    notes, flags = finishes(lambda: static_checks(mine, release))
+    assert notes == [
+        "Python files beside the notebook, not imported when graded: "
+        "helper.cpython-311-x86_64-linux-gnu.so, lstm_grading/, numpy.py"
+    ]
+    assert flags == [submission_checks.PYTHON_FILES]
+    for n in range(6):
+        (mine / f"m{n}.py").write_text("")
+    notes, _ = static_checks(mine, release)
+    assert notes[0].endswith("lstm_grading/, m0.py, m1.py, m2.py and 4 more"), notes
+
+
 def test_a_notebook_too_large_to_check_is_noted_not_read(tmp_path):
     with open(tmp_path / NB, "wb") as f:  # sparse: no disk space, and never read
         f.truncate(submission_checks.MAX_NOTEBOOK_BYTES + 1)

@@ -222,7 +222,7 @@ def batch(ps01_course, tmp_path_factory):
     for name in corpus.ORDINARY:
         course.submit(name, A, corpus.ordinary(course.root, name))
     for name, spec in ESCAPES.items():
-        course.submit(f"h_{name}", A, corpus.hostile(course.root, spec, canary))
+        corpus.submit_hostile(course, f"h_{name}", spec, canary)
     runs = run_folders()
     before = host_state(canary)
     submitted = snapshot(course.root / "submitted")

@@ -99,7 +99,7 @@ def test_the_launcher_starts_the_kernel_in_the_students_environment(tmp_path):
     for name in ("JUPYTER_PATH", "LSTM_GRADING_CELL_TIMEOUT", "OPENBLAS_NUM_THREADS", "PATH"):
         assert env[name] == nbgraders[name], name  # the rest is nbgrader's, unchanged
     copy = str(home / ".kernel-connection.json")
-    assert got["argv"] == ["-m", "ipykernel_launcher", "-f", copy, "--extra"]
+    assert got["argv"] == ["-P", "-m", "ipykernel_launcher", "-f", copy, "--extra"]
     assert got["cwd"] == str(home / job.assignment)
     assert Path(got["cwd"], "data.txt").read_text() == "the assignment's file"
     assert os.stat(copy).st_mode & 0o777 == 0o600

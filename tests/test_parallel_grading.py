@@ -64,7 +64,7 @@ def batch(ps01_course, tmp_path_factory):
         course.submit(name, A, corpus.ordinary(course.root, name))
     specs = corpus.hostile_specs() if FULL else {}
     for name, spec in specs.items():
-        course.submit(f"h_{name}", A, corpus.hostile(course.root, spec))
+        corpus.submit_hostile(course, f"h_{name}", spec)
     victim = corpus.student_notebook(course.root, append={"sigmoid": f"# {SECRET}\n"})
     course.submit("victim", A, victim)
     before = tree_digest(course.root / "submitted")

@@ -192,6 +192,25 @@ SUBMISSIONS = [
         hostile=True,
     ),
     Submission(
+        "shadow_hidden_checks",
+        "a package lstm_grading/ submitted beside the notebook, its hidden checks no-ops: the "
+        "kernel does not import it (the folder is not on its sys.path)",
+        edits=((TANH_GRAD, SUBTLY_WRONG_TANH_GRAD),),
+        files=(
+            ("lstm_grading/__init__.py", ""),
+            ("lstm_grading/kernel_guard.py", "def load_ipython_extension(ip):\n    pass\n"),
+            ("lstm_grading/hidden/__init__.py", ""),
+            (
+                "lstm_grading/hidden/ps01.py",
+                "def _passes(fn):\n    pass\n\n\n"
+                "check_sigmoid = check_tanh = check_sigmoid_grad = check_tanh_grad = _passes\n",
+            ),
+        ),
+        broken=("test_tanh_grad",),
+        reason="values differ from the reference",
+        hostile=True,
+    ),
+    Submission(
         "patched_reference",
         "lstm_core.tanh_grad rebound to the student's own (wrong) function",
         edits=(
