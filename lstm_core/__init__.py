@@ -7,6 +7,22 @@ Parameters: ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}`` with the gates in
 :mod:`lstm_core.reference` is the plain statement of the LSTM's forward and backward
 passes; :func:`lstm_forward` and :func:`lstm_backward` are the fast versions, tested equal.
 
+Arguments come in one order: the data a function acts on first, then ``params``, then
+options. A sequence function takes ``(x, params, h0=None, c0=None)`` (:func:`lstm_forward`,
+:func:`reference.lstm_forward`; :func:`rnn_forward` has no ``c0``), its initial states
+optional. A step function takes the previous states as part of its data, before
+``params``: ``(x, h_prev, c_prev, params)`` (:func:`lstm_step_forward`,
+:func:`reference.lstm_step_forward`, :func:`lstm_step_trace`), ``(x, h_prev, params)``
+(:func:`rnn_step_forward`, :func:`forget_gate` and the other gates;
+:func:`gate_preactivation` adds ``gate`` after ``params``); the step forward functions
+(not the trace or the gates) read a state of ``None`` as zeros.
+A backward function takes the upstream gradients, then the cache, then optional extra
+gradients: ``(dhs, cache, dh_last=None, dc_last=None)`` (:func:`lstm_backward`;
+:func:`rnn_backward` has no ``dc_last``), ``(dh, dc, cache)`` for one LSTM step,
+``(dh, cache)`` for one RNN step, ``(dy, cache)`` for :func:`model_backward`. The models
+take ``(x, params, ...)`` or, with targets, ``(x, y, params, ...)`` (:func:`model_loss`,
+:func:`fit`).
+
 Bad input gets a clear error and loses nothing: every public function checks its arguments
 before it computes or changes anything, and raises a ``ValueError`` whose message starts
 with the argument's name and says what it got and what it expects. An argument of the
@@ -61,6 +77,7 @@ from .params import (
     from_torch,
     gate_params,
     gate_slice,
+    grads_from_torch,
     init_params,
     params_from_gates,
     to_torch,
@@ -107,6 +124,7 @@ __all__ = [
     "global_norm",
     "goog_daily",
     "gradcheck",
+    "grads_from_torch",
     "hidden_update",
     "init_model",
     "init_params",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import reprlib
+import sys
 from collections.abc import Mapping
 from contextlib import contextmanager
 
@@ -34,8 +35,10 @@ _SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 6
 
 def describe(value) -> str:
     """A short description of ``value`` for the "got ..." part of a message."""
-    if isinstance(value, np.ndarray):
+    if type(value) is np.ndarray:
         return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, np.ndarray):  # a subclass: np.matrix, a masked array, ...
+        return f"a {type(value).__name__} of shape {value.shape} and dtype {value.dtype}"
     if value is None or isinstance(value, (bool, int, float, np.generic)):
         return repr(value)
     if isinstance(value, str):
@@ -171,11 +174,19 @@ def as_array(value, name: str, expected: str) -> np.ndarray:
 
     The one conversion of array arguments: a ragged nested list (``[[0], [1, 2]]``) raises
     an :class:`ArgumentTypeError` naming ``name`` and saying it must be ``expected``,
-    instead of NumPy's own error. The dtype is the caller's to check (an object array
-    comes back as it is).
+    instead of NumPy's own error. The result is always a plain ``np.ndarray``: a subclass
+    such as ``np.matrix`` (whose ``*`` is a matrix product) becomes a plain view of the
+    same memory, and a masked array is refused (an :class:`ArgumentTypeError`), since
+    nothing here could honour its mask. The dtype is the caller's to check (an object
+    array comes back as it is).
     """
-    if isinstance(value, np.ndarray):
+    if type(value) is np.ndarray:
         return value
+    if isinstance(value, np.ma.MaskedArray):
+        raise ArgumentTypeError(
+            f"{name} must be {expected}, got {describe(value)}, whose mask cannot be honoured; "
+            "pass value.filled(...) or the unmasked entries instead"
+        )
     try:
         return np.asarray(value)
     except (TypeError, ValueError) as exc:  # ragged nested lists, objects NumPy refuses
@@ -183,6 +194,24 @@ def as_array(value, name: str, expected: str) -> np.ndarray:
             f"{name} must be {expected}, got {describe(value)}, which is not one rectangular "
             "array (nested sequences of different lengths)"
         ) from exc
+
+
+def plain_array(value, name: str, expected: str) -> np.ndarray:
+    """``value`` unchanged if it is a plain ``np.ndarray`` (not a subclass), else refused.
+
+    For arrays that are used as given, not converted: parameters, arrays updated or
+    perturbed in place. ``expected`` says what ``name`` must be; a subclass such as
+    ``np.matrix`` or a masked array gets a hint to pass ``np.asarray(value)``.
+
+    Raises
+    ------
+    ArgumentTypeError
+        If ``value`` is not a NumPy array, or is an instance of a subclass.
+    """
+    if type(value) is np.ndarray:
+        return value
+    hint = " (not a subclass: pass np.asarray(value))" if isinstance(value, np.ndarray) else ""
+    raise ArgumentTypeError(f"{name} must be {expected}{hint}, got {describe(value)}")
 
 
 def as_int_array(value, name: str, expected: str) -> np.ndarray:
@@ -207,27 +236,108 @@ def check_index_range(arr: np.ndarray, name: str, size: int, expected: str | Non
         raise ValueError(f"{name} must {expected}, got values in [{arr.min()}, {arr.max()}]")
 
 
-def as_float_array(value, name: str, dtype=None, *, bools: bool = True) -> np.ndarray:
-    """Return ``value`` as a float32/float64 array, or raise naming ``name``.
+def number_array(value, name: str) -> np.ndarray:
+    """``value`` as a plain array of integers, float32 or float64, not converted.
 
-    Integers and booleans become float64 (or ``dtype`` if given); float32 and float64
-    keep their dtype unless ``dtype`` asks for another; anything else is an
-    :class:`ArgumentTypeError`. With ``bools=False`` booleans (``True``, bool arrays) are
-    refused too, where a bool can only be a mistake.
+    The checks of :func:`as_float_array` without its conversion, for a function that keeps
+    the caller's dtype (and so copies nothing).
+
+    Raises
+    ------
+    ArgumentTypeError
+        For booleans and other dtypes than integers, float32 and float64.
     """
     expected = "a float32 or float64 array (integers are converted)"
     arr = as_array(value, name, expected)
     kind = arr.dtype.kind
-    if kind == "b" and not bools:
-        expected = "a float32 or float64 array (integers are converted, bools are not)"
-        got = "" if isinstance(value, (np.ndarray, np.generic)) else f"{describe(value)}, "
-        raise ArgumentTypeError(f"{name} must be {expected}, got {got}dtype bool")
-    if kind in "biu":
-        return arr.astype(np.float64 if dtype is None else dtype)
-    if arr.dtype in FLOAT_DTYPES:
-        return arr if dtype is None else arr.astype(dtype, copy=False)
     got = "" if isinstance(value, (np.ndarray, np.generic)) else f"{describe(value)}, "
-    raise ArgumentTypeError(f"{name} must be {expected}, got {got}dtype {arr.dtype}")
+    if kind == "b":
+        expected = "a float32 or float64 array (integers are converted, bools are not)"
+        raise ArgumentTypeError(f"{name} must be {expected}, got {got}dtype bool")
+    if kind not in "iu" and arr.dtype not in FLOAT_DTYPES:
+        raise ArgumentTypeError(f"{name} must be {expected}, got {got}dtype {arr.dtype}")
+    return arr
+
+
+def as_float_array(value, name: str, dtype=None) -> np.ndarray:
+    """Return ``value`` as a plain float32/float64 array, or raise naming ``name``.
+
+    Integers become float64 (or ``dtype`` if given); float32 and float64 keep their dtype
+    unless ``dtype`` asks for another; booleans (``True``, bool arrays), where a number
+    belongs, can only be a mistake and are refused like anything else that is not a number
+    (an :class:`ArgumentTypeError`). A subclass of ``np.ndarray`` is taken as a plain array
+    and a masked array refused (see :func:`as_array`).
+
+    Raises
+    ------
+    ArgumentTypeError
+        For booleans and other dtypes than integers, float32 and float64.
+    ValueError
+        If a float64 ``value`` is cast to float32 (``dtype``) and a finite entry lies beyond
+        float32's range (it would become infinite).
+    """
+    arr = number_array(value, name)
+    if arr.dtype.kind in "iu":  # even 2**64 - 1 is within float32's range
+        return arr.astype(np.float64 if dtype is None else dtype)
+    if dtype is None or arr.dtype == dtype:
+        return arr
+    with np.errstate(over="ignore"):
+        out = arr.astype(dtype)
+    if arr.dtype.itemsize > out.dtype.itemsize and not np.isfinite(out).all():
+        check_range(arr, out, name)
+    return out
+
+
+def check_range(arr: np.ndarray, out: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` if a finite entry of ``arr`` became inf when cast to ``out``.
+
+    NaN and infinity in ``arr`` itself are left for :func:`check_finite`.
+    """
+    finite = np.isfinite(arr)
+    if (finite & ~np.isfinite(out)).any():
+        info = np.finfo(out.dtype)
+        size = float(np.max(np.abs(arr[finite])))
+        raise ValueError(
+            f"{name} must lie within {out.dtype}'s range (+-{info.max:.3g}) to be converted to "
+            f"{out.dtype}, got values up to {size:.3g}"
+        )
+
+
+def allocation_error(sizes: Mapping, nbytes: int, what: str) -> ValueError:
+    """The error of :func:`allocating`: the size arguments, and the bytes they need."""
+
+    def joined(items):
+        return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+    got = [f"{k} {v}" if isinstance(v, str) else f"{k}={_SHORT.repr(v)}" for k, v in sizes.items()]
+    names, got = joined(list(sizes)), joined(got)
+    try:
+        need = f"{float(nbytes):.3g}"
+    except OverflowError:  # beyond float64: the power of ten is all that matters
+        need = f"about 1e+{len(str(nbytes)) - 1}"
+    return ValueError(
+        f"{names} must be small enough for {what} to fit in memory, got {got}, which need "
+        f"{need} bytes"
+    )
+
+
+@contextmanager
+def allocating(sizes: Mapping, nbytes: int, what: str):
+    """Allocate ``what``, ``nbytes`` in all, or raise a ``ValueError`` naming ``sizes``.
+
+    ``sizes`` maps the caller's size arguments to their checked values (or, for an array
+    argument, to a string such as ``"of shape (3,)"``); ``nbytes`` (a Python
+    int, exact for any size) is what the arrays of ``what`` take together. More bytes than
+    an array can index (``sys.maxsize``) are refused before anything is allocated, and a
+    ``MemoryError`` inside the block becomes the same ``ValueError``, instead of NumPy's
+    "array is too big" or "Maximum allowed dimension exceeded" and Python's ``MemoryError``.
+    """
+    if nbytes > sys.maxsize:
+        raise allocation_error(sizes, nbytes, what)
+    try:
+        yield
+    except MemoryError as exc:
+        raise allocation_error(sizes, nbytes, what) from exc
 
 
 def check_dtype(dtype) -> np.dtype:

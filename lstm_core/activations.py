@@ -1,7 +1,9 @@
 """Sigmoid and tanh, and their derivatives, stable for every finite or infinite input.
 
 The derivatives take the *pre-activation* ``x``, not the activation's output.
-All four functions work elementwise on arrays of any shape and keep float32 as float32.
+All four functions work elementwise on arrays of any shape and keep float32 as float32;
+integers become float64, and bools (or anything else that is not a number) are refused
+with an ``ArgumentTypeError``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ def sigmoid(x):
     Parameters
     ----------
     x : array_like, any shape
-        Pre-activations; integers are converted to float64.
+        Pre-activations; integers are converted to float64, bools are refused.
 
     Returns
     -------

@@ -49,9 +49,9 @@ def lstm_step_forward(x, h_prev, c_prev, params):
     ----------
     x : array (N, D)
         Inputs at this step.
-    h_prev : array (N, H)
+    h_prev : array (N, H) or None
         Previous short-term memory (hidden state); ``None`` means zeros.
-    c_prev : array (N, H)
+    c_prev : array (N, H) or None
         Previous long-term memory (cell state); ``None`` means zeros.
     params : dict
         ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.

@@ -12,6 +12,7 @@ import numpy as np
 
 from ._checks import (
     ArgumentTypeError,
+    allocating,
     as_float_array,
     as_int_array,
     as_rng,
@@ -22,6 +23,7 @@ from ._checks import (
     describe,
     finite_number,
     integer,
+    number_array,
     positive_int,
 )
 
@@ -80,8 +82,9 @@ def memory_task(n: int, lag: int, rng=None, length: int | None = None, dtype=np.
     Raises
     ------
     ValueError
-        For sizes that are not integers in range (``length > lag``), or an ``rng`` or
-        ``dtype`` of the wrong kind (an ``ArgumentTypeError``, also a ``ValueError``).
+        For sizes that are not integers in range (``length > lag``) or so large that the
+        sequences do not fit in memory, or an ``rng`` or ``dtype`` of the wrong kind (an
+        ``ArgumentTypeError``, also a ``ValueError``).
     """
     n = positive_int(n, "n")
     lag = integer(lag, "lag", 0)
@@ -90,10 +93,12 @@ def memory_task(n: int, lag: int, rng=None, length: int | None = None, dtype=np.
         raise ValueError(f"length must exceed lag ({lag}), got {T}")
     rng = as_rng(rng)
     dtype = check_dtype(dtype)
-    x = np.zeros((n, T, 2), dtype)
-    x[:, :, 0] = rng.uniform(-1.0, 1.0, (n, T))
-    x[:, T - 1 - lag, 1] = 1.0
-    return x, x[:, T - 1 - lag, 0:1].copy()
+    sizes = {"n": n, "lag": lag} if length is None else {"n": n, "length": T}
+    with allocating(sizes, (2 * T + 1) * n * dtype.itemsize, "the sequences"):
+        x = np.zeros((n, T, 2), dtype)
+        x[:, :, 0] = rng.uniform(-1.0, 1.0, (n, T))
+        x[:, T - 1 - lag, 1] = 1.0
+        return x, x[:, T - 1 - lag, 0:1].copy()
 
 
 def adding_problem(n: int, length: int, rng=None, dtype=np.float64):
@@ -119,19 +124,21 @@ def adding_problem(n: int, length: int, rng=None, dtype=np.float64):
     Raises
     ------
     ValueError
-        For ``n < 1``, ``length < 2`` or non-integers, or an ``rng`` or ``dtype`` of the
-        wrong kind (an ``ArgumentTypeError``, also a ``ValueError``).
+        For ``n < 1``, ``length < 2`` or non-integers, sizes so large that the sequences do
+        not fit in memory, or an ``rng`` or ``dtype`` of the wrong kind (an
+        ``ArgumentTypeError``, also a ``ValueError``).
     """
     n, T = positive_int(n, "n"), integer(length, "length", 2)
     rng = as_rng(rng)
     dtype = check_dtype(dtype)
-    x = np.zeros((n, T, 2), dtype)
-    x[:, :, 0] = rng.uniform(0.0, 1.0, (n, T))
-    rows = np.arange(n)
-    first = rng.integers(0, T // 2, n)
-    second = rng.integers(T // 2, T, n)
-    x[rows, first, 1] = x[rows, second, 1] = 1.0
-    return x, (x[rows, first, 0] + x[rows, second, 0])[:, None]
+    with allocating({"n": n, "length": T}, (2 * T + 1) * n * dtype.itemsize, "the sequences"):
+        x = np.zeros((n, T, 2), dtype)
+        x[:, :, 0] = rng.uniform(0.0, 1.0, (n, T))
+        rows = np.arange(n)
+        first = rng.integers(0, T // 2, n)
+        second = rng.integers(T // 2, T, n)
+        x[rows, first, 1] = x[rows, second, 1] = 1.0
+        return x, (x[rows, first, 0] + x[rows, second, 0])[:, None]
 
 
 def noisy_sine(n_steps: int, period: float = 20.0, noise: float = 0.1, rng=None, dtype=np.float64):
@@ -155,7 +162,8 @@ def noisy_sine(n_steps: int, period: float = 20.0, noise: float = 0.1, rng=None,
     Raises
     ------
     ValueError
-        For ``n_steps`` not a positive integer, ``period`` not a finite number > 0 (and large
+        For ``n_steps`` not a positive integer (or so large that the series does not fit in
+        memory), ``period`` not a finite number > 0 (and large
         enough for the phase ``4 pi t / period`` to stay finite), ``noise`` not a finite
         number >= 0 (and small enough for the series to stay finite in ``dtype``), or an
         ``rng`` or ``dtype`` of the wrong kind.
@@ -172,10 +180,11 @@ def noisy_sine(n_steps: int, period: float = 20.0, noise: float = 0.1, rng=None,
         )
     rng = as_rng(rng)
     dtype = check_dtype(dtype)
-    t = np.arange(n_steps)
-    clean = np.sin(2 * np.pi * t / period) + 0.5 * np.sin(4 * np.pi * t / period)
-    with np.errstate(over="ignore", invalid="ignore"):
-        series = (clean + noise * rng.standard_normal(n_steps)).astype(dtype)
+    with allocating({"n_steps": n_steps}, n_steps * dtype.itemsize, "the series"):
+        t = np.arange(n_steps)
+        clean = np.sin(2 * np.pi * t / period) + 0.5 * np.sin(4 * np.pi * t / period)
+        with np.errstate(over="ignore", invalid="ignore"):
+            series = (clean + noise * rng.standard_normal(n_steps)).astype(dtype)
     check_overflow({"noise": noise}, dtype, "the series", series)
     return series
 
@@ -196,18 +205,20 @@ def windows(series, window: int):
     Raises
     ------
     ValueError
-        If ``series`` is not a 1-D array of numbers longer than ``window``, or ``window``
-        not a positive integer.
+        If ``series`` is not a 1-D array of numbers (bools are not) longer than ``window``,
+        ``window`` not a positive integer, or the windows too many to fit in memory.
     """
-    as_float_array(series, "series")  # numbers only; the series keeps its own dtype
-    series = np.asarray(series)
+    series = number_array(series, "series")  # the series keeps its own dtype: no copy
     window = positive_int(window, "window")
     if series.ndim != 1 or series.size <= window:
         raise ValueError(
             f"series must have shape (S,) with S > window={window}, got {series.shape}"
         )
-    idx = np.arange(window)[None, :] + np.arange(series.size - window)[:, None]
-    return series[idx][:, :, None], series[window:, None]
+    S = series.size
+    sizes = {"series": f"of shape {series.shape}", "window": window}
+    with allocating(sizes, (S - window) * window * series.itemsize, "the windows"):
+        x = np.lib.stride_tricks.sliding_window_view(series, window)[: S - window].copy()
+    return x[:, :, None], series[window:, None]
 
 
 def char_corpus() -> str:
@@ -318,14 +329,23 @@ def one_hot(ids, size: int, dtype=np.float64):
     Raises
     ------
     ValueError
-        If ``size`` is not a positive integer, ``ids`` not integers in ``[0, size)``, or
-        ``dtype`` not float32 or float64.
+        If ``size`` is not a positive integer, ``ids`` not integers in ``[0, size)``,
+        ``dtype`` not float32 or float64, or the rows too large to fit in memory.
     """
     size = positive_int(size, "size")
     dtype = check_dtype(dtype)
     ids = as_int_array(ids, "ids", f"integers in [0, {size})")
     check_index_range(ids, "ids", size, f"be integers in [0, {size})")
-    return np.eye(size, dtype=dtype)[ids]
+    return _one_hot(ids, size, dtype, {"ids": f"of shape {ids.shape}", "size": size})
+
+
+def _one_hot(ids: np.ndarray, size: int, dtype, sizes: dict) -> np.ndarray:
+    """:func:`one_hot` of checked ids; ``sizes`` names the caller's arguments if the rows
+    do not fit in memory."""
+    with allocating(sizes, ids.size * size * dtype.itemsize, "the one-hot rows"):
+        out = np.zeros((*ids.shape, size), dtype)
+    np.put_along_axis(out, ids[..., None], 1, axis=-1)
+    return out
 
 
 def char_batches(ids, seq_len: int, vocab_size: int, dtype=np.float64):
@@ -351,8 +371,9 @@ def char_batches(ids, seq_len: int, vocab_size: int, dtype=np.float64):
     Raises
     ------
     ValueError
-        If ``ids`` is not a 1-D integer array of more than ``seq_len`` ids in
-        ``[0, vocab_size)``, or a size is not a positive integer.
+        If ``ids`` is not a 1-D integer array of more than ``seq_len`` ids, all of them in
+        ``[0, vocab_size)`` (the targets as well as the inputs), a size is not a positive
+        integer, or the one-hot windows are too large to fit in memory.
     """
     ids = as_int_array(ids, "ids", "integer character ids")
     seq_len = positive_int(seq_len, "seq_len")
@@ -362,9 +383,12 @@ def char_batches(ids, seq_len: int, vocab_size: int, dtype=np.float64):
     N = (ids.size - 1) // seq_len
     if N < 1:
         raise ValueError(f"ids must hold more than seq_len={seq_len} ids, got {ids.size}")
+    dtype = check_dtype(dtype)
+    check_index_range(ids, "ids", vocab_size, f"be integers in [0, {vocab_size})")
     inputs = ids[: N * seq_len].reshape(N, seq_len)
     targets = ids[1 : N * seq_len + 1].reshape(N, seq_len)
-    return one_hot(inputs, vocab_size, dtype), targets
+    sizes = {"ids": f"of shape {ids.shape}", "vocab_size": vocab_size}
+    return _one_hot(inputs, vocab_size, dtype, sizes), targets.copy()
 
 
 #: The columns of :func:`goog_daily`'s source, in its order.

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._checks import (
     ArgumentTypeError,
+    allocating,
     as_float_array,
     as_int_array,
     check_finite,
@@ -182,10 +183,12 @@ def ngram_log_probs(ids, vocab_size: int, order: int, alpha: float = 1.0) -> np.
     ------
     ValueError
         If ``ids`` is not a non-empty 1-D array of integers in ``[0, vocab_size)``,
-        ``vocab_size`` not a positive integer, ``order`` not the integer 1 or 2, or
+        ``vocab_size`` not a positive integer (or so large that the ``(V,)`` or ``(V, V)``
+        counts do not fit in memory), ``order`` not the integer 1 or 2, or
         ``alpha`` not a finite number > 0 (NumPy scalars included) small enough for the
         smoothed counts to stay within float64.
     """
+    vocab_size = positive_int(vocab_size, "vocab_size")
     ids = _check_ids(ids, vocab_size, "ids")
     expected = "1 (unigram) or 2 (bigram)"
     if isinstance(order, (bool, np.bool_)) or not isinstance(order, (int, np.integer)):
@@ -197,10 +200,12 @@ def ngram_log_probs(ids, vocab_size: int, order: int, alpha: float = 1.0) -> np.
         raise ArgumentTypeError(f"alpha must be a positive number, got {describe(alpha)}")
     if not (np.isfinite(alpha) and alpha > 0):
         raise ValueError(f"alpha must be a positive number (finite), got {alpha!r}")
-    if order == 1:
-        counts = np.bincount(ids, minlength=vocab_size) + float(alpha)
-    else:
-        counts = np.zeros((vocab_size, vocab_size))
+    with allocating({"vocab_size": vocab_size}, 8 * vocab_size ** int(order), "the counts"):
+        if order == 1:
+            counts = np.bincount(ids, minlength=vocab_size) + float(alpha)
+        else:
+            counts = np.zeros((vocab_size, vocab_size))
+    if order == 2:
         np.add.at(counts, (ids[:-1], ids[1:]), 1.0)
         counts += float(alpha)
     with np.errstate(over="ignore"):
@@ -240,7 +245,7 @@ def ngram_cross_entropy(log_probs, ids, previous: int | None = None) -> float:
         given, for a unigram too) not an integer in ``[0, V)``, or a scored character has
         probability 0 (an infinite cross-entropy).
     """
-    log_probs = as_float_array(log_probs, "log_probs", np.float64, bools=False)
+    log_probs = as_float_array(log_probs, "log_probs", np.float64)
     V = log_probs.shape[0] if log_probs.ndim else 0
     if log_probs.ndim not in (1, 2) or log_probs.shape != (V,) * log_probs.ndim or V == 0:
         raise ValueError(f"log_probs must have shape (V,) or (V, V), got {log_probs.shape}")

@@ -10,12 +10,14 @@ Import it as ``from lstm_core import experiments``; it is not re-exported by the
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 
 from ._checks import (
     ArgumentTypeError,
+    allocating,
     as_array,
     as_float_array,
     as_rng,
@@ -30,6 +32,7 @@ from ._checks import (
     check_step_input,
     describe,
     integer,
+    plain_array,
     positive_int,
 )
 from .activations import sigmoid
@@ -345,15 +348,18 @@ def init_gru_params(input_size: int, hidden_size: int, rng=None, dtype=np.float6
     Raises
     ------
     ValueError
-        For sizes that are not positive integers, or an ``rng`` or ``dtype`` of the wrong
-        kind (an ``ArgumentTypeError``, also a ``ValueError``, for wrong types).
+        For sizes that are not positive integers or so large that the parameters do not fit
+        in memory, or an ``rng`` or ``dtype`` of the wrong kind (an ``ArgumentTypeError``,
+        also a ``ValueError``, for wrong types).
     """
     D, H = positive_int(input_size, "input_size"), positive_int(hidden_size, "hidden_size")
     rng = as_rng(rng)
     dtype = check_dtype(dtype)
-    bound = 1.0 / np.sqrt(H)
-    shapes = {"Wx": (D, 3 * H), "Wh": (H, 3 * H), "bx": (3 * H,), "bh": (3 * H,)}
-    return {k: rng.uniform(-bound, bound, s).astype(dtype) for k, s in shapes.items()}
+    nbytes = (D + H + 2) * 3 * H * dtype.itemsize
+    with allocating({"input_size": D, "hidden_size": H}, nbytes, "the parameters"):
+        bound = 1.0 / math.sqrt(H)
+        shapes = {"Wx": (D, 3 * H), "Wh": (H, 3 * H), "bx": (3 * H,), "bh": (3 * H,)}
+        return {k: rng.uniform(-bound, bound, s).astype(dtype) for k, s in shapes.items()}
 
 
 def _gru_sizes(params) -> tuple:
@@ -370,10 +376,7 @@ def _gru_sizes(params) -> tuple:
             f"init_gru_params), got keys {list(params)}"
         )
     for k in keys:
-        if not isinstance(params[k], np.ndarray):
-            raise ArgumentTypeError(
-                f"params[{k!r}] must be a NumPy array, got {describe(params[k])}"
-            )
+        plain_array(params[k], f"params[{k!r}]", "a NumPy array")
     arrays = {k: as_float_array(params[k], f"params[{k!r}]") for k in keys}
     check_shape(arrays["Wh"], "params['Wh']", (None, None), "(H, 3H)")
     H = check_size(arrays["Wh"].shape, "params['Wh']", 0, "hidden size H")

@@ -33,13 +33,16 @@ def _inputs(x, h_prev, params):
 def _operands(**operands):
     """The operands of an elementwise update, checked: numbers whose shapes broadcast.
 
-    Arrays and scalars come back as given (so NumPy's promotion is unchanged); other
-    array-likes, such as lists, as float arrays. Bools are refused. NaN and infinity are
+    Float arrays and float scalars come back as given (so NumPy's promotion is unchanged,
+    a Python float staying a "weak" scalar); integers become floats (a Python ``int`` a
+    Python ``float``, integer arrays float64 arrays), so that no product can wrap around;
+    other array-likes, such as lists, and subclasses such as ``np.matrix`` (whose ``*`` is
+    a matrix product) become plain float arrays. Bools are refused. NaN and infinity are
     maths here, not errors.
     """
     out, shape, seen = [], (), []
     for name, value in operands.items():
-        arr = as_float_array(value, name, bools=False)
+        arr = as_float_array(value, name)
         try:
             shape = np.broadcast_shapes(shape, arr.shape)
         except ValueError:
@@ -48,7 +51,14 @@ def _operands(**operands):
                 f"(that of {', '.join(seen)}), got {arr.shape}"
             ) from None
         seen.append(name)
-        out.append(value if isinstance(value, (np.ndarray, np.generic, int, float)) else arr)
+        if isinstance(value, float):  # Python floats and np.float64 scalars
+            out.append(value)
+        elif isinstance(value, int):  # a Python int (bools were refused above)
+            out.append(float(value))
+        elif isinstance(value, np.generic):  # a NumPy scalar: float32 kept, integers float64
+            out.append(arr[()])
+        else:
+            out.append(arr)
     return out
 
 
@@ -215,8 +225,9 @@ def cell_update(c_prev, f, i, g):
     Raises
     ------
     ValueError
-        If an argument is not an array of numbers (bools are not) or the shapes do not
-        broadcast together, or if finite arguments give a result that overflows the dtype.
+        If an argument is not an array of numbers (bools are not; integers are converted to
+        float64) or the shapes do not broadcast together, or if finite arguments give a
+        result that overflows the dtype.
     """
     return f * c_prev + i * g
 
@@ -239,8 +250,8 @@ def hidden_update(c, o):
     Raises
     ------
     ValueError
-        If an argument is not an array of numbers (bools are not) or the shapes do not
-        broadcast together.
+        If an argument is not an array of numbers (bools are not; integers are converted to
+        float64) or the shapes do not broadcast together.
     """
     return o * tanh(c)
 

@@ -13,6 +13,7 @@ from ._checks import (
     check_finite,
     describe,
     finite_number,
+    plain_array,
 )
 
 
@@ -74,13 +75,16 @@ def _check_df(plus, df) -> None:
         raise ValueError(f"df must have the shape of f's output {shapes}")
 
 
-def _check_df_types(df, name: str = "df") -> None:
-    """``df`` is None, an array of numbers, or a tuple (list) of them, one per output."""
+def _as_df(df, name: str = "df"):
+    """``df`` checked: None, a finite array of numbers, or a tuple (list) of them, one per
+    output; returned as plain float arrays (an ``np.matrix`` would make ``*`` a product)."""
     if isinstance(df, (tuple, list)):
-        for k, d in enumerate(df):
-            _check_df_types(d, f"{name}[{k}]")
-    elif df is not None:
-        check_finite(as_float_array(df, name), name)
+        return type(df)(_as_df(d, f"{name}[{k}]") for k, d in enumerate(df))
+    if df is None:
+        return None
+    arr = as_float_array(df, name)
+    check_finite(arr, name)
+    return arr
 
 
 def _weighted_difference(plus, minus, df) -> float:
@@ -123,7 +127,8 @@ def _first_non_finite(value):
 
 def _check_perturbable(x, name: str) -> None:
     """``x`` must be a float array that can be perturbed in place, element by element."""
-    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+    plain_array(x, name, "a floating-point NumPy array (it is perturbed in place)")
+    if x.dtype.kind != "f":
         raise ArgumentTypeError(
             f"{name} must be a floating-point NumPy array (it is perturbed in place), "
             f"got {describe(x)}"
@@ -147,13 +152,24 @@ def _check_perturbable(x, name: str) -> None:
     check_finite(x, name)  # a gradient at NaN or infinity is not defined
 
 
+#: How far (as a share of ``h`` or ``2h``) a step of the five-point stencil may be moved by
+#: rounding ``x +- h`` and ``x +- 2h`` to the dtype of ``x``.
+STEP_TOLERANCE = 0.01
+
+
 def _check_h(h, order: int, x: np.ndarray, name: str) -> None:
-    """``h`` a finite number > 0 whose steps change every entry of ``x`` and stay finite."""
+    """``h`` a finite number > 0 whose steps change every entry of ``x`` and stay finite.
+
+    For ``order`` 4, the steps actually taken (``x +- h`` and ``x +- 2h`` rounded to the
+    dtype of ``x``) must also stay within :data:`STEP_TOLERANCE` of ``h`` and ``2h``: the
+    stencil's points must be nearly evenly spaced.
+    """
     finite_number(h, "h", low=0, low_open=True)
     steps = (h,) if order == 2 else (h, 2 * h)
+    worst = 0.0
     with np.errstate(over="ignore"):
-        for step in steps:
-            step = x.dtype.type(step)
+        for size in steps:
+            step = x.dtype.type(size)
             for moved in (x + step, x - step):
                 if not np.isfinite(moved).all():
                     raise ValueError(
@@ -161,12 +177,21 @@ def _check_h(h, order: int, x: np.ndarray, name: str) -> None:
                         f"{x.dtype}, got {h!r}"
                     )
                 if (moved == x).any():
-                    size = float(np.max(np.abs(x)))
+                    top = float(np.max(np.abs(x)))
                     raise ValueError(
                         f"h must be large enough to change every entry of {name} (spacing "
-                        f"{float(np.spacing(x.dtype.type(size))):.3g} at its largest entry "
-                        f"{size:.3g} in {x.dtype}), got {h!r}"
+                        f"{float(np.spacing(x.dtype.type(top))):.3g} at its largest entry "
+                        f"{top:.3g} in {x.dtype}), got {h!r}"
                     )
+                if order == 4:
+                    taken = np.abs(moved.astype(np.float64) - x.astype(np.float64))
+                    worst = max(worst, float(np.max(np.abs(taken - size))) / size)
+    if worst > STEP_TOLERANCE:
+        raise ValueError(
+            f"h must be large enough for the steps {name} +- h and {name} +- 2h, rounded to "
+            f"{x.dtype}, to stay within {STEP_TOLERANCE:.0%} of h and 2h (order 4 needs evenly "
+            f"spaced points), got {h!r}, whose steps are off by up to {worst:.0%}"
+        )
 
 
 def numerical_gradient(f, x: np.ndarray, df=None, h: float = 1e-5, order: int = 2) -> np.ndarray:
@@ -180,22 +205,29 @@ def numerical_gradient(f, x: np.ndarray, df=None, h: float = 1e-5, order: int = 
     ----------
     f : callable
         ``f(x)`` returning a scalar, or an array (or tuple of arrays) when ``df`` is given.
-    x : float64 array, any shape
+    x : float32 or float64 array, any shape
+        Perturbed in place; a plain ``np.ndarray`` (not a subclass), writeable and contiguous.
     df : array or tuple of arrays, optional
         Upstream gradient on ``f(x)``: the result is then the gradient of ``sum(df * f(x))``.
         Prefer this to a scalar ``f`` that sums: the outputs are subtracted before they are
         summed, which keeps the round-off of the estimate far smaller.
     h : float
-        Step size.
+        Step size. ``x +- h`` is rounded to the dtype of ``x`` (in float32, a step of 1e-5
+        at 100 is 7.6e-6), and every difference is divided by the step actually taken, not
+        by ``h``, so the rounding does not bias the estimate.
     order : {2, 4}
         2: the classic ``(f(x + h) - f(x - h)) / 2h``, error ~h**2.
         4: the five-point centred stencil ``(8 (f(x+h) - f(x-h)) - (f(x+2h) - f(x-2h))) / 12h``,
         error ~h**4, so a larger ``h`` (less round-off) keeps the same accuracy: it resolves
-        gradient entries a thousand times smaller than the typical one to 1e-7.
+        gradient entries a thousand times smaller than the typical one to 1e-7. Computed as
+        the Richardson extrapolation ``(q1 - r q2) / (1 - r)`` of the two centred quotients
+        ``q1`` (step ``h``) and ``q2`` (step ``2h``), with ``r`` the squared ratio of the
+        steps actually taken (1/4 without rounding), which is the formula above.
 
     Returns
     -------
     array, shape of ``x``
+        In float64, whatever the dtype of ``x``.
 
     Raises
     ------
@@ -204,14 +236,15 @@ def numerical_gradient(f, x: np.ndarray, df=None, h: float = 1e-5, order: int = 
         differences overflow), ``x`` is not a non-empty writeable contiguous finite float32
         or float64 array, ``df`` does not match ``f``'s output, ``h`` is
         not a finite number > 0 that changes every entry of ``x`` (``x + h != x``) with
-        ``x +- h`` finite, or ``order`` is not 2 or 4 (an ``ArgumentTypeError``, also a
-        ``ValueError``, for wrong types).
+        ``x +- h`` finite (and, for ``order`` 4, steps ``x +- h`` and ``x +- 2h`` that round
+        to within 1% of ``h`` and ``2h``), or ``order`` is not 2 or 4 (an
+        ``ArgumentTypeError``, also a ``ValueError``, for wrong types).
     """
     _check_order(order)
     callable_arg(f, "f")
     _check_perturbable(x, "x")
     _check_h(h, order, x, "x")
-    _check_df_types(df)
+    df = _as_df(df)
     return _estimate(f, x, df, h, order, "x")
 
 
@@ -239,25 +272,32 @@ def _estimate(f, x: np.ndarray, df, h: float, order: int, name: str) -> np.ndarr
         return value
 
     def central(k, step, label):
+        """The centred quotient: the difference of ``f`` over the step actually taken."""
         old = flat[k]
         try:
             flat[k] = old + step
+            up = float(flat[k])  # x + step rounded to the dtype of x
             plus = evaluate(k, f"+ {label}")
             flat[k] = old - step
+            down = float(flat[k])
             minus = evaluate(k, f"- {label}")
         finally:
             flat[k] = old
         if k == 0:
             _check_df(plus, df)
         with np.errstate(over="ignore", invalid="ignore"):  # inf is reported below
-            return _weighted_difference(plus, minus, df)
+            return _weighted_difference(plus, minus, df) / (up - down), up - down
 
     out = grad.reshape(-1)
     for k in range(flat.size):
+        q1, width1 = central(k, h, "h")
         if order == 2:
-            out[k] = central(k, h, "h") / (2 * h)
-        else:
-            out[k] = (8 * central(k, h, "h") - central(k, 2 * h, "2h")) / (12 * h)
+            out[k] = q1
+        else:  # Richardson's extrapolation of q1 and q2, whose errors go as the step squared
+            q2, width2 = central(k, 2 * h, "2h")
+            r = (width1 / width2) ** 2  # 1/4 unless rounding moved the steps
+            with np.errstate(over="ignore", invalid="ignore"):
+                out[k] = (q1 - r * q2) / (1 - r)
         if not np.isfinite(out[k]):
             raise ValueError(
                 "f must return numbers small enough for their finite differences to stay "
@@ -278,13 +318,14 @@ def gradcheck(f, inputs: dict, analytic: dict, df=None, h: float = 1e-5, order: 
     f : callable
         ``f()`` with no arguments, reading the arrays of ``inputs``.
     inputs : dict of arrays
-        Writeable contiguous float arrays, perturbed in place one element at a time.
+        Writeable contiguous float32 or float64 arrays (plain ``np.ndarray``), perturbed in
+        place one element at a time.
     analytic : dict of arrays
-        Gradients to check, each of the shape of ``inputs`` under the same key.
+        Gradients to check, at least one, each of the shape of ``inputs`` under the same key.
     df : array or tuple of arrays, optional
         Upstream gradient on ``f()``'s outputs, as for :func:`numerical_gradient`.
     h : float
-        Step size.
+        Step size, as for :func:`numerical_gradient`.
     order : {2, 4}
         Accuracy of the finite-difference stencil, as for :func:`numerical_gradient`.
 
@@ -297,7 +338,8 @@ def gradcheck(f, inputs: dict, analytic: dict, df=None, h: float = 1e-5, order: 
     ------
     ValueError
         Before any perturbation: if ``f`` is not callable, ``inputs`` or ``analytic`` is not
-        a dict, ``analytic`` names an array ``inputs`` lacks or has another shape or holds
+        a dict, ``analytic`` is empty (nothing would be checked) or names an array ``inputs``
+        lacks or has another shape or holds
         NaN or infinity, an input is not a non-empty writeable contiguous finite float32 or
         float64 array, or ``h`` or ``order`` is not as :func:`numerical_gradient` needs;
         and as :func:`numerical_gradient` (for ``f`` and ``df``).
@@ -307,6 +349,11 @@ def gradcheck(f, inputs: dict, analytic: dict, df=None, h: float = 1e-5, order: 
     for name, value in (("inputs", inputs), ("analytic", analytic)):
         if not isinstance(value, Mapping):
             raise ArgumentTypeError(f"{name} must be a dict of arrays, got {describe(value)}")
+    if not analytic:
+        raise ValueError(
+            f"analytic must hold at least one gradient to check (a key of inputs: "
+            f"{list(inputs)}), got {{}}"
+        )
     for name in analytic:
         if name not in inputs:
             raise ValueError(
@@ -321,7 +368,7 @@ def gradcheck(f, inputs: dict, analytic: dict, df=None, h: float = 1e-5, order: 
             )
         check_finite(grad, f"analytic[{name!r}]")
         _check_h(h, order, inputs[name], f"inputs[{name!r}]")
-    _check_df_types(df)
+    df = _as_df(df)
     numerical = {
         name: _estimate(lambda _: f(), inputs[name], df, h, order, f"inputs[{name!r}]")
         for name in analytic

@@ -128,8 +128,9 @@ def softmax(logits, axis: int | None = -1):
     Raises
     ------
     ValueError
-        For NaN or ``+inf`` (no softmax: ``+inf`` against another ``+inf`` is undefined),
-        a slice along ``axis`` that is empty or all ``-inf``, or an ``axis`` out of range.
+        For logits that are not numbers (bools included: an ``ArgumentTypeError``), NaN or
+        ``+inf`` (no softmax: ``+inf`` against another ``+inf`` is undefined), a slice along
+        ``axis`` that is empty or all ``-inf``, or an ``axis`` out of range.
     """
     z = _check_logits(logits, axis)
     with np.errstate(over="ignore"):  # a gap beyond the dtype's range: -inf, probability 0

@@ -7,12 +7,14 @@ LSTM, ``Wh (H, H)`` a vanilla RNN.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
 from ._checks import (
     ArgumentTypeError,
+    allocating,
     as_rng,
     check_array,
     check_dtype,
@@ -81,21 +83,23 @@ def init_model(cell, input_size, hidden_size, output_size=None, rng=None, dtype=
     Raises
     ------
     ValueError
-        For an unknown ``cell``, sizes that are not positive integers, or an ``rng`` or
-        ``dtype`` of the wrong kind (an ``ArgumentTypeError``, also a ``ValueError``).
+        For an unknown ``cell``, sizes that are not positive integers or so large that the
+        parameters do not fit in memory, or an ``rng`` or ``dtype`` of the wrong kind (an
+        ``ArgumentTypeError``, also a ``ValueError``).
     """
     choice(cell, "cell", CELLS)
     rng = as_rng(rng)
     dtype = check_dtype(dtype)
-    if output_size is not None:
-        positive_int(output_size, "output_size")
+    H = positive_int(hidden_size, "hidden_size")
+    O = None if output_size is None else positive_int(output_size, "output_size")
     init = init_params if cell == "lstm" else init_rnn_params
-    params = init(input_size, hidden_size, rng=rng, dtype=dtype)
-    if output_size is not None:
-        O = positive_int(output_size, "output_size")
-        bound = 1.0 / np.sqrt(hidden_size)
-        params["Wy"] = rng.uniform(-bound, bound, (hidden_size, O)).astype(dtype)
-        params["by"] = np.zeros(O, dtype)
+    params = init(input_size, H, rng=rng, dtype=dtype)
+    if O is not None:
+        nbytes = (H + 1) * O * dtype.itemsize
+        with allocating({"hidden_size": H, "output_size": O}, nbytes, "the read-out"):
+            bound = 1.0 / math.sqrt(H)
+            params["Wy"] = rng.uniform(-bound, bound, (H, O)).astype(dtype)
+            params["by"] = np.zeros(O, dtype)
     return params
 
 
@@ -156,7 +160,7 @@ def check_model(params, name: str = "params"):
         )
     Wy, by = params["Wy"], params["by"]
     for key, arr in (("Wy", Wy), ("by", by)):
-        if not isinstance(arr, np.ndarray) or arr.dtype != dtype:
+        if type(arr) is not np.ndarray or arr.dtype != dtype:
             raise ArgumentTypeError(
                 f"{name}[{key!r}] must be a {dtype} array like the layer's, got {describe(arr)}"
             )
@@ -236,13 +240,14 @@ def model_backward(dy, cache):
     Parameters
     ----------
     dy : array (N, O) or (N, T, O)
-        Gradient of the loss on the model's output ``y``.
+        Gradient of the loss on the model's output ``y``; cast to the dtype of the model.
     cache : ModelCache
         From :func:`model_forward`.
 
     Returns
     -------
     grads : dict with the keys of ``params``
+        In the dtype of ``params``.
 
     Raises
     ------
@@ -254,7 +259,7 @@ def model_backward(dy, cache):
     N, T, H, O = _check_model_cache(cache)
     cell, readout, hs, rcache, params = cache
     expected, labels = ((N, O), "(N, O)") if readout == "last" else ((N, T, O), "(N, T, O)")
-    dy = check_array(dy, "dy", expected, labels)
+    dy = check_array(dy, "dy", expected, labels, hs.dtype)  # the cache's dtype, as the rest
     grads = {}
     with np.errstate(over="ignore", invalid="ignore"):  # checked below, once
         if "Wy" in params:
@@ -264,7 +269,6 @@ def model_backward(dy, cache):
             dfeats = dy @ params["Wy"].T
         else:
             dfeats = dy
-        dfeats = dfeats.astype(hs.dtype, copy=False)
     check_overflow({"dy": dy}, hs.dtype, "the gradients", dfeats, *grads.values())
     if readout == "last":
         dhs = np.zeros_like(hs)

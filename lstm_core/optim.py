@@ -15,6 +15,7 @@ from ._checks import (
     check_overflow,
     describe,
     finite_number,
+    plain_array,
 )
 
 
@@ -32,7 +33,7 @@ def _check_step(params, grads, states):
         if k not in params:
             raise ValueError(f"grads has key {k!r} that params lacks; params keys: {list(params)}")
         p = params[k]
-        if not isinstance(p, np.ndarray) or p.dtype not in FLOAT_DTYPES:
+        if type(p) is not np.ndarray or p.dtype not in FLOAT_DTYPES:
             raise ArgumentTypeError(
                 f"params[{k!r}] must be a float32 or float64 array (it is updated in place), "
                 f"got {describe(p)}"
@@ -43,8 +44,8 @@ def _check_step(params, grads, states):
                 "array; train a copy (lstm_core.copy_params)"
             )
         check_finite(p, f"params[{k!r}]")  # else the step's NaN would blame lr or grads
-        if not isinstance(g, np.ndarray):
-            raise ArgumentTypeError(f"grads[{k!r}] must be a NumPy array, got {describe(g)}")
+        # a plain array: an np.matrix would make Adam's g * g a matrix product
+        plain_array(g, f"grads[{k!r}]", "a NumPy array")
         g = as_float_array(g, f"grads[{k!r}]")
         if g.shape != p.shape:
             raise ValueError(f"grads[{k!r}] must have shape {p.shape}, got {g.shape}")
@@ -184,13 +185,14 @@ class Adam:
 
 
 def _norm(grads, name: str = "grads"):
-    """``(norm, scale, r)``: the global norm ``scale * r`` of ``grads`` and its parts.
+    """``(norm, scale, r, arrays)``: the global norm ``scale * r`` of ``grads``, its parts,
+    and ``grads``' values as plain float arrays.
 
-    As the plain sum of squares, in the arrays' own dtypes, where that neither overflows
-    nor loses small entries to underflow; otherwise with every entry divided by the largest
-    magnitude ``scale`` first, in float64, so that ``r`` lies between 1 and the square root
-    of the number of entries (``norm`` is ``inf`` only if the norm itself exceeds float64).
-    Refuses NaN and infinity.
+    As the plain sum of squares (each array's in its own dtype, the sums added in float64)
+    where that neither overflows nor loses small entries to underflow; otherwise with every
+    entry divided by the largest magnitude ``scale`` first, so that ``r`` lies between 1 and
+    the square root of the number of entries (``norm`` is ``inf`` only if the norm itself
+    exceeds float64). Refuses NaN, infinity and bools.
     """
     array_dict(grads, name)
     arrays = [as_float_array(g, f"{name}[{k!r}]") for k, g in grads.items()]
@@ -203,20 +205,23 @@ def _norm(grads, name: str = "grads"):
         (np.sqrt(np.finfo(a.dtype).tiny) / np.finfo(a.dtype).eps for a in arrays), default=0
     )
     if np.isfinite(plain) and plain >= small:
-        return plain, plain, 1.0
+        return plain, plain, 1.0, arrays
     scale = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
     if scale == 0.0:
-        return 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, arrays
     r = float(np.sqrt(sum(float(np.sum(np.square(a / scale))) for a in arrays)))
     with np.errstate(over="ignore"):
-        return scale * r, scale, r
+        return scale * r, scale, r, arrays
 
 
 def global_norm(grads: dict) -> float:
     """Euclidean norm of all gradients taken together.
 
-    Computed in float64 and scaled by the largest magnitude first, so that no square
-    overflows or underflows.
+    Each array's sum of squares is taken in the array's own dtype (float32 stays float32;
+    integers become float64) and the sums are added in float64. If a square overflowed, or
+    the norm is so small that squares could have underflowed, the norm is computed again
+    with every entry divided by the largest magnitude first, so that any finite gradients
+    get their norm (``inf`` only beyond float64's range, which is refused).
 
     Parameters
     ----------
@@ -230,10 +235,11 @@ def global_norm(grads: dict) -> float:
     Raises
     ------
     ValueError
-        If ``grads`` is not a dict of arrays of numbers (an ``ArgumentTypeError``), holds
-        NaN or infinity, or has a norm beyond float64's range (above 1.8e308).
+        If ``grads`` is not a dict of arrays of numbers (an ``ArgumentTypeError``; bools are
+        not numbers), holds NaN or infinity, or has a norm beyond float64's range (above
+        1.8e308).
     """
-    norm, _, _ = _norm(grads)
+    norm = _norm(grads)[0]
     check_overflow({"grads": grads}, np.float64, "their global norm", norm)
     return norm
 
@@ -267,15 +273,14 @@ def clip_grad_norm(grads: dict, max_norm: float):
         numbers or holds NaN or infinity.
     """
     finite_number(max_norm, "max_norm", low=0, low_open=True)
-    norm, scale, r = _norm(grads)
+    norm, scale, r, arrays = _norm(grads)
     if norm <= max_norm:
         return dict(grads), norm
     factor = max_norm / norm
     if factor >= 1e-30:  # a normal number in float32 too
-        return {k: np.multiply(g, factor) for k, g in grads.items()}, norm
+        return {k: np.multiply(g, factor) for k, g in zip(grads, arrays, strict=True)}, norm
     clipped = {}
-    for k, g in grads.items():  # a factor too small for one number: in float64, in steps
-        g = np.asarray(g)
-        out = np.asarray(g, np.float64) / scale / r * max_norm  # |g| / scale, 1 / r <= 1
-        clipped[k] = out.astype(g.dtype if g.dtype in FLOAT_DTYPES else np.float64, copy=False)
+    for k, g in zip(grads, arrays, strict=True):  # a factor too small for one number
+        out = g.astype(np.float64) / scale / r * max_norm  # in float64: |g| / scale, 1 / r <= 1
+        clipped[k] = out.astype(g.dtype, copy=False)
     return clipped, norm

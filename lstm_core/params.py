@@ -9,12 +9,14 @@ The four gates sit side by side in the last axis, in the order given by :data:`G
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
 
 from ._checks import (
     ArgumentTypeError,
+    allocating,
     array_dict,
     as_float_array,
     as_rng,
@@ -28,6 +30,7 @@ from ._checks import (
     describe,
     finite_number,
     largest,
+    plain_array,
     positive_int,
 )
 
@@ -82,7 +85,9 @@ def check_params(params, name: str = "params", keys=("Wx", "Wh", "b")):
     Raises ``ValueError`` for missing keys, inconsistent shapes, an input size ``D`` or
     hidden size ``H`` of 0, or non-finite values and
     :class:`~lstm_core.ArgumentTypeError` (a ``TypeError`` and a ``ValueError``) for
-    something other than a dict of arrays, dtypes other than float32/float64 or mixed dtypes.
+    something other than a dict of plain NumPy arrays (a subclass such as ``np.matrix``,
+    whose ``*`` is a matrix product, is refused), dtypes other than float32/float64 or mixed
+    dtypes.
     """
     if not isinstance(params, dict):
         raise ArgumentTypeError(f"{name} must be a dict with keys {keys}, got {describe(params)}")
@@ -93,8 +98,7 @@ def check_params(params, name: str = "params", keys=("Wx", "Wh", "b")):
         )
     Wx, Wh, b = (params[k] for k in keys)
     for key, arr in zip(keys, (Wx, Wh, b), strict=True):
-        if not isinstance(arr, np.ndarray):
-            raise ArgumentTypeError(f"{name}[{key!r}] must be a NumPy array, got {describe(arr)}")
+        plain_array(arr, f"{name}[{key!r}]", "a NumPy array")
         as_float_array(arr, f"{name}[{key!r}]")
         if arr.dtype.kind != "f":
             raise ArgumentTypeError(f"{name}[{key!r}] must be float32 or float64, got {arr.dtype}")
@@ -170,9 +174,10 @@ def init_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64, f
     Raises
     ------
     ValueError
-        For sizes that are not positive integers, a ``forget_bias`` that is not a finite
-        number representable in ``dtype``, or an ``rng`` or ``dtype`` of the wrong kind (an
-        ``ArgumentTypeError``, also a ``ValueError``, for wrong types).
+        For sizes that are not positive integers or so large that the parameters do not fit
+        in memory, a ``forget_bias`` that is not a finite number representable in ``dtype``,
+        or an ``rng`` or ``dtype`` of the wrong kind (an ``ArgumentTypeError``, also a
+        ``ValueError``, for wrong types).
     """
     D, H = positive_int(input_size, "input_size"), positive_int(hidden_size, "hidden_size")
     dtype = check_dtype(dtype)
@@ -185,12 +190,14 @@ def init_params(input_size: int, hidden_size: int, rng=None, dtype=np.float64, f
             f"{np.finfo(dtype).max:.3g} in size), got {forget_bias!r}"
         )
     rng = as_rng(rng)
-    bound = 1.0 / np.sqrt(H)
-    params = {
-        "Wx": rng.uniform(-bound, bound, (D, 4 * H)).astype(dtype),
-        "Wh": rng.uniform(-bound, bound, (H, 4 * H)).astype(dtype),
-        "b": rng.uniform(-bound, bound, 4 * H).astype(dtype),
-    }
+    nbytes = (D + H + 1) * 4 * H * dtype.itemsize
+    with allocating({"input_size": D, "hidden_size": H}, nbytes, "the parameters"):
+        bound = 1.0 / math.sqrt(H)
+        params = {
+            "Wx": rng.uniform(-bound, bound, (D, 4 * H)).astype(dtype),
+            "Wh": rng.uniform(-bound, bound, (H, 4 * H)).astype(dtype),
+            "b": rng.uniform(-bound, bound, 4 * H).astype(dtype),
+        }
     params["b"][gate_slice("f", H)] = forget_bias
     return params
 
@@ -361,9 +368,13 @@ def to_torch(params) -> dict:
     }
 
 
-def _state_dict_of(source, suffix):
-    """The state dict and key suffix of an ``nn.LSTM``, an ``nn.LSTMCell`` or a state dict."""
-    wanted = "an nn.LSTM or nn.LSTMCell module or its state dict"
+def _state_dict_of(source, suffix, grads: bool = False):
+    """The state dict and key suffix of an ``nn.LSTM``, an ``nn.LSTMCell`` or a state dict.
+
+    With ``grads``, a module gives its parameters' gradients (``.grad``) instead.
+    """
+    what = "a dict of its gradients" if grads else "its state dict"
+    wanted = f"an nn.LSTM or nn.LSTMCell module or {what}"
     if suffix is not None and not isinstance(suffix, str):
         raise ArgumentTypeError(
             f"suffix must be a str such as '_l0' or '', or None, got {describe(suffix)}"
@@ -373,7 +384,8 @@ def _state_dict_of(source, suffix):
             suffix = "_l0" if "weight_ih_l0" in source else ""
         return source, suffix
     kind = type(source).__name__
-    if not callable(getattr(source, "state_dict", None)) or kind not in ("LSTM", "LSTMCell"):
+    method = "named_parameters" if grads else "state_dict"
+    if not callable(getattr(source, method, None)) or kind not in ("LSTM", "LSTMCell"):
         raise ArgumentTypeError(f"source must be {wanted}, got {kind}")
     if kind == "LSTM":
         extras = {
@@ -386,37 +398,43 @@ def _state_dict_of(source, suffix):
                 raise ValueError(
                     f"source must be a one-layer, one-way LSTM ({attr}={plain}), got {attr}={got}"
                 )
-    return source.state_dict(), ("_l0" if kind == "LSTM" else "") if suffix is None else suffix
+    suffix = ("_l0" if kind == "LSTM" else "") if suffix is None else suffix
+    if not grads:
+        return source.state_dict(), suffix
+    found = {}
+    for key, parameter in source.named_parameters():
+        if parameter.grad is None:
+            raise ValueError(
+                f"source[{key!r}] must have a gradient, got none (its .grad is None): "
+                "call backward() on a loss first"
+            )
+        found[key] = parameter.grad
+    return found, suffix
 
 
-def from_torch(source, suffix: str | None = None) -> dict:
-    """Course ``params`` from an ``nn.LSTM`` or ``nn.LSTMCell``, or from its state dict.
+def _to_numpy(value, name: str) -> np.ndarray:
+    """A tensor (detached, on the CPU) or an array as a float array, refused by ``name``.
 
-    Parameters
-    ----------
-    source : torch.nn.LSTM, torch.nn.LSTMCell or mapping
-        A one-layer, one-direction module, or its ``state_dict()`` (tensors or arrays;
-        a dict of gradients such as ``{k: v.grad for k, v in m.named_parameters()}`` works
-        too).
-    suffix : str, optional
-        Ending of the key names: ``"_l0"`` for ``nn.LSTM``, ``""`` for ``nn.LSTMCell``.
-        Found from the module or the keys if omitted.
-
-    Returns
-    -------
-    dict
-        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}`` with ``b = bias_ih + bias_hh``: the
-        two PyTorch biases are always added together.
-
-    Raises
-    ------
-    ValueError
-        If ``source`` is not one of these (an ``ArgumentTypeError``, also a ``ValueError``,
-        for another kind of object), is a multi-layer, bidirectional or projected LSTM, or
-        lacks a weight, if the weights' shapes or dtypes disagree, ``H`` or ``D`` is 0, a
-        weight is not finite, or the two biases overflow the dtype when added.
+    A tensor NumPy has no dtype for, such as ``torch.bfloat16``, is refused as any other
+    dtype than integers, float32 and float64 is.
     """
-    state_dict, suffix = _state_dict_of(source, suffix)
+    if hasattr(value, "detach"):
+        try:
+            value = value.detach().cpu().numpy()
+        except (TypeError, RuntimeError) as exc:  # e.g. "unsupported ScalarType BFloat16"
+            raise ArgumentTypeError(
+                f"{name} must be a float32 or float64 tensor or array (integers are converted), "
+                f"got a {type(value).__name__} of dtype {getattr(value, 'dtype', '?')}"
+            ) from exc
+    return as_float_array(value, name)
+
+
+def _read_torch(source, suffix, grads: bool = False):
+    """``(names, w_ih, w_hh, b_ih, b_hh)`` of :func:`from_torch`'s ``source``, checked.
+
+    Shapes consistent (``H``, ``D >= 1``), one dtype, finite values.
+    """
+    state_dict, suffix = _state_dict_of(source, suffix, grads)
     names = [k + suffix for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
 
     def get(key):
@@ -425,10 +443,7 @@ def from_torch(source, suffix: str | None = None) -> dict:
                 f"source must hold {names} (suffix {suffix!r}), but its state_dict has no {key!r}; "
                 f"keys are {sorted(map(str, state_dict))}"
             )
-        v = state_dict[key]
-        if hasattr(v, "detach"):
-            v = v.detach().cpu().numpy()
-        return as_float_array(v, f"source[{key!r}]")
+        return _to_numpy(state_dict[key], f"source[{key!r}]")
 
     w_ih, w_hh, b_ih, b_hh = (get(k) for k in names)
     check_shape(w_hh, f"source[{names[1]!r}]", (None, None), "(4H, H)")
@@ -443,13 +458,95 @@ def from_torch(source, suffix: str | None = None) -> dict:
         raise ArgumentTypeError(f"source arrays must share one dtype, got {dtypes}")
     for key, arr in zip(names, (w_ih, w_hh, b_ih, b_hh), strict=True):
         check_finite(arr, f"source[{key!r}]")
-    with np.errstate(over="ignore"):
-        b = b_ih + b_hh
-    biases = {f"source[{k!r}]": v for k, v in zip(names[2:], (b_ih, b_hh), strict=True)}
-    check_overflow(biases, b.dtype, f"{names[2]} + {names[3]}", b)
-    perm = _torch_perm(H)
+    return names, w_ih, w_hh, b_ih, b_hh
+
+
+def _course_layout(w_ih, w_hh, b) -> dict:
+    """PyTorch's ``(4H, D)``, ``(4H, H)`` and ``(4H,)`` blocks as the course's ``params``."""
+    perm = _torch_perm(w_hh.shape[1])
     return {
         "Wx": np.ascontiguousarray(w_ih[perm].T),
         "Wh": np.ascontiguousarray(w_hh[perm].T),
         "b": b[perm],
     }
+
+
+def from_torch(source, suffix: str | None = None) -> dict:
+    """Course ``params`` from an ``nn.LSTM`` or ``nn.LSTMCell``, or from its state dict.
+
+    For the gradients of a module's weights, use :func:`grads_from_torch`.
+
+    Parameters
+    ----------
+    source : torch.nn.LSTM, torch.nn.LSTMCell or mapping
+        A one-layer, one-direction module, or its ``state_dict()`` (float32 or float64
+        tensors or arrays).
+    suffix : str, optional
+        Ending of the key names: ``"_l0"`` for ``nn.LSTM``, ``""`` for ``nn.LSTMCell``.
+        Found from the module or the keys if omitted.
+
+    Returns
+    -------
+    dict
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}`` with ``b = bias_ih + bias_hh``: the
+        two PyTorch biases are always added together. Given a dict of *gradients* instead of
+        weights, ``b`` is therefore the sum of the two biases' gradients, which are equal:
+        twice the gradient of the course's ``b`` (:func:`grads_from_torch` gives that one).
+
+    Raises
+    ------
+    ValueError
+        If ``source`` is not one of these (an ``ArgumentTypeError``, also a ``ValueError``,
+        for another kind of object), is a multi-layer, bidirectional or projected LSTM, or
+        lacks a weight, if a weight is not a float32 or float64 tensor or array (``bfloat16``
+        and ``float16`` are refused), the weights' shapes or dtypes disagree, ``H`` or ``D``
+        is 0, a weight is not finite, or the two biases overflow the dtype when added.
+    """
+    names, w_ih, w_hh, b_ih, b_hh = _read_torch(source, suffix)
+    with np.errstate(over="ignore"):
+        b = b_ih + b_hh
+    biases = {f"source[{k!r}]": v for k, v in zip(names[2:], (b_ih, b_hh), strict=True)}
+    check_overflow(biases, b.dtype, f"{names[2]} + {names[3]}", b)
+    return _course_layout(w_ih, w_hh, b)
+
+
+def grads_from_torch(source, suffix: str | None = None) -> dict:
+    """The gradients of an ``nn.LSTM`` or ``nn.LSTMCell`` as those of the course's ``params``.
+
+    ``Wx`` and ``Wh`` get the gradients of ``weight_ih`` and ``weight_hh``, reordered as
+    :func:`from_torch` reorders the weights. The course's one bias ``b`` stands for
+    PyTorch's two, ``bias_ih + bias_hh``, and both enter every pre-activation the same way,
+    so the gradient of ``b`` is the gradient of either PyTorch bias (the two are equal); it
+    is computed as their midpoint, exactly either one when they are equal. Compare it with
+    ``grads["b"]`` of :func:`lstm_core.lstm_backward` directly, without dividing by 2.
+
+    Parameters
+    ----------
+    source : torch.nn.LSTM, torch.nn.LSTMCell or mapping
+        A one-layer, one-direction module after ``backward()`` (its parameters' ``.grad``
+        are read), or a dict of its gradients such as
+        ``{k: v.grad for k, v in module.named_parameters()}`` (float32 or float64 tensors
+        or arrays).
+    suffix : str, optional
+        Ending of the key names: ``"_l0"`` for ``nn.LSTM``, ``""`` for ``nn.LSTMCell``.
+        Found from the module or the keys if omitted.
+
+    Returns
+    -------
+    dict
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``, the gradients of the loss with
+        respect to the course's parameters.
+
+    Raises
+    ------
+    ValueError
+        As :func:`from_torch`, and if a parameter of a module has no gradient (``.grad`` is
+        None: no ``backward()`` yet), or if the gradients of the two biases are so far apart
+        that their midpoint overflows the dtype.
+    """
+    names, w_ih, w_hh, g_ih, g_hh = _read_torch(source, suffix, grads=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        b = g_ih + (g_hh - g_ih) / 2  # exactly g_ih where the two are equal
+    biases = {f"source[{k!r}]": v for k, v in zip(names[2:], (g_ih, g_hh), strict=True)}
+    check_overflow(biases, b.dtype, f"the midpoint of {names[2]} and {names[3]}", b)
+    return _course_layout(w_ih, w_hh, b)

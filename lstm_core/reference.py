@@ -102,10 +102,10 @@ def lstm_step_forward(x, h_prev, c_prev, params):
     ----------
     x : array (N, D)
         Inputs at this step.
-    h_prev : array (N, H)
-        Previous hidden state (short-term memory).
-    c_prev : array (N, H)
-        Previous cell state (long-term memory).
+    h_prev : array (N, H) or None
+        Previous hidden state (short-term memory); ``None`` means zeros.
+    c_prev : array (N, H) or None
+        Previous cell state (long-term memory); ``None`` means zeros.
     params : dict
         ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``, gate blocks in :data:`GATES` order.
 
@@ -154,9 +154,10 @@ def lstm_step_backward(dh, dc, cache):
     Parameters
     ----------
     dh : array (N, H)
-        Gradient of the loss on this step's ``h``.
+        Gradient of the loss on this step's ``h``; cast to the cache's dtype.
     dc : array (N, H)
-        Gradient of the loss on this step's ``c`` from later steps (zeros at the last one).
+        Gradient of the loss on this step's ``c`` from later steps (zeros at the last one);
+        cast to the cache's dtype.
     cache : dict
         From :func:`lstm_step_forward`.
 
@@ -166,7 +167,7 @@ def lstm_step_backward(dh, dc, cache):
     dh_prev : array (N, H)
     dc_prev : array (N, H)
     grads : dict
-        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``.
+        ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}``. All in the cache's dtype.
 
     Raises
     ------
@@ -176,8 +177,9 @@ def lstm_step_backward(dh, dc, cache):
         of the shape of the step's ``c``, or if the gradients overflow the dtype.
     """
     N, _, H = _check_step_cache(cache)
-    dh = check_array(dh, "dh", (N, H), "(N, H)")  # the dtype as given: arithmetic unchanged
-    dc = check_array(dc, "dc", (N, H), "(N, H)")
+    dtype = cache["x"].dtype  # the gradients are cast to the cache's dtype
+    dh = check_array(dh, "dh", (N, H), "(N, H)", dtype)
+    dc = check_array(dc, "dc", (N, H), "(N, H)", dtype)
     x, h_prev, c_prev = cache["x"], cache["h_prev"], cache["c_prev"]
     i, f, o, g, tanh_c = cache["i"], cache["f"], cache["o"], cache["g"], cache["tanh_c"]
     p = cache["params"]

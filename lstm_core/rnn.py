@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
 from ._checks import (
     ArgumentTypeError,
+    allocating,
     as_rng,
     check_array,
     check_dtype,
@@ -56,18 +58,21 @@ def init_rnn_params(input_size: int, hidden_size: int, rng=None, dtype=np.float6
     Raises
     ------
     ValueError
-        For sizes that are not positive integers, or an ``rng`` or ``dtype`` of the wrong
-        kind (an ``ArgumentTypeError``, also a ``ValueError``).
+        For sizes that are not positive integers or so large that the parameters do not fit
+        in memory, or an ``rng`` or ``dtype`` of the wrong kind (an ``ArgumentTypeError``,
+        also a ``ValueError``).
     """
     D, H = positive_int(input_size, "input_size"), positive_int(hidden_size, "hidden_size")
     dtype = check_dtype(dtype)
     rng = as_rng(rng)
-    bound = 1.0 / np.sqrt(H)
-    return {
-        "Wx": rng.uniform(-bound, bound, (D, H)).astype(dtype),
-        "Wh": rng.uniform(-bound, bound, (H, H)).astype(dtype),
-        "b": rng.uniform(-bound, bound, H).astype(dtype),
-    }
+    nbytes = (D + H + 1) * H * dtype.itemsize
+    with allocating({"input_size": D, "hidden_size": H}, nbytes, "the parameters"):
+        bound = 1.0 / math.sqrt(H)
+        return {
+            "Wx": rng.uniform(-bound, bound, (D, H)).astype(dtype),
+            "Wh": rng.uniform(-bound, bound, (H, H)).astype(dtype),
+            "b": rng.uniform(-bound, bound, H).astype(dtype),
+        }
 
 
 class RNNStepCache(NamedTuple):
@@ -83,8 +88,10 @@ def rnn_step_forward(x, h_prev, params):
     Parameters
     ----------
     x : array (N, D)
-    h_prev : array (N, H)
+    h_prev : array (N, H) or None
+        Previous hidden state; ``None`` means zeros.
     params : dict
+        ``{"Wx": (D, H), "Wh": (H, H), "b": (H,)}``.
 
     Returns
     -------

@@ -29,19 +29,30 @@ def case_id(case) -> str:
     return f"{target}-{arg}-{shown[:20]}"
 
 
+def _copy(arr: np.ndarray) -> np.ndarray:
+    """A copy to compare with after the call; a read-only broadcast view (such as a huge
+    ``np.broadcast_to(0.0, (2**40,))``, which no call can make writeable) is kept as it is."""
+    broadcast = not arr.flags.writeable and 0 in arr.strides and arr.size > 1
+    return arr if broadcast else arr.copy()
+
+
 def snapshot(value):
     """Copies of the arrays in ``value`` (an array or a dict of arrays), to compare after."""
     if isinstance(value, np.ndarray):
-        return value.copy()
+        return _copy(value)
     if isinstance(value, dict):
-        return {k: v.copy() for k, v in value.items() if isinstance(v, np.ndarray)}
+        return {k: _copy(v) for k, v in value.items() if isinstance(v, np.ndarray)}
     return None
+
+
+def _same_array(before, after) -> bool:
+    return before is after or np.array_equal(before, after, equal_nan=True)
 
 
 def same(before, after) -> bool:
     if isinstance(before, np.ndarray):
-        return np.array_equal(before, after, equal_nan=True)
-    return all(np.array_equal(v, after[k], equal_nan=True) for k, v in before.items())
+        return _same_array(before, after)
+    return all(_same_array(v, after[k]) for k, v in before.items())
 
 
 def check_refused(case, function, valid: dict) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -77,6 +78,29 @@ def _hidden_size_0(D=3):
     return {"Wx": np.zeros((D, 0)), "Wh": np.zeros((0, 0)), "b": np.zeros(0)}
 
 
+def _matrix(a):
+    """``np.matrix(a)``, whose ``*`` is a matrix product (NumPy warns that it is deprecated)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return np.asmatrix(a)
+
+
+def _masked(a):
+    """``a`` as a masked array whose mask hides nothing: refused all the same."""
+    return np.ma.masked_invalid(a)
+
+
+class _Parameter:
+    def __init__(self, grad):
+        self.grad = grad
+
+
+def _module_without_grads():
+    """Stands for an nn.LSTM before backward(): its parameters' .grad are None."""
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    return _fake("LSTM", named_parameters=lambda self: [(k, _Parameter(None)) for k in names])
+
+
 def _ref_caches_of_two_batches():
     """Step caches of reference.lstm_forward whose N changes after step 2."""
     first = reference.lstm_forward(np.ones((2, 5, 3)), _p())[1]
@@ -87,6 +111,13 @@ def _ref_caches_of_two_batches():
 HIDDEN_0 = r"^params\['Wh'\] must have a hidden size H of at least 1, got shape \(0, 0\) \(H = 0\)$"
 RAGGED = r", which is not one rectangular array \(nested sequences of different lengths\)$"
 OVERFLOW = r" must be small enough for {} to stay within float64 \(largest 1\.8e\+308\), got values up to {}, which overflow it$"
+BOOLS = r" must be a float32 or float64 array \(integers are converted, bools are not\), got "
+MASKED = r", whose mask cannot be honoured; pass value\.filled\(\.\.\.\) or the unmasked entries instead$"
+SUBCLASS = (
+    r" must be a NumPy array \(not a subclass: pass np\.asarray\(value\)\), got a matrix of shape "
+)
+MEMORY = r" must be small enough for {} to fit in memory, got {}, which need {} bytes$"
+BIG = 2**62
 
 
 # Valid arguments of every callable, every parameter given, by keyword.
@@ -189,6 +220,7 @@ VALID = {
     "copy_params": lambda: {"params": _p()},
     "to_torch": lambda: {"params": _p()},
     "from_torch": lambda: {"source": lc.to_torch(_p()), "suffix": None},
+    "grads_from_torch": lambda: {"source": lc.to_torch(_p()), "suffix": None},
     "cell_of": lambda: {"params": _p()},
     "model_forward": lambda: {"x": np.ones((2, 5, 3)), "params": _fit_model(), "readout": "last"},
     "model_backward": lambda: {
@@ -743,8 +775,136 @@ CASES = [
     ("numerical_gradient", "x", np.array([1.0, NAN, 1.0]), VALUE, r"^x contains NaN or infinity \(got nan at index \(1,\)\); it must be finite$"),
     ("gradcheck", "f", lambda: NAN, VALUE, r"^f must return finite numbers, got nan for inputs\['w'\]\[0\] \+ h = 1\.00001$"),
     ("gradcheck", "inputs", {"w": np.array([1.0, INF, 1.0])}, VALUE, r"^inputs\['w'\] contains NaN or infinity \(got inf at index \(1,\)\); it must be finite$"),
+    # --- added with the fourth review: ndarray subclasses, bools, sizes beyond memory, ids
+    # beyond the vocabulary, an empty gradient check, and grads_from_torch
+    ("lstm_forward", "x", Derived(lambda kw: _masked(kw["x"])), TYPE, rf"^x must be {FLOATS}, got a MaskedArray of shape \(2, 5, 3\) and dtype float64" + MASKED),
+    ("sigmoid", "x", Derived(lambda kw: _masked([1.0, NAN])), TYPE, rf"^x must be {FLOATS}, got a MaskedArray of shape \(2,\) and dtype float64" + MASKED),
+    ("mse_loss", "target", Derived(lambda kw: _masked(kw["target"])), TYPE, rf"^target must be {FLOATS}, got a MaskedArray of shape \(2, 1\) and dtype float64" + MASKED),
+    ("copy_params", "params", Derived(lambda kw: {**kw["params"], "Wx": _masked(kw["params"]["Wx"])}), TYPE, rf"^params\['Wx'\] must be {FLOATS}, got a MaskedArray of shape \(3, 16\) and dtype float64" + MASKED),
+    *[(name, "params", Derived(lambda kw: _with(kw["params"], Wx=_matrix(kw["params"]["Wx"]))), TYPE, r"^params\['Wx'\]" + SUBCLASS + r"\(3, 16\) and dtype float64$") for name in (*SEQUENCES, "lstm_step_forward", "reference.lstm_step_forward", "forget_gate")],
+    ("model_forward", "params", Derived(lambda kw: _with(kw["params"], Wy=_matrix(kw["params"]["Wy"]))), TYPE, r"^params\['Wy'\] must be a float64 array like the layer's, got a matrix of shape \(4, 1\) and dtype float64$"),
+    *[(name, "grads", Derived(lambda kw: {**kw["grads"], "Wh": _matrix(kw["grads"]["Wh"])}), TYPE, r"^grads\['Wh'\]" + SUBCLASS + r"\(4, 16\) and dtype float64$") for name in OPTIMIZER_STEPS],
+    *[(name, "params", Derived(lambda kw: {**kw["params"], "b": _masked(kw["params"]["b"])}), TYPE, r"^params\['b'\] must be a float32 or float64 array \(it is updated in place\), got a MaskedArray of shape \(16,\) and dtype float64$") for name in OPTIMIZER_STEPS],
+    ("numerical_gradient", "x", Derived(lambda kw: _matrix(kw["x"])), TYPE, r"^x must be a floating-point NumPy array \(it is perturbed in place\) \(not a subclass: pass np\.asarray\(value\)\), got a matrix of shape \(1, 3\) and dtype float64$"),
+    ("gradcheck", "inputs", Derived(lambda kw: {"w": _masked(kw["inputs"]["w"])}), TYPE, r"^inputs\['w'\] must be a floating-point NumPy array \(it is perturbed in place\) \(not a subclass: .*\), got a MaskedArray of shape \(3,\)"),
+    *[(name, "x", np.array([True, False]), TYPE, r"^x" + BOOLS + r"dtype bool$") for name in ACTIVATIONS],
+    ("softmax", "logits", [True, False], TYPE, r"^logits" + BOOLS + r"list \[True, False\], dtype bool$"),
+    ("softmax_cross_entropy", "logits", np.ones((2, 3), bool), TYPE, r"^logits" + BOOLS + r"dtype bool$"),
+    ("mse_loss", "pred", np.zeros((2, 1), bool), TYPE, r"^pred" + BOOLS + r"dtype bool$"),
+    ("lstm_forward", "x", np.ones((2, 5, 3), bool), TYPE, r"^x" + BOOLS + r"dtype bool$"),
+    ("lstm_backward", "dhs", np.ones((2, 5, 4), bool), TYPE, r"^dhs" + BOOLS + r"dtype bool$"),
+    ("global_norm", "grads", {"w": np.ones(3, bool)}, TYPE, r"^grads\['w'\]" + BOOLS + r"dtype bool$"),
+    ("clip_grad_norm", "grads", {"w": np.ones(3, bool)}, TYPE, r"^grads\['w'\]" + BOOLS + r"dtype bool$"),
+    ("SGD.step", "grads", Derived(lambda kw: {**kw["grads"], "b": np.ones(16, bool)}), TYPE, r"^grads\['b'\]" + BOOLS + r"dtype bool$"),
+    ("windows", "series", np.array([True, False, True, False, True]), TYPE, r"^series" + BOOLS + r"dtype bool$"),
+    ("rel_error", "a", [True, False], TYPE, r"^a" + BOOLS + r"list \[True, False\], dtype bool$"),
+    ("from_torch", "source", Derived(lambda kw: {**kw["source"], "bias_hh_l0": np.zeros(16, bool)}), TYPE, r"^source\['bias_hh_l0'\]" + BOOLS + r"dtype bool$"),
+    ("char_batches", "ids", np.array([0, 1, 2, 1, 0, 1, 5]), VALUE, r"^ids must be integers in \[0, 3\), got values in \[0, 5\]$"),
+    ("init_params", "hidden_size", BIG, VALUE, r"^input_size and hidden_size" + MEMORY.format("the parameters", r"input_size=3 and hidden_size=4611686018427387904", r"6\.81e\+38")),
+    ("init_params", "hidden_size", 10**30, VALUE, r"^input_size and hidden_size" + MEMORY.format("the parameters", r"input_size=3 and hidden_size=10{30}", r"3\.2e\+61")),
+    ("init_params", "input_size", 2**52, VALUE, r"^input_size and hidden_size" + MEMORY.format("the parameters", r"input_size=4503599627370496 and hidden_size=4", r"5\.76e\+17")),
+    ("init_rnn_params", "hidden_size", BIG, VALUE, r"^input_size and hidden_size" + MEMORY.format("the parameters", r"input_size=3 and hidden_size=4611686018427387904", r"1\.7e\+38")),
+    ("init_rnn_params", "hidden_size", 10**400, VALUE, r"^input_size and hidden_size" + MEMORY.format("the parameters", r"input_size=3 and hidden_size=10{17}\.\.\.0{19}", r"about 1e\+800")),
+    ("init_model", "hidden_size", 10**30, VALUE, r"^input_size and hidden_size" + MEMORY.format("the parameters", r"input_size=3 and hidden_size=10{30}", r"3\.2e\+61")),
+    ("init_model", "output_size", BIG, VALUE, r"^hidden_size and output_size" + MEMORY.format("the read-out", r"hidden_size=4 and output_size=4611686018427387904", r"1\.84e\+20")),
+    ("memory_task", "n", BIG, VALUE, r"^n and lag" + MEMORY.format("the sequences", r"n=4611686018427387904 and lag=2", r"2\.58e\+20")),
+    ("memory_task", "lag", BIG, VALUE, r"^n and lag" + MEMORY.format("the sequences", r"n=3 and lag=4611686018427387904", r"2\.21e\+20")),
+    ("memory_task", "length", BIG, VALUE, r"^n and length" + MEMORY.format("the sequences", r"n=3 and length=4611686018427387904", r"2\.21e\+20")),
+    ("adding_problem", "length", BIG, VALUE, r"^n and length" + MEMORY.format("the sequences", r"n=3 and length=4611686018427387904", r"2\.21e\+20")),
+    ("noisy_sine", "n_steps", BIG, VALUE, r"^n_steps" + MEMORY.format("the series", r"n_steps=4611686018427387904", r"3\.69e\+19")),
+    ("one_hot", "size", BIG, VALUE, r"^ids and size" + MEMORY.format("the one-hot rows", r"ids of shape \(2,\) and size=4611686018427387904", r"7\.38e\+19")),
+    ("char_batches", "vocab_size", BIG, VALUE, r"^ids and vocab_size" + MEMORY.format("the one-hot rows", r"ids of shape \(7,\) and vocab_size=4611686018427387904", r"2\.21e\+20")),
+    ("windows", "series", Derived(lambda kw: np.broadcast_to(np.float64(0), (2**58,))), VALUE, r"^series and window" + MEMORY.format("the windows", r"series of shape \(288230376151711744,\) and window=2", r"4\.61e\+18")),
+    ("gradcheck", "analytic", {}, VALUE, r"^analytic must hold at least one gradient to check \(a key of inputs: \['w'\]\), got \{\}$"),
+    ("grads_from_torch", "source", None, TYPE, r"^source must be an nn\.LSTM or nn\.LSTMCell module or a dict of its gradients, got NoneType$"),
+    ("grads_from_torch", "source", _fake("GRU"), TYPE, r"^source must be an nn\.LSTM or nn\.LSTMCell module or a dict of its gradients, got GRU$"),
+    ("grads_from_torch", "source", Derived(lambda kw: _module_without_grads()), VALUE, r"^source\['weight_ih_l0'\] must have a gradient, got none \(its \.grad is None\): call backward\(\) on a loss first$"),
+    ("grads_from_torch", "source", Derived(lambda kw: {**kw["source"], "bias_hh_l0": None}), TYPE, rf"^source\['bias_hh_l0'\] must be {FLOATS}, got None, dtype object$"),
+    ("grads_from_torch", "source", Derived(lambda kw: {**kw["source"], "weight_hh_l0": np.ones((16, 5))}), VALUE, r"^source\['weight_hh_l0'\] must have shape \(4H, H\) = \(20, 5\), got \(16, 5\)$"),
+    ("grads_from_torch", "source", Derived(lambda kw: {**kw["source"], "bias_ih_l0": np.full(16, -1.7e308), "bias_hh_l0": np.full(16, 1.7e308)}), VALUE, r"^source\['bias_ih_l0'\]" + OVERFLOW.format("the midpoint of bias_ih_l0 and bias_hh_l0", r"1\.7e\+308")),
+    ("grads_from_torch", "suffix", 1, TYPE, r"^suffix must be a str such as '_l0' or '', or None, got 1$"),
+    ("grads_from_torch", "suffix", "", VALUE, r"^source must hold \['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'\] \(suffix ''\), but its state_dict has no 'weight_ih'"),
 ]
 # fmt: on
+
+
+def _p32():
+    return lc.init_params(3, 4, rng=0, dtype=np.float32)
+
+
+def _model32():
+    return lc.init_model("lstm", 3, 4, 1, rng=0, dtype=np.float32)
+
+
+# Valid float32 arguments of the functions that cast float64 arrays to their parameters'
+# float32: a finite float64 beyond float32's range must be refused by name, not turned into
+# inf (after NumPy's "overflow encountered in cast" warning) and then called NaN or infinity.
+VALID_FLOAT32 = {
+    **{
+        name: lambda: {
+            "x": np.ones((2, 5, 3), np.float32),
+            "params": _p32(),
+            "h0": None,
+            "c0": None,
+        }
+        for name in SEQUENCES
+    },
+    "lstm_step_forward": lambda: {
+        "x": np.ones((2, 3), np.float32),
+        "h_prev": None,
+        "c_prev": None,
+        "params": _p32(),
+    },
+    "lstm_backward": lambda: {
+        "dhs": np.ones((2, 5, 4), np.float32),
+        "cache": lc.lstm_forward(np.ones((2, 5, 3)), _p32())[1],
+        "dh_last": None,
+        "dc_last": None,
+    },
+    "reference.lstm_step_backward": lambda: {
+        "dh": np.ones((2, 4), np.float32),
+        "dc": np.zeros((2, 4), np.float32),
+        "cache": reference.lstm_step_forward(np.ones((2, 3)), None, None, _p32())[2],
+    },
+    "mse_loss": lambda: {"pred": np.zeros((2, 1), np.float32), "target": np.zeros((2, 1))},
+    "model_forward": lambda: {"x": np.ones((2, 5, 3)), "params": _model32(), "readout": "last"},
+    "model_backward": lambda: {
+        "dy": np.ones((2, 1)),
+        "cache": lc.model_forward(np.ones((2, 5, 3)), _model32())[1],
+    },
+    "fit": lambda: {**VALID["fit"](), "params": _model32()},
+    "params_from_gates": lambda: {
+        "gates": {g: (1.0, 2.0, 0.5) for g in lc.GATES},
+        "dtype": np.float32,
+    },
+}
+RANGE = r" must lie within float32's range \(\+-3\.4e\+38\) to be converted to float32, got values up to 1e\+39$"
+# fmt: off
+FLOAT32_CASES = [
+    *[(name, "x", np.full((2, 5, 3), 1e39), VALUE, r"^x" + RANGE) for name in SEQUENCES],
+    *[(name, "h0", np.full((2, 4), -1e39), VALUE, r"^h0" + RANGE) for name in SEQUENCES],
+    ("lstm_step_forward", "c_prev", np.full((2, 4), 1e39), VALUE, r"^c_prev" + RANGE),
+    ("lstm_backward", "dhs", np.full((2, 5, 4), 1e39), VALUE, r"^dhs" + RANGE),
+    ("lstm_backward", "dc_last", np.full((2, 4), 1e39), VALUE, r"^dc_last" + RANGE),
+    ("reference.lstm_step_backward", "dh", np.full((2, 4), 1e39), VALUE, r"^dh" + RANGE),
+    ("mse_loss", "target", np.array([[0.0], [1e39]]), VALUE, r"^target" + RANGE),
+    ("model_forward", "x", np.full((2, 5, 3), 1e39), VALUE, r"^x" + RANGE),
+    ("model_backward", "dy", np.full((2, 1), 1e39), VALUE, r"^dy" + RANGE),
+    ("fit", "x", np.full((2, 5, 3), 1e39), VALUE, r"^x" + RANGE),
+    ("fit", "y", np.array([[1e39], [0.0]]), VALUE, r"^y" + RANGE),
+    ("params_from_gates", "gates", {g: (1e39, 2.0, 0.5) for g in lc.GATES}, VALUE, r"^gates\['i'\]\[0\]" + RANGE),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("case", FLOAT32_CASES, ids=[case_id(c) for c in FLOAT32_CASES])
+def test_float64_beyond_float32_is_refused_by_name(case):
+    check_refused(case, _callable(case[0]), VALID_FLOAT32[case[0]]())
+
+
+@pytest.mark.parametrize("target", sorted(VALID_FLOAT32))
+def test_the_valid_float32_arguments_are_valid(target):
+    _callable(target)(**VALID_FLOAT32[target]())
 
 
 def _readonly(n):

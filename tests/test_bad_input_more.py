@@ -20,6 +20,8 @@ import matplotlib
 matplotlib.use("Agg")  # before anything imports pyplot: no display, no GUI warnings
 
 
+import warnings
+
 import numpy as np
 import pytest
 from bad_input_table import Derived, case_id, check_refused
@@ -57,6 +59,13 @@ def _line():
 
 def _without(params, key):
     return {k: v for k, v in params.items() if k != key}
+
+
+def _matrix(a):
+    """``np.matrix(a)`` (NumPy warns that the class is deprecated)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return np.asmatrix(a)
 
 
 IDS = np.array([0, 1, 2, 3, 4, 1, 0])
@@ -308,6 +317,12 @@ CASES = [
     ("widgets.Explorer", "sliders", {}, VALUE, r"^sliders must be a non-empty dict of names to ipywidgets\.SelectionSlider, got \{\}$"),
     ("widgets.Explorer", "compute", None, TYPE, r"^compute must be a function compute\(\*\*slider_values\) -> \(values, rows\), got None$"),
     ("widgets.Explorer", "kind", 1, TYPE, r"^kind must be a str such as 'activation', got 1$"),
+    # --- added with the fourth review: sizes beyond memory, bools, ndarray subclasses
+    ("ev.ngram_log_probs", "vocab_size", 2**62, VALUE, r"^vocab_size must be small enough for the counts to fit in memory, got vocab_size=4611686018427387904, which need 1\.7e\+38 bytes$"),
+    ("ex.init_gru_params", "hidden_size", 10**30, VALUE, r"^input_size and hidden_size must be small enough for the parameters to fit in memory, got input_size=2 and hidden_size=10{30}, which need 2\.4e\+61 bytes$"),
+    ("ex.gru_step_forward", "params", Derived(lambda kw: {**kw["params"], "Wh": _matrix(kw["params"]["Wh"])}), TYPE, r"^params\['Wh'\] must be a NumPy array \(not a subclass: pass np\.asarray\(value\)\), got a matrix of shape \(4, 12\) and dtype float64$"),
+    ("ev.autocorrelation", "series", np.array([True, False, True, True, False]), TYPE, r"^series must be a float32 or float64 array \(integers are converted, bools are not\), got dtype bool$"),
+    ("ev.fit_autoregression", "x", Derived(lambda kw: np.ma.masked_invalid(kw["x"])), TYPE, r"^x must be a float32 or float64 array \(integers are converted\), got a MaskedArray of shape \(5, 2\) and dtype float64, whose mask cannot be honoured; pass value\.filled\(\.\.\.\) or the unmasked entries instead$"),
 ]
 # fmt: on
 

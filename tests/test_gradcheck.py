@@ -1,5 +1,7 @@
 """Every backward function against centred differences, relative error < 1e-7 in float64."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -157,3 +159,49 @@ def test_numerical_gradient_copies_what_f_returns(rng):
     np.testing.assert_allclose(got, df @ W.T, rtol=1e-7, atol=1e-9)
     tuple_got = lc.numerical_gradient(lambda x: (f(x), f(x)), x, df=(df, df))
     np.testing.assert_allclose(tuple_got, 2 * df @ W.T, rtol=1e-7, atol=1e-9)
+
+
+def test_numerical_gradient_divides_by_the_step_actually_taken():
+    """In float32, 100 +- 1e-5 rounds to 100 +- 7.6e-6: dividing by 2h instead gave 0.76."""
+    x = np.array([100.0], np.float32)
+    assert lc.numerical_gradient(lambda a: float(a.sum()), x)[0] == 1.0
+    x = np.array([100.0, 3.0, -7.5], np.float32)
+    exact = 2 * x.astype(np.float64)
+    for order, h in ((2, 1e-3), (4, 1e-2)):  # 1e-3 at 100 is 131.07 float32 spacings
+        num = lc.numerical_gradient(
+            lambda a: float(np.sum(a.astype(np.float64) ** 2)), x, h=h, order=order
+        )
+        np.testing.assert_allclose(num, exact, rtol=1e-6)
+    num = lc.numerical_gradient(
+        lambda a: float(np.sum(np.sin(a.astype(np.float64)))), x, h=1e-2, order=4
+    )
+    np.testing.assert_allclose(num, np.cos(x.astype(np.float64)), rtol=1e-8)
+
+
+def test_the_five_point_stencil_refuses_steps_that_rounding_moves_too_far():
+    """At 100 in float32 a step of 1e-5 becomes one spacing, 7.6e-6, and 2e-5 three: the
+    stencil's points are no longer evenly spaced."""
+    x = np.full(2, 100.0, np.float32)
+    message = (
+        r"^h must be large enough for the steps x \+- h and x \+- 2h, rounded to float32, to "
+        r"stay within 1% of h and 2h \(order 4 needs evenly spaced points\), got 1e-05, whose "
+        r"steps are off by up to 24%$"
+    )
+    with pytest.raises(ValueError, match=message):
+        lc.numerical_gradient(lambda a: float(a.sum()), x, h=1e-5, order=4)
+    with pytest.raises(ValueError, match=message.replace("x", r"inputs\['x'\]", 2)):
+        lc.gradcheck(lambda: float(x.sum()), {"x": x}, {"x": np.ones(2)}, h=1e-5, order=4)
+    np.testing.assert_array_equal(x, 100.0)
+    total = lc.numerical_gradient(lambda a: float(a.sum(dtype=np.float64)), x, h=1e-5)
+    np.testing.assert_array_equal(total, 1.0)  # order 2 divides by the steps taken
+
+
+def test_a_matrix_df_is_read_as_an_array_of_upstream_gradients(rng):
+    """np.matrix makes * a matrix product: df would have been applied as one."""
+    x, df = rng.standard_normal((2, 2)), rng.standard_normal((2, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        df_matrix = np.asmatrix(df)
+    want = lc.numerical_gradient(np.sin, x, df=df)
+    np.testing.assert_array_equal(lc.numerical_gradient(np.sin, x, df=df_matrix), want)
+    np.testing.assert_allclose(want, df * np.cos(x), rtol=1e-8)

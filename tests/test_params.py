@@ -102,3 +102,18 @@ def test_from_torch_sums_the_two_biases(rng):
     )
     with pytest.raises(ValueError, match="state_dict has no 'weight_hh_l0'"):
         lc.from_torch({"weight_ih_l0": t["weight_ih_l0"]})
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+def test_sizes_of_any_integer_type_give_the_same_weights(cell):
+    """init_model took 1 / np.sqrt(hidden_size) of the raw argument: np.int8(100) gave a
+    float16 bound, and so other weights than hidden_size=100."""
+    want = lc.init_model(cell, 2, 100, 3, rng=0)
+    for H in (np.int8(100), np.uint8(100), np.int64(100)):
+        got = lc.init_model(cell, np.int16(2), H, np.uint8(3), rng=0)
+        assert set(got) == set(want)
+        for k in want:
+            np.testing.assert_array_equal(got[k], want[k])
+    init = lc.init_params if cell == "lstm" else lc.init_rnn_params
+    for k, v in init(np.int8(2), np.int8(100), rng=0).items():
+        np.testing.assert_array_equal(v, want[k])

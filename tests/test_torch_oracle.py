@@ -68,11 +68,10 @@ def test_sequence_forward_and_backward_match_nn_lstm(torch, rng, shape, dtype):
     close(dx, x.grad, "dx")
     close(dh0, h0.grad[0], "dh0")
     close(dc0, c0.grad[0], "dc0")
-    tg = lc.from_torch({k: v.grad for k, v in m.named_parameters()})
+    tg = lc.grads_from_torch(m)
     close(grads["Wx"], tg["Wx"], "dWx")
     close(grads["Wh"], tg["Wh"], "dWh")
-    # from_torch adds the gradients of bias_ih and bias_hh, which are equal
-    close(grads["b"], tg["b"] / 2, "db")
+    close(grads["b"], tg["b"], "db")
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -94,8 +93,8 @@ def test_step_matches_nn_lstmcell(torch, rng, N, D, H, dtype):
     dx, dh_prev, dc_prev, grads = lc.lstm_step_backward(dh, dc, cache)
     tol = TOL[dtype]
     pairs = [(h, ht), (c, ct), (dx, x.grad), (dh_prev, h0.grad), (dc_prev, c0.grad)]
-    tg = lc.from_torch({k: v.grad for k, v in cell.named_parameters()}, suffix="")
-    pairs += [(grads["Wx"], tg["Wx"]), (grads["Wh"], tg["Wh"]), (grads["b"], tg["b"] / 2)]
+    tg = lc.grads_from_torch({k: v.grad for k, v in cell.named_parameters()}, suffix="")
+    pairs += [(grads["Wx"], tg["Wx"]), (grads["Wh"], tg["Wh"]), (grads["b"], tg["b"])]
     for mine, theirs in pairs:
         theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else theirs
         np.testing.assert_allclose(mine, theirs, rtol=tol, atol=tol)
@@ -175,3 +174,42 @@ def test_nn_lstm_draws_the_forget_bias_like_every_other_bias(torch):
     f = lc.TORCH_GATES.index("f")
     b_f = (m.bias_ih_l0 + m.bias_hh_l0).detach().double().numpy()[f * H : (f + 1) * H]
     assert np.all(np.abs(b_f) <= 2 * bound)
+
+
+def test_grads_from_torch_gives_the_gradient_of_the_one_bias(torch, rng):
+    """b stands for bias_ih + bias_hh: its gradient is that of either PyTorch bias, which
+    from_torch, summing the two, doubles. The module and the dict of its gradients agree."""
+    torch.manual_seed(2)
+    m = torch.nn.LSTM(3, 4, batch_first=True).double()
+    with pytest.raises(ValueError, match=r"^source\['weight_ih_l0'\] must have a gradient"):
+        lc.grads_from_torch(m)  # no backward() yet
+    x = rng.standard_normal((2, 5, 3))
+    m(torch.from_numpy(x))[0].square().sum().backward()
+    grads = {k: v.grad for k, v in m.named_parameters()}
+    from_module, from_dict = lc.grads_from_torch(m), lc.grads_from_torch(grads)
+    for k in ("Wx", "Wh", "b"):
+        np.testing.assert_array_equal(from_module[k], from_dict[k])
+    np.testing.assert_array_equal(from_module["b"], lc.from_torch(grads)["b"] / 2)
+    p = lc.from_torch(m)
+    hs, cache = lc.lstm_forward(x, p)
+    ours = lc.lstm_backward(2 * hs, cache)[3]
+    for k in ("Wx", "Wh", "b"):
+        np.testing.assert_allclose(ours[k], from_module[k], rtol=1e-10, atol=1e-12)
+
+
+def test_from_torch_refuses_half_precision_by_name(torch):
+    """bfloat16 has no NumPy dtype: torch's own TypeError came out; float16 is refused too."""
+    floats = r"a float32 or float64 {} \(integers are converted\), got "
+    for dtype, got in (
+        ("bfloat16", floats.format("tensor or array") + r"a Tensor of dtype torch\.bfloat16$"),
+        ("float16", floats.format("array") + r"dtype float16$"),
+    ):
+        m = torch.nn.LSTM(3, 4).to(getattr(torch, dtype))
+        for source in (m, m.state_dict()):
+            for convert in (lc.from_torch, lc.grads_from_torch):
+                if convert is lc.grads_from_torch:
+                    source = {k: v.detach() for k, v in m.named_parameters()}
+                with pytest.raises(
+                    lc.ArgumentTypeError, match=r"^source\['weight_ih_l0'\] must be " + got
+                ):
+                    convert(source)

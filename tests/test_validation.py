@@ -1,9 +1,12 @@
 """Bad input gets a clear error naming the argument and the expected shape."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 import lstm_core as lc
+from lstm_core import reference
 
 
 @pytest.fixture
@@ -152,20 +155,35 @@ def test_inputs_and_gradients_are_never_modified(rng, p):
         np.testing.assert_array_equal(before, after)
 
 
-def test_caches_stay_valid_while_other_calls_reuse_buffers(rng, p):
-    """Two forwards, then two backwards in the other order: each cache keeps its own data."""
-    xa, xb = rng.standard_normal((2, 30, 3)), rng.standard_normal((2, 30, 3))
-    dhs = rng.standard_normal((2, 30, 4))
-    ref_a = lc.lstm_backward(dhs, lc.lstm_forward(xa, p)[1])
-    ref_b = lc.lstm_backward(dhs, lc.lstm_forward(xb, p)[1])
-    hs_a, cache_a = lc.lstm_forward(xa, p)
-    hs_b, cache_b = lc.lstm_forward(xb, p)
-    got_b = lc.lstm_backward(dhs, cache_b)
-    got_a = lc.lstm_backward(dhs, cache_a)
-    for ref, got in ((ref_a, got_a), (ref_b, got_b)):
-        for r, g in zip(ref[:3], got[:3], strict=True):
-            np.testing.assert_array_equal(r, g)
-    assert not np.shares_memory(hs_a, hs_b)
+def test_caches_stay_valid_while_other_calls_reuse_buffers(rng, p, monkeypatch):
+    """Two forwards, then two backwards in the other order: each cache keeps its own data.
+
+    The arrays here are below the pool's MIN_BYTES, so the test lowers it to 0: every
+    scratch array then goes through the pool, which must hold some (or nothing was tested).
+    """
+    from lstm_core import _workspace
+
+    monkeypatch.setattr(_workspace, "MIN_BYTES", 0)
+    _workspace.clear()
+    _workspace.set_limit(_workspace.DEFAULT_LIMIT)
+    try:
+        xa, xb = rng.standard_normal((2, 30, 3)), rng.standard_normal((2, 30, 3))
+        dhs = rng.standard_normal((2, 30, 4))
+        ref_a = lc.lstm_backward(dhs, lc.lstm_forward(xa, p)[1])
+        ref_b = lc.lstm_backward(dhs, lc.lstm_forward(xb, p)[1])
+        hs_a, cache_a = lc.lstm_forward(xa, p)
+        hs_b, cache_b = lc.lstm_forward(xb, p)
+        got_b = lc.lstm_backward(dhs, cache_b)
+        got_a = lc.lstm_backward(dhs, cache_a)
+        assert _workspace.held_bytes() > 0  # the pool was in play
+        for ref, got in ((ref_a, got_a), (ref_b, got_b)):
+            for r, g in zip(ref[:3], got[:3], strict=True):
+                np.testing.assert_array_equal(r, g)
+            for k in ref[3]:
+                np.testing.assert_array_equal(ref[3][k], got[3][k])
+        assert not np.shares_memory(hs_a, hs_b)
+    finally:
+        _workspace.clear()
 
 
 def test_the_pool_never_hands_out_a_held_array():
@@ -192,3 +210,56 @@ def test_saturated_gates_are_exact_and_silent(dtype):
     g = cache.gate_values[0, 0]
     assert np.all(g[lc.gate_slice("i", 3)] == 1.0) and np.all(g[lc.gate_slice("f", 3)] == 0.0)
     assert np.all(g[lc.gate_slice("g", 3)] == 1.0)
+
+
+def _matrix(a):
+    """``np.matrix(a)``, whose ``*`` is a matrix product (NumPy warns that it is deprecated)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return np.asmatrix(a)
+
+
+def test_an_ndarray_subclass_is_read_as_a_plain_array(rng, p):
+    """np.matrix makes * a matrix product: its numbers must be read as a plain array's."""
+    x = rng.standard_normal((2, 3))
+    want = lc.lstm_step_forward(x, None, None, p)
+    for step in (lc.lstm_step_forward, reference.lstm_step_forward):
+        h, c, _ = step(_matrix(x), None, None, p)
+        assert type(h) is np.ndarray and type(c) is np.ndarray
+        np.testing.assert_allclose(h, want[0], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(c, want[1], rtol=1e-12, atol=1e-15)
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    c = lc.cell_update(_matrix(a), _matrix(a), _matrix(a), _matrix(a))  # f * c_prev + i * g
+    assert type(c) is np.ndarray
+    np.testing.assert_array_equal(c, 2 * a * a)
+    np.testing.assert_array_equal(lc.sigmoid(_matrix(a)), lc.sigmoid(a))
+
+
+def test_elementwise_updates_convert_integers_instead_of_wrapping():
+    """int64 arrays used to pass through: 4 * 2**62 wrapped around to 0."""
+    c = lc.cell_update(np.array([2**62]), np.array([4]), np.array([0]), np.array([0]))
+    assert c.dtype == np.float64 and c[0] == 2.0**64
+    assert lc.cell_update(np.array([[3]]), np.int64(2), 1, np.array([1])).dtype == np.float64
+    h = lc.hidden_update(np.array([0, 100]), np.array([3, 2**62]))
+    np.testing.assert_array_equal(h, [0.0, 2.0**62])
+    # a Python int stays a weak scalar, as a Python float does: float32 is kept
+    c32 = np.ones(2, np.float32)
+    assert lc.cell_update(c32, 1, 0, 0).dtype == np.float32
+    assert lc.cell_update(c32, 0.5, np.float32(0.5), 2).dtype == np.float32
+
+
+def test_backward_results_take_the_dtype_of_the_cache(rng):
+    """A float64 upstream gradient on a float32 cache gives float32 gradients everywhere."""
+    p32 = lc.init_params(3, 4, rng=rng, dtype=np.float32)
+    x = rng.standard_normal((2, 3)).astype(np.float32)
+    dh, dc = rng.standard_normal((2, 4)), rng.standard_normal((2, 4))  # float64
+    ref = reference.lstm_step_backward(dh, dc, reference.lstm_step_forward(x, None, None, p32)[2])
+    fast = lc.lstm_step_backward(dh, dc, lc.lstm_step_forward(x, None, None, p32)[2])
+    assert {a.dtype for a in (*ref[:3], *ref[3].values())} == {np.dtype(np.float32)}
+    for r, f in zip((*ref[:3], *ref[3].values()), (*fast[:3], *fast[3].values()), strict=True):
+        np.testing.assert_allclose(r, f, rtol=1e-5, atol=1e-6)
+    for cell in ("lstm", "rnn"):
+        model = lc.init_model(cell, 3, 4, 2, rng=rng, dtype=np.float32)
+        y, cache = lc.model_forward(rng.standard_normal((2, 5, 3)), model)
+        grads = lc.model_backward(rng.standard_normal(y.shape), cache)  # float64 dy
+        assert {k: g.dtype for k, g in grads.items()} == {k: np.dtype(np.float32) for k in model}
