@@ -68,15 +68,16 @@ chromium:  ## Install Debian's chromium (and iproute2) for the browser tests, if
 # slower (their spin-waits compete with the other processes for the cores).
 #
 # The execution cache re-runs a page only when the page's own code changed, but every page
-# imports lstm_core: when lstm_core's files differ from those of the last build, the cache and
-# Sphinx's saved state go, and every page runs again on the new code. The hash is taken once,
+# imports lstm_core (and most of them book/_pagetools.py): when their files differ from those of
+# the last build, the cache and Sphinx's saved state go, and every page runs again on the new
+# code. The hash is taken once,
 # before the build (:=), and recorded after it succeeds: an edit made during a build re-runs
 # the pages next time.
-LSTM_CORE_HASH := $(shell find lstm_core -type f ! -path '*__pycache__*' | LC_ALL=C sort \
+LSTM_CORE_HASH := $(shell find lstm_core book/_pagetools.py -type f ! -path '*__pycache__*' | LC_ALL=C sort \
 	| xargs sha256sum | sha256sum | cut -c1-16)
 book: $(STAMP) $(VENDOR_STAMP)  ## Build the book (executing every page) into _build/html
 	@hash=$(LSTM_CORE_HASH); if [ "$$(cat _build/.lstm_core_hash 2>/dev/null)" != "$$hash" ]; \
-	then echo "lstm_core changed since the last build: every page runs again"; \
+	then echo "lstm_core or book/_pagetools.py changed since the last build: every page runs again"; \
 	rm -rf _build/.jupyter_cache _build/jupyter_execute _build/.doctrees; fi
 	OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
 	@mkdir -p _build && echo $(LSTM_CORE_HASH) > _build/.lstm_core_hash

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PIL import Image  # matplotlib's own dependency
 
 import lstm_core as lc
 from lstm_core import plots
@@ -260,3 +261,56 @@ def test_activation_figure_alt_states_lstm_cores_numbers():
     numbers = NUMBER.findall(alt)
     for value in (lc.sigmoid(-5.0), lc.tanh(2.0), lc.sigmoid_grad(0.0), lc.tanh_grad(0.0)):
         assert f"{float(value):.2g}" in numbers or f"{float(value):g}" in numbers, (value, alt)
+
+
+# --- Figures a phone can read -------------------------------------------------------------
+
+# A phone 390 CSS pixels wide shows a figure about 340 pixels wide. Drawn wider than this, a
+# figure is shrunk by more than 340 / 600, and its 10-point labels (13.9 to 15.3 pixels at the
+# book's 100 to 110 dpi) fall below about 8 pixels (chapter 4's three panels side by side were
+# once 1386 pixels wide: their labels were 3.5 pixels high on a phone).
+WIDEST_FIGURE = 600
+
+
+def natural_width(src: str) -> float:
+    """The CSS width a figure's image has when nothing scales it (an SVG's width is in pt)."""
+    path = HTML / "book" / src
+    if path.suffix == ".svg":
+        head = path.read_text(encoding="utf-8")[:3000]
+        width = re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', head, re.S)
+        assert width, f"{src}: an SVG without a width in pt"
+        return float(width.group(1)) * 96 / 72
+    with Image.open(path) as image:
+        return float(image.size[0])
+
+
+@pytest.mark.slow
+def test_no_figure_is_too_wide_for_a_phone_to_read():
+    problems = []
+    for docname in built_pages():
+        for img in built(docname).images:
+            if img["figure"] and img["src"].startswith("../_images/"):
+                width = natural_width(img["src"])
+                if width > WIDEST_FIGURE:
+                    problems.append(f"{docname} {img['figure']}: {width:.0f} px wide")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_figures_described_as_stacked_are_taller_than_wide():
+    """An alt text that reads a figure's panels "one above the other" (and names them Top and
+    Bottom) describes a figure drawn that way: chapters 2 to 4, 6, 8 and 11 stack their panels
+    for a phone's width, and their alt texts changed from Left and Right with them."""
+    stacked = []
+    for docname in built_pages():
+        for img in built(docname).images:
+            alt = img["alt"] or ""
+            if "one above the other" in alt:
+                assert "Left," not in alt and "Right," not in alt, (docname, img["figure"])
+                path = HTML / "book" / img["src"]
+                if path.suffix == ".png":
+                    with Image.open(path) as image:
+                        width, height = image.size
+                    assert height > width, (docname, img["figure"], image.size)
+                stacked.append((docname, img["figure"]))
+    assert len(stacked) >= 7, stacked

@@ -5,6 +5,8 @@ glued from code; these tests cover what the prose *says about* them (a float is 
 next to 1, a gradient equals a product of gates, a figure is a weighted average), that the
 assignment pages glue the numbers their notebooks check, and the consistency of the citations.
 Fast: no kernel, no built book (the assignment pages' hidden cells run here, in this process).
+The slow ones run every chapter's code here to compare the bounds its prose states with the
+numbers behind them, or read the built book.
 """
 
 from __future__ import annotations
@@ -118,6 +120,33 @@ def test_small_singular_value_makes_the_gradient_vanish(rng):
     assert norms[-1] < norms[0] * 0.9**29
 
 
+def test_rnn_init_draws_from_the_range_pytorch_draws_nn_rnns_weights(torch):
+    """ch1: "`lc.init_rnn_params` draws every weight and bias uniformly between -1/sqrt(H) and
+    1/sqrt(H), ... from the same range as PyTorch draws the weights of `nn.RNN`": the two
+    samples fill the same interval, and their quantiles agree with the uniform's (a few percent
+    of the bound with thousands of draws)."""
+    text = " ".join(page("01-why-memory.md").split())
+    assert "draws every weight and bias uniformly between $-1/\\sqrt{H}$ and $1/\\sqrt{H}$" in text
+    assert "from the same range as PyTorch draws the weights of `nn.RNN`" in text
+    D, H = 7, 300
+    limit = 1 / np.sqrt(H)
+    ours = lc.init_rnn_params(D, H, rng=0)
+    torch.manual_seed(0)
+    net = torch.nn.RNN(D, H)
+    theirs = {"Wx": net.weight_ih_l0, "Wh": net.weight_hh_l0}
+    levels = np.linspace(0.05, 0.95, 19)
+    uniform = -limit + 2 * limit * levels  # the quantiles of U(-limit, limit)
+    for key, weights in theirs.items():
+        theirs_np = weights.detach().numpy().astype(np.float64).ravel()
+        assert ours[key].shape == weights.detach().numpy().T.shape  # (D, H) against (H, D)
+        for sample in (ours[key].ravel(), theirs_np):
+            assert np.abs(sample).max() <= limit and np.abs(sample).max() > 0.99 * limit
+            np.testing.assert_allclose(np.quantile(sample, levels), uniform, atol=0.05 * limit)
+    assert np.abs(ours["b"]).max() <= limit
+    for bias in (net.bias_ih_l0, net.bias_hh_l0):  # PyTorch's two biases: the same range
+        assert np.abs(bias.detach().numpy()).max() <= limit
+
+
 # -- chapter 2: the squashing functions -------------------------------------------------------
 
 
@@ -164,6 +193,44 @@ def test_output_gate_weighs_the_memory_23_times_the_input():
     """ch6: the hand-worked output gate's weight on h is about 23 times its weight on x."""
     Wx, Wh, _ = lc.gate_params(params=P, gate="o")
     assert round(abs(float(Wh[0, 0]) / float(Wx[0, 0]))) == 23  # 4.38 / 0.19 (the weights table)
+
+
+def test_the_written_amount_is_lowest_near_the_gates_switching_point():
+    """ch4: the amount written, i * candidate, is lowest within 0.3 of the input gate's
+    switching point (on either side), where the gate is 0.35 to 0.6 open, and below the
+    candidate's switching point, where the candidate is still negative; exercise 4.1 (h = 1):
+    below both switching points, the gate less than half open."""
+    x = np.linspace(-10, 10, 200_001)[:, None]
+    switch = {}
+    for gate in ("i", "g"):
+        (w_x,), (w_h,), (b,) = (v.ravel() for v in lc.gate_params(params=P, gate=gate))
+        switch[gate] = lambda h, w_x=w_x, w_h=w_h, b=b: -(w_h * h + b) / w_x
+    for h in (-1.0, 0.0, 1.0):
+        trace = lc.lstm_step_trace(x, np.full_like(x, h), np.full_like(x, 2.0), P)
+        k = int(np.argmin(trace["c_added"]))
+        x_dip = float(x[k, 0])
+        assert abs(x_dip - switch["i"](h)) < 0.3, h
+        assert x_dip < switch["g"](h) and trace["g"][k, 0] < 0, h
+        assert 0.35 < trace["i"][k, 0] < 0.6, h
+        if h == 1.0:
+            assert x_dip < switch["i"](h) and trace["i"][k, 0] < 0.5
+    # the note of the "Try it": the candidate with its weight on x negated is negative above
+    # (w_h h + b) / w_x, which for h = 1 lies between the slider positions 1 and 1.5
+    (w_x,), (w_h,), (b,) = (v.ravel() for v in lc.gate_params(params=P, gate="g"))
+    assert 1.0 < (w_h + b) / w_x < 1.5
+
+
+def test_tanh_of_a_large_memory_is_exactly_one_so_h_equals_o():
+    """ch6, exercise 6.1: |tanh(c)| < 1 for every real c, but in float64 np.tanh(c) rounds to
+    exactly 1 from c of about 19 on (1 - tanh(c) ~ 2 exp(-2c) falls below half the spacing
+    below 1, 2**-54): with c_prev = 50 the hand-worked step gives h == o, bit for bit."""
+    big = lc.lstm_step_trace([[1.0]], [[1.0]], [[50.0]], P)
+    assert big["tanh_c"][0, 0] == 1.0 and big["h"][0, 0] == big["o"][0, 0]
+    assert np.tanh(19.5) == 1.0 and np.tanh(18.5) < 1.0
+    border = np.log(2.0) * 55 / 2  # 2 exp(-2c) = 2**-54
+    assert 18.5 < border < 19.5
+    text = " ".join(page("06-output-gate.md").split())
+    assert "$|h_t| \\le o_t$" in text and "$|\\tanh| < 1$, so $|h_t| < o_t" not in text
 
 
 def test_cell_state_derivative_is_the_forget_gate(rng):
@@ -347,6 +414,7 @@ def glued(name: str) -> dict[str, object]:
     namespace: dict[str, object] = {}
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(myst_nb, "glue", record)
+        mp.syspath_prepend(str(BOOK))  # the pages import book/_pagetools.py, as their kernel does
         for body in CODE_CELL.findall(page(name)):
             lines = body.splitlines()
             if lines and lines[0].strip() == "---":  # a YAML block of cell options
@@ -502,7 +570,8 @@ def test_intro_names_the_exceptions_to_the_execution_cache():
     )
     assert "runs again whenever Sphinx reads it anew" in intro
     makefile = (ROOT / "Makefile").read_text()
-    assert "find lstm_core -type f" in makefile
+    assert "find lstm_core book/_pagetools.py -type f" in makefile
+    assert "(as does one to `book/_pagetools.py`," in intro
     assert "rm -rf _build/.jupyter_cache _build/jupyter_execute _build/.doctrees" in makefile
     accessibility = page("accessibility.md")
     front = accessibility.split("\n---\n", 1)[0]
@@ -593,7 +662,15 @@ def test_citations_point_to_an_entry_of_the_same_year(path):
                 "ref-jozefowicz2016",  # LSTM language models grown large in the 2010s
             },
         ),
-        ("10-training.md", {"ref-clopper1934"}),  # the exact interval of exercise 10.3
+        # the forget gate and its initial bias
+        ("03-forget-gate.md", {"ref-gers2000", "ref-jozefowicz2015"}),
+        # the constant error flow of the first LSTM, the forget bias, clipping
+        (
+            "09-bptt.md",
+            {"ref-hochreiter1997", "ref-gers2000", "ref-jozefowicz2015", "ref-pascanu2013"},
+        ),
+        # the exact interval of exercise 10.3; Adam; gradient clipping
+        ("10-training.md", {"ref-clopper1934", "ref-kingma2015", "ref-pascanu2013"}),
     ],
 )
 def test_history_claims_are_cited(name, years):
@@ -602,13 +679,53 @@ def test_history_claims_are_cited(name, years):
     assert years <= cited
 
 
+def _back_links() -> dict[str, list[str]]:
+    """label -> the {doc} links at the end of its entry in references.md, one entry per bullet
+    ("{doc}`03-forget-gate` to {doc}`08-unrolling`" is a range: its two ends, joined by "..")."""
+    text = page("references.md")
+    links = {}
+    for m in re.finditer(r"\((ref-[\w-]+)\)=\n(.*?)(?=\n- |\n\n|\Z)", text, re.S):
+        entry = " ".join(m.group(2).split())
+        ranges = re.sub(r"\{doc\}`([\w-]+)` to \{doc\}`([\w-]+)`", r"{doc}`\1..\2`", entry)
+        links[m.group(1)] = re.findall(r"\{doc\}`([\w.-]+)`", ranges)
+    return links
+
+
+def test_reference_back_links_name_the_chapters_that_cite_the_entry():
+    """references: an entry that lists chapters lists those that cite it, and only those; a
+    range ("03-forget-gate to 08-unrolling", chapters that use the example) names two ends that
+    cite it. (Hochreiter and Schmidhuber, 1997 was once listed for 09-bptt, Pascanu et al., 2013
+    for 10-training, neither of which cited them.)"""
+    chapters = sorted(p.stem for p in BOOK.glob("[0-9][0-9]-*.md"))
+    citing = {c: set(re.findall(r"<(ref-[\w-]+)>`", page(f"{c}.md"))) for c in chapters}
+    checked = 0
+    for label, links in _back_links().items():
+        if not links:
+            continue
+        listed = set()
+        for link in links:
+            ends = link.split("..")
+            for end in ends:
+                assert label in citing[end], f"{label} lists {end}, which does not cite it"
+            first, last = chapters.index(ends[0]), chapters.index(ends[-1])
+            listed |= set(chapters[first : last + 1])
+        missing = {c for c in chapters if label in citing[c]} - listed
+        assert not missing, f"{label} is cited by {sorted(missing)} but does not list them"
+        checked += 1
+    assert checked >= 20
+
+
 def test_assignment_6_page_quotes_the_notebook_thresholds():
     """ps06 page: lag 30 below 0.05 for the LSTM, the RNN above 0.25 at lag 30 and below 0.05
     at lag 2, day-5 predictions within 0.1: the thresholds of the notebook's test cells, which
     the page calls pass marks. "A vanilla RNN trained with the same recipe on the same data from
     the same seed" and "Each mark is checked on one training run, from one fixed seed": both
     models start from init_model(..., rng=0) on the same data, one run each. The page sends the
-    reader to chapter 10 for the comparison over several seeds."""
+    reader to chapter 10, which "trains both models with this notebook's recipe over several
+    seeds and lags, this run (seed 0) among them": its sweep has the notebook's settings, the
+    lags 2 and 30 among its lags, seed 0 among at least five seeds, and
+    experiments.memory_test_mse draws the notebook's data and weights from a seed (data from
+    the seed, test data from the seed + 1, weights and shuffling from the seed)."""
     code = notebook_code("ps06_training")
     for snippet in (
         "LAG = 30",
@@ -632,14 +749,53 @@ def test_assignment_6_page_quotes_the_notebook_thresholds():
         "from the same seed",
         "The notebook's tests set the pass marks",
         "Each mark is checked on one training run, from one fixed seed",
-        "{doc}`../10-training` compares the two models over several seeds and lags",
+        "{doc}`../10-training` trains both models with this notebook's recipe over several seeds "
+        "and lags, this run (seed 0) among them",
+        "for the LSTM as well as for the RNN",
     ):
         assert quoted in " ".join(text.split()), quoted
-    # ... and chapter 10 runs that comparison over several seeds and several lags
+    # ... and chapter 10 runs that comparison, with the notebook's recipe, over seeds and lags
+    chapter = page("10-training.md")
     sweep = re.search(
-        r"memory_sweep_seeds\(\[([\d, ]+)\], seeds=\[([\d, ]+)\]", page("10-training.md")
+        r"memory_sweep_seeds\(\[([\d, ]+)\], seeds=\[([\d, ]+)\], \*\*settings\)", chapter
     )
-    assert sweep and all(len(group.split(",")) > 1 for group in sweep.groups())
+    assert sweep, "chapter 10's sweep call"
+    lags, seeds = ([int(v) for v in group.split(",")] for group in sweep.groups())
+    assert {2, 30} <= set(lags) and 0 in seeds and len(set(seeds)) >= 5
+    call = ast.parse(re.search(r"^settings = (dict\(.*?\))$", chapter, re.M | re.S).group(1))
+    settings = {kw.arg: ast.literal_eval(kw.value) for kw in call.body[0].value.keywords}
+    assert settings == dict(
+        hidden_size=8, n_train=512, epochs=40, batch_size=64, lr=0.01, clip_norm=1.0
+    )
+    assert (
+        "train(x, y, params, model_loss, Adam(lr=0.01), epochs=40, batch_size=64, "
+        "clip_norm=1.0, rng=0)" in code
+    )
+    assert "x_test, y_test = memory_task(512, LAG, rng=1)" in code
+    source = inspect.getsource(ex.memory_test_mse)
+    for drawn in (
+        "memory_task(n_train, lag, rng=seed)",
+        "memory_task(n_test, lag, rng=seed + 1)",
+        "init_model(cell, 2, hidden_size, 1, rng=seed)",
+        "rng=seed,",
+    ):
+        assert drawn in source, drawn
+    assert inspect.signature(ex.memory_test_mse).parameters["n_test"].default == 512
+
+
+def test_pytorch_initialises_the_forget_bias_like_every_other_bias(torch):
+    """ch9: "PyTorch, by contrast, initialises it like every other bias": the forget block of
+    nn.LSTM's two biases (the second of its four, lc.TORCH_GATES) is drawn from the same
+    U(-1/sqrt(H), 1/sqrt(H)) as the rest, centred on 0 where lstm_core starts it at 1."""
+    H = 400
+    torch.manual_seed(0)
+    net = torch.nn.LSTM(3, H)
+    rows = slice(lc.TORCH_GATES.index("f") * H, (lc.TORCH_GATES.index("f") + 1) * H)
+    for bias in (net.bias_ih_l0, net.bias_hh_l0):
+        b = bias.detach().numpy().astype(np.float64)
+        assert np.abs(b).max() <= 1 / np.sqrt(H)
+        assert abs(b[rows].mean()) < 0.3 / np.sqrt(H)  # about 0 (its sd is 0.03 / sqrt(H)), not 1
+    assert "PyTorch, by contrast, initialises it like every other bias" in page("09-bptt.md")
 
 
 def test_default_forget_bias_is_one():
@@ -661,3 +817,154 @@ def test_assignment_page_points_add_up_to_the_notebook(number):
     cells = json.loads(notebook.read_text())["cells"]
     nb_points = sum(c.get("metadata", {}).get("nbgrader", {}).get("points", 0) for c in cells)
     assert table_points and sum(table_points) == nb_points
+
+
+# -- bounds: a number rounded for the prose must not turn a true bound into a false one ---------
+
+# A bound the prose states right before a glued number: "at least {glue:text}`k:.2f`" claims
+# value >= shown, "at most", "within", "never exceeds" claim value <= shown; "between A and B",
+# "range from A to B", "(from A to B)" and "by A to B" put every value between the two. Words
+# like "about" make the number an approximation instead, which rounding cannot make false.
+ROLE = r"\{glue:text\}`([\w-]+):([^`]+)`"
+LOWER_WORDS = r"at least|never falls? below|stays? above|no less than|not below"
+UPPER_WORDS = (
+    r"at most|never exceeds?|within|stays? below|no more than|further than"
+    r"|by more than a factor of|at or below|below|above \w+ than"
+)
+BOUND_BEFORE = re.compile(rf"\b(?:(?P<lower>{LOWER_WORDS})|(?P<upper>{UPPER_WORDS}))\s+{ROLE}")
+BOUND_RANGE = re.compile(
+    rf"(?:\bbetween|\branges? from|\(from|\bmedians from|\bby)\s+{ROLE}\s+(?:and|to)\s+{ROLE}"
+)
+
+
+def stated_bounds(text: str) -> list[tuple[str, str, str]]:
+    """(key, format, "lower" or "upper") for every glued number the text states as a bound."""
+    text = " ".join(text.split())
+    found = []
+    for m in BOUND_BEFORE.finditer(text):
+        found.append((m.group(3), m.group(4), "lower" if m.group("lower") else "upper"))
+    for m in BOUND_RANGE.finditer(text):
+        found += [(m.group(1), m.group(2), "lower"), (m.group(3), m.group(4), "upper")]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        # the sentences that once showed a false bound (the first four in chapter 9)
+        ("still has at least {glue:text}`hw-open-min:.2f` left", [("hw-open-min", ".2f", "lower")]),
+        ("the RNN's gradient never exceeds {glue:text}`r:.0e`, the", [("r", ".0e", "upper")]),
+        (
+            "the default LSTM's lies between {glue:text}`a:.0e` and {glue:text}`b:.0e`, and",
+            [("a", ".0e", "lower"), ("b", ".0e", "upper")],
+        ),
+        ("matches PyTorch's to within {glue:text}`d:.0e`.", [("d", ".0e", "upper")]),
+        ("for h = 1 it stays above {glue:text}`o:.2f`.", [("o", ".2f", "lower")]),
+        ("starts at 1, never falls below {glue:text}`m:.2f` and", [("m", ".2f", "lower")]),
+        (
+            "they lose between {glue:text}`lo:.0f` and\n{glue:text}`hi:.0f` orders",
+            [("lo", ".0f", "lower"), ("hi", ".0f", "upper")],
+        ),
+        ("never differ by more than a factor of {glue:text}`r:.1f`,", [("r", ".1f", "upper")]),
+        (
+            "errors range from {glue:text}`a:.2e` to {glue:text}`b:.3e`.",
+            [("a", ".2e", "lower"), ("b", ".3e", "upper")],
+        ),
+        (
+            "on average (from {glue:text}`a:.3f` to {glue:text}`b:.3f`); all",
+            [("a", ".3f", "lower"), ("b", ".3f", "upper")],
+        ),
+        # values, approximations and paths, which rounding cannot make false
+        ("the largest relative error is {glue:text}`e:.0e`.", []),
+        ("it stays below about {glue:text}`o:.2f`, and", []),
+        ("the loss falls from {glue:text}`a:.2f` to {glue:text}`b:.1e`.", []),
+        ("sit a hair below 1 ({glue:text}`s:.5f`)", []),
+    ],
+)
+def test_stated_bounds_finds_the_bounds_and_only_them(text, bounds):
+    assert stated_bounds(text) == bounds
+
+
+def shown_breaks_bound(value: float, spec: str, side: str) -> bool:
+    shown = float(format(value, spec))
+    return shown > value if side == "lower" else shown < value
+
+
+def test_a_bound_rounded_the_usual_way_can_turn_false():
+    """The defect the check is for: each value of the review, formatted as the page did."""
+    for value, spec, side in [
+        (0.99698, ".2f", "lower"),  # "at least 1.00"
+        (1.10e-24, ".0e", "upper"),  # "never exceeds 1e-24"
+        (2.59e-10, ".0e", "lower"),  # "between 3e-10 and ..."
+        (1.27e-07, ".0e", "upper"),  # "... and 1e-07"
+        (1.11e-16, ".0e", "upper"),  # "within 1e-16"
+        (0.9556, ".2f", "lower"),  # "stays above 0.96"
+        (0.1094, ".2f", "lower"),  # "never falls below 0.11"
+        (14.6, ".0f", "lower"),  # "between 15 and ..."
+    ]:
+        assert shown_breaks_bound(value, spec, side), (value, spec, side)
+
+
+def pages_with_bounds() -> list:
+    return [
+        pytest.param(path.relative_to(BOOK).as_posix(), id=path.name)
+        for path in PAGES
+        if "{code-cell}" in path.read_text(encoding="utf-8")
+        and stated_bounds(path.read_text(encoding="utf-8"))
+    ]
+
+
+def test_the_book_states_bounds_on_glued_numbers():
+    """The slow check below has pages to read: bounds are found in at least eight chapters."""
+    assert len(pages_with_bounds()) >= 8
+    assert sum(len(stated_bounds(page(name.values[0]))) for name in pages_with_bounds()) >= 40
+
+
+def built_glue(name: str) -> dict[str, int | float]:
+    """The numbers the built book glued on page ``name`` (``book/09-bptt.md``), as the build
+    recorded them (``_build/jupyter_execute/book/<page>.glue.json``: each value's plain-text repr,
+    which for a float gives it back exactly)."""
+    path = ROOT / "_build" / "jupyter_execute" / "book" / Path(name).with_suffix(".glue.json")
+    assert path.is_file(), f"{path} is missing: build the book with `make book`"
+    number = re.compile(r"(?:np\.\w+\()?([-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|inf))\)?")
+    values = {}
+    for key, output in json.loads(path.read_text(encoding="utf-8")).items():
+        found = number.fullmatch(output.get("data", {}).get("text/plain", ""))
+        if found:
+            text = found.group(1)
+            values[key] = int(text) if re.fullmatch(r"[-+]?\d+", text) else float(text)
+    return values
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", pages_with_bounds())
+def test_every_bound_the_prose_states_holds_for_the_number_shown(name):
+    """Every glued number stated as a bound holds as the built page shows it: each shown
+    number is compared with the value it stands for, the `<key>-exact` the page glues beside a
+    number it rounded outwards, or else the glued value itself, as the book's build recorded
+    them. A lower bound must not be rounded up, an upper bound not down."""
+    values = built_glue(name)
+    problems = []
+    for key, spec, side in stated_bounds(page(name)):
+        exact = values.get(f"{key}-exact", values[key])
+        shown = format(values[key], spec)
+        if (float(shown) > exact) if side == "lower" else (float(shown) < exact):
+            problems.append(f"{key}: shows {shown} as the {side} bound of {exact!r}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_no_page_shows_an_object_repr():
+    """No built page shows a Python object's default repr, "<matplotlib.legend.Legend at 0x...>",
+    which a code cell ending in a call that returns an object prints (chapter 5 once did)."""
+    html = ROOT / "_build" / "html"
+    pages = sorted(html.rglob("*.html"))
+    assert pages, "_build/html is missing: build the book with `make book`"
+    found = []
+    for path in pages:
+        text = path.read_text(encoding="utf-8")
+        found += [
+            f"{path.relative_to(html)}: {m.group(0)}"
+            for m in re.finditer(r"&lt;[\w.]+(?: object)? at 0x[0-9a-f]+&gt;", text)
+        ]
+    assert not found, "\n".join(found)
