@@ -29,7 +29,6 @@ and the live gradebook is never written or locked for long.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
@@ -41,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .course_prep import read_only
-from .inputs import check_in_gradebook, cwd, look, path_option, resolved, shown
+from .inputs import Parser, check_in_gradebook, choice, cwd, look, path_option, resolved, shown
 from .report import csv_text, write_text
 
 # Canvas's identification columns, in the order its export writes them.
@@ -416,7 +415,7 @@ def check_output(out: Path, inputs: list[Path]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="lstm-autograde export",
         description="Fill one assignment column of a Canvas gradebook export for import.",
     )
@@ -430,7 +429,13 @@ def main(argv: list[str] | None = None) -> int:
         "--key", default="SIS Login ID", help="Canvas column matched to student ids"
     )
     parser.add_argument("--map", type=path_option, dest="mapping", help="CSV: student_id,canvas")
-    parser.add_argument("--missing", choices=("blank", "zero"), default="blank")
+    parser.add_argument(
+        "--missing",
+        type=choice("blank", "zero"),
+        default="blank",
+        metavar="{blank,zero}",
+        help="for a student without a submission (blank)",
+    )
     parser.add_argument("--scale", action="store_true", help="rescale to Canvas's points")
     parser.add_argument("--out", type=path_option, default=Path("canvas-import.csv"))
     args = parser.parse_args(argv)

@@ -4,11 +4,17 @@
 ``--cluster local:N``, ``--scheduler ADDRESS`` or ``--scheduler-file PATH``
 (:mod:`lstm_grading.cluster`); ``lstm-autograde export --canvas ...`` fills a Canvas gradebook
 export with the grades (:mod:`lstm_grading.canvas`).
+
+Exit status: 0; 1 if a submission failed or was refused, feedback or the export failed; 2 for
+an input refused (one line naming it), a course another run is grading, a full disk or a
+cluster that cannot be used; 128 + the signal's number (130, 143, 129) for a run stopped by
+SIGINT, SIGTERM or SIGHUP, after its clean-up (:func:`stopped_by_signals`).
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
+import signal
 import sys
 
 from . import inputs
@@ -22,8 +28,8 @@ from .parallel import grade_assignment
 from .sandbox import Limits
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def parser() -> inputs.Parser:
+    p = inputs.Parser(
         prog="lstm-autograde",
         description="Autograde every submission of one assignment in parallel, sandboxed.",
         epilog="lstm-autograde export --help: send the grades to Canvas.",
@@ -95,6 +101,48 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+# What stops a run as Ctrl-C does: `timeout` and systemd send SIGTERM, a closed SSH session
+# or terminal SIGHUP. Each ends the run the same way, cleaned up, with status 128 + the signal.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(KeyboardInterrupt):
+    """The run was stopped by ``signum`` (a ``KeyboardInterrupt``, so every ``finally`` and
+    ``with`` on the way out runs: the pool is stopped, the run folder removed)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def stopped_by_signals():
+    """Turn SIGINT, SIGTERM and SIGHUP (those not ignored) into :class:`Stopped` for the
+    ``with`` block.
+
+    After the first, all three are ignored: a second signal would otherwise interrupt the
+    clean-up the first one started (SIGKILL still ends the process; the next run then removes
+    what is left).
+    """
+
+    def stop(signum, frame):
+        for other in STOP_SIGNALS:
+            signal.signal(other, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    # A signal ignored when the run started stays ignored: `nohup` ignores SIGHUP so that the
+    # run outlives the session, a shell ignores SIGINT for a command started with `&`.
+    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    for s, handler in before.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(s, stop)
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
 def cluster_target(args) -> Target | None:
     """The cluster the options ask for (None: this machine's pool); ``ValueError`` if wrong."""
     return connect.target(
@@ -115,6 +163,21 @@ def main(argv: list[str] | None = None) -> int:
 
         return canvas.main(argv[1:])
     args = parser().parse_args(argv)
+    try:
+        with stopped_by_signals():
+            return _run(args)
+    except KeyboardInterrupt as exc:  # Stopped, or a Ctrl-C before the handlers were set
+        signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+        name = signal.Signals(signum).name
+        print(
+            f"lstm-autograde: stopped by {name}; results merged so far are kept (run the same "
+            "command again to grade the rest)",
+            file=sys.stderr,
+        )
+        return 128 + signum
+
+
+def _run(args) -> int:
     try:
         inputs.env_cell_timeout()  # nbgrader_config.py reads it: feedback, export
         limits = Limits(
@@ -156,9 +219,6 @@ def main(argv: list[str] | None = None) -> int:
     except (CourseBusy, ValueError, ClusterError, DiskFull) as exc:
         print(f"lstm-autograde: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("lstm-autograde: interrupted; results merged so far are kept", file=sys.stderr)
-        return 130
     print(summary["table"])
     cluster = summary.get("cluster")
     where = f"; on the Dask scheduler {cluster['scheduler']}" if cluster else ""

@@ -77,6 +77,28 @@ WORKER_TIMEOUT_RULE = Rule(
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, but a bad command line is one line, as every other bad input is:
+    ``PROG: --jobs/-j: got '9'; expected ...; see PROG --help``, exit status 2."""
+
+    def error(self, message: str):
+        message = message.removeprefix("argument ")
+        self.exit(2, f"{self.prog}: {message}; see {self.prog} --help\n")
+
+
+def choice(*options: str):
+    """An ``argparse`` type: one of ``options``, else an error naming them (argparse's own
+    ``choices`` says "invalid choice", not what is expected)."""
+
+    def parse(text: str) -> str:
+        if text not in options:
+            listed = " or ".join(", ".join(map(repr, options)).rsplit(", ", 1))
+            raise argparse.ArgumentTypeError(f"got {text!r}; expected {listed}")
+        return text
+
+    return parse
+
+
 def path_option(text: str) -> Path:
     """An ``argparse`` type for a path: an empty one is an error (``Path("")`` is the cwd)."""
     if not text.strip():

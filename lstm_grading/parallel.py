@@ -7,7 +7,8 @@ For every collected submission ``submitted/<student>/<assignment>/`` of one assi
 2. this process, the only writer of the course's gradebook, copies each result in as it
    arrives: the autograded folder into ``autograded/<student>/<assignment>/`` and the scores
    and comments into ``gradebook.db`` (:mod:`lstm_grading.gradebook_merge`);
-3. feedback (``nbgrader generate_feedback`` per regraded student, in the workers) and
+3. feedback (``nbgrader generate_feedback`` per regraded student, and per unchanged student
+   whose feedback page is missing, in the workers) and
    ``nbgrader export`` (grades.csv with its status column) follow.
 
 A submission that fails is recorded as nbgrader records its own failures: a submission with
@@ -54,7 +55,7 @@ from .progress import Progress
 from .report import Outcome
 from .safe_copy import MIB, copy_path_tree, shown
 from .sandbox import Job, Limits
-from .submission_checks import diagnose, read_timestamp, static_checks
+from .submission_checks import diagnose, read_timestamp, static_checks, unrestored
 
 ATTEMPTS = 2  # a job whose worker died is tried this many times in all
 
@@ -140,6 +141,9 @@ class _Run:
     max_score: float
     notebooks: tuple[str, ...]
     gaps: str  # what the sandbox does not contain, per submission ("" in full mode)
+    # The run's folder (/tmp/lstm-autograde-*, mode 700): the merge's scratch files go there, so
+    # that a run killed mid-merge leaves them to the next run's clean-up, never in /tmp itself.
+    base: Path | None = None
 
 
 class _Results:
@@ -266,7 +270,8 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
             and not result.get("error")
             and job.auto_fd is not None
         )
-        with tempfile.TemporaryDirectory(prefix="lstm-grading-merge-") as tmp:
+        # In the run folder: a copy of the job's gradebook holds the hidden tests' source.
+        with tempfile.TemporaryDirectory(prefix="merge-", dir=run.base) as tmp:
             private = None
             if ok:
                 private = job.gradebook(tmp, gradebook_merge.shape(course / "gradebook.db"))
@@ -283,6 +288,7 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
             )
             # What the job's copy-out left out may be why (the Dask path's read of it too).
             notes += result.get("return_notes", []) + [p for p in job.problems if p != why]
+            notes = [unrestored(n) for n in notes]  # nbgrader failed: it put no cell back
             return Outcome(
                 student, "failed", None, run.max_score, why, cell, notes, flags, gaps, seconds
             )
@@ -489,6 +495,21 @@ def _merge_result(
     return outcome
 
 
+def feedback_due(run: _Run, outcomes: dict[str, Outcome], regraded: list[str]) -> list[str]:
+    """Who gets feedback this run: the students graded now, and the unchanged ones whose
+    feedback page is missing (a run with ``--no-feedback`` before, or ``feedback/`` deleted)."""
+    missing = [
+        s
+        for s, o in sorted(outcomes.items())
+        if o.status == "unchanged"
+        and not all(
+            (run.course / "feedback" / s / run.assignment / f"{Path(nb).stem}.html").is_file()
+            for nb in run.notebooks
+        )
+    ]
+    return [*regraded, *missing]
+
+
 def _feedback(pool: Pool, run: _Run, students: list[str], outcomes: dict[str, Outcome]) -> None:
     """``nbgrader generate_feedback`` for ``students``, in the workers of ``pool``."""
     for student in students:
@@ -559,6 +580,7 @@ def _grade_locked(
 
     stale = course_lock.remove_stale_run_folders()
     base, owner = course_lock.make_run_folder()
+    run = replace(run, base=base)
     start = time.monotonic()
     cgroup = None
     bar = Progress(len(todo)) if progress and todo else None
@@ -609,8 +631,9 @@ def _grade_locked(
                     regraded.append(student)
                 if bar:
                     bar.update(outcome.status, student)
-            if feedback and regraded:
-                _feedback(pool, run, regraded, outcomes)
+            due = feedback_due(run, outcomes, regraded) if feedback else []
+            if due:
+                _feedback(pool, run, due, outcomes)
     finally:
         if bar:
             bar.close()

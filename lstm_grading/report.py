@@ -32,6 +32,9 @@ PLAIN_FAILURES = [  # (substring of nbgrader's log, reason), first match wins
     ("duplicate", "invalid notebook (duplicate grade ids)"),
     ("MissingEntry", "grade cells do not match the gradebook"),
 ]
+# nbgrader's OverwriteCells.add_missing_grade_cells, for a grade cell deleted with the cell
+# before it: KeyError with that cell's grade id (a notebook with no cells: the first one's).
+_MISSING_BEFORE = re.compile(r"^\s*KeyError: '(.*)'\s*$", re.MULTILINE)
 _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit)\b.*)$")
 NOTEBOOK_NOTES = {  # the ename of an error output -> the note
     "CellTimeout": "cell timeout",
@@ -125,6 +128,12 @@ def failure_reason(result: dict, log: str, limits, diagnosis: str = "") -> str:
         return f"timeout: the notebook ran past {limits.notebook_timeout} s"
     if diagnosis:
         return diagnosis
+    missing = _MISSING_BEFORE.search(log)
+    if missing and "add_missing_grade_cells" in log:
+        return (
+            f"cell {shown(missing.group(1), 60)!r} and the grade cell after it are missing: "
+            "nbgrader puts a deleted grade cell back after the cell before it, so it could not"
+        )
     for needle, reason in PLAIN_FAILURES:
         if needle in log:
             if reason == "kernel died" and result.get("oom_kills"):

@@ -176,16 +176,22 @@ def _cell_problem(cell) -> str:
     return ""
 
 
+UNREAD: list = []  # what _cells gives for a file that is not read as a notebook (a marker)
+
+
 def _cells(dir_fd: int | None, name: str) -> list[dict] | None:
-    """The cells (dicts only) of notebook ``name``; [] if it is no notebook; None if it is
-    larger than :data:`MAX_NOTEBOOK_BYTES`."""
+    """The cells (dicts only) of notebook ``name``; :data:`UNREAD` (empty) if it cannot be read
+    or is no notebook (not UTF-8, not JSON, no list of cells); None if it is larger than
+    :data:`MAX_NOTEBOOK_BYTES`."""
     data = None if dir_fd is None else _read(dir_fd, name, MAX_NOTEBOOK_BYTES)
     if data is None:
-        return []
+        return UNREAD
     if len(data) > MAX_NOTEBOOK_BYTES:
         return None
     cells, _ = parse_notebook(data)  # what is wrong: diagnose() says it
-    return [c for c in cells or [] if isinstance(c, dict)]
+    if cells is None:
+        return UNREAD
+    return [c for c in cells if isinstance(c, dict)]
 
 
 def cell_source(cell: dict) -> str:
@@ -237,6 +243,8 @@ def static_checks(submission: Path, release: Path) -> tuple[list[str], list[str]
                     "not checked for edited cells or suspicious code"
                 )
                 continue
+            if cells is UNREAD:
+                continue  # not read, so nothing to compare: diagnose() says why
             notes += _compare(cells, _cells(release_fd, name) or [], text)
         modules = python_files(fd)
     finally:
@@ -264,14 +272,19 @@ def _compare(cells: list[dict], released: list[dict], text: list[str]) -> list[s
             text.append(cell_source(c))  # the student's own code (locked cells are restored)
         if grade_id(meta):
             by_id[grade_id(meta)] = c
-    for c in released:
-        meta = nbgrader_metadata(c)
-        gid = grade_id(meta)
-        if not gid or not (meta.get("grade") or meta.get("locked")):
-            continue
+    kept = [
+        c
+        for c in released
+        if grade_id(nbgrader_metadata(c))
+        and (nbgrader_metadata(c).get("grade") or nbgrader_metadata(c).get("locked"))
+    ]
+    if kept and not any(grade_id(nbgrader_metadata(c)) in by_id for c in kept):
+        return [f"missing every locked and grade cell ({len(kept)}){RESTORED}"]
+    for c in kept:
+        gid = grade_id(nbgrader_metadata(c))
         mine = by_id.get(gid)
         if mine is None:
-            notes.append(f"missing cell {gid} (restored by nbgrader)")
+            notes.append(f"missing cell {gid}{RESTORED}")
             continue
         if mine.get("cell_type") != c.get("cell_type"):
             notes.append(
@@ -279,8 +292,18 @@ def _compare(cells: list[dict], released: list[dict], text: list[str]) -> list[s
                 f"{_cell_type(c)} again)"
             )
         elif cell_source(mine) != cell_source(c):
-            notes.append(f"edited locked cell {gid} (restored by nbgrader)")
+            notes.append(f"edited locked cell {gid}{RESTORED}")
     return notes
+
+
+RESTORED = " (restored by nbgrader)"
+_RESTORATION = re.compile(r" \((restored by nbgrader|nbgrader made it .* again)\)$")
+
+
+def unrestored(note: str) -> str:
+    """``note`` without what nbgrader did about the cell: for a submission nbgrader failed on,
+    which put nothing back."""
+    return _RESTORATION.sub("", note)
 
 
 def read_timestamp(submission: Path) -> tuple[str, str]:

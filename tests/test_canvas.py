@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shlex
 import shutil
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
@@ -277,3 +280,55 @@ def test_a_full_disk_leaves_the_earlier_export_whole(course, tmp_path):
     assert (tmp_path / "import.csv").read_text() == earlier
     assert (tmp_path / "import.json").read_text() == "{}"
     assert (tmp_path / "log.ls").read_text().split() == ["filler", "import.csv", "import.json"]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_canvas_downloads_are_collected_by_nbgrader_zip_collect(tmp_path):
+    """The course's nbgrader_config.py names Canvas's files for ``nbgrader zip_collect``: the
+    zip of "Download Submissions" and loose files in downloaded/<id>/archive/, a late one and
+    one re-uploaded under the same name (-1) among them, land in submitted/<Canvas user id>/."""
+    a = "ps01_activations"
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    (tmp_path / "exercises" / a).mkdir(parents=True)
+    release = ROOT / "exercises" / a / f"{a}.ipynb"
+    shutil.copy(release, tmp_path / "exercises" / a)
+    archive = tmp_path / "downloaded" / a / "archive"
+    archive.mkdir(parents=True)
+    notebooks = {  # Canvas's name -> the student id, and the notebook's text
+        f"doejane_1001_6789012_{a}.ipynb": "1001",
+        f"leeann_LATE_1002_6789013_{a}-1.ipynb": "1002",
+        f"roerick_1003_6789014_{a}.ipynb": "1003",
+    }
+    text = {
+        sid: release.read_text().replace("sigmoid", f"sigmoid{sid}")
+        for sid in ("1001", "1002", "1003")
+    }
+    with zipfile.ZipFile(archive / "submissions.zip", "w") as z:
+        for name, sid in list(notebooks.items())[:2]:
+            z.writestr(name, text[sid])
+    name, sid = list(notebooks.items())[2]
+    (archive / name).write_text(text[sid])
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "zip_collect", a],
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    collected = {
+        str(p.relative_to(tmp_path / "submitted")): p.read_text()
+        for p in (tmp_path / "submitted").rglob("*")
+        if p.is_file()
+    }
+    assert collected == {f"{sid}/{a}/{a}.ipynb": text[sid] for sid in text}
+    # The ids are Canvas's ID column: `lstm-autograde export --key ID` matches them.
+    ids = [row["ID"] for row in csv.DictReader(CANVAS_EXPORT.lstrip("\ufeff").splitlines())]
+    assert set(text) <= set(ids)

@@ -229,6 +229,11 @@ MALFORMED = {
     ),
     "nested too deeply": ("[" * 100000, f"{NB} is not a notebook: not JSON (nested too deeply)"),
 }
+# Notebooks that are not read at all (diagnose()'s reason begins so): no cell notes either.
+UNREADABLE = {
+    "not UTF-8": (notebook().replace("test_f", "t\udcefst_f"), f"{NB} is not valid UTF-8 at byte"),
+    "not JSON": ("{nope", f"{NB} is not a notebook: not JSON ("),
+}
 
 
 def finishes(call, seconds=60):
@@ -265,21 +270,51 @@ def remove_chain(folder: Path, depth: int) -> None:
         os.rmdir(str(folder) + "/a" * n)
 
 
-@pytest.mark.parametrize("case", sorted(MALFORMED))
+@pytest.mark.parametrize("case", sorted({**MALFORMED, **UNREADABLE}))
 def test_a_malformed_notebook_is_diagnosed_not_raised(case, tmp_path):
-    text, reason = MALFORMED[case]
+    text, reason = {**MALFORMED, **UNREADABLE}[case]
     release, mine = tmp_path / "release", tmp_path / "mine"
     release.mkdir()
     mine.mkdir()
     (release / NB).write_text(notebook())
-    (mine / NB).write_text(text)
-    assert finishes(lambda: diagnose(mine, (NB,))) == reason
+    (mine / NB).write_bytes(text.encode("utf-8", "surrogateescape"))
+    assert finishes(lambda: diagnose(mine, (NB,))).startswith(reason)
     notes, flags = finishes(lambda: static_checks(mine, release))
-    if "cells" in reason or "JSON (" in reason:  # no cells read: the locked cell is missing
-        assert notes == ["missing cell test_f (restored by nbgrader)"]
-    else:  # the released cells are there, the malformed one is read field by field
-        assert notes == []
+    # A notebook that was not read has no cells to compare (no "missing cell" notes); in one
+    # that was, the released cells are there, the malformed one is read field by field.
+    assert notes == []
     assert flags == []
+
+
+def test_a_notebook_without_the_released_cells_gets_one_note():
+    """``"cells": []`` (or cells without nbgrader's metadata): one note, not one per cell."""
+    released = json.loads(notebook())["cells"]
+    assert submission_checks._compare([], released, []) == [
+        "missing every locked and grade cell (1) (restored by nbgrader)"
+    ]
+    assert submission_checks.unrestored("missing cell test_f (restored by nbgrader)") == (
+        "missing cell test_f"
+    )
+    assert (
+        submission_checks.unrestored("cell a turned into markdown (nbgrader made it code again)")
+        == "cell a turned into markdown"
+    )
+
+
+def test_a_grade_cell_deleted_with_the_cell_before_it_is_named():
+    """nbgrader's KeyError for it (OverwriteCells.add_missing_grade_cells), as a reason."""
+    log = (
+        '  File ".../overwritecells.py", line 140, in add_missing_grade_cells\n'
+        "    prev_cell_idx = submitted_cell_idxs[prev_cell_id] + added_count\n"
+        "KeyError: 'sigmoid'\n"
+    )
+    reason = report.failure_reason({"exit_code": 1}, log, Limits())
+    assert reason == (
+        "cell 'sigmoid' and the grade cell after it are missing: nbgrader puts a deleted grade "
+        "cell back after the cell before it, so it could not"
+    )
+    other = report.failure_reason({"exit_code": 1}, "KeyError: 'x'\n", Limits())
+    assert other == "nbgrader failed: KeyError: 'x'"
 
 
 def test_links_fifos_and_devices_in_a_submission_are_never_opened(tmp_path):

@@ -433,6 +433,104 @@ def test_worker_killed_twice_is_reported_failed(ps01_course, ps01_alone, tmp_pat
     assert workers(running) == []
 
 
+# A run held in the merge of its second student's result (after the first was merged), its
+# private gradebook copied to the merge's scratch folder: the path goes to MARK, then it waits.
+HELD_IN_MERGE = """
+import sys, time
+from pathlib import Path
+from lstm_grading import cli, gradebook_merge
+
+mark, argv = Path(sys.argv[1]), sys.argv[2:]
+real = gradebook_merge.merge
+
+
+def merge(gb, assignment, student, private, timestamp):
+    if private is not None and student != "correct":
+        mark.write_text(str(private))
+        while True:
+            time.sleep(0.1)
+    return real(gb, assignment, student, private, timestamp)
+
+
+gradebook_merge.merge = merge
+sys.exit(cli.main(argv))
+"""
+
+
+STOPS = {  # how the run is stopped: (the signals sent, SIGHUP ignored from the start (nohup))
+    "SIGINT": ([signal.SIGINT], False),
+    "SIGTERM": ([signal.SIGTERM], False),
+    "SIGHUP": ([signal.SIGHUP], False),
+    "SIGKILL": ([signal.SIGKILL], False),
+    "SIGHUP under nohup, then SIGTERM": ([signal.SIGHUP, signal.SIGTERM], True),
+}
+
+
+def ignore_sighup() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("stop", STOPS)
+def test_a_run_stopped_mid_merge_leaves_no_hidden_tests_behind(stop, ps01_course, tmp_path):
+    """SIGTERM (``timeout``, systemd) and SIGHUP (a closed SSH session) end a run as Ctrl-C
+    (SIGINT) does: status 128 + the signal, one line, what was merged kept, the pool and the
+    run folder gone; under ``nohup`` SIGHUP stays ignored. The merge's copy of the job's
+    gradebook (the hidden tests' source, a student's scores) is in the run folder, so a
+    SIGKILLed run's is removed by the next run with the rest."""
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    for name in ("correct", "naive_sigmoid"):
+        course.submit(name, A, corpus.ordinary(course.root, name))
+    runs = run_folders()
+    merges = set(Path("/tmp").glob("lstm-grading-merge-*"))
+    running = children()
+    mark = tmp_path / "merging"
+    argv = [sys.executable, "-c", HELD_IN_MERGE, str(mark), A, "--course", str(course.root)]
+    argv += ["--jobs", "1", "--cell-timeout", "30", "--notebook-timeout", "300", "--no-feedback"]
+    signals, nohup = STOPS[stop]
+    run = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ignore_sighup if nohup else None,
+    )
+    wait_for(lambda: mark.exists() and mark.read_text(), "the second merge", run)
+    private = Path(mark.read_text())
+    assert private.exists()
+    tree = psutil.Process(run.pid).children(recursive=True)
+    for sig in signals:
+        run.send_signal(sig)
+        if sig == signal.SIGHUP and nohup:  # ignored: the run goes on (the next one stops it)
+            with pytest.raises(subprocess.TimeoutExpired):
+                run.communicate(timeout=2)
+    out, err = run.communicate(timeout=WAIT)
+    wait_for(lambda: not any(alive(p) for p in tree), "the pool to die")
+    assert set(Path("/tmp").glob("lstm-grading-merge-*")) <= merges
+    assert private.parent.parent.name.startswith(RUN_PREFIX), private  # in the run folder
+    assert course.total(A, "correct") == FULL_MARKS  # merged before the signal: kept
+    if sig == signal.SIGKILL:
+        assert run.returncode == -sig
+        dead = dead_run_folders() - runs["dead"]
+        assert private.parent.parent in dead  # until the next run, which removes it
+        same = Limits(cell_timeout=30, notebook_timeout=300)  # the killed run's: same key
+        summary = grade_assignment(course.root, A, limits=same, progress=False, feedback=False)
+        assert private.parent.parent in {Path(p) for p in summary["stale_run_folders_removed"]}
+        assert (summary["unchanged"], summary["graded"]) == (1, 1)
+    else:
+        assert run.returncode == 128 + sig, out + err
+        name = signal.Signals(sig).name
+        assert err.strip().splitlines()[-1] == (
+            f"lstm-autograde: stopped by {name}; results merged so far are kept (run the same "
+            "command again to grade the rest)"
+        )
+        assert "Traceback" not in err
+    assert not private.exists() and not private.parent.parent.exists()
+    assert_no_run_folder_left(runs)
+    assert sandbox_processes() == [], "a process of the sandbox survived"
+    assert workers(running) == [], "a worker survived"
+    assert leftover_cgroups() == [], "a job's memory cgroup was left behind"
+
+
 # -- reasons and student ids ---------------------------------------------------------------------
 def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
     """Ids plain nbgrader grades are graded alike; each refusal or failure says why."""
@@ -472,6 +570,7 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
     mangled["cells"][0]["metadata"] = [1]
     course.submit("list metadata", A, json.dumps(mangled))
     course.submit("too deep", A, "[" * 100000)
+    course.submit("no cells", A, json.dumps({**mangled, "cells": []}))
     fifo = course.root / "submitted" / "fifo" / A
     fifo.mkdir(parents=True)
     os.mkfifo(fifo / f"{A}.ipynb")
@@ -505,6 +604,15 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
         row(summary, "too deep")["reason"]
         == f"{A}.ipynb is not a notebook: not JSON (nested too deeply)"
     )
+    # Not read, so not compared: no note on the cells nbgrader never restored.
+    for student in ("latin1", "too deep"):
+        assert "cell" not in row(summary, student)["notes"], row(summary, student)
+    assert row(summary, "no cells")["reason"] == (
+        "cell 'sigmoid' and the grade cell after it are missing: nbgrader puts a deleted grade "
+        "cell back after the cell before it, so it could not"
+    )
+    assert row(summary, "no cells")["notes"].startswith("missing every locked and grade cell (")
+    assert "restored" not in row(summary, "no cells")["notes"]  # nbgrader failed: none was
     assert row(summary, "fifo")["reason"] == (
         f"{A}.ipynb is a FIFO, not a regular file: not read, not graded"
     )
@@ -523,7 +631,7 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
         "renamed": "needs grading",
         "latin1": "needs grading",
         "linked": "refused: student folder is a symbolic link",
-        **dict.fromkeys(["list metadata", "too deep", "fifo"], "needs grading"),
+        **dict.fromkeys(["list metadata", "too deep", "no cells", "fifo"], "needs grading"),
         "nested": "graded",
     }
 

@@ -1,8 +1,8 @@
 """Bad instructor inputs to ``lstm-autograde`` and to the API it calls (:mod:`lstm_grading.inputs`).
 
-Each bad input gets a clear error and loses nothing: on the command line exit status 2 and a
-message naming the option, what it got and what it expects (argparse's usage error for a value
-argparse parses, else one line), no traceback, and the course tree (paths, sizes, modification
+Each bad input gets a clear error and loses nothing: on the command line exit status 2 and one
+line naming the option, what it got and what it expects (argparse's errors too: no usage
+block), no traceback, and the course tree (paths, sizes, modification
 times) exactly as it was; in the API a ``ValueError`` naming the argument. No test here grades:
 the course lock is replaced by a tripwire, so an input that passed every check would fail its
 test at once instead of starting a run. The valid inputs next to them reach that tripwire.
@@ -10,6 +10,7 @@ test at once instead of starting a run. The valid inputs next to them reach that
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -127,11 +128,8 @@ def refused(argv, course, capsys, message, prefix="lstm-autograde") -> str:
     assert code == 2, err
     assert "Traceback" not in err
     lines = err.strip().splitlines()
-    if lines[0].startswith("usage:"):  # argparse: usage, then the one error line
-        assert lines[-1].startswith(f"{prefix}: error: argument ")
-    else:
-        assert len(lines) == 1, err
-        assert lines[0].startswith(f"{prefix}: ")
+    assert len(lines) == 1, err  # argparse's errors too: no usage block before them
+    assert lines[0].startswith(f"{prefix}: ")
     assert re.search(message, lines[-1]), lines[-1]
     return lines[-1]
 
@@ -186,7 +184,11 @@ TLS = ["--scheduler", "tls://127.0.0.1:8786"]
 
 def option(name: str, value: str, expected: str) -> tuple[list[str], None, str]:
     """A bad value of an option argparse parses: its message names both."""
-    return [name, value], None, f"argument {name}(/-j)?: got '{re.escape(value)}'; {expected}"
+    return (
+        [name, value],
+        None,
+        f"^lstm-autograde: {name}(/-j)?: got '{re.escape(value)}'; {expected}",
+    )
 
 
 # (options after the assignment id, what the course needs changed, the error line's pattern)
@@ -222,7 +224,7 @@ GRADING_CASES = {
         None,
         "course: got '.*/nowhere', which does not exist; expected an nbgrader course folder",
     ),
-    "course empty": (["--course", ""], None, "argument --course: got ''; expected a path"),
+    "course empty": (["--course", ""], None, "--course: got ''; expected a path"),
     "course a file": (
         ["--course", "{c}/afile"],
         None,
@@ -638,6 +640,23 @@ def test_the_worker_timeout_reaches_the_cluster_run(course, monkeypatch, given, 
     assert seen["target"].workers == 1
 
 
+@pytest.mark.parametrize(("given", "expected"), [(3, 3), (WORKER_TIMEOUT, connect.CONNECT_TIMEOUT)])
+def test_a_short_worker_timeout_bounds_the_connection_too(course, monkeypatch, given, expected):
+    """``--scheduler tcp://127.0.0.1:1 --worker-timeout 3`` gives up after 3 s, not 60."""
+    seen = {}
+
+    def connecting(target, timeout=connect.CONNECT_TIMEOUT, scratch=None):
+        seen["timeout"] = timeout
+        raise Reached("connect")
+
+    monkeypatch.setattr(connect, "connect", connecting)
+    monkeypatch.setattr(course_lock, "locked", lambda *a, **kw: contextlib.nullcontext())
+    target = Target(address="tcp://127.0.0.1:1", source="127.0.0.1:1")
+    with pytest.raises(Reached):
+        coordinator.grade_assignment(course, A, target, worker_timeout=given, progress=False)
+    assert seen["timeout"] == expected
+
+
 @pytest.mark.parametrize("cluster", [[], ["--cluster", "local:1"], ["--cluster", f"local:{MOST}"]])
 def test_a_valid_course_passes_every_check_up_to_the_lock(course, capsys, cluster):
     """The other tests' course is a good one: each fails for its one bad input."""
@@ -895,10 +914,10 @@ EXPORT_CASES = {
         None,
         "canvas: .*/nope.csv does not exist; expected Canvas's gradebook export",
     ),
-    "canvas empty": (["--canvas", ""], None, "argument --canvas: got ''; expected a path"),
-    "course empty": (["--course", " "], None, "argument --course: got ' '; expected a path"),
-    "out empty": (["--out", ""], None, "argument --out: got ''; expected a path"),
-    "map empty": (["--map", ""], None, "argument --map: got ''; expected a path"),
+    "canvas empty": (["--canvas", ""], None, "--canvas: got ''; expected a path"),
+    "course empty": (["--course", " "], None, "--course: got ' '; expected a path"),
+    "out empty": (["--out", ""], None, "--out: got ''; expected a path"),
+    "map empty": (["--map", ""], None, "--map: got ''; expected a path"),
     "canvas a folder": (
         ["--canvas", "{c}/solutions"],
         None,
@@ -1069,7 +1088,7 @@ EXPORT_CASES = {
         lambda c: (c / "import.json").mkdir(),
         f"out: got '.*/import.csv', whose report .*/import.json is a folder; {OUT}",
     ),
-    "missing": (["--missing", "skip"], None, "argument --missing: invalid choice: 'skip'"),
+    "missing": (["--missing", "none"], None, "--missing: got 'none'; expected 'blank' or 'zero'"),
 }
 
 
@@ -1088,6 +1107,46 @@ def test_bad_export_option_is_refused_and_nothing_is_written(case, course, capsy
             extra += options[i : i + 2]
     flat = [x for pair in argv.items() for x in pair] + extra
     refused(["export", *flat], course, capsys, message, prefix="lstm-autograde export")
+
+
+ARGPARSE_ERRORS = {
+    "value out of range": (
+        [A, "--jobs", "9999"],
+        f"lstm-autograde: --jobs/-j: got '9999'; expected a whole number of worker processes "
+        f"from 1 to {MOST} (4 per core here); see lstm-autograde --help",
+    ),
+    "limit of 0": (
+        [A, "--memory-mb", "0"],
+        "lstm-autograde: --memory-mb: got '0'; expected a whole number of MiB from 1 to 1048576 "
+        "(1 TiB); see lstm-autograde --help",
+    ),
+    "no assignment": (
+        [],
+        "lstm-autograde: the following arguments are required: assignment; see lstm-autograde "
+        "--help",
+    ),
+    "unknown option": (
+        [A, "--jobz", "2"],
+        "lstm-autograde: unrecognized arguments: --jobz 2; see lstm-autograde --help",
+    ),
+    "export choice": (
+        ["export", *EXPORT, "--missing", "none"],
+        "lstm-autograde export: --missing: got 'none'; expected 'blank' or 'zero'; see "
+        "lstm-autograde export --help",
+    ),
+    "export option without its value": (
+        ["export", *EXPORT, "--canvas"],
+        "lstm-autograde export: --canvas: expected one argument; see lstm-autograde export --help",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ARGPARSE_ERRORS)
+def test_a_command_line_argparse_refuses_is_one_line_not_a_usage_block(case, capsys):
+    """What argparse itself refuses is one line too (its usage block is ``--help``'s)."""
+    argv, line = ARGPARSE_ERRORS[case]
+    code, err = run(argv, capsys)
+    assert (code, err) == (2, line + "\n")
 
 
 def test_a_good_export_writes_the_import_file(course, capsys):

@@ -192,6 +192,7 @@ PROGRAMS = [
     (r"dask (scheduler|worker|ssh)\b", "dask {}"),
     (r"(?:python3? )?(?:\S*/)?bench_grading\.py\b", "bench_grading.py"),
     (r"helm\b", "helm"),
+    (r"jupyter lab\b", "jupyter lab"),
 ]
 # What a bare `--option` in prose belongs to when its paragraph names no program.
 DEFAULT_PROGRAMS = {
@@ -237,6 +238,10 @@ def options(program: str) -> frozenset[str] | None:
             for a in call.args
             if isinstance(a, ast.Constant) and str(a.value).startswith("--")
         )
+    if program == "jupyter lab":
+        from jupyterlab.labapp import LabApp
+
+        return frozenset(f"--{k}" for k in [*LabApp.flags, *LabApp.aliases] if len(k) > 1)
     assert program == "helm", program
     return None
 
@@ -333,6 +338,12 @@ def test_lstm_autograde_is_the_installed_command_and_its_extras_exist():
         for group in re.findall(r"lstm-core\[([\w,]+)\]", text(name)):
             named |= set(group.split(","))
     assert {"grader", "cluster"} <= named <= set(extras)
+    checkout = set()  # `pip install -e ".[grader]"` from a checkout: the same extras
+    for group in re.findall(
+        r"""pip install (?:-e )?["']\.\[([\w,]+)\]["']""", text("instructor-guide")
+    ):
+        checkout |= set(group.split(","))
+    assert {"grader", "cluster"} <= checkout <= set(extras)
     installed = re.search(r"pip install .* -e '\.\[(\w+)\]'", MAKEFILE).group(1)
     assert {f"lstm-core[{e}]" for e in ("grader", "cluster")} <= set(extras[installed])
     assert "(`make install` installs it)" in text("instructor-guide")
@@ -470,6 +481,36 @@ def test_defaults_the_pages_quote_are_the_codes(monkeypatch):
     assert PYPROJECT["tool"]["pytest"]["ini_options"]["filterwarnings"] == ["error"]
 
 
+def test_what_the_guide_says_of_stopping_a_run_and_of_the_connection():
+    """Ctrl-C, SIGTERM and SIGHUP stop a run with 128 + the signal (130, 143 and 129); the
+    connection to a scheduler waits at most 60 s, or --worker-timeout if shorter."""
+    import signal
+
+    guide = flat("instructor-guide")
+    assert set(cli.STOP_SIGNALS) == {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    codes = [128 + s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)]
+    assert "exit status 128 + the signal's number: {}, {} and {}".format(*codes) in guide
+    assert f"which is otherwise at most {fmt(connect.CONNECT_TIMEOUT)} s" in guide
+
+
+def test_zip_collect_reads_the_canvas_file_names_the_guide_gives(monkeypatch):
+    """The guide's Canvas file names, through the course's `named_regexp` as nbgrader applies
+    it (to the whole path): the student id is Canvas's user id, the notebook its own name."""
+    regexp = nbgrader_config(monkeypatch).FileNameCollectorPlugin.named_regexp
+    guide = flat("instructor-guide")
+    assert "`doejohn_12345_6789012_ps01_activations.ipynb`" in guide
+    assert "(`doejohn_LATE_12345_...`)" in guide
+    assert "`ID` column of Canvas's gradebook export" in guide and "--key ID" in guide
+    assert "ID" in canvas.ID_COLUMNS
+    for name in (
+        "doejohn_12345_6789012_ps01_activations.ipynb",
+        "doejohn_LATE_12345_6789012_ps01_activations.ipynb",
+        "doejohn_12345_6789012_ps01_activations-1.ipynb",
+    ):
+        m = re.match(regexp, f"/course/downloaded/ps01_activations/extracted/{name}")
+        assert m and m["student_id"] == "12345" and m["file_id"] == "ps01_activations", name
+
+
 def test_canvas_missing_and_map_options_are_as_described(tmp_path):
     """`--missing zero` is a choice of `--missing`; `--map FILE` is a CSV with the columns
     `student_id` and `canvas`."""
@@ -600,7 +641,15 @@ def test_every_test_and_attack_the_pages_cite_exists():
     assert not unknown, unknown
 
 
-GENERATED = ("submitted/", "autograded/", "feedback/", "reports/", "_build/", ".venv/")
+GENERATED = (
+    "submitted/",
+    "autograded/",
+    "feedback/",
+    "reports/",
+    "_build/",
+    ".venv/",
+    "downloaded/",  # nbgrader zip_collect's: the files downloaded from the LMS
+)
 OUTPUTS = {"gradebook.db", "grades.csv", "summary.csv", "summary.json", "manifest.json"}
 
 

@@ -172,6 +172,28 @@ def test_rerun_regrades_only_changed_or_failed(ps01_course, tmp_path):
     assert course.total(A, "alice") == FULL_MARKS
 
 
+def test_feedback_skipped_once_is_written_by_the_next_run(ps01_course, tmp_path):
+    """``--no-feedback`` (or a deleted ``feedback/``) once: the next run writes the missing
+    pages of unchanged students, without regrading them; pages that exist are left alone."""
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    course.submit("alice", A, corpus.ordinary(course.root, "correct"))
+    course.submit("bob", A, corpus.ordinary(course.root, "naive_sigmoid"))
+    run = lambda **kw: grade_assignment(  # noqa: E731
+        course.root, A, limits=LIMITS, progress=False, export=False, **kw
+    )
+    page = lambda student: course.root / "feedback" / student / A / f"{A}.html"  # noqa: E731
+    first = run(feedback=False)
+    assert first["graded"] == 2 and not page("alice").exists() and not page("bob").exists()
+    second = run()
+    assert (second["graded"], second["unchanged"], second["feedback_failed"]) == (0, 2, 0)
+    assert page("alice").is_file() and page("bob").is_file()
+    kept = page("alice").stat().st_mtime_ns
+    page("bob").unlink()
+    third = run()
+    assert (third["graded"], third["unchanged"]) == (0, 2)
+    assert page("bob").is_file() and page("alice").stat().st_mtime_ns == kept
+
+
 def test_reduced_mode_still_grades_with_timeouts(ps01_course, tmp_path):
     course = Course.copy_of(ps01_course, tmp_path / "course")
     course.submit("alice", A, corpus.ordinary(course.root, "grad_of_output"))

@@ -273,8 +273,11 @@ def security(t: Target):
     return Security()
 
 
+CONNECT_TIMEOUT = 60  # seconds to reach the scheduler (a run's --worker-timeout, if shorter)
+
+
 @contextlib.contextmanager
-def connect(t: Target, timeout: float = 60, scratch: Path | None = None):
+def connect(t: Target, timeout: float = CONNECT_TIMEOUT, scratch: Path | None = None):
     """A ``distributed.Client`` for the target; a local cluster is stopped on the way out.
 
     ``scratch``: the local cluster's working folder (its workers' spill and lock files), e.g.

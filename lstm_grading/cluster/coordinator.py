@@ -246,6 +246,7 @@ def grade_assignment(
         run_key = manifest["key"]
         stale = course_lock.remove_stale_run_folders()
         base, owner = course_lock.make_run_folder()
+        run = replace(run, base=base)
         start = time.monotonic()
         bar = Progress(len(todo), stream) if progress and todo else None
         results: list[dict] = []
@@ -254,7 +255,11 @@ def grade_assignment(
         address = ""
         try:
             if todo:  # else no cluster is started or joined
-                with connecting.connect(target, scratch=base / "dask") as client:
+                # A --worker-timeout shorter than the connect timeout bounds the connection too.
+                connect_timeout = min(connecting.CONNECT_TIMEOUT, worker_timeout)
+                with connecting.connect(
+                    target, timeout=connect_timeout, scratch=base / "dask"
+                ) as client:
                     address = client.scheduler.address
                     if not client.nthreads():
                         if bar:
@@ -315,9 +320,10 @@ def grade_assignment(
                     client.run(_stop_helpers, on_error="ignore")  # a worker gone: nothing to stop
             if bar:
                 bar.close()
-            if feedback and regraded:
+            due = parallel.feedback_due(run, outcomes, regraded) if feedback else []
+            if due:
                 with Pool(jobs, parallel.TASKS) as pool:
-                    parallel._feedback(pool, run, regraded, outcomes)
+                    parallel._feedback(pool, run, due, outcomes)
         finally:
             if bar:
                 bar.close()
