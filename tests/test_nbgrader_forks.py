@@ -4,7 +4,9 @@ do what the same command started afresh (`python -m nbgrader`) does."""
 import csv
 import io
 import os
+import subprocess
 
+import course as course_module
 import pytest
 from assignment_suite import max_points
 from course import Course
@@ -72,3 +74,28 @@ def test_a_course_config_that_cannot_be_applied_stops_every_command(courses, mon
             assert "nbgrader stopped: without this course's settings" in result.stdout
             assert sorted(p.relative_to(course.root) for p in course.root.rglob("*")) == before
     assert os.environ["LSTM_GRADING_CELL_TIMEOUT"] == "7"
+
+
+def test_an_autograde_run_that_lost_a_port_is_run_again(monkeypatch, tmp_path):
+    """jupyter_client's port race (course.PORT_RACE) reruns the whole autograde, at most twice
+    more; any other failure is returned as it is, at once."""
+    runs = []
+
+    def fake(self, *args, check=True, cell_timeout=None):
+        runs.append(args)
+        return subprocess.CompletedProcess(args, 1, outputs.pop(0))
+
+    monkeypatch.setattr(Course, "nbgrader", fake)
+    course = Course(tmp_path)
+    race = f"Traceback ...\n{course_module.PORT_RACE} (addr='tcp://127.0.0.1:45761')\n"
+    outputs = [race, "graded\n"]
+    assert course.autograde(ASSIGNMENT).stdout == "graded\n"
+    assert len(runs) == 2 and runs[0] == runs[1] == ("autograde", ASSIGNMENT, "--force")
+    runs.clear()
+    outputs = ["There was an error processing assignment\n", "never read\n"]
+    assert course.autograde(ASSIGNMENT).stdout.startswith("There was an error")
+    assert len(runs) == 1
+    runs.clear()
+    outputs = [race] * 4
+    assert course_module.PORT_RACE in course.autograde(ASSIGNMENT).stdout
+    assert len(runs) == 1 + course_module.PORT_RACE_RETRIES
