@@ -264,6 +264,7 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
         logs = course / "reports" / assignment / "logs"
         (logs / f"{student}.log").write_text(log, encoding="utf-8", errors="replace")
         notes, flags, timestamp, diagnosis = _inspect(run, submission)
+        notes += result.get("taken_notes", [])
         ok = (
             result.get("exit_code") == 0
             and not result.get("timed_out")
@@ -299,6 +300,16 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
         notes += gradebook_merge.install_autograded(job.auto_fd, dest, budget, run.notebooks)
         notes += job.notebook_notes(run.notebooks) + job.problems
         return Outcome(student, "graded", total, run.max_score, "", "", notes, flags, gaps, seconds)
+
+
+def taken_notes(notes: list[str]) -> list[str]:
+    """The notes of the copy that gave a job the submitted folder (what it left out: links,
+    FIFOs, devices, files over the job's disk allowance), saying whose folder they are about.
+
+    The job sees only what was copied, so a notebook that opens a file left out fails there:
+    the note says why, where nbgrader's log would only say the file is missing.
+    """
+    return [f"submitted folder: {note}" for note in notes]
 
 
 def _inspect(run: _Run, submission: Path) -> tuple[list[str], list[str], object, str]:
@@ -593,12 +604,14 @@ def _grade_locked(
         attempts = dict.fromkeys(todo, 0)
         disk = limits.disk_mb << 20
         names = {student: f"job{n:05d}" for n, student in enumerate(sorted(todo))}
+        taken: dict[str, list[str]] = {}  # what the copy of each submission left out
 
         def submit(pool, student):
             attempts[student] += 1
             work = base / f"{names[student]}-{attempts[student]}"
             work.mkdir(mode=0o700)
-            copy_path_tree(str(submissions[student]), str(work / "submission"), disk)
+            copied = copy_path_tree(str(submissions[student]), str(work / "submission"), disk)
+            taken[student] = taken_notes(copied.notes())
             job = Job(
                 student,
                 assignment,
@@ -621,6 +634,7 @@ def _grade_locked(
                     continue
                 if died:
                     result = {"reason": f"{died} twice", "seconds": 0.0}
+                result = {**result, "taken_notes": taken.pop(student, [])}
                 outcome = _merge_result(
                     run, manifest, student, todo[student], result, submissions[student]
                 )

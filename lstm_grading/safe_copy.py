@@ -61,22 +61,23 @@ class CopyReport:
         if self.left_out:
             out.append(
                 f"{len(self.left_out)} file(s), {size(self.left_out_bytes)}, not kept: over the "
-                f"limit of {size(self.budget)} per submission (first: {self.left_out[0]})"
+                f"limit of {size(self.budget)} per submission "
+                f"(first: {shown(self.left_out[0], 200)})"
             )
         if self.stopped_at:
             out.append(
                 f"more than {MAX_TOTAL_ENTRIES} files and folders: the rest not kept (from: "
-                f"{self.stopped_at})"
+                f"{shown(self.stopped_at, 200)})"
             )
         if self.crowded:
             out.append(
                 f"{len(self.crowded)} folder(s) of more than {MAX_ENTRIES} names: the rest of "
-                f"their names not kept (first: {self.crowded[0]})"
+                f"their names not kept (first: {shown(self.crowded[0], 200)})"
             )
         if self.refused:
             out.append(
                 f"{len(self.refused)} link(s) or special file(s) not kept "
-                f"(first: {self.refused[0]})"
+                f"(first: {shown(self.refused[0], 200)})"
             )
         return out
 

@@ -43,9 +43,19 @@ SLEEPER = corpus.SLEEPER  # waits until the test releases it: a kill lands mid-j
 FULL_MARKS = sum(max_points(A).values())
 
 
+# What "numpy_tanh" submits beside its notebook, which no job may be given: a link to a file of
+# the host's, a FIFO (a reader would wait on it for good), and a second name of the host's file
+# under a folder link. The notes (the same in both modes) name the first of them.
+PLANTED_NOTE = "submitted folder: 3 link(s) or special file(s) not kept (first: data.txt)"
+
+
 def ordinary_class(ps01_course: Path, dest: Path) -> Course:
     course = Course.copy_of(ps01_course, dest)
     corpus.submit_ordinary(course)
+    folder = course.root / "submitted" / "numpy_tanh" / A
+    (folder / "data.txt").symlink_to("/etc/hostname")
+    os.mkfifo(folder / "pipe")
+    (folder / "tables").symlink_to("/etc", target_is_directory=True)
     return course
 
 
@@ -109,6 +119,11 @@ def test_local_cluster_grades_as_the_local_pool_and_plain_nbgrader(
     keep = ("student", "status", "score", "max_score", "reason", "notes", "flags", "sandbox")
     assert [{k: r[k] for k in keep} for r in summary["students"]] == [
         {k: r[k] for k in keep} for r in local["students"]
+    ]
+    # The links and the FIFO beside a notebook: not given to the job, graded all the same, said.
+    assert PLANTED_NOTE in row(summary, "numpy_tanh")["notes"]
+    assert [r["student"] for r in summary["students"] if PLANTED_NOTE in r["notes"]] == [
+        "numpy_tanh"
     ]
 
     def export(course):  # the rows of grades.csv but the time each was graded

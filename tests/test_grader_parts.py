@@ -58,6 +58,42 @@ def test_copy_stays_within_its_budget_notebooks_first(tmp_path):
     assert "600 bytes, not kept: over the limit of 1000 bytes" in report.notes()[0]
 
 
+def test_what_a_submissions_copy_leaves_out_is_a_note_in_both_modes(tmp_path):
+    """The copy that gives a job the submitted folder (the local pool's ``copy_path_tree``, the
+    Dask coordinator's ``read_files``) left out links, FIFOs and files over the job's disk
+    without a word: a notebook that opened one failed with only "file not found" to go on.
+    Both now return the same notes, with names a student chose shown on one line."""
+    from lstm_grading.cluster import coordinator
+
+    src = tmp_path / "submitted"
+    src.mkdir()
+    (src / "a.ipynb").write_text("notebook")
+    (src / "big.bin").write_bytes(b"x" * 600)
+    (src / "line\nbreak").symlink_to("/etc/hostname")
+    os.mkfifo(src / "pipe")
+    local = safe_copy.copy_path_tree(str(src), str(tmp_path / "job"), budget=500).notes()
+    files, on_dask = coordinator.read_files(src, 500)
+    assert sorted(files) == ["a.ipynb"]
+    assert (
+        local
+        == on_dask
+        == [
+            "1 file(s), 600 bytes, not kept: over the limit of 500 bytes per submission "
+            "(first: big.bin)",
+            "2 link(s) or special file(s) not kept (first: line\\nbreak)",
+        ]
+    )
+    assert parallel.taken_notes(local)[1].startswith("submitted folder: 2 link(s)")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "elsewhere")
+    assert coordinator.read_files(tmp_path / "linked", 700) == (
+        {},
+        ["1 link(s) or special file(s) not kept (first: linked/)"],
+    )
+    refused = safe_copy.copy_path_tree(str(tmp_path / "linked"), str(tmp_path / "j2"), 700)
+    assert refused.notes() == ["1 link(s) or special file(s) not kept (first: linked/)"]
+
+
 def test_copy_never_overwrites_what_the_destination_has(tmp_path):
     src, dst = tmp_path / "src", tmp_path / "dst"
     src.mkdir()

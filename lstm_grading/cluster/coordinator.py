@@ -49,17 +49,18 @@ from .connect import ClusterError, Target
 WORKER_TIMEOUT = 600  # seconds to wait for a first worker to join the scheduler
 
 
-def read_files(folder: Path, budget: int) -> dict[str, bytes]:
+def read_files(folder: Path, budget: int) -> tuple[dict[str, bytes], list[str]]:
     """The regular files under ``folder`` (relative path -> bytes), read without following
     links and within ``budget`` bytes, as the local mode snapshots a submission
     (:func:`lstm_grading.safe_copy.read_tree`, by :func:`~lstm_grading.safe_copy.copy_tree`'s
-    rules); nothing if ``folder`` is a link or cannot be opened."""
+    rules), and the notes on what was left out; nothing if ``folder`` is a link or cannot be
+    opened (with a note)."""
     try:
         fd = safe_copy.open_dir(str(folder))
     except OSError:
-        return {}
+        return {}, [f"1 link(s) or special file(s) not kept (first: {folder.name}/)"]
     try:
-        return safe_copy.read_tree(fd, budget)[0]
+        return safe_copy.read_tree(fd, budget)
     finally:
         os.close(fd)
 
@@ -273,7 +274,7 @@ def grade_assignment(
                             ) from None
                     course_prep.make_template(course, assignment, base / "template")
                     template = client.submit(
-                        _identity, read_files(base / "template", 1 << 40), pure=True
+                        _identity, read_files(base / "template", 1 << 40)[0], pure=True
                     )
                     queue = sorted(todo)
                     queue.reverse()  # pop() takes them in order
@@ -284,10 +285,12 @@ def grade_assignment(
                         threads = sum(client.nthreads().values())
                         while queue and done.count() < max(1, threads):
                             student = queue.pop()
+                            files, notes = read_files(submissions[student], disk_bytes)
+                            taken[student] = parallel.taken_notes(notes)
                             future = client.submit(
                                 grade_task,
                                 template,
-                                read_files(submissions[student], disk_bytes),
+                                files,
                                 student,
                                 assignment,
                                 limits,
@@ -299,12 +302,14 @@ def grade_assignment(
                             done.add(future)
 
                     owners: dict[str, str] = {}
+                    taken: dict[str, list[str]] = {}  # what each submission's read left out
                     done = as_completed()
                     submit_next(done)
                     for future in done:
                         student = owners.pop(future.key)
                         result = _result_of(future, address)
                         future.release()
+                        result["taken_notes"] = taken.pop(student, [])
                         outcome = _merge(
                             run, manifest, student, todo, submissions, result, base, sandbox_mode
                         )
