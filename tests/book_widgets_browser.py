@@ -46,8 +46,17 @@ LAYOUT_JS = r"""
       .map((el) => `${describe(el)} (${el.scrollWidth} > ${el.clientWidth})`);
   const svgs = [...document.querySelectorAll(".bd-article img")]
       .filter((img) => /\.svg$/i.test(img.currentSrc || img.src))
-      .map((img) => ({src: img.currentSrc || img.src, alt: img.alt,
-                      width: img.getBoundingClientRect().width}));
+      .map((img) => {
+        const fig = img.closest("figure");
+        const caption = fig && fig.querySelector("figcaption");
+        return {src: img.currentSrc || img.src, alt: img.alt,
+                width: img.getBoundingClientRect().width,
+                figure: fig ? [...fig.classList] : [],
+                scrolls: !!fig && fig.scrollWidth > fig.clientWidth + 1,
+                tabindex: fig ? fig.getAttribute("tabindex") : null,
+                caption_width: caption ? caption.getBoundingClientRect().width : 0,
+                box_width: fig ? fig.clientWidth : 0};
+      });
   return {width, scroll_width: document.documentElement.scrollWidth, wide, hidden, math,
           svgs};
 })()

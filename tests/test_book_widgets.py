@@ -71,21 +71,35 @@ def test_page_fits_the_screen(widgets_report, docname, viewport):
 
 
 @pytest.mark.slow
-def test_cell_diagrams_are_svg_and_legible_on_a_phone(widgets_report):
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_cell_diagrams_are_svg_and_legible_on_a_phone(widgets_report, viewport):
+    """Labels at least 12 px high at both widths. On a phone the diagram keeps a width of its
+    own and scrolls sideways in its box (a keyboard stop then), its caption as wide as the
+    box; on a desktop it fits and is no stop."""
     fig = plots.cell_diagram(values={"f": 0.5})
     smallest_pt = min(t.get_fontsize() for t in fig.axes[0].texts)
     natural_px = fig.get_figwidth() * 96  # an SVG's points at 96 px per inch
-    diagrams = [
-        svg
+    diagrams = {
+        docname: svg
         for docname in PAGES
-        for svg in widgets_report[(f"{docname}.html", "phone")]["layout"]["svgs"]
-        if svg["alt"].startswith("Diagram of an LSTM cell")
-    ]
-    # chapters 3 to 6 each show the diagram with their stage highlighted (their glue:figure)
-    assert len(diagrams) >= 4, diagrams
-    for svg in diagrams:
+        for svg in widgets_report[(f"{docname}.html", viewport)]["layout"]["svgs"]
+        if "cell-diagram" in svg["figure"]
+    }
+    # chapters 3 to 6 show it with their stage highlighted, chapter 7 whole (glue:figure)
+    assert sorted(diagrams) == [
+        "book/03-forget-gate",
+        "book/04-input-gate",
+        "book/05-cell-state",
+        "book/06-output-gate",
+        "book/07-whole-cell",
+    ], sorted(diagrams)
+    for docname, svg in diagrams.items():
+        assert svg["alt"].startswith(("Diagram of an LSTM cell", "Diagram of the whole LSTM"))
         label_px = smallest_pt * 96 / 72 * svg["width"] / natural_px
-        assert label_px >= 9.0, f"{svg['src']}: labels {label_px:.1f} px high at 390 px"
+        assert label_px >= 12.0, f"{docname}: labels {label_px:.1f} px high at {viewport}"
+        assert svg["scrolls"] == (viewport == "phone"), (docname, svg)
+        assert svg["tabindex"] == ("0" if svg["scrolls"] else None), (docname, svg)
+        assert svg["caption_width"] <= svg["box_width"] + 1, (docname, svg)
 
 
 # --- Sliders ---------------------------------------------------------------------------------

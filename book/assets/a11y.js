@@ -1,5 +1,5 @@
-// Accessibility fixes for what the widget manager draws in the page (#14). Loaded on every
-// page through html_js_files in _config.yml; does nothing on a page without widgets.
+// Accessibility fixes for what the widget manager draws in the page (#14), and for the figures
+// that scroll sideways on a phone. Loaded on every page through html_js_files in _config.yml.
 //
 // ipywidgets' sliders (drawn by @jupyter-widgets/html-manager with noUiSlider) show a label
 // and a read-out, but the handle a keyboard or screen-reader user operates (role="slider")
@@ -55,4 +55,18 @@
     // The manager draws the widgets after this script runs, asynchronously.
     new MutationObserver(nameAll).observe(document.body, { childList: true, subtree: true });
   });
+})();
+
+// A figure that scrolls sideways (the cell diagrams on a phone, layout.css) is a keyboard stop
+// while it scrolls, so that the arrow keys can move it (WCAG 2.1.1); its caption names it.
+(function () {
+  "use strict";
+  function update() {
+    document.querySelectorAll("figure.cell-diagram").forEach(function (fig) {
+      if (fig.scrollWidth > fig.clientWidth + 1) fig.setAttribute("tabindex", "0");
+      else fig.removeAttribute("tabindex");
+    });
+  }
+  window.addEventListener("load", update);
+  window.addEventListener("resize", update);
 })();
