@@ -12,6 +12,13 @@ REDUCED_GAPS = (
     "reduced sandbox: the student's code ran as the instructor and could read and write the "
     "instructor's files, use the network, leave processes, files and shared memory behind"
 )
+# On a Dask worker in reduced mode the student's code also runs as the worker's own user: it can
+# take over the worker's process (its files in /proc, the pipes to its helper) and answer for it.
+# Dask unpickles what a worker sends, so that reaches the instructor's lstm-autograde too.
+REDUCED_CLUSTER_GAPS = (
+    REDUCED_GAPS + ", take over the Dask worker, and through it (Dask unpickles what a worker "
+    "sends) run code in the instructor's lstm-autograde"
+)
 
 # The most any reader takes of each file a job leaves in its results folder beside the
 # autograded folder (which Limits.return_mb bounds). In reduced mode the student's code can

@@ -29,6 +29,8 @@ import contextlib
 import glob
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -82,14 +84,19 @@ def _grade_task(job: Job) -> dict:
     return sandbox.run_job(replace(job, slot=os.getpid()))
 
 
-def _feedback_task(args: tuple[str, str, str]) -> tuple[str, int, str]:
+def _feedback_task(args: tuple[str, str, str, float]) -> tuple[str, int, str]:
     """``nbgrader generate_feedback`` for one student, in a forked child of a worker: the
     student, nbgrader's exit status, and the last error it printed ("" if none).
 
     Only the notebooks become feedback: ``CourseDirectory.ignore`` = everything keeps the
-    other files of the autograded folder from being copied a second time.
+    other files of the autograded folder from being copied a second time. The child gets
+    ``timeout`` seconds: it turns the student's markdown into HTML, as the instructor and
+    outside any sandbox, and a cell of a few MiB of ``[a](`` took nbconvert's markdown parser
+    minutes. Past the deadline it is killed, status -9 and the reason returned, and the
+    student's feedback folder for the assignment removed (a page half written is no page;
+    the next run writes it again).
     """
-    course, assignment, student = args
+    course, assignment, student, timeout = args
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -119,9 +126,25 @@ def _feedback_task(args: tuple[str, str, str]) -> tuple[str, int, str]:
         finally:
             os._exit(rc)
     os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:  # read to the end: nbgrader never blocks on it
-        output = pipe.read().decode("utf-8", "replace")
+    deadline = time.monotonic() + timeout
+    chunks, late = [], False
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:  # to the end: nbgrader never blocks
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([pipe], [], [], left)[0]:
+                late = True
+                break
+            chunk = pipe.read(1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    if late:
+        os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
+    output = b"".join(chunks)[-(1 << 20) :].decode("utf-8", "replace")
+    if late:
+        safe_copy.remove_tree(Path(course, "feedback", student, assignment))
+        return student, -signal.SIGKILL, f"timeout: not done after {timeout:g} s"
     return student, os.waitstatus_to_exitcode(status), report.last_error(output)
 
 
@@ -524,7 +547,8 @@ def feedback_due(run: _Run, outcomes: dict[str, Outcome], regraded: list[str]) -
 def _feedback(pool: Pool, run: _Run, students: list[str], outcomes: dict[str, Outcome]) -> None:
     """``nbgrader generate_feedback`` for ``students``, in the workers of ``pool``."""
     for student in students:
-        pool.submit(student, "feedback", (str(run.course), run.assignment, student))
+        task = (str(run.course), run.assignment, student, float(run.limits.notebook_timeout))
+        pool.submit(student, "feedback", task)
     for student, result, died in pool.results():
         if died or result[1] != 0:
             why = "" if died else result[2]

@@ -184,9 +184,32 @@ def write_text(path: Path, text: str) -> None:
             tmp.unlink()
 
 
-def csv_text(rows: list, fields: list[str] | None = None) -> str:
-    """CSV text of ``rows``: dicts under a header of ``fields``, or lists as they are."""
+# What a spreadsheet reads as the start of a formula (OWASP's "CSV injection"): a cell of
+# summary.csv starting with one of these is written after a "'", which spreadsheets show as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text_cell(value):
+    """``value`` for a CSV cell a spreadsheet will open: a string that a spreadsheet would take
+    for a formula (``=HYPERLINK(...)``, which a student's code can make the reason or the
+    running cell of its row) gets a leading ``'``; anything else is unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_text(rows: list, fields: list[str] | None = None, *, as_text: bool = False) -> str:
+    """CSV text of ``rows``: dicts under a header of ``fields``, or lists as they are.
+
+    ``as_text``: every string cell through :func:`as_text_cell` (a report for people, whose
+    cells hold what students made; not the grades file, whose student ids an LMS matches).
+    """
     out = io.StringIO()
+    if as_text:
+        if fields is None:
+            rows = [[as_text_cell(v) for v in row] for row in rows]
+        else:
+            rows = [{k: as_text_cell(v) for k, v in row.items()} for row in rows]
     if fields is None:
         csv.writer(out, lineterminator="\n").writerows(rows)
     else:
@@ -205,7 +228,7 @@ def write_summary(reports: Path, summary: dict) -> None:
     """``summary.json`` and ``summary.csv`` (one row per student) in ``reports``."""
     write_json(reports / "summary.json", summary)
     fields = list(Outcome.__dataclass_fields__)
-    write_text(reports / "summary.csv", csv_text(summary["students"], fields))
+    write_text(reports / "summary.csv", csv_text(summary["students"], fields, as_text=True))
 
 
 def add_refused_to_grades(grades_csv: Path, assignment: str, refused: dict[str, str]) -> None:

@@ -12,13 +12,14 @@ folders, disk; full sandbox only)::
      "delete": ["test_tanh"], "raw": "<file text>", "files": {"<path>": "<text>"},
      "safe_unsandboxed": false,
      "expect": {"status": "graded" | "failed", "score": 6, "reason": "...", "note": "...",
-                "cell": "...", "flag": "...", "output": "...", "output_lacks": "..."}}
+                "cell": "...", "csv_cell": "...", "flag": "...", "output": "...",
+                "output_lacks": "..."}}
 
 ``files`` are submitted beside the notebook (paths relative to its folder).
 ``{course}`` in code stands for the course root, ``{repo}`` for the repository, ``{canary}`` and
 ``{canary_dir}`` for a file and a folder of the host that the attack must not reach. ``expect``
-says what the summary must report (substrings) and what the autograded notebook's outputs must
-or must not contain.
+says what the summary must report (substrings; ``csv_cell``: how the row's cell column of
+summary.csv starts) and what the autograded notebook's outputs must or must not contain.
 ``safe_unsandboxed`` marks attacks harmless enough to run under plain nbgrader (the benchmark).
 """
 

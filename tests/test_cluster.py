@@ -19,8 +19,9 @@ from course import Course
 from lstm_grading import cli, course_prep, parallel
 from lstm_grading.cluster import connect, coordinator
 from lstm_grading.cluster.connect import Target
+from lstm_grading.job import REDUCED_CLUSTER_GAPS
 from lstm_grading.progress import Progress, clock_text
-from lstm_grading.sandbox import REDUCED_GAPS, Limits
+from lstm_grading.sandbox import Limits
 
 A = corpus.ASSIGNMENT
 # An address of TEST-NET-1 (RFC 5737, for documentation): never reachable, never contacted
@@ -137,9 +138,9 @@ def test_sandbox_line_of_the_summary():
     assert coordinator.sandbox_text([full, full]) == "full"
     assert coordinator.sandbox_text([reduced]) == "reduced (not root)"
     assert coordinator.sandbox_text([full, reduced, full]) == "mixed: 2 full, 1 reduced (not root)"
-    assert coordinator.gaps_of(reduced, None) == REDUCED_GAPS
+    assert coordinator.gaps_of(reduced, None) == REDUCED_CLUSTER_GAPS
     assert coordinator.gaps_of(full, None) == ""
-    assert coordinator.gaps_of({}, "reduced") == REDUCED_GAPS  # its process died twice
+    assert coordinator.gaps_of({}, "reduced") == REDUCED_CLUSTER_GAPS  # its process died twice
 
 
 def test_result_files_cannot_leave_their_folder(tmp_path):
@@ -305,6 +306,7 @@ def test_a_killed_task_is_merged_as_a_failure_needing_grading(course, tmp_path):
     run, manifest, submissions, _, todo = parallel._plan(course.root, A, Limits(), False, "")
     result = {"exit_code": None, "error": None, "reason": "the worker died", "files": {}}
     out = coordinator._merge(run, manifest, "bob", todo, submissions, result, tmp_path, "reduced")
-    assert (out.status, out.reason, out.sandbox) == ("failed", "the worker died", REDUCED_GAPS)
+    assert (out.status, out.reason) == ("failed", "the worker died")
+    assert out.sandbox == REDUCED_CLUSTER_GAPS
     assert course.total(A, "bob") is None  # empty scores: needs manual grading
     assert not (course.root / "autograded" / "bob").exists()

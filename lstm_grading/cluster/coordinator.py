@@ -38,11 +38,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from .. import course_lock, course_prep, disk, inputs, parallel, safe_copy
-from ..job import LOG_BYTES
+from ..job import LOG_BYTES, REDUCED_CLUSTER_GAPS
 from ..pool import Pool
 from ..progress import Progress
 from ..report import Outcome
-from ..sandbox import REDUCED_GAPS, Limits
+from ..sandbox import Limits
 from . import connect as connecting
 from .connect import ClusterError, Target
 
@@ -187,7 +187,7 @@ def _identity(value):
 
 def gaps_of(result: dict, requested: str | None) -> str:
     mode = result.get("sandbox_mode") or ("reduced" if requested == "reduced" else "")
-    return REDUCED_GAPS if mode == "reduced" else ""
+    return REDUCED_CLUSTER_GAPS if mode == "reduced" else ""
 
 
 def sandbox_text(results: list[dict]) -> str:
@@ -241,8 +241,9 @@ def grade_assignment(
     with disk.stop_when_full(), course_lock.locked(course, assignment, wait=wait, say=say):
         from distributed import as_completed
 
+        gaps = REDUCED_CLUSTER_GAPS if sandbox_mode == "reduced" else ""
         run, manifest, submissions, outcomes, todo = parallel._plan(
-            course, assignment, limits, force, REDUCED_GAPS if sandbox_mode == "reduced" else ""
+            course, assignment, limits, force, gaps
         )
         run_key = manifest["key"]
         stale = course_lock.remove_stale_run_folders()
