@@ -142,10 +142,10 @@ def failure_reason(result: dict, log: str, limits, diagnosis: str = "") -> str:
     for line in log.splitlines():  # the first exception of nbgrader's traceback, not its
         match = _EXCEPTION_LINE.match(line.strip())  # "Please see the above traceback"
         if match:
-            return "nbgrader failed: " + match.group(1)[:200]
+            return "nbgrader failed: " + shown(match.group(1), 200)
     lines = log.splitlines()
     errors = [line for line in lines if "ERROR" in line and "above traceback" not in line]
-    first = errors[0].strip()[:200] if errors else f"exit status {result.get('exit_code')}"
+    first = shown(errors[0].strip(), 200) if errors else f"exit status {result.get('exit_code')}"
     return "nbgrader failed: " + first
 
 

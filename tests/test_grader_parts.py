@@ -353,6 +353,14 @@ def test_a_grade_cell_deleted_with_the_cell_before_it_is_named():
     )
     other = report.failure_reason({"exit_code": 1}, "KeyError: 'x'\n", Limits())
     assert other == "nbgrader failed: KeyError: 'x'"
+    # nbgrader's log quotes what a student named (a file, a cell): on one line, escaped, as
+    # the terminal's table prints it
+    named = report.failure_reason({"exit_code": 1}, "OSError: '\x1b[2Ja.txt'\n", Limits())
+    assert named == "nbgrader failed: OSError: '\\x1b[2Ja.txt'"
+    plain = "[AutogradeApp | ERROR] \x1b[31mred\n"
+    assert report.failure_reason({"exit_code": 1}, plain, Limits()) == (
+        "nbgrader failed: [AutogradeApp | ERROR] \\x1b[31mred"
+    )
 
 
 def test_links_fifos_and_devices_in_a_submission_are_never_opened(tmp_path):
