@@ -559,6 +559,7 @@ def test_the_reviewed_cases_accept_what_they_should():
     r = ev.autocorrelation(np.array([1e200, -1e200, 3e200, 1.0, 2e200]), 2)
     np.testing.assert_allclose(r, ev.autocorrelation(np.array([1.0, -1.0, 3.0, 1e-200, 2.0]), 2))
     assert ex.input_gradient_norms(np.ones((2, 5, 3)), _p(), np.arange(3)).shape == (3,)
+    # dc_n is f ** steps: the default forget gate f = 0.9, twice, is 0.81
     assert widgets.cell_state_explorer(steps=np.int64(2)).values["dc_n"] == pytest.approx(0.81)
 
 

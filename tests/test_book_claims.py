@@ -579,6 +579,7 @@ def test_intro_names_the_exceptions_to_the_execution_cache():
     for included in ("../tests/book_axe.py", "../package.json"):
         assert f"```{{literalinclude}} {included}" in accessibility
     chapters = re.findall(r"file: book/(\d\d-[\w-]+)", (ROOT / "_toc.yml").read_text())
+    assert chapters, "no chapter found in _toc.yml"
     assert all("import lstm_core" in page(f"{c}.md") for c in chapters)
 
 

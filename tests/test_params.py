@@ -17,6 +17,8 @@ def test_layout_and_init(rng):
     np.testing.assert_array_equal(
         lc.init_params(3, 5, rng=7)["Wh"], lc.init_params(3, 5, rng=7)["Wh"]
     )
+    # ... and another seed other weights (the seed is used, not ignored)
+    assert not np.array_equal(lc.init_params(3, 5, rng=7)["Wh"], lc.init_params(3, 5, rng=8)["Wh"])
 
 
 def test_gate_order_is_one_constant():

@@ -181,7 +181,7 @@ def test_the_table_a_static_page_shows_equals_the_live_read_out(name):
         assert ex.lookup(**position) == ex.readout.value, position
     table = ex.table
     assert table["sizes"] == [len(s.options) for s in ex.sliders.values()]
-    assert len(table["fields"]) % 3 == 0
+    assert table["fields"] and len(table["fields"]) % 3 == 0  # or the loop below checks nothing
     for field in table["fields"]:  # each part is stored over the sliders it depends on only
         assert len(field["values"]) == int(np.prod([table["sizes"][a] for a in field["axes"]]))
 
