@@ -84,6 +84,10 @@ def _grade_task(job: Job) -> dict:
     return sandbox.run_job(replace(job, slot=os.getpid()))
 
 
+# The most of nbgrader's feedback output kept (its last error line is what is reported).
+FEEDBACK_OUTPUT_BYTES = 1 << 20
+
+
 def _feedback_task(args: tuple[str, str, str, float]) -> tuple[str, int, str]:
     """``nbgrader generate_feedback`` for one student, in a forked child of a worker: the
     student, nbgrader's exit status, and the last error it printed ("" if none).
@@ -92,9 +96,11 @@ def _feedback_task(args: tuple[str, str, str, float]) -> tuple[str, int, str]:
     other files of the autograded folder from being copied a second time. The child gets
     ``timeout`` seconds: it turns the student's markdown into HTML, as the instructor and
     outside any sandbox, and a cell of a few MiB of ``[a](`` took nbconvert's markdown parser
-    minutes. Past the deadline it is killed, status -9 and the reason returned, and the
-    student's feedback folder for the assignment removed (a page half written is no page;
-    the next run writes it again).
+    minutes. The child leads a process group of its own; if it has not ended by the deadline,
+    the group is killed, status -9 and the reason returned, and the student's feedback folder
+    for the assignment removed (a page half written is no page; the next run writes it again).
+    Whatever the child leaves running when it ends is killed with its group, and the last
+    :data:`FEEDBACK_OUTPUT_BYTES` of its output are kept.
     """
     course, assignment, student, timeout = args
     read_end, write_end = os.pipe()
@@ -102,6 +108,7 @@ def _feedback_task(args: tuple[str, str, str, float]) -> tuple[str, int, str]:
     if pid == 0:
         rc = 2
         try:
+            os.setsid()
             os.close(read_end)
             os.chdir(course)
             os.dup2(write_end, 1)
@@ -126,25 +133,44 @@ def _feedback_task(args: tuple[str, str, str, float]) -> tuple[str, int, str]:
         finally:
             os._exit(rc)
     os.close(write_end)
+    os.set_blocking(read_end, False)
     deadline = time.monotonic() + timeout
-    chunks, late = [], False
-    with os.fdopen(read_end, "rb", buffering=0) as pipe:  # to the end: nbgrader never blocks
+    tail, status, open_pipe = bytearray(), None, True
+
+    def drain() -> bool:
+        """Read what the pipe holds now into ``tail``; False at its end."""
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([pipe], [], [], left)[0]:
-                late = True
-                break
-            chunk = pipe.read(1 << 16)
+            try:
+                chunk = os.read(read_end, 1 << 16)
+            except BlockingIOError:
+                return True
             if not chunk:
-                break
-            chunks.append(chunk)
-    if late:
-        os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    output = b"".join(chunks)[-(1 << 20) :].decode("utf-8", "replace")
-    if late:
+                return False
+            tail.extend(chunk)
+            del tail[:-FEEDBACK_OUTPUT_BYTES]
+
+    try:
+        while status is None and time.monotonic() < deadline:
+            wait = min(max(deadline - time.monotonic(), 0.0), 0.1)
+            if open_pipe:
+                if select.select([read_end], [], [], wait)[0]:
+                    open_pipe = drain()
+            else:
+                time.sleep(wait)
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = code
+                drain()
+    finally:
+        with contextlib.suppress(OSError):  # the group: the child if late, what it left
+            os.killpg(pid, signal.SIGKILL)
+        if status is None:
+            os.waitpid(pid, 0)
+        os.close(read_end)
+    if status is None:
         safe_copy.remove_tree(Path(course, "feedback", student, assignment))
         return student, -signal.SIGKILL, f"timeout: not done after {timeout:g} s"
+    output = bytes(tail).decode("utf-8", "replace")
     return student, os.waitstatus_to_exitcode(status), report.last_error(output)
 
 

@@ -168,7 +168,7 @@ def format_table(outcomes: list[Outcome]) -> str:
 def last_error(output: str) -> str:
     """The last exception line (``OSError: [Errno 28] ...``) in a command's output, or ""."""
     found = re.findall(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception)\b:? ?.*)$", output, re.M)
-    return found[-1].strip()[:300] if found else ""
+    return shown(found[-1].strip(), 300) if found else ""
 
 
 def write_text(path: Path, text: str) -> None:

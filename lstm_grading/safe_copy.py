@@ -18,6 +18,7 @@ someone else may have put something first.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import stat
@@ -55,9 +56,10 @@ class CopyReport:
     entries: int = 0  # names gone through, of MAX_TOTAL_ENTRIES
     stopped_at: str = ""  # the first name left out once MAX_TOTAL_ENTRIES were gone through
     crowded: list[str] = field(default_factory=list)  # folders of more than MAX_ENTRIES names
+    unopened: str = ""  # why the folder to copy could not be opened at all (not a link)
 
     def notes(self) -> list[str]:
-        out = []
+        out = [f"the folder could not be opened ({self.unopened})"] if self.unopened else []
         if self.left_out:
             out.append(
                 f"{len(self.left_out)} file(s), {size(self.left_out_bytes)}, not kept: over the "
@@ -509,14 +511,23 @@ def remove_tree(path) -> None:
         os.close(fd)
 
 
+def unopened(report: CopyReport, exc: OSError, name: str) -> None:
+    """Record in ``report`` why the folder ``name`` to copy could not be opened: a link (or
+    not a folder) is refused as such; anything else (no permission, gone) is said as it is."""
+    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+        report.refused.append(name + "/")
+    else:
+        report.unopened = f"{shown(name, 200)}/: {exc.strerror or type(exc).__name__}"
+
+
 def copy_path_tree(src: str, dst: str, budget: int, first: tuple[str, ...] = ()) -> CopyReport:
     """:func:`copy_tree` between two paths; ``dst`` is created (mode 700) if missing."""
     report = CopyReport(budget)
     os.makedirs(dst, mode=0o700, exist_ok=True)
     try:
         src_fd = open_dir(src)
-    except OSError:
-        report.refused.append(os.path.basename(src) + "/")
+    except OSError as exc:
+        unopened(report, exc, os.path.basename(src))
         return report
     try:
         dst_fd = open_dir(dst)

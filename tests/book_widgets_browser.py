@@ -49,10 +49,19 @@ LAYOUT_JS = r"""
       .map((img) => {
         const fig = img.closest("figure");
         const caption = fig && fig.querySelector("figcaption");
+        const scrolls = !!fig && fig.scrollWidth > fig.clientWidth + 1;
+        // Where the caption is with the figure scrolled to its right end: in place (sticky).
+        let caption_shift = 0;
+        if (scrolls && caption) {
+          const before = caption.getBoundingClientRect().left;
+          fig.scrollLeft = fig.scrollWidth;
+          caption_shift = caption.getBoundingClientRect().left - before;
+          fig.scrollLeft = 0;
+        }
         return {src: img.currentSrc || img.src, alt: img.alt,
                 width: img.getBoundingClientRect().width,
                 figure: fig ? [...fig.classList] : [],
-                scrolls: !!fig && fig.scrollWidth > fig.clientWidth + 1,
+                scrolls, caption_shift,
                 tabindex: fig ? fig.getAttribute("tabindex") : null,
                 caption_width: caption ? caption.getBoundingClientRect().width : 0,
                 box_width: fig ? fig.clientWidth : 0};

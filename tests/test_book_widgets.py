@@ -74,8 +74,8 @@ def test_page_fits_the_screen(widgets_report, docname, viewport):
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 def test_cell_diagrams_are_svg_and_legible_on_a_phone(widgets_report, viewport):
     """Labels at least 12 px high at both widths. On a phone the diagram keeps a width of its
-    own and scrolls sideways in its box (a keyboard stop then), its caption as wide as the
-    box; on a desktop it fits and is no stop."""
+    own and scrolls sideways in its box (a keyboard stop then), its caption as wide as the box
+    and in place when the box is scrolled to its end; on a desktop it fits and is no stop."""
     fig = plots.cell_diagram(values={"f": 0.5})
     smallest_pt = min(t.get_fontsize() for t in fig.axes[0].texts)
     natural_px = fig.get_figwidth() * 96  # an SVG's points at 96 px per inch
@@ -100,6 +100,7 @@ def test_cell_diagrams_are_svg_and_legible_on_a_phone(widgets_report, viewport):
         assert svg["scrolls"] == (viewport == "phone"), (docname, svg)
         assert svg["tabindex"] == ("0" if svg["scrolls"] else None), (docname, svg)
         assert svg["caption_width"] <= svg["box_width"] + 1, (docname, svg)
+        assert abs(svg["caption_shift"]) <= 1, (docname, svg)  # scrolled: the caption stays
 
 
 # --- Sliders ---------------------------------------------------------------------------------

@@ -94,6 +94,12 @@ def test_what_a_submissions_copy_leaves_out_is_a_note_in_both_modes(tmp_path):
     )
     refused = safe_copy.copy_path_tree(str(tmp_path / "linked"), str(tmp_path / "j2"), 700)
     assert refused.notes() == ["1 link(s) or special file(s) not kept (first: linked/)"]
+    # A folder that cannot be opened for another reason is said as it is, not called a link.
+    gone = ["the folder could not be opened (gone/: No such file or directory)"]
+    assert coordinator.read_files(tmp_path / "gone", 700) == ({}, gone)
+    assert safe_copy.copy_path_tree(str(tmp_path / "gone"), str(tmp_path / "j3"), 700).notes() == (
+        gone
+    )
 
 
 def test_copy_never_overwrites_what_the_destination_has(tmp_path):
@@ -790,3 +796,31 @@ def test_feedback_that_runs_past_its_deadline_is_killed_and_its_folder_removed(
         1,
         "OSError: [Errno 28] No space",
     )
+
+    def hides(**kw):  # closes its output, then never ends: the deadline holds all the same
+        os.close(1)
+        os.close(2)
+        time.sleep(120)
+
+    monkeypatch.setattr(NbGraderApp, "launch_instance", hides)
+    assert parallel._feedback_task((str(tmp_path), "ps", "s", 0.5))[1] == -signal.SIGKILL
+
+    def leaves(**kw):  # ends at once, leaving a process that holds its output open
+        left = subprocess.Popen(["sleep", "120"])
+        (tmp_path / "left.pid").write_text(str(left.pid))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(NbGraderApp, "launch_instance", leaves)
+    page.parent.mkdir(parents=True)
+    page.write_text("<html>a whole page</html>")
+    assert parallel._feedback_task((str(tmp_path), "ps", "s", 600.0)) == ("s", 0, "")
+    assert page.read_text() == "<html>a whole page</html>"  # finished: kept, not a timeout
+    left = int((tmp_path / "left.pid").read_text())  # killed with the child's process group:
+    state, deadline = "", time.monotonic() + 60  # gone, or a zombie until its new parent reaps it
+    while state not in ("gone", "Z") and time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{left}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            state = "gone"
+        time.sleep(0.05)
+    assert state in ("gone", "Z"), f"the process it left is still running ({state})"

@@ -57,8 +57,10 @@ def read_files(folder: Path, budget: int) -> tuple[dict[str, bytes], list[str]]:
     opened (with a note)."""
     try:
         fd = safe_copy.open_dir(str(folder))
-    except OSError:
-        return {}, [f"1 link(s) or special file(s) not kept (first: {folder.name}/)"]
+    except OSError as exc:
+        report = safe_copy.CopyReport(budget)
+        safe_copy.unopened(report, exc, folder.name)
+        return {}, report.notes()
     try:
         return safe_copy.read_tree(fd, budget)
     finally:
