@@ -198,18 +198,9 @@ def as_text_cell(value):
     return value
 
 
-def csv_text(rows: list, fields: list[str] | None = None, *, as_text: bool = False) -> str:
-    """CSV text of ``rows``: dicts under a header of ``fields``, or lists as they are.
-
-    ``as_text``: every string cell through :func:`as_text_cell` (a report for people, whose
-    cells hold what students made; not the grades file, whose student ids an LMS matches).
-    """
+def csv_text(rows: list, fields: list[str] | None = None) -> str:
+    """CSV text of ``rows``: dicts under a header of ``fields``, or lists as they are."""
     out = io.StringIO()
-    if as_text:
-        if fields is None:
-            rows = [[as_text_cell(v) for v in row] for row in rows]
-        else:
-            rows = [{k: as_text_cell(v) for k, v in row.items()} for row in rows]
     if fields is None:
         csv.writer(out, lineterminator="\n").writerows(rows)
     else:
@@ -228,7 +219,10 @@ def write_summary(reports: Path, summary: dict) -> None:
     """``summary.json`` and ``summary.csv`` (one row per student) in ``reports``."""
     write_json(reports / "summary.json", summary)
     fields = list(Outcome.__dataclass_fields__)
-    write_text(reports / "summary.csv", csv_text(summary["students"], fields, as_text=True))
+    # A report for people, whose cells hold what students made, so every string cell goes
+    # through as_text_cell (not grades.csv, whose student ids an LMS matches as they are).
+    rows = [{k: as_text_cell(v) for k, v in row.items()} for row in summary["students"]]
+    write_text(reports / "summary.csv", csv_text(rows, fields))
 
 
 def add_refused_to_grades(grades_csv: Path, assignment: str, refused: dict[str, str]) -> None:
