@@ -336,10 +336,10 @@ def activation_explorer(x: float = 2.0) -> Explorer:
             "tanh_grad": float(tanh_grad(x)),
         }
         rows = [
-            ("sigmoid(x)", f"{v['sigmoid']:.5f}", v["sigmoid"], False),
-            ("tanh(x)", f"{v['tanh']:+.5f}", v["tanh"], True),
-            ("slope of sigmoid", f"{v['sigmoid_grad']:.5f}", v["sigmoid_grad"], False),
-            ("slope of tanh", f"{v['tanh_grad']:.5f}", v["tanh_grad"], False),
+            ("sigmoid(x)", f"{v['sigmoid']:z.5f}", v["sigmoid"], False),
+            ("tanh(x)", f"{v['tanh']:+z.5f}", v["tanh"], True),
+            ("slope of sigmoid", f"{v['sigmoid_grad']:z.5f}", v["sigmoid_grad"], False),
+            ("slope of tanh", f"{v['tanh_grad']:z.5f}", v["tanh_grad"], False),
         ]
         return v, rows
 
@@ -431,26 +431,26 @@ def gate_explorer(
         a = t[f"a_{gate}"]
         squash = "tanh" if gate == "g" else "sigmoid"
         rows = [
-            (f"pre-activation {w_x:.2f}·x {w_h:+.2f}·h {b:+.2f}", f"{a:+.3f}"),
-            (f"{name} = {squash}(pre-activation)", f"{t[gate]:.3f}", t[gate], gate == "g"),
+            (f"pre-activation {w_x:z.2f}·x {w_h:+z.2f}·h {b:+z.2f}", f"{a:+z.3f}"),
+            (f"{name} = {squash}(pre-activation)", f"{t[gate]:z.3f}", t[gate], gate == "g"),
         ]
         if gate == "f":
-            rows.append((f"long-term memory kept = f × {c_prev:.2f}", f"{t['c_kept']:+.3f}"))
+            rows.append((f"long-term memory kept = f × {c_prev:z.2f}", f"{t['c_kept']:+z.3f}"))
         elif gate in ("i", "g"):
             other = "g" if gate == "i" else "i"  # the part this explorer keeps fixed
             label = "candidate" if other == "g" else "input gate i"
             rows += [
-                (f"{label} (fixed weights)", f"{t[other]:+.3f}", t[other], other == "g"),
-                ("written to memory = i × candidate", f"{t['c_added']:+.3f}"),
+                (f"{label} (fixed weights)", f"{t[other]:+z.3f}", t[other], other == "g"),
+                ("written to memory = i × candidate", f"{t['c_added']:+z.3f}"),
             ]
         else:
             rows += [
-                ("new long-term memory c", f"{t['c']:+.3f}"),
-                ("tanh(c)", f"{t['tanh_c']:+.3f}", t["tanh_c"], True),
-                ("new short-term memory h = o × tanh(c)", f"{t['h']:+.3f}", t["h"], True),
+                ("new long-term memory c", f"{t['c']:+z.3f}"),
+                ("tanh(c)", f"{t['tanh_c']:+z.3f}", t["tanh_c"], True),
+                ("new short-term memory h = o × tanh(c)", f"{t['h']:+z.3f}", t["h"], True),
             ]
         if gate != "o":
-            rows.append(("new long-term memory c", f"{t['c']:+.3f}"))
+            rows.append(("new long-term memory c", f"{t['c']:+z.3f}"))
         return t, rows
 
     return Explorer(sliders, compute, f"gate-{gate}")
@@ -497,10 +497,10 @@ def cell_state_explorer(
             c = f * c + i * g
         v = {"c": f * c_prev + i * g, "c_n": c, "dc_n": f**steps}
         rows = [
-            ("kept: f × c_prev", f"{f * c_prev:+.3f}"),
-            ("written: i × candidate", f"{i * g:+.3f}"),
-            ("new long-term memory c", f"{v['c']:+.3f}"),
-            (f"after {steps} step{'s' if steps != 1 else ''} with these gates", f"{c:+.3f}"),
+            ("kept: f × c_prev", f"{f * c_prev:+z.3f}"),
+            ("written: i × candidate", f"{i * g:+z.3f}"),
+            ("new long-term memory c", f"{v['c']:+z.3f}"),
+            (f"after {steps} step{'s' if steps != 1 else ''} with these gates", f"{c:+z.3f}"),
             (f"gradient along the belt f^{steps}", f"{v['dc_n']:.3g}", v["dc_n"], False),
         ]
         return v, rows

@@ -785,9 +785,10 @@ def test_assignment_6_page_quotes_the_notebook_thresholds():
 
 
 def test_pytorch_initialises_the_forget_bias_like_every_other_bias(torch):
-    """ch9: "PyTorch, by contrast, initialises it like every other bias": the forget block of
-    nn.LSTM's two biases (the second of its four, lc.TORCH_GATES) is drawn from the same
-    U(-1/sqrt(H), 1/sqrt(H)) as the rest, centred on 0 where lstm_core starts it at 1."""
+    """ch9: "PyTorch, by contrast, draws it from the same range as every other weight and bias"
+    (and references.md, on PyTorch's documentation): the forget block of nn.LSTM's two biases
+    (the second of its four, lc.TORCH_GATES) is drawn from the same U(-1/sqrt(H), 1/sqrt(H))
+    as the rest, centred on 0 where lstm_core starts it at 1."""
     H = 400
     torch.manual_seed(0)
     net = torch.nn.LSTM(3, H)
@@ -796,7 +797,10 @@ def test_pytorch_initialises_the_forget_bias_like_every_other_bias(torch):
         b = bias.detach().numpy().astype(np.float64)
         assert np.abs(b).max() <= 1 / np.sqrt(H)
         assert abs(b[rows].mean()) < 0.3 / np.sqrt(H)  # about 0 (its sd is 0.03 / sqrt(H)), not 1
-    assert "PyTorch, by contrast, initialises it like every other bias" in page("09-bptt.md")
+    text = " ".join(page("09-bptt.md").split())
+    assert (
+        "PyTorch, by contrast, draws it from the same range as every other weight and bias" in text
+    )
 
 
 def test_default_forget_bias_is_one():

@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")  # before anything imports pyplot: no display, no GUI warnings
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -158,6 +159,21 @@ def test_cell_state_explorer_values():
     assert "after 2 steps with these gates" in ex.readout.value
     ex.sliders["steps"].value = 1
     assert "after 1 step with these gates" in ex.readout.value
+
+
+@pytest.mark.parametrize("name", ["activation", "gate-f", "gate-g", "cell-state"])
+def test_no_read_out_shows_a_negative_zero(name):
+    """A product that is 0 (a closed gate times a negative memory) or rounds to 0 reads
+    "+0.000", not "-0.000": over every position each static page stores."""
+    ex = EXPLORERS[name]()
+    table = ex.table
+    shown = [str(v) for field in table["fields"] for v in field["values"]]
+    assert shown  # or the check below checks nothing
+    assert not any(re.search(r"-0\.0+(?![0-9])", v) for v in shown), name
+    if name == "cell-state":  # the case that showed it: f = 0 with c_prev < 0
+        ex.sliders["c_prev"].value = min(options(ex.sliders["c_prev"]))
+        ex.sliders["f"].value = 0.0
+        assert "+0.000" in ex.readout.value and "-0.000" not in ex.readout.value
 
 
 EXPLORERS = {
