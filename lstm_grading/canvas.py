@@ -308,9 +308,11 @@ def fill_column(
     report = ExportReport(header, key, points, max_score, factor != 1.0)
 
     by_key: dict[str, dict[str, str]] = {}
+    keyless = []  # rows with nothing in the key column: they match no student
     for row in canvas.students:
         value = _norm(row[key])
         if not value:
+            keyless.append(f"{row.get('Student', '').strip() or '(no name)'} (no {key})")
             continue
         if value in by_key:
             raise ValueError(f"key: {row[key]!r} appears twice in the Canvas column {key!r}")
@@ -343,6 +345,17 @@ def fill_column(
         if matched[target]:
             report.written[by_key[target][key]] = matched[target]
     report.unmatched_canvas = sorted(by_key[k][key] for k in by_key if k not in matched)
+    report.unmatched_canvas += keyless
+    if grades and by_key and not matched:
+        # Every student unmatched: the wrong key column (Canvas's numeric ID for a course whose
+        # ids are e-mail addresses, say). An import file would change nothing; say so instead.
+        ours = ", ".join(repr(s) for s in sorted(grades)[:3])
+        theirs = ", ".join(repr(by_key[k][key]) for k in list(by_key)[:3])
+        raise ValueError(
+            f"key: no student of the course matches a Canvas row by {key!r} (the course's "
+            f"student ids: {ours}...; Canvas's {key}: {theirs}...); expected the Canvas "
+            "column that holds nbgrader's student ids (--key), or a --map file"
+        )
 
     columns = [c for c in ID_COLUMNS if c in canvas.header] + [header]
     positions = [canvas.header.index(c) for c in columns]
@@ -426,7 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assignment", required=True, help="nbgrader assignment id")
     parser.add_argument("--course", type=path_option, default=cwd(), help="course root (cwd)")
     parser.add_argument(
-        "--key", default="SIS Login ID", help="Canvas column matched to student ids"
+        "--key",
+        default="SIS Login ID",
+        help="Canvas column matched to nbgrader's student ids (default: %(default)s)",
     )
     parser.add_argument("--map", type=path_option, dest="mapping", help="CSV: student_id,canvas")
     parser.add_argument(
@@ -437,7 +452,12 @@ def main(argv: list[str] | None = None) -> int:
         help="for a student without a submission (blank)",
     )
     parser.add_argument("--scale", action="store_true", help="rescale to Canvas's points")
-    parser.add_argument("--out", type=path_option, default=Path("canvas-import.csv"))
+    parser.add_argument(
+        "--out",
+        type=path_option,
+        default=Path("canvas-import.csv"),
+        help="the import file to write, with a JSON report beside it (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     try:
         report = export_canvas(

@@ -31,6 +31,10 @@ from .sandbox import Limits
 def parser() -> inputs.Parser:
     p = inputs.Parser(
         prog="lstm-autograde",
+        usage=(
+            "%(prog)s ASSIGNMENT [options]\n"
+            "       %(prog)s export --canvas FILE --column NAME --assignment ID [options]"
+        ),
         description="Autograde every submission of one assignment in parallel, sandboxed.",
         epilog="lstm-autograde export --help: send the grades to Canvas.",
     )
@@ -51,27 +55,50 @@ def parser() -> inputs.Parser:
     except ValueError:
         default_cell = Limits.cell_timeout  # main() reports the variable
     p.add_argument(
-        "--cell-timeout", type=limit["cell_timeout"], default=default_cell, help="seconds"
+        "--cell-timeout",
+        type=limit["cell_timeout"],
+        default=default_cell,
+        help="seconds any one cell may run (default: %(default)s)",
     )
     p.add_argument(
-        "--notebook-timeout", type=limit["notebook_timeout"], default=Limits.notebook_timeout
+        "--notebook-timeout",
+        type=limit["notebook_timeout"],
+        default=Limits.notebook_timeout,
+        help="seconds for a whole submission, and for its feedback (default: %(default)s)",
     )
-    p.add_argument("--memory-mb", type=limit["memory_mb"], default=Limits.memory_mb)
-    p.add_argument("--output-bytes", type=limit["output_bytes"], default=Limits.output_bytes)
     p.add_argument(
-        "--disk-mb", type=limit["disk_mb"], default=Limits.disk_mb, help="the job's /tmp"
+        "--memory-mb",
+        type=limit["memory_mb"],
+        default=Limits.memory_mb,
+        help="memory per process of a submission (its address space), MiB (default: %(default)s)",
+    )
+    p.add_argument(
+        "--output-bytes",
+        type=limit["output_bytes"],
+        default=Limits.output_bytes,
+        help="output any one cell may print, bytes (default: %(default)s)",
+    )
+    p.add_argument(
+        "--disk-mb",
+        type=limit["disk_mb"],
+        default=Limits.disk_mb,
+        help="the job's /tmp, which holds the kernel's home, MiB (default: %(default)s)",
     )
     p.add_argument(
         "--return-mb",
         type=limit["return_mb"],
         default=Limits.return_mb,
-        help="files kept per submission (MiB); the excess is reported",
+        help="files kept per submission, MiB; the excess is reported (default: %(default)s)",
     )
     p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     p.add_argument("--wait", action="store_true", help="wait for a running grading of the course")
     p.add_argument("--no-sandbox", action="store_true", help="rlimits and timeouts only")
-    p.add_argument("--no-feedback", action="store_true")
-    p.add_argument("--no-export", action="store_true")
+    p.add_argument(
+        "--no-feedback",
+        action="store_true",
+        help="write no feedback pages (the next run writes the missing ones)",
+    )
+    p.add_argument("--no-export", action="store_true", help="leave grades.csv as it is")
     dask = p.add_argument_group(
         "on a Dask cluster (pip install 'lstm-core[cluster]'; book/instructor-guide.md)"
     )

@@ -531,7 +531,14 @@ def _merge_result(
     updated, the autograded folder replaced), so a run killed between the two steps is safe.
     An error in the merge fails this submission only (:func:`_unmerged`); an ``OSError`` (a
     full disk: :func:`lstm_grading.disk.stop_when_full`) stops the run.
+
+    The student's feedback folder goes first: its pages describe the grading this one
+    replaces, and would still show the old score after a run with ``--no-feedback`` or a
+    resubmission that fails. Removed before the new result is recorded, so that no run,
+    finished or killed, leaves a page that disagrees with the gradebook; the next run with
+    feedback writes the missing page (:func:`feedback_due`).
     """
+    safe_copy.remove_tree(run.course / "feedback" / student / run.assignment)
     try:
         outcome = _record(run, student, result, submission)
     except Exception as exc:

@@ -183,6 +183,39 @@ def test_bad_arguments_name_what_they_got(course, kwargs, message):
     assert not (course / "import.csv").exists()
 
 
+def test_a_key_that_matches_no_student_is_refused_before_writing(course):
+    """--key ID (Canvas's numeric user ids) for a course whose student ids are e-mail
+    addresses: not one row matches, so an import would change nothing; the command says which
+    ids it compared instead of writing an empty import and reporting success."""
+    out = course / "import.csv"
+    with pytest.raises(ValueError) as raised:
+        canvas.export_canvas(
+            course / "Grades-LSTM.csv", course, "ps01", "Problem set 1", out, key="ID"
+        )
+    message = str(raised.value)
+    assert message.startswith("key: no student of the course matches a Canvas row by 'ID'")
+    assert "'alee@uni.example'" in message and "'1001'" in message and "--map" in message
+    assert not out.exists() and not out.with_suffix(".json").exists()
+
+
+def test_a_row_without_the_key_is_listed_not_dropped(course):
+    """The test student has no SIS User ID: with that key its row matches nobody, and the
+    report lists it by name (it used to vanish from every list)."""
+    text = CANVAS_EXPORT.replace("S1001", "jdoe@uni.example").replace("S1002", "alee@uni.example")
+    (course / "Grades-LSTM.csv").write_text(text, encoding="utf-8")
+    report = canvas.export_canvas(
+        course / "Grades-LSTM.csv",
+        course,
+        "ps01",
+        "Problem set 1",
+        course / "import.csv",
+        key="SIS User ID",
+    )
+    assert report.written == {"jdoe@uni.example": "15.5", "alee@uni.example": "4"}
+    assert report.unmatched_canvas == ["S1003", "S1004", "Student, Test (no SIS User ID)"]
+    assert "Student, Test (no SIS User ID)" in "\n".join(report.lines())
+
+
 def test_not_a_canvas_file(course):
     bad = course / "grades.csv"
     bad.write_text("student_id,score\nalice,3\n")

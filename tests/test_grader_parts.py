@@ -671,6 +671,42 @@ def test_an_error_in_the_merge_fails_that_student_only(small_course, tmp_path, m
     assert (small_course / "autograded" / "second" / "ps01" / NB).is_file()
 
 
+def test_a_merge_removes_the_feedback_of_the_grading_it_replaces(small_course, tmp_path):
+    """A student graded again (or failed this time) loses the feedback pages of the previous
+    grading before the new result is recorded: they would show the old score (a run with
+    --no-feedback, or a resubmission that fails, writes no new page). Other students' pages,
+    and the student's pages of other assignments, stay."""
+    submit(small_course, "ada", notebook())
+    submit(small_course, "bob", notebook())
+    pages = {
+        (who, a): small_course / "feedback" / who / a / "page.html"
+        for who in ("ada", "bob", "cy")
+        for a in ("ps01", "ps02")
+    }
+    for page in pages.values():
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text("Score: 6.0 / 10.0")
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    graded = graded_result(small_course, tmp_path / "out", "ada", notebook())
+    (tmp_path / "failed-out").mkdir()
+    failed = {"exit_code": 1, "out": str(tmp_path / "failed-out")}
+    outcomes = {
+        "ada": parallel._merge_result(
+            run, manifest, "ada", todo["ada"], graded, submissions["ada"]
+        ),
+        "bob": parallel._merge_result(
+            run, manifest, "bob", todo["bob"], failed, submissions["bob"]
+        ),
+    }
+    assert {s: o.status for s, o in outcomes.items()} == {"ada": "graded", "bob": "failed"}
+    assert sorted(k for k, page in pages.items() if page.exists()) == [
+        ("ada", "ps02"),
+        ("bob", "ps02"),
+        ("cy", "ps01"),
+        ("cy", "ps02"),
+    ]
+
+
 def test_the_merge_installs_what_the_job_returned_within_its_budget(small_course, tmp_path):
     """The coordinator's copy of a job's autograded folder into the course is held to the
     run's return budget, notebook first, and says what it left out (in reduced mode a

@@ -196,6 +196,18 @@ def test_feedback_skipped_once_is_written_by_the_next_run(ps01_course, tmp_path)
     third = run()
     assert (third["graded"], third["unchanged"]) == (0, 2)
     assert page("bob").is_file() and page("alice").stat().st_mtime_ns == kept
+    # Bob fixes his notebook, graded with --no-feedback: his page with the old score goes (it
+    # would disagree with the gradebook), and the next run writes the new one.
+    course.submit("bob", A, corpus.ordinary(course.root, "correct"))
+    fourth = run(feedback=False)
+    assert fourth["graded"] == 1 and course.total(A, "bob") == FULL_MARKS
+    assert not page("bob").exists() and page("alice").stat().st_mtime_ns == kept
+    fifth = run()
+    assert (fifth["graded"], fifth["unchanged"]) == (0, 2) and page("bob").is_file()
+    # Alice resubmits a file that is not a notebook: it fails, and her page goes with her grade.
+    course.submit("alice", A, "not a notebook")
+    sixth = run()
+    assert sixth["failed"] == 1 and not page("alice").exists() and page("bob").is_file()
 
 
 def test_reduced_mode_still_grades_with_timeouts(ps01_course, tmp_path):

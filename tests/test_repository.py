@@ -49,3 +49,31 @@ def test_lock_keeps_the_slow_importing_iri_checker_out():
     version = tuple(int(part) for part in pins["jsonschema"].split(".")[:2])
     assert version < (4, 25), f"jsonschema=={pins['jsonschema']} brings rfc3987-syntax back"
     assert "rfc3987-syntax" not in pins and "lark" not in pins
+
+
+# What grading writes into the course root (the instructor guide's tables: lstm-autograde,
+# nbgrader, the Canvas export), all of it student work or grades.
+GRADING_FILES = [
+    "gradebook.db",
+    "gradebook.db-journal",
+    "submitted/alice/ps01_activations/ps01_activations.ipynb",
+    "autograded/alice/ps01_activations/ps01_activations.ipynb",
+    "feedback/alice/ps01_activations/ps01_activations.html",
+    "downloaded/ps01_activations/archive/doejohn_12345_6789012_ps01_activations.ipynb",
+    "reports/ps01_activations/summary.csv",
+    "grades.csv",
+    "grades.csv.tmp",
+    "Grades-LSTM.csv",  # Canvas's gradebook export, as the guide names it
+    "2026-11-30T1200_Grades-LSTM_101.csv",  # as Canvas names the download
+    "canvas-import.csv",  # lstm-autograde export's import file and its report
+    "canvas-import.json",
+]
+
+
+@pytest.mark.parametrize("path", GRADING_FILES)
+def test_grades_and_student_work_are_kept_out_of_git(path):
+    """The guide: "Never commit ... student work and grades (`.gitignore` keeps them out)"."""
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--quiet", "--no-index", path], cwd=ROOT, check=False
+    )
+    assert ignored.returncode == 0, f"{path} is not git-ignored"
