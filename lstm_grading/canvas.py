@@ -346,6 +346,11 @@ def fill_column(
             report.written[by_key[target][key]] = matched[target]
     report.unmatched_canvas = sorted(by_key[k][key] for k in by_key if k not in matched)
     report.unmatched_canvas += keyless
+    if grades and canvas.students and not by_key:
+        raise ValueError(
+            f"key: the Canvas column {key!r} is empty in every row, so no student can match; "
+            "expected the column that holds nbgrader's student ids (--key), or a --map file"
+        )
     if grades and by_key and not matched:
         # Every student unmatched: the wrong key column (Canvas's numeric ID for a course whose
         # ids are e-mail addresses, say). An import file would change nothing; say so instead.

@@ -527,8 +527,9 @@ def _merge_result(
 ) -> Outcome:
     """Merge one finished job into the course and record it in the manifest at once.
 
-    Idempotent: merging the same result again changes nothing (the gradebook entry is
-    updated, the autograded folder replaced), so a run killed between the two steps is safe.
+    Idempotent: merging the same result again changes nothing (the feedback folder is removed
+    again, the gradebook entry updated, the autograded folder replaced), so a run killed
+    between the steps is safe.
     An error in the merge fails this submission only (:func:`_unmerged`); an ``OSError`` (a
     full disk: :func:`lstm_grading.disk.stop_when_full`) stops the run.
 

@@ -198,6 +198,31 @@ def test_a_key_that_matches_no_student_is_refused_before_writing(course):
     assert not out.exists() and not out.with_suffix(".json").exists()
 
 
+def test_a_key_column_empty_in_every_row_is_refused_before_writing(course):
+    """Integration ID, a key the guide offers, is often blank in Canvas: with it, no row can
+    match, and the command says so rather than write an import that changes nothing."""
+    header, points, *students = CANVAS_EXPORT.splitlines()
+    text = "\n".join(
+        [
+            header.replace("SIS Login ID,", "SIS Login ID,Integration ID,"),
+            points.replace(",,,,", ",,,,,", 1),
+        ]
+        + [
+            row.replace("@uni.example,", "@uni.example,,").replace("abc,", "abc,,")
+            for row in students
+        ]
+    )
+    (course / "Grades-LSTM.csv").write_text(text + "\n", encoding="utf-8")
+    out = course / "import.csv"
+    with pytest.raises(
+        ValueError, match=r"^key: the Canvas column 'Integration ID' is empty in every row"
+    ):
+        canvas.export_canvas(
+            course / "Grades-LSTM.csv", course, "ps01", "Problem set 1", out, key="Integration ID"
+        )
+    assert not out.exists() and not out.with_suffix(".json").exists()
+
+
 def test_a_row_without_the_key_is_listed_not_dropped(course):
     """The test student has no SIS User ID: with that key its row matches nobody, and the
     report lists it by name (it used to vanish from every list)."""

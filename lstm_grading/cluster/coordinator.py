@@ -17,7 +17,8 @@ the jobs on a Dask cluster:
    every task the worker held, so a queued task could be reported failed for a neighbour);
 4. each result is merged as it completes (``as_completed``), one at a time, by this process
    only: its files are written to the run folder and merged by
-   :func:`lstm_grading.parallel._merge_result` (gradebook, autograded folder, manifest);
+   :func:`lstm_grading.parallel._merge_result` (the student's old feedback pages removed,
+   gradebook, autograded folder, manifest);
 5. feedback (``nbgrader generate_feedback``, which runs no student code) in a local pool on
    this machine, ``nbgrader export``, the summary files: as the local mode.
 
