@@ -54,42 +54,30 @@ def parser() -> inputs.Parser:
         default_cell = inputs.env_cell_timeout() or Limits.cell_timeout
     except ValueError:
         default_cell = Limits.cell_timeout  # main() reports the variable
-    p.add_argument(
-        "--cell-timeout",
-        type=limit["cell_timeout"],
-        default=default_cell,
-        help="seconds any one cell may run (default: %(default)s)",
-    )
-    p.add_argument(
-        "--notebook-timeout",
-        type=limit["notebook_timeout"],
-        default=Limits.notebook_timeout,
-        help="seconds for a whole submission, and for its feedback (default: %(default)s)",
-    )
-    p.add_argument(
-        "--memory-mb",
-        type=limit["memory_mb"],
-        default=Limits.memory_mb,
-        help="memory per process of a submission (its address space), MiB (default: %(default)s)",
-    )
-    p.add_argument(
-        "--output-bytes",
-        type=limit["output_bytes"],
-        default=Limits.output_bytes,
-        help="output any one cell may print, bytes (default: %(default)s)",
-    )
-    p.add_argument(
-        "--disk-mb",
-        type=limit["disk_mb"],
-        default=Limits.disk_mb,
-        help="the job's /tmp, which holds the kernel's home, MiB (default: %(default)s)",
-    )
-    p.add_argument(
-        "--return-mb",
-        type=limit["return_mb"],
-        default=Limits.return_mb,
-        help="files kept per submission, MiB; the excess is reported (default: %(default)s)",
-    )
+    # Each limit of a job: its option, what it limits, and its default (shown by --help).
+    limits = [
+        ("cell_timeout", default_cell, "seconds any one cell may run"),
+        (
+            "notebook_timeout",
+            Limits.notebook_timeout,
+            "seconds for a whole submission, and for its feedback",
+        ),
+        (
+            "memory_mb",
+            Limits.memory_mb,
+            "memory per process of a submission (its address space), MiB",
+        ),
+        ("output_bytes", Limits.output_bytes, "output any one cell may print, bytes"),
+        ("disk_mb", Limits.disk_mb, "the job's /tmp, which holds the kernel's home, MiB"),
+        ("return_mb", Limits.return_mb, "files kept per submission, MiB; the excess is reported"),
+    ]
+    for name, default, what in limits:
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            type=limit[name],
+            default=default,
+            help=f"{what} (default: %(default)s)",
+        )
     p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     p.add_argument("--wait", action="store_true", help="wait for a running grading of the course")
     p.add_argument("--no-sandbox", action="store_true", help="rlimits and timeouts only")
