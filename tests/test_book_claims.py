@@ -973,3 +973,29 @@ def test_no_page_shows_an_object_repr():
             for m in re.finditer(r"&lt;[\w.]+(?: object)? at 0x[0-9a-f]+&gt;", text)
         ]
     assert not found, "\n".join(found)
+
+
+def test_every_glossary_entry_is_linked_from_a_page():
+    """glossary: "Chapters link their terms here the first time they use them": every entry
+    (one of its names) is the target of a {term} role on some other page of the book."""
+    text = page("glossary.md")
+    body = text.split("```{glossary}", 1)[1].split("\n```", 1)[0]
+    entries, names = [], []
+    for line in body.splitlines():
+        if line and not line.startswith((" ", ":")):
+            names.append(line.strip().lower())
+        elif names:
+            entries.append(names)
+            names = []
+    if names:
+        entries.append(names)
+    assert len(entries) >= 30, entries  # or the parse above found nothing to check
+    linked = set()
+    for path in PAGES:
+        if path.name == "glossary.md":
+            continue
+        for role in re.findall(r"\{term\}`([^`]+)`", path.read_text(encoding="utf-8")):
+            target = re.search(r"<([^>]+)>\s*$", role)
+            linked.add((target.group(1) if target else role).strip().lower())
+    unlinked = [names[0] for names in entries if not linked & set(names)]
+    assert not unlinked, f"glossary entries no page links to: {unlinked}"
