@@ -236,7 +236,12 @@ def _run(args) -> int:
         return 2
     print(summary["table"])
     cluster = summary.get("cluster")
-    where = f"; on the Dask scheduler {cluster['scheduler']}" if cluster else ""
+    if cluster and cluster["scheduler"]:
+        where = f"; on the Dask scheduler {cluster['scheduler']}"
+    elif cluster:  # nothing to grade: the scheduler was never contacted (nor TLS tried)
+        where = f"; the Dask scheduler ({cluster['target']}) not contacted: nothing to grade"
+    else:
+        where = ""
     print(
         f"\n{summary['graded']} graded, {summary['failed']} failed, {summary['refused']} "
         f"refused, {summary['unchanged']} unchanged in {summary['wall_seconds']} s; sandbox: "

@@ -458,7 +458,8 @@ def test_defaults_the_pages_quote_are_the_codes(monkeypatch):
         ("instructor-guide", f'"distributed.scheduler.allowed-failures": {failures}'),
         ("instructor-guide", f"killed, {failures + 1} times"),
         ("instructor-guide", f"(Dask's default is {dask_conf['scheduler']['allowed-failures']})"),
-        ("instructor-guide", f"the dashboard port ({dashboard.rsplit(':', 1)[1]})"),
+        ("instructor-guide", f"the dashboard port ({dashboard.rsplit(':', 1)[1]}:"),
+        ("instructor-guide", f"--dashboard-address 127.0.0.1:{dashboard.rsplit(':', 1)[1]}"),
         # the README
         ("README", f"machine with Python {minimum_python}, `make`"),
         ("README", f"PyTorch {pins['torch']} CPU as the test oracle"),
@@ -939,3 +940,85 @@ def test_assignment_page_signatures_are_the_notebooks(path):
         assert ok, f"{path.name}: `{span}` is not the notebook's {defined[name]!r}"
     table = re.findall(r"^\| `(\w+)\(", page, re.M)
     assert table and set(table) <= shown, set(table) - shown
+
+
+def test_the_guides_openssl_recipe_makes_certificates_for_mutual_tls(tmp_path):
+    """The instructor guide's commands for the cluster's CA and certificates, run as written
+    (the block that starts with `openssl req -x509`): every role's certificate is signed by
+    the CA and fits its key, and two of them complete a TLS handshake in which each side
+    checks the other's certificate against the CA, as Dask's TLS does (no host name check)."""
+    import shutil
+    import socket
+    import ssl
+    import subprocess
+    import threading
+
+    blocks = re.findall(r"```bash\n(.*?)```", text("instructor-guide"), re.S)
+    (recipe,) = [b for b in blocks if "openssl req -x509" in b]
+    recipe = "\n".join(line.strip() for line in recipe.splitlines())  # the list item's indent
+    assert shutil.which("openssl"), "openssl is missing (Debian's openssl package)"
+    done = subprocess.run(
+        ["bash", "-e", "-c", recipe], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    roles = ["scheduler", "worker", "grader"]
+    assert all(
+        (tmp_path / f"{r}.pem").is_file() and (tmp_path / f"{r}-key.pem").is_file() for r in roles
+    )
+
+    def context(role: str, side: int) -> ssl.SSLContext:
+        ctx = ssl.SSLContext(side)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(tmp_path / "ca.pem")
+        ctx.load_cert_chain(tmp_path / f"{role}.pem", tmp_path / f"{role}-key.pem")
+        return ctx
+
+    a, b = socket.socketpair()
+    server = context("scheduler", ssl.PROTOCOL_TLS_SERVER).wrap_socket(
+        a, server_side=True, do_handshake_on_connect=False
+    )
+    client = context("grader", ssl.PROTOCOL_TLS_CLIENT).wrap_socket(
+        b, do_handshake_on_connect=False
+    )
+    seen = {}
+    shake = threading.Thread(
+        target=lambda: (server.do_handshake(), seen.update(peer=server.getpeercert()))
+    )
+    shake.start()
+    client.do_handshake()
+    shake.join(30)
+    assert client.getpeercert()["subject"] == ((("commonName", "scheduler"),),)
+    assert seen["peer"]["subject"] == ((("commonName", "grader"),),)
+    client.close()
+    server.close()
+    # A certificate of another CA is refused.
+    other = tmp_path / "other"
+    other.mkdir()
+    subprocess.run(["bash", "-e", "-c", recipe], cwd=other, capture_output=True, check=True)
+    a, b = socket.socketpair()
+    server = context("scheduler", ssl.PROTOCOL_TLS_SERVER).wrap_socket(
+        a, server_side=True, do_handshake_on_connect=False
+    )
+    stranger = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    stranger.check_hostname = False
+    stranger.load_verify_locations(tmp_path / "ca.pem")
+    stranger.load_cert_chain(other / "grader.pem", other / "grader-key.pem")
+    client = stranger.wrap_socket(b, do_handshake_on_connect=False)
+    errors = []
+
+    def serve():
+        try:
+            server.do_handshake()
+        except ssl.SSLError as exc:
+            errors.append(exc)
+
+    shake = threading.Thread(target=serve)
+    shake.start()
+    with contextlib.suppress(ssl.SSLError, OSError):
+        client.do_handshake()
+        client.recv(1)  # TLS 1.3: the server's refusal arrives after the client's handshake
+    shake.join(30)
+    assert errors and "certificate" in str(errors[0]).lower(), errors
+    client.close()
+    server.close()
