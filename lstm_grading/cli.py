@@ -238,6 +238,8 @@ def _run(args) -> int:
     cluster = summary.get("cluster")
     if cluster and cluster["scheduler"]:
         where = f"; on the Dask scheduler {cluster['scheduler']}"
+    elif cluster and cluster["target"].startswith("local:"):  # nothing to grade
+        where = f"; the Dask cluster ({cluster['target']}) not started: nothing to grade"
     elif cluster:  # nothing to grade: the scheduler was never contacted (nor TLS tried)
         where = f"; the Dask scheduler ({cluster['target']}) not contacted: nothing to grade"
     else:

@@ -128,6 +128,33 @@ def test_command_line_refuses_a_remote_scheduler_without_contacting_it(tmp_path,
     assert not (tmp_path / "reports").exists()  # refused before the course was touched
 
 
+def test_a_cluster_run_with_nothing_to_grade_says_the_scheduler_was_not_contacted(
+    tmp_path, capsys, monkeypatch
+):
+    """Every submission unchanged: the coordinator never connects (nor tries TLS), and the
+    run's last line says so, naming the scheduler it would have used (it printed 'on the Dask
+    scheduler ;' with an empty address)."""
+    from lstm_grading.cluster import coordinator
+
+    (tmp_path / "nbgrader_config.py").write_text("")
+    summary = {
+        "table": "", "graded": 0, "failed": 0, "refused": 0, "unchanged": 4,
+        "wall_seconds": 0.1, "sandbox": "full",
+        "cluster": {"target": "tcp://127.0.0.1:8786", "scheduler": "", "graded_on": {}},
+    }  # fmt: skip
+    monkeypatch.setattr(coordinator, "grade_assignment", lambda *a, **k: summary)
+    assert cli.main([A, "--course", str(tmp_path), "--scheduler", "tcp://127.0.0.1:8786"]) == 0
+    out = capsys.readouterr().out
+    assert "the Dask scheduler (tcp://127.0.0.1:8786) not contacted: nothing to grade" in out
+    assert "on the Dask scheduler ;" not in out
+    summary["cluster"]["scheduler"] = "tcp://127.0.0.1:8786"
+    assert cli.main([A, "--course", str(tmp_path), "--scheduler", "tcp://127.0.0.1:8786"]) == 0
+    assert "; on the Dask scheduler tcp://127.0.0.1:8786;" in capsys.readouterr().out
+    summary["cluster"].update(target="local:2", scheduler="")
+    assert cli.main([A, "--course", str(tmp_path), "--cluster", "local:2"]) == 0
+    assert "the Dask cluster (local:2) not started: nothing to grade" in capsys.readouterr().out
+
+
 def test_command_line_checks_the_cluster_option(tmp_path, capsys):
     assert cli.main([A, "--course", str(tmp_path), "--cluster", "local:many"]) == 2
     assert "cluster: expected local:N" in capsys.readouterr().err
