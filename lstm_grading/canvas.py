@@ -346,20 +346,21 @@ def fill_column(
             report.written[by_key[target][key]] = matched[target]
     report.unmatched_canvas = sorted(by_key[k][key] for k in by_key if k not in matched)
     report.unmatched_canvas += keyless
+    # A key that matches nobody writes an import that changes nothing: refused instead.
+    wanted = "expected the Canvas column that holds nbgrader's student ids (--key), or a --map file"
     if grades and canvas.students and not by_key:
         raise ValueError(
             f"key: the Canvas column {key!r} is empty in every row, so no student can match; "
-            "expected the column that holds nbgrader's student ids (--key), or a --map file"
+            + wanted
         )
     if grades and by_key and not matched:
         # Every student unmatched: the wrong key column (Canvas's numeric ID for a course whose
-        # ids are e-mail addresses, say). An import file would change nothing; say so instead.
+        # ids are e-mail addresses, say).
         ours = ", ".join(repr(s) for s in sorted(grades)[:3])
         theirs = ", ".join(repr(by_key[k][key]) for k in list(by_key)[:3])
         raise ValueError(
             f"key: no student of the course matches a Canvas row by {key!r} (the course's "
-            f"student ids: {ours}...; Canvas's {key}: {theirs}...); expected the Canvas "
-            "column that holds nbgrader's student ids (--key), or a --map file"
+            f"student ids: {ours}...; Canvas's {key}: {theirs}...); {wanted}"
         )
 
     columns = [c for c in ID_COLUMNS if c in canvas.header] + [header]

@@ -238,10 +238,10 @@ def _run(args) -> int:
     cluster = summary.get("cluster")
     if cluster and cluster["scheduler"]:
         where = f"; on the Dask scheduler {cluster['scheduler']}"
-    elif cluster and cluster["target"].startswith("local:"):  # nothing to grade
-        where = f"; the Dask cluster ({cluster['target']}) not started: nothing to grade"
-    elif cluster:  # nothing to grade: the scheduler was never contacted (nor TLS tried)
-        where = f"; the Dask scheduler ({cluster['target']}) not contacted: nothing to grade"
+    elif cluster:  # nothing to grade: no cluster started, no scheduler contacted (nor TLS tried)
+        local = cluster["target"].startswith("local:")
+        what = "cluster ({}) not started" if local else "scheduler ({}) not contacted"
+        where = f"; the Dask {what.format(cluster['target'])}: nothing to grade"
     else:
         where = ""
     print(

@@ -149,14 +149,10 @@ def failure_reason(result: dict, log: str, limits, diagnosis: str = "") -> str:
     return "nbgrader failed: " + first
 
 
-def _clip(text: str, width: int) -> str:
-    """``text``, or its first ``width - 1`` characters and "…" to show it was cut."""
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def format_table(outcomes: list[Outcome]) -> str:
     """The summary as a plain-text table (failures and notes first). A cell too long for its
-    column ends in "…"; summary.csv, which the run's last line names, has it whole."""
+    column ends in "..." (:func:`shown`, which also escapes what a terminal would act on);
+    summary.csv, which the run's last line names, has it whole."""
     order = {"refused": 0, "failed": 1, "graded": 2, "unchanged": 3}
     rows = sorted(outcomes, key=lambda o: (order[o.status], not o.notes, o.student))
     header = ("student", "status", "score", "reason / notes", "cell", "flags")
@@ -166,7 +162,7 @@ def format_table(outcomes: list[Outcome]) -> str:
         what = o.reason or "; ".join(o.notes)
         flags = ", ".join(o.flags)
         table.append(
-            (o.student, o.status, score, _clip(what, 70), _clip(o.cell, 30), _clip(flags, 40))
+            (o.student, o.status, score, shown(what, 70), shown(o.cell, 30), shown(flags, 40))
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]

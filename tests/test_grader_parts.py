@@ -863,7 +863,7 @@ def test_feedback_that_runs_past_its_deadline_is_killed_and_its_folder_removed(
 
 
 def test_the_end_of_run_table_shows_where_it_cut_a_cell():
-    """A reason, cell or flag list too long for its column ends in "…" (summary.csv has it
+    """A reason, cell or flag list too long for its column ends in "..." (summary.csv has it
     whole); one that fits is shown as it is."""
     long_reason = "nbgrader failed: SyntaxError: unterminated string literal (detected at line 3)"
     rows = [
@@ -873,6 +873,6 @@ def test_the_end_of_run_table_shows_where_it_cut_a_cell():
     table = report.format_table(rows).splitlines()
     ada = next(line for line in table if line.startswith("ada"))
     bob = next(line for line in table if line.startswith("bob"))
-    assert long_reason[:69] + "…" in ada and long_reason not in ada
-    assert "def tanh(x):" in ada and ada.rstrip().endswith("…")
-    assert "edited locked cell" in bob and "…" not in bob
+    assert long_reason[:67] + "..." in ada and long_reason not in ada
+    assert "def tanh(x):" in ada and ada.rstrip().endswith("...")
+    assert "edited locked cell" in bob and "..." not in bob
