@@ -313,7 +313,7 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
         logs = course / "reports" / assignment / "logs"
         (logs / f"{student}.log").write_text(log, encoding="utf-8", errors="replace")
         notes, flags, timestamp, diagnosis = _inspect(run, submission)
-        notes += result.get("taken_notes", [])
+        notes += result.get("taken_notes", []) + retry_notes(result.get("retries", []))
         ok = (
             result.get("exit_code") == 0
             and not result.get("timed_out")
@@ -349,6 +349,12 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
         notes += gradebook_merge.install_autograded(job.auto_fd, dest, budget, run.notebooks)
         notes += job.notebook_notes(run.notebooks) + job.problems
         return Outcome(student, "graded", total, run.max_score, "", "", notes, flags, gaps, seconds)
+
+
+def retry_notes(reasons: list[str]) -> list[str]:
+    """One note per earlier try of a submission that ended without a result (its worker died):
+    the row says the submission was graded again, and why, which its log alone would not."""
+    return [f"graded again after try {n} ended: {why}" for n, why in enumerate(reasons, 1)]
 
 
 def taken_notes(notes: list[str]) -> list[str]:
@@ -663,6 +669,7 @@ def _grade_locked(
         disk = limits.disk_mb << 20
         names = {student: f"job{n:05d}" for n, student in enumerate(sorted(todo))}
         taken: dict[str, list[str]] = {}  # what the copy of each submission left out
+        deaths: dict[str, list[str]] = {}  # why each earlier try of a submission ended
 
         def submit(pool, student):
             attempts[student] += 1
@@ -688,11 +695,13 @@ def _grade_locked(
                 submit(pool, student)
             for student, result, died in pool.results():
                 if died and attempts[student] < ATTEMPTS:
+                    deaths.setdefault(student, []).append(died)
                     submit(pool, student)
                     continue
-                if died:
-                    result = {"reason": f"{died} twice", "seconds": 0.0}
-                result = {**result, "taken_notes": taken.pop(student, [])}
+                tries = deaths.pop(student, [])
+                if died:  # the reason says it: no note of the earlier try
+                    result, tries = {"reason": f"{died} twice", "seconds": 0.0}, []
+                result = {**result, "taken_notes": taken.pop(student, []), "retries": tries}
                 outcome = _merge_result(
                     run, manifest, student, todo[student], result, submissions[student]
                 )

@@ -337,3 +337,54 @@ def test_a_killed_task_is_merged_as_a_failure_needing_grading(course, tmp_path):
     assert out.sandbox == REDUCED_CLUSTER_GAPS
     assert course.total(A, "bob") is None  # empty scores: needs manual grading
     assert not (course.root / "autograded" / "bob").exists()
+
+
+class FakeHelper:
+    """A stand-in for a worker's grading helper: dies (HelperDied) or answers ``answer``."""
+
+    def __init__(self, answer: dict | None):
+        self.answer = answer
+
+    def call(self, request):
+        from lstm_grading.cluster.worker import HelperDied
+
+        if self.answer is None:
+            raise HelperDied("the process grading it was killed (SIGKILL)")
+        return dict(self.answer)
+
+
+@pytest.mark.parametrize("dies", [0, 1, 2])
+def test_a_helper_that_died_is_tried_once_more_and_the_row_says_so(
+    course, tmp_path, monkeypatch, dies
+):
+    from lstm_grading.cluster import worker
+
+    student = f"carol{dies}"
+    course.submit(student, A, corpus.ordinary(course.root, "correct"))
+    scores = {"test_sigmoid": 3.0, "test_tanh": 2.0, "test_sigmoid_grad": 3.0}
+    scores["test_tanh_grad"] = 2.0
+    answer = fake_result(course, tmp_path / "result", student, scores)
+    helpers = iter([FakeHelper(None)] * dies + [FakeHelper(answer)])
+    monkeypatch.setattr(worker, "_take", lambda: next(helpers))
+    monkeypatch.setattr(worker, "_idle", [])
+    result = worker.grade_task(None, {}, student, A, Limits(), None, (A,))
+    run, manifest, submissions, _, todo = parallel._plan(course.root, A, Limits(), False, "")
+    out = coordinator._merge(run, manifest, student, todo, submissions, result, tmp_path, None)
+    again = "graded again after try 1 ended: the process grading it was killed (SIGKILL)"
+    if dies < worker.ATTEMPTS:
+        assert (out.status, out.score) == ("graded", 10.0)
+        assert (again in out.notes) == (dies == 1), out.notes
+    else:  # the reason says it, and no note repeats it
+        assert (out.status, out.reason) == (
+            "failed",
+            "the process grading it was killed (SIGKILL) twice",
+        )
+        assert not any("graded again" in note for note in out.notes), out.notes
+
+
+def test_retry_notes_number_the_tries():
+    assert parallel.retry_notes([]) == []
+    assert parallel.retry_notes(["a", "b"]) == [
+        "graded again after try 1 ended: a",
+        "graded again after try 2 ended: b",
+    ]

@@ -204,6 +204,11 @@ def test_worker_killed_mid_task_is_graded_again_elsewhere(ps01_course, ps01_alon
     assert course.total(A, "sleeper") == FULL_MARKS
     assert course.scores(A)["correct"] == ps01_alone["correct"]
     assert course.submissions_in_gradebook() == 2  # graded again, not counted twice
+    # The row says so: the scheduler's count of the task's dead workers, asked before release.
+    assert row(summary, "sleeper")["notes"] == (
+        "graded again after try 1 ended: the Dask worker grading it died"
+    )
+    assert "graded again" not in row(summary, "correct")["notes"]
     cp.assert_clean(before, tree, killed=True)
 
 
@@ -270,6 +275,7 @@ def test_process_killed_twice_by_the_submission_is_reported(ps01_course, ps01_al
     assert sorted(p.name for p in tmp.iterdir()) == []
     summary = summary_of(course)
     assert row(summary, "killer")["reason"] == "the process grading it was killed (SIGKILL) twice"
+    assert "graded again" not in row(summary, "killer")["notes"]  # the reason says it
     assert row(summary, "correct")["sandbox"] == REDUCED_CLUSTER_GAPS
     assert summary["sandbox"] == "reduced (requested)"
     assert course.scores(A)["correct"] == ps01_alone["correct"]

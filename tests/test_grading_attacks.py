@@ -30,7 +30,14 @@ import nbformat
 import psutil
 import pytest
 from assignment_suite import max_points
-from cluster_processes import alive, releasing, sandbox_processes, wait_for, waits_for_a_lock
+from cluster_processes import (
+    alive,
+    releasing,
+    sandbox_processes,
+    wait_for,
+    waiting_sleepers,
+    waits_for_a_lock,
+)
 from course import Course
 
 from lstm_grading import cgroup, linux
@@ -387,7 +394,10 @@ def test_sigkill_of_a_worker_retries_its_submission(ps01_course, ps01_alone, tmp
     runs = run_folders()
     run = cli(course.root, "--jobs", "1")
     coordinator = psutil.Process(run.pid)
-    worker = job_started(run, coordinator)
+    # The sleeper's worker, once its kernel waits (the other submission's job is done or yet
+    # to come): the retried submission is known, and so is the row that must say so.
+    (sleeper,) = wait_for(lambda: waiting_sleepers(run.pid), "the sleeper to wait", run)
+    (worker,) = [w for w in coordinator.children() if sleeper in w.children(recursive=True)]
     worker.send_signal(signal.SIGKILL)
     with releasing(run.pid):
         out, err = run.communicate(timeout=WAIT)
@@ -402,6 +412,11 @@ def test_sigkill_of_a_worker_retries_its_submission(ps01_course, ps01_alone, tmp
     finally:
         con.close()
     assert n == 2  # retried, not counted twice
+    notes = {r["student"]: r["notes"] for r in summary["students"]}
+    assert notes["sleeper"] == (
+        "graded again after try 1 ended: the worker process grading it was killed (SIGKILL)"
+    )
+    assert "graded again" not in notes["correct"]
     assert_no_run_folder_left(runs)
     assert sandbox_processes() == []
 
@@ -423,6 +438,7 @@ def test_worker_killed_twice_is_reported_failed(ps01_course, ps01_alone, tmp_pat
     r = row(summary, "killer")
     assert r["status"] == "failed"
     assert r["reason"] == "the worker process grading it was killed (SIGKILL) twice"
+    assert "graded again" not in r["notes"]  # the reason says it
     assert course.total(A, "killer") is None  # needs grading
     assert_ordinary_grades(course, ps01_alone, ["correct"])
     assert row(summary, "correct")["sandbox"] == REDUCED_GAPS

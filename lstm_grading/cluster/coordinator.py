@@ -312,6 +312,11 @@ def grade_assignment(
                     for future in done:
                         student = owners.pop(future.key)
                         result = _result_of(future, address)
+                        if future.status == "finished":  # still held: the scheduler knows it
+                            result["retries"] = [
+                                *_worker_deaths(client, future.key),
+                                *result.get("retries", []),
+                            ]
                         future.release()
                         result["taken_notes"] = taken.pop(student, [])
                         outcome = _merge(
@@ -356,6 +361,25 @@ def _stop_helpers() -> int:
     from .worker import stop_idle_helpers
 
     return stop_idle_helpers()
+
+
+# Why a try ended when the scheduler ran the task again because its worker died.
+WORKER_DIED = "the Dask worker grading it died"
+
+
+def _worker_deaths(client, key: str) -> list[str]:
+    """One reason per worker that died while running the task ``key`` (which the client
+    still holds): the scheduler then ran it again elsewhere (its ``suspicious`` count)."""
+    try:
+        count = client.run_on_scheduler(_suspicious, key)
+    except Exception:  # a note, never worth the result: the row is recorded without it
+        return []
+    return [WORKER_DIED] * count
+
+
+def _suspicious(key: str, dask_scheduler=None) -> int:
+    task = dask_scheduler.tasks.get(key)
+    return task.suspicious if task is not None else 0
 
 
 def _result_of(future, address: str) -> dict:

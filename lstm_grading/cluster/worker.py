@@ -109,10 +109,11 @@ def grade_task(template, submission, student, assignment, limits, mode, notebook
         with _lock:
             _idle.append(helper)
         break
-    else:
+    else:  # the reason says it: no note of the earlier tries
         result = {"exit_code": None, "error": None, "reason": f"{deaths[0]} twice", "files": {}}
+        deaths = []
     result["worker"] = where()
-    result["retried"] = len(deaths)
+    result["retries"] = deaths  # why each earlier try ended (parallel.retry_notes)
     return result
 
 
