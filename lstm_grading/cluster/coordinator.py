@@ -370,16 +370,16 @@ WORKER_DIED = "the Dask worker grading it died"
 def _worker_deaths(client, key: str) -> list[str]:
     """One reason per worker that died while running the task ``key`` (which the client
     still holds): the scheduler then ran it again elsewhere (its ``suspicious`` count)."""
+
+    def suspicious(dask_scheduler=None) -> int:  # a closure: pickled by value, so a scheduler
+        task = dask_scheduler.tasks.get(key)  # started without lstm_grading can run it too
+        return task.suspicious if task is not None else 0
+
     try:
-        count = client.run_on_scheduler(_suspicious, key)
+        count = client.run_on_scheduler(suspicious)
     except Exception:  # a note, never worth the result: the row is recorded without it
         return []
     return [WORKER_DIED] * count
-
-
-def _suspicious(key: str, dask_scheduler=None) -> int:
-    task = dask_scheduler.tasks.get(key)
-    return task.suspicious if task is not None else 0
 
 
 def _result_of(future, address: str) -> dict:
