@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..checks import reference
-from .common import array_of, call, close, random_params, saturating_params
+from .common import array_of, call, close, random_params, saturating_params, tol
 
 GATE_FUNCTIONS = {
     "f": "forget_gate",
@@ -35,8 +35,31 @@ def _gate_cases(seed: int):
         yield f"saturated gates (sums near +-1000), {np.dtype(dtype)}", x, h_prev, params, dtype
 
 
+def _mistakes(gate: str, params: dict) -> list[tuple[str, dict]]:
+    """``(hint, params)``: the reference on these params gives what a usual mistake gives."""
+    H = params["Wh"].shape[0]
+    k = "ifog".index(gate)
+    cols = slice(k * H, (k + 1) * H)
+    transposed = {**params, "Wh": params["Wh"].copy()}
+    transposed["Wh"][:, cols] = params["Wh"][:, cols].T
+    unbiased = {**params, "b": params["b"].copy()}
+    unbiased["b"][cols] = 0
+    return [
+        (
+            f"they equal the result with Wh_{gate} transposed (is Wh_{gate} transposed? "
+            f"h_prev @ Wh_{gate} is (N, H) @ (H, H), and row m of Wh_{gate} holds the weights "
+            "from unit m of h_prev)",
+            transposed,
+        ),
+        (f"they equal the result without the bias b_{gate} (is the bias missing?)", unbiased),
+    ]
+
+
 def check_gate(fn, gate: str) -> None:
-    """One gate function against the reference's, on every case of :func:`_gate_cases`."""
+    """One gate function against the reference's, on every case of :func:`_gate_cases`.
+
+    Wrong values that a usual mistake (a transposed ``Wh_k``, no bias) gives are named.
+    """
     __tracebackhide__ = True
     name = GATE_FUNCTIONS[gate]
     ref = reference(name)
@@ -44,7 +67,13 @@ def check_gate(fn, gate: str) -> None:
     for label, x, h_prev, params, dtype in _gate_cases(seed):
         got = call(fn, x, h_prev, params, name=name, names=("x", "h_prev", "params"))
         array_of(got, f"{name} ({label})", (x.shape[0], h_prev.shape[1]), dtype)
-        close(got, ref(x, h_prev, params), f"{name} ({label})", dtype)
+        try:
+            close(got, ref(x, h_prev, params), f"{name} ({label})", dtype)
+        except AssertionError as err:
+            for hint, wrong in _mistakes(gate, params):
+                if np.allclose(got, ref(x, h_prev, wrong), **tol(dtype)):
+                    raise AssertionError(f"{err}; {hint}") from None
+            raise
 
 
 def _states(seed: int):
