@@ -216,7 +216,7 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
             raise ReferenceUsedError(called.format(used[0])) from None
         if isinstance(exc, (FloatingPointError, RuntimeWarning)):
             raise AssertionError(
-                f"{name} raised a floating-point warning ({exc}); large inputs must not overflow"
+                f"{name} raised a floating-point warning ({exc}); {_numpy_warning_hint(exc)}"
             ) from None
         raise
     if used:  # first: the reference's own code may switch errors off where it checks them
@@ -228,6 +228,24 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
             "it overflows: use formulas that do not overflow instead"
         )
     return result
+
+
+def _numpy_warning_hint(exc: BaseException) -> str:
+    """What a floating-point warning of NumPy says about the function that raised it."""
+    text = str(exc)
+    if "overflow" in text:
+        return "large inputs must not overflow"
+    if "divide by zero" in text:
+        return (
+            "it must not divide by zero for any input the tests give (all-zero arrays "
+            "included): check the divisor before dividing"
+        )
+    if "invalid value" in text:
+        return (
+            "it computed a NaN (0/0, inf - inf, sqrt of a negative number...): it must handle "
+            "every input the tests give (large values, zeros) without NumPy warnings"
+        )
+    return "it must handle every input the tests give (large values, zeros) without NumPy warnings"
 
 
 def _values(array, what: str) -> list:

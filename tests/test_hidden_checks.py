@@ -148,3 +148,20 @@ def test_a_step_whose_cache_holds_the_new_states_fails():
     with pytest.raises(AssertionError, match="the inputs of the step, not its results"):
         check_cache(step)
     check_cache(lambda *args: step(*args, bug=False))  # the same step without the bug passes
+
+
+@pytest.mark.parametrize(
+    ("fn", "says"),
+    [
+        (lambda x: np.exp(1000.0 * x), "large inputs must not overflow"),
+        (lambda x: 1.0 / np.float64(0.0) * x, "must not divide by zero for any input"),
+        (lambda x: np.float64(0.0) / np.float64(0.0) * x, "computed a NaN"),
+    ],
+    ids=["overflow", "divide by zero", "invalid value"],
+)
+def test_a_floating_point_warning_is_explained_by_its_kind(fn, says):
+    """Not "large inputs must not overflow" for a division by zero (clip_grad_norm on zero
+    gradients): the message fits the warning."""
+    with pytest.raises(AssertionError, match=r"raised a floating-point warning \(.*\); ") as info:
+        call_isolated(fn, X)
+    assert says in str(info.value)
