@@ -41,6 +41,24 @@ FIT_MEMORY = (
     "clip_norm=1.0, rng=0)"
 )
 LOSS_CALL = "            loss, grads = loss_fn(x[idx], y[idx], params)\n"
+# Adam with one step counter per parameter (as PyTorch keeps one per tensor), not one shared.
+COUNTER_PER_PARAMETER = (
+    ("        self.t = 0\n", "        self.t = {}\n"),
+    (
+        "        self.t += 1\n        for k, g in grads.items():\n",
+        "        for k, g in grads.items():\n            self.t[k] = self.t.get(k, 0) + 1\n",
+    ),
+    (BIAS_CORRECTION, BIAS_CORRECTION.replace("self.t)", "self.t[k])")),
+)
+# The common idiom scale = min(1, max_norm / norm), the norm a NumPy float: max_norm / 0 warns.
+CLIP_BY_MIN = (
+    (NORM, NORM.replace("float(np.sqrt(", "np.sqrt(").replace("))))", ")))")),
+    (
+        "    if norm <= max_norm:\n        return dict(grads), norm\n" + CLIP,
+        "    scale = min(1.0, max_norm / norm)\n"
+        "    return {k: g * scale for k, g in grads.items()}, float(norm)",
+    ),
+)
 TRAININGS = ("test_companies", "test_memory_lstm", "test_memory_rnn")
 MEMORY = ("test_memory_lstm", "test_memory_rnn")  # the trainings that clip and shuffle
 
@@ -79,6 +97,13 @@ SUBMISSIONS = [
         reason="clip_grad_norm changed grads in place",
     ),
     Submission(
+        "clip_divides_by_zero",
+        "clip_grad_norm scales by min(1, max_norm / norm): a NumPy division by 0 if all are 0",
+        edits=CLIP_BY_MIN,
+        broken=("test_clip_grad_norm",),
+        reason="clip_grad_norm divided by zero on all-zero gradients",
+    ),
+    Submission(
         "adam_uphill",
         "Adam adds the update: every training climbs the loss",
         edits=((ADAM_UPDATE, ADAM_UPDATE.replace("-=", "+=")),),
@@ -115,6 +140,13 @@ SUBMISSIONS = [
         ),
         broken=("test_adam", *TRAININGS),
         reason="the first step should also move b",
+    ),
+    Submission(
+        "adam_counter_per_parameter",
+        "Adam counts steps per parameter: the first update after a partial step is too big",
+        edits=COUNTER_PER_PARAMETER,
+        broken=("test_adam",),
+        reason="not one counter per parameter",
     ),
     Submission(
         "no_shuffle",
@@ -205,6 +237,14 @@ SUBMISSIONS = [
         reason="epoch losses against the course's training",
     ),
     Submission(
+        "memory_without_rng",
+        "fit_memory leaves out rng=0: its shuffles are not the course's",
+        edits=((FIT_MEMORY, FIT_MEMORY.replace(", rng=0)", ")")),),
+        broken=MEMORY,
+        reason="the settings the notebook fixes (Adam(lr=0.01), epochs=40, batch_size=64, "
+        "clip_norm=1.0, rng=0)",
+    ),
+    Submission(
         "memory_with_reference_fit",
         "fit_memory hands the training to lstm_core.fit",
         edits=(
@@ -226,10 +266,10 @@ class TestGrading(GradedAssignment):
     submissions = SUBMISSIONS
 
 
-def solution_namespace(replace: tuple[str, str] | None = None) -> dict:
+def solution_namespace(*replace: tuple[str, str]) -> dict:
     """The globals of the solution notebook after its setup and solution cells.
 
-    ``replace`` is an (old, new) edit of that code, ``old`` found exactly once.
+    ``replace`` are (old, new) edits of that code, each ``old`` found exactly once.
     """
     cells = json.loads(NOTEBOOK.read_text())["cells"]
     code = [
@@ -238,9 +278,9 @@ def solution_namespace(replace: tuple[str, str] | None = None) -> dict:
         if c["cell_type"] == "code" and not c["metadata"]["nbgrader"]["grade"]
     ]
     source = "\n\n".join(code)
-    if replace is not None:
-        assert source.count(replace[0]) == 1, replace[0]
-        source = source.replace(*replace)
+    for old, new in replace:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
     namespace: dict = {}
     exec(compile(source, str(NOTEBOOK), "exec"), namespace)
     return namespace
@@ -318,3 +358,26 @@ def test_the_book_page_and_the_intro_quote_the_notebook_signatures():
         assert signature[name] in page, signature[name]
     assert signature["fit_companies"] in intro and signature["fit_memory"] in intro
     assert signature["train"].replace(", batch_size, clip_norm, rng)", ", ...)") in intro
+
+
+def test_check_adam_points_at_a_counter_kept_per_parameter():
+    """Adam with a step counter per parameter first differs at the step after the partial one:
+    the message says the counter is shared."""
+    namespace = solution_namespace(*COUNTER_PER_PARAMETER)
+    with pytest.raises(AssertionError, match=r"after step 5 .*is the step counter t shared"):
+        ps06.check_adam(namespace["Adam"])
+
+
+def test_check_clip_grad_norm_names_the_division_by_zero():
+    namespace = solution_namespace(*CLIP_BY_MIN)
+    with pytest.raises(AssertionError, match=r"divide by zero .*must not divide by zero"):
+        ps06.check_clip_grad_norm(namespace["clip_grad_norm"])
+
+
+def test_a_training_that_differs_is_told_the_settings_and_the_pieces_to_check():
+    namespace = solution_namespace((FIT_MEMORY, FIT_MEMORY.replace(", rng=0)", ")")))
+    with pytest.raises(AssertionError) as info:
+        ps06.check_memory(namespace["fit_memory"], "lstm")
+    message = str(info.value)
+    assert "(Adam(lr=0.01), epochs=40, batch_size=64, clip_norm=1.0, rng=0)" in message
+    assert "test_adam, test_clip_grad_norm and test_train" in message
