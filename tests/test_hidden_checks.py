@@ -14,6 +14,7 @@ import pytest
 
 import lstm_core  # bound before call_isolated puts the package out of reach
 from lstm_grading import ReferenceUsedError, call_isolated
+from lstm_grading.hidden.ps01 import check_tanh
 from lstm_grading.hidden.ps03 import check_cache
 
 X = np.array([-1000.0, -1.0, 0.0, 1.0, 1000.0])
@@ -165,3 +166,18 @@ def test_a_floating_point_warning_is_explained_by_its_kind(fn, says):
     with pytest.raises(AssertionError, match=r"raised a floating-point warning \(.*\); ") as info:
         call_isolated(fn, X)
     assert says in str(info.value)
+
+
+def test_a_tanh_that_calls_numpys_is_refused_and_numpy_is_put_back():
+    def own(x):
+        z = np.exp(-np.abs(x))
+        return np.sign(x) * (1.0 - z * z) / (1.0 + z * z)
+
+    numpy_tanh = np.tanh
+    with pytest.raises(AssertionError, match=r"tanh called np.tanh: the exercise"):
+        check_tanh(lambda x: np.tanh(x))
+    assert np.tanh is numpy_tanh
+    with pytest.raises(AssertionError, match=r"tanh is NumPy's own np.tanh"):
+        check_tanh(np.tanh)
+    check_tanh(own)
+    assert np.tanh is numpy_tanh

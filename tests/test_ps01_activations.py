@@ -39,6 +39,20 @@ SILENCED = "switched floating-point errors off"
 
 SUBMISSIONS = [
     Submission(
+        "tanh_calls_numpy",
+        "tanh returns np.tanh(x), which the text says not to use",
+        edits=((TANH, "    return np.tanh(x)"),),
+        broken=("test_tanh",),
+        reason="tanh called np.tanh: the exercise is to build tanh from np.exp",
+    ),
+    Submission(
+        "tanh_is_numpys",
+        "the name tanh bound to np.tanh itself after the cell's function",
+        edits=((TANH, TANH + "\n\n\ntanh = np.tanh"),),
+        broken=("test_tanh",),
+        reason="tanh is NumPy's own np.tanh",
+    ),
+    Submission(
         "naive_sigmoid",
         "sigmoid by the textbook formula overflows at x = -1000; sigmoid_grad uses it",
         edits=((SIGMOID, "    return 1.0 / (1.0 + np.exp(-x))"),),

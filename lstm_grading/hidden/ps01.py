@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy._core import umath
 
 from ..checks import check_activation, reference
 from .common import call, close
@@ -49,9 +50,44 @@ def check_sigmoid(fn) -> None:
     _check(fn, "sigmoid")
 
 
+# NumPy's tanh itself, reached through a name that rebinding ``np.tanh`` does not change.
+_NUMPY_TANH = umath.tanh
+NUMPY_TANH_CALLED = (
+    "tanh called np.tanh: the exercise is to build tanh from np.exp (np.tanh may only check "
+    "your answers)"
+)
+
+
+def _refuse_numpy_tanh(*args, **kwargs):
+    raise AssertionError(NUMPY_TANH_CALLED)
+
+
+def _without_numpy_tanh(fn):
+    """``fn`` as a function during whose calls ``np.tanh`` (the attribute of the numpy module,
+    which ``np.tanh(...)`` in the student's code looks up) raises; put back afterwards."""
+
+    def run(*args):
+        saved = np.tanh
+        np.tanh = _refuse_numpy_tanh
+        try:
+            return fn(*args)
+        finally:
+            np.tanh = saved
+
+    return run
+
+
 def check_tanh(fn) -> None:
+    """tanh against the reference, built without NumPy's own tanh: random and extreme inputs,
+    float64 and float32."""
     __tracebackhide__ = True
-    _check(fn, "tanh")
+    if fn is _NUMPY_TANH or fn is np.tanh:
+        raise AssertionError(
+            "tanh is NumPy's own np.tanh: the exercise is to build tanh from np.exp"
+        )
+    if not callable(fn):
+        raise AssertionError(f"tanh should be a function, got {type(fn).__name__}")
+    _check(_without_numpy_tanh(fn), "tanh")
 
 
 def check_sigmoid_grad(fn) -> None:
