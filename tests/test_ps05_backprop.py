@@ -7,7 +7,15 @@ also fails the gradient check of part 4, which runs all of them.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
 from assignment_suite import GradedAssignment, Submission
+
+from lstm_grading.hidden import ps05
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions/ps05_backprop/ps05_backprop.ipynb"
 
 DC_TOTAL = (
     "    dc_total = dc + dh * o * (1.0 - tanh_c**2)  # a new array: dc itself stays as it was"
@@ -30,6 +38,10 @@ NUMGRAD = (
     "        x[k] = old - h\n"
     "        minus = np.array(f(x), dtype=float)\n"
     "        x[k] = old  # exactly the old value"
+)
+# x[k] += h, x[k] -= 2 * h, x[k] += h: round-off does not always give x back exactly.
+NOT_RESTORED = NUMGRAD.replace("x[k] = old - h", "x[k] -= 2 * h").replace(
+    "x[k] = old  # exactly the old value", "x[k] += h"
 )
 REL_ERROR = "    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))"
 STEP_CELLS = ("test_step_backward_inputs", "test_step_backward_params", "test_gradient_check")
@@ -78,21 +90,22 @@ SUBMISSIONS = [
             ),
         ),
         broken=("test_numerical_gradient",),
-        reason="an f that returns the same buffer every call",
+        reason="copy what f returns (np.array(f(x))) before calling f again",
     ),
     Submission(
         "numgrad_not_restored",
         "numerical_gradient undoes its steps by arithmetic, which does not give x back exactly",
-        edits=(
-            (
-                NUMGRAD,
-                NUMGRAD.replace("x[k] = old - h", "x[k] -= 2 * h").replace(
-                    "x[k] = old  # exactly the old value", "x[k] += h"
-                ),
-            ),
-        ),
+        edits=((NUMGRAD, NOT_RESTORED),),
         broken=("test_numerical_gradient", "test_gradient_check"),
         reason="keep each old value and write it back",
+    ),
+    Submission(
+        "numgrad_steps_by_adding",
+        "numerical_gradient steps by x[k] += h, x[k] -= 2 * h, x[k] += h: gradient_errors's "
+        "arguments are not restored exactly",
+        edits=((NUMGRAD, NOT_RESTORED.replace("x[k] = old + h", "x[k] += h")),),
+        broken=("test_numerical_gradient", "test_gradient_check"),
+        reason="was not restored exactly after numerical_gradient perturbed it",
     ),
     Submission(
         "forgets_dc_from_next_step",
@@ -213,3 +226,48 @@ SUBMISSIONS = [
 class TestGrading(GradedAssignment):
     assignment = "ps05_backprop"
     submissions = SUBMISSIONS
+
+
+def solution_namespace(*replace: tuple[str, str]) -> dict:
+    """The globals of the solution notebook after its setup and solution cells, with the
+    (old, new) edits ``replace`` of that code (each ``old`` found exactly once)."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    source = "\n\n".join(
+        "".join(c["source"])
+        for c in cells
+        if c["cell_type"] == "code" and not c["metadata"]["nbgrader"]["grade"]
+    )
+    for old, new in replace:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    namespace: dict = {}
+    exec(compile(source, str(NOTEBOOK), "exec"), namespace)
+    return namespace
+
+
+def test_the_hidden_checks_of_the_checker_pass_the_solution():
+    namespace = solution_namespace()
+    ps05.check_numerical_gradient(namespace["numerical_gradient"])
+    ps05.check_gradient_errors(namespace["gradient_errors"], namespace)
+
+
+def test_a_checker_that_does_not_restore_x_is_told_so_by_the_gradient_check():
+    """Not "changed its argument in place" (the notebook says to perturb in place): the
+    argument was not put back exactly."""
+    namespace = solution_namespace((NUMGRAD, NOT_RESTORED))
+    with pytest.raises(AssertionError, match=r"was not restored exactly after numerical_gradient"):
+        ps05.check_gradient_errors(namespace["gradient_errors"], namespace)
+
+
+def test_a_wrong_backward_pass_is_called_the_students_own():
+    namespace = solution_namespace((RETURN, RETURN.replace("dc_total * f", "dc_total")))
+    with pytest.raises(AssertionError, match=r"when it checks your lstm_backward"):
+        ps05.check_gradient_errors(namespace["gradient_errors"], namespace)
+
+
+def test_a_checker_that_keeps_what_f_returns_is_told_to_copy_it():
+    namespace = solution_namespace(
+        (NUMGRAD, NUMGRAD.replace("np.array(f(x), dtype=float)", "np.asarray(f(x))"))
+    )
+    with pytest.raises(AssertionError, match=r"same buffer every call: .*copy what f returns"):
+        ps05.check_numerical_gradient(namespace["numerical_gradient"])
