@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy._core import umath
 
 from ..checks import check_activation, reference
 from .common import call, close
@@ -50,8 +49,6 @@ def check_sigmoid(fn) -> None:
     _check(fn, "sigmoid")
 
 
-# NumPy's tanh itself, reached through a name that rebinding ``np.tanh`` does not change.
-_NUMPY_TANH = umath.tanh
 NUMPY_TANH_CALLED = (
     "tanh called np.tanh: the exercise is to build tanh from np.exp (np.tanh may only check "
     "your answers)"
@@ -81,7 +78,7 @@ def check_tanh(fn) -> None:
     """tanh against the reference, built without NumPy's own tanh: random and extreme inputs,
     float64 and float32."""
     __tracebackhide__ = True
-    if fn is _NUMPY_TANH or fn is np.tanh:
+    if isinstance(fn, np.ufunc) and fn.__name__ == "tanh":  # NumPy's, under any name
         raise AssertionError(
             "tanh is NumPy's own np.tanh: the exercise is to build tanh from np.exp"
         )
