@@ -7,6 +7,7 @@ random generators) and a student's np.errstate(under="ignore") are fine.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -181,3 +182,71 @@ def test_a_tanh_that_calls_numpys_is_refused_and_numpy_is_put_back():
         check_tanh(np.tanh)
     check_tanh(own)
     assert np.tanh is numpy_tanh
+
+
+def step(x, h_prev, c_prev, params):
+    """The contract's step in NumPy (no lstm_core), for the hidden checks' unit tests."""
+    H = h_prev.shape[1]
+    a = x @ params["Wx"] + h_prev @ params["Wh"] + params["b"]
+    i, f, o = (stable(a[:, k * H : (k + 1) * H]) for k in range(3))
+    g = np.tanh(a[:, 3 * H :])
+    c = f * c_prev + i * g
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+    cache = {"x": x, "h_prev": h_prev, "c_prev": c_prev, "i": i, "f": f, "o": o, "g": g}
+    cache.update(c=c, tanh_c=tanh_c, params=params)
+    return h, c, cache
+
+
+def forward(x, params, h0=None, c0=None, one_default=False):
+    """Unrolls ``step``; ``one_default``: zeros for both memories only when h0 is missing."""
+    N, T, _ = x.shape
+    H = params["Wh"].shape[0]
+    if one_default:
+        if h0 is None:
+            h0 = c0 = np.zeros((N, H))
+    else:
+        h0 = np.zeros((N, H)) if h0 is None else h0
+        c0 = np.zeros((N, H)) if c0 is None else c0
+    h, c, hs, caches = h0, c0, np.empty((N, T, H)), []
+    for t in range(T):
+        h, c, cache = step(x[:, t], h, c, params)
+        hs[:, t] = h
+        caches.append(cache)
+    return hs, caches
+
+
+def test_an_error_raised_by_the_student_names_the_call_and_the_case():
+    """A bare TypeError from deep inside would not say which call, on which input, failed."""
+    from lstm_grading.hidden import ps04
+
+    ps04.check_values(forward)  # the right loop passes
+    with pytest.raises(AssertionError) as info:
+        ps04.check_values(lambda *args: forward(*args, one_default=True))
+    message = str(info.value)
+    assert re.fullmatch(
+        r"lstm_forward\(x, params, h0, c0=None\) raised TypeError: unsupported operand .*"
+        r" \(N, T, D, H = 1, 1, 1, 1, h0 only\)",
+        message,
+    ), message
+    assert isinstance(info.value.__cause__, TypeError)  # the original, kept as the cause
+
+
+def test_a_failed_check_inside_a_call_keeps_its_own_message():
+    """The overflow and the reference's use are AssertionErrors already: not wrapped again."""
+    from lstm_grading.hidden.common import call
+
+    with pytest.raises(AssertionError, match=r"^naive raised a floating-point warning"):
+        call(naive, X, name="naive", names=("x",))
+    with pytest.raises(ReferenceUsedError, match=r"^sigmoid called the reference package"):
+        call(lambda x: lstm_core.sigmoid(x), X, name="sigmoid", names=("x",))
+    with pytest.raises(AssertionError, match=r"^rel_error\(a, b, eps=0\.5\) raised KeyError: 'k'$"):
+        call(lambda a, b, eps: {}["k"], X, X, 0.5, name="rel_error", names=("a", "b", "eps"))
+
+
+def test_a_prediction_from_a_hard_coded_step_is_named():
+    from lstm_grading.hidden import ps04
+
+    ps04.check_predict_day5(lambda x, params: forward(x, params)[0][:, -1])
+    with pytest.raises(AssertionError, match=r"returned h after step 3 \(hs\[:, 3\]\) for x of "):
+        ps04.check_predict_day5(lambda x, params: forward(x, params)[0][:, 3])

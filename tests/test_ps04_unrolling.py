@@ -50,6 +50,17 @@ SUBMISSIONS = [
         reason="should start from zero memories",
     ),
     Submission(
+        "one_default_state",
+        "lstm_forward fills both memories with zeros only when h0 is missing: h0 alone fails, "
+        "c0 alone is ignored",
+        edits=(
+            (STATES, "    if h0 is None:\n        h0 = c0 = np.zeros((N, H))\n    h, c = h0, c0"),
+        ),
+        # Visible in both cells; the hidden checks' cases with h0 only name the call too.
+        broken=FORWARD_CELLS,
+        reason="lstm_forward(x, params, h0=...) raised TypeError",
+    ),
+    Submission(
         "h0_used_as_c0",
         "lstm_forward starts the long-term memory from h0",
         edits=((STATES, STATES.replace("else c0", "else h0")),),
@@ -173,6 +184,13 @@ SUBMISSIONS = [
         edits=((PREDICT, '    _, cache = lstm_forward(x, params)\n    return cache[-1]["c"]'),),
         broken=("test_predictions",),
         reason="predict_day5 returns the long-term memory c",
+    ),
+    Submission(
+        "predicts_day4_hardcoded",
+        "predict_day5 returns hs[:, 3], right for the companies' T = 4 only",
+        edits=((PREDICT, PREDICT.replace("hs[:, -1]", "hs[:, 3]")),),
+        broken=("test_predictions",),
+        reason="hs[:, T - 1] = hs[:, -1], for any T; predict_day5 returned hs[:, 3]",
     ),
     Submission(
         "predicts_first_day",

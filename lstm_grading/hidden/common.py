@@ -42,15 +42,41 @@ def same(a, b) -> bool:
     return a is b or a == b
 
 
-def call(fn, *args, name: str, names: tuple[str, ...] = ()):
+def described_call(name: str, args: tuple, names: tuple[str, ...] = ()) -> str:
+    """The call in words, ``lstm_forward(x, params, h0, c0=None)``: names, and values of
+    ``None`` and numbers (the arguments whose value is the point of a case)."""
+    shown = []
+    for k, value in enumerate(args):
+        what = names[k] if k < len(names) else f"argument {k + 1}"
+        if value is None or isinstance(value, (bool, int, float)):
+            shown.append(f"{what}={value!r}")
+        else:
+            shown.append(what)
+    return f"{name}({', '.join(shown)})"
+
+
+def call(fn, *args, name: str, names: tuple[str, ...] = (), case: str | None = None):
     """``fn(*args)`` isolated (:func:`call_isolated`) on the arguments themselves.
+
+    An exception the call raises (other than the ``AssertionError`` of a failed check) comes
+    back as an ``AssertionError`` that names the call and ``case``, the original as its
+    cause: the feedback shows only the last exception's text, and a bare ``TypeError`` raised
+    somewhere inside would not say which call, on which input, went wrong.
 
     Fails if the call changed an argument (a NumPy array in place, or a dict's arrays or
     keys); ``names`` names the arguments in that message.
     """
     __tracebackhide__ = True
     before = [copy_arg(a) for a in args]
-    result = call_isolated(fn, *args, name=name)
+    try:
+        result = call_isolated(fn, *args, name=name)
+    except AssertionError:
+        raise
+    except Exception as exc:
+        where = f" ({case})" if case else ""
+        raise AssertionError(
+            f"{described_call(name, args, names)} raised {type(exc).__name__}: {exc}{where}"
+        ) from exc
     for k, (old, new) in enumerate(zip(before, args, strict=True)):
         if not same(old, new):
             what = names[k] if k < len(names) else f"argument {k + 1}"

@@ -21,7 +21,7 @@ def _run(step, case):
     """The student's step on one case: checks the form (h, c, cache) and the shapes."""
     __tracebackhide__ = True
     label, x, h_prev, c_prev, params = case
-    out = call(step, x, h_prev, c_prev, params, name=NAME, names=ARGS)
+    out = call(step, x, h_prev, c_prev, params, name=NAME, names=ARGS, case=label)
     if not (isinstance(out, tuple) and len(out) == 3):
         raise AssertionError(f"{NAME} should return the tuple (h, c, cache) ({label})")
     h, c, cache = out
