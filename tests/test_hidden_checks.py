@@ -216,6 +216,23 @@ def forward(x, params, h0=None, c0=None, one_default=False):
     return hs, caches
 
 
+def test_a_cache_may_hold_a_copy_of_the_params_but_not_other_params():
+    """The text, the visible test and this check agree: the params' values, not their dict."""
+
+    def copied(*args):
+        h, c, cache = step(*args)
+        return h, c, {**cache, "params": {k: v.copy() for k, v in cache["params"].items()}}
+
+    def without_bias(*args):
+        h, c, cache = step(*args)
+        return h, c, {**cache, "params": {k: cache["params"][k] for k in ("Wx", "Wh")}}
+
+    check_cache(step)
+    check_cache(copied)
+    with pytest.raises(AssertionError, match=r'cache\["params"\] should hold the params the step'):
+        check_cache(without_bias)
+
+
 def test_an_error_raised_by_the_student_names_the_call_and_the_case():
     """A bare TypeError from deep inside would not say which call, on which input, failed."""
     from lstm_grading.hidden import ps04
@@ -250,3 +267,24 @@ def test_a_prediction_from_a_hard_coded_step_is_named():
     ps04.check_predict_day5(lambda x, params: forward(x, params)[0][:, -1])
     with pytest.raises(AssertionError, match=r"returned h after step 3 \(hs\[:, 3\]\) for x of "):
         ps04.check_predict_day5(lambda x, params: forward(x, params)[0][:, 3])
+
+
+def test_init_params_with_zero_biases_besides_the_forget_gate_fails():
+    from lstm_grading.hidden.ps03 import check_init_params
+
+    def init(D, H, rng=None, dtype=np.float64, zero_biases=False):
+        rng = np.random.default_rng(rng)
+        bound = 1 / np.sqrt(H)
+        p = {
+            "Wx": rng.uniform(-bound, bound, (D, 4 * H)).astype(dtype),
+            "Wh": rng.uniform(-bound, bound, (H, 4 * H)).astype(dtype),
+            "b": rng.uniform(-bound, bound, 4 * H).astype(dtype),
+        }
+        if zero_biases:
+            p["b"][:] = 0.0
+        p["b"][H : 2 * H] = 1.0
+        return p
+
+    check_init_params(init)
+    with pytest.raises(AssertionError, match=r"the biases of the input gate, the output gate"):
+        check_init_params(lambda *args: init(*args, zero_biases=True))

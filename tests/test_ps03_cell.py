@@ -59,6 +59,18 @@ SUBMISSIONS = [
         reason="should lie in [-1/sqrt(H), 1/sqrt(H)]",
     ),
     Submission(
+        "init_zero_other_biases",
+        "init_params draws the weights but leaves the input, output and candidate biases at 0",
+        edits=(
+            (
+                '        "b": rng.uniform(-bound, bound, 4 * H).astype(dtype),',
+                '        "b": np.zeros(4 * H, dtype),',
+            ),
+        ),
+        broken=("test_init_params",),
+        reason="the biases of the input gate, the output gate and the candidate (b[:H] and b[2H:])",
+    ),
+    Submission(
         "init_ignores_dtype",
         "init_params always returns float64",
         edits=(
@@ -105,7 +117,7 @@ SUBMISSIONS = [
         "the step's sum leaves out the bias b",
         edits=((SUM, SUM.replace(' + params["b"]', "")),),
         broken=STEP_CELLS,
-        reason="the hand-worked gates (i, f, o, g) should be",
+        reason="of sums without the bias; add it",
     ),
     Submission(
         "transposed_input_weights",
@@ -126,8 +138,24 @@ SUBMISSIONS = [
                 "tanh(a[:, 3 * H :])], axis=1)",
             ),
         ),
+        # The visible gates and float32 cells saturate the gates too: their own message.
         broken=SATURATED_CELLS,
-        reason="large inputs must not overflow",
+        reason="lstm_step_forward overflowed on gate sums of +-1000",
+    ),
+    Submission(
+        "sigmoid_clipped_at_700",
+        "the textbook sigmoid of sums clipped to +-700: fine in float64, overflows in float32",
+        edits=(
+            (
+                SQUASH,
+                "    gates = np.concatenate(\n"
+                "        [1.0 / (1.0 + np.exp(-np.clip(a[:, : 3 * H], -700, 700))), "
+                "tanh(a[:, 3 * H :])], axis=1\n"
+                "    )",
+            ),
+        ),
+        broken=("test_step_float32",),
+        reason="the float32 step overflowed on gate sums of +-1000",
     ),
     Submission(
         "naive_sigmoid_silenced",
@@ -189,6 +217,32 @@ SUBMISSIONS = [
         edits=((CACHE, CACHE.replace('"tanh_c": tanh_c', '"tanh_c": tanh(c_prev)')),),
         broken=("test_step_h", "test_step_cache"),
         reason="should be tanh(c)",
+    ),
+    Submission(
+        "cache_params_copy",
+        "the cache keeps a defensive copy of params: the same values, so nothing is lost",
+        edits=(
+            (
+                CACHE,
+                CACHE.replace(
+                    '"params": params', '"params": {k: v.copy() for k, v in params.items()}'
+                ),
+            ),
+        ),
+    ),
+    Submission(
+        "cache_params_without_bias",
+        "the cache's params hold Wx and Wh only",
+        edits=(
+            (
+                CACHE,
+                CACHE.replace(
+                    '"params": params', '"params": {"Wx": params["Wx"], "Wh": params["Wh"]}'
+                ),
+            ),
+        ),
+        broken=("test_step_cache",),
+        reason='cache["params"] should hold the params the step was given',
     ),
     Submission(
         "cache_tuple",

@@ -65,7 +65,15 @@ def check_init_params(init_params) -> None:
         assert b[H : 2 * H] == [1.0] * H, (
             f"the forget gate's bias (b[H:2H]) should be 1 (D, H = {D}, {H})"
         )
-        others = p["Wx"].ravel().tolist() + p["Wh"].ravel().tolist() + b[:H] + b[2 * H :]
+        biases = b[:H] + b[2 * H :]  # of the input gate, output gate and candidate
+        if len(set(biases)) < len(biases) // 2 + 1:
+            raise AssertionError(
+                "the biases of the input gate, the output gate and the candidate (b[:H] and "
+                "b[2H:]) should be drawn uniformly from [-1/sqrt(H), 1/sqrt(H)] like the "
+                f"weights, only the forget gate's set to 1 (D, H = {D}, {H}); here these "
+                f"{len(biases)} biases take only {len(set(biases))} distinct value(s)"
+            )
+        others = p["Wx"].ravel().tolist() + p["Wh"].ravel().tolist() + biases
         assert all(abs(v) <= bound * (1 + 1e-6) for v in others), (
             f"weights should lie in [-1/sqrt(H), 1/sqrt(H)] (D, H = {D}, {H})"
         )
@@ -187,6 +195,9 @@ def check_cache(step) -> None:
                     "backward pass needs the inputs of the step, not its results"
                 )
         if not (isinstance(cache["params"], dict) and same(cache["params"], params)):
-            raise AssertionError(f'cache["params"] should be the params of the step ({label})')
+            raise AssertionError(
+                f'cache["params"] should hold the params the step was given, the same arrays '
+                f"(the dict itself or a copy of it) ({label})"
+            )
         for key in ("i", "f", "o", "g", "c", "tanh_c"):
             close(cache[key], want[2][key], f'cache["{key}"] ({label})')
