@@ -136,6 +136,78 @@ def test_clip_grad_norm_scales_all_gradients_together():
     assert grads["a"][0] == 3.0  # the input is untouched
     same, _ = lc.clip_grad_norm(grads, 10.0)
     assert same["a"] is grads["a"]
+    # a new dict even when nothing is clipped (as documented): changing it leaves grads alone
+    assert same is not grads
+    same["a"] = np.array([0.0])
+    assert grads["a"][0] == 3.0
+
+
+def test_clip_grad_norm_of_float32_with_a_factor_below_float32s_normal_range():
+    """A norm of about 1e31 clipped to 1e-12 needs the factor 1e-43, a float32 subnormal
+    with two significant digits: the gradients are then scaled in float64 instead, and come
+    out as float32 values as accurate as clipping the same gradients held in float64."""
+    g32 = {"a": np.array([3e30, -4e30], np.float32), "b": np.array([[1e31]], np.float32)}
+    g64 = {k: v.astype(np.float64) for k, v in g32.items()}
+    clipped, norm = lc.clip_grad_norm(g32, 1e-12)
+    want, want_norm = lc.clip_grad_norm(g64, 1e-12)  # factor 1e-43 is a normal float64
+    assert norm == pytest.approx(want_norm, rel=1e-6)
+    assert norm == pytest.approx(np.sqrt(9e60 + 16e60 + 1e62), rel=1e-6)
+    for k in g32:
+        assert clipped[k].dtype == np.float32
+        np.testing.assert_allclose(clipped[k], want[k].astype(np.float32), rtol=1e-6, atol=0)
+    assert lc.global_norm(clipped) == pytest.approx(1e-12, rel=1e-6)
+
+
+def test_adam_takes_the_steps_of_kingma_and_bas_algorithm():
+    """Two steps against Algorithm 1 of Kingma and Ba (2015), by hand:
+    m_t = b1 m_{t-1} + (1 - b1) g_t,  v_t = b2 v_{t-1} + (1 - b2) g_t^2,
+    w_t = w_{t-1} - lr (m_t / (1 - b1^t)) / (sqrt(v_t / (1 - b2^t)) + eps).
+    With lr = 0.1, b1 = 0.5, b2 = 0.75 and an eps of 0.5 (large, so that where it is added
+    shows), from w = 1 and m = v = 0:
+    t = 1, g = 2:  m = 0.5 * 2 = 1,  v = 0.25 * 4 = 1,  m^ = 1 / 0.5 = 2,  v^ = 1 / 0.25 = 4,
+                   w = 1 - 0.1 * 2 / (2 + 0.5) = 1 - 0.08 = 0.92
+    t = 2, g = -2: m = 0.5 * 1 + 0.5 * (-2) = -0.5,  v = 0.75 * 1 + 0.25 * 4 = 1.75,
+                   m^ = -0.5 / 0.75 = -2/3,  v^ = 1.75 / 0.4375 = 4,
+                   w = 0.92 - 0.1 * (-2/3) / (2 + 0.5) = 0.92 + 0.08 / 3
+    (uncorrected moments, eps under the root, or a step count off by one all give other w).
+    """
+    opt = lc.Adam(lr=0.1, beta1=0.5, beta2=0.75, eps=0.5)
+    p = {"w": np.array([1.0])}
+    opt.step(p, {"w": np.array([2.0])})
+    assert p["w"][0] == pytest.approx(0.92, rel=1e-12)
+    opt.step(p, {"w": np.array([-2.0])})
+    assert p["w"][0] == pytest.approx(0.92 + 0.08 / 3, rel=1e-12)
+    assert opt.t == 2
+
+
+def test_fit_clips_the_gradient_to_clip_norm():
+    """One full-batch SGD step of fit moves the weights by lr * clip_norm when the gradient
+    is longer than clip_norm: fit clips before it steps."""
+    x, y = lc.two_companies()
+    p = lc.init_model("lstm", 1, 3, 1, rng=0)
+    before = lc.copy_params(p)
+    _, grads = lc.model_loss(x, y, p)
+    assert lc.global_norm(grads) > 1e-2  # far longer than the clip_norm below
+    lc.fit(x, y, p, optimizer=lc.SGD(lr=0.1), epochs=1, clip_norm=1e-4)
+    moved = lc.global_norm({k: p[k] - before[k] for k in p})
+    assert moved == pytest.approx(0.1 * 1e-4, rel=1e-9)  # SGD: w -= lr * clipped gradient
+
+
+def test_fit_shuffles_the_mini_batches_with_rng(rng):
+    """The batches are drawn in an order rng decides: the same seed gives the same weights,
+    another seed (another order of the batches) other weights."""
+    x, y = rng.standard_normal((7, 4, 2)), rng.standard_normal((7, 1))
+    p = lc.init_model("lstm", 2, 3, 1, rng=0)
+
+    def trained(seed):
+        q = lc.copy_params(p)
+        lc.fit(x, y, q, optimizer=lc.Adam(lr=0.05), epochs=3, batch_size=2, rng=seed)
+        return q
+
+    a, b, c = trained(0), trained(0), trained(1)
+    for k in p:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert any(not np.allclose(a[k], c[k], rtol=1e-6, atol=0) for k in p)
 
 
 def test_char_model_learns_and_samples():
