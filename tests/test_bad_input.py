@@ -101,6 +101,20 @@ def _module_without_grads():
     return _fake("LSTM", named_parameters=lambda self: [(k, _Parameter(None)) for k in names])
 
 
+def _wh_row_of(value):
+    """An LSTM's Wh (H = 4) of zeros but for its first row, all ``value``."""
+    Wh = np.zeros((4, 16))
+    Wh[0] = value
+    return Wh
+
+
+def _ref_caches_of_two_dtypes():
+    """Step caches of reference.lstm_forward, float64 for two steps and then float32."""
+    first = reference.lstm_forward(np.ones((2, 5, 3)), _p())[1]
+    second = reference.lstm_forward(np.ones((2, 5, 3), np.float32), _p32())[1]
+    return first[:2] + second[2:]
+
+
 def _ref_caches_of_two_batches():
     """Step caches of reference.lstm_forward whose N changes after step 2."""
     first = reference.lstm_forward(np.ones((2, 5, 3)), _p())[1]
@@ -715,6 +729,9 @@ CASES = [
     ("init_params", "forget_bias", 10**400, VALUE, r"^forget_bias must be a finite number, got 1000000.*0000$"),
     *[(name, "x", np.full((2, 3), 1.7e308), VALUE, r"^x" + OVERFLOW.format("the pre-activations", r"1\.7e\+308")) for name in (*GATE_FUNCTIONS, "gate_preactivation", *STEPS)],
     *[(name, "x", np.full((2, 5, 3), 1.7e308), VALUE, r"^x" + OVERFLOW.format("the pre-activations", r"1\.7e\+308")) for name in (*SEQUENCES, "model_forward")],
+    # h0 = None is zeros, but from the second step on |h| can be 1: a Wh of column sums near
+    # float64's largest value is refused up front (whatever |h| the loop would have reached)
+    *[(name, "params", Derived(lambda kw: _with(kw["params"], Wh=_wh_row_of(1.79e308))), VALUE, r"^params" + OVERFLOW.format("the pre-activations", r"1\.79e\+308")) for name in SEQUENCES],
     *[(name, "x", np.ones((0, 3)), VALUE, r"^x must have at least one row \(N >= 1\), got \(0, 3\)$") for name in ("lstm_step_forward", "reference.lstm_step_forward", "rnn_step_forward")],
     ("cell_update", "c_prev", True, TYPE, r"^c_prev must be a float32 or float64 array \(integers are converted, bools are not\), got True, dtype bool$"),
     ("cell_update", "f", np.ones((2, 4), bool), TYPE, r"^f must be a float32 or float64 array \(integers are converted, bools are not\), got dtype bool$"),
@@ -724,8 +741,12 @@ CASES = [
     ("lstm_backward", "cache", Derived(lambda kw: kw["cache"]._replace(params={})), VALUE, r"^cache\.params is missing \['Wx', 'Wh', 'b'\]; expected keys \['Wx', 'Wh', 'b'\], got keys \[\]$"),
     ("lstm_backward", "cache", Derived(lambda kw: kw["cache"]._replace(gates=np.zeros((5, 16, 3)))), VALUE, r"^cache must be the SequenceCache from lstm_forward, got one whose gates is an array of shape \(5, 16, 3\) and dtype float64; its params \(D = 3, H = 4, float64\) and T = 5, N = 2 need shape \(5, 16, 2\)$"),
     ("lstm_backward", "dhs", np.full((2, 5, 4), 1e308), VALUE, r"^dhs" + OVERFLOW.format("the gradients", r"1e\+308")),
+    # a hand-built cache of no sequences, and one whose tanh_c is 2-D (T, H, N cannot be read from it)
+    ("lstm_backward", "cache", Derived(lambda kw: kw["cache"]._replace(**{f: getattr(kw["cache"], f)[..., :0] for f in ("z", "c", "gates", "tanh_c")})), VALUE, r"^cache must be the SequenceCache from lstm_forward, got one of T = 5 steps and N = 0 sequences$"),
+    ("lstm_backward", "cache", Derived(lambda kw: kw["cache"]._replace(tanh_c=np.zeros((5, 4)))), VALUE, r"^cache must be the SequenceCache from lstm_forward, got one whose tanh_c is an array of shape \(5, 4\) and dtype float64$"),
     ("reference.lstm_backward", "dhs", np.full((2, 5, 4), 1e308), VALUE, r"^dhs" + OVERFLOW.format("the gradients", r"1e\+308")),
     ("reference.lstm_backward", "cache", Derived(lambda kw: _ref_caches_of_two_batches()), VALUE, r"^cache\[2\] must be a step of the same batch and shapes as cache\[0\] \(N, D, H\) = \(2, 3, 4\), float64, got \(3, 3, 4\), float64$"),
+    ("reference.lstm_backward", "cache", Derived(lambda kw: _ref_caches_of_two_dtypes()), VALUE, r"^cache\[2\] must be a step of the same batch and shapes as cache\[0\] \(N, D, H\) = \(2, 3, 4\), float64, got \(2, 3, 4\), float32$"),
     ("reference.lstm_step_backward", "cache", Derived(lambda kw: {**kw["cache"], "params": None}), TYPE, r"^cache\['params'\] must be a dict with keys \('Wx', 'Wh', 'b'\), got None$"),
     ("reference.lstm_step_backward", "cache", Derived(lambda kw: {**kw["cache"], "i": np.ones((9, 9))}), VALUE, r"^cache\['i'\] must be a float64 array of shape \(N, H\) = \(2, 4\) like its params' and x's, got an array of shape \(9, 9\) and dtype float64$"),
     ("reference.lstm_step_backward", "cache", Derived(lambda kw: {**kw["cache"], "c": "junk"}), VALUE, r"^cache\['c'\] must be a float64 array of shape \(N, H\) = \(2, 4\) .*, got 'junk'$"),
@@ -828,6 +849,14 @@ CASES = [
 # fmt: on
 
 
+def _wx_bound_1_2_max():
+    """float32 Wx (3, 16) whose column sums of |Wx| are 1.2 times float32's largest value."""
+    big = np.float32(0.6 * np.finfo(np.float32).max)
+    Wx = np.zeros((3, 16), np.float32)
+    Wx[0], Wx[1] = big, -big
+    return Wx
+
+
 def _p32():
     return lc.init_params(3, 4, rng=0, dtype=np.float32)
 
@@ -893,6 +922,9 @@ FLOAT32_CASES = [
     ("fit", "x", np.full((2, 5, 3), 1e39), VALUE, r"^x" + RANGE),
     ("fit", "y", np.array([[1e39], [0.0]]), VALUE, r"^y" + RANGE),
     ("params_from_gates", "gates", {g: (1e39, 2.0, 0.5) for g in lc.GATES}, VALUE, r"^gates\['i'\]\[0\]" + RANGE),
+    # a bound on the pre-activations of 1.2 times float32's largest value is refused, although
+    # these (+-0.6 max on ones: 0) would not overflow: the bound is what is checked
+    *[(name, "params", Derived(lambda kw: _with(kw["params"], Wx=_wx_bound_1_2_max())), VALUE, r"^params must be small enough for the pre-activations to stay within float32 \(largest 3\.4e\+38\), got values up to 2\.04e\+38, which overflow it$") for name in SEQUENCES],
 ]
 # fmt: on
 

@@ -139,6 +139,10 @@ def test_two_point_stencil_is_accurate_on_well_scaled_gradients(rng):
 def test_rel_error():
     assert lc.rel_error([1.0, 2.0], [1.0, 2.0]) == 0.0
     assert lc.rel_error([1.0], [3.0]) == pytest.approx(0.5)
+    # small values keep their relative error: |a - b| / (|a| + |b|) = 1e-6 / 3e-6; the floor
+    # on the denominator (1e-8) only guards against 0 / 0
+    assert lc.rel_error([1e-6], [2e-6]) == pytest.approx(1 / 3)
+    assert lc.rel_error([0.0], [0.0]) == 0.0
     with pytest.raises(ValueError, match="same shape"):
         lc.rel_error([1.0], [1.0, 2.0])
 

@@ -21,6 +21,19 @@ def test_layout_and_init(rng):
     assert not np.array_equal(lc.init_params(3, 5, rng=7)["Wh"], lc.init_params(3, 5, rng=8)["Wh"])
 
 
+def test_init_weights_fill_the_documented_range():
+    """The weights are uniform in [-1/sqrt(H), 1/sqrt(H)] (as PyTorch's), not in a narrower
+    range: with H = 64 the 64 x 256 = 16384 entries of Wh all stay within 0.8 of the bound
+    with probability 0.8**16384, about 1e-1588, so reaching it is as good as certain."""
+    H = 64
+    bound = 1 / np.sqrt(H)
+    p = lc.init_params(3, H, rng=0)
+    for key in ("Wx", "Wh"):
+        assert np.abs(p[key]).max() <= bound
+    assert np.abs(p["Wh"]).max() > 0.8 * bound
+    assert p["Wh"].min() < -0.8 * bound  # both signs
+
+
 def test_gate_order_is_one_constant():
     assert lc.GATES == ("i", "f", "o", "g")
     assert [lc.gate_slice(g, 3) for g in lc.GATES] == [

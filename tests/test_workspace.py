@@ -91,3 +91,28 @@ def test_least_recently_used_shapes_go_first(fresh_pool):
     keys = [shape for shape, _ in _workspace._pool.buffers]
     assert keys == [(mib // 8,), (mib // 8 + 16,), (mib // 8 + 24,)]
     assert _workspace.held_bytes() <= 3 * mib + 1024
+
+
+def test_the_pool_keeps_at_most_max_per_key_arrays_of_one_shape(fresh_pool):
+    """Arrays of one shape beyond MAX_PER_KEY, all in use, are handed out but not kept: a
+    burst of live arrays of one shape cannot fill the pool with that shape alone."""
+    shape = (64, 1024)  # 512 KiB, above MIN_BYTES
+    live = [_workspace.empty(shape, np.float64) for _ in range(8)]  # 4 MiB, within the limit
+    assert len({id(a) for a in live}) == len(live)  # all distinct: each is in use
+    assert _workspace.MAX_PER_KEY < len(live)  # a few per shape, so this burst is capped
+    assert _workspace.held_bytes() == _workspace.MAX_PER_KEY * live[0].nbytes
+
+
+def test_an_array_larger_than_the_limit_leaves_the_pool_alone(fresh_pool):
+    """An array too big to keep is allocated outside the pool, without evicting what the pool
+    holds (keeping it and then evicting down to the limit would forget everything)."""
+    lc.set_workspace_limit(1 << 20)  # 1 MiB
+    kept = _workspace.empty((64, 1024), np.float64)  # 512 KiB: kept
+    assert _workspace.held_bytes() == kept.nbytes
+    big = _workspace.empty((256, 1024), np.float64)  # 2 MiB, above the limit: not kept
+    assert big.nbytes > _workspace.limit()
+    assert _workspace.held_bytes() == kept.nbytes
+    del kept
+    again = _workspace.empty((64, 1024), np.float64)  # the kept array, reused: no new one
+    assert _workspace.held_bytes() == again.nbytes
+    assert not np.shares_memory(again, big)
