@@ -152,7 +152,8 @@ def max_workers() -> int:
 
 def jobs_rule() -> Rule:
     n = max_workers()
-    return Rule(1, n, f"a whole number of worker processes from 1 to {n} (4 per core here)")
+    what = f"a whole number of worker processes from 1 to {n} ({WORKERS_PER_CORE} per core here)"
+    return Rule(1, n, what)
 
 
 def check_jobs(jobs: int | None) -> int:

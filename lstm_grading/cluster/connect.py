@@ -77,8 +77,8 @@ def parse_cluster(text: str) -> int:
     if kind != "local" or not digits or not 1 <= int(count) <= most:
         raise ValueError(
             f"cluster: expected local:N with N a number of worker processes from 1 to {most} "
-            f"(4 per core here; e.g. local:4), got {text!r}; for an existing cluster use "
-            "--scheduler or --scheduler-file"
+            f"({inputs.WORKERS_PER_CORE} per core here; e.g. local:4), got {text!r}; for an "
+            "existing cluster use --scheduler or --scheduler-file"
         )
     return int(count)
 
