@@ -157,6 +157,25 @@ def test_points_mismatch_needs_scale(course):
     assert {r[3]: r[-1] for r in read_rows(out)[2:]}["JDoe@uni.example"] == "19.38"
 
 
+@pytest.mark.parametrize("scale", [False, True])
+def test_negative_points_possible_are_refused(course, scale):
+    """A "Points Possible" of -10 is no number of points Canvas would hold: the file is refused
+    whole, naming the column and the value, rather than read as a mismatch (the --scale
+    message) or, with --scale, used to turn every score negative."""
+    text = CANVAS_EXPORT.replace(",16.00,", ",-10.00,", 1)
+    (course / "Grades-LSTM.csv").write_text(text, encoding="utf-8")
+    out = course / "import.csv"
+    with pytest.raises(ValueError) as raised:
+        canvas.export_canvas(
+            course / "Grades-LSTM.csv", course, "ps01", "Problem set 1", out, scale=scale
+        )
+    assert str(raised.value) == (
+        "canvas: the Points Possible of 'Problem set 1 (123456)' is '-10.00'; expected a number "
+        "of points (is the file a Canvas export?)"
+    )
+    assert not out.exists() and not out.with_suffix(".json").exists()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -256,8 +256,16 @@ def course(tmp_path_factory) -> Course:
     return course
 
 
-def fake_result(course: Course, tmp: Path, student: str, scores: dict[str, float]) -> dict:
-    """What a worker returns for ``student``: a private gradebook holding ``scores``."""
+def fake_result(
+    course: Course,
+    tmp: Path,
+    student: str,
+    scores: dict[str, float],
+    penalty: float | None = None,
+    comments: dict[str, str] | None = None,
+) -> dict:
+    """What a worker returns for ``student``: a private gradebook holding ``scores``, and the
+    late penalty and automatic comments (by cell name) nbgrader would have written."""
     from nbgrader.api import Gradebook
 
     tmp.mkdir()
@@ -268,8 +276,11 @@ def fake_result(course: Course, tmp: Path, student: str, scores: dict[str, float
         with gb.db.no_autoflush:
             sub = gb.add_submission(A, student)
         for nb in sub.notebooks:
+            nb.late_submission_penalty = penalty
             for grade in nb.grades:
                 grade.auto_score = scores[grade.name]
+            for comment in nb.comments:
+                comment.auto_comment = (comments or {}).get(comment.name)
         gb.db.commit()
     notebook = json.dumps(corpus.ordinary(course.root, "correct")).encode()
     return {
@@ -307,16 +318,25 @@ def test_merging_a_result_twice_changes_nothing_and_keeps_manual_grades(course, 
     assert (first.status, first.score, first.sandbox) == ("graded", 7.0, "")
     assert course.scores(A)["alice"] == scores
     with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
+        assert not gb.find_submission(A, "alice").needs_manual_grade  # every cell autograded
         grade = gb.find_grade("test_sigmoid_grad", A, A, "alice")
         grade.manual_score = 2.5  # the instructor grades a cell by hand
+        grade.needs_manual_grade = False  # as the formgrader saves a manual score
         gb.db.commit()
     second = merge()
     assert second.status == "graded"
     assert course.submissions_in_gradebook() == 1
     assert course.scores(A)["alice"] == scores  # autograded scores unchanged
     with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
-        assert gb.find_grade("test_sigmoid_grad", A, A, "alice").manual_score == 2.5
+        graded_by_hand = gb.find_grade("test_sigmoid_grad", A, A, "alice")
+        assert graded_by_hand.manual_score == 2.5
         assert gb.find_submission(A, "alice").score == 9.5  # 7 - 0 + 2.5: the manual score
+        # nbgrader's SaveAutoGrades._add_score: a cell with a manual score that is autograded
+        # again is flagged for review (the new auto score may disagree with the hand grade);
+        # cells without one are not. The merge writes what nbgrader's autograde would.
+        assert graded_by_hand.needs_manual_grade
+        assert not gb.find_grade("test_sigmoid", A, A, "alice").needs_manual_grade
+        assert gb.find_submission(A, "alice").needs_manual_grade
     saved = json.loads((course.root / "reports" / A / "manifest.json").read_text())
     assert saved["students"]["alice"]["hash"] == todo["alice"]
     assert saved["students"]["alice"]["status"] == "graded"
@@ -326,6 +346,32 @@ def test_merging_a_result_twice_changes_nothing_and_keeps_manual_grades(course, 
     # Planned again: the merged submission is not graded again.
     _, _, _, outcomes, todo_again = parallel._plan(course.root, A, Limits(), False, "")
     assert todo_again == {} and outcomes["alice"].status == "unchanged"
+
+
+def test_a_merge_keeps_the_late_penalty_and_the_automatic_comments(course, tmp_path):
+    """nbgrader's autograde writes a notebook's late_submission_penalty (its LateSubmission
+    plugin) and each cell's auto_comment (SaveAutoGrades: "No response." for a cell left as
+    released); the merge copies them into the course's gradebook with the scores, so the
+    export subtracts the penalty and the formgrader shows the comment."""
+    from nbgrader.api import Gradebook
+
+    course.submit("carol", A, corpus.ordinary(course.root, "correct"))
+    scores = {"test_sigmoid": 3.0, "test_tanh": 2.0, "test_sigmoid_grad": 3.0}
+    scores["test_tanh_grad"] = 2.0
+    run, manifest, submissions, _, todo = parallel._plan(course.root, A, Limits(), False, "")
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
+        cells = [c.name for c in gb.find_notebook(A, A).solution_cells]
+    comments = dict.fromkeys(cells[:1], "No response.")
+    assert comments  # ps01 has solution cells, each with a comment row
+    result = fake_result(course, tmp_path / "result", "carol", scores, 1.5, comments)
+    out = coordinator._merge(run, manifest, "carol", todo, submissions, result, tmp_path, None)
+    assert (out.status, out.score) == ("graded", 10.0)  # 3 + 2 + 3 + 2
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
+        sub = gb.find_submission(A, "carol")
+        assert sub.late_submission_penalty == 1.5
+        assert {c.name: c.auto_comment for c in sub.notebooks[0].comments} == {
+            name: comments.get(name) for name in cells
+        }
 
 
 def test_a_killed_task_is_merged_as_a_failure_needing_grading(course, tmp_path):

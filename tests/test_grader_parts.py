@@ -112,6 +112,35 @@ def test_copy_never_overwrites_what_the_destination_has(tmp_path):
     assert (dst / "f").read_text() == "kept"
 
 
+def test_copy_takes_folders_down_to_max_depth_and_no_deeper(tmp_path):
+    """Folders are copied down to safe_copy.MAX_DEPTH levels below the submission: a file in
+    the folder MAX_DEPTH levels down comes back, the folder one level deeper is left out and
+    named in the note. The Dask path's read (coordinator.read_files) and the course's hash
+    (course_prep.tree_hash, which covers exactly what the copy takes) draw the same line."""
+    from lstm_grading.cluster import coordinator
+
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    depth = safe_copy.MAX_DEPTH
+    too_deep = chain(src, depth + 1)  # src/a/.../a, MAX_DEPTH + 1 folders
+    kept = "/".join(["a"] * depth + ["f"])  # in the deepest folder copied
+    (src / kept).write_text("at the copy's depth")
+    (too_deep / "g").write_text("one folder too deep")
+    before = course_prep.tree_hash(src, 1 << 20)
+    report = safe_copy.copy_path_tree(str(src), str(dst), 1 << 20)
+    copied = [str(p.relative_to(dst)) for p in dst.rglob("*") if p.is_file()]
+    assert copied == [kept]
+    left_out = "a/" * (depth + 1)
+    assert report.refused == [left_out]
+    assert report.notes() == [f"1 link(s) or special file(s) not kept (first: {left_out})"]
+    files, notes = coordinator.read_files(src, 1 << 20)
+    assert sorted(files) == [kept] and notes == report.notes()
+    (too_deep / "g").write_text("changed where the copy does not reach")
+    assert course_prep.tree_hash(src, 1 << 20) == before
+    (src / kept).write_text("changed where the copy reaches")
+    assert course_prep.tree_hash(src, 1 << 20) != before
+
+
 def test_second_lock_on_a_course_names_the_holder(tmp_path):
     fd = course_lock.lock_course(tmp_path, "ps01_activations")
     try:
@@ -314,6 +343,25 @@ def remove_chain(folder: Path, depth: int) -> None:
         os.rmdir(str(folder) + "/a" * n)
 
 
+@pytest.mark.parametrize(
+    "source",
+    ["assert f(1) == 1  \n", "assert f(1) == 1\n\n", "assert f(1) == 1", " assert f(1) == 1\n"],
+)
+def test_a_locked_cell_edited_only_in_whitespace_is_an_edited_locked_cell(source):
+    """The locked cell's source is compared exactly, as nbgrader's checksum of a locked cell
+    (utils.compute_checksum hashes cell.source as it is) and its OverwriteCells see it:
+    trailing spaces, a blank line or a missing final newline are an edit that nbgrader undoes,
+    so the note says so. The same text split into lines differently is no edit."""
+    released = json.loads(notebook())["cells"]
+    mine = json.loads(notebook())["cells"]
+    mine[1]["source"] = source
+    assert submission_checks._compare(mine, released, []) == [
+        "edited locked cell test_f (restored by nbgrader)"
+    ]
+    mine[1]["source"] = ["assert f(1) ", "== 1\n"]  # nbformat's list of strings, same text
+    assert submission_checks._compare(mine, released, []) == []
+
+
 @pytest.mark.parametrize("case", sorted({**MALFORMED, **UNREADABLE}))
 def test_a_malformed_notebook_is_diagnosed_not_raised(case, tmp_path):
     text, reason = {**MALFORMED, **UNREADABLE}[case]
@@ -366,6 +414,17 @@ def test_a_grade_cell_deleted_with_the_cell_before_it_is_named():
     plain = "[AutogradeApp | ERROR] \x1b[31mred\n"
     assert report.failure_reason({"exit_code": 1}, plain, Limits()) == (
         "nbgrader failed: [AutogradeApp | ERROR] \\x1b[31mred"
+    )
+
+
+def test_a_kernel_killed_by_the_memory_cgroup_is_a_memory_limit():
+    """nbgrader logs only "Kernel died" whatever killed the kernel; the sandbox counts the
+    memory cgroup's OOM kills (result["oom_kills"]), and one turns the reason into the memory
+    limit, which tells the student what to fix. Without one it stays "kernel died"."""
+    log = "[AutogradeApp | ERROR] nbclient.exceptions.DeadKernelError: Kernel died\n"
+    assert report.failure_reason({"exit_code": 1, "oom_kills": 0}, log, Limits()) == "kernel died"
+    assert report.failure_reason({"exit_code": 1, "oom_kills": 1}, log, Limits()) == (
+        "memory limit: the kernel was killed by the memory cgroup"
     )
 
 
@@ -860,6 +919,80 @@ def test_feedback_that_runs_past_its_deadline_is_killed_and_its_folder_removed(
             state = "gone"
         time.sleep(0.05)
     assert state in ("gone", "Z"), f"the process it left is still running ({state})"
+
+
+def test_the_end_of_run_table_lists_failures_then_notes_first():
+    """What needs the instructor's eye comes first: refused, failed, graded, unchanged; within
+    a status the rows with notes (an edited locked cell, a timeout) before those without, then
+    by student."""
+    rows = [
+        report.Outcome("ada", "graded", 10.0, 10.0),
+        report.Outcome("bob", "graded", 7.0, 10.0, notes=["edited locked cell test_f"]),
+        report.Outcome("cy", "unchanged", 9.0, 10.0, notes=["cell timeout in cell 3"]),
+        report.Outcome("dee", "failed", None, 10.0, "kernel died"),
+        report.Outcome("eve", "refused", None, 10.0, "submitted folder is a link"),
+    ]
+    lines = report.format_table(rows).splitlines()[2:]  # after the header and its rule
+    assert [line.split()[0] for line in lines] == ["eve", "dee", "bob", "ada", "cy"]
+
+
+def test_refused_submissions_get_a_row_with_their_reason_in_grades_csv(tmp_path):
+    """A submission refused before the gradebook (nbgrader export does not know it) gets a row
+    whose status says "refused: " and why; a row the export already has for it is updated,
+    and other assignments' rows are left as they are."""
+    grades = tmp_path / "grades.csv"
+    grades.write_text(
+        "assignment,student_id,score,status\n"
+        "ps01,ada,10.0,graded\n"
+        "ps01,bob,0.0,not submitted\n"
+        "ps02,cy,5.0,graded\n"
+    )
+    refused = {"cy": "submitted folder is a link", "bob": "ps01.ipynb is a FIFO"}
+    report.add_refused_to_grades(grades, "ps01", refused)
+    with open(grades, newline="") as f:
+        rows = [tuple(row.values()) for row in csv.DictReader(f)]
+    assert rows == [
+        ("ps01", "ada", "10.0", "graded"),
+        ("ps01", "bob", "0.0", "refused: ps01.ipynb is a FIFO"),
+        ("ps02", "cy", "5.0", "graded"),
+        ("ps01", "cy", "", "refused: submitted folder is a link"),
+    ]
+    report.add_refused_to_grades(tmp_path / "none.csv", "ps01", refused)  # no export: no file
+    assert not (tmp_path / "none.csv").exists()
+
+
+def test_the_grades_export_says_which_zeros_need_grading(tmp_path, empty_gradebook):
+    """nbgrader's CSV has 0.0 both for a real zero and for a failed autograde; the status
+    column (lstm_grading.export, the course's nbgrader export plugin) tells them apart from
+    the gradebook: graded, needs grading (needs_manual_grade) or not submitted."""
+    from nbgrader.api import Gradebook
+
+    from lstm_grading.export import CsvExportWithStatus
+
+    path = empty_gradebook(tmp_path / "gradebook.db")
+    dest = tmp_path / "grades.csv"
+    with Gradebook(f"sqlite:///{path}") as gb:
+        gb.add_assignment("ps01")
+        gb.add_notebook("ps01", "ps01")
+        gb.add_grade_cell("test_f", "ps01", "ps01", max_score=10, cell_type="code")
+        for student, score in [("ada", 0.0), ("bob", None), ("cy", "none")]:
+            gb.add_student(student)
+            if score == "none":
+                continue  # cy submitted nothing
+            with gb.db.no_autoflush:
+                gb.add_submission("ps01", student)
+            grade = gb.find_grade("test_f", "ps01", "ps01", student)
+            # as nbgrader's SaveAutoGrades leaves a cell: needs grading if it has no score
+            grade.auto_score, grade.needs_manual_grade = score, score is None
+            gb.db.commit()
+        CsvExportWithStatus(to=str(dest)).export(gb)
+    with open(dest, newline="") as f:
+        rows = {row["student_id"]: (row["score"], row["status"]) for row in csv.DictReader(f)}
+    assert rows == {
+        "ada": ("0.0", "graded"),  # a real zero
+        "bob": ("0.0", "needs grading"),  # autograding failed
+        "cy": ("0.0", "not submitted"),
+    }
 
 
 def test_the_end_of_run_table_shows_where_it_cut_a_cell():

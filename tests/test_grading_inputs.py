@@ -815,6 +815,20 @@ def test_grade_assignment_names_the_bad_argument(case, mode, course):
     assert tree(course) == before
 
 
+def test_jobs_are_at_most_four_worker_processes_per_core(monkeypatch):
+    """On a machine of 3 cores the most is 4 x 3 = 12 worker processes (the instructor guide's
+    "four per core"), for --jobs and --cluster local:N alike: 12 is taken, 13 refused, and the
+    message says the rule the code applies."""
+    monkeypatch.setattr(inputs.os, "cpu_count", lambda: 3)
+    expected = "a whole number of worker processes from 1 to 12 (4 per core here)"
+    assert inputs.check_jobs(12) == 12
+    with pytest.raises(ValueError, match=re.escape(f"jobs: got 13; expected {expected}")):
+        inputs.check_jobs(13)
+    assert connect.parse_cluster("local:12") == 12
+    with pytest.raises(ValueError, match=re.escape("from 1 to 12 (4 per core here; e.g.")):
+        connect.parse_cluster("local:13")
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -618,9 +618,36 @@ def test_a_gradebook_with_more_rows_than_one_submission_makes_is_refused(tmp_pat
     graded(course, out, "ada")
     assert gradebook_merge.schema_problem(out / "gradebook.db", expected) == ""  # as graded
     con = sqlite3.connect(out / "gradebook.db")
+    with con:  # one student more than the one submission's
+        con.execute("INSERT INTO student (id) VALUES ('s0')")
+    assert gradebook_merge.schema_problem(out / "gradebook.db", expected) == (
+        "holds more rows than one submission makes: student 2 (at most 1)"
+    )
     with con:
-        con.executemany("INSERT INTO student (id) VALUES (?)", [(f"s{n}",) for n in range(3)])
+        con.executemany("INSERT INTO student (id) VALUES (?)", [(f"s{n}",) for n in (1, 2)])
     con.close()
     assert gradebook_merge.schema_problem(out / "gradebook.db", expected) == (
         "holds more rows than one submission makes: student 4 (at most 1)"
+    )
+
+
+def test_a_gradebook_with_one_grade_row_too_many_is_refused(tmp_path, course):
+    """A submission has one grade per grade cell of the course (here 1): a second grade row,
+    a copy of the first for another cell id, is already more than nbgrader makes."""
+    import sqlite3
+
+    from lstm_grading import gradebook_merge
+
+    expected = gradebook_merge.shape(course / "gradebook.db")
+    assert expected.most_rows["grade"] == 1  # the course's one grade cell, test_f
+    out = tmp_path / "out"
+    graded(course, out, "ada")
+    con = sqlite3.connect(out / "gradebook.db")
+    with con:
+        con.execute("CREATE TEMP TABLE extra AS SELECT * FROM grade")
+        con.execute("UPDATE extra SET id = 'another', cell_id = 'another cell'")
+        con.execute("INSERT INTO grade SELECT * FROM extra")
+    con.close()
+    assert gradebook_merge.schema_problem(out / "gradebook.db", expected) == (
+        "holds more rows than one submission makes: grade 2 (at most 1)"
     )
