@@ -42,6 +42,25 @@ from course import (
 MIN_ONE_BUG_SUBMISSIONS = 15
 
 
+def solution_namespace(notebook, *replace: tuple[str, str]) -> dict:
+    """The globals of a solution ``notebook`` after its setup and solution cells (its code cells
+    that are not grade cells), run in this process with the (old, new) edits ``replace`` of
+    that code, each ``old`` found exactly once: the hidden checks' unit tests call its functions
+    without a kernel."""
+    cells = json.loads(notebook.read_text())["cells"]
+    source = "\n\n".join(
+        "".join(c["source"])
+        for c in cells
+        if c["cell_type"] == "code" and not c["metadata"]["nbgrader"]["grade"]
+    )
+    for old, new in replace:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    namespace: dict = {}
+    exec(compile(source, str(notebook), "exec"), namespace)
+    return namespace
+
+
 @dataclass(frozen=True)
 class Submission:
     """A student's submission, written as edits of the solution notebook, and its expected grade.

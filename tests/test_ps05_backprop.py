@@ -7,9 +7,9 @@ also fails the gradient check of part 4, which runs all of them.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import assignment_suite
 import pytest
 from assignment_suite import GradedAssignment, Submission
 
@@ -229,20 +229,8 @@ class TestGrading(GradedAssignment):
 
 
 def solution_namespace(*replace: tuple[str, str]) -> dict:
-    """The globals of the solution notebook after its setup and solution cells, with the
-    (old, new) edits ``replace`` of that code (each ``old`` found exactly once)."""
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    source = "\n\n".join(
-        "".join(c["source"])
-        for c in cells
-        if c["cell_type"] == "code" and not c["metadata"]["nbgrader"]["grade"]
-    )
-    for old, new in replace:
-        assert source.count(old) == 1, old
-        source = source.replace(old, new)
-    namespace: dict = {}
-    exec(compile(source, str(NOTEBOOK), "exec"), namespace)
-    return namespace
+    """assignment_suite.solution_namespace of this problem set's solution notebook."""
+    return assignment_suite.solution_namespace(NOTEBOOK, *replace)
 
 
 def test_the_hidden_checks_of_the_checker_pass_the_solution():

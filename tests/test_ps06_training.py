@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import assignment_suite
 import numpy as np
 import pytest
 from assignment_suite import GradedAssignment, Submission
@@ -267,23 +268,8 @@ class TestGrading(GradedAssignment):
 
 
 def solution_namespace(*replace: tuple[str, str]) -> dict:
-    """The globals of the solution notebook after its setup and solution cells.
-
-    ``replace`` are (old, new) edits of that code, each ``old`` found exactly once.
-    """
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    code = [
-        "".join(c["source"])
-        for c in cells
-        if c["cell_type"] == "code" and not c["metadata"]["nbgrader"]["grade"]
-    ]
-    source = "\n\n".join(code)
-    for old, new in replace:
-        assert source.count(old) == 1, old
-        source = source.replace(old, new)
-    namespace: dict = {}
-    exec(compile(source, str(NOTEBOOK), "exec"), namespace)
-    return namespace
+    """assignment_suite.solution_namespace of this problem set's solution notebook."""
+    return assignment_suite.solution_namespace(NOTEBOOK, *replace)
 
 
 def trained_companies(namespace: dict) -> dict:
