@@ -53,11 +53,16 @@ def test_unroll_trace_reproduces_the_two_companies():
     np.testing.assert_array_equal(np.round(trace["h"][:, -1, 0], 3), [0.006, 0.969])
 
 
-def test_memory_sweep_shapes_and_baseline():
-    out = ex.memory_sweep([1, 3], epochs=1, n_train=32, n_test=32, batch_size=32)
+def test_memory_sweep_is_memory_test_mse_for_every_cell_and_lag():
+    """The sweep's table holds, for each cell and lag, the test error of its own training."""
+    settings = {"epochs": 1, "n_train": 32, "n_test": 32, "batch_size": 32}
+    out = ex.memory_sweep([1, 3], **settings)
     assert set(out) == {"lags", "lstm", "rnn", "seconds"}
-    assert out["lstm"].shape == out["rnn"].shape == (2,)
-    assert np.all(out["lstm"] > 0) and out["seconds"] > 0
+    np.testing.assert_array_equal(out["lags"], [1, 3])
+    for cell in ("lstm", "rnn"):
+        want = [ex.memory_test_mse(cell, lag, **settings)[0] for lag in (1, 3)]
+        np.testing.assert_array_equal(out[cell], want)
+    assert out["seconds"] > 0
 
 
 def test_memory_task_is_learnt_at_a_short_lag():
