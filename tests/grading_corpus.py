@@ -45,7 +45,7 @@ ORDINARY: dict[str, dict[str, str]] = {
     "grad_of_output": {  # the classic slip x * (1 - x): loses sigmoid_grad only
         "sigmoid_grad": "def sigmoid_grad(x):\n    return x * (1.0 - x)\n",
     },
-    "numpy_tanh": {  # allowed to check, and correct: full marks
+    "numpy_tanh": {  # right values, but from np.tanh, which the exercise rules out: loses tanh
         "tanh": "def tanh(x):\n    return np.tanh(np.asarray(x, dtype=float))\n",
     },
     "unanswered": None,  # the release notebook as handed out
@@ -58,7 +58,7 @@ ORDINARY_LOSES: dict[str, tuple[str, ...] | str] = {
     "correct": (),
     "naive_sigmoid": ("test_sigmoid", "test_sigmoid_grad"),
     "grad_of_output": ("test_sigmoid_grad",),
-    "numpy_tanh": (),
+    "numpy_tanh": ("test_tanh",),
     "unanswered": "all",
 }
 
