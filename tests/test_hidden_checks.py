@@ -15,7 +15,7 @@ import pytest
 
 import lstm_core  # bound before call_isolated puts the package out of reach
 from lstm_grading import ReferenceUsedError, call_isolated
-from lstm_grading.hidden.ps01 import check_tanh
+from lstm_grading.hidden.ps01 import check_sigmoid, check_sigmoid_grad, check_tanh, check_tanh_grad
 from lstm_grading.hidden.ps03 import check_cache
 
 X = np.array([-1000.0, -1.0, 0.0, 1.0, 1000.0])
@@ -269,3 +269,26 @@ def test_init_params_with_zero_biases_besides_the_forget_gate_fails():
     check_init_params(init)
     with pytest.raises(AssertionError, match=r"the biases of the input gate, the output gate"):
         check_init_params(lambda *args: init(*args, zero_biases=True))
+
+
+def _stable_tanh(x):
+    z = np.exp(-np.abs(x))
+    return np.sign(x) * (1.0 - z * z) / (1.0 + z * z)
+
+
+@pytest.mark.parametrize(
+    ("check", "fn", "says"),
+    [
+        (check_sigmoid_grad, lambda x: x * (1.0 - x), "that is x * (1 - x); it takes the pre-"),
+        (check_tanh_grad, lambda x: 1.0 - x * x, "that is 1 - x ** 2; it takes the pre-"),
+        (check_tanh_grad, lambda x: 1.0 - _stable_tanh(x), "that is 1 - tanh(x); the derivative"),
+        (
+            check_sigmoid,
+            lambda x: (0.5 * (1.0 + _stable_tanh(x / 2))).astype(np.float32),
+            "sigmoid should return float64 for float64 inputs, got float32",
+        ),
+    ],
+)
+def test_a_usual_slip_in_an_activation_is_named(check, fn, says):
+    with pytest.raises(AssertionError, match=re.escape(says)):
+        check(fn)

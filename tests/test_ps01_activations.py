@@ -189,6 +189,20 @@ SUBMISSIONS = [
         broken=("test_sigmoid_grad",),
         reason="imports the reference package",
     ),
+    Submission(
+        "sigmoid_float32",
+        "sigmoid computes in float32 (float64 inputs give float32); sigmoid_grad uses it",
+        edits=((SIGMOID, SIGMOID + ".astype(np.float32)"),),
+        broken=BOTH_SIGMOIDS,
+        reason="sigmoid should return float64 for float64 inputs, got float32",
+    ),
+    Submission(
+        "tanh_grad_not_squared",
+        "tanh_grad is 1 - tanh(x): the square is missing",
+        edits=((TANH_GRAD, "    return 1.0 - tanh(x)"),),
+        broken=("test_tanh_grad",),
+        reason="that is 1 - tanh(x); the derivative is 1 - tanh(x) ** 2",
+    ),
     # Hostile submissions: attacks on the grader rather than bugs.
     Submission(
         "patched_numpy_checks",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import check_activation, reference
+from ..checks import call_isolated, check_activation, reference
 from .common import call, close
 
 # Around float32's overflow point of exp (88.72) and beyond: a float32 formula that
@@ -30,9 +30,43 @@ FLOAT32_INPUTS = [
 ]
 
 
+# Wrong derivatives that a usual slip gives, with what to say: the function of x it computed.
+_GRAD_MISTAKES = {
+    "sigmoid_grad": [
+        (
+            lambda x: x * (1.0 - x),
+            "that is x * (1 - x); it takes the pre-activation x, not sigmoid(x)",
+        ),
+    ],
+    "tanh_grad": [
+        (lambda x: 1.0 - x * x, "that is 1 - x ** 2; it takes the pre-activation x, not tanh(x)"),
+        (
+            lambda x: 1.0 - np.tanh(x),
+            "that is 1 - tanh(x); the derivative is 1 - tanh(x) ** 2, square tanh(x)",
+        ),
+    ],
+}
+
+
 def _check(fn, name: str) -> None:
     __tracebackhide__ = True
-    check_activation(fn, name)
+    x = np.linspace(-3.0, 3.0, 13)
+    try:
+        got = call_isolated(fn, x.copy(), name=name)
+    except Exception:  # check_activation below says what went wrong
+        got = None
+    if type(got) is np.ndarray and got.shape == x.shape and got.dtype != np.float64:
+        raise AssertionError(
+            f"{name} should return float64 for float64 inputs, got {got.dtype}: float32 keeps "
+            "only about 7 digits"
+        )
+    try:
+        check_activation(fn, name)
+    except AssertionError as err:
+        for wrong, hint in _GRAD_MISTAKES.get(name, []):
+            if type(got) is np.ndarray and got.shape == x.shape and np.allclose(got, wrong(x)):
+                raise AssertionError(f"{err}; {hint}") from None
+        raise
     x = np.array(FLOAT32_INPUTS, dtype=np.float32).reshape(1, -1)
     got = call(fn, x, name=name, names=("x",))
     if type(got) is not np.ndarray or got.shape != x.shape:
