@@ -228,6 +228,89 @@ SUBMISSIONS = [
         reason="values differ from the reference",
     ),
     Submission(
+        "forget_bias_of_input_block",
+        "the forget gate's weights right, its bias cut from the input gate's block b[0:H]",
+        edits=(
+            (
+                gate_body("f", "sigmoid"),
+                '    Wx, Wh, _ = gate_params(params, "f")\n    b = gate_params(params, "i")[2]\n'
+                "    return sigmoid(x @ Wx + h_prev @ Wh + b)",
+            ),
+        ),
+        broken=("test_forget_gate",),
+        reason="the 'f' block's weights with the bias of the 'i' block",
+    ),
+    Submission(
+        "output_weights_pytorch_block",
+        "the output gate reads its weights from columns 3H:4H (PyTorch's order), its bias right",
+        edits=(
+            (
+                gate_body("o", "sigmoid"),
+                '    H = params["Wh"].shape[0]\n    cols = slice(3 * H, 4 * H)\n'
+                '    b = gate_params(params, "o")[2]\n'
+                '    return sigmoid(x @ params["Wx"][:, cols]'
+                ' + h_prev @ params["Wh"][:, cols] + b)',
+            ),
+        ),
+        broken=("test_output_gate",),
+        reason="the 'g' block's weights with the bias of the 'o' block",
+    ),
+    Submission(
+        "forget_bias_after_sigmoid",
+        "the forget gate adds its bias after the sigmoid",
+        edits=((gate_body("f", "sigmoid"), gate_with("f", "sigmoid(a - b) + b")),),
+        broken=("test_forget_gate",),
+        reason="added after squashing: the bias belongs inside",
+    ),
+    Submission(
+        "input_gate_float32",
+        "the input gate always returns float32, float64 inputs too",
+        edits=((gate_body("i", "sigmoid"), gate_with("i", "sigmoid(a).astype(np.float32)")),),
+        broken=("test_input_gate",),
+        reason="input_gate should return float64 for float64 inputs, got float32",
+    ),
+    Submission(
+        "candidate_bias_column",
+        "the candidate's bias reshaped into a column (H, 1): right for N = H = 1 only",
+        edits=(
+            (
+                gate_body("g", "tanh"),
+                '    Wx, Wh, b = gate_params(params, "g")\n'
+                "    return tanh(x @ Wx + h_prev @ Wh + b.reshape(-1, 1))",
+            ),
+        ),
+        broken=("test_candidate_memory",),
+        reason="or the bias reshaped into a column (H, 1)?",
+    ),
+    Submission(
+        "cell_update_without_input_gate",
+        "cell_update adds the candidate unscaled: c = f * c_prev + g",
+        edits=((CELL_UPDATE, "    return f * c_prev + g"),),
+        broken=("test_cell_update",),
+        reason="f * c_prev + g: the input gate i must scale the candidate g",
+    ),
+    Submission(
+        "cell_update_coupled_gates",
+        "cell_update couples the gates as a GRU does: c = f * c_prev + (1 - f) * g",
+        edits=((CELL_UPDATE, "    return f * c_prev + (1 - f) * g"),),
+        broken=("test_cell_update",),
+        reason="the input gate i, not 1 - f, scales the candidate g",
+    ),
+    Submission(
+        "hidden_update_squashes_o",
+        "hidden_update squashes the output gate again: h = sigmoid(o) * tanh(c)",
+        edits=((HIDDEN_UPDATE, "    return sigmoid(o) * tanh(c)"),),
+        broken=("test_hidden_update",),
+        reason="o is already the output gate's value (a sigmoid), do not squash it again",
+    ),
+    Submission(
+        "hidden_update_tanh_of_product",
+        "hidden_update squashes the product: h = tanh(o * c)",
+        edits=((HIDDEN_UPDATE, "    return tanh(o * c)"),),
+        broken=("test_hidden_update",),
+        reason="tanh(o * c): squash c first, then scale",
+    ),
+    Submission(
         "forget_imports_lstm_core",
         "the forget gate imports lstm_core inside the function and returns its forget_gate",
         edits=(
