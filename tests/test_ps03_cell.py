@@ -258,6 +258,39 @@ SUBMISSIONS = [
         reason="cache should be a dict with the keys",
     ),
     Submission(
+        "init_ignores_generator",
+        "init_params uses an int seed but ignores a Generator passed as rng",
+        edits=(
+            (
+                "    rng = np.random.default_rng(rng)",
+                "    rng = np.random.default_rng(rng if isinstance(rng, int) else None)",
+            ),
+        ),
+        broken=("test_init_params",),
+        reason="use the Generator passed as rng",
+    ),
+    Submission(
+        "returns_c_then_h",
+        "the step returns (c, h, cache): shapes, batch and float32 look right, values do not",
+        edits=(("    return h, c, cache", "    return c, h, cache"),),
+        broken=("test_step_c", "test_step_h", *FORM_CELLS),
+        reason="h and c are swapped: return h, c, cache in this order",
+    ),
+    Submission(
+        "gates_unpacked_i_f_g_o",
+        "the gates unpacked in the order i, f, g, o, so o and g trade places",
+        edits=((SPLIT, SPLIT.replace("i, f, o, g =", "i, f, g, o =")),),
+        broken=STEP_CELLS,
+        reason="the right four values in another order",
+    ),
+    Submission(
+        "output_gate_of_c",
+        "h uses sigmoid(c) as its output gate: h = sigmoid(c) * tanh(c)",
+        edits=((H_LINE, "    h = sigmoid(c) * tanh_c"),),
+        broken=("test_step_h", *FORM_CELLS),
+        reason="o is the sigmoid of the sums' block 2H:3H, not of c",
+    ),
+    Submission(
         "step_imports_lstm_core",
         "lstm_step_forward imports lstm_core and returns its step",
         edits=(

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..checks import call_isolated
 from . import contract
-from .common import array_of, call, close, same, step_cases
+from .common import array_of, call, close, same, step_cases, tol
 
 NAME = "lstm_step_forward"
 ARGS = ("x", "h_prev", "c_prev", "params")
@@ -31,6 +31,21 @@ def _run(step, case):
     return h, c, cache
 
 
+SWAPPED = "h and c are swapped: return h, c, cache in this order"
+
+
+def _close_state(got, ref, other, what: str, dtype=np.float64) -> None:
+    """``close(got, ref)``; on failure, says so if ``got`` is the other state (h for c, c for
+    h) of the reference: the step returned (c, h, cache)."""
+    __tracebackhide__ = True
+    try:
+        close(got, ref, what, dtype)
+    except AssertionError as err:
+        if got.shape == other.shape and np.allclose(got, other, **tol(dtype)):
+            raise AssertionError(f"{err}; {SWAPPED}") from None
+        raise
+
+
 def _values(step, seed: int, dtype=np.float64, extreme: bool = False):
     """Run every case; h and c must agree with the reference. Yields (case, student, ref)."""
     __tracebackhide__ = True
@@ -38,8 +53,8 @@ def _values(step, seed: int, dtype=np.float64, extreme: bool = False):
         label = case[0]
         h, c, cache = _run(step, case)
         want = contract.step_forward(*case[1:])
-        close(h, want[0], f"h ({label})", dtype)
-        close(c, want[1], f"c ({label})", dtype)
+        _close_state(h, want[0], want[1], f"h ({label})", dtype)
+        _close_state(c, want[1], want[0], f"c ({label})", dtype)
         yield case, (h, c, cache), want
 
 
@@ -82,6 +97,15 @@ def check_init_params(init_params) -> None:
             assert max(others) > 0.5 * bound and min(others) < -0.5 * bound, (
                 "weights should fill the range [-1/sqrt(H), 1/sqrt(H)]"
             )
+    twins = [
+        call_isolated(init_params, 3, 4, np.random.default_rng(77), name="init_params")
+        for _ in range(2)
+    ]
+    if not all(twins[0][k].tolist() == twins[1][k].tolist() for k in twins[0]):
+        raise AssertionError(
+            "two Generators made from the same seed should give the same params: use the "
+            "Generator passed as rng (np.random.default_rng(rng) returns it as it is)"
+        )
     a = call_isolated(init_params, 3, 4, 123, name="init_params")
     b = call_isolated(init_params, 3, 4, 123, name="init_params")
     c = call_isolated(init_params, 3, 4, 124, name="init_params")
@@ -115,14 +139,13 @@ def _check_block(step, seed: int, keys, what: str) -> None:
         want = contract.step_forward(*case[1:])
         for key in keys:
             if key == "h":
-                got, ref = h, want[0]
+                _close_state(h, want[0], want[1], f"{what} h ({label})")
             elif key == "c":
-                got, ref = c, want[1]
+                _close_state(c, want[1], want[0], f"{what} c ({label})")
             else:
                 if not isinstance(cache, dict) or key not in cache:
                     raise AssertionError(f'the cache should be a dict with the key "{key}"')
-                got, ref = cache[key], want[2][key]
-            close(got, ref, f"{what} {key} ({label})")
+                close(cache[key], want[2][key], f"{what} {key} ({label})")
 
 
 def check_gates(step) -> None:
@@ -175,8 +198,8 @@ def check_float32(step) -> None:
                 if key in cache:
                     array_of(cache[key], f'cache["{key}"] ({label})', (N, H), np.float32)
         want = contract.step_forward(*case[1:])
-        close(h, want[0], f"float32 h ({label})", np.float32)
-        close(c, want[1], f"float32 c ({label})", np.float32)
+        _close_state(h, want[0], want[1], f"float32 h ({label})", np.float32)
+        _close_state(c, want[1], want[0], f"float32 c ({label})", np.float32)
 
 
 def check_cache(step) -> None:
