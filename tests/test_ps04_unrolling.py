@@ -6,7 +6,11 @@ tests/assignment_suite.py for what is checked.
 
 from __future__ import annotations
 
-from assignment_suite import GradedAssignment, Submission
+import pytest
+from assignment_suite import GradedAssignment, Submission, solution_namespace
+from course import SOLUTIONS
+
+from lstm_grading.hidden import ps04
 
 STATES = (
     "    h = np.zeros((N, H)) if h0 is None else h0\n    c = np.zeros((N, H)) if c0 is None else c0"
@@ -199,9 +203,61 @@ SUBMISSIONS = [
         broken=("test_predictions",),
         reason="the predictions should be 0.006 for A and 0.969 for B",
     ),
+    # Second review: mistakes that passed the visible tests, or failed them with a misleading
+    # message.
+    Submission(
+        "x_read_time_major",
+        "lstm_forward reads x as (T, N, D): N, T swapped and the input of step t is x[t]",
+        edits=(
+            ("    N, T, _ = x.shape", "    T, N, _ = x.shape"),
+            (LOOP, LOOP.replace("x[:, t]", "x[t]").replace("hs[:, t] = h", "hs[t] = h")),
+            ("    hs = np.empty((N, T, H))", "    hs = np.empty((T, N, H))"),
+        ),
+        broken=(*FORWARD_CELLS, "test_predictions"),
+        reason="cache holds 2 step caches for x of shape (N, T, D) = (2, 5, 3)",
+    ),
+    Submission(
+        "default_states_one_row",
+        "the default memories are zeros of shape (1, H): hs is right by broadcasting, but the "
+        "first step's cache holds h_prev and c_prev of the wrong shape",
+        edits=((STATES, STATES.replace("np.zeros((N, H))", "np.zeros((1, H))")),),
+        broken=FORWARD_CELLS,
+        reason='cache[0]["h_prev"] has shape (1, 4)',
+    ),
+    Submission(
+        "one_cache_dict_reused",
+        "lstm_forward copies every step's cache into one dict and appends that same dict T times",
+        edits=(
+            ("    cache = []\n", "    cache = []\n    shared = {}\n"),
+            (
+                LOOP,
+                LOOP.replace(
+                    "cache.append(step_cache)",
+                    "shared.update(step_cache)\n        cache.append(shared)",
+                ),
+            ),
+        ),
+        broken=("test_lstm_forward_values", "test_predictions"),
+        reason="cache[0] and cache[1] are one and the same dict",
+    ),
 ]
 
 
 class TestGrading(GradedAssignment):
     assignment = "ps04_unrolling"
     submissions = SUBMISSIONS
+
+
+def test_check_values_names_one_cache_dict_reused():
+    """The hidden check says the cache holds one dict several times (not which value differs)."""
+    notebook = SOLUTIONS / "ps04_unrolling" / "ps04_unrolling.ipynb"
+    namespace = solution_namespace(
+        notebook,
+        ("    cache = []\n", "    cache = []\n    shared = {}\n"),
+        (
+            "        cache.append(step_cache)",
+            "        shared.update(step_cache)\n        cache.append(shared)",
+        ),
+    )
+    with pytest.raises(AssertionError, match=r"the same dict .*each step's own cache"):
+        ps04.check_values(namespace["lstm_forward"])

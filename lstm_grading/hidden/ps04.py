@@ -64,6 +64,12 @@ def check_values(forward) -> None:
         _, cache, (_, want) = _run(forward, case)
         if not isinstance(cache, list) or len(cache) != len(want):
             raise AssertionError(f"the cache should be the list of the T step caches ({label})")
+        if len({id(step) for step in cache}) != len(cache):
+            raise AssertionError(
+                f"some entries of the cache are one and the same dict ({label}): append each "
+                "step's own cache (the new dict the step returns), not one dict updated at "
+                "every step"
+            )
         for t, (got, ref) in enumerate(zip(cache, want, strict=True)):
             if not isinstance(got, dict) or set(got) != set(ref):
                 raise AssertionError(f"cache[{t}] should be the cache step {t} returned ({label})")
