@@ -44,6 +44,10 @@ NOT_RESTORED = NUMGRAD.replace("x[k] = old - h", "x[k] -= 2 * h").replace(
     "x[k] = old  # exactly the old value", "x[k] += h"
 )
 REL_ERROR = "    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))"
+GRADIENT_ERRORS = (
+    "    return {name: rel_error(analytic[name], numerical_gradient(f, a, dhs)) "
+    "for name, a in inputs.items()}"
+)
 STEP_CELLS = ("test_step_backward_inputs", "test_step_backward_params", "test_gradient_check")
 
 SUBMISSIONS = [
@@ -220,6 +224,77 @@ SUBMISSIONS = [
         broken=STEP_CELLS,
         reason="imports the reference package",
     ),
+    # Second review: mistakes that passed the visible tests, or failed them with a misleading
+    # message.
+    Submission(
+        "rel_error_ratio_of_maxima",
+        "rel_error divides the largest |a - b| by the largest |a| + |b|",
+        edits=(
+            (
+                REL_ERROR,
+                "    return float(np.max(np.abs(a - b)) "
+                "/ max(1e-8, np.max(np.abs(a) + np.abs(b))))",
+            ),
+        ),
+        broken=("test_rel_error", "test_gradient_check"),
+        reason="(10), got 0.4; it should be the largest of the entries",
+    ),
+    Submission(
+        "numgrad_default_step_too_large",
+        "numerical_gradient's default step is h=1e-2 instead of 1e-5",
+        edits=(
+            (
+                "def numerical_gradient(f, x, df=None, h=1e-5):",
+                "def numerical_gradient(f, x, df=None, h=1e-2):",
+            ),
+        ),
+        broken=("test_numerical_gradient", "test_gradient_check"),
+        reason="centred differences with a step of h = 1e-02",
+    ),
+    Submission(
+        "db_batch_mean",
+        "db is the mean of da over the batch instead of its sum",
+        edits=((GRADS, GRADS.replace("da.sum(axis=0)", "da.mean(axis=0)")),),
+        broken=("test_step_backward_params", "test_gradient_check"),
+        reason="grads['b'] is N = 3 times too small",
+    ),
+    Submission(
+        "gradcheck_absolute_error",
+        "gradient_errors reports the largest absolute difference instead of rel_error",
+        edits=(
+            (
+                GRADIENT_ERRORS,
+                GRADIENT_ERRORS.replace(
+                    "rel_error(analytic[name], numerical_gradient(f, a, dhs))",
+                    "float(np.max(np.abs(analytic[name] - numerical_gradient(f, a, dhs))))",
+                ),
+            ),
+        ),
+        broken=("test_gradient_check",),
+        reason="5% off, gradient_errors reports only 5.7e-03 for Wh",
+    ),
+    Submission(
+        "gradcheck_mean_relative_error",
+        "gradient_errors averages the entries' relative errors instead of taking the largest",
+        edits=(
+            (
+                GRADIENT_ERRORS,
+                GRADIENT_ERRORS.replace(
+                    "rel_error(analytic[name], numerical_gradient(f, a, dhs))",
+                    "mean_rel_error(analytic[name], numerical_gradient(f, a, dhs))",
+                ),
+            ),
+            (
+                "def gradient_errors(",
+                "def mean_rel_error(a, b):\n"
+                "    return float(np.mean(np.abs(a - b) "
+                "/ np.maximum(1e-8, np.abs(a) + np.abs(b))))\n"
+                "\n\ndef gradient_errors(",
+            ),
+        ),
+        broken=("test_gradient_check",),
+        reason="5% off, gradient_errors reports only 8.2e-04 for Wh",
+    ),
 ]
 
 
@@ -259,3 +334,30 @@ def test_a_checker_that_keeps_what_f_returns_is_told_to_copy_it():
     )
     with pytest.raises(AssertionError, match=r"same buffer every call: .*copy what f returns"):
         ps05.check_numerical_gradient(namespace["numerical_gradient"])
+
+
+def test_check_numerical_gradient_uses_the_default_step():
+    namespace = solution_namespace(
+        (
+            "def numerical_gradient(f, x, df=None, h=1e-5):",
+            "def numerical_gradient(f, x, df=None, h=1e-3):",
+        )
+    )
+    with pytest.raises(
+        AssertionError, match=r"called without df and h \(the default step is h=1e-5\)"
+    ):
+        ps05.check_numerical_gradient(namespace["numerical_gradient"])
+
+
+def test_check_gradient_errors_names_an_absolute_error():
+    namespace = solution_namespace(
+        (
+            GRADIENT_ERRORS,
+            GRADIENT_ERRORS.replace(
+                "rel_error(analytic[name], numerical_gradient(f, a, dhs))",
+                "float(np.max(np.abs(analytic[name] - numerical_gradient(f, a, dhs))))",
+            ),
+        )
+    )
+    with pytest.raises(AssertionError, match=r"missed one entry of dWh .*not an absolute error"):
+        ps05.check_gradient_errors(namespace["gradient_errors"], namespace)

@@ -129,6 +129,17 @@ def check_numerical_gradient(fn) -> None:
                 f"{exc}; copy what f returns (np.array(f(x))) before calling f again: f may "
                 "reuse its output array, so the array it returned first changes with the next call"
             ) from None
+    # Called without h: the default step h=1e-5.
+    x, f = rng.normal(size=(2, 3)), lambda v: float(np.sum(np.sin(v) * v))
+    got = call_isolated(fn, f, x, name="numerical_gradient")
+    array_of(got, "numerical_gradient(f, x)", x.shape)
+    close(
+        got,
+        ref(f, x.copy(), None, 1e-5),
+        "numerical_gradient(f, x), called without df and h (the default step is h=1e-5)",
+        rtol=1e-7,
+        atol=1e-9,
+    )
 
 
 def _step_cases(seed: int):
@@ -306,8 +317,9 @@ def check_gradient_errors(gradient_errors, namespace: dict) -> None:
         finally:
             namespace["lstm_backward"] = yours
         assert errors[key] > 1e-2, (
-            f"gradient_errors missed {what}: it reports {errors[key]:.1e} for {key}; the "
-            "relative error is the largest entry's"
+            f"gradient_errors missed {what}: it reports {errors[key]:.1e} for {key}; report "
+            "rel_error(analytic, numerical), the largest entry's relative error, not an absolute "
+            "error, a mean, or the error of a norm or of the largest values"
         )
         others = [k for k in keys if k != key and not errors[k] < 1e-7]
         assert not others, f"with only {key} wrong, gradient_errors reports errors for {others}"
