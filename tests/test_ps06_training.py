@@ -259,6 +259,55 @@ SUBMISSIONS = [
         broken=MEMORY,
         reason="used lstm_core's optimizer code",
     ),
+    # Second review: mistakes that passed the visible tests, or failed them with a misleading
+    # message.
+    Submission(
+        "adam_eps_squared_under_sqrt",
+        "Adam divides by sqrt(v_hat + eps**2): right to round-off for eps = 1e-8, not the course's",
+        edits=(
+            (
+                ADAM_UPDATE,
+                ADAM_UPDATE.replace("(np.sqrt(v_hat) + self.eps)", "np.sqrt(v_hat + self.eps**2)"),
+            ),
+        ),
+        broken=("test_adam", *TRAININGS),
+        reason="got -0.0949 = -lr * 3 / sqrt(9 + 1)",
+    ),
+    Submission(
+        "adam_counts_after_the_update",
+        "Adam counts the step after updating: the first step's bias correction divides by "
+        "1 - beta**0 = 0",
+        edits=(
+            (
+                "        self.t += 1\n        for k, g in grads.items():\n",
+                "        for k, g in grads.items():\n",
+            ),
+            (ADAM_UPDATE, ADAM_UPDATE + "\n        self.t += 1"),
+        ),
+        broken=("test_adam", *TRAININGS),
+        reason="Adam's first step divided by zero (divide by zero encountered",
+    ),
+    Submission(
+        "train_replaces_params",
+        "train steps a copy of params and rebinds the name: the caller's params never change",
+        edits=(
+            (
+                "            optimizer.step(params, grads)",
+                "            new = {k: v.copy() for k, v in params.items()}\n"
+                "            optimizer.step(new, grads)\n"
+                "            params = new",
+            ),
+        ),
+        broken=("test_train", *TRAININGS),
+        reason="params['W'] is still [0. 0.]",
+    ),
+    Submission(
+        "train_targets_not_shuffled",
+        "train shuffles the examples but takes the targets of a mini-batch in the original order",
+        edits=((LOSS_CALL, LOSS_CALL.replace("y[idx]", "y[lo : lo + batch_size]")),),
+        broken=("test_train", *MEMORY),
+        reason="the targets of mini-batch 0 are not those of its examples",
+    ),
 ]
 
 
@@ -367,3 +416,16 @@ def test_a_training_that_differs_is_told_the_settings_and_the_pieces_to_check():
     message = str(info.value)
     assert "(Adam(lr=0.01), epochs=40, batch_size=64, clip_norm=1.0, rng=0)" in message
     assert "test_adam, test_clip_grad_norm and test_train" in message
+
+
+def test_check_train_names_params_left_unchanged():
+    namespace = solution_namespace(
+        (
+            "            optimizer.step(params, grads)",
+            "            new = {k: v.copy() for k, v in params.items()}\n"
+            "            optimizer.step(new, grads)\n"
+            "            params = new",
+        )
+    )
+    with pytest.raises(AssertionError, match=r"left the caller's params unchanged"):
+        ps06.check_train(namespace["train"], namespace)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..checks import call_isolated, reference
-from .common import array_of, call, close, copy_arg
+from .common import array_of, call, close, copy_arg, same
 
 
 def check_clip_grad_norm(fn) -> None:
@@ -188,6 +188,12 @@ def check_train(train, namespace: dict) -> None:
                 rtol=1e-10,
                 atol=1e-14,
             )
+            if all(same(mine[k], start[k]) for k in start):
+                raise AssertionError(
+                    f"train left the caller's params unchanged ({what}): it should update the "
+                    "params it was given in place, passing that dict to "
+                    "optimizer.step(params, grads)"
+                )
             for k in start:
                 close(
                     mine[k],
