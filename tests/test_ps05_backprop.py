@@ -138,7 +138,7 @@ SUBMISSIONS = [
             ),
         ),
         broken=STEP_CELLS,
-        reason="disagrees with a directional derivative",
+        reason="it matches da with its gate blocks stacked in the order i, f, g, o",
     ),
     Submission(
         "sigmoid_slope_sign",
@@ -152,7 +152,7 @@ SUBMISSIONS = [
         "dc_prev returned without the factor f",
         edits=((RETURN, RETURN.replace("dc_total * f", "dc_total")),),
         broken=("test_step_backward_inputs", "test_gradient_check"),
-        reason="with dh = 0, dc_prev should be dc * f",
+        reason="with dh = 0, dc_prev equals dc, the gradient on c",
     ),
     Submission(
         "bias_not_summed",
@@ -294,6 +294,51 @@ SUBMISSIONS = [
         ),
         broken=("test_gradient_check",),
         reason="5% off, gradient_errors reports only 8.2e-04 for Wh",
+    ),
+    # Third review: mistakes of the backward step that failed the visible tests with the
+    # directional derivative's message only; the tests now name what the result matches.
+    Submission(
+        "dwh_from_h",
+        "dWh computed from the step's output h instead of h_prev",
+        edits=((GRADS, GRADS.replace('cache["h_prev"].T @ da', "(o * tanh_c).T @ da")),),
+        broken=("test_step_backward_params", "test_gradient_check"),
+        reason="dWh matches h.T @ da: use h_prev, the state the step started from",
+    ),
+    Submission(
+        "tanh_slope_sign",
+        "the candidate's slope written 1 + g**2 instead of 1 - g**2",
+        edits=((BLOCKS, BLOCKS.replace("(1.0 - g**2)", "(1.0 + g**2)")),),
+        broken=STEP_CELLS,
+        reason="it matches tanh' written 1 + g**2 in the candidate's block of da",
+    ),
+    Submission(
+        "dc_without_tanh_slope",
+        "the gradient reaching c from h is dh * o, without the slope of tanh at c",
+        edits=((DC_TOTAL, "    dc_total = dc + dh * o"),),
+        broken=STEP_CELLS,
+        reason="it matches a gradient on c of dc + dh * o, without the slope of tanh at c",
+    ),
+    Submission(
+        "dc_prev_is_dc",
+        "dc_prev returned as the incoming dc, neither the total gradient on c nor times f",
+        edits=((RETURN, RETURN.replace("dc_total * f", "dc")),),
+        broken=("test_step_backward_inputs", "test_gradient_check"),
+        reason="with dh = 0, dc_prev equals dc, the gradient on c: c = f * c_prev + i * g",
+    ),
+    Submission(
+        "gates_in_alphabetical_order",
+        "the gradient blocks stacked in the order f, g, i, o instead of GATES",
+        edits=(
+            (
+                BLOCKS,
+                '            dc_total * cache["c_prev"] * f * (1.0 - f),  # forget gate\n'
+                "            dc_total * i * (1.0 - g**2),  # candidate\n"
+                "            dc_total * g * i * (1.0 - i),  # input gate\n"
+                "            dh * tanh_c * o * (1.0 - o),  # output gate",
+            ),
+        ),
+        broken=STEP_CELLS,
+        reason="stacked in the order f, g, i, o: stack them in the order of GATES, i, f, o, g",
     ),
 ]
 
