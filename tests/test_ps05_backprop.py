@@ -406,3 +406,54 @@ def test_check_gradient_errors_names_an_absolute_error():
     )
     with pytest.raises(AssertionError, match=r"missed one entry of dWh .*not an absolute error"):
         ps05.check_gradient_errors(namespace["gradient_errors"], namespace)
+
+
+TORCH_BLOCKS = (
+    "            dc_total * g * i * (1.0 - i),  # input gate\n"
+    '            dc_total * cache["c_prev"] * f * (1.0 - f),  # forget gate\n'
+    "            dc_total * i * (1.0 - g**2),  # candidate\n"
+    "            dh * tanh_c * o * (1.0 - o),  # output gate"
+)
+
+
+@pytest.mark.parametrize(
+    ("replace", "check", "match"),
+    [
+        (
+            (GRADS, GRADS.replace('cache["h_prev"].T @ da', "(o * tanh_c).T @ da")),
+            ps05.check_step_backward_params,
+            r"grads\['Wh'\] .*; dWh matches h\.T @ da: use h_prev",
+        ),
+        (
+            (BLOCKS, BLOCKS.replace("(1.0 - g**2)", "(1.0 + g**2)")),
+            ps05.check_step_backward_inputs,
+            r"dx .*; they match tanh' written 1 \+ g\*\*2",
+        ),
+        (
+            (DC_TOTAL, "    dc_total = dc + dh * o"),
+            ps05.check_step_backward_inputs,
+            r"dx .*; they match a gradient on c of dc \+ dh \* o, without the slope of tanh",
+        ),
+        (
+            (BLOCKS, TORCH_BLOCKS),
+            ps05.check_step_backward_params,
+            r"grads\['Wx'\] .*stacked in the order i, f, g, o: stack them in the order of GATES",
+        ),
+    ],
+    ids=["dwh_from_h", "tanh_slope_sign", "dc_without_tanh_slope", "torch_gate_order"],
+)
+def test_the_hidden_step_checks_name_the_mistake(replace, check, match):
+    namespace = solution_namespace(replace)
+    with pytest.raises(AssertionError, match=match):
+        check(namespace["lstm_step_backward"])
+
+
+def test_the_hidden_step_checks_name_no_mistake_that_was_not_made():
+    """A sign error in the output gate's slope is none of the named mistakes."""
+    namespace = solution_namespace((BLOCKS, BLOCKS.replace("o * (1.0 - o)", "o * (o - 1.0)")))
+    for check in (ps05.check_step_backward_inputs, ps05.check_step_backward_params):
+        with pytest.raises(AssertionError) as info:
+            check(namespace["lstm_step_backward"])
+        assert "match" not in str(info.value), str(info.value)
+    ps05.check_step_backward_inputs(solution_namespace()["lstm_step_backward"])
+    ps05.check_step_backward_params(solution_namespace()["lstm_step_backward"])

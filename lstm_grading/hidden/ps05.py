@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..checks import call_isolated, reference
@@ -175,6 +177,65 @@ def _backward_step(step_backward, case):
     return out, contract.step_backward(dh, dc, x, h_prev, c_prev, p)
 
 
+def _step_mistakes(case) -> list[tuple[str, tuple]]:
+    """``(hint, (dx, dh_prev, dc_prev, grads))``: what usual mistakes of the backward step give
+    on ``case``: gate blocks out of order, tanh' as 1 + g**2, the gradient on c without the
+    slope of tanh at c, dWh from h."""
+    _, x, h_prev, c_prev, p, dh, dc = case
+    c = contract.step_forward(x, h_prev, c_prev, p)[2]
+    i, f, o, g, tc = c["i"], c["f"], c["o"], c["g"], c["tanh_c"]
+
+    def step(order="ifog", slope=1 - g * g, dct=dc + dh * o * (1 - tc * tc), state=h_prev):
+        blocks = {
+            "i": dct * g * i * (1 - i),
+            "f": dct * c_prev * f * (1 - f),
+            "o": dh * tc * o * (1 - o),
+            "g": dct * i * slope,
+        }
+        da = np.concatenate([blocks[k] for k in order], axis=1)
+        grads = {"Wx": x.T @ da, "Wh": state.T @ da, "b": da.sum(axis=0)}
+        return da @ p["Wx"].T, da @ p["Wh"].T, dct * f, grads
+
+    orders = ["".join(order) for order in itertools.permutations("ifog")][1:]
+    return [
+        (
+            f"they match da with its gate blocks stacked in the order {', '.join(order)}: stack "
+            "them in the order of GATES, i, f, o, g",
+            step(order=order),
+        )
+        for order in orders
+    ] + [
+        (
+            "they match tanh' written 1 + g**2 in the candidate's block of da: the slope of tanh "
+            "is 1 - tanh**2",
+            step(slope=1 + g * g),
+        ),
+        (
+            "they match a gradient on c of dc + dh * o, without the slope of tanh at c: h = o * "
+            "tanh(c), so the gradient reaching c from h is dh * o * (1 - tanh_c**2)",
+            step(dct=dc + dh * o),
+        ),
+        (
+            "dWh matches h.T @ da: use h_prev, the state the step started from",
+            step(state=o * tc),
+        ),
+    ]
+
+
+def _close_or_named(got, want, what: str, case, k: int, key: str | None) -> None:
+    """``close(got, want, what)``; when they differ and ``got`` is what a mistake of
+    :func:`_step_mistakes` gives (output ``k`` of the step, ``key`` of grads), it is named."""
+    __tracebackhide__ = True
+    try:
+        close(got, want, what)
+    except AssertionError as err:
+        for hint, wrong in _step_mistakes(case):
+            value = wrong[k] if key is None else wrong[k][key]
+            if np.allclose(got, value, rtol=1e-7, atol=1e-9):
+                raise AssertionError(f"{err}; {hint}") from None
+        raise
+
+
 def check_step_backward_inputs(step_backward) -> None:
     """dx, dh_prev, dc_prev against the reference; dh, dc and the cache left unchanged."""
     __tracebackhide__ = True
@@ -182,7 +243,7 @@ def check_step_backward_inputs(step_backward) -> None:
         got, want = _backward_step(step_backward, case)
         for k, name in enumerate(("dx", "dh_prev", "dc_prev")):
             array_of(got[k], f"{name} ({case[0]})", want[k].shape)
-            close(got[k], want[k], f"{name} ({case[0]})")
+            _close_or_named(got[k], want[k], f"{name} ({case[0]})", case, k, None)
 
 
 def check_step_backward_params(step_backward) -> None:
@@ -195,7 +256,7 @@ def check_step_backward_params(step_backward) -> None:
             raise AssertionError("grads should be a dict with the keys Wx, Wh, b")
         for key in ("Wx", "Wh", "b"):
             array_of(grads[key], f"grads[{key!r}] ({case[0]})", want[3][key].shape)
-            close(grads[key], want[3][key], f"grads[{key!r}] ({case[0]})")
+            _close_or_named(grads[key], want[3][key], f"grads[{key!r}] ({case[0]})", case, 3, key)
 
 
 def _correct_step(dh, dc, c):
