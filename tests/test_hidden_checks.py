@@ -16,7 +16,7 @@ import pytest
 import lstm_core  # bound before call_isolated puts the package out of reach
 from lstm_grading import ReferenceUsedError, call_isolated
 from lstm_grading.hidden.ps01 import check_sigmoid, check_sigmoid_grad, check_tanh, check_tanh_grad
-from lstm_grading.hidden.ps03 import check_cache
+from lstm_grading.hidden.ps03 import SWAPPED, check_cache, check_h
 
 X = np.array([-1000.0, -1.0, 0.0, 1.0, 1000.0])
 
@@ -292,3 +292,24 @@ def _stable_tanh(x):
 def test_a_usual_slip_in_an_activation_is_named(check, fn, says):
     with pytest.raises(AssertionError, match=re.escape(says)):
         check(fn)
+
+
+def test_a_step_that_returns_c_then_h_is_named():
+    """close_or_named: the swapped states are named, and only then."""
+
+    def swapped(x, h_prev, c_prev, params):
+        h, c, cache = step(x, h_prev, c_prev, params)
+        return c, h, cache
+
+    with pytest.raises(AssertionError, match="h and c are swapped") as info:
+        check_h(swapped)
+    assert str(info.value).endswith(SWAPPED)
+
+    def doubled(x, h_prev, c_prev, params):  # wrong, but not the swap
+        h, c, cache = step(x, h_prev, c_prev, params)
+        return 2 * h, c, cache
+
+    with pytest.raises(AssertionError) as info:
+        check_h(doubled)
+    assert SWAPPED not in str(info.value)
+    check_h(step)

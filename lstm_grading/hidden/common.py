@@ -92,6 +92,24 @@ def close(actual, expected, what: str, dtype=np.float64, **tolerances) -> None:
     assert_close(actual, expected, what=what, **{**tol(dtype), **tolerances})
 
 
+def close_or_named(
+    actual, expected, what: str, mistakes, dtype=np.float64, match=None, **tolerances
+) -> None:
+    """:func:`close`; when the values differ and ``actual`` is what a usual mistake gives, the
+    message names it. ``mistakes()`` yields ``(hint, value)`` pairs (computed only on failure):
+    the first value ``actual`` matches adds its hint; ``match``: the tolerances of that match
+    (by default those of the comparison)."""
+    __tracebackhide__ = True
+    try:
+        close(actual, expected, what, dtype, **tolerances)
+    except AssertionError as err:
+        within = match if match is not None else {**tol(dtype), **tolerances}
+        for hint, wrong in mistakes():
+            if np.shape(actual) == np.shape(wrong) and np.allclose(actual, wrong, **within):
+                raise AssertionError(f"{err}; {hint}") from None
+        raise
+
+
 def array_of(value, what: str, shape, dtype=None) -> np.ndarray:
     """Check that ``value`` is an ndarray of ``shape`` (and ``dtype``) and return it."""
     __tracebackhide__ = True

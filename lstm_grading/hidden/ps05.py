@@ -8,7 +8,7 @@ import numpy as np
 
 from ..checks import call_isolated, reference
 from . import contract
-from .common import array_of, call, close, copy_arg, random_params, same
+from .common import array_of, call, close, close_or_named, copy_arg, random_params, same
 
 
 def check_rel_error(fn) -> None:
@@ -226,14 +226,13 @@ def _close_or_named(got, want, what: str, case, k: int, key: str | None) -> None
     """``close(got, want, what)``; when they differ and ``got`` is what a mistake of
     :func:`_step_mistakes` gives (output ``k`` of the step, ``key`` of grads), it is named."""
     __tracebackhide__ = True
-    try:
-        close(got, want, what)
-    except AssertionError as err:
-        for hint, wrong in _step_mistakes(case):
-            value = wrong[k] if key is None else wrong[k][key]
-            if np.allclose(got, value, rtol=1e-7, atol=1e-9):
-                raise AssertionError(f"{err}; {hint}") from None
-        raise
+    close_or_named(
+        got,
+        want,
+        what,
+        lambda: ((h, w[k] if key is None else w[k][key]) for h, w in _step_mistakes(case)),
+        match={"rtol": 1e-7, "atol": 1e-9},
+    )
 
 
 def check_step_backward_inputs(step_backward) -> None:
