@@ -7,6 +7,7 @@ random generators) and a student's np.errstate(under="ignore") are fine.
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 
@@ -156,13 +157,52 @@ def test_a_tanh_that_calls_numpys_is_refused_and_numpy_is_put_back():
         return np.sign(x) * (1.0 - z * z) / (1.0 + z * z)
 
     numpy_tanh = np.tanh
-    with pytest.raises(AssertionError, match=r"tanh called np.tanh: the exercise"):
+    with pytest.raises(AssertionError, match=r"tanh called np.tanh \(or math.tanh\): the exercise"):
         check_tanh(lambda x: np.tanh(x))
     assert np.tanh is numpy_tanh
     with pytest.raises(AssertionError, match=r"tanh is NumPy's own np.tanh"):
         check_tanh(np.tanh)
     check_tanh(own)
     assert np.tanh is numpy_tanh
+
+
+NOTEBOOK_BORROWING_TANH = {
+    "an alias imported from numpy": (
+        "import numpy as np\nfrom numpy import tanh as np_tanh\n\n"
+        "def tanh(x):\n    return np_tanh(np.asarray(x, dtype=float))\n"
+    ),
+    "Python's math.tanh, value by value": (
+        "import math\nimport numpy as np\n\n"
+        "def tanh(x):\n    x = np.asarray(x)\n"
+        "    return np.array([math.tanh(v) for v in x.ravel()], dtype=x.dtype).reshape(x.shape)\n"
+    ),
+    "math.tanh imported by name": (
+        "from math import tanh as scalar_tanh\nimport numpy as np\n\n"
+        "def tanh(x):\n    return np.vectorize(scalar_tanh, otypes=[float])(x)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("route", list(NOTEBOOK_BORROWING_TANH))
+def test_a_tanh_that_borrows_a_ready_made_tanh_under_any_name_is_refused(route):
+    """The values are right (each route is NumPy's or Python's own tanh), and the notebook's
+    names are put back: the visible cells that run after the check still find them."""
+    numpy_tanh, math_tanh = np.tanh, math.tanh
+    notebook: dict = {}
+    exec(NOTEBOOK_BORROWING_TANH[route], notebook)  # a notebook's namespace, as in a kernel
+    before = dict(notebook)
+    x = np.linspace(-3.0, 3.0, 7)
+    assert np.allclose(notebook["tanh"](x), np.tanh(x))  # the right values, borrowed
+    with pytest.raises(AssertionError, match=r"tanh called np.tanh \(or math.tanh\): the exer"):
+        check_tanh(notebook["tanh"])
+    assert notebook.keys() == before.keys()
+    assert all(notebook[k] is before[k] for k in before)
+    assert np.tanh is numpy_tanh and math.tanh is math_tanh
+
+
+def test_pythons_own_math_tanh_is_named():
+    with pytest.raises(AssertionError, match=r"tanh is Python's own math.tanh: the exercise"):
+        check_tanh(math.tanh)
 
 
 def step(x, h_prev, c_prev, params):

@@ -43,7 +43,7 @@ SUBMISSIONS = [
         "tanh returns np.tanh(x), which the text says not to use",
         edits=((TANH, "    return np.tanh(x)"),),
         broken=("test_tanh",),
-        reason="tanh called np.tanh: the exercise is to build tanh from np.exp",
+        reason="tanh called np.tanh (or math.tanh): the exercise is to build tanh from np.exp",
     ),
     Submission(
         "tanh_is_numpys",
@@ -51,6 +51,29 @@ SUBMISSIONS = [
         edits=((TANH, TANH + "\n\n\ntanh = np.tanh"),),
         broken=("test_tanh",),
         reason="tanh is NumPy's own np.tanh",
+    ),
+    Submission(
+        "tanh_imports_numpys",
+        "tanh returns NumPy's tanh under a name the notebook imported it as",
+        edits=(
+            ("def tanh(x):", "from numpy import tanh as np_tanh\n\n\ndef tanh(x):"),
+            (TANH, "    return np_tanh(np.asarray(x, dtype=float))"),
+        ),
+        broken=("test_tanh",),
+        reason="tanh called np.tanh (or math.tanh): the exercise is to build tanh from np.exp",
+    ),
+    Submission(
+        "tanh_from_math",
+        "tanh applies Python's math.tanh to each value",
+        edits=(
+            (
+                TANH,
+                "    import math\n\n    x = np.asarray(x, dtype=float)\n"
+                "    return np.array([math.tanh(v) for v in x.ravel()]).reshape(x.shape)",
+            ),
+        ),
+        broken=("test_tanh",),
+        reason="tanh called np.tanh (or math.tanh): the exercise is to build tanh from np.exp",
     ),
     Submission(
         "naive_sigmoid",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..checks import call_isolated, check_activation, reference
@@ -84,8 +86,8 @@ def check_sigmoid(fn) -> None:
 
 
 NUMPY_TANH_CALLED = (
-    "tanh called np.tanh: the exercise is to build tanh from np.exp (np.tanh may only check "
-    "your answers)"
+    "tanh called np.tanh (or math.tanh): the exercise is to build tanh from np.exp (np.tanh "
+    "may only check your answers)"
 )
 
 
@@ -94,16 +96,22 @@ def _refuse_numpy_tanh(*args, **kwargs):
 
 
 def _without_numpy_tanh(fn):
-    """``fn`` as a function during whose calls ``np.tanh`` (the attribute of the numpy module,
-    which ``np.tanh(...)`` in the student's code looks up) raises; put back afterwards."""
+    """``fn`` as a function during whose calls NumPy's and Python's ready-made tanh raise: the
+    attributes ``np.tanh`` and ``math.tanh`` (which ``np.tanh(...)`` in the student's code looks
+    up), and every global name of ``fn``'s notebook bound to one of them (``from numpy import
+    tanh as np_tanh``); all put back afterwards."""
+    ready_made = (np.tanh, math.tanh)
 
     def run(*args):
-        saved = np.tanh
-        np.tanh = _refuse_numpy_tanh
+        names = getattr(fn, "__globals__", {})
+        borrowed = {k: v for k, v in names.items() if any(v is f for f in ready_made)}
+        np.tanh = math.tanh = _refuse_numpy_tanh
+        names.update(dict.fromkeys(borrowed, _refuse_numpy_tanh))
         try:
             return fn(*args)
         finally:
-            np.tanh = saved
+            np.tanh, math.tanh = ready_made
+            names.update(borrowed)
 
     return run
 
@@ -112,10 +120,11 @@ def check_tanh(fn) -> None:
     """tanh against the reference, built without NumPy's own tanh: random and extreme inputs,
     float64 and float32."""
     __tracebackhide__ = True
+    rule = "the exercise is to build tanh from np.exp"
     if isinstance(fn, np.ufunc) and fn.__name__ == "tanh":  # NumPy's, under any name
-        raise AssertionError(
-            "tanh is NumPy's own np.tanh: the exercise is to build tanh from np.exp"
-        )
+        raise AssertionError(f"tanh is NumPy's own np.tanh: {rule}")
+    if fn is math.tanh:
+        raise AssertionError(f"tanh is Python's own math.tanh: {rule}")
     if not callable(fn):
         raise AssertionError(f"tanh should be a function, got {type(fn).__name__}")
     _check(_without_numpy_tanh(fn), "tanh")
