@@ -75,12 +75,22 @@ chromium:  ## Install Debian's chromium (and iproute2) for the browser tests, if
 # the pages next time.
 LSTM_CORE_HASH := $(shell find lstm_core book/_pagetools.py -type f ! -path '*__pycache__*' | LC_ALL=C sort \
 	| xargs sha256sum | sha256sum | cut -c1-16)
+# Sphinx writes a page again when the page or the configuration changed, not when the book's
+# own extensions (book/_ext) did, and copies the stylesheets and scripts (book/assets) only
+# when it writes a page: when they differ from those of the last build, every page is written
+# again (--all), from the execution cache (no page runs again for that).
+BOOK_EXT_HASH := $(shell find book/_ext book/assets -type f ! -path '*__pycache__*' | LC_ALL=C sort \
+	| xargs sha256sum | sha256sum | cut -c1-16)
 book: $(STAMP) $(VENDOR_STAMP)  ## Build the book (executing every page) into _build/html
 	@hash=$(LSTM_CORE_HASH); if [ "$$(cat _build/.lstm_core_hash 2>/dev/null)" != "$$hash" ]; \
 	then echo "lstm_core or book/_pagetools.py changed since the last build: every page runs again"; \
 	rm -rf _build/.jupyter_cache _build/jupyter_execute _build/.doctrees; fi
-	OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
-	@mkdir -p _build && echo $(LSTM_CORE_HASH) > _build/.lstm_core_hash
+	@all=; if [ "$$(cat _build/.book_ext_hash 2>/dev/null)" != "$(BOOK_EXT_HASH)" ]; then all=--all; \
+	echo "book/_ext or book/assets changed since the last build: every page is written again"; fi; \
+	echo OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . --warningiserror --keep-going $$all; \
+	OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . --warningiserror --keep-going $$all
+	@mkdir -p _build && echo $(LSTM_CORE_HASH) > _build/.lstm_core_hash \
+		&& echo $(BOOK_EXT_HASH) > _build/.book_ext_hash
 	@echo "Open file://$(CURDIR)/_build/html/index.html"
 
 # Two pytest-xdist workers: one per core (three made the suite slower: README.md, Performance).
