@@ -66,8 +66,57 @@ LAYOUT_JS = r"""
                 caption_width: caption ? caption.getBoundingClientRect().width : 0,
                 box_width: fig ? fig.clientWidth : 0};
       });
+  // Code (book/_ext/code_lines.py): a wrapped line's later parts start right of the line's
+  // first character, never at or left of it; and the selected block's text, and the text the
+  // copy button takes (a detached copy's innerText, as sphinx-copybutton's filterText), are
+  // the block's own text.
+  const code = {blocks: 0, shown: 0, lines: 0, wrapped: 0, flat: [], copies: []};
+  const selection = window.getSelection();
+  for (const pre of document.querySelectorAll(".bd-article div.highlight pre")) {
+    code.blocks++;
+    for (const line of pre.querySelectorAll(":scope > span.code-line")) {
+      code.lines++;
+      const range = document.createRange();
+      range.selectNodeContents(line);
+      const boxes = [...range.getClientRects()].filter((r) => r.width > 0 && r.height > 0);
+      if (!boxes.length) continue;
+      const top = Math.min(...boxes.map((r) => r.top));
+      const later = boxes.filter((r) => r.top > top + 2);
+      if (!later.length) continue;
+      code.wrapped++;
+      const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+      let first = null;
+      for (let node = walker.nextNode(); node && !first; node = walker.nextNode()) {
+        const at = node.data.search(/[^ \n]/);
+        if (at >= 0) {
+          const char = document.createRange();
+          char.setStart(node, at);
+          char.setEnd(node, at + 1);
+          first = char.getBoundingClientRect();
+        }
+      }
+      const start = Math.min(...later.map((r) => r.left));
+      if (!first || start <= first.left + 1)
+        code.flat.push(`${line.textContent.trim().slice(0, 60)} (first character at ${
+            first ? first.left : "?"} px, a wrapped part at ${start} px)`);
+    }
+    const all = document.createRange();
+    all.selectNodeContents(pre);
+    selection.removeAllRanges();
+    selection.addRange(all);
+    // a block in a closed <details> (a hidden cell, an exercise's solution) selects nothing
+    const shown = pre.checkVisibility();
+    if (shown) code.shown++;
+    const selected = shown ? selection.toString() : null;
+    const copied = pre.cloneNode(true).innerText;
+    const text = pre.textContent;
+    if ((shown && selected !== text.replace(/\n$/, "")) || copied !== text)
+      code.copies.push({block: text.slice(0, 60), selected: selected.slice(0, 200),
+                        copied: copied.slice(0, 200), text: text.slice(0, 200)});
+  }
+  selection.removeAllRanges();
   return {width, scroll_width: document.documentElement.scrollWidth, wide, hidden, math,
-          svgs};
+          svgs, code};
 })()
 """
 

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_book import ROOT, toc_docnames
+from test_book import HTML, ROOT, toc_docnames
 
 import lstm_core as lc
 from lstm_core import plots, widgets
@@ -66,8 +66,40 @@ def test_page_fits_the_screen(widgets_report, docname, viewport):
     )
     assert not layout["hidden"], f"{docname} at {viewport}: cut-off blocks {layout['hidden']}"
     assert not layout["math"], f"{docname} at {viewport}: cut-off equations {layout['math']}"
+    assert not layout["code"]["flat"], (
+        f"{docname} at {viewport}: wrapped code back at its line's indentation or left of it "
+        f"{layout['code']['flat']}"
+    )
+    assert not layout["code"]["copies"], (
+        f"{docname} at {viewport}: code that selects or copies as other text "
+        f"{layout['code']['copies']}"
+    )
     assert page["widgets_rendered"] >= page["widget_views"]
     assert not page["console_errors"], page["console_errors"]
+
+
+@pytest.mark.slow
+def test_code_wraps_on_a_phone_and_every_line_of_it_is_measured(widgets_report):
+    """The checks of wrapped code above are not empty: every block and line of code the built
+    page holds was measured, and on a phone chapter 10's listing of lc.fit wraps lines that
+    fit on a desktop."""
+    for docname in PAGES:
+        page = (HTML / f"{docname}.html").read_text(encoding="utf-8")
+        blocks = page.count('<div class="highlight"><pre>')
+        lines = page.count('<span class="code-line"')
+        assert lines >= blocks, f"{docname}: {blocks} blocks of code but {lines} code lines"
+        for viewport in ("phone", "desktop"):
+            code = widgets_report[(f"{docname}.html", viewport)]["layout"]["code"]
+            assert (code["blocks"], code["lines"]) == (blocks, lines), (docname, viewport, code)
+    wrapped = {
+        viewport: widgets_report[("book/10-training.html", viewport)]["layout"]["code"]["wrapped"]
+        for viewport in ("phone", "desktop")
+    }
+    assert wrapped["phone"] > max(wrapped["desktop"], 0), wrapped
+    # most blocks are shown (selected and copied), the rest in closed <details> (copied)
+    shown = sum(widgets_report[(f"{d}.html", "phone")]["layout"]["code"]["shown"] for d in PAGES)
+    blocks = sum(widgets_report[(f"{d}.html", "phone")]["layout"]["code"]["blocks"] for d in PAGES)
+    assert blocks > shown > blocks / 2, (shown, blocks)
 
 
 @pytest.mark.slow
