@@ -395,6 +395,31 @@ def test_memory_sweep_seeds_shapes_and_reproducibility():
         ex.memory_sweep_seeds([1], seeds=[])
 
 
+# -- chapter 11: forecasts ----------------------------------------------------------------------
+
+
+def test_the_noise_floor_is_an_expectation_not_a_bound_on_one_sample():
+    """ch11: the noise's variance bounds a forecast's error only in expectation. A forecast that
+    knows the two sine waves exactly scores below it on the page's test days, so the page says
+    "in expectation" and glues that forecast's score (it once called noise**2 "the floor no
+    forecast can go below", above the 0.116 an LSTM showed on validation days)."""
+    text = " ".join(page("11-applications.md").split())
+    # the page's series: its noise, period, seed, window and split
+    assert "noise = 0.3 #" in text and "window = 20" in text
+    assert "lc.noisy_sine(len(returns), period=20.0, noise=noise, rng=0)" in text
+    noise, window = 0.3, 20
+    returns = lc.log_returns(lc.goog_daily()[1])
+    _, y = lc.windows(lc.noisy_sine(len(returns), period=20.0, noise=noise, rng=0), window)
+    _, clean = lc.windows(lc.noisy_sine(len(returns), period=20.0, noise=0.0), window)
+    _, val, test = lc.chronological_split(len(y), val_fraction=0.15, test_fraction=0.15)
+    for part in (val, test):
+        exact = np.mean((y[part] - clean[part]) ** 2)  # the error of knowing the waves
+        assert exact < noise**2  # on these days, below the expected floor
+    assert "the floor no forecast can go below" not in text
+    assert "no forecast can do better than that in expectation" in text
+    assert "{glue:text}`sine-exact-share:.3f`" in text
+
+
 # -- the assignment pages (glued by their hidden cells), the guides, the set-up instructions ------
 
 
