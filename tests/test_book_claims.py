@@ -366,6 +366,23 @@ def test_with_wh_zero_the_belt_gradient_is_the_product_of_forget_gates(rng):
     np.testing.assert_allclose(dc0, np.prod(f, axis=1), rtol=1e-12)
 
 
+def test_gradient_check_step_is_not_written_h_and_rel_error_has_a_floor():
+    """ch9 and the glossary: the finite-difference step is written epsilon, since h is the
+    hidden state on the same page (the pages once wrote L(theta + h) and f(x + h)); the code's
+    argument is h, whose default the page glues; the relative error's denominator is kept at
+    1e-8 or more, so two zero gradients count as equal."""
+    bptt = " ".join(page("09-bptt.md").split())
+    glossary = " ".join(page("glossary.md").split())
+    assert r"\theta + h)" not in bptt and r"\theta + \varepsilon)" in bptt
+    assert "f(x + h)" not in glossary and r"f(x + \varepsilon)" in glossary
+    assert 'parameters["h"].default' in bptt  # the glued default, not a typed one
+    assert inspect.signature(lc.gradcheck).parameters["h"].default == 1e-5
+    assert "denominator kept at $10^{-8}$ or more" in bptt
+    assert lc.rel_error(np.array([1e-9]), np.array([0.0])) == pytest.approx(0.1)  # 1e-9 / 1e-8
+    assert lc.rel_error(np.array([1.0]), np.array([0.0])) == 1.0  # above the floor: |a - b| / |a|
+    assert lc.rel_error(np.zeros(3), np.zeros(3)) == 0.0
+
+
 def test_adam_moves_each_weight_against_its_gradient_by_about_lr():
     """ch10 and exercise 10.1: Adam's first update is about -lr * sign(gradient), whatever the
     gradient's size (the book once said "in the direction of its average gradient")."""
