@@ -102,10 +102,13 @@ def memory_task(n: int, lag: int, rng=None, length: int | None = None, dtype=np.
 
 
 def adding_problem(n: int, length: int, rng=None, dtype=np.float64):
-    """Hochreiter and Schmidhuber's adding problem.
+    """The adding problem, in the simple form of later benchmarks.
 
     Channel 0 holds values uniform in [0, 1]; channel 1 marks one step in the first half
-    and one in the second. The target is the sum of the two marked values.
+    and one in the second. The target is the sum of the two marked values. (The original
+    task, experiment 4 of Hochreiter and Schmidhuber (1997), differs: values in [-1, 1],
+    the first mark among the first ten steps and the second among the first ``T/2 - 1``,
+    a length drawn between ``T`` and ``T + T/10``, and the target ``0.5 + (X1 + X2) / 4``.)
 
     Parameters
     ----------

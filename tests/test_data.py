@@ -27,6 +27,7 @@ def test_memory_task_marks_the_value_to_recall(lag):
 def test_adding_problem():
     x, y = lc.adding_problem(32, 10, rng=0)
     assert x.shape == (32, 10, 2)
+    assert np.all((x[:, :, 0] >= 0) & (x[:, :, 0] <= 1))  # [0, 1], not the original's [-1, 1]
     assert np.all(x[:, :5, 1].sum(1) == 1) and np.all(x[:, 5:, 1].sum(1) == 1)
     np.testing.assert_allclose(y[:, 0], (x[:, :, 0] * x[:, :, 1]).sum(1))
 
