@@ -383,6 +383,20 @@ def test_gradient_check_step_is_not_written_h_and_rel_error_has_a_floor():
     assert lc.rel_error(np.zeros(3), np.zeros(3)) == 0.0
 
 
+def test_sgd_is_the_gradient_descent_step_the_page_writes():
+    """ch10 and the glossary: lc.SGD, as constructed by default apart from its learning rate,
+    is w <- w - eta dL/dw, step after step (no momentum unless asked for)."""
+    text = " ".join(page("10-training.md").split())
+    assert r"w - \eta\, \frac{\partial \mathcal L}{\partial w}" in text and "`lc.SGD`" in text
+    w = {"w": np.array([1.0, -2.0, 0.5])}
+    start = w["w"].copy()
+    grads = [{"w": np.array([0.3, -1.0, 4.0])}, {"w": np.array([-0.2, 0.5, 0.0])}]
+    sgd = lc.SGD(lr=0.1)
+    for g in grads:
+        sgd.step(params=w, grads=g)
+    np.testing.assert_allclose(w["w"], start - 0.1 * (grads[0]["w"] + grads[1]["w"]), rtol=1e-15)
+
+
 def test_adam_moves_each_weight_against_its_gradient_by_about_lr():
     """ch10 and exercise 10.1: Adam's first update is about -lr * sign(gradient), whatever the
     gradient's size (the book once said "in the direction of its average gradient")."""
