@@ -772,6 +772,27 @@ def test_reference_back_links_name_the_chapters_that_cite_the_entry():
     assert checked >= 20
 
 
+def test_assignment_6_train_logs_the_mean_of_the_losses_before_each_update():
+    """ps06 page: the notebook's train returns, per epoch, "the mean of its mini-batches'
+    losses, each taken before that mini-batch's update", unlike lc.fit, which scores the weights
+    after the epoch. Runs the solution's train, on one full batch: its loss is the loss of the
+    starting weights, fit's that of the weights it returns."""
+    text = " ".join(page("assignments/ps06-training.md").split())
+    assert "each taken before that mini-batch's update" in text
+    tree = ast.parse(notebook_code("ps06_training"))
+    (train,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "train"]
+    scope = {"np": np}
+    exec(compile(ast.Module([train], []), "ps06_training", "exec"), scope)
+    x, y = lc.two_companies()
+    start = lc.init_model("lstm", 1, 1, rng=0)
+    ours, theirs = lc.copy_params(start), lc.copy_params(start)
+    logged = scope["train"](x, y, ours, lc.model_loss, lc.SGD(lr=0.5), epochs=1)
+    recorded = lc.fit(x, y, theirs, optimizer=lc.SGD(lr=0.5), epochs=1, clip_norm=None)["loss"]
+    assert logged[0] == pytest.approx(lc.model_loss(x, y, start)[0], rel=1e-12)
+    assert recorded[0] == pytest.approx(lc.model_loss(x, y, theirs)[0], rel=1e-12)
+    assert logged[0] != pytest.approx(recorded[0], rel=1e-3)  # the two differ
+
+
 def test_assignment_6_page_quotes_the_notebook_thresholds():
     """ps06 page: lag 30 below 0.05 for the LSTM, the RNN above 0.25 at lag 30 and below 0.05
     at lag 2, day-5 predictions within 0.1: the thresholds of the notebook's test cells, which
