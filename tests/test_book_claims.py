@@ -120,6 +120,25 @@ def test_small_singular_value_makes_the_gradient_vanish(rng):
     assert norms[-1] < norms[0] * 0.9**29
 
 
+def test_scaling_wh_lowers_the_mean_tanh_slope_for_every_network_drawn():
+    """ch1, exercise 1.3: "the average slope falls the same way for each of the 5 other random
+    networks drawn above" (the solution once rested on seed 1 alone): W_h times 6 lowers the
+    mean slope 1 - h**2 over the chapter's sequences for seeds 1 to 6, each below every
+    unscaled one."""
+    text = " ".join(page("01-why-memory.md").split())
+    assert "the average slope falls the same way for each of the" in text
+    D, H, N, max_lag, scale = 4, 16, 8, 60, 6.0  # the chapter's sizes and factor
+    assert f"D, H, N, max_lag, scale = {D}, {H}, {N}, {max_lag}, {scale}" in text
+    x = np.random.default_rng(1).standard_normal((N, max_lag + 1, D))
+    small, large = [], []
+    for s in range(1, 7):
+        p = lc.init_rnn_params(D, H, rng=s)
+        small.append(np.mean(1 - lc.rnn_forward(x, p)[0] ** 2))
+        p["Wh"] *= scale
+        large.append(np.mean(1 - lc.rnn_forward(x, p)[0] ** 2))
+    assert max(large) < min(small)
+
+
 def test_rnn_init_draws_from_the_range_pytorch_draws_nn_rnns_weights(torch):
     """ch1: "`lc.init_rnn_params` draws every weight and bias uniformly between -1/sqrt(H) and
     1/sqrt(H), ... from the same range as PyTorch draws the weights of `nn.RNN`": the two
