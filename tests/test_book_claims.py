@@ -448,6 +448,20 @@ def test_memory_sweep_seeds_shapes_and_reproducibility():
 # -- chapter 11: forecasts ----------------------------------------------------------------------
 
 
+def test_the_pages_say_when_fit_clips_by_default():
+    """ch10 and ch11: lc.fit clips the gradient's norm unless told not to, and the forecasting
+    LSTM of ch11 is trained with that default, which the pages state (glued from fit's
+    signature; ch10 once said fit "optionally" clips, and ch11 left the clipping unsaid)."""
+    assert inspect.signature(lc.fit).parameters["clip_norm"].default is not None
+    training = " ".join(page("10-training.md").split())
+    assert "`fit`'s limit is {glue:text}`fit-clip:g`" in training
+    applications = page("11-applications.md")
+    body = applications.split("def forecast_errors(", 1)[1].split("\n```", 1)[0]
+    (call,) = re.findall(r"lc\.fit\((.*?)\)\n", body, flags=re.S)
+    assert "clip_norm" not in call  # so the default applies
+    assert "{glue:text}`fc-clip:g`" in applications
+
+
 def test_the_noise_floor_is_an_expectation_not_a_bound_on_one_sample():
     """ch11: the noise's variance bounds a forecast's error only in expectation. A forecast that
     knows the two sine waves exactly scores below it on the page's test days, so the page says
