@@ -484,6 +484,33 @@ def test_the_noise_floor_is_an_expectation_not_a_bound_on_one_sample():
     assert "{glue:text}`sine-exact-share:.3f`" in text
 
 
+def test_add_one_smoothing_leaves_more_to_unseen_continuations_than_a_smaller_alpha():
+    """ch11, exercise 11.3: add-one smoothing leaves a share of the probability to characters
+    never seen after their pair of context characters, and alpha = 0.1 less (the solution once
+    said add-one gave it "to the many pairs of characters rarely seen in training"). Each
+    context's unseen share is alpha * (unseen continuations) / (count + alpha * V), which the
+    trigram's normalised table gives too."""
+    text = " ".join(page("11-applications.md").split())
+    assert "{glue:text}`tri-unseen-1:.1f` % of the probability" in text
+    train_text, held_text = lc.python_docs_corpus(held_out=0.1)  # the page's corpus
+    vocab = "".join(sorted(set(train_text + held_text)))
+    train_ids, _ = lc.encode_text(train_text, vocab)
+    held_ids, _ = lc.encode_text(held_text, vocab)
+    V = len(vocab)
+    counts = np.zeros((V, V, V))
+    np.add.at(counts, (train_ids[:-2], train_ids[1:-1], train_ids[2:]), 1.0)
+    seq = np.concatenate([train_ids[-2:], held_ids])
+    context = counts[seq[:-2], seq[1:-1]]
+    share = {}
+    for alpha in (1.0, 0.1):
+        formula = alpha * (context == 0).sum(1) / (context.sum(1) + alpha * V)
+        table = (counts + alpha) / (counts + alpha).sum(axis=2, keepdims=True)
+        rows = table[seq[:-2], seq[1:-1]]
+        np.testing.assert_allclose(formula, np.where(context == 0, rows, 0.0).sum(1), rtol=1e-12)
+        share[alpha] = formula.mean()
+    assert share[0.1] < share[1.0] < 0.5
+
+
 # -- the assignment pages (glued by their hidden cells), the guides, the set-up instructions ------
 
 
