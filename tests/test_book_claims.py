@@ -425,6 +425,29 @@ def test_adam_moves_each_weight_against_its_gradient_by_about_lr():
     np.testing.assert_allclose(w["w"], -0.1 * np.sign(g["w"]), rtol=1e-2)
 
 
+def test_adams_step_exceeds_lr_only_after_a_sudden_large_gradient():
+    """ch10: the step is about lr under a steady gradient; after a long run of zero gradients,
+    one gradient (of any size well above eps) moves the weight by
+    lr * (1 - beta1) / sqrt(1 - beta2), the bound of Kingma and Ba (2015, section 2.1) in its
+    worst case, about 3.16 lr with the defaults."""
+    adam = lc.Adam(lr=0.01)
+    worst = (1 - adam.beta1) / np.sqrt(1 - adam.beta2)
+    steady = {"w": np.zeros(1)}
+    for _ in range(200):
+        before = steady["w"].copy()
+        adam.step(params=steady, grads={"w": np.array([5.0])})
+    assert steady["w"][0] - before[0] == pytest.approx(-0.01, rel=1e-6)
+
+    adam = lc.Adam(lr=0.01)
+    sudden = {"w": np.zeros(1)}
+    for _ in range(20_000):  # zero gradients: the bias corrections go to 1, the weight stays
+        adam.step(params=sudden, grads={"w": np.zeros(1)})
+    assert sudden["w"][0] == 0.0
+    adam.step(params=sudden, grads={"w": np.array([2.0])})
+    assert sudden["w"][0] == pytest.approx(-0.01 * worst, rel=1e-6)
+    assert worst > 3
+
+
 def test_memory_task_baseline_is_one_third():
     """ch10: answering 0 scores the variance of U(-1, 1), 1/3."""
     _, y = lc.memory_task(200_000, lag=3, rng=0)
