@@ -272,6 +272,19 @@ def _compare(cells: list[dict], released: list[dict], text: list[str]) -> list[s
             text.append(cell_source(c))  # the student's own code (locked cells are restored)
         if grade_id(meta):
             by_id[grade_id(meta)] = c
+
+    def _unknown() -> list[str]:
+        """Grade or solution cells of the student's that the assignment does not have: the
+        course's OverwriteCellsQuietly runs them as ordinary cells."""
+        known = {grade_id(nbgrader_metadata(c)) for c in released}
+        return [
+            f"cell {shown(gid, 60)} is not in the assignment (a grade id edited?): run as an "
+            "ordinary cell, not graded"
+            for gid, c in by_id.items()
+            if gid not in known
+            and (nbgrader_metadata(c).get("grade") or nbgrader_metadata(c).get("solution"))
+        ]
+
     kept = [
         c
         for c in released
@@ -279,7 +292,7 @@ def _compare(cells: list[dict], released: list[dict], text: list[str]) -> list[s
         and (nbgrader_metadata(c).get("grade") or nbgrader_metadata(c).get("locked"))
     ]
     if kept and not any(grade_id(nbgrader_metadata(c)) in by_id for c in kept):
-        return [f"missing every locked and grade cell ({len(kept)}){RESTORED}"]
+        return [f"missing every locked and grade cell ({len(kept)}){RESTORED}", *_unknown()]
     for c in kept:
         gid = grade_id(nbgrader_metadata(c))
         mine = by_id.get(gid)
@@ -293,7 +306,7 @@ def _compare(cells: list[dict], released: list[dict], text: list[str]) -> list[s
             )
         elif cell_source(mine) != cell_source(c):
             notes.append(f"edited locked cell {gid}{RESTORED}")
-    return notes
+    return notes + _unknown()
 
 
 RESTORED = " (restored by nbgrader)"

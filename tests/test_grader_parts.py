@@ -1009,3 +1009,60 @@ def test_the_end_of_run_table_shows_where_it_cut_a_cell():
     assert long_reason[:67] + "..." in ada and long_reason not in ada
     assert "def tanh(x):" in ada and ada.rstrip().endswith("...")
     assert "edited locked cell" in bob and "..." not in bob
+
+
+def test_a_grade_cell_with_an_edited_grade_id_is_an_ordinary_cell(tmp_path, empty_gradebook):
+    """A grade cell whose grade id the student edited is not in the gradebook: nbgrader 0.9.6's
+    OverwriteCells deleted only its grade id, and its add_missing_grade_cells then stopped the
+    whole submission with ``KeyError: 'grade_id'`` (found grading erin's ps01 with both graders;
+    this test raised it before the fix). Now the cell runs as an ordinary cell and the grade cell
+    it replaced is put back from the gradebook, as for a deleted one."""
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    from lstm_grading.hidden.release_checksums import OverwriteCellsQuietly
+
+    db = f"sqlite:///{empty_gradebook(tmp_path / 'gradebook.db')}"
+    answer = nbformat.v4.new_code_cell("def f():\n    return 1\n")
+    answer.metadata["nbgrader"] = {
+        "grade": False, "grade_id": "f", "locked": False, "schema_version": 3, "solution": True,
+    }  # fmt: skip
+    test = nbformat.v4.new_code_cell("assert f() == 1\n")
+    test.metadata["nbgrader"] = {
+        "grade": True, "grade_id": "test_f", "locked": True, "points": 10,
+        "schema_version": 3, "solution": False,
+    }  # fmt: skip
+    with Gradebook(db) as gb:
+        gb.add_assignment("ps01")
+        gb.add_notebook("ps01", "ps01")
+        gb.add_grade_cell("test_f", "ps01", "ps01", max_score=10, cell_type="code")
+        gb.add_solution_cell("f", "ps01", "ps01")
+        for cell, locked in ((answer, False), (test, True)):
+            gid = cell.metadata["nbgrader"]["grade_id"]
+            gb.add_source_cell(
+                gid, "ps01", "ps01", cell_type="code", locked=locked, source=cell.source,
+                checksum=nbgrader_checksum(cell),
+            )  # fmt: skip
+    renamed = nbformat.from_dict(json.loads(json.dumps(test)))
+    renamed.metadata["nbgrader"]["grade_id"] = "test_f_renamed"
+    as_dicts = json.loads(json.dumps([answer, renamed])), json.loads(json.dumps([answer, test]))
+    nb = nbformat.v4.new_notebook(cells=[answer, renamed])
+    resources = {"nbgrader": {"notebook": "ps01", "assignment": "ps01", "db_url": db}}
+    out, _ = OverwriteCellsQuietly(add_missing_cells=True).preprocess(nb, resources)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in out.cells]
+    assert ids == ["f", "test_f", None]
+    assert out.cells[1].metadata["nbgrader"]["grade"] is True
+    assert out.cells[2].source == renamed.source  # the student's copy runs, ungraded
+    assert "nbgrader" not in out.cells[2].metadata
+    # and the summary says so, beside the restored cell (before: only that note)
+    assert submission_checks._compare(*as_dicts, []) == [
+        "missing every locked and grade cell (1) (restored by nbgrader)",
+        "cell test_f_renamed is not in the assignment (a grade id edited?): run as an ordinary "
+        "cell, not graded",
+    ]
+
+
+def nbgrader_checksum(cell) -> str:
+    from nbgrader.utils import compute_checksum
+
+    return compute_checksum(cell)

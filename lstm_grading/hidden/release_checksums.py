@@ -6,11 +6,16 @@ changed!`` for every such cell of every student, as if they had tampered with it
 stays silent exactly when the submitted source is the source with its hidden tests stripped
 (what the student was given); any other change is still reported (and the cell is restored
 from the gradebook either way, as nbgrader does). Configured in nbgrader_config.py.
+
+It also grades a cell whose grade id is not in the gradebook (a grade id the student edited)
+as an ordinary cell, where nbgrader 0.9.6 fails the whole submission on it
+(:meth:`OverwriteCellsQuietly.preprocess_cell`).
 """
 
 from __future__ import annotations
 
 from nbformat import NotebookNode
+from nbgrader.api import MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests, OverwriteCells
 
 
@@ -22,6 +27,20 @@ class OverwriteCellsQuietly(OverwriteCells):
     def preprocess_cell(self, cell, resources, cell_index):
         self._as_released = False
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is not None and "gradebook" in vars(self) and self._unknown(grade_id):
+            # nbgrader's OverwriteCells deletes only the grade id of such a cell (a grade cell
+            # whose id the student edited, a cell pasted from another assignment) and keeps its
+            # "grade" and "solution" flags: its add_missing_grade_cells then fails on the cell
+            # with KeyError: 'grade_id', and the whole submission with it. The cell is the
+            # student's, not the assignment's: it runs as an ordinary cell, and the grade cell
+            # it replaced is put back from the gradebook (add_missing_cells), as if deleted.
+            self.log.warning(
+                "Cell %r is not in the gradebook (a grade id edited?): graded as an ordinary "
+                "cell, without nbgrader's metadata",
+                grade_id,
+            )
+            del cell.metadata["nbgrader"]
+            return cell, resources
         if grade_id is not None and "gradebook" in vars(self):
             try:
                 source = self.gradebook.find_source_cell(
@@ -34,6 +53,13 @@ class OverwriteCellsQuietly(OverwriteCells):
                 ClearHiddenTests(parent=self)._remove_hidden_test_region(released)
                 self._as_released = cell.source == released.source
         return super().preprocess_cell(cell, resources, cell_index)
+
+    def _unknown(self, grade_id: str) -> bool:
+        try:
+            self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id)
+        except MissingEntry:
+            return True
+        return False
 
     def report_change(self, name, attr, old, new):
         if attr == "checksum" and self._as_released:
