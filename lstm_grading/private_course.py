@@ -14,7 +14,9 @@ import json
 import os
 import resource
 import secrets
+import site
 import sys
+import sysconfig
 import tempfile
 import traceback
 import warnings
@@ -53,7 +55,33 @@ def environment(course: str, job: Job) -> dict[str, str]:
         "MKL_NUM_THREADS": "1",
         "MALLOC_ARENA_MAX": "2",  # glibc reserves 64 MiB of address space per arena
         "LSTM_GRADING_CELL_TIMEOUT": str(job.limits.cell_timeout),
+        **({"PYTHONPATH": path} if (path := package_path()) else {}),
     }
+
+
+def package_path() -> str:
+    """The kernel's PYTHONPATH: the folders holding the ``lstm_grading`` and ``lstm_core`` that
+    this process runs, unless they are the interpreter's own site-packages.
+
+    Without it, the kernel's ``python -P`` looked the two packages up afresh, without the
+    PYTHONPATH of the run, and could find others than the run's: an editable install of another
+    checkout, or the site-packages copy under a checkout run as ``python -m lstm_grading``.
+    The hidden tests then ran other checks than the run's (reduced mode) or, in the full sandbox,
+    which binds only the run's package folders, failed to import them, and every student was
+    "graded" 0 with no note (found running a class from a clone with PYTHONPATH set).
+    """
+    import lstm_core
+    import lstm_grading
+
+    standard = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+    standard |= set(site.getsitepackages())
+    standard = {os.path.realpath(p) for p in standard}
+    folders = []
+    for module in (lstm_grading, lstm_core):
+        parent = os.path.dirname(os.path.dirname(os.path.realpath(module.__file__)))
+        if parent not in standard and parent not in folders:
+            folders.append(parent)
+    return os.pathsep.join(folders)
 
 
 def kernel_environment(home: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -103,3 +104,44 @@ def test_the_launcher_starts_the_kernel_in_the_students_environment(tmp_path):
     assert got["cwd"] == str(home / job.assignment)
     assert Path(got["cwd"], "data.txt").read_text() == "the assignment's file"
     assert os.stat(copy).st_mode & 0o777 == 0o600
+
+
+def test_the_kernel_imports_the_grading_packages_the_run_imports(tmp_path):
+    """A run whose lstm_grading and lstm_core are not those its interpreter finds by itself (a
+    copy on PYTHONPATH here; an editable install of another checkout when it was found): the
+    kernel, started with nbgrader's environment and ``python -P`` as the launcher starts it,
+    imports the run's. Before the fix the environment had no PYTHONPATH and the kernel found
+    the interpreter's own: found when a class graded from a clone with PYTHONPATH set got 0 for
+    every student in the full sandbox ("No module named 'lstm_grading'"); this test then saw
+    the installed packages, not the copy."""
+    import lstm_core
+    import lstm_grading
+
+    copy = tmp_path / "checkout"
+    for module in (lstm_core, lstm_grading):
+        folder = Path(module.__file__).parent
+        shutil.copytree(folder, copy / folder.name, ignore=shutil.ignore_patterns("__pycache__"))
+    probe = (
+        "import json, subprocess, sys\n"
+        "from lstm_grading import private_course\n"
+        "from lstm_grading.job import Job, Limits\n"
+        f"job = Job('ada', 'ps01_activations', {str(tmp_path / 'w')!r}, {str(tmp_path / 't')!r},"
+        " Limits(), 'reduced')\n"
+        f"env = private_course.environment({str(tmp_path / 'course')!r}, job)\n"
+        "kernel = subprocess.run([sys.executable, '-P', '-c', 'import lstm_core, lstm_grading;"
+        " print(lstm_core.__file__); print(lstm_grading.__file__)'], env=env,"
+        " capture_output=True, text=True, check=True)\n"
+        "print(kernel.stdout, end='')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-P", "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.split()
+    assert out == [
+        str(copy / "lstm_core" / "__init__.py"),
+        str(copy / "lstm_grading" / "__init__.py"),
+    ]
