@@ -250,10 +250,38 @@ def notebook_names(course: Path, assignment: str) -> tuple[str, ...]:
     return tuple(sorted(f"{name}.ipynb" for (name,) in rows))
 
 
-def run_key(course: Path, assignment: str, limits) -> str:
-    """What makes earlier results reusable: the source, the config and the limits."""
+def run_key(course: Path, assignment: str, limits, code: tuple[Path, ...] | None = None) -> str:
+    """What makes earlier results reusable: the source, the config, the limits and the grading
+    code (``code``: the folders of the run's ``lstm_core`` and ``lstm_grading``)."""
     h = hashlib.sha256()
     h.update(tree_hash(course / "solutions" / assignment).encode())
     h.update((course / "nbgrader_config.py").read_bytes())
     h.update(json.dumps(asdict(limits), sort_keys=True).encode())
+    h.update(code_hash(grading_code() if code is None else code).encode())
+    return h.hexdigest()
+
+
+def grading_code() -> tuple[Path, ...]:
+    """The folders of the ``lstm_core`` and ``lstm_grading`` this process runs."""
+    import lstm_core
+    import lstm_grading
+
+    return tuple(Path(m.__file__).resolve().parent for m in (lstm_core, lstm_grading))
+
+
+def code_hash(folders: tuple[Path, ...]) -> str:
+    """SHA-256 over the files of ``folders`` (their names and contents), ``__pycache__`` left
+    out: the hidden tests' checks (``lstm_grading/hidden``), the reference they compare with
+    (``lstm_core``) and the grader. Part of :func:`run_key`: a fixed hidden check regrades the
+    class, where the run used to keep every earlier grade as ``unchanged``."""
+    h = hashlib.sha256()
+    for top in folders:
+        files = sorted(
+            p
+            for p in top.rglob("*")
+            if "__pycache__" not in p.relative_to(top).parts and p.is_file()
+        )
+        for path in files:
+            h.update(f"{top.name}/{path.relative_to(top).as_posix()}\0".encode())
+            h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()

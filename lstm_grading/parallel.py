@@ -19,8 +19,8 @@ A worker killed mid-job gets its submission retried once, then reported failed.
 
 ``reports/<assignment>/manifest.json`` holds a hash of each submission and its outcome; a
 re-run grades only submissions that are new, changed or failed (or all with ``force``), and
-everything when the assignment's source, the config or the limits change. One run per course
-at a time (:mod:`lstm_grading.course_lock`).
+everything when the assignment's source, the config, the limits or the grading code change.
+One run per course at a time (:mod:`lstm_grading.course_lock`).
 """
 
 from __future__ import annotations

@@ -1066,3 +1066,31 @@ def nbgrader_checksum(cell) -> str:
     from nbgrader.utils import compute_checksum
 
     return compute_checksum(cell)
+
+
+def test_a_change_of_the_grading_code_regrades_the_class(tmp_path, empty_gradebook):
+    """The run key covers lstm_grading and lstm_core: a fixed hidden check (lstm_grading/hidden)
+    regrades every submission. Found when a class re-run after a fix of the grader reported
+    every earlier grade (all 0, from a broken run) as "unchanged"; before the fix run_key took
+    no grading code (this test: TypeError) and ignored it."""
+    import shutil
+
+    import lstm_core
+    import lstm_grading
+
+    course = make_course(tmp_path / "course", empty_gradebook, notebook())
+    code = tmp_path / "code"
+    for module in (lstm_core, lstm_grading):
+        folder = Path(module.__file__).parent
+        shutil.copytree(folder, code / folder.name, ignore=shutil.ignore_patterns("__pycache__"))
+    folders = (code / "lstm_core", code / "lstm_grading")
+    key = course_prep.run_key(course, "ps01", Limits(), code=folders)
+    assert course_prep.run_key(course, "ps01", Limits(), code=folders) == key
+    (code / "lstm_grading" / "__pycache__").mkdir(exist_ok=True)
+    (code / "lstm_grading" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"compiled")
+    assert course_prep.run_key(course, "ps01", Limits(), code=folders) == key  # not a change
+    with open(code / "lstm_grading" / "hidden" / "common.py", "a") as f:
+        f.write("# a fixed check\n")
+    # by default the run's own code: the copy's before the change
+    assert course_prep.run_key(course, "ps01", Limits()) == key
+    assert course_prep.run_key(course, "ps01", Limits(), code=folders) != key
