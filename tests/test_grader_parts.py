@@ -1011,6 +1011,53 @@ def test_the_end_of_run_table_shows_where_it_cut_a_cell():
     assert "edited locked cell" in bob and "..." not in bob
 
 
+def overwrite_course(tmp_path, empty_gradebook) -> tuple[str, dict]:
+    """A gradebook of one notebook ``ps01`` (its url) and its cells by grade id: a read-only
+    ``setup``, the answer ``f``, a read-only ``tools`` and the grade cell ``test_f`` after it (as
+    ps03's tools and test_step_shapes)."""
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    def cell(source, grade_id, **flags):
+        node = nbformat.v4.new_code_cell(source)
+        node.metadata["nbgrader"] = {
+            "grade": False, "grade_id": grade_id, "locked": True, "schema_version": 3,
+            "solution": False, **flags,
+        }  # fmt: skip
+        return node
+
+    cells = {
+        "setup": cell("import math\n", "setup"),
+        "f": cell("def f():\n    return 1\n", "f", locked=False, solution=True),
+        "tools": cell("def g():\n    return 2\n", "tools"),
+        "test_f": cell("assert f() == 1\n", "test_f", grade=True, points=10),
+    }
+    db = f"sqlite:///{empty_gradebook(tmp_path / 'gradebook.db')}"
+    with Gradebook(db) as gb:
+        gb.add_assignment("ps01")
+        gb.add_notebook("ps01", "ps01")
+        gb.add_grade_cell("test_f", "ps01", "ps01", max_score=10, cell_type="code")
+        gb.add_solution_cell("f", "ps01", "ps01")
+        for gid, node in cells.items():
+            gb.add_source_cell(
+                gid, "ps01", "ps01", cell_type="code", source=node.source,
+                locked=node.metadata["nbgrader"]["locked"], checksum=nbgrader_checksum(node),
+            )  # fmt: skip
+    return db, cells
+
+
+def overwrite(db: str, cells: list):
+    """The submitted ``cells`` after the course's OverwriteCellsQuietly, and their grade ids."""
+    import nbformat
+
+    from lstm_grading.hidden.release_checksums import OverwriteCellsQuietly
+
+    nb = nbformat.v4.new_notebook(cells=nbformat.from_dict(json.loads(json.dumps(cells))))
+    resources = {"nbgrader": {"notebook": "ps01", "assignment": "ps01", "db_url": db}}
+    out, _ = OverwriteCellsQuietly(add_missing_cells=True).preprocess(nb, resources)
+    return out, [c.metadata.get("nbgrader", {}).get("grade_id") for c in out.cells]
+
+
 def test_a_grade_cell_with_an_edited_grade_id_is_an_ordinary_cell(tmp_path, empty_gradebook):
     """A grade cell whose grade id the student edited is not in the gradebook: nbgrader 0.9.6's
     OverwriteCells deleted only its grade id, and its add_missing_grade_cells then stopped the
@@ -1018,48 +1065,46 @@ def test_a_grade_cell_with_an_edited_grade_id_is_an_ordinary_cell(tmp_path, empt
     this test raised it before the fix). Now the cell runs as an ordinary cell and the grade cell
     it replaced is put back from the gradebook, as for a deleted one."""
     import nbformat
-    from nbgrader.api import Gradebook
 
-    from lstm_grading.hidden.release_checksums import OverwriteCellsQuietly
-
-    db = f"sqlite:///{empty_gradebook(tmp_path / 'gradebook.db')}"
-    answer = nbformat.v4.new_code_cell("def f():\n    return 1\n")
-    answer.metadata["nbgrader"] = {
-        "grade": False, "grade_id": "f", "locked": False, "schema_version": 3, "solution": True,
-    }  # fmt: skip
-    test = nbformat.v4.new_code_cell("assert f() == 1\n")
-    test.metadata["nbgrader"] = {
-        "grade": True, "grade_id": "test_f", "locked": True, "points": 10,
-        "schema_version": 3, "solution": False,
-    }  # fmt: skip
-    with Gradebook(db) as gb:
-        gb.add_assignment("ps01")
-        gb.add_notebook("ps01", "ps01")
-        gb.add_grade_cell("test_f", "ps01", "ps01", max_score=10, cell_type="code")
-        gb.add_solution_cell("f", "ps01", "ps01")
-        for cell, locked in ((answer, False), (test, True)):
-            gid = cell.metadata["nbgrader"]["grade_id"]
-            gb.add_source_cell(
-                gid, "ps01", "ps01", cell_type="code", locked=locked, source=cell.source,
-                checksum=nbgrader_checksum(cell),
-            )  # fmt: skip
-    renamed = nbformat.from_dict(json.loads(json.dumps(test)))
+    db, cells = overwrite_course(tmp_path, empty_gradebook)
+    renamed = nbformat.from_dict(json.loads(json.dumps(cells["test_f"])))
     renamed.metadata["nbgrader"]["grade_id"] = "test_f_renamed"
-    as_dicts = json.loads(json.dumps([answer, renamed])), json.loads(json.dumps([answer, test]))
-    nb = nbformat.v4.new_notebook(cells=[answer, renamed])
-    resources = {"nbgrader": {"notebook": "ps01", "assignment": "ps01", "db_url": db}}
-    out, _ = OverwriteCellsQuietly(add_missing_cells=True).preprocess(nb, resources)
-    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in out.cells]
-    assert ids == ["f", "test_f", None]
-    assert out.cells[1].metadata["nbgrader"]["grade"] is True
-    assert out.cells[2].source == renamed.source  # the student's copy runs, ungraded
-    assert "nbgrader" not in out.cells[2].metadata
+    mine = [cells["setup"], cells["f"], cells["tools"], renamed]
+    as_dicts = json.loads(json.dumps(mine)), json.loads(json.dumps(list(cells.values())))
+    out, ids = overwrite(db, mine)
+    assert ids == ["setup", "f", "tools", "test_f", None]
+    assert out.cells[3].metadata["nbgrader"]["grade"] is True
+    assert out.cells[4].source == renamed.source  # the student's copy runs, ungraded
+    assert "nbgrader" not in out.cells[4].metadata
     # and the summary says so, beside the restored cell (before: only that note)
     assert submission_checks._compare(*as_dicts, []) == [
-        "missing every locked and grade cell (1) (restored by nbgrader)",
+        "missing cell test_f (restored by nbgrader)",
         "cell test_f_renamed is not in the assignment (a grade id edited?): run as an ordinary "
         "cell, not graded",
     ]
+
+
+@pytest.mark.parametrize(
+    "kept, expected",
+    [
+        (["setup", "f", "tools"], ["setup", "f", "tools", "test_f"]),  # after a read-only cell
+        (["setup", "f"], ["setup", "f", "test_f"]),  # deleted with the cell before it
+        ([], ["test_f"]),  # a notebook with no cells
+    ],
+)
+def test_a_deleted_grade_cell_is_put_back_wherever_it_was(
+    tmp_path, empty_gradebook, kept, expected
+):
+    """nbgrader 0.9.6 put a deleted grade cell back only after the cell just before it, and
+    looked that one up among grade and solution cells only: deleting ps03's test_step_shapes
+    (after the read-only tools cell) failed the whole submission with ``KeyError: 'tools'``
+    (found grading erin's ps03; each case raised KeyError here before the fix), as did a grade
+    cell deleted with the cell before it, or every cell. Now it goes after the nearest earlier
+    cell the notebook has."""
+    db, cells = overwrite_course(tmp_path, empty_gradebook)
+    out, ids = overwrite(db, [cells[gid] for gid in kept])
+    assert ids == expected
+    assert out.cells[ids.index("test_f")].source.endswith(cells["test_f"].source)
 
 
 def nbgrader_checksum(cell) -> str:

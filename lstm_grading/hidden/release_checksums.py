@@ -8,8 +8,9 @@ stays silent exactly when the submitted source is the source with its hidden tes
 from the gradebook either way, as nbgrader does). Configured in nbgrader_config.py.
 
 It also grades a cell whose grade id is not in the gradebook (a grade id the student edited)
-as an ordinary cell, where nbgrader 0.9.6 fails the whole submission on it
-(:meth:`OverwriteCellsQuietly.preprocess_cell`).
+as an ordinary cell (:meth:`OverwriteCellsQuietly.preprocess_cell`), and puts back every
+deleted grade cell wherever it was (:meth:`OverwriteCellsQuietly.add_missing_grade_cells`),
+where nbgrader 0.9.6 fails the whole submission on either.
 """
 
 from __future__ import annotations
@@ -53,6 +54,40 @@ class OverwriteCellsQuietly(OverwriteCells):
                 ClearHiddenTests(parent=self)._remove_hidden_test_region(released)
                 self._as_released = cell.source == released.source
         return super().preprocess_cell(cell, resources, cell_index)
+
+    def add_missing_grade_cells(self, nb, resources):
+        """Put back the grade cells the student deleted, each after the nearest cell before it
+        in the source notebook that the submission has (at the top if none).
+
+        nbgrader 0.9.6 puts one only after the cell just before it, and looks that cell up among
+        the submission's grade and solution cells only: a grade cell that follows a read-only
+        cell (ps03's test_step_shapes follows its `tools` cell), or that was deleted with the
+        cell before it, or a notebook with no cells, failed the whole submission with
+        ``KeyError: '<that cell>'`` instead.
+        """
+        source = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        order = [cell.name for cell in source.source_cells]
+        cells = {cell.name: cell for cell in source.source_cells}
+        grades = {cell.name: cell for cell in source.grade_cells}
+        solutions = {cell.name for cell in source.solution_cells}
+
+        def position(name):
+            for i, cell in enumerate(nb.cells):
+                if cell.metadata.get("nbgrader", {}).get("grade_id") == name:
+                    return i
+            return None
+
+        for index, name in enumerate(order):
+            if name not in grades or position(name) is not None:
+                continue
+            self.log.warning("Missing grade cell %s encountered, adding to notebook", name)
+            before = (position(earlier) for earlier in reversed(order[:index]))
+            at = next((i + 1 for i in before if i is not None), 0)
+            cell = self.missing_cell_transform(
+                cells[name], grades[name].max_score, is_solution=name in solutions
+            )
+            nb.cells.insert(at, cell)
+        return nb, resources
 
     def _unknown(self, grade_id: str) -> bool:
         try:
