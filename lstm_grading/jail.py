@@ -43,7 +43,8 @@ TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")  # symlinks into 
 
 
 def allowlist() -> list[str]:
-    """Host paths bound read-only into every job (absolute, resolved, none inside another)."""
+    """Host paths bound read-only into every job (absolute, resolved, none inside another), then
+    the :func:`aliases` by which this process reaches some of them."""
     import lstm_core
     import lstm_grading
 
@@ -56,7 +57,29 @@ def allowlist() -> list[str]:
             paths.add(p)
     paths |= {Path("/etc") / name for name in ETC if (Path("/etc") / name).exists()}
     paths = {p.resolve() for p in paths if p.exists()}
-    return sorted(str(p) for p in paths if not any(q in p.parents for q in paths))
+    real = sorted(str(p) for p in paths if not any(q in p.parents for q in paths))
+    return real + aliases()
+
+
+def aliases() -> list[str]:
+    """The paths of the interpreter, the environment and the two packages as this process
+    names them, where a symbolic link on the host leads to them (a virtual environment reached
+    as ``/srv/course/.venv``, a link to ``/opt/venvs/course``).
+
+    :func:`allowlist` binds them too, so that they exist in the job under that name as well:
+    the job's Python runs as ``sys.executable`` and reads its modules' data files by the paths
+    its ``sys.path`` names. Bound under their real paths only, every submission of a class graded
+    from such an environment failed in the full sandbox (``FileNotFoundError`` for nbgrader's
+    ``nbgraderformat/v3.json``), found grading from a ``.venv`` that is a link to another.
+    """
+    import lstm_core
+    import lstm_grading
+
+    named = {sys.prefix, sys.base_prefix, os.path.dirname(sys.executable)}
+    named |= {os.path.dirname(os.path.abspath(m.__file__)) for m in (lstm_core, lstm_grading)}
+    named = {os.path.normpath(p) for p in named if os.path.isabs(p) and os.path.exists(p)}
+    linked = {p for p in named if os.path.realpath(p) != p}
+    return sorted(p for p in linked if not any(p.startswith(q + os.sep) for q in linked))
 
 
 def _make_target(root: str, path: str, is_dir: bool) -> str:

@@ -71,3 +71,55 @@ def test_a_bind_under_tmp_is_seen_read_only_inside_the_job():
         assert not (bound / "new.txt").exists()
     finally:
         shutil.rmtree(top)
+
+
+# Run by the environment's Python under a linked name: what the job sees of its own interpreter.
+LINKED_PROBE = textwrap.dedent(
+    """
+    import os, sys
+    from lstm_grading import jail, linux
+    root = sys.argv[1]
+    linux.unshare(linux.NAMESPACES)
+    pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            jail.enter(root, jail.allowlist(), 16)
+            print(sys.prefix, os.path.exists(sys.executable),
+                  os.path.exists(os.path.join(sys.prefix, "pyvenv.cfg")), flush=True)
+            code = 0
+        except BaseException as error:
+            print("error", repr(error), flush=True)
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    sys.exit(os.waitstatus_to_exitcode(status))
+    """
+)
+
+
+@pytest.mark.skipif(not FULL, reason="the jail needs Linux namespaces and root")
+@pytest.mark.skipif(sys.prefix == sys.base_prefix, reason="needs a virtual environment")
+def test_an_environment_reached_through_a_link_exists_inside_the_job():
+    """A course whose .venv is a link to the real environment: the job's Python names its files
+    by the link. Bound under their real paths only, they did not exist in the job, and every
+    submission of a class failed in the full sandbox (nbgrader: FileNotFoundError for its
+    nbgraderformat/v3.json; found grading with a .venv linked to another). This test printed
+    "False False" before the fix."""
+    top = Path(tempfile.mkdtemp(prefix="jail-test-", dir="/tmp"))
+    try:
+        link, root = top / "course" / ".venv", top / "root"
+        link.parent.mkdir()
+        root.mkdir()
+        link.symlink_to(Path(sys.prefix).resolve())
+        python = link / "bin" / Path(sys.executable).name
+        out = subprocess.run(
+            [str(python), "-c", LINKED_PROBE, str(root)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert out.stdout.split() == [str(link), "True", "True"]
+    finally:
+        shutil.rmtree(top)
