@@ -75,6 +75,26 @@ def cell_label(cell: dict) -> str:
     return shown(gid or (cell_source(cell).strip().splitlines() or [""])[0], 60)
 
 
+def _answer_error(cell: dict, out: dict, ename) -> bool:
+    """Whether ``out`` is an error the student's answer cell (a solution cell) raised when it
+    ran, other than the release's ``NotImplementedError`` (a question not answered).
+
+    Such a cell defines what the tests call: a ``SyntaxError`` or an import that fails (a module
+    the grading machine lacks) costs every test that uses it, with nothing else in the row to
+    say why. Errors in the test cells are what the scores count, and are not notes.
+    """
+    if not isinstance(out, dict):
+        return False
+    meta = nbgrader_metadata(cell)
+    return (
+        out.get("output_type") == "error"
+        and isinstance(ename, str)
+        and ename != "NotImplementedError"
+        and meta.get("solution") is True
+        and not meta.get("grade")
+    )
+
+
 def notes_from_notebook(name: str, dir_fd: int) -> list[str]:
     """Per-cell problems recorded in the outputs of the autograded notebook ``name`` in the
     folder ``dir_fd``, and what kept the notebook from being read, if anything (none if it is
@@ -108,6 +128,10 @@ def notes_from_notebook(name: str, dir_fd: int) -> list[str]:
             if isinstance(ename, str) and ename in NOTEBOOK_NOTES:
                 if out.get("output_type") == "error":
                     notes.append(f"{NOTEBOOK_NOTES[ename]} in {cell_label(cell)}")
+            elif _answer_error(cell, out, ename):
+                evalue = out.get("evalue") if isinstance(out.get("evalue"), str) else ""
+                said = f": {shown(evalue, 100)}" if evalue else ""
+                notes.append(f"error in {cell_label(cell)}: {shown(ename, 40)}{said}")
     if len(notes) > MAX_NOTES_PER_NOTEBOOK:
         more = len(notes) - MAX_NOTES_PER_NOTEBOOK
         notes[MAX_NOTES_PER_NOTEBOOK:] = [f"{more} more such notes in {what}"]

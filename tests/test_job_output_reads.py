@@ -275,6 +275,35 @@ def test_notes_of_an_ordinary_notebook_and_their_limit(tmp_path):
     ]
 
 
+def test_an_answer_cell_that_raised_is_a_note(tmp_path):
+    """An error raised by a solution cell itself (a SyntaxError, an import the grading machine
+    cannot satisfy) costs every test that uses its function, and the row said nothing of it:
+    found grading dave, whose answer cell began with an import of a missing module (4/10, no
+    note). Now a note names the cell and the error; the release's NotImplementedError (a
+    question not answered), errors of grade cells (what the score counts) and of other cells
+    are no notes. Before the fix this test's notes were []."""
+    answer = {**CELL, "metadata": {"nbgrader": {"grade_id": "sigmoid", "solution": True}}}
+    test = {**CELL, "metadata": {"nbgrader": {"grade_id": "test_f", "grade": True}}}
+    missing = {**error("ModuleNotFoundError"), "evalue": "No module named 'scipy'"}
+    (tmp_path / NB).write_text(
+        notebook(
+            {**answer, "outputs": [missing]},
+            {**answer, "outputs": [error("NotImplementedError")]},
+            {
+                **answer,
+                "metadata": {"nbgrader": {"grade_id": "tanh", "solution": True}},
+                "outputs": [{**error("SyntaxError"), "evalue": "invalid syntax (1, 9)"}],
+            },
+            {**test, "outputs": [error("AssertionError")]},
+            {**CELL, "outputs": [error("ValueError")]},
+        )
+    )
+    assert notes_of(tmp_path) == [
+        "error in sigmoid: ModuleNotFoundError: No module named 'scipy'",
+        "error in tanh: SyntaxError: invalid syntax (1, 9)",
+    ]
+
+
 # -- what run_job reads: result.json and waiter-error.txt ----------------------------------------
 RESULT = '{"exit_code": 0, "error": null, "returned_bytes": 10, "return_notes": ["a note"]}'
 BAD_RESULTS = {  # result.json's text -> what kept it from being used
