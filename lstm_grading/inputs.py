@@ -11,6 +11,7 @@ parses its options with the same rules (:meth:`Rule.parse`).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import numbers
 import os
@@ -257,12 +258,115 @@ def check_gradable(course: Path, assignment: str) -> None:
         raise ValueError(
             f"assignment: {assignment!r} has no source folder {shown(source)}; expected {expected}"
         )
+    check_current(course, assignment)
     found, refused = find_submissions(course, assignment)
     if not found and not refused:
         raise ValueError(
             f"assignment: no submissions of {assignment!r} in {shown(course / 'submitted')}; "
             f"expected folders submitted/<student>/{assignment}/ (nbgrader collect "
             f"{assignment}, or nbgrader zip_collect)"
+        )
+
+
+def _cell_source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _points(meta: dict) -> float | None:
+    try:
+        return float(meta.get("points") or 0)
+    except (TypeError, ValueError):
+        return None
+
+
+def stale_cells(course: Path, assignment: str) -> list[str]:
+    """What differs between the assignment's source notebooks and the gradebook's record of
+    them, for the cells autograding takes from the gradebook: the locked cells (test cells with
+    their hidden tests, read-only code) and the grade cells' points. Empty if they match."""
+    con = read_only(course / "gradebook.db")
+    try:
+        rows = con.execute(
+            "SELECT n.name, s.name, s.locked, s.source FROM source_cell s "
+            "JOIN notebook n ON s.notebook_id = n.id JOIN assignment a ON n.assignment_id = a.id "
+            "WHERE a.name = ?",
+            (assignment,),
+        ).fetchall()
+        points = con.execute(
+            "SELECT n.name, b.name, g.max_score FROM grade_cells g JOIN base_cell b ON g.id = b.id "
+            "JOIN notebook n ON b.notebook_id = n.id JOIN assignment a ON n.assignment_id = a.id "
+            "WHERE a.name = ?",
+            (assignment,),
+        ).fetchall()
+        notebooks = {
+            name
+            for (name,) in con.execute(
+                "SELECT n.name FROM notebook n JOIN assignment a ON n.assignment_id = a.id "
+                "WHERE a.name = ?",
+                (assignment,),
+            )
+        }
+    finally:
+        con.close()
+    # Cells as nbgrader generate_assignment records them: every cell with nbgrader's metadata
+    # (a notebook without any has nothing autograding could take from the gradebook).
+    recorded: dict[str, dict[str, str]] = {}
+    for notebook, name, locked, source in rows:
+        recorded.setdefault(notebook, {})
+        if locked:
+            recorded[notebook][name] = source or ""
+    max_scores = {(nb, name): float(score or 0) for nb, name, score in points}
+    folder = course / "solutions" / assignment
+    on_disk = sorted(p.stem for p in folder.glob("*.ipynb"))
+    changes = [f"notebook {n}.ipynb is not in the gradebook" for n in on_disk if n not in notebooks]
+    for notebook, locked in sorted(recorded.items()):
+        path = folder / f"{notebook}.ipynb"
+        try:
+            cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        except (OSError, ValueError, KeyError, TypeError):
+            changes.append(f"{notebook}.ipynb cannot be read as a notebook")
+            continue
+        seen = set()
+        for cell in cells if isinstance(cells, list) else []:
+            meta = cell.get("metadata") if isinstance(cell, dict) else None
+            meta = meta.get("nbgrader") if isinstance(meta, dict) else None
+            name = meta.get("grade_id") if isinstance(meta, dict) else None
+            if not isinstance(name, str):
+                continue
+            if meta.get("locked") and not meta.get("solution"):
+                seen.add(name)
+                if name not in locked:
+                    changes.append(f"cell {name} of {notebook}.ipynb is new")
+                elif _cell_source(cell) != locked[name]:
+                    changes.append(f"cell {name} of {notebook}.ipynb was edited")
+            if meta.get("grade") and (notebook, name) in max_scores:
+                if _points(meta) != max_scores[(notebook, name)]:
+                    changes.append(f"the points of cell {name} of {notebook}.ipynb changed")
+        changes += [
+            f"cell {name} of {notebook}.ipynb was deleted" for name in sorted(set(locked) - seen)
+        ]
+    return changes
+
+
+def check_current(course: Path, assignment: str) -> None:
+    """``ValueError`` if the assignment's source changed since ``nbgrader generate_assignment``
+    recorded it in the gradebook: autograding puts the gradebook's test cells back into every
+    submission, so a run would grade with the tests as they were, not as the source has them
+    (found editing a hidden test of ps01 and grading again: nothing changed)."""
+    try:
+        changes = stale_cells(course, assignment)
+    except sqlite3.Error as exc:
+        raise ValueError(
+            f"course: {shown(course / 'gradebook.db')} cannot be read ({exc}); expected the "
+            "gradebook.db nbgrader writes"
+        ) from None
+    if changes:
+        more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
+        raise ValueError(
+            f"assignment: solutions/{assignment}/ differs from the gradebook's record of it "
+            f"({'; '.join(changes[:3])}{more}); expected them to match, or the tests that grade "
+            f"are the old ones: run nbgrader generate_assignment {assignment} --force (or make "
+            "exercises) first, and commit the regenerated exercises/"
         )
 
 

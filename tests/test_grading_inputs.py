@@ -164,6 +164,39 @@ def fifo(c: Path):
     os.mkfifo(c / "fifo")  # reading it would wait for a writer for ever
 
 
+def stale_source(edit: dict):
+    """The gradebook records the test cell ``test`` (locked, 10 points) as generated; the
+    source notebook then has it with ``edit`` applied (what an instructor who fixed a hidden
+    test and did not run nbgrader generate_assignment again has)."""
+
+    def change(c: Path):
+        cell = {
+            "cell_type": "code",
+            "metadata": {"nbgrader": {"grade": True, "grade_id": "test", "locked": True,
+                                      "points": 10, "solution": False}},
+            "source": "assert f(1) == 1\n### BEGIN HIDDEN TESTS\nassert f(2) == 2\n",
+            "outputs": [], "execution_count": None,
+        }  # fmt: skip
+        with Gradebook(f"sqlite:///{c / 'gradebook.db'}") as gb:
+            gb.add_source_cell("test", A, A, cell_type="code", locked=True, source=cell["source"])
+        cell = {**cell, **edit, "metadata": {"nbgrader": {**cell["metadata"]["nbgrader"],
+                                                          **edit.get("nbgrader", {})}}}  # fmt: skip
+        cell.pop("nbgrader", None)
+        notebook = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+        (c / "solutions" / A / f"{A}.ipynb").write_text(json.dumps(notebook))
+
+    return change
+
+
+# Found editing a hidden test of ps01 in solutions/ and grading again: the run regraded the
+# class with the gradebook's old test cells (nbgrader restores them), and nothing changed.
+STALE = (
+    rf"assignment: solutions/{A}/ differs from the gradebook's record of it \({{}}\); expected "
+    rf"them to match, or the tests that grade are the old ones: run nbgrader "
+    rf"generate_assignment {A} --force \(or make exercises\) first"
+)
+
+
 # Paths that exist as no file can: a name longer than any file system's NAME_MAX (255 bytes),
 # and a symbolic-link loop; the messages quote the system's own words for each.
 LONG = "a" * 300
@@ -414,6 +447,21 @@ GRADING_CASES = {
         ["--cluster", "local:1"],
         no_submissions,
         f"assignment: no submissions of '{A}'",
+    ),
+    "a hidden test edited since generate_assignment": (
+        [],
+        stale_source({"source": "assert f(1) == 1\n### BEGIN HIDDEN TESTS\nassert f(2) == 3\n"}),
+        STALE.format(f"cell test of {A}.ipynb was edited"),
+    ),
+    "points changed since generate_assignment": (
+        [],
+        stale_source({"nbgrader": {"points": 5}}),
+        STALE.format(f"the points of cell test of {A}.ipynb changed"),
+    ),
+    "a test cell deleted since generate_assignment, cluster": (
+        ["--cluster", "local:1"],
+        stale_source({"nbgrader": {"grade_id": "test2"}}),
+        STALE.format(f"cell test2 of {A}.ipynb is new; cell test of {A}.ipynb was deleted"),
     ),
 }
 
