@@ -21,7 +21,9 @@ from nbgrader.preprocessors import ClearHiddenTests, OverwriteCells
 
 
 class OverwriteCellsQuietly(OverwriteCells):
-    """OverwriteCells that does not report the expected checksum change of hidden-test cells."""
+    """OverwriteCells that does not report the expected checksum change of hidden-test cells,
+    runs a cell with a grade id the gradebook lacks as an ordinary cell, and puts a deleted
+    grade cell back wherever it was."""
 
     _as_released: bool = False
 
