@@ -152,13 +152,18 @@ def _hash_file(h, dir_fd: int, name: str, rel: str, hashed: bool, room: int | No
 # named "a[1]" matches "a1", not itself, and plain nbgrader finds no notebook in it.
 GLOB_CHARACTERS = "[]*?"
 NOT_GLOB_SAFE = "student id contains [, ], * or ?, which nbgrader reads as a pattern: not gradable"
+HIDDEN_STUDENT = (
+    "student folder's name starts with a dot: a hidden folder, which nbgrader skips (rename it "
+    "to grade it)"
+)
 
 
 def find_submissions(course: Path, assignment: str) -> tuple[dict[str, Path], dict[str, str]]:
     """(submissions to grade, refused ids with the reason), from ``submitted/*/<assignment>``.
 
     Every folder name plain ``nbgrader autograde`` grades is a student id here too (spaces,
-    any letters); hidden folders are skipped as nbgrader's glob skips them. Refused: a name
+    any letters); hidden folders are not graded, as nbgrader's glob skips them, and one that
+    holds this assignment is refused, so that the run says so. Refused: a name
     that is not valid UTF-8 (it cannot be stored in the gradebook), a name with a glob
     character (nbgrader cannot grade it either), a student folder or submission folder that is
     a symbolic link or not a folder.
@@ -170,6 +175,8 @@ def find_submissions(course: Path, assignment: str) -> tuple[dict[str, Path], di
         return found, refused
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if entry.name.startswith("."):
+            if os.path.lexists(os.path.join(entry.path, assignment)):
+                refused[entry.name] = HIDDEN_STUDENT
             continue
         try:
             entry.name.encode("utf-8")

@@ -182,9 +182,15 @@ def test_student_ids_as_nbgrader_takes_them(tmp_path):
         (tmp_path / "submitted" / student / "ps01").mkdir(parents=True)
     (tmp_path / "submitted" / "linked").symlink_to(tmp_path / "submitted" / "zoë")
     (tmp_path / "submitted" / "other" / "ps02").mkdir(parents=True)
+    (tmp_path / "submitted" / ".ipynb_checkpoints").mkdir()  # no submission in it: not named
+    (tmp_path / "submitted" / ".other" / "ps02").mkdir(parents=True)
     found, refused = course_prep.find_submissions(tmp_path, "ps01")
     assert sorted(found) == ["bob smith", "zoë"]
-    assert refused == {"a[1]": NOT_GLOB_SAFE, "linked": "student folder is a symbolic link"}
+    assert refused == {
+        "a[1]": NOT_GLOB_SAFE,
+        "linked": "student folder is a symbolic link",
+        ".hidden": course_prep.HIDDEN_STUDENT,  # not graded, as by nbgrader, but said
+    }
 
 
 def test_diagnosis_names_the_first_real_problem(tmp_path):

@@ -444,8 +444,9 @@ def test_defaults_the_pages_quote_are_the_codes(monkeypatch):
         ("instructor-guide", f"(`disk_filling`, {disk_files} MiB): {fmt(L.return_mb)} MiB come"),
         (
             "instructor-guide",
-            "or one with " + ", ".join(f"`{c}`" for c in glob[:-1]) + f" or `{glob[-1]}`,",
+            "one with " + ", ".join(f"`{c}`" for c in glob[:-1]) + f" or `{glob[-1]}`,",
         ),
+        ("instructor-guide", "or one that starts with a dot (a hidden folder"),
         # Canvas
         ("instructor-guide", f"`--key` (`{keys['key']}` by default"),
         ("instructor-guide", f"| {keys['missing']}, or 0 with `--missing zero` |"),
