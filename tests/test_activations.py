@@ -47,8 +47,11 @@ def test_sigmoid_is_exact_in_the_limits_and_accurate_everywhere():
     assert s[6] == 0.5
     expected = np.array([exact_sigmoid(v) for v in EXTREMES[1:-1]])
     np.testing.assert_allclose(s[1:-1], expected, rtol=1e-15, atol=0)
-    # tiny outputs keep relative precision: sigmoid(-30) = 9.357622968840175e-14
-    assert lc.sigmoid(-30.0) == pytest.approx(9.357622968840175e-14, rel=1e-14)
+    # tiny outputs keep relative precision: sigmoid(-30) = e^-30 / (1 + e^-30)
+    # = 9.357622968839299e-14 (Python's decimal at 40 digits); e^-30 alone is
+    # 9.357622968840175e-14, 9e-14 higher. abs=0, as approx's default absolute tolerance
+    # (1e-12) would accept any value below 1e-12, zero included.
+    assert lc.sigmoid(-30.0) == pytest.approx(9.357622968839299e-14, rel=1e-14, abs=0)
 
 
 def test_tanh_limits():
@@ -78,9 +81,12 @@ def test_derivatives_match_finite_differences():
 
 
 def test_derivatives_keep_relative_precision_far_out():
-    # 1 - tanh(20)**2 cancels to 0 in float64, the true value is 4 e^-40 / (1 + e^-40)^2
-    assert lc.tanh_grad(20.0) == pytest.approx(4 * math.exp(-40), rel=1e-14)
-    assert lc.sigmoid_grad(40.0) == pytest.approx(math.exp(-40), rel=1e-14)
+    # 1 - tanh(20)**2 cancels to 0 in float64, the true value is 4 e^-40 / (1 + e^-40)^2;
+    # likewise sigmoid(40) rounds to 1.0, so s * (1 - s) gives 0, the true value ~ e^-40.
+    # abs=0: approx's default absolute tolerance of 1e-12 would accept those zeros.
+    assert lc.tanh_grad(20.0) == pytest.approx(4 * math.exp(-40), rel=1e-14, abs=0)
+    assert lc.sigmoid_grad(40.0) == pytest.approx(math.exp(-40), rel=1e-14, abs=0)
+    assert lc.sigmoid_grad(-40.0) == pytest.approx(math.exp(-40), rel=1e-14, abs=0)
 
 
 @pytest.mark.parametrize("f", [lc.sigmoid, lc.tanh, lc.sigmoid_grad, lc.tanh_grad])
@@ -90,6 +96,18 @@ def test_dtype_and_shape_are_kept(f):
     assert out.dtype == np.float32 and out.shape == (2, 3, 4)
     assert f(np.arange(3)).dtype == np.float64  # integers become float64
     assert f(np.float32(1e30)).dtype == np.float32
+
+
+@pytest.mark.parametrize("f", [lc.sigmoid, lc.tanh, lc.sigmoid_grad, lc.tanh_grad])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint64])
+def test_integers_give_the_values_of_the_same_floats(f, dtype):
+    # negating an unsigned (or int8's -128) before converting to float would wrap around:
+    # -uint8(1) is 255, and sigmoid(255) is not sigmoid(-1)
+    ints = np.array([0, 1, 2, 127], dtype)
+    np.testing.assert_array_equal(f(ints), f(ints.astype(np.float64)))
+    if np.issubdtype(dtype, np.signedinteger):
+        lowest = np.array([np.iinfo(dtype).min], dtype)
+        np.testing.assert_array_equal(f(lowest), f(lowest.astype(np.float64)))
 
 
 @pytest.mark.parametrize("f", [lc.sigmoid, lc.tanh, lc.sigmoid_grad, lc.tanh_grad])
