@@ -142,6 +142,17 @@ def test_float32_is_kept_end_to_end(rng):
     assert {a.dtype for a in (hs, dx, dh0, dc0, *grads.values())} == {np.dtype(np.float32)}
 
 
+def test_gate_functions_cast_float64_states_to_float32_params(rng):
+    """The per-gate functions and the trace, too, cast x, h_prev and c_prev to the params' dtype."""
+    p = lc.init_params(3, 4, rng=rng, dtype=np.float32)
+    x, h, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    for gate in (lc.forget_gate, lc.input_gate, lc.candidate_memory, lc.output_gate):
+        assert gate(x, h, p).dtype == np.float32, gate.__name__
+    assert lc.gate_preactivation(x, h, p, "f").dtype == np.float32
+    trace = lc.lstm_step_trace(x, h, c, p)
+    assert {k: v.dtype for k, v in trace.items()} == {k: np.dtype(np.float32) for k in trace}
+
+
 def test_inputs_and_gradients_are_never_modified(rng, p):
     x, dhs, dc = (
         rng.standard_normal((2, 5, 3)),
@@ -246,6 +257,14 @@ def test_elementwise_updates_convert_integers_instead_of_wrapping():
     c32 = np.ones(2, np.float32)
     assert lc.cell_update(c32, 1, 0, 0).dtype == np.float32
     assert lc.cell_update(c32, 0.5, np.float32(0.5), 2).dtype == np.float32
+    # NumPy integer scalars are converted too: np.int64(4) * np.int64(2**62) would wrap to 0
+    c = lc.cell_update(np.int64(2**62), np.int64(4), np.int64(0), np.uint8(0))
+    assert c == 2.0**64 and isinstance(c, np.float64)
+    # and Python ints alone give a float, exactly 3 * 2 + 4 * 5 = 26.0 (by hand)
+    c = lc.cell_update(2, 3, 4, 5)
+    assert c == 26.0 and isinstance(c, float)
+    c = lc.cell_update(2**62, 4, 0, 0)
+    assert c == 2.0**64 and isinstance(c, float)
 
 
 def test_backward_results_take_the_dtype_of_the_cache(rng):
