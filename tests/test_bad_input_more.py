@@ -507,6 +507,30 @@ def test_forward_passes_refuse_pre_activations_that_could_overflow(dtype):
             call()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_step_names_h_prev_when_it_could_overflow_the_pre_activations(dtype):
+    """h_prev = 0.7 of the range times four weights of 1 reaches 2.8 times it: the one-step
+    functions name their own argument h_prev, not lstm_forward's h0."""
+    big = 0.7 * float(np.finfo(dtype).max)
+    p = {k: v.astype(dtype) for k, v in _weights_that_overflow().items()}
+    p["Wx"][:], p["Wh"][:] = 0.0, 1.0
+    x, h, c = np.zeros((2, 3), dtype), np.full((2, 4), big, dtype), np.zeros((2, 4), dtype)
+    rnn = {"Wx": np.zeros((3, 4), dtype), "Wh": np.ones((4, 4), dtype), "b": np.zeros(4, dtype)}
+    message = (
+        rf"^h_prev must be small enough for the pre-activations to stay within {np.dtype(dtype)}"
+    )
+    calls = [
+        lambda: lc.lstm_step_forward(x, h, c, p),
+        lambda: reference.lstm_step_forward(x, h, c, p),
+        lambda: lc.forget_gate(x, h, p),
+        lambda: lc.lstm_step_trace(x, h, c, p),
+        lambda: lc.rnn_step_forward(x, h, rnn),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
 def test_backward_passes_refuse_gradients_that_overflow():
     p = _p()
     x = np.ones((2, 5, 3))

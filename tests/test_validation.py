@@ -166,6 +166,27 @@ def test_inputs_and_gradients_are_never_modified(rng, p):
         np.testing.assert_array_equal(before, after)
 
 
+def test_step_outputs_are_not_views_of_the_cache(rng, p):
+    """Resetting h or c in place after a step (h *= 0) must change neither the cache's states
+    nor that step's backward."""
+    x, h0, c0 = (
+        rng.standard_normal((2, 3)),
+        rng.standard_normal((2, 4)),
+        rng.standard_normal((2, 4)),
+    )
+    dh, dc = rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    want = lc.lstm_step_backward(dh, dc, lc.lstm_step_forward(x, h0, c0, p)[2])
+    h, c, cache = lc.lstm_step_forward(x, h0, c0, p)
+    h_kept, c_kept = cache.sequence.h_last.copy(), cache.sequence.c_last.copy()
+    h *= 0.0
+    c *= 0.0
+    np.testing.assert_array_equal(cache.sequence.h_last, h_kept)
+    np.testing.assert_array_equal(cache.sequence.c_last, c_kept)
+    got = lc.lstm_step_backward(dh, dc, cache)
+    for w, g in zip((*want[:3], *want[3].values()), (*got[:3], *got[3].values()), strict=True):
+        np.testing.assert_array_equal(w, g)
+
+
 def test_caches_stay_valid_while_other_calls_reuse_buffers(rng, p, monkeypatch):
     """Two forwards, then two backwards in the other order: each cache keeps its own data.
 
@@ -275,6 +296,7 @@ def test_backward_results_take_the_dtype_of_the_cache(rng):
     ref = reference.lstm_step_backward(dh, dc, reference.lstm_step_forward(x, None, None, p32)[2])
     fast = lc.lstm_step_backward(dh, dc, lc.lstm_step_forward(x, None, None, p32)[2])
     assert {a.dtype for a in (*ref[:3], *ref[3].values())} == {np.dtype(np.float32)}
+    assert {a.dtype for a in (*fast[:3], *fast[3].values())} == {np.dtype(np.float32)}
     for r, f in zip((*ref[:3], *ref[3].values()), (*fast[:3], *fast[3].values()), strict=True):
         np.testing.assert_allclose(r, f, rtol=1e-5, atol=1e-6)
     for cell in ("lstm", "rnn"):
