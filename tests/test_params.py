@@ -132,3 +132,20 @@ def test_sizes_of_any_integer_type_give_the_same_weights(cell):
     init = lc.init_params if cell == "lstm" else lc.init_rnn_params
     for k, v in init(np.int8(2), np.int8(100), rng=0).items():
         np.testing.assert_array_equal(v, want[k])
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+def test_init_model_draws_like_pytorch(cell):
+    """Every weight uniform in [-1/sqrt(H), 1/sqrt(H)], as nn.LSTM, nn.RNN and nn.Linear(H, O)
+    draw them (bound 1/sqrt(fan_in) = 1/sqrt(H) for the read-out too); the read-out's bias
+    starts at 0 (init_model's docstring; the layer's own b is init_params'). Each array has
+    48 draws or more, so its largest |value| falls short of 0.9 of the bound with probability
+    at most 0.9^48 = 0.6 %, and does not for rng=0; with a 1/sqrt(O) bound, Wy's max would be
+    0.1, below 0.9 / sqrt(16) = 0.225."""
+    D, H, O = 3, 16, 100
+    p = lc.init_model(cell, D, H, O, rng=0)
+    bound = 1 / np.sqrt(H)
+    for k in ("Wx", "Wh", "Wy"):
+        assert np.abs(p[k]).max() <= bound, k
+        assert np.abs(p[k]).max() > 0.9 * bound, k
+    np.testing.assert_array_equal(p["by"], np.zeros(O))

@@ -219,3 +219,51 @@ def test_char_model_learns_and_samples():
     assert history["loss"][-1] < 0.75 * history["loss"][0]
     sample = lc.sample_text("Beautiful", vocab, p, 40, rng=0)
     assert sample.startswith("Beautiful") and len(sample) == 49 and set(sample) <= set(vocab)
+
+
+def _greedy_by_hand(start, vocab, params, length):
+    """Greedy decoding written out with the reference step: read start, then the argmax.
+
+    Also returns the smallest gap between the two largest logits of any sampled step, so a
+    test can show its low temperature leaves no doubt about the argmax.
+    """
+    H, V = params["Wh"].shape[0], len(vocab)
+    h = c = np.zeros((1, H))
+    text, gaps = start, []
+    for k in range(len(start) - 1 + length):
+        x = np.zeros((1, V))
+        x[0, vocab.index(text[k])] = 1.0
+        h, c, _ = lc.reference.lstm_step_forward(x, h, c, params)
+        if k >= len(start) - 1:
+            logits = (h @ params["Wy"] + params["by"])[0]
+            top2 = np.sort(logits)[-2:]
+            gaps.append(top2[1] - top2[0])
+            text += vocab[int(np.argmax(logits))]
+    return text, min(gaps)
+
+
+def test_sample_text_at_a_low_temperature_is_greedy_decoding():
+    vocab = "abcde"
+    p = lc.init_model("lstm", 5, 6, 5, rng=6)
+    for k in p:
+        p[k] *= 3.0  # logits spread out: no near-ties between the two largest
+    want, gap = _greedy_by_hand("cabd", vocab, p, 12)
+    assert gap > 0.02  # at temperature 1e-4 the runner-up has probability below e^-200
+    # every character of start counts: reading "dddd" instead continues differently
+    assert _greedy_by_hand("dddd", vocab, p, 12)[0][4:] != want[4:]
+    assert lc.sample_text("cabd", vocab, p, 12, rng=0, temperature=1e-4) == want
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.0])
+def test_sample_text_draws_from_the_softmax_of_the_logits_over_temperature(temperature):
+    """With Wy = 0 every step's logits are by = log(0.5, 0.3, 0.2): the sampled characters'
+    frequencies must be those of softmax(by / temperature), within 5 standard deviations."""
+    probs = np.array([0.5, 0.3, 0.2])
+    p = lc.init_model("lstm", 3, 2, 3, rng=0)
+    p["Wy"][:] = 0.0
+    p["by"][:] = np.log(probs)
+    n = 3000
+    text = lc.sample_text("a", "abc", p, n, rng=1, temperature=temperature)
+    counts = np.array([text[1:].count(ch) for ch in "abc"])
+    want = probs ** (1 / temperature) / np.sum(probs ** (1 / temperature))  # by hand
+    assert np.all(np.abs(counts - n * want) < 5 * np.sqrt(n * want * (1 - want))), counts
