@@ -444,6 +444,29 @@ def test_softmax_and_cross_entropy_of_logits_far_apart():
     assert loss == pytest.approx(2e307 + 0.9 * np.log(2))
 
 
+def test_losses_refuse_no_rows_and_one_masked_row_among_others():
+    """Zero rows has no mean; one row of -inf only has no softmax, even beside a valid row;
+    targets of the right size but the wrong shape (transposed) are refused too."""
+    with pytest.raises(
+        ValueError, match=r"^targets must have shape \(2, 3\) \(logits without V\), got \(3, 2\)$"
+    ):
+        lc.softmax_cross_entropy(np.zeros((2, 3, 4)), np.zeros((3, 2), np.int64))
+    with pytest.raises(
+        ValueError, match=r"^logits must hold at least one row of V scores, got \(0, 3\)$"
+    ):
+        lc.softmax_cross_entropy(np.zeros((0, 3)), np.zeros(0, np.int64))
+    masked = np.array([[0.0, 1.0], [-np.inf, -np.inf]])
+    message = (
+        r"^logits must have a finite entry in every slice along axis -1, got a slice of -inf only$"
+    )
+    with pytest.raises(ValueError, match=message):
+        lc.softmax(masked)
+    with pytest.raises(ValueError, match=message):
+        lc.softmax_cross_entropy(masked, [1, 0])
+    # along axis 0 every column has a finite entry: softmax([0, -inf]) = [1, 0] twice (by hand)
+    np.testing.assert_array_equal(lc.softmax(masked, axis=0), [[1.0, 1.0], [0.0, 0.0]])
+
+
 def test_mse_of_differences_whose_squares_overflow():
     """(1e155)^2 = 1e310 overflows, but the mean over 1000 entries is 1e307."""
     pred = np.zeros(1000)
