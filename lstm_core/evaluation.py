@@ -350,7 +350,8 @@ def char_cross_entropy(
         raise ArgumentTypeError(f"warmup must be an integer in [0, window), got {warmup!r}")
     if not 0 <= warmup < window:
         raise ValueError(f"warmup must be in [0, window={window}), got {warmup}")
-    ctx = ctx[len(ctx) - min(len(ctx), warmup) :]
+    # the last warmup characters of context, and at least the one that ids[0] follows
+    ctx = ctx[len(ctx) - min(len(ctx), max(warmup, 1)) :]
     full = np.concatenate([ctx, ids])
     starts, targets, scored = _scored_windows(len(full), max(len(ctx), 1), window, warmup)
     total, count = 0.0, 0

@@ -195,10 +195,12 @@ def test_ngram_baselines_on_a_tiny_text():
         ev.ngram_log_probs(ids, 2, order=1)
 
 
-@pytest.mark.parametrize(("window", "warmup", "context"), [(8, 3, 5), (5, 0, 0), (6, 5, 2)])
+@pytest.mark.parametrize(
+    ("window", "warmup", "context"), [(8, 3, 5), (5, 0, 0), (6, 5, 2), (5, 0, 3)]
+)
 def test_char_cross_entropy_scores_every_character_once(window, warmup, context):
     for n in range(2, 40):
-        first = max(min(context, warmup), 1)
+        first = min(context, max(warmup, 1)) or 1  # the context characters kept, or ids[0]
         _, targets, scored = ev._scored_windows(n, first, window, warmup)
         hits = np.bincount(targets[scored], minlength=n)
         assert np.all(hits[first:] == 1) and np.all(hits[:first] == 0), (n, hits)
@@ -243,6 +245,10 @@ def test_char_cross_entropy_matches_a_step_by_step_run():
     short = ev.char_cross_entropy(params, ids, context=ctx, window=6, warmup=3)
     assert short == pytest.approx(windowed_by_hand(params, full, len(ctx), 6, 3), rel=1e-12)
     assert short != pytest.approx(np.mean(nll), rel=1e-6)  # the lost context shows
+    # warmup=0 with a context still scores ids[0], after ctx[-1]: it read no context at all,
+    # and scored 19 of the 20 characters
+    no_warmup = ev.char_cross_entropy(params, ids, context=ctx, window=50, warmup=0)
+    assert no_warmup == pytest.approx(windowed_by_hand(params, full[2:], 1, 50, 0), rel=1e-12)
     zero = {k: np.zeros_like(v) for k, v in params.items()}  # uniform prediction: log V
     assert ev.char_cross_entropy(zero, ids) == pytest.approx(np.log(V))
     with pytest.raises(ValueError, match="warmup must be in"):
