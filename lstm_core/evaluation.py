@@ -213,9 +213,11 @@ def ngram_log_probs(ids, vocab_size: int, order: int, alpha: float = 1.0) -> np.
     check_overflow({"alpha": alpha}, np.float64, "the smoothed counts' total", totals)
     with np.errstate(under="ignore"):
         probs = counts / totals
-    if probs.min() > 0:
+    if probs.min() >= np.finfo(np.float64).tiny:
         return np.log(probs)
-    return np.log(counts) - np.log(totals)  # a tiny alpha
+    # a tiny alpha: probabilities that underflow to 0, or to subnormals, which keep only a
+    # few bits (1e-320 / 6 is off by 1e-3 of itself)
+    return np.log(counts) - np.log(totals)
 
 
 def ngram_cross_entropy(log_probs, ids, previous: int | None = None) -> float:

@@ -255,3 +255,28 @@ def test_char_cross_entropy_matches_a_step_by_step_run():
         ev.char_cross_entropy(params, ids, window=5, warmup=5)
     with pytest.raises(ValueError, match="read-out"):
         ev.char_cross_entropy(lc.init_model("lstm", V, H, rng=0), ids)
+
+
+def test_ngram_edge_cases_worked_by_hand():
+    ids = np.array([0, 1, 0, 1, 0, 1])  # class 2 never seen: counts 3, 3, 0; V = 3
+    # the unigram still has V entries when the last class is missing: (3 + 1, 3 + 1, 1) / 9
+    np.testing.assert_allclose(np.exp(ev.ngram_log_probs(ids, 3, 1)), [4 / 9, 4 / 9, 1 / 9])
+    # a subnormal alpha: p(2) = alpha / (6 + 3 alpha) is a subnormal of a few bits (1e-320) or
+    # underflows to 0 (1e-323), but its log is log(alpha) - log(6), finite; p(0) = p(1) = 1/2
+    for alpha in (1e-320, 1e-323):
+        tiny = ev.ngram_log_probs(ids, 3, 1, alpha=alpha)
+        expected = [math.log(0.5), math.log(0.5), math.log(alpha) - math.log(6)]
+        np.testing.assert_allclose(tiny, expected, rtol=1e-12)
+    # a bigram without previous scores ids[1] first: the message names ids[1], not ids[0]
+    bi = ev.ngram_log_probs(ids, 3, 2)
+    bi[0, 1] = -np.inf
+    with pytest.raises(ValueError, match=r"got ids\[1\] = 1, of log-probability -inf"):
+        ev.ngram_cross_entropy(bi, np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"got ids\[0\] = 1, of log-probability -inf"):
+        ev.ngram_cross_entropy(bi, np.array([1]), previous=0)
+
+
+def test_autoregression_needs_one_window_per_weight():
+    x, y = lc.windows(np.arange(4.0), 2)  # 2 windows of 2 values: 3 weights underdetermined
+    with pytest.raises(ValueError, match=r"^x must hold at least p \+ 1 = 3 windows"):
+        ev.fit_autoregression(x, y)
