@@ -153,6 +153,15 @@ def test_gate_functions_cast_float64_states_to_float32_params(rng):
     assert {k: v.dtype for k, v in trace.items()} == {k: np.dtype(np.float32) for k in trace}
 
 
+def test_a_read_out_that_is_not_finite_is_refused_by_name(rng):
+    p = lc.init_model("lstm", 2, 3, 2, rng=rng)
+    for key in ("Wy", "by"):
+        bad = {**p, key: p[key].copy()}
+        bad[key].flat[1] = np.nan
+        with pytest.raises(ValueError, match=rf"^params\['{key}'\] contains NaN or infinity"):
+            lc.model_forward(np.zeros((1, 2, 2)), bad)
+
+
 def test_inputs_and_gradients_are_never_modified(rng, p):
     x, dhs, dc = (
         rng.standard_normal((2, 5, 3)),
