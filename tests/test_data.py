@@ -52,3 +52,27 @@ def test_char_corpus_ships_with_python():
     x, y = lc.char_batches(ids, 25, len(vocab))
     assert x.shape[1:] == (25, len(vocab)) and y.shape == x.shape[:2]
     np.testing.assert_array_equal(x[0].argmax(1)[1:], y[0][:-1])
+
+
+def test_noisy_sine_values_and_noise_scale_by_hand():
+    # noise-free, period 8: sin(2 pi t / 8) + 0.5 sin(4 pi t / 8) at t = 0, 1, 2, 4:
+    # 0; sin(pi/4) + 0.5 sin(pi/2) = sqrt(2)/2 + 1/2; sin(pi/2) + 0.5 sin(pi) = 1; 0
+    clean = lc.noisy_sine(5, period=8, noise=0.0)
+    np.testing.assert_allclose(clean[[0, 1, 2, 4]], [0, np.sqrt(2) / 2 + 0.5, 1, 0], atol=1e-15)
+    # the noise's standard deviation is `noise`: 20,000 draws estimate it within 10 standard
+    # errors (0.5 / sqrt(2 * 20000) = 0.0025 each)
+    n = 20_000
+    noise = lc.noisy_sine(n, period=8, noise=0.5, rng=0) - lc.noisy_sine(n, period=8, noise=0.0)
+    assert abs(noise.std() - 0.5) < 0.025 and abs(noise.mean()) < 0.025
+
+
+def test_task_values_are_drawn_from_the_documented_ranges():
+    """memory_task's noise is uniform in [-1, 1], adding_problem's values uniform in [0, 1]:
+    each of 800 draws lands below 0.1 of the range's lower end with probability 0.05 (or
+    0.1), so missing both ends has probability below 2 * 0.95^800 ~ 1e-17."""
+    x, _ = lc.memory_task(100, 3, rng=0, length=8)
+    values = x[:, :, 0]
+    assert -1 <= values.min() < -0.9 and 0.9 < values.max() <= 1
+    x, _ = lc.adding_problem(100, 8, rng=0)
+    values = x[:, :, 0]
+    assert 0 <= values.min() < 0.1 and 0.9 < values.max() <= 1
