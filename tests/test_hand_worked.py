@@ -49,8 +49,8 @@ def test_input_minus_ten_forgets_and_adds_nothing():
     s = step(-10.0, 1.0, 2.0)
     # forget: 2.70 - 16.3 + 1.62 = -11.98 -> 6.2682944e-6; input: 2.00 - 16.5 + 0.62 = -13.88
     # -> 9.3754513e-7 (source: both "about 0": everything forgotten, nothing added)
-    assert s["f"] == pytest.approx(6.2682944e-6, rel=1e-7)
-    assert s["i"] == pytest.approx(9.3754513e-7, rel=1e-7)
+    assert s["f"] == pytest.approx(6.2682944e-6, rel=1e-7, abs=0)
+    assert s["i"] == pytest.approx(9.3754513e-7, rel=1e-7, abs=0)
     # candidate: 1.41 - 9.4 - 0.32 = -8.31 -> tanh -0.99999988 (source: about -1)
     assert s["g"] == pytest.approx(-0.99999988, abs=1e-8)
     # new long-term memory: 2 * 6.27e-6 + 9.38e-7 * (-1.0) = 1.1599044e-5, next to nothing

@@ -155,7 +155,7 @@ def test_clip_grad_norm_of_float32_with_a_factor_below_float32s_normal_range():
     for k in g32:
         assert clipped[k].dtype == np.float32
         np.testing.assert_allclose(clipped[k], want[k].astype(np.float32), rtol=1e-6, atol=0)
-    assert lc.global_norm(clipped) == pytest.approx(1e-12, rel=1e-6)
+    assert lc.global_norm(clipped) == pytest.approx(1e-12, rel=1e-6, abs=0)  # abs: 1e-12 default
 
 
 def test_adam_takes_the_steps_of_kingma_and_bas_algorithm():
