@@ -162,6 +162,14 @@ def test_a_read_out_that_is_not_finite_is_refused_by_name(rng):
             lc.model_forward(np.zeros((1, 2, 2)), bad)
 
 
+def test_a_model_cache_whose_params_are_another_cells_is_refused(rng):
+    """An LSTM's cache given an RNN's params of the same sizes would mix the two silently."""
+    p, q = lc.init_model("lstm", 2, 3, 2, rng=rng), lc.init_model("rnn", 2, 3, 2, rng=rng)
+    _, cache = lc.model_forward(np.zeros((1, 4, 2)), p)
+    with pytest.raises(ValueError, match=r"whose params are not an LSTM's$"):
+        lc.model_backward(np.ones((1, 2)), cache._replace(params=q))
+
+
 def test_inputs_and_gradients_are_never_modified(rng, p):
     x, dhs, dc = (
         rng.standard_normal((2, 5, 3)),
