@@ -76,3 +76,12 @@ def test_task_values_are_drawn_from_the_documented_ranges():
     x, _ = lc.adding_problem(100, 8, rng=0)
     values = x[:, :, 0]
     assert 0 <= values.min() < 0.1 and 0.9 < values.max() <= 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_hot_rows_take_the_requested_dtype(dtype):
+    rows = lc.one_hot(np.array([[0, 2], [1, 1]]), 3, dtype)
+    assert rows.dtype == dtype
+    np.testing.assert_array_equal(rows, [[[1, 0, 0], [0, 0, 1]], [[0, 1, 0], [0, 1, 0]]])
+    x, y = lc.char_batches(np.array([0, 1, 2, 0, 1]), 2, 3, dtype)
+    assert x.dtype == dtype and y.dtype == np.int64

@@ -94,6 +94,12 @@ def test_log_returns():
 def test_chronological_split_is_contiguous_and_ordered():
     tr, va, te = lc.chronological_split(100, val_fraction=0.15, test_fraction=0.15)
     assert (tr, va, te) == (slice(0, 70), slice(70, 85), slice(85, 100))
+    # unequal shares, by hand: 10 % of 100 for validation, then 20 % for test
+    assert lc.chronological_split(100, val_fraction=0.1, test_fraction=0.2) == (
+        slice(0, 70),
+        slice(70, 80),
+        slice(80, 100),
+    )
     idx = np.arange(100)
     assert idx[tr].max() < idx[va].min() and idx[va].max() < idx[te].min()
     assert np.array_equal(np.concatenate([idx[tr], idx[va], idx[te]]), idx)
