@@ -209,3 +209,16 @@ def test_a_matrix_df_is_read_as_an_array_of_upstream_gradients(rng):
     want = lc.numerical_gradient(np.sin, x, df=df)
     np.testing.assert_array_equal(lc.numerical_gradient(np.sin, x, df=df_matrix), want)
     np.testing.assert_allclose(want, df * np.cos(x), rtol=1e-8)
+
+
+def test_rnn_backward_adds_dh_last_to_the_last_step(rng):
+    """dh_last is "added to dhs[:, -1]" (rnn_backward's docstring): the two calls agree."""
+    p = lc.init_rnn_params(3, 4, rng=rng)
+    _, cache = lc.rnn_forward(rng.standard_normal((2, 5, 3)), p)
+    dhs, dh_last = rng.standard_normal((2, 5, 4)), rng.standard_normal((2, 4))
+    folded = dhs.copy()
+    folded[:, -1] += dh_last
+    want = lc.rnn_backward(folded, cache)
+    got = lc.rnn_backward(dhs, cache, dh_last=dh_last)
+    for w, g in zip((*want[:2], *want[2].values()), (*got[:2], *got[2].values()), strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
