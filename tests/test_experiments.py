@@ -104,3 +104,15 @@ def test_gru_step_matches_nn_grucell(torch, rng):
     )
     expected = cell(torch.from_numpy(x), torch.from_numpy(h)).detach().numpy()
     np.testing.assert_allclose(ex.gru_step_forward(x, h, p), expected, rtol=1e-12, atol=1e-14)
+
+
+def test_memory_sweep_seeds_runs_each_seed():
+    """Row k of each cell's table is the test error of memory_test_mse with seed seeds[k]."""
+    settings = {"epochs": 1, "n_train": 16, "n_test": 16, "batch_size": 16}
+    out = ex.memory_sweep_seeds([2], [0, 5], cells=("rnn",), **settings)
+    np.testing.assert_array_equal(out["seeds"], [0, 5])
+    for k, seed in enumerate((0, 5)):
+        mse, history = ex.memory_test_mse("rnn", 2, seed=seed, **settings)
+        assert out["rnn"][k, 0] == mse
+        np.testing.assert_array_equal(out["curves"]["rnn"][k, 0], history["loss"])
+    assert out["rnn"][0, 0] != out["rnn"][1, 0]
