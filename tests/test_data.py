@@ -85,3 +85,12 @@ def test_one_hot_rows_take_the_requested_dtype(dtype):
     np.testing.assert_array_equal(rows, [[[1, 0, 0], [0, 0, 1]], [[0, 1, 0], [0, 1, 0]]])
     x, y = lc.char_batches(np.array([0, 1, 2, 0, 1]), 2, 3, dtype)
     assert x.dtype == dtype and y.dtype == np.int64
+
+
+def test_encode_text_sorts_the_alphabet():
+    ids, vocab = lc.encode_text("cabca")
+    assert vocab == "abc"  # sorted, not in order of appearance ("cab")
+    np.testing.assert_array_equal(ids, [2, 0, 1, 2, 0])
+    ids, vocab = lc.encode_text("cab", vocab="cba")  # a given vocab is kept as given
+    assert vocab == "cba"
+    np.testing.assert_array_equal(ids, [0, 2, 1])
