@@ -219,6 +219,9 @@ def test_rnn_backward_adds_dh_last_to_the_last_step(rng):
     folded = dhs.copy()
     folded[:, -1] += dh_last
     want = lc.rnn_backward(folded, cache)
+    kept = dhs.copy(), dh_last.copy()
     got = lc.rnn_backward(dhs, cache, dh_last=dh_last)
+    np.testing.assert_array_equal(dhs, kept[0])  # incoming gradients are never modified
+    np.testing.assert_array_equal(dh_last, kept[1])
     for w, g in zip((*want[:2], *want[2].values()), (*got[:2], *got[2].values()), strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
