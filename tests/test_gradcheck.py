@@ -225,3 +225,19 @@ def test_rnn_backward_adds_dh_last_to_the_last_step(rng):
     np.testing.assert_array_equal(dh_last, kept[1])
     for w, g in zip((*want[:2], *want[2].values()), (*got[:2], *got[2].values()), strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+
+
+def test_rnn_caches_whose_arrays_do_not_fit_are_refused(rng):
+    """A cache one hidden state short, or of zero sequences, or a step cache whose h_prev
+    lost a row, is refused by name instead of broadcasting into wrong gradients."""
+    p = lc.init_rnn_params(3, 4, rng=rng)
+    _, cache = lc.rnn_forward(rng.standard_normal((2, 5, 3)), p)
+    wanted = r"^cache must be the RNNCache from rnn_forward, got one whose "
+    with pytest.raises(ValueError, match=wanted + r"h is an array of shape \(5, 2, 4\)"):
+        lc.rnn_backward(np.zeros((2, 5, 4)), cache._replace(h=cache.h[:-1]))
+    empty = cache._replace(h=cache.h[:, :0], x=cache.x[:, :0])
+    with pytest.raises(ValueError, match=wanted + r"x is an array of shape \(5, 0, 3\)"):
+        lc.rnn_backward(np.zeros((0, 5, 4)), empty)
+    _, step = lc.rnn_step_forward(rng.standard_normal((2, 3)), None, p)
+    with pytest.raises(ValueError, match=r"got one whose h_prev is an array of shape \(1, 4\)"):
+        lc.rnn_step_backward(np.zeros((2, 4)), step._replace(h_prev=step.h_prev[:1]))
