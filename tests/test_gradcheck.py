@@ -241,3 +241,8 @@ def test_rnn_caches_whose_arrays_do_not_fit_are_refused(rng):
     _, step = lc.rnn_step_forward(rng.standard_normal((2, 3)), None, p)
     with pytest.raises(ValueError, match=r"got one whose h_prev is an array of shape \(1, 4\)"):
         lc.rnn_step_backward(np.zeros((2, 4)), step._replace(h_prev=step.h_prev[:1]))
+
+
+def test_rnn_cache_h_last_is_the_final_hidden_state(rng):
+    hs, cache = lc.rnn_forward(rng.standard_normal((2, 5, 3)), lc.init_rnn_params(3, 4, rng=rng))
+    np.testing.assert_array_equal(cache.h_last, hs[:, -1])
