@@ -242,6 +242,62 @@ def test_terminal_bar_is_redrawn_in_place_and_ends_with_a_newline():
     assert out.endswith("ETA 0:00:00\n") and out.count("\n") == 2
 
 
+def test_clock_text_rounds_to_the_nearest_second():
+    # 59.6 s is 60 s to the nearest second (round half to even does not arise here)
+    assert clock_text(59.6) == "0:01:00"
+    assert clock_text(3599.5) == "1:00:00"  # round(3599.5) = 3600: 3599 is odd, 3600 even
+
+
+def test_a_shorter_line_wipes_the_end_of_the_longer_one_before_it():
+    """Redrawn in place, a line shorter than the one on screen is padded with spaces, or the
+    end of the old one stays visible: the rate 12.0/min becomes 1.0/min here."""
+    stream, clock = FakeStream(tty=True), FakeClock()
+    bar = Progress(2, stream, clock)
+    clock.now += 5  # 1 in 5 s: 12.0/min
+    bar.update("graded")
+    first = stream.getvalue().removeprefix("\r")
+    clock.now += 115  # 2 in 120 s: 1.0/min
+    bar.update("graded")
+    second = stream.getvalue().removeprefix("\r" + first + "\r").removesuffix("\n")
+    assert "12.0/min" in first and "1.0/min" in second
+    assert len(second) == len(first) and second.endswith(" ")
+
+
+def test_say_wipes_the_bar_before_its_message_and_redraws_it_below():
+    stream, clock = FakeStream(tty=True), FakeClock()
+    bar = Progress(3, stream, clock)
+    bar.update("graded")
+    drawn = stream.getvalue()
+    bar.say("waiting for a worker")
+    blank = "\r" + " " * (len(drawn) - 1) + "\r"
+    assert stream.getvalue() == drawn + blank + "waiting for a worker\n" + drawn
+
+
+def test_say_on_a_log_is_one_plain_line():
+    stream = FakeStream(tty=False)
+    bar = Progress(3, stream, FakeClock())
+    bar.update("graded")
+    bar.say("waiting for a worker")
+    assert stream.getvalue().splitlines()[-1] == "waiting for a worker"
+    assert "\r" not in stream.getvalue()
+
+
+def test_close_ends_the_line_of_an_interrupted_run_once():
+    stream = FakeStream(tty=True)
+    bar = Progress(3, stream, FakeClock())
+    bar.update("graded")
+    bar.close()
+    assert stream.getvalue().endswith("\n") and stream.getvalue().count("\n") == 1
+    bar.close()
+    assert stream.getvalue().count("\n") == 1
+
+
+def test_an_empty_run_is_complete():
+    """With nothing to grade the line says 100% and a full bar, not a division by zero."""
+    assert Progress(0, FakeStream(tty=False)).line().startswith("0/0 (100%): graded 0")
+    assert Progress(0, FakeStream(tty=True)).line().startswith("[" + "#" * 30 + "] 0/0 100%")
+
+
 def test_progress_rejects_a_negative_total():
     with pytest.raises(ValueError, match=r"total must be at least 0, got -1"):
         Progress(-1, FakeStream(tty=False))
