@@ -1070,6 +1070,69 @@ def test_a_bound_rounded_the_usual_way_can_turn_false():
         assert shown_breaks_bound(value, spec, side), (value, spec, side)
 
 
+def pagetools():
+    """book/_pagetools.py, imported from its file as the pages' kernel does (cwd book/)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_pagetools", BOOK / "_pagetools.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("value", "spec", "side", "expected"),
+    [
+        # by hand: the values above, stepped one unit of the last digit shown away from value
+        (0.99698, ".2f", "lower", 0.99),  # 1.00 > 0.99698: one step of 0.01 down
+        (1.10e-24, ".0e", "upper", 2e-24),  # 1e-24 < 1.1e-24: one step of 1e-24 up
+        (2.59e-10, ".0e", "lower", 2e-10),  # 3e-10 > 2.59e-10: one step of 1e-10 down
+        (14.6, ".0f", "lower", 14.0),  # 15 > 14.6: one step of 1 down
+        (0.1094, ".2f", "upper", 0.11),  # 0.11 is already above: kept
+        (0.1094, ".2f", "lower", 0.10),  # 0.11 > 0.1094: one step of 0.01 down
+        (0.5, ".2f", "lower", 0.5),  # shown exactly: nothing to round either way
+        (0.5, ".2f", "upper", 0.5),
+        (-0.996, ".2f", "upper", -0.99),  # -1.00 < -0.996: one step of 0.01 up
+    ],
+)
+def test_bound_rounds_outwards_by_one_step_of_the_last_digit_shown(value, spec, side, expected):
+    shown = pagetools().bound(value, spec, side)
+    assert format(shown, spec) == format(expected, spec)
+    assert shown <= value if side == "lower" else shown >= value
+
+
+@pytest.mark.parametrize("side", ["Lower", "both", ""])
+def test_bound_names_a_side_it_does_not_know(side):
+    with pytest.raises(ValueError, match=rf"side must be 'lower' or 'upper', got '{side}'"):
+        pagetools().bound(0.5, ".2f", side)
+
+
+def test_glue_bound_glues_the_rounded_number_and_the_exact_one(monkeypatch):
+    import myst_nb
+
+    glued_values = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda key, v, display=True: glued_values.update({key: v}))
+    pagetools().glue_bound("p", np.float64(0.99698), ".2f", "lower")
+    assert glued_values == {"p": 0.99, "p-exact": 0.99698}  # bound() of the case above
+    assert type(glued_values["p-exact"]) is float
+
+
+def test_stacked_puts_panels_one_above_the_other_at_a_phone_width():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 3))
+    left, right = fig.subplots(1, 2)
+    left.set_title("small", fontsize=6)
+    right.set_title("large", fontsize=14)
+    assert pagetools().stacked(fig) is fig
+    assert tuple(fig.get_size_inches()) == (4.4, 2 * 2.9)  # the defaults, two panels
+    top, bottom = left.get_position(), right.get_position()
+    assert top.y0 > bottom.y1 and top.x0 == bottom.x0  # one column, the first panel on top
+    assert left.title.get_fontsize() == 10  # raised to the default minimum
+    assert right.title.get_fontsize() == 14  # larger text is left as it is
+    assert all(t.get_fontsize() >= 10 for t in left.get_xticklabels() if t.get_text())
+
+
 def pages_with_bounds() -> list:
     return [
         pytest.param(path.relative_to(BOOK).as_posix(), id=path.name)
