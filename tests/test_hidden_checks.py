@@ -353,3 +353,76 @@ def test_a_step_that_returns_c_then_h_is_named():
         check_h(doubled)
     assert SWAPPED not in str(info.value)
     check_h(step)
+
+
+# -- the shared helpers of lstm_grading/hidden/common.py -----------------------------------------
+def test_float32_results_are_compared_with_float32_tolerances():
+    from lstm_grading.hidden.common import close
+
+    expected = np.array([1.0, 2.0])
+    off = expected * (1 + 1e-6)  # 8 float32 spacings at 1 (eps 1.2e-7): round-off in float32
+    close(off.astype(np.float32), expected, "h", dtype=np.float32)
+    with pytest.raises(AssertionError, match=r"h: 2 of 2 values differ"):
+        close(off, expected, "h")  # far beyond float64 round-off
+
+
+def test_replacing_an_array_of_a_dict_argument_by_a_float32_copy_is_a_change_in_place():
+    """Same values, another dtype: params["Wx"] = params["Wx"].astype(np.float32) changes the
+    caller's dict (0.5 and 0.25 are exact in float32, so only the dtype tells)."""
+    from lstm_grading.hidden.common import call
+
+    def casts(x, params):
+        params["Wx"] = params["Wx"].astype(np.float32)
+        return x
+
+    params = {"Wx": np.array([0.5, 0.25])}
+    with pytest.raises(AssertionError, match=r"^step changed its argument params in place"):
+        call(casts, X, params, name="step", names=("x", "params"))
+
+
+def test_arguments_without_a_name_are_counted_from_one():
+    from lstm_grading.hidden.common import described_call
+
+    text = described_call("f", (X, None, 2), names=("x",))
+    assert text == "f(x, argument 2=None, argument 3=2)"
+
+
+def test_a_mistake_of_another_shape_is_not_named_even_if_it_broadcasts():
+    """A hint needs the same shape: a row of the mistake's values repeated is not that mistake."""
+    from lstm_grading.hidden.common import close_or_named
+
+    actual, expected = np.array([[1.0, 2.0], [1.0, 2.0]]), np.zeros((2, 2))
+    with pytest.raises(AssertionError) as info:
+        close_or_named(actual, expected, "h", lambda: [("hint", np.array([1.0, 2.0]))])
+    assert "hint" not in str(info.value)
+    with pytest.raises(AssertionError, match=r"; hint$"):
+        close_or_named(actual, expected, "h", lambda: [("hint", actual.copy())])
+
+
+def test_array_of_names_a_transposed_shape_a_wrong_dtype_and_a_subclass():
+    from lstm_grading.hidden.common import array_of
+
+    with pytest.raises(AssertionError, match=r"should have shape \(2, 3\), got \(3, 2\) \(transpo"):
+        array_of(np.zeros((3, 2)), "h", (2, 3))
+    with pytest.raises(AssertionError, match=r"got \(2, 2\)$"):
+        array_of(np.zeros((2, 2)), "h", (2, 3))
+    with pytest.raises(AssertionError, match=r"h should be float32 like the inputs, got float64"):
+        array_of(np.zeros((2, 3)), "h", (2, 3), np.float32)
+    with pytest.raises(AssertionError, match=r"h should be a NumPy array, got MaskedArray"):
+        array_of(np.ma.zeros((2, 3)), "h", (2, 3))
+    assert array_of(np.zeros((2, 3), np.float32), "h", (2, 3), np.float32).shape == (2, 3)
+
+
+def test_the_extreme_case_saturates_every_gate_block_both_ways():
+    """The pre-activations pass the overflow of exp in float64, log(DBL_MAX) = 709.78, in both
+    directions in each of the four gate blocks (the docstring's "near +1000 and near -1000")."""
+    from lstm_grading.hidden.common import step_cases
+
+    label, x, h_prev, _, params = step_cases(0, extreme=True)[-1]
+    assert label.startswith("saturated gates")
+    a = x @ params["Wx"] + h_prev @ params["Wh"] + params["b"]  # (N, 4H)
+    H = h_prev.shape[1]
+    for block in range(4):
+        a_block = a[:, block * H : (block + 1) * H]
+        assert a_block.max() > np.log(np.finfo(np.float64).max), block
+        assert a_block.min() < -np.log(np.finfo(np.float64).max), block
