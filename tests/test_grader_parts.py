@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
+import logging
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,7 +21,15 @@ import pytest
 from course import SOLUTIONS
 from small_course import NB, graded_result, make_course
 
-from lstm_grading import course_lock, course_prep, parallel, report, safe_copy, submission_checks
+from lstm_grading import (
+    course_lock,
+    course_prep,
+    disk,
+    parallel,
+    report,
+    safe_copy,
+    submission_checks,
+)
 from lstm_grading.course_lock import CourseBusy
 from lstm_grading.course_prep import NOT_GLOB_SAFE
 from lstm_grading.pool import Pool
@@ -1145,3 +1156,61 @@ def test_a_change_of_the_grading_code_regrades_the_class(tmp_path, empty_gradebo
     # by default the run's own code: the copy's before the change
     assert course_prep.run_key(course, "ps01", Limits()) == key
     assert course_prep.run_key(course, "ps01", Limits(), code=folders) != key
+
+
+# -- a full disk, recognised (the real one, on a small tmpfs, is in tests/test_disk_full.py) ------
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
+def test_a_full_disk_or_quota_is_recognised_with_the_file(code):
+    exc = OSError(code, os.strerror(code), "/course/gradebook.db")
+    assert disk.why_full(exc) == f"{os.strerror(code)}: /course/gradebook.db"
+    assert disk.why_full(OSError(code, os.strerror(code))) == os.strerror(code)
+
+
+def test_a_full_disk_is_found_behind_the_exceptions_raised_from_it():
+    sqlite_full = sqlite3.OperationalError("database or disk is full")
+    assert disk.why_full(sqlite_full) == "SQLite: database or disk is full"
+    for link in ("__cause__", "__context__"):
+        outer = RuntimeError("merge failed")
+        setattr(outer, link, OSError(errno.ENOSPC, "No space left on device"))
+        assert disk.why_full(outer) == "No space left on device", link
+    deep = RuntimeError("export failed")  # three links down: nbgrader wraps, and wraps again
+    deep.__cause__ = KeyError("x")
+    deep.__cause__.__context__ = ValueError("y")
+    deep.__cause__.__context__.__cause__ = OSError(errno.ENOSPC, "No space left on device")
+    assert disk.why_full(deep) == "No space left on device"
+
+
+def test_other_errors_are_not_a_full_disk():
+    assert disk.why_full(None) is None
+    assert disk.why_full(OSError(errno.EACCES, "Permission denied", "x")) is None
+    assert disk.why_full(sqlite3.OperationalError("database is locked")) is None
+    assert disk.why_full(sqlite3.OperationalError("no such column: full_name")) is None
+    looped_a, looped_b = ValueError("a"), ValueError("b")
+    looped_a.__context__, looped_b.__context__ = looped_b, looped_a
+    assert disk.why_full(looped_a) is None  # a loop of exceptions ends
+
+
+def test_stop_when_full_says_what_to_do_once_and_lets_other_errors_through():
+    with pytest.raises(disk.DiskFull) as info:
+        with disk.stop_when_full():
+            with disk.stop_when_full():  # nested: the inner DiskFull is not wrapped again
+                raise OSError(errno.ENOSPC, "No space left on device", "/c/grades.csv")
+    message = str(info.value)
+    assert message.startswith("the disk is full (No space left on device: /c/grades.csv);")
+    assert message.count("the disk is full") == 1 and "run the same command again" in message
+    assert type(info.value.__cause__) is OSError  # the disk's error, not the inner DiskFull
+    with pytest.raises(PermissionError):
+        with disk.stop_when_full():
+            raise PermissionError(errno.EACCES, "Permission denied")
+
+
+def test_quiet_gradebook_silences_tornado_only_inside_and_restores_it():
+    log = logging.getLogger("tornado.application")
+    for before in (False, True):
+        log.disabled = before
+        with pytest.raises(KeyError):
+            with disk.quiet_gradebook():
+                assert log.disabled
+                raise KeyError("inside")
+        assert log.disabled is before
+    log.disabled = False
