@@ -1214,3 +1214,29 @@ def test_quiet_gradebook_silences_tornado_only_inside_and_restores_it():
                 raise KeyError("inside")
         assert log.disabled is before
     log.disabled = False
+
+
+# -- the feedback pages: hidden tests and their tracebacks stay private ---------------------------
+def feedback_cell(source: str, grade: bool):
+    from nbformat.v4 import new_code_cell, new_output
+
+    meta = {"grade": grade, "solution": not grade, "locked": grade, "grade_id": "c", "points": 1}
+    cell = new_code_cell(source, metadata={"nbgrader": {**meta, "schema_version": 3}})
+    trace = ["Traceback (most recent call last)", "secret_case = ...", "AssertionError: no"]
+    cell.outputs = [new_output("error", ename="AssertionError", evalue="no", traceback=trace)]
+    return cell
+
+
+def test_feedback_hides_the_hidden_tests_and_the_traceback_of_grade_cells():
+    from nbformat.v4 import new_notebook
+
+    from lstm_grading.feedback import HideHiddenTests
+
+    visible = 'assert f(1) == 1, "f(1)"\n'
+    hidden = "### BEGIN HIDDEN TESTS\nsecret_case = 2\nassert f(2) == 2\n### END HIDDEN TESTS\n"
+    grade, solution = feedback_cell(visible + hidden, True), feedback_cell("def f(x):\n", False)
+    notebook, _ = HideHiddenTests().preprocess(new_notebook(cells=[grade, solution]), {})
+    grade, solution = notebook.cells
+    assert grade.source == visible
+    assert grade.outputs[0].traceback == ["AssertionError: no"]  # the last line, name and text
+    assert len(solution.outputs[0].traceback) == 3  # the student's own cell: their traceback
