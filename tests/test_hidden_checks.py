@@ -426,3 +426,83 @@ def test_the_extreme_case_saturates_every_gate_block_both_ways():
         a_block = a[:, block * H : (block + 1) * H]
         assert a_block.max() > np.log(np.finfo(np.float64).max), block
         assert a_block.min() < -np.log(np.finfo(np.float64).max), block
+
+
+# -- assert_close, the comparison every hidden check ends in (lstm_grading/checks.py) ------------
+def test_assert_close_needs_nan_where_the_reference_has_nan_and_the_same_infinity():
+    from lstm_grading.checks import assert_close
+
+    nan, inf = float("nan"), float("inf")
+    tol = {"rtol": 1e-9, "atol": 1e-12, "what": "f"}
+    assert_close(np.array([nan, inf, -inf, 1.0]), np.array([nan, inf, -inf, 1.0]), **tol)
+    for got, want in [(1.0, nan), (nan, 1.0), (-inf, inf), (nan, inf), (1e308, inf), (inf, 1.0)]:
+        with pytest.raises(AssertionError, match=r"^f: 1 of 1 values differ"):
+            assert_close(np.array([got]), np.array([want]), **tol)
+
+
+def test_assert_close_names_the_worst_value_and_its_input():
+    from lstm_grading.checks import assert_close
+
+    expected = np.array([1.0, 2.0, 3.0, 4.0])
+    actual = expected + np.array([0.0, 0.1, 0.5, 0.2])  # three differ, the worst at index 2
+    message = r"^f: 3 of 4 values differ .*; for example at x = 30\.0 got 3\.5, expected 3\.0$"
+    with pytest.raises(AssertionError, match=message):
+        assert_close(actual, expected, rtol=0.0, atol=0.0, what="f", inputs=expected * 10)
+    with pytest.raises(AssertionError, match=r"for example at flat index 2 got 3\.5, expected"):
+        assert_close(actual, expected, rtol=0.0, atol=0.0, what="f")
+
+
+def test_assert_close_refuses_another_shape_and_an_ndarray_subclass():
+    from lstm_grading.checks import assert_close
+
+    tol = {"rtol": 0.0, "atol": 0.0, "what": "f"}
+    with pytest.raises(AssertionError, match=r"^f: result has shape \(1, 3\), expected \(3,\)$"):
+        assert_close(np.zeros((1, 3)), np.zeros(3), **tol)
+    with pytest.raises(AssertionError, match=r"^f should return a NumPy ndarray, got MaskedArray"):
+        assert_close(np.ma.zeros(3), np.zeros(3), **tol)
+
+
+def test_check_activation_passes_a_stable_sigmoid_and_names_each_fault():
+    """check_activation (lstm_grading/checks.py) on `stable` above and on copies of it with one
+    fault each: not a function, the argument changed in place, wrong only at +-1e308."""
+    from lstm_grading.checks import check_activation
+
+    check_activation(stable, "sigmoid")
+
+    def zeroes_its_argument(x):
+        s = stable(x)
+        x[...] = 0.0
+        return s
+
+    def wrong_at_1e308(x):
+        s = stable(x)
+        return np.where(np.abs(x) > 1e300, 0.5, s)
+
+    with pytest.raises(AssertionError, match=r"^sigmoid should be a function, got NoneType$"):
+        check_activation(None, "sigmoid")
+    with pytest.raises(AssertionError, match=r"^sigmoid changed its argument in place \(standard"):
+        check_activation(zeroes_its_argument, "sigmoid")
+    with pytest.raises(AssertionError, match=r"^sigmoid at 0, \+-1000, \+-1e308: 2 of 5 values"):
+        check_activation(wrong_at_1e308, "sigmoid")
+
+
+def test_a_changed_error_state_fails_even_when_nothing_is_switched_off():
+    """call_isolated compares NumPy's error state before and after: np.seterr(under="warn")
+    switches nothing off, yet leaves the state changed."""
+
+    def changes_the_state(x):
+        np.seterr(under="warn")
+        return x.copy()  # nothing that underflows
+
+    with pytest.raises(AssertionError, match=r"^f switched floating-point errors off \(np\.seterr"):
+        call_isolated(changes_the_state, X, name="f")
+
+
+def test_importing_a_module_of_the_reference_package_is_named():
+    def imports_a_module(x):
+        import lstm_core.activations  # noqa: F401
+
+        return stable(x)
+
+    with pytest.raises(ReferenceUsedError, match=r"^f imports the reference package 'lstm_core\."):
+        call_isolated(imports_a_module, X, name="f")
