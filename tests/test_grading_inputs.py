@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 from dataclasses import asdict
@@ -672,6 +673,117 @@ def test_valid_options_reach_the_run_unchanged(course, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize(
+    ("flag", "key", "value"),
+    [
+        ("--no-sandbox", "sandbox_mode", "reduced"),
+        ("--no-feedback", "feedback", False),
+        ("--no-export", "export", False),
+        ("--force", "force", True),
+        ("--wait", "wait", True),
+    ],
+)
+def test_each_switch_reaches_the_run_and_only_when_given(course, monkeypatch, flag, key, value):
+    seen = {}
+
+    def grade(course, assignment, **kwargs):
+        seen.update(kwargs)
+        raise Reached
+
+    monkeypatch.setattr(cli, "grade_assignment", grade)
+    defaults = {"sandbox_mode": None, "feedback": True, "export": True, "force": False}
+    for argv, expected in [([], {**defaults, "wait": False}), ([flag], {key: value})]:
+        with pytest.raises(Reached):
+            cli.main([A, "--course", str(course), *argv])
+        assert {k: seen[k] for k in expected} == expected, argv
+
+
+def summary_of(**counts) -> dict:
+    """What grade_assignment returns, for a run of 3 submissions (parallel.grade_assignment)."""
+    base = {"graded": 3, "failed": 0, "refused": 0, "unchanged": 0}
+    return {"table": "TABLE", "wall_seconds": 1.5, "sandbox": "full", **base, **counts}
+
+
+@pytest.mark.parametrize(
+    ("counts", "code", "err"),
+    [
+        ({}, 0, ""),
+        ({"graded": 2, "failed": 1}, 1, ""),
+        ({"graded": 2, "refused": 1}, 1, ""),
+        ({"feedback_failed": 2}, 1, "feedback generation failed for 2 student(s): see their"),
+        ({"export_error": "nbgrader export failed"}, 1, "lstm-autograde: nbgrader export failed"),
+    ],
+)
+def test_the_summary_line_and_the_exit_status_of_a_run(
+    course, monkeypatch, capsys, counts, code, err
+):
+    """Exit status 1 when a submission failed or was refused, feedback or export failed (the
+    module docstring of lstm_grading/cli.py), else 0; the counts in the last line."""
+    monkeypatch.setattr(cli, "grade_assignment", lambda *a, **k: summary_of(**counts))
+    assert cli.main([A, "--course", str(course)]) == code
+    out, stderr = capsys.readouterr()
+    s = summary_of(**counts)
+    line = f"{s['graded']} graded, {s['failed']} failed, {s['refused']} refused, 0 unchanged"
+    assert out.startswith("TABLE\n") and f"\n{line} in 1.5 s; sandbox: full; report: " in out
+    assert out.rstrip().endswith(str(course / "reports" / A / "summary.csv"))
+    assert err in stderr and (stderr == "") == (err == "")
+
+
+def test_a_full_disk_is_one_line_and_status_2(course, monkeypatch, capsys):
+    from lstm_grading.disk import DiskFull
+
+    def grade(*args, **kwargs):
+        raise DiskFull("the disk is full (No space left on device); free some space")
+
+    monkeypatch.setattr(cli, "grade_assignment", grade)
+    assert run([A, "--course", str(course)], capsys) == (
+        2,
+        "lstm-autograde: the disk is full (No space left on device); free some space\n",
+    )
+
+
+@pytest.mark.parametrize("signum", cli.STOP_SIGNALS)
+def test_a_stop_signal_ends_the_run_with_128_plus_its_number(course, monkeypatch, capsys, signum):
+    """The signal is sent to this process while the run is in grade_assignment; the handlers
+    of all three are as they were afterwards."""
+    before = {s: signal.getsignal(s) for s in cli.STOP_SIGNALS}
+
+    def grade(*args, **kwargs):
+        os.kill(os.getpid(), signum)
+        raise AssertionError("the signal did not stop the run")
+
+    monkeypatch.setattr(cli, "grade_assignment", grade)
+    code, err = run([A, "--course", str(course)], capsys)
+    assert code == 128 + signum  # 130, 143, 129: the shell's convention for a signal's death
+    assert err.startswith(f"lstm-autograde: stopped by {signal.Signals(signum).name}; results")
+    assert {s: signal.getsignal(s) for s in cli.STOP_SIGNALS} == before
+
+
+def test_after_a_stop_signal_the_others_are_ignored_during_the_clean_up():
+    before = {s: signal.getsignal(s) for s in cli.STOP_SIGNALS}
+    with pytest.raises(cli.Stopped) as info:
+        with cli.stopped_by_signals():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+            finally:  # the clean-up: a second signal must not interrupt it
+                assert all(signal.getsignal(s) is signal.SIG_IGN for s in cli.STOP_SIGNALS)
+                os.kill(os.getpid(), signal.SIGINT)
+    assert info.value.signum == signal.SIGTERM
+    assert {s: signal.getsignal(s) for s in cli.STOP_SIGNALS} == before
+
+
+def test_a_signal_ignored_when_the_run_starts_stays_ignored():
+    """nohup ignores SIGHUP so that the run outlives the session: the run must not undo it."""
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with cli.stopped_by_signals():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGHUP)  # ignored: nothing happens
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
+@pytest.mark.parametrize(
     ("given", "expected"), [([], WORKER_TIMEOUT), (["--worker-timeout", "90"], 90)]
 )
 def test_the_worker_timeout_reaches_the_cluster_run(course, monkeypatch, given, expected):
@@ -739,6 +851,78 @@ def test_a_course_path_with_other_uri_characters_is_read_as_it_is(name, course):
     course_prep.make_template(odd, A, odd.parent / "template")
     with Gradebook(f"sqlite:///{odd.parent / 'template' / 'gradebook.db'}") as gb:
         assert [a.name for a in gb.assignments] == [A]
+
+
+def test_the_template_holds_this_assignment_and_no_student(course):
+    """The private course every job starts from (course_prep.make_template): nothing of
+    alice's grade, of bob, or of ps02 (its notebook, its grade cell) is left in the gradebook,
+    not even in its free pages (VACUUM); no other assignment's folder, no checkpoints."""
+    (course / "solutions" / "ps02").mkdir()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:  # ps02's hidden test's text
+        gb.add_source_cell("t", "ps02", "ps02", cell_type="code", source="SECRET", checksum="0")
+    con = sqlite3.connect(course / "gradebook.db")
+    with con:  # a class of 2000: deleting them frees whole pages, which VACUUM must drop
+        con.executemany("INSERT INTO student (id) VALUES (?)", [(f"s{k}",) for k in range(2000)])
+    con.close()
+    (course / "solutions" / A / ".ipynb_checkpoints").mkdir()
+    (course / "solutions" / A / ".ipynb_checkpoints" / "x.ipynb").write_text("{}")
+    template = course.parent / "template"
+    course_prep.make_template(course, A, template)
+    assert stat.S_IMODE(template.stat().st_mode) == 0o700
+    files = sorted(str(p.relative_to(template)) for p in template.rglob("*"))
+    assert files == [
+        "gradebook.db",
+        "nbgrader_config.py",
+        "solutions",
+        "solutions/ps01",
+        f"solutions/ps01/{A}.ipynb",
+    ]
+    db = template / "gradebook.db"
+    with Gradebook(f"sqlite:///{db}") as gb:
+        assert [a.name for a in gb.assignments] == [A]
+        assert gb.students == [] and gb.find_assignment(A).submissions == []
+        assert [nb.name for nb in gb.find_assignment(A).notebooks] == [A]
+    con = sqlite3.connect(db)
+    try:
+        counts = {
+            table: con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in (
+                "grade",
+                "comment",
+                "submitted_notebook",
+                "grade_cells",
+                "base_cell",
+                "source_cell",
+            )
+        }
+    finally:
+        con.close()
+    # the fixture's one grade cell per notebook: ps01's stays, ps02's goes; no grade at all
+    assert counts == {
+        "grade": 0,
+        "comment": 0,
+        "submitted_notebook": 0,
+        "grade_cells": 1,
+        "base_cell": 1,
+        "source_cell": 0,
+    }
+    data = db.read_bytes()
+    assert (
+        b"alice" not in data
+        and b"bob" not in data
+        and b"ps02" not in data
+        and b"SECRET" not in data
+    )
+    # vacuumed: no free page left for a deleted row to linger in, whether or not this SQLite
+    # overwrites deleted content (secure_delete, on in Debian's build)
+    vacuumed = sqlite3.connect(db)
+    try:
+        assert vacuumed.execute("PRAGMA freelist_count").fetchone() == (0,)
+        pages = vacuumed.execute("PRAGMA page_count").fetchone()
+        vacuumed.execute("VACUUM")
+        assert vacuumed.execute("PRAGMA page_count").fetchone() == pages
+    finally:
+        vacuumed.close()
 
 
 # A writer SIGKILLed in the middle of a transaction (as a killed lstm-autograde merging a result):
