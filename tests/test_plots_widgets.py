@@ -272,3 +272,37 @@ def test_cell_diagram_labels_are_legible_on_a_phone():
     assert smallest >= plots.LABEL_SIZE
     width_px = fig.get_figwidth() * 96  # SVG sizes are in points, 96 px per inch on screen
     assert smallest * 96 / 72 * 340 / width_px >= 9.0
+
+
+@pytest.mark.parametrize(
+    ("value", "signed", "left", "width"),
+    [
+        # by hand: [0, 1] fills from the left, [-1, 1] from the middle (50%) either way
+        (0.25, False, "0.0", "25.0"),
+        (-0.3, False, "0.0", "0.0"),  # below the range: drawn at its end, not a negative width
+        (2.0, False, "0.0", "100.0"),
+        (0.5, True, "50.0", "25.0"),
+        (-0.5, True, "25.0", "25.0"),  # from 25% to the middle
+        (-3.0, True, "0.0", "50.0"),
+    ],
+)
+def test_bar_is_drawn_from_the_left_or_from_the_middle(value, signed, left, width):
+    assert widgets.bar(value, signed) == widgets.BAR_TEMPLATE.format(left=left, width=width)
+
+
+def test_crossing_is_the_first_one_interpolated():
+    from matplotlib.lines import Line2D
+
+    # by hand: y - 1 goes -1, +1, -1, +1: crossings at x = 0.5, 1.5, 2.5, the first is kept
+    assert plots.crossing(Line2D([0.0, 1.0, 2.0, 3.0], [0.0, 2.0, 0.0, 2.0]), 1.0) == 0.5
+    # falling from 3 to 1 over [0, 4]: 2, half-way down, at x = 2; from 3 to 0: a third, 4/3
+    assert plots.crossing(Line2D([0.0, 4.0], [3.0, 1.0]), 2.0) == 2.0
+    assert plots.crossing(Line2D([0.0, 4.0], [3.0, 0.0]), 2.0) == pytest.approx(4 / 3)
+    assert plots.crossing(Line2D([3.0], [1.0]), 1.0) == 3.0  # a single point at the level
+
+
+def test_grid_positions_are_the_decimals_a_reader_types():
+    # by hand: 0.1 * 3 is 0.30000000000000004 in binary; the slider must offer 0.3 itself
+    assert widgets.grid(0.0, 1.0, 0.1) == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    # digits=1: 0.25 and 0.75 rounded to one decimal, half to even (Python's round)
+    assert widgets.grid(0.0, 1.0, 0.25, digits=1) == [0.0, 0.2, 0.5, 0.8, 1.0]
