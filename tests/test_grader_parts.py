@@ -204,6 +204,36 @@ def test_student_ids_as_nbgrader_takes_them(tmp_path):
     }
 
 
+def test_a_submission_folder_that_is_a_link_or_a_file_is_refused(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "submitted" / "ann").mkdir(parents=True)
+    (tmp_path / "submitted" / "ann" / "ps01").symlink_to(elsewhere)
+    (tmp_path / "submitted" / "cy").mkdir()
+    (tmp_path / "submitted" / "cy" / "ps01").write_text("not a folder")
+    found, refused = course_prep.find_submissions(tmp_path, "ps01")
+    assert found == {}
+    why = "submission folder is a symbolic link or not a folder"
+    assert refused == {"ann": why, "cy": why}
+
+
+def test_the_run_key_changes_with_the_source_the_config_and_the_limits(tmp_path):
+    """Earlier results are reused only under the same key (course_prep.run_key)."""
+    (tmp_path / "solutions" / "ps01").mkdir(parents=True)
+    (tmp_path / "solutions" / "ps01" / "ps01.ipynb").write_text("{}")
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    key = course_prep.run_key(tmp_path, "ps01", Limits())
+    assert course_prep.run_key(tmp_path, "ps01", Limits()) == key
+    assert course_prep.run_key(tmp_path, "ps01", Limits(cell_timeout=31)) != key
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n# 2\n")
+    assert course_prep.run_key(tmp_path, "ps01", Limits()) != key
+    key = course_prep.run_key(tmp_path, "ps01", Limits())
+    (tmp_path / "solutions" / "ps01" / "ps01.ipynb").rename(
+        tmp_path / "solutions" / "ps01" / "b.ipynb"
+    )
+    assert course_prep.run_key(tmp_path, "ps01", Limits()) != key  # same bytes, another name
+
+
 def test_diagnosis_names_the_first_real_problem(tmp_path):
     names = ("ps01.ipynb",)
     (tmp_path / "ps01 (1).ipynb").write_text("{}")
