@@ -403,3 +403,15 @@ def test_a_result_is_merged_from_a_folder_no_process_could_prepare(tmp_path, emp
     assert len(written) == LOG_BYTES  # all of it read by the merge: no second cut line
     assert sorted(os.listdir(base)) == ["results"]  # its own folders removed, not the planted
     assert not (tmp_path / "elsewhere.db").exists()
+
+
+def test_write_file_over_a_folder_raises_and_leaves_no_temporary_file(tmp_path):
+    """A rename cannot replace a folder: the error is raised and the new file is removed."""
+    (tmp_path / "kernel.log").mkdir()
+    fd = safe_copy.open_dir(str(tmp_path))
+    try:
+        with pytest.raises(IsADirectoryError):
+            private_course.write_file(fd, "kernel.log", b"log")
+    finally:
+        os.close(fd)
+    assert os.listdir(tmp_path) == ["kernel.log"]

@@ -145,3 +145,45 @@ def test_the_kernel_imports_the_grading_packages_the_run_imports(tmp_path):
         str(copy / "lstm_core" / "__init__.py"),
         str(copy / "lstm_grading" / "__init__.py"),
     ]
+
+
+def test_prepare_fills_the_private_course_and_the_kernelspec_reduced_mode(tmp_path):
+    """private_course.prepare as a reduced-mode job runs it (no uid to give the home to; full
+    mode's chown and chmod need root: the slow tier's sandboxed runs)."""
+    from lstm_grading import safe_copy
+
+    template, submission = tmp_path / "template", tmp_path / "submission"
+    (template / "solutions" / "ps01").mkdir(parents=True)
+    (template / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    submission.mkdir()
+    (submission / "ps01.ipynb").write_text("{}")
+    course, home = tmp_path / "course", tmp_path / "home"
+    course.mkdir()
+    limits = Limits(cell_timeout=7, output_bytes=12345, memory_mb=1500)
+    job = Job("ada", "ps01", str(tmp_path), str(template), limits, "reduced", python="/py")
+    fds = [safe_copy.open_dir(str(template)), safe_copy.open_dir(str(submission))]
+    try:
+        env = private_course.prepare(job, *fds, str(course), str(home))
+    finally:
+        for fd in fds:
+            os.close(fd)
+    assert env == private_course.environment(str(course), job)
+    assert env["LSTM_GRADING_CELL_TIMEOUT"] == "7"  # nbgrader_config.py's cell timeout
+    assert (course / "nbgrader_config.py").is_file()
+    assert (course / "submitted" / "ada" / "ps01" / "ps01.ipynb").read_text() == "{}"
+    for sub in ("tmp", ".ipython", ".matplotlib", "ps01"):
+        assert stat.S_IMODE((home / sub).stat().st_mode) == 0o700, sub
+    for key in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
+        assert stat.S_IMODE(os.stat(env[key]).st_mode) == 0o700, key
+    jupyter = Path(env["JUPYTER_PATH"])
+    settings = json.loads((jupyter / "launcher.json").read_text())
+    assert settings["uid"] is None and settings["workdir"] == str(home / "ps01")
+    assert (settings["python"], settings["memory_mb"]) == ("/py", 1500)
+    assert (settings["file_mb"], settings["nproc"]) == (limits.file_mb, limits.nproc)
+    assert settings["env"] == private_course.kernel_environment(str(home))
+    assert "--OutputGuard.limit=12345" in settings["kernel_args"]
+    kernel = json.loads((jupyter / "kernels" / "python3" / "kernel.json").read_text())
+    launcher = Path(private_course.__file__).parent / "kernel_launcher.py"
+    # -I -S: the launcher starts isolated, reading no site-packages or PYTHON* variables
+    assert kernel["argv"][:4] == ["/py", "-I", "-S", str(launcher)]
+    assert kernel["argv"][4:] == [str(jupyter / "launcher.json"), "-f", "{connection_file}"]
