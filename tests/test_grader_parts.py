@@ -1234,8 +1234,9 @@ def test_stop_when_full_says_what_to_do_once_and_lets_other_errors_through():
             raise PermissionError(errno.EACCES, "Permission denied")
 
 
-def test_quiet_gradebook_silences_tornado_only_inside_and_restores_it():
+def test_quiet_gradebook_silences_tornado_only_inside_and_restores_it(monkeypatch):
     log = logging.getLogger("tornado.application")
+    monkeypatch.setattr(log, "disabled", log.disabled)  # as it was, after the test
     for before in (False, True):
         log.disabled = before
         with pytest.raises(KeyError):
@@ -1243,7 +1244,6 @@ def test_quiet_gradebook_silences_tornado_only_inside_and_restores_it():
                 assert log.disabled
                 raise KeyError("inside")
         assert log.disabled is before
-    log.disabled = False
 
 
 # -- the feedback pages: hidden tests and their tracebacks stay private ---------------------------
