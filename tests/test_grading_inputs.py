@@ -741,6 +741,22 @@ def test_a_full_disk_is_one_line_and_status_2(course, monkeypatch, capsys):
     )
 
 
+@pytest.fixture
+def stop_signals_handled():
+    """The stop signals as a run started from a terminal finds them: handled, none ignored.
+    Under `make test` the fast tier runs in the background of a non-interactive shell, which
+    starts it with SIGINT ignored, and the run rightly leaves an ignored signal ignored
+    (test_a_signal_ignored_when_the_run_starts_stays_ignored)."""
+    before = {s: signal.getsignal(s) for s in cli.STOP_SIGNALS}
+    for s, handler in before.items():
+        if handler is signal.SIG_IGN:
+            signal.signal(s, signal.default_int_handler if s == signal.SIGINT else signal.SIG_DFL)
+    yield
+    for s, handler in before.items():
+        signal.signal(s, handler)
+
+
+@pytest.mark.usefixtures("stop_signals_handled")
 @pytest.mark.parametrize("signum", cli.STOP_SIGNALS)
 def test_a_stop_signal_ends_the_run_with_128_plus_its_number(course, monkeypatch, capsys, signum):
     """The signal is sent to this process while the run is in grade_assignment; the handlers
@@ -758,6 +774,7 @@ def test_a_stop_signal_ends_the_run_with_128_plus_its_number(course, monkeypatch
     assert {s: signal.getsignal(s) for s in cli.STOP_SIGNALS} == before
 
 
+@pytest.mark.usefixtures("stop_signals_handled")
 def test_after_a_stop_signal_the_others_are_ignored_during_the_clean_up():
     before = {s: signal.getsignal(s) for s in cli.STOP_SIGNALS}
     with pytest.raises(cli.Stopped) as info:
