@@ -22,32 +22,50 @@ from lstm_grading import linux
 
 FULL = linux.probe()[0] == "full"
 
-# Run as a script: new namespaces, a child that enters the jail and reports what it sees.
-PROBE = textwrap.dedent(
-    """
-    import os, sys
-    from lstm_grading import jail, linux
-    bound, root = sys.argv[1], sys.argv[2]
-    linux.unshare(linux.NAMESPACES)
-    pid = os.fork()
-    if pid == 0:
-        code = 3
-        try:
-            jail.enter(root, sorted({bound, *jail.allowlist()}), 16)
-            seen = open(os.path.join(bound, "marker.txt")).read()
+
+def jail_probe(arguments: str, bound: str, report: str) -> str:
+    """A script to run with the ``arguments`` it names: in new namespaces, a child enters a job's
+    root with ``bound`` (an expression) bound into it, runs ``report`` there, which prints what
+    it sees, and exits with 0 (3, and the error printed, if anything raised)."""
+    return textwrap.dedent(
+        """
+        import os, sys
+        from lstm_grading import jail, linux
+        {arguments} = sys.argv[1:]
+        linux.unshare(linux.NAMESPACES)
+        pid = os.fork()
+        if pid == 0:
+            code = 3
             try:
-                open(os.path.join(bound, "new.txt"), "w").close()
-                writable = "writable"
-            except OSError:
-                writable = "read-only"
-            print(seen, writable, flush=True)
-            code = 0
-        except BaseException as error:
-            print("error", repr(error), flush=True)
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    sys.exit(os.waitstatus_to_exitcode(status))
+                jail.enter(root, {bound}, 16)
+        {report}
+                code = 0
+            except BaseException as error:
+                print("error", repr(error), flush=True)
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """
+    ).format(
+        arguments=arguments,
+        bound=bound,
+        report=textwrap.indent(textwrap.dedent(report).strip("\n"), " " * 8),
+    )
+
+
+# What a bound folder under /tmp looks like from the job: its marker, and whether it is writable.
+PROBE = jail_probe(
+    "bound, root",
+    "sorted({bound, *jail.allowlist()})",
     """
+    seen = open(os.path.join(bound, "marker.txt")).read()
+    try:
+        open(os.path.join(bound, "new.txt"), "w").close()
+        writable = "writable"
+    except OSError:
+        writable = "read-only"
+    print(seen, writable, flush=True)
+    """,
 )
 
 
@@ -74,26 +92,13 @@ def test_a_bind_under_tmp_is_seen_read_only_inside_the_job():
 
 
 # Run by the environment's Python under a linked name: what the job sees of its own interpreter.
-LINKED_PROBE = textwrap.dedent(
+LINKED_PROBE = jail_probe(
+    "(root,)",
+    "jail.allowlist()",
     """
-    import os, sys
-    from lstm_grading import jail, linux
-    root = sys.argv[1]
-    linux.unshare(linux.NAMESPACES)
-    pid = os.fork()
-    if pid == 0:
-        code = 3
-        try:
-            jail.enter(root, jail.allowlist(), 16)
-            print(sys.prefix, os.path.exists(sys.executable),
-                  os.path.exists(os.path.join(sys.prefix, "pyvenv.cfg")), flush=True)
-            code = 0
-        except BaseException as error:
-            print("error", repr(error), flush=True)
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    sys.exit(os.waitstatus_to_exitcode(status))
-    """
+    print(sys.prefix, os.path.exists(sys.executable),
+          os.path.exists(os.path.join(sys.prefix, "pyvenv.cfg")), flush=True)
+    """,
 )
 
 
