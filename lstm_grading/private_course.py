@@ -70,15 +70,14 @@ def package_path() -> str:
     which binds only the run's package folders, failed to import them, and every student was
     "graded" 0 with no note (found running a class from a clone with PYTHONPATH set).
     """
-    import lstm_core
-    import lstm_grading
+    from .course_prep import grading_code
 
     standard = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
     standard |= set(site.getsitepackages())
     standard = {os.path.realpath(p) for p in standard}
     folders = []
-    for module in (lstm_grading, lstm_core):
-        parent = os.path.dirname(os.path.dirname(os.path.realpath(module.__file__)))
+    for package in grading_code():
+        parent = str(package.parent)
         if parent not in standard and parent not in folders:
             folders.append(parent)
     return os.pathsep.join(folders)
