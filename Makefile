@@ -102,7 +102,13 @@ book: $(STAMP) $(VENDOR_STAMP)  ## Build the book (executing every page) into _b
 # with one; the whole suite, quiet, 18 min 38 s with two and 17 min 48 s with one, both on
 # the earlier 2-core machine of README.md's Performance section).
 TEST_WORKERS ?= 2
-PYTEST := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
+# Python may keep its compiled modules (__pycache__, git-ignored) for the checkout's own code and
+# for the tests, whatever the shell says (some machines set PYTHONDONTWRITEBYTECODE): without them
+# every pytest worker rewrites the asserts of all the test modules again (about 4 CPU-seconds
+# each time), and every process the tests start (coordinators, pool workers, kernels) compiles
+# lstm_core and lstm_grading again. The grader's copies of the packages leave __pycache__ out,
+# and its jobs still run with PYTHONDONTWRITEBYTECODE.
+PYTEST := PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 # `make test` runs every test: on the machine it has set up, a skip is a failure, with the
 # skip's reason (tests/require_all.py). `make test-fast` and pytest alone keep skips as skips.
 REQUIRE_ALL := LSTM_TESTS_REQUIRE_ALL=1
