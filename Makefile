@@ -135,8 +135,7 @@ test: $(STAMP) $(VENDOR_STAMP) chromium  ## Build the book (the fast tier runs m
 
 # The fast tier on the same two workers (one process alone takes about a minute for it).
 test-fast: $(STAMP)  ## The fast tier: no kernel, no browser, no built book (under a minute)
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow" \
-		-n $(TEST_WORKERS) --dist loadgroup
+	$(PYTEST) -m "not slow" -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)  ## ruff check and format check
 	$(BIN)/ruff check .

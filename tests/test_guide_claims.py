@@ -170,13 +170,14 @@ def test_what_the_pages_say_make_book_and_make_test_do():
     recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", MAKEFILE, re.M).group(1)
     book = recipe.index("$(MAKE) --no-print-directory book;")
     assert recipe.index('$(PYTEST) -m "not slow"') < book < recipe.index("$(PYTEST) -m slow")
-    assert "PYTEST := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest" in MAKEFILE
+    pytest = "PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest"
+    assert f"\nPYTEST := {pytest}\n" in MAKEFILE
     assert "# build the book while the quick tests run, then the rest" in text("intro")
     assert "the same set-up (plus Debian's chromium)" in text("README")
     assert "Open file://$(CURDIR)/_build/html/index.html" in MAKEFILE
     assert "Open `_build/html/index.html` in a browser" in flat("intro")
     fast = re.search(r"^test-fast:.*\n((?:\t.*\n)+)", MAKEFILE, re.M).group(1)
-    assert '$(BIN)/python -m pytest -m "not slow"' in fast, fast
+    assert '$(PYTEST) -m "not slow" -n $(TEST_WORKERS) --dist loadgroup' in fast, fast
     assert re.search(r"^exec make test$", (ROOT / ".ci" / "run").read_text(), re.M)
     assert "CI runs `.ci/run`, which is `make test`" in flat("README")
 
