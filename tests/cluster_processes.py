@@ -27,6 +27,7 @@ import psutil
 
 from lstm_grading.course_lock import OWNER, RUN_PREFIX
 from lstm_grading.inputs import env_uid_base
+from lstm_grading.kernel_launcher import KERNEL_MAIN
 
 WAIT = 600  # seconds: an upper bound for anything on a busy machine, never a measurement
 TMP = Path(tempfile.gettempdir())
@@ -103,7 +104,7 @@ def waiting_sleepers(root: int) -> list[psutil.Process]:
     found = []
     for proc in descendants(root):
         with contextlib.suppress(psutil.Error, OSError):
-            if "ipykernel_launcher" in proc.cmdline() and catches(proc.pid, RELEASE):
+            if KERNEL_MAIN in proc.cmdline() and catches(proc.pid, RELEASE):
                 found.append(proc)
     return found
 

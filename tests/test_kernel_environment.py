@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lstm_grading import kernel_launcher, private_course
 from lstm_grading.job import Job, Limits
 
@@ -100,7 +102,7 @@ def test_the_launcher_starts_the_kernel_in_the_students_environment(tmp_path):
     for name in ("JUPYTER_PATH", "LSTM_GRADING_CELL_TIMEOUT", "OPENBLAS_NUM_THREADS", "PATH"):
         assert env[name] == nbgraders[name], name  # the rest is nbgrader's, unchanged
     copy = str(home / ".kernel-connection.json")
-    assert got["argv"] == ["-P", "-m", "ipykernel_launcher", "-f", copy, "--extra"]
+    assert got["argv"] == ["-P", "-c", kernel_launcher.KERNEL_MAIN, "-f", copy, "--extra"]
     assert got["cwd"] == str(home / job.assignment)
     assert Path(got["cwd"], "data.txt").read_text() == "the assignment's file"
     assert os.stat(copy).st_mode & 0o777 == 0o600
@@ -187,3 +189,58 @@ def test_prepare_fills_the_private_course_and_the_kernelspec_reduced_mode(tmp_pa
     # -I -S: the launcher starts isolated, reading no site-packages or PYTHON* variables
     assert kernel["argv"][:4] == ["/py", "-I", "-S", str(launcher)]
     assert kernel["argv"][4:] == [str(jupyter / "launcher.json"), "-f", "{connection_file}"]
+
+
+@pytest.mark.slow
+def test_the_grading_kernel_starts_without_its_debugger_and_runs_code(tmp_path):
+    """The kernelspec private_course.prepare writes, started by jupyter_client as nbgrader
+    starts it (reduced mode: no uid switch): kernel_info lists no debugger among its features,
+    student code runs, and importing debugpy fails (KERNEL_MAIN leaves it out; before, the
+    kernel imported it, and listed the debugger)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    from lstm_grading import safe_copy
+
+    template, submission = tmp_path / "template", tmp_path / "submission"
+    (template / "solutions" / "ps01").mkdir(parents=True)
+    (template / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    submission.mkdir()
+    (submission / "ps01.ipynb").write_text("{}")
+    course, home = tmp_path / "course", tmp_path / "home"
+    course.mkdir()
+    job = Job("ada", "ps01", str(tmp_path), str(template), Limits(), "reduced", python=sys.executable)
+    fds = [safe_copy.open_dir(str(template)), safe_copy.open_dir(str(submission))]
+    try:
+        env = private_course.prepare(job, *fds, str(course), str(home))
+    finally:
+        for fd in fds:
+            os.close(fd)
+    graded = course / "autograded" / "ada" / "ps01"
+    graded.mkdir(parents=True)
+    specs = KernelSpecManager(kernel_dirs=[str(Path(env["JUPYTER_PATH"]) / "kernels")])
+    manager = KernelManager(kernel_name="python3", kernel_spec_manager=specs)
+    manager.start_kernel(cwd=str(graded), env={**env, "PYTHONPATH": os.pathsep.join(sys.path)})
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=120)
+        info = client.kernel_info(reply=True, timeout=120)["content"]
+        outputs = []
+        code = (
+            "import sys\n"
+            "try:\n"
+            "    import debugpy\n"
+            "except ImportError:\n"
+            "    print('no debugpy', 6 * 7, sys.modules.get('debugpy'))\n"
+        )
+        reply = client.execute_interactive(
+            code, timeout=120, output_hook=lambda msg: outputs.append(msg)
+        )
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert info["status"] == "ok" and "debugger" not in info["supported_features"], info
+    assert reply["content"]["status"] == "ok", reply["content"]
+    text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+    assert text == "no debugpy 42 None\n"
