@@ -1024,3 +1024,16 @@ def test_the_guides_openssl_recipe_makes_certificates_for_mutual_tls(tmp_path):
     assert errors and "certificate" in str(errors[0]).lower(), errors
     client.close()
     server.close()
+
+
+def test_the_guide_says_the_grading_kernels_start_without_the_debugger():
+    """instructor guide, How it works: the kernels start without ipykernel's debugger; the
+    launcher execs KERNEL_MAIN (test_kernel_environment.py checks the launcher's command, and
+    its slow test a kernel started from the kernelspec: no debugger, debugpy not importable)."""
+    from lstm_grading import kernel_launcher
+
+    assert (
+        "They start without ipykernel's debugger (`debugpy` is not importable in them)"
+        in flat("instructor-guide")
+    )
+    assert kernel_launcher.KERNEL_MAIN.startswith("import sys; sys.modules['debugpy'] = None; ")
