@@ -157,3 +157,5 @@ autograde: $(STAMP)  ## Autograde submitted/*/$(ASSIGNMENT) in parallel, sandbox
 
 clean:  ## Remove build products (keeps .venv and node_modules)
 	rm -rf _build .pytest_cache .ruff_cache $(VENDOR)
+	find . \( -path ./.venv -o -path ./node_modules -o -path ./.git \) -prune \
+		-o -type d -name __pycache__ -prune -exec rm -rf {} +
