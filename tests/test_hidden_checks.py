@@ -399,6 +399,21 @@ def test_a_mistake_of_another_shape_is_not_named_even_if_it_broadcasts():
         close_or_named(actual, expected, "h", lambda: [("hint", actual.copy())])
 
 
+def test_a_mistake_that_leaves_the_value_right_is_not_named():
+    """A value off by round-off only is not "what dWh from h gives" when that mistake leaves
+    this value (dx) as it is: the mistake's value is the expected one. A mistake that changes
+    the value is still named."""
+    from lstm_grading.hidden.common import close_or_named
+
+    expected, within = np.array([1.0, 2.0]), {"rtol": 1e-7, "atol": 1e-9}
+    rounded = expected * (1 + 1e-8)  # float32 round-off, beyond float64's
+    with pytest.raises(AssertionError) as info:
+        close_or_named(rounded, expected, "dx", lambda: [("hint", expected.copy())], match=within)
+    assert "hint" not in str(info.value)
+    with pytest.raises(AssertionError, match=r"; hint$"):
+        close_or_named(2 * expected, expected, "dx", lambda: [("hint", 2 * expected)], match=within)
+
+
 def test_array_of_names_a_transposed_shape_a_wrong_dtype_and_a_subclass():
     from lstm_grading.hidden.common import array_of
 
@@ -408,6 +423,8 @@ def test_array_of_names_a_transposed_shape_a_wrong_dtype_and_a_subclass():
         array_of(np.zeros((2, 2)), "h", (2, 3))
     with pytest.raises(AssertionError, match=r"h should be float32 like the inputs, got float64"):
         array_of(np.zeros((2, 3)), "h", (2, 3), np.float32)
+    with pytest.raises(AssertionError, match=r"got float32: a float32 array \(dtype=np\.float32"):
+        array_of(np.zeros((2, 3), np.float32), "h", (2, 3), np.float64)
     with pytest.raises(AssertionError, match=r"h should be a NumPy array, got MaskedArray"):
         array_of(np.ma.zeros((2, 3)), "h", (2, 3))
     assert array_of(np.zeros((2, 3), np.float32), "h", (2, 3), np.float32).shape == (2, 3)

@@ -98,14 +98,19 @@ def close_or_named(
     """:func:`close`; when the values differ and ``actual`` is what a usual mistake gives, the
     message names it. ``mistakes()`` yields ``(hint, value)`` pairs (computed only on failure):
     the first value ``actual`` matches adds its hint; ``match``: the tolerances of that match
-    (by default those of the comparison)."""
+    (by default those of the comparison). A mistake that leaves this value right (dWh taken
+    from h leaves dx as it is) is no explanation of a wrong one, nor named."""
     __tracebackhide__ = True
     try:
         close(actual, expected, what, dtype, **tolerances)
     except AssertionError as err:
         within = match if match is not None else {**tol(dtype), **tolerances}
+
+        def near(a, b) -> bool:
+            return np.shape(a) == np.shape(b) and bool(np.allclose(a, b, **within))
+
         for hint, wrong in mistakes():
-            if np.shape(actual) == np.shape(wrong) and np.allclose(actual, wrong, **within):
+            if near(actual, wrong) and not near(wrong, expected):
                 raise AssertionError(f"{err}; {hint}") from None
         raise
 
@@ -119,9 +124,14 @@ def array_of(value, what: str, shape, dtype=None) -> np.ndarray:
         hint = " (transposed?)" if tuple(value.shape) == tuple(shape)[::-1] else ""
         raise AssertionError(f"{what} should have shape {tuple(shape)}, got {value.shape}{hint}")
     if dtype is not None and value.dtype != dtype:
+        mixed = (
+            "a float64 array (np.zeros without dtype, np.array of Python floats)"
+            if np.dtype(dtype) == np.float32
+            else f"a {value.dtype} array (dtype=np.{value.dtype}, .astype(np.{value.dtype}))"
+        )
         raise AssertionError(
             f"{what} should be {np.dtype(dtype)} like the inputs, got {value.dtype}: "
-            "a float64 array (np.zeros without dtype, np.array of Python floats) was mixed in?"
+            f"{mixed} was mixed in?"
         )
     return value
 
