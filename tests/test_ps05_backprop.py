@@ -340,6 +340,50 @@ SUBMISSIONS = [
         broken=STEP_CELLS,
         reason="stacked in the order f, g, i, o: stack them in the order of GATES, i, f, o, g",
     ),
+    # Fourth review: the new memory where the old one is wanted (and the reverse), an update of
+    # the caller's dh_last in place, float32: named, or named rightly, now.
+    Submission(
+        "forget_block_from_c",
+        "the forget gate's block of da computed with the new memory c instead of c_prev",
+        edits=((BLOCKS, BLOCKS.replace('cache["c_prev"]', 'cache["c"]')),),
+        broken=STEP_CELLS,
+        reason="it matches the forget gate's block with c, the new memory, where c_prev is wanted",
+    ),
+    Submission(
+        "tanh_of_c_prev",
+        "tanh_c taken as tanh(c_prev), the old memory's, instead of the cached tanh(c)",
+        edits=(
+            (
+                '    tanh_c, p = cache["tanh_c"], cache["params"]',
+                '    tanh_c, p = np.tanh(cache["c_prev"]), cache["params"]',
+            ),
+        ),
+        broken=STEP_CELLS,
+        reason="it matches tanh(c_prev) where tanh(c) is wanted",
+    ),
+    Submission(
+        "bptt_adds_into_dh_last",
+        "right values, but BPTT starts from dh = dh_last and adds dhs[:, t] into it in place",
+        edits=(
+            (
+                BPTT_STEP,
+                "        dh += dhs[:, t]\n" + BPTT_STEP.replace("dhs[:, t] + dh", "dh"),
+            ),
+        ),
+        # The gradient check calls lstm_backward without dh_last: dh starts as fresh zeros.
+        broken=("test_lstm_backward",),
+        reason="lstm_backward changed dh_last or dc_last in place",
+    ),
+    Submission(
+        "step_dx_float32",
+        "lstm_step_backward returns dx in float32 (the other results in float64)",
+        edits=(
+            (RETURN, RETURN.replace('da @ p["Wx"].T,', '(da @ p["Wx"].T).astype(np.float32),')),
+        ),
+        # dx is off by float32's round-off only (1e-8): the gradient check at 1e-7 passes.
+        broken=("test_step_backward_inputs",),
+        reason="should be float64 like the inputs, got float32",
+    ),
 ]
 
 
@@ -439,8 +483,28 @@ TORCH_BLOCKS = (
             ps05.check_step_backward_params,
             r"grads\['Wx'\] .*stacked in the order i, f, g, o: stack them in the order of GATES",
         ),
+        (
+            (BLOCKS, BLOCKS.replace('cache["c_prev"]', 'cache["c"]')),
+            ps05.check_step_backward_inputs,
+            r"dx .*; they match the forget gate's block with c, the new memory, where c_prev",
+        ),
+        (
+            (
+                '    tanh_c, p = cache["tanh_c"], cache["params"]',
+                '    tanh_c, p = np.tanh(cache["c_prev"]), cache["params"]',
+            ),
+            ps05.check_step_backward_params,
+            r"grads\['Wx'\] .*; they match tanh\(c_prev\) where tanh\(c\) is wanted",
+        ),
     ],
-    ids=["dwh_from_h", "tanh_slope_sign", "dc_without_tanh_slope", "torch_gate_order"],
+    ids=[
+        "dwh_from_h",
+        "tanh_slope_sign",
+        "dc_without_tanh_slope",
+        "torch_gate_order",
+        "forget_block_from_c",
+        "tanh_of_c_prev",
+    ],
 )
 def test_the_hidden_step_checks_name_the_mistake(replace, check, match):
     namespace = solution_namespace(replace)
@@ -457,3 +521,15 @@ def test_the_hidden_step_checks_name_no_mistake_that_was_not_made():
         assert "match" not in str(info.value), str(info.value)
     ps05.check_step_backward_inputs(solution_namespace()["lstm_step_backward"])
     ps05.check_step_backward_params(solution_namespace()["lstm_step_backward"])
+
+
+def test_a_float32_dx_is_called_float32_not_a_mistake_of_dwh():
+    """dx in float32 is off by round-off only, which is also within reach of what dWh from h
+    gives for dx (the right dx): the check says float32, and names no mistake."""
+    namespace = solution_namespace(
+        (RETURN, RETURN.replace('da @ p["Wx"].T,', '(da @ p["Wx"].T).astype(np.float32),'))
+    )
+    with pytest.raises(
+        AssertionError, match=r"^dx \(.*\) should be float64 like the inputs, got f"
+    ):
+        ps05.check_step_backward_inputs(namespace["lstm_step_backward"])

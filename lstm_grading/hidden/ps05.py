@@ -180,16 +180,18 @@ def _backward_step(step_backward, case):
 def _step_mistakes(case) -> list[tuple[str, tuple]]:
     """``(hint, (dx, dh_prev, dc_prev, grads))``: what usual mistakes of the backward step give
     on ``case``: gate blocks out of order, tanh' as 1 + g**2, the gradient on c without the
-    slope of tanh at c, dWh from h."""
+    slope of tanh at c, c where c_prev is wanted, tanh(c_prev) where tanh(c) is, dWh from h."""
     _, x, h_prev, c_prev, p, dh, dc = case
     c = contract.step_forward(x, h_prev, c_prev, p)[2]
     i, f, o, g, tc = c["i"], c["f"], c["o"], c["g"], c["tanh_c"]
 
-    def step(order="ifog", slope=1 - g * g, dct=dc + dh * o * (1 - tc * tc), state=h_prev):
+    def step(order="ifog", slope=1 - g * g, dct=None, state=h_prev, memory=c_prev, tanh_c=tc):
+        if dct is None:
+            dct = dc + dh * o * (1 - tanh_c * tanh_c)
         blocks = {
             "i": dct * g * i * (1 - i),
-            "f": dct * c_prev * f * (1 - f),
-            "o": dh * tc * o * (1 - o),
+            "f": dct * memory * f * (1 - f),
+            "o": dh * tanh_c * o * (1 - o),
             "g": dct * i * slope,
         }
         da = np.concatenate([blocks[k] for k in order], axis=1)
@@ -214,6 +216,16 @@ def _step_mistakes(case) -> list[tuple[str, tuple]]:
             "they match a gradient on c of dc + dh * o, without the slope of tanh at c: h = o * "
             "tanh(c), so the gradient reaching c from h is dh * o * (1 - tanh_c**2)",
             step(dct=dc + dh * o),
+        ),
+        (
+            "they match the forget gate's block with c, the new memory, where c_prev is wanted: "
+            "c = f * c_prev + i * g, so the forget gate's block is dc_total * c_prev * f * (1 - f)",
+            step(memory=c["c"]),
+        ),
+        (
+            "they match tanh(c_prev) where tanh(c) is wanted: h = o * tanh(c) reads the new "
+            "memory c, whose tanh the cache holds as tanh_c",
+            step(tanh_c=np.tanh(c_prev)),
         ),
         (
             "dWh matches h.T @ da: use h_prev, the state the step started from",
@@ -241,7 +253,7 @@ def check_step_backward_inputs(step_backward) -> None:
     for case in _step_cases(2503):
         got, want = _backward_step(step_backward, case)
         for k, name in enumerate(("dx", "dh_prev", "dc_prev")):
-            array_of(got[k], f"{name} ({case[0]})", want[k].shape)
+            array_of(got[k], f"{name} ({case[0]})", want[k].shape, want[k].dtype)
             _close_or_named(got[k], want[k], f"{name} ({case[0]})", case, k, None)
 
 
@@ -254,7 +266,9 @@ def check_step_backward_params(step_backward) -> None:
         if not (isinstance(grads, dict) and set(grads) == {"Wx", "Wh", "b"}):
             raise AssertionError("grads should be a dict with the keys Wx, Wh, b")
         for key in ("Wx", "Wh", "b"):
-            array_of(grads[key], f"grads[{key!r}] ({case[0]})", want[3][key].shape)
+            array_of(
+                grads[key], f"grads[{key!r}] ({case[0]})", want[3][key].shape, want[3][key].dtype
+            )
             _close_or_named(grads[key], want[3][key], f"grads[{key!r}] ({case[0]})", case, 3, key)
 
 
@@ -311,7 +325,7 @@ def check_lstm_backward(lstm_backward, namespace: dict) -> None:
                 if not (isinstance(got, tuple) and len(got) == 4):
                     raise AssertionError("lstm_backward should return (dx, dh0, dc0, grads)")
                 for k, name in enumerate(("dx", "dh0", "dc0")):
-                    array_of(got[k], f"{name} ({size})", want[k].shape)
+                    array_of(got[k], f"{name} ({size})", want[k].shape, want[k].dtype)
                     close(got[k], want[k], f"{name} ({size})")
                 if not (isinstance(got[3], dict) and set(got[3]) == {"Wx", "Wh", "b"}):
                     raise AssertionError("grads should be a dict with the keys Wx, Wh, b")
