@@ -240,6 +240,42 @@ SUBMISSIONS = [
         broken=("test_lstm_forward_values", "test_predictions"),
         reason="cache[0] and cache[1] are one and the same dict",
     ),
+    # Fourth review: in-place updates and float32, which failed with a misleading message.
+    Submission(
+        "states_updated_in_place",
+        "lstm_forward copies h0 and c0, then writes every step's h and c into those two arrays: "
+        "hs is right, but every step's cache holds the same h_prev and c_prev",
+        edits=(
+            (
+                STATES,
+                STATES.replace("else h0", "else h0.copy()").replace("else c0", "else c0.copy()"),
+            ),
+            (
+                LOOP,
+                LOOP.replace("h, c, step_cache =", "h[...], c[...], step_cache ="),
+            ),
+        ),
+        # hs and the predictions are right; only the caches are wrong (check_shapes reads hs).
+        broken=("test_lstm_forward_values",),
+        reason='cache[0]["h_prev"] and cache[1]["h_prev"] are one and the same array, which no',
+    ),
+    Submission(
+        "initial_states_updated_in_place",
+        "lstm_forward writes every step's h and c into the caller's h0 and c0",
+        edits=((LOOP, LOOP.replace("h, c, step_cache =", "h[...], c[...], step_cache =")),),
+        # predict_day5 starts from fresh zeros (h0 = c0 = None): its test keeps its points.
+        broken=FORWARD_CELLS,
+        reason="lstm_forward changed the h0 or c0 it was given in place",
+    ),
+    Submission(
+        "hand_worked_float32",
+        "hand_worked_params returns float32 arrays: the table's numbers to 7 digits only",
+        edits=((TABLE_ORDER, TABLE_ORDER.replace("GATES]])", "GATES]], np.float32)")),),
+        # Its predictions agree with the visible test's 3 decimals; the hidden check of
+        # predict_day5 uses the exact weights.
+        broken=("test_hand_worked_params",),
+        reason="should be float64, NumPy's default, got float32",
+    ),
 ]
 
 

@@ -90,6 +90,13 @@ def check_hand_worked_params(fn) -> None:
     )
     for key in want:
         array_of(P[key], f"params[{key!r}]", want[key].shape)
+        if P[key].dtype != want[key].dtype:
+            raise AssertionError(
+                f"params[{key!r}] should be {want[key].dtype}, NumPy's default, got "
+                f"{P[key].dtype}, which does not hold the table's numbers exactly "
+                f"({float(want[key].flat[0])!r} becomes {float(P[key].flat[0])!r}): "
+                "leave out the dtype"
+            )
         close(P[key], want[key], f"params[{key!r}]", rtol=0.0, atol=1e-12)
 
 
