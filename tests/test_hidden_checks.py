@@ -414,6 +414,33 @@ def test_a_mistake_that_leaves_the_value_right_is_not_named():
         close_or_named(2 * expected, expected, "dx", lambda: [("hint", 2 * expected)], match=within)
 
 
+def test_a_failed_check_names_the_global_data_the_function_reads():
+    """names_global_data: a test cell's H read from the globals (here in a comprehension) is
+    named when the check fails; functions, modules and tuples are not; a passing check and a
+    function that reads no data are left as they are."""
+    from lstm_grading.hidden.common import global_data, names_global_data
+
+    namespace = {"np": np, "H": 3, "GATES": ("i", "f", "o", "g"), "helper": abs}
+    exec(
+        "def reads_h(x):\n    return np.array([helper(H) for _ in GATES])\n\n"
+        "def clean(x):\n    return np.array([helper(x) for _ in GATES])\n",
+        namespace,
+    )
+    assert global_data(namespace["reads_h"]) == ["H"]
+    assert global_data(namespace["clean"]) == []
+
+    @names_global_data
+    def check(fn, size):
+        if fn(1).shape != (size,):
+            raise AssertionError("wrong shape")
+
+    check(namespace["reads_h"], 4)
+    with pytest.raises(AssertionError, match=r"^wrong shape; reads_h reads H from the notebook"):
+        check(namespace["reads_h"], 5)
+    with pytest.raises(AssertionError, match=r"^wrong shape$"):
+        check(namespace["clean"], 5)
+
+
 def test_array_of_names_a_transposed_shape_a_wrong_dtype_and_a_subclass():
     from lstm_grading.hidden.common import array_of
 

@@ -384,6 +384,20 @@ SUBMISSIONS = [
         broken=("test_step_backward_inputs",),
         reason="should be float64 like the inputs, got float32",
     ),
+    Submission(
+        "bptt_grads_like_global_params",
+        "BPTT shapes its weight gradients like the global params of the test cell above it",
+        edits=(
+            (
+                '    grads = {k: np.zeros_like(v) for k, v in cache[0]["params"].items()}',
+                "    grads = {k: np.zeros_like(v) for k, v in params.items()}",
+            ),
+        ),
+        # Right in the visible test of BPTT, which defines params; the gradient check's params
+        # have another D (a ValueError there).
+        broken=("test_lstm_backward", "test_gradient_check"),
+        reason="lstm_backward reads params from the notebook's globals",
+    ),
 ]
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dis
+import functools
+import types
+
 import numpy as np
 
 from ..checks import assert_close, call_isolated
@@ -84,6 +88,50 @@ def call(fn, *args, name: str, names: tuple[str, ...] = (), case: str | None = N
                 f"{name} changed its argument {what} in place; compute new arrays instead"
             )
     return result
+
+
+def global_data(fn) -> list[str]:
+    """The data (arrays, dicts, lists, numbers) that ``fn`` reads from its module's globals, by
+    name: in a notebook, variables of other cells, such as a test cell's ``params`` or ``H``.
+    Functions, modules and tuples (the notebook's ``GATES``) are not counted."""
+    code, namespace = getattr(fn, "__code__", None), getattr(fn, "__globals__", None)
+    if code is None or not isinstance(namespace, dict):
+        return []
+    names, todo = set(), [code]
+    while todo:  # the function and the code nested in it (comprehensions, lambdas)
+        current = todo.pop()
+        names.update(
+            ins.argval for ins in dis.get_instructions(current) if ins.opname == "LOAD_GLOBAL"
+        )
+        todo.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    data = (np.ndarray, dict, list, int, float, np.generic)
+    return sorted(n for n in names if isinstance(namespace.get(n), data))
+
+
+def names_global_data(check):
+    """Decorate a hidden check of a student's function (its first argument): when the check
+    fails and the function reads data from the notebook's globals, the message says which.
+    A function that reads a test cell's ``params`` or ``H`` passes that cell's visible checks
+    and fails the hidden ones, on other sizes, with a message about a shape or a value."""
+
+    @functools.wraps(check)
+    def checked(fn, *args, **kwargs):
+        __tracebackhide__ = True
+        try:
+            return check(fn, *args, **kwargs)
+        except AssertionError as err:
+            names = global_data(fn)
+            if names and err.args and isinstance(err.args[0], str):
+                err.args = (
+                    f"{err.args[0]}; {getattr(fn, '__name__', 'the function')} reads "
+                    f"{', '.join(names)} from the notebook's globals (a variable of another "
+                    "cell, a test cell's perhaps), not from its arguments: the hidden tests "
+                    "call it on other sizes and values",
+                    *err.args[1:],
+                )
+            raise
+
+    return checked
 
 
 def close(actual, expected, what: str, dtype=np.float64, **tolerances) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..checks import reference
 from . import contract
-from .common import F64, array_of, call, close, random_params
+from .common import F64, array_of, call, close, names_global_data, random_params
 
 NAME = "lstm_forward"
 
@@ -44,6 +44,7 @@ def _run(forward, case):
     return hs, cache, want
 
 
+@names_global_data
 def check_shapes(forward) -> None:
     """hs (N, T, H) with the reference's values; cache a list of T step caches; T = 1."""
     __tracebackhide__ = True
@@ -56,6 +57,7 @@ def check_shapes(forward) -> None:
             )
 
 
+@names_global_data
 def check_values(forward) -> None:
     """hs, and every step's cache in full (its inputs: the states of the step before)."""
     __tracebackhide__ = True
@@ -119,6 +121,7 @@ def _near(got: np.ndarray, want: np.ndarray) -> bool:
     )
 
 
+@names_global_data
 def check_predict_day5(fn) -> None:
     """The last h (not c, not the first step's), for the companies and random sequences."""
     __tracebackhide__ = True

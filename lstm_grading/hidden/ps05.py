@@ -8,7 +8,16 @@ import numpy as np
 
 from ..checks import call_isolated, reference
 from . import contract
-from .common import array_of, call, close, close_or_named, copy_arg, random_params, same
+from .common import (
+    array_of,
+    call,
+    close,
+    close_or_named,
+    copy_arg,
+    names_global_data,
+    random_params,
+    same,
+)
 
 
 def check_rel_error(fn) -> None:
@@ -247,6 +256,7 @@ def _close_or_named(got, want, what: str, case, k: int, key: str | None) -> None
     )
 
 
+@names_global_data
 def check_step_backward_inputs(step_backward) -> None:
     """dx, dh_prev, dc_prev against the reference; dh, dc and the cache left unchanged."""
     __tracebackhide__ = True
@@ -257,6 +267,7 @@ def check_step_backward_inputs(step_backward) -> None:
             _close_or_named(got[k], want[k], f"{name} ({case[0]})", case, k, None)
 
 
+@names_global_data
 def check_step_backward_params(step_backward) -> None:
     """grads Wx, Wh, b against the reference (and dx as a prerequisite)."""
     __tracebackhide__ = True
@@ -289,6 +300,7 @@ def _correct_step(dh, dc, c):
     return da @ p["Wx"].T, da @ p["Wh"].T, dct * f, grads
 
 
+@names_global_data
 def check_lstm_backward(lstm_backward, namespace: dict) -> None:
     """BPTT with a correct step in place of the student's (``namespace`` is the notebook's
     globals): dx, dh0, dc0, grads against the reference, dh_last and dc_last, T = 1, N = 1;
@@ -335,6 +347,7 @@ def check_lstm_backward(lstm_backward, namespace: dict) -> None:
         namespace["lstm_step_backward"] = yours
 
 
+@names_global_data
 def check_gradient_errors(gradient_errors, namespace: dict) -> None:
     """Errors below 1e-7 for a right backward pass; a wrong dc0, and one wrong entry of dWh
     among many, are both reported (``namespace``: the notebook's globals)."""
