@@ -11,10 +11,10 @@ stdout/stderr to a log file, set the resource limits, switch to the unprivileged
 back (no supplementary groups, ``PR_SET_NO_NEW_PRIVS``); then, as that uid, write the connection
 file's copy into the student's home, copy the assignment's files from nbgrader's autograded
 folder (root's: the student cannot change it) into the kernel's own folder, ``workdir``, and
-exec the kernel there (``KERNEL_MAIN``, ipykernel without its debugger, with ``python -P``) with
-the output guard appended to the kernel's extensions, in the student's environment (its home, TMPDIR and IPython folder; nbgrader's
-environment names none of the student's folders). Nothing runs as root in a folder the
-student's uid can change.
+exec the kernel there (``KERNEL_MAIN``, ipykernel without its debugger, with ``python -P``)
+with the output guard appended to the kernel's extensions, in the student's environment (its
+home, TMPDIR and IPython folder; nbgrader's environment names none of the student's folders).
+Nothing runs as root in a folder the student's uid can change.
 """
 
 import ctypes
@@ -32,8 +32,8 @@ PR_SET_PDEATHSIG = 1
 # imports debugpy as it starts, for a Jupyter front end's debugging panel, which no grading run
 # opens: about 0.09 of the 0.4 CPU-seconds a kernel takes to start here, on every submission.
 # With the module unimportable, ipykernel starts without its debugger (kernel_info lists no
-# "debugger" among its features), as it does where debugpy is not installed; student code that imports
-# debugpy gets an ImportError.
+# "debugger" among its features), as it does where debugpy is not installed; student code
+# that imports debugpy gets an ImportError.
 KERNEL_MAIN = (
     "import sys; sys.modules['debugpy'] = None; "
     "from ipykernel import kernelapp; kernelapp.launch_new_instance()"

@@ -170,7 +170,9 @@ def test_what_the_pages_say_make_book_and_make_test_do():
     recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", MAKEFILE, re.M).group(1)
     book = recipe.index("$(MAKE) --no-print-directory book;")
     assert recipe.index('$(PYTEST) -m "not slow"') < book < recipe.index("$(PYTEST) -m slow")
-    pytest = "PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest"
+    pytest = (
+        "PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest"
+    )
     assert f"\nPYTEST := {pytest}\n" in MAKEFILE
     assert "# build the book while the quick tests run, then the rest" in text("intro")
     assert "the same set-up (plus Debian's chromium)" in text("README")
@@ -1032,8 +1034,7 @@ def test_the_guide_says_the_grading_kernels_start_without_the_debugger():
     its slow test a kernel started from the kernelspec: no debugger, debugpy not importable)."""
     from lstm_grading import kernel_launcher
 
-    assert (
-        "They start without ipykernel's debugger (`debugpy` is not importable in them)"
-        in flat("instructor-guide")
+    assert "They start without ipykernel's debugger (`debugpy` is not importable in them)" in flat(
+        "instructor-guide"
     )
     assert kernel_launcher.KERNEL_MAIN.startswith("import sys; sys.modules['debugpy'] = None; ")

@@ -209,7 +209,9 @@ def test_the_grading_kernel_starts_without_its_debugger_and_runs_code(tmp_path):
     (submission / "ps01.ipynb").write_text("{}")
     course, home = tmp_path / "course", tmp_path / "home"
     course.mkdir()
-    job = Job("ada", "ps01", str(tmp_path), str(template), Limits(), "reduced", python=sys.executable)
+    job = Job(
+        "ada", "ps01", str(tmp_path), str(template), Limits(), "reduced", python=sys.executable
+    )
     fds = [safe_copy.open_dir(str(template)), safe_copy.open_dir(str(submission))]
     try:
         env = private_course.prepare(job, *fds, str(course), str(home))
