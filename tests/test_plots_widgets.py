@@ -6,12 +6,15 @@ import matplotlib
 
 matplotlib.use("Agg")  # before anything imports pyplot: no display, no GUI warnings
 
+import itertools
 import json
 import re
 
 import numpy as np
 import pytest
-from matplotlib.patches import Circle, Ellipse, FancyBboxPatch
+from matplotlib.colors import same_color
+from matplotlib.lines import Line2D
+from matplotlib.patches import ArrowStyle, Circle, Ellipse, FancyArrowPatch, FancyBboxPatch
 
 import lstm_core as lc
 from lstm_core import plots, widgets
@@ -306,3 +309,240 @@ def test_grid_positions_are_the_decimals_a_reader_types():
     assert widgets.grid(0.0, 1.0, 0.1) == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
     # digits=1: 0.25 and 0.75 rounded to one decimal, half to even (Python's round)
     assert widgets.grid(0.0, 1.0, 0.25, digits=1) == [0.0, 0.2, 0.5, 0.8, 1.0]
+
+
+def test_crossing_skips_the_points_matplotlib_leaves_out():
+    """matplotlib draws a None in a line's data as a gap, like NaN: so does crossing."""
+    # by hand: the drawn part is (1, 0) to (2, 2); it reaches 1 half-way, at x = 1.5
+    line = Line2D([0.0, 1.0, 2.0, 3.0], [None, 0.0, 2.0, None])
+    assert plots.crossing(line, 1.0) == 1.5
+    assert plots.crossing(Line2D([None, 1.0, 2.0], [5.0, 0.0, 2.0]), 1.0) == 1.5
+
+
+# What each stage is (cell_diagram's docstring): "f" the forget gate, which scales the belt;
+# "i" the input gate and the candidate, multiplied and added to the belt; "c" the cell-state
+# line, on which the forget gate's product and the addition sit; "o" the output gate, tanh of
+# the new cell state and their product, the new hidden state.
+STAGE_PARTS = {
+    "f": {"box-f", "op-forget"},
+    "i": {"box-i", "box-g", "op-input", "op-add"},
+    "c": {"op-forget", "op-add"},
+    "o": {"box-o", "op-tanh", "op-output"},
+}
+
+
+@pytest.mark.parametrize("highlight", [*plots.STAGES, ("f", "o"), None])
+def test_cell_diagram_highlights_the_parts_of_the_stage_and_fades_the_rest(highlight):
+    parts = by_gid(plots.cell_diagram(highlight=highlight))
+    drawn = {g: p for g, p in parts.items() if g.startswith(("box-", "op-"))}
+    stages = plots.STAGES if highlight is None else tuple(highlight)
+    expected = set().union(*(STAGE_PARTS[s] for s in stages))
+    assert {g for g, p in drawn.items() if p.get_alpha() == 1.0} == expected
+    assert all(p.get_alpha() < 0.5 for g, p in drawn.items() if g not in expected)
+    colour = plots.LINE if highlight is None else plots.HIGHLIGHT
+    for g in expected:  # edged in the highlight colour, or all alike with nothing highlighted
+        assert same_color(drawn[g].get_edgecolor()[:3], colour), g
+
+
+@pytest.mark.parametrize("highlight", plots.STAGES)
+def test_cell_diagram_writes_each_value_next_to_its_symbol(highlight):
+    """Every number of the hand-worked step, each with its symbol, faded with its stage."""
+    inputs = {
+        "x": 1.0,
+        "h_prev": 1.0,
+        "c_prev": 2.0,
+    }  # the hand-worked step (tests/test_hand_worked.py)
+    trace = lc.lstm_step_trace([[inputs["x"]]], [[inputs["h_prev"]]], [[inputs["c_prev"]]], P)
+    values = {**{k: float(v[0, 0]) for k, v in trace.items()}, **inputs}
+    symbols = {**plots.SYMBOLS, "x": r"$x_t$", "h_prev": r"$h_{t-1}$", "c_prev": r"$c_{t-1}$"}
+    # the stages that use each value: the inputs go to every gate; the old cell state is
+    # scaled by the forget gate, the new one goes on to the output stage's tanh
+    stages = {
+        "x": "fio",
+        "h_prev": "fio",
+        "c_prev": "fc",
+        "f": "f",
+        "c_kept": "fc",
+        "i": "i",
+        "g": "i",
+        "c_added": "i",
+        "c": "co",
+        "o": "o",
+        "tanh_c": "o",
+        "h": "o",
+    }
+    fig = plots.cell_diagram(highlight=highlight, values=values)
+    texts = {}
+    for t in fig.axes[0].texts:
+        texts.setdefault(t.get_text(), []).append(t)
+    shown = [k for k in values if k not in ("a_f", "a_i", "a_g", "a_o")]  # sums are not drawn
+    for key in shown:
+        number = f"{values[key]:.3g}"
+        found = [
+            t
+            for text, ts in texts.items()
+            for t in ts
+            if text in (f"{symbols[key]}\n{number}", f"{symbols[key]} = {number}")
+        ]
+        assert found, f"{key}: {symbols[key]} with {number} not among {list(texts)}"
+        on = highlight in stages[key]
+        assert all((t.get_alpha() == 1.0) == on for t in found), key
+
+
+def _segments(ax):
+    """Every drawn straight segment of ``ax`` as ``(start, end, arrowhead)``, in data units."""
+    out = []
+    for line in ax.lines:
+        xy = line.get_xydata()
+        out += [(tuple(a), tuple(b), False) for a, b in itertools.pairwise(xy)]
+    for p in ax.patches:
+        if isinstance(p, FancyArrowPatch):
+            a, b = p._posA_posB  # no public getter; set by the constructor
+            out.append(
+                (tuple(a), tuple(b), isinstance(p.get_arrowstyle(), ArrowStyle.CurveFilledB))
+            )
+    return out
+
+
+def _distance(point, a, b):
+    """From ``point`` to the segment ``a``-``b``."""
+    p, a, b = (np.asarray(v, dtype=float) for v in (point, a, b))
+    t = np.clip(np.dot(p - a, b - a) / np.dot(b - a, b - a), 0.0, 1.0)
+    return float(np.hypot(*(p - (a + t * (b - a)))))
+
+
+def _part_reach(patch):
+    """``(touches(point), crossed(a, b))`` for a layer box or an operation: whether a point is
+    on its edge (within the line's width), and whether a segment goes through its middle."""
+    if isinstance(patch, FancyBboxPatch):
+        pad = 0.04 + 0.06  # the box style's pad, and a line's width
+        x0, y0 = patch.get_x() - pad, patch.get_y() - pad
+        x1, y1 = x0 + patch.get_width() + 2 * pad, y0 + patch.get_height() + 2 * pad
+        centre = ((x0 + x1) / 2, (y0 + y1) / 2)
+
+        def touches(p):
+            return x0 <= p[0] <= x1 and y0 <= p[1] <= y1
+    else:
+        centre = patch.center
+        rx, ry = (
+            (patch.radius,) * 2
+            if isinstance(patch, Circle)
+            else (patch.width / 2, patch.height / 2)
+        )
+
+        def touches(p):
+            return abs(np.hypot((p[0] - centre[0]) / rx, (p[1] - centre[1]) / ry) - 1) < 0.15
+
+    def crossed(a, b):
+        return _distance(centre, a, b) < 1e-9
+
+    return touches, crossed
+
+
+@pytest.mark.parametrize(
+    ("figure", "panel"),
+    [(lambda: plots.cell_diagram(), 0), (plots.rnn_lstm_figure, 0), (plots.rnn_lstm_figure, 1)],
+    ids=["cell_diagram", "rnn_lstm_figure-rnn", "rnn_lstm_figure-lstm"],
+)
+def test_diagram_lines_connect_its_parts(figure, panel):
+    """No line ends in mid-air, arrowheads point at a part or out of the cell, and every layer
+    box and operation has a line in and a line out (a line through an operation is both)."""
+    ax = figure().axes[panel]
+    parts = {p.get_gid(): p for p in ax.patches if (p.get_gid() or "").startswith(("box-", "op-"))}
+    assert parts  # or nothing below is checked
+    reach = {gid: _part_reach(p) for gid, p in parts.items()}
+    cell = next(p for p in ax.patches if p.get_gid() == "cell")
+    x0, y0 = cell.get_x() - 0.1, cell.get_y() - 0.1  # the cell's box style pad
+    x1, y1 = x0 + cell.get_width() + 0.2, y0 + cell.get_height() + 0.2
+    segments = _segments(ax)
+
+    def outside(p):
+        return not (x0 <= p[0] <= x1 and y0 <= p[1] <= y1)
+
+    def at_part(p):
+        return [gid for gid, (touches, _) in reach.items() if touches(p)]
+
+    for a, b, head in segments:
+        for end in (a, b):
+            others = [s for s in segments if {s[0], s[1]} != {a, b}]
+            on_line = any(_distance(end, s[0], s[1]) < 1e-9 for s in others)
+            assert outside(end) or at_part(end) or on_line, f"{a}-{b} ends in mid-air at {end}"
+        if head:
+            assert outside(b) or at_part(b), f"the arrow {a}-{b} points at nothing"
+        for gid in at_part(b):  # an arrow into an operation stops at its near edge
+            assert not reach[gid][1](a, b), f"{a}-{b} runs through {gid}"
+    for gid, (touches, crossed) in reach.items():
+        through = any(crossed(a, b) and not touches(a) and not touches(b) for a, b, _ in segments)
+        into = any(touches(b) and not touches(a) for a, b, _ in segments)
+        out = any(touches(a) and not touches(b) for a, b, _ in segments)
+        assert through or (into and out), f"{gid}: in {into}, out {out}"
+    # each of the cell's inputs and outputs is named next to the end of its line
+    ends = [end for a, b, _ in segments for end in (a, b) if outside(end)]
+    names = [
+        t
+        for t in ax.texts
+        if t.get_text() in (r"$x_t$", r"$h_{t-1}$", r"$c_{t-1}$", r"$h_t$", r"$c_t$")
+    ]
+    assert len(names) >= 4  # x and h in, h out; and the cell state in and out on an LSTM
+    for t in names:
+        x, y = t.get_position()
+        near = min(np.hypot(x - e[0], y - e[1]) for e in ends)
+        assert near < 1.5, f"{t.get_text()} at {(x, y)} is {near:.2f} from a line's end"
+
+
+# The pointwise operations of the classic diagram: the forget gate, the input gate and the
+# output gate each multiply, the two products are added, and tanh squashes the new memory.
+OPERATIONS = {"op-forget": "×", "op-input": "×", "op-add": "+", "op-tanh": "tanh", "op-output": "×"}
+
+
+@pytest.mark.parametrize(
+    ("figure", "panel"),
+    [(lambda: plots.cell_diagram(), 0), (plots.rnn_lstm_figure, 1)],
+    ids=["cell_diagram", "rnn_lstm_figure"],
+)
+def test_each_operation_shows_its_symbol(figure, panel):
+    ax = figure().axes[panel]
+    ops = {p.get_gid(): p for p in ax.patches if (p.get_gid() or "").startswith("op-")}
+    assert set(ops) == set(OPERATIONS)
+    for gid, patch in ops.items():
+        inside = [t.get_text() for t in ax.texts if tuple(t.get_position()) == tuple(patch.center)]
+        assert inside == [OPERATIONS[gid]], gid
+
+
+def test_rnn_lstm_figure_draws_h_in_blue_and_c_in_red():
+    """As its docstring says: the short-term memory's path and labels blue, the belt's red."""
+    fig = plots.rnn_lstm_figure()
+    colour = {
+        r"$h_{t-1}$": plots.HIDDEN_PATH,
+        r"$h_t$": plots.HIDDEN_PATH,
+        r"$c_{t-1}$": plots.HIGHLIGHT,
+        r"$c_t$": plots.HIGHLIGHT,
+        r"$x_t$": "black",
+    }
+    for ax, memories in zip(fig.axes, ([r"$h_{t-1}$", r"$h_t$"], list(colour)), strict=True):
+        labels = [t for t in ax.texts if t.get_text() in colour]
+        assert {t.get_text() for t in labels} == {*memories, r"$x_t$"}
+        for t in labels:
+            assert same_color(t.get_color(), colour[t.get_text()]), t.get_text()
+    lines = {line.get_gid(): line.get_color() for ax in fig.axes for line in ax.lines}
+    assert same_color(lines["rnn-hidden"], plots.HIDDEN_PATH)
+    assert same_color(lines["lstm-hidden"], plots.HIDDEN_PATH)
+    assert same_color(lines["lstm-belt"], plots.HIGHLIGHT)
+
+
+def test_activation_figure_marks_each_point_on_its_curve():
+    """Each marked point: a dot on its function's curve, in its colour, labelled with its value."""
+    points = [("sigmoid", -5.0), ("tanh", 2.0), ("tanh", -0.5)]
+    left, right = plots.activation_figure(points=points).axes
+    curves = {"sigmoid": (left.lines[0], lc.sigmoid), "tanh": (left.lines[1], lc.tanh)}
+    dots = [line for line in left.lines if line.get_marker() == "o"]
+    assert len(dots) == len(left.texts) == len(points)
+    for (name, at), dot, note in zip(points, dots, left.texts, strict=True):
+        curve, fn = curves[name]
+        y = float(fn(at))
+        assert dot.get_xydata().tolist() == [[at, y]] and note.xy == (at, y)
+        assert note.get_text() == f"{name}({at:g}) = {y:.3g}"
+        assert dot.get_color() == note.get_color() == curve.get_color()
+    # the right axes: the derivatives, named as such in its legend
+    legend = [t.get_text() for t in right.get_legend().get_texts()]
+    assert [text.split(" = ")[0] for text in legend] == [r"$\sigma'(x)", r"$\tanh'(x)"]
