@@ -399,7 +399,8 @@ def response_figure(keys, h_values=(-1.0, 0.0, 1.0), c_prev=2.0, params=None, x=
     Returns
     -------
     matplotlib.figure.Figure
-        ``len(keys)`` axes, each with ``len(h_values)`` labelled lines.
+        ``len(keys)`` axes, each with ``len(h_values)`` labelled lines, under a title giving
+        ``c_prev`` (and naming the hand-worked unit only when ``params`` is the default).
 
     Raises
     ------
@@ -408,6 +409,7 @@ def response_figure(keys, h_values=(-1.0, 0.0, 1.0), c_prev=2.0, params=None, x=
         a non-empty sequence of finite numbers, ``c_prev`` or ``mark`` not a finite number,
         ``params`` not a single-unit LSTM, or ``x`` not a finite non-empty 1-D array.
     """
+    unit = "the hand-worked unit" if params is None else "a single-unit LSTM"  # for the title
     params = HAND_WORKED_PARAMS if params is None else params
     D, H, _ = lstm_sizes(params)
     if (D, H) != (1, 1):
@@ -453,8 +455,7 @@ def response_figure(keys, h_values=(-1.0, 0.0, 1.0), c_prev=2.0, params=None, x=
         ax.set_xlabel("input $x_t$")
         ax.set_ylabel(SYMBOLS.get(key, key))
         ax.legend(fontsize=8, loc="best")
-    if len(keys) > 0:
-        fig.suptitle(rf"one step of the hand-worked unit, $c_{{t-1}} = {c_prev:g}$", fontsize=10)
+    fig.suptitle(rf"one step of {unit}, $c_{{t-1}} = {c_prev:g}$", fontsize=10)
     return fig
 
 

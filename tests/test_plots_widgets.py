@@ -530,6 +530,15 @@ def test_rnn_lstm_figure_draws_h_in_blue_and_c_in_red():
     assert same_color(lines["lstm-belt"], plots.HIGHLIGHT)
 
 
+def test_response_figure_title_gives_c_prev_and_names_the_unit_drawn():
+    """The hand-worked unit is named only when it is the one drawn (it was named for any)."""
+    title = plots.response_figure(("f",), c_prev=-0.5).get_suptitle()
+    assert "hand-worked" in title and title.endswith(r"$c_{t-1} = -0.5$")
+    other = lc.init_params(1, 1, rng=np.random.default_rng(0))
+    title = plots.response_figure(("f",), params=other).get_suptitle()
+    assert "hand-worked" not in title and title.endswith(r"$c_{t-1} = 2$")
+
+
 def test_activation_figure_marks_each_point_on_its_curve():
     """Each marked point: a dot on its function's curve, in its colour, labelled with its value."""
     points = [("sigmoid", -5.0), ("tanh", 2.0), ("tanh", -0.5)]
