@@ -119,7 +119,7 @@ def grid(lo: float, hi: float, step: float, digits: int = 2) -> list[float]:
     step : float
         Finite, > 0; ``(hi - lo) / step`` must be an integer, at most :data:`MAX_POSITIONS`.
     digits : int
-        Decimal digits kept, >= 0.
+        Decimal digits kept, >= 0, enough to keep the positions apart.
 
     Returns
     -------
@@ -149,7 +149,13 @@ def grid(lo: float, hi: float, step: float, digits: int = 2) -> list[float]:
             f"step must cut [lo, hi] into a whole number of steps, (hi - lo) / step a positive "
             f"integer, got step={step} for lo={lo}, hi={hi} ({steps:.3g} steps)"
         )
-    return [round(lo + k * step, digits) for k in range(n + 1)]
+    positions = [round(lo + k * step, digits) for k in range(n + 1)]
+    if len(set(positions)) < len(positions):
+        raise ValueError(
+            f"digits must keep the positions apart (step={step} needs more decimals), got "
+            f"digits={digits}, which rounds {n + 1} positions to {len(set(positions))} values"
+        )
+    return positions
 
 
 def _position(values: list, value, name: str, what: str = "") -> int:

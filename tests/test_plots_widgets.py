@@ -555,3 +555,19 @@ def test_activation_figure_marks_each_point_on_its_curve():
     # the right axes: the derivatives, named as such in its legend
     legend = [t.get_text() for t in right.get_legend().get_texts()]
     assert [text.split(" = ")[0] for text in legend] == [r"$\sigma'(x)", r"$\tanh'(x)"]
+
+
+def test_grid_ends_at_zero_and_takes_up_to_max_positions_steps():
+    # by hand: 3 * 0.1 is 0.30000000000000004, so -0.3 + 3 * 0.1 is 5.6e-17, not 0: still hi
+    assert widgets.grid(-0.3, 0.0, 0.1) == [-0.3, -0.2, -0.1, 0.0]
+    # MAX_POSITIONS steps are allowed, one more is not
+    assert len(widgets.grid(0.0, float(widgets.MAX_POSITIONS), 1.0)) == widgets.MAX_POSITIONS + 1
+    with pytest.raises(ValueError, match="at most"):
+        widgets.grid(0.0, widgets.MAX_POSITIONS + 1.0, 1.0)
+
+
+def test_grid_refuses_digits_that_merge_positions():
+    """Rounded to the default 2 digits, steps of 0.001 would give 0.0 ten times: refused."""
+    with pytest.raises(ValueError, match=r"^digits must keep the positions apart"):
+        widgets.grid(0.0, 0.01, 0.001)
+    assert widgets.grid(0.0, 0.01, 0.001, digits=3)[:3] == [0.0, 0.001, 0.002]
