@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # before anything imports pyplot: no display, no GUI warnings
 
+import html
 import itertools
 import json
 import re
@@ -539,6 +540,100 @@ def test_response_figure_title_gives_c_prev_and_names_the_unit_drawn():
     assert "hand-worked" not in title and title.endswith(r"$c_{t-1} = 2$")
 
 
+def readout_rows(markup):
+    """The read-out's rows as ``(label, number, bar)``: ``bar`` is ``(left, width)`` in
+    percent of the track, or None for a row without one."""
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", markup):
+        label, text, bar = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        geometry = re.search(r"left:([-0-9.]+)%;width:([-0-9.]+)%", bar)
+        rows.append(
+            (
+                html.unescape(label),
+                float(text),
+                tuple(map(float, geometry.groups())) if geometry else None,
+            )
+        )
+    return rows
+
+
+@pytest.mark.parametrize("gate", lc.GATES)
+def test_gate_explorer_read_out_is_the_step_computed_gate_by_gate(gate):
+    """Each row, recomputed with lstm_core's gate functions on the weights the sliders set."""
+    gate_fn = {
+        "f": lc.forget_gate,
+        "i": lc.input_gate,
+        "g": lc.candidate_memory,
+        "o": lc.output_gate,
+    }
+    ex = widgets.gate_explorer(gate)
+    x, h_prev, c_prev = -2.5, 0.5, -1.0
+    ex.sliders["x"].value, ex.sliders["h_prev"].value, ex.sliders["c_prev"].value = (
+        x,
+        h_prev,
+        c_prev,
+    )
+    for setting in options(ex.sliders["weights"]):
+        ex.sliders["weights"].value = setting
+        p = lc.copy_params(P)
+        k = lc.gate_slice(gate, 1)
+        p["Wx"][0, k], p["Wh"][0, k], p["b"][k] = setting
+        v = {g: float(fn([[x]], [[h_prev]], p)[0, 0]) for g, fn in gate_fn.items()}
+        c = float(lc.cell_update(c_prev, v["f"], v["i"], v["g"]))
+        w_x, w_h, b = setting
+        squash = "tanh" if gate == "g" else "sigmoid"  # the candidate's squashing, [-1, 1]
+        expected = [
+            (f"pre-activation {w_x:.2f}·x {w_h:+.2f}·h {b:+.2f}", w_x * x + w_h * h_prev + b, None),
+            (f"{lc.GATE_NAMES[gate]} = {squash}(pre-activation)", v[gate], gate == "g"),
+        ]
+        expected += {
+            "f": [
+                (f"long-term memory kept = f × {c_prev:.2f}", v["f"] * c_prev, None),
+                ("new long-term memory c", c, None),
+            ],
+            "i": [
+                ("candidate (fixed weights)", v["g"], True),
+                ("written to memory = i × candidate", v["i"] * v["g"], None),
+                ("new long-term memory c", c, None),
+            ],
+            "g": [
+                ("input gate i (fixed weights)", v["i"], False),
+                ("written to memory = i × candidate", v["i"] * v["g"], None),
+                ("new long-term memory c", c, None),
+            ],
+            "o": [
+                ("new long-term memory c", c, None),
+                ("tanh(c)", np.tanh(c), True),
+                ("new short-term memory h = o × tanh(c)", v["o"] * np.tanh(c), True),
+            ],
+        }[gate]
+        rows = readout_rows(ex.readout.value)
+        assert [r[0] for r in rows] == [e[0] for e in expected], setting
+        for (label, number, bar), (_, value, signed) in zip(rows, expected, strict=True):
+            assert number == pytest.approx(value, abs=5e-4), label  # shown to 3 decimals
+            if signed is None:
+                assert bar is None, label
+            else:  # from the left over [0, 1], or from the middle over [-1, 1]
+                width = 50 * abs(value) if signed else 100 * value
+                left = (50 if value >= 0 else 50 - width) if signed else 0
+                assert bar == pytest.approx((left, width), abs=0.051), label
+
+
+def test_an_explorer_with_a_one_position_slider_tabulates_its_read_out():
+    """A slider with a single position (a setting held fixed) is a valid axis of the table."""
+
+    def compute(a, b):
+        return {"sum": a + b}, [("a + b", f"{a + b:.2f}", a + b, False), ("a", f"{a:.2f}")]
+
+    sliders = {"a": widgets._slider("a", [0.25], 0.25), "b": widgets._slider("b", [0.0, 0.5], 0.0)}
+    ex = widgets.Explorer(sliders, compute, "one-position")
+    assert ex.table["sizes"] == [1, 2]
+    for b in (0.0, 0.5):
+        ex.sliders["b"].value = b
+        assert ex.values == {"sum": 0.25 + b}
+        assert ex.lookup(a=0.25, b=b) == ex.readout.value
+
+
 def test_activation_figure_marks_each_point_on_its_curve():
     """Each marked point: a dot on its function's curve, in its colour, labelled with its value."""
     points = [("sigmoid", -5.0), ("tanh", 2.0), ("tanh", -0.5)]
@@ -555,6 +650,64 @@ def test_activation_figure_marks_each_point_on_its_curve():
     # the right axes: the derivatives, named as such in its legend
     legend = [t.get_text() for t in right.get_legend().get_texts()]
     assert [text.split(" = ")[0] for text in legend] == [r"$\sigma'(x)", r"$\tanh'(x)"]
+
+
+def test_explorers_sliders_move_over_the_positions_their_docstrings_give():
+    """And the gates' sliders stay within what a sigmoid (f, i) or a tanh (g, h) can give."""
+    cell = widgets.cell_state_explorer().sliders
+    assert options(cell["c_prev"]) == [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
+    assert options(cell["f"]) == widgets.FORGET_POSITIONS
+    assert options(cell["i"]) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert options(cell["g"]) == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    assert options(cell["steps"]) == widgets.STEP_POSITIONS
+    assert all(0.0 <= v <= 1.0 for k in ("f", "i") for v in options(cell[k]))
+    gate = widgets.gate_explorer("f").sliders
+    assert options(gate["x"]) == [k / 2 for k in range(-20, 21)]
+    assert options(gate["h_prev"]) == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    assert options(gate["c_prev"]) == options(cell["c_prev"])
+    assert options(widgets.activation_explorer().sliders["x"]) == [k / 10 for k in range(-100, 101)]
+
+
+@pytest.mark.parametrize(
+    ("c_prev", "f", "i", "g", "steps"),
+    [(2.0, 0.9, 0.5, 0.5, 10), (-3.0, 0.5, 0.25, -1.0, 1), (1.0, 1.0, 1.0, 0.5, 5)],
+)
+def test_cell_state_explorer_read_out_is_the_update_and_its_repeats(c_prev, f, i, g, steps):
+    ex = widgets.cell_state_explorer(c_prev=c_prev, f=f, i=i, g=g, steps=steps)
+    c = float(lc.cell_update(c_prev, f, i, g))
+    # n repeats of c <- f c + i g, summed as a geometric series (by hand), or n additions at f = 1
+    c_n = c_prev + steps * i * g if f == 1 else f**steps * c_prev + i * g * (1 - f**steps) / (1 - f)
+    expected = [
+        ("kept: f × c_prev", f * c_prev),
+        ("written: i × candidate", i * g),
+        ("new long-term memory c", c),
+        (f"after {steps} step{'' if steps == 1 else 's'} with these gates", c_n),
+        (f"gradient along the belt f^{steps}", f**steps),
+    ]
+    rows = readout_rows(ex.readout.value)
+    assert [r[0] for r in rows] == [e[0] for e in expected]
+    for (label, number, _), (_, value) in zip(rows, expected, strict=True):
+        assert number == pytest.approx(value, rel=5e-3, abs=5e-4), label  # 3 decimals, 3 digits
+    assert rows[-1][2] == pytest.approx((0.0, 100 * f**steps), abs=0.051)  # a bar from the left
+    assert ex.values["c_n"] == pytest.approx(c_n, rel=1e-12)
+
+
+def test_activation_explorer_read_out_is_the_functions_and_their_slopes():
+    ex = widgets.activation_explorer(x=-1.5)
+    x = -1.5
+    expected = [
+        ("sigmoid(x)", lc.sigmoid(x), False),
+        ("tanh(x)", lc.tanh(x), True),
+        ("slope of sigmoid", lc.sigmoid_grad(x), False),
+        ("slope of tanh", lc.tanh_grad(x), False),
+    ]
+    rows = readout_rows(ex.readout.value)
+    assert [r[0] for r in rows] == [e[0] for e in expected]
+    for (label, number, bar), (_, value, signed) in zip(rows, expected, strict=True):
+        assert number == pytest.approx(value, abs=5e-6), label  # shown to 5 decimals
+        width = 50 * abs(value) if signed else 100 * value
+        left = (50 if value >= 0 else 50 - width) if signed else 0
+        assert bar == pytest.approx((left, width), abs=0.051), label
 
 
 def test_grid_ends_at_zero_and_takes_up_to_max_positions_steps():
