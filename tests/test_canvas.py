@@ -409,3 +409,37 @@ def test_canvas_downloads_are_collected_by_nbgrader_zip_collect(tmp_path):
     # The ids are Canvas's ID column: `lstm-autograde export --key ID` matches them.
     ids = [row["ID"] for row in csv.DictReader(CANVAS_EXPORT.lstrip("\ufeff").splitlines())]
     assert set(text) <= set(ids)
+
+
+def test_the_guides_export_command_as_printed_fills_a_course_collected_from_canvas(
+    empty_gradebook, tmp_path, monkeypatch, capsys
+):
+    """The guide's export command, copied as printed, on a course whose student ids are what
+    the course's `nbgrader zip_collect` makes of Canvas's downloads: Canvas's numeric user ids
+    (the ID column). Without `--key ID` it matched no one (the default key is SIS Login ID)
+    and wrote nothing."""
+    guide = (ROOT / "book" / "instructor-guide.md").read_text()
+    start = guide.index(".venv/bin/lstm-autograde export")
+    command = guide[start : guide.index("```", start)].replace("\\\n", " ")
+    words = shlex.split(command)
+    assert words[:2] == [".venv/bin/lstm-autograde", "export"], words
+    args = dict(zip(words[2::2], words[3::2], strict=True))
+    path = empty_gradebook(tmp_path / "gradebook.db")
+    with Gradebook(f"sqlite:///{path}") as gb:
+        gb.add_assignment(args["--assignment"])
+        gb.add_notebook(args["--assignment"], args["--assignment"])
+        gb.add_grade_cell("test_a", args["--assignment"], args["--assignment"], max_score=16,
+                          cell_type="code")  # fmt: skip
+        for sid, score in [("1001", 12.0), ("1002", 3.0)]:  # CANVAS_EXPORT's IDs
+            gb.add_student(sid)
+            with gb.db.no_autoflush:
+                gb.add_submission(args["--assignment"], sid)
+            grade = gb.find_grade("test_a", args["--assignment"], args["--assignment"], sid)
+            grade.auto_score, grade.needs_manual_grade = score, False
+            gb.db.commit()
+    header = CANVAS_EXPORT.replace("Problem set 1 (", f"{args['--column']} (", 1)
+    (tmp_path / args["--canvas"]).write_text(header, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # the course root, as the guide runs every command
+    assert cli.main(words[1:]) == 0, capsys.readouterr().err
+    rows = {row[1]: row[5] for row in read_rows(tmp_path / args["--out"])[2:]}
+    assert (rows["1001"], rows["1002"], rows["1003"]) == ("12", "3", "")
