@@ -489,6 +489,11 @@ def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str)
     (reports / "logs").mkdir(parents=True, exist_ok=True)
     key = course_prep.run_key(course, assignment, limits)
     manifest = {"key": key, "students": {}}
+    if force:
+        # Every entry describes a grading this run replaces: forgotten now, not as each
+        # student is merged, so that a forced run stopped part-way is finished by the next
+        # run, with or without --force, which grades what this one has not merged.
+        report.write_json(reports / "manifest.json", manifest)
     with contextlib.suppress(OSError, ValueError):
         old = json.loads((reports / "manifest.json").read_text())
         if old.get("key") == key:

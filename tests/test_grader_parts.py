@@ -748,6 +748,47 @@ def test_a_class_with_broken_submissions_is_planned_and_merged_student_by_studen
     assert sorted(todo_again) == sorted(["big", "deep", "fifo", *MALFORMED])
 
 
+def test_a_forced_run_stopped_part_way_is_finished_by_the_next_run_without_force(
+    small_course, tmp_path
+):
+    """A run with --force that was stopped (Ctrl-C, a full disk, a killed coordinator) is
+    finished by the next run, with or without --force: what the forced run merged is unchanged,
+    what it had not reached yet is graded, not kept from the grading --force was asked to
+    replace; one stopped before its first merge leaves everyone to grade."""
+    for student in ("ada", "bob"):
+        submit(small_course, student, notebook())
+    # What the jobs return, made before any merge: a job's gradebook is the template's, which
+    # holds no student.
+    results = [
+        {
+            s: graded_result(small_course, tmp_path / f"{s}{i}", s, notebook())
+            for s in ("ada", "bob")
+        }
+        for i in range(4)
+    ]
+
+    def merge(force: bool, students: list[str]) -> None:
+        run, manifest, submissions, _, todo = parallel._plan(
+            small_course, "ps01", Limits(), force, ""
+        )
+        assert sorted(todo) == ["ada", "bob"]
+        returned = results.pop()
+        for s in students:
+            parallel._merge_result(run, manifest, s, todo[s], returned[s], submissions[s])
+
+    def plain_run() -> tuple[dict, list[str]]:
+        _, _, _, outcomes, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+        return {s: o.status for s, o in outcomes.items()}, sorted(todo)
+
+    merge(False, ["ada", "bob"])
+    assert plain_run() == ({"ada": "unchanged", "bob": "unchanged"}, [])
+    merge(True, [])  # stopped before its first merge
+    assert plain_run() == ({}, ["ada", "bob"])
+    merge(False, ["ada", "bob"])
+    merge(True, ["ada"])  # stopped after ada's merge
+    assert plain_run() == ({"ada": "unchanged"}, ["bob"])
+
+
 def test_an_error_in_the_merge_fails_that_student_only(small_course, tmp_path, monkeypatch):
     """Should reading a job's results still raise something other than an OSError (a bug of
     the grader's), that student fails with the error as the reason, stored as a failure
