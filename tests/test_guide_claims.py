@@ -575,7 +575,8 @@ def test_the_flags_the_guide_lists_are_the_graders():
 
 def test_dask_settings_the_guide_gives_exist():
     """instructor guide: Dask's TLS settings (`distributed.comm.tls.ca-file`,
-    `distributed.comm.tls.client.cert` and `.key`, DASK_DISTRIBUTED__COMM__TLS__CA_FILE),
+    `distributed.comm.tls.client.cert` and `.key`, DASK_DISTRIBUTED__COMM__TLS__CA_FILE), the
+    scheduler's working folder (DASK_TEMPORARY_DIRECTORY),
     the Slurm example's Security(...) arguments, and `dask ssh` having no TLS flags."""
     import dask.config
     from distributed.security import Security
@@ -591,6 +592,9 @@ def test_dask_settings_the_guide_gives_exist():
     for var, key in [
         ("DASK_DISTRIBUTED__COMM__TLS__CA_FILE", "distributed.comm.tls.ca-file"),
         ("DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES", "distributed.scheduler.allowed-failures"),
+        # `dask scheduler` has no --local-directory: without this it makes and leaves
+        # /tmp/dask-scratch-space (seen following the guide on 127.0.0.1).
+        ("DASK_TEMPORARY_DIRECTORY", "temporary-directory"),
     ]:
         assert var in guide
         assert dask.config.get(key, config=dask.config.collect_env({var: "7"})) == 7
