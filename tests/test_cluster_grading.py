@@ -318,6 +318,32 @@ def test_coordinator_killed_and_run_again_grades_only_what_was_not_merged(
     cp.assert_clean(before, tree, killed=True)
 
 
+def test_a_killed_coordinators_job_on_a_worker_started_apart_is_stopped(ps01_course, tmp_path):
+    """A worker started apart outlives a killed ``lstm-autograde``. Dask cannot stop the task
+    it is running, only mark it cancelled: the task then kills its helper, job and kernel with
+    it, rather than grade on for nobody until the limits (here an hour a cell) and keep the
+    worker from the next run. The sleeper is never released: only that stops it."""
+    before = cp.host_state()
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    course.submit("sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
+    cluster = cp.Cluster(tmp_path)
+    try:
+        cluster.start_scheduler()
+        worker = cluster.start_worker()
+        cluster.wait_for_workers(1)
+        hour = ["--cell-timeout", "3600", "--notebook-timeout", "3600"]
+        run = cli(course.root, "--scheduler-file", str(cluster.scheduler_file), *hour)
+        sleepers = cp.wait_for(lambda: cp.waiting_sleepers(worker.pid), "the sleeper", run)
+        run.send_signal(signal.SIGKILL)
+        finish(run)
+        cp.wait_for(lambda: not any(cp.alive(p) for p in sleepers), "the sleeper to be stopped")
+        tree = cp.descendants(worker.pid)
+    finally:
+        cluster.stop()
+    assert not manifest_of(course)  # nothing merged: the job was stopped, not finished
+    cp.assert_clean(before, tree, killed=True)
+
+
 # -- TLS -------------------------------------------------------------------------------------------
 def test_tls_cluster_with_flags_and_with_dask_config(ps01_course, ps01_alone, tmp_path):
     before = cp.host_state()

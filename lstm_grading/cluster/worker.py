@@ -7,6 +7,8 @@ during a job (the student's code killed it, in reduced mode; the out-of-memory k
 replaced and the submission graded once more; if that one dies too, the result says so, as the
 local pool reports a worker killed twice. If the whole worker dies, Dask's scheduler runs the
 task on another worker (``distributed.scheduler.allowed-failures`` times), then reports it.
+If the run itself is gone (``lstm-autograde`` killed), the task, which Dask cannot stop, kills
+its helper and returns.
 
 Helpers are started from the task threads of the worker, which live as long as the worker
 (a helper gets SIGKILL when the thread that started it ends: ``PR_SET_PDEATHSIG``).
@@ -91,23 +93,66 @@ def _take() -> Helper:
     return Helper()
 
 
+# Seconds between two looks at whether the task running is still wanted (:func:`_abandon`).
+WANTED_POLL = 1.0
+ABANDONED = "no longer wanted: the run that asked for it ended"
+
+
+def _wanted():
+    """A check that the task this thread runs is still wanted by the scheduler, or None
+    outside a Dask worker. A task's client gone (its ``lstm-autograde`` killed) releases the
+    task, which Dask cannot stop while it runs: the worker marks it cancelled."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        key = worker.get_current_task()
+    except (ImportError, ValueError):
+        return None
+
+    def wanted() -> bool:
+        task = worker.state.tasks.get(key)
+        return task is not None and task.state != "cancelled"
+
+    return wanted
+
+
+def _abandon(helper: Helper, wanted, done: threading.Event) -> None:
+    """Kill ``helper`` (its job, kernels and all, die with it) once its task is no longer
+    wanted, so that a killed run's submissions do not keep the worker from the next run."""
+    while not done.wait(WANTED_POLL):
+        if not wanted():
+            helper.proc.kill()
+            return
+
+
 def grade_task(template, submission, student, assignment, limits, mode, notebooks) -> dict:
     """Grade one submission on this worker; the result of ``grade_files`` with ``worker``.
 
     ``template`` and ``submission`` map relative paths to bytes; ``mode`` None (the full
-    sandbox if this worker can, else reduced) or ``"reduced"``.
+    sandbox if this worker can, else reduced) or ``"reduced"``. A task no longer wanted (its
+    run was killed) stops its job and returns at once.
     """
     request = (template, submission, student, assignment, limits, mode, notebooks)
     deaths = []
+    wanted = _wanted()
     for _ in range(ATTEMPTS):
         helper = _take()
+        done = threading.Event()
+        if wanted is not None:
+            threading.Thread(target=_abandon, args=(helper, wanted, done), daemon=True).start()
         try:
             result = helper.call(request)
         except HelperDied as exc:
+            if wanted is not None and not wanted():  # the run is gone: nobody reads a result
+                return {"exit_code": None, "error": None, "reason": ABANDONED, "files": {}}
             deaths.append(str(exc))
             continue
-        with _lock:
-            _idle.append(helper)
+        finally:
+            done.set()
+        if wanted is None or helper.proc.poll() is None:  # not killed by _abandon after it answered
+            with _lock:
+                _idle.append(helper)
         break
     else:  # the reason says it: no note of the earlier tries
         result = {"exit_code": None, "error": None, "reason": f"{deaths[0]} twice", "files": {}}
