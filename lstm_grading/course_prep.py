@@ -62,8 +62,9 @@ def tree_hash(folder: Path, limit: int | None = None) -> str:
     depend on: the first :data:`safe_copy.MAX_ENTRIES` names of each folder, folders at most
     :data:`safe_copy.MAX_DEPTH` deep, the first :data:`safe_copy.MAX_TOTAL_ENTRIES` names in
     all, and the files that fit in ``limit`` bytes in that order (a larger one is left out, as
-    the copy leaves it out, without being read). Raises :class:`Unreadable` (the reason) for a
-    folder that cannot be read.
+    the copy leaves it out, without being read); a hard link to a file of another owner than
+    the folder's, which the copy refuses, counts by its name alone. Raises :class:`Unreadable`
+    (the reason) for a folder that cannot be read.
     """
     h = hashlib.sha256()
     try:
@@ -76,6 +77,7 @@ def tree_hash(folder: Path, limit: int | None = None) -> str:
     rel = ""
     try:
         stack[0][2].extend(_listing(top, limit))
+        owner = os.fstat(top).st_uid if limit is not None else None
         while stack:
             fd, prefix, names, hashed = stack[-1]
             if not names:
@@ -102,7 +104,7 @@ def tree_hash(folder: Path, limit: int | None = None) -> str:
             elif stat.S_ISREG(st.st_mode):
                 keep = hashed and name != ".ipynb_checkpoints"
                 total += _hash_file(
-                    h, fd, name, rel, keep, None if limit is None else limit - total
+                    h, fd, name, rel, keep, None if limit is None else limit - total, owner
                 )
     except OSError as exc:
         what = safe_copy.shown(rel, 100) or "submission folder"
@@ -121,13 +123,20 @@ def _listing(fd: int, limit: int | None) -> list[str]:
     return names
 
 
-def _hash_file(h, dir_fd: int, name: str, rel: str, hashed: bool, room: int | None) -> int:
+def _hash_file(
+    h, dir_fd: int, name: str, rel: str, hashed: bool, room: int | None, owner: int | None
+) -> int:
     """Add the regular file ``name`` to ``h`` (if ``hashed``); return the bytes it takes of the
-    ``room`` left (None: no limit): 0 for a file that does not fit, which is not read."""
+    ``room`` left (None: no limit): 0 for a file that does not fit, which is not read, and for
+    a hard link the copy of a folder of ``owner`` refuses (its name alone is hashed)."""
     fd = safe_copy.open_file(name, dir_fd)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # replaced since it was listed
+            return 0
+        if safe_copy.foreign(st.st_nlink, st.st_uid, owner):
+            if hashed:
+                h.update(os.fsencode(rel) + b"\0hard link\0")
             return 0
         if room is not None and st.st_size > room:
             return 0  # left out by the copy too

@@ -680,7 +680,9 @@ def _grade_locked(
             attempts[student] += 1
             work = base / f"{names[student]}-{attempts[student]}"
             work.mkdir(mode=0o700)
-            copied = copy_path_tree(str(submissions[student]), str(work / "submission"), disk)
+            copied = copy_path_tree(
+                str(submissions[student]), str(work / "submission"), disk, submitted=True
+            )
             taken[student] = taken_notes(copied.notes())
             job = Job(
                 student,

@@ -5,7 +5,9 @@ with ``O_NOFOLLOW | O_DIRECTORY``, a file with ``O_NOFOLLOW | O_NONBLOCK`` and k
 ``fstat`` says it is a regular file, so a symbolic link, a FIFO, a device or a socket planted in
 the source is refused, and renaming folders during the copy cannot redirect it. Destination
 files are created with ``O_CREAT | O_EXCL | O_NOFOLLOW`` in a folder the copier made itself.
-A byte budget bounds what comes back; what does not fit is counted, not copied.
+A byte budget bounds what comes back; what does not fit is counted, not copied. A copy of a
+submitted folder (``submitted=True``: :attr:`CopyReport.owner`) also refuses a hard link to a
+file of another owner than the folder's: another student's notebook, a file of the instructor's.
 
 The same rules read one file (:func:`read_capped`: at most a given number of bytes, the first
 or the last ones) and parse it (:func:`json_value`), for the coordinator's reads of what a
@@ -57,6 +59,15 @@ class CopyReport:
     stopped_at: str = ""  # the first name left out once MAX_TOTAL_ENTRIES were gone through
     crowded: list[str] = field(default_factory=list)  # folders of more than MAX_ENTRIES names
     unopened: str = ""  # why the folder to copy could not be opened at all (not a link)
+    # A submitted folder's copy: the uid of the folder's owner. A regular file of more than one
+    # name (a hard link) that another uid owns is refused, and listed in hard_links: where
+    # students write their own submitted folders, such a link makes someone else's file, which
+    # the student may not be able to read (wherever fs.protected_hardlinks is 0: any file of
+    # the file system), look like theirs: graded as their work, and shown back to them in the
+    # feedback. Not every hard link: the other name of the student's own file (their notebook,
+    # linked from a folder of another student's) must not cost its owner the grade.
+    owner: int | None = None
+    hard_links: list[str] = field(default_factory=list)
 
     def notes(self) -> list[str]:
         out = [f"the folder could not be opened ({self.unopened})"] if self.unopened else []
@@ -81,7 +92,21 @@ class CopyReport:
                 f"{len(self.refused)} link(s) or special file(s) not kept "
                 f"(first: {shown(self.refused[0], 200)})"
             )
+        if self.hard_links:
+            out.append(
+                f"{len(self.hard_links)} {HARD_LINKS} not kept "
+                f"(first: {shown(self.hard_links[0], 200)})"
+            )
         return out
+
+
+HARD_LINKS = "hard link(s) to files of another owner than the folder's"
+
+
+def foreign(links: int, uid: int, owner: int | None) -> bool:
+    """True if a regular file of ``links`` names, owned by ``uid``, is a hard link that the
+    copy of a submitted folder owned by ``owner`` refuses (:attr:`CopyReport.owner`)."""
+    return owner is not None and links > 1 and uid != owner
 
 
 def shown(text, most: int | None = None) -> str:
@@ -207,6 +232,9 @@ def copy_file(
         if not stat.S_ISREG(st.st_mode):
             report.refused.append(rel)
             return False
+        if foreign(st.st_nlink, st.st_uid, report.owner):
+            report.hard_links.append(rel)
+            return False
         size = st.st_size if limit is None else min(st.st_size, limit)
         if report.copied_bytes + size > report.budget:
             report.left_out.append(rel)
@@ -285,6 +313,8 @@ class Read:
     data: bytes = b""  # at most the limit asked for: the file's first bytes, or its last ones
     size: int = 0  # the file's size when it was opened
     problem: str = ""  # why nothing was read, to follow the file's name: "is a FIFO, not ..."
+    links: int = 1  # the file's number of names (hard links) when it was opened
+    uid: int = -1  # its owner then
 
     @property
     def missing(self) -> bool:
@@ -323,7 +353,7 @@ def read_capped(name: str, dir_fd: int, limit: int, *, last: bool = False) -> Re
             chunks.append(chunk)
             offset += len(chunk)
             left -= len(chunk)
-        return Read(b"".join(chunks), st.st_size)
+        return Read(b"".join(chunks), st.st_size, links=st.st_nlink, uid=st.st_uid)
     except OSError as exc:
         return Read(problem=f"cannot be read ({exc.strerror})")
     finally:
@@ -337,7 +367,7 @@ def read_file(name: str, dir_fd: int, limit: int) -> bytes | None:
 
 
 def read_tree(
-    dir_fd: int, budget: int, *, first: tuple[str, ...] = ()
+    dir_fd: int, budget: int, *, first: tuple[str, ...] = (), submitted: bool = False
 ) -> tuple[dict[str, bytes], list[str]]:
     """The regular files under the folder ``dir_fd`` (relative path -> bytes) within ``budget``
     bytes in all, and notes on what was left out (:meth:`CopyReport.notes`).
@@ -347,9 +377,13 @@ def read_tree(
     :data:`MAX_ENTRIES` names per folder and :data:`MAX_TOTAL_ENTRIES` in all, a file that
     does not fit in what is left of the budget left out whole. Without recursion, one open
     folder per level. Relative paths listed in ``first`` are read before their folder's other
-    names. Raises nothing but ``MemoryError``: what cannot be read is a note.
+    names. With ``submitted`` (a submitted folder), a hard link to a file of another owner
+    than the folder's is not read (:attr:`CopyReport.owner`). Raises nothing but
+    ``MemoryError``: what cannot be read is a note.
     """
     report, files = CopyReport(budget), {}
+    if submitted:
+        report.owner = os.fstat(dir_fd).st_uid
     # One entry per open folder, from dir_fd down: (its fd, its path with a "/", its names still
     # to read, the next one last).
     stack: list[tuple[int, str, list[str]]] = []
@@ -408,6 +442,8 @@ def _read_entry(dir_fd: int, name: str, rel: str, report: CopyReport, files: dic
     left = report.budget - report.copied_bytes
     if not stat.S_ISREG(st.st_mode):
         report.refused.append(rel)
+    elif foreign(st.st_nlink, st.st_uid, report.owner):
+        report.hard_links.append(rel)
     elif st.st_size > left:
         report.left_out.append(rel)
         report.left_out_bytes += st.st_size
@@ -415,6 +451,8 @@ def _read_entry(dir_fd: int, name: str, rel: str, report: CopyReport, files: dic
         got = read_capped(name, dir_fd, left + 1)  # one byte more: it may have grown since
         if got.problem:
             report.refused.append(rel)
+        elif foreign(got.links, got.uid, report.owner):  # linked since the stat above
+            report.hard_links.append(rel)
         elif len(got.data) > left:
             report.left_out.append(rel)
             report.left_out_bytes += max(got.size, len(got.data))
@@ -520,8 +558,12 @@ def unopened(report: CopyReport, exc: OSError, name: str) -> None:
         report.unopened = f"{shown(name, 200)}/: {exc.strerror or type(exc).__name__}"
 
 
-def copy_path_tree(src: str, dst: str, budget: int, first: tuple[str, ...] = ()) -> CopyReport:
-    """:func:`copy_tree` between two paths; ``dst`` is created (mode 700) if missing."""
+def copy_path_tree(
+    src: str, dst: str, budget: int, first: tuple[str, ...] = (), *, submitted: bool = False
+) -> CopyReport:
+    """:func:`copy_tree` between two paths; ``dst`` is created (mode 700) if missing.
+    ``submitted``: ``src`` is a submitted folder, whose hard links to files of another owner
+    are refused (:attr:`CopyReport.owner`)."""
     report = CopyReport(budget)
     os.makedirs(dst, mode=0o700, exist_ok=True)
     try:
@@ -530,6 +572,8 @@ def copy_path_tree(src: str, dst: str, budget: int, first: tuple[str, ...] = ())
         unopened(report, exc, os.path.basename(src))
         return report
     try:
+        if submitted:
+            report.owner = os.fstat(src_fd).st_uid
         dst_fd = open_dir(dst)
         try:
             return copy_tree(src_fd, dst_fd, report, first=first)

@@ -78,14 +78,34 @@ def python_files(dir_fd: int) -> list[str]:
 
 def _kind(dir_fd: int, name: str) -> str:
     """What ``name`` is in the folder, without following a link: "file" (a regular file),
-    "missing", or what it is instead ("a symbolic link", "a FIFO", ...)."""
+    "missing", or what it is instead ("a symbolic link", "a FIFO", a hard link to a file of
+    another owner than the folder's: the copy for grading refuses each, see
+    :attr:`lstm_grading.safe_copy.CopyReport.owner`)."""
     try:
-        mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return "missing"
     except OSError as exc:
         return f"an entry that cannot be examined ({exc.strerror})"
-    return "file" if stat.S_ISREG(mode) else safe_copy.kind_of(mode)
+    if stat.S_ISREG(st.st_mode) and safe_copy.foreign(st.st_nlink, st.st_uid, _owner(dir_fd)):
+        return HARD_LINK
+    return "file" if stat.S_ISREG(st.st_mode) else safe_copy.kind_of(st.st_mode)
+
+
+HARD_LINK = "a hard link to a file of another owner than the folder's"
+
+
+def _owner(dir_fd: int) -> int | None:
+    try:
+        return os.fstat(dir_fd).st_uid
+    except OSError:
+        return None
+
+
+def _not_a_file(kind: str) -> str:
+    """What a :func:`_kind` other than "file" is not: "a regular file", or for a hard link
+    (which is one) "the student's own"."""
+    return "the student's own" if kind == HARD_LINK else "a regular file"
 
 
 def _names(dir_fd: int) -> list[str]:
@@ -145,7 +165,7 @@ def _diagnose(fd: int, notebooks: tuple[str, ...]) -> str:
             others = ", ".join(repr(n) for n in found if n not in notebooks)
             return f"no notebook named {name}" + (f"; found {others}" if others else "")
         if kind != "file":
-            return f"{name} is {kind}, not a regular file: not read, not graded"
+            return f"{name} is {kind}, not {_not_a_file(kind)}: not read, not graded"
         data = _read(fd, name, MAX_NOTEBOOK_BYTES)
         if data is None:
             return f"{name} cannot be read"
@@ -234,7 +254,7 @@ def static_checks(submission: Path, release: Path) -> tuple[list[str], list[str]
                 continue
             kind = _kind(fd, name)
             if kind != "file":
-                notes.append(f"{shown(name, 100)} is {kind}, not a regular file: not read")
+                notes.append(f"{shown(name, 100)} is {kind}, not {_not_a_file(kind)}: not read")
                 continue
             cells = _cells(fd, name)
             if cells is None:
@@ -333,7 +353,7 @@ def read_timestamp(submission: Path) -> tuple[str, str]:
         if kind == "missing":
             return "", ""
         if kind != "file":
-            return "", f"timestamp.txt is {kind}, not a regular file: ignored"
+            return "", f"timestamp.txt is {kind}, not {_not_a_file(kind)}: ignored"
         data = _read(fd, "timestamp.txt", MAX_TIMESTAMP_BYTES)
     finally:
         os.close(fd)

@@ -152,6 +152,53 @@ def test_copy_takes_folders_down_to_max_depth_and_no_deeper(tmp_path):
     assert course_prep.tree_hash(src, 1 << 20) != before
 
 
+STUDENT, OTHER = 61001, 61002  # uids of no one: a student, and someone else
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="files of other owners are made as root")
+def test_a_hard_link_to_a_file_of_another_owner_is_not_copied(tmp_path):
+    """A hard link in a student's submitted folder to a file of another owner (another
+    student's notebook, a file of the instructor's) is refused by the copy for the job and by
+    the Dask path's read, counted by its name alone in the hash, and named for what it is by
+    the folder's checks. A second name of the student's own file is not: it may be the other
+    student's link to it, which must not cost its owner the grade. Copies of other folders (the
+    template, a job's results) take both, as before."""
+    from lstm_grading.cluster import coordinator
+
+    src, release = tmp_path / "submitted", tmp_path / "release"
+    src.mkdir()
+    release.mkdir()
+    (release / NB).write_text(notebook())
+    other = tmp_path / "other-student.ipynb"
+    other.write_text(notebook({"cell_type": "code", "metadata": {}, "source": "os._exit(0)"}))
+    (src / "own.txt").write_text("mine")
+    os.link(src / "own.txt", tmp_path / "a link to it from elsewhere")
+    os.link(other, src / NB)
+    os.link(other, src / "timestamp.txt")
+    for path in (src, src / "own.txt"):
+        os.chown(path, STUDENT, STUDENT)
+    os.chown(other, OTHER, OTHER)
+    note = f"2 {safe_copy.HARD_LINKS} not kept (first: {NB})"
+    copied = safe_copy.copy_path_tree(str(src), str(tmp_path / "job"), 1 << 20, submitted=True)
+    assert sorted(p.name for p in (tmp_path / "job").iterdir()) == ["own.txt"]
+    assert copied.notes() == [note]
+    files, notes = coordinator.read_files(src, 1 << 20, submitted=True)
+    assert files == {"own.txt": b"mine"} and notes == [note]
+    plain = safe_copy.copy_path_tree(str(src), str(tmp_path / "plain"), 1 << 20)
+    assert plain.notes() == [] and (tmp_path / "plain" / NB).read_text() == other.read_text()
+    assert coordinator.read_files(src, 1 << 20)[0][NB] == other.read_bytes()
+    what = f"is {submission_checks.HARD_LINK}, not the student's own"
+    assert finishes(lambda: diagnose(src, (NB,))) == f"{NB} {what}: not read, not graded"
+    assert finishes(lambda: static_checks(src, release)) == ([f"{NB} {what}: not read"], [])
+    assert finishes(lambda: read_timestamp(src)) == ("", f"timestamp.txt {what}: ignored")
+    before = course_prep.tree_hash(src, 1 << 20)
+    other.write_text(notebook())  # the other owner's file changes: not what the copy takes
+    assert course_prep.tree_hash(src, 1 << 20) == before
+    os.chown(other, STUDENT, STUDENT)  # now the student's: the copy takes it
+    assert course_prep.tree_hash(src, 1 << 20) != before
+    assert finishes(lambda: diagnose(src, (NB,))) == ""
+
+
 def test_second_lock_on_a_course_names_the_holder(tmp_path):
     fd = course_lock.lock_course(tmp_path, "ps01_activations")
     try:

@@ -44,6 +44,7 @@ from lstm_grading import cgroup, linux
 from lstm_grading.course_lock import OWNER, RUN_PREFIX, CourseBusy
 from lstm_grading.course_prep import NOT_GLOB_SAFE
 from lstm_grading.parallel import grade_assignment
+from lstm_grading.safe_copy import HARD_LINKS
 from lstm_grading.sandbox import REDUCED_GAPS, Limits
 
 pytestmark = pytest.mark.slow
@@ -651,6 +652,72 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
         **dict.fromkeys(["list metadata", "too deep", "fifo"], "needs grading"),
         "nested": "graded",
     }
+
+
+# A cell that shows the student a file it submitted beside its notebook.
+SHOW_ANSWERS = {
+    "sigmoid": (
+        "try:\n"
+        "    print('READ', open('answers.txt').read())\n"
+        "except OSError as err:\n"
+        "    print('no answers', type(err).__name__)\n"
+    )
+}
+
+
+def owned_by(folder: Path, uid: int) -> None:
+    """``folder`` and the files in it made the student's of ``uid``, as it made them."""
+    for path in (folder, *folder.iterdir()):
+        os.chown(path, uid, uid)
+
+
+@needs_sandbox
+def test_hard_links_in_a_submitted_folder_are_not_graded(ps01_course, ps01_alone, tmp_path):
+    """A student who writes its own submitted folder (an exchange folder, a shared machine) and
+    puts there a second name for a file of someone else's: another student's notebook as its
+    own, or a file of the instructor's beside its notebook, which its code prints. (A student
+    can link a file it cannot read wherever fs.protected_hardlinks is 0; the test, as root, can
+    link any.) Copied as files, the first was graded as the student's, the second came back in
+    its autograded notebook. Neither is copied now, the row says why, and the student whose
+    notebook was linked is graded as if it had not been."""
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    canary = make_canary(tmp_path / "canary")  # the instructor's (root's), 0600
+    for name in ("correct", "naive_sigmoid"):
+        course.submit(name, A, corpus.ordinary(course.root, name))
+    copier = course.root / "submitted" / "copier" / A
+    copier.mkdir(parents=True)
+    os.link(course.root / "submitted" / "correct" / A / f"{A}.ipynb", copier / f"{A}.ipynb")
+    reader = course.submit("reader", A, corpus.student_notebook(course.root, append=SHOW_ANSWERS))
+    os.link(canary, reader.parent / "answers.txt")
+    # uids of no one, one per student; the links keep their files' owners
+    for uid, name in enumerate(("correct", "copier", "reader"), 61001):
+        owned_by(course.root / "submitted" / name / A, uid)
+    os.chown(canary, 0, 0)
+    os.chown(copier / f"{A}.ipynb", 61001, 61001)
+    runs = run_folders()
+    before = host_state(canary)
+    submitted = snapshot(course.root / "submitted")
+    summary = grade_assignment(course.root, A, jobs=2, limits=LIMITS, progress=False)
+    after = host_state(canary)
+    not_kept = f"submitted folder: 1 {HARD_LINKS} not kept"
+    r = row(summary, "copier")
+    assert r["status"] == "failed", r
+    assert r["reason"] == (
+        f"{A}.ipynb is a hard link to a file of another owner than the folder's, not the "
+        "student's own: not read, not graded"
+    )
+    assert f"{not_kept} (first: {A}.ipynb)" in r["notes"], r
+    assert course.total(A, "copier") is None
+    r = row(summary, "reader")
+    assert r["status"] == "graded" and r["score"] == FULL_MARKS, r
+    assert f"{not_kept} (first: answers.txt)" in r["notes"], r
+    text = corpus.outputs_text(course.autograded_notebook("reader", A))
+    assert "no answers FileNotFoundError" in text and "CANARY" not in text
+    assert not (course.root / "autograded" / "reader" / A / "answers.txt").exists()
+    assert "hard link" not in row(summary, "correct")["notes"]
+    assert snapshot(course.root / "submitted") == submitted
+    assert_nothing_left(before, after, runs)
+    assert_ordinary_grades(course, ps01_alone, names=("correct", "naive_sigmoid"))
 
 
 # -- one submission as bytes ---------------------------------------------------------------------

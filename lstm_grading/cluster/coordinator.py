@@ -50,12 +50,15 @@ from .connect import ClusterError, Target
 WORKER_TIMEOUT = 600  # seconds to wait for a first worker to join the scheduler
 
 
-def read_files(folder: Path, budget: int) -> tuple[dict[str, bytes], list[str]]:
+def read_files(
+    folder: Path, budget: int, *, submitted: bool = False
+) -> tuple[dict[str, bytes], list[str]]:
     """The regular files under ``folder`` (relative path -> bytes), read without following
     links and within ``budget`` bytes, as the local mode snapshots a submission
     (:func:`lstm_grading.safe_copy.read_tree`, by :func:`~lstm_grading.safe_copy.copy_tree`'s
     rules), and the notes on what was left out; nothing if ``folder`` is a link or cannot be
-    opened (with a note)."""
+    opened (with a note). ``submitted``: ``folder`` is a submitted folder, whose hard links
+    to files of another owner are not read (:attr:`lstm_grading.safe_copy.CopyReport.owner`)."""
     try:
         fd = safe_copy.open_dir(str(folder))
     except OSError as exc:
@@ -63,7 +66,7 @@ def read_files(folder: Path, budget: int) -> tuple[dict[str, bytes], list[str]]:
         safe_copy.unopened(report, exc, folder.name)
         return {}, report.notes()
     try:
-        return safe_copy.read_tree(fd, budget)
+        return safe_copy.read_tree(fd, budget, submitted=submitted)
     finally:
         os.close(fd)
 
@@ -289,7 +292,9 @@ def grade_assignment(
                         threads = sum(client.nthreads().values())
                         while queue and done.count() < max(1, threads):
                             student = queue.pop()
-                            files, notes = read_files(submissions[student], disk_bytes)
+                            files, notes = read_files(
+                                submissions[student], disk_bytes, submitted=True
+                            )
                             taken[student] = parallel.taken_notes(notes)
                             future = client.submit(
                                 grade_task,
