@@ -697,9 +697,20 @@ def _grade_locked(
             )
             pool.submit(student, "grade", job)
 
+        # Each submission is copied into the run folder only when a worker is about to be free
+        # for it, and its copy removed once merged: at most one copy per worker on disk at once
+        # (the Dask path reads them as lazily). Copied all at the start, a class's copies
+        # filled the machine's /tmp before the first job ended, and the run stopped with no one
+        # graded: a sparse file of 500 MiB costs a submitted folder nothing, its copy 500 MiB.
+        waiting = sorted(todo, reverse=True)  # pop() takes them in order
+
+        def submit_next(pool):
+            if waiting:
+                submit(pool, waiting.pop())
+
         with Pool(jobs, TASKS) as pool:
-            for student in sorted(todo):
-                submit(pool, student)
+            for _ in range(jobs):
+                submit_next(pool)
             for student, result, died in pool.results():
                 if died and attempts[student] < ATTEMPTS:
                     deaths.setdefault(student, []).append(died)
@@ -714,6 +725,7 @@ def _grade_locked(
                 )
                 if result.get("out"):  # what the student's code left there too, however deep
                     safe_copy.remove_tree(Path(result["out"]).parent)
+                submit_next(pool)
                 outcomes[student] = outcome
                 if outcome.status == "graded":
                     regraded.append(student)

@@ -44,6 +44,7 @@ from lstm_grading import cgroup, linux
 from lstm_grading.course_lock import OWNER, RUN_PREFIX, CourseBusy
 from lstm_grading.course_prep import NOT_GLOB_SAFE
 from lstm_grading.parallel import grade_assignment
+from lstm_grading.pool import Pool
 from lstm_grading.safe_copy import HARD_LINKS
 from lstm_grading.sandbox import REDUCED_GAPS, Limits
 
@@ -718,6 +719,32 @@ def test_hard_links_in_a_submitted_folder_are_not_graded(ps01_course, ps01_alone
     assert snapshot(course.root / "submitted") == submitted
     assert_nothing_left(before, after, runs)
     assert_ordinary_grades(course, ps01_alone, names=("correct", "naive_sigmoid"))
+
+
+def test_submissions_are_copied_for_their_jobs_only_as_workers_free_up(
+    ps01_course, ps01_alone, tmp_path, monkeypatch
+):
+    """The run copies a submission into its run folder (the machine's /tmp) only as a worker is
+    about to be free for it, and removes the copy once merged: when each job is queued, the run
+    folder holds at most one submission per worker, however large the class. All were copied
+    at the start before: a class's copies, up to --disk-mb each (a sparse file of 500 MiB costs
+    a submitted folder nothing, its copy 500 MiB), filled /tmp before the first job ended, and
+    the run stopped with no one graded."""
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    corpus.submit_ordinary(course)
+    copies = []  # submission copies in the run folder each time a job was queued
+    queue = Pool.submit
+
+    def counting(self, key, kind, payload):
+        if kind == "grade":
+            copies.append(len(list(Path(payload.work).parent.glob("job*/submission"))))
+        queue(self, key, kind, payload)
+
+    monkeypatch.setattr(Pool, "submit", counting)
+    summary = grade_assignment(course.root, A, jobs=2, limits=LIMITS, progress=False)
+    assert summary["graded"] == len(corpus.ORDINARY)
+    assert len(copies) == len(corpus.ORDINARY) and max(copies) == 2, copies
+    assert_ordinary_grades(course, ps01_alone)
 
 
 # -- one submission as bytes ---------------------------------------------------------------------
