@@ -8,6 +8,7 @@ says whether this machine can run the full sandbox.
 from __future__ import annotations
 
 import ctypes
+import errno
 import fcntl
 import os
 import signal
@@ -89,6 +90,73 @@ def loopback_up() -> None:
         req = struct.pack("16sH14s", b"lo", 0, b"")
         flags = struct.unpack("16sH14s", fcntl.ioctl(s, 0x8913, req))[1]
         fcntl.ioctl(s, 0x8914, struct.pack("16sH14s", b"lo", flags | 1, b""))
+
+
+# keyctl(2) (x86_64's number, as pivot_root's above: the full sandbox runs on x86_64 only).
+SYS_KEYCTL = 250
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR, KEYCTL_GET_PERSISTENT = 1, 7, 22
+KEY_SPEC_THREAD_KEYRING, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -1, -4, -5
+# What keyctl(2) fails with where the kernel has no keyrings or a seccomp filter (Docker's
+# default) forbids the call: then no process of the job can use them either.
+NO_KEYRINGS = (errno.ENOSYS, errno.EPERM)
+
+
+def _keyctl(*args: int) -> int:
+    result = _libc.syscall(SYS_KEYCTL, *(ctypes.c_long(a) for a in args))
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"keyctl: {os.strerror(err)}")
+    return result
+
+
+def new_session_keyring() -> None:
+    """Give this process, and every process it starts, a new and empty session keyring.
+
+    A process inherits its parent's session keyring, and possesses every key in it, whatever
+    its uid: a kernel dropped to the slot's uid could read each key of the keyring that the
+    instructor's ``lstm-autograde`` started with (the login session's: Kerberos tickets,
+    ecryptfs and NFS keys), and add keys to it. Nothing to do where keyrings are not available
+    (:data:`NO_KEYRINGS`).
+    """
+    try:
+        _keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
+    except OSError as exc:
+        if exc.errno not in NO_KEYRINGS:
+            raise
+
+
+def clear_keyrings(uid: int) -> None:
+    """Empty the keyrings of ``uid`` that outlive its processes: its user keyring, its user
+    session keyring and its persistent keyring (kept for days), in a child that takes ``uid``.
+
+    A job's kernel can keep keys there: left on the machine, and found by the next job of the
+    same worker slot (the same uid), another student's. Called by root once every process of
+    the job has ended; raises ``OSError`` if the child did not succeed.
+    """
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            for keyring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING):
+                _keyctl(KEYCTL_CLEAR, keyring)
+            try:
+                persistent = _keyctl(KEYCTL_GET_PERSISTENT, -1, KEY_SPEC_THREAD_KEYRING)
+            except OSError as exc:  # a kernel built without persistent keyrings
+                if exc.errno != errno.EOPNOTSUPP:
+                    raise
+            else:
+                _keyctl(KEYCTL_CLEAR, persistent)
+            code = 0
+        except OSError as exc:
+            code = 0 if exc.errno in NO_KEYRINGS else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise OSError(f"the keyrings of uid {uid} could not be cleared")
 
 
 def probe() -> tuple[str, str]:

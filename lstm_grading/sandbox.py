@@ -9,8 +9,11 @@ private gradebook, logs and, in full mode, ``result.json`` (a reduced-mode job, 
 the student's code can reach, keeps its result in memory). :func:`grade_files` is the same
 step on bytes in memory, for a caller that ships work to other machines.
 
-Full mode (Linux, root): new mount, PID, network (loopback only), IPC and UTS namespaces; the
-file system of :mod:`lstm_grading.jail` (an allowlist, host paths read-only); nbgrader
+Full mode (Linux, root): new mount, PID, network (loopback only), IPC and UTS namespaces, and
+a session keyring of its own, the slot's uid's keyrings cleared before and after (keyrings
+have no namespace: :func:`~lstm_grading.linux.new_session_keyring`,
+:func:`~lstm_grading.linux.clear_keyrings`); the file system of :mod:`lstm_grading.jail` (an
+allowlist, host paths read-only); nbgrader
 (trusted code) runs as root inside, the *kernel* (the student's code) as an unprivileged uid
 of its own per worker slot (:mod:`lstm_grading.kernel_launcher`) in its own folder
 (``/tmp/home/<assignment>``). nbgrader writes only to folders the student's uid cannot change;
@@ -82,6 +85,10 @@ def _init(job: Job, work_fd: int, template_fd: int, waiter: int) -> None:
         for fd in (submission_fd, template_fd, work_fd):
             os.close(fd)
         work_fd = None
+        # Keys of the instructor's session, and those a job of the same slot's uid left: the
+        # student's code sees neither (linux.new_session_keyring, linux.clear_keyrings).
+        linux.new_session_keyring()
+        linux.clear_keyrings(job.uid)
         log_fd = safe_copy.create_file("nbgrader.log", out_fd)
         runner = os.fork()
         if runner == 0:
@@ -97,6 +104,7 @@ def _init(job: Job, work_fd: int, template_fd: int, waiter: int) -> None:
         with contextlib.suppress(ChildProcessError):
             while True:
                 os.waitpid(-1, 0)
+        linux.clear_keyrings(job.uid)  # what the student's code kept there, gone with the job
         result.update(copy_out(job, COURSE, HOME, out_fd))
         if _full("/tmp"):
             result["return_notes"].insert(

@@ -747,6 +747,106 @@ def test_submissions_are_copied_for_their_jobs_only_as_workers_free_up(
     assert_ordinary_grades(course, ps01_alone)
 
 
+# keyctl(2) and add_key(2) on x86_64 (the full sandbox's only machine), through ctypes: in the
+# hostile notebook, and in the instructor's session that starts lstm-autograde.
+KEYCTL = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+USER, USER_KEYRING, SESSION = b"user", -4, -3
+def keyctl(*args):
+    args = [ctypes.c_long(a) if isinstance(a, int) else a for a in args]
+    return libc.syscall(250, *args)
+def add_key(name, payload, keyring):
+    size, keyring = ctypes.c_size_t(len(payload)), ctypes.c_long(keyring)
+    return libc.syscall(248, USER, name, payload, size, keyring)
+def read_key(name, keyring):
+    key = keyctl(10, keyring, USER, name, 0)
+    if key < 0:
+        return 'no key (' + os.strerror(ctypes.get_errno()) + ')'
+    buf = ctypes.create_string_buffer(256)
+    n = keyctl(11, key, buf, 256)
+    return buf.raw[:n].decode()
+"""
+# The student's code: reads the session keyring it inherits, and keeps a key in its own.
+READ_KEYS = {
+    "sigmoid": KEYCTL
+    + (
+        "print('SESSION', read_key(b'lstm-attack-canary', SESSION))\n"
+        "add_key(b'lstm-attack-planted', b'x', SESSION)\n"
+        "add_key(b'lstm-attack-left', b'kept', USER_KEYRING)\n"
+        "print('UID', os.getuid())\n"
+    )
+}
+# The instructor's session: a key in its session keyring, lstm-autograde run from it (argv
+# after -c), then whether the student's key was planted in it.
+INSTRUCTOR = (
+    KEYCTL
+    + """
+import subprocess, sys
+keyctl(1, 0)  # a session keyring of its own, not the test session's
+add_key(b"lstm-attack-canary", b"CANARY KEY: the instructor's ticket", SESSION)
+done = subprocess.run([sys.executable, "-m", "lstm_grading.cli", *sys.argv[1:]])
+print("PLANTED", read_key(b"lstm-attack-planted", SESSION))
+sys.exit(done.returncode)
+"""
+)
+
+
+def user_key(uid: int, name: bytes) -> str:
+    """The payload of the key ``name`` in the user keyring of ``uid``, read as that uid (in a
+    forked child), or "no key (why)"."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            keys: dict = {}
+            exec(KEYCTL, keys)
+            os.write(write_end, keys["read_key"](name, keys["USER_KEYRING"]).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        got = f.read().decode()
+    os.waitpid(pid, 0)
+    return got
+
+
+@needs_sandbox
+def test_the_kernel_sees_no_key_of_the_instructors_and_leaves_none(
+    ps01_course, ps01_alone, tmp_path
+):
+    """Keyrings are no namespace's: a kernel dropped to the slot's uid inherited the session
+    keyring of the instructor's lstm-autograde and possessed it, so it read the keys there
+    (Kerberos tickets, ecryptfs and NFS keys of the login session) and added its own; keys it
+    kept in its uid's user keyring outlived the job, and the next job of the same worker slot,
+    another student's with the same uid, found them. Now the job has a session keyring of its
+    own, and the uid's keyrings are cleared before and after it."""
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    for name in ("correct", "naive_sigmoid"):
+        course.submit(name, A, corpus.ordinary(course.root, name))
+    course.submit("keys", A, corpus.student_notebook(course.root, append=READ_KEYS))
+    runs = run_folders()
+    argv = [sys.executable, "-c", INSTRUCTOR, A, "--course", str(course.root)]
+    argv += ["--cell-timeout", "30", "--notebook-timeout", "300", "--no-feedback"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=WAIT, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = corpus.outputs_text(course.autograded_notebook("keys", A))
+    assert "SESSION no key (Required key not available)" in text, text
+    assert "CANARY" not in text
+    assert "PLANTED no key (Required key not available)" in done.stdout, done.stdout
+    assert course.total(A, "keys") == FULL_MARKS
+    # the key the student kept, looked for as its uid once the run is over
+    uid = int(text.split("UID ", 1)[1].split()[0])
+    assert user_key(uid, b"lstm-attack-left") == "no key (Required key not available)"
+    assert_no_run_folder_left(runs)
+    assert sandbox_processes() == [], "a process of the sandbox survived"
+    assert_ordinary_grades(course, ps01_alone, names=("correct", "naive_sigmoid"))
+
+
 # -- one submission as bytes ---------------------------------------------------------------------
 def test_grade_files_grades_one_submission_from_bytes(ps01_course, ps01_alone, tmp_path):
     """The unit of work a caller could ship elsewhere: template + submission bytes in, files out."""
