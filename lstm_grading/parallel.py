@@ -681,7 +681,11 @@ def _grade_locked(
             work = base / f"{names[student]}-{attempts[student]}"
             work.mkdir(mode=0o700)
             copied = copy_path_tree(
-                str(submissions[student]), str(work / "submission"), disk, submitted=True
+                str(submissions[student]),
+                str(work / "submission"),
+                disk,
+                submitted=True,
+                top=str(course),
             )
             taken[student] = taken_notes(copied.notes())
             job = Job(

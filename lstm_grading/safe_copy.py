@@ -151,6 +151,30 @@ def open_dir(path: str, dir_fd: int | None = None) -> int:
     return os.open(path, _DIR, dir_fd=dir_fd)
 
 
+def open_below(top: str, path: str) -> int:
+    """A directory fd for ``path``, a folder below the folder ``top``, each folder from ``top``
+    down opened in its parent, refusing a symbolic link at every step (``OSError``: ``ELOOP``
+    or ``ENOTDIR``), not only as the last component as :func:`open_dir` does.
+
+    For a submitted folder, ``submitted/<student>/<assignment>`` below the course: where
+    students write there, one can swap its own student folder for a link to another student's
+    at any time (the run looks at the folders first, and copies them as workers free up).
+    """
+    parts = os.path.relpath(path, top).split(os.sep)
+    if parts[0] == os.pardir:
+        raise ValueError(f"path: {path!r} is not below {top!r}")
+    fd = open_dir(top)
+    try:
+        for part in parts if parts != ["."] else []:
+            child = open_dir(part, fd)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def copy_tree(
     src_fd: int,
     dst_fd: int,
@@ -559,15 +583,22 @@ def unopened(report: CopyReport, exc: OSError, name: str) -> None:
 
 
 def copy_path_tree(
-    src: str, dst: str, budget: int, first: tuple[str, ...] = (), *, submitted: bool = False
+    src: str,
+    dst: str,
+    budget: int,
+    first: tuple[str, ...] = (),
+    *,
+    submitted: bool = False,
+    top: str | None = None,
 ) -> CopyReport:
     """:func:`copy_tree` between two paths; ``dst`` is created (mode 700) if missing.
     ``submitted``: ``src`` is a submitted folder, whose hard links to files of another owner
-    are refused (:attr:`CopyReport.owner`)."""
+    are refused (:attr:`CopyReport.owner`). ``top``: a folder above ``src`` from which no
+    link is followed to it (:func:`open_below`)."""
     report = CopyReport(budget)
     os.makedirs(dst, mode=0o700, exist_ok=True)
     try:
-        src_fd = open_dir(src)
+        src_fd = open_dir(src) if top is None else open_below(top, src)
     except OSError as exc:
         unopened(report, exc, os.path.basename(src))
         return report

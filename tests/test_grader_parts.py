@@ -152,6 +152,31 @@ def test_copy_takes_folders_down_to_max_depth_and_no_deeper(tmp_path):
     assert course_prep.tree_hash(src, 1 << 20) != before
 
 
+def test_a_link_anywhere_below_the_course_is_not_followed_to_a_submission(tmp_path):
+    """open_below refuses a link at every step from the course down (a student folder swapped
+    for a link to another's), where open_dir refuses one only as the last name; the copy for
+    the job and the Dask path's read open a submission so."""
+    from lstm_grading.cluster import coordinator
+
+    victim = tmp_path / "submitted" / "victim" / "ps"
+    victim.mkdir(parents=True)
+    (victim / NB).write_text("the victim's")
+    (tmp_path / "submitted" / "swapper").symlink_to(victim.parent)
+    swapped = tmp_path / "submitted" / "swapper" / "ps"
+    os.close(safe_copy.open_dir(str(swapped)))  # followed: the link is not the last name
+    with pytest.raises(OSError) as refused:
+        safe_copy.open_below(str(tmp_path), str(swapped))
+    assert refused.value.errno in (errno.ELOOP, errno.ENOTDIR)
+    report = safe_copy.copy_path_tree(
+        str(swapped), str(tmp_path / "job"), 1 << 20, top=str(tmp_path)
+    )
+    assert report.notes() == ["1 link(s) or special file(s) not kept (first: ps/)"]
+    assert list((tmp_path / "job").iterdir()) == []
+    assert coordinator.read_files(swapped, 1 << 20, top=tmp_path) == ({}, report.notes())
+    fd = safe_copy.open_below(str(tmp_path), str(victim))  # no link on the way: opened
+    os.close(fd)
+
+
 STUDENT, OTHER = 61001, 61002  # uids of no one: a student, and someone else
 
 

@@ -40,7 +40,7 @@ from cluster_processes import (
 )
 from course import Course
 
-from lstm_grading import cgroup, linux
+from lstm_grading import cgroup, course_prep, linux
 from lstm_grading.course_lock import OWNER, RUN_PREFIX, CourseBusy
 from lstm_grading.course_prep import NOT_GLOB_SAFE
 from lstm_grading.parallel import grade_assignment
@@ -745,6 +745,42 @@ def test_submissions_are_copied_for_their_jobs_only_as_workers_free_up(
     assert summary["graded"] == len(corpus.ORDINARY)
     assert len(copies) == len(corpus.ORDINARY) and max(copies) == 2, copies
     assert_ordinary_grades(course, ps01_alone)
+
+
+@needs_sandbox
+def test_a_student_folder_swapped_for_a_link_after_the_plan_is_not_followed(
+    ps01_course, ps01_alone, tmp_path, monkeypatch
+):
+    """A student who writes in submitted/ swaps its own folder for a link to another student's
+    once the run has looked at it (here, right after its hash): the run's copy for the job came
+    later (as a worker frees up) and followed the link, since only the last name of a path was
+    opened without following one; the student was graded on the other's notebook. The copy now
+    opens each folder below the course in its parent, refusing a link at every step."""
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    for name in ("correct", "naive_sigmoid"):
+        course.submit(name, A, corpus.ordinary(course.root, name))
+    course.submit("swapper", A, corpus.unanswered_notebook(course.root))
+    hashed = course_prep.tree_hash
+
+    def swapped_once_hashed(folder, limit=None):
+        digest = hashed(folder, limit)
+        if folder.parent.name == "swapper":
+            folder.parent.rename(folder.parent.with_name(".swapper"))
+            folder.parent.symlink_to(course.root / "submitted" / "correct")
+        return digest
+
+    monkeypatch.setattr(course_prep, "tree_hash", swapped_once_hashed)
+    summary = grade_assignment(course.root, A, jobs=1, limits=LIMITS, progress=False)
+    r = row(summary, "swapper")
+    assert r["status"] == "failed", r
+    # the job had nothing to grade (its submitted folder's link refused)
+    assert r["reason"] == (
+        "nbgrader failed: [AutogradeApp | ERROR] No notebooks were matched by "
+        f"'/tmp/course/submitted/*/{A}'"
+    )
+    assert r["notes"] == f"submitted folder: 1 link(s) or special file(s) not kept (first: {A}/)"
+    assert course.total(A, "swapper") is None
+    assert_ordinary_grades(course, ps01_alone, names=("correct", "naive_sigmoid"))
 
 
 # keyctl(2) and add_key(2) on x86_64 (the full sandbox's only machine), through ctypes: in the

@@ -51,16 +51,21 @@ WORKER_TIMEOUT = 600  # seconds to wait for a first worker to join the scheduler
 
 
 def read_files(
-    folder: Path, budget: int, *, submitted: bool = False
+    folder: Path, budget: int, *, submitted: bool = False, top: Path | None = None
 ) -> tuple[dict[str, bytes], list[str]]:
     """The regular files under ``folder`` (relative path -> bytes), read without following
     links and within ``budget`` bytes, as the local mode snapshots a submission
     (:func:`lstm_grading.safe_copy.read_tree`, by :func:`~lstm_grading.safe_copy.copy_tree`'s
     rules), and the notes on what was left out; nothing if ``folder`` is a link or cannot be
     opened (with a note). ``submitted``: ``folder`` is a submitted folder, whose hard links
-    to files of another owner are not read (:attr:`lstm_grading.safe_copy.CopyReport.owner`)."""
+    to files of another owner are not read (:attr:`lstm_grading.safe_copy.CopyReport.owner`).
+    ``top``: a folder above ``folder`` from which no link is followed to it
+    (:func:`lstm_grading.safe_copy.open_below`)."""
     try:
-        fd = safe_copy.open_dir(str(folder))
+        if top is None:
+            fd = safe_copy.open_dir(str(folder))
+        else:
+            fd = safe_copy.open_below(str(top), str(folder))
     except OSError as exc:
         report = safe_copy.CopyReport(budget)
         safe_copy.unopened(report, exc, folder.name)
@@ -293,7 +298,7 @@ def grade_assignment(
                         while queue and done.count() < max(1, threads):
                             student = queue.pop()
                             files, notes = read_files(
-                                submissions[student], disk_bytes, submitted=True
+                                submissions[student], disk_bytes, submitted=True, top=course
                             )
                             taken[student] = parallel.taken_notes(notes)
                             future = client.submit(
