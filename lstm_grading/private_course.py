@@ -226,19 +226,10 @@ def open_home(home: str, *names: str) -> int:
     student cannot, or through PID 1's open folders (``/proc/1/fd/N/../..``) to the host. A
     path handed to ``open`` is resolved by the kernel, which follows a link in any component
     but the last, whatever ``O_NOFOLLOW`` says. So each name is opened in its parent's fd,
-    from ``home``'s parent (``/tmp`` in the sandbox, root's), refusing links one by one.
+    from ``home``'s parent (``/tmp`` in the sandbox, root's), refusing links one by one
+    (:func:`safe_copy.open_below`).
     """
-    parent, name = os.path.split(home)
-    fd = safe_copy.open_dir(parent)
-    try:
-        for part in (name, *names):
-            child = safe_copy.open_dir(part, fd)
-            os.close(fd)
-            fd = child
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+    return safe_copy.open_below(os.path.dirname(home), os.path.join(home, *names))
 
 
 def copy_out(job: Job, course: str, home: str, out_fd: int) -> dict:

@@ -149,9 +149,10 @@ def test_the_kernel_imports_the_grading_packages_the_run_imports(tmp_path):
     ]
 
 
-def test_prepare_fills_the_private_course_and_the_kernelspec_reduced_mode(tmp_path):
-    """private_course.prepare as a reduced-mode job runs it (no uid to give the home to; full
-    mode's chown and chmod need root: the slow tier's sandboxed runs)."""
+def prepared(tmp_path: Path, limits: Limits, python: str) -> tuple[Job, dict[str, str]]:
+    """A reduced-mode job of ps01 and nbgrader's environment, once private_course.prepare has
+    filled ``tmp_path``/course (a template with its nbgrader_config.py, a submission of one
+    notebook) and the student's ``tmp_path``/home."""
     from lstm_grading import safe_copy
 
     template, submission = tmp_path / "template", tmp_path / "submission"
@@ -161,14 +162,22 @@ def test_prepare_fills_the_private_course_and_the_kernelspec_reduced_mode(tmp_pa
     (submission / "ps01.ipynb").write_text("{}")
     course, home = tmp_path / "course", tmp_path / "home"
     course.mkdir()
-    limits = Limits(cell_timeout=7, output_bytes=12345, memory_mb=1500)
-    job = Job("ada", "ps01", str(tmp_path), str(template), limits, "reduced", python="/py")
+    job = Job("ada", "ps01", str(tmp_path), str(template), limits, "reduced", python=python)
     fds = [safe_copy.open_dir(str(template)), safe_copy.open_dir(str(submission))]
     try:
         env = private_course.prepare(job, *fds, str(course), str(home))
     finally:
         for fd in fds:
             os.close(fd)
+    return job, env
+
+
+def test_prepare_fills_the_private_course_and_the_kernelspec_reduced_mode(tmp_path):
+    """private_course.prepare as a reduced-mode job runs it (no uid to give the home to; full
+    mode's chown and chmod need root: the slow tier's sandboxed runs)."""
+    limits = Limits(cell_timeout=7, output_bytes=12345, memory_mb=1500)
+    job, env = prepared(tmp_path, limits, "/py")
+    course, home = tmp_path / "course", tmp_path / "home"
     assert env == private_course.environment(str(course), job)
     assert env["LSTM_GRADING_CELL_TIMEOUT"] == "7"  # nbgrader_config.py's cell timeout
     assert (course / "nbgrader_config.py").is_file()
@@ -200,25 +209,8 @@ def test_the_grading_kernel_starts_without_its_debugger_and_runs_code(tmp_path):
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
 
-    from lstm_grading import safe_copy
-
-    template, submission = tmp_path / "template", tmp_path / "submission"
-    (template / "solutions" / "ps01").mkdir(parents=True)
-    (template / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
-    submission.mkdir()
-    (submission / "ps01.ipynb").write_text("{}")
-    course, home = tmp_path / "course", tmp_path / "home"
-    course.mkdir()
-    job = Job(
-        "ada", "ps01", str(tmp_path), str(template), Limits(), "reduced", python=sys.executable
-    )
-    fds = [safe_copy.open_dir(str(template)), safe_copy.open_dir(str(submission))]
-    try:
-        env = private_course.prepare(job, *fds, str(course), str(home))
-    finally:
-        for fd in fds:
-            os.close(fd)
-    graded = course / "autograded" / "ada" / "ps01"
+    _, env = prepared(tmp_path, Limits(), sys.executable)
+    graded = tmp_path / "course" / "autograded" / "ada" / "ps01"
     graded.mkdir(parents=True)
     specs = KernelSpecManager(kernel_dirs=[str(Path(env["JUPYTER_PATH"]) / "kernels")])
     manager = KernelManager(kernel_name="python3", kernel_spec_manager=specs)
