@@ -134,7 +134,7 @@ test: $(STAMP) $(VENDOR_STAMP) chromium  ## Build the book (the fast tier runs m
 	exit $$status
 
 # The fast tier on the same two workers (one process alone takes about a minute for it).
-test-fast: $(STAMP)  ## The fast tier: no kernel, no browser, no built book (under a minute)
+test-fast: $(STAMP)  ## The fast tier: no kernel, no browser, no built book (goal: under a minute)
 	$(PYTEST) -m "not slow" -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)  ## ruff check and format check
