@@ -42,6 +42,15 @@ def notebook_code(assignment: str) -> str:
     return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
 
 
+def notebook_text(assignment: str) -> str:
+    """The markdown cells of solutions/<assignment>/<assignment>.ipynb, lines joined by spaces."""
+    notebook = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return " ".join(
+        " ".join("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown"
+    )
+
+
 # -- chapter 1: floating point and the recurrent Jacobian ------------------------------------
 
 
@@ -621,8 +630,8 @@ def test_assignment_3_glues_the_hand_worked_memory():
 
 def test_assignment_4_glues_the_two_companies():
     """ps04 page: day 5 of A and B, c and h after day 1, and the hand-worked c and h, glued from
-    lstm_core; shown as the notebook's test messages quote them. The predictions are the targets
-    to within 0.05: "the unit remembers day 1"."""
+    lstm_core; shown as part 3 of the notebook and its test messages quote them. The
+    predictions are the targets to within 0.05: "the unit remembers day 1"."""
     name = "assignments/ps04-unrolling.md"
     values, show, flat = glued(name), shown(name), " ".join(page(name).split())
     assert (
@@ -638,15 +647,15 @@ def test_assignment_4_glues_the_two_companies():
         assert abs(values[f"{company}-final"] - float(y[k, 0])) < 0.05
     t = _hand_worked_step()
     assert values["t-c"] == float(t["c"][0, 0]) and values["t-h"] == float(t["h"][0, 0])
-    code = notebook_code("ps04_unrolling")
-    for quoted in (
-        f"{show['A-final:.3f']} for A and {show['B-final:.3f']} for B",
-        f"{show['A-c1:.2f']} and {show['B-c1:.2f']}",
-        f"{show['A-h1:.2f']} and {show['B-h1:.2f']}",
-        f"c = {show['t-c:.3f']}",
-        f"h = {show['t-h:.3f']}",
+    code, text = notebook_code("ps04_unrolling"), notebook_text("ps04_unrolling")
+    for quoted in (f"c = {show['t-c:.3f']}", f"h = {show['t-h:.3f']}"):
+        assert quoted in code, quoted  # test_hand_worked_params's messages
+    for quoted in (  # part 3's text, to which the cell after test_predictions compares
+        f"$h = {show['A-final:.3f']}$ for A and ${show['B-final:.3f']}$ for B",
+        f"after day 1 are $c = {show['A-c1:.2f']}$ and $h = {show['A-h1:.2f']}$, company B's "
+        f"$c = {show['B-c1:.2f']}$ and $h = {show['B-h1:.2f']}$",
     ):
-        assert quoted in code, quoted
+        assert quoted in text, quoted
 
 
 def test_python_version_is_the_same_everywhere():

@@ -1360,10 +1360,11 @@ def test_quiet_gradebook_silences_tornado_only_inside_and_restores_it(monkeypatc
 
 
 # -- the feedback pages: hidden tests and their tracebacks stay private ---------------------------
-def feedback_cell(source: str, grade: bool):
+def feedback_cell(source: str, grade: bool, locked: bool | None = None):
     from nbformat.v4 import new_code_cell, new_output
 
-    meta = {"grade": grade, "solution": not grade, "locked": grade, "grade_id": "c", "points": 1}
+    locked = grade if locked is None else locked
+    meta = {"grade": grade, "solution": not locked, "locked": locked, "grade_id": "c", "points": 1}
     cell = new_code_cell(source, metadata={"nbgrader": {**meta, "schema_version": 3}})
     trace = ["Traceback (most recent call last)", "secret_case = ...", "AssertionError: no"]
     cell.outputs = [new_output("error", ename="AssertionError", evalue="no", traceback=trace)]
@@ -1383,3 +1384,15 @@ def test_feedback_hides_the_hidden_tests_and_the_traceback_of_grade_cells():
     assert grade.source == visible
     assert grade.outputs[0].traceback == ["AssertionError: no"]  # the last line, name and text
     assert len(solution.outputs[0].traceback) == 3  # the student's own cell: their traceback
+
+
+def test_feedback_keeps_only_the_last_line_of_an_error_in_a_read_only_cell():
+    """A cell the course wrote but does not grade (ps04's your_unit) shows the error's name and
+    text, as grade cells do, not the frames of the course's code."""
+    from nbformat.v4 import new_notebook
+
+    from lstm_grading.feedback import HideHiddenTests
+
+    read_only = feedback_cell("x, y = two_companies()\n", grade=False, locked=True)
+    notebook, _ = HideHiddenTests().preprocess(new_notebook(cells=[read_only]), {})
+    assert notebook.cells[0].outputs[0].traceback == ["AssertionError: no"]

@@ -285,9 +285,58 @@ def test_a_failed_check_inside_a_call_keeps_its_own_message():
 def test_a_prediction_from_a_hard_coded_step_is_named():
     from lstm_grading.hidden import ps04
 
-    ps04.check_predict_day5(lambda x, params: forward(x, params)[0][:, -1])
+    ps04.check_predict_day5(lambda x, params: forward(x, params)[0][:, -1], {})
     with pytest.raises(AssertionError, match=r"returned h after step 3 \(hs\[:, 3\]\) for x of "):
-        ps04.check_predict_day5(lambda x, params: forward(x, params)[0][:, 3])
+        ps04.check_predict_day5(lambda x, params: forward(x, params)[0][:, 3], {})
+    with pytest.raises(AssertionError, match=r"returned the long-term memory c after the last"):
+        ps04.check_predict_day5(lambda x, params: forward(x, params)[1][-1]["c"], {})
+
+
+def _predict_day5_of(namespace: dict):
+    """The solution's predict_day5, reading lstm_forward from ``namespace`` as a notebook's
+    function reads it from the notebook's globals."""
+    exec("def predict_day5(x, params):\n    return lstm_forward(x, params)[0][:, -1]\n", namespace)
+    return namespace["predict_day5"]
+
+
+def test_predict_day5_is_graded_with_a_correct_lstm_forward_in_place_of_the_students():
+    """A wrong lstm_forward costs its own cells, not predict_day5's; the student's comes back."""
+    from lstm_grading.hidden import ps04
+
+    def off_by_one(x, params, h0=None, c0=None):  # every h one step late
+        hs, caches = forward(x, params, h0, c0)
+        return np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1), caches
+
+    namespace = {"lstm_forward": off_by_one}
+    ps04.check_predict_day5(_predict_day5_of(namespace), namespace)
+    assert namespace["lstm_forward"] is off_by_one
+    with pytest.raises(AssertionError, match=r"^hs \(N, T, D, H = "):
+        ps04.check_values(off_by_one)  # where the bug is graded
+
+    def raises(*args):
+        raise NotImplementedError
+
+    namespace = {"lstm_forward": raises}
+    ps04.check_predict_day5(_predict_day5_of(namespace), namespace)
+    assert namespace["lstm_forward"] is raises
+
+
+def test_the_stand_in_lstm_forward_is_the_reference():
+    """The forward that grades predict_day5 gives lstm_core's hs and caches (1e-12)."""
+    from lstm_grading.hidden import contract, ps04
+
+    rng = np.random.default_rng(7)
+    for N, T, D, H in [(1, 1, 1, 1), (3, 6, 2, 4), (2, 3, 5, 2)]:
+        params = {k: 2.0 * v for k, v in lstm_core.init_params(D, H, rng=rng).items()}
+        x, h0, c0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
+        for states in [(), (h0, c0)]:
+            hs, caches = ps04._correct_forward(contract.gates())(x, params, *states)
+            want_hs, want_caches = contract.forward(x, params, *states)
+            np.testing.assert_allclose(hs, want_hs, rtol=1e-12, atol=1e-12)
+            for got, want in zip(caches, want_caches, strict=True):
+                assert set(got) == set(want)
+                for key in contract.CACHE_KEYS[:-1]:
+                    np.testing.assert_allclose(got[key], want[key], rtol=1e-12, atol=1e-12)
 
 
 def test_init_params_with_zero_biases_besides_the_forget_gate_fails():

@@ -121,27 +121,70 @@ def _near(got: np.ndarray, want: np.ndarray) -> bool:
     )
 
 
+def _correct_forward(order: tuple[str, ...]):
+    """A correct ``lstm_forward`` in plain NumPy (gate blocks in ``order``), to grade
+    ``predict_day5`` on its own: the reference package may not run inside a student's call."""
+
+    def lstm_forward(x, params, h0=None, c0=None):
+        N, T, _ = x.shape
+        H = params["Wh"].shape[0]
+        h = np.zeros((N, H)) if h0 is None else h0
+        c = np.zeros((N, H)) if c0 is None else c0
+        hs, caches = np.empty((N, T, H)), []
+        for t in range(T):
+            a = x[:, t] @ params["Wx"] + h @ params["Wh"] + params["b"]
+            z = dict(zip(order, np.split(a, 4, axis=1), strict=True))
+            i, f, o = (0.5 + 0.5 * np.tanh(0.5 * z[k]) for k in ("i", "f", "o"))
+            g = np.tanh(z["g"])
+            c_next = f * c + i * g
+            tanh_c = np.tanh(c_next)
+            step = {"x": x[:, t], "h_prev": h, "c_prev": c, "i": i, "f": f, "o": o, "g": g}
+            h, c = o * tanh_c, c_next
+            caches.append({**step, "c": c, "tanh_c": tanh_c, "params": params})
+            hs[:, t] = h
+        return hs, caches
+
+    return lstm_forward
+
+
 @names_global_data
-def check_predict_day5(fn) -> None:
-    """The last h (not c, not the first step's), for the companies and random sequences."""
+def check_predict_day5(fn, namespace: dict) -> None:
+    """The last h (not c, not the first step's), for the companies and random sequences, with
+    a correct ``lstm_forward`` in place of the student's (``namespace`` is the notebook's
+    globals): predict_day5 is graded on its own, a wrong lstm_forward costs its own cells."""
     __tracebackhide__ = True
     x, _ = reference("two_companies")()
     cases = [(x, contract.hand_worked_params())]
     rng = np.random.default_rng(2406)
     for N, T, D, H in [(3, 6, 2, 4), (1, 1, 3, 2), (2, 3, 1, 1)]:
         cases.append((rng.normal(size=(N, T, D)), random_params(rng, D, H)))
-    for x, params in cases:
-        label = f"x of shape {x.shape}"
-        got = call(fn, x, params, name="predict_day5", names=("x", "params"), case=label)
-        hs = contract.forward(x, params)[0]
-        want = hs[:, -1]
-        array_of(got, f"predict_day5 for {label}", want.shape)
-        T = x.shape[1]
-        for t in range(T - 1):  # h after an earlier step: a hard-coded or off-by-one index
-            if _near(got, hs[:, t]) and not _near(got, want):
-                raise AssertionError(
-                    f"predict_day5 returned h after step {t} (hs[:, {t}]) for {label}; the "
-                    f"prediction is h after the last step, hs[:, T - 1] = hs[:, {T - 1}] here: "
-                    "take the last step for any T (hs[:, -1])"
-                )
-        close(got, want, f"predict_day5 for {label}")
+    yours = namespace.get("lstm_forward")
+    namespace["lstm_forward"] = _correct_forward(contract.gates())
+    try:
+        for x, params in cases:
+            _check_prediction(fn, x, params)
+    finally:
+        namespace["lstm_forward"] = yours
+
+
+def _check_prediction(fn, x, params) -> None:
+    __tracebackhide__ = True
+    label = f"x of shape {x.shape}"
+    got = call(fn, x, params, name="predict_day5", names=("x", "params"), case=label)
+    hs, caches = contract.forward(x, params)
+    want = hs[:, -1]
+    array_of(got, f"predict_day5 for {label}", want.shape)
+    if _near(got, caches[-1]["c"]) and not _near(got, want):
+        raise AssertionError(
+            f"predict_day5 returned the long-term memory c after the last step for {label}; "
+            "the prediction is h, the short-term memory"
+        )
+    T = x.shape[1]
+    for t in range(T - 1):  # h after an earlier step: a hard-coded or off-by-one index
+        if _near(got, hs[:, t]) and not _near(got, want):
+            raise AssertionError(
+                f"predict_day5 returned h after step {t} (hs[:, {t}]) for {label}; the "
+                f"prediction is h after the last step, hs[:, T - 1] = hs[:, {T - 1}] here: "
+                "take the last step for any T (hs[:, -1])"
+            )
+    close(got, want, f"predict_day5 for {label}")
