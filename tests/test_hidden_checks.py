@@ -7,6 +7,7 @@ random generators) and a student's np.errstate(under="ignore") are fine.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import warnings
@@ -368,9 +369,21 @@ def _stable_tanh(x):
 @pytest.mark.parametrize(
     ("check", "fn", "says"),
     [
-        (check_sigmoid_grad, lambda x: x * (1.0 - x), "that is x * (1 - x); it takes the pre-"),
-        (check_tanh_grad, lambda x: 1.0 - x * x, "that is 1 - x ** 2; it takes the pre-"),
-        (check_tanh_grad, lambda x: 1.0 - _stable_tanh(x), "that is 1 - tanh(x); the derivative"),
+        (
+            functools.partial(check_sigmoid_grad, namespace={}),
+            lambda x: x * (1.0 - x),
+            "that is x * (1 - x); it takes the pre-",
+        ),
+        (
+            functools.partial(check_tanh_grad, namespace={}),
+            lambda x: 1.0 - x * x,
+            "that is 1 - x ** 2; it takes the pre-",
+        ),
+        (
+            functools.partial(check_tanh_grad, namespace={}),
+            lambda x: 1.0 - _stable_tanh(x),
+            "that is 1 - tanh(x); the derivative",
+        ),
         (
             check_sigmoid,
             lambda x: (0.5 * (1.0 + _stable_tanh(x / 2))).astype(np.float32),
@@ -381,6 +394,49 @@ def _stable_tanh(x):
 def test_a_usual_slip_in_an_activation_is_named(check, fn, says):
     with pytest.raises(AssertionError, match=re.escape(says)):
         check(fn)
+
+
+def _derivative_of(name: str, namespace: dict):
+    """The solution's derivative, calling the activation ``name`` from ``namespace`` as a
+    notebook's function calls it from the notebook's globals."""
+    body = (
+        "s = sigmoid(x)\n    return s * (1.0 - s)"
+        if name == "sigmoid"
+        else "t = tanh(x)\n    return 1.0 - t * t"
+    )
+    exec(f"def {name}_grad(x):\n    {body}\n", namespace)
+    return namespace[f"{name}_grad"]
+
+
+@pytest.mark.parametrize(
+    ("check", "name"), [(check_sigmoid_grad, "sigmoid"), (check_tanh_grad, "tanh")]
+)
+def test_a_derivative_is_graded_with_a_correct_activation_in_place_of_the_students(check, name):
+    """A wrong (overflowing) or unwritten activation costs its own test, not the derivative's;
+    the student's activation is put back, and a notebook without one is left without one."""
+
+    def naive(x):
+        return (
+            1.0 / (1.0 + np.exp(-x))
+            if name == "sigmoid"
+            else (np.exp(2 * x) - 1) / (np.exp(2 * x) + 1)
+        )
+
+    def unwritten(x):
+        raise NotImplementedError
+
+    for yours in (naive, unwritten):
+        namespace = {name: yours}
+        check(_derivative_of(name, namespace), namespace)
+        assert namespace[name] is yours
+    namespace = {}
+    derivative = _derivative_of(name, namespace)
+    check(derivative, namespace)
+    assert name not in namespace
+    namespace = {name: naive}
+    derivative = _derivative_of(name, namespace)
+    with pytest.raises(AssertionError, match="differ from the reference"):  # still graded
+        check(lambda x: 2.0 * derivative(x), namespace)
 
 
 def test_a_step_that_returns_c_then_h_is_named():

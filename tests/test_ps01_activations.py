@@ -33,8 +33,8 @@ LOOP_SWALLOWING_CTRL_C = (
     "    import time\n\n    while True:\n        try:\n            time.sleep(0.05)\n"
     "        except KeyboardInterrupt:\n            pass"
 )
-BOTH_SIGMOIDS = ("test_sigmoid", "test_sigmoid_grad")  # sigmoid_grad calls sigmoid
-BOTH_TANHS = ("test_tanh", "test_tanh_grad")
+# sigmoid_grad and tanh_grad call sigmoid and tanh, but their tests put a correct one in place
+# of the student's: a wrong activation costs its own test only.
 SILENCED = "switched floating-point errors off"
 
 SUBMISSIONS = [
@@ -79,7 +79,7 @@ SUBMISSIONS = [
         "naive_sigmoid",
         "sigmoid by the textbook formula overflows at x = -1000; sigmoid_grad uses it",
         edits=((SIGMOID, "    return 1.0 / (1.0 + np.exp(-x))"),),
-        broken=BOTH_SIGMOIDS,
+        broken=("test_sigmoid",),
         reason="sigmoid overflowed for a large |x|",
     ),
     Submission(
@@ -91,14 +91,14 @@ SUBMISSIONS = [
                 '    with np.errstate(over="ignore"):\n        return 1.0 / (1.0 + np.exp(-x))',
             ),
         ),
-        broken=BOTH_SIGMOIDS,
+        broken=("test_sigmoid",),
         reason=SILENCED,
     ),
     Submission(
         "naive_sigmoid_seterr",
         "the textbook sigmoid after np.seterr(all='ignore')",
         edits=((SIGMOID, '    np.seterr(all="ignore")\n    return 1.0 / (1.0 + np.exp(-x))'),),
-        broken=BOTH_SIGMOIDS,
+        broken=("test_sigmoid",),
         reason=SILENCED,
     ),
     Submission(
@@ -108,7 +108,7 @@ SUBMISSIONS = [
             ("def tanh(x):", '@np.errstate(all="ignore")\ndef tanh(x):'),
             (TANH, "    return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))"),
         ),
-        broken=BOTH_TANHS,
+        broken=("test_tanh",),
         reason="tanh at 1000, -1000, 1e308, -1e308 should be exactly 1, -1, 1, -1",
     ),
     Submission(
@@ -120,7 +120,7 @@ SUBMISSIONS = [
                 "    return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))",
             ),
         ),
-        broken=BOTH_SIGMOIDS,
+        broken=("test_sigmoid",),
         reason="sigmoid overflowed for a large |x|",
     ),
     Submission(
@@ -143,28 +143,28 @@ SUBMISSIONS = [
                 "    return np.where(negative, z / (1.0 + z), 1.0 / (1.0 + z))",
             ),
         ),
-        broken=BOTH_SIGMOIDS,
+        broken=("test_sigmoid",),
         reason="changed its argument in place",
     ),
     Submission(
         "sigmoid_flattens",
         "sigmoid returns a flat array whatever the input's shape",
         edits=((SIGMOID, SIGMOID.replace("(1.0 + z))", "(1.0 + z)).ravel()")),),
-        broken=BOTH_SIGMOIDS,
+        broken=("test_sigmoid",),
         reason="sigmoid should work elementwise on a 2-D array",
     ),
     Submission(
         "naive_tanh",
         "tanh by the textbook formula gives inf/inf = nan; tanh_grad uses it",
         edits=((TANH, "    return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))"),),
-        broken=BOTH_TANHS,
+        broken=("test_tanh",),
         reason="tanh overflowed for a large |x|",
     ),
     Submission(
         "tanh_two_abs_x",
         "exp(-2|x|) computed from 2|x|, which overflows for |x| near 1e308",
         edits=((TANH_W, "    w = np.exp(-2 * np.abs(x))"),),
-        broken=BOTH_TANHS,
+        broken=("test_tanh",),
         reason="tanh overflowed for a large |x|",
     ),
     Submission(
@@ -202,7 +202,7 @@ SUBMISSIONS = [
             ("def sigmoid(x):", "from lstm_core import sigmoid as helper\n\n\ndef sigmoid(x):"),
             (SIGMOID, "    return helper(x)"),
         ),
-        broken=BOTH_SIGMOIDS,
+        broken=("test_sigmoid",),
         reason="called the reference package",
     ),
     Submission(
@@ -216,7 +216,7 @@ SUBMISSIONS = [
         "sigmoid_float32",
         "sigmoid computes in float32 (float64 inputs give float32); sigmoid_grad uses it",
         edits=((SIGMOID, SIGMOID + ".astype(np.float32)"),),
-        broken=BOTH_SIGMOIDS,
+        broken=("test_sigmoid",),
         reason="sigmoid should return float64 for float64 inputs, got float32",
     ),
     Submission(
@@ -253,7 +253,7 @@ SUBMISSIONS = [
             ("lstm_grading/hidden/__init__.py", ""),
             (
                 "lstm_grading/hidden/ps01.py",
-                "def _passes(fn):\n    pass\n\n\n"
+                "def _passes(*args):\n    pass\n\n\n"
                 "check_sigmoid = check_tanh = check_sigmoid_grad = check_tanh_grad = _passes\n",
             ),
         ),
@@ -279,7 +279,7 @@ SUBMISSIONS = [
         "loop_swallowing_ctrl_c",
         "tanh loops forever and swallows KeyboardInterrupt: the kernel guard stops each cell",
         edits=((TANH, LOOP_SWALLOWING_CTRL_C),),
-        broken=BOTH_TANHS,
+        broken=("test_tanh",),
         reason="CellTimeout: this cell was stopped after",
         hostile=True,
         loops=True,
@@ -295,7 +295,7 @@ SUBMISSIONS = [
                 "    while True:\n        time.sleep(0.05)",
             ),
         ),
-        broken=BOTH_TANHS,
+        broken=("test_tanh",),
         reason="CellTimeoutError: no reply from the kernel within",
         hostile=True,
         loops=True,
@@ -305,7 +305,7 @@ SUBMISSIONS = [
         "the tanh test cell deleted, tanh wrong: nbgrader puts the cell back",
         edits=((TANH, "    return x"),),
         delete="test_tanh",
-        broken=BOTH_TANHS,
+        broken=("test_tanh",),
         reason="was missing from the submission",
         hostile=True,
     ),
@@ -314,7 +314,7 @@ SUBMISSIONS = [
         "the tanh_grad test cell emptied, tanh_grad wrong: nbgrader restores the cell",
         edits=(
             (TANH_GRAD, "    return 1.0 - x * x"),
-            ('"""Checks tanh_grad: takes', 'pass\n"""Checks tanh_grad: takes'),
+            ('"""Checks tanh_grad, with', 'pass\n"""Checks tanh_grad, with'),
         ),
         broken=("test_tanh_grad",),
         reason="tanh_grad disagrees with a finite difference",
