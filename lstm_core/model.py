@@ -40,7 +40,7 @@ from .losses import (
 )
 from .lstm import backward_checked as lstm_backward_checked
 from .lstm import check_sequence_cache, lstm_forward
-from .params import check_params, init_params
+from .params import check_params, init_params, refuse_torch_weights
 from .rnn import RNNCache, check_rnn_cache, init_rnn_params, rnn_forward
 from .rnn import backward_checked as rnn_backward_checked
 
@@ -120,8 +120,10 @@ def cell_of(params) -> str:
     ------
     ValueError
         If ``params`` is not a dict (an ``ArgumentTypeError``) or its ``Wh`` is not a 2-D
-        array of shape ``(H, 4H)`` or ``(H, H)`` with ``H >= 1``.
+        array of shape ``(H, 4H)`` or ``(H, H)`` with ``H >= 1``, saying so for PyTorch's
+        weights (:func:`lstm_core.params.refuse_torch_weights`).
     """
+    refuse_torch_weights(params)
     if not isinstance(params, dict):
         raise ArgumentTypeError(
             f"params must be a dict with keys ('Wx', 'Wh', 'b'), got {describe(params)}"

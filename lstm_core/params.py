@@ -78,6 +78,42 @@ def gate_slice(gate: str, hidden_size: int) -> slice:
     return slice(k * hidden_size, (k + 1) * hidden_size)
 
 
+#: How a refusal of PyTorch's weights, given where lstm_core's are wanted, ends.
+FROM_TORCH = "; lstm_core.from_torch converts PyTorch's weights"
+
+
+def refuse_torch_weights(params, name: str = "params", keys=("Wx", "Wh", "b")) -> None:
+    """Refuse PyTorch's weights given where lstm_core's are wanted, naming the conversion.
+
+    An ``nn.Module`` (anything with a ``state_dict``), a dict with PyTorch's names
+    (``weight_ih_l0``, ...) instead of ``keys``, or ``Wx (4H, D)`` and ``Wh (4H, H)``:
+    PyTorch's layout, transposed (no valid LSTM or RNN has those shapes). Anything else
+    passes, for :func:`check_params` to judge.
+    """
+    if not isinstance(params, dict):
+        if hasattr(params, "state_dict"):
+            raise ArgumentTypeError(
+                f"{name} must be a dict with keys {keys}, got {describe(params)}{FROM_TORCH}"
+            )
+        return
+    torch_names = any(str(k).startswith(("weight_ih", "weight_hh")) for k in params)
+    missing = [k for k in keys if k not in params]
+    if missing and torch_names:
+        raise ValueError(
+            f"{name} is missing {missing}; expected keys {list(keys)}, got keys "
+            f"{list(params)}, PyTorch's names{FROM_TORCH}"
+        )
+    Wx, Wh = params.get(keys[0]), params.get(keys[1])
+    if not (type(Wx) is type(Wh) is np.ndarray and Wx.ndim == Wh.ndim == 2):
+        return
+    if Wh.shape[1] >= 1 and Wx.shape[0] == Wh.shape[0] == 4 * Wh.shape[1]:
+        raise ValueError(
+            f"{name}[{keys[0]!r}] and {name}[{keys[1]!r}] must have shapes (D, 4H) and (H, 4H), "
+            f"got {Wx.shape} and {Wh.shape}, PyTorch's layout (weight_ih (4H, D), weight_hh "
+            f"(4H, H)){FROM_TORCH}"
+        )
+
+
 def check_params(params, name: str = "params", keys=("Wx", "Wh", "b")):
     """Validate an LSTM or RNN parameter dict and return ``(D, G, dtype)``.
 
@@ -87,8 +123,9 @@ def check_params(params, name: str = "params", keys=("Wx", "Wh", "b")):
     :class:`~lstm_core.ArgumentTypeError` (a ``TypeError`` and a ``ValueError``) for
     something other than a dict of plain NumPy arrays (a subclass such as ``np.matrix``,
     whose ``*`` is a matrix product, is refused), dtypes other than float32/float64 or mixed
-    dtypes.
+    dtypes. PyTorch's weights are refused as such (:func:`refuse_torch_weights`).
     """
+    refuse_torch_weights(params, name, keys)
     if not isinstance(params, dict):
         raise ArgumentTypeError(f"{name} must be a dict with keys {keys}, got {describe(params)}")
     missing = [k for k in keys if k not in params]

@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")  # before anything imports pyplot: no display, no GUI warnings
 
 
+import re
 import warnings
 
 import numpy as np
@@ -643,3 +644,71 @@ def test_what_the_third_review_fixed_beyond_one_argument():
     ):
         explorer.lookup()
     assert explorer.lookup(x=2.0) == explorer.readout.value
+
+
+class LSTM:
+    """Stands for a torch.nn.LSTM: only its class name and a ``state_dict`` count."""
+
+    def state_dict(self):
+        return {}
+
+
+def _torch_layout(D: int):
+    """LSTM params of H = 4 laid out as PyTorch's: ``Wx (4H, D)``, ``Wh (4H, H)``."""
+    p = lc.init_params(D, 4, rng=0)
+    return {"Wx": p["Wx"].T.copy(), "Wh": p["Wh"].T.copy(), "b": p["b"].copy()}
+
+
+FROM_TORCH = r"; lstm_core\.from_torch converts PyTorch's weights$"
+TORCH_NAMES = r"\['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0'\]"
+# PyTorch's weights where lstm_core's are wanted, a mistake of anyone comparing with
+# torch.nn.LSTM: each refusal says so and names the conversion (before, the layout's said
+# "params['Wh'] must have shape (H, G) = (?, 3), got (16, 4)", the others nothing of PyTorch).
+TORCH_MISTAKES = [
+    (
+        "state dict",
+        3,
+        lambda: lc.to_torch(lc.init_params(3, 4, rng=0)),
+        VALUE,
+        rf"^params is missing \['Wx', 'Wh', 'b'\]; expected keys \['Wx', 'Wh', 'b'\], got keys {TORCH_NAMES}, PyTorch's names{FROM_TORCH}",
+    ),
+    (
+        "module",
+        3,
+        LSTM,
+        TYPE,
+        rf"^params must be a dict with keys \('Wx', 'Wh', 'b'\), got LSTM .*{FROM_TORCH}",
+    ),
+    (
+        "layout D=3",
+        3,
+        lambda: _torch_layout(3),
+        VALUE,
+        rf"^params\['Wx'\] and params\['Wh'\] must have shapes \(D, 4H\) and \(H, 4H\), got \(16, 3\) and \(16, 4\), PyTorch's layout \(weight_ih \(4H, D\), weight_hh \(4H, H\)\){FROM_TORCH}",
+    ),
+    (
+        "layout D=H",
+        4,
+        lambda: _torch_layout(4),
+        VALUE,
+        rf"^params\['Wx'\] and params\['Wh'\] must have shapes \(D, 4H\) and \(H, 4H\), got \(16, 4\) and \(16, 4\), PyTorch's layout .*{FROM_TORCH}",
+    ),
+]
+TAKING_PARAMS = {
+    "lstm_forward": lambda x, params: lc.lstm_forward(x, params),
+    "reference.lstm_forward": lambda x, params: reference.lstm_forward(x, params),
+    "lstm_step_forward": lambda x, params: lc.lstm_step_forward(x[:, 0], None, None, params),
+    "forget_gate": lambda x, params: lc.forget_gate(x[:, 0], np.zeros((2, 4)), params),
+    "model_forward": lambda x, params: lc.model_forward(x, params),
+    "to_torch": lambda x, params: lc.to_torch(params),
+}
+
+
+@pytest.mark.parametrize("function", sorted(TAKING_PARAMS))
+@pytest.mark.parametrize("mistake", TORCH_MISTAKES, ids=[m[0] for m in TORCH_MISTAKES])
+def test_pytorchs_weights_for_lstm_cores_are_refused_with_the_conversion(mistake, function):
+    _, D, make, kind, pattern = mistake
+    with pytest.raises(ValueError) as caught:
+        TAKING_PARAMS[function](np.ones((2, 5, D)), make())
+    assert type(caught.value) is kind, f"{type(caught.value).__name__}: {caught.value}"
+    assert re.search(pattern, str(caught.value)), f"{pattern!r} not in {str(caught.value)!r}"
