@@ -47,7 +47,8 @@ def parser() -> inputs.Parser:
         "-j",
         type=inputs.jobs_rule().parse,
         default=None,
-        help="workers (default: one more than the cores)",
+        help="worker processes on this machine: the pool's, or with a cluster those that write "
+        "the feedback (default: one more than the cores)",
     )
     limit = {name: rule.parse for name, rule in LIMIT_RULES.items()}
     try:

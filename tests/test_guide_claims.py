@@ -545,6 +545,27 @@ def test_the_pool_has_one_worker_more_than_the_cores(monkeypatch):
     assert "pool's default (one more than the cores)" in flat("README")
 
 
+def test_help_says_what_jobs_sets_with_a_cluster():
+    """instructor guide and `--help`: with a cluster, `--jobs` sets the local processes that
+    write the feedback (the grading's workers are Dask's, which `--jobs` does not set)."""
+    from lstm_grading.cluster import coordinator
+
+    assert "`--jobs` sets the local processes that generate the feedback" in flat(
+        "instructor-guide"
+    )
+    shown = " ".join(cli.parser().format_help().split())
+    assert (
+        "worker processes on this machine: the pool's, or with a cluster those that write "
+        "the feedback (default: one more than the cores)" in shown
+    )
+    source = inspect.getsource(coordinator.grade_assignment)
+    assert source.count("Pool(jobs") == 1
+    assert (
+        "with Pool(jobs, parallel.TASKS) as pool:\n"
+        "                    parallel._feedback(pool, run, due, outcomes)" in source
+    )
+
+
 def test_the_kernels_uid_and_the_jobs_memory_cgroup_are_as_described(monkeypatch):
     """instructor guide: the kernel's uid is `LSTM_GRADING_UID_BASE` + worker pid; the job's
     memory cgroup allows the kernel's memory + 1 GiB + the disk (the job's tmpfs)."""
