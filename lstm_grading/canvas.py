@@ -433,10 +433,18 @@ def check_output(out: Path, inputs: list[Path]) -> None:
                 )
 
 
+#: What ``lstm-autograde export``'s exit status says, at the end of its ``--help``.
+EXIT_STATUS = (
+    "Exit status: 0 if the import file was written; 2 for an input refused or a file that "
+    "cannot be read or written (one line saying why)."
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(
         prog="lstm-autograde export",
         description="Fill one assignment column of a Canvas gradebook export for import.",
+        epilog=EXIT_STATUS,
     )
     parser.add_argument(
         "--canvas", type=path_option, required=True, help="Canvas gradebook export (CSV)"

@@ -5,10 +5,11 @@
 (:mod:`lstm_grading.cluster`); ``lstm-autograde export --canvas ...`` fills a Canvas gradebook
 export with the grades (:mod:`lstm_grading.canvas`).
 
-Exit status: 0; 1 if a submission failed or was refused, feedback or the export failed; 2 for
-an input refused (one line naming it), a course another run is grading, a full disk or a
-cluster that cannot be used; 128 + the signal's number (130, 143, 129) for a run stopped by
-SIGINT, SIGTERM or SIGHUP, after its clean-up (:func:`stopped_by_signals`).
+Exit status (:data:`EXIT_STATUS`, which ``--help`` shows): 0 if all went well; 1 if a
+submission failed or was refused, feedback or the export failed; 2 for an input refused (one
+line naming it), a course another run is grading, a full disk or a cluster that cannot be
+used; 128 + the signal's number (130, 143, 129) for a run stopped by SIGINT, SIGTERM or
+SIGHUP, after its clean-up (:func:`stopped_by_signals`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ from .job import LIMIT_RULES
 from .parallel import grade_assignment
 from .sandbox import Limits
 
+#: What the exit status says, at the end of ``--help`` (the module's docstring says it too).
+EXIT_STATUS = (
+    "Exit status: 0 if all went well; 1 if a submission failed or was refused, feedback or the "
+    "export failed; 2 for an input refused (one line naming it), a course another run is "
+    "grading, a full disk or a cluster that cannot be used; 128 + the signal's number (130, "
+    "143, 129) for a run stopped by SIGINT, SIGTERM or SIGHUP, after its clean-up."
+)
+
 
 def parser() -> inputs.Parser:
     p = inputs.Parser(
@@ -36,7 +45,7 @@ def parser() -> inputs.Parser:
             "       %(prog)s export --canvas FILE --column NAME --assignment ID [options]"
         ),
         description="Autograde every submission of one assignment in parallel, sandboxed.",
-        epilog="lstm-autograde export --help: send the grades to Canvas.",
+        epilog=f"lstm-autograde export --help: send the grades to Canvas. {EXIT_STATUS}",
     )
     p.add_argument("assignment", help="assignment id, e.g. ps01_activations")
     p.add_argument(

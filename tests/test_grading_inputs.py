@@ -653,6 +653,30 @@ def test_a_deleted_current_folder_is_named_not_a_traceback(tmp_path, monkeypatch
     assert code == 2 and re.match(f"lstm-autograde export: {message}", err), err
 
 
+def test_help_ends_with_what_the_exit_status_says(capsys):
+    """Both commands' ``--help`` end with their exit statuses (the module docstring had them,
+    the help did not), the same as the docstring's; a stopped run's are 128 + the numbers of
+    the signals that stop it."""
+
+    def shown(argv):
+        with pytest.raises(SystemExit) as done:
+            cli.main(argv)
+        assert done.value.code == 0
+        return " ".join(capsys.readouterr().out.split())
+
+    assert shown(["--help"]).endswith(cli.EXIT_STATUS)
+    assert shown(["export", "--help"]).endswith(canvas.EXIT_STATUS)
+    docstring = " ".join(cli.__doc__.split()).replace(" (:func:`stopped_by_signals`)", "")
+    assert docstring.endswith(
+        cli.EXIT_STATUS.replace(
+            "Exit status:", "Exit status (:data:`EXIT_STATUS`, which ``--help`` shows):"
+        )
+    )
+    statuses = [128 + s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)]
+    assert f"128 + the signal's number ({', '.join(map(str, statuses))})" in cli.EXIT_STATUS
+    assert [s.name for s in cli.STOP_SIGNALS] == ["SIGINT", "SIGTERM", "SIGHUP"]
+
+
 def test_valid_options_reach_the_run_unchanged(course, capsys, monkeypatch):
     seen = {}
 
