@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -186,3 +187,32 @@ def test_the_wheel_works_outside_a_checkout(dists, tmp_path):
     shown = python("-m", "lstm_grading", "--help")
     assert (shown.returncode, shown.stderr) == (0, "")
     assert shown.stdout.startswith("usage: lstm-autograde ")
+
+
+def test_every_requirement_admits_the_locked_version():
+    """``make install`` runs ``pip install -c requirements.lock -e '.[test]'``: a requirement
+    of pyproject.toml (the dependencies or an extra) that excludes its package's locked version,
+    or names a package the lock lacks, makes that install fail or go unpinned."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    locked = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            locked[canonicalize_name(name)] = version
+    requirements = [*project["dependencies"]]
+    requirements += [r for extra in project["optional-dependencies"].values() for r in extra]
+    wrong = []
+    for text in requirements:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        if name == canonicalize_name(project["name"]):
+            continue  # an extra of this project
+        version = locked.get(name)
+        if version is None or not requirement.specifier.contains(version, prereleases=True):
+            wrong.append(f"{text} (locked: {version})")
+    assert not wrong, wrong
+    assert len(requirements) > 20
