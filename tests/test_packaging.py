@@ -49,7 +49,7 @@ def build(source: Path, out: Path, *kinds: str) -> list[Path]:
     done = subprocess.run(
         [sys.executable, "-c", f"from setuptools import build_meta as b; {calls}"],
         cwd=source,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env={**os.environ, "PYTHONWARNINGS": "error"},  # as everywhere in the suite
         capture_output=True,
         text=True,
         timeout=120,
