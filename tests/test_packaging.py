@@ -5,8 +5,11 @@ Each build runs on a copy of the checkout's files (those git would commit), so t
 leaves ``build/`` or ``*.egg-info`` in the checkout.
 """
 
+import ast
 import email.parser
+import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -216,3 +219,117 @@ def test_every_requirement_admits_the_locked_version():
             wrong.append(f"{text} (locked: {version})")
     assert not wrong, wrong
     assert len(requirements) > 20
+
+
+@functools.cache
+def requirement_closure(extra: str) -> frozenset[str]:
+    """The distributions ``lstm-core[extra]`` installs, with theirs (this project's extras from
+    pyproject.toml, the others' requirements from their installed metadata)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    this = canonicalize_name(project["name"])
+    seen, todo = set(), [(Requirement(f"{this}[{extra}]"), "")]
+    while todo:
+        requirement, wanted_by = todo.pop()
+        if requirement.marker and not requirement.marker.evaluate({"extra": wanted_by}):
+            continue
+        name = canonicalize_name(requirement.name)
+        for wanted in requirement.extras or {""}:
+            if (name, wanted) in seen:
+                continue
+            seen.add((name, wanted))
+            if name == this:
+                more = project["optional-dependencies"][wanted] if wanted else []
+                todo += [(Requirement(r), "") for r in [*project["dependencies"], *more]]
+            else:
+                todo += [(Requirement(r), wanted) for r in metadata.requires(name) or []]
+    return frozenset(name for name, _ in seen)
+
+
+@functools.cache
+def providers() -> dict[str, list[str]]:
+    """The installed distributions that provide each top-level module."""
+    from importlib import metadata
+
+    return metadata.packages_distributions()
+
+
+def not_installed_by(extra: str, modules: set[str]) -> dict[str, list[str]]:
+    """Those of ``modules`` that come from neither the standard library, this project nor a
+    distribution ``lstm-core[extra]`` installs, with the distributions that provide them."""
+    from packaging.utils import canonicalize_name
+
+    installs = requirement_closure(extra)
+    missing = {}
+    for module in sorted(modules - set(sys.stdlib_module_names) - set(PACKAGES)):
+        dists = {canonicalize_name(d) for d in providers().get(module, [])}
+        if not dists & installs:
+            missing[module] = sorted(dists)
+    return missing
+
+
+def imports_of(source: str) -> set[str]:
+    """The top-level modules ``source`` imports: Python, or a code cell's (its MyST options and
+    IPython's magics left out)."""
+    source = re.sub(r"\A---\n.*?^---\n", "", source, flags=re.M | re.S)  # a YAML block of options
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    while lines and re.match(r":[\w-]+:", lines[0]):  # :tags: [remove-cell] and the like
+        lines.pop(0)
+    found = set()
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_course_extra_installs_what_the_books_code_imports():
+    """pyproject.toml: the course extra is "everything the book and the assignments need".
+    Every module the book's executed cells import (and the course's own modules they import
+    in turn, from book/ and tests/) comes from the standard library, this project, or a
+    distribution ``lstm-core[course]`` installs. (Chapter 12 imports torch, which only the
+    test extra had: ``pip install ".[course]"`` could not build the book.)"""
+    cells = []
+    for page in sorted((ROOT / "book").rglob("*.md")):
+        cells += re.findall(r"^```\{code-cell\}[^\n]*\n(.*?)^```", page.read_text(), re.M | re.S)
+    modules, todo, local = set(), [imports_of(c) for c in cells], set()
+    while todo:
+        for module in todo.pop() - modules:
+            modules.add(module)
+            for folder in ("book", "tests"):
+                if (ROOT / folder / f"{module}.py").is_file():
+                    local.add(module)
+                    todo.append(imports_of((ROOT / folder / f"{module}.py").read_text()))
+    assert {"numpy", "lstm_core", "matplotlib", "torch"} <= modules
+    missing = not_installed_by("course", modules - local)
+    assert not missing, f"imported by the book, not installed by lstm-core[course]: {missing}"
+
+
+def package_imports(*parts: str, leave_out=()) -> set[str]:
+    """The top-level modules the package folder ``parts`` imports anywhere (lazily too)."""
+    files = sorted(ROOT.joinpath(*parts).rglob("*.py"))
+    found = set()
+    for f in files:
+        if not any(f.is_relative_to(ROOT.joinpath(*parts, o)) for o in leave_out):
+            found |= imports_of(f.read_text())
+    return found
+
+
+def test_each_package_imports_only_what_its_extra_installs():
+    """lstm_core stays pure NumPy (its plots and widgets: matplotlib and ipywidgets, from the
+    course extra); lstm_grading imports what the grader extra installs, its cluster/ what the
+    cluster extra does."""
+    core = package_imports("lstm_core", leave_out=("plots.py", "widgets.py"))
+    assert core - set(sys.stdlib_module_names) == {"numpy"}
+    assert not_installed_by("course", package_imports("lstm_core")) == {}
+    grading = package_imports("lstm_grading", leave_out=("cluster",))
+    assert {"nbgrader", "nbformat", "psutil"} <= grading
+    assert not_installed_by("grader", grading) == {}
+    cluster = package_imports("lstm_grading", "cluster")
+    assert "distributed" in cluster
+    assert not_installed_by("cluster", cluster) == {}
