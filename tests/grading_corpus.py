@@ -39,7 +39,8 @@ ASSIGNMENT = "ps01_activations"
 # Ordinary submissions: (replacements of solution cells, expected points lost per grade cell).
 ORDINARY: dict[str, dict[str, str]] = {
     "correct": {},
-    "naive_sigmoid": {  # overflows for large negative x: loses sigmoid and sigmoid_grad
+    "naive_sigmoid": {  # overflows for large negative x: loses sigmoid (sigmoid_grad's test
+        # puts a correct sigmoid in place of the student's)
         "sigmoid": "def sigmoid(x):\n    return 1.0 / (1.0 + np.exp(-x))\n",
     },
     "grad_of_output": {  # the classic slip x * (1 - x): loses sigmoid_grad only
@@ -56,7 +57,7 @@ ORDINARY: dict[str, dict[str, str]] = {
 # nothing (every score None, or 0) cannot agree with a grader that grades nothing either.
 ORDINARY_LOSES: dict[str, tuple[str, ...] | str] = {
     "correct": (),
-    "naive_sigmoid": ("test_sigmoid", "test_sigmoid_grad"),
+    "naive_sigmoid": ("test_sigmoid",),
     "grad_of_output": ("test_sigmoid_grad",),
     "numpy_tanh": ("test_tanh",),
     "unanswered": "all",
