@@ -285,19 +285,42 @@ def grading_code() -> tuple[Path, ...]:
     return tuple(Path(m.__file__).resolve().parent for m in (lstm_core, lstm_grading))
 
 
-def code_hash(folders: tuple[Path, ...]) -> str:
-    """SHA-256 over the files of ``folders`` (their names and contents), ``__pycache__`` left
-    out: the hidden tests' checks (``lstm_grading/hidden``), the reference they compare with
-    (``lstm_core``) and the grader. Part of :func:`run_key`: a fixed hidden check regrades the
-    class, where the run used to keep every earlier grade as ``unchanged``."""
-    h = hashlib.sha256()
+def code_files(folders: tuple[Path, ...]) -> dict[str, str]:
+    """The files of ``folders`` (``__pycache__`` left out), as ``"package/relative/path"``, in
+    the order :func:`code_hash` takes them, each to the SHA-256 of its contents (hex)."""
+    files = {}
     for top in folders:
-        files = sorted(
+        paths = sorted(
             p
             for p in top.rglob("*")
             if "__pycache__" not in p.relative_to(top).parts and p.is_file()
         )
-        for path in files:
-            h.update(f"{top.name}/{path.relative_to(top).as_posix()}\0".encode())
-            h.update(hashlib.sha256(path.read_bytes()).digest())
+        for path in paths:
+            files[f"{top.name}/{path.relative_to(top).as_posix()}"] = hashlib.sha256(
+                path.read_bytes()
+            ).hexdigest()
+    return files
+
+
+def code_hash(folders: tuple[Path, ...]) -> str:
+    """SHA-256 over the files of ``folders`` (their names and contents), ``__pycache__`` left
+    out: the hidden tests' checks (``lstm_grading/hidden``), the reference they compare with
+    (``lstm_core``) and the grader. Part of :func:`run_key`: a fixed hidden check regrades the
+    class, where the run used to keep every earlier grade as ``unchanged``. A cluster's workers
+    must grade with the code of this hash (:mod:`lstm_grading.cluster.worker`)."""
+    h = hashlib.sha256()
+    for name, digest in code_files(folders).items():
+        h.update(f"{name}\0".encode())
+        h.update(bytes.fromhex(digest))
     return h.hexdigest()
+
+
+def code_differences(ours: dict[str, str], theirs: dict[str, str], most: int = 5) -> str:
+    """What differs between two :func:`code_files` maps, in words: at most ``most`` files."""
+    words = [f"{name} differs" for name in ours if name in theirs and ours[name] != theirs[name]]
+    words += [f"{name} is missing there" for name in ours if name not in theirs]
+    words += [f"{name} is only there" for name in theirs if name not in ours]
+    if not words:
+        return "the same files"
+    more = f", and {len(words) - most} more" if len(words) > most else ""
+    return ", ".join(words[:most]) + more

@@ -197,14 +197,15 @@ class Cluster:
             return json.loads(self.scheduler_file.read_text())["address"]
         return ""
 
-    def start_worker(self) -> subprocess.Popen:
+    def start_worker(self, env: dict | None = None) -> subprocess.Popen:
+        """A worker of the scheduler's; ``env``: changes to its environment (``PYTHONPATH``)."""
         args = ["worker", "--scheduler-file", str(self.scheduler_file), "--nthreads", "1"]
         args += ["--host", "127.0.0.1", "--no-dashboard", *self._tls_args()]
         # Dask's own scratch folder in the test's folder: whether Dask removes it after a
         # SIGTERM is Dask's business; a LocalCluster's (the grader's, in its run folder) is
         # checked.
         args += ["--local-directory", str(self.folder / "dask-scratch")]
-        return self._start("worker", args)
+        return self._start("worker", args, env)
 
     def wait_for_workers(self, n: int) -> None:
         """Until the scheduler's log says ``n`` workers registered."""

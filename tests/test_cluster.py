@@ -490,3 +490,58 @@ def test_retry_notes_number_the_tries():
         "graded again after try 1 ended: a",
         "graded again after try 2 ended: b",
     ]
+
+
+# -- the workers' code ---------------------------------------------------------------------------
+def test_code_hash_is_the_hash_of_the_code_files_as_before(tmp_path):
+    """code_files is what code_hash hashes: the name and the SHA-256 of every file, in order,
+    __pycache__ left out (the hash that run keys recorded before code_files existed)."""
+    import hashlib
+
+    for name, text in [("a/x.py", "1"), ("a/sub/y.py", "2"), ("a/__pycache__/x.pyc", "3")]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "z.j2").write_text("4")
+    folders = (tmp_path / "a", tmp_path / "b")
+    files = course_prep.code_files(folders)
+    assert list(files) == ["a/sub/y.py", "a/x.py", "b/z.j2"]
+    h = hashlib.sha256()  # code_hash as it was written before code_files
+    for top in folders:
+        for path in sorted(
+            p for p in top.rglob("*") if "__pycache__" not in p.parts and p.is_file()
+        ):
+            h.update(f"{top.name}/{path.relative_to(top).as_posix()}\0".encode())
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    assert course_prep.code_hash(folders) == h.hexdigest()
+    (tmp_path / "a" / "x.py").write_text("1 ")
+    assert course_prep.code_hash(folders) != h.hexdigest()
+
+
+def test_code_differences_name_the_files():
+    ours = {"p/a.py": "1", "p/b.py": "2", "p/c.py": "3"}
+    assert course_prep.code_differences(ours, dict(ours)) == "the same files"
+    theirs = {"p/a.py": "1", "p/b.py": "9", "p/d.py": "4"}
+    assert course_prep.code_differences(ours, theirs) == (
+        "p/b.py differs, p/c.py is missing there, p/d.py is only there"
+    )
+    many = {f"p/{k}.py": "0" for k in range(9)}
+    assert course_prep.code_differences(ours, many, most=2).endswith(", and 10 more")
+
+
+def test_a_worker_with_other_code_grades_nothing_and_says_what_it_has(monkeypatch):
+    from lstm_grading.cluster import worker
+
+    def no_helper():
+        raise AssertionError("a helper was taken: the job would have been graded")
+
+    monkeypatch.setattr(worker, "_take", no_helper)
+    args = ({}, {}, "s", A, Limits(), None, ("ps01_activations.ipynb",))
+    result = worker.grade_task(*args, "0" * 64)
+    assert result["reason"] == worker.OTHER_CODE and result["files"] == {}
+    assert result["code_files"] == course_prep.code_files(course_prep.grading_code())
+    message = coordinator.other_code(result, {**result["code_files"], "lstm_core/x.py": "1"})
+    assert message.startswith(f"the worker at {result['worker']} would grade with other ")
+    assert "(lstm_core/x.py is missing there): install the version this run uses" in message
+    with pytest.raises(AssertionError, match="a helper was taken"):  # the run's own code: graded
+        worker.grade_task(*args, course_prep.code_hash(course_prep.grading_code()))

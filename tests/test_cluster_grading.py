@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +31,7 @@ import pytest
 from assignment_suite import max_points
 from course import Course
 
+from lstm_grading import course_prep
 from lstm_grading.cluster import connect, coordinator
 from lstm_grading.job import REDUCED_CLUSTER_GAPS
 from lstm_grading.parallel import grade_assignment
@@ -169,6 +171,41 @@ def test_scheduler_and_two_workers_started_as_separate_commands(ps01_course, ps0
     assert sum(graded_on.values()) == len(corpus.ORDINARY)
     assert all(w.startswith("tcp://127.0.0.1:") for w in graded_on), graded_on
     assert f"{len(corpus.ORDINARY)}/{len(corpus.ORDINARY)} (100%)" in output  # progress lines
+    cp.assert_clean(before, tree)
+
+
+def test_a_worker_with_other_grading_code_grades_nothing_and_the_run_says_what_differs(
+    ps01_course, tmp_path
+):
+    """A worker whose lstm_grading is another version (here: its ps01 hidden checks edited)
+    would grade with checks that are not the run's: the run stops, exit status 2, naming the
+    worker and the file, and merges nothing."""
+    before = cp.host_state()
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    course.submit("correct", A, corpus.ordinary(course.root, "correct"))
+    code = tmp_path / "code"
+    for folder in course_prep.grading_code():
+        shutil.copytree(folder, code / folder.name, ignore=shutil.ignore_patterns("__pycache__"))
+    checks = code / "lstm_grading" / "hidden" / "ps01.py"
+    checks.write_text(checks.read_text() + "\n# an older version of the hidden checks\n")
+    cluster = cp.Cluster(tmp_path)
+    try:
+        cluster.start_scheduler()
+        # The copy first on the worker's sys.path: not after the folder it starts in (-P).
+        worker = cluster.start_worker(env={"PYTHONPATH": str(code), "PYTHONSAFEPATH": "1"})
+        cluster.wait_for_workers(1)
+        address = cluster.address()
+        status, output = finish(cli(course.root, "--scheduler-file", str(cluster.scheduler_file)))
+        tree = cp.descendants(worker.pid)
+    finally:
+        cluster.stop()
+    assert status == 2, output + cluster.output()
+    assert "lstm-autograde: the worker at tcp://127.0.0.1:" in output
+    assert "would grade with other lstm_core and lstm_grading than this run's" in output
+    assert "(lstm_grading/hidden/ps01.py differs): install the version this run uses" in output
+    assert address in cluster.output()  # the worker was the scheduler's, and answered
+    assert course.submissions_in_gradebook() == 0
+    assert manifest_of(course) == {}
     cp.assert_clean(before, tree)
 
 

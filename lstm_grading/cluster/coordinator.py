@@ -288,6 +288,8 @@ def grade_assignment(
                     template = client.submit(
                         _identity, read_files(base / "template", 1 << 40)[0], pure=True
                     )
+                    ours = course_prep.code_files(course_prep.grading_code())
+                    code = course_prep.code_hash(course_prep.grading_code())
                     queue = sorted(todo)
                     queue.reverse()  # pop() takes them in order
                     disk_bytes = limits.disk_mb << 20
@@ -310,6 +312,7 @@ def grade_assignment(
                                 limits,
                                 sandbox_mode,
                                 run.notebooks,
+                                code,
                                 key=task_key(run_key, student, todo[student], sandbox_mode),
                             )
                             owners[future.key] = student
@@ -322,6 +325,8 @@ def grade_assignment(
                     for future in done:
                         student = owners.pop(future.key)
                         result = _result_of(future, address)
+                        if "code_files" in result:
+                            raise ClusterError(other_code(result, ours))
                         if future.status == "finished":  # still held: the scheduler knows it
                             result["retries"] = [
                                 *_worker_deaths(client, future.key),
@@ -390,6 +395,19 @@ def _worker_deaths(client, key: str) -> list[str]:
     except Exception:  # a note, never worth the result: the row is recorded without it
         return []
     return [WORKER_DIED] * count
+
+
+def other_code(result: dict, ours: dict[str, str]) -> str:
+    """What to say of a worker that grades with other ``lstm_core`` and ``lstm_grading``."""
+    theirs = result.get("code_files")
+    theirs = {str(k): str(v) for k, v in theirs.items()} if isinstance(theirs, dict) else {}
+    worker = safe_copy.shown(str(result.get("worker", "?")), 200)
+    differences = safe_copy.shown(course_prep.code_differences(ours, theirs), 1000)
+    return (
+        f"the worker at {worker} would grade with other lstm_core and lstm_grading than this "
+        f"run's ({differences}): install the version this run uses on every worker, and "
+        "restart the workers; results merged so far are kept: run again to grade the rest"
+    )
 
 
 def _result_of(future, address: str) -> dict:

@@ -27,6 +27,7 @@ import threading
 from .helper import read_message, write_message
 
 ATTEMPTS = 2  # a helper killed during a job: the job is tried this many times in all
+OTHER_CODE = "not graded: this worker's lstm_core and lstm_grading differ from the run's"
 _idle: list[Helper] = []
 _lock = threading.Lock()
 
@@ -126,13 +127,33 @@ def _abandon(helper: Helper, wanted, done: threading.Event) -> None:
             return
 
 
-def grade_task(template, submission, student, assignment, limits, mode, notebooks) -> dict:
+def grade_task(
+    template, submission, student, assignment, limits, mode, notebooks, code: str | None = None
+) -> dict:
     """Grade one submission on this worker; the result of ``grade_files`` with ``worker``.
 
     ``template`` and ``submission`` map relative paths to bytes; ``mode`` None (the full
     sandbox if this worker can, else reduced) or ``"reduced"``. A task no longer wanted (its
-    run was killed) stops its job and returns at once.
+    run was killed) stops its job and returns at once. ``code``: the run's
+    :func:`~lstm_grading.course_prep.code_hash`; a worker whose ``lstm_core`` and
+    ``lstm_grading`` differ from the run's (another version installed, a stale copy) grades
+    nothing and returns its files' hashes (``code_files``), for the run to say what differs:
+    the hidden checks and the reference it would grade with are not the run's.
     """
+    if code is not None:
+        from ..course_prep import code_files, code_hash, grading_code
+
+        folders = grading_code()
+        if code_hash(folders) != code:
+            return {
+                "exit_code": None,
+                "error": None,
+                "reason": OTHER_CODE,
+                "files": {},
+                "worker": where(),
+                "retries": [],
+                "code_files": code_files(folders),
+            }
     request = (template, submission, student, assignment, limits, mode, notebooks)
     deaths = []
     wanted = _wanted()
