@@ -115,8 +115,12 @@ LAYOUT_JS = r"""
                         copied: copied.slice(0, 200), text: text.slice(0, 200)});
   }
   selection.removeAllRanges();
+  // Glued numbers and dates broken over two lines ("-9.38e-" above "07").
+  const split = [...document.querySelectorAll(".bd-article span.pasted-text")]
+      .filter((el) => el.getClientRects().length > 1)
+      .map((el) => el.textContent);
   return {width, scroll_width: document.documentElement.scrollWidth, wide, hidden, math,
-          svgs, code};
+          svgs, code, split};
 })()
 """
 

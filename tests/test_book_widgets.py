@@ -56,8 +56,9 @@ def widgets_report(book_tour):
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 @pytest.mark.parametrize("docname", PAGES)
 def test_page_fits_the_screen(widgets_report, docname, viewport):
-    """390x844 and 1280x900: no sideways scrolling, no code or output cut off, and no display
-    equation wider than its box (which would cut it off at the right edge)."""
+    """390x844 and 1280x900: no sideways scrolling, no code or output cut off, no display
+    equation wider than its box (which would cut it off at the right edge), and no glued number
+    broken over two lines."""
     page = widgets_report[(f"{docname}.html", viewport)]
     layout = page["layout"]
     assert layout["scroll_width"] <= layout["width"], (
@@ -66,6 +67,9 @@ def test_page_fits_the_screen(widgets_report, docname, viewport):
     )
     assert not layout["hidden"], f"{docname} at {viewport}: cut-off blocks {layout['hidden']}"
     assert not layout["math"], f"{docname} at {viewport}: cut-off equations {layout['math']}"
+    assert not layout["split"], (
+        f"{docname} at {viewport}: glued numbers broken over two lines {layout['split']}"
+    )
     assert not layout["code"]["flat"], (
         f"{docname} at {viewport}: wrapped code back at its line's indentation or left of it "
         f"{layout['code']['flat']}"
