@@ -33,9 +33,11 @@ LAYOUT_JS = r"""
     if (r.width && r.right > width + 1 && !clipped(el)) wide.push(describe(el));
     if (wide.length >= 8) break;
   }
+  // Blocks that cut off their own content; the previous/next links at the page's foot hide
+  // what does not fit in them (the theme's overflow-x: hidden), so a long title is cut off.
   const hidden = [];
   for (const el of document.querySelectorAll(
-      ".bd-article pre, .bd-article div.cell_output, .bd-article div.output")) {
+      ".bd-article pre, .bd-article div.cell_output, .bd-article div.output, .prev-next-area a")) {
     if (el.closest("mjx-container, .lstm-explorer")) continue;
     if (el.scrollWidth > el.clientWidth + 1)
       hidden.push(`${describe(el)} (${el.scrollWidth} > ${el.clientWidth})`);

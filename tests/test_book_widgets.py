@@ -56,9 +56,9 @@ def widgets_report(book_tour):
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 @pytest.mark.parametrize("docname", PAGES)
 def test_page_fits_the_screen(widgets_report, docname, viewport):
-    """390x844 and 1280x900: no sideways scrolling, no code or output cut off, no display
-    equation wider than its box (which would cut it off at the right edge), and no glued number
-    broken over two lines."""
+    """390x844 and 1280x900: no sideways scrolling, no code, output or previous/next link cut
+    off, no display equation wider than its box (which would cut it off at the right edge), and
+    no glued number broken over two lines."""
     page = widgets_report[(f"{docname}.html", viewport)]
     layout = page["layout"]
     assert layout["scroll_width"] <= layout["width"], (
