@@ -65,6 +65,10 @@ LAYOUT_JS = r"""
                 figure: fig ? [...fig.classList] : [],
                 scrolls, caption_shift,
                 tabindex: fig ? fig.getAttribute("tabindex") : null,
+                // what the caption adds after its text: a cue that the diagram goes on
+                cue: caption && caption.querySelector(".caption-text")
+                    ? getComputedStyle(caption.querySelector(".caption-text"), "::after").content
+                    : null,
                 caption_width: caption ? caption.getBoundingClientRect().width : 0,
                 box_width: fig ? fig.clientWidth : 0};
       });

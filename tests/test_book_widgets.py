@@ -135,6 +135,8 @@ def test_cell_diagrams_are_svg_and_legible_on_a_phone(widgets_report, viewport):
         assert label_px >= 12.0, f"{docname}: labels {label_px:.1f} px high at {viewport}"
         assert svg["scrolls"] == (viewport == "phone"), (docname, svg)
         assert svg["tabindex"] == ("0" if svg["scrolls"] else None), (docname, svg)
+        # cut off at the screen's edge, the caption says the diagram goes on
+        assert ("Scroll sideways" in svg["cue"]) == svg["scrolls"], (docname, svg)
         assert svg["caption_width"] <= svg["box_width"] + 1, (docname, svg)
         assert abs(svg["caption_shift"]) <= 1, (docname, svg)  # scrolled: the caption stays
 

@@ -58,13 +58,16 @@
 })();
 
 // A figure that scrolls sideways (the cell diagrams on a phone, layout.css) is a keyboard stop
-// while it scrolls, so that the arrow keys can move it (WCAG 2.1.1); its caption names it.
+// while it scrolls, so that the arrow keys can move it (WCAG 2.1.1); its caption names it, and
+// says that the rest of the diagram is to the side (class "scrolls", layout.css).
 (function () {
   "use strict";
   function update() {
     document.querySelectorAll("figure.cell-diagram").forEach(function (fig) {
-      if (fig.scrollWidth > fig.clientWidth + 1) fig.setAttribute("tabindex", "0");
+      var scrolls = fig.scrollWidth > fig.clientWidth + 1;
+      if (scrolls) fig.setAttribute("tabindex", "0");
       else fig.removeAttribute("tabindex");
+      fig.classList.toggle("scrolls", scrolls);
     });
   }
   window.addEventListener("load", update);
