@@ -125,8 +125,13 @@ LAYOUT_JS = r"""
   const split = [...document.querySelectorAll(".bd-article span.pasted-text")]
       .filter((el) => el.getClientRects().length > 1)
       .map((el) => el.textContent);
+  // Names in tables broken mid-word: inline code of one word (no space, hyphen or slash to
+  // break at) on more than one line.
+  const names = [...document.querySelectorAll(".bd-article table code.literal")]
+      .filter((el) => el.getClientRects().length > 1 && !/[\s\-\/]/.test(el.textContent))
+      .map((el) => el.textContent);
   return {width, scroll_width: document.documentElement.scrollWidth, wide, hidden, math,
-          svgs, code, split};
+          svgs, code, split, names};
 })()
 """
 
