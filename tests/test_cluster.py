@@ -545,3 +545,17 @@ def test_a_worker_with_other_code_grades_nothing_and_says_what_it_has(monkeypatc
     assert "(lstm_core/x.py is missing there): install the version this run uses" in message
     with pytest.raises(AssertionError, match="a helper was taken"):  # the run's own code: graded
         worker.grade_task(*args, course_prep.code_hash(course_prep.grading_code()))
+
+
+def test_a_helper_imports_the_workers_code_whatever_folder_the_worker_is_in(tmp_path, monkeypatch):
+    """A worker's helper runs the lstm_grading this worker hashed, not one in the folder the
+    worker is in (``python -m`` would put that folder first on sys.path)."""
+    from lstm_grading.cluster import worker
+
+    stale = tmp_path / "lstm_grading"
+    stale.mkdir()
+    (stale / "__init__.py").write_text("raise SystemExit(7)  # another copy\n")
+    monkeypatch.chdir(tmp_path)
+    helper = worker.Helper()
+    helper.close()  # end of input: the helper's loop ends
+    assert helper.proc.returncode == 0

@@ -40,10 +40,19 @@ class Helper:
     """One helper process and its two pipes."""
 
     def __init__(self):
+        # The helper imports the lstm_core and lstm_grading this worker imported (and whose
+        # hash grade_task compared with the run's): their folders first, not the folder the
+        # worker happens to be in (-P), whatever it is now.
+        from ..private_course import package_path
+
+        env = dict(os.environ)
+        if path := package_path():
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (path, env.get("PYTHONPATH")) if p)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lstm_grading.cluster.helper", str(os.getpid())],
+            [sys.executable, "-P", "-m", "lstm_grading.cluster.helper", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            env=env,
         )
 
     def call(self, request) -> dict:
