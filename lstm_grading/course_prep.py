@@ -308,8 +308,13 @@ def code_hash(folders: tuple[Path, ...]) -> str:
     (``lstm_core``) and the grader. Part of :func:`run_key`: a fixed hidden check regrades the
     class, where the run used to keep every earlier grade as ``unchanged``. A cluster's workers
     must grade with the code of this hash (:mod:`lstm_grading.cluster.worker`)."""
+    return files_hash(code_files(folders))
+
+
+def files_hash(files: dict[str, str]) -> str:
+    """:func:`code_hash` of the folders whose :func:`code_files` are ``files``."""
     h = hashlib.sha256()
-    for name, digest in code_files(folders).items():
+    for name, digest in files.items():
         h.update(f"{name}\0".encode())
         h.update(bytes.fromhex(digest))
     return h.hexdigest()

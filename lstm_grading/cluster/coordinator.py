@@ -289,7 +289,7 @@ def grade_assignment(
                         _identity, read_files(base / "template", 1 << 40)[0], pure=True
                     )
                     ours = course_prep.code_files(course_prep.grading_code())
-                    code = course_prep.code_hash(course_prep.grading_code())
+                    code = course_prep.files_hash(ours)
                     queue = sorted(todo)
                     queue.reverse()  # pop() takes them in order
                     disk_bytes = limits.disk_mb << 20

@@ -150,10 +150,10 @@ def grade_task(
     the hidden checks and the reference it would grade with are not the run's.
     """
     if code is not None:
-        from ..course_prep import code_files, code_hash, grading_code
+        from ..course_prep import code_files, files_hash, grading_code
 
-        folders = grading_code()
-        if code_hash(folders) != code:
+        files = code_files(grading_code())
+        if files_hash(files) != code:
             return {
                 "exit_code": None,
                 "error": None,
@@ -161,7 +161,7 @@ def grade_task(
                 "files": {},
                 "worker": where(),
                 "retries": [],
-                "code_files": code_files(folders),
+                "code_files": files,
             }
     request = (template, submission, student, assignment, limits, mode, notebooks)
     deaths = []

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
 
 from ..checks import call_isolated, check_activation, reference
-from .common import call, close
+from .common import call, close, in_place_of_the_students
 
 # Around float32's overflow point of exp (88.72) and beyond: a float32 formula that
 # exponentiates a positive number overflows here.
@@ -140,32 +139,16 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
 
 
-@contextlib.contextmanager
-def _in_place_of_the_students(namespace: dict, name: str, correct):
-    """``namespace[name]`` (the notebook's function) is ``correct`` for the block, then the
-    student's again: a derivative is graded on its own, whatever the activation it calls."""
-    missing = object()
-    yours = namespace.get(name, missing)
-    namespace[name] = correct
-    try:
-        yield
-    finally:
-        if yours is missing:
-            namespace.pop(name, None)
-        else:
-            namespace[name] = yours
-
-
 def check_sigmoid_grad(fn, namespace: dict) -> None:
     """sigmoid_grad against the reference, with a correct ``sigmoid`` in place of the
     student's (``namespace`` is the notebook's globals): a wrong sigmoid costs test_sigmoid."""
     __tracebackhide__ = True
-    with _in_place_of_the_students(namespace, "sigmoid", _sigmoid):
+    with in_place_of_the_students(namespace, "sigmoid", _sigmoid):
         _check(fn, "sigmoid_grad")
 
 
 def check_tanh_grad(fn, namespace: dict) -> None:
     """tanh_grad against the reference, with NumPy's tanh in place of the student's tanh."""
     __tracebackhide__ = True
-    with _in_place_of_the_students(namespace, "tanh", np.tanh):
+    with in_place_of_the_students(namespace, "tanh", np.tanh):
         _check(fn, "tanh_grad")

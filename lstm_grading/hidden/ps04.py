@@ -11,7 +11,15 @@ import numpy as np
 
 from ..checks import reference
 from . import contract
-from .common import F64, array_of, call, close, names_global_data, random_params
+from .common import (
+    F64,
+    array_of,
+    call,
+    close,
+    in_place_of_the_students,
+    names_global_data,
+    random_params,
+)
 
 NAME = "lstm_forward"
 
@@ -158,13 +166,9 @@ def check_predict_day5(fn, namespace: dict) -> None:
     rng = np.random.default_rng(2406)
     for N, T, D, H in [(3, 6, 2, 4), (1, 1, 3, 2), (2, 3, 1, 1)]:
         cases.append((rng.normal(size=(N, T, D)), random_params(rng, D, H)))
-    yours = namespace.get("lstm_forward")
-    namespace["lstm_forward"] = _correct_forward(contract.gates())
-    try:
+    with in_place_of_the_students(namespace, "lstm_forward", _correct_forward(contract.gates())):
         for x, params in cases:
             _check_prediction(fn, x, params)
-    finally:
-        namespace["lstm_forward"] = yours
 
 
 def _check_prediction(fn, x, params) -> None:
