@@ -40,7 +40,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .course_prep import read_only
-from .inputs import Parser, check_in_gradebook, choice, cwd, look, path_option, resolved, shown
+from .inputs import (
+    Parser,
+    check_in_gradebook,
+    choice,
+    cwd,
+    look,
+    path_option,
+    require_grader,
+    resolved,
+    shown,
+)
 from .report import csv_text, write_text
 
 # Canvas's identification columns, in the order its export writes them.
@@ -382,8 +392,10 @@ def export_canvas(
 ) -> ExportReport:
     """Read the Canvas export and the gradebook, write the import file and a JSON report.
 
-    Every argument is checked before anything is written: ``ValueError`` naming it.
+    Every argument is checked before anything is written: ``ValueError`` naming it (or the
+    grader's packages that are missing: :func:`lstm_grading.inputs.require_grader`).
     """
+    require_grader()
     canvas_csv, course, out = Path(canvas_csv), Path(course), Path(out)
     mapping = options.pop("mapping", None)
     mapping = Path(mapping) if mapping is not None else None

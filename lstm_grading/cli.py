@@ -98,7 +98,8 @@ def parser() -> inputs.Parser:
     )
     p.add_argument("--no-export", action="store_true", help="leave grades.csv as it is")
     dask = p.add_argument_group(
-        "on a Dask cluster (pip install 'lstm-core[cluster]'; book/instructor-guide.md)"
+        "on a Dask cluster (in the course's checkout: pip install -e '.[cluster]'; "
+        "book/instructor-guide.md)"
     )
     dask.add_argument(
         "--cluster", metavar="local:N", help="start N local worker processes for this run"

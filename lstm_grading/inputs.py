@@ -11,6 +11,7 @@ parses its options with the same rules (:meth:`Rule.parse`).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import numbers
@@ -33,6 +34,33 @@ CELL_TIMEOUT_ENV = "LSTM_GRADING_CELL_TIMEOUT"
 UID_BASE_ENV = "LSTM_GRADING_UID_BASE"
 DEFAULT_UID_BASE = 1_999_000_000
 COURSE = "an nbgrader course folder (the one holding nbgrader_config.py)"
+# What lstm-core[grader] installs (pyproject.toml) and lstm_grading imports: each distribution
+# with the module it provides. NumPy comes with lstm-core itself.
+GRADER_PACKAGES = {
+    "nbgrader": "nbgrader",
+    "sqlalchemy": "sqlalchemy",
+    "ipykernel": "ipykernel",
+    "ipython": "IPython",
+    "jupyter_client": "jupyter_client",
+    "nbclient": "nbclient",
+    "nbconvert": "nbconvert",
+    "nbformat": "nbformat",
+    "pyzmq": "zmq",
+    "psutil": "psutil",
+}
+
+
+def require_grader() -> None:
+    """``ValueError`` naming the grader's packages that are not installed, and how to install
+    them (the ``grader`` extra): lstm-core alone installs only NumPy."""
+    missing = [d for d, mod in GRADER_PACKAGES.items() if importlib.util.find_spec(mod) is None]
+    if missing:
+        raise ValueError(
+            f"the grader's {'package' if len(missing) == 1 else 'packages'} "
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed here "
+            "(lstm-core alone installs NumPy only); in the course's checkout: pip install -e "
+            '".[grader]"'
+        )
 
 
 @dataclass(frozen=True)
@@ -437,8 +465,10 @@ def check_sandbox_mode(sandbox_mode, modes=SANDBOX_MODES) -> None:
 def check_run(course, assignment, jobs, limits, sandbox_mode, modes=SANDBOX_MODES):
     """Every argument of a grading run: ``(course, assignment, jobs, limits)``, checked.
 
-    The arguments that need no file first, then the course, then what the course holds.
+    The grader's packages first (:func:`require_grader`), then the arguments that need no
+    file, then the course, then what the course holds.
     """
+    require_grader()
     limits = check_limits(limits)
     env_cell_timeout()
     env_uid_base()

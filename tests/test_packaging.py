@@ -333,3 +333,99 @@ def test_each_package_imports_only_what_its_extra_installs():
     cluster = package_imports("lstm_grading", "cluster")
     assert "distributed" in cluster
     assert not_installed_by("cluster", cluster) == {}
+
+
+def test_the_graders_package_list_is_its_extra_and_what_it_imports():
+    """``lstm_grading.inputs.GRADER_PACKAGES`` (what ``require_grader`` looks for) holds every
+    distribution of the grader extra but NumPy (lstm-core's own requirement), each with a
+    module that distribution provides, and every module lstm_grading imports outside cluster/
+    that does not come with Python, this project or NumPy."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from lstm_grading.inputs import GRADER_PACKAGES
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extra = {
+        canonicalize_name(Requirement(r).name) for r in project["optional-dependencies"]["grader"]
+    }
+    assert {canonicalize_name(d) for d in GRADER_PACKAGES} == extra - {"numpy"}
+    for dist, module in GRADER_PACKAGES.items():
+        provided = {canonicalize_name(d) for d in providers().get(module, [])}
+        assert canonicalize_name(dist) in provided, (dist, module, provided)
+    imported = package_imports("lstm_grading", leave_out=("cluster",))
+    third_party = imported - set(sys.stdlib_module_names) - set(PACKAGES) - {"numpy"}
+    assert third_party <= set(GRADER_PACKAGES.values()), third_party - set(GRADER_PACKAGES.values())
+
+
+@pytest.fixture
+def numpy_only(tmp_path) -> list[str]:
+    """This checkout's Python, finding the standard library, this checkout's packages and NumPy
+    and nothing else installed (``-S``: no site-packages; a folder of links to NumPy and its
+    bundled libraries instead), as the start of ``python -c`` (append the code): lstm-core
+    without an extra, as ``pip install lstm-core`` leaves it."""
+    numpy_dir = Path(__import__("numpy").__file__).resolve().parent
+    only = tmp_path / "site"
+    only.mkdir()
+    for path in numpy_dir.parent.glob("numpy*"):  # numpy/, numpy.libs/, numpy-*.dist-info/
+        (only / path.name).symlink_to(path)
+    return [
+        sys.executable,
+        "-S",
+        "-c",
+        f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(only)!r}]; ",
+    ]
+
+
+def lstm_autograde(numpy_only: list[str], *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``lstm-autograde args`` (``python -m lstm_grading``) in the ``numpy_only`` Python."""
+    *python, code = numpy_only
+    main = "import runpy; runpy.run_module('lstm_grading', run_name='__main__', alter_sys=True)"
+    return subprocess.run(
+        [*python, code + main, *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+MISSING = (
+    "the grader's packages nbgrader, sqlalchemy, ipykernel, ipython, jupyter_client, nbclient, "
+    "nbconvert, nbformat, pyzmq, psutil are not installed here (lstm-core alone installs NumPy "
+    'only); in the course\'s checkout: pip install -e ".[grader]"'
+)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ps01_activations"], f"lstm-autograde: {MISSING}"),
+        (["ps01_activations", "--jobs", "1", "--no-feedback"], f"lstm-autograde: {MISSING}"),
+        (
+            ["ps01_activations", "--cluster", "local:1"],
+            "lstm-autograde: the cluster mode needs Dask; in the course's checkout: "
+            'pip install -e ".[cluster]"',
+        ),
+        (
+            ["export", "--canvas", "c.csv", "--column", "Problem set 1", "--assignment", "ps01"],
+            f"lstm-autograde export: {MISSING}",
+        ),
+    ],
+    ids=["grade", "grade-with-options", "cluster", "export"],
+)
+def test_without_the_grader_extra_the_command_says_what_to_install(
+    numpy_only, tmp_path, args, message
+):
+    """``pip install lstm-core`` installs NumPy only: lstm-autograde then stops with one line
+    naming the missing packages and the command that installs them (it raised a traceback
+    ending in ``No module named 'nbgrader'``), exit status 2, before looking at the course
+    (there is none here). Its --help needs none of them."""
+    *python, code = numpy_only
+    probe = subprocess.run(
+        [*python, code + "import numpy, lstm_grading, nbgrader"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert probe.stderr.endswith("No module named 'nbgrader'\n"), probe.stderr  # the set-up
+    run = lstm_autograde(numpy_only, *args, cwd=tmp_path)
+    assert (run.returncode, run.stdout, run.stderr) == (2, "", message + "\n")
+    helped = lstm_autograde(numpy_only, *args[:1], "--help", cwd=tmp_path)
+    assert helped.returncode == 0 and "usage: lstm-autograde" in helped.stdout, helped.stderr

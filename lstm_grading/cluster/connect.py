@@ -28,7 +28,7 @@ from .. import inputs
 
 PROTOCOLS = ("tcp", "tls")
 ALLOWED_FAILURES = 1  # a task whose worker died is run once more elsewhere, then reported
-NEEDS_DASK = 'the cluster mode needs Dask: pip install "lstm-core[cluster]"'
+NEEDS_DASK = 'the cluster mode needs Dask; in the course\'s checkout: pip install -e ".[cluster]"'
 LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)", re.ASCII)  # one label of a host name
 SCHEDULER_FILE_MAX = 16 << 20  # bytes; Dask's is a few KiB: more is not one
 
