@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -129,8 +130,15 @@ def _feedback_task(args: tuple[str, str, str, float]) -> tuple[str, int, str]:
                 NbGraderApp.launch_instance(argv=argv)
                 rc = 0
             except SystemExit as exc:
-                rc = exc.code if isinstance(exc.code, int) else 1
+                rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                if isinstance(exc.code, str):  # a message (nbgrader_config.py's): the reason
+                    os.write(2, f"{exc.code}\n".encode())
+        except BaseException:  # its last line is the reason the student's notes give
+            os.write(2, traceback.format_exc().encode())  # fd 2 is the pipe, whatever sys.stderr
         finally:
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
             os._exit(rc)
     os.close(write_end)
     os.set_blocking(read_end, False)
@@ -171,7 +179,11 @@ def _feedback_task(args: tuple[str, str, str, float]) -> tuple[str, int, str]:
         safe_copy.remove_tree(Path(course, "feedback", student, assignment))
         return student, -signal.SIGKILL, f"timeout: not done after {timeout:g} s"
     output = bytes(tail).decode("utf-8", "replace")
-    return student, os.waitstatus_to_exitcode(status), report.last_error(output)
+    code = os.waitstatus_to_exitcode(status)
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    # The last exception line, else (a failure that printed none) the last line printed.
+    why = report.last_error(output) or (shown(lines[-1], 300) if code and lines else "")
+    return student, code, why
 
 
 TASKS = {"grade": _grade_task, "feedback": _feedback_task}

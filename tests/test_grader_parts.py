@@ -1081,6 +1081,38 @@ def test_feedback_that_runs_past_its_deadline_is_killed_and_its_folder_removed(
     assert state in ("gone", "Z"), f"the process it left is still running ({state})"
 
 
+@pytest.mark.parametrize(
+    "raised, status, why",
+    [
+        (RuntimeError("the template folder went"), 2, "RuntimeError: the template folder went"),
+        (ValueError("No template sub-directory"), 2, "ValueError: No template sub-directory"),
+        (
+            SystemExit("nbgrader_config.py: ImportError: no lstm_grading"),
+            1,
+            "ImportError: no lstm_grading",
+        ),
+        (SystemExit(3), 3, ""),
+        (SystemExit(None), 0, ""),
+    ],
+    ids=["RuntimeError", "ValueError", "SystemExit-message", "SystemExit-3", "SystemExit-None"],
+)
+def test_feedback_that_fails_in_python_says_why(tmp_path, monkeypatch, raised, status, why):
+    """nbgrader raising something other than SystemExit (nbconvert's ValueError for a template
+    folder missing from the environment, found grading from an installed wheel) ended the
+    forked child at once, its traceback never printed: the student's note said "feedback
+    generation failed" and no reason. Now the traceback goes to the child's output and the
+    note ends with its last line; a SystemExit's message is printed too."""
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    def fails(**kw):
+        raise raised
+
+    monkeypatch.setattr(NbGraderApp, "launch_instance", fails)
+    got = parallel._feedback_task((str(tmp_path), "ps", "s", 600.0))
+    assert got[:2] == ("s", status)
+    assert got[2].endswith(why) and (why or got[2] == ""), got
+
+
 def test_the_end_of_run_table_lists_failures_then_notes_first():
     """What needs the instructor's eye comes first: refused, failed, graded, unchanged; within
     a status the rows with notes (an edited locked cell, a timeout) before those without, then
