@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -306,3 +307,77 @@ def test_the_kernel_is_the_graders_whatever_kernel_the_notebook_names(ps01_cours
     summary = grade_assignment(course.root, A, jobs=1, limits=LIMITS, progress=False, export=False)
     assert outcome(summary, "bob")["status"] == "graded", outcome(summary, "bob")
     assert course.total(A, "bob") == FULL_MARKS
+
+
+# What the grading environment below leaves out of this one's site-packages: this checkout's
+# editable install (the wheel replaces it) and PyTorch with the packages only it needs (no
+# grading job imports them; they are most of the environment's size).
+NOT_IN_THE_GRADERS_ENV = ("__editable__", "lstm_core-", "torch", "functorch", "nvidia", "sympy")
+
+
+@needs_sandbox
+def test_a_class_graded_by_the_grader_installed_from_its_wheel(ps01_course, tmp_path, ps01_alone):
+    """The grader as ``pip install ".[grader]"`` (no ``-e``) leaves it: lstm_core and
+    lstm_grading in the environment's site-packages beside nbgrader, none in the course
+    folder, no PYTHONPATH. The jobs' kernels find the packages through the environment the
+    sandbox binds (``private_course.package_path`` adds no folder for site-packages), and the
+    class gets its grades, feedback pages and grades.csv as from the checkout.
+
+    The environment is a new virtual environment whose site-packages holds hard links to this
+    one's (its data files, share/, too: nbconvert's templates) and the wheel built from this
+    checkout, unpacked as pip installs it."""
+    import subprocess
+    import sys
+    import sysconfig
+    import zipfile
+
+    from test_packaging import build, source_copy
+
+    (wheel,) = build(source_copy(tmp_path / "src"), tmp_path / "dist", "wheel")
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    layout = {"base": str(env), "platbase": str(env)}
+    site = Path(sysconfig.get_path("purelib", vars=layout))
+    here = Path(sysconfig.get_path("purelib"))
+    kept = [p for p in sorted(here.iterdir()) if not p.name.startswith(NOT_IN_THE_GRADERS_ENV)]
+    subprocess.run(["cp", "-al", *map(str, kept), str(site)], check=True)
+    subprocess.run(["cp", "-al", str(Path(sys.prefix) / "share"), str(env)], check=True)
+    with zipfile.ZipFile(wheel) as z:
+        z.extractall(site)
+    python = env / "bin" / "python"
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    assert not any((course.root / p).exists() for p in ("lstm_core", "lstm_grading"))
+    course.submit("alice", A, corpus.ordinary(course.root, "correct"))
+    course.submit("bob", A, corpus.ordinary(course.root, "naive_sigmoid"))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    clean["PATH"] = f"{env / 'bin'}{os.pathsep}{clean['PATH']}"
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(python), *args],
+            cwd=course.root,
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+
+    where = run(
+        "-c", "import lstm_core, lstm_grading; print(lstm_core.__file__, lstm_grading.__file__)"
+    )
+    assert where.stdout.split() == [
+        str(site / p / "__init__.py") for p in ("lstm_core", "lstm_grading")
+    ]
+    graded = run("-m", "lstm_grading", A, "--jobs", "2")
+    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
+    assert "2 graded, 0 failed, 0 refused" in graded.stdout and "sandbox: full" in graded.stdout
+    scores = course.scores(A)
+    assert scores["alice"] == ps01_alone["correct"]
+    assert scores["bob"] == ps01_alone["naive_sigmoid"]
+    for student in ("alice", "bob"):
+        page = course.root / "feedback" / student / A / f"{A}.html"
+        assert f"Score: {course.total(A, student)} / {FULL_MARKS}" in page.read_text()
+    with open(course.root / "grades.csv", newline="") as f:
+        rows = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)}
+    assert rows == {"alice": course.total(A, "alice"), "bob": course.total(A, "bob")}
