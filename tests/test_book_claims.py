@@ -1231,3 +1231,18 @@ def test_every_glossary_entry_is_linked_from_a_page():
             linked.add((target.group(1) if target else role).strip().lower())
     unlinked = [names[0] for names in entries if not linked & set(names)]
     assert not unlinked, f"glossary entries no page links to: {unlinked}"
+
+
+def test_slider_notes_hold_on_a_phone_too():
+    """ch2, ch3: a slider note that names the arrow keys also says to drag the handle, since a
+    phone has neither arrow keys nor a pointer to click with (the notes once said "click its
+    handle, then use the arrow keys")."""
+    notes = 0
+    for path in PAGES:
+        text = " ".join(path.read_text(encoding="utf-8").split())
+        for sentence in re.split(r"(?<=[.)])\s", text):
+            if "arrow key" in sentence:
+                notes += 1
+                assert "drag" in sentence.lower(), f"{path.name}: {sentence}"
+            assert not re.search(r"\bclick\w* (?:a|its|the) (?:slider|handle)", sentence, re.I)
+    assert notes >= 2
