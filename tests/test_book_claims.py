@@ -1246,3 +1246,121 @@ def test_slider_notes_hold_on_a_phone_too():
                 assert "drag" in sentence.lower(), f"{path.name}: {sentence}"
             assert not re.search(r"\bclick\w* (?:a|its|the) (?:slider|handle)", sentence, re.I)
     assert notes >= 2
+
+
+# -- the givens of the exercises and examples: one variable, shown through glue ---------------
+# A question's given ("with w = 0.9") typed in the prose and typed again in the code that answers
+# it can drift apart. The pages keep each given in one variable, glue it for the prose, and glue
+# or assert what the solution states; where a given sits inside LaTeX ($0.5^t$, $2^{-23}$), a
+# hidden cell asserts the variable has that value, and the tests below read both.
+
+GIVENS = {
+    # page: (keys its prose must show, typed givens its prose must no longer contain)
+    "01-why-memory.md": (
+        [
+            "w-up",
+            "w-down",
+            "ex11-w-down",
+            "ex11-w-up",
+            "ex11-low",
+            "ex11-high",
+            "ex11-factor",
+            "ex11-T-long",
+            "ex11-steps-down",
+            "ex11-steps-up",
+            "bits-32",
+            "bits-64",
+        ],
+        [
+            "$w = 2$",
+            "$w = 0.5$",
+            "$w = 0.9$",
+            "$w = 1.1$",
+            "$10^{-3}$",
+            "$10^{3}$",
+            "a hundred steps",
+            "For 100 steps",
+            "weights 2 and 0.5",
+            "24 significant bits",
+            "(53 significant bits",
+        ],
+    ),
+    "03-forget-gate.md": (
+        ["ex31-h", "ex31-share-0", "ex31-share-1", "ex31-share-1-pct", "ex31-x-0", "ex31-x-1"],
+        ["$h_{t-1} = 0.5$", "90 %", "$s = 0.5$", "$s = 0.9$"],
+    ),
+    "09-bptt.md": (
+        [
+            "ex91-factor",
+            "ex91-error-pct",
+            "ex91-rel-pct",
+            "ex91-right",
+            "belt-low",
+            "belt-reach-lo",
+            "belt-reach-hi",
+        ],
+        ["by 1.01", "one per cent", "0.01 / 2.01", "half a per cent", "$10^{-3}$"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GIVENS))
+def test_exercise_givens_are_glued_not_typed(name):
+    """ch1 (exercises 1.1, 1.2, the weights of "the same weight, fifty times"), ch3 (exercise
+    3.1), ch9 (exercises 9.1, 9.2): the prose shows each given and stated answer through glue,
+    and no longer types them."""
+    keys, typed = GIVENS[name]
+    text = " ".join(page(name).split())
+    roles = {key for key, _ in GLUE_TEXT.findall(text)}
+    assert not set(keys) - roles, set(keys) - roles
+    prose = CODE_CELL.sub("", page(name))
+    prose = " ".join(prose.split())
+    assert not [t for t in typed if t in prose], [t for t in typed if t in prose]
+
+
+def test_givens_typed_inside_maths_are_asserted_by_the_page():
+    """ch1: the prose's $0.5^t$ and the solution to exercise 1.2's $2^{-23}$ and $2^{-24}$ stay
+    in LaTeX; the hidden cells assert the variables that compute them have those values, and
+    the arithmetic the solutions state holds."""
+    text = page("01-why-memory.md")
+    prose = CODE_CELL.sub("", text)
+    assert "$1 + 0.5^t$" in prose and "$2^{-23}$" in prose and "$2^{-24}$" in prose
+    assert "assert w_down == 0.5" in text
+    assert "np.spacing(one) == 2.0**-23 == 2.0 ** (1 - bits[np.float32])" in text
+    assert np.finfo(np.float32).nmant + 1 == 24 and np.finfo(np.float64).nmant + 1 == 53
+    assert np.spacing(np.float32(1)) == 2.0**-23
+    # exercise 1.1's answers, worked here from the question's givens
+    assert next(t for t in range(1, 1000) if 0.9**t < 1e-3) == 66
+    assert next(t for t in range(1, 1000) if 1.1**t > 1e3) == 73
+    # exercise 3.1: "the logarithm is 0" for a half, "ln 9" for 90 %
+    assert np.log(0.5 / 0.5) == 0 and np.isclose(np.log(0.9 / 0.1), np.log(9))
+    # exercise 9.1: the relative error of (1 + e) b against b is e / (2 + e)
+    b = np.array([0.3, -2.0, 7.0])
+    np.testing.assert_allclose(lc.rel_error(1.01 * b, b), 0.01 / 2.01, rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_exercise_answers_the_built_book_glued():
+    """ch1, ch3, ch9: the numbers the built book glued for the exercises' givens and answers
+    are the ones the solutions state."""
+    for name, (keys, _) in GIVENS.items():  # each page glues its own (a number, each)
+        assert not set(keys) - set(built_glue(name)), name
+    one = built_glue("01-why-memory.md")
+    assert (one["w-up"], one["w-down"]) == (2.0, 0.5)
+    assert (one["ex11-w-down"], one["ex11-low"], one["ex11-steps-down"]) == (0.9, 1e-3, 66)
+    assert (one["ex11-w-up"], one["ex11-high"], one["ex11-steps-up"]) == (1.1, 1e3, 73)
+    assert (one["bits-32"], one["bits-64"]) == (one["lost-at-32"], one["lost-at"]) == (24, 53)
+    factor, long = one["ex11-factor"], one["ex11-T-long"]
+    assert np.isclose(one["band-100-hi"], factor ** (1 / long))
+    three = built_glue("03-forget-gate.md")
+    for k in (0, 1):
+        x = three[f"ex31-x-{k}"]
+        gate = lc.forget_gate([[x]], [[three["ex31-h"]]], P)[0, 0]
+        assert np.isclose(gate, three[f"ex31-share-{k}"], atol=1e-12)
+    nine = built_glue("09-bptt.md")
+    e = nine["ex91-factor"] - 1
+    assert np.isclose(nine["ex91-error-pct"], 100 * e)
+    assert np.isclose(nine["ex91-rel-pct"], 100 * e / (2 + e))
+    for side in ("lo", "hi"):
+        gate, steps = nine[f"belt-gate-{side}"], nine[f"belt-reach-{side}"]
+        assert gate**steps < nine["belt-low"] <= gate ** (steps - 1)
