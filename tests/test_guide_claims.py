@@ -26,7 +26,16 @@ from pathlib import Path
 import pytest
 
 import lstm_core as lc
-from lstm_grading import canvas, cli, course_prep, inputs, job, parallel, submission_checks
+from lstm_grading import (
+    canvas,
+    cli,
+    course_prep,
+    inputs,
+    job,
+    parallel,
+    safe_copy,
+    submission_checks,
+)
 from lstm_grading.cluster import connect
 from lstm_grading.cluster.coordinator import WORKER_TIMEOUT
 from lstm_grading.job import Limits
@@ -442,6 +451,14 @@ def test_defaults_the_pages_quote_are_the_codes(monkeypatch):
         ("instructor-guide", f"| files kept | {fmt(L.return_mb)} MiB |"),
         ("instructor-guide", f"up to `--return-mb` ({fmt(args.return_mb)} MiB) per student"),
         ("instructor-guide", f"`--worker-timeout` ({fmt(WORKER_TIMEOUT)} s)"),
+        ("instructor-guide", f"(timeout: not done after {L.notebook_timeout} s)"),
+        # what a job is given of a submission (safe_copy's budget)
+        ("instructor-guide", f"holds more than {safe_copy.MAX_TOTAL_ENTRIES} entries."),
+        (
+            "instructor-guide",
+            f"down to {safe_copy.MAX_DEPTH} folders deep, the first {safe_copy.MAX_ENTRIES} "
+            "entries of each folder",
+        ),
         # the attacks
         ("instructor-guide", f"(`sysv_shm`, a {shm} MiB `shmget` segment)"),
         ("instructor-guide", f"(`disk_filling`, {disk_files} MiB): {fmt(L.return_mb)} MiB come"),
