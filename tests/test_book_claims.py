@@ -1285,9 +1285,48 @@ GIVENS = {
             "(53 significant bits",
         ],
     ),
+    "02-sigmoid-tanh.md": (
+        ["big-x", "slope-min", "ex23-x", "ex23-short", "ex23-gap"],
+        [
+            "$e^{1000}$",
+            "`lc.sigmoid(1000.0)`",
+            "slope is at least 0.1",
+            "\\sqrt{0.6}",
+            "$x = 40$",
+            "$\\sigma(40)$",
+            "$e^{-40}$",
+        ],
+    ),
     "03-forget-gate.md": (
         ["ex31-h", "ex31-share-0", "ex31-share-1", "ex31-share-1-pct", "ex31-x-0", "ex31-x-1"],
-        ["$h_{t-1} = 0.5$", "90 %", "$s = 0.5$", "$s = 0.9$"],
+        ["$h_{t-1} = 0.5$", "90 %", "$s = 0.5$", "$s = 0.9$", "$h_{t-1} = 1$", "$h_{t-1} = -1$"],
+    ),
+    "04-input-gate.md": (["hw-h", "hw-c", "ex-dip", "ex-dip-x"], ["$h_{t-1} = 1$"]),
+    "05-cell-state.md": (
+        [
+            "hw-x",
+            "ex51-f",
+            "ex51-i",
+            "ex51-g",
+            "ex51-tol",
+            "ex51-tol-pct",
+            "ex51-c-star",
+            "ex51-n",
+            "ex51-scale",
+        ],
+        [
+            "inputs equal to 1 ",
+            "$f = 0.9$",
+            "$i = 0.5$",
+            "$\\tilde c = 0.5$",
+            "within 1 %",
+            "0.01\\, c",
+        ],
+    ),
+    "07-whole-cell.md": (["ex71-D", "ex71-H"], ["$D = 3$", "$H = 5$"]),
+    "08-unrolling.md": (
+        ["ex81-fill", "ex81-target", "ex81-real", "ex81-changed", "ex81-A"],
+        ["three days at 0", "price near 1 for"],
     ),
     "09-bptt.md": (
         [
@@ -1300,6 +1339,11 @@ GIVENS = {
             "belt-reach-hi",
         ],
         ["by 1.01", "one per cent", "0.01 / 2.01", "half a per cent", "$10^{-3}$"],
+    ),
+    "10-training.md": (["tc-close-within", "cp-level-pct"], ["within 0.1 of", "exact 95 %"]),
+    "11-applications.md": (
+        ["tri-alpha-1", "tri-alpha-01"],
+        ["$\\alpha = 1$", "$\\alpha = 0.1$"],
     ),
 }
 
@@ -1357,6 +1401,28 @@ def test_exercise_answers_the_built_book_glued():
         x = three[f"ex31-x-{k}"]
         gate = lc.forget_gate([[x]], [[three["ex31-h"]]], P)[0, 0]
         assert np.isclose(gate, three[f"ex31-share-{k}"], atol=1e-12)
+    two = built_glue("02-sigmoid-tanh.md")
+    assert two["big-x"] > two["exp-limit"]  # "far beyond the largest float64"
+    assert np.isclose(lc.sigmoid_grad(two["slope-band-edge"]), two["slope-min"])
+    assert two["ex23-gap"] == 2.0**-53 and two["ex23-short"] < 0.1 * two["ex23-gap"]
+    assert 1 - lc.sigmoid(two["ex23-x"]) == 0.0 < lc.sigmoid(-two["ex23-x"])
+    five = built_glue("05-cell-state.md")
+    f, c0, c_star, n = five["ex51-f"], five["hw-c"], five["ex51-c-star"], five["ex51-n"]
+    assert np.isclose(c_star, five["ex51-i"] * five["ex51-g"] / (1 - f))
+    tol = five["ex51-tol"]
+    assert f**n * abs(c0 - c_star) < tol * c_star <= f ** (n - 1) * abs(c0 - c_star)
+    assert np.isclose(five["ex51-scale"], 1 / (1 - f)) and five["ex51-tol-pct"] == 100 * tol
+    seven = built_glue("07-whole-cell.md")
+    D, H = seven["ex71-D"], seven["ex71-H"]
+    assert sum(v.size for v in lc.init_params(D, H, rng=0).values()) == 4 * H * (D + H + 1)
+    ten = built_glue("10-training.md")
+    assert ten["cp-level-pct"] == 95 and ten["tc-close-within"] == 0.1
+    eleven = built_glue("11-applications.md")
+    assert (eleven["tri-alpha-1"], eleven["tri-alpha-01"]) == (1.0, 0.1)
+    assert eleven["tri-ppl-01"] < eleven["tri-ppl-1"]
+    eight = built_glue("08-unrolling.md")
+    assert eight["ex81-target"] == eight["B-x1"] and eight["ex81-fill"] == eight["A-x1"] == 0
+    assert eight["ex81-changed"] < eight["ex81-real"] and eight["ex81-A"] < eight["ex81-changed"]
     nine = built_glue("09-bptt.md")
     e = nine["ex91-factor"] - 1
     assert np.isclose(nine["ex91-error-pct"], 100 * e)
@@ -1364,3 +1430,27 @@ def test_exercise_answers_the_built_book_glued():
     for side in ("lo", "hi"):
         gate, steps = nine[f"belt-gate-{side}"], nine[f"belt-reach-{side}"]
         assert gate**steps < nine["belt-low"] <= gate ** (steps - 1)
+
+
+def test_typed_thresholds_are_the_codes():
+    """Numbers the prose types as words or quotes from a notebook: ch10's "a tenth of the
+    baseline" is the code's ``0.1 * baseline``; the ps01 page's "±1000 and ±1e308" are the
+    inputs its notebook tests; the ps05 page's and the glossary's $10^{-7}$ is the ps05
+    notebook's pass mark for a gradient check; ch11's ±1.96/√n is the normal 97.5 % quantile
+    of a 95 % band."""
+    training = " ".join(page("10-training.md").split())
+    assert "below a tenth of the baseline" in training and "a tenth of it" in training
+    assert "solved = 0.1 * baseline" in training
+    ps01 = page("assignments/ps01-activations.md")
+    assert "exact limits at ±1000 and ±1e308" in ps01
+    assert "np.array([1000.0, -1000.0, 1e308, -1e308])" in notebook_code("ps01_activations")
+    ps05, code = page("assignments/ps05-backprop.md"), notebook_code("ps05_backprop")
+    assert ps05.count("below $10^{-7}$") == 2 and "if not err < 1e-7]" in code
+    assert "$10^{-7}$ or less means the backward pass is right" in " ".join(
+        page("glossary.md").split()
+    )
+    applications = " ".join(page("11-applications.md").split())
+    assert "within $\\pm 1.96/\\sqrt{n}$ about 95 % of the time" in applications
+    from statistics import NormalDist
+
+    assert round(NormalDist().inv_cdf(0.975), 2) == 1.96
