@@ -125,13 +125,41 @@ LAYOUT_JS = r"""
   const split = [...document.querySelectorAll(".bd-article span.pasted-text")]
       .filter((el) => el.getClientRects().length > 1)
       .map((el) => el.textContent);
-  // Names in tables broken mid-word: inline code of one word (no space, hyphen or slash to
-  // break at) on more than one line.
-  const names = [...document.querySelectorAll(".bd-article table code.literal")]
-      .filter((el) => el.getClientRects().length > 1 && !/[\s\-\/]/.test(el.textContent))
-      .map((el) => el.textContent);
+  // Names in tables broken mid-word: inline code on more than one line, whose text goes on
+  // a new line anywhere but after a space, hyphen, slash, underscore or dot (the breaks
+  // book/_ext/code_lines.py allows), or before a space. Reported with a "|" at the break.
+  const names = [];
+  for (const el of document.querySelectorAll(".bd-article table code.literal")) {
+    if (el.getClientRects().length < 2) continue;
+    const chars = [];
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (let i = 0; i < node.data.length; i++) {
+        const range = document.createRange();
+        range.setStart(node, i);
+        range.setEnd(node, i + 1);
+        const box = [...range.getClientRects()].find((r) => r.height > 0);
+        chars.push({c: node.data[i], top: box ? box.top : null});
+      }
+    }
+    const shown = chars.filter((ch) => ch.top !== null && !/\s/.test(ch.c));
+    for (let k = 1; k < shown.length; k++) {
+      if (shown[k].top <= shown[k - 1].top + 2) continue;  // the same line
+      const at = chars.indexOf(shown[k]);
+      const before = chars[at - 1].c;
+      if (!/[\s\-\/_.]/.test(before))
+        names.push(el.textContent.slice(0, at) + "|" + el.textContent.slice(at));
+    }
+  }
+  // Tables wider than their box (which then scrolls sideways): columns, widths, first header.
+  const tables = [...document.querySelectorAll(".bd-article table")].map((t) => ({
+    columns: t.rows[0] ? t.rows[0].cells.length : 0,
+    width: Math.round(t.getBoundingClientRect().width),
+    box: (t.closest(".pst-scrollable-table-container") || t.parentElement).clientWidth,
+    head: t.rows[0] ? t.rows[0].textContent.trim().replace(/\s+/g, " ").slice(0, 60) : "",
+  })).filter((t) => t.width > t.box + 1);
   return {width, scroll_width: document.documentElement.scrollWidth, wide, hidden, math,
-          svgs, code, split, names};
+          svgs, code, split, names, tables};
 })()
 """
 

@@ -134,3 +134,28 @@ def test_the_extension_runs_on_every_page_of_the_build():
     context = {"title": "no body"}
     code_lines.hang_code(None, "genindex", "genindex.html", context, None)
     assert context == {"title": "no body"}
+
+
+def test_names_in_tables_may_break_after_an_underscore_or_a_dot_and_nowhere_else():
+    """Inline code in a table gets ``<wbr>`` after each ``_`` and ``.`` inside a name (not in a
+    number, not in ``__init__``'s leading or trailing underscores) and each ``/`` inside a path,
+    in its text only; inline code outside tables and highlighted blocks are left alone."""
+    table = (
+        '<table class="table"><tr><td><code class="docutils literal notranslate">'
+        '<span class="pre">rel_error(a,</span> <span class="pre">b)</span></code></td>'
+        '<td><code class="docutils literal notranslate"><span class="pre">lc.HAND_WORKED</span>'
+        ' <span class="pre">0.5</span> <span class="pre">__init__</span></code></td>'
+        '<td><code class="docutils literal notranslate"><span class="pre">feedback/&lt;id&gt;/'
+        "</span></code></td></tr></table>"
+    )
+    outside = (
+        '<p><code class="docutils literal notranslate"><span class="pre">a_b</span></code></p>'
+    )
+    got = code_lines.break_table_names(outside + table)
+    assert got == outside + table.replace("rel_", "rel_<wbr>").replace(
+        "lc.HAND_", "lc.<wbr>HAND_<wbr>"
+    ).replace("feedback/", "feedback/<wbr>")
+    assert re.sub(r"<[^>]*>", "", got) == re.sub(r"<[^>]*>", "", outside + table)  # same text
+    context = {"body": table}
+    code_lines.hang_code(None, "page", "page.html", context, None)
+    assert context["body"] == code_lines.break_table_names(table)

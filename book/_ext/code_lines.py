@@ -13,6 +13,12 @@ stylesheet hides (the line's box already ends the line; an empty line keeps its 
 visible, which gives it its height). The copy button copies the block's text content, and a
 reader who selects the block and copies it gets the same lines (``tests/test_book_widgets.py``
 checks both in Chromium, and that wrapped parts hang).
+
+Inline code in a table gets a break opportunity (``<wbr>``, no text) after each ``_`` and
+``.`` inside a name, and after each ``/`` inside a path: on a phone a table squeezed
+``rel_error(a, b)`` into "rel_erro" above "r(a, b)"; now such a name breaks as "rel_" above
+"error(a, b)", and the stylesheet breaks a name elsewhere only if one of its parts cannot fit
+at all.
 """
 
 from __future__ import annotations
@@ -87,10 +93,40 @@ def _line(inner: str, indent: int, newline: bool = True) -> str:
     return f'<span class="code-line" style="--indent: {spaces}ch">{inner}{end}</span>'
 
 
+TABLE = re.compile(r"<table\b.*?</table>", re.DOTALL)
+INLINE_CODE = re.compile(r'(<code class="[^"]*\bliteral\b[^"]*">)(.*?)(</code>)', re.DOTALL)
+TAG = re.compile(r"(<[^>]*>)")
+# Between two characters of a name: after an underscore ("rel_|error"), after a dot between
+# words ("lc.|GATES"; not in a number such as 0.5), after a slash inside a path
+# ("autograded/|&lt;student&gt;/": the text is HTML, its "<" an entity).
+NAME_BREAK = re.compile(
+    r"(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])|(?<=[A-Za-z_])\.(?=[A-Za-z_])|(?<=[\w;])/(?=[\w&])"
+)
+
+
+def name_breaks(code: str) -> str:
+    """The inner HTML of an inline ``<code>`` with ``<wbr>`` after each ``_`` and ``.`` of a
+    name and each ``/`` of a path, in its text only (tags and entities left as they are)."""
+    return "".join(
+        piece if piece.startswith("<") else NAME_BREAK.sub(lambda m: m.group(0) + "<wbr>", piece)
+        for piece in TAG.split(code)
+    )
+
+
+def break_table_names(body: str) -> str:
+    """``body`` with :func:`name_breaks` applied to the inline code in its tables."""
+    return TABLE.sub(
+        lambda t: INLINE_CODE.sub(
+            lambda m: m.group(1) + name_breaks(m.group(2)) + m.group(3), t.group(0)
+        ),
+        body,
+    )
+
+
 def hang_code(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     if "body" in context:
-        context["body"] = BLOCK.sub(
-            lambda m: m.group(1) + hang_lines(m.group(2)) + m.group(3), context["body"]
+        context["body"] = break_table_names(
+            BLOCK.sub(lambda m: m.group(1) + hang_lines(m.group(2)) + m.group(3), context["body"])
         )
 
 
