@@ -583,7 +583,16 @@ def shown(name: str) -> dict[str, str]:
     assert roles, f"{name} shows no glued number"
     missing = {key for key, _ in roles} - set(values)
     assert not missing, f"{name} uses glue it does not compute: {missing}"
-    return {f"{key}:{fmt}": format(values[key], fmt or "") for key, fmt in roles}
+    return {f"{key}:{fmt}": as_shown(values[key], fmt or "") for key, fmt in roles}
+
+
+def as_shown(value, fmt: str) -> str:
+    """``value`` glued and shown with the role's format, as myst-nb shows it: from the value's
+    plain-text repr, an integer format taking ``int()`` of a float (so a glued 20.0 shows "20",
+    and a glued 20.7 would show "20" too: test_integer_formats_show_whole_numbers)."""
+    from myst_nb.core.variables import format_plain_text
+
+    return format_plain_text(repr(value), fmt)
 
 
 def _hand_worked_step():
@@ -1188,6 +1197,39 @@ def test_every_bound_the_prose_states_holds_for_the_number_shown(name):
         if (float(shown) > exact) if side == "lower" else (float(shown) < exact):
             problems.append(f"{key}: shows {shown} as the {side} bound of {exact!r}")
     assert not problems, "\n".join(problems)
+
+
+INTEGER_FORMATS = tuple("bcdoxX")  # myst-nb shows int(value) for these
+
+
+def pages_with_integer_formats() -> list:
+    return [
+        pytest.param(path.relative_to(BOOK).as_posix(), id=path.name)
+        for path in PAGES
+        if any(fmt.endswith(INTEGER_FORMATS) for _, fmt in GLUE_TEXT.findall(path.read_text()))
+    ]
+
+
+def test_pages_show_glued_numbers_as_whole_numbers():
+    """The slow check below has pages to read (chapter 1 shows steps and counts with ``:d``)."""
+    assert len(pages_with_integer_formats()) >= 8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", pages_with_integer_formats())
+def test_integer_formats_show_whole_numbers(name):
+    """A glued float shown with an integer format (``{glue:text}`key:d```) is shown as
+    ``int()`` of it: myst-nb truncates 20.7 to "20" without a word. Every such number the built
+    book glued is whole (chapter 3 glues its counts as floats, "20.0", and shows them so)."""
+    values = built_glue(name)
+    problems = [
+        f"{key}:{fmt} shows {as_shown(values[key], fmt)} for {values[key]!r}"
+        for key, fmt in GLUE_TEXT.findall(page(name))
+        if fmt.endswith(INTEGER_FORMATS) and key in values and not float(values[key]).is_integer()
+    ]
+    assert not problems, "\n".join(problems)
+    shown = [key for key, fmt in GLUE_TEXT.findall(page(name)) if fmt.endswith(INTEGER_FORMATS)]
+    assert set(shown) <= set(values), f"not recorded as numbers: {set(shown) - set(values)}"
 
 
 @pytest.mark.slow
