@@ -157,7 +157,14 @@ LAYOUT_JS = r"""
     width: Math.round(t.getBoundingClientRect().width),
     box: (t.closest(".pst-scrollable-table-container") || t.parentElement).clientWidth,
     head: t.rows[0] ? t.rows[0].textContent.trim().replace(/\s+/g, " ").slice(0, 60) : "",
-  })).filter((t) => t.width > t.box + 1);
+    // the line below the table's box that says it scrolls (book/assets/a11y.js)
+    cue: (() => {
+      const box = t.closest(".pst-scrollable-table-container") || t.parentElement;
+      const next = box.nextElementSibling;
+      return next && next.classList.contains("table-scroll-cue") && next.checkVisibility()
+          ? next.textContent : null;
+    })(),
+  })).filter((t) => t.width > t.box + 1 || t.cue);
   return {width, scroll_width: document.documentElement.scrollWidth, wide, hidden, math,
           svgs, code, split, names, tables};
 })()

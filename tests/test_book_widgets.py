@@ -60,7 +60,8 @@ def test_page_fits_the_screen(widgets_report, docname, viewport):
     off, no display equation wider than its box (which would cut it off at the right edge), no
     glued number broken over two lines, no name in a table broken mid-word (only after a space,
     hyphen, slash, underscore or dot), and no table of up to four columns (every assignment's
-    points) wider than the screen: only wider ones scroll sideways in their box."""
+    points) wider than the screen: only wider ones scroll sideways in their box, with a line
+    below that says so (and none below a table that fits)."""
     page = widgets_report[(f"{docname}.html", viewport)]
     layout = page["layout"]
     assert layout["scroll_width"] <= layout["width"], (
@@ -75,8 +76,14 @@ def test_page_fits_the_screen(widgets_report, docname, viewport):
     assert not layout["names"], (
         f"{docname} at {viewport}: names in tables broken mid-word {layout['names']}"
     )
-    narrow = [t for t in layout["tables"] if t["columns"] <= 4]
+    scrolling = [t for t in layout["tables"] if t["width"] > t["box"] + 1]
+    narrow = [t for t in scrolling if t["columns"] <= 4]
     assert not narrow, f"{docname} at {viewport}: tables of up to four columns scroll {narrow}"
+    # A table that scrolls says so below it, and one that fits does not.
+    assert all(t["cue"] for t in scrolling), f"{docname} at {viewport}: no cue {scrolling}"
+    assert len([t for t in layout["tables"] if t["cue"]]) == len(scrolling), layout["tables"]
+    if (docname, viewport) == ("book/08-unrolling", "phone"):  # its nine columns: the case
+        assert scrolling and scrolling[0]["columns"] == 9, layout["tables"]
     assert not layout["code"]["flat"], (
         f"{docname} at {viewport}: wrapped code back at its line's indentation or left of it "
         f"{layout['code']['flat']}"

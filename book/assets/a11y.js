@@ -73,3 +73,29 @@
   window.addEventListener("load", update);
   window.addEventListener("resize", update);
 })();
+
+// A table wider than the screen scrolls sideways in the theme's box (a keyboard stop, the
+// theme's own); on a phone its first columns fill the screen and nothing showed that more
+// follow (chapter 8's table of every intermediate: "output", "long-term" and "short-term" out
+// of sight). While the box scrolls, a line below it says so; it goes when the table fits.
+(function () {
+  "use strict";
+  var CUE = "table-scroll-cue";
+  function update() {
+    document.querySelectorAll(".bd-article .pst-scrollable-table-container").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      var next = box.nextElementSibling;
+      var cue = next && next.classList.contains(CUE) ? next : null;
+      if (scrolls && !cue) {
+        cue = document.createElement("p");
+        cue.className = CUE;
+        cue.textContent = "The table is wider than the screen: scroll it sideways to see its other columns.";
+        box.after(cue);
+      } else if (!scrolls && cue) {
+        cue.remove();
+      }
+    });
+  }
+  window.addEventListener("load", update);
+  window.addEventListener("resize", update);
+})();
