@@ -85,6 +85,7 @@ def _grade_task(job: Job) -> dict:
     return sandbox.run_job(replace(job, slot=os.getpid()))
 
 
+FEEDBACK_TIMED_OUT = "timeout: not done after"  # the start of a feedback's timeout reason
 # The most of nbgrader's feedback output kept (its last error line is what is reported).
 FEEDBACK_OUTPUT_BYTES = 1 << 20
 
@@ -177,7 +178,7 @@ def _feedback_task(args: tuple[str, str, str, float]) -> tuple[str, int, str]:
         os.close(read_end)
     if status is None:
         safe_copy.remove_tree(Path(course, "feedback", student, assignment))
-        return student, -signal.SIGKILL, f"timeout: not done after {timeout:g} s"
+        return student, -signal.SIGKILL, f"{FEEDBACK_TIMED_OUT} {timeout:g} s"
     output = bytes(tail).decode("utf-8", "replace")
     code = os.waitstatus_to_exitcode(status)
     lines = [line.strip() for line in output.splitlines() if line.strip()]
@@ -536,8 +537,8 @@ def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str)
                 "unchanged",
                 entry.get("score"),
                 max_score,
-                notes=entry.get("notes", []),
-                flags=entry.get("flags", []),
+                notes=list(entry.get("notes", [])),  # copies: this run's notes stay out of
+                flags=list(entry.get("flags", [])),  # the manifest's record of the grading
                 sandbox=entry.get("sandbox", gaps),
             )
         else:
@@ -586,30 +587,58 @@ def _merge_result(
     return outcome
 
 
-def feedback_due(run: _Run, outcomes: dict[str, Outcome], regraded: list[str]) -> list[str]:
+# The manifest's mark of a submission whose feedback ran past its time (the reason): the same
+# submission is not given that time again by later runs (--force, or a new submission, is).
+FEEDBACK_TIMEOUT = "feedback_timeout"
+
+
+def feedback_due(
+    run: _Run, outcomes: dict[str, Outcome], regraded: list[str], manifest: dict
+) -> list[str]:
     """Who gets feedback this run: the students graded now, and the unchanged ones whose
-    feedback page is missing (a run with ``--no-feedback`` before, or ``feedback/`` deleted)."""
-    missing = [
-        s
-        for s, o in sorted(outcomes.items())
-        if o.status == "unchanged"
-        and not all(
+    feedback page is missing (a run with ``--no-feedback`` before, or ``feedback/`` deleted).
+
+    An unchanged student whose feedback for this same submission ran past its time on an earlier
+    run (the manifest's :data:`FEEDBACK_TIMEOUT`) is not tried again, which would cost that time
+    on every run: the row notes it, with the earlier reason.
+    """
+    missing = []
+    for s, o in sorted(outcomes.items()):
+        if o.status != "unchanged" or all(
             (run.course / "feedback" / s / run.assignment / f"{Path(nb).stem}.html").is_file()
             for nb in run.notebooks
-        )
-    ]
+        ):
+            continue
+        timed_out = manifest["students"].get(s, {}).get(FEEDBACK_TIMEOUT)
+        if timed_out:
+            o.notes.append(
+                f"{FEEDBACK_FAILED} ({timed_out}, on an earlier run of this submission; "
+                "not tried again: --force tries again)"
+            )
+        else:
+            missing.append(s)
     return [*regraded, *missing]
 
 
-def _feedback(pool: Pool, run: _Run, students: list[str], outcomes: dict[str, Outcome]) -> None:
-    """``nbgrader generate_feedback`` for ``students``, in the workers of ``pool``."""
+def _feedback(
+    pool: Pool, run: _Run, students: list[str], outcomes: dict[str, Outcome], manifest: dict
+) -> None:
+    """``nbgrader generate_feedback`` for ``students``, in the workers of ``pool``; a student
+    whose feedback ran past its time is marked in the manifest (:func:`feedback_due`)."""
     for student in students:
         task = (str(run.course), run.assignment, student, float(run.limits.notebook_timeout))
         pool.submit(student, "feedback", task)
+    timed_out = False
     for student, result, died in pool.results():
         if died or result[1] != 0:
             why = "" if died else result[2]
             outcomes[student].notes.append(f"{FEEDBACK_FAILED} ({why})" if why else FEEDBACK_FAILED)
+        entry = manifest["students"].get(student)
+        if entry is not None and not died and result[2].startswith(FEEDBACK_TIMED_OUT):
+            entry[FEEDBACK_TIMEOUT] = result[2]
+            timed_out = True
+    if timed_out:
+        report.write_json(run.course / "reports" / run.assignment / "manifest.json", manifest)
 
 
 def _finish(
@@ -747,9 +776,9 @@ def _grade_locked(
                     regraded.append(student)
                 if bar:
                     bar.update(outcome.status, student)
-            due = feedback_due(run, outcomes, regraded) if feedback else []
+            due = feedback_due(run, outcomes, regraded, manifest) if feedback else []
             if due:
-                _feedback(pool, run, due, outcomes)
+                _feedback(pool, run, due, outcomes, manifest)
     finally:
         if bar:
             bar.close()

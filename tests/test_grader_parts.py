@@ -1113,6 +1113,79 @@ def test_feedback_that_fails_in_python_says_why(tmp_path, monkeypatch, raised, s
     assert got[2].endswith(why) and (why or got[2] == ""), got
 
 
+class FeedbackPool:
+    """Stands in for the run's pool in :func:`parallel._feedback`: each student's feedback
+    task gets the (status, reason) given, as ``_feedback_task`` returns them."""
+
+    def __init__(self, ends: dict[str, tuple[int, str]]):
+        self.ends, self.asked = ends, []
+
+    def submit(self, student, kind, task):
+        assert kind == "feedback" and task[2] == student
+        self.asked.append(student)
+
+    def results(self):
+        for student in self.asked:
+            yield student, (student, *self.ends[student]), None
+
+
+def test_feedback_that_timed_out_is_not_tried_again_for_the_same_submission(tmp_path):
+    """A feedback that runs past its time (a cell of megabytes of markdown) cost that time again
+    on every later run, the student unchanged and the page still missing. The manifest now
+    marks the submission: later runs skip it and say why; a new submission, or --force (which
+    forgets the manifest's entries), tries again. The notes of one run never reach the
+    manifest's record of the grading (they were the same list)."""
+    course = tmp_path / "course"
+    (course / "reports" / "ps").mkdir(parents=True)
+    run = parallel._Run(course, "ps", Limits(), 10.0, ("ps.ipynb",), "")
+    manifest = {"key": "k", "students": {}}
+    for student in ("slow", "fine"):
+        manifest["students"][student] = {"hash": student, "status": "graded", "notes": ["n"]}
+
+    def unchanged():
+        return {
+            s: report.Outcome(s, "unchanged", 10.0, 10.0, notes=list(e["notes"]))
+            for s, e in manifest["students"].items()
+        }
+
+    timeout = f"{parallel.FEEDBACK_TIMED_OUT} 600 s"
+    pool = FeedbackPool({"slow": (-signal.SIGKILL, timeout), "fine": (0, "")})
+    outcomes = unchanged()
+    due = parallel.feedback_due(run, outcomes, [], manifest)
+    assert due == ["fine", "slow"]  # no page yet for either
+    parallel._feedback(pool, run, due, outcomes, manifest)
+    assert outcomes["slow"].notes == ["n", f"{parallel.FEEDBACK_FAILED} ({timeout})"]
+    saved = json.loads((course / "reports" / "ps" / "manifest.json").read_text())
+    assert saved["students"]["slow"] == {
+        **manifest["students"]["slow"],
+        "feedback_timeout": timeout,
+    }
+    assert saved["students"]["slow"]["notes"] == ["n"]  # this run's note is not the grading's
+    assert "feedback_timeout" not in saved["students"]["fine"]
+    page = course / "feedback" / "fine" / "ps" / "ps.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<html></html>")
+    # The next run: the same submissions; only the one whose page is missing and whose
+    # feedback did not time out would be tried, and this one did.
+    outcomes = unchanged()
+    assert parallel.feedback_due(run, outcomes, [], manifest) == []
+    assert outcomes["slow"].notes == [
+        "n",
+        f"{parallel.FEEDBACK_FAILED} ({timeout}, on an earlier run of this submission; not tried "
+        "again: --force tries again)",
+    ]
+    summary = parallel._finish(run, outcomes, False, 1.0, {})
+    assert summary["feedback_failed"] == 1
+    # A new submission of "slow" is graded again (a new entry, without the mark): tried again.
+    manifest["students"]["slow"] = {"hash": "new", "status": "graded", "notes": []}
+    outcomes = {**unchanged(), "slow": report.Outcome("slow", "graded", 10.0, 10.0)}
+    assert parallel.feedback_due(run, outcomes, ["slow"], manifest) == ["slow"]
+    # --force: the manifest's entries are forgotten, every student graded again and tried.
+    manifest["students"] = {}
+    outcomes = {s: report.Outcome(s, "graded", 10.0, 10.0) for s in ("fine", "slow")}
+    assert parallel.feedback_due(run, outcomes, ["fine", "slow"], manifest) == ["fine", "slow"]
+
+
 def test_the_end_of_run_table_lists_failures_then_notes_first():
     """What needs the instructor's eye comes first: refused, failed, graded, unchanged; within
     a status the rows with notes (an edited locked cell, a timeout) before those without, then

@@ -579,7 +579,7 @@ def test_help_says_what_jobs_sets_with_a_cluster():
     assert source.count("Pool(jobs") == 1
     assert (
         "with Pool(jobs, parallel.TASKS) as pool:\n"
-        "                    parallel._feedback(pool, run, due, outcomes)" in source
+        "                    parallel._feedback(pool, run, due, outcomes, manifest)" in source
     )
 
 

@@ -349,10 +349,10 @@ def grade_assignment(
                     client.run(_stop_helpers, on_error="ignore")  # a worker gone: nothing to stop
             if bar:
                 bar.close()
-            due = parallel.feedback_due(run, outcomes, regraded) if feedback else []
+            due = parallel.feedback_due(run, outcomes, regraded, manifest) if feedback else []
             if due:
                 with Pool(jobs, parallel.TASKS) as pool:
-                    parallel._feedback(pool, run, due, outcomes)
+                    parallel._feedback(pool, run, due, outcomes, manifest)
         finally:
             if bar:
                 bar.close()
