@@ -334,3 +334,39 @@ def test_reader_sees_the_page(browser_report, docname, mode):
 def test_home_page_lands_on_the_introduction(browser_report, mode):
     page = browser_report[("index.html", mode)]
     assert page["url"] == f"{page['origin']}/{toc_docnames()[0]}.html"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("view, width, height", [("desktop", 1280, 900), ("phone", 390, 844)])
+def test_a_whole_page_screenshot_shows_what_the_viewport_shows(
+    chromium, tmp_path, view, width, height
+):
+    """The whole-page screenshots (the ones looked at in reviews) show the page as its reader
+    sees it: the first screenful of the whole page is, over the article, the screenshot of the
+    viewport (to a few levels of a pixel's colour). Taken with ``captureBeyondViewport``,
+    chapter 7 at 1280 px came out with the left third of its article blank and its code blocks
+    empty."""
+    from book_browser import load, screenshot, set_view
+    from chromium import ORIGIN
+    from PIL import Image, ImageChops
+
+    session = chromium.new_tab()
+    try:
+        set_view(chromium, session, width, height, "light")
+        load(chromium, session, f"{ORIGIN}/book/07-whole-cell.html")
+        box = chromium.evaluate(
+            session,
+            "(() => { const r = document.querySelector('.bd-article').getBoundingClientRect();"
+            " return [r.left, r.top, r.right, Math.min(r.bottom, innerHeight)]"
+            ".map(Math.floor); })()",
+        )
+        shown = Image.open(screenshot(chromium, session, tmp_path / "view.png", False))
+        whole = Image.open(screenshot(chromium, session, tmp_path / "page.png"))
+        assert chromium.evaluate(session, "[innerWidth, innerHeight]") == [width, height]
+    finally:
+        chromium.close_tab(session)
+    assert whole.width == width and whole.height > 3 * height, whole.size
+    differ = ImageChops.difference(shown.convert("RGB").crop(box), whole.convert("RGB").crop(box))
+    # Beyond rounding (a level or two of a few pixels of antialiased text on a phone):
+    beyond = differ.point(lambda level: 255 if level > 16 else 0)
+    assert beyond.getbbox() is None, f"{view}: the article differs in {beyond.getbbox()}"
