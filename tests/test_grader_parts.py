@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -25,6 +26,7 @@ from lstm_grading import (
     course_lock,
     course_prep,
     disk,
+    gradebook_merge,
     parallel,
     report,
     safe_copy,
@@ -1404,6 +1406,58 @@ def test_a_change_of_the_grading_code_regrades_the_class(tmp_path, empty_gradebo
     # by default the run's own code: the copy's before the change
     assert course_prep.run_key(course, "ps01", Limits()) == key
     assert course_prep.run_key(course, "ps01", Limits(), code=folders) != key
+
+
+def test_a_private_gradebook_missing_a_cells_score_is_merged_as_a_failure(
+    tmp_path, empty_gradebook
+):
+    """A job's private gradebook that holds the submission but no score for one of its grade
+    cells (a reduced-mode student's code can write it so: its schema and row counts are the
+    course's) is merged as every failure is: no partial total, every cell needs grading. A
+    grade the instructor gave by hand before the run is kept, and still marked as such."""
+    from nbgrader.api import Gradebook
+
+    course = tmp_path / "gradebook.db"
+    with Gradebook(f"sqlite:///{empty_gradebook(course)}") as gb:
+        gb.add_assignment("ps01")
+        gb.add_notebook("ps01", "ps01")
+        for cell in ("test_f", "test_g"):
+            gb.add_grade_cell(cell, "ps01", "ps01", max_score=5, cell_type="code")
+    private = tmp_path / "private.db"
+
+    def job(scores: dict) -> Path:
+        shutil.copy(course, private)
+        with Gradebook(f"sqlite:///{private}") as gb:
+            gb.update_or_create_student("s")
+            with gb.db.no_autoflush:
+                sub = gb.update_or_create_submission("ps01", "s")
+            for grade in sub.notebooks[0].grades:
+                grade.auto_score = scores[grade.name]
+            gb.db.commit()
+        return private
+
+    def merged(scores: dict, manual: float | None = None):
+        with Gradebook(f"sqlite:///{course}") as gb:
+            total = gradebook_merge.merge(gb, "ps01", "s", job(scores), None)
+            grades = gb.find_submission("ps01", "s").notebooks[0].grades
+            got = {g.name: (g.auto_score, g.manual_score, g.needs_manual_grade) for g in grades}
+            if manual is not None:  # what the instructor types in formgrader afterwards
+                grades[0].manual_score = manual
+                gb.db.commit()
+        return total, got
+
+    assert merged({"test_f": 5.0, "test_g": 3.0}, manual=4.0) == (
+        8.0,
+        {"test_f": (5.0, None, False), "test_g": (3.0, None, False)},
+    )
+    assert merged({"test_f": 5.0, "test_g": None}) == (
+        None,
+        {"test_f": (None, 4.0, True), "test_g": (None, None, True)},
+    )
+    assert merged({"test_f": 5.0, "test_g": 3.0}) == (
+        8.0,
+        {"test_f": (5.0, 4.0, True), "test_g": (3.0, None, False)},
+    )
 
 
 # -- a full disk, recognised (the real one, on a small tmpfs, is in tests/test_disk_full.py) ------
