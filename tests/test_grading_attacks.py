@@ -883,6 +883,58 @@ def test_the_kernel_sees_no_key_of_the_instructors_and_leaves_none(
     assert_ordinary_grades(course, ps01_alone, names=("correct", "naive_sigmoid"))
 
 
+# The first student's code keeps a key in its uid's user keyring, then outlasts every signal but
+# SIGKILL: the job is killed at its time limit, before the clean-up after it. The second reads.
+KEEP_THEN_HANG = {
+    "sigmoid": KEYCTL
+    + (
+        "import signal\n"
+        "add_key(b'lstm-attack-timed-out', b'KEPT BY A KILLED JOB', USER_KEYRING)\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+        "while True:\n"
+        "    pass\n"
+    )
+}
+READ_LEFT_KEY = {
+    "sigmoid": KEYCTL
+    + (
+        "print('LEFT', read_key(b'lstm-attack-timed-out', USER_KEYRING))\n"
+        "print('UID', os.getuid())\n"
+    )
+}
+
+
+@needs_sandbox
+def test_a_key_kept_by_a_job_killed_at_its_time_limit_is_gone_for_the_next_job(
+    ps01_course, tmp_path
+):
+    """A job killed at its notebook time limit never reaches the clean-up after it, so a key
+    its student's code kept in the slot's uid's user keyring is still there: the uid's
+    keyrings are cleared before each job too, and the next student of the same slot (one
+    worker: every job is its) finds nothing."""
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    course.submit("a_keeps", A, corpus.student_notebook(course.root, append=KEEP_THEN_HANG))
+    course.submit("b_reads", A, corpus.student_notebook(course.root, append=READ_LEFT_KEY))
+    runs = run_folders()
+    argv = [sys.executable, "-m", "lstm_grading.cli", A, "--course", str(course.root)]
+    # The job's time limit comes before nbgrader gives up on the kernel (which would leave
+    # the job time to clean up after itself).
+    argv += ["--jobs", "1", "--cell-timeout", "30", "--notebook-timeout", "20", "--no-feedback"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=WAIT, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr  # 1: a submission failed
+    summary = json.loads((course.root / "reports" / A / "summary.json").read_text())
+    status = {row["student"]: (row["status"], row["reason"]) for row in summary["students"]}
+    assert status["a_keeps"] == ("failed", "timeout: the notebook ran past 20 s"), status
+    text = corpus.outputs_text(course.autograded_notebook("b_reads", A))
+    assert "LEFT no key (Required key not available)" in text, text
+    assert "KEPT BY A KILLED JOB" not in text
+    uid = int(text.split("UID ", 1)[1].split()[0])
+    assert user_key(uid, b"lstm-attack-timed-out") == "no key (Required key not available)"
+    assert_no_run_folder_left(runs)
+    assert sandbox_processes() == [], "a process of the sandbox survived"
+
+
 # -- one submission as bytes ---------------------------------------------------------------------
 def test_grade_files_grades_one_submission_from_bytes(ps01_course, ps01_alone, tmp_path):
     """The unit of work a caller could ship elsewhere: template + submission bytes in, files out."""
