@@ -53,24 +53,27 @@ def jail_probe(arguments: str, bound: str, report: str) -> str:
     )
 
 
-# What a bound folder under /tmp looks like from the job: its marker, and whether it is writable.
+# What a bound folder under /tmp looks like from the job: its marker, and whether it is writable;
+# then whether the job's root folder (the skeleton holding the binds) is, to root in the job.
 PROBE = jail_probe(
     "bound, root",
     "sorted({bound, *jail.allowlist()})",
     """
+    def writable(folder):
+        try:
+            open(os.path.join(folder, "new.txt"), "w").close()
+            return "writable"
+        except OSError:
+            return "read-only"
     seen = open(os.path.join(bound, "marker.txt")).read()
-    try:
-        open(os.path.join(bound, "new.txt"), "w").close()
-        writable = "writable"
-    except OSError:
-        writable = "read-only"
-    print(seen, writable, flush=True)
+    print(seen, writable(bound), "/", writable("/"), flush=True)
     """,
 )
 
 
 @pytest.mark.skipif(not FULL, reason="the jail needs Linux namespaces and root")
 def test_a_bind_under_tmp_is_seen_read_only_inside_the_job():
+    """And the job's root folder is read-only too, even to root in the job."""
     top = Path(tempfile.mkdtemp(prefix="jail-test-", dir="/tmp"))  # under /tmp, wherever TMPDIR is
     try:
         bound, root = top / "course", top / "root"
@@ -85,7 +88,7 @@ def test_a_bind_under_tmp_is_seen_read_only_inside_the_job():
             check=False,
         )
         assert out.returncode == 0, out.stdout + out.stderr
-        assert out.stdout.strip() == "from the host read-only"
+        assert out.stdout.strip() == "from the host read-only / read-only"
         assert not (bound / "new.txt").exists()
     finally:
         shutil.rmtree(top)
