@@ -924,8 +924,10 @@ def test_a_key_kept_by_a_job_killed_at_its_time_limit_is_gone_for_the_next_job(
     done = subprocess.run(argv, capture_output=True, text=True, timeout=WAIT, check=False)
     assert done.returncode == 1, done.stdout + done.stderr  # 1: a submission failed
     summary = json.loads((course.root / "reports" / A / "summary.json").read_text())
-    status = {row["student"]: (row["status"], row["reason"]) for row in summary["students"]}
-    assert status["a_keeps"] == ("failed", "timeout: the notebook ran past 20 s"), status
+    status = {r["student"]: (r["status"], r["reason"], r["cell"]) for r in summary["students"]}
+    # The cell running when the job was killed: read from the job's /tmp after its PID 1 died.
+    killed = ("failed", "timeout: the notebook ran past 20 s", "def sigmoid(x):")
+    assert status["a_keeps"] == killed, status
     text = corpus.outputs_text(course.autograded_notebook("b_reads", A))
     assert "LEFT no key (Required key not available)" in text, text
     assert "KEPT BY A KILLED JOB" not in text
