@@ -900,7 +900,7 @@ READ_LEFT_KEY = {
     "sigmoid": KEYCTL
     + (
         "print('LEFT', read_key(b'lstm-attack-timed-out', USER_KEYRING))\n"
-        "print('UID', os.getuid())\n"
+        "print('UID', os.getuid(), 'GROUPS', os.getgroups())\n"
     )
 }
 
@@ -912,7 +912,8 @@ def test_a_key_kept_by_a_job_killed_at_its_time_limit_is_gone_for_the_next_job(
     """A job killed at its notebook time limit never reaches the clean-up after it, so a key
     its student's code kept in the slot's uid's user keyring is still there: the uid's
     keyrings are cleared before each job too, and the next student of the same slot (one
-    worker: every job is its) finds nothing."""
+    worker: every job is its) finds nothing. Run with a supplementary group, the kernels have
+    none: the launcher drops the instructor's groups with its uid."""
     course = Course.copy_of(ps01_course, tmp_path / "course")
     course.submit("a_keeps", A, corpus.student_notebook(course.root, append=KEEP_THEN_HANG))
     course.submit("b_reads", A, corpus.student_notebook(course.root, append=READ_LEFT_KEY))
@@ -921,7 +922,11 @@ def test_a_key_kept_by_a_job_killed_at_its_time_limit_is_gone_for_the_next_job(
     # The job's time limit comes before nbgrader gives up on the kernel (which would leave
     # the job time to clean up after itself).
     argv += ["--jobs", "1", "--cell-timeout", "30", "--notebook-timeout", "20", "--no-feedback"]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=WAIT, check=False)
+    # Run with a supplementary group, as an instructor's login has some (this container's root
+    # has none): the kernel, dropped to the slot's uid, has no group of the instructor's.
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=WAIT, check=False, extra_groups=[100]
+    )
     assert done.returncode == 1, done.stdout + done.stderr  # 1: a submission failed
     summary = json.loads((course.root / "reports" / A / "summary.json").read_text())
     status = {r["student"]: (r["status"], r["reason"], r["cell"]) for r in summary["students"]}
@@ -931,6 +936,7 @@ def test_a_key_kept_by_a_job_killed_at_its_time_limit_is_gone_for_the_next_job(
     text = corpus.outputs_text(course.autograded_notebook("b_reads", A))
     assert "LEFT no key (Required key not available)" in text, text
     assert "KEPT BY A KILLED JOB" not in text
+    assert "GROUPS []" in text, text
     uid = int(text.split("UID ", 1)[1].split()[0])
     assert user_key(uid, b"lstm-attack-timed-out") == "no key (Required key not available)"
     assert_no_run_folder_left(runs)
