@@ -18,6 +18,7 @@ import resource
 import select
 import shutil
 import signal
+import stat
 import warnings
 from pathlib import Path
 
@@ -559,6 +560,10 @@ def test_the_autograded_folder_is_installed_within_the_jobs_budget_notebook_firs
         "2 file(s), 3 MiB, not kept: over the limit of 1 MiB per submission"
         " (first: a-first-by-name.bin)"
     ]
+    # Read-only to everyone, the folder writable by its owner only: no other user of the
+    # machine changes what the feedback page and a regrade read.
+    assert oct(stat.S_IMODE(dest.stat().st_mode)) == oct(0o755)
+    assert oct(stat.S_IMODE((dest / NB).stat().st_mode)) == oct(0o444)
 
 
 def test_a_fifo_as_a_run_folders_lock_is_left_alone_without_waiting(tmp_path):
