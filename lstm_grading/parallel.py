@@ -583,8 +583,13 @@ def _merge_result(
         "flags": outcome.flags,
         "sandbox": outcome.sandbox,
     }
-    report.write_json(run.course / "reports" / run.assignment / "manifest.json", manifest)
+    save_manifest(run, manifest)
     return outcome
+
+
+def save_manifest(run: _Run, manifest: dict) -> None:
+    """Write ``manifest`` to ``reports/<assignment>/manifest.json``, whole or not at all."""
+    report.write_json(run.course / "reports" / run.assignment / "manifest.json", manifest)
 
 
 # The manifest's mark of a submission whose feedback ran past its time (the reason): the same
@@ -638,7 +643,7 @@ def _feedback(
             entry[FEEDBACK_TIMEOUT] = result[2]
             timed_out = True
     if timed_out:
-        report.write_json(run.course / "reports" / run.assignment / "manifest.json", manifest)
+        save_manifest(run, manifest)
 
 
 def _finish(
