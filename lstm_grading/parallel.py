@@ -666,7 +666,9 @@ def _finish(
             check=False,
         )
         if done.returncode == 0 and tmp.is_file():
-            tmp.replace(course / "grades.csv")
+            with open(tmp, "rb") as exported:  # nbgrader's file, on disk before the rename
+                os.fsync(exported.fileno())
+            report.replace_durably(tmp, course / "grades.csv")
             report.add_refused_to_grades(course / "grades.csv", assignment, refused_rows)
         else:
             if tmp.is_file() and not tmp.is_symlink():

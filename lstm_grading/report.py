@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -202,15 +203,33 @@ def last_error(output: str) -> str:
 
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` whole or not at all: a temporary file beside it, then a
-    rename. A full disk leaves the earlier file as it was, and no temporary file behind."""
+    rename. A full disk leaves the earlier file as it was, and no temporary file behind.
+
+    The file's data reach the disk before the rename, and the folder's entry after it: the
+    rename alone orders nothing, and a power cut could leave an empty grades.csv (or summary)
+    in place of the earlier one, which an instructor might upload as it is.
+    """
     tmp = path.with_name(path.name + ".tmp")
     try:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
             f.write(text)
-        tmp.replace(path)
+            f.flush()
+            os.fsync(f.fileno())
+        replace_durably(tmp, path)
     finally:
         if tmp.is_file() and not tmp.is_symlink():
             tmp.unlink()
+
+
+def replace_durably(tmp: Path, path: Path) -> None:
+    """Rename ``tmp`` (its data already on disk) over ``path`` and put the folder's new entry on
+    disk too (a folder opened read-only, as fsync(2) allows)."""
+    tmp.replace(path)
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 # What a spreadsheet reads as the start of a formula (OWASP's "CSV injection"): a cell of

@@ -1026,6 +1026,31 @@ def test_summary_csv_keeps_what_a_spreadsheet_would_run_as_text(tmp_path):
     ]
 
 
+def test_written_reports_reach_the_disk_before_and_after_their_rename(tmp_path, monkeypatch):
+    """``report.write_text`` (grades.csv, the summary, the manifest): the new file's data are
+    synced before it replaces the old one, and the folder after, so that a power cut leaves the
+    old file or the new one, never an empty one. Every fsync and rename is recorded in order."""
+    events = []
+    real_fsync, real_replace = os.fsync, Path.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(self, target):
+        events.append(("rename", str(self), str(target)))
+        return real_replace(self, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(Path, "replace", replace)
+    path = tmp_path / "grades.csv"
+    path.write_text("old\n")
+    report.write_text(path, "new\n")
+    tmp = str(tmp_path / "grades.csv.tmp")
+    assert events == [("fsync", tmp), ("rename", tmp, str(path)), ("fsync", str(tmp_path))]
+    assert path.read_text() == "new\n" and sorted(tmp_path.iterdir()) == [path]
+
+
 def test_feedback_that_runs_past_its_deadline_is_killed_and_its_folder_removed(
     tmp_path, monkeypatch
 ):
