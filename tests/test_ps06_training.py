@@ -12,6 +12,7 @@ setup and solution cells, as the kernel would run them), without nbgrader.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import assignment_suite
@@ -60,6 +61,26 @@ CLIP_BY_MIN = (
         "    return {k: g * scale for k, g in grads.items()}, float(norm)",
     ),
 )
+# Adam with m and v in lists, by position in params: right while every step brings all the
+# gradients, or a partial step brings the first array's only.
+STATE_BY_POSITION = (
+    (
+        "        self.t += 1\n        for k, g in grads.items():\n",
+        "        self.t += 1\n"
+        "        if not self.m:  # one m and v per parameter array, in the order of params\n"
+        "            self.m = [np.zeros_like(p) for p in params.values()]\n"
+        "            self.v = [np.zeros_like(p) for p in params.values()]\n"
+        "        for j, (k, g) in enumerate(grads.items()):\n",
+    ),
+    (
+        "            self.m[k] = self.beta1 * self.m.get(k, 0.0) + (1 - self.beta1) * g\n"
+        "            self.v[k] = self.beta2 * self.v.get(k, 0.0) + (1 - self.beta2) * g * g\n",
+        "            self.m[j] = self.beta1 * self.m[j] + (1 - self.beta1) * g\n"
+        "            self.v[j] = self.beta2 * self.v[j] + (1 - self.beta2) * g * g\n",
+    ),
+    (BIAS_CORRECTION, BIAS_CORRECTION.replace("[k]", "[j]")),
+)
+ADAM_INIT = "    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):"
 TRAININGS = ("test_companies", "test_memory_lstm", "test_memory_rnn")
 MEMORY = ("test_memory_lstm", "test_memory_rnn")  # the trainings that clip and shuffle
 
@@ -308,6 +329,36 @@ SUBMISSIONS = [
         broken=("test_train", *MEMORY),
         reason="the targets of mini-batch 0 are not those of its examples",
     ),
+    # Third review (students): mistakes that the visible tests and the hidden ones let through.
+    Submission(
+        "adam_state_by_position",
+        "Adam keeps m and v in lists in the order of params: a step with the gradient of a "
+        "later array only reads the first array's state",
+        edits=STATE_BY_POSITION,
+        broken=("test_adam",),
+        reason="this step brought gradients for 'b' only: keep m and v in dicts by key",
+    ),
+    Submission(
+        "adam_keras_eps",
+        "Adam's default eps is Keras's 1e-7, not the signature's 1e-8",
+        edits=((ADAM_INIT, ADAM_INIT.replace("eps=1e-8", "eps=1e-7")),),
+        broken=("test_adam", *TRAININGS),
+        reason="are the defaults those of the signature",
+    ),
+    Submission(
+        "adam_default_lr",
+        "Adam's default lr is 1e-2, not the signature's 1e-3 (every call in the notebook gives lr)",
+        edits=((ADAM_INIT, ADAM_INIT.replace("lr=1e-3", "lr=1e-2")),),
+        broken=("test_adam",),
+        reason="are the defaults those of the signature",
+    ),
+    Submission(
+        "clip_returns_grads_itself",
+        "clip_grad_norm returns the caller's grads dict itself below the limit, not a new dict",
+        edits=(("        return dict(grads), norm", "        return grads, norm"),),
+        broken=("test_clip_grad_norm",),
+        reason="returned the grads dict itself",
+    ),
 ]
 
 
@@ -429,3 +480,23 @@ def test_check_train_names_params_left_unchanged():
     )
     with pytest.raises(AssertionError, match=r"left the caller's params unchanged"):
         ps06.check_train(namespace["train"], namespace)
+
+
+def test_check_adam_points_at_state_kept_by_position():
+    """Adam with m and v in lists by position fails at the step that brings the last array's
+    gradient only, and is told to keep them by key."""
+    namespace = solution_namespace(*STATE_BY_POSITION)
+    with pytest.raises(AssertionError, match=r"at step 11 .*gradients for 'b' only: keep m and v"):
+        ps06.check_adam(namespace["Adam"])
+
+
+@pytest.mark.parametrize(
+    "default", ["lr=1e-2", "beta1=0.99", "beta2=0.99", "eps=1e-7"], ids=lambda d: d
+)
+def test_check_adam_checks_the_defaults(default):
+    """Every default of Adam's signature is checked (the notebook's trainings give lr only)."""
+    name = default.partition("=")[0]
+    right = re.search(rf"{name}=[0-9.e-]+", ADAM_INIT).group()
+    namespace = solution_namespace((ADAM_INIT, ADAM_INIT.replace(right, default)))
+    with pytest.raises(AssertionError, match=r"Adam\(\), the defaults.*are the defaults"):
+        ps06.check_adam(namespace["Adam"])

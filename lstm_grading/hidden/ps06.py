@@ -41,6 +41,12 @@ def check_clip_grad_norm(fn) -> None:
         if not (isinstance(out, tuple) and len(out) == 2):
             raise AssertionError("clip_grad_norm should return (clipped, norm)")
         clipped, norm = out
+        if clipped is grads:
+            raise AssertionError(
+                f"clip_grad_norm returned the grads dict itself (max_norm {max_norm}): return a "
+                "new dict with the keys of grads, so that a change to the result (a key added or "
+                "replaced) does not change the caller's grads"
+            )
         want, want_norm = ref(copy_arg(grads), max_norm)
         if not isinstance(norm, float):
             raise AssertionError(f"the norm should be a Python float, got {type(norm).__name__}")
@@ -64,51 +70,112 @@ def check_clip_grad_norm(fn) -> None:
             )
 
 
+# Steps of check_adam that bring gradients for some parameters only (0-based): the first
+# array's alone, then the last's, so that state kept by position (a list, or params paired
+# with grads by zip) rather than by key shows.
+PARTIAL_STEPS = {3: ("Wx",), 10: ("b",)}
+
+
+def _adam_step(opt, params, grads, t: int, setting: str) -> None:
+    """``opt.step(params, grads)`` isolated; an error other than a failed check is reported
+    as the step's, with a hint at a step that brings gradients for some parameters only."""
+    __tracebackhide__ = True
+    try:
+        call_isolated(opt.step, params, grads, name="Adam.step")
+    except AssertionError:
+        raise
+    except Exception as exc:
+        hint = ""
+        if t in PARTIAL_STEPS:
+            hint = (
+                f"; this step brought gradients for {', '.join(map(repr, grads))} only: keep m "
+                "and v in dicts by key and update params[k] for each key k of grads"
+            )
+        raise AssertionError(
+            f"Adam.step raised {type(exc).__name__} at step {t + 1} ({setting}): {exc}{hint}"
+        ) from exc
+
+
+def _adam_run(opt, ref, start: dict, steps: int, rng, scale: float, setting: str) -> None:
+    """``steps`` steps of the student's ``opt`` and the reference's ``ref`` from ``start``, on
+    the same random gradients; params must agree after every step."""
+    __tracebackhide__ = True
+    shapes = {k: v.shape for k, v in start.items()}
+    mine, theirs = copy_arg(start), copy_arg(start)
+    arrays = dict(mine)
+    for t in range(steps):
+        grads = {k: scale * rng.normal(size=s) for k, s in shapes.items()}
+        if t in PARTIAL_STEPS:
+            grads = {k: grads[k] for k in PARTIAL_STEPS[t]}
+        before = copy_arg(grads)
+        _adam_step(opt, mine, grads, t, setting)
+        if any(before[k].tolist() != grads[k].tolist() for k in grads):
+            raise AssertionError("Adam.step changed the gradients")
+        ref.step(theirs, grads)
+        for k in shapes:
+            if mine[k] is not arrays[k]:
+                raise AssertionError(
+                    "Adam.step should update the arrays of params in place (params[k] -= ...)"
+                )
+            try:
+                close(mine[k], theirs[k], f"params[{k!r}] after step {t + 1} ({setting})")
+            except AssertionError as exc:
+                if t in PARTIAL_STEPS:
+                    only = ", ".join(f"params[{p!r}]" for p in PARTIAL_STEPS[t])
+                    raise AssertionError(
+                        f"{exc}. Step {t + 1} brought gradients for {only} only and the steps "
+                        "before it agreed: does each array find its own m and v (kept in dicts "
+                        "by key, not by position), and does step update exactly the "
+                        "parameters that grads has keys for?"
+                    ) from None
+                if t != 4:
+                    raise
+                raise AssertionError(
+                    f"{exc}. Step 4 brought a gradient for params['Wx'] only and the steps "
+                    "before it agreed: is the step counter t shared by all parameters (one "
+                    "counter for the optimizer, counted once per call of step), not kept per "
+                    "parameter? Step 5 is the 5th for every array, also for those step 4 "
+                    "left alone"
+                ) from None
+
+
 def check_adam(Adam) -> None:
-    """25 steps against the reference Adam: hyper-parameters, tiny and huge gradients, a step
-    that updates one array only; in place."""
+    """25 steps against the reference Adam: hyper-parameters, tiny and huge gradients, steps
+    that update one array only (the first, the last); in place. Then the default
+    hyper-parameters, Adam(), on gradients small enough for eps to matter."""
     __tracebackhide__ = True
     Ref = reference("Adam")
     rng = np.random.default_rng(2602)
+    shapes = {"Wx": (3, 8), "Wh": (2, 8), "b": (8,)}
     for lr, beta1, beta2, eps, scale in [
         (1e-3, 0.9, 0.999, 1e-8, 1.0),
         (0.05, 0.8, 0.99, 1e-6, 1e-6),
         (0.01, 0.0, 0.9, 1e-8, 100.0),
     ]:
-        shapes = {"Wx": (3, 8), "Wh": (2, 8), "b": (8,)}
         start = {k: rng.normal(size=s) for k, s in shapes.items()}
-        mine, theirs = copy_arg(start), copy_arg(start)
-        arrays = dict(mine)
         settings = {"lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps}
         opt = call_isolated(lambda: Adam(**settings), name="Adam")  # noqa: B023 (called at once)
         ref = Ref(lr=lr, beta1=beta1, beta2=beta2, eps=eps)
         setting = f"lr={lr}, betas {beta1}, {beta2}, eps={eps}, gradients ~{scale:g}"
-        for t in range(25):
-            grads = {k: scale * rng.normal(size=s) for k, s in shapes.items()}
-            if t == 3:
-                grads = {"Wx": grads["Wx"]}  # a step that updates one array only
-            before = copy_arg(grads)
-            call_isolated(opt.step, mine, grads, name="Adam.step")
-            if any(before[k].tolist() != grads[k].tolist() for k in grads):
-                raise AssertionError("Adam.step changed the gradients")
-            ref.step(theirs, grads)
-            for k in shapes:
-                if mine[k] is not arrays[k]:
-                    raise AssertionError(
-                        "Adam.step should update the arrays of params in place (params[k] -= ...)"
-                    )
-                try:
-                    close(mine[k], theirs[k], f"params[{k!r}] after step {t + 1} ({setting})")
-                except AssertionError as exc:
-                    if t != 4:
-                        raise
-                    raise AssertionError(
-                        f"{exc}. Step 4 brought a gradient for params['Wx'] only and the steps "
-                        "before it agreed: is the step counter t shared by all parameters (one "
-                        "counter for the optimizer, counted once per call of step), not kept per "
-                        "parameter? Step 5 is the 5th for every array, also for those step 4 "
-                        "left alone"
-                    ) from None
+        _adam_run(opt, ref, start, 25, rng, scale, setting)
+    # The defaults: gradients ~1e-6, so that eps = 1e-8 against 1e-7 changes a step by 10 %.
+    start = {k: rng.normal(size=s) for k, s in shapes.items()}
+    try:
+        opt = call_isolated(Adam, name="Adam")
+    except AssertionError:
+        raise
+    except Exception as exc:
+        raise AssertionError(
+            f"Adam() raised {type(exc).__name__}: {exc}; every hyper-parameter has a default"
+        ) from exc
+    try:
+        _adam_run(opt, Ref(), start, 4, rng, 1e-6, "Adam(), the defaults, gradients ~1e-06")
+    except AssertionError as exc:
+        raise AssertionError(
+            f"{exc}. With the same hyper-parameters given explicitly your Adam agreed with the "
+            "course's: are the defaults those of the signature, "
+            "__init__(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)?"
+        ) from None
 
 
 def check_train(train, namespace: dict) -> None:
