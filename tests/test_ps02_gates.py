@@ -336,6 +336,27 @@ SUBMISSIONS = [
         broken=("test_candidate_memory",),
         reason="called the reference package",
     ),
+    # Third review (students): the feedback of a mistake said what, not why.
+    Submission(
+        "cell_update_in_float32",
+        "cell_update computes in float32 and casts back: float64 in, float64 out, 7 digits",
+        edits=(
+            (
+                CELL_UPDATE,
+                "    c = f.astype(np.float32) * c_prev.astype(np.float32) + i * g\n"
+                "    return c.astype(c_prev.dtype)",
+            ),
+        ),
+        broken=("test_cell_update",),
+        reason="right to only about 7 digits: was it computed in float32?",
+    ),
+    Submission(
+        "hidden_update_in_float32",
+        "hidden_update squashes a float32 copy of c: float64 in, float64 out, 7 digits",
+        edits=((HIDDEN_UPDATE, "    return o * tanh(c.astype(np.float32)).astype(c.dtype)"),),
+        broken=("test_hidden_update",),
+        reason="right to only about 7 digits: was it computed in float32?",
+    ),
 ]
 
 
