@@ -361,6 +361,18 @@ SUBMISSIONS = [
         broken=("test_clip_grad_norm",),
         reason="returned the grads dict itself",
     ),
+    Submission(
+        "clip_by_value",
+        "clip_grad_norm clips every value to [-max_norm, max_norm], by value, not by the norm",
+        edits=(
+            (
+                CLIP,
+                "    return {k: np.clip(g, -max_norm, max_norm) for k, g in grads.items()}, norm",
+            ),
+        ),
+        broken=("test_clip_grad_norm", *MEMORY),
+        reason="or each value, as clipping by value does",
+    ),
 ]
 
 
