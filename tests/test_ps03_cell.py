@@ -303,6 +303,25 @@ SUBMISSIONS = [
         broken=STEP_CELLS,
         reason="imports the reference package",
     ),
+    # Third review (students): a mistake that the visible tests and the hidden ones let through.
+    Submission(
+        "init_generator_per_array",
+        "init_params makes a new generator from the seed for each array: with an int seed, Wh "
+        "and b repeat the first values of Wx (before this review, full points)",
+        edits=(
+            (
+                "    rng = np.random.default_rng(rng)\n    bound = 1.0 / np.sqrt(H)\n",
+                "    bound = 1.0 / np.sqrt(H)\n\n"
+                "    def uniform(shape):\n"
+                "        return np.random.default_rng(rng).uniform(-bound, bound, shape)\n\n",
+            ),
+            ("rng.uniform(-bound, bound, (D, 4 * H))", "uniform((D, 4 * H))"),
+            ("rng.uniform(-bound, bound, (H, 4 * H))", "uniform((H, 4 * H))"),
+            ("rng.uniform(-bound, bound, 4 * H)", "uniform(4 * H)"),
+        ),
+        broken=("test_init_params",),
+        reason="was a new generator made from the seed for each array?",
+    ),
 ]
 
 

@@ -107,6 +107,14 @@ def check_init_params(init_params) -> None:
     assert all(a[k].tolist() == b[k].tolist() for k in a), (
         "an int seed should give reproducible params"
     )
+    drawn = a["Wx"].ravel().tolist() + a["Wh"].ravel().tolist()
+    drawn += a["b"][:4].tolist() + a["b"][8:].tolist()  # all but the forget gate's (H = 4)
+    if len(set(drawn)) < len(drawn):
+        raise AssertionError(
+            "with an int seed (rng=123, D, H = 3, 4) the same random values appear in several "
+            "places of Wx, Wh and b: was a new generator made from the seed for each array? Make "
+            "the generator once, rng = np.random.default_rng(rng), and draw every array from it"
+        )
     assert a["Wh"].tolist() != c["Wh"].tolist(), "different seeds should give different params"
 
 
