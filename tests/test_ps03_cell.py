@@ -123,10 +123,23 @@ SUBMISSIONS = [
         "transposed_input_weights",
         "Wx read in PyTorch's (4H, D) layout, reshaped so that x @ Wx.T runs for any D",
         edits=((SUM, SUM.replace('x @ params["Wx"]', 'x @ params["Wx"].reshape(4 * H, -1).T')),),
-        # Right for D = 1 (the hand-worked unit) and for zero Wx (bias_only_params): only the
-        # hidden comparisons with the reference see it, in every cell.
+        # Right for D = 1 (the hand-worked unit) and for zero Wx (bias_only_params): the visible
+        # tests saw it only in test_step_gates's wiring check (added by the third review), the
+        # hidden comparisons with the reference in every cell.
         broken=STEP_CELLS,
-        reason="values differ from the reference",
+        reason="is Wx transposed or reshaped? x @ Wx is (N, D) @ (D, 4H)",
+    ),
+    Submission(
+        "transposed_recurrent_weights",
+        "Wh read in PyTorch's (4H, H) layout, reshaped so that h_prev @ Wh.T runs",
+        edits=(
+            (
+                SUM,
+                SUM.replace('h_prev @ params["Wh"]', 'h_prev @ params["Wh"].reshape(4 * H, -1).T'),
+            ),
+        ),
+        broken=STEP_CELLS,
+        reason="is Wh transposed or reshaped? h_prev @ Wh is (N, H) @ (H, 4H)",
     ),
     Submission(
         "naive_sigmoid_in_step",
