@@ -333,30 +333,33 @@ SUBMISSIONS = [
     Submission(
         "adam_state_by_position",
         "Adam keeps m and v in lists in the order of params: a step with the gradient of a "
-        "later array only reads the first array's state, and so do the memory trainings, whose "
-        "model_loss returns the read-out's gradients first (before the step of this review, "
-        "test_adam gave it full points)",
+        "later array only reads the first array's state, as do the memory trainings, whose "
+        "model_loss returns the read-out's gradients first (before this review test_adam gave "
+        "it full points, and only the trainings failed, with a bare ValueError)",
         edits=STATE_BY_POSITION,
         broken=("test_adam", *MEMORY),
         reason="this step brought gradients for 'b' only: keep m and v in dicts by key",
     ),
     Submission(
         "adam_keras_eps",
-        "Adam's default eps is Keras's 1e-7, not the signature's 1e-8",
+        "Adam's default eps is Keras's 1e-7, not the signature's 1e-8 (before this review only "
+        "the trainings failed, test_adam passed)",
         edits=((ADAM_INIT, ADAM_INIT.replace("eps=1e-8", "eps=1e-7")),),
         broken=("test_adam", *TRAININGS),
         reason="are the defaults those of the signature",
     ),
     Submission(
         "adam_default_lr",
-        "Adam's default lr is 1e-2, not the signature's 1e-3 (every call in the notebook gives lr)",
+        "Adam's default lr is 1e-2, not the signature's 1e-3: the notebook's calls all give lr "
+        "(before this review, full points)",
         edits=((ADAM_INIT, ADAM_INIT.replace("lr=1e-3", "lr=1e-2")),),
         broken=("test_adam",),
         reason="are the defaults those of the signature",
     ),
     Submission(
         "clip_returns_grads_itself",
-        "clip_grad_norm returns the caller's grads dict itself below the limit, not a new dict",
+        "clip_grad_norm returns the caller's grads dict itself below the limit, not a new dict "
+        "(before this review, full points)",
         edits=(("        return dict(grads), norm", "        return grads, norm"),),
         broken=("test_clip_grad_norm",),
         reason="returned the grads dict itself",
