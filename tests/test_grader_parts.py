@@ -262,6 +262,37 @@ def test_only_run_folders_of_dead_runs_are_removed(tmp_path):
     assert not live.exists()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="files of other owners are made as root")
+def test_a_run_folder_of_another_owner_a_link_or_with_a_linked_lock_is_left_alone(tmp_path):
+    """Only real folders of this uid, holding a regular lock file of their own, are run folders
+    to remove: not a folder of another owner (a reduced-mode student's code may make one of
+    that name in /tmp), not a link to a folder, not a folder whose lock is a link; each holds
+    a free lock, which alone would let a dead run's folder go."""
+    prefix = course_lock.RUN_PREFIX
+    dead = tmp_path / f"{prefix}dead"
+    dead.mkdir()
+    (dead / course_lock.OWNER).write_text("")  # a killed run's: removed
+    others = tmp_path / f"{prefix}others"
+    others.mkdir()
+    (others / course_lock.OWNER).write_text("")
+    for path in (others, others / course_lock.OWNER):
+        os.chown(path, STUDENT, STUDENT)
+    instructors = tmp_path / "instructors"
+    instructors.mkdir()
+    (instructors / course_lock.OWNER).write_text("")
+    (instructors / "kept.txt").write_text("kept")
+    linked = tmp_path / f"{prefix}linked"
+    linked.symlink_to(instructors)
+    linked_lock = tmp_path / f"{prefix}linked-lock"
+    linked_lock.mkdir()
+    (linked_lock / course_lock.OWNER).symlink_to(instructors / "kept.txt")
+    assert course_lock.remove_stale_run_folders(tmp_path) == [dead]
+    assert not dead.exists()
+    assert (others / course_lock.OWNER).is_file()
+    assert linked.is_symlink() and (instructors / "kept.txt").read_text() == "kept"
+    assert (linked_lock / course_lock.OWNER).is_symlink()
+
+
 def test_student_ids_as_nbgrader_takes_them(tmp_path):
     for student in ("bob smith", "zoë", "a[1]", ".hidden"):
         (tmp_path / "submitted" / student / "ps01").mkdir(parents=True)
