@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import errno
 import hashlib
+import io
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ from lstm_grading import (
     course_prep,
     disk,
     gradebook_merge,
+    output_guard,
     parallel,
     report,
     safe_copy,
@@ -578,6 +580,66 @@ def test_a_kernel_killed_by_the_memory_cgroup_is_a_memory_limit():
     assert report.failure_reason({"exit_code": 1, "oom_kills": 1}, log, Limits()) == (
         "memory limit: the kernel was killed by the memory cgroup"
     )
+
+
+class Publisher:
+    """A kernel's display publisher as the output guard wraps it: keeps what is published."""
+
+    def __init__(self):
+        self.shown = []
+
+    def publish(self, data, *args, **kwargs):
+        self.shown.append(data)
+
+
+def test_the_output_guard_stops_the_cell_past_the_limit_and_gives_the_next_its_whole_budget():
+    """The output guard (lstm_grading.output_guard, in the kernel) counts what one cell prints
+    and publishes: up to the limit it passes, the byte past it writes one notice and stops the
+    cell, anything after that is dropped. Each cell starts with the whole budget again: a loud
+    cell neither silences nor stops the hidden test cells after it."""
+    guard = output_guard._Guard(100, None)
+    out, publisher, notices = io.StringIO(), Publisher(), []
+    guard.wrap_stream(out)
+    guard.wrap_publisher(publisher)
+    guard.notice = notices.append
+    notice = (
+        "\n[output limit: this cell printed more than 100 bytes; "
+        "the rest was discarded and the cell stopped]\n"
+    )
+    guard.pre_run_cell()
+    out.write("x" * 60)
+    out.write("x" * 40)  # the limit exactly: shown
+    with pytest.raises(output_guard.OutputLimitExceeded, match="more than 100 bytes"):
+        out.write("y")
+    out.write("z")  # in the same cell (a bare except caught it): dropped, no second stop
+    assert out.getvalue() == "x" * 100 + notice
+    for cell in ("a", "b"):  # each next cell: the whole budget, printed or published
+        out.seek(0)
+        out.truncate()
+        guard.pre_run_cell()
+        out.write(cell * 90)
+        publisher.publish({"t": cell})  # 10 bytes as JSON: the limit exactly
+        assert out.getvalue() == cell * 90 and publisher.shown[-1] == {"t": cell}
+    with pytest.raises(output_guard.OutputLimitExceeded):  # a display past it stops the cell
+        publisher.publish({"t": "c"})
+    publisher.publish({"t": "d"})
+    assert [d["t"] for d in publisher.shown] == ["a", "b"] and notices == [notice]
+    guard.pre_run_cell()
+    publisher.publish({"t": "e" * 90})
+    assert publisher.shown[-1] == {"t": "e" * 90}
+
+
+def test_the_output_guard_puts_back_the_grading_modules_before_each_cell(monkeypatch):
+    """A cell's ``lstm_grading.checks.check_activation = lambda *a: None``, or a module of its
+    own in sys.modules under that name, is undone before the next cell (the hidden tests)."""
+    from lstm_grading import checks
+
+    real = checks.check_activation
+    guard = output_guard._Guard(100, None)
+    monkeypatch.setattr(checks, "check_activation", lambda *args, **kwargs: None)
+    monkeypatch.setitem(sys.modules, "lstm_grading.checks", type(checks)("lstm_grading.checks"))
+    guard.pre_run_cell()
+    assert sys.modules["lstm_grading.checks"] is checks and checks.check_activation is real
 
 
 def test_links_fifos_and_devices_in_a_submission_are_never_opened(tmp_path):
