@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from course import SOLUTIONS
 from small_course import NB, graded_result, make_course
 
 from lstm_grading import (
+    cgroup,
     course_lock,
     course_prep,
     disk,
@@ -580,6 +582,79 @@ def test_a_kernel_killed_by_the_memory_cgroup_is_a_memory_limit():
     assert report.failure_reason({"exit_code": 1, "oom_kills": 1}, log, Limits()) == (
         "memory limit: the kernel was killed by the memory cgroup"
     )
+
+
+MEMORY_CGROUP = cgroup.memory_cgroup_parent()
+needs_memory_cgroup = pytest.mark.skipif(
+    MEMORY_CGROUP is None, reason="no memory cgroup in which to make children"
+)
+
+
+def in_cgroup(group: cgroup.MemoryCgroup, code) -> int:
+    """The wait status of a forked child that joins ``group``, then runs ``code()``."""
+    with warnings.catch_warnings():  # a fork with threads (pytest-xdist's): the child runs
+        warnings.simplefilter("ignore", DeprecationWarning)  # only ``code`` and os._exit
+        pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            group.join()
+            code()
+            status = 0
+        finally:
+            os._exit(status)
+    return os.waitpid(pid, 0)[1]
+
+
+def touch(size: int) -> None:
+    """Allocate ``size`` bytes and write to every page of them."""
+    block = bytearray(size)
+    for i in range(0, size, 4096):
+        block[i] = 1
+
+
+@needs_memory_cgroup
+def test_a_jobs_memory_cgroup_holds_its_processes_to_the_limit_without_swap_and_counts_the_kill():
+    """A job's memory cgroup (lstm_grading.cgroup.MemoryCgroup, as sandbox._run_full makes it
+    for the job's waiter and so every process of the job): the limit and no swap past it are
+    written, a process of the job past it is killed, and the kill is counted (oom_kills), which
+    makes the report say "memory limit" (the test of report.failure_reason above)."""
+    limit = 64 << 20
+    group = cgroup.MemoryCgroup(MEMORY_CGROUP, f"lstm-grading-test-{os.getpid()}", limit)
+    try:
+        if group.v1:
+            assert (group.path / "memory.limit_in_bytes").read_text().strip() == str(limit)
+            swap = group.path / "memory.memsw.limit_in_bytes"  # memory + swap: no swap at all
+            assert not swap.exists() or swap.read_text().strip() == str(limit)
+        else:
+            assert (group.path / "memory.max").read_text().strip() == str(limit)
+            swap = group.path / "memory.swap.max"
+            assert not swap.exists() or swap.read_text().strip() == "0"
+        assert os.waitstatus_to_exitcode(in_cgroup(group, lambda: touch(limit // 4))) == 0
+        assert group.oom_kills() == 0
+        status = in_cgroup(group, lambda: touch(4 * limit))
+        assert os.waitstatus_to_exitcode(status) == -signal.SIGKILL  # the OOM killer's
+        assert group.oom_kills() == 1
+    finally:
+        group.remove()
+    assert not group.path.exists()
+
+
+@needs_memory_cgroup
+def test_only_the_unused_cgroups_a_run_may_remove_are_removed():
+    """remove_unused: the empty cgroups named with the prefix, and of those only the ones
+    ``only`` allows (a run leaves alone those of runs still alive)."""
+    prefix = f"lstm-grading-test-{os.getpid()}-"
+    groups = [cgroup.MemoryCgroup(MEMORY_CGROUP, prefix + end, 64 << 20) for end in "ab"]
+    other = cgroup.MemoryCgroup(MEMORY_CGROUP, f"lstm-grading-other-{os.getpid()}", 64 << 20)
+    try:
+        removed = cgroup.remove_unused(MEMORY_CGROUP, prefix, only=lambda n: n.endswith("a"))
+        assert removed == [str(groups[0].path)]
+        assert [g.path.exists() for g in (*groups, other)] == [False, True, True]
+    finally:
+        for group in (*groups, other):
+            if group.path.exists():
+                group.remove()
 
 
 class Publisher:
