@@ -441,6 +441,150 @@ def test_a_killed_task_is_merged_as_a_failure_needing_grading(course, tmp_path):
     assert not (course.root / "autograded" / "bob").exists()
 
 
+def test_a_result_whose_files_cannot_all_be_written_is_merged_as_a_failure(course, tmp_path):
+    """A worker's files that cannot all be written as sent (a name that is both a file and a
+    folder), or that name a path out of the run folder, are no result: the student is failed
+    with the reason, needing grading, not graded from what could be written."""
+    course.submit("dora", A, corpus.ordinary(course.root, "correct"))
+    scores = {"test_sigmoid": 3.0, "test_tanh": 2.0, "test_sigmoid_grad": 3.0}
+    scores["test_tanh_grad"] = 2.0
+    run, manifest, submissions, _, todo = parallel._plan(course.root, A, Limits(), False, "")
+    base = tmp_path / "base"
+
+    def merge(name: str, extra: dict[str, bytes]):
+        result = fake_result(course, tmp_path / name, "dora", scores)
+        result["files"] = {**result["files"], **extra}
+        return coordinator._merge(run, manifest, "dora", todo, submissions, result, base, None)
+
+    clash = merge("clash", {"extra": b"", "extra/x": b""})
+    assert clash.status == "failed"
+    assert clash.reason.startswith("sandbox error: unusable result: extra/x not written: its ")
+    out = merge("out", {"../x": b""})
+    assert (out.status, out.reason) == (
+        "failed",
+        "sandbox error: unusable result: result files must be relative paths, got '../x'",
+    )
+    assert not (base / "x").exists() and not (tmp_path / "x").exists()
+    assert course.total(A, "dora") is None  # needs grading
+    assert merge("whole", {}).status == "graded"  # the same files without them: graded
+
+
+def test_a_task_key_changes_with_the_run_the_student_the_submission_and_the_mode():
+    """Dask gives a task with a key it holds the result it holds: a key is the same only for
+    the same submission graded the same way (a changed submission is graded again)."""
+    key = coordinator.task_key("run", "ann", "digest", None)
+    assert coordinator.task_key("run", "ann", "digest", None) == key
+    others = {
+        coordinator.task_key("run2", "ann", "digest", None),
+        coordinator.task_key("run", "bob", "digest", None),
+        coordinator.task_key("run", "ann", "digest2", None),
+        coordinator.task_key("run", "ann", "digest", "reduced"),
+    }
+    assert len(others) == 4 and key not in others
+
+
+class FakeFuture:
+    """What _result_of reads of a ``distributed.Future`` once it is done."""
+
+    def __init__(self, status: str, value=None):
+        self.status, self.value = status, value
+
+    def result(self):
+        assert self.status == "finished"
+        return self.value
+
+    def exception(self):
+        assert self.status == "error"
+        return self.value
+
+
+def test_a_task_ends_as_its_result_a_failed_row_or_the_runs_end():
+    """A finished task is its result; one that failed (its worker killed more than Dask
+    allows, an error) is a failed row saying why; work the scheduler cancelled (it went away)
+    stops the run, with what was merged kept, rather than fail every student left."""
+    from types import SimpleNamespace
+
+    from distributed.scheduler import KilledWorker
+
+    at = "tcp://127.0.0.1:8786"
+    assert coordinator._result_of(FakeFuture("finished", {"exit_code": 0}), at) == {"exit_code": 0}
+    killed = KilledWorker("k", SimpleNamespace(address="tcp://10.0.0.2:1"), 1)
+    reason = "the worker process grading it was killed, 2 times (last on tcp://10.0.0.2:1)"
+    assert coordinator._result_of(FakeFuture("error", killed), at) == {
+        "exit_code": None,
+        "error": None,
+        "reason": reason,
+        "files": {},
+    }
+    error = coordinator._result_of(FakeFuture("error", ZeroDivisionError("division by zero")), at)
+    assert error["reason"] == "error on the worker: ZeroDivisionError: division by zero"
+    with pytest.raises(connect.ClusterError, match=f"the scheduler at {at} cancelled the work"):
+        coordinator._result_of(FakeFuture("cancelled"), at)
+
+
+def test_each_death_of_a_tasks_worker_is_a_try_in_the_row():
+    """The scheduler counts the workers that died running a task (TaskState.suspicious): each
+    is a try that ended, noted in the row; none, or no answer from the scheduler, no note."""
+    from types import SimpleNamespace
+
+    from distributed.scheduler import TaskState
+
+    assert "suspicious" in TaskState.__slots__
+
+    class FakeClient:
+        def __init__(self, tasks):
+            self.scheduler = SimpleNamespace(tasks=tasks)
+
+        def run_on_scheduler(self, function):
+            if self.scheduler.tasks is None:
+                raise OSError("the scheduler is gone")
+            return function(dask_scheduler=self.scheduler)
+
+    client = FakeClient({"k": SimpleNamespace(suspicious=2), "j": SimpleNamespace(suspicious=0)})
+    assert coordinator._worker_deaths(client, "k") == [coordinator.WORKER_DIED] * 2
+    assert coordinator._worker_deaths(client, "j") == []
+    assert coordinator._worker_deaths(client, "released") == []
+    assert coordinator._worker_deaths(FakeClient(None), "k") == []
+    assert parallel.retry_notes(coordinator._worker_deaths(client, "k"))[1] == (
+        "graded again after try 2 ended: the Dask worker grading it died"
+    )
+
+
+@pytest.mark.parametrize(
+    "mode, why, requested, expected",
+    [
+        ("full", "", None, ("full", "/cg", "", True)),
+        ("full", "", "reduced", ("reduced", None, "requested", False)),
+        ("reduced", "not root", None, ("reduced", None, "not root", False)),
+        ("reduced", "not root", "reduced", ("reduced", None, "requested", False)),
+    ],
+)
+def test_a_helper_grades_in_its_best_mode_unless_reduced_is_asked(
+    monkeypatch, tmp_path, mode, why, requested, expected
+):
+    """A worker's helper grades in the full sandbox, with the memory cgroup, when it can and
+    the run did not ask for reduced; the row says the mode and why."""
+    from lstm_grading import sandbox
+    from lstm_grading.cluster import helper
+
+    calls = []
+
+    def grade_files(template, submission, student, assignment, limits, use, notebooks, **kw):
+        calls.append((use, kw["cgroup"], kw["parent"]))
+        return {"exit_code": 0}
+
+    monkeypatch.setattr(sandbox, "grade_files", grade_files)
+    request = ({}, {}, "s", A, Limits(), requested, [f"{A}.ipynb"])
+    result = helper.grade(request, tmp_path, mode, why, "/cg")
+    use, cgroup, said, memory = expected
+    assert calls == [(use, cgroup, str(tmp_path))]
+    assert (result["sandbox_mode"], result["sandbox_why"], result["memory_cgroup"]) == (
+        use,
+        said,
+        memory,
+    )
+
+
 class FakeHelper:
     """A stand-in for a worker's grading helper: dies (HelperDied) or answers ``answer``."""
 
