@@ -943,6 +943,62 @@ def test_a_key_kept_by_a_job_killed_at_its_time_limit_is_gone_for_the_next_job(
     assert sandbox_processes() == [], "a process of the sandbox survived"
 
 
+# Three processes of the job each take 1000 MiB, within the kernel's RLIMIT_AS (1536 MiB): together
+# past the job's memory cgroup (1536 + 1024 + 64 MiB). Each says when it holds its memory, then
+# waits for the cell to let it go: without the cgroup all three hold at once, and exit 0.
+HOLD = (
+    "import sys\n"
+    "b = bytearray(1000 << 20)\n"
+    "for i in range(0, len(b), 4096):\n"
+    "    b[i] = 1\n"
+    "print('held', flush=True)\n"
+    "sys.stdin.read()\n"
+)
+MEMORY_CELL = (
+    "import subprocess, sys\n"
+    f"procs = [subprocess.Popen([sys.executable, '-c', {HOLD!r}], stdin=subprocess.PIPE,\n"
+    "                          stdout=subprocess.PIPE, text=True) for _ in range(3)]\n"
+    "held = [p.stdout.readline().strip() for p in procs]\n"
+    "for p in procs:\n"
+    "    p.stdin.close()\n"
+    "print('MEMORY killed', any(p.wait() == -9 for p in procs))\n"
+)
+
+
+@needs_sandbox
+@pytest.mark.skipif(cgroup.memory_cgroup_parent() is None, reason="no memory cgroup here")
+def test_the_jobs_processes_together_are_held_to_its_memory_cgroup(ps01_course, tmp_path):
+    """The job's memory cgroup bounds all its processes together, which RLIMIT_AS (one
+    process's) does not: one of three processes, each within RLIMIT_AS, is killed once they
+    hold more than the cgroup allows, and the result counts the kill (``oom_kills``)."""
+    from lstm_grading.sandbox import grade_files
+
+    course_prep.make_template(ps01_course, A, tmp_path / "template")
+    template = {
+        str(p.relative_to(tmp_path / "template")): p.read_bytes()
+        for p in (tmp_path / "template").rglob("*")
+        if p.is_file()
+    }
+    nb = corpus.ordinary(ps01_course, "correct")
+    nb.cells.append(nbformat.v4.new_code_cell(MEMORY_CELL))
+    limits = Limits(cell_timeout=120, notebook_timeout=600, memory_mb=1536, disk_mb=64)
+    result = grade_files(
+        template,
+        {f"{A}.ipynb": json.dumps(nb).encode()},
+        "memory",
+        A,
+        limits,
+        MODE,
+        (f"{A}.ipynb",),
+        cgroup=cgroup.memory_cgroup_parent(),
+    )
+    assert result["exit_code"] == 0, result.get("error")
+    text = corpus.outputs_text(nbformat.reads(result["files"][f"autograded/{A}.ipynb"], 4))
+    assert "MEMORY killed True" in text, text
+    assert result["oom_kills"] >= 1
+    assert leftover_cgroups() == [], "the job's memory cgroup was left behind"
+
+
 # -- one submission as bytes ---------------------------------------------------------------------
 def test_grade_files_grades_one_submission_from_bytes(ps01_course, ps01_alone, tmp_path):
     """The unit of work a caller could ship elsewhere: template + submission bytes in, files out."""
