@@ -1031,6 +1031,40 @@ def test_a_forced_run_stopped_part_way_is_finished_by_the_next_run_without_force
     assert plain_run() == ({"ada": "unchanged"}, ["bob"])
 
 
+def test_a_graded_submission_is_kept_only_while_nothing_it_was_graded_from_changed(
+    small_course, tmp_path
+):
+    """A run keeps an earlier grade ("unchanged") only for the same submission, graded, under
+    the same run key, with its autograded folder and its gradebook entry still there; any of
+    them changed, the student is graded again."""
+    from nbgrader.api import Gradebook
+
+    students = ("ada", "bob", "cy", "dan", "eve", "fay")
+    for student in students:
+        submit(small_course, student, notebook())
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    # Made before any merge: a job's gradebook is the template's, which holds no student.
+    results = {s: graded_result(small_course, tmp_path / s, s, notebook()) for s in students}
+    for student, result in results.items():
+        parallel._merge_result(run, manifest, student, todo[student], result, submissions[student])
+    failed = {"exit_code": 1, "error": None, "reason": "the worker died", "seconds": 1.0}
+    parallel._merge_result(run, manifest, "bob", todo["bob"], failed, submissions["bob"])
+    (submissions["cy"] / NB).write_text(
+        notebook({"cell_type": "code", "metadata": {}, "source": "1"})
+    )
+    safe_copy.remove_tree(small_course / "autograded" / "dan")
+    with Gradebook(f"sqlite:///{small_course / 'gradebook.db'}") as gb:
+        gb.remove_submission("ps01", "eve")
+    _, _, _, outcomes, again = parallel._plan(small_course, "ps01", Limits(), False, "")
+    assert {s: o.status for s, o in outcomes.items()} == {"ada": "unchanged", "fay": "unchanged"}
+    assert sorted(again) == ["bob", "cy", "dan", "eve"]
+    # Other limits, another run key: every submission graded again.
+    _, _, _, outcomes, again = parallel._plan(
+        small_course, "ps01", Limits(cell_timeout=59), False, ""
+    )
+    assert outcomes == {} and sorted(again) == sorted(students)
+
+
 def test_an_error_in_the_merge_fails_that_student_only(small_course, tmp_path, monkeypatch):
     """Should reading a job's results still raise something other than an OSError (a bug of
     the grader's), that student fails with the error as the reason, stored as a failure
