@@ -665,23 +665,28 @@ def test_a_gradebook_with_more_rows_than_one_submission_makes_is_refused(tmp_pat
     )
 
 
-def test_a_gradebook_with_one_grade_row_too_many_is_refused(tmp_path, course):
-    """A submission has one grade per grade cell of the course (here 1): a second grade row,
-    a copy of the first for another cell id, is already more than nbgrader makes."""
+@pytest.mark.parametrize(
+    "table, column",
+    [("grade", "cell_id"), ("submitted_notebook", "notebook_id")],
+)
+def test_a_gradebook_with_one_grade_row_too_many_is_refused(tmp_path, course, table, column):
+    """A submission has one grade per grade cell of the course (here 1), and one submitted
+    notebook per notebook (1): a second row, a copy of the first for another cell or notebook,
+    is already more than nbgrader makes."""
     import sqlite3
 
     from lstm_grading import gradebook_merge
 
     expected = gradebook_merge.shape(course / "gradebook.db")
-    assert expected.most_rows["grade"] == 1  # the course's one grade cell, test_f
+    assert expected.most_rows[table] == 1  # the course's one grade cell, test_f; one notebook
     out = tmp_path / "out"
     graded(course, out, "ada")
     con = sqlite3.connect(out / "gradebook.db")
     with con:
-        con.execute("CREATE TEMP TABLE extra AS SELECT * FROM grade")
-        con.execute("UPDATE extra SET id = 'another', cell_id = 'another cell'")
-        con.execute("INSERT INTO grade SELECT * FROM extra")
+        con.execute(f"CREATE TEMP TABLE extra AS SELECT * FROM {table}")
+        con.execute(f"UPDATE extra SET id = 'another', {column} = 'another'")
+        con.execute(f"INSERT INTO {table} SELECT * FROM extra")
     con.close()
     assert gradebook_merge.schema_problem(out / "gradebook.db", expected) == (
-        "holds more rows than one submission makes: grade 2 (at most 1)"
+        f"holds more rows than one submission makes: {table} 2 (at most 1)"
     )
