@@ -62,6 +62,28 @@ def test_loopback_scheduler_needs_no_tls(address):
     assert connect.target(scheduler=address).address.startswith("tcp://")
 
 
+def test_a_name_is_on_this_machine_only_if_every_address_it_has_is_loopback(monkeypatch):
+    """A scheduler named by a host name gets plain TCP only if every address the name stands
+    for is a loopback one: a name that also stands for another machine (a hosts file, a DNS
+    answer with both), or only starts with "localhost", is refused without TLS."""
+    import socket
+
+    answers = {
+        "both.example": ["127.0.0.1", "192.0.2.10"],
+        "local.example": ["127.0.0.1", "::1"],
+        "localhost.example": ["192.0.2.10"],
+    }
+
+    def getaddrinfo(host, port, *args, **kwargs):  # what the resolver answers for each name
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, 0)) for a in answers[host]]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    assert connect.target(scheduler="tcp://local.example:8786").address.startswith("tcp://")
+    for host in ("both.example", "localhost.example"):
+        with pytest.raises(ValueError, match=r"is not on this machine"):
+            connect.target(scheduler=f"tcp://{host}:8786")
+
+
 def test_remote_scheduler_file_without_tls_is_refused(tmp_path):
     path = tmp_path / "scheduler.json"
     path.write_text(json.dumps({"address": REMOTE}))
