@@ -657,6 +657,25 @@ def test_only_the_unused_cgroups_a_run_may_remove_are_removed():
                 group.remove()
 
 
+@pytest.mark.parametrize("where", ["up", "absolute"])
+def test_grade_files_writes_no_file_outside_its_folder(tmp_path, where):
+    """grade_files (a cluster helper's job) takes file names from the coordinator: one that
+    leads out of its folder is a ValueError, with nothing written and no job run."""
+    from lstm_grading.sandbox import grade_files
+
+    parent = tmp_path / "run"
+    parent.mkdir()
+    outside = tmp_path / "outside.txt"
+    name = "../../../outside.txt" if where == "up" else str(outside)
+    for template, submission in (({name: b"x"}, {}), ({}, {name: b"x"})):
+        with pytest.raises(ValueError, match=r"file names must be relative paths, got "):
+            grade_files(
+                template, submission, "s", "ps01", Limits(), "reduced", (NB,), parent=str(parent)
+            )
+        assert not outside.exists()
+        assert os.listdir(parent) == []  # its folder removed too
+
+
 class Publisher:
     """A kernel's display publisher as the output guard wraps it: keeps what is published."""
 
