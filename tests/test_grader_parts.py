@@ -723,6 +723,37 @@ def test_the_output_guard_stops_the_cell_past_the_limit_and_gives_the_next_its_w
     assert publisher.shown[-1] == {"t": "e" * 90}
 
 
+def test_the_output_guard_as_the_kernel_loads_it_counts_stdout_stderr_and_displays_together(
+    monkeypatch, tmp_path
+):
+    """load_ipython_extension: the limit from the kernel's command line, one budget for what a
+    cell writes to stdout and stderr and displays, and the first line of each cell written to
+    the progress file (the running cell the report names when a kernel dies)."""
+    from types import SimpleNamespace
+
+    out, err, progress = io.StringIO(), io.StringIO(), tmp_path / "cell"
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    events = {}
+    shell = SimpleNamespace(
+        config={"OutputGuard": {"limit": "30", "progress": str(progress)}},
+        display_pub=Publisher(),
+        events=SimpleNamespace(register=events.__setitem__),
+    )
+    output_guard.load_ipython_extension(shell)
+    assert list(events) == ["pre_run_cell"]
+    for cell in ("first = 1\nsecond = 2", "x = 2"):
+        events["pre_run_cell"](SimpleNamespace(raw_cell=cell))
+        assert progress.read_text() == cell.splitlines()[0]
+        sys.stdout.write("o" * 10)
+        sys.stderr.write("e" * 10)
+        shell.display_pub.publish({"t": "d"})  # 10 bytes as JSON: 30 in all
+        with pytest.raises(output_guard.OutputLimitExceeded, match="more than 30 bytes"):
+            sys.stderr.write("e")
+    assert out.getvalue() == "o" * 20
+    assert err.getvalue().count("[output limit: this cell printed more than 30 bytes") == 2
+
+
 def test_the_output_guard_puts_back_the_grading_modules_before_each_cell(monkeypatch):
     """A cell's ``lstm_grading.checks.check_activation = lambda *a: None``, or a module of its
     own in sys.modules under that name, is undone before the next cell (the hidden tests)."""
