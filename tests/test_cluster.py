@@ -607,6 +607,22 @@ def test_a_helper_grades_in_its_best_mode_unless_reduced_is_asked(
     )
 
 
+def test_a_helper_removes_only_the_cgroups_of_jobs_whose_folder_is_gone(tmp_path, monkeypatch):
+    """A helper starting removes the empty job cgroups (``<job folder>-work-<pid>``) of helpers
+    that were killed, and not one of a job still running under another helper's run folder
+    (made and not yet joined, it is empty too)."""
+    import tempfile
+
+    from lstm_grading.cluster import helper
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / "lstm-autograde-run1" / f"{helper.JOB_PREFIX}live").mkdir(parents=True)
+    (tmp_path / f"{helper.JOB_PREFIX}gone").mkdir()  # not in a run folder: not a job's
+    assert not helper._cgroup_gone(f"{helper.JOB_PREFIX}live-work-4321")
+    assert helper._cgroup_gone(f"{helper.JOB_PREFIX}gone-work-4321")
+    assert helper._cgroup_gone(f"{helper.JOB_PREFIX}other-work-4321")
+
+
 class FakeHelper:
     """A stand-in for a worker's grading helper: dies (HelperDied) or answers ``answer``."""
 
