@@ -667,12 +667,12 @@ def test_a_gradebook_with_more_rows_than_one_submission_makes_is_refused(tmp_pat
 
 @pytest.mark.parametrize(
     "table, column",
-    [("grade", "cell_id"), ("submitted_notebook", "notebook_id")],
+    [("grade", "cell_id"), ("submitted_notebook", "notebook_id"), ("comment", "cell_id")],
 )
 def test_a_gradebook_with_one_grade_row_too_many_is_refused(tmp_path, course, table, column):
-    """A submission has one grade per grade cell of the course (here 1), and one submitted
-    notebook per notebook (1): a second row, a copy of the first for another cell or notebook,
-    is already more than nbgrader makes."""
+    """A submission has one grade and at most one comment per cell of the course (here 1), and
+    one submitted notebook per notebook (1): a second row, a copy of the first for another cell
+    or notebook, is already more than nbgrader makes."""
     import sqlite3
 
     from lstm_grading import gradebook_merge
@@ -683,6 +683,8 @@ def test_a_gradebook_with_one_grade_row_too_many_is_refused(tmp_path, course, ta
     graded(course, out, "ada")
     con = sqlite3.connect(out / "gradebook.db")
     with con:
+        if table == "comment":  # a grade cell has no comment row: two, for two cells
+            con.execute("INSERT INTO comment (id, notebook_id, cell_id) VALUES ('c', 'n', 'c')")
         con.execute(f"CREATE TEMP TABLE extra AS SELECT * FROM {table}")
         con.execute(f"UPDATE extra SET id = 'another', {column} = 'another'")
         con.execute(f"INSERT INTO {table} SELECT * FROM extra")
