@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import grading_corpus as corpus
@@ -192,9 +193,19 @@ def test_sandbox_line_of_the_summary():
     assert coordinator.gaps_of({}, "reduced") == REDUCED_CLUSTER_GAPS  # its process died twice
 
 
-def test_result_files_cannot_leave_their_folder(tmp_path):
-    with pytest.raises(ValueError, match=r"result files must be relative paths, got '\.\./x'"):
-        coordinator.write_files({"../x": b""}, tmp_path / "out")
+@pytest.mark.parametrize("name", ["../x", "/etc/x", "a/./b", "a//b", "a/", "a\0b", 5])
+def test_result_files_cannot_leave_their_folder(tmp_path, name):
+    """A result's file names are relative paths without an empty, "." or ".." part: anything
+    else is a ValueError before anything is written."""
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with pytest.raises(ValueError, match=r"result files must be relative paths, got "):
+            coordinator.write_files({"fine.txt": b"", name: b""}, fd)
+    finally:
+        os.close(fd)
+    assert list(out.iterdir()) == []
 
 
 # -- progress ------------------------------------------------------------------------------------
