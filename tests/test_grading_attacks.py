@@ -965,6 +965,12 @@ MEMORY_CELL = (
 )
 
 
+def template_files(course: Path, folder: Path) -> dict[str, bytes]:
+    """ps01's grading template made in ``folder``, as ``grade_files`` takes it: bytes by path."""
+    course_prep.make_template(course, A, folder)
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
 @needs_sandbox
 @pytest.mark.skipif(cgroup.memory_cgroup_parent() is None, reason="no memory cgroup here")
 def test_the_jobs_processes_together_are_held_to_its_memory_cgroup(ps01_course, tmp_path):
@@ -973,12 +979,7 @@ def test_the_jobs_processes_together_are_held_to_its_memory_cgroup(ps01_course, 
     hold more than the cgroup allows, and the result counts the kill (``oom_kills``)."""
     from lstm_grading.sandbox import grade_files
 
-    course_prep.make_template(ps01_course, A, tmp_path / "template")
-    template = {
-        str(p.relative_to(tmp_path / "template")): p.read_bytes()
-        for p in (tmp_path / "template").rglob("*")
-        if p.is_file()
-    }
+    template = template_files(ps01_course, tmp_path / "template")
     nb = corpus.ordinary(ps01_course, "correct")
     nb.cells.append(nbformat.v4.new_code_cell(MEMORY_CELL))
     limits = Limits(cell_timeout=120, notebook_timeout=600, memory_mb=1536, disk_mb=64)
@@ -1004,15 +1005,9 @@ def test_grade_files_grades_one_submission_from_bytes(ps01_course, ps01_alone, t
     """The unit of work a caller could ship elsewhere: template + submission bytes in, files out."""
     from nbgrader.api import Gradebook
 
-    from lstm_grading import course_prep
     from lstm_grading.sandbox import grade_files
 
-    course_prep.make_template(ps01_course, A, tmp_path / "template")
-    template = {
-        str(p.relative_to(tmp_path / "template")): p.read_bytes()
-        for p in (tmp_path / "template").rglob("*")
-        if p.is_file()
-    }
+    template = template_files(ps01_course, tmp_path / "template")
     nb = corpus.ordinary(ps01_course, "naive_sigmoid")
     # A cell of the student's own, as students add them, reporting the kernel's environment.
     report = "import json, os; print('ENV', json.dumps([os.getuid(), dict(os.environ)]))"
