@@ -101,17 +101,18 @@ def check_init_params(init_params) -> None:
             "two Generators made from the same seed should give the same params: use the "
             "Generator passed as rng (np.random.default_rng(rng) returns it as it is)"
         )
-    a = call_isolated(init_params, 3, 4, 123, name="init_params")
-    b = call_isolated(init_params, 3, 4, 123, name="init_params")
-    c = call_isolated(init_params, 3, 4, 124, name="init_params")
+    D, H = 3, 4
+    a = call_isolated(init_params, D, H, 123, name="init_params")
+    b = call_isolated(init_params, D, H, 123, name="init_params")
+    c = call_isolated(init_params, D, H, 124, name="init_params")
     assert all(a[k].tolist() == b[k].tolist() for k in a), (
         "an int seed should give reproducible params"
     )
     drawn = a["Wx"].ravel().tolist() + a["Wh"].ravel().tolist()
-    drawn += a["b"][:4].tolist() + a["b"][8:].tolist()  # all but the forget gate's (H = 4)
+    drawn += a["b"][:H].tolist() + a["b"][2 * H :].tolist()  # all but the forget gate's
     if len(set(drawn)) < len(drawn):
         raise AssertionError(
-            "with an int seed (rng=123, D, H = 3, 4) the same random values appear in several "
+            f"with an int seed (rng=123, D, H = {D}, {H}) the same random values appear in several "
             "places of Wx, Wh and b: was a new generator made from the seed for each array? Make "
             "the generator once, rng = np.random.default_rng(rng), and draw every array from it"
         )
