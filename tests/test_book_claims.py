@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 import lstm_core as lc
+from lstm_core import evaluation as ev
 from lstm_core import experiments as ex
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -514,6 +515,32 @@ def test_the_noise_floor_is_an_expectation_not_a_bound_on_one_sample():
     assert "the floor no forecast can go below" not in text
     assert "no forecast can do better than that in expectation" in text
     assert "{glue:text}`sine-exact-share:.3f`" in text
+
+
+def test_a_sum_of_two_sine_waves_obeys_a_linear_recurrence():
+    """ch11: "The linear model does as well as the LSTM because a sum of sine waves obeys a
+    linear recurrence". Each wave sin(k w t) satisfies s_t = 2 cos(k w) s_{t-1} - s_{t-2}, so
+    the noiseless series of lc.noisy_sine (waves at w and 2w) satisfies the recurrence of order 4
+    whose characteristic roots are exp(+-i w) and exp(+-2i w); the page's window of 20 past
+    values holds those 4, so the least-squares autoregression on the clean series forecasts it
+    to rounding error. (The page asserts that its autoregression scores within the LSTMs' range.)"""
+    text = " ".join(page("11-applications.md").split())
+    assert "because a sum of sine waves obeys a linear recurrence" in text
+    assert "sine_ratio.min() <= sine_ar <= sine_ratio.max()" in text
+    period, window = 20.0, 20  # the page's (test_the_noise_floor... reads them from it)
+    omega = 2 * np.pi / period
+    clean = lc.noisy_sine(3000, period=period, noise=0.0)
+    roots = np.exp(1j * omega * np.array([1, -1, 2, -2]))
+    c = np.poly(roots).real  # z**4 + c1 z**3 + c2 z**2 + c3 z + c4, real: conjugate pairs
+    order = len(c) - 1
+    assert order == 4 <= window
+    forecast = -sum(c[k] * clean[order - k : len(clean) - k] for k in range(1, order + 1))
+    np.testing.assert_allclose(forecast, clean[order:], rtol=0, atol=1e-10)
+    x, y = lc.windows(clean, window)
+    train, _, test = lc.chronological_split(len(y), val_fraction=0.15, test_fraction=0.15)
+    w = ev.fit_autoregression(x[train], y[train])
+    pred = ev.predict_autoregression(w, x[test])
+    np.testing.assert_allclose(pred.ravel(), y[test].ravel(), rtol=0, atol=1e-9)
 
 
 def test_add_one_smoothing_leaves_more_to_unseen_continuations_than_a_smaller_alpha():
