@@ -833,7 +833,9 @@ def test_citations_point_to_an_entry_of_the_same_year(path):
                 "ref-vaswani2017",
             },
         ),
-        ("glossary.md", {"ref-hochreiter1997", "ref-gers2000", "ref-kingma2015"}),
+        ("glossary.md", {"ref-hochreiter1997", "ref-gers2000", "ref-kingma2015", "ref-cs231n"}),
+        # the notations the table of ch7 maps (cs231n's and PyTorch's layouts are theirs)
+        ("07-whole-cell.md", {"ref-olah2015", "ref-cs231n", "ref-pytorch-lstm"}),
         # the applications' milestones and the efficient-market argument
         (
             "11-applications.md",
@@ -849,10 +851,16 @@ def test_citations_point_to_an_entry_of_the_same_year(path):
         ),
         # the forget gate and its initial bias
         ("03-forget-gate.md", {"ref-gers2000", "ref-jozefowicz2015"}),
-        # the constant error flow of the first LSTM, the forget bias, clipping
+        # the constant error flow of the first LSTM, the forget bias, clipping, cs231n's step h
         (
             "09-bptt.md",
-            {"ref-hochreiter1997", "ref-gers2000", "ref-jozefowicz2015", "ref-pascanu2013"},
+            {
+                "ref-hochreiter1997",
+                "ref-gers2000",
+                "ref-jozefowicz2015",
+                "ref-pascanu2013",
+                "ref-cs231n",
+            },
         ),
         # the exact interval of exercise 10.3; Adam; gradient clipping
         ("10-training.md", {"ref-clopper1934", "ref-kingma2015", "ref-pascanu2013"}),
