@@ -70,6 +70,19 @@ def test_float32_loses_half_to_the_t_from_24():
     assert next(t for t in range(1, 100) if one + half**t == one) == 24
 
 
+def test_pytorch_trains_in_float32_by_default(torch):
+    """ch1: float32 is "the precision PyTorch trains in unless told otherwise", "in which PyTorch
+    creates its tensors and layers by default" (the page once said "most frameworks", which no
+    test could back): the default dtype, a new tensor's and nn.LSTM's weights are float32."""
+    text = " ".join(page("01-why-memory.md").split())
+    assert "the precision PyTorch trains in unless told otherwise" in text
+    assert "in which PyTorch creates its tensors and layers by default" in text
+    assert "most frameworks" not in text and "most deep-learning frameworks" not in text
+    assert torch.get_default_dtype() == torch.float32
+    assert torch.zeros(2).dtype == torch.tensor([0.5]).dtype == torch.float32
+    assert {p.dtype for p in torch.nn.LSTM(3, 4).parameters()} == {torch.float32}
+
+
 def test_rnn_jacobian_is_diag_slope_times_wh_transposed(rng):
     """ch1: dh_t / dh_{t-1} = diag(1 - h_t**2) W_h^T, checked by centred differences."""
     D, H = 3, 5
