@@ -885,6 +885,30 @@ def test_history_claims_are_cited(name, years):
     assert years <= cited
 
 
+# Checked on 2026-12-03 against the publishers' records: IEEE's for the IJCNN 2000 and IROS 2006
+# papers (volume, first and last page, DOI), and the Scopus records of all three (KAUST's
+# repository), which give Neural Computation 12(10), 2451-2471 for Gers et al. (2000).
+REFERENCE_DETAILS = {
+    "ref-gers2000": ["*Neural Computation*", "12(10), 2451–2471"],
+    "ref-gers2000peephole": [
+        "Recurrent nets that time and count",
+        "volume 3, 189–194",
+        "doi:10.1109/IJCNN.2000.861302",
+    ],
+    "ref-mayer2006": ["(IROS)*, 543–548"],
+}
+
+
+@pytest.mark.parametrize("label", sorted(REFERENCE_DETAILS))
+def test_reference_entries_give_the_checked_venue_and_pages(label):
+    """references: the journal, volume, issue and pages (or the proceedings' volume, pages and
+    DOI) of the entries checked against the publishers' records; the peephole paper's entry once
+    named its conference only."""
+    entry = " ".join(_reference_entries()[label].split())
+    missing = [d for d in REFERENCE_DETAILS[label] if d not in entry]
+    assert not missing, (label, missing)
+
+
 def _back_links() -> dict[str, list[str]]:
     """label -> the {doc} links at the end of its entry in references.md, one entry per bullet
     ("{doc}`03-forget-gate` to {doc}`08-unrolling`" is a range: its two ends, joined by "..")."""
