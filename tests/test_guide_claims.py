@@ -474,6 +474,8 @@ def test_defaults_the_pages_quote_are_the_codes(monkeypatch):
         ("instructor-guide", f"`--jobs` beyond {NUMBER_WORDS[inputs.WORKERS_PER_CORE]} per core"),
         ("instructor-guide", "a time per cell of more than a day, `--jobs`"),
         ("instructor-guide", "`--worker-timeout` without a cluster"),
+        # the nbgrader whose failures OverwriteCellsQuietly works around: the pinned one
+        ("instructor-guide", f"nbgrader {pins['nbgrader']} alone fails the whole submission"),
         # Dask
         ("instructor-guide", f"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES={failures} dask"),
         ("instructor-guide", f'"distributed.scheduler.allowed-failures": {failures}'),
