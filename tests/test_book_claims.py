@@ -12,6 +12,7 @@ numbers behind them, or read the built book.
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import json
 import re
@@ -795,6 +796,82 @@ def test_intro_links_every_chapter_in_the_toc():
     intro = page("intro.md")
     assert chapters and all(f"{{doc}}`{c}`" in intro for c in chapters)
     assert "being written" not in intro
+
+
+# -- names: the package's functions and arguments as the chapters write them --------------------
+
+NAME_ALIASES = {"lc": "lstm_core", "ex": "lstm_core.experiments", "ev": "lstm_core.evaluation"}
+# the course's symbols for a function's sizes, as the chapters write them in a call
+SYMBOLS = {"D": "input_size", "H": "hidden_size"}
+
+
+def _resolve(dotted: str):
+    """`lc.forget_gate`, `lc.reference.lstm_forward`, `ex.unroll_trace`, `lstm_core.experiments`
+    -> the object (a module, a function or a constant)."""
+    head, *rest = dotted.split(".")
+    module = NAME_ALIASES.get(head, head)
+    obj = importlib.import_module(module)
+    for part in rest:
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            module = f"{module}.{part}"
+            obj = importlib.import_module(module)
+    return obj
+
+
+def _calls_check(span: str) -> list[str]:
+    """What is wrong with one inline-code span naming the package (empty: nothing)."""
+    m = re.fullmatch(r"((?:lc|lstm_core|ex|ev)(?:\.\w+)+)(?:\((.*)\))?", span)
+    if not m:
+        return []
+    try:
+        obj = _resolve(m.group(1))
+    except (ImportError, AttributeError):
+        return [f"{span}: no such name"]
+    if m.group(2) is None:
+        return []
+    given = [a.strip() for a in m.group(2).split(",") if a.strip() not in ("", "...")]
+    params = list(inspect.signature(obj).parameters)
+    wrong = []
+    for k, arg in enumerate(given):
+        if k >= len(params):
+            wrong.append(f"{span}: more arguments than {params}")
+        elif arg.isidentifier() and SYMBOLS.get(arg, arg) != params[k]:
+            wrong.append(f"{span}: argument {k} is {params[k]!r}")
+    return wrong
+
+
+CHAPTER_PAGES = [*sorted(BOOK.glob("[0-9][0-9]-*.md")), BOOK / "glossary.md"]
+
+
+@pytest.mark.parametrize("path", CHAPTER_PAGES, ids=lambda p: p.name)
+def test_every_package_name_a_chapter_writes_exists_with_its_arguments(path):
+    """The chapters' prose names `lc.forget_gate(x, h_prev, params)`, `lc.cell_update(c_prev, f,
+    i, g)`, `lc.gate_slice("g", H)`, `ex.unroll_trace`, `lc.reference.lstm_step_forward`, ...:
+    each exists, and a call's named arguments are the function's parameters in that order
+    (literals stand for any; D and H for input_size and hidden_size). The guides' names are
+    tests/test_guide_claims.py's."""
+    prose = CODE_CELL.sub("", path.read_text(encoding="utf-8"))
+    spans = re.findall(r"(?<!`)`([^`\n]+)`(?!`)", prose)
+    wrong = [w for span in spans for w in _calls_check(span)]
+    assert not wrong, wrong
+
+
+def test_the_name_check_catches_a_missing_name_and_swapped_arguments():
+    """The check above is not vacuous: it finds the calls of the gate chapters and refuses a
+    name the package lacks, arguments out of order and one too many."""
+    assert _calls_check("lc.forget_gate(x, h_prev, params)") == []
+    assert _calls_check('lc.gate_slice("g", H)') == []
+    assert _calls_check("lc.reference.lstm_step_forward") == []
+    assert _calls_check("lc.forget_gates") == ["lc.forget_gates: no such name"]
+    assert _calls_check("lc.forget_gate(h_prev, x, params)") == [
+        "lc.forget_gate(h_prev, x, params): argument 0 is 'x'",
+        "lc.forget_gate(h_prev, x, params): argument 1 is 'h_prev'",
+    ]
+    assert _calls_check("lc.hidden_update(c, o, h)")[0].endswith("more arguments than ['c', 'o']")
+    text = " ".join(page("03-forget-gate.md").split())
+    assert "`lc.forget_gate(x, h_prev, params)`" in text
 
 
 # -- citations ---------------------------------------------------------------------------------
