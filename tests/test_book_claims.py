@@ -478,6 +478,25 @@ def test_memory_task_baseline_is_one_third():
     assert np.mean(y**2) == pytest.approx(1 / 3, abs=5e-3)
 
 
+def test_memory_task_by_default_marks_the_first_of_lag_plus_one_steps():
+    """ch10: "every sequence is random noise, uniform in [-1, 1], on one input channel, and a
+    second channel marks one step with a 1. The target is the noise value at the marked step,
+    which comes `lag` steps before the end. Every sequence here is `lag + 1` steps long (the
+    function's default), so the marked step is always the first" (and experiments draws its
+    data with that default)."""
+    text = " ".join(page("10-training.md").split())
+    assert "Every sequence here is `lag + 1` steps long (the function's default)" in text
+    assert inspect.signature(lc.memory_task).parameters["length"].default is None
+    for lag in (0, 1, 5, 30):
+        x, y = lc.memory_task(500, lag, rng=lag)
+        assert x.shape == (500, lag + 1, 2)
+        assert np.all(x[:, 0, 1] == 1) and np.all(x[:, 1:, 1] == 0)  # the first step marked
+        assert np.all(np.abs(x[:, :, 0]) <= 1) and x[:, :, 0].min() < -0.9 < 0.9 < x[:, :, 0].max()
+        np.testing.assert_array_equal(y[:, 0], x[:, 0, 0])
+    source = inspect.getsource(ex.memory_test_mse)
+    assert "memory_task(n_train, lag, rng=seed)" in source  # no length: the default
+
+
 def test_memory_sweep_seeds_shapes_and_reproducibility():
     """ch10: the seed sweep returns one row per seed and is reproducible from the seeds."""
     kw = dict(hidden_size=2, n_train=16, n_test=16, epochs=2, batch_size=8)
