@@ -576,6 +576,22 @@ def test_a_sum_of_two_sine_waves_obeys_a_linear_recurrence():
     np.testing.assert_allclose(pred.ravel(), y[test].ravel(), rtol=0, atol=1e-9)
 
 
+def test_the_character_model_says_how_large_all_its_windows_would_be():
+    """ch11: the page once said "the whole text does not fit in memory as one-hot windows",
+    which depends on the machine (all of them, one starting at every character, take about
+    5.5 GB in float32, less than the 24 GiB of the machine the book is built on). It now glues
+    their size, computed from the training text, the window length and the alphabet the model
+    is trained with, and says only that each step cuts a fresh batch."""
+    text = " ".join(page("11-applications.md").split())
+    assert "does not fit in memory" not in text
+    assert "would take {glue:text}`lm-windows-gb:.1f` GB in float32" in text
+    assert (
+        'all_windows = (len(train_ids) - lm_settings["seq_len"]) * lm_settings["seq_len"] * V'
+        in text
+    )
+    assert 'keep("lm-windows-gb", all_windows * np.dtype(np.float32).itemsize / 1e9)' in text
+
+
 def test_add_one_smoothing_leaves_more_to_unseen_continuations_than_a_smaller_alpha():
     """ch11, exercise 11.3: add-one smoothing leaves a share of the probability to characters
     never seen after their pair of context characters, and alpha = 0.1 less (the solution once
