@@ -202,6 +202,15 @@ def test_the_four_example_values_of_the_sources():
     assert round(float(lc.tanh(-5.0)), 5) == -0.99991
 
 
+def test_the_page_says_only_that_huge_inputs_can_happen():
+    """ch2: the page once said a badly scaled input or a large learning rate "produces them in a
+    few steps", a claim about training runs that nothing on the page or in the tests showed. It
+    now says such inputs can happen, and how."""
+    text = " ".join(page("02-sigmoid-tanh.md").split())
+    assert "are not exotic" not in text and "in a few steps" not in text
+    assert "Such inputs can happen: an input fed in unscaled" in text
+
+
 def test_tanh_is_a_stretched_sigmoid():
     """ch2, exercise 2.1: tanh(x) = 2 sigmoid(2x) - 1."""
     x = np.linspace(-30, 30, 6001)
