@@ -585,6 +585,23 @@ def test_a_sum_of_two_sine_waves_obeys_a_linear_recurrence():
     np.testing.assert_allclose(pred.ravel(), y[test].ravel(), rtol=0, atol=1e-9)
 
 
+def test_the_corpus_is_what_help_prints(monkeypatch):
+    """ch11: "The corpus ships with every Python: `pydoc_data.topics`, the reference pages that
+    `help("if")` prints" (the standard library's, read by lc.python_docs_corpus)."""
+    import io
+    import pydoc
+    from pydoc_data.topics import topics
+
+    text = " ".join(page("11-applications.md").split())
+    assert '`pydoc_data.topics`, the reference pages that `help("if")` prints' in text
+    shown = []
+    monkeypatch.setattr(pydoc, "pager", lambda text, *args: shown.append(text))
+    pydoc.Helper(input=io.StringIO(), output=io.StringIO()).help("if")
+    assert len(shown) == 1 and topics["if"].strip() in shown[0]
+    train, held = lc.python_docs_corpus(held_out=0.1)
+    assert topics["if"] in train + held
+
+
 def test_the_character_model_says_how_large_all_its_windows_would_be():
     """ch11: the page once said "the whole text does not fit in memory as one-hot windows",
     which depends on the machine (all of them, one starting at every character, take about
