@@ -319,6 +319,15 @@ def test_character_model_count_is_4h_v_plus_h_plus_1_plus_read_out():
 ORDINALS = ("first", "second", "third", "fourth")
 
 
+def test_the_notation_table_claims_the_same_cell_only_for_the_texts_it_maps():
+    """ch7: "Every text on LSTMs writes the same cell" was too broad: Graves (2012) and Greff et
+    al. (2017), both in references.md, write the cell with peephole connections. The page now
+    says it of the texts in its table, and points to the variants of ch12."""
+    text = " ".join(page("07-whole-cell.md").split())
+    assert "Every text on LSTMs writes the same cell" not in text
+    assert "The texts in the table below write the same cell" in text
+
+
 def test_to_torch_moves_the_candidate_from_fourth_to_third_place():
     """ch7: "`to_torch` transposes the weights, moves the candidate's block from fourth to third
     place (and the output gate's from third to fourth) and puts the whole bias into
@@ -459,10 +468,11 @@ def test_adam_moves_each_weight_against_its_gradient_by_about_lr():
 
 
 def test_adams_step_exceeds_lr_only_after_a_sudden_large_gradient():
-    """ch10: the step is about lr under a steady gradient; after a long run of zero gradients,
-    one gradient (of any size well above eps) moves the weight by
-    lr * (1 - beta1) / sqrt(1 - beta2), the bound of Kingma and Ba (2015, section 2.1) in its
-    worst case, about 3.16 lr with the defaults."""
+    """ch10 and the glossary (which once called the learning rate "about the largest step any
+    weight takes" with Adam, against ch10's bound of about 3.16 of it): the step is about lr
+    under a steady gradient; after a long run of zero gradients, one gradient (of any size well
+    above eps) moves the weight by lr * (1 - beta1) / sqrt(1 - beta2), the bound of Kingma and
+    Ba (2015, section 2.1) in its worst case, about 3.16 lr with the defaults."""
     adam = lc.Adam(lr=0.01)
     worst = (1 - adam.beta1) / np.sqrt(1 - adam.beta2)
     steady = {"w": np.zeros(1)}
@@ -479,6 +489,9 @@ def test_adams_step_exceeds_lr_only_after_a_sudden_large_gradient():
     adam.step(params=sudden, grads={"w": np.array([2.0])})
     assert sudden["w"][0] == pytest.approx(-0.01 * worst, rel=1e-6)
     assert worst > 3
+    glossary = " ".join(page("glossary.md").split())
+    assert "largest step any weight takes" not in glossary
+    assert "which a sudden large gradient can make a few times larger" in glossary
 
 
 def test_memory_task_baseline_is_one_third():
