@@ -427,6 +427,38 @@ def test_with_wh_zero_the_belt_gradient_is_the_product_of_forget_gates(rng):
     np.testing.assert_allclose(dc0, np.prod(f, axis=1), rtol=1e-12)
 
 
+def test_fast_backward_takes_slopes_and_weight_products_per_chunk_not_per_step():
+    """ch9: lc.lstm_backward "does not call the step function: it takes the gates' local slopes
+    for a chunk of steps at once, and takes the weight gradients out of the loop ... matrix
+    products over many steps at once". In lstm_core.lstm, neither lstm_backward nor its loop
+    names a step function; the loop over the steps of a chunk is inside the loop over chunks
+    (of CHUNK > 1 steps), and the slopes and the weight products are taken outside it."""
+    from lstm_core import lstm as fast
+
+    text = " ".join(page("09-bptt.md").split())
+    assert "It does not call the step function: it takes the gates' local slopes" in text
+    assert fast.CHUNK > 1
+    for function in (fast.lstm_backward, fast._backward_loop):
+        names = {
+            n.id
+            for n in ast.walk(ast.parse(inspect.getsource(function)))
+            if isinstance(n, ast.Name)
+        }
+        assert not {"lstm_step_backward", "step_backward"} & names
+    tree = ast.parse(inspect.getsource(fast._backward_loop))
+    (chunks,) = [n for n in ast.walk(tree) if isinstance(n, ast.For) and n.target.id == "t0"]
+    (steps,) = [n for n in ast.walk(chunks) if isinstance(n, ast.For) and n.target.id == "k"]
+    in_steps = {id(n) for n in ast.walk(steps)}
+    for helper in ("_local_slopes", "_chunk_products"):
+        calls = [
+            n
+            for n in ast.walk(chunks)
+            if isinstance(n, ast.Call) and getattr(n.func, "id", None) == helper
+        ]
+        assert len(calls) == 1 and id(calls[0]) not in in_steps, helper
+    assert "dW" not in {n.id for n in ast.walk(steps) if isinstance(n, ast.Name)}
+
+
 def test_gradient_check_step_is_not_written_h_and_rel_error_has_a_floor():
     """ch9 and the glossary: the finite-difference step is written epsilon, since h is the
     hidden state on the same page (the pages once wrote L(theta + h) and f(x + h)); the code's
