@@ -396,6 +396,23 @@ def test_gate_by_gate_takes_eight_products_the_reference_two_the_fast_step_one()
     assert counts == [2, 2, 2, 2]
 
 
+def test_the_day_1_switch_flattens_out_near_1():
+    """ch8: the day-5 prediction "climbs steeply, passes [0.9] ... and then flattens out near
+    1": the page asserts it (its rise shrinks from one position of the slider to the next once
+    past 0.9, and it ends above 0.95); here, the same on the hand-worked unit."""
+    text = page("08-unrolling.md")
+    assert "and then flattens out near 1" in " ".join(text.split())
+    assert "assert (np.diff(top, 2) < 0).all() and top[-1] > 0.95" in text
+    x, _ = lc.two_companies()
+    first = np.round(np.linspace(0.0, 1.0, 21), 2)  # the page's slider
+    assert "first_prices = np.round(np.linspace(0.0, 1.0, 21), 2)" in text
+    series = np.repeat(x[:1], first.size, axis=0)
+    series[:, 0, 0] = first
+    pred = lc.lstm_forward(series, P)[0][:, -1, 0]
+    top = pred[pred > 0.9]
+    assert (np.diff(top, 2) < 0).all() and top[-1] > 0.95
+
+
 def test_gru_has_three_quarters_of_the_lstm_parameters_in_pytorch_layout():
     """ch12, exercise 12.1: with PyTorch's two biases, GRU / LSTM = 3/4 for every D and H."""
     for D, H in [(1, 1), (3, 7), (256, 256)]:
@@ -1623,7 +1640,7 @@ GIVENS = {
     "07-whole-cell.md": (["ex71-D", "ex71-H"], ["$D = 3$", "$H = 5$"]),
     "08-unrolling.md": (
         ["ex81-fill", "ex81-target", "ex81-real", "ex81-changed", "ex81-A"],
-        ["three days at 0", "price near 1 for"],
+        ["three days at 0", "price near 1 for", 'the price on day 1 was 1"'],
     ),
     "09-bptt.md": (
         [
