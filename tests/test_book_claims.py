@@ -568,6 +568,29 @@ def test_memory_task_by_default_marks_the_first_of_lag_plus_one_steps():
     assert "memory_task(n_train, lag, rng=seed)" in source  # no length: the default
 
 
+def test_the_test_sequences_of_one_seed_are_the_training_sequences_of_the_next():
+    """ch10: "No run is tested on what it trained on, but the seeds are not independent in their
+    data: the test sequences of one seed are the training sequences of the next." With the
+    chapter's n_train and memory_test_mse's n_test (both 512), seed s tests on the draw of
+    generator s + 1, which is what seed s + 1 trains on, and never on its own."""
+    text = " ".join(page("10-training.md").split())
+    assert "the test sequences of one seed are the training sequences of the next" in text
+    n_train = 512  # the chapter's settings (test_assignment_6_page_quotes... reads them)
+    assert "n_train=512" in text
+    n_test = inspect.signature(ex.memory_test_mse).parameters["n_test"].default
+    assert n_test == n_train
+    source = inspect.getsource(ex.memory_test_mse)
+    assert "memory_task(n_train, lag, rng=seed)" in source
+    assert "memory_task(n_test, lag, rng=seed + 1)" in source
+    lag = 5
+    for seed in range(3):
+        test_x, _ = lc.memory_task(n_test, lag, rng=seed + 1)
+        own_x, _ = lc.memory_task(n_train, lag, rng=seed)
+        next_x, _ = lc.memory_task(n_train, lag, rng=seed + 1)
+        np.testing.assert_array_equal(test_x, next_x)
+        assert not np.isin(test_x[:, 0, 0], own_x[:, 0, 0]).any()
+
+
 def test_memory_sweep_seeds_shapes_and_reproducibility():
     """ch10: the seed sweep returns one row per seed and is reproducible from the seeds."""
     kw = dict(hidden_size=2, n_train=16, n_test=16, epochs=2, batch_size=8)
