@@ -903,6 +903,23 @@ def test_student_guide_on_calling_lstm_core_and_redefining_the_helpers():
         assert any(re.search(pattern, code) for pattern in submission_checks.SUSPICIOUS.values())
 
 
+def test_intro_says_which_of_the_last_chapters_models_are_code_equations_or_words():
+    """intro: the GRU is in lstm_core.experiments, the coupled input-forget cell is run in an
+    exercise's solution, the peephole cell and attention are equations, and the rest (highway
+    and residual networks, Mamba, the xLSTM) are named in words only (the intro once said "the
+    others are given as equations only")."""
+    intro = " ".join(page("intro.md").split())
+    assert "the others are given as equations only" not in intro
+    assert "the peephole cell and the Transformer's attention are given as equations" in intro
+    beyond = page("12-beyond.md")
+    assert hasattr(ex, "gru_step_forward") and "`ex.gru_step_forward`" in beyond
+    assert "lc.forget_gate" in beyond.split("Solution to exercise 12.2", 1)[1]
+    maths = re.findall(r"^\$\$\n(.*?)^\$\$", beyond, re.M | re.S)
+    assert any("p_f" in m for m in maths) and any("Attention" in m for m in maths)
+    for word in ("Mamba", "xLSTM", "highway networks", "residual"):
+        assert word in beyond and not any(word in m for m in maths), word
+
+
 def test_intro_names_the_exceptions_to_the_execution_cache():
     """intro: a second build re-runs only the chapters whose code changed, "with two exceptions:
     a change to `lstm_core` ... makes it run every page again" (the Makefile drops the cache when
