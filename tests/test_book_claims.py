@@ -543,6 +543,17 @@ def test_adams_step_exceeds_lr_only_after_a_sudden_large_gradient():
     assert "which a sudden large gradient can make a few times larger" in glossary
 
 
+def test_every_seed_solves_the_companies_by_assignment_6s_mark():
+    """ch10: "Every seed solves the task in the sense that matters: no day-5 prediction is
+    further than [the glued worst error] from its target" named no line a seed must reach; the
+    page now asserts the worst error is within 0.1, the pass mark of assignment 6's
+    fit_companies test."""
+    text = page("10-training.md")
+    assert "Every seed solves the task in the sense that matters" in " ".join(text.split())
+    assert 'assert bound(worst_error, ".2f", "upper") <= 0.1, worst_error' in text
+    assert "np.abs(pred - y).max() < 0.1" in notebook_code("ps06_training")
+
+
 def test_memory_task_baseline_is_one_third():
     """ch10: answering 0 scores the variance of U(-1, 1), 1/3."""
     _, y = lc.memory_task(200_000, lag=3, rng=0)
