@@ -476,6 +476,17 @@ def test_fast_backward_takes_slopes_and_weight_products_per_chunk_not_per_step()
     assert "dW" not in {n.id for n in ast.walk(steps) if isinstance(n, ast.Name)}
 
 
+def test_the_open_lstms_gradient_stays_of_the_order_it_starts_from():
+    """ch9: with a forget bias of 3 "the gradient is still [reach-lstm3] after [100] steps, of
+    the same order as the [reach-lstm3-0] it starts from at lag 0": the page asserts the two
+    are within a factor of 10 of each other (it asserted neither)."""
+    text = page("09-bptt.md")
+    assert "of the same order as the {glue:text}`reach-lstm3-0:.2f` it starts from" in " ".join(
+        text.split()
+    )
+    assert "assert 0.1 < lstm_open / lstm3_norms[0] < 10" in text
+
+
 def test_gradient_check_step_is_not_written_h_and_rel_error_has_a_floor():
     """ch9 and the glossary: the finite-difference step is written epsilon, since h is the
     hidden state on the same page (the pages once wrote L(theta + h) and f(x + h)); the code's
