@@ -293,6 +293,28 @@ def test_cell_state_derivative_is_the_forget_gate(rng):
     np.testing.assert_allclose(numeric, f, rtol=1e-8)
 
 
+def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
+    """Words the prose puts on numbers it glues, which a change of the example could make
+    false, are asserted where the numbers are computed: ch5's gradient that "neither vanishes
+    nor explodes" and "survives ... almost intact" (within a factor of 2 of 1), ch10's untrained
+    predictions, "nearly the same number for both" companies."""
+    cases = {
+        "05-cell-state.md": (
+            ["the total neither vanishes nor explodes", "steps almost intact"],
+            "assert 0.5 < ones_grad.min() and ones_grad.max() < 2 and 0.5 < ones_prod[-1]",
+        ),
+        "10-training.md": (
+            ["nearly the same number for both"],
+            "assert abs(start_pred[0, 0] - start_pred[1, 0]) < 0.1 * abs(y[1, 0] - y[0, 0])",
+        ),
+    }
+    for name, (phrases, check) in cases.items():
+        text = page(name)
+        flat = " ".join(text.split())
+        assert all(phrase in flat for phrase in phrases), name
+        assert check in text, name
+
+
 def test_fixed_gates_settle_at_i_g_over_one_minus_f():
     """ch5: with fixed gates the memory settles at i g / (1 - f)."""
     c = 2.0
