@@ -443,6 +443,37 @@ def test_gru_has_three_quarters_of_the_lstm_parameters_in_pytorch_layout():
         assert n_gru * 4 == n_lstm * 3
 
 
+def test_the_two_placements_of_the_reset_gate_differ_and_both_can_hide_the_old_state(rng):
+    """ch12: Cho et al.'s candidate reads (r * h) W_hn, PyTorch's r * (h W_hn + b_hn); "the two
+    forms compute different functions, though in both the reset gate can hide the old state
+    from the candidate". On the same weights and inputs the two candidates differ for a reset
+    gate strictly between 0 and 1, and with the gate at 0 neither depends on h."""
+    text = " ".join(page("12-beyond.md").split())
+    assert "their candidate reads $(r_t \\odot h_{t-1}) W_{h,n}$" in text
+    assert (
+        "$r_t \\odot (h_{t-1} W_{h,n} + b_{h,n})$. The two forms compute different functions"
+        in text
+    )
+    D, H = 3, 4
+    Wx, Wh = rng.standard_normal((D, H)), rng.standard_normal((H, H))
+    bx, bh = rng.standard_normal(H), rng.standard_normal(H)
+    x = rng.standard_normal((5, D))
+
+    def cho(h, r):  # Cho et al. (2014), eq. 8, with PyTorch's bias b_hn outside the gate
+        return np.tanh(x @ Wx + bx + (r * h) @ Wh + bh)
+
+    def pytorch(h, r):  # torch.nn.GRU's documentation
+        return np.tanh(x @ Wx + bx + r * (h @ Wh + bh))
+
+    h = rng.standard_normal((5, H))
+    r = rng.uniform(0.1, 0.9, (5, H))
+    assert np.abs(cho(h, r) - pytorch(h, r)).max() > 1e-2
+    shut, other = np.zeros((5, H)), rng.standard_normal((5, H))
+    for form in (cho, pytorch):
+        np.testing.assert_allclose(form(h, shut), form(other, shut), rtol=0, atol=1e-15)
+        assert np.abs(form(h, r) - form(other, r)).max() > 1e-2  # open, the gate lets h in
+
+
 def test_coupled_gate_keeps_the_memory_between_old_and_candidate(rng):
     """ch12, exercise 12.2: c = f c_prev + (1 - f) g lies between c_prev and g."""
     f = rng.uniform(0, 1, 1000)
