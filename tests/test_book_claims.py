@@ -474,6 +474,31 @@ def test_the_two_placements_of_the_reset_gate_differ_and_both_can_hide_the_old_s
         assert np.abs(form(h, r) - form(other, r)).max() > 1e-2  # open, the gate lets h in
 
 
+def test_the_grus_state_is_bounded_where_the_lstms_cell_state_is_not(rng):
+    """ch12: "the LSTM's separate, unbounded cell state ... a GRU, whose state is bounded": each
+    GRU step is a weighted average of the old state and a tanh candidate, so from h0 = 0 its
+    state never leaves [-1, 1] (a saturated candidate rounds to 1 in float64), even on large
+    inputs with large weights, while the same kind of run takes the LSTM's cell state far beyond
+    1."""
+    text = " ".join(page("12-beyond.md").split())
+    assert "the LSTM's separate, unbounded cell state lets it count" in text
+    assert "a GRU, whose state is bounded, cannot" in text
+    D, H, N, T = 2, 3, 4, 200
+    gru = ex.init_gru_params(D, H, rng=rng)
+    for key in gru:
+        gru[key] = 5 * gru[key]
+    x = 5 * np.abs(rng.standard_normal((N, T, D)))
+    h = np.zeros((N, H))
+    for t in range(T):
+        h = ex.gru_step_forward(x[:, t], h, gru)
+        assert np.abs(h).max() <= 1.0
+    lstm = lc.init_params(D, H, rng=rng, forget_bias=5.0)
+    lstm["b"][lc.gate_slice("i", H)] = 5.0
+    lstm["b"][lc.gate_slice("g", H)] = 5.0
+    cs = ex.unroll_trace(x, lstm)["c"]
+    assert np.abs(cs).max() > 10
+
+
 def test_coupled_gate_keeps_the_memory_between_old_and_candidate(rng):
     """ch12, exercise 12.2: c = f c_prev + (1 - f) g lies between c_prev and g."""
     f = rng.uniform(0, 1, 1000)
