@@ -9,6 +9,10 @@ What a notebook can do before a hidden test runs, and why it does not help:
 * answer by calling ``lstm_core``: while the student's function runs (:func:`call_isolated`)
   ``import lstm_core`` fails, and any Python code from the ``lstm_core`` folder that executes
   (also through a reference captured before, under any name) is recorded, so the check fails;
+* answer by reading ``lstm_core``'s data, which runs none of its code (``from lstm_core import
+  HAND_WORKED_PARAMS`` in the notebook, then a copy of it returned): a global name that the
+  function reads (or a function of the notebook that it reads) bound to a module of
+  ``lstm_core`` or to a dict, list or array one of them holds fails the check too;
 * return an ``ndarray`` subclass with a forgiving ``__eq__``: results must be exact ndarrays;
 * switch floating-point errors off inside the function (``with np.errstate(over="ignore")``,
   ``@np.errstate(...)``, ``np.seterr``): while the function runs, every call that sets
@@ -30,6 +34,7 @@ import importlib.util
 import os
 import random
 import sys
+import types
 import warnings
 
 import numpy as np
@@ -221,6 +226,11 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
         raise
     if used:  # first: the reference's own code may switch errors off where it checks them
         raise ReferenceUsedError(called.format(used[0]))
+    read = _reads_reference(fn, tuple(forbidden))
+    if read is not None:
+        raise ReferenceUsedError(
+            f"{name} reads {read} from the reference package; the exercise is to write it yourself"
+        )
     if used.silenced or after != before:
         how = used.silenced[0] if used.silenced else "np.seterr"
         raise AssertionError(
@@ -228,6 +238,57 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
             "it overflows: use formulas that do not overflow instead"
         )
     return result
+
+
+def _reference_objects(packages: tuple[str, ...]) -> dict[int, str]:
+    """``id`` to name of the imported modules of ``packages`` and of the dicts, lists and arrays
+    they hold at module level (``lstm_core.HAND_WORKED_PARAMS``): what a function may read
+    from them without running any of their code."""
+    found = {}
+    by_depth = sorted(sys.modules.items(), key=lambda item: item[0].count("."))
+    for name, module in by_depth:  # the package's own name first: lstm_core.X
+        if not isinstance(module, types.ModuleType) or name.partition(".")[0] not in packages:
+            continue
+        found[id(module)] = name
+        for attr, value in list(vars(module).items()):
+            if isinstance(value, (dict, list, _ndarray)):
+                found.setdefault(id(value), f"{name}.{attr}")
+    return found
+
+
+def _reads_reference(fn, packages: tuple[str, ...]) -> str | None:
+    """``"NAME (lstm_core.X)"`` for the first global name that ``fn``, or a function of its own
+    module (the notebook) that it reads, takes from ``packages``: one of their modules or data
+    (:func:`_reference_objects`). ``None`` if it reads none, or is not a Python function."""
+    namespace = getattr(fn, "__globals__", None)
+    if not isinstance(namespace, dict) or not isinstance(
+        getattr(fn, "__code__", None), types.CodeType
+    ):
+        return None
+    reference = _reference_objects(packages)
+    seen, todo = set(), [fn]
+    while todo and reference:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        defaults = list(current.__defaults__ or ()) + list((current.__kwdefaults__ or {}).values())
+        read = [("a default argument", value) for value in defaults]
+        codes = [current.__code__]
+        while codes:  # the function and the code nested in it (comprehensions, lambdas)
+            code = codes.pop()
+            codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+            read.extend(
+                (ins.argval, namespace[ins.argval])
+                for ins in dis.get_instructions(code)
+                if ins.opname == "LOAD_GLOBAL" and ins.argval in namespace
+            )
+        for what, value in read:
+            if id(value) in reference:
+                return f"{what} ({reference[id(value)]})"
+            if isinstance(value, types.FunctionType) and value.__globals__ is namespace:
+                todo.append(value)
+    return None
 
 
 def _numpy_warning_hint(exc: BaseException) -> str:

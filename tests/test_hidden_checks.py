@@ -655,3 +655,45 @@ def test_importing_a_module_of_the_reference_package_is_named():
 
     with pytest.raises(ReferenceUsedError, match=r"^f imports the reference package 'lstm_core\."):
         call_isolated(imports_a_module, X, name="f")
+
+
+# As a notebook's `from lstm_core import HAND_WORKED_PARAMS` binds it.
+HAND_WORKED_PARAMS = lstm_core.HAND_WORKED_PARAMS
+TABLE_COPY = {k: np.array(v.tolist()) for k, v in HAND_WORKED_PARAMS.items()}  # new arrays
+
+
+def copies_the_reference_params():
+    return {k: v.copy() for k, v in HAND_WORKED_PARAMS.items()}
+
+
+def reads_them_through_the_module():
+    return {k: np.array(v) for k, v in lstm_core.HAND_WORKED_PARAMS.items()}
+
+
+def reads_them_through_a_helper():
+    return copies_the_reference_params()
+
+
+def reads_them_as_a_default(params=HAND_WORKED_PARAMS):
+    return {k: v.copy() for k, v in params.items()}
+
+
+def copies_its_own_table():
+    return {k: v.copy() for k, v in TABLE_COPY.items()}
+
+
+@pytest.mark.parametrize(
+    ("fn", "says"),
+    [
+        (copies_the_reference_params, "HAND_WORKED_PARAMS (lstm_core.HAND_WORKED_PARAMS)"),
+        (reads_them_through_the_module, "lstm_core (lstm_core)"),
+        (reads_them_through_a_helper, "HAND_WORKED_PARAMS (lstm_core.HAND_WORKED_PARAMS)"),
+        (reads_them_as_a_default, "a default argument (lstm_core.HAND_WORKED_PARAMS)"),
+    ],
+)
+def test_reading_the_reference_packages_data_is_named(fn, says):
+    """Reading lstm_core's data runs none of its code, which the tracer would see: the global
+    names the function reads (and those of the notebook's functions it reads) are looked at."""
+    with pytest.raises(ReferenceUsedError, match=rf"^f reads {re.escape(says)} from the ref"):
+        call_isolated(fn, name="f")
+    assert call_isolated(copies_its_own_table, name="f").keys() == HAND_WORKED_PARAMS.keys()

@@ -288,6 +288,25 @@ SUBMISSIONS = [
         broken=FORWARD_CELLS,
         reason="lstm_forward reads H from the notebook's globals",
     ),
+    # Fifth review (students): a mistake that the visible tests and the hidden ones let through.
+    Submission(
+        "params_read_from_reference",
+        "hand_worked_params returns copies of lstm_core.HAND_WORKED_PARAMS, imported in the "
+        "notebook: no code of lstm_core runs in the call (before this review, full points)",
+        edits=(
+            (
+                "def hand_worked_params():",
+                "from lstm_core import HAND_WORKED_PARAMS\n\n\ndef hand_worked_params():",
+            ),
+            (
+                "    table = {  # stage",
+                "    return {k: np.array(v) for k, v in HAND_WORKED_PARAMS.items()}\n"
+                "    table = {  # stage",
+            ),
+        ),
+        broken=("test_hand_worked_params",),
+        reason="hand_worked_params reads HAND_WORKED_PARAMS (lstm_core.HAND_WORKED_PARAMS) from",
+    ),
 ]
 
 
