@@ -271,6 +271,26 @@ def test_an_error_raised_by_the_student_names_the_call_and_the_case():
     assert isinstance(info.value.__cause__, TypeError)  # the original, kept as the cause
 
 
+def test_an_array_asked_for_its_truth_value_is_explained():
+    """`h0 == None` or `h0 or ...` on an array: NumPy's ValueError alone does not say where."""
+    from lstm_grading.hidden import ps04
+
+    def tests_none_by_equality(x, params, h0=None, c0=None):
+        if h0 == None:  # noqa: E711 (the student's mistake)
+            h0 = np.zeros((x.shape[0], params["Wh"].shape[0]))
+        return forward(x, params, h0, c0)
+
+    with pytest.raises(AssertionError) as info:
+        ps04.check_values(tests_none_by_equality)
+    assert re.fullmatch(
+        r"lstm_forward\(x, params, h0, c0\) raised ValueError: The truth value of an array .* "
+        r"\(N, T, D, H = 3, 1, 2, 5, h0 and c0 given\); an array has no single truth value: test "
+        r"for a missing argument with `is None` \(`if h0 is None:`\), not with `== None`, `not` "
+        r"or `or`",
+        str(info.value),
+    ), str(info.value)
+
+
 def test_a_failed_check_inside_a_call_keeps_its_own_message():
     """The overflow and the reference's use are AssertionErrors already: not wrapped again."""
     from lstm_grading.hidden.common import call

@@ -307,6 +307,22 @@ SUBMISSIONS = [
         broken=("test_hand_worked_params",),
         reason="hand_worked_params reads HAND_WORKED_PARAMS (lstm_core.HAND_WORKED_PARAMS) from",
     ),
+    # Fifth review: a bare ValueError, and values that differ where the dtype is the fault.
+    Submission(
+        "none_tested_by_equality",
+        "lstm_forward tests for a missing memory with h0 == None, which asks an array for its "
+        "truth value when one is given",
+        edits=((STATES, STATES.replace(" is None", " == None")),),
+        broken=FORWARD_CELLS,
+        reason="test for a missing memory with `h0 is None`: `h0 == None`, `not h0` and",
+    ),
+    Submission(
+        "hs_float32",
+        "lstm_forward allocates hs in float32: right to 7 digits, which the visible checks allow",
+        edits=(("    hs = np.empty((N, T, H))", "    hs = np.empty((N, T, H), np.float32)"),),
+        broken=FORWARD_CELLS,
+        reason="should be float64 like the inputs, got float32",
+    ),
 ]
 
 

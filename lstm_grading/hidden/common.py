@@ -78,6 +78,14 @@ def described_call(name: str, args: tuple, names: tuple[str, ...] = ()) -> str:
     return f"{name}({', '.join(shown)})"
 
 
+# NumPy's words when `if a:`, `a or b`, `not a` or `a == None` asks an array for one truth value:
+# most often a test for a missing argument.
+TRUTH_VALUE_HINT = (
+    "; an array has no single truth value: test for a missing argument with `is None` "
+    "(`if h0 is None:`), not with `== None`, `not` or `or`"
+)
+
+
 def call(fn, *args, name: str, names: tuple[str, ...] = (), case: str | None = None):
     """``fn(*args)`` isolated (:func:`call_isolated`) on the arguments themselves.
 
@@ -97,8 +105,9 @@ def call(fn, *args, name: str, names: tuple[str, ...] = (), case: str | None = N
         raise
     except Exception as exc:
         where = f" ({case})" if case else ""
+        hint = TRUTH_VALUE_HINT if "truth value of an array" in str(exc) else ""
         raise AssertionError(
-            f"{described_call(name, args, names)} raised {type(exc).__name__}: {exc}{where}"
+            f"{described_call(name, args, names)} raised {type(exc).__name__}: {exc}{where}{hint}"
         ) from exc
     for k, (old, new) in enumerate(zip(before, args, strict=True)):
         if not same(old, new):

@@ -46,7 +46,7 @@ def _run(forward, case):
         raise AssertionError(f"{NAME} should return the tuple (hs, cache) ({label})")
     hs, cache = out
     N, T, _ = x.shape
-    array_of(hs, f"hs ({label})", (N, T, params["Wh"].shape[0]))
+    array_of(hs, f"hs ({label})", (N, T, params["Wh"].shape[0]), x.dtype)
     want = contract.forward(x, params, h0, c0)
     close(hs, want[0], f"hs ({label})")
     return hs, cache, want
