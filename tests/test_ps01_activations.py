@@ -226,6 +226,21 @@ SUBMISSIONS = [
         broken=("test_tanh_grad",),
         reason="that is 1 - tanh(x); the derivative is 1 - tanh(x) ** 2",
     ),
+    # Fifth review (students): a message that printed the wrong values as the right ones.
+    Submission(
+        "tanh_clipped",
+        "tanh clips x to [-10, 10] before the textbook formula: no overflow, but tanh(1000) is "
+        "0.9999999959, which NumPy prints as 1.",
+        edits=(
+            (
+                TANH,
+                "    x = np.clip(x, -10.0, 10.0)\n"
+                "    return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))",
+            ),
+        ),
+        broken=("test_tanh",),
+        reason="should be exactly 1, -1, 1, -1; got [0.9999999958776926, -0.9999999958776926",
+    ),
     # Hostile submissions: attacks on the grader rather than bugs.
     Submission(
         "patched_numpy_checks",
