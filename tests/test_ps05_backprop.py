@@ -48,6 +48,14 @@ GRADIENT_ERRORS = (
     "    return {name: rel_error(analytic[name], numerical_gradient(f, a, dhs)) "
     "for name, a in inputs.items()}"
 )
+# The slopes of ps01's sigmoid_grad and tanh_grad, which take a pre-activation, applied to the
+# cached gate values, which are squashed already.
+SQUASHED_AGAIN = (
+    BLOCKS.replace("i * (1.0 - i)", "sigmoid(i) * (1.0 - sigmoid(i))")
+    .replace("f * (1.0 - f)", "sigmoid(f) * (1.0 - sigmoid(f))")
+    .replace("o * (1.0 - o)", "sigmoid(o) * (1.0 - sigmoid(o))")
+    .replace("(1.0 - g**2)", "(1.0 - np.tanh(g) ** 2)")
+)
 STEP_CELLS = ("test_step_backward_inputs", "test_step_backward_params", "test_gradient_check")
 
 SUBMISSIONS = [
@@ -398,6 +406,16 @@ SUBMISSIONS = [
         broken=("test_lstm_backward", "test_gradient_check"),
         reason="lstm_backward reads params from the notebook's globals",
     ),
+    # Fifth review (students): mistakes that failed with the directional derivative's message
+    # only, or with a bare ValueError.
+    Submission(
+        "slopes_at_squashed_values",
+        "the slopes taken at the cached gate values as if they were pre-activations: "
+        "sigmoid(i) * (1 - sigmoid(i)) and 1 - tanh(g)**2",
+        edits=((BLOCKS, SQUASHED_AGAIN),),
+        broken=STEP_CELLS,
+        reason="it matches the slopes sigmoid(i) * (1 - sigmoid(i)) and 1 - tanh(g)**2 taken at",
+    ),
 ]
 
 
@@ -483,6 +501,16 @@ TORCH_BLOCKS = (
             r"grads\['Wh'\] .*; dWh matches h\.T @ da: use h_prev",
         ),
         (
+            (BLOCKS, SQUASHED_AGAIN.replace("(1.0 - np.tanh(g) ** 2)", "(1.0 - g**2)")),
+            ps05.check_step_backward_inputs,
+            r"dx .*; they match the sigmoid's slope sigmoid\(i\) \* \(1 - sigmoid\(i\)\) taken at",
+        ),
+        (
+            (BLOCKS, BLOCKS.replace("(1.0 - g**2)", "(1.0 - np.tanh(g) ** 2)")),
+            ps05.check_step_backward_params,
+            r"grads\['Wx'\] .*; they match tanh's slope 1 - tanh\(g\)\*\*2 taken at the squashed",
+        ),
+        (
             (BLOCKS, BLOCKS.replace("(1.0 - g**2)", "(1.0 + g**2)")),
             ps05.check_step_backward_inputs,
             r"dx .*; they match tanh' written 1 \+ g\*\*2",
@@ -513,6 +541,8 @@ TORCH_BLOCKS = (
     ],
     ids=[
         "dwh_from_h",
+        "sigmoid_slope_at_gate_values",
+        "tanh_slope_at_candidate_value",
         "tanh_slope_sign",
         "dc_without_tanh_slope",
         "torch_gate_order",

@@ -190,18 +190,32 @@ def _backward_step(step_backward, case):
 def _step_mistakes(case) -> list[tuple[str, tuple]]:
     """``(hint, (dx, dh_prev, dc_prev, grads))``: what usual mistakes of the backward step give
     on ``case``: gate blocks out of order, tanh' as 1 + g**2, the gradient on c without the
-    slope of tanh at c, c where c_prev is wanted, tanh(c_prev) where tanh(c) is, dWh from h."""
+    slope of tanh at c, c where c_prev is wanted, tanh(c_prev) where tanh(c) is, dWh from h,
+    the slopes taken at the gates' squashed values (sigmoid(i) * (1 - sigmoid(i)))."""
     _, x, h_prev, c_prev, p, dh, dc = case
     c = contract.step_forward(x, h_prev, c_prev, p)[2]
     i, f, o, g, tc = c["i"], c["f"], c["o"], c["g"], c["tanh_c"]
+    right = {k: c[k] * (1 - c[k]) for k in "ifo"}  # the sigmoid's slope, from its output
+    # ... and from the sigmoid of its output (0.5 + 0.5 tanh(z / 2) = sigmoid(z), no overflow)
+    again = {
+        k: (0.5 + 0.5 * np.tanh(0.5 * c[k])) * (0.5 - 0.5 * np.tanh(0.5 * c[k])) for k in "ifo"
+    }
 
-    def step(order="ifog", slope=1 - g * g, dct=None, state=h_prev, memory=c_prev, tanh_c=tc):
+    def step(
+        order="ifog",
+        slope=1 - g * g,
+        dct=None,
+        state=h_prev,
+        memory=c_prev,
+        tanh_c=tc,
+        slopes=right,
+    ):
         if dct is None:
             dct = dc + dh * o * (1 - tanh_c * tanh_c)
         blocks = {
-            "i": dct * g * i * (1 - i),
-            "f": dct * memory * f * (1 - f),
-            "o": dh * tanh_c * o * (1 - o),
+            "i": dct * g * slopes["i"],
+            "f": dct * memory * slopes["f"],
+            "o": dh * tanh_c * slopes["o"],
             "g": dct * i * slope,
         }
         da = np.concatenate([blocks[k] for k in order], axis=1)
@@ -209,14 +223,15 @@ def _step_mistakes(case) -> list[tuple[str, tuple]]:
         return da @ p["Wx"].T, da @ p["Wh"].T, dct * f, grads
 
     orders = ["".join(order) for order in itertools.permutations("ifog")][1:]
-    return [
+    named = [
         (
             f"they match da with its gate blocks stacked in the order {', '.join(order)}: stack "
             "them in the order of GATES, i, f, o, g",
             step(order=order),
         )
         for order in orders
-    ] + [
+    ]
+    named += [
         (
             "they match tanh' written 1 + g**2 in the candidate's block of da: the slope of tanh "
             "is 1 - tanh**2",
@@ -242,6 +257,21 @@ def _step_mistakes(case) -> list[tuple[str, tuple]]:
             step(state=o * tc),
         ),
     ]
+    tanh_again = 1 - np.tanh(g) ** 2
+    for what, wrong in [
+        ("the sigmoid's slope sigmoid(i) * (1 - sigmoid(i))", {"slopes": again}),
+        ("tanh's slope 1 - tanh(g)**2", {"slope": tanh_again}),
+        (
+            "the slopes sigmoid(i) * (1 - sigmoid(i)) and 1 - tanh(g)**2",
+            {"slopes": again, "slope": tanh_again},
+        ),
+    ]:
+        hint = (
+            f"they match {what} taken at the squashed value that the cache holds, whose slope "
+            "is i * (1 - i) for a sigmoid gate and 1 - g**2 for the candidate"
+        )
+        named.append((hint, step(**wrong)))
+    return named
 
 
 def _close_or_named(got, want, what: str, case, k: int, key: str | None) -> None:
