@@ -416,6 +416,65 @@ SUBMISSIONS = [
         broken=STEP_CELLS,
         reason="it matches the slopes sigmoid(i) * (1 - sigmoid(i)) and 1 - tanh(g)**2 taken at",
     ),
+    Submission(
+        "dx_without_transpose",
+        "dx computed as da @ Wx, without the transpose: a bare ValueError of matmul",
+        edits=((RETURN, RETURN.replace('da @ p["Wx"].T', 'da @ p["Wx"]')),),
+        broken=STEP_CELLS,
+        reason="check the shapes: da is (N, 4H), dx = da @ Wx.T is (N, D)",
+    ),
+    Submission(
+        "bptt_dx_like_dhs",
+        "BPTT allocates dx with the shape of dhs, (N, T, H), not that of x",
+        edits=(("    dx = np.empty((N, T, D))", "    dx = np.zeros_like(dhs)"),),
+        broken=("test_lstm_backward", "test_gradient_check"),
+        reason="dx is (N, T, D) like x, not (N, T, H) like dhs",
+    ),
+    Submission(
+        "bptt_dh_last_or",
+        "BPTT starts from dh = dh_last or zeros, which asks an array for its truth value",
+        edits=(
+            (
+                "    dh = np.zeros((N, H)) if dh_last is None else dh_last",
+                "    dh = dh_last or np.zeros((N, H))",
+            ),
+        ),
+        # The gradient check calls lstm_backward without dh_last: None or zeros is zeros.
+        broken=("test_lstm_backward",),
+        reason="test for a missing dh_last with `dh_last is None`",
+    ),
+    Submission(
+        "numgrad_if_df",
+        "numerical_gradient chooses between the two formulas with `if df`, an array's truth value",
+        edits=(
+            (
+                "        grad[k] = np.sum(diff if df is None else df * diff) / (2 * h)",
+                "        grad[k] = np.sum(df * diff if df else diff) / (2 * h)",
+            ),
+        ),
+        broken=("test_numerical_gradient", "test_gradient_check"),
+        reason="test for a missing df with `df is None`",
+    ),
+    Submission(
+        "numgrad_float32",
+        "numerical_gradient collects the gradient in a float32 array",
+        edits=(("    grad = np.zeros(x.shape)", "    grad = np.zeros(x.shape, np.float32)"),),
+        # Its 7 digits still give the gradient check errors below 1e-7.
+        broken=("test_numerical_gradient",),
+        reason="should return float64 for a float64 x, got float32",
+    ),
+    Submission(
+        "rel_error_plus_epsilon",
+        "rel_error divides by |a| + |b| + 1e-8 instead of max(1e-8, |a| + |b|)",
+        edits=(
+            (
+                REL_ERROR,
+                "    return float(np.max(np.abs(a - b) / (1e-8 + np.abs(a) + np.abs(b))))",
+            ),
+        ),
+        broken=("test_rel_error",),
+        reason="divide by max(1e-8, |a| + |b|), not by |a| + |b| + 1e-8",
+    ),
 ]
 
 

@@ -129,7 +129,7 @@ def check_numerical_gradient(fn) -> None:
         got = call_isolated(fn, f, x, df, h, name="numerical_gradient")
         if not same(x, x_before):
             raise AssertionError(f"numerical_gradient did not restore x exactly ({label})")
-        array_of(got, f"numerical_gradient on {label}", x.shape)
+        array_of(got, f"numerical_gradient on {label}", x.shape, x.dtype)
         try:
             close(got, want, f"numerical_gradient on {label}", rtol=1e-7, atol=1e-9)
             if exact is not None:
@@ -144,7 +144,7 @@ def check_numerical_gradient(fn) -> None:
     # Called without h: the default step h=1e-5.
     x, f = rng.normal(size=(2, 3)), lambda v: float(np.sum(np.sin(v) * v))
     got = call_isolated(fn, f, x, name="numerical_gradient")
-    array_of(got, "numerical_gradient(f, x)", x.shape)
+    array_of(got, "numerical_gradient(f, x)", x.shape, x.dtype)
     close(
         got,
         ref(f, x.copy(), None, 1e-5),
