@@ -475,6 +475,32 @@ SUBMISSIONS = [
         broken=("test_rel_error",),
         reason="divide by max(1e-8, |a| + |b|), not by |a| + |b| + 1e-8",
     ),
+    Submission(
+        "step_reads_global_params",
+        "the backward step takes the weights from the global params, not from its cache: right "
+        "in the visible cells, whose params are the cache's",
+        edits=(
+            (
+                '    tanh_c, p = cache["tanh_c"], cache["params"]',
+                '    tanh_c, p = cache["tanh_c"], params',
+            ),
+        ),
+        broken=STEP_CELLS,
+        reason="gradient_errors raised ValueError: could not broadcast input array from shape",
+    ),
+    Submission(
+        "bptt_time_off_by_one",
+        "BPTT runs t from T down to 1 and reads cache[t - 1], but dhs[:, t]: an IndexError",
+        edits=(
+            ("    for t in reversed(range(T)):", "    for t in range(T, 0, -1):"),
+            (
+                BPTT_STEP,
+                BPTT_STEP.replace("cache[t]", "cache[t - 1]").replace("[:, t]", "[:, t - 1]", 1),
+            ),
+        ),
+        broken=("test_lstm_backward", "test_gradient_check"),
+        reason="the steps run from t = T - 1 down to t = 0, reversed(range(T)), each reading",
+    ),
 ]
 
 
@@ -527,6 +553,17 @@ def test_check_numerical_gradient_uses_the_default_step():
         AssertionError, match=r"called without df and h \(the default step is h=1e-5\)"
     ):
         ps05.check_numerical_gradient(namespace["numerical_gradient"])
+
+
+def test_an_error_raised_in_gradient_errors_names_the_parts_it_runs():
+    """Not a bare ValueError: the error comes from one of the parts 1 to 3 it runs."""
+    namespace = solution_namespace((RETURN, RETURN.replace('da @ p["Wx"].T', 'da @ p["Wx"]')))
+    with pytest.raises(
+        AssertionError,
+        match=r"^gradient_errors raised ValueError: matmul: .*\(N, T, D, H = 3, 3, 2, 3\); it runs "
+        r"your numerical_gradient, rel_error and lstm_backward \(with your lstm_step_backward\)",
+    ):
+        ps05.check_gradient_errors(namespace["gradient_errors"], namespace)
 
 
 def test_check_gradient_errors_names_an_absolute_error():

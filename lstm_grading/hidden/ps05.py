@@ -389,7 +389,16 @@ def check_gradient_errors(gradient_errors, namespace: dict) -> None:
     def run():
         args = (x, p, h0, c0, dhs)
         before = copy_arg(args)
-        errors = call_isolated(gradient_errors, *args, name="gradient_errors")
+        try:
+            errors = call_isolated(gradient_errors, *args, name="gradient_errors")
+        except AssertionError:
+            raise
+        except Exception as exc:  # raised in one of the parts it runs: say so
+            raise AssertionError(
+                f"gradient_errors raised {type(exc).__name__}: {exc} (N, T, D, H = {N}, {T}, "
+                f"{D}, {H}); it runs your numerical_gradient, rel_error and lstm_backward (with "
+                "your lstm_step_backward): the tests of parts 1 to 3 say which one fails"
+            ) from exc
         for name, old, new in zip(("x", "params", "h0", "c0", "dhs"), before, args, strict=True):
             if not same(old, new):
                 raise AssertionError(
