@@ -323,6 +323,17 @@ SUBMISSIONS = [
         broken=FORWARD_CELLS,
         reason="should be float64 like the inputs, got float32",
     ),
+    Submission(
+        "steps_from_one",
+        "lstm_forward counts the steps t = 1, ..., T as in the equations, reading x[:, t - 1] but "
+        "writing hs[:, t]: a bare IndexError at the last step",
+        edits=(
+            ("    for t in range(T):", "    for t in range(1, T + 1):"),
+            (LOOP, LOOP.replace("x[:, t]", "x[:, t - 1]")),
+        ),
+        broken=FORWARD_CELLS,
+        reason="the steps are t = 0, ..., T - 1, range(T), and step t reads x[:, t] and writes",
+    ),
 ]
 
 
