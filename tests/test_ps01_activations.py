@@ -241,6 +241,46 @@ SUBMISSIONS = [
         broken=("test_tanh",),
         reason="should be exactly 1, -1, 1, -1; got [0.9999999958776926, -0.9999999958776926",
     ),
+    # Fifth review: code for one number, which failed with a bare ValueError.
+    Submission(
+        "sigmoid_if_on_x",
+        "sigmoid written for one number: `if x >= 0:` picks the formula",
+        edits=(
+            (
+                SIGMOID,
+                "    if x >= 0:\n        return 1.0 / (1.0 + np.exp(-x))\n"
+                "    return np.exp(x) / (1.0 + np.exp(x))",
+            ),
+        ),
+        broken=("test_sigmoid",),
+        reason="an `if` on x asks the whole array for one truth value: sigmoid works elementwise",
+    ),
+    Submission(
+        "tanh_if_on_x",
+        "tanh written for one number: `if x < 0:` picks the sign",
+        edits=(
+            (
+                TANH,
+                "    w = np.exp(-2.0 * abs(x))\n    if x < 0:\n"
+                "        return -(1.0 - w) / (1.0 + w)\n    return (1.0 - w) / (1.0 + w)",
+            ),
+        ),
+        broken=("test_tanh",),
+        reason="an `if` on x asks the whole array for one truth value: tanh works elementwise",
+    ),
+    Submission(
+        "sigmoid_loop_over_x",
+        "sigmoid loops over x with math.exp: right for a 1-D array, a row at a time for 2-D",
+        edits=(
+            (
+                SIGMOID,
+                "    import math\n\n    return np.array([1.0 / (1.0 + math.exp(-v)) if v >= 0 else "
+                "math.exp(v) / (1.0 + math.exp(v)) for v in x])",
+            ),
+        ),
+        broken=("test_sigmoid",),
+        reason="sigmoid failed on a 2-D array (ValueError: The truth value of an array",
+    ),
     # Hostile submissions: attacks on the grader rather than bugs.
     Submission(
         "patched_numpy_checks",
