@@ -501,6 +501,13 @@ SUBMISSIONS = [
         broken=("test_lstm_backward", "test_gradient_check"),
         reason="the steps run from t = T - 1 down to t = 0, reversed(range(T)), each reading",
     ),
+    Submission(
+        "tanh_slope_parenthesized",
+        "the slope of tanh at c written (1 - tanh_c)**2 instead of 1 - tanh_c**2",
+        edits=((DC_TOTAL, DC_TOTAL.replace("(1.0 - tanh_c**2)", "(1.0 - tanh_c) ** 2")),),
+        broken=STEP_CELLS,
+        reason="it matches (1 - tanh_c)**2 where 1 - tanh_c**2 is wanted",
+    ),
 ]
 
 
@@ -607,6 +614,11 @@ TORCH_BLOCKS = (
             r"grads\['Wx'\] .*; they match tanh's slope 1 - tanh\(g\)\*\*2 taken at the squashed",
         ),
         (
+            (BLOCKS, BLOCKS.replace("(1.0 - g**2)", "(1.0 - g) ** 2")),
+            ps05.check_step_backward_inputs,
+            r"dx .*; they match \(1 - g\)\*\*2 where 1 - g\*\*2 is wanted in the candidate's",
+        ),
+        (
             (BLOCKS, BLOCKS.replace("(1.0 - g**2)", "(1.0 + g**2)")),
             ps05.check_step_backward_inputs,
             r"dx .*; they match tanh' written 1 \+ g\*\*2",
@@ -639,6 +651,7 @@ TORCH_BLOCKS = (
         "dwh_from_h",
         "sigmoid_slope_at_gate_values",
         "tanh_slope_at_candidate_value",
+        "candidate_slope_parenthesized",
         "tanh_slope_sign",
         "dc_without_tanh_slope",
         "torch_gate_order",

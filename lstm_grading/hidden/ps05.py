@@ -191,7 +191,8 @@ def _step_mistakes(case) -> list[tuple[str, tuple]]:
     """``(hint, (dx, dh_prev, dc_prev, grads))``: what usual mistakes of the backward step give
     on ``case``: gate blocks out of order, tanh' as 1 + g**2, the gradient on c without the
     slope of tanh at c, c where c_prev is wanted, tanh(c_prev) where tanh(c) is, dWh from h,
-    the slopes taken at the gates' squashed values (sigmoid(i) * (1 - sigmoid(i)))."""
+    the slopes taken at the gates' squashed values (sigmoid(i) * (1 - sigmoid(i))), the square
+    of 1 - tanh where 1 - tanh**2 is wanted."""
     _, x, h_prev, c_prev, p, dh, dc = case
     c = contract.step_forward(x, h_prev, c_prev, p)[2]
     i, f, o, g, tc = c["i"], c["f"], c["o"], c["g"], c["tanh_c"]
@@ -255,6 +256,16 @@ def _step_mistakes(case) -> list[tuple[str, tuple]]:
         (
             "dWh matches h.T @ da: use h_prev, the state the step started from",
             step(state=o * tc),
+        ),
+        (
+            "they match (1 - tanh_c)**2 where 1 - tanh_c**2 is wanted: the slope of tanh at c "
+            "squares tanh_c, not 1 - tanh_c",
+            step(dct=dc + dh * o * (1 - tc) ** 2),
+        ),
+        (
+            "they match (1 - g)**2 where 1 - g**2 is wanted in the candidate's block: the slope "
+            "of tanh squares g, not 1 - g",
+            step(slope=(1 - g) ** 2),
         ),
     ]
     tanh_again = 1 - np.tanh(g) ** 2
