@@ -508,6 +508,14 @@ SUBMISSIONS = [
         broken=STEP_CELLS,
         reason="it matches (1 - tanh_c)**2 where 1 - tanh_c**2 is wanted",
     ),
+    Submission(
+        "dc_prev_from_dc",
+        "dc_prev returned as dc * f, the incoming dc where dc_total is wanted",
+        edits=((RETURN, RETURN.replace("dc_total * f", "dc * f")),),
+        # The weights' gradients are right; the gradient check runs the whole loop.
+        broken=("test_step_backward_inputs", "test_gradient_check"),
+        reason="dc_prev matches dc * f: f multiplies dc_total, the whole gradient on c",
+    ),
 ]
 
 
@@ -619,6 +627,11 @@ TORCH_BLOCKS = (
             r"dx .*; they match \(1 - g\)\*\*2 where 1 - g\*\*2 is wanted in the candidate's",
         ),
         (
+            (RETURN, RETURN.replace("dc_total * f", "dc * f")),
+            ps05.check_step_backward_inputs,
+            r"^dc_prev .*; dc_prev matches dc \* f: f multiplies dc_total",
+        ),
+        (
             (BLOCKS, BLOCKS.replace("(1.0 - g**2)", "(1.0 + g**2)")),
             ps05.check_step_backward_inputs,
             r"dx .*; they match tanh' written 1 \+ g\*\*2",
@@ -652,6 +665,7 @@ TORCH_BLOCKS = (
         "sigmoid_slope_at_gate_values",
         "tanh_slope_at_candidate_value",
         "candidate_slope_parenthesized",
+        "dc_prev_from_dc",
         "tanh_slope_sign",
         "dc_without_tanh_slope",
         "torch_gate_order",

@@ -192,7 +192,7 @@ def _step_mistakes(case) -> list[tuple[str, tuple]]:
     on ``case``: gate blocks out of order, tanh' as 1 + g**2, the gradient on c without the
     slope of tanh at c, c where c_prev is wanted, tanh(c_prev) where tanh(c) is, dWh from h,
     the slopes taken at the gates' squashed values (sigmoid(i) * (1 - sigmoid(i))), the square
-    of 1 - tanh where 1 - tanh**2 is wanted."""
+    of 1 - tanh where 1 - tanh**2 is wanted, dc_prev from dc instead of dc_total."""
     _, x, h_prev, c_prev, p, dh, dc = case
     c = contract.step_forward(x, h_prev, c_prev, p)[2]
     i, f, o, g, tc = c["i"], c["f"], c["o"], c["g"], c["tanh_c"]
@@ -282,6 +282,12 @@ def _step_mistakes(case) -> list[tuple[str, tuple]]:
             "is i * (1 - i) for a sigmoid gate and 1 - g**2 for the candidate"
         )
         named.append((hint, step(**wrong)))
+    dx, dh_prev, _, grads = step()
+    hint = (
+        "dc_prev matches dc * f: f multiplies dc_total, the whole gradient on c (dc from the next "
+        "step plus dh * o * (1 - tanh_c**2) from h)"
+    )
+    named.append((hint, (dx, dh_prev, dc * f, grads)))
     return named
 
 
