@@ -1082,3 +1082,48 @@ def test_the_guide_says_the_grading_kernels_start_without_the_debugger():
         "instructor-guide"
     )
     assert kernel_launcher.KERNEL_MAIN.startswith("import sys; sys.modules['debugpy'] = None; ")
+
+
+def test_the_guides_public_copy_leaves_out_the_solutions_and_hidden_tests(tmp_path):
+    """instructor guide, Keeping the solutions private: its command, run as written in a clone
+    of this repository, makes ../public without `solutions/`, without the hidden tests' checks
+    (no module of it defines a check that a solution's hidden cell calls: before, the command
+    left out only `solutions/`, and those cells' one import and one call pointed to the
+    published `lstm_grading/hidden/psNN.py`) and without `tests/`; with the student notebooks,
+    the book's sources, `lstm_core` and what the course's `nbgrader_config.py` imports."""
+    import subprocess
+
+    (command,) = [s for b in blocks("instructor-guide") for s in b.spans() if "git archive" in s]
+    clone = tmp_path / "course"
+    git = ["git", "clone", "--quiet", "--shared", str(ROOT), str(clone)]
+    subprocess.run(git, check=True, capture_output=True)
+    done = subprocess.run(["bash", "-e", "-c", command], cwd=clone, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    public = tmp_path / "public"
+    files = {p.relative_to(public).as_posix() for p in public.rglob("*") if p.is_file()}
+    assert {
+        "exercises/ps01_activations/ps01_activations.ipynb",
+        "book/instructor-guide.md",
+        "lstm_core/lstm.py",
+        "lstm_grading/checks.py",
+        "lstm_grading/hidden/release_checksums.py",
+        "nbgrader_config.py",
+    } <= files
+    assert not [f for f in files if f.startswith(("solutions/", "tests/"))]
+    called = set()
+    for notebook in (ROOT / "solutions").glob("*/*.ipynb"):
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            hidden = re.search(
+                r"BEGIN HIDDEN TESTS(.*?)END HIDDEN TESTS", "".join(cell["source"]), re.S
+            )
+            if hidden:
+                called |= set(re.findall(r"\bps\d\d\.(\w+)\(", hidden[1]))
+    assert {"check_sigmoid", "check_tanh"} <= called
+    defined = [
+        (f, name)
+        for f in files
+        if f.endswith(".py")
+        for name in called
+        if re.search(rf"^def {name}\(", (public / f).read_text(encoding="utf-8"), re.M)
+    ]
+    assert not defined, defined
