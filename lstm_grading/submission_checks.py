@@ -265,6 +265,11 @@ def static_checks(submission: Path, release: Path) -> tuple[list[str], list[str]
                 continue
             if cells is UNREAD:
                 continue  # not read, so nothing to compare: diagnose() says why
+            if release_fd is not None and _kind(release_fd, name) == "missing":
+                # nbgrader skips it ("Skipping unknown notebook"): no cell of it is run or
+                # graded, so none was edited and its code is not the student's graded code.
+                notes.append(f"{shown(name, 100)} is not a notebook of the assignment: not graded")
+                continue
             notes += _compare(cells, _cells(release_fd, name) or [], text)
         modules = python_files(fd)
     finally:

@@ -840,6 +840,31 @@ def test_python_files_beside_the_notebook_are_noted_and_flagged(tmp_path):
     assert notes[0].endswith("lstm_grading/, m0.py, m1.py, m2.py and 4 more"), notes
 
 
+def test_a_notebook_the_assignment_does_not_have_is_noted_once_not_cell_by_cell(tmp_path):
+    """A copy beside the notebook (``ps01_activations-Copy1.ipynb``), or the only notebook under
+    another name (Canvas's ``..._PS1_final.ipynb``): nbgrader skips a notebook the assignment
+    does not have, so none of its cells was edited or graded, and its code is not what was
+    graded. One note says so. Before, every grade cell of it was noted "cell test_f is not in
+    the assignment (a grade id edited?)" and its code flagged (found in an instructor's walk
+    through a class: eight such notes on a row whose reason was the file's name)."""
+    release, mine = tmp_path / "release", tmp_path / "mine"
+    release.mkdir()
+    mine.mkdir()
+    (release / NB).write_text(notebook())
+    (mine / NB).write_text(notebook())
+    exiting = {"cell_type": "code", "metadata": {}, "source": "import os\nos._exit(0)\n"}
+    (mine / "copy.ipynb").write_text(notebook(exiting))
+    assert static_checks(mine, release) == (
+        ["copy.ipynb is not a notebook of the assignment: not graded"],
+        [],
+    )
+    (mine / NB).unlink()
+    assert diagnose(mine, (NB,)) == f"no notebook named {NB}; found 'copy.ipynb'"
+    assert static_checks(mine, release)[0] == [
+        "copy.ipynb is not a notebook of the assignment: not graded"
+    ]
+
+
 def test_a_notebook_too_large_to_check_is_noted_not_read(tmp_path):
     with open(tmp_path / NB, "wb") as f:  # sparse: no disk space, and never read
         f.truncate(submission_checks.MAX_NOTEBOOK_BYTES + 1)
