@@ -14,12 +14,14 @@ and detaches the host's tree:
 
 Any other host path (the course, other assignments' solutions, other students, ``/root``,
 ``/home``, ``/run/lock``, the host's ``/tmp`` and ``/dev/shm``) does not exist for the job; what
-exists from the host cannot be written, even by root inside the job.
+exists from the host cannot be written, even by root inside the job. Within ``lstm_grading``,
+the hidden checks of the other problem sets (:func:`other_checks`) are empty files.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -82,6 +84,39 @@ def aliases() -> list[str]:
     return sorted(p for p in linked if not any(p.startswith(q + os.sep) for q in linked))
 
 
+def other_checks(assignment: str) -> list[str]:
+    """The hidden checks of the other problem sets, for :func:`enter` to hide.
+
+    Each problem set's grade cells call the checks of ``lstm_grading/hidden/psNN.py``, the
+    module named as the assignment id up to its first ``_`` (``ps01`` for ``ps01_activations``:
+    ``tests/test_jail.py`` checks that the solutions' hidden cells import no other). The others,
+    with their compiled copies in ``__pycache__``, under every path the package is bound by.
+    Bound whole, they were readable by the student's code: the hidden tests of every other
+    problem set, printed into a notebook's output and so into its feedback.
+    """
+    import lstm_grading
+
+    own = assignment.partition("_")[0]
+    module = re.compile(r"(ps\d+)(\.py|\..*\.pyc)")
+    named = os.path.dirname(os.path.abspath(lstm_grading.__file__))
+    out = []
+    for package in sorted({named, os.path.realpath(named)}):
+        for folder in (
+            os.path.join(package, "hidden"),
+            os.path.join(package, "hidden", "__pycache__"),
+        ):
+            try:
+                names = sorted(os.listdir(folder))
+            except OSError:
+                continue
+            for name in names:
+                match = module.fullmatch(name)
+                path = os.path.join(folder, name)
+                if match and match[1] != own and os.path.isfile(path) and not os.path.islink(path):
+                    out.append(path)
+    return out
+
+
 def _make_target(root: str, path: str, is_dir: bool) -> str:
     target = root + path
     if is_dir:
@@ -107,10 +142,11 @@ def course_tmpfs(path: str, disk_mb: int) -> None:
     _tmpfs(path, f"mode=711,size={disk_mb}m")
 
 
-def enter(new_root: str, binds: list[str], disk_mb: int) -> None:
+def enter(new_root: str, binds: list[str], disk_mb: int, hide: list[str] = ()) -> None:
     """Build the job's root at ``new_root`` (an empty folder) and ``pivot_root`` into it.
 
-    Must run as root in fresh mount and PID namespaces (for ``/proc``).
+    ``hide``: files inside the binds that the job sees empty (:func:`other_checks`). Must run
+    as root in fresh mount and PID namespaces (for ``/proc``).
     """
     linux.mount(None, "/", None, MS_REC | linux.MS_PRIVATE)
     linux.mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
@@ -124,6 +160,12 @@ def enter(new_root: str, binds: list[str], disk_mb: int) -> None:
     for path in binds:
         target = _make_target(new_root, path, os.path.isdir(path))
         linux.bind_readonly(path, target)
+    if hide:
+        empty = new_root + "/run/empty"  # root's, read-only: what each hidden file shows
+        os.close(os.open(empty, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444))
+        for path in hide:
+            if os.path.isfile(new_root + path):  # bound: the job would see it
+                linux.bind_readonly(empty, new_root + path)
     for name in TOP_LEVEL:
         host = "/" + name
         if os.path.islink(host) and not os.path.lexists(new_root + host):

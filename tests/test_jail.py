@@ -9,6 +9,8 @@ interpreter's packages).
 
 from __future__ import annotations
 
+import importlib.util
+import py_compile
 import shutil
 import subprocess
 import sys
@@ -23,10 +25,11 @@ from lstm_grading import linux
 FULL = linux.probe()[0] == "full"
 
 
-def jail_probe(arguments: str, bound: str, report: str) -> str:
+def jail_probe(arguments: str, bound: str, report: str, hide: str = "()") -> str:
     """A script to run with the ``arguments`` it names: in new namespaces, a child enters a job's
-    root with ``bound`` (an expression) bound into it, runs ``report`` there, which prints what
-    it sees, and exits with 0 (3, and the error printed, if anything raised)."""
+    root with ``bound`` (an expression) bound into it and ``hide`` (one too) hidden, runs
+    ``report`` there, which prints what it sees, and exits with 0 (3, and the error printed, if
+    anything raised)."""
     return textwrap.dedent(
         """
         import os, sys
@@ -37,7 +40,7 @@ def jail_probe(arguments: str, bound: str, report: str) -> str:
         if pid == 0:
             code = 3
             try:
-                jail.enter(root, {bound}, 16)
+                jail.enter(root, {bound}, 16, {hide})
         {report}
                 code = 0
             except BaseException as error:
@@ -49,6 +52,7 @@ def jail_probe(arguments: str, bound: str, report: str) -> str:
     ).format(
         arguments=arguments,
         bound=bound,
+        hide=hide,
         report=textwrap.indent(textwrap.dedent(report).strip("\n"), " " * 8),
     )
 
@@ -131,3 +135,71 @@ def test_an_environment_reached_through_a_link_exists_inside_the_job():
         assert out.stdout.split() == [str(link), "True", "True"]
     finally:
         shutil.rmtree(top)
+
+
+# What a ps01 job sees of the hidden checks: each module's size, and what ps02 defines.
+HIDDEN_PROBE = jail_probe(
+    "(root,)",
+    "jail.allowlist()",
+    """
+    import glob, importlib, lstm_grading
+    hidden = os.path.join(os.path.dirname(lstm_grading.__file__), "hidden")
+    for path in sorted(glob.glob(hidden + "/ps*.py") + glob.glob(hidden + "/__pycache__/ps*")):
+        print(os.path.relpath(path, hidden), os.path.getsize(path), flush=True)
+    ps02 = importlib.import_module("lstm_grading.hidden.ps02")
+    print("ps02 checks", sorted(n for n in vars(ps02) if n.startswith("check_")), flush=True)
+    """,
+    hide='jail.other_checks("ps01_activations")',
+)
+
+
+@pytest.mark.skipif(not FULL, reason="the jail needs Linux namespaces and root")
+def test_the_job_sees_the_other_problem_sets_hidden_checks_empty(tmp_path):
+    """A ps01 job: its own checks as they are, every other problem set's (and their compiled
+    copies) empty, and no check importable from them. Bound whole with lstm_grading, they were
+    readable by the student's code, which could print them into its feedback (found in an
+    instructor's walk through a class: a ps01 submission printed ps02.py); this test saw every
+    module whole before the fix."""
+    import lstm_grading
+
+    hidden = Path(lstm_grading.__file__).parent / "hidden"
+    others = sorted(p.name for p in hidden.glob("ps*.py") if p.name != "ps01.py")
+    assert len(others) == 5
+    # A compiled copy, as a checkout's tests or kernels leave them (git-ignored).
+    compiled = importlib.util.cache_from_source(str(hidden / "ps02.py"))
+    py_compile.compile(str(hidden / "ps02.py"), cfile=compiled, doraise=True)
+    root = tmp_path / "root"
+    root.mkdir()
+    out = subprocess.run(
+        [sys.executable, "-c", HIDDEN_PROBE, str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    *lines, last = out.stdout.splitlines()
+    sizes = dict(line.rsplit(" ", 1) for line in lines)
+    assert sizes["ps01.py"] == str((hidden / "ps01.py").stat().st_size)
+    assert {name: sizes[name] for name in others} == dict.fromkeys(others, "0")
+    assert sizes[str(Path(compiled).relative_to(hidden))] == "0"
+    pycs = {n: size for n, size in sizes.items() if n.startswith("__pycache__/")}
+    assert all(size == "0" for n, size in pycs.items() if "/ps01." not in n), pycs
+    assert last == "ps02 checks []"
+    assert "def check_" in (hidden / "ps02.py").read_text()  # the host's file as it was
+
+
+def test_each_problem_sets_hidden_cells_call_only_its_own_checks():
+    """What jail.other_checks relies on: the hidden cells of solutions/psNN_*/ import
+    lstm_grading.hidden.psNN and no other module of lstm_grading.hidden."""
+    import json
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    for notebook in sorted((root / "solutions").glob("*/*.ipynb")):
+        own = notebook.parent.name.partition("_")[0]
+        imported = set()
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell["source"])
+            imported |= set(re.findall(r"lstm_grading\.hidden(?: import |\.)(\w+)", source))
+        assert imported == {own}, notebook
