@@ -75,21 +75,28 @@ class MemoryCgroup:
                 time.sleep(0.02)
 
 
-def remove_unused(parent: str, prefix: str, only=lambda name: True) -> list[str]:
+def remove_unused(parent: str, prefix: str, only=lambda name: True, wait: float = 0.0) -> list[str]:
     """Remove the child cgroups of ``parent`` named ``prefix*`` that hold no process.
 
     Jobs remove their own cgroup; this clears those of jobs whose worker was killed.
-    ``only(name)`` may restrict it further.
+    ``only(name)`` may restrict it further. ``wait``: seconds to wait, at most, for processes
+    still in them to leave (the jobs of workers just killed, which die with them).
     """
     removed = []
-    for path in sorted(Path(parent).glob(prefix + "*")):
-        if not only(path.name):
-            continue
-        try:
-            if (path / "cgroup.procs").read_text().strip():
+    deadline = time.monotonic() + wait
+    left = [p for p in sorted(Path(parent).glob(prefix + "*")) if only(p.name)]
+    while True:
+        busy = []
+        for path in left:
+            try:
+                if (path / "cgroup.procs").read_text().strip():
+                    busy.append(path)
+                    continue
+                path.rmdir()
+                removed.append(str(path))
+            except OSError:
                 continue
-            path.rmdir()
-            removed.append(str(path))
-        except OSError:
-            continue
-    return removed
+        if not busy or time.monotonic() >= deadline:
+            return removed
+        left = busy
+        time.sleep(0.05)

@@ -61,6 +61,9 @@ from .sandbox import Job, Limits
 from .submission_checks import diagnose, read_timestamp, static_checks, unrestored
 
 ATTEMPTS = 2  # a job whose worker died is tried this many times in all
+# Seconds a run that ends waits, at most, for the processes of its killed workers' jobs to
+# leave their memory cgroups, which it then removes (a stopped run's: they die with the worker).
+JOBS_DYING = 10.0
 
 
 def nbgrader_env() -> dict[str, str]:
@@ -790,7 +793,8 @@ def _grade_locked(
         if bar:
             bar.close()
         if cgroup:  # those of jobs whose worker was killed, and of runs that died
-            cgroups.remove_unused(cgroup, base.name)
+            # A stopped run's jobs die with their workers (closed above) a moment later.
+            cgroups.remove_unused(cgroup, base.name, wait=JOBS_DYING)
             tmp = Path(tempfile.gettempdir())
             gone = lambda name: not (tmp / name.split("-job")[0]).exists()  # noqa: E731
             cgroups.remove_unused(cgroup, course_lock.RUN_PREFIX, only=gone)

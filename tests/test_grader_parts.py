@@ -657,6 +657,51 @@ def test_only_the_unused_cgroups_a_run_may_remove_are_removed():
                 group.remove()
 
 
+@needs_memory_cgroup
+def test_remove_unused_waits_for_the_processes_of_a_killed_job_to_leave(monkeypatch):
+    """A run that ends kills its workers, and their jobs die a moment later: with ``wait``,
+    remove_unused removes a cgroup once its last process has left (here, the child lets go when
+    remove_unused first waits), not only those already empty. Without, a stopped run left its
+    jobs' cgroups behind."""
+    from types import SimpleNamespace
+
+    name = f"lstm-grading-test-{os.getpid()}-job"
+    group = cgroup.MemoryCgroup(MEMORY_CGROUP, name, 64 << 20)
+    read, write = os.pipe()
+    with warnings.catch_warnings():  # a fork with threads (pytest-xdist's), as in_cgroup
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(write)
+            group.join()
+            os.read(read, 1)  # until the test closes the pipe
+        finally:
+            os._exit(0)
+    os.close(read)
+    waits = []
+
+    def sleep(seconds):  # the first wait lets the child go; then really wait
+        if not waits:
+            os.close(write)
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    try:
+        while not (group.path / "cgroup.procs").read_text().strip():
+            time.sleep(0.01)  # until the child has joined
+        assert cgroup.remove_unused(MEMORY_CGROUP, name) == []  # it holds a process
+        monkeypatch.setattr(cgroup, "time", SimpleNamespace(monotonic=time.monotonic, sleep=sleep))
+        assert cgroup.remove_unused(MEMORY_CGROUP, name, wait=600) == [str(group.path)]
+        assert waits and not group.path.exists()
+    finally:
+        if not waits:
+            os.close(write)
+        os.waitpid(pid, 0)
+        if group.path.exists():
+            group.remove()
+
+
 @pytest.mark.parametrize("where", ["up", "absolute"])
 def test_grade_files_writes_no_file_outside_its_folder(tmp_path, where):
     """grade_files (a cluster helper's job) takes file names from the coordinator: one that

@@ -549,6 +549,26 @@ def test_a_run_stopped_mid_merge_leaves_no_hidden_tests_behind(stop, ps01_course
     assert leftover_cgroups() == [], "a job's memory cgroup was left behind"
 
 
+@needs_sandbox
+def test_a_run_stopped_while_jobs_run_leaves_no_memory_cgroup(ps01_course, tmp_path):
+    """Ctrl-C while a job's kernel runs: when the run has ended, its jobs' memory cgroups are
+    gone, not left to the next run. The jobs die with their workers a moment after the run
+    kills them; the run removed only the cgroups already empty, and left three behind (found
+    stopping an instructor's run of a class part way)."""
+    course = two_submissions(ps01_course, tmp_path / "course")
+    runs = run_folders()
+    running = children()
+    run = cli(course.root, "--jobs", "2")
+    wait_for(lambda: waiting_sleepers(run.pid), "the sleeper to wait", run)
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=WAIT)
+    assert run.returncode == 130, out + err
+    assert leftover_cgroups() == [], "a job's memory cgroup was left behind"
+    assert_no_run_folder_left(runs)
+    assert sandbox_processes() == [], "a process of the sandbox survived"
+    assert workers(running) == [], "a worker survived"
+
+
 # -- reasons and student ids ---------------------------------------------------------------------
 def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
     """Ids plain nbgrader grades are graded alike; each refusal or failure says why."""
