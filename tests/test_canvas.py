@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from course import run_forked
 from nbgrader.api import Gradebook
 
 from lstm_grading import canvas, cli
@@ -409,6 +410,50 @@ def test_canvas_downloads_are_collected_by_nbgrader_zip_collect(tmp_path):
     # The ids are Canvas's ID column: `lstm-autograde export --key ID` matches them.
     ids = [row["ID"] for row in csv.DictReader(CANVAS_EXPORT.lstrip("\ufeff").splitlines())]
     assert set(text) <= set(ids)
+
+
+def test_a_second_canvas_download_is_collected_alone_and_with_force(tmp_path):
+    """instructor guide, 4. Collect: two downloads in the archive folder with a student in both
+    stop `nbgrader zip_collect` with the message the guide quotes, and nothing is collected;
+    a second `zip_collect` without `--force` stops at "Directory not empty"; with the latest
+    download alone and `--force`, each student's submitted folder is that download's (found in
+    an instructor's walk through a class: a second download collected no one)."""
+    a = "ps01_activations"
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    (tmp_path / "exercises" / a).mkdir(parents=True)
+    release = ROOT / "exercises" / a / f"{a}.ipynb"
+    shutil.copy(release, tmp_path / "exercises" / a)
+    archive = tmp_path / "downloaded" / a / "archive"
+    archive.mkdir(parents=True)
+    first, later = release.read_text(), release.read_text().replace("sigmoid", "sigmoid_v2")
+    with zipfile.ZipFile(archive / "submissions.zip", "w") as z:
+        z.writestr(f"doejane_1001_6789012_{a}.ipynb", first)
+    with zipfile.ZipFile(archive / "submissions (1).zip", "w") as z:  # Canvas's second download
+        z.writestr(f"doejane_1001_6789015_{a}-1.ipynb", later)
+        z.writestr(f"leeann_LATE_1002_6789016_{a}.ipynb", later)
+
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+    def zip_collect(*options):  # forked from a process that has imported nbgrader once
+        return run_forked(["zip_collect", a, *options], tmp_path, env)
+
+    guide = " ".join((ROOT / "book" / "instructor-guide.md").read_text().split())
+    duplicate = "Duplicate submission file. No timestamps for comparison"
+    assert f"*{duplicate}* (exit status 1)" in guide and "*Directory not empty*" in guide
+    done = zip_collect()
+    assert done.returncode == 1 and duplicate in done.stdout, done.stdout
+    assert not (tmp_path / "submitted").exists()
+    (archive / "submissions.zip").unlink()
+    done = zip_collect()
+    assert done.returncode == 1 and "Directory not empty" in done.stdout, done.stdout
+    done = zip_collect("--force")
+    assert done.returncode == 0, done.stdout
+    collected = {
+        str(p.relative_to(tmp_path / "submitted")): p.read_text()
+        for p in (tmp_path / "submitted").rglob("*")
+        if p.is_file()
+    }
+    assert collected == {f"1001/{a}/{a}.ipynb": later, f"1002/{a}/{a}.ipynb": later}
 
 
 def test_the_guides_export_command_as_printed_fills_a_course_collected_from_canvas(
