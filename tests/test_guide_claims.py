@@ -17,6 +17,7 @@ import importlib
 import inspect
 import io
 import json
+import os
 import re
 import sys
 import tomllib
@@ -1127,3 +1128,28 @@ def test_the_guides_public_copy_leaves_out_the_solutions_and_hidden_tests(tmp_pa
         if re.search(rf"^def {name}\(", (public / f).read_text(encoding="utf-8"), re.M)
     ]
     assert not defined, defined
+
+
+def test_plain_nbgrader_skips_a_student_already_autograded(tmp_path, empty_gradebook):
+    """instructor guide, 5. Autograde: `nbgrader autograde <id> --student alice` for a student
+    whose autograded folder exists (as lstm-autograde leaves it) grades nothing, says *Skipping
+    existing assignment* and exits 0, before any kernel starts; `--force` is its option to grade
+    again (found in an instructor's walk: the guide's command regraded no one after a fix)."""
+    from course import run_forked
+    from nbgrader.apps.autogradeapp import AutogradeApp
+    from small_course import NB, make_course
+
+    guide = flat("instructor-guide")
+    assert "*Skipping existing assignment* and exits with status 0. Add `--force`" in guide
+    assert "nbgrader autograde ps01_activations --student alice" in guide
+    notebook = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    course = make_course(tmp_path, empty_gradebook, notebook)
+    for folder in ("submitted", "autograded"):
+        (course / folder / "alice" / "ps01").mkdir(parents=True)
+        (course / folder / "alice" / "ps01" / NB).write_text(notebook)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = run_forked(["autograde", "ps01", "--student", "alice"], course, env)
+    assert done.returncode == 0, done.stdout
+    assert "Skipping existing assignment" in done.stdout
+    assert (course / "autograded" / "alice" / "ps01" / NB).read_text() == notebook  # untouched
+    assert "force" in AutogradeApp.flags
