@@ -77,3 +77,16 @@ def test_grades_and_student_work_are_kept_out_of_git(path):
         ["git", "check-ignore", "--quiet", "--no-index", path], cwd=ROOT, check=False
     )
     assert ignored.returncode == 0, f"{path} is not git-ignored"
+
+
+def test_a_venv_that_is_a_link_is_kept_out_of_git():
+    """`.venv` is ignored as a folder and as a symbolic link to one (the instructor guide's
+    "a `.venv` that is a link"): `.venv/` matched the folder only, and a course whose `.venv`
+    linked to a shared environment listed it as untracked, for `git add -A` to commit (found
+    in an instructor's walk through the guide). Git checks a path it cannot see as a file."""
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--quiet", "--no-index", ".venv-link-test/.venv"],
+        cwd=ROOT,
+        check=False,
+    )
+    assert ignored.returncode == 0, ".venv (a link) is not git-ignored"
