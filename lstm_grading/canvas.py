@@ -94,6 +94,7 @@ class ExportReport:
     not_submitted: list[str] = field(default_factory=list)
     unmatched_canvas: list[str] = field(default_factory=list)  # Canvas key values
     unmatched_course: list[str] = field(default_factory=list)  # course student ids
+    unmatched_map: list[str] = field(default_factory=list)  # --map student ids, none the course's
 
     def lines(self) -> list[str]:
         out = [
@@ -110,6 +111,7 @@ class ExportReport:
             ("did not submit", self.not_submitted),
             ("in the Canvas file but not in the course", self.unmatched_canvas),
             ("in the course but not in the Canvas file (left out)", self.unmatched_course),
+            ("in the map file but not in the course (a typo?)", self.unmatched_map),
         ]:
             if names:
                 out.append(f"{len(names)} {label}: {', '.join(names)}")
@@ -355,6 +357,8 @@ def fill_column(
         if matched[target]:
             report.written[by_key[target][key]] = matched[target]
     report.unmatched_canvas = sorted(by_key[k][key] for k in by_key if k not in matched)
+    # A map row for no student of the course maps nothing: its student matched by its own id.
+    report.unmatched_map = sorted(sid for sid in mapping if sid not in grades)
     report.unmatched_canvas += keyless
     # A key that matches nobody writes an import that changes nothing: refused instead.
     wanted = "expected the Canvas column that holds nbgrader's student ids (--key), or a --map file"

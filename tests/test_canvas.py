@@ -137,6 +137,25 @@ def test_missing_as_zero_and_a_mapping_file(course):
     assert report.needs_grading == ["rroe@uni.example"]
 
 
+def test_a_map_row_for_no_student_of_the_course_is_listed(course, capsys):
+    """A typo in the map's student_id (``alee@uni.exmaple``): the row maps no one, and the
+    student it meant is matched by its own id, if at all. The report lists the map's id
+    (found in an instructor's walk: before, only the two unmatched sides were listed, and not
+    why)."""
+    mapping = course / "map.csv"
+    mapping.write_text("student_id,canvas\nalee@uni.exmaple,1002\nvisitor,1003\n")
+    out = course / "import.csv"
+    argv = ["--canvas", str(course / "Grades-LSTM.csv"), "--column", "Problem set 1"]
+    argv += ["--assignment", "ps01", "--course", str(course), "--key", "ID"]
+    assert canvas.main([*argv, "--map", str(mapping), "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "1 in the map file but not in the course (a typo?): alee@uni.exmaple" in lines
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["unmatched_map"] == ["alee@uni.exmaple"]
+    assert "alee@uni.example" in report["unmatched_course"]
+    assert "1002" in report["unmatched_canvas"]
+
+
 def test_missing_zero_writes_zero_for_no_submission(course):
     out = course / "import.csv"
     report = canvas.export_canvas(
