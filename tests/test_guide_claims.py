@@ -206,6 +206,7 @@ PROGRAMS = [
     (r"(?:python3? )?(?:\S*/)?bench_grading\.py\b", "bench_grading.py"),
     (r"helm\b", "helm"),
     (r"jupyter lab\b", "jupyter lab"),
+    (r"timeout\b", "timeout"),  # coreutils'
 ]
 # What a bare `--option` in prose belongs to when its paragraph names no program.
 DEFAULT_PROGRAMS = {
@@ -251,6 +252,11 @@ def options(program: str) -> frozenset[str] | None:
             for a in call.args
             if isinstance(a, ast.Constant) and str(a.value).startswith("--")
         )
+    if program == "timeout":
+        import subprocess
+
+        done = subprocess.run(["timeout", "--help"], capture_output=True, text=True, check=True)
+        return help_options(done.stdout)
     if program == "jupyter lab":
         from jupyterlab.labapp import LabApp
 
@@ -516,6 +522,20 @@ def test_what_the_guide_says_of_stopping_a_run_and_of_the_connection():
     codes = [128 + s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)]
     assert "exit status 128 + the signal's number: {}, {} and {}".format(*codes) in guide
     assert f"which is otherwise at most {fmt(connect.CONNECT_TIMEOUT)} s" in guide
+
+
+def test_timeout_reports_a_stopped_run_as_the_guide_says():
+    """`timeout` sends SIGTERM, but reports 124 for the command it stopped, and the command's
+    own 143 only with `--preserve-status` (found in an instructor's walk: `timeout 6
+    lstm-autograde ...` exited 124, the guide said 143). Shown on `sleep 600`, which `timeout`
+    stops long before it could end."""
+    import subprocess
+
+    guide = flat("instructor-guide")
+    assert "reported by `timeout` as 124 instead, unless it is `timeout --preserve-status`" in guide
+    for options, status in (([], 124), (["--preserve-status"], 128 + 15)):
+        done = subprocess.run(["timeout", *options, "0.1", "sleep", "600"], check=False)
+        assert done.returncode == status, options
 
 
 def test_zip_collect_reads_the_canvas_file_names_the_guide_gives(monkeypatch):
