@@ -84,21 +84,27 @@ def aliases() -> list[str]:
     return sorted(p for p in linked if not any(p.startswith(q + os.sep) for q in linked))
 
 
-def other_checks(assignment: str) -> list[str]:
-    """The hidden checks of the other problem sets, for :func:`enter` to hide.
+def other_checks(source: str) -> list[str]:
+    """The hidden checks no grade cell of the assignment uses, for :func:`enter` to hide.
 
-    Each problem set's grade cells call the checks of ``lstm_grading/hidden/psNN.py``, the
-    module named as the assignment id up to its first ``_`` (``ps01`` for ``ps01_activations``:
-    ``tests/test_jail.py`` checks that the solutions' hidden cells import no other). The others,
-    with their compiled copies in ``__pycache__``, under every path the package is bound by.
-    Bound whole, they were readable by the student's code: the hidden tests of every other
-    problem set, printed into a notebook's output and so into its feedback.
+    ``source``: the assignment's source folder (its notebooks, trusted: the run's template).
+    A hidden cell imports its problem set's module, ``from lstm_grading.hidden import ps01``;
+    the modules ``lstm_grading/hidden/psNN.py`` that the notebooks name stay (no such module
+    imports another), the others are returned, with their compiled copies in ``__pycache__``,
+    under every path the package is bound by. Bound whole, they were readable by the student's
+    code: the hidden tests of every other problem set, printed into a notebook's output and so
+    into its feedback.
     """
     import lstm_grading
 
-    own = assignment.partition("_")[0]
-    module = re.compile(r"(ps\d+)(\.py|\..*\.pyc)")
     named = os.path.dirname(os.path.abspath(lstm_grading.__file__))
+    text = []
+    for name in sorted(os.listdir(source)):
+        if name.endswith(".ipynb"):
+            with open(os.path.join(source, name), encoding="utf-8", errors="replace") as f:
+                text.append(f.read())
+    used = set(re.findall(r"lstm_grading\.hidden(?:\.|\s+import\s+)(ps\d+)", "\n".join(text)))
+    module = re.compile(r"(ps\d+)(\.py|\..*\.pyc)")
     out = []
     for package in sorted({named, os.path.realpath(named)}):
         for folder in (
@@ -112,8 +118,9 @@ def other_checks(assignment: str) -> list[str]:
             for name in names:
                 match = module.fullmatch(name)
                 path = os.path.join(folder, name)
-                if match and match[1] != own and os.path.isfile(path) and not os.path.islink(path):
-                    out.append(path)
+                if match and match[1] not in used and os.path.isfile(path):
+                    if not os.path.islink(path):
+                        out.append(path)
     return out
 
 

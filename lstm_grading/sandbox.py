@@ -75,7 +75,7 @@ def _init(job: Job, work_fd: int, template_fd: int, waiter: int) -> None:
         submission_fd = safe_copy.open_dir("submission", work_fd)
         linux.sethostname("grading")
         linux.loopback_up()
-        hide = jail.other_checks(job.assignment)
+        hide = jail.other_checks(os.path.join(job.template, "solutions", job.assignment))
         jail.enter(os.path.join(job.work, "root"), job.binds, job.limits.disk_mb, hide)
         jail.course_tmpfs(COURSE, job.limits.disk_mb)
         os.makedirs(HOME, mode=0o700)

@@ -10,7 +10,9 @@ interpreter's packages).
 from __future__ import annotations
 
 import importlib.util
+import json
 import py_compile
+import re
 import shutil
 import subprocess
 import sys
@@ -137,6 +139,9 @@ def test_an_environment_reached_through_a_link_exists_inside_the_job():
         shutil.rmtree(top)
 
 
+SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
+
+
 # What a ps01 job sees of the hidden checks: each module's size, and what ps02 defines.
 HIDDEN_PROBE = jail_probe(
     "(root,)",
@@ -149,7 +154,7 @@ HIDDEN_PROBE = jail_probe(
     ps02 = importlib.import_module("lstm_grading.hidden.ps02")
     print("ps02 checks", sorted(n for n in vars(ps02) if n.startswith("check_")), flush=True)
     """,
-    hide='jail.other_checks("ps01_activations")',
+    hide=f"jail.other_checks({str(SOLUTIONS / 'ps01_activations')!r})",
 )
 
 
@@ -189,17 +194,28 @@ def test_the_job_sees_the_other_problem_sets_hidden_checks_empty(tmp_path):
     assert "def check_" in (hidden / "ps02.py").read_text()  # the host's file as it was
 
 
-def test_each_problem_sets_hidden_cells_call_only_its_own_checks():
-    """What jail.other_checks relies on: the hidden cells of solutions/psNN_*/ import
-    lstm_grading.hidden.psNN and no other module of lstm_grading.hidden."""
-    import json
-    import re
+def test_what_each_assignment_hides_is_every_check_its_cells_do_not_import(tmp_path):
+    """jail.other_checks: for each problem set, the five other modules of lstm_grading/hidden
+    (its own stays: its grade cells import it); for an assignment of the instructor's own whose
+    cells import ps03's checks (``midterm``), every module but ps03; nothing outside psNN.py."""
+    import lstm_grading
+    from lstm_grading import jail
 
-    root = Path(__file__).resolve().parents[1]
-    for notebook in sorted((root / "solutions").glob("*/*.ipynb")):
-        own = notebook.parent.name.partition("_")[0]
-        imported = set()
-        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
-            source = "".join(cell["source"])
-            imported |= set(re.findall(r"lstm_grading\.hidden(?: import |\.)(\w+)", source))
-        assert imported == {own}, notebook
+    hidden = Path(lstm_grading.__file__).parent / "hidden"
+    modules = sorted(p.stem for p in hidden.glob("ps*.py"))
+    assert len(modules) == 6
+    for module in modules:  # what keeping only the named ones relies on
+        code = (hidden / f"{module}.py").read_text()
+        assert not re.search(r"from\s+\.(ps\d+)|from\s+\.\s+import\s+ps\d", code), module
+    for source in sorted(p for p in SOLUTIONS.iterdir() if p.is_dir()):
+        own = source.name.partition("_")[0]
+        hide = {Path(p).stem for p in jail.other_checks(str(source)) if p.endswith(".py")}
+        assert hide == set(modules) - {own}, source.name
+    midterm = tmp_path / "midterm"
+    midterm.mkdir()
+    (midterm / "midterm.ipynb").write_text(
+        json.dumps({"cells": [{"source": ["from lstm_grading.hidden import ps03\n", "ps03.x()"]}]})
+    )
+    hidden_paths = jail.other_checks(str(midterm))
+    assert {Path(p).name.split(".")[0] for p in hidden_paths} == set(modules) - {"ps03"}
+    assert all(Path(p).parent in (hidden, hidden / "__pycache__") for p in hidden_paths)
