@@ -12,7 +12,6 @@ numbers behind them, or read the built book.
 from __future__ import annotations
 
 import ast
-import importlib
 import inspect
 import json
 import re
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_guide_claims import resolve
 
 import lstm_core as lc
 from lstm_core import evaluation as ev
@@ -1068,28 +1068,13 @@ NAME_ALIASES = {"lc": "lstm_core", "ex": "lstm_core.experiments", "ev": "lstm_co
 SYMBOLS = {"D": "input_size", "H": "hidden_size"}
 
 
-def _resolve(dotted: str):
-    """`lc.forget_gate`, `lc.reference.lstm_forward`, `ex.unroll_trace`, `lstm_core.experiments`
-    -> the object (a module, a function or a constant)."""
-    head, *rest = dotted.split(".")
-    module = NAME_ALIASES.get(head, head)
-    obj = importlib.import_module(module)
-    for part in rest:
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            module = f"{module}.{part}"
-            obj = importlib.import_module(module)
-    return obj
-
-
 def _calls_check(span: str) -> list[str]:
     """What is wrong with one inline-code span naming the package (empty: nothing)."""
     m = re.fullmatch(r"((?:lc|lstm_core|ex|ev)(?:\.\w+)+)(?:\((.*)\))?", span)
     if not m:
         return []
     try:
-        obj = _resolve(m.group(1))
+        obj = resolve(m.group(1), NAME_ALIASES)
     except (ImportError, AttributeError):
         return [f"{span}: no such name"]
     if m.group(2) is None:

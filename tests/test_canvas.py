@@ -382,10 +382,10 @@ def test_a_full_disk_leaves_the_earlier_export_whole(course, tmp_path):
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_canvas_downloads_are_collected_by_nbgrader_zip_collect(tmp_path):
-    """The course's nbgrader_config.py names Canvas's files for ``nbgrader zip_collect``: the
-    zip of "Download Submissions" and loose files in downloaded/<id>/archive/, a late one and
-    one re-uploaded under the same name (-1) among them, land in submitted/<Canvas user id>/."""
+def canvas_course(tmp_path: Path) -> tuple[str, Path, Path]:
+    """A course in ``tmp_path`` for ``nbgrader zip_collect``: the course's nbgrader_config.py and
+    ps01's release; returns the assignment id, the release notebook and the (empty) folder
+    downloaded/<id>/archive/ where Canvas's downloads go."""
     a = "ps01_activations"
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     (tmp_path / "exercises" / a).mkdir(parents=True)
@@ -393,6 +393,23 @@ def test_canvas_downloads_are_collected_by_nbgrader_zip_collect(tmp_path):
     shutil.copy(release, tmp_path / "exercises" / a)
     archive = tmp_path / "downloaded" / a / "archive"
     archive.mkdir(parents=True)
+    return a, release, archive
+
+
+def submitted_texts(course: Path) -> dict[str, str]:
+    """Every file under the course's submitted/ folder, by path under it, with its text."""
+    return {
+        str(p.relative_to(course / "submitted")): p.read_text()
+        for p in (course / "submitted").rglob("*")
+        if p.is_file()
+    }
+
+
+def test_canvas_downloads_are_collected_by_nbgrader_zip_collect(tmp_path):
+    """The course's nbgrader_config.py names Canvas's files for ``nbgrader zip_collect``: the
+    zip of "Download Submissions" and loose files in downloaded/<id>/archive/, a late one and
+    one re-uploaded under the same name (-1) among them, land in submitted/<Canvas user id>/."""
+    a, release, archive = canvas_course(tmp_path)
     notebooks = {  # Canvas's name -> the student id, and the notebook's text
         f"doejane_1001_6789012_{a}.ipynb": "1001",
         f"leeann_LATE_1002_6789013_{a}-1.ipynb": "1002",
@@ -420,11 +437,7 @@ def test_canvas_downloads_are_collected_by_nbgrader_zip_collect(tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    collected = {
-        str(p.relative_to(tmp_path / "submitted")): p.read_text()
-        for p in (tmp_path / "submitted").rglob("*")
-        if p.is_file()
-    }
+    collected = submitted_texts(tmp_path)
     assert collected == {f"{sid}/{a}/{a}.ipynb": text[sid] for sid in text}
     # The ids are Canvas's ID column: `lstm-autograde export --key ID` matches them.
     ids = [row["ID"] for row in csv.DictReader(CANVAS_EXPORT.lstrip("\ufeff").splitlines())]
@@ -437,13 +450,7 @@ def test_a_second_canvas_download_is_collected_alone_and_with_force(tmp_path):
     a second `zip_collect` without `--force` stops at "Directory not empty"; with the latest
     download alone and `--force`, each student's submitted folder is that download's (found in
     an instructor's walk through a class: a second download collected no one)."""
-    a = "ps01_activations"
-    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
-    (tmp_path / "exercises" / a).mkdir(parents=True)
-    release = ROOT / "exercises" / a / f"{a}.ipynb"
-    shutil.copy(release, tmp_path / "exercises" / a)
-    archive = tmp_path / "downloaded" / a / "archive"
-    archive.mkdir(parents=True)
+    a, release, archive = canvas_course(tmp_path)
     first, later = release.read_text(), release.read_text().replace("sigmoid", "sigmoid_v2")
     with zipfile.ZipFile(archive / "submissions.zip", "w") as z:
         z.writestr(f"doejane_1001_6789012_{a}.ipynb", first)
@@ -467,11 +474,7 @@ def test_a_second_canvas_download_is_collected_alone_and_with_force(tmp_path):
     assert done.returncode == 1 and "Directory not empty" in done.stdout, done.stdout
     done = zip_collect("--force")
     assert done.returncode == 0, done.stdout
-    collected = {
-        str(p.relative_to(tmp_path / "submitted")): p.read_text()
-        for p in (tmp_path / "submitted").rglob("*")
-        if p.is_file()
-    }
+    collected = submitted_texts(tmp_path)
     assert collected == {f"1001/{a}/{a}.ipynb": later, f"1002/{a}/{a}.ipynb": later}
 
 

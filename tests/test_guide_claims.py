@@ -747,10 +747,14 @@ def test_every_file_the_pages_name_exists():
     assert not missing, missing
 
 
-def resolve(dotted: str):
-    """`lc.fit`, `lstm_core.HAND_WORKED_PARAMS`, `sandbox.grade_files` -> the object."""
+GUIDE_ALIASES = {"lc": "lstm_core", "sandbox": "lstm_grading.sandbox"}
+
+
+def resolve(dotted: str, aliases: dict[str, str] = GUIDE_ALIASES):
+    """`lc.fit`, `lstm_core.HAND_WORKED_PARAMS`, `sandbox.grade_files` -> the object (a module,
+    a function or a constant); ``aliases`` maps the short names the pages import to modules."""
     head, *rest = dotted.split(".")
-    module = {"lc": "lstm_core", "sandbox": "lstm_grading.sandbox"}.get(head, head)
+    module = aliases.get(head, head)
     obj = importlib.import_module(module)
     for part in rest:
         try:
