@@ -158,6 +158,19 @@ def test_copy_takes_folders_down_to_max_depth_and_no_deeper(tmp_path):
     assert course_prep.tree_hash(src, 1 << 20) != before
 
 
+def test_a_notebook_renamed_in_the_submitted_folder_makes_a_changed_submission(tmp_path):
+    """The instructor guide's remedy for a notebook handed in under another name: renamed in
+    submitted/<student>/<id>/, the same bytes hash differently, so the next run grades the
+    submission again without --force (the hash covers the names as well as the contents)."""
+    folder = tmp_path / "ps01_activations"
+    folder.mkdir()
+    misnamed = folder / "ps01_activations (1).ipynb"
+    misnamed.write_text('{"cells": []}')
+    before = course_prep.tree_hash(folder, 1 << 20)
+    misnamed.rename(folder / "ps01_activations.ipynb")
+    assert course_prep.tree_hash(folder, 1 << 20) != before
+
+
 def test_a_link_anywhere_below_the_course_is_not_followed_to_a_submission(tmp_path):
     """open_below refuses a link at every step from the course down (a student folder swapped
     for a link to another's), where open_dir refuses one only as the last name; the copy for
