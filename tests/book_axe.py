@@ -10,6 +10,7 @@ is drawn.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import time
@@ -18,15 +19,16 @@ from pathlib import Path
 from book_browser import screenshot, set_scheme_media
 from chromium import Chromium
 
-# (name, width, height): the issue's desktop and phone sizes (#14), in CSS pixels.
-VIEWPORTS = [("desktop", 1280, 900), ("phone", 390, 844)]
-# WCAG 2.1 level A and AA, and axe's best practices; not AAA, not WCAG 2.2, not experimental.
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-# The dark scheme: the level-AA colour rules (contrast; links told apart by colour alone).
-COLOUR_RULES = ["color-contrast", "link-in-text-block"]
-# Every violation fails the test, whatever impact axe gives it (critical, serious, moderate,
-# minor): the book has none.
-FAILING_IMPACTS = ("critical", "serious", "moderate", "minor")
+# The settings live with the book, which shows them (its accessibility page): the viewports, the
+# rule tags of the light scheme, the colour rules of the dark one and the impacts that fail.
+_SETTINGS = Path(__file__).resolve().parents[1] / "book" / "_axe_settings.py"
+_spec = importlib.util.spec_from_file_location("_axe_settings", _SETTINGS)
+_axe_settings = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_axe_settings)
+VIEWPORTS = _axe_settings.VIEWPORTS
+AXE_TAGS = _axe_settings.AXE_TAGS
+COLOUR_RULES = _axe_settings.COLOUR_RULES
+FAILING_IMPACTS = _axe_settings.FAILING_IMPACTS
 
 RUN_AXE_JS = r"""
 axe.run(document, {runOnly: %(run_only)s, resultTypes: ["violations"]})

@@ -1037,7 +1037,7 @@ def test_intro_names_the_exceptions_to_the_execution_cache():
     accessibility = page("accessibility.md")
     front = accessibility.split("\n---\n", 1)[0]
     assert re.search(r"^mystnb:\n(?:\s+#.*\n)*\s+execution_mode: force$", front, re.M)
-    for included in ("../tests/book_axe.py", "../package.json"):
+    for included in ("_axe_settings.py", "../package.json"):
         assert f"```{{literalinclude}} {included}" in accessibility
     chapters = re.findall(r"file: book/(\d\d-[\w-]+)", (ROOT / "_toc.yml").read_text())
     assert chapters, "no chapter found in _toc.yml"

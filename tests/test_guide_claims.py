@@ -1109,13 +1109,9 @@ def test_the_guide_says_the_grading_kernels_start_without_the_debugger():
     assert kernel_launcher.KERNEL_MAIN.startswith("import sys; sys.modules['debugpy'] = None; ")
 
 
-def test_the_guides_public_copy_leaves_out_the_solutions_and_hidden_tests(tmp_path):
-    """instructor guide, Keeping the solutions private: its command, run as written in a clone
-    of this repository, makes ../public without `solutions/`, without the hidden tests' checks
-    (no module of it defines a check that a solution's hidden cell calls: before, the command
-    left out only `solutions/`, and those cells' one import and one call pointed to the
-    published `lstm_grading/hidden/psNN.py`) and without `tests/`; with the student notebooks,
-    the book's sources, `lstm_core` and what the course's `nbgrader_config.py` imports."""
+def guides_public_copy(tmp_path: Path) -> Path:
+    """The public copy that the instructor guide's command (Keeping the solutions private) makes,
+    run as written in a clone of this repository: ``tmp_path / "public"``."""
     import subprocess
 
     (command,) = [s for b in blocks("instructor-guide") for s in b.spans() if "git archive" in s]
@@ -1124,7 +1120,17 @@ def test_the_guides_public_copy_leaves_out_the_solutions_and_hidden_tests(tmp_pa
     subprocess.run(git, check=True, capture_output=True)
     done = subprocess.run(["bash", "-e", "-c", command], cwd=clone, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    public = tmp_path / "public"
+    return tmp_path / "public"
+
+
+def test_the_guides_public_copy_leaves_out_the_solutions_and_hidden_tests(tmp_path):
+    """instructor guide, Keeping the solutions private: its command, run as written in a clone
+    of this repository, makes ../public without `solutions/`, without the hidden tests' checks
+    (no module of it defines a check that a solution's hidden cell calls: before, the command
+    left out only `solutions/`, and those cells' one import and one call pointed to the
+    published `lstm_grading/hidden/psNN.py`) and without `tests/`; with the student notebooks,
+    the book's sources, `lstm_core` and what the course's `nbgrader_config.py` imports."""
+    public = guides_public_copy(tmp_path)
     files = {p.relative_to(public).as_posix() for p in public.rglob("*") if p.is_file()}
     assert {
         "exercises/ps01_activations/ps01_activations.ipynb",
@@ -1152,6 +1158,30 @@ def test_the_guides_public_copy_leaves_out_the_solutions_and_hidden_tests(tmp_pa
         if re.search(rf"^def {name}\(", (public / f).read_text(encoding="utf-8"), re.M)
     ]
     assert not defined, defined
+
+
+def test_the_guides_public_copy_has_every_file_its_book_pages_read(tmp_path):
+    """instructor guide, Keeping the solutions private, and README's `make book`: the public copy
+    builds its own book, so no page of it reads a file the copy leaves out. Every
+    `{literalinclude}` and `{download}` of a page names a file of the copy, and every
+    `ROOT / "..."` path of a page's code is in it (found in a student's walk: the accessibility
+    page imported and included `tests/book_axe.py`, and its build failed without `tests/`)."""
+    public = guides_public_copy(tmp_path)
+    pages = sorted((public / "book").rglob("*.md"))
+    assert len(pages) > 20
+    missing = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        named = re.findall(r"^```\{literalinclude\} (\S+)$", text, re.M)
+        named += re.findall(r"\{download\}`[^`<]*<([^>]+)>`", text)
+        for target in named:
+            if not (page.parent / target).is_file():
+                missing.append((page.relative_to(public).as_posix(), target))
+        for path in re.findall(r"\bROOT((?: / \"[^\"]+\")+)", text):
+            target = public.joinpath(*re.findall(r'"([^"]+)"', path))
+            if not target.exists():
+                missing.append((page.relative_to(public).as_posix(), target.relative_to(public)))
+    assert not missing, missing
 
 
 def test_plain_nbgrader_skips_a_student_already_autograded(tmp_path, empty_gradebook):
