@@ -517,3 +517,57 @@ def test_check_adam_checks_the_defaults(default):
     namespace = solution_namespace((ADAM_INIT, ADAM_INIT.replace(right, default)))
     with pytest.raises(AssertionError, match=r"Adam\(\), the defaults.*are the defaults"):
         ps06.check_adam(namespace["Adam"])
+
+
+def visible_failure(grade_id: str, *replace: tuple[str, str]) -> str | None:
+    """The message of the first failing visible check of grade cell ``grade_id``, run in this
+    process on the solution with the edits ``replace`` (its hidden tests left out), or None."""
+    namespace = solution_namespace(*replace)
+    (source,) = [
+        "".join(c["source"])
+        for c in json.loads(NOTEBOOK.read_text())["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id
+    ]
+    try:
+        exec(compile(source.split("### BEGIN HIDDEN TESTS")[0], grade_id, "exec"), namespace)
+    except AssertionError as err:
+        return str(err)
+    return None
+
+
+NOT_WRITTEN = "        raise NotImplementedError()\n"
+
+
+@pytest.mark.parametrize(
+    ("grade_id", "old", "new", "named"),
+    [
+        ("test_companies", FIT_COMPANIES, "    raise NotImplementedError()", "fit_companies"),
+        ("test_companies", "        self.t += 1\n", NOT_WRITTEN, "Adam.step"),
+        ("test_memory_lstm", FIT_MEMORY, "    raise NotImplementedError()", "fit_memory"),
+        ("test_memory_rnn", ORDER + "\n", NOT_WRITTEN, "train"),
+    ],
+)
+def test_the_training_tests_name_the_function_not_written_yet(grade_id, old, new, named):
+    """Found in a student's walk: with fit_companies itself not written yet, its test blamed
+    train, Adam and clip_grad_norm ("does each of them pass its own test cell above?"); a
+    NotImplementedError now names the function that raised it."""
+    message = visible_failure(grade_id, (old, new))
+    assert message is not None and message.startswith(
+        f"{grade_id.replace('test_', 'fit_').replace('_lstm', '').replace('_rnn', '')} "
+        "raised NotImplementedError"
+    ), message
+    assert f"{named} is not written yet" in message, message
+    assert "does each of them pass" not in message, message
+
+
+def test_the_training_tests_name_the_settings_when_the_model_does_not_learn():
+    """Found in a student's walk: too short a training (100 epochs) was told only "are the params
+    trained in place?", and fit_memory with Adam's default rate only its error; both messages
+    now name the settings the notebook fixes."""
+    short = visible_failure("test_companies", (FIT_COMPANIES, FIT_COMPANIES.replace("1000", "100")))
+    assert short is not None and "should be within 0.1 of" in short, short
+    assert "Adam(lr=0.1), epochs=1000, one batch of all examples, no clipping" in short, short
+    slow = visible_failure("test_memory_lstm", (FIT_MEMORY, FIT_MEMORY.replace("lr=0.01", "")))
+    assert slow is not None and "not below 0.05" in slow, slow
+    settings = "(Adam(lr=0.01), epochs=40, batch_size=64, clip_norm=1.0, rng=0)"
+    assert f"the settings the notebook fixes {settings}" in slow, slow
