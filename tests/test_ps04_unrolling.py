@@ -355,3 +355,23 @@ def test_check_values_names_one_cache_dict_reused():
     )
     with pytest.raises(AssertionError, match=r"the same dict .*each step's own cache"):
         ps04.check_values(namespace["lstm_forward"])
+
+
+def test_the_loop_text_says_which_step_of_the_equations_the_code_runs():
+    """Found in a student's walk: part 1 unrolls the equations for t = 1, ..., T (h_0 and c_0
+    before the first step), then writes `x[:, t]` and `cache[t]` for step t, counted from 0 in
+    code: the mix behind the steps_from_one submission. The text says how the two counts meet."""
+    import json
+
+    notebook = SOLUTIONS / "ps04_unrolling" / "ps04_unrolling.ipynb"
+    (text,) = [
+        "".join(c["source"])
+        for c in json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        if c["metadata"]["nbgrader"].get("grade_id") == "forward_text"
+    ]
+    text = " ".join(text.split())
+    assert r"\quad \text{for } t = 1, \dots, T," in text
+    assert (
+        "In code the steps count from 0, `for t in range(T)`: the equations' first step, "
+        "$t = 1$, reads `x[:, 0]` and writes `hs[:, 0]` and `cache[0]`"
+    ) in text
