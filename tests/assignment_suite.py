@@ -61,6 +61,23 @@ def solution_namespace(notebook, *replace: tuple[str, str]) -> dict:
     return namespace
 
 
+def visible_failure(notebook, grade_id: str, *replace: tuple[str, str]) -> str | None:
+    """The message of the first failing visible check of grade cell ``grade_id`` (its hidden
+    tests left out), run in this process after :func:`solution_namespace` with the edits
+    ``replace``, or None if they all pass: what a student sees under the cell."""
+    namespace = solution_namespace(notebook, *replace)
+    (source,) = [
+        "".join(c["source"])
+        for c in json.loads(notebook.read_text())["cells"]
+        if c["metadata"]["nbgrader"].get("grade_id") == grade_id
+    ]
+    try:
+        exec(compile(source.split("### BEGIN HIDDEN TESTS")[0], grade_id, "exec"), namespace)
+    except AssertionError as err:
+        return str(err)
+    return None
+
+
 @dataclass(frozen=True)
 class Submission:
     """A student's submission, written as edits of the solution notebook, and its expected grade.

@@ -6,8 +6,17 @@ exact grade cells it must lose; see tests/assignment_suite.py for what is checke
 
 from __future__ import annotations
 
-from assignment_suite import GradedAssignment, Submission, log_of_students, shares_of
+import pytest
+from assignment_suite import (
+    GradedAssignment,
+    Submission,
+    log_of_students,
+    shares_of,
+    visible_failure,
+)
+from course import SOLUTIONS
 
+NOTEBOOK = SOLUTIONS / "ps01_activations" / "ps01_activations.ipynb"
 SIGMOID = (
     "    z = np.exp(-np.abs(x))  # in (0, 1]: never overflows\n"
     "    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))"
@@ -418,3 +427,30 @@ def test_an_unexpected_failure_shows_that_students_part_of_the_log():
     shown = log_of_students(log, {"b"})
     assert "Traceback (most recent call last): b's" in shown and "for student 'b'" in shown
     assert "a's lines" not in shown and "c's lines" not in shown
+
+
+@pytest.mark.parametrize(
+    ("grade_id", "old", "new", "hint"),
+    [
+        (
+            "test_sigmoid_grad",
+            "    return s * (1.0 - s)",
+            "    return np.exp(-x) / (1.0 + np.exp(-x)) ** 2",
+            "compute it from sigmoid(x), which cannot overflow: sigmoid(x) * (1 - sigmoid(x))",
+        ),
+        (
+            "test_tanh_grad",
+            "    return 1.0 - t * t",
+            "    return 1.0 / np.cosh(x) ** 2",
+            "compute it from tanh(x), which cannot overflow: 1 - tanh(x) ** 2",
+        ),
+    ],
+)
+def test_an_overflowing_derivative_is_told_to_use_its_function(grade_id, old, new, hint):
+    """Found in a student's walk: the textbook forms e^-x / (1 + e^-x)**2 and 1 / cosh(x)**2
+    were told only "overflowed for a large |x|" (test_tanh names its way out; these did not)."""
+    message = visible_failure(NOTEBOOK, grade_id, (old, new))
+    assert message is not None and message.startswith(
+        f"{grade_id[5:]} overflowed for a large |x| (overflow encountered in "
+    ), message
+    assert message.endswith(hint), message

@@ -520,19 +520,8 @@ def test_check_adam_checks_the_defaults(default):
 
 
 def visible_failure(grade_id: str, *replace: tuple[str, str]) -> str | None:
-    """The message of the first failing visible check of grade cell ``grade_id``, run in this
-    process on the solution with the edits ``replace`` (its hidden tests left out), or None."""
-    namespace = solution_namespace(*replace)
-    (source,) = [
-        "".join(c["source"])
-        for c in json.loads(NOTEBOOK.read_text())["cells"]
-        if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id
-    ]
-    try:
-        exec(compile(source.split("### BEGIN HIDDEN TESTS")[0], grade_id, "exec"), namespace)
-    except AssertionError as err:
-        return str(err)
-    return None
+    """assignment_suite.visible_failure of this problem set's solution notebook."""
+    return assignment_suite.visible_failure(NOTEBOOK, grade_id, *replace)
 
 
 NOT_WRITTEN = "        raise NotImplementedError()\n"
