@@ -63,16 +63,27 @@ def solution_namespace(notebook, *replace: tuple[str, str]) -> dict:
 
 def visible_failure(notebook, grade_id: str, *replace: tuple[str, str]) -> str | None:
     """The message of the first failing visible check of grade cell ``grade_id`` (its hidden
-    tests left out), run in this process after :func:`solution_namespace` with the edits
-    ``replace``, or None if they all pass: what a student sees under the cell."""
-    namespace = solution_namespace(notebook, *replace)
-    (source,) = [
-        "".join(c["source"])
-        for c in json.loads(notebook.read_text())["cells"]
-        if c["metadata"]["nbgrader"].get("grade_id") == grade_id
+    tests left out), or None if they all pass: what a student sees under the cell after running
+    the notebook down to it. Its setup and solution cells above it (not the demos below, which
+    may run the edited code) run first in this process, with the edits ``replace`` as in
+    :func:`solution_namespace`."""
+    cells = json.loads(notebook.read_text())["cells"]
+    (at,) = [
+        n for n, c in enumerate(cells) if c["metadata"]["nbgrader"].get("grade_id") == grade_id
     ]
+    source = "\n\n".join(
+        "".join(c["source"])
+        for c in cells[:at]
+        if c["cell_type"] == "code" and not c["metadata"]["nbgrader"]["grade"]
+    )
+    for old, new in replace:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    namespace: dict = {}
+    exec(compile(source, str(notebook), "exec"), namespace)
+    test = "".join(cells[at]["source"]).split("### BEGIN HIDDEN TESTS")[0]
     try:
-        exec(compile(source.split("### BEGIN HIDDEN TESTS")[0], grade_id, "exec"), namespace)
+        exec(compile(test, grade_id, "exec"), namespace)
     except AssertionError as err:
         return str(err)
     return None

@@ -375,3 +375,20 @@ def test_the_loop_text_says_which_step_of_the_equations_the_code_runs():
         "In code the steps count from 0, `for t in range(T)`: the equations' first step, "
         "$t = 1$, reads `x[:, 0]` and writes `hs[:, 0]` and `cache[0]`"
     ) in text
+
+
+def test_the_values_test_names_x_t_read_as_a_step():
+    """Found in a student's walk: a loop that reads x[t] (a time step of one sequence, (T, D))
+    failed the values test with "with h0 and c0 given raised ValueError (operands could not be
+    broadcast ...)", as if h0 and c0 were the trouble; it now names x[:, t], as the shapes test
+    does."""
+    from assignment_suite import visible_failure
+
+    notebook = SOLUTIONS / "ps04_unrolling" / "ps04_unrolling.ipynb"
+    message = visible_failure(
+        notebook, "test_lstm_forward_values", (LOOP, LOOP.replace("x[:, t]", "x[t]"))
+    )
+    assert message is not None and "could not be broadcast" in message, message
+    assert message.endswith(
+        "; step t reads x[:, t], of shape (N, D), not x[t]: the batch axis comes first"
+    ), message
