@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install book test test-fast lint bench clean exercises vendor chromium autograde
+.PHONY: help install book test test-fast tests-present lint bench clean exercises vendor chromium autograde
 
 # Browser assets for the book (MathJax, require.js, the widget manager) come from npm at build
 # time (package.json + package-lock.json) and are copied into a git-ignored folder that
@@ -114,6 +114,13 @@ PYTEST := PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BI
 REQUIRE_ALL := LSTM_TESTS_REQUIRE_ALL=1
 FAST_LOG := _build/test-fast.log
 
+# The course's public copy (the instructor guide's "Keeping the solutions private") has no
+# tests/: `make test` there stops before installing anything, and says why.
+tests-present:
+	@test -d tests || { echo "make $(MAKECMDGOALS) needs tests/, which the public copy of the course \
+	leaves out (the instructor guide's Keeping the solutions private): run it in the instructor \
+	repository"; exit 2; }
+
 # The book's build runs its pages one after the other, on one core. The fast tier (no kernel,
 # no browser, no built book) runs meanwhile on both workers, its report kept in $(FAST_LOG)
 # and printed once the book is built; then the slow tier. A fresh clone gains most of the fast
@@ -121,7 +128,7 @@ FAST_LOG := _build/test-fast.log
 # slow tier runs even if the fast one failed (a contributor sees every failure), and not
 # without a book. A background job of a non-interactive shell ignores Ctrl-C, so the traps stop
 # the fast tier: on Ctrl-C or SIGTERM (then the recipe ends at once) and on any other exit.
-test: $(STAMP) $(VENDOR_STAMP) chromium  ## Build the book (the fast tier runs meanwhile), then run the slow tier
+test: tests-present $(STAMP) $(VENDOR_STAMP) chromium  ## Build the book (the fast tier runs meanwhile), then run the slow tier
 	@mkdir -p _build; \
 	$(REQUIRE_ALL) $(PYTEST) -m "not slow" -n $(TEST_WORKERS) --dist loadgroup > $(FAST_LOG) 2>&1 & fast=$$!; \
 	trap 'kill $$fast 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
@@ -134,7 +141,7 @@ test: $(STAMP) $(VENDOR_STAMP) chromium  ## Build the book (the fast tier runs m
 	exit $$status
 
 # The fast tier on the same two workers (one process alone takes about a minute for it).
-test-fast: $(STAMP)  ## The fast tier: no kernel, no browser, no built book (goal: under a minute)
+test-fast: tests-present $(STAMP)  ## The fast tier: no kernel, no browser, no built book (goal: under a minute)
 	$(PYTEST) -m "not slow" -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)  ## ruff check and format check

@@ -1184,6 +1184,35 @@ def test_the_guides_public_copy_has_every_file_its_book_pages_read(tmp_path):
     assert not missing, missing
 
 
+@pytest.mark.parametrize("target", ["test", "test-fast"])
+def test_make_test_in_the_guides_public_copy_stops_at_once_and_says_why(tmp_path, target):
+    """README: in the public copy `make test` stops at once (found in a student's walk: it
+    installed everything, fetched chromium and built the book, then pytest failed on its
+    testpaths, `tests/`, which the copy leaves out). It stops before any set-up: no .venv."""
+    import subprocess
+
+    assert (
+        "In the course's public copy (the instructor guide's *Keeping the solutions private*), "
+        "without `solutions/`, the hidden checks and `tests/`, `make book` works and `make test` "
+        "stops at once: the tests need the instructor repository."
+    ) in flat("README")
+    public = guides_public_copy(tmp_path)
+    env = {**os.environ, "PYTHON": "false"}  # had it gone on, the set-up would fail at once
+    done = subprocess.run(
+        ["make", "--no-print-directory", target],
+        cwd=public,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert (
+        f"make {target} needs tests/, which the public copy of the course leaves out"
+    ) in done.stdout, done.stdout
+    assert not (public / ".venv").exists()
+
+
 def test_plain_nbgrader_skips_a_student_already_autograded(tmp_path, empty_gradebook):
     """instructor guide, 5. Autograde: `nbgrader autograde <id> --student alice` for a student
     whose autograded folder exists (as lstm-autograde leaves it) grades nothing, says *Skipping
