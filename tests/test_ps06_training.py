@@ -560,3 +560,36 @@ def test_the_training_tests_name_the_settings_when_the_model_does_not_learn():
     assert slow is not None and "not below 0.05" in slow, slow
     settings = "(Adam(lr=0.01), epochs=40, batch_size=64, clip_norm=1.0, rng=0)"
     assert f"the settings the notebook fixes {settings}" in slow, slow
+
+
+@pytest.mark.parametrize(
+    ("new", "hint"),
+    [
+        (
+            "    norm = float(sum(np.linalg.norm(g) for g in grads.values()))",
+            "; 7.0 is the sum of the arrays' own norms (3 + 4): the global norm is the square "
+            "root of the sum of the squares of every entry of every array",
+        ),
+        (
+            NORM.replace("np.sqrt(", "("),
+            "; 25.0 is the sum of the squares: take its square root",
+        ),
+    ],
+)
+def test_the_clipping_test_names_the_norm_computed_instead(new, hint):
+    """Found in a student's walk: the sum of the arrays' own norms (3 + 4 = 7, where the global
+    norm is 5) was told only "the norm before clipping should be 5.0, got 7.0"."""
+    message = visible_failure("test_clip_grad_norm", (NORM, new))
+    assert message is not None and message.startswith("the norm before clipping should be 5.0")
+    assert message.endswith(hint), message
+
+
+def test_the_clipping_test_names_no_norm_for_an_array_of_norms():
+    """The hint compares only a float with 7 and 25: a norm returned as an array (one per array
+    of grads) gets the plain message, not a ValueError from asking an array for its truth
+    value."""
+    per_array = "[np.linalg.norm(g) for g in grads.values()]"
+    message = visible_failure(
+        "test_clip_grad_norm", (CLIP, CLIP.replace("}, norm", f"}}, np.array({per_array})"))
+    )
+    assert message == "the norm before clipping should be 5.0, got array([3., 4.])", message
