@@ -700,3 +700,17 @@ def test_a_float32_dx_is_called_float32_not_a_mistake_of_dwh():
         AssertionError, match=r"^dx \(.*\) should be float64 like the inputs, got f"
     ):
         ps05.check_step_backward_inputs(namespace["lstm_step_backward"])
+
+
+def test_the_rel_error_test_names_a_negative_error():
+    """Found in a student's walk: |a - b| written as a - b gave -0.0476 and was told only that
+    0.0476 was expected; a negative error is now named."""
+    from assignment_suite import visible_failure
+
+    message = visible_failure(
+        NOTEBOOK, "test_rel_error", (REL_ERROR, REL_ERROR.replace("np.abs(a - b)", "(a - b)"))
+    )
+    assert message is not None and message.startswith(
+        "rel_error([1.0], [1.1]) should be 0.1 / 2.1 = 0.0476..., got -0.04761904761904"
+    ), message
+    assert message.endswith("; an error is never negative: take |a - b|, np.abs(a - b)"), message
