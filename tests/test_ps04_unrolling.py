@@ -392,3 +392,22 @@ def test_the_values_test_names_x_t_read_as_a_step():
     assert message.endswith(
         "; step t reads x[:, t], of shape (N, D), not x[t]: the batch axis comes first"
     ), message
+
+
+@pytest.mark.parametrize(
+    "states", ["    h, c = h0, c0", "    h = h0\n    c = c0", "    h, c = h0 * 1.0, c0 * 1.0"]
+)
+def test_the_shapes_test_names_the_default_memories_left_as_none(states):
+    """Found in a student's walk: a loop that takes h0 and c0 as they come, None by default,
+    failed the shapes test (the first) with a bare AttributeError from the given step's
+    `h_prev.shape`, or a TypeError; it now says what h0=None means."""
+    from assignment_suite import visible_failure
+
+    notebook = SOLUTIONS / "ps04_unrolling" / "ps04_unrolling.ipynb"
+    message = visible_failure(notebook, "test_lstm_forward_shapes", (STATES, states))
+    assert message is not None and message.startswith(
+        "lstm_forward(x, params), without h0 and c0, raised "
+    ), message
+    assert message.endswith(
+        ": h0=None means zeros of shape (N, H), and so does c0=None; test for it with `h0 is None`"
+    ), message
