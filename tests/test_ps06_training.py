@@ -563,23 +563,31 @@ def test_the_training_tests_name_the_settings_when_the_model_does_not_learn():
 
 
 @pytest.mark.parametrize(
-    ("new", "hint"),
+    ("old", "new", "hint"),
     [
         (
+            NORM,
             "    norm = float(sum(np.linalg.norm(g) for g in grads.values()))",
             "; 7.0 is the sum of the arrays' own norms (3 + 4): the global norm is the square "
             "root of the sum of the squares of every entry of every array",
         ),
         (
+            NORM,
             NORM.replace("np.sqrt(", "("),
             "; 25.0 is the sum of the squares: take its square root",
         ),
+        (
+            CLIP,
+            CLIP.replace("}, norm", "}, max_norm"),
+            "; 1.0 is max_norm, the norm after clipping: return the norm the gradients had before",
+        ),
     ],
 )
-def test_the_clipping_test_names_the_norm_computed_instead(new, hint):
+def test_the_clipping_test_names_the_norm_computed_instead(old, new, hint):
     """Found in a student's walk: the sum of the arrays' own norms (3 + 4 = 7, where the global
-    norm is 5) was told only "the norm before clipping should be 5.0, got 7.0"."""
-    message = visible_failure("test_clip_grad_norm", (NORM, new))
+    norm is 5) was told only "the norm before clipping should be 5.0, got 7.0", and the norm
+    after clipping (max_norm, 1.0) only "got 1.0"."""
+    message = visible_failure("test_clip_grad_norm", (old, new))
     assert message is not None and message.startswith("the norm before clipping should be 5.0")
     assert message.endswith(hint), message
 
