@@ -454,3 +454,15 @@ def test_an_overflowing_derivative_is_told_to_use_its_function(grade_id, old, ne
         f"{grade_id[5:]} overflowed for a large |x| (overflow encountered in "
     ), message
     assert message.endswith(hint), message
+
+
+def test_the_tanh_grad_test_names_the_square_misplaced():
+    """Found in a student's walk: (1 - tanh(x)) ** 2 for 1 - tanh(x) ** 2 was told only that
+    tanh_grad disagrees with a finite difference (1 - tanh(x), unsquared, was named)."""
+    message = visible_failure(
+        NOTEBOOK, "test_tanh_grad", ("    return 1.0 - t * t", "    return (1.0 - t) ** 2")
+    )
+    assert message == (
+        "tanh_grad disagrees with a finite difference: that is (1 - tanh(x)) ** 2; square tanh(x) "
+        "alone: 1 - tanh(x) ** 2"
+    ), message
