@@ -6,7 +6,11 @@ tests/assignment_suite.py for what is checked.
 
 from __future__ import annotations
 
-from assignment_suite import GradedAssignment, Submission
+import pytest
+from assignment_suite import GradedAssignment, Submission, visible_failure
+from course import SOLUTIONS
+
+NOTEBOOK = SOLUTIONS / "ps02_gates" / "ps02_gates.ipynb"
 
 
 def gate_body(gate: str, squash: str) -> str:
@@ -363,3 +367,26 @@ SUBMISSIONS = [
 class TestGrading(GradedAssignment):
     assignment = "ps02_gates"
     submissions = SUBMISSIONS
+
+
+@pytest.mark.parametrize(
+    ("gate", "squash", "grade_id"),
+    [
+        ("f", "sigmoid", "test_forget_gate"),
+        ("i", "sigmoid", "test_input_gate"),
+        ("o", "sigmoid", "test_output_gate"),
+    ],
+)
+def test_the_gate_tests_name_the_weights_swapped(gate, squash, grade_id):
+    """Found in a student's walk: x @ Wh_f + h_prev @ Wx_f passes the hand-worked step (x = h_prev
+    = 1, D = H = 1) and was then told only "with x = -10 the forget gate should be sigmoid(-11.98)
+    = 6.27e-6, got 4.8e-11"; the x = -10 checks of the sigmoid gates now name what was computed
+    (not the candidate's: near -1, the saturated tanh of several sums agree to 11 digits)."""
+    right = f'gate_params(params, "{gate}")\n    return {squash}(x @ Wx + h_prev @ Wh + b)'
+    swapped = right.replace("x @ Wx + h_prev @ Wh", "x @ Wh + h_prev @ Wx")
+    message = visible_failure(NOTEBOOK, grade_id, (right, swapped))
+    assert message is not None and message.startswith("with x = -10 the "), message
+    assert message.endswith(
+        f"; that is {squash}(x @ Wh_{gate} + h_prev @ Wx_{gate} + b_{gate}), the weights swapped: "
+        f"x goes with Wx_{gate}, h_prev with Wh_{gate}"
+    ), message
