@@ -1141,6 +1141,7 @@ def test_the_guides_public_copy_leaves_out_the_solutions_and_hidden_tests(tmp_pa
         "nbgrader_config.py",
     } <= files
     assert not [f for f in files if f.startswith(("solutions/", "tests/"))]
+    assert "benchmarks/bench_grading.py" not in files and "benchmarks/bench_lstm.py" in files
     called = set()
     for notebook in (ROOT / "solutions").glob("*/*.ipynb"):
         for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
@@ -1184,6 +1185,39 @@ def test_the_guides_public_copy_has_every_file_its_book_pages_read(tmp_path):
     assert not missing, missing
 
 
+def test_the_guides_public_copy_imports_only_what_it_has(tmp_path):
+    """instructor guide, Keeping the solutions private: every Python file of the public copy
+    imports only modules of the copy (beside the file or at its root), of the standard library or
+    of an installed distribution (found in a student's walk: benchmarks/bench_grading.py put
+    tests/ on its path for the tests' submissions and course helpers, and grades solutions/)."""
+    from importlib.metadata import packages_distributions
+
+    public = guides_public_copy(tmp_path)
+    installed = set(packages_distributions())
+    missing = []
+    for path in sorted(public.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            else:
+                continue
+            for name in (n.split(".")[0] for n in names):
+                here = [path.parent / name, public / name]
+                if (
+                    name in sys.stdlib_module_names
+                    or name in installed
+                    or any(
+                        p.with_suffix(".py").is_file() or (p / "__init__.py").is_file()
+                        for p in here
+                    )
+                ):
+                    continue
+                missing.append((path.relative_to(public).as_posix(), name))
+    assert not missing, missing
+
+
 @pytest.mark.parametrize("target", ["test", "test-fast"])
 def test_make_test_in_the_guides_public_copy_stops_at_once_and_says_why(tmp_path, target):
     """README: in the public copy `make test` stops at once (found in a student's walk: it
@@ -1193,8 +1227,8 @@ def test_make_test_in_the_guides_public_copy_stops_at_once_and_says_why(tmp_path
 
     assert (
         "In the course's public copy (the instructor guide's *Keeping the solutions private*), "
-        "without `solutions/`, the hidden checks and `tests/`, `make book` works and `make test` "
-        "stops at once: the tests need the instructor repository."
+        "without `solutions/`, the hidden checks, `tests/` and the grading benchmark, `make book` "
+        "works and `make test` stops at once: the tests need the instructor repository."
     ) in flat("README")
     public = guides_public_copy(tmp_path)
     env = {**os.environ, "PYTHON": "false"}  # had it gone on, the set-up would fail at once
