@@ -20,6 +20,7 @@ the hidden checks of the other problem sets (:func:`other_checks`) are empty fil
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -89,11 +90,13 @@ def other_checks(source: str) -> list[str]:
 
     ``source``: the assignment's source folder (its notebooks, trusted: the run's template).
     A hidden cell imports its problem set's module, ``from lstm_grading.hidden import ps01``;
-    the modules ``lstm_grading/hidden/psNN.py`` that the notebooks name stay (no such module
-    imports another), the others are returned, with their compiled copies in ``__pycache__``,
-    under every path the package is bound by. Bound whole, they were readable by the student's
-    code: the hidden tests of every other problem set, printed into a notebook's output and so
-    into its feedback.
+    the modules ``lstm_grading/hidden/psNN.py`` whose name is a word of the notebooks' code
+    cells stay (no such module imports another), whatever the import's form (``import ps02,
+    ps03``, in parentheses, ``hidden.ps03`` after ``from lstm_grading import hidden``); the
+    others are returned, with their compiled copies in ``__pycache__``, under every path the
+    package is bound by. Bound whole, they were readable by the student's code: the hidden
+    tests of every other problem set, printed into a notebook's output and so into its
+    feedback.
     """
     import lstm_grading
 
@@ -102,8 +105,8 @@ def other_checks(source: str) -> list[str]:
     for name in sorted(os.listdir(source)):
         if name.endswith(".ipynb"):
             with open(os.path.join(source, name), encoding="utf-8", errors="replace") as f:
-                text.append(f.read())
-    used = set(re.findall(r"lstm_grading\.hidden(?:\.|\s+import\s+)(ps\d+)", "\n".join(text)))
+                text.append(_code(f.read()))
+    used = set(re.findall(r"\b(ps\d+)\b", "\n".join(text)))
     module = re.compile(r"(ps\d+)(\.py|\..*\.pyc)")
     out = []
     for package in sorted({named, os.path.realpath(named)}):
@@ -122,6 +125,19 @@ def other_checks(source: str) -> list[str]:
                     if not os.path.islink(path):
                         out.append(path)
     return out
+
+
+def _code(notebook: str) -> str:
+    """The source of the cells of ``notebook`` (JSON text) but its Markdown and raw ones; all of
+    it if it is not one. What a hidden cell could import hides in neither."""
+    try:
+        cells = json.loads(notebook).get("cells")
+        sources = [
+            c.get("source", "") for c in cells if c.get("cell_type") not in ("markdown", "raw")
+        ]
+        return "\n".join(s if isinstance(s, str) else "".join(s) for s in sources)
+    except (ValueError, AttributeError, TypeError):
+        return notebook  # unreadable as a notebook: every word of it counts
 
 
 def _make_target(root: str, path: str, is_dir: bool) -> str:

@@ -219,3 +219,36 @@ def test_what_each_assignment_hides_is_every_check_its_cells_do_not_import(tmp_p
     hidden_paths = jail.other_checks(str(midterm))
     assert {Path(p).name.split(".")[0] for p in hidden_paths} == set(modules) - {"ps03"}
     assert all(Path(p).parent in (hidden, hidden / "__pycache__") for p in hidden_paths)
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["from lstm_grading.hidden import ps02, ps03\n", "ps03.check_h(lstm_step_forward)"],
+        ["from lstm_grading.hidden import (\n", "    ps02,\n", "    ps03,\n", ")\n"],
+        ["from lstm_grading import hidden\n", "hidden.ps02.x()\n", "hidden.ps03.check_h(f)"],
+        ["import lstm_grading.hidden.ps02 as a, lstm_grading.hidden.ps03 as b\n", "b.check_h(f)"],
+    ],
+    ids=["two in one import", "parenthesized", "the package imported", "two modules aliased"],
+)
+def test_an_assignment_keeps_every_check_module_its_code_names(tmp_path, cells):
+    """jail.other_checks keeps each psNN module that the assignment's code cells name, however
+    they import it: an instructor's midterm importing ps02's and ps03's checks in one line
+    (or from ``lstm_grading.hidden`` imported whole) saw ps03 (or both) empty in every job, so
+    every hidden test of every student failed with an AttributeError (found in review: only
+    the first name of a ``from ... import`` list was seen, none in parentheses). A word of a
+    Markdown cell keeps nothing."""
+    import lstm_grading
+    from lstm_grading import jail
+
+    hidden = Path(lstm_grading.__file__).parent / "hidden"
+    modules = {p.stem for p in hidden.glob("ps*.py")}
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": ["As in ps05, ps06: ..."]},
+            {"cell_type": "code", "metadata": {}, "outputs": [], "source": cells},
+        ]
+    }
+    (tmp_path / "midterm.ipynb").write_text(json.dumps(notebook))
+    hidden_paths = jail.other_checks(str(tmp_path))
+    assert {Path(p).name.split(".")[0] for p in hidden_paths} == modules - {"ps02", "ps03"}
