@@ -10,9 +10,12 @@ What a notebook can do before a hidden test runs, and why it does not help:
   ``import lstm_core`` fails, and any Python code from the ``lstm_core`` folder that executes
   (also through a reference captured before, under any name) is recorded, so the check fails;
 * answer by reading ``lstm_core``'s data, which runs none of its code (``from lstm_core import
-  HAND_WORKED_PARAMS`` in the notebook, then a copy of it returned): a global name that the
-  function reads (or a function of the notebook that it reads) bound to a module of
-  ``lstm_core`` or to a dict, list or array one of them holds fails the check too;
+  HAND_WORKED_PARAMS`` in the notebook, then a copy of it returned): a global name or a
+  variable of its closure that the function reads (or a function of the notebook that it
+  reads) bound to a module of ``lstm_core``, to a dict, list or array one of them holds, or to
+  one held in those (an array of ``HAND_WORKED_PARAMS``, or a view of it), fails the check
+  too; a module's attribute read at once is that attribute (``lstm_core.GATES``, a tuple of
+  names, is no data);
 * return an ``ndarray`` subclass with a forgiving ``__eq__``: results must be exact ndarrays;
 * switch floating-point errors off inside the function (``with np.errstate(over="ignore")``,
   ``@np.errstate(...)``, ``np.seterr``): while the function runs, every call that sets
@@ -240,26 +243,85 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
     return result
 
 
+# What _reference_objects looks at inside a module's dicts, lists and tuples: how deep, how many
+# items of each (lstm_core's are a few: HAND_WORKED_PARAMS's arrays, COMPANIES's lists).
+_DATA_DEPTH, _DATA_ITEMS = 3, 1000
+_ndarray_base = np.ndarray.base  # the C attribute, not a property a subclass may define
+
+
+def _collect(value, name: str, found: dict[int, str], depth: int) -> bool:
+    """Add ``value`` to ``found`` if it is data (an array, dict or list, or a tuple that holds
+    one), and the data it holds; whether it is."""
+    if isinstance(value, _ndarray):
+        found.setdefault(id(value), name)
+        return True
+    if type(value) not in (dict, list, tuple) or depth == 0:
+        return False
+    items = value.items() if type(value) is dict else enumerate(value)
+    held = False
+    for key, item in list(items)[:_DATA_ITEMS]:
+        held |= _collect(item, f"{name}[{key!r}]", found, depth - 1)
+    if type(value) is tuple and not held:
+        return False  # a tuple of names or numbers (GATES) is a constant, not data
+    found.setdefault(id(value), name)
+    return True
+
+
 def _reference_objects(packages: tuple[str, ...]) -> dict[int, str]:
-    """``id`` to name of the imported modules of ``packages`` and of the dicts, lists and arrays
-    they hold at module level (``lstm_core.HAND_WORKED_PARAMS``): what a function may read
-    from them without running any of their code."""
-    found = {}
-    by_depth = sorted(sys.modules.items(), key=lambda item: item[0].count("."))
-    for name, module in by_depth:  # the package's own name first: lstm_core.X
-        if not isinstance(module, types.ModuleType) or name.partition(".")[0] not in packages:
-            continue
-        found[id(module)] = name
-        for attr, value in list(vars(module).items()):
-            if isinstance(value, (dict, list, _ndarray)):
-                found.setdefault(id(value), f"{name}.{attr}")
+    """``id`` to name of the imported modules of ``packages`` and of the data they hold at
+    module level (``lstm_core.HAND_WORKED_PARAMS``), and in it (its arrays,
+    ``lstm_core.COMPANIES['A'][0]``): what a function may read from them without running any
+    of their code. Dunder attributes (``__builtins__``, ``__path__``) are not data."""
+    found: dict[int, str] = {}
+    modules = [
+        (name, module)
+        for name, module in list(sys.modules.items())  # copied at once: threads import too
+        if name.partition(".")[0] in packages and isinstance(module, types.ModuleType)
+    ]
+    for name, module in sorted(modules, key=lambda item: item[0].count(".")):
+        found.setdefault(id(module), name)  # the package's own name first: lstm_core.X
+        attributes = sorted(vars(module).items(), key=lambda item: item[0].startswith("_"))
+        for attr, value in attributes:  # public names first: not lstm_core.params._arr
+            if not (attr.startswith("__") and attr.endswith("__")):
+                _collect(value, f"{name}.{attr}", found, _DATA_DEPTH)
     return found
 
 
+_ATTRIBUTE_LOADS = {"LOAD_ATTR", "LOAD_METHOD"}
+
+
+def _global_reads(code: types.CodeType, namespace: dict):
+    """``(name, value)`` for each global name ``code`` reads; a module's attribute read at once
+    (``lstm_core.GATES``) counts as that attribute, the module alone as the module."""
+    instructions = list(dis.get_instructions(code))
+    for k, ins in enumerate(instructions):
+        if ins.opname != "LOAD_GLOBAL" or ins.argval not in namespace:
+            continue
+        what, value = ins.argval, namespace[ins.argval]
+        for attribute in instructions[k + 1 :]:
+            if not isinstance(value, types.ModuleType) or attribute.opname not in _ATTRIBUTE_LOADS:
+                break
+            if attribute.argval not in vars(value):
+                break  # not there (yet): the module itself is what it reads
+            what, value = f"{what}.{attribute.argval}", vars(value)[attribute.argval]
+        yield what, value
+
+
+def _which(value, reference: dict[int, str]) -> str | None:
+    """The name of ``value`` in ``reference``, or of the array it is a view of."""
+    while value is not None:
+        if id(value) in reference:
+            return reference[id(value)]
+        value = _ndarray_base.__get__(value) if isinstance(value, _ndarray) else None
+    return None
+
+
 def _reads_reference(fn, packages: tuple[str, ...]) -> str | None:
-    """``"NAME (lstm_core.X)"`` for the first global name that ``fn``, or a function of its own
-    module (the notebook) that it reads, takes from ``packages``: one of their modules or data
-    (:func:`_reference_objects`). ``None`` if it reads none, or is not a Python function."""
+    """``"NAME (lstm_core.X)"`` for the first global name, or variable of its closure, that
+    ``fn``, or a function of its own module (the notebook) that it reads, takes from
+    ``packages``: one of their modules or data (:func:`_reference_objects`). ``None`` if it reads
+    none, or is not a Python function. Read from its code, not from its run: a name in a branch
+    not taken counts too."""
     namespace = getattr(fn, "__globals__", None)
     if not isinstance(namespace, dict) or not isinstance(
         getattr(fn, "__code__", None), types.CodeType
@@ -274,18 +336,20 @@ def _reads_reference(fn, packages: tuple[str, ...]) -> str | None:
         seen.add(id(current))
         defaults = list(current.__defaults__ or ()) + list((current.__kwdefaults__ or {}).values())
         read = [("a default argument", value) for value in defaults]
+        for variable, cell in zip(
+            current.__code__.co_freevars, current.__closure__ or (), strict=True
+        ):
+            with contextlib.suppress(ValueError):  # an empty cell
+                read.append((variable, cell.cell_contents))
         codes = [current.__code__]
         while codes:  # the function and the code nested in it (comprehensions, lambdas)
             code = codes.pop()
             codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
-            read.extend(
-                (ins.argval, namespace[ins.argval])
-                for ins in dis.get_instructions(code)
-                if ins.opname == "LOAD_GLOBAL" and ins.argval in namespace
-            )
+            read.extend(_global_reads(code, namespace))
         for what, value in read:
-            if id(value) in reference:
-                return f"{what} ({reference[id(value)]})"
+            name = _which(value, reference)
+            if name is not None:
+                return f"{what} ({name})"
             if isinstance(value, types.FunctionType) and value.__globals__ is namespace:
                 todo.append(value)
     return None

@@ -690,6 +690,10 @@ def reads_them_through_the_module():
     return {k: np.array(v) for k, v in lstm_core.HAND_WORKED_PARAMS.items()}
 
 
+def reads_the_module_whole():
+    return {k: np.array(v) for k, v in vars(lstm_core)["HAND_WORKED_PARAMS"].items()}
+
+
 def reads_them_through_a_helper():
     return copies_the_reference_params()
 
@@ -706,7 +710,11 @@ def copies_its_own_table():
     ("fn", "says"),
     [
         (copies_the_reference_params, "HAND_WORKED_PARAMS (lstm_core.HAND_WORKED_PARAMS)"),
-        (reads_them_through_the_module, "lstm_core (lstm_core)"),
+        (
+            reads_them_through_the_module,
+            "lstm_core.HAND_WORKED_PARAMS (lstm_core.HAND_WORKED_PARAMS)",
+        ),
+        (reads_the_module_whole, "lstm_core (lstm_core)"),
         (reads_them_through_a_helper, "HAND_WORKED_PARAMS (lstm_core.HAND_WORKED_PARAMS)"),
         (reads_them_as_a_default, "a default argument (lstm_core.HAND_WORKED_PARAMS)"),
     ],
@@ -717,3 +725,83 @@ def test_reading_the_reference_packages_data_is_named(fn, says):
     with pytest.raises(ReferenceUsedError, match=rf"^f reads {re.escape(says)} from the ref"):
         call_isolated(fn, name="f")
     assert call_isolated(copies_its_own_table, name="f").keys() == HAND_WORKED_PARAMS.keys()
+
+
+# As a notebook binds parts of lstm_core's data: arrays of its dict, a list in its tuples.
+WX, B = HAND_WORKED_PARAMS["Wx"], HAND_WORKED_PARAMS["b"]
+WX_T = HAND_WORKED_PARAMS["Wx"].T  # a view: its base is lstm_core's array
+DAYS_A, _ = lstm_core.COMPANIES["A"]
+
+
+def returns_a_copy_of_wx():
+    return {"Wx": WX.copy()}
+
+
+def returns_a_copy_of_b():
+    return {"b": B.copy()}
+
+
+def returns_wx_from_a_view():
+    return {"Wx": WX_T.T.copy()}
+
+
+def returns_the_days_of_a():
+    return np.array(DAYS_A)
+
+
+def closes_over_the_params():
+    params = HAND_WORKED_PARAMS
+
+    def inner():
+        return {k: v.copy() for k, v in params.items()}
+
+    return inner
+
+
+def reads_the_gate_names():
+    return [lstm_core.GATE_NAMES[g] for g in "ifog"]
+
+
+@pytest.mark.parametrize(
+    ("fn", "says"),
+    [
+        (returns_a_copy_of_wx, "WX (lstm_core.HAND_WORKED_PARAMS['Wx'])"),
+        (returns_a_copy_of_b, "B (lstm_core.HAND_WORKED_PARAMS['b'])"),
+        (returns_wx_from_a_view, "WX_T (lstm_core.HAND_WORKED_PARAMS['Wx'])"),
+        (returns_the_days_of_a, "DAYS_A (lstm_core.COMPANIES['A'][0])"),
+        (closes_over_the_params(), "params (lstm_core.HAND_WORKED_PARAMS)"),
+        (reads_the_gate_names, "lstm_core.GATE_NAMES (lstm_core.GATE_NAMES)"),
+    ],
+)
+def test_reading_part_of_the_reference_packages_data_is_named(fn, says):
+    """What lstm_core's dicts, lists and tuples hold (an array of HAND_WORKED_PARAMS bound to a
+    name of the notebook, a view of one, a list of COMPANIES), and what a closure holds, is
+    its data too. Before (found in review): an array taken from HAND_WORKED_PARAMS passed as
+    the student's own, except b, which lstm_core.params also holds as the loop variable _arr
+    (so the message named lstm_core.params._arr), and a closure read anything."""
+    with pytest.raises(ReferenceUsedError, match=rf"^f reads {re.escape(says)} from the ref"):
+        call_isolated(fn, name="f")
+
+
+def reads_the_gate_order():
+    return [lstm_core.GATES.index(g) for g in "gofi"]
+
+
+def reads_the_gate_order_by_default(order=lstm_core.GATES):
+    return [order.index(g) for g in "gofi"]
+
+
+def refers_to_the_reference_in_a_branch_not_taken(x, check=False):
+    return lstm_core.sigmoid(x) if check else 2 * x
+
+
+def test_reading_a_constant_or_a_function_of_the_module_is_not_reading_its_data():
+    """``lstm_core.GATES`` (a tuple of names, the book's idiom) read through the module passes,
+    as ``from lstm_core import GATES`` does, and a function of it named but not run (the
+    tracer fails one that runs); before (found in review), any read of the module failed,
+    ``lstm_core.GATES`` included."""
+    assert call_isolated(reads_the_gate_order, name="f") == [3, 2, 1, 0]
+    assert call_isolated(reads_the_gate_order_by_default, name="f") == [3, 2, 1, 0]
+    assert call_isolated(refers_to_the_reference_in_a_branch_not_taken, X, name="f").tolist() == (
+        (2 * X).tolist()
+    )
