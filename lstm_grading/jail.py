@@ -85,43 +85,45 @@ def aliases() -> list[str]:
     return sorted(p for p in linked if not any(p.startswith(q + os.sep) for q in linked))
 
 
-def other_checks(source: str) -> list[str]:
+# A problem set's name in a file's path inside lstm_grading/hidden: ps02.py, .ps02.py.swp,
+# ps02_cases.npz, ps02/__init__.py (not "steps02").
+_PROBLEM_SET = re.compile(r"(?<![a-z0-9])(ps\d+)(?!\d)", re.IGNORECASE)
+
+
+def other_checks(source: str, package: str | None = None) -> list[str]:
     """The hidden checks no grade cell of the assignment uses, for :func:`enter` to hide.
 
-    ``source``: the assignment's source folder (its notebooks, trusted: the run's template).
-    A hidden cell imports its problem set's module, ``from lstm_grading.hidden import ps01``;
-    the modules ``lstm_grading/hidden/psNN.py`` whose name is a word of the notebooks' code
-    cells stay (no such module imports another), whatever the import's form (``import ps02,
-    ps03``, in parentheses, ``hidden.ps03`` after ``from lstm_grading import hidden``); the
-    others are returned, with their compiled copies in ``__pycache__``, under every path the
-    package is bound by. Bound whole, they were readable by the student's code: the hidden
-    tests of every other problem set, printed into a notebook's output and so into its
-    feedback.
+    ``source``: the assignment's source folder (its notebooks, trusted: the run's template);
+    ``package``: the folder of ``lstm_grading`` (by default, the one imported). A hidden cell
+    imports its problem set's module, ``from lstm_grading.hidden import ps01``; the problem
+    sets whose name is a word of the notebooks' code cells stay (no module of one imports
+    another's), whatever the import's form (``import ps02, ps03``, in parentheses,
+    ``hidden.ps03`` after ``from lstm_grading import hidden``). Every file of
+    ``lstm_grading/hidden`` whose path names only other problem sets is returned: its module
+    and their compiled copies, and what an instructor's editing leaves beside them (``ps02.py~``,
+    ``.ps02.py.swp``), under every path the package is bound by. Bound whole, they were
+    readable by the student's code: the hidden tests of every other problem set, printed into
+    a notebook's output and so into its feedback.
     """
-    import lstm_grading
+    if package is None:
+        import lstm_grading
 
-    named = os.path.dirname(os.path.abspath(lstm_grading.__file__))
+        package = os.path.dirname(os.path.abspath(lstm_grading.__file__))
     text = []
     for name in sorted(os.listdir(source)):
         if name.endswith(".ipynb"):
             with open(os.path.join(source, name), encoding="utf-8", errors="replace") as f:
                 text.append(_code(f.read()))
-    used = set(re.findall(r"\b(ps\d+)\b", "\n".join(text)))
-    module = re.compile(r"(ps\d+)(\.py|\..*\.pyc)")
+    used = {n.lower() for n in re.findall(r"\b(ps\d+)\b", "\n".join(text))}
     out = []
-    for package in sorted({named, os.path.realpath(named)}):
-        for folder in (
-            os.path.join(package, "hidden"),
-            os.path.join(package, "hidden", "__pycache__"),
-        ):
-            try:
-                names = sorted(os.listdir(folder))
-            except OSError:
-                continue
-            for name in names:
-                match = module.fullmatch(name)
+    for root in sorted({package, os.path.realpath(package)}):
+        hidden = os.path.join(root, "hidden")
+        for folder, folders, names in os.walk(hidden):  # links to folders not followed
+            folders.sort()
+            for name in sorted(names):
                 path = os.path.join(folder, name)
-                if match and match[1] not in used and os.path.isfile(path):
+                named = {n.lower() for n in _PROBLEM_SET.findall(os.path.relpath(path, hidden))}
+                if named and not named & used and os.path.isfile(path):
                     if not os.path.islink(path):
                         out.append(path)
     return out

@@ -252,3 +252,38 @@ def test_an_assignment_keeps_every_check_module_its_code_names(tmp_path, cells):
     (tmp_path / "midterm.ipynb").write_text(json.dumps(notebook))
     hidden_paths = jail.other_checks(str(tmp_path))
     assert {Path(p).name.split(".")[0] for p in hidden_paths} == modules - {"ps02", "ps03"}
+
+
+def test_every_file_of_another_problem_sets_checks_is_hidden(tmp_path):
+    """Not only psNN.py and its compiled copies: an editor's backup or swap file (``ps02.py~``,
+    ``.ps02.py.swp``, which hold the text), a ``ps02.py.orig`` a patch leaves, a data file and
+    a module turned package (``ps02/``) are hidden too; what names no problem set, and what
+    names the assignment's own, stays. Before (found in review), only ``psNN.py`` and
+    ``psNN.*.pyc`` were hidden: an instructor editing ps02's checks during a ps01 run left its
+    text readable."""
+    from lstm_grading import jail
+
+    package = tmp_path / "lstm_grading"
+    hidden = package / "hidden"
+    (hidden / "__pycache__").mkdir(parents=True)
+    (hidden / "ps02" / "__pycache__").mkdir(parents=True)
+    kept = ["__init__.py", "common.py", "ps01.py", "__pycache__/ps01.cpython-311.pyc"]
+    gone = [
+        "ps02.py~",
+        ".ps02.py.swp",
+        "ps02.py.orig",
+        "ps02_cases.npz",
+        "ps02/__init__.py",
+        "ps02/__pycache__/__init__.cpython-311.pyc",
+        "__pycache__/ps02.cpython-311.opt-1.pyc",
+        "ps02.pyc",
+    ]
+    for name in kept + gone:
+        (hidden / name).write_text("def check_x(): ...")
+    (hidden / "ps03.py").symlink_to(hidden / "common.py")  # a link: what it leads to decides
+    source = tmp_path / "ps01"
+    source.mkdir()
+    cell = {"cell_type": "code", "source": "from lstm_grading.hidden import ps01\n"}
+    (source / "ps01.ipynb").write_text(json.dumps({"cells": [cell]}))
+    got = jail.other_checks(str(source), str(package))
+    assert sorted(got) == sorted(str(hidden / name) for name in gone)
