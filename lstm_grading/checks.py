@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import dis
 import importlib.util
+import itertools
 import os
 import random
 import sys
@@ -243,15 +244,16 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
     return result
 
 
-# What _reference_objects looks at inside a module's dicts, lists and tuples: how deep, how many
-# items of each (lstm_core's are a few: HAND_WORKED_PARAMS's arrays, COMPANIES's lists).
-_DATA_DEPTH, _DATA_ITEMS = 3, 1000
+# What _reference_objects looks at inside a module's dicts, lists and tuples: how deep, and how
+# many of their items in all, per call (lstm_core's hold a few dozen: HAND_WORKED_PARAMS's
+# arrays, COMPANIES's lists); what lies beyond is not seen.
+_DATA_DEPTH, _DATA_ITEMS = 3, 10_000
 _ndarray_base = np.ndarray.base  # the C attribute, not a property a subclass may define
 
 
-def _collect(value, name: str, found: dict[int, str], depth: int) -> bool:
+def _collect(value, name: str, found: dict[int, str], depth: int, budget: list[int]) -> bool:
     """Add ``value`` to ``found`` if it is data (an array, dict or list, or a tuple that holds
-    one), and the data it holds; whether it is."""
+    one), and the data it holds, while ``budget[0]`` items remain to look at; whether it is."""
     if isinstance(value, _ndarray):
         found.setdefault(id(value), name)
         return True
@@ -259,8 +261,9 @@ def _collect(value, name: str, found: dict[int, str], depth: int) -> bool:
         return False
     items = value.items() if type(value) is dict else enumerate(value)
     held = False
-    for key, item in list(items)[:_DATA_ITEMS]:
-        held |= _collect(item, f"{name}[{key!r}]", found, depth - 1)
+    for key, item in itertools.islice(items, max(budget[0], 0)):
+        budget[0] -= 1
+        held |= _collect(item, f"{name}[{key!r}]", found, depth - 1, budget)
     if type(value) is tuple and not held:
         return False  # a tuple of names or numbers (GATES) is a constant, not data
     found.setdefault(id(value), name)
@@ -273,6 +276,7 @@ def _reference_objects(packages: tuple[str, ...]) -> dict[int, str]:
     ``lstm_core.COMPANIES['A'][0]``): what a function may read from them without running any
     of their code. Dunder attributes (``__builtins__``, ``__path__``) are not data."""
     found: dict[int, str] = {}
+    budget = [_DATA_ITEMS]
     modules = [
         (name, module)
         for name, module in list(sys.modules.items())  # copied at once: threads import too
@@ -283,7 +287,7 @@ def _reference_objects(packages: tuple[str, ...]) -> dict[int, str]:
         attributes = sorted(vars(module).items(), key=lambda item: item[0].startswith("_"))
         for attr, value in attributes:  # public names first: not lstm_core.params._arr
             if not (attr.startswith("__") and attr.endswith("__")):
-                _collect(value, f"{name}.{attr}", found, _DATA_DEPTH)
+                _collect(value, f"{name}.{attr}", found, _DATA_DEPTH, budget)
     return found
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -805,3 +806,24 @@ def test_reading_a_constant_or_a_function_of_the_module_is_not_reading_its_data(
     assert call_isolated(refers_to_the_reference_in_a_branch_not_taken, X, name="f").tolist() == (
         (2 * X).tolist()
     )
+
+
+def test_what_a_module_holds_is_looked_at_only_so_far(monkeypatch):
+    """The data inside lstm_core's containers is looked for within a bound (_DATA_ITEMS items
+    in all, per call): a module of the package holding a table of 2 * _DATA_ITEMS small arrays,
+    as a student's import of a data module might, costs each isolated call a bounded walk; its
+    first rows count as data, its last ones are beyond the bound. Before (found in review), the
+    bound was per container, 1,000 items of each at three levels: a billion."""
+    import math
+    import types
+
+    from lstm_grading import checks
+
+    n = math.isqrt(2 * checks._DATA_ITEMS) + 1
+    big = types.ModuleType("lstm_core._many_arrays")
+    big.ROWS = [[np.zeros(1) for _ in range(n)] for _ in range(n)]
+    monkeypatch.setitem(sys.modules, big.__name__, big)
+    found = checks._reference_objects(("lstm_core",))
+    assert found[id(big.ROWS)] == "lstm_core._many_arrays.ROWS"
+    assert found[id(big.ROWS[0][0])] == "lstm_core._many_arrays.ROWS[0][0]"
+    assert id(big.ROWS[-1][-1]) not in found
