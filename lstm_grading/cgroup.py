@@ -7,6 +7,7 @@ writable ``memory`` hierarchy; cgroup v2: ``memory`` enabled in ``cgroup.subtree
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from pathlib import Path
@@ -80,7 +81,9 @@ def remove_unused(parent: str, prefix: str, only=lambda name: True, wait: float 
 
     Jobs remove their own cgroup; this clears those of jobs whose worker was killed.
     ``only(name)`` may restrict it further. ``wait``: seconds to wait, at most, for processes
-    still in them to leave (the jobs of workers just killed, which die with them).
+    still in them to leave (the jobs of workers just killed, which die with them), listed in
+    ``cgroup.procs`` or, exiting, no longer listed but still there (the removal is refused as
+    busy).
     """
     removed = []
     deadline = time.monotonic() + wait
@@ -94,7 +97,9 @@ def remove_unused(parent: str, prefix: str, only=lambda name: True, wait: float 
                     continue
                 path.rmdir()
                 removed.append(str(path))
-            except OSError:
+            except OSError as exc:
+                if exc.errno == errno.EBUSY:  # a process exiting, no longer listed, not gone
+                    busy.append(path)
                 continue
         if not busy or time.monotonic() >= deadline:
             return removed

@@ -715,6 +715,43 @@ def test_remove_unused_waits_for_the_processes_of_a_killed_job_to_leave(monkeypa
             group.remove()
 
 
+def test_remove_unused_waits_for_a_cgroup_that_is_busy_though_it_lists_no_process(
+    tmp_path, monkeypatch
+):
+    """A killed job's last process, exiting but not yet reaped, is no longer listed in
+    cgroup.procs, yet the kernel refuses to remove its cgroup (EBUSY) until it is gone:
+    remove_unused(wait=...) tries such a cgroup again, as one that lists a process. Before
+    (found in review), it gave up on it at once, and a stopped run could leave behind the very
+    cgroups it waits for. The cgroup here is a plain folder whose first removal is refused."""
+    from types import SimpleNamespace
+
+    group = tmp_path / "lstm-grading-run-1-job"
+    group.mkdir()
+    refusals, real_rmdir = [], Path.rmdir
+
+    def rmdir(self):
+        if self == group and not refusals:
+            refusals.append(self)
+            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), str(self))
+        (self / "cgroup.procs").unlink()  # a real cgroup's control files go with it
+        real_rmdir(self)
+
+    (group / "cgroup.procs").write_text("")
+    monkeypatch.setattr(Path, "rmdir", rmdir)
+    waits = []
+    clock = SimpleNamespace(monotonic=time.monotonic, sleep=waits.append)
+    monkeypatch.setattr(cgroup, "time", clock)
+    assert cgroup.remove_unused(str(tmp_path), "lstm-grading-run-1", wait=600) == [str(group)]
+    assert refusals and waits and not group.exists()
+    missing = tmp_path / "lstm-grading-run-2-job"  # removed by another meanwhile: not waited for
+    missing.mkdir()
+    (missing / "cgroup.procs").write_text("")
+    monkeypatch.setattr(Path, "rmdir", lambda self: (_ for _ in ()).throw(FileNotFoundError()))
+    waits.clear()
+    assert cgroup.remove_unused(str(tmp_path), "lstm-grading-run-2", wait=600) == []
+    assert waits == []
+
+
 @pytest.mark.parametrize("where", ["up", "absolute"])
 def test_grade_files_writes_no_file_outside_its_folder(tmp_path, where):
     """grade_files (a cluster helper's job) takes file names from the coordinator: one that
