@@ -311,27 +311,40 @@ def _global_reads(code: types.CodeType, namespace: dict):
         yield what, value
 
 
-def _which(value, reference: dict[int, str]) -> str | None:
-    """The name of ``value`` in ``reference``, or of the array it is a view of."""
-    while value is not None:
-        if id(value) in reference:
-            return reference[id(value)]
-        value = _ndarray_base.__get__(value) if isinstance(value, _ndarray) else None
+def _which(value, reference: dict[int, str], depth: int, budget: list[int]) -> tuple | None:
+    """``(where, name)``: ``name`` in ``reference`` of ``value``, of the array it is a view of, or
+    of what the dicts, lists and tuples it is hold (``where`` in it, ``['Wx']``), while
+    ``budget[0]`` items remain to look at; ``None`` if none is there."""
+    array = value
+    while array is not None:
+        if id(array) in reference:
+            return "", reference[id(array)]
+        array = _ndarray_base.__get__(array) if isinstance(array, _ndarray) else None
+    if type(value) not in (dict, list, tuple) or depth == 0:
+        return None
+    items = value.items() if type(value) is dict else enumerate(value)
+    for key, item in itertools.islice(items, max(budget[0], 0)):
+        budget[0] -= 1
+        found = _which(item, reference, depth - 1, budget)
+        if found is not None:  # the student's key shown only if it is a plain value
+            shown = repr(key) if type(key) in (str, int, float, bool) else "..."
+            return f"[{shown}]{found[0]}", found[1]
     return None
 
 
 def _reads_reference(fn, packages: tuple[str, ...]) -> str | None:
     """``"NAME (lstm_core.X)"`` for the first global name, or variable of its closure, that
     ``fn``, or a function of its own module (the notebook) that it reads, takes from
-    ``packages``: one of their modules or data (:func:`_reference_objects`). ``None`` if it reads
-    none, or is not a Python function. Read from its code, not from its run: a name in a branch
-    not taken counts too."""
+    ``packages``: one of their modules or data (:func:`_reference_objects`), or a dict, list or
+    tuple of the notebook's holding some. ``None`` if it reads none, or is not a Python
+    function. Read from its code, not from its run: a name in a branch not taken counts too."""
     namespace = getattr(fn, "__globals__", None)
     if not isinstance(namespace, dict) or not isinstance(
         getattr(fn, "__code__", None), types.CodeType
     ):
         return None
     reference = _reference_objects(packages)
+    budget = [_DATA_ITEMS]  # items of the notebook's containers looked into
     seen, todo = set(), [fn]
     while todo and reference:
         current = todo.pop()
@@ -351,9 +364,9 @@ def _reads_reference(fn, packages: tuple[str, ...]) -> str | None:
             codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
             read.extend(_global_reads(code, namespace))
         for what, value in read:
-            name = _which(value, reference)
-            if name is not None:
-                return f"{what} ({name})"
+            found = _which(value, reference, _DATA_DEPTH, budget)
+            if found is not None:
+                return f"{what}{found[0]} ({found[1]})"
             if isinstance(value, types.FunctionType) and value.__globals__ is namespace:
                 todo.append(value)
     return None

@@ -827,3 +827,33 @@ def test_what_a_module_holds_is_looked_at_only_so_far(monkeypatch):
     assert found[id(big.ROWS)] == "lstm_core._many_arrays.ROWS"
     assert found[id(big.ROWS[0][0])] == "lstm_core._many_arrays.ROWS[0][0]"
     assert id(big.ROWS[-1][-1]) not in found
+
+
+# A shallow copy made in a cell: a dict of the notebook's own, lstm_core's arrays in it.
+SHALLOW = HAND_WORKED_PARAMS.copy()
+PAIRS = [("Wx", HAND_WORKED_PARAMS["Wx"])]
+
+
+def copies_a_shallow_copy():
+    return {k: v.copy() for k, v in SHALLOW.items()}
+
+
+def copies_from_pairs():
+    return dict((k, v.copy()) for k, v in PAIRS)
+
+
+@pytest.mark.parametrize(
+    ("fn", "says"),
+    [
+        (copies_a_shallow_copy, "SHALLOW['Wx'] (lstm_core.HAND_WORKED_PARAMS['Wx'])"),
+        (copies_from_pairs, "PAIRS[0][1] (lstm_core.HAND_WORKED_PARAMS['Wx'])"),
+    ],
+)
+def test_lstm_cores_arrays_in_a_container_of_the_notebook_are_its_data(fn, says):
+    """``HAND_WORKED_PARAMS.copy()`` (or ``dict(...)``, ``{**...}``) in a cell copies the dict,
+    not its arrays: a function reading that dict reads lstm_core's arrays. Before (found in
+    review), the usual "copy it first, so as not to change the original" passed as the
+    student's own table. A deep copy made outside the function is still not seen (the
+    guides say so)."""
+    with pytest.raises(ReferenceUsedError, match=rf"^f reads {re.escape(says)} from the ref"):
+        call_isolated(fn, name="f")
