@@ -342,6 +342,7 @@ HAND_WORKED_PARAMS = params_from_gates(
 )
 for _arr in HAND_WORKED_PARAMS.values():
     _arr.flags.writeable = False  # a shared constant: copy it before training from it
+del _arr  # the loop's name, not one of the module's
 
 
 def copy_params(params) -> dict:
