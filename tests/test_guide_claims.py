@@ -1097,6 +1097,33 @@ def test_the_guides_openssl_recipe_makes_certificates_for_mutual_tls(tmp_path):
     server.close()
 
 
+def test_the_files_of_the_guides_openssl_recipe_are_kept_out_of_git(tmp_path):
+    """The guide's `lstm-autograde ... --tls-ca-file ca.pem --tls-cert grader.pem --tls-key
+    grader-key.pem` runs from the course root, a checkout of this repository: the recipe's
+    files are made there, and `git status` listed the CA's and every role's private key for
+    `git add -A` to commit (found walking the guide's cluster). Every file the recipe makes,
+    run as written, is git-ignored, and the guide says so."""
+    import subprocess
+
+    blocks = re.findall(r"```bash\n(.*?)```", text("instructor-guide"), re.S)
+    (recipe,) = [b for b in blocks if "openssl req -x509" in b]
+    recipe = "\n".join(line.strip() for line in recipe.splitlines())
+    subprocess.run(["bash", "-e", "-c", recipe], cwd=tmp_path, capture_output=True, check=True)
+    made = sorted(p.name for p in tmp_path.iterdir())
+    assert {"ca-key.pem", "grader-key.pem", "scheduler-key.pem", "worker-key.pem"} <= set(made)
+    kept = [
+        name
+        for name in made
+        if subprocess.run(
+            ["git", "check-ignore", "--quiet", "--no-index", name], cwd=ROOT, check=False
+        ).returncode
+    ]
+    assert kept == [], f"not git-ignored: {kept}"
+    assert "`.gitignore` keeps the recipe's files (`*.pem`, `*.csr`, `*.srl`)" in flat(
+        "instructor-guide"
+    )
+
+
 def test_the_guide_says_the_grading_kernels_start_without_the_debugger():
     """instructor guide, How it works: the kernels start without ipykernel's debugger; the
     launcher execs KERNEL_MAIN (test_kernel_environment.py checks the launcher's command, and
