@@ -3,8 +3,9 @@
 ``dask scheduler`` and ``dask worker`` are started as an instructor starts them (separate
 commands, a scheduler file, port 0: never a fixed port), stopped with SIGTERM then SIGKILL.
 :func:`host_state` / :func:`assert_clean` check that a run left no helper process, no process
-of the sandbox's uids, no run folder of a finished run, no job folder of ``grade_files`` and
-no Dask scratch folder. A throwaway TLS CA and certificate come from ``cryptography``.
+of the sandbox's uids, no run folder of a finished run, no job folder of ``grade_files``, no
+memory cgroup of a helper's job and no Dask scratch folder. A throwaway TLS CA and
+certificate come from ``cryptography``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import psutil
 
+from lstm_grading.cgroup import memory_cgroup_parent
+from lstm_grading.cluster.helper import JOB_PREFIX
 from lstm_grading.course_lock import OWNER, RUN_PREFIX
 from lstm_grading.inputs import env_uid_base
 from lstm_grading.kernel_launcher import KERNEL_MAIN
@@ -249,6 +252,7 @@ def _free(folder: Path) -> bool:
 
 def host_state() -> dict:
     runs = set(TMP.glob(RUN_PREFIX + "*"))
+    parent = memory_cgroup_parent()
     return {
         "runs": runs,
         "dead_runs": {p for p in runs if _free(p)},
@@ -258,6 +262,9 @@ def host_state() -> dict:
         # own folders: nothing is added to Dask's shared default folder.
         "scratch": {SCRATCH, *SCRATCH.glob("*")} if SCRATCH.exists() else set(),
         "helpers": {p.pid for p in psutil.process_iter() if is_helper(p)},
+        # The memory cgroups of the helpers' jobs (the workers here are this process's
+        # descendants, in its cgroup): a job whose helper was killed leaves one.
+        "cgroups": set(Path(parent).glob(JOB_PREFIX + "*")) if parent else set(),
     }
 
 
@@ -299,6 +306,7 @@ def assert_clean(before: dict, tree: list[psutil.Process] = (), killed: bool = F
     assert after["job_folders"] - before["job_folders"] == set(), "a job folder was left behind"
     assert after["scratch"] - before["scratch"] == set(), "a Dask scratch folder was left"
     assert after["helpers"] - before["helpers"] == set(), "a helper process survived"
+    assert after["cgroups"] - before["cgroups"] == set(), "a job's memory cgroup was left"
     assert sandbox_processes() == [], "a process of the sandbox survived"
 
 

@@ -17,6 +17,7 @@ import grading_corpus as corpus
 import pytest
 from course import Course
 
+from lstm_grading import cgroup as cgroups
 from lstm_grading import cli, course_prep, parallel
 from lstm_grading.cluster import connect, coordinator
 from lstm_grading.cluster.connect import Target
@@ -639,6 +640,7 @@ class FakeHelper:
 
     def __init__(self, answer: dict | None):
         self.answer = answer
+        self.cleaned = False
 
     def call(self, request):
         from lstm_grading.cluster.worker import HelperDied
@@ -646,6 +648,9 @@ class FakeHelper:
         if self.answer is None:
             raise HelperDied("the process grading it was killed (SIGKILL)")
         return dict(self.answer)
+
+    def remove_leftovers(self):  # what a killed helper left: its job's cgroup, its folder
+        self.cleaned = True
 
 
 @pytest.mark.parametrize("dies", [0, 1, 2])
@@ -659,13 +664,16 @@ def test_a_helper_that_died_is_tried_once_more_and_the_row_says_so(
     scores = {"test_sigmoid": 3.0, "test_tanh": 2.0, "test_sigmoid_grad": 3.0}
     scores["test_tanh_grad"] = 2.0
     answer = fake_result(course, tmp_path / "result", student, scores)
-    helpers = iter([FakeHelper(None)] * dies + [FakeHelper(answer)])
+    taken = [FakeHelper(None) for _ in range(dies)] + [FakeHelper(answer)]
+    helpers = iter(taken)
     monkeypatch.setattr(worker, "_take", lambda: next(helpers))
     monkeypatch.setattr(worker, "_idle", [])
     result = worker.grade_task(None, {}, student, A, Limits(), None, (A,))
     run, manifest, submissions, _, todo = parallel._plan(course.root, A, Limits(), False, "")
     out = coordinator._merge(run, manifest, student, todo, submissions, result, tmp_path, None)
     again = "graded again after try 1 ended: the process grading it was killed (SIGKILL)"
+    used = taken[: min(dies + 1, worker.ATTEMPTS)]
+    assert [h.cleaned for h in used] == [h.answer is None for h in used]  # each dead one's
     if dies < worker.ATTEMPTS:
         assert (out.status, out.score) == ("graded", 10.0)
         assert (again in out.notes) == (dies == 1), out.notes
@@ -752,3 +760,97 @@ def test_a_helper_imports_the_workers_code_whatever_folder_the_worker_is_in(tmp_
     helper = worker.Helper()
     helper.close()  # end of input: the helper's loop ends
     assert helper.proc.returncode == 0
+
+
+# -- what killed helpers leave on a worker's machine ---------------------------------------------
+MEMORY_CGROUP = cgroups.memory_cgroup_parent()
+needs_memory_cgroup = pytest.mark.skipif(
+    MEMORY_CGROUP is None, reason="no memory cgroup in which to make children"
+)
+
+
+@pytest.fixture
+def worker_machine(tmp_path, monkeypatch):
+    """A worker's machine of the test's own: /tmp is ``tmp_path``, and the helpers' jobs make
+    their memory cgroups in a cgroup of the test's (not beside other tests' jobs)."""
+    import tempfile
+
+    parent = cgroups.MemoryCgroup(MEMORY_CGROUP, f"lstm-grading-test-{os.getpid()}", 256 << 20)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(cgroups, "memory_cgroup_parent", lambda: str(parent.path))
+    try:
+        yield parent.path
+    finally:
+        for child in parent.path.iterdir():
+            if child.is_dir():
+                child.rmdir()
+        parent.remove()
+
+
+def job_cgroup(parent: Path, folder: str, helper_pid: int) -> Path:
+    """The memory cgroup sandbox.grade_files makes for a helper's job (``<job>-work-<pid>``)."""
+    from lstm_grading.cluster.helper import JOB_PREFIX
+
+    path = parent / f"{JOB_PREFIX}{folder}-work-{helper_pid}"
+    path.mkdir()
+    return path
+
+
+@needs_memory_cgroup
+def test_a_task_whose_helper_was_killed_removes_its_jobs_cgroups_and_its_run_folder(
+    worker_machine, tmp_path
+):
+    """Found walking the guide's cluster on one machine: an ``lstm-autograde`` stopped with
+    Ctrl-C has its tasks' helpers killed (:func:`lstm_grading.cluster.worker._abandon`), and
+    their jobs' memory cgroups and run folders (with the hidden tests) stayed on the worker's
+    machine until a next run's helper started there. The task removes them: the cgroups of
+    the dead helper's jobs only (another helper's, still empty before its job joins it, is
+    left), and every run folder whose lock is free."""
+    from types import SimpleNamespace
+
+    from lstm_grading.cluster import worker
+    from lstm_grading.course_lock import make_run_folder
+
+    dead = worker.Helper.__new__(worker.Helper)
+    dead.proc = SimpleNamespace(pid=4321)
+    killed = job_cgroup(worker_machine, "a", 4321)
+    other = job_cgroup(worker_machine, "b", 4322)  # a live helper's job, about to join it
+    folder, fd = make_run_folder()  # the dead helper's: its lock is free
+    os.close(fd)
+    live, live_fd = make_run_folder()
+    try:
+        dead.remove_leftovers(wait=0)
+        assert (killed.exists(), other.exists()) == (False, True)
+        assert (folder.exists(), live.exists()) == (False, True)
+    finally:
+        os.close(live_fd)
+
+
+@needs_memory_cgroup
+def test_the_end_of_a_run_removes_the_cgroups_of_jobs_whose_helper_died_with_its_worker(
+    worker_machine, tmp_path, monkeypatch
+):
+    """Found walking the guide: a worker process SIGKILLed in the middle of a job (its helper
+    dies with it) left that job's memory cgroup on the machine after the run had ended, when
+    the task was graded again by a helper already running. The run's last call on every
+    worker (:func:`lstm_grading.cluster.worker.stop_idle_helpers`) removes the run folders
+    whose lock is free and then the cgroups of jobs whose folder is gone, not those of jobs
+    of a helper still running (another run's)."""
+    from lstm_grading.cluster import worker
+    from lstm_grading.cluster.helper import JOB_PREFIX
+    from lstm_grading.course_lock import make_run_folder
+
+    monkeypatch.setattr(worker, "_idle", [])
+    dead_folder, fd = make_run_folder()
+    os.close(fd)  # its helper died: the lock is free
+    (dead_folder / f"{JOB_PREFIX}a").mkdir()
+    gone = job_cgroup(worker_machine, "a", 4321)
+    live_folder, live_fd = make_run_folder()
+    (live_folder / f"{JOB_PREFIX}b").mkdir()
+    live = job_cgroup(worker_machine, "b", 4322)
+    try:
+        assert worker.stop_idle_helpers() == 0
+        assert (gone.exists(), live.exists()) == (False, True)
+        assert (dead_folder.exists(), live_folder.exists()) == (False, True)
+    finally:
+        os.close(live_fd)

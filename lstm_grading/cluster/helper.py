@@ -9,8 +9,10 @@ to a helper of its own: a fresh interpreter, single-threaded like a worker of th
 
 The helper dies with the worker (``PR_SET_PDEATHSIG``), and its jobs with it. It grades in a
 run folder of its own (``/tmp/lstm-autograde-*`` with an owner lock, as the local coordinator
-does), removed when it exits normally; a helper that was killed leaves its folder to the next
-helper (or local run) on that machine, which removes it, with the memory cgroups of its jobs.
+does), removed when it exits normally. A helper that was killed leaves its folder and its
+jobs' memory cgroups: the task that used it removes them once the jobs are gone (a run stopped
+with Ctrl-C kills them), the run's end those of helpers killed with their worker, and the next
+helper (or local run) on that machine whatever is left.
 
 Protocol on two pipes: the worker writes a pickled request (template, submission, student,
 assignment, limits, requested mode, notebooks) prefixed by its length; the helper answers

@@ -24,9 +24,12 @@ import subprocess
 import sys
 import threading
 
-from .helper import read_message, write_message
+from .helper import JOB_PREFIX, read_message, write_message
 
 ATTEMPTS = 2  # a helper killed during a job: the job is tried this many times in all
+# Seconds a task waits, at most, for the jobs of a helper that was killed to leave their memory
+# cgroups (they die with the helper), which it then removes, with the helper's run folder.
+JOBS_DYING = 10.0
 OTHER_CODE = "not graded: this worker's lstm_core and lstm_grading differ from the run's"
 _idle: list[Helper] = []
 _lock = threading.Lock()
@@ -76,6 +79,19 @@ class Helper:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+    def remove_leftovers(self, wait: float = JOBS_DYING) -> None:
+        """What this helper, killed, left on the machine: the memory cgroups of its jobs
+        (``*-work-<its pid>``), once their processes have left them (they die with it, a
+        moment later), and its run folder (``/tmp/lstm-autograde-*``, with the hidden tests),
+        once no process holds its lock. ``wait``: seconds to wait, at most, for the jobs."""
+        from .. import cgroup as cgroups
+        from ..course_lock import remove_stale_run_folders
+
+        mine = f"-work-{self.proc.pid}"
+        if parent := cgroups.memory_cgroup_parent():
+            cgroups.remove_unused(parent, JOB_PREFIX, only=lambda n: n.endswith(mine), wait=wait)
+        remove_stale_run_folders()
 
 
 def death(returncode: int | None) -> str:
@@ -174,6 +190,7 @@ def grade_task(
         try:
             result = helper.call(request)
         except HelperDied as exc:
+            helper.remove_leftovers()
             if wanted is not None and not wanted():  # the run is gone: nobody reads a result
                 return {"exit_code": None, "error": None, "reason": ABANDONED, "files": {}}
             deaths.append(str(exc))
@@ -193,8 +210,12 @@ def grade_task(
 
 
 def stop_idle_helpers() -> int:
-    """End the idle helpers of this worker process; return how many (``client.run``)."""
+    """End the idle helpers of this worker process, and remove what the helpers on this
+    machine that were killed with their worker process left: their run folders and their
+    jobs' memory cgroups. Return how many helpers were ended (``client.run``)."""
+    from .. import cgroup as cgroups
     from ..course_lock import remove_stale_run_folders
+    from .helper import _cgroup_gone
 
     with _lock:
         helpers = list(_idle)
@@ -202,4 +223,6 @@ def stop_idle_helpers() -> int:
     for helper in helpers:
         helper.close()
     remove_stale_run_folders()  # those of helpers that were killed
+    if parent := cgroups.memory_cgroup_parent():  # their jobs' (their folders now gone)
+        cgroups.remove_unused(parent, JOB_PREFIX, only=_cgroup_gone)
     return len(helpers)
