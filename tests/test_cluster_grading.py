@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -38,6 +39,7 @@ from lstm_grading.parallel import grade_assignment
 from lstm_grading.sandbox import Limits
 
 pytestmark = pytest.mark.slow
+GUIDE = Path(__file__).resolve().parents[1] / "book" / "instructor-guide.md"
 A = corpus.ASSIGNMENT
 LIMITS = Limits(cell_timeout=30, notebook_timeout=300)
 SLEEPER = corpus.SLEEPER  # waits until the test releases it: a kill lands mid-job
@@ -381,6 +383,64 @@ def test_a_killed_coordinators_job_on_a_worker_started_apart_is_stopped(ps01_cou
     cp.assert_clean(before, tree, killed=True)
 
 
+def test_a_scheduler_stopped_mid_run_stops_its_workers_and_the_next_run_grades_the_rest(
+    ps01_course, tmp_path
+):
+    """The guide's story of a scheduler restarted during a run (found walking it: the guide
+    did not tell it): the run stops with status 2 and its last line says what happened and
+    that the merged results are kept; the workers stop with their scheduler (Dask's workers do
+    not wait for a new one); the scheduler and a worker started again with the same commands,
+    the same command grades the rest, and nothing merged is graded again."""
+    before = cp.host_state()
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    course.submit("a_correct", A, corpus.ordinary(course.root, "correct"))
+    course.submit("b_sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
+    cluster = cp.Cluster(tmp_path)
+    tree = []
+    try:
+        cluster.start_scheduler()
+        worker = cluster.start_worker()
+        cluster.wait_for_workers(1)
+        run = cli(course.root, "--scheduler-file", str(cluster.scheduler_file))
+        cp.wait_for(
+            lambda: "a_correct" in manifest_of(course) and cp.waiting_sleepers(worker.pid),
+            "a_correct merged and the sleeper waiting",
+            run,
+        )
+        tree = cp.descendants(worker.pid)
+        scheduler = cluster.procs[0]
+        scheduler.send_signal(signal.SIGINT)  # Ctrl-C in the scheduler's terminal
+        code, output = finish(run)
+        assert code == 2, output
+        last = output.rstrip().splitlines()[-1]
+        assert last.startswith("lstm-autograde: the scheduler at tcp://127.0.0.1:"), output
+        assert last.endswith(
+            " cancelled the work (it went away, or was restarted); results merged so far are "
+            "kept: run again to grade the rest"
+        ), output
+        worker.wait(cp.WAIT)  # the worker stopped with its scheduler
+        assert "Reason: scheduler-close" in cluster.output()
+        assert "End worker" in cluster.output()
+        assert set(manifest_of(course)) == {"a_correct"}
+        cluster.scheduler_file.unlink(missing_ok=True)  # the new scheduler's, not a stale one
+        cluster.start_scheduler()
+        log = cluster.logs[-1]
+        again = cluster.start_worker()
+        cp.wait_for(lambda: "Register worker" in log.read_text(), "the worker to register")
+        rerun = cli(course.root, "--scheduler-file", str(cluster.scheduler_file))
+        with cp.releasing(again.pid):
+            code, output = finish(rerun)
+        tree += cp.descendants(again.pid)
+    finally:
+        cluster.stop()
+    assert code == 0, output + cluster.output()
+    summary = summary_of(course)
+    assert (summary["graded"], summary["unchanged"]) == (1, 1)
+    assert course.total(A, "b_sleeper") == FULL_MARKS
+    assert course.submissions_in_gradebook() == 2
+    cp.assert_clean(before, tree, killed=True)
+
+
 # -- TLS -------------------------------------------------------------------------------------------
 def test_tls_cluster_with_flags_and_with_dask_config(ps01_course, ps01_alone, tmp_path):
     before = cp.host_state()
@@ -419,6 +479,57 @@ def test_tls_cluster_with_flags_and_with_dask_config(ps01_course, ps01_alone, tm
         cluster.stop()
     assert course.scores(A)["correct"] == ps01_alone["correct"]
     cp.assert_clean(before, tree)
+
+
+def test_what_a_failed_tls_connection_says_is_in_the_guides_table(tmp_path):
+    """The guide's table of what Dask says when a connection fails, for the messages
+    ``lstm-autograde`` shows, on a TLS scheduler (no worker, nothing graded): a plain tcp://
+    client, a certificate of another CA (found walking the guide: ``TLSV1_ALERT_UNKNOWN_CA``,
+    which the table lacked; the scheduler logs ``CERTIFICATE_VERIFY_FAILED``), a CA file
+    that did not sign the scheduler's certificate, a key not of its certificate, a port where
+    nothing answers. Each attempt waits 5 s at most (what --worker-timeout bounds)."""
+    import socket
+
+    from lstm_grading.cluster.connect import ClusterError, Target
+
+    ca, cert, key = cp.make_tls(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    other_ca, other_cert, other_key = cp.make_tls(other)
+    cluster = cp.Cluster(tmp_path, tls=(ca, cert, key))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]  # a port nothing listens on (the socket never listens)
+
+        def says(address: str, tls) -> str:
+            t = Target(address=address, tls=tls and tuple(map(str, tls)))
+            with pytest.raises(ClusterError) as caught:
+                with connect.connect(t, timeout=5):
+                    pass
+            return str(caught.value)
+
+        try:
+            address = cluster.start_scheduler()
+            plain = address.replace("tls://", "tcp://")
+            seen = {
+                "Connection reset by peer": says(plain, None),
+                # TLS 1.3: the scheduler's refusal arrives after the client's handshake, so the
+                # last try may see the alert or only the connection closed under it.
+                ("TLSV1_ALERT_UNKNOWN_CA", "EOF occurred in violation of protocol"): says(
+                    address, (ca, other_cert, other_key)
+                ),
+                "TLS certificate does not match": says(address, (other_ca, cert, key)),
+                "KEY_VALUES_MISMATCH": says(address, (ca, cert, other_key)),
+                "Timed out": says(f"tls://127.0.0.1:{closed}", (ca, cert, key)),
+            }
+        finally:
+            cluster.stop()
+    assert "CERTIFICATE_VERIFY_FAILED" in cluster.output()  # the scheduler's side of it
+    table = re.search(r"\| message \| cause \|\n(.*?)\n\n", GUIDE.read_text(), re.S).group(1)
+    for messages, text in seen.items():
+        messages = (messages,) if isinstance(messages, str) else messages
+        assert any(m in text for m in messages), (messages, text)
+        assert all(f"`{m}`" in table for m in messages), messages
 
 
 # -- the host check after a killed helper (tests/cluster_processes.py) -----------------------

@@ -1124,6 +1124,23 @@ def test_the_files_of_the_guides_openssl_recipe_are_kept_out_of_git(tmp_path):
     )
 
 
+def test_the_guides_scheduler_command_has_the_folder_of_its_scheduler_file_made_first():
+    """`dask scheduler --scheduler-file /shared/grading/scheduler.json` does not make the
+    file's folder: without it the scheduler stops at once (*FileNotFoundError*, *Scheduler
+    failed to start*; found walking the guide's cluster on one machine). The block that starts
+    it makes that folder first, as it does the working folder."""
+    blocks = re.findall(r"```bash\n(.*?)```", text("instructor-guide"), re.S)
+    (block,) = [b for b in blocks if "dask scheduler --protocol tls" in b]
+    command = " ".join(block.replace("\\\n", " ").split())
+    scheduler_file = re.search(r"dask scheduler .*?--scheduler-file (\S+)", command).group(1)
+    before = block.split("dask scheduler --protocol")[0]
+    made = [
+        line.split("#")[0].split()[-1] for line in before.splitlines() if line.startswith("mkdir ")
+    ]
+    assert str(Path(scheduler_file).parent) in made, (scheduler_file, made)
+    assert "/var/lib/lstm-dask" in made  # DASK_TEMPORARY_DIRECTORY's
+
+
 def test_the_guide_says_the_grading_kernels_start_without_the_debugger():
     """instructor guide, How it works: the kernels start without ipykernel's debugger; the
     launcher execs KERNEL_MAIN (test_kernel_environment.py checks the launcher's command, and
