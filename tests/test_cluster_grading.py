@@ -514,10 +514,14 @@ def test_what_a_failed_tls_connection_says_is_in_the_guides_table(tmp_path):
             seen = {
                 "Connection reset by peer": says(plain, None),
                 # TLS 1.3: the scheduler's refusal arrives after the client's handshake, so the
-                # last try may see the alert or only the connection closed under it.
-                ("TLSV1_ALERT_UNKNOWN_CA", "EOF occurred in violation of protocol"): says(
-                    address, (ca, other_cert, other_key)
-                ),
+                # last try may see the alert or only the connection closed under it; the alert
+                # is a decrypt error where the other CA bears the same name as the scheduler's
+                # (make_tls names both alike: seen in 5 of 8 tries, EOF in the other 3)
+                (
+                    "TLSV1_ALERT_UNKNOWN_CA",
+                    "TLSV1_ALERT_DECRYPT_ERROR",
+                    "EOF occurred in violation of protocol",
+                ): says(address, (ca, other_cert, other_key)),
                 "TLS certificate does not match": says(address, (other_ca, cert, key)),
                 "KEY_VALUES_MISMATCH": says(address, (ca, cert, other_key)),
                 "Timed out": says(f"tls://127.0.0.1:{closed}", (ca, cert, key)),
