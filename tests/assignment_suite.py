@@ -47,7 +47,13 @@ def solution_namespace(notebook, *replace: tuple[str, str]) -> dict:
     that are not grade cells), run in this process with the (old, new) edits ``replace`` of
     that code, each ``old`` found exactly once: the hidden checks' unit tests call its functions
     without a kernel."""
-    cells = json.loads(notebook.read_text())["cells"]
+    return _run_code_cells(notebook, json.loads(notebook.read_text())["cells"], replace)
+
+
+def _run_code_cells(notebook, cells: list[dict], replace) -> dict:
+    """The globals after the setup and solution cells among ``cells`` (code cells that are not
+    grade cells), run in this process with the (old, new) edits ``replace``, each ``old`` found
+    exactly once in their code."""
     source = "\n\n".join(
         "".join(c["source"])
         for c in cells
@@ -71,16 +77,7 @@ def visible_failure(notebook, grade_id: str, *replace: tuple[str, str]) -> str |
     (at,) = [
         n for n, c in enumerate(cells) if c["metadata"]["nbgrader"].get("grade_id") == grade_id
     ]
-    source = "\n\n".join(
-        "".join(c["source"])
-        for c in cells[:at]
-        if c["cell_type"] == "code" and not c["metadata"]["nbgrader"]["grade"]
-    )
-    for old, new in replace:
-        assert source.count(old) == 1, old
-        source = source.replace(old, new)
-    namespace: dict = {}
-    exec(compile(source, str(notebook), "exec"), namespace)
+    namespace = _run_code_cells(notebook, cells[:at], replace)
     test = "".join(cells[at]["source"]).split("### BEGIN HIDDEN TESTS")[0]
     try:
         exec(compile(test, grade_id, "exec"), namespace)
