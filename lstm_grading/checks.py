@@ -251,6 +251,15 @@ _DATA_DEPTH, _DATA_ITEMS = 3, 10_000
 _ndarray_base = np.ndarray.base  # the C attribute, not a property a subclass may define
 
 
+def _items(value, budget: list[int]):
+    """``(key, item)`` of a dict, list or tuple, while ``budget[0]`` items remain to look at
+    (each one taken counts)."""
+    items = value.items() if type(value) is dict else enumerate(value)
+    for key, item in itertools.islice(items, max(budget[0], 0)):
+        budget[0] -= 1
+        yield key, item
+
+
 def _collect(value, name: str, found: dict[int, str], depth: int, budget: list[int]) -> bool:
     """Add ``value`` to ``found`` if it is data (an array, dict or list, or a tuple that holds
     one), and the data it holds, while ``budget[0]`` items remain to look at; whether it is."""
@@ -259,10 +268,8 @@ def _collect(value, name: str, found: dict[int, str], depth: int, budget: list[i
         return True
     if type(value) not in (dict, list, tuple) or depth == 0:
         return False
-    items = value.items() if type(value) is dict else enumerate(value)
     held = False
-    for key, item in itertools.islice(items, max(budget[0], 0)):
-        budget[0] -= 1
+    for key, item in _items(value, budget):
         held |= _collect(item, f"{name}[{key!r}]", found, depth - 1, budget)
     if type(value) is tuple and not held:
         return False  # a tuple of names or numbers (GATES) is a constant, not data
@@ -322,9 +329,7 @@ def _which(value, reference: dict[int, str], depth: int, budget: list[int]) -> t
         array = _ndarray_base.__get__(array) if isinstance(array, _ndarray) else None
     if type(value) not in (dict, list, tuple) or depth == 0:
         return None
-    items = value.items() if type(value) is dict else enumerate(value)
-    for key, item in itertools.islice(items, max(budget[0], 0)):
-        budget[0] -= 1
+    for key, item in _items(value, budget):
         found = _which(item, reference, depth - 1, budget)
         if found is not None:  # the student's key shown only if it is a plain value
             shown = repr(key) if type(key) in (str, int, float, bool) else "..."
