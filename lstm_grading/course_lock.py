@@ -69,11 +69,57 @@ def locked(course: Path, assignment: str, wait: bool = False, say=None):
 
 
 def make_run_folder() -> tuple[Path, int]:
-    """A fresh ``/tmp/lstm-autograde-*`` folder (mode 700) and the fd of its owner lock."""
-    base = Path(tempfile.mkdtemp(prefix=RUN_PREFIX))
-    fd = os.open(base / OWNER, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    return base, fd
+    """A fresh ``/tmp/lstm-autograde-*`` folder (mode 700) and the fd of its owner lock.
+
+    The lock file is locked before it has a name (``O_TMPFILE``, then linked in): another
+    run's cleanup, which removes the folders whose lock is free, never sees this one's free.
+    Until then the folder is empty and has no lock, which that cleanup removes too (a run
+    killed at this point leaves such a folder); then this starts again with a new folder.
+    """
+    while True:
+        base = Path(tempfile.mkdtemp(prefix=RUN_PREFIX))
+        try:
+            folder = safe_copy.open_dir(str(base))
+        except FileNotFoundError:
+            continue  # removed meanwhile as an empty folder without a lock
+        try:
+            fd = os.open(".", os.O_TMPFILE | os.O_RDWR, 0o600, dir_fd=folder)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                # linkat(AT_SYMLINK_FOLLOW) of /proc's link to the fd: the way open(2) gives
+                # to name an O_TMPFILE file (a dir_fd makes os.link call linkat).
+                os.link(f"/proc/self/fd/{fd}", OWNER, dst_dir_fd=folder, follow_symlinks=True)
+            except BaseException:
+                os.close(fd)
+                raise
+        except OSError:
+            if os.fstat(folder).st_nlink:
+                raise
+            continue  # removed meanwhile (ENOENT or EPERM, as the kernel sees it)
+        finally:
+            os.close(folder)
+        return base, fd
+
+
+def remove_run_folder(base: Path, owner: int) -> None:
+    """Remove the run folder ``base`` whose owner lock ``owner`` the caller holds, and close it.
+
+    The lock file goes last, once nothing else is left: a removal cut short (the process
+    killed) leaves a folder with a free lock, which the next run removes, never a folder
+    without a lock, which no cleanup could tell from one being made.
+    """
+    try:
+        names = os.listdir(base)
+    except OSError:
+        names = []
+    for name in names:
+        if name != OWNER:
+            safe_copy.remove_tree(base / name)
+    with contextlib.suppress(OSError):
+        if os.listdir(base) == [OWNER]:  # else the next run tries again
+            os.unlink(base / OWNER)
+            os.rmdir(base)
+    os.close(owner)
 
 
 def remove_stale_run_folders(tmp: Path | None = None) -> list[Path]:
@@ -95,6 +141,13 @@ def remove_stale_run_folders(tmp: Path | None = None) -> list[Path]:
             # Without waiting: in reduced mode a student's code can make a folder of this name
             # in /tmp, with a FIFO as its lock, which a plain open would wait on forever.
             fd = os.open(entry / OWNER, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            # Empty: a run killed as it made it, or as it removed the last of it; or a run
+            # making it this instant, which then makes another (make_run_folder).
+            with contextlib.suppress(OSError):
+                os.rmdir(entry)
+                removed.append(entry)
+            continue
         except OSError:
             continue
         if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -107,7 +160,6 @@ def remove_stale_run_folders(tmp: Path | None = None) -> list[Path]:
             continue  # a live run
         # A job's folder may hold whatever a reduced-mode student's code left there: links
         # (never followed) and chains of folders deeper than shutil.rmtree's recursion goes.
-        safe_copy.remove_tree(entry)
-        os.close(fd)
+        remove_run_folder(entry, fd)
         removed.append(entry)
     return removed

@@ -798,8 +798,7 @@ def _grade_locked(
             tmp = Path(tempfile.gettempdir())
             gone = lambda name: not (tmp / name.split("-job")[0]).exists()  # noqa: E731
             cgroups.remove_unused(cgroup, course_lock.RUN_PREFIX, only=gone)
-        safe_copy.remove_tree(base)
-        os.close(owner)
+        course_lock.remove_run_folder(base, owner)
     details = {
         "sandbox": sandbox_mode if not why else f"{sandbox_mode} ({why})",
         "memory_cgroup": bool(cgroup),

@@ -277,6 +277,28 @@ def sandbox_processes() -> list[psutil.Process]:
     return out
 
 
+def describe(folders: set[Path]) -> str:
+    """What is in each run folder left, and which processes hold its lock (for the message)."""
+    out = []
+    for folder in sorted(folders):
+        try:
+            names = sorted(os.listdir(folder))
+            inode = os.stat(folder / OWNER).st_ino if OWNER in names else None
+        except OSError as exc:
+            out.append(f"{folder} ({exc})")
+            continue
+        holders = []
+        with open("/proc/locks") as locks:  # "1: FLOCK  ADVISORY  WRITE <pid> <dev:inode> ..."
+            for fields in (line.split() for line in locks):
+                if inode and fields[1:2] != ["->"] and fields[5:6]:
+                    if fields[5].rsplit(":", 1)[-1] == str(inode):
+                        holders.append(fields[4])
+        lock = f"its lock held by pid {', '.join(holders)}" if holders else "its lock free"
+        state = lock if inode else "no lock file"
+        out.append(f"{folder}: {state}; holds {names[:8]}{' ...' if len(names) > 8 else ''}")
+    return "; ".join(out)
+
+
 def assert_clean(before: dict, tree: list[psutil.Process] = (), killed: bool = False) -> None:
     """Nothing new since ``before``; every process of ``tree`` (recorded during the run) gone.
 
@@ -301,7 +323,8 @@ def assert_clean(before: dict, tree: list[psutil.Process] = (), killed: bool = F
     while (after := host_state())["dead_runs"] - before["dead_runs"] and time.monotonic() < end:
         time.sleep(0.2)
     if killed:
-        assert after["runs"] - before["runs"] == set(), "a killed helper's run folder stayed held"
+        left = after["runs"] - before["runs"]
+        assert left == set(), f"a killed helper's run folder stayed held: {describe(left)}"
     assert after["dead_runs"] - before["dead_runs"] == set(), "a run folder was left behind"
     assert after["job_folders"] - before["job_folders"] == set(), "a job folder was left behind"
     assert after["scratch"] - before["scratch"] == set(), "a Dask scratch folder was left"

@@ -579,8 +579,9 @@ def test_a_run_folder_still_held_fails_the_check_and_one_left_unlocked_without_a
     before = cp.host_state()
     folder, fd = make_run_folder()
     try:
-        with pytest.raises(AssertionError, match="a killed helper's run folder stayed held"):
+        with pytest.raises(AssertionError, match="a killed helper's run folder stayed held") as e:
             cp.assert_clean(before, killed=True)
+        assert f"{folder}: its lock held by pid {os.getpid()}; holds ['owner.lock']" in str(e.value)
     finally:
         os.close(fd)
     assert folder.exists()

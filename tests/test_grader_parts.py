@@ -15,6 +15,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -277,6 +278,91 @@ def test_only_run_folders_of_dead_runs_are_removed(tmp_path):
         os.close(live_fd)
         course_lock.remove_stale_run_folders()
     assert not live.exists()
+
+
+def _killed_removing(folder: Path, fd: int, unlinks: int) -> int:
+    """In a child process, remove the run folder ``folder`` (its lock ``fd`` held) as a run's
+    end does, and die (``os._exit``, as a SIGKILL ends it: nothing more runs) at its
+    ``unlinks``-th removal of a file; return the child's exit status."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        real, count = os.unlink, [0]
+
+        def unlink(*args, **kwargs):
+            count[0] += 1
+            if count[0] == unlinks:
+                os._exit(9)
+            real(*args, **kwargs)
+
+        os.unlink = unlink
+        try:
+            course_lock.remove_run_folder(folder, fd)
+        finally:
+            os._exit(0)
+    os.close(fd)  # the parent's copy: the child's alone holds the lock now
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def test_a_run_killed_while_removing_its_folder_leaves_it_to_the_next_run(tmp_path, monkeypatch):
+    """The owner lock is removed last: a run (or a helper on a Dask worker) killed partway
+    through removing its folder leaves the lock, free, so the next run removes the rest. A
+    folder whose lock went first would be left for good: without its lock it cannot be told
+    from a folder being made this instant (a CI run found one such folder after a kill)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    folder, fd = course_lock.make_run_folder()
+    assert folder.parent == tmp_path
+    for n in range(4):  # a job's folder each, holding files
+        (folder / f"job-{n}").mkdir()
+        deepest = chain(folder / f"job-{n}", 2)
+        for i in range(3):
+            (deepest / f"file-{i}").write_text("x")
+    assert _killed_removing(folder, fd, unlinks=4) == 9
+    left = set(os.listdir(folder))
+    assert course_lock.OWNER in left and len(left) > 1  # cut short, its lock still there
+    assert course_lock.remove_stale_run_folders(tmp_path) == [folder]
+    assert not folder.exists()
+
+
+def test_an_empty_run_folder_without_a_lock_is_removed_one_with_files_is_left(tmp_path):
+    """What a run killed between making its folder and locking it leaves (or between removing
+    its lock and its folder): an empty folder, removed. A folder with files but no lock is no
+    run folder of ours (a run's folder has its lock from the start to the end): left alone."""
+    empty = tmp_path / f"{course_lock.RUN_PREFIX}empty"
+    empty.mkdir()
+    full = tmp_path / f"{course_lock.RUN_PREFIX}full"
+    full.mkdir()
+    (full / "kept.txt").write_text("kept")
+    assert course_lock.remove_stale_run_folders(tmp_path) == [empty]
+    assert not empty.exists() and (full / "kept.txt").read_text() == "kept"
+
+
+def test_a_run_folder_is_never_seen_free_while_it_is_made(tmp_path, monkeypatch):
+    """Another run's cleanup, removing every folder whose lock is free (or that is empty),
+    runs all along while folders are made: none of them is removed, and each one's lock is
+    held from the moment its lock file has a name."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stop = threading.Event()
+    removed: list[Path] = []
+
+    def clean() -> None:
+        while not stop.is_set():
+            removed.extend(course_lock.remove_stale_run_folders(tmp_path))
+
+    cleaner = threading.Thread(target=clean)
+    cleaner.start()
+    made = []
+    try:
+        for _ in range(300):
+            made.append(course_lock.make_run_folder())
+            assert (made[-1][0] / course_lock.OWNER).is_file()
+    finally:
+        stop.set()
+        cleaner.join()
+    assert set(removed).isdisjoint(folder for folder, _ in made)
+    for folder, fd in made:
+        assert folder.is_dir()
+        course_lock.remove_run_folder(folder, fd)
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="files of other owners are made as root")

@@ -356,8 +356,7 @@ def grade_assignment(
         finally:
             if bar:
                 bar.close()
-            safe_copy.remove_tree(base)
-            os.close(owner)
+            course_lock.remove_run_folder(base, owner)
         details = {
             "sandbox": sandbox_text(results),
             "memory_cgroup": any(r.get("memory_cgroup") for r in results),

@@ -99,7 +99,7 @@ def grade(request: tuple, base: Path, mode: str, why: str, cgroup: str | None) -
 
 def main(argv: list[str]) -> int:
     from .. import cgroup as cgroups
-    from .. import course_lock, linux, safe_copy, sandbox
+    from .. import course_lock, linux, sandbox
 
     linux.die_with_parent(int(argv[0]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -121,8 +121,7 @@ def main(argv: list[str]) -> int:
         while (request := read_message(requests)) is not None:
             write_message(answers, grade(request, base, mode, why, cgroup))
     finally:
-        safe_copy.remove_tree(base)
-        os.close(owner)
+        course_lock.remove_run_folder(base, owner)
     return 0
 
 
