@@ -15,9 +15,11 @@ explicit ``--allow-insecure``. Every check raises ``ValueError`` naming the argu
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import json
+import logging
 import re
 import socket
 import stat
@@ -276,6 +278,17 @@ def security(t: Target):
 CONNECT_TIMEOUT = 60  # seconds to reach the scheduler (a run's --worker-timeout, if shorter)
 
 
+class _NoCancelledReconnect(logging.Filter):
+    """Leaves out what Dask's client logs when its reconnecting is cancelled: a scheduler gone
+    makes the client try to reconnect, and the run's end (which says in one line what
+    happened) cancels that, which the client logs as an error with some forty lines of
+    traceback of ``CancelledError``, before the run's line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, asyncio.CancelledError)
+
+
 @contextlib.contextmanager
 def connect(t: Target, timeout: float = CONNECT_TIMEOUT, scratch: Path | None = None):
     """A ``distributed.Client`` for the target; a local cluster is stopped on the way out.
@@ -290,6 +303,9 @@ def connect(t: Target, timeout: float = CONNECT_TIMEOUT, scratch: Path | None = 
     except ImportError:
         raise ValueError(NEEDS_DASK) from None
     with contextlib.ExitStack() as stack:
+        quiet, client_log = _NoCancelledReconnect(), logging.getLogger("distributed.client")
+        client_log.addFilter(quiet)
+        stack.callback(client_log.removeFilter, quiet)  # once the client is closed
         if t.local:
             # The scheduler runs in this process: its retry bound is ours to set.
             settings = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}
