@@ -105,15 +105,20 @@ def _feedback_task(args: tuple[str, str, str, float]) -> tuple[str, int, str]:
     the group is killed, status -9 and the reason returned, and the student's feedback folder
     for the assignment removed (a page half written is no page; the next run writes it again).
     Whatever the child leaves running when it ends is killed with its group, and the last
-    :data:`FEEDBACK_OUTPUT_BYTES` of its output are kept.
+    :data:`FEEDBACK_OUTPUT_BYTES` of its output are kept. The child dies with the worker.
     """
     course, assignment, student, timeout = args
     read_end, write_end = os.pipe()
+    worker = os.getpid()
     pid = os.fork()
     if pid == 0:
         rc = 2
         try:
             os.setsid()
+            # Killed with the worker (which dies with the coordinator): a run killed during
+            # feedback otherwise left this child writing the student's feedback folder after
+            # it, without the course lock, over the next run's (a page of the old score).
+            linux.die_with_parent(worker)
             os.close(read_end)
             os.chdir(course)
             os.dup2(write_end, 1)

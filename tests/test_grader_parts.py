@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import hashlib
@@ -1564,6 +1565,58 @@ def test_feedback_that_runs_past_its_deadline_is_killed_and_its_folder_removed(
             state = "gone"
         time.sleep(0.05)
     assert state in ("gone", "Z"), f"the process it left is still running ({state})"
+
+
+def _state(pid: int) -> str:
+    """The state letter of process ``pid`` in /proc ("S", "Z", ...), or "gone"."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
+
+
+def test_feedback_dies_with_the_worker_that_forked_it(tmp_path, monkeypatch):
+    """A run killed while feedback ran (its workers die with it) left each feedback child
+    running, in a session of its own: an nbgrader writing a student's feedback folder after
+    the run, without the course lock, over what the next run removed or wrote (a page of the
+    grading that run replaced). Here a worker (a forked child) runs a feedback whose stand-in
+    nbgrader never ends, and is SIGKILLed: the feedback child must go with it."""
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    mark = tmp_path / "feedback.pid"
+
+    def never_ends(**kw):
+        (tmp_path / "pid.tmp").write_text(str(os.getpid()))
+        (tmp_path / "pid.tmp").rename(mark)
+        time.sleep(120)
+
+    monkeypatch.setattr(NbGraderApp, "launch_instance", never_ends)
+    worker = os.fork()
+    if worker == 0:  # pragma: no cover - the worker
+        try:
+            parallel._feedback_task((str(tmp_path), "ps", "s", 600.0))
+        finally:
+            os._exit(0)
+    child = None
+    try:
+        deadline = time.monotonic() + 60
+        while not mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child = int(mark.read_text())
+        os.kill(worker, signal.SIGKILL)
+        assert os.waitstatus_to_exitcode(os.waitpid(worker, 0)[1]) == -signal.SIGKILL
+        state, deadline = _state(child), time.monotonic() + 60
+        while state not in ("gone", "Z") and time.monotonic() < deadline:
+            time.sleep(0.05)  # gone, or a zombie until its new parent reaps it
+            state = _state(child)
+        assert state in ("gone", "Z"), f"the feedback child outlived its worker ({state})"
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(worker, signal.SIGKILL)
+            os.waitpid(worker, 0)
+        if child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
 
 
 @pytest.mark.parametrize(
