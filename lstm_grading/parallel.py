@@ -603,13 +603,18 @@ def save_manifest(run: _Run, manifest: dict) -> None:
 # The manifest's mark of a submission whose feedback ran past its time (the reason): the same
 # submission is not given that time again by later runs (--force, or a new submission, is).
 FEEDBACK_TIMEOUT = "feedback_timeout"
+# The manifest's mark of a submission whose feedback was started and has not ended well: set
+# (on disk) before any feedback runs, removed once it has. nbgrader writes each page in place,
+# so a run killed meanwhile can leave a page cut short, even empty, that is a file all the same.
+FEEDBACK_PENDING = "feedback_pending"
 
 
 def feedback_due(
     run: _Run, outcomes: dict[str, Outcome], regraded: list[str], manifest: dict
 ) -> list[str]:
     """Who gets feedback this run: the students graded now, and the unchanged ones whose
-    feedback page is missing (a run with ``--no-feedback`` before, or ``feedback/`` deleted).
+    feedback page is missing (a run with ``--no-feedback`` before, or ``feedback/`` deleted),
+    or was being written when an earlier run ended (the manifest's :data:`FEEDBACK_PENDING`).
 
     An unchanged student whose feedback for this same submission ran past its time on an earlier
     run (the manifest's :data:`FEEDBACK_TIMEOUT`) is not tried again, which would cost that time
@@ -617,7 +622,12 @@ def feedback_due(
     """
     missing = []
     for s, o in sorted(outcomes.items()):
-        if o.status != "unchanged" or all(
+        if o.status != "unchanged":
+            continue
+        # A page left by a feedback that never reported back (the run killed as nbgrader wrote
+        # it: a page cut short, or empty) is no page: the manifest's mark says so.
+        pending = manifest["students"].get(s, {}).get(FEEDBACK_PENDING)
+        if not pending and all(
             (run.course / "feedback" / s / run.assignment / f"{Path(nb).stem}.html").is_file()
             for nb in run.notebooks
         ):
@@ -637,20 +647,30 @@ def _feedback(
     pool: Pool, run: _Run, students: list[str], outcomes: dict[str, Outcome], manifest: dict
 ) -> None:
     """``nbgrader generate_feedback`` for ``students``, in the workers of ``pool``; a student
-    whose feedback ran past its time is marked in the manifest (:func:`feedback_due`)."""
+    whose feedback ran past its time is marked in the manifest (:func:`feedback_due`).
+
+    Each student is marked :data:`FEEDBACK_PENDING` in the manifest on disk before any
+    feedback starts, and the mark removed once the student's feedback has ended well: a run
+    killed in between leaves the mark, and the next run writes the page again.
+    """
+    entries = [manifest["students"][s] for s in students if s in manifest["students"]]
+    for entry in entries:
+        entry[FEEDBACK_PENDING] = True
+    if entries:
+        save_manifest(run, manifest)
     for student in students:
         task = (str(run.course), run.assignment, student, float(run.limits.notebook_timeout))
         pool.submit(student, "feedback", task)
-    timed_out = False
     for student, result, died in pool.results():
+        entry = manifest["students"].get(student, {})
         if died or result[1] != 0:
             why = "" if died else result[2]
             outcomes[student].notes.append(f"{FEEDBACK_FAILED} ({why})" if why else FEEDBACK_FAILED)
-        entry = manifest["students"].get(student)
-        if entry is not None and not died and result[2].startswith(FEEDBACK_TIMED_OUT):
+        else:
+            entry.pop(FEEDBACK_PENDING, None)
+        if not died and result[2].startswith(FEEDBACK_TIMED_OUT):
             entry[FEEDBACK_TIMEOUT] = result[2]
-            timed_out = True
-    if timed_out:
+    if entries:
         save_manifest(run, manifest)
 
 

@@ -1724,6 +1724,67 @@ def test_feedback_that_timed_out_is_not_tried_again_for_the_same_submission(tmp_
     assert parallel.feedback_due(run, outcomes, ["fine", "slow"], manifest) == ["fine", "slow"]
 
 
+class KilledWritingPool(FeedbackPool):
+    """Stands in for the pool of a run killed while a feedback child wrote a student's page:
+    the first student's page is left cut short (as nbconvert writes it in place), and the
+    process dies (``os._exit``, as a SIGKILL ends it) before any result comes back."""
+
+    def __init__(self, course: Path):
+        super().__init__({})
+        self.course = course
+
+    def results(self):
+        page = self.course / "feedback" / self.asked[0] / "ps" / "ps.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text("<html><body>Score: 3")
+        os._exit(9)
+        yield  # pragma: no cover - a generator all the same
+
+
+def test_a_page_left_by_a_run_killed_during_feedback_is_written_again(tmp_path):
+    """nbgrader writes each feedback page in place: a run killed as it wrote one left a page
+    cut short (or empty), which every later run took for the student's page, since it was a
+    file, and never wrote again. The manifest now marks each student's feedback pending, on
+    disk, before it starts, and unmarks it when it has ended well: the next run of the same
+    submissions writes the pages of the students still marked, and only theirs."""
+    course = tmp_path / "course"
+    (course / "reports" / "ps").mkdir(parents=True)
+    run = parallel._Run(course, "ps", Limits(), 10.0, ("ps.ipynb",), "")
+    manifest = {"key": "k", "students": {}}
+    for student in ("ann", "bob"):
+        manifest["students"][student] = {"hash": student, "status": "graded", "notes": []}
+    parallel.save_manifest(run, manifest)  # as the runs that graded them left it
+    whole = course / "feedback" / "bob" / "ps" / "ps.html"
+    whole.parent.mkdir(parents=True)
+    whole.write_text("<html>a whole page</html>")
+
+    def unchanged():
+        return {s: report.Outcome(s, "unchanged", 10.0, 10.0) for s in manifest["students"]}
+
+    assert parallel.feedback_due(run, unchanged(), [], manifest) == ["ann"]
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the run, killed during feedback
+        try:
+            parallel._feedback(KilledWritingPool(course), run, ["ann"], unchanged(), manifest)
+        finally:
+            os._exit(0)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 9
+    assert (course / "feedback" / "ann" / "ps" / "ps.html").is_file()  # the page cut short
+    # The next run, with the manifest as the killed run left it:
+    saved = json.loads((course / "reports" / "ps" / "manifest.json").read_text())
+    assert parallel.feedback_due(run, unchanged(), [], saved) == ["ann"]
+    pool = FeedbackPool({"ann": (0, "")})
+    parallel._feedback(pool, run, ["ann"], unchanged(), saved)
+    saved = json.loads((course / "reports" / "ps" / "manifest.json").read_text())
+    assert parallel.FEEDBACK_PENDING not in saved["students"]["ann"]
+    assert parallel.feedback_due(run, unchanged(), [], saved) == []
+    # A feedback that fails stays pending (its page, if any, is not trusted): tried again.
+    pool = FeedbackPool({"bob": (1, "OSError: [Errno 28] No space")})
+    parallel._feedback(pool, run, ["bob"], unchanged(), saved)
+    saved = json.loads((course / "reports" / "ps" / "manifest.json").read_text())
+    assert whole.is_file() and parallel.feedback_due(run, unchanged(), [], saved) == ["bob"]
+
+
 def test_the_end_of_run_table_lists_failures_then_notes_first():
     """What needs the instructor's eye comes first: refused, failed, graded, unchanged; within
     a status the rows with notes (an edited locked cell, a timeout) before those without, then
