@@ -694,10 +694,12 @@ def _finish(
             check=False,
         )
         if done.returncode == 0 and tmp.is_file():
-            with open(tmp, "rb") as exported:  # nbgrader's file, on disk before the rename
+            # The refused rows go in before the rename, not after: a run killed in between left
+            # a grades.csv whose refused resubmissions showed their earlier grade as "graded".
+            report.add_refused_to_grades(tmp, assignment, refused_rows)
+            with open(tmp, "rb") as exported:  # on disk before the rename
                 os.fsync(exported.fileno())
             report.replace_durably(tmp, course / "grades.csv")
-            report.add_refused_to_grades(course / "grades.csv", assignment, refused_rows)
         else:
             if tmp.is_file() and not tmp.is_symlink():
                 tmp.unlink()  # a partial export

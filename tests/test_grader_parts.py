@@ -1825,6 +1825,55 @@ def test_refused_submissions_get_a_row_with_their_reason_in_grades_csv(tmp_path)
     assert not (tmp_path / "none.csv").exists()
 
 
+def _killed_at_replace(n: int, step) -> int:
+    """In a child process, run ``step()`` and die (``os._exit``, as a SIGKILL ends it) at its
+    ``n``-th ``os.replace`` (each file written whole is renamed into place); its exit status."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        real, count = os.replace, [0]
+
+        def replace(*args, **kwargs):
+            count[0] += 1
+            if count[0] == n:
+                os._exit(9)
+            real(*args, **kwargs)
+
+        os.replace = replace
+        try:
+            step()
+        finally:
+            os._exit(0)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def test_a_run_killed_as_it_exports_never_leaves_a_refused_row_graded(small_course, tmp_path):
+    """The export's refused rows were added to grades.csv after it had replaced the earlier one:
+    a run killed in between left a grades.csv in which a refused resubmission showed the
+    grade of the student's earlier submission as "graded", where the earlier file said
+    "refused". Now they are added to the new file before it replaces the old: a run killed at
+    any of its renames leaves the earlier grades.csv or the new one, both right."""
+    (small_course / "nbgrader_config.py").write_text(
+        "from lstm_grading.export import CsvExportWithStatus\n"
+        "c = get_config()  # noqa: F821\n"
+        "c.ExportApp.plugin_class = CsvExportWithStatus\n"
+    )
+    submit(small_course, "ada", notebook())
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    graded = graded_result(small_course, tmp_path / "out", "ada", notebook())
+    assert parallel._merge_result(run, manifest, "ada", todo["ada"], graded, submissions["ada"])
+    refused = {"ada": parallel._refuse(run, "ada", "ps01.ipynb is a FIFO")}
+
+    def status() -> str:
+        with open(small_course / "grades.csv", newline="") as f:
+            return {row["student_id"]: row["status"] for row in csv.DictReader(f)}["ada"]
+
+    parallel._finish(run, refused, True, 1.0, {})  # the run that refused it first
+    assert status() == "refused: ps01.ipynb is a FIFO"
+    for n in range(1, 4):  # the renames of the export (the summary's come after)
+        assert _killed_at_replace(n, lambda: parallel._finish(run, refused, True, 1.0, {})) == 9
+        assert status() == "refused: ps01.ipynb is a FIFO", f"killed at rename {n}"
+
+
 def test_the_grades_export_says_which_zeros_need_grading(tmp_path, empty_gradebook):
     """nbgrader's CSV has 0.0 both for a real zero and for a failed autograde; the status
     column (lstm_grading.export, the course's nbgrader export plugin) tells them apart from
