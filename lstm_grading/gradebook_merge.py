@@ -171,7 +171,7 @@ def install_autograded(
     notebooks) first.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.incoming"
+    tmp = incoming(dest)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(mode=0o700)
     tmp_fd = safe_copy.open_dir(str(tmp))
@@ -188,6 +188,16 @@ def install_autograded(
     return report.notes()
 
 
+def incoming(dest: Path) -> Path:
+    """The folder :func:`install_autograded` fills before renaming it to ``dest``."""
+    return dest.parent / f".{dest.name}.incoming"
+
+
 def remove_autograded(dest: Path) -> None:
-    """As nbgrader does for a failed submission: no autograded folder."""
+    """As nbgrader does for a failed submission: no autograded folder.
+
+    Nor the folder an install killed part-way left (:func:`incoming`): only a later install
+    would remove it, and a submission that fails from then on has none.
+    """
     shutil.rmtree(dest, ignore_errors=True)
+    shutil.rmtree(incoming(dest), ignore_errors=True)

@@ -1387,6 +1387,38 @@ def test_a_merge_removes_the_feedback_of_the_grading_it_replaces(small_course, t
     ]
 
 
+def test_a_run_killed_installing_an_autograded_folder_leaves_nothing_the_next_run_keeps(
+    small_course, tmp_path
+):
+    """The merge fills ``.<assignment>.incoming`` beside the student's autograded folder, then
+    renames it into place. A run killed before the rename left that folder (with the hidden
+    tests, in the autograded notebook), which only a later successful install removed: a
+    submission that failed from then on kept it for good. Now a failure's removal of the
+    autograded folder removes it too. Here the run is killed at the rename (a forked child,
+    ``os._exit``), and the next run's merge of the submission fails."""
+    submit(small_course, "ada", notebook())
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    graded = graded_result(small_course, tmp_path / "out", "ada", notebook())
+    dest = small_course / "autograded" / "ada" / "ps01"
+    incoming = dest.parent / ".ps01.incoming"
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the run, killed as it renames the folder into place
+        os.rename = lambda *args, **kwargs: os._exit(9)
+        try:
+            parallel._merge_result(run, manifest, "ada", todo["ada"], graded, submissions["ada"])
+        finally:
+            os._exit(0)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 9
+    assert (incoming / NB).is_file() and not dest.exists()
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    assert list(todo) == ["ada"]  # graded again: the killed run recorded nothing
+    (tmp_path / "failed-out").mkdir()
+    failed = {"exit_code": 1, "out": str(tmp_path / "failed-out")}
+    outcome = parallel._merge_result(run, manifest, "ada", todo["ada"], failed, submissions["ada"])
+    assert outcome.status == "failed"
+    assert sorted(os.listdir(dest.parent)) == []
+
+
 def test_the_merge_installs_what_the_job_returned_within_its_budget(small_course, tmp_path):
     """The coordinator's copy of a job's autograded folder into the course is held to the
     run's return budget, notebook first, and says what it left out (in reduced mode a
