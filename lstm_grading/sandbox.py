@@ -39,7 +39,7 @@ import traceback
 from pathlib import Path
 
 from . import cgroup as cgroups
-from . import jail, linux, safe_copy
+from . import course_lock, jail, linux, safe_copy
 from .job import (
     ERROR_BYTES,
     LAST_CELL_BYTES,
@@ -387,9 +387,30 @@ def grade_files(
     :func:`lstm_grading.course_prep.make_template` builds it). The result's ``files`` maps
     each returned file (``autograded/...``, ``gradebook.db``, ``nbgrader.log``...) to its bytes.
     The unit of work for a caller that grades on other machines; nothing stays on disk.
-    ``parent``: the folder to work in (default: the system's temporary folder); ``cgroup``:
+    ``parent``: the folder to work in (default: a run folder of its own, removed after it,
+    :func:`lstm_grading.course_lock.make_run_folder`); ``cgroup``:
     the parent memory cgroup of the job (full mode), as :class:`Job` takes it.
     """
+    if parent is None:
+        # A run folder of its own (with an owner lock, as a run's): a caller killed mid-job
+        # leaves it to the next run's cleanup (course_lock.remove_stale_run_folders). A bare
+        # /tmp/lstm-autograde-one-* folder, without a lock, was no folder that cleanup may
+        # remove: it stayed for good, holding the hidden tests (the template).
+        base, owner = course_lock.make_run_folder()
+        try:
+            return grade_files(
+                template,
+                submission,
+                student,
+                assignment,
+                limits,
+                mode,
+                notebooks,
+                parent=str(base),
+                cgroup=cgroup,
+            )
+        finally:
+            course_lock.remove_run_folder(base, owner)
     limits = limits or Limits()
     # Removed by remove_tree, not shutil.rmtree: in reduced mode the student's code can leave
     # a chain of folders deeper than Python's recursion limit anywhere in the job's folder.

@@ -858,6 +858,29 @@ def test_grade_files_writes_no_file_outside_its_folder(tmp_path, where):
         assert os.listdir(parent) == []  # its folder removed too
 
 
+def test_grade_files_killed_mid_job_leaves_its_folder_to_the_next_cleanup(tmp_path, monkeypatch):
+    """grade_files without a parent worked in a bare /tmp/lstm-autograde-one-* folder: a caller
+    killed mid-job left it, the hidden tests (the template) in it, without the owner lock by
+    which the next run's cleanup tells a dead run's folder from a live one's, so no cleanup
+    ever removed it. Now it works in a run folder of its own. Here the caller (a forked child)
+    dies (``os._exit``) as the job starts; the next cleanup removes all it left."""
+    from lstm_grading import sandbox
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(sandbox, "run_job", lambda job: os._exit(9))
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the caller, killed as its job starts
+        try:
+            sandbox.grade_files({"source/ps01/" + NB: b"{}"}, {NB: b"{}"}, "s", "ps01")
+        finally:
+            os._exit(0)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 9
+    left = list(tmp_path.glob(course_lock.RUN_PREFIX + "*"))
+    assert len(left) == 1 and list(left[0].rglob(NB))  # the template and the submission, left
+    assert course_lock.remove_stale_run_folders(tmp_path) == left
+    assert list(tmp_path.iterdir()) == []
+
+
 class Publisher:
     """A kernel's display publisher as the output guard wraps it: keeps what is published."""
 
