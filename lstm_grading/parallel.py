@@ -674,6 +674,21 @@ def _feedback(
         save_manifest(run, manifest)
 
 
+# ``python -c DYING_NBGRADER PARENT ARGS...``: ``python -m nbgrader ARGS...`` that gets SIGKILL
+# when PARENT (the run) dies (``PR_SET_PDEATHSIG``; set in the child, so no ``preexec_fn``,
+# which is unsafe in a process with threads, as the Dask coordinator's). A run killed during
+# the export otherwise left nbgrader writing grades.csv.tmp after it, without the course lock,
+# while the next run wrote and renamed the same file.
+DYING_NBGRADER = (
+    "import ctypes, os, runpy, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    os._exit(1)  # the run died before the prctl\n"
+    "sys.argv = ['nbgrader', *sys.argv[2:]]\n"
+    "runpy.run_module('nbgrader', run_name='__main__', alter_sys=True)\n"
+)
+
+
 def _finish(
     run: _Run, outcomes: dict[str, Outcome], export: bool, wall: float, details: dict
 ) -> dict:
@@ -686,7 +701,7 @@ def _finish(
         # grades.csv as it was, never a truncated one.
         tmp = course / "grades.csv.tmp"
         done = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "export", "--to", tmp.name],
+            [sys.executable, "-c", DYING_NBGRADER, str(os.getpid()), "export", "--to", tmp.name],
             cwd=course,
             env=nbgrader_env(),
             capture_output=True,

@@ -1929,6 +1929,47 @@ def test_a_run_killed_as_it_exports_never_leaves_a_refused_row_graded(small_cour
         assert status() == "refused: ps01.ipynb is a FIFO", f"killed at rename {n}"
 
 
+def test_the_export_dies_with_the_run(small_course, tmp_path):
+    """A run killed during ``nbgrader export`` left the export running, writing grades.csv.tmp
+    after the run, without the course lock, while the next run wrote and renamed the same
+    file. Here the course's nbgrader config (which the export process runs) says which
+    process it is and waits; the run (a forked child) is SIGKILLed: the export must go too."""
+    mark = tmp_path / "export.pid"
+    (small_course / "nbgrader_config.py").write_text(
+        "import os, time\n"
+        f"open({str(mark) + '.tmp'!r}, 'w').write(str(os.getpid()))\n"
+        f"os.rename({str(mark) + '.tmp'!r}, {str(mark)!r})\n"
+        "time.sleep(120)\n"
+    )
+    run = parallel._Run(small_course, "ps01", Limits(), 10.0, (NB,), "")
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the run, exporting
+        try:
+            parallel._finish(run, {}, True, 1.0, {})
+        finally:
+            os._exit(0)
+    export = None
+    try:
+        deadline = time.monotonic() + 120
+        while not mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        export = int(mark.read_text())
+        os.kill(pid, signal.SIGKILL)
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == -signal.SIGKILL
+        state, deadline = _state(export), time.monotonic() + 60
+        while state not in ("gone", "Z") and time.monotonic() < deadline:
+            time.sleep(0.05)  # gone, or a zombie until its new parent reaps it
+            state = _state(export)
+        assert state in ("gone", "Z"), f"the export outlived the run ({state})"
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        if export is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(export, signal.SIGKILL)
+
+
 def test_the_grades_export_says_which_zeros_need_grading(tmp_path, empty_gradebook):
     """nbgrader's CSV has 0.0 both for a real zero and for a failed autograde; the status
     column (lstm_grading.export, the course's nbgrader export plugin) tells them apart from
