@@ -61,6 +61,8 @@ from .sandbox import Job, Limits
 from .submission_checks import diagnose, read_timestamp, static_checks, unrestored
 
 ATTEMPTS = 2  # a job whose worker died is tried this many times in all
+# The manifest's status of a submission a run set out to grade and has not merged (_plan).
+GRADING = "grading"
 # Seconds a run that ends waits, at most, for the processes of its killed workers' jobs to
 # leave their memory cgroups, which it then removes (a stopped run's: they die with the worker).
 JOBS_DYING = 10.0
@@ -491,7 +493,8 @@ def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str)
     submission. Refused: what :func:`lstm_grading.course_prep.find_submissions` refuses, and a
     submission folder :func:`lstm_grading.course_prep.tree_hash` cannot read (unreadable, or
     more entries than it walks through). Raises ``ValueError`` if the assignment is not in the
-    gradebook.
+    gradebook. The manifest's entries of the submissions in ``todo`` are marked :data:`GRADING`
+    on disk: until merged, no later run takes them as unchanged.
     """
     from nbgrader.api import Gradebook
 
@@ -551,6 +554,15 @@ def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str)
             )
         else:
             todo[student] = digest
+    # Each submission to grade whose earlier grading the manifest records is marked, on disk,
+    # before any result is merged: a run killed mid-merge (the gradebook written, the manifest
+    # not yet) left the earlier entry, and if the submission was then the earlier one again
+    # (its hash), the next run took it as unchanged, its score the entry's, not the gradebook's.
+    marked = [s for s in todo if s in manifest["students"]]
+    for student in marked:
+        manifest["students"][student] = {**manifest["students"][student], "status": GRADING}
+    if marked:
+        report.write_json(reports / "manifest.json", manifest)
     return run, manifest, submissions, outcomes, todo
 
 

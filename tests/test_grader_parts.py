@@ -1442,6 +1442,42 @@ def test_a_run_killed_installing_an_autograded_folder_leaves_nothing_the_next_ru
     assert sorted(os.listdir(dest.parent)) == []
 
 
+def test_a_run_killed_mid_merge_has_the_submission_graded_again_whatever_its_hash(
+    small_course, tmp_path, monkeypatch
+):
+    """A run killed between its merge into the gradebook and the manifest's entry left the
+    earlier entry: if the submission was then the earlier one again (collected again, put
+    back), the next run took it as unchanged and reported the entry's score, while the
+    gradebook (and grades.csv) held the killed run's. Now the plan marks every submission it
+    grades in the manifest first. Here the resubmission fails to grade, the run is killed (a
+    forked child, ``os._exit``) as it removes the autograded folder after the gradebook
+    merge, and the first submission is put back."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the merge's scratch folder
+    first = notebook()
+    folder = submit(small_course, "ada", first)
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    graded = graded_result(small_course, tmp_path / "out", "ada", first)
+    parallel._merge_result(run, manifest, "ada", todo["ada"], graded, submissions["ada"])
+    assert scores(small_course) == {"ada": 7.0}
+    (folder / NB).write_text(first.replace("}", " }", 1))  # a new submission
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    assert list(todo) == ["ada"]
+    (tmp_path / "failed-out").mkdir()
+    failed = {"exit_code": 1, "out": str(tmp_path / "failed-out")}
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the run, killed after the gradebook merge
+        shutil.rmtree = lambda *args, **kwargs: os._exit(9)
+        try:
+            parallel._merge_result(run, manifest, "ada", todo["ada"], failed, submissions["ada"])
+        finally:
+            os._exit(0)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 9
+    assert scores(small_course) == {"ada": None}  # merged as failed
+    (folder / NB).write_text(first)  # the first submission, put back
+    _, _, _, outcomes, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    assert list(todo) == ["ada"], outcomes.get("ada")
+
+
 def test_the_merge_installs_what_the_job_returned_within_its_budget(small_course, tmp_path):
     """The coordinator's copy of a job's autograded folder into the course is held to the
     run's return budget, notebook first, and says what it left out (in reduced mode a
