@@ -485,6 +485,29 @@ def grade_assignment(
         )
 
 
+def remove_job_cgroups(cgroup: str, base: Path, wait: float = JOBS_DYING) -> None:
+    """At a local run's end, in the memory cgroup ``cgroup``: remove its own jobs' cgroups
+    (a stopped run's jobs die with their workers a moment later: ``wait`` seconds at most),
+    then those of runs that died (their run folder gone).
+
+    A Dask helper's job on this machine names its cgroup after its own job folder
+    (``lstm-autograde-one-...-work-<pid>``, which the run folders' prefix matches too): that
+    one is gone only once its job folder is, in whichever run folder. Taken for a dead run's,
+    a helper's job between making its cgroup and joining it lost it, and failed.
+    """
+    from .cluster.helper import JOB_PREFIX, job_cgroup_gone
+
+    cgroups.remove_unused(cgroup, base.name, wait=wait)
+    tmp = Path(tempfile.gettempdir())
+
+    def gone(name: str) -> bool:
+        if name.startswith(JOB_PREFIX):
+            return job_cgroup_gone(name)
+        return not (tmp / name.split("-job")[0]).exists()
+
+    cgroups.remove_unused(cgroup, course_lock.RUN_PREFIX, only=gone)
+
+
 def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str):
     """What a run must do: the run, the manifest, the outcomes known already, the work to do.
 
@@ -846,12 +869,8 @@ def _grade_locked(
     finally:
         if bar:
             bar.close()
-        if cgroup:  # those of jobs whose worker was killed, and of runs that died
-            # A stopped run's jobs die with their workers (closed above) a moment later.
-            cgroups.remove_unused(cgroup, base.name, wait=JOBS_DYING)
-            tmp = Path(tempfile.gettempdir())
-            gone = lambda name: not (tmp / name.split("-job")[0]).exists()  # noqa: E731
-            cgroups.remove_unused(cgroup, course_lock.RUN_PREFIX, only=gone)
+        if cgroup:
+            remove_job_cgroups(cgroup, base)
         course_lock.remove_run_folder(base, owner)
     details = {
         "sandbox": sandbox_mode if not why else f"{sandbox_mode} ({why})",

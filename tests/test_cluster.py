@@ -630,9 +630,9 @@ def test_a_helper_removes_only_the_cgroups_of_jobs_whose_folder_is_gone(tmp_path
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     (tmp_path / "lstm-autograde-run1" / f"{helper.JOB_PREFIX}live").mkdir(parents=True)
     (tmp_path / f"{helper.JOB_PREFIX}gone").mkdir()  # not in a run folder: not a job's
-    assert not helper._cgroup_gone(f"{helper.JOB_PREFIX}live-work-4321")
-    assert helper._cgroup_gone(f"{helper.JOB_PREFIX}gone-work-4321")
-    assert helper._cgroup_gone(f"{helper.JOB_PREFIX}other-work-4321")
+    assert not helper.job_cgroup_gone(f"{helper.JOB_PREFIX}live-work-4321")
+    assert helper.job_cgroup_gone(f"{helper.JOB_PREFIX}gone-work-4321")
+    assert helper.job_cgroup_gone(f"{helper.JOB_PREFIX}other-work-4321")
 
 
 class FakeHelper:
@@ -854,3 +854,33 @@ def test_the_end_of_a_run_removes_the_cgroups_of_jobs_whose_helper_died_with_its
         assert (dead_folder.exists(), live_folder.exists()) == (False, True)
     finally:
         os.close(live_fd)
+
+
+@needs_memory_cgroup
+def test_a_local_run_ending_leaves_a_dask_helpers_job_cgroup_on_the_same_machine(
+    worker_machine, tmp_path
+):
+    """Found in a review of kill points: a local run's end removed every empty cgroup named
+    like a run's whose run folder it could not find, and a Dask helper's job cgroup
+    (``lstm-autograde-one-...-work-<pid>``) matched, its "run folder" never found: a helper's
+    job on the same machine, between making its cgroup and joining it, lost it. Now those go
+    only once their job folder is gone; the run's own and dead runs' cgroups still go."""
+    from lstm_grading import parallel
+    from lstm_grading.cluster.helper import JOB_PREFIX
+    from lstm_grading.course_lock import make_run_folder
+
+    run, run_fd = make_run_folder()  # the local run ending
+    helpers, helpers_fd = make_run_folder()  # a live helper's, with a job
+    (helpers / f"{JOB_PREFIX}b").mkdir()
+    try:
+        own = worker_machine / f"{run.name}-job1-77"
+        dead_run = worker_machine / "lstm-autograde-deadrun-job2-78"
+        for path in (own, dead_run):
+            path.mkdir()
+        live = job_cgroup(worker_machine, "b", 4322)  # made, not yet joined: empty
+        dead_job = job_cgroup(worker_machine, "a", 4321)  # its job folder gone
+        parallel.remove_job_cgroups(str(worker_machine), run, wait=0)
+        assert [p.exists() for p in (own, dead_run, live, dead_job)] == [False, False, True, False]
+    finally:
+        os.close(run_fd)
+        os.close(helpers_fd)

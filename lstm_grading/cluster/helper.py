@@ -64,7 +64,7 @@ def _read_exactly(fd: int, n: int) -> bytes | None:
     return b"".join(parts)
 
 
-def _cgroup_gone(name: str) -> bool:
+def job_cgroup_gone(name: str) -> bool:
     """A job cgroup (``<job folder>-work-<pid>``) whose job folder no longer exists."""
     from ..course_lock import RUN_PREFIX
 
@@ -116,7 +116,7 @@ def main(argv: list[str]) -> int:
         mode, why = linux.probe()
         cgroup = cgroups.memory_cgroup_parent() if mode == "full" else None
         if cgroup:  # those of jobs whose helper was killed
-            cgroups.remove_unused(cgroup, JOB_PREFIX, only=_cgroup_gone)
+            cgroups.remove_unused(cgroup, JOB_PREFIX, only=job_cgroup_gone)
         sandbox.preload()
         while (request := read_message(requests)) is not None:
             write_message(answers, grade(request, base, mode, why, cgroup))

@@ -215,7 +215,7 @@ def stop_idle_helpers() -> int:
     jobs' memory cgroups. Return how many helpers were ended (``client.run``)."""
     from .. import cgroup as cgroups
     from ..course_lock import remove_stale_run_folders
-    from .helper import _cgroup_gone
+    from .helper import job_cgroup_gone
 
     with _lock:
         helpers = list(_idle)
@@ -224,5 +224,5 @@ def stop_idle_helpers() -> int:
         helper.close()
     remove_stale_run_folders()  # those of helpers that were killed
     if parent := cgroups.memory_cgroup_parent():  # their jobs' (their folders now gone)
-        cgroups.remove_unused(parent, JOB_PREFIX, only=_cgroup_gone)
+        cgroups.remove_unused(parent, JOB_PREFIX, only=job_cgroup_gone)
     return len(helpers)
