@@ -33,6 +33,12 @@ from lstm_grading.inputs import env_uid_base
 from lstm_grading.kernel_launcher import KERNEL_MAIN
 
 WAIT = 600  # seconds: an upper bound for anything on a busy machine, never a measurement
+# Every process this test process starts inherits this variable, and so do their children (a
+# run's Dask workers and their helpers; the tests start them all with this environment): its
+# value, this process's pid, tells this session's helpers from those of another pytest-xdist
+# worker (`make test` runs two), whose tests may start one at any moment (test_cluster.py).
+SESSION = "LSTM_TESTS_SESSION"
+os.environ[SESSION] = str(os.getpid())
 TMP = Path(tempfile.gettempdir())
 SCRATCH = TMP / "dask-scratch-space"  # Dask workers' default local directory
 
@@ -72,6 +78,13 @@ def is_helper(proc: psutil.Process) -> bool:
     with contextlib.suppress(psutil.Error):
         return "lstm_grading.cluster.helper" in proc.cmdline()
     return False
+
+
+def ours(proc: psutil.Process) -> bool:
+    """Whether ``proc`` was started by this test process or one of its descendants."""
+    with contextlib.suppress(psutil.Error):
+        return proc.environ().get(SESSION) == os.environ[SESSION]
+    return False  # it has ended: nothing of it is left to check
 
 
 def busy_worker(coordinator: int) -> psutil.Process | None:
@@ -261,7 +274,8 @@ def host_state() -> dict:
         # The grader's local cluster works in its run folder, the tests' clusters in their
         # own folders: nothing is added to Dask's shared default folder.
         "scratch": {SCRATCH, *SCRATCH.glob("*")} if SCRATCH.exists() else set(),
-        "helpers": {p.pid for p in psutil.process_iter() if is_helper(p)},
+        # This session's only: the other xdist worker's tests start helpers of their own.
+        "helpers": {p.pid for p in psutil.process_iter() if is_helper(p) and ours(p)},
         # The memory cgroups of the helpers' jobs (the workers here are this process's
         # descendants, in its cgroup): a job whose helper was killed leaves one.
         "cgroups": set(Path(parent).glob(JOB_PREFIX + "*")) if parent else set(),

@@ -34,6 +34,10 @@ TOUR_READERS = {
 # - "grader": the modules that grade in the sandbox or on Dask. Each checks the host when it
 #   ends (no process of the sandbox's uids, no run folder, no Dask helper left), which another
 #   module grading at the same time would disturb, and they share `ps01_course`/`ps01_alone`.
+#   test_cluster.py is one of them: it starts a real helper, which on the machine's /tmp and
+#   memory cgroups does what any helper starting does (it removes the run folders whose lock
+#   is free, among them the one a grading test's killed run leaves for the next run to remove,
+#   and the empty cgroups of jobs whose folder is gone) and makes a run folder of its own.
 # The groups are the suite's own scheduler's (`pytest_xdist_make_scheduler` below), not
 # `xdist_group` marks: pytest-xdist 3.8 marks a group by rewriting test ids, which pytest 9.2
 # no longer lets it do (pytest-dev/pytest-xdist#1386), so its loadgroup would split them.
@@ -44,6 +48,7 @@ GRADER_MODULES = {
     "test_cluster_grading",
     "test_bench_grading",
     "test_disk_full",
+    "test_cluster",
 }
 # The longest units, longest first; the rest follow in collection order. A worker that finishes
 # a unit takes the next one, so the long units started early leave the short ones to fill in at

@@ -600,3 +600,24 @@ def test_a_run_folder_still_held_fails_the_check_and_one_left_unlocked_without_a
     # Without a kill, nobody is expected to remove a freed folder: the run should have.
     with pytest.raises(AssertionError, match="a run folder was left behind"):
         cp.assert_clean(before)
+
+
+def test_the_host_check_counts_this_sessions_helpers_not_another_test_processes(monkeypatch):
+    """`make test` runs two pytest-xdist workers, and the other one's tests may start a helper
+    at any moment (test_cluster.py starts one): the check counts the helpers started from this
+    process, which carry its mark in the environment they inherit (as a Dask worker's helper
+    does), and not one another test process started, which is a helper all the same."""
+    from lstm_grading.cluster import worker
+
+    before = cp.host_state()
+    mine = worker.Helper()
+    with monkeypatch.context() as m:
+        m.setenv(cp.SESSION, "another test process")
+        theirs = worker.Helper()
+    try:
+        assert cp.is_helper(psutil.Process(theirs.proc.pid))
+        assert cp.host_state()["helpers"] - before["helpers"] == {mine.proc.pid}
+    finally:
+        mine.close()
+        theirs.close()
+    cp.assert_clean(before)

@@ -255,11 +255,16 @@ def test_second_lock_on_a_course_names_the_holder(tmp_path):
     os.close(course_lock.lock_course(tmp_path, "ps02_gates"))  # free again once closed
 
 
-def test_only_run_folders_of_dead_runs_are_removed(tmp_path):
+def test_only_run_folders_of_dead_runs_are_removed(tmp_path, monkeypatch):
     """A run removes the run folders whose owner lock is free (their run died), never a live
-    run's. The dead run's folder is made in ``tmp_path``: in the machine's /tmp, any other
-    grader running meanwhile (another test session) may remove it first, as it should."""
+    run's. Both are made in ``tmp_path`` (the default folder of the calls without one): in the
+    machine's /tmp, a grader running meanwhile (a test of `make test`'s other pytest-xdist
+    worker) may remove the dead one first, as it should, and the grading tests' host checks
+    would count the live one as theirs, and its cleanup would remove the folder their killed
+    run leaves for the next run (test_grading_attacks.py's SIGKILLed coordinator)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     live, live_fd = course_lock.make_run_folder()
+    assert live.parent == tmp_path
     dead = tmp_path / f"{course_lock.RUN_PREFIX}dead"
     dead.mkdir()
     (dead / course_lock.OWNER).write_text("")  # as a killed run leaves it: its lock free
