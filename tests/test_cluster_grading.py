@@ -615,7 +615,11 @@ def test_the_host_check_counts_this_sessions_helpers_not_another_test_processes(
         m.setenv(cp.SESSION, "another test process")
         theirs = worker.Helper()
     try:
-        assert cp.is_helper(psutil.Process(theirs.proc.pid))
+        # Popen returns once the exec has begun, and /proc shows the new command line (and
+        # environment) a moment later: an empty one before (seen on a busy machine).
+        for helper in (mine, theirs):
+            process = psutil.Process(helper.proc.pid)
+            cp.wait_for(lambda p=process: cp.is_helper(p), "the helper's command line")
         assert cp.host_state()["helpers"] - before["helpers"] == {mine.proc.pid}
     finally:
         mine.close()
