@@ -323,27 +323,42 @@ def assert_clean(before: dict, tree: list[psutil.Process] = (), killed: bool = F
     removes it. So here, until every run folder made since ``before`` is gone, the next run's
     cleanup (``remove_stale_run_folders``, which removes only folders whose lock is free) runs
     again and again, as a next run would: a folder still held at the end fails the check.
+
+    Run folders, job folders and job cgroups are the machine's: another test session grading
+    on it (another checkout's `make test`) makes and removes its own all the time (seen: a job
+    folder of a live run of another session failed this check). So what is new once the run
+    has ended is waited for (``WAIT``, generously), and only that: one of this run's stays and
+    fails; another session's goes when its job or run ends; whatever appears later is not this
+    run's, whose processes have all ended.
     """
     from lstm_grading.course_lock import remove_stale_run_folders
 
     wait_for(lambda: not any(alive(p) for p in tree), "the run's processes to end")
+    ended = host_state()
+    new = {key: ended[key] - before[key] for key in ("runs", "job_folders", "cgroups")}
     end = time.monotonic() + WAIT
+
+    def left(key: str) -> set[Path]:
+        return {p for p in new[key] if p.exists()}
+
     if killed:
-        while host_state()["runs"] - before["runs"] and time.monotonic() < end:
+        while left("runs") and time.monotonic() < end:
             remove_stale_run_folders()
             time.sleep(0.2)
+        held = left("runs")
+        assert held == set(), f"a killed helper's run folder stayed held: {describe(held)}"
     # A killed worker's run folder is removed by whoever sees it last, which may be a moment
     # after the processes ended: wait for it (generously) instead of racing the removal.
-    while (after := host_state())["dead_runs"] - before["dead_runs"] and time.monotonic() < end:
+    while (dead := host_state()["dead_runs"] & new["runs"]) and time.monotonic() < end:
         time.sleep(0.2)
-    if killed:
-        left = after["runs"] - before["runs"]
-        assert left == set(), f"a killed helper's run folder stayed held: {describe(left)}"
-    assert after["dead_runs"] - before["dead_runs"] == set(), "a run folder was left behind"
-    assert after["job_folders"] - before["job_folders"] == set(), "a job folder was left behind"
+    assert dead == set(), "a run folder was left behind"
+    while (left("job_folders") or left("cgroups")) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert left("job_folders") == set(), "a job folder was left behind"
+    after = host_state()
     assert after["scratch"] - before["scratch"] == set(), "a Dask scratch folder was left"
     assert after["helpers"] - before["helpers"] == set(), "a helper process survived"
-    assert after["cgroups"] - before["cgroups"] == set(), "a job's memory cgroup was left"
+    assert left("cgroups") == set(), "a job's memory cgroup was left"
     assert sandbox_processes() == [], "a process of the sandbox survived"
 
 

@@ -602,6 +602,44 @@ def test_a_run_folder_still_held_fails_the_check_and_one_left_unlocked_without_a
         cp.assert_clean(before)
 
 
+def test_the_host_check_waits_for_what_another_session_removes_and_fails_what_stays(
+    monkeypatch, tmp_path
+):
+    """Another test session grading on the machine (another checkout's `make test`): its live
+    run's job folder and job cgroup, there when this run ended, go when its job ends, and the
+    check waits for them (such a job folder failed it once, under load); what stays fails."""
+    import threading
+
+    from lstm_grading.cluster.helper import JOB_PREFIX
+    from lstm_grading.course_lock import make_run_folder, remove_run_folder
+
+    tmp, parent = tmp_path / "tmp", tmp_path / "memory-cgroups"  # apart: a glob of tmp's
+    for folder in (tmp, parent):
+        folder.mkdir()
+    isolated_tmp(monkeypatch, tmp)
+    monkeypatch.setattr(cp, "memory_cgroup_parent", lambda: str(parent))
+    before = cp.host_state()
+    run, fd = make_run_folder()  # the other session's, live: its lock held
+    job, cgroup = run / f"{JOB_PREFIX}x", parent / f"{JOB_PREFIX}x-work-4321"
+    try:
+        for folder in (job, cgroup):
+            folder.mkdir()
+        assert {job, cgroup} <= {*cp.host_state()["job_folders"], *cp.host_state()["cgroups"]}
+        threading.Timer(0.5, lambda: (job.rmdir(), cgroup.rmdir())).start()
+        cp.assert_clean(before)  # waits for both to go
+        monkeypatch.setattr(cp, "WAIT", 1.0)
+        job.mkdir()
+        with pytest.raises(AssertionError, match="a job folder was left behind"):
+            cp.assert_clean(before)
+        job.rmdir()
+        cgroup.mkdir()
+        with pytest.raises(AssertionError, match="a job's memory cgroup was left"):
+            cp.assert_clean(before)
+        cgroup.rmdir()
+    finally:
+        remove_run_folder(run, fd)
+
+
 def test_the_host_check_counts_this_sessions_helpers_not_another_test_processes(monkeypatch):
     """`make test` runs two pytest-xdist workers, and the other one's tests may start a helper
     at any moment (test_cluster.py starts one): the check counts the helpers started from this
