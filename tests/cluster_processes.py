@@ -37,8 +37,8 @@ WAIT = 600  # seconds: an upper bound for anything on a busy machine, never a me
 # run's Dask workers and their helpers; the tests start them all with this environment): its
 # value, this process's pid, tells this session's helpers from those of another pytest-xdist
 # worker (`make test` runs two), whose tests may start one at any moment (test_cluster.py).
-SESSION = "LSTM_TESTS_SESSION"
-os.environ[SESSION] = str(os.getpid())
+SESSION, MARK = "LSTM_TESTS_SESSION", str(os.getpid())
+os.environ[SESSION] = MARK
 TMP = Path(tempfile.gettempdir())
 SCRATCH = TMP / "dask-scratch-space"  # Dask workers' default local directory
 
@@ -83,7 +83,7 @@ def is_helper(proc: psutil.Process) -> bool:
 def ours(proc: psutil.Process) -> bool:
     """Whether ``proc`` was started by this test process or one of its descendants."""
     with contextlib.suppress(psutil.Error):
-        return proc.environ().get(SESSION) == os.environ[SESSION]
+        return proc.environ().get(SESSION) == MARK
     return False  # it has ended: nothing of it is left to check
 
 
