@@ -1671,6 +1671,38 @@ def _state(pid: int) -> str:
         return "gone"
 
 
+def _dies_with_its_killed_parent(run, mark: Path, what: str, wait: float = 60) -> None:
+    """Fork a child that calls ``run()``, which starts a process that writes its pid into
+    ``mark`` and waits; SIGKILL the child once ``mark`` is there (``wait`` seconds at most);
+    that process must go too (``what`` names it in the failure)."""
+    parent = os.fork()
+    if parent == 0:  # pragma: no cover - the child
+        try:
+            run()
+        finally:
+            os._exit(0)
+    child = None
+    try:
+        deadline = time.monotonic() + wait
+        while not mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child = int(mark.read_text())
+        os.kill(parent, signal.SIGKILL)
+        assert os.waitstatus_to_exitcode(os.waitpid(parent, 0)[1]) == -signal.SIGKILL
+        state, deadline = _state(child), time.monotonic() + 60
+        while state not in ("gone", "Z") and time.monotonic() < deadline:
+            time.sleep(0.05)  # gone, or a zombie until its new parent reaps it
+            state = _state(child)
+        assert state in ("gone", "Z"), f"{what} ({state})"
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(parent, signal.SIGKILL)
+            os.waitpid(parent, 0)
+        if child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+
+
 def test_feedback_dies_with_the_worker_that_forked_it(tmp_path, monkeypatch):
     """A run killed while feedback ran (its workers die with it) left each feedback child
     running, in a session of its own: an nbgrader writing a student's feedback folder after
@@ -1687,32 +1719,11 @@ def test_feedback_dies_with_the_worker_that_forked_it(tmp_path, monkeypatch):
         time.sleep(120)
 
     monkeypatch.setattr(NbGraderApp, "launch_instance", never_ends)
-    worker = os.fork()
-    if worker == 0:  # pragma: no cover - the worker
-        try:
-            parallel._feedback_task((str(tmp_path), "ps", "s", 600.0))
-        finally:
-            os._exit(0)
-    child = None
-    try:
-        deadline = time.monotonic() + 60
-        while not mark.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        child = int(mark.read_text())
-        os.kill(worker, signal.SIGKILL)
-        assert os.waitstatus_to_exitcode(os.waitpid(worker, 0)[1]) == -signal.SIGKILL
-        state, deadline = _state(child), time.monotonic() + 60
-        while state not in ("gone", "Z") and time.monotonic() < deadline:
-            time.sleep(0.05)  # gone, or a zombie until its new parent reaps it
-            state = _state(child)
-        assert state in ("gone", "Z"), f"the feedback child outlived its worker ({state})"
-    finally:
-        with contextlib.suppress(ProcessLookupError, ChildProcessError):
-            os.kill(worker, signal.SIGKILL)
-            os.waitpid(worker, 0)
-        if child is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGKILL)
+    _dies_with_its_killed_parent(
+        lambda: parallel._feedback_task((str(tmp_path), "ps", "s", 600.0)),
+        mark,
+        "the feedback child outlived its worker",
+    )
 
 
 @pytest.mark.parametrize(
@@ -1983,32 +1994,12 @@ def test_the_export_dies_with_the_run(small_course, tmp_path):
         "time.sleep(120)\n"
     )
     run = parallel._Run(small_course, "ps01", Limits(), 10.0, (NB,), "")
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the run, exporting
-        try:
-            parallel._finish(run, {}, True, 1.0, {})
-        finally:
-            os._exit(0)
-    export = None
-    try:
-        deadline = time.monotonic() + 120
-        while not mark.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        export = int(mark.read_text())
-        os.kill(pid, signal.SIGKILL)
-        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == -signal.SIGKILL
-        state, deadline = _state(export), time.monotonic() + 60
-        while state not in ("gone", "Z") and time.monotonic() < deadline:
-            time.sleep(0.05)  # gone, or a zombie until its new parent reaps it
-            state = _state(export)
-        assert state in ("gone", "Z"), f"the export outlived the run ({state})"
-    finally:
-        with contextlib.suppress(ProcessLookupError, ChildProcessError):
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        if export is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(export, signal.SIGKILL)
+    _dies_with_its_killed_parent(
+        lambda: parallel._finish(run, {}, True, 1.0, {}),
+        mark,
+        "the export outlived the run",
+        wait=120,
+    )
 
 
 def test_the_grades_export_says_which_zeros_need_grading(tmp_path, empty_gradebook):
