@@ -286,26 +286,25 @@ def test_only_run_folders_of_dead_runs_are_removed(tmp_path, monkeypatch):
     assert not live.exists()
 
 
-def _killed_removing(folder: Path, fd: int, unlinks: int) -> int:
-    """In a child process, remove the run folder ``folder`` (its lock ``fd`` held) as a run's
-    end does, and die (``os._exit``, as a SIGKILL ends it: nothing more runs) at its
-    ``unlinks``-th removal of a file; return the child's exit status."""
+def _killed_at(module, name: str, n: int, step) -> int:
+    """In a child process, run ``step()`` and die (``os._exit``, as a SIGKILL ends it: nothing
+    more runs) at its ``n``-th call of ``module.name`` (e.g. ``os``, ``"unlink"``); return the
+    child's exit status (9: it died there)."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
-        real, count = os.unlink, [0]
+        real, count = getattr(module, name), [0]
 
-        def unlink(*args, **kwargs):
+        def dying(*args, **kwargs):
             count[0] += 1
-            if count[0] == unlinks:
+            if count[0] == n:
                 os._exit(9)
-            real(*args, **kwargs)
+            return real(*args, **kwargs)
 
-        os.unlink = unlink
+        setattr(module, name, dying)
         try:
-            course_lock.remove_run_folder(folder, fd)
+            step()
         finally:
             os._exit(0)
-    os.close(fd)  # the parent's copy: the child's alone holds the lock now
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
@@ -322,7 +321,9 @@ def test_a_run_killed_while_removing_its_folder_leaves_it_to_the_next_run(tmp_pa
         deepest = chain(folder / f"job-{n}", 2)
         for i in range(3):
             (deepest / f"file-{i}").write_text("x")
-    assert _killed_removing(folder, fd, unlinks=4) == 9
+    # Removed as a run's end does, the run killed at the 4th file it removes.
+    assert _killed_at(os, "unlink", 4, lambda: course_lock.remove_run_folder(folder, fd)) == 9
+    os.close(fd)  # the parent's copy: the lock is free now
     left = set(os.listdir(folder))
     assert course_lock.OWNER in left and len(left) > 1  # cut short, its lock still there
     assert course_lock.remove_stale_run_folders(tmp_path) == [folder]
@@ -1429,14 +1430,10 @@ def test_a_run_killed_installing_an_autograded_folder_leaves_nothing_the_next_ru
     graded = graded_result(small_course, tmp_path / "out", "ada", notebook())
     dest = small_course / "autograded" / "ada" / "ps01"
     incoming = dest.parent / ".ps01.incoming"
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the run, killed as it renames the folder into place
-        os.rename = lambda *args, **kwargs: os._exit(9)
-        try:
-            parallel._merge_result(run, manifest, "ada", todo["ada"], graded, submissions["ada"])
-        finally:
-            os._exit(0)
-    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 9
+    merge = lambda: parallel._merge_result(  # noqa: E731
+        run, manifest, "ada", todo["ada"], graded, submissions["ada"]
+    )
+    assert _killed_at(os, "rename", 1, merge) == 9  # killed as it renames the folder into place
     assert (incoming / NB).is_file() and not dest.exists()
     run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
     assert list(todo) == ["ada"]  # graded again: the killed run recorded nothing
@@ -1469,14 +1466,10 @@ def test_a_run_killed_mid_merge_has_the_submission_graded_again_whatever_its_has
     assert list(todo) == ["ada"]
     (tmp_path / "failed-out").mkdir()
     failed = {"exit_code": 1, "out": str(tmp_path / "failed-out")}
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the run, killed after the gradebook merge
-        shutil.rmtree = lambda *args, **kwargs: os._exit(9)
-        try:
-            parallel._merge_result(run, manifest, "ada", todo["ada"], failed, submissions["ada"])
-        finally:
-            os._exit(0)
-    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 9
+    merge = lambda: parallel._merge_result(  # noqa: E731
+        run, manifest, "ada", todo["ada"], failed, submissions["ada"]
+    )
+    assert _killed_at(shutil, "rmtree", 1, merge) == 9  # killed after the gradebook merge
     assert scores(small_course) == {"ada": None}  # merged as failed
     (folder / NB).write_text(first)  # the first submission, put back
     _, _, _, outcomes, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
@@ -1932,27 +1925,6 @@ def test_refused_submissions_get_a_row_with_their_reason_in_grades_csv(tmp_path)
     assert not (tmp_path / "none.csv").exists()
 
 
-def _killed_at_replace(n: int, step) -> int:
-    """In a child process, run ``step()`` and die (``os._exit``, as a SIGKILL ends it) at its
-    ``n``-th ``os.replace`` (each file written whole is renamed into place); its exit status."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        real, count = os.replace, [0]
-
-        def replace(*args, **kwargs):
-            count[0] += 1
-            if count[0] == n:
-                os._exit(9)
-            real(*args, **kwargs)
-
-        os.replace = replace
-        try:
-            step()
-        finally:
-            os._exit(0)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-
-
 def test_a_run_killed_as_it_exports_never_leaves_a_refused_row_graded(small_course, tmp_path):
     """The export's refused rows were added to grades.csv after it had replaced the earlier one:
     a run killed in between left a grades.csv in which a refused resubmission showed the
@@ -1977,7 +1949,10 @@ def test_a_run_killed_as_it_exports_never_leaves_a_refused_row_graded(small_cour
     parallel._finish(run, refused, True, 1.0, {})  # the run that refused it first
     assert status() == "refused: ps01.ipynb is a FIFO"
     for n in range(1, 4):  # the renames of the export (the summary's come after)
-        assert _killed_at_replace(n, lambda: parallel._finish(run, refused, True, 1.0, {})) == 9
+        # Each file written whole is renamed into place: killed at the n-th.
+        assert (
+            _killed_at(os, "replace", n, lambda: parallel._finish(run, refused, True, 1.0, {})) == 9
+        )
         assert status() == "refused: ps01.ipynb is a FIFO", f"killed at rename {n}"
 
 
