@@ -10,12 +10,16 @@ What a notebook can do before a hidden test runs, and why it does not help:
   ``import lstm_core`` fails, and any Python code from the ``lstm_core`` folder that executes
   (also through a reference captured before, under any name) is recorded, so the check fails;
 * answer by reading ``lstm_core``'s data, which runs none of its code (``from lstm_core import
-  HAND_WORKED_PARAMS`` in the notebook, then a copy of it returned): a global name or a
-  variable of its closure that the function reads (or a function of the notebook that it
-  reads) bound to a module of ``lstm_core``, to a dict, list or array one of them holds, or to
-  one held in those (an array of ``HAND_WORKED_PARAMS``, or a view of it), fails the check
-  too; a module's attribute read at once is that attribute (``lstm_core.GATES``, a tuple of
-  names, is no data);
+  HAND_WORKED_PARAMS`` in the notebook, then a copy of it returned): a global name, a default
+  argument or a variable of its closure that the function reads (or a function, class or
+  object of the notebook that it reads, or a ``functools.partial``: :func:`_reached`) bound
+  to a module of ``lstm_core``, to a dict, list or array one of them holds, or to one held in
+  those (an array of ``HAND_WORKED_PARAMS``, or a view of it), fails the check too; a module's
+  attribute read at once is that attribute (``lstm_core.GATES``, a tuple of names, is no
+  data);
+* answer with a ready-made function the exercise rules out (``np.tanh`` in problem set 1):
+  :func:`refusing` stands in for it wherever the function can find it while it runs, and
+  :func:`reaches` names one held where nothing can stand in for it;
 * return an ``ndarray`` subclass with a forgiving ``__eq__``: results must be exact ndarrays;
 * switch floating-point errors off inside the function (``with np.errstate(over="ignore")``,
   ``@np.errstate(...)``, ``np.seterr``): while the function runs, every call that sets
@@ -33,6 +37,8 @@ from __future__ import annotations
 
 import contextlib
 import dis
+import functools
+import gc
 import importlib.util
 import itertools
 import os
@@ -263,7 +269,7 @@ def _items(value, budget: list[int]):
 def _collect(value, name: str, found: dict[int, str], depth: int, budget: list[int]) -> bool:
     """Add ``value`` to ``found`` if it is data (an array, dict or list, or a tuple that holds
     one), and the data it holds, while ``budget[0]`` items remain to look at; whether it is."""
-    if isinstance(value, _ndarray):
+    if _is(value, _ndarray):
         found.setdefault(id(value), name)
         return True
     if type(value) not in (dict, list, tuple) or depth == 0:
@@ -287,7 +293,7 @@ def _reference_objects(packages: tuple[str, ...]) -> dict[int, str]:
     modules = [
         (name, module)
         for name, module in list(sys.modules.items())  # copied at once: threads import too
-        if name.partition(".")[0] in packages and isinstance(module, types.ModuleType)
+        if name.partition(".")[0] in packages and _is(module, types.ModuleType)
     ]
     for name, module in sorted(modules, key=lambda item: item[0].count(".")):
         found.setdefault(id(module), name)  # the package's own name first: lstm_core.X
@@ -298,82 +304,330 @@ def _reference_objects(packages: tuple[str, ...]) -> dict[int, str]:
     return found
 
 
+def _is(value, kind) -> bool:
+    """``isinstance(value, kind)`` by ``value``'s own type alone: never asks ``value`` for its
+    ``__class__``, which a student's object may answer with an error, or with a lie."""
+    return issubclass(type(value), kind)
+
+
+class _Slot:
+    """A place a function finds a value in, other than its arguments: a key of a dict (the
+    notebook's globals, a module's or an instance's attributes, a function's keyword
+    defaults), an attribute of a class, an item of a function's defaults, a closure's cell.
+    ``get()`` reads it, ``put(value)`` writes it (:func:`refusing`)."""
+
+    __slots__ = ("get", "put")
+
+    def __init__(self, get, put):
+        self.get, self.put = get, put
+
+    @classmethod
+    def key(cls, mapping: dict, key):
+        def put(value):
+            mapping[key] = value
+
+        return cls(lambda: mapping[key], put)
+
+    @classmethod
+    def attribute(cls, owner, name: str):
+        return cls(lambda: vars(owner)[name], lambda value: setattr(owner, name, value))
+
+    @classmethod
+    def default(cls, fn, index: int):
+        def put(value):
+            defaults = list(fn.__defaults__)
+            defaults[index] = value
+            fn.__defaults__ = tuple(defaults)
+
+        return cls(lambda: fn.__defaults__[index], put)
+
+    @classmethod
+    def cell(cls, cell):
+        def put(value):
+            cell.cell_contents = value
+
+        return cls(lambda: cell.cell_contents, put)
+
+
 _ATTRIBUTE_LOADS = {"LOAD_ATTR", "LOAD_METHOD"}
 
 
 def _global_reads(code: types.CodeType, namespace: dict):
-    """``(name, value)`` for each global name ``code`` reads; a module's attribute read at once
-    (``lstm_core.GATES``) counts as that attribute, the module alone as the module."""
+    """``(name, value, slot)`` for each global name ``code`` reads; a module's attribute read
+    at once (``lstm_core.GATES``, ``np._core.umath.tanh``) counts as that attribute, in the
+    module's own dict, the module alone as the module."""
     instructions = list(dis.get_instructions(code))
     for k, ins in enumerate(instructions):
         if ins.opname != "LOAD_GLOBAL" or ins.argval not in namespace:
             continue
         what, value = ins.argval, namespace[ins.argval]
+        slot = _Slot.key(namespace, ins.argval)
         for attribute in instructions[k + 1 :]:
-            if not isinstance(value, types.ModuleType) or attribute.opname not in _ATTRIBUTE_LOADS:
+            if not _is(value, types.ModuleType) or attribute.opname not in _ATTRIBUTE_LOADS:
                 break
             if attribute.argval not in vars(value):
                 break  # not there (yet): the module itself is what it reads
+            slot = _Slot.key(vars(value), attribute.argval)
             what, value = f"{what}.{attribute.argval}", vars(value)[attribute.argval]
-        yield what, value
+        yield what, value, slot
 
 
-def _which(value, reference: dict[int, str], depth: int, budget: list[int]) -> tuple | None:
-    """``(where, name)``: ``name`` in ``reference`` of ``value``, of the array it is a view of, or
-    of what the dicts, lists and tuples it is hold (``where`` in it, ``['Wx']``), while
-    ``budget[0]`` items remain to look at; ``None`` if none is there."""
-    array = value
-    while array is not None:
-        if id(array) in reference:
-            return "", reference[id(array)]
-        array = _ndarray_base.__get__(array) if isinstance(array, _ndarray) else None
-    if type(value) not in (dict, list, tuple) or depth == 0:
-        return None
-    for key, item in _items(value, budget):
-        found = _which(item, reference, depth - 1, budget)
-        if found is not None:  # the student's key shown only if it is a plain value
-            shown = repr(key) if type(key) in (str, int, float, bool) else "..."
-            return f"[{shown}]{found[0]}", found[1]
+def _wrapped(value) -> list:
+    """What a callable made from others calls or passes on: a ``functools.partial``'s
+    function, arguments and keywords, a bound method's function and object, an
+    ``np.vectorize``'s function, an ``np.frompyfunc`` ufunc's function, a static or class
+    method's function, a property's; ``[]`` for anything else (also for an object that raises
+    when looked at: a student's may)."""
+    try:
+        if _is(value, functools.partial):
+            return [value.func, *value.args, *(value.keywords or {}).values()]
+        if _is(value, np.vectorize):
+            return [value.pyfunc]
+        if _is(value, (staticmethod, classmethod)):
+            return [value.__func__]
+        if _is(value, property):
+            return [value.fget, value.fset, value.fdel]
+        if _is(value, (types.MethodType, _METHOD_WRAPPER, types.BuiltinMethodType)):
+            return [getattr(value, "__func__", None), getattr(value, "__self__", None)]
+        if type(value) is np.ufunc:
+            return [r for r in gc.get_referents(value) if callable(r)]  # frompyfunc's function
+    except Exception:
+        return []
+    return []
+
+
+_METHOD_WRAPPER = type((0).__add__)
+
+
+def _own_class(value, namespace: dict):
+    """The class of the notebook (one with a method defined in it) that ``value`` is, or is an
+    instance of; ``None`` otherwise."""
+    cls = value if _is(value, type) else type(value)
+    for attribute in vars(cls).values():
+        fn = attribute.__func__ if type(attribute) in (staticmethod, classmethod) else attribute
+        if _is(fn, types.FunctionType) and fn.__globals__ is namespace:
+            return cls
     return None
 
 
-def _reads_reference(fn, packages: tuple[str, ...]) -> str | None:
-    """``"NAME (lstm_core.X)"`` for the first global name, or variable of its closure, that
-    ``fn``, or a function of its own module (the notebook) that it reads, takes from
-    ``packages``: one of their modules or data (:func:`_reference_objects`), or a dict, list or
-    tuple of the notebook's holding some. ``None`` if it reads none, or is not a Python
-    function. Read from its code, not from its run: a name in a branch not taken counts too."""
-    namespace = getattr(fn, "__globals__", None)
-    if not isinstance(namespace, dict) or not isinstance(
-        getattr(fn, "__code__", None), types.CodeType
-    ):
-        return None
-    reference = _reference_objects(packages)
-    budget = [_DATA_ITEMS]  # items of the notebook's containers looked into
+def _namespace(fn) -> dict | None:
+    """The globals (the notebook's) of the Python function ``fn``, of the ``__call__`` of the
+    class ``fn`` is an instance of, or of the first Python function a callable made from others
+    wraps; ``None`` if there is none."""
+    call = type(fn).__call__ if callable(fn) else None
+    for candidate in (fn, call, *_wrapped(fn)):
+        if type(candidate) in (staticmethod, classmethod, types.MethodType):
+            candidate = candidate.__func__
+        if _is(candidate, types.FunctionType):
+            return candidate.__globals__
+    return None
+
+
+def _reached(fn):
+    """``(what, value, slot)`` for every value the Python function ``fn`` reads other than its
+    arguments: the global names it reads (a module's attribute read at once is that
+    attribute), its default arguments, the variables of its closure; and so for every function
+    of its own module (the notebook) that it reads, or that a class of the notebook it reads
+    defines (its methods, whose class attributes count too), or that a callable made from
+    others wraps (``functools.partial``, a bound method). ``fn`` may also be an instance of
+    a class of the notebook, or such a callable. Read from its code, not from its run: a name
+    in a branch not taken counts too. Nothing if no Python function of the notebook is found."""
+    namespace = _namespace(fn)
+    if namespace is None:
+        return
     seen, todo = set(), [fn]
-    while todo and reference:
+    while todo:
         current = todo.pop()
         if id(current) in seen:
             continue
         seen.add(id(current))
-        defaults = list(current.__defaults__ or ()) + list((current.__kwdefaults__ or {}).values())
-        read = [("a default argument", value) for value in defaults]
-        for variable, cell in zip(
-            current.__code__.co_freevars, current.__closure__ or (), strict=True
-        ):
-            with contextlib.suppress(ValueError):  # an empty cell
-                read.append((variable, cell.cell_contents))
-        codes = [current.__code__]
-        while codes:  # the function and the code nested in it (comprehensions, lambdas)
-            code = codes.pop()
-            codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
-            read.extend(_global_reads(code, namespace))
-        for what, value in read:
-            found = _which(value, reference, _DATA_DEPTH, budget)
-            if found is not None:
-                return f"{what}{found[0]} ({found[1]})"
-            if isinstance(value, types.FunctionType) and value.__globals__ is namespace:
-                todo.append(value)
+        read = []
+        if _is(current, type):  # a class of the notebook: its attributes (methods too)
+            for name, value in vars(current).items():
+                if not (name.startswith("__") and name.endswith("__")) or callable(value):
+                    inner = value.__func__ if type(value) in (staticmethod, classmethod) else value
+                    read.append(
+                        (f"{current.__name__}.{name}", inner, _Slot.attribute(current, name))
+                    )
+        elif _is(current, types.FunctionType):
+            for k, value in enumerate(current.__defaults__ or ()):
+                read.append(("a default argument", value, _Slot.default(current, k)))
+            for key, value in (current.__kwdefaults__ or {}).items():
+                read.append(("a default argument", value, _Slot.key(current.__kwdefaults__, key)))
+            for variable, cell in zip(
+                current.__code__.co_freevars, current.__closure__ or (), strict=True
+            ):
+                with contextlib.suppress(ValueError):  # an empty cell
+                    read.append((variable, cell.cell_contents, _Slot.cell(cell)))
+            codes = [current.__code__]
+            while codes:  # the function and the code nested in it (comprehensions, lambdas)
+                code = codes.pop()
+                codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+                read.extend(_global_reads(code, namespace))
+        else:  # an instance of a class of the notebook, or a callable made from others
+            attributes = _own_dict(current)
+            if attributes is not None and _own_class(current, namespace):
+                read.extend((n, v, _Slot.key(attributes, n)) for n, v in attributes.items())
+                todo.append(type(current))
+            read.extend(("what it wraps", inner, None) for inner in _wrapped(current))
+        for what, value, slot in read:
+            yield what, value, slot
+            for inner in [value, *_wrapped(value)]:
+                if _is(inner, types.FunctionType) and inner.__globals__ is namespace:
+                    todo.append(inner)
+                elif not _is(inner, types.FunctionType) and _own_class(inner, namespace):
+                    todo.append(inner)
+                elif inner is value:  # any other object's own attributes (a SimpleNamespace)
+                    yield from _attributes_of(value, what)
+
+
+# How many attributes of an object of another class (not the notebook's) _reached looks at.
+_ATTRIBUTES = 1_000
+_NOT_INSTANCES = (types.ModuleType, type, types.FunctionType, types.CodeType)
+
+
+def _own_dict(value) -> dict | None:
+    """The ``__dict__`` of ``value``, an instance of a class (not a module, class or function);
+    ``None`` if it has none, or is a student's object that raises when asked for it (its
+    class's own ``__getattribute__`` is not asked)."""
+    if _is(value, _NOT_INSTANCES):
+        return None
+    try:
+        attributes = object.__getattribute__(value, "__dict__")
+    except Exception:
+        return None
+    return attributes if type(attributes) is dict else None
+
+
+def _attributes_of(value, what: str):
+    """``(what.name, attribute, slot)`` for the first :data:`_ATTRIBUTES` attributes in the
+    ``__dict__`` of ``value``, an instance of a class (not a module, class or function)."""
+    attributes = _own_dict(value)
+    if attributes is not None:
+        for name, attribute in itertools.islice(list(attributes.items()), _ATTRIBUTES):
+            yield f"{what}.{name}", attribute, _Slot.key(attributes, name)
+
+
+def _which(
+    value, reference: dict[int, str], depth: int, budget: list[int], deep: bool = False
+) -> tuple | None:
+    """``(where, name)``: ``name`` in ``reference`` of ``value``, of the array it is a view of, or
+    of what the dicts, lists and tuples it is hold (``where`` in it, ``['Wx']``), or of what a
+    callable made from others wraps (:func:`_wrapped`), while ``budget[0]`` items remain to
+    look at; ``None`` if none is there. ``deep``: also of what any other object (not a module,
+    class or function) refers to, as the garbage collector sees it (an ``itertools.repeat``'s
+    value, a ``frozenset``'s items)."""
+    array = value
+    while array is not None:
+        if id(array) in reference:
+            return "", reference[id(array)]
+        array = _ndarray_base.__get__(array) if _is(array, _ndarray) else None
+    if depth == 0:
+        return None
+    if type(value) in (dict, list, tuple):
+        items = _items(value, budget)
+    elif _wrapped(value) or not deep or _is(value, _NOT_INSTANCES):
+        items = ((None, inner) for inner in _wrapped(value))
+    else:
+        items = ((None, inner) for _, inner in _items(gc.get_referents(value), budget))
+    for key, item in items:
+        found = _which(item, reference, depth - 1, budget, deep)
+        if found is not None:  # the student's key shown only if it is a plain value
+            shown = (
+                "" if key is None else repr(key) if type(key) in (str, int, float, bool) else "..."
+            )
+            return (f"[{shown}]" if key is not None else "") + found[0], found[1]
+    return None
+
+
+def _reads_reference(fn, packages: tuple[str, ...]) -> str | None:
+    """``"NAME (lstm_core.X)"`` for the first value that ``fn`` reads (:func:`_reached`: a
+    global name, a default argument, a variable of its closure, also those of the notebook's
+    functions, classes and wrapped callables it reads) that is one of the modules of
+    ``packages`` or their data (:func:`_reference_objects`), or a dict, list or tuple of the
+    notebook's, or a ``functools.partial``, holding some. ``None`` if it reads none, or is not
+    a Python function."""
+    reference = _reference_objects(packages)
+    budget = [_DATA_ITEMS]  # items of the notebook's containers looked into
+    for what, value, _ in _reached(fn) if reference else ():
+        found = _which(value, reference, _DATA_DEPTH, budget)
+        if found is not None:
+            return f"{what}{found[0]} ({found[1]})"
+    return None
+
+
+def _refusing_copy(value, targets: dict[int, str], refuse):
+    """``value`` with ``refuse`` in place of every target in it: ``refuse`` for a target, or for
+    a callable made from one (:func:`_wrapped`); a new dict, list or tuple for one that holds
+    some; ``value`` itself otherwise."""
+    if id(value) in targets:
+        return refuse
+    if type(value) in (dict, list, tuple) and _which(value, targets, _DATA_DEPTH, [_DATA_ITEMS]):
+        if type(value) is dict:
+            return {k: _refusing_copy(v, targets, refuse) for k, v in value.items()}
+        return type(value)(_refusing_copy(v, targets, refuse) for v in value)
+    if _wrapped(value) and _which(value, targets, _DATA_DEPTH, [_DATA_ITEMS]):
+        return refuse
+    return value
+
+
+_MODULE_DICT = types.ModuleType.__dict__["__dict__"].__get__  # a module's own, never overridden
+
+
+def _names_of(targets) -> dict[int, str]:
+    """``id`` to ``module.name`` of each of the callables ``targets`` (``numpy.tanh``)."""
+    return {
+        id(t): f"{getattr(t, '__module__', None) or ''}.{t.__name__}".lstrip(".") for t in targets
+    }
+
+
+@contextlib.contextmanager
+def refusing(fn, targets, refuse):
+    """While the block runs, ``refuse`` stands in for each of the callables ``targets`` (a
+    ready-made function a student must not use, such as ``np.tanh``) wherever ``fn`` can find
+    it: as an attribute of any imported module (``np.tanh``, ``np._core.umath.tanh``, a name
+    the notebook imported it as), and in every value ``fn`` reads (:func:`_reached`: a default
+    argument, a closure's variable, a dict or list of the notebook's, a ``functools.partial``
+    or ``np.vectorize`` of it, a class attribute). Everything is put back afterwards. A target
+    held only inside what the student made in C (an ``np.frompyfunc`` ufunc) or in an object
+    of another library is not replaced: :func:`reaches` names it instead. Yields what to call
+    in place of ``fn``: ``refuse`` if ``fn`` is a target or wraps one, else ``fn``."""
+    ids = _names_of(targets)
+    swapped = []
+    call = _refusing_copy(fn, ids, refuse) if callable(fn) else fn
+    try:
+        for _, _, slot in list(_reached(fn)):
+            if slot is not None:
+                original = slot.get()
+                replacement = _refusing_copy(original, ids, refuse)
+                if replacement is not original:
+                    swapped.append((slot, original))
+                    slot.put(replacement)
+        for module in list(sys.modules.values()):  # a student may have put anything there
+            attributes = _MODULE_DICT(module) if _is(module, types.ModuleType) else None
+            if type(attributes) is dict:
+                for name, value in list(attributes.items()):
+                    if id(value) in ids:
+                        slot = _Slot.key(attributes, name)
+                        swapped.append((slot, value))
+                        slot.put(refuse)
+        yield call
+    finally:
+        for slot, original in reversed(swapped):
+            slot.put(original)
+
+
+def reaches(fn, targets) -> str | None:
+    """``"NAME (numpy.tanh)"`` for the first value ``fn`` reads (:func:`_reached`) that is one of
+    the callables ``targets``, or holds or wraps one, in any object the garbage collector sees
+    it referred to by; ``None`` if none. Read from its code: a name in a branch not taken
+    counts too."""
+    ids = _names_of(targets)
+    budget = [_DATA_ITEMS]
+    for what, value, _ in _reached(fn):
+        found = _which(value, ids, _DATA_DEPTH, budget, deep=True)
+        if found is not None:
+            return f"{what}{found[0]} ({found[1]})"
     return None
 
 

@@ -7,10 +7,12 @@ random generators) and a student's np.errstate(under="ignore") are fine.
 
 from __future__ import annotations
 
+import cmath
 import functools
 import math
 import re
 import sys
+import types
 import warnings
 
 import numpy as np
@@ -182,6 +184,75 @@ NOTEBOOK_BORROWING_TANH = {
         "from math import tanh as scalar_tanh\nimport numpy as np\n\n"
         "def tanh(x):\n    return np.vectorize(scalar_tanh, otypes=[float])(x)\n"
     ),
+    # Found in review: each of these routes to the same ready-made tanh passed the check.
+    "np._core.umath.tanh, the same ufunc reached through another module": (
+        "import numpy as np\n\n"
+        "def tanh(x):\n    return np._core.umath.tanh(np.asarray(x, dtype=float))\n"
+    ),
+    "a default argument": (
+        "import numpy as np\n\n"
+        "def tanh(x, _t=np.tanh):\n    return _t(np.asarray(x, dtype=float))\n"
+    ),
+    "a keyword-only default": (
+        "import numpy as np\n\n"
+        "def tanh(x, *, _t=np.tanh):\n    return _t(np.asarray(x, dtype=float))\n"
+    ),
+    "a closure's variable": (
+        "import numpy as np\n\n"
+        "def _make():\n    t = np.tanh\n\n"
+        "    def tanh(x):\n        return t(np.asarray(x, dtype=float))\n\n"
+        "    return tanh\n\n\ntanh = _make()\n"
+    ),
+    "a dict of the notebook": (
+        "import numpy as np\n\nF = {'t': np.tanh}\n\n"
+        "def tanh(x):\n    return F['t'](np.asarray(x, dtype=float))\n"
+    ),
+    "a tuple of the notebook": (
+        "import numpy as np\n\nF = (np.tanh,)\n\n"
+        "def tanh(x):\n    return F[0](np.asarray(x, dtype=float))\n"
+    ),
+    "a functools.partial": (
+        "import functools\nimport numpy as np\n\nT = functools.partial(np.tanh, dtype=float)\n\n"
+        "def tanh(x):\n    return T(np.asarray(x, dtype=float))\n"
+    ),
+    "an np.vectorize made once": (
+        "import math\nimport numpy as np\n\nT = np.vectorize(math.tanh, otypes=[float])\n\n"
+        "def tanh(x):\n    return T(np.asarray(x, dtype=float))\n"
+    ),
+    "an np.frompyfunc ufunc": (
+        "import math\nimport numpy as np\n\nT = np.frompyfunc(math.tanh, 1, 1)\n\n"
+        "def tanh(x):\n    x = np.asarray(x)\n    return T(x).astype(x.dtype)\n"
+    ),
+    "a bound method of the ufunc": (
+        "import numpy as np\n\nT = np.tanh.__call__\n\n"
+        "def tanh(x):\n    return T(np.asarray(x, dtype=float))\n"
+    ),
+    "cmath.tanh, value by value": (
+        "import cmath\nimport numpy as np\n\n"
+        "def tanh(x):\n    x = np.asarray(x)\n"
+        "    out = [cmath.tanh(v).real for v in x.ravel()]\n"
+        "    return np.array(out, dtype=x.dtype).reshape(x.shape)\n"
+    ),
+    "a module looked up at run time": (
+        "import importlib\nimport numpy as np\n\n"
+        "def tanh(x):\n    umath = importlib.import_module('numpy._core.umath')\n"
+        "    return getattr(umath, 'tan' + 'h')(np.asarray(x, dtype=float))\n"
+    ),
+    "a callable object of a class of the notebook": (
+        "import numpy as np\n\n"
+        "class Tanh:\n    f = staticmethod(np.tanh)\n\n"
+        "    def __call__(self, x):\n        return self.f(np.asarray(x, dtype=float))\n\n\n"
+        "tanh = Tanh()\n"
+    ),
+    "a SimpleNamespace": (
+        "import types\nimport numpy as np\n\nT = types.SimpleNamespace(f=np.tanh)\n\n"
+        "def tanh(x):\n    return T.f(np.asarray(x, dtype=float))\n"
+    ),
+    "a helper function of the notebook": (
+        "import numpy as np\n\n"
+        "def _helper(x):\n    return np._core.umath.tanh(x)\n\n"
+        "def tanh(x):\n    return _helper(np.asarray(x, dtype=float))\n"
+    ),
 }
 
 
@@ -193,6 +264,9 @@ def test_a_tanh_that_borrows_a_ready_made_tanh_under_any_name_is_refused(route):
     notebook: dict = {}
     exec(NOTEBOOK_BORROWING_TANH[route], notebook)  # a notebook's namespace, as in a kernel
     before = dict(notebook)
+    fn = notebook["tanh"]
+    defaults = (getattr(fn, "__defaults__", None), getattr(fn, "__kwdefaults__", None))
+    cells = [c.cell_contents for c in getattr(fn, "__closure__", None) or ()]
     x = np.linspace(-3.0, 3.0, 7)
     assert np.allclose(notebook["tanh"](x), np.tanh(x))  # the right values, borrowed
     with pytest.raises(AssertionError, match=r"tanh called np.tanh \(or math.tanh\): the exer"):
@@ -200,6 +274,101 @@ def test_a_tanh_that_borrows_a_ready_made_tanh_under_any_name_is_refused(route):
     assert notebook.keys() == before.keys()
     assert all(notebook[k] is before[k] for k in before)
     assert np.tanh is numpy_tanh and math.tanh is math_tanh
+    assert np._core.umath.tanh is numpy_tanh and cmath.tanh(0.5) == math.tanh(0.5)
+    fn = notebook["tanh"]
+    assert (getattr(fn, "__defaults__", None), getattr(fn, "__kwdefaults__", None)) == defaults
+    assert [c.cell_contents for c in getattr(fn, "__closure__", None) or ()] == cells
+    assert notebook.get("F") in (None, {"t": np.tanh}, (np.tanh,))
+    assert "Tanh" not in notebook or vars(notebook["Tanh"])["f"].__func__ is np.tanh
+    assert (
+        "T" not in notebook
+        or not isinstance(notebook["T"], types.SimpleNamespace)
+        or (notebook["T"].f is np.tanh)
+    )
+    assert np.allclose(fn(x), np.tanh(x))  # still the borrowed tanh: all put back
+
+
+@pytest.mark.parametrize(
+    "borrowed",
+    [
+        np.vectorize(math.tanh, otypes=[float]),
+        functools.partial(np.tanh),
+        np.frompyfunc(math.tanh, 1, 1),
+    ],
+    ids=["vectorize", "partial", "frompyfunc"],
+)
+def test_a_tanh_that_is_a_wrapper_of_a_ready_made_tanh_is_refused(borrowed):
+    """The notebook's ``tanh = np.vectorize(math.tanh)``: the object graded is the wrapper."""
+    with pytest.raises(AssertionError, match=r"tanh called np.tanh \(or math.tanh\): the exer"):
+        check_tanh(borrowed)
+
+
+NOTEBOOK_HOLDING_TANH = {
+    "an itertools.repeat": "import itertools\n\nR = itertools.repeat(np.tanh)\n\n"
+    "def tanh(x):\n    return next(R)(np.asarray(x, dtype=float))\n",
+    "a frozenset": "S = frozenset({np.tanh})\n\n"
+    "def tanh(x):\n    return next(iter(S))(np.asarray(x, dtype=float))\n",
+    "a namedtuple": "import collections\n\nT = collections.namedtuple('T', 'f')(np.tanh)\n\n"
+    "def tanh(x):\n    return T.f(np.asarray(x, dtype=float))\n",
+    "a mappingproxy": "import types\n\nM = types.MappingProxyType({'f': np.tanh})\n\n"
+    "def tanh(x):\n    return M['f'](np.asarray(x, dtype=float))\n",
+}
+
+
+@pytest.mark.parametrize("route", list(NOTEBOOK_HOLDING_TANH))
+def test_a_ready_made_tanh_held_where_nothing_can_stand_in_for_it_is_named(route):
+    """Objects that check_tanh cannot put a refusing function into for the calls (the calls
+    then run NumPy's tanh unseen and pass): what the function reads is looked through, as the
+    garbage collector sees it, and the holder named."""
+    notebook: dict = {"np": np}
+    exec(NOTEBOOK_HOLDING_TANH[route], notebook)
+    with pytest.raises(
+        AssertionError, match=r"^tanh holds a ready-made tanh, \S+ \(numpy.tanh\): "
+    ):
+        check_tanh(notebook["tanh"])
+
+
+def test_an_object_that_raises_when_looked_at_is_looked_past(monkeypatch):
+    """What check_tanh looks through (the function's globals, their attributes and what they
+    wrap, every module in sys.modules) may be a student's object that raises on any
+    attribute: the check still grades the values, with no error of its own."""
+    notebook: dict = {"np": np}
+    exec(
+        "import types\n\n"
+        "class TrapModule(types.ModuleType):\n"
+        "    def __getattribute__(self, name):\n        raise RuntimeError(name)\n\n\n"
+        "class TrapObject:\n"
+        "    def __getattribute__(self, name):\n        raise RuntimeError(name)\n",
+        notebook,
+    )
+    monkeypatch.setitem(sys.modules, "trap_module", notebook["TrapModule"]("trap_module"))
+    monkeypatch.setitem(sys.modules, "trap_object", notebook["TrapObject"]())
+    exec(
+        "class Trap:\n"
+        "    def __getattribute__(self, name):\n        raise RuntimeError(name)\n\n"
+        "    def __call__(self, x):\n        return x\n\n\n"
+        "TRAP = Trap()\n\n"
+        "def tanh(x):\n    TRAP\n    z = np.exp(-np.abs(x))\n"
+        "    return np.sign(x) * (1.0 - z * z) / (1.0 + z * z)\n",
+        notebook,
+    )
+    check_tanh(notebook["tanh"])
+    with pytest.raises(AssertionError, match=r"^tanh on standard normal inputs: 40 of 40 values"):
+        check_tanh(notebook["TRAP"])
+
+
+def test_np_tanh_in_a_branch_not_taken_is_no_use_of_it():
+    """The visible checks may compare with np.tanh, and so may the student's own code, in a
+    branch the hidden tests never take: only a call is refused (a name in the code is not)."""
+    notebook: dict = {}
+    exec(
+        "import numpy as np\n\n"
+        "def tanh(x, check=False):\n    x = np.asarray(x, dtype=float)\n"
+        "    z = np.exp(-np.abs(x))\n    r = np.sign(x) * (1.0 - z * z) / (1.0 + z * z)\n"
+        "    if check:\n        assert np.allclose(r, np.tanh(x))\n    return r\n",
+        notebook,
+    )
+    check_tanh(notebook["tanh"])
 
 
 def test_pythons_own_math_tanh_is_named():
@@ -780,6 +949,73 @@ def test_reading_part_of_the_reference_packages_data_is_named(fn, says):
     its data too. Before (found in review): an array taken from HAND_WORKED_PARAMS passed as
     the student's own, except b, which lstm_core.params also holds as the loop variable _arr
     (so the message named lstm_core.params._arr), and a closure read anything."""
+    with pytest.raises(ReferenceUsedError, match=rf"^f reads {re.escape(says)} from the ref"):
+        call_isolated(fn, name="f")
+
+
+def _copies_of(params):
+    return {k: v.copy() for k, v in params.items()}
+
+
+COPIES_OF_THE_PARAMS = functools.partial(_copies_of, HAND_WORKED_PARAMS)
+
+
+def calls_a_partial_of_the_params():
+    return COPIES_OF_THE_PARAMS()
+
+
+class Table:
+    """A class of the notebook, whose instance holds lstm_core's params."""
+
+    def __init__(self):
+        self.params = HAND_WORKED_PARAMS
+
+    def __call__(self):
+        return {k: v.copy() for k, v in self.params.items()}
+
+
+TABLE = Table()
+
+
+def calls_an_object_of_the_notebook():
+    return TABLE()
+
+
+class Weights:
+    """A class of the notebook, with lstm_core's params as a class attribute."""
+
+    params = HAND_WORKED_PARAMS
+
+    @classmethod
+    def copies(cls):
+        return {k: v.copy() for k, v in cls.params.items()}
+
+
+def calls_a_class_method():
+    return Weights.copies()
+
+
+NAMESPACE = types.SimpleNamespace(params=HAND_WORKED_PARAMS)
+
+
+def reads_a_namespace():
+    return {k: v.copy() for k, v in NAMESPACE.params.items()}
+
+
+@pytest.mark.parametrize(
+    ("fn", "says"),
+    [
+        (calls_a_partial_of_the_params, "COPIES_OF_THE_PARAMS (lstm_core.HAND_WORKED_PARAMS)"),
+        (calls_an_object_of_the_notebook, "params (lstm_core.HAND_WORKED_PARAMS)"),
+        pytest.param(TABLE, "params (lstm_core.HAND_WORKED_PARAMS)", id="the-object-itself"),
+        (calls_a_class_method, "Weights.params (lstm_core.HAND_WORKED_PARAMS)"),
+        (reads_a_namespace, "NAMESPACE.params (lstm_core.HAND_WORKED_PARAMS)"),
+    ],
+)
+def test_the_reference_packages_data_held_by_objects_is_named(fn, says):
+    """lstm_core's data passed on by a functools.partial, held by an object or a class of the
+    notebook, or by a SimpleNamespace. Before (found in review), only global names, default
+    arguments and closures of the notebook's functions were looked at: each of these passed."""
     with pytest.raises(ReferenceUsedError, match=rf"^f reads {re.escape(says)} from the ref"):
         call_isolated(fn, name="f")
 

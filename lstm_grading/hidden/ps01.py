@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import cmath
 import math
 
 import numpy as np
 
-from ..checks import call_isolated, check_activation, reference
+from ..checks import call_isolated, check_activation, reaches, reference, refusing
 from .common import call, close, in_place_of_the_students
 
 # Around float32's overflow point of exp (88.72) and beyond: a float32 formula that
@@ -91,27 +92,24 @@ NUMPY_TANH_CALLED = (
 )
 
 
+READY_MADE_TANH = (np.tanh, math.tanh, cmath.tanh)
+
+
 def _refuse_numpy_tanh(*args, **kwargs):
     raise AssertionError(NUMPY_TANH_CALLED)
 
 
 def _without_numpy_tanh(fn):
-    """``fn`` as a function during whose calls NumPy's and Python's ready-made tanh raise: the
-    attributes ``np.tanh`` and ``math.tanh`` (which ``np.tanh(...)`` in the student's code looks
-    up), and every global name of ``fn``'s notebook bound to one of them (``from numpy import
-    tanh as np_tanh``); all put back afterwards."""
-    ready_made = (np.tanh, math.tanh)
+    """``fn`` as a function during whose calls NumPy's and Python's ready-made tanh raise,
+    wherever ``fn`` would find them: as ``np.tanh``, ``math.tanh``, ``cmath.tanh`` or any other
+    module's attribute (``np._core.umath.tanh``), a name the notebook imported one as, a
+    default argument, a closure's variable, in a dict or list, wrapped in a
+    ``functools.partial`` or ``np.vectorize`` (:func:`lstm_grading.checks.refusing`); all put
+    back afterwards."""
 
     def run(*args):
-        names = getattr(fn, "__globals__", {})
-        borrowed = {k: v for k, v in names.items() if any(v is f for f in ready_made)}
-        np.tanh = math.tanh = _refuse_numpy_tanh
-        names.update(dict.fromkeys(borrowed, _refuse_numpy_tanh))
-        try:
-            return fn(*args)
-        finally:
-            np.tanh, math.tanh = ready_made
-            names.update(borrowed)
+        with refusing(fn, READY_MADE_TANH, _refuse_numpy_tanh) as call:
+            return call(*args)
 
     return run
 
@@ -121,13 +119,19 @@ def check_tanh(fn) -> None:
     float64 and float32."""
     __tracebackhide__ = True
     rule = "the exercise is to build tanh from np.exp"
-    if isinstance(fn, np.ufunc) and fn.__name__ == "tanh":  # NumPy's, under any name
+    if type(fn) is np.ufunc and fn.__name__ == "tanh":  # NumPy's, under any name
         raise AssertionError(f"tanh is NumPy's own np.tanh: {rule}")
     if fn is math.tanh:
         raise AssertionError(f"tanh is Python's own math.tanh: {rule}")
     if not callable(fn):
         raise AssertionError(f"tanh should be a function, got {type(fn).__name__}")
     _check(_without_numpy_tanh(fn), "tanh")
+    # What the calls above may have run unseen: a ready-made tanh where nothing can stand in
+    # for it (inside a ufunc the notebook made with np.frompyfunc, say).
+    with refusing(fn, READY_MADE_TANH, _refuse_numpy_tanh):
+        held = reaches(fn, READY_MADE_TANH)
+    if held is not None:
+        raise AssertionError(f"tanh holds a ready-made tanh, {held}: {rule}")
 
 
 def _sigmoid(x):
