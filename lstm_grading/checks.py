@@ -27,10 +27,13 @@ What a notebook can do before a hidden test runs, and why it does not help:
   NumPy is recorded (:func:`call_isolated`), so the check fails just as if the overflow had
   raised; the error state is also compared before and after the call.
 
+Nor can it import a library with ready-made layers or activations (``torch``, ``scipy``:
+:data:`OTHER_LIBRARIES`, refused in the whole grading kernel by :func:`refuse_other_libraries`).
+
 Not caught, by design or by nature (the kernel runs student code with full rights, see
-nbgrader issue #1386): copying ``lstm_core``'s source text, using another library's
-function (``scipy.special.expit``, ``torch.sigmoid``), or deliberately dismantling the
-interpreter (``sys.settrace`` games, patching this module, editing files on disk).
+nbgrader issue #1386): copying ``lstm_core``'s source text, or another library's, or
+deliberately dismantling the interpreter (``sys.settrace`` games, patching this module or
+``sys.meta_path``, editing files on disk).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import contextlib
 import dis
 import functools
 import gc
+import importlib.abc
 import importlib.util
 import itertools
 import os
@@ -100,6 +104,53 @@ def _pristine(package: str = "lstm_core"):
                 del sys.modules[name]
         _pristine_packages[package] = module
     return _pristine_packages[package]
+
+
+# Libraries with ready-made activations, layers, derivatives or whole LSTMs (installed beside the
+# course or not): the problem sets are to be written in NumPy, so while grading they cannot be
+# imported at all (refuse_other_libraries), as lstm_core cannot inside a graded call.
+OTHER_LIBRARIES = frozenset(
+    {
+        "torch",
+        "tensorflow",
+        "keras",
+        "jax",
+        "jaxlib",
+        "flax",
+        "autograd",
+        "theano",
+        "mxnet",
+        "chainer",
+        "paddle",
+        "scipy",
+        "sklearn",
+        "sympy",
+        "mpmath",
+    }
+)
+
+
+class _OtherLibrariesRefused(importlib.abc.MetaPathFinder):
+    """Import finder that refuses every module of :data:`OTHER_LIBRARIES`."""
+
+    def find_spec(self, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top in OTHER_LIBRARIES:
+            raise ModuleNotFoundError(
+                f"{top} is not available while grading: the problem sets are to be done in "
+                "NumPy and Python's standard library",
+                name=name,
+            )
+        return None
+
+
+def refuse_other_libraries() -> None:
+    """From now on, in this process, importing a module of :data:`OTHER_LIBRARIES` raises
+    ``ModuleNotFoundError`` saying why (the kernel guard calls this before any student code
+    runs). Those already imported stay, which a grading kernel has none of. Calling it again
+    changes nothing."""
+    if not any(type(f) is _OtherLibrariesRefused for f in sys.meta_path):
+        sys.meta_path.insert(0, _OtherLibrariesRefused())
 
 
 def reference(name: str, package: str = "lstm_core"):

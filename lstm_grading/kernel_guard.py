@@ -15,7 +15,9 @@ Loaded by ``nbgrader_config.py`` through the kernel's command line::
     --InteractiveShellApp.extensions=lstm_grading.kernel_guard --KernelGuard.timeout=60
 
 It also imports :mod:`lstm_grading.checks` and loads its private reference copy before any
-student code runs.
+student code runs, and makes the libraries with ready-made activations, layers or gradients
+(PyTorch, SciPy, SymPy, ...: :data:`lstm_grading.checks.OTHER_LIBRARIES`) unimportable in the
+kernel: the problem sets are to be done in NumPy.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def load_ipython_extension(ip):
     from . import checks
 
     checks._pristine()  # the reference copy, made before the notebook can touch lstm_core
+    checks.refuse_other_libraries()
     config = ip.config.get("KernelGuard", {})
     guard = _Guard(float(config.get("timeout", DEFAULT_TIMEOUT)))
     ip.events.register("pre_run_cell", guard.pre_run_cell)

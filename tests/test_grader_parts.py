@@ -2304,3 +2304,57 @@ def test_feedback_keeps_only_the_last_line_of_an_error_in_a_read_only_cell():
     read_only = feedback_cell("x, y = two_companies()\n", grade=False, locked=True)
     notebook, _ = HideHiddenTests().preprocess(new_notebook(cells=[read_only]), {})
     assert notebook.cells[0].outputs[0].traceback == ["AssertionError: no"]
+
+
+KERNEL_WITH_THE_GUARD = """
+import importlib, json, sys
+from types import SimpleNamespace
+
+from lstm_grading import kernel_guard
+
+shell = SimpleNamespace(config={}, events=SimpleNamespace(register=lambda *args: None))
+kernel_guard.load_ipython_extension(shell)
+kernel_guard.load_ipython_extension(shell)  # a second load adds no second finder
+import matplotlib.pyplot, numpy  # what the notebooks import still imports
+
+said = {}
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+        said[name] = None
+    except ImportError as err:
+        said[name] = [type(err).__name__, str(err), err.name]
+finders = [type(f).__name__ for f in sys.meta_path].count("_OtherLibrariesRefused")
+print(json.dumps({"said": said, "finders": finders}))
+"""
+
+
+def test_a_grading_kernel_cannot_import_the_libraries_with_ready_made_layers():
+    """The kernel guard (loaded into every grading kernel, plain nbgrader's and the sandbox's)
+    makes PyTorch, SciPy, SymPy, mpmath ... unimportable, with a message that says why: a
+    student's torch.sigmoid, torch.nn.LSTM or scipy.special.expit fails the test that runs it.
+    Before (found in review), PyTorch, installed beside the course as the tests' oracle, was
+    a ready-made LSTM any student function could call. A fresh interpreter: this worker's own
+    imports (PyTorch for the oracle tests) stay untouched."""
+    from lstm_grading.checks import OTHER_LIBRARIES
+
+    names = ["torch", "torch.nn", "sympy", "mpmath", "scipy.special", "lstm_core", "math"]
+    run = subprocess.run(
+        [sys.executable, "-c", KERNEL_WITH_THE_GUARD, *names],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    result = json.loads(run.stdout)
+    assert result["finders"] == 1
+    why = "is not available while grading: the problem sets are to be done in NumPy and Python's"
+    for name in names[:5]:
+        top = name.partition(".")[0]
+        assert result["said"][name] == [
+            "ModuleNotFoundError",
+            f"{top} {why} standard library",
+            top,  # the package, refused before its module
+        ]
+    assert result["said"]["lstm_core"] is None and result["said"]["math"] is None
+    assert {"torch", "scipy", "sympy", "mpmath", "tensorflow", "jax"} <= OTHER_LIBRARIES

@@ -85,6 +85,19 @@ SUBMISSIONS = [
         reason="tanh called np.tanh (or math.tanh): the exercise is to build tanh from np.exp",
     ),
     Submission(
+        "sigmoid_from_torch",
+        "sigmoid returns PyTorch's, installed beside the course as the tests' oracle",
+        edits=(
+            (
+                SIGMOID,
+                "    import torch\n\n"
+                "    return torch.sigmoid(torch.as_tensor(np.asarray(x, dtype=float))).numpy()",
+            ),
+        ),
+        broken=("test_sigmoid",),
+        reason="torch is not available while grading",
+    ),
+    Submission(
         "naive_sigmoid",
         "sigmoid by the textbook formula overflows at x = -1000; sigmoid_grad uses it",
         edits=((SIGMOID, "    return 1.0 / (1.0 + np.exp(-x))"),),
