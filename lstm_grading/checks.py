@@ -701,8 +701,14 @@ def _numpy_warning_hint(exc: BaseException) -> str:
 
 
 def _values(array, what: str) -> list:
+    """The values of ``array``, an exact ndarray of numbers, as Python numbers."""
     if type(array) is not _ndarray:
         raise AssertionError(f"{what} should return a NumPy ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "biuf":  # objects compare as they like, complex not at all
+        raise AssertionError(
+            f"{what} should return an array of real numbers (float64 or float32), got one of "
+            f"dtype {array.dtype}: compute with NumPy's float arithmetic (no dtype=object)"
+        )
     return _tolist(array.ravel())
 
 

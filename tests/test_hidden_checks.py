@@ -801,6 +801,57 @@ def test_assert_close_refuses_another_shape_and_an_ndarray_subclass():
         assert_close(np.ma.zeros(3), np.zeros(3), **tol)
 
 
+class _Agreeable:
+    """A student's number that agrees with any other: no difference, never NaN, never off."""
+
+    def __sub__(self, other):
+        return 0.0
+
+    __rsub__ = __sub__
+
+    def __ge__(self, other):
+        return True
+
+    __le__ = __ge__
+
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = object.__hash__
+
+
+def agreeable_step(x, h_prev, c_prev, params):
+    """Computes nothing: h and c are arrays of dtype object whose items agree with anything."""
+    states = []
+    for _ in range(2):
+        state = np.empty(h_prev.shape, dtype=object)
+        for index in np.ndindex(state.shape):
+            state[index] = _Agreeable()
+        states.append(state)
+    return states[0], states[1], {}
+
+
+def test_an_array_of_objects_that_agree_with_anything_is_no_result():
+    """assert_close compares values in plain Python: items of an object array take part with
+    their own operators. Before (found in review), a step returning such h and c, computing
+    nothing, passed problem set 3's test_h and test_c (h and c are not checked for float64
+    there, only for their shape); a complex array raised a TypeError of the comparison."""
+    from lstm_grading.checks import assert_close
+    from lstm_grading.hidden.ps03 import check_c
+
+    says = r"should return an array of real numbers \(float64 or float32\), got one of dtype "
+    with pytest.raises(AssertionError, match=says + "object"):
+        check_h(agreeable_step)
+    with pytest.raises(AssertionError, match=says + "object"):
+        check_c(agreeable_step)
+    with pytest.raises(AssertionError, match=r"^f " + says + "complex128"):
+        assert_close(np.zeros(3, complex), np.zeros(3), rtol=0.0, atol=0.0, what="f")
+    assert_close(np.zeros(3, int), np.zeros(3), rtol=0.0, atol=0.0, what="f")  # numbers all
+
+
 def test_check_activation_passes_a_stable_sigmoid_and_names_each_fault():
     """check_activation (lstm_grading/checks.py) on `stable` above and on copies of it with one
     fault each: not a function, the argument changed in place, wrong only at +-1e308."""
