@@ -431,6 +431,50 @@ def test_check_companies_stops_its_second_run_through_the_imported_model_loss():
     assert namespace["model_loss"] is counting
 
 
+FIT_COMPANIES = "    return train(x, y, params, model_loss, Adam(lr=0.1), epochs=1000)"
+
+
+def test_a_fit_companies_that_used_lstm_cores_adam_in_the_visible_run_alone_fails():
+    """The visible test's run of fit_companies is not watched, and check_companies compares
+    that run with the reference's: a fit_companies that trains with lstm_core's Adam the first
+    time it is called, and with its own broken one after (lr=0.2 stands for the bug), gets its
+    losses and weights right there. Its second, watched run must train as the reference does
+    too. Before (found in review), that run was only stopped after three steps: it passed."""
+    first = "_CALLS = []\nimport lstm_core\n\n\ndef fit_companies(params):"
+    stateful = (
+        "    _CALLS.append(1)\n"
+        "    mine = lstm_core.Adam(lr=0.1) if len(_CALLS) == 1 else Adam(lr=0.2)\n"
+        "    return train(x, y, params, model_loss, mine, epochs=1000)"
+    )
+    namespace = trained_companies(
+        solution_namespace(("def fit_companies(params):", first), (FIT_COMPANIES, stateful))
+    )
+    with pytest.raises(AssertionError, match=r"run again.*params\['Wx'\] after 1 step\(s\)"):
+        ps06.check_companies(namespace["fit_companies"], namespace)
+
+
+def test_a_fit_companies_that_returns_its_first_losses_again_fails():
+    """Run again, a fit_companies that does not call the notebook's model_loss is judged by the
+    losses it returns: those of the first run, kept, are not the new start's; lstm_core's own
+    model_loss, called by name, is the same loss and passes."""
+    first = "_KEPT = []\nimport lstm_core\n\n\ndef fit_companies(params):"
+    kept = (
+        "    if not _KEPT:\n"
+        "        _KEPT.append(train(x, y, params, model_loss, Adam(lr=0.1), epochs=1000))\n"
+        "    return list(_KEPT[0])"
+    )
+    namespace = trained_companies(
+        solution_namespace(("def fit_companies(params):", first), (FIT_COMPANIES, kept))
+    )
+    with pytest.raises(AssertionError, match=r"run again.*epoch losses against the course's"):
+        ps06.check_companies(namespace["fit_companies"], namespace)
+    by_name = "    return train(x, y, params, lstm_core.model_loss, Adam(lr=0.1), epochs=1000)"
+    namespace = trained_companies(
+        solution_namespace(("def fit_companies(params):", first), (FIT_COMPANIES, by_name))
+    )
+    ps06.check_companies(namespace["fit_companies"], namespace)
+
+
 def test_check_train_names_the_argument_order():
     """A loop that calls loss_fn(params, x, y), the order the course dropped, is told so."""
     namespace = solution_namespace(

@@ -432,21 +432,62 @@ def check_companies(fit_companies, namespace: dict) -> None:
             rtol=1e-5,
             atol=1e-7,
         )
-    yours, calls = namespace.get("model_loss"), []
+    _second_run(fit_companies, namespace)
+
+
+def _second_run(fit_companies, namespace: dict) -> None:
+    """fit_companies from another start, stopped at the fourth call of ``model_loss``: it must
+    not touch lstm_core's optimizers or fit, and the params its first three steps give the loss
+    must be those of the reference's Adam(lr=0.1) on the whole data set (the run of the visible
+    test is not watched: a function that trained the first time it was called, and only then,
+    with lstm_core's Adam or fit, would pass the comparison of that run alone)."""
+    __tracebackhide__ = True
+    yours, seen = namespace.get("model_loss"), []
 
     def stop_after_three(*args, **kwargs):
-        calls.append(1)
-        if len(calls) > 3:
+        if len(seen) == 3:
             raise _Enough
+        params = args[2] if len(args) > 2 else kwargs.get("params")
+        seen.append(copy_arg(params))
         return yours(*args, **kwargs)
 
+    start, returned = reference("init_model")("lstm", 1, 1, rng=1), None
     namespace["model_loss"] = stop_after_three
     try:
-        _watched(fit_companies, reference("init_model")("lstm", 1, 1, rng=1))
+        returned = _watched(fit_companies, copy_arg(start))
     except _Enough:
         pass
     finally:
         namespace["model_loss"] = yours
+    x, y = reference("two_companies")()
+    want, loss, adam = copy_arg(start), reference("model_loss"), reference("Adam")(lr=0.1)
+    snapshots, losses = [], []  # the reference's params before each of its first three steps
+    for _ in range(3):
+        snapshots.append(copy_arg(want))
+        value, grads = loss(x, y, want)
+        losses.append(value)
+        adam.step(want, grads)
+    what = 'fit_companies (run again, from init_model("lstm", 1, 1, rng=1))'
+    if len(seen) < 3:  # it ran to the end without the notebook's model_loss: its losses tell
+        if not (isinstance(returned, list) and len(returned) == 1000):
+            raise AssertionError(f"{what} should return the list of its 1000 epoch losses")
+        _same_losses(returned[:3], losses, what, "Adam(lr=0.1), epochs=1000, one batch")
+        return
+    for step, (params, ref) in enumerate(zip(seen, snapshots, strict=True)):
+        if not (isinstance(params, dict) and set(params) == set(ref)):
+            raise AssertionError(
+                f"{what} gave model_loss, at its step {step + 1}, a params other than the dict "
+                "it was given: train the params passed to fit_companies in place"
+            )
+        for k in ref:
+            try:
+                close(params[k], ref[k], f"params[{k!r}] after {step} step(s)", rtol=1e-9)
+            except AssertionError as exc:
+                raise AssertionError(
+                    f"{what}: {exc}, against the course's Adam(lr=0.1) on the whole data set. "
+                    "Does fit_companies train the same way every time it is called, with your "
+                    "train and Adam, and do they pass their own tests?"
+                ) from None
 
 
 def check_memory(fit_memory, cell: str) -> None:
