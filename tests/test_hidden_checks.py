@@ -551,6 +551,28 @@ def test_init_params_with_zero_biases_besides_the_forget_gate_fails():
         check_init_params(lambda *args: init(*args, zero_biases=True))
 
 
+def test_init_params_that_ignores_a_generator_fails():
+    """An init_params that takes a seed but draws from a fixed seed of its own when given a
+    Generator gives equal params for two Generators of the same seed, and different ones for
+    different int seeds. Before (found in review), it passed: nothing asked whether the
+    caller's Generator was drawn from."""
+    from lstm_grading.hidden.ps03 import check_init_params
+
+    def init(D, H, rng=None, dtype=np.float64):
+        rng = np.random.default_rng(rng if rng is None or isinstance(rng, int) else 0)
+        bound = 1 / np.sqrt(H)
+        p = {
+            "Wx": rng.uniform(-bound, bound, (D, 4 * H)).astype(dtype),
+            "Wh": rng.uniform(-bound, bound, (H, 4 * H)).astype(dtype),
+            "b": rng.uniform(-bound, bound, 4 * H).astype(dtype),
+        }
+        p["b"][H : 2 * H] = 1.0
+        return p
+
+    with pytest.raises(AssertionError, match=r"^init_params drew nothing from the Generator"):
+        check_init_params(init)
+
+
 def _stable_tanh(x):
     z = np.exp(-np.abs(x))
     return np.sign(x) * (1.0 - z * z) / (1.0 + z * z)

@@ -62,9 +62,15 @@ def check_init_params(init_params) -> None:
         (2, 7, np.float64),
         (4, 16, np.float64),
     ]:
-        p = call_isolated(
-            init_params, D, H, np.random.default_rng(D * 100 + H), dtype, name="init_params"
-        )
+        generator = np.random.default_rng(D * 100 + H)
+        fresh = generator.bit_generator.state
+        p = call_isolated(init_params, D, H, generator, dtype, name="init_params")
+        if generator.bit_generator.state == fresh:
+            raise AssertionError(
+                f"init_params drew nothing from the Generator passed as rng (D, H = {D}, {H}): "
+                "draw every array from it, so that the caller's generator decides the params "
+                "(rng = np.random.default_rng(rng) returns a Generator as it is)"
+            )
         assert isinstance(p, dict) and sorted(p) == ["Wh", "Wx", "b"], (
             "params should be a dict with the keys Wx, Wh, b"
         )
