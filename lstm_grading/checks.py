@@ -17,6 +17,10 @@ What a notebook can do before a hidden test runs, and why it does not help:
   those (an array of ``HAND_WORKED_PARAMS``, or a view of it), fails the check too; a module's
   attribute read at once is that attribute (``lstm_core.GATES``, a tuple of names, is no
   data);
+* take the reference from this package's private copy (:func:`reference`, or
+  ``lstm_grading.hidden.contract``): while a student's function runs, :func:`reference` raises
+  :class:`ReferenceUsedError`, and that copy's data, bound in a cell before, is lstm_core's
+  data as above;
 * answer with a ready-made function the exercise rules out (``np.tanh`` in problem set 1):
   :func:`refusing` stands in for it wherever the function can find it while it runs, and
   :func:`reaches` names one held where nothing can stand in for it;
@@ -153,9 +157,40 @@ def refuse_other_libraries() -> None:
         sys.meta_path.insert(0, _OtherLibrariesRefused())
 
 
+# How many calls of a student's function are under way (call_isolated, or a training the
+# hidden tests watch): while one is, the reference copy refuses to give anything out.
+_students_calls = [0]
+
+
+@contextlib.contextmanager
+def students_call():
+    """While the block runs a student's function, :func:`reference` refuses: the private copy
+    is for the hidden tests, not for the function under test, which could otherwise take the
+    reference's data (``reference("HAND_WORKED_PARAMS")``, which runs none of its code) or its
+    optimizers through the grading package."""
+    _students_calls[0] += 1
+    try:
+        yield
+    finally:
+        _students_calls[0] -= 1
+
+
 def reference(name: str, package: str = "lstm_core"):
     """The reference implementation ``package.name``, from a private, untouched copy."""
+    if _students_calls[0]:
+        raise _AskedTheGrader(name)
     return getattr(_pristine(package), name)
+
+
+class _AskedTheGrader(ReferenceUsedError):
+    """Raised by :func:`reference` asked for ``what`` while a student's function runs."""
+
+    def __init__(self, what: str, name: str = "the function under test"):
+        super().__init__(
+            f"{name} asked the grading package for the reference's {what}; the exercise is to "
+            "write it yourself"
+        )
+        self.what = what
 
 
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__)) + os.sep
@@ -265,7 +300,7 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
             warnings.simplefilter("error")
             with _errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
                 before = _geterr()
-                with _out_of_reach(tuple(forbidden)) as used:
+                with _out_of_reach(tuple(forbidden)) as used, students_call():
                     result = fn(*args)
                 after = _geterr()
     except ImportError as exc:
@@ -275,6 +310,8 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
                 "the exercise is to write it yourself"
             ) from None
         raise
+    except _AskedTheGrader as exc:
+        raise _AskedTheGrader(exc.what, name) from None
     except Exception as exc:
         # The cause to report first: a call of the reference, whatever failed after it (the
         # reference's own errors name its arguments, not the student's mistake).
@@ -346,6 +383,16 @@ def _reference_objects(packages: tuple[str, ...]) -> dict[int, str]:
         for name, module in list(sys.modules.items())  # copied at once: threads import too
         if name.partition(".")[0] in packages and _is(module, types.ModuleType)
     ]
+    for package in packages:  # and those of its private copy (reference(...) in a cell)
+        if package in _pristine_packages:
+            alias = f"_lstm_grading_pristine_{package}"
+            copy = _pristine_packages[package]
+            modules.append((package, copy))
+            modules.extend(
+                (package + value.__name__[len(alias) :], value)
+                for value in list(vars(copy).values())
+                if _is(value, types.ModuleType) and value.__name__.startswith(alias + ".")
+            )
     for name, module in sorted(modules, key=lambda item: item[0].count(".")):
         found.setdefault(id(module), name)  # the package's own name first: lstm_core.X
         attributes = sorted(vars(module).items(), key=lambda item: item[0].startswith("_"))

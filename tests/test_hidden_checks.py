@@ -1105,6 +1105,40 @@ def refers_to_the_reference_in_a_branch_not_taken(x, check=False):
     return lstm_core.sigmoid(x) if check else 2 * x
 
 
+def asks_the_grader_for_the_params():
+    from lstm_grading.hidden.contract import hand_worked_params
+
+    return hand_worked_params()
+
+
+PRIVATE_PARAMS = None  # reference("HAND_WORKED_PARAMS") in a cell, set in the test
+
+
+def copies_the_graders_params():
+    return {k: v.copy() for k, v in PRIVATE_PARAMS.items()}
+
+
+def test_the_grading_packages_copy_of_the_reference_is_out_of_reach(monkeypatch):
+    """The grading package keeps a private copy of lstm_core (checks.reference): its data is
+    lstm_core's data, asked for while the function runs or taken in a cell before. Before
+    (found in review), hand_worked_params returning lstm_grading.hidden.contract's
+    hand_worked_params(), or a copy of reference("HAND_WORKED_PARAMS") bound in a cell,
+    passed problem set 4's test, and two_companies built from reference("COMPANIES") too."""
+    from lstm_grading.checks import reference
+    from lstm_grading.hidden.ps04 import check_hand_worked_params
+
+    with pytest.raises(
+        ReferenceUsedError,
+        match=r"^hand_worked_params asked the grading package for the reference's HAND_WORKED",
+    ):
+        check_hand_worked_params(asks_the_grader_for_the_params)
+    monkeypatch.setitem(globals(), "PRIVATE_PARAMS", reference("HAND_WORKED_PARAMS"))
+    assert PRIVATE_PARAMS is not lstm_core.HAND_WORKED_PARAMS
+    with pytest.raises(ReferenceUsedError, match=r"^f reads PRIVATE_PARAMS \(lstm_core\.HAND_W"):
+        call_isolated(copies_the_graders_params, name="f")
+    assert reference("GATES") == lstm_core.GATES  # given out again after the call
+
+
 def test_reading_a_constant_or_a_function_of_the_module_is_not_reading_its_data():
     """``lstm_core.GATES`` (a tuple of names, the book's idiom) read through the module passes,
     as ``from lstm_core import GATES`` does, and a function of it named but not run (the

@@ -475,6 +475,60 @@ def test_a_fit_companies_that_returns_its_first_losses_again_fails():
     ps06.check_companies(namespace["fit_companies"], namespace)
 
 
+def _steps_with(adam_class):
+    """A stand-in training: two steps of ``adam_class(lr=0.1)`` on one array."""
+
+    def fit():
+        params, optimizer = {"w": np.ones(2)}, adam_class(lr=0.1)
+        for _ in range(2):
+            optimizer.step(params, {"w": np.ones(2)})
+        return [0.0, 0.0]
+
+    return fit
+
+
+def _fresh_lstm_core():
+    """lstm_core loaded afresh from its files under another name, as a notebook could."""
+    import importlib.util
+    import sys
+
+    folder = Path(lstm_core.__file__).parent
+    spec = importlib.util.spec_from_file_location(
+        "my_copy", folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["my_copy"] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        for name in [n for n in sys.modules if n == "my_copy" or n.startswith("my_copy.")]:
+            del sys.modules[name]
+    return module
+
+
+def test_a_training_with_another_copy_of_lstm_cores_adam_is_refused():
+    """_watched swaps the code of the imported lstm_core's optimizers, which a copy made in the
+    notebook (the grading package's private one, reference("Adam") in a cell, or lstm_core
+    loaded afresh from its files) does not share, and the reference would hand its Adam to a
+    function that asked. Before (found in review), fit_memory and fit_companies could train
+    with any of these and pass as the student's own training."""
+    from lstm_grading.checks import reference
+
+    ran = r"^this training ran lstm_core's optimizer code \(Adam\.__init__, from a copy"
+    with pytest.raises(AssertionError, match=ran):
+        ps06._watched(_steps_with(reference("Adam")))
+    with pytest.raises(AssertionError, match=ran):
+        ps06._watched(_steps_with(_fresh_lstm_core().Adam))
+
+    def asks():
+        return _steps_with(reference("Adam"))()
+
+    with pytest.raises(AssertionError, match=r"asked the grading package for the reference's Ad"):
+        ps06._watched(asks)
+    assert ps06._watched(_steps_with(solution_namespace()["Adam"])) == [0.0, 0.0]
+    assert reference("Adam")(lr=0.1).lr == 0.1  # given out again after the call
+
+
 def test_check_train_names_the_argument_order():
     """A loop that calls loss_fn(params, x, y), the order the course dropped, is told so."""
     namespace = solution_namespace(

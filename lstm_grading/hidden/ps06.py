@@ -8,9 +8,12 @@ trained weights must be those of the reference run.
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 
-from ..checks import call_isolated, reference
+from ..checks import call_isolated, reference, students_call
 from .common import array_of, call, close, copy_arg, same
 
 
@@ -284,7 +287,11 @@ def _watched(fn, *args):
     """Call fn(*args) with lstm_core's optimizers, clipping and fit refusing to run.
 
     Their code objects are swapped for one that raises, so that references captured before
-    (``from lstm_core import Adam``) refuse too; the originals are put back afterwards.
+    (``from lstm_core import Adam``) refuse too; the originals are put back afterwards. Any
+    other copy of that code that runs (the grading package's private copy, taken by
+    ``reference("Adam")`` in a cell, or one the notebook loaded afresh from lstm_core's files)
+    is seen as it runs and fails the call when it returns, and ``reference`` gives nothing
+    while ``fn`` runs.
     """
     __tracebackhide__ = True
     import lstm_core
@@ -305,14 +312,39 @@ def _watched(fn, *args):
             obj = getattr(obj, part, None)
         if callable(obj) and hasattr(obj, "__code__") and not obj.__code__.co_freevars:
             targets.append(obj)
+    folder = os.path.dirname(os.path.abspath(lstm_core.__file__))
+    files = {os.path.join(folder, f) for f in ("optim.py", "train.py")}
+    ran = []
+
+    def tracer(frame, event, arg):
+        # "call" events only (it returns None): cheap, even through a whole training.
+        if event == "call" and frame.f_code.co_filename in files:
+            ran.append(frame.f_code.co_qualname)
+
     saved = [f.__code__ for f in targets]
+    previous = sys.gettrace()
     try:
         for f in targets:
             f.__code__ = _refuse.__code__
-        return fn(*args)
+        sys.settrace(tracer)
+        try:
+            with students_call():  # nor can it take the private copy's (checks.reference)
+                result = fn(*args)
+        except BaseException:
+            if not ran:
+                raise
+        finally:
+            sys.settrace(previous)
     finally:
         for f, code in zip(targets, saved, strict=True):
             f.__code__ = code
+    if ran:
+        raise AssertionError(
+            f"this training ran lstm_core's optimizer code ({ran[0]}, from a copy of lstm_core "
+            "made in the notebook or taken from the grading package); train with your own "
+            "Adam, clip_grad_norm and train"
+        )
+    return result
 
 
 def _reference_loop(x, y, params, loss, optimizer, clip, epochs, batch_size, clip_norm, rng):
