@@ -595,6 +595,30 @@ def test_check_gradient_errors_names_an_absolute_error():
         ps05.check_gradient_errors(namespace["gradient_errors"], namespace)
 
 
+def test_a_checker_that_reports_what_the_test_wants_without_checking_fails():
+    """gradient_errors that computes nothing and counts its calls: zeros on the first call (the
+    right backward pass), then a large error for c0, then for Wh, the order in which the test
+    hands it its two wrong passes. Before (found in review), it passed: only "above 1e-2" was
+    asked of the errors it reports for a wrong pass, not that they are that pass's errors."""
+    counting = (
+        "    _CALLS.append(1)\n"
+        "    errors = dict.fromkeys(inputs, 0.0)\n"
+        "    if len(_CALLS) > 1:\n"
+        '        errors["c0" if len(_CALLS) == 2 else "Wh"] = 0.5\n'
+        "    return errors"
+    )
+    namespace = solution_namespace(
+        ("def gradient_errors(", "_CALLS = []\n\n\ndef gradient_errors("),
+        (GRADIENT_ERRORS, counting),
+    )
+    with pytest.raises(
+        AssertionError,
+        match=r"^with a dc0 half its size, gradient_errors reports 0\.5 for c0, but that "
+        r"gradient's largest relative error is 0\.333333",
+    ):
+        ps05.check_gradient_errors(namespace["gradient_errors"], namespace)
+
+
 TORCH_BLOCKS = (
     "            dc_total * g * i * (1.0 - i),  # input gate\n"
     '            dc_total * cache["c_prev"] * f * (1.0 - f),  # forget gate\n'

@@ -447,15 +447,24 @@ def check_gradient_errors(gradient_errors, namespace: dict) -> None:
         wh[0, 0] = wh[0, 0] * 1.05 + 1e-3  # one entry of 4H * H = 36 off by about 5%
         return dx, dh0, dc0, {**grads, "Wh": wh}
 
-    for wrong, key, what in [
-        (off_c0, "c0", "a dc0 half its size"),
-        (off_one_entry, "Wh", "one entry of dWh 5% off"),
+    # The errors the wrong passes have against the true gradients (which the numerical ones
+    # are, to round-off): reported as they are, not as numbers that only look large enough.
+    _, _, dc0, grads = contract.backward(dhs, x, p, h0, c0)
+    wh = grads["Wh"].copy()
+    wh[0, 0] = wh[0, 0] * 1.05 + 1e-3
+    rel_error = reference("rel_error")
+    reports = []
+    for wrong, key, what, expected in [
+        (off_c0, "c0", "a dc0 half its size", rel_error(0.5 * dc0, dc0)),
+        (off_one_entry, "Wh", "one entry of dWh 5% off", rel_error(wh, grads["Wh"])),
     ]:
         namespace["lstm_backward"] = wrong
         try:
             errors = run()
         finally:
             namespace["lstm_backward"] = yours
+        reports.append((key, what, expected, errors))
+    for key, what, _, errors in reports:  # the usual mistakes first: they say more
         assert errors[key] > 1e-2, (
             f"gradient_errors missed {what}: it reports {errors[key]:.1e} for {key}; report "
             "rel_error(analytic, numerical), the largest entry's relative error, not an absolute "
@@ -463,3 +472,11 @@ def check_gradient_errors(gradient_errors, namespace: dict) -> None:
         )
         others = [k for k in keys if k != key and not errors[k] < 1e-7]
         assert not others, f"with only {key} wrong, gradient_errors reports errors for {others}"
+    for key, what, expected, errors in reports:
+        assert abs(errors[key] - expected) <= 1e-3 * expected, (
+            f"with {what}, gradient_errors reports {errors[key]!r} for {key}, but that "
+            f"gradient's largest relative error is {expected:.6g}: report rel_error(analytic, "
+            "numerical), the largest entry's relative error, with the numerical gradient "
+            "computed by your numerical_gradient on every run, for the lstm_backward the "
+            "notebook has at that moment"
+        )
