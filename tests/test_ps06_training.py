@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import assignment_suite
@@ -490,7 +491,6 @@ def _steps_with(adam_class):
 def _fresh_lstm_core():
     """lstm_core loaded afresh from its files under another name, as a notebook could."""
     import importlib.util
-    import sys
 
     folder = Path(lstm_core.__file__).parent
     spec = importlib.util.spec_from_file_location(
@@ -519,6 +519,13 @@ def test_a_training_with_another_copy_of_lstm_cores_adam_is_refused():
         ps06._watched(_steps_with(reference("Adam")))
     with pytest.raises(AssertionError, match=ran):
         ps06._watched(_steps_with(_fresh_lstm_core().Adam))
+
+    def unwatched():
+        sys.settrace(None)
+        return _steps_with(_fresh_lstm_core().Adam)()
+
+    with pytest.raises(AssertionError, match=r"^this training changed sys\.settrace"):
+        ps06._watched(unwatched)
 
     def asks():
         return _steps_with(reference("Adam"))()

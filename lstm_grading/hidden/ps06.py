@@ -330,6 +330,8 @@ def _watched(fn, *args):
         try:
             with students_call():  # nor can it take the private copy's (checks.reference)
                 result = fn(*args)
+            if sys.gettrace() is not tracer:
+                ran.append(None)
         except BaseException:
             if not ran:
                 raise
@@ -338,6 +340,12 @@ def _watched(fn, *args):
     finally:
         for f, code in zip(targets, saved, strict=True):
             f.__code__ = code
+    if None in ran:
+        raise AssertionError(
+            "this training changed sys.settrace, through which the test watches that it does not "
+            "run lstm_core's optimizer code; train with your own Adam, clip_grad_norm and train, "
+            "and leave sys.settrace alone"
+        )
     if ran:
         raise AssertionError(
             f"this training ran lstm_core's optimizer code ({ran[0]}, from a copy of lstm_core "
