@@ -16,7 +16,9 @@ What a notebook can do before a hidden test runs, and why it does not help:
   to a module of ``lstm_core``, to a dict, list or array one of them holds, or to one held in
   those (an array of ``HAND_WORKED_PARAMS``, or a view of it), fails the check too; a module's
   attribute read at once is that attribute (``lstm_core.GATES``, a tuple of names, is no
-  data);
+  data); and what it looks up by name while it runs (``globals()["HAND_WORKED_PARAMS"]``,
+  ``eval``, an attribute of an imported ``lstm_core`` module) is a stand-in that fails the
+  check when used (:class:`_Refused`);
 * take the reference from this package's private copy (:func:`reference`, or
   ``lstm_grading.hidden.contract``): while a student's function runs, :func:`reference` raises
   :class:`ReferenceUsedError`, and that copy's data, bound in a cell before, is lstm_core's
@@ -279,6 +281,81 @@ def _out_of_reach(packages: tuple[str, ...]):
         sys.modules.update(hidden)
 
 
+class _Refused:
+    """Stands in, while a student's function runs, for data of the reference package where
+    the function could look it up by name (``globals()["HAND_WORKED_PARAMS"]``, ``eval``,
+    ``vars(module)``, an attribute of an imported ``lstm_core`` module): any use of it is
+    recorded in ``log`` and raises."""
+
+    __slots__ = ("_log", "_what")
+
+    def __init__(self, what: str, log: list):
+        object.__setattr__(self, "_what", what)
+        object.__setattr__(self, "_log", log)
+
+    def _refuse(self, *args, **kwargs):
+        what = object.__getattribute__(self, "_what")
+        object.__getattribute__(self, "_log").append(what)
+        raise ReferenceUsedError(f"{what} is data of the reference package")
+
+    __getattribute__ = __setattr__ = __delattr__ = __call__ = _refuse
+    __getitem__ = __setitem__ = __delitem__ = __iter__ = __len__ = __contains__ = _refuse
+    __bool__ = __array__ = __index__ = __float__ = __int__ = _refuse
+
+    def __repr__(self) -> str:
+        return "<data of the reference package, out of reach while graded>"
+
+
+@contextlib.contextmanager
+def _data_out_of_reach(fn, packages: tuple[str, ...], reference: dict[int, str], log: list):
+    """For the block, :class:`_Refused` stands in for the reference's data (``reference``,
+    :func:`_reference_objects`) in the globals of ``fn`` (the notebook's: a name bound to it,
+    or to a view of one of its arrays) and among the attributes of the imported modules of
+    ``packages``: a function that looks it up by name while it runs (which reading its code
+    cannot see) finds the stand-in. Everything is put back afterwards. (A dict or list of the
+    notebook's holding some is not looked into: this runs at every call.)"""
+    swapped = []
+    try:
+        namespace = _namespace(fn) if reference else None
+        for key, value in list(namespace.items()) if type(namespace) is dict else ():
+            if _is(value, types.ModuleType) or _dunder(key):
+                continue
+            found = _which(value, reference, 0, [0])  # the data itself, or a view of an array
+            if found is not None:
+                swapped.append((namespace, key, value))
+                namespace[key] = _Refused(f"{key} ({found[1]})", log)
+        for module in [m for n, m in list(sys.modules.items()) if n.partition(".")[0] in packages]:
+            attributes = _MODULE_DICT(module) if _is(module, types.ModuleType) else None
+            for key, value in list(attributes.items()) if type(attributes) is dict else ():
+                if id(value) in reference and not _is(value, types.ModuleType) and not _dunder(key):
+                    swapped.append((attributes, key, value))
+                    attributes[key] = _Refused(f"{module.__name__}.{key}", log)
+        yield
+    finally:
+        for mapping, key, value in reversed(swapped):
+            mapping[key] = value
+
+
+def _dunder(key) -> bool:
+    """``__builtins__``, ``__name__``: a name of Python's (IPython's ``__``, ``___`` are not)."""
+    return type(key) is str and len(key) > 4 and key.startswith("__") and key.endswith("__")
+
+
+def _looked_up(fn, name: str, packages, looked_up: list[str]) -> ReferenceUsedError:
+    """The error for a function that used the reference's data (:class:`_Refused`): as read
+    from its code, if it is, else as found by name while it ran."""
+    read = _reads_reference(fn, tuple(packages))
+    if read is not None:
+        return ReferenceUsedError(
+            f"{name} reads {read} from the reference package; the exercise is to write it yourself"
+        )
+    return ReferenceUsedError(
+        f"{name} looked up {looked_up[0]} while it ran (by a name: globals(), eval, an imported "
+        "module's attributes), data of the reference package; the exercise is to write it "
+        "yourself"
+    )
+
+
 def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
     """Call ``fn(*args)`` as a hidden test should: reference out of reach, warnings as errors.
 
@@ -295,12 +372,18 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
         f"{name} called the reference package ({', '.join(forbidden)}: {{}}); "
         "the exercise is to write it yourself"
     )
+    reference = _reference_objects(tuple(forbidden))
+    looked_up: list[str] = []  # lstm_core's data, found by name while fn ran (_Refused)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             with _errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
                 before = _geterr()
-                with _out_of_reach(tuple(forbidden)) as used, students_call():
+                with (
+                    _data_out_of_reach(fn, tuple(forbidden), reference, looked_up),
+                    _out_of_reach(tuple(forbidden)) as used,
+                    students_call(),
+                ):
                     result = fn(*args)
                 after = _geterr()
     except ImportError as exc:
@@ -317,6 +400,8 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
         # reference's own errors name its arguments, not the student's mistake).
         if used:
             raise ReferenceUsedError(called.format(used[0])) from None
+        if looked_up:
+            raise _looked_up(fn, name, forbidden, looked_up) from None
         if isinstance(exc, (FloatingPointError, RuntimeWarning)):
             raise AssertionError(
                 f"{name} raised a floating-point warning ({exc}); {_numpy_warning_hint(exc)}"
@@ -324,7 +409,9 @@ def call_isolated(fn, *args, name: str | None = None, forbidden=("lstm_core",)):
         raise
     if used:  # first: the reference's own code may switch errors off where it checks them
         raise ReferenceUsedError(called.format(used[0]))
-    read = _reads_reference(fn, tuple(forbidden))
+    if looked_up:  # the function caught what the stand-in raised
+        raise _looked_up(fn, name, forbidden, looked_up)
+    read = _reads_reference(fn, tuple(forbidden), reference)
     if read is not None:
         raise ReferenceUsedError(
             f"{name} reads {read} from the reference package; the exercise is to write it yourself"
@@ -638,14 +725,14 @@ def _which(
     return None
 
 
-def _reads_reference(fn, packages: tuple[str, ...]) -> str | None:
+def _reads_reference(fn, packages: tuple[str, ...], reference=None) -> str | None:
     """``"NAME (lstm_core.X)"`` for the first value that ``fn`` reads (:func:`_reached`: a
     global name, a default argument, a variable of its closure, also those of the notebook's
     functions, classes and wrapped callables it reads) that is one of the modules of
     ``packages`` or their data (:func:`_reference_objects`), or a dict, list or tuple of the
     notebook's, or a ``functools.partial``, holding some. ``None`` if it reads none, or is not
-    a Python function."""
-    reference = _reference_objects(packages)
+    a Python function. ``reference``: :func:`_reference_objects` of ``packages``, if known."""
+    reference = _reference_objects(packages) if reference is None else reference
     budget = [_DATA_ITEMS]  # items of the notebook's containers looked into
     for what, value, _ in _reached(fn) if reference else ():
         found = _which(value, reference, _DATA_DEPTH, budget)

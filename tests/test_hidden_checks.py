@@ -1118,6 +1118,48 @@ def copies_the_graders_params():
     return {k: v.copy() for k, v in PRIVATE_PARAMS.items()}
 
 
+def looks_up_the_params_by_name():
+    return {k: v.copy() for k, v in globals()["HAND_WORKED_" + "PARAMS"].items()}
+
+
+def evaluates_the_name_of_an_array():
+    return {"Wx": eval("W" + "X").copy()}
+
+
+def looks_up_the_module_by_name():
+    return np.array(globals()["lstm_" + "core"].COMPANIES["A"][0])
+
+
+def catches_what_the_look_up_raises():
+    try:
+        return {k: v.copy() for k, v in globals()["HAND_WORKED_" + "PARAMS"].items()}
+    except Exception:
+        return {}
+
+
+@pytest.mark.parametrize(
+    ("fn", "says"),
+    [
+        (looks_up_the_params_by_name, "HAND_WORKED_PARAMS (lstm_core.HAND_WORKED_PARAMS)"),
+        (evaluates_the_name_of_an_array, "WX (lstm_core.HAND_WORKED_PARAMS['Wx'])"),
+        (looks_up_the_module_by_name, "lstm_core.COMPANIES"),
+        (catches_what_the_look_up_raises, "HAND_WORKED_PARAMS (lstm_core.HAND_WORKED_PARAMS)"),
+    ],
+)
+def test_the_reference_packages_data_looked_up_by_name_is_out_of_reach(fn, says):
+    """Reading a function's code shows the names it reads, not those it looks up while it
+    runs (globals()[...], eval, getattr on a module): while it runs, a stand-in that fails the
+    call takes the place of lstm_core's data in the notebook's globals and in lstm_core's
+    modules, and it is put back after. Before (found in review), hand_worked_params returning
+    a copy of globals()["HAND_WORKED_PARAMS"] passed problem set 4's test, and two_companies
+    built from globals()["COMPANIES"] too."""
+    with pytest.raises(ReferenceUsedError, match=rf"^f looked up {re.escape(says)} while it ran"):
+        call_isolated(fn, name="f")
+    assert globals()["HAND_WORKED_PARAMS"] is lstm_core.HAND_WORKED_PARAMS
+    assert globals()["WX"] is lstm_core.HAND_WORKED_PARAMS["Wx"]
+    assert type(lstm_core.COMPANIES) is dict and type(lstm_core.params.HAND_WORKED_PARAMS) is dict
+
+
 def test_the_grading_packages_copy_of_the_reference_is_out_of_reach(monkeypatch):
     """The grading package keeps a private copy of lstm_core (checks.reference): its data is
     lstm_core's data, asked for while the function runs or taken in a cell before. Before
