@@ -53,7 +53,9 @@ import importlib.util
 import itertools
 import os
 import random
+import signal
 import sys
+import threading
 import types
 import warnings
 
@@ -436,7 +438,8 @@ def _items(value, budget: list[int]):
     """``(key, item)`` of a dict, list or tuple, while ``budget[0]`` items remain to look at
     (each one taken counts)."""
     items = value.items() if type(value) is dict else enumerate(value)
-    for key, item in itertools.islice(items, max(budget[0], 0)):
+    # Taken at once (in C, so no thread of the notebook can change value meanwhile).
+    for key, item in list(itertools.islice(items, max(budget[0], 0))):
         budget[0] -= 1
         yield key, item
 
@@ -447,7 +450,7 @@ def _collect(value, name: str, found: dict[int, str], depth: int, budget: list[i
     if _is(value, _ndarray):
         found.setdefault(id(value), name)
         return True
-    if type(value) not in (dict, list, tuple) or depth == 0:
+    if not _exactly(value, (dict, list, tuple)) or depth == 0:
         return False
     held = False
     for key, item in _items(value, budget):
@@ -482,7 +485,7 @@ def _reference_objects(packages: tuple[str, ...]) -> dict[int, str]:
             )
     for name, module in sorted(modules, key=lambda item: item[0].count(".")):
         found.setdefault(id(module), name)  # the package's own name first: lstm_core.X
-        attributes = sorted(vars(module).items(), key=lambda item: item[0].startswith("_"))
+        attributes = sorted(_MODULE_DICT(module).items(), key=lambda item: item[0].startswith("_"))
         for attr, value in attributes:  # public names first: not lstm_core.params._arr
             if not (attr.startswith("__") and attr.endswith("__")):
                 _collect(value, f"{name}.{attr}", found, _DATA_DEPTH, budget)
@@ -493,6 +496,22 @@ def _is(value, kind) -> bool:
     """``isinstance(value, kind)`` by ``value``'s own type alone: never asks ``value`` for its
     ``__class__``, which a student's object may answer with an error, or with a lie."""
     return issubclass(type(value), kind)
+
+
+def _exactly(value, kinds: tuple) -> bool:
+    """``type(value) in kinds``, compared by identity: a student's metaclass may answer ``==``
+    with an error."""
+    cls = type(value)
+    return any(cls is kind for kind in kinds)
+
+
+# The dicts of a module and of a class, and a class's name and method resolution order, read
+# by the descriptors of ModuleType and type themselves: a student's module or metaclass may
+# answer ``vars()`` or ``cls.__name__`` with an error.
+_MODULE_DICT = types.ModuleType.__dict__["__dict__"].__get__
+_CLASS_DICT = type.__dict__["__dict__"].__get__
+_CLASS_NAME = type.__dict__["__name__"].__get__
+_CLASS_MRO = type.__dict__["__mro__"].__get__
 
 
 class _Slot:
@@ -515,7 +534,7 @@ class _Slot:
 
     @classmethod
     def attribute(cls, owner, name: str):
-        return cls(lambda: vars(owner)[name], lambda value: setattr(owner, name, value))
+        return cls(lambda: _CLASS_DICT(owner)[name], lambda v: type.__setattr__(owner, name, v))
 
     @classmethod
     def default(cls, fn, index: int):
@@ -550,10 +569,11 @@ def _global_reads(code: types.CodeType, namespace: dict):
         for attribute in instructions[k + 1 :]:
             if not _is(value, types.ModuleType) or attribute.opname not in _ATTRIBUTE_LOADS:
                 break
-            if attribute.argval not in vars(value):
+            attributes = _MODULE_DICT(value)
+            if type(attributes) is not dict or attribute.argval not in attributes:
                 break  # not there (yet): the module itself is what it reads
-            slot = _Slot.key(vars(value), attribute.argval)
-            what, value = f"{what}.{attribute.argval}", vars(value)[attribute.argval]
+            slot = _Slot.key(attributes, attribute.argval)
+            what, value = f"{what}.{attribute.argval}", attributes[attribute.argval]
         yield what, value, slot
 
 
@@ -584,14 +604,31 @@ def _wrapped(value) -> list:
 _METHOD_WRAPPER = type((0).__add__)
 
 
-def _own_class(value, namespace: dict):
+def _own_class(value, namespace: dict, known: dict | None = None):
     """The class of the notebook (one with a method defined in it) that ``value`` is, or is an
-    instance of; ``None`` otherwise."""
+    instance of; ``None`` otherwise. ``known``: the answers so far, by the class's ``id`` (a
+    walk asks about many values of a few classes: arrays, floats)."""
     cls = value if _is(value, type) else type(value)
-    for attribute in vars(cls).values():
-        fn = attribute.__func__ if type(attribute) in (staticmethod, classmethod) else attribute
+    if known is not None and id(cls) in known:
+        return known[id(cls)]
+    own = None
+    for attribute in list(_CLASS_DICT(cls).values()):
+        fn = attribute.__func__ if _exactly(attribute, (staticmethod, classmethod)) else attribute
         if _is(fn, types.FunctionType) and fn.__globals__ is namespace:
-            return cls
+            own = cls
+            break
+    if known is not None:
+        known[id(cls)] = own  # the class stays alive while the walk goes on: its id is its own
+    return own
+
+
+def _class_attribute(cls, name: str):
+    """``cls.name`` as found in the dicts of ``cls`` and its bases (no metaclass asked);
+    ``None`` if none has it."""
+    for base in _CLASS_MRO(cls):
+        attributes = _CLASS_DICT(base)
+        if name in attributes:
+            return attributes[name]
     return None
 
 
@@ -599,9 +636,9 @@ def _namespace(fn) -> dict | None:
     """The globals (the notebook's) of the Python function ``fn``, of the ``__call__`` of the
     class ``fn`` is an instance of, or of the first Python function a callable made from others
     wraps; ``None`` if there is none."""
-    call = type(fn).__call__ if callable(fn) else None
+    call = _class_attribute(type(fn), "__call__") if callable(fn) else None
     for candidate in (fn, call, *_wrapped(fn)):
-        if type(candidate) in (staticmethod, classmethod, types.MethodType):
+        if _exactly(candidate, (staticmethod, classmethod, types.MethodType)):
             candidate = candidate.__func__
         if _is(candidate, types.FunctionType):
             return candidate.__globals__
@@ -620,7 +657,7 @@ def _reached(fn):
     namespace = _namespace(fn)
     if namespace is None:
         return
-    seen, todo = set(), [fn]
+    seen, todo, known = set(), [fn], {}
     while todo:
         current = todo.pop()
         if id(current) in seen:
@@ -628,11 +665,13 @@ def _reached(fn):
         seen.add(id(current))
         read = []
         if _is(current, type):  # a class of the notebook: its attributes (methods too)
-            for name, value in vars(current).items():
+            attributes = itertools.islice(_CLASS_DICT(current).items(), _ATTRIBUTES)
+            for name, value in list(attributes):
                 if not (name.startswith("__") and name.endswith("__")) or callable(value):
-                    inner = value.__func__ if type(value) in (staticmethod, classmethod) else value
+                    own = _exactly(value, (staticmethod, classmethod))
+                    inner = value.__func__ if own else value
                     read.append(
-                        (f"{current.__name__}.{name}", inner, _Slot.attribute(current, name))
+                        (f"{_CLASS_NAME(current)}.{name}", inner, _Slot.attribute(current, name))
                     )
         elif _is(current, types.FunctionType):
             for k, value in enumerate(current.__defaults__ or ()):
@@ -651,8 +690,9 @@ def _reached(fn):
                 read.extend(_global_reads(code, namespace))
         else:  # an instance of a class of the notebook, or a callable made from others
             attributes = _own_dict(current)
-            if attributes is not None and _own_class(current, namespace):
-                read.extend((n, v, _Slot.key(attributes, n)) for n, v in attributes.items())
+            if attributes is not None and _own_class(current, namespace, known):
+                own = list(itertools.islice(attributes.items(), _ATTRIBUTES))
+                read.extend((n, v, _Slot.key(attributes, n)) for n, v in own)
                 todo.append(type(current))
             read.extend(("what it wraps", inner, None) for inner in _wrapped(current))
         for what, value, slot in read:
@@ -660,13 +700,14 @@ def _reached(fn):
             for inner in [value, *_wrapped(value)]:
                 if _is(inner, types.FunctionType) and inner.__globals__ is namespace:
                     todo.append(inner)
-                elif not _is(inner, types.FunctionType) and _own_class(inner, namespace):
+                elif not _is(inner, types.FunctionType) and _own_class(inner, namespace, known):
                     todo.append(inner)
                 elif inner is value:  # any other object's own attributes (a SimpleNamespace)
                     yield from _attributes_of(value, what)
 
 
-# How many attributes of an object of another class (not the notebook's) _reached looks at.
+# How many attributes of an object, or of a class of the notebook, _reached looks at (the
+# first ones: a class or object with more is looked at in part).
 _ATTRIBUTES = 1_000
 _NOT_INSTANCES = (types.ModuleType, type, types.FunctionType, types.CodeType)
 
@@ -689,7 +730,7 @@ def _attributes_of(value, what: str):
     ``__dict__`` of ``value``, an instance of a class (not a module, class or function)."""
     attributes = _own_dict(value)
     if attributes is not None:
-        for name, attribute in itertools.islice(list(attributes.items()), _ATTRIBUTES):
+        for name, attribute in list(itertools.islice(attributes.items(), _ATTRIBUTES)):
             yield f"{what}.{name}", attribute, _Slot.key(attributes, name)
 
 
@@ -709,7 +750,7 @@ def _which(
         array = _ndarray_base.__get__(array) if _is(array, _ndarray) else None
     if depth == 0:
         return None
-    if type(value) in (dict, list, tuple):
+    if _exactly(value, (dict, list, tuple)):
         items = _items(value, budget)
     elif _wrapped(value) or not deep or _is(value, _NOT_INSTANCES):
         items = ((None, inner) for inner in _wrapped(value))
@@ -719,7 +760,11 @@ def _which(
         found = _which(item, reference, depth - 1, budget, deep)
         if found is not None:  # the student's key shown only if it is a plain value
             shown = (
-                "" if key is None else repr(key) if type(key) in (str, int, float, bool) else "..."
+                ""
+                if key is None
+                else repr(key)
+                if _exactly(key, (str, int, float, bool))
+                else "..."
             )
             return (f"[{shown}]" if key is not None else "") + found[0], found[1]
     return None
@@ -747,16 +792,13 @@ def _refusing_copy(value, targets: dict[int, str], refuse):
     some; ``value`` itself otherwise."""
     if id(value) in targets:
         return refuse
-    if type(value) in (dict, list, tuple) and _which(value, targets, _DATA_DEPTH, [_DATA_ITEMS]):
+    if _exactly(value, (dict, list, tuple)) and _which(value, targets, _DATA_DEPTH, [_DATA_ITEMS]):
         if type(value) is dict:
-            return {k: _refusing_copy(v, targets, refuse) for k, v in value.items()}
+            return {k: _refusing_copy(v, targets, refuse) for k, v in list(value.items())}
         return type(value)(_refusing_copy(v, targets, refuse) for v in value)
     if _wrapped(value) and _which(value, targets, _DATA_DEPTH, [_DATA_ITEMS]):
         return refuse
     return value
-
-
-_MODULE_DICT = types.ModuleType.__dict__["__dict__"].__get__  # a module's own, never overridden
 
 
 def _names_of(targets) -> dict[int, str]:
@@ -779,27 +821,52 @@ def refusing(fn, targets, refuse):
     in place of ``fn``: ``refuse`` if ``fn`` is a target or wraps one, else ``fn``."""
     ids = _names_of(targets)
     swapped = []
+
+    def swap(slot, original, replacement):
+        try:
+            slot.put(replacement)
+        except Exception:  # a place the student's code will not let us write to: left as it is
+            return  # (reaches names a target held there)
+        swapped.append((slot, original))
+
     call = _refusing_copy(fn, ids, refuse) if callable(fn) else fn
     try:
         for _, _, slot in list(_reached(fn)):
             if slot is not None:
-                original = slot.get()
+                try:
+                    original = slot.get()
+                except Exception:  # gone meanwhile (a thread of the notebook): nothing to swap
+                    continue
                 replacement = _refusing_copy(original, ids, refuse)
                 if replacement is not original:
-                    swapped.append((slot, original))
-                    slot.put(replacement)
+                    swap(slot, original, replacement)
         for module in list(sys.modules.values()):  # a student may have put anything there
             attributes = _MODULE_DICT(module) if _is(module, types.ModuleType) else None
             if type(attributes) is dict:
                 for name, value in list(attributes.items()):
                     if id(value) in ids:
-                        slot = _Slot.key(attributes, name)
-                        swapped.append((slot, value))
-                        slot.put(refuse)
+                        swap(_Slot.key(attributes, name), value, refuse)
         yield call
     finally:
+        _put_back(swapped)
+
+
+def _put_back(swapped: list) -> None:
+    """Put each ``(slot, original)`` of ``swapped`` back, the last first: every one, even if
+    putting one back fails (the student's code changed a function's defaults meanwhile, say),
+    and with SIGINT and SIGALRM held meanwhile (a KeyboardInterrupt or the kernel guard's
+    CellTimeout would leave the rest swapped, np.tanh refusing in the whole kernel)."""
+    held = {signal.SIGINT, signal.SIGALRM}
+    main = threading.current_thread() is threading.main_thread()
+    can = main and hasattr(signal, "pthread_sigmask")
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, held) if can else None
+    try:
         for slot, original in reversed(swapped):
-            slot.put(original)
+            with contextlib.suppress(Exception):
+                slot.put(original)
+    finally:
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def reaches(fn, targets) -> str | None:

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 import lstm_core  # bound before call_isolated puts the package out of reach
-from lstm_grading import ReferenceUsedError, call_isolated
+from lstm_grading import ReferenceUsedError, call_isolated, checks
+from lstm_grading.checks import refusing
 from lstm_grading.hidden.ps01 import check_sigmoid, check_sigmoid_grad, check_tanh, check_tanh_grad
 from lstm_grading.hidden.ps03 import SWAPPED, check_cache, check_h
 
@@ -355,6 +356,108 @@ def test_an_object_that_raises_when_looked_at_is_looked_past(monkeypatch):
     check_tanh(notebook["tanh"])
     with pytest.raises(AssertionError, match=r"^tanh on standard normal inputs: 40 of 40 values"):
         check_tanh(notebook["TRAP"])
+
+
+TANH_OF_EXP = (
+    "def tanh(x):\n    {reads}\n    x = np.asarray(x, dtype=float)\n"
+    "    z = np.exp(-np.abs(x))\n    return np.sign(x) * (1.0 - z * z) / (1.0 + z * z)\n"
+)
+
+# Found in review: objects that made check_tanh itself raise (a TypeError or RuntimeError of
+# the student's, not a grade), while the tanh built from np.exp is right.
+NOTEBOOK_WITH_A_STRANGE_OBJECT = {
+    "a metaclass whose == raises": (
+        "class Meta(type):\n    def __eq__(cls, other):\n        raise TypeError('no ==')\n\n"
+        "    __hash__ = type.__hash__\n\n\n"
+        "class K(metaclass=Meta):\n    def m(self):\n        return 1\n\n\nk = K()\n",
+        "k",
+    ),
+    "a metaclass whose __getattribute__ raises": (
+        "class Meta(type):\n    def __getattribute__(cls, name):\n"
+        "        raise TypeError(name)\n\n\n"
+        "class K(metaclass=Meta):\n    def m(self):\n        return 1\n",
+        "K",
+    ),
+    "a module whose __getattribute__ raises, its attribute read": (
+        "import types\n\n\nclass M(types.ModuleType):\n"
+        "    def __getattribute__(self, name):\n        raise RuntimeError(name)\n\n\n"
+        "MOD = M('mod')\n",
+        "if x is None:\n        MOD.thing",
+    ),
+}
+
+
+@pytest.mark.parametrize("route", list(NOTEBOOK_WITH_A_STRANGE_OBJECT))
+def test_a_strange_object_the_function_reads_is_looked_past(route):
+    setup, reads = NOTEBOOK_WITH_A_STRANGE_OBJECT[route]
+    notebook: dict = {"np": np}
+    exec(setup + "\n\n" + TANH_OF_EXP.format(reads=reads), notebook)
+    check_tanh(notebook["tanh"])
+
+
+def test_a_dict_a_thread_of_the_notebook_changes_is_looked_at_without_error():
+    """The walk took a dict's items one by one: a thread adding keys meanwhile made it raise
+    'dictionary changed size during iteration'."""
+    notebook: dict = {"np": np}
+    exec(
+        "import threading\n\nSTATE = {'k0': [0]}\nSTOP = []\n\n\n"
+        "def _fill():\n    i = 0\n    while not STOP:\n        STATE[f'k{i}'] = [i]\n"
+        "        if len(STATE) > 500:\n            STATE.clear()\n        i += 1\n\n\n"
+        "THREAD = threading.Thread(target=_fill, daemon=True)\nTHREAD.start()\n\n\n"
+        + TANH_OF_EXP.format(reads="STATE"),
+        notebook,
+    )
+    try:
+        for _ in range(3):
+            check_tanh(notebook["tanh"])
+    finally:
+        notebook["STOP"].append(True)
+        notebook["THREAD"].join()
+
+
+def test_what_cannot_be_swapped_is_left_and_the_rest_put_back():
+    """A class whose metaclass refuses setattr held np.tanh (never called): refusing raised
+    the student's TypeError, and left the notebook's dict F with the refusing function in it."""
+    notebook: dict = {"np": np}
+    exec(
+        "F = {'t': np.tanh}\n\n\nclass Meta(type):\n"
+        "    def __setattr__(cls, name, value):\n        raise TypeError('frozen')\n\n\n"
+        "class K(metaclass=Meta):\n    check = staticmethod(np.tanh)\n\n"
+        "    def m(self):\n        return 1\n\n\n" + TANH_OF_EXP.format(reads="F, K"),
+        notebook,
+    )
+    check_tanh(notebook["tanh"])
+    assert notebook["F"] == {"t": np.tanh}
+    assert vars(notebook["K"])["check"].__func__ is np.tanh
+
+
+def test_every_place_is_put_back_though_one_cannot_be():
+    """Putting back stops at nothing: a place that fails (here a function's defaults the
+    student's code set to None meanwhile) leaves the others to be put back all the same."""
+    notebook: dict = {"np": np}
+    exec(
+        "F = [np.tanh]\n\n\n"
+        "def tanh(x, _t=np.tanh):\n    F\n    tanh.__defaults__ = None\n    return x\n",
+        notebook,
+    )
+    with refusing(notebook["tanh"], (np.tanh,), lambda *args: None) as call:
+        call(np.zeros(1))
+    assert notebook["F"] == [np.tanh] and type(np.tanh) is np.ufunc
+
+
+def test_the_first_thousand_attributes_of_a_notebook_object_are_looked_at():
+    """An object of a class of the notebook with many attributes: the walk took them all,
+    for every value asking its class whether it is the notebook's (check_tanh took minutes
+    for 300,000)."""
+    notebook: dict = {"np": np}
+    exec(
+        "class K:\n    def m(self):\n        return 1\n\n\nk = K()\n"
+        "for i in range(5000):\n    setattr(k, f'a{i}', float(i))\n\n\n"
+        + TANH_OF_EXP.format(reads="k"),
+        notebook,
+    )
+    read = [what for what, _, _ in checks._reached(notebook["tanh"])]
+    assert "a999" in read and "a1000" not in read
 
 
 def test_np_tanh_in_a_branch_not_taken_is_no_use_of_it():
