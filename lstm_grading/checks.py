@@ -861,18 +861,27 @@ def _put_back(swapped: list) -> None:
     """Put each ``(slot, original)`` of ``swapped`` back, the last first: every one, even if
     putting one back fails (the student's code changed a function's defaults meanwhile, say),
     and with SIGINT and SIGALRM held meanwhile (a KeyboardInterrupt or the kernel guard's
-    CellTimeout would leave the rest swapped, np.tanh refusing in the whole kernel)."""
-    held = {signal.SIGINT, signal.SIGALRM}
-    main = threading.current_thread() is threading.main_thread()
-    can = main and hasattr(signal, "pthread_sigmask")
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, held) if can else None
+    CellTimeout would leave the rest swapped, np.tanh refusing in the whole kernel): their
+    handlers run once all is back. Held by handlers of our own, not by the thread's signal
+    mask, which NumPy's BLAS threads do not share."""
+    caught: list[int] = []
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():  # signal.signal's own rule
+        for signum in (signal.SIGINT, signal.SIGALRM):
+            if signal.getsignal(signum) is not None:  # None: not Python's to hand back
+                handlers[signum] = signal.signal(signum, lambda n, frame: caught.append(n))
     try:
         for slot, original in reversed(swapped):
             with contextlib.suppress(Exception):
                 slot.put(original)
     finally:
-        if blocked is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(caught):
+            if callable(handler := handlers[signum]):
+                handler(signum, sys._getframe())
+            else:
+                signal.raise_signal(signum)
 
 
 def reaches(fn, targets) -> str | None:

@@ -1345,3 +1345,36 @@ def test_lstm_cores_arrays_in_a_container_of_the_notebook_are_its_data(fn, says)
     guides say so)."""
     with pytest.raises(ReferenceUsedError, match=rf"^f reads {re.escape(says)} from the ref"):
         call_isolated(fn, name="f")
+
+
+class _Alarm(BaseException):
+    """Stands in for the kernel guard's CellTimeout (a BaseException raised by SIGALRM)."""
+
+
+def test_putting_back_is_not_cut_short_by_the_guards_alarm():
+    """CellTimeout (SIGALRM) or KeyboardInterrupt (SIGINT) arriving while refusing puts places
+    back would leave the rest swapped: np.tanh refusing in the whole kernel for the notebook's
+    later tests. The signals are held until everything is back, then raised."""
+    import os
+    import signal
+
+    put: list[str] = []
+
+    def slot(name: str, alarm: bool = False):
+        def write(value):
+            if alarm:
+                os.kill(os.getpid(), signal.SIGALRM)
+            put.append(name)
+
+        return checks._Slot(lambda: None, write)
+
+    def ring(signum, frame):
+        raise _Alarm()
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    try:
+        with pytest.raises(_Alarm):
+            checks._put_back([(slot("first"), 1), (slot("alarm", True), 2), (slot("last"), 3)])
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert put == ["last", "alarm", "first"]
