@@ -586,7 +586,8 @@ def _global_reads(code: types.CodeType, namespace: dict):
 def _wrapped(value) -> list:
     """What a callable made from others calls or passes on: a ``functools.partial``'s
     function, arguments and keywords, a bound method's function and object, an
-    ``np.vectorize``'s function, an ``np.frompyfunc`` ufunc's function, a static or class
+    ``np.vectorize``'s function, an ``np.frompyfunc`` ufunc's function, the function a
+    ``functools.lru_cache`` caches, a static or class
     method's function, a property's; ``[]`` for anything else (also for an object that raises
     when looked at: a student's may)."""
     try:
@@ -594,6 +595,8 @@ def _wrapped(value) -> list:
             return [value.func, *value.args, *(value.keywords or {}).values()]
         if _is(value, np.vectorize):
             return [value.pyfunc]
+        if _is(value, _LRU_CACHE_WRAPPER):  # @functools.lru_cache, @functools.cache
+            return [value.__wrapped__]
         if _is(value, (staticmethod, classmethod)):
             return [value.__func__]
         if _is(value, property):
@@ -608,6 +611,7 @@ def _wrapped(value) -> list:
 
 
 _METHOD_WRAPPER = type((0).__add__)
+_LRU_CACHE_WRAPPER = type(functools.lru_cache(lambda: None))
 
 
 def _own_class(value, namespace: dict, known: dict | None = None):
@@ -708,6 +712,8 @@ def _reached(fn):
                     todo.append(inner)
                 elif not _is(inner, types.FunctionType) and _own_class(inner, namespace, known):
                     todo.append(inner)
+                elif inner is not value and _wrapped(inner):  # a wrapper of a wrapper
+                    todo.append(inner)
                 elif inner is value:  # any other object's own attributes (a SimpleNamespace)
                     yield from _attributes_of(value, what)
 
@@ -758,10 +764,11 @@ def _which(
         return None
     if _exactly(value, (dict, list, tuple)):
         items = _items(value, budget)
-    elif _wrapped(value) or not deep or _is(value, _NOT_INSTANCES):
+    elif not deep or _is(value, _NOT_INSTANCES):
         items = ((None, inner) for inner in _wrapped(value))
-    else:
-        items = ((None, inner) for _, inner in _items(gc.get_referents(value), budget))
+    else:  # what it wraps first, then all it refers to (an lru_cache's cache too)
+        referents = (inner for _, inner in _items(gc.get_referents(value), budget))
+        items = ((None, inner) for inner in itertools.chain(_wrapped(value), referents))
     for key, item in items:
         found = _which(item, reference, depth - 1, budget, deep)
         if found is not None:  # the student's key shown only if it is a plain value
