@@ -456,7 +456,7 @@ def _collect(value, name: str, found: dict[int, str], depth: int, budget: list[i
     if _is(value, _ndarray):
         found.setdefault(id(value), name)
         return True
-    if not _exactly(value, (dict, list, tuple)) or depth == 0:
+    if id(type(value)) not in _CONTAINERS or depth == 0:
         return False
     held = False
     for key, item in _items(value, budget):
@@ -509,6 +509,9 @@ def _exactly(value, kinds: tuple) -> bool:
     with an error."""
     cls = type(value)
     return any(cls is kind for kind in kinds)
+
+
+_CONTAINERS = frozenset({id(dict), id(list), id(tuple)})  # id(type(v)) in it: _exactly, faster
 
 
 # The dicts of a module and of a class, and a class's name and method resolution order, read
@@ -762,7 +765,7 @@ def _which(
         array = _ndarray_base.__get__(array) if _is(array, _ndarray) else None
     if depth == 0:
         return None
-    if _exactly(value, (dict, list, tuple)):
+    if id(type(value)) in _CONTAINERS:
         items = _items(value, budget)
     elif not deep or _is(value, _NOT_INSTANCES):
         items = ((None, inner) for inner in _wrapped(value))
@@ -805,7 +808,7 @@ def _refusing_copy(value, targets: dict[int, str], refuse):
     some; ``value`` itself otherwise."""
     if id(value) in targets:
         return refuse
-    if _exactly(value, (dict, list, tuple)) and _which(value, targets, _DATA_DEPTH, [_DATA_ITEMS]):
+    if id(type(value)) in _CONTAINERS and _which(value, targets, _DATA_DEPTH, [_DATA_ITEMS]):
         if type(value) is dict:
             return {k: _refusing_copy(v, targets, refuse) for k, v in list(value.items())}
         return type(value)(_refusing_copy(v, targets, refuse) for v in value)
