@@ -851,9 +851,9 @@ def refusing(fn, targets, refuse):
             if slot is not None:
                 try:
                     original = slot.get()
-                except Exception:  # gone meanwhile (a thread of the notebook): nothing to swap
-                    continue
-                replacement = _refusing_copy(original, ids, refuse)
+                    replacement = _refusing_copy(original, ids, refuse)
+                except Exception:  # gone meanwhile (a thread of the notebook), or a dict whose
+                    continue  # keys raise when hashed again: left as it is, for reaches to name
                 if replacement is not original:
                     swap(slot, original, replacement)
         for module in list(sys.modules.values()):  # a student may have put anything there

@@ -321,6 +321,12 @@ NOTEBOOK_HOLDING_TANH = {
     "def tanh(x):\n    return T.f(np.asarray(x, dtype=float))\n",
     "a mappingproxy": "import types\n\nM = types.MappingProxyType({'f': np.tanh})\n\n"
     "def tanh(x):\n    return M['f'](np.asarray(x, dtype=float))\n",
+    # Found in review: copying this dict (to put a refusing function in it) raised the
+    # student's RuntimeError from check_tanh itself.
+    "a dict whose key raises when hashed again": "class Key:\n    broken = False\n\n"
+    "    def __hash__(self):\n        if Key.broken:\n            raise RuntimeError('no hash')\n"
+    "        return 1\n\n\nF = {Key(): np.tanh}\nKey.broken = True\n\n\n"
+    "def tanh(x):\n    return next(iter(F.values()))(np.asarray(x, dtype=float))\n",
     "the cache of a functools.cache helper, tried once in the notebook": "import functools\n\n\n"
     "@functools.cache\ndef _ready_made():\n    return np.tanh\n\n\n_ready_made()\n\n\n"
     "def tanh(x):\n    return _ready_made()(np.asarray(x, dtype=float))\n",
