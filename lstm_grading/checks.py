@@ -831,9 +831,11 @@ def refusing(fn, targets, refuse):
     it: as an attribute of any imported module (``np.tanh``, ``np._core.umath.tanh``, a name
     the notebook imported it as), and in every value ``fn`` reads (:func:`_reached`: a default
     argument, a closure's variable, a dict or list of the notebook's, a ``functools.partial``
-    or ``np.vectorize`` of it, a class attribute). Everything is put back afterwards. A target
-    held only inside what the student made in C (an ``np.frompyfunc`` ufunc) or in an object
-    of another library is not replaced: :func:`reaches` names it instead. Yields what to call
+    or ``np.vectorize`` of it, a class attribute). Everything is put back afterwards
+    (:func:`_put_back`). A target held only inside what the student made in C (an
+    ``np.frompyfunc`` ufunc, an ``lru_cache``'s cache) or in an object of another library, or
+    in a place the student's code will not let us write to or copy, is not replaced:
+    :func:`reaches` names it instead. Yields what to call
     in place of ``fn``: ``refuse`` if ``fn`` is a target or wraps one, else ``fn``."""
     ids = _names_of(targets)
     swapped = []
