@@ -618,21 +618,33 @@ _LRU_CACHE_WRAPPER = type(functools.lru_cache(lambda: None))
 
 
 def _own_class(value, namespace: dict, known: dict | None = None):
-    """The class of the notebook (one with a method defined in it) that ``value`` is, or is an
-    instance of; ``None`` otherwise. ``known``: the answers so far, by the class's ``id`` (a
-    walk asks about many values of a few classes: arrays, floats)."""
+    """The class of the notebook (one with a method defined in it or in one of its bases) that
+    ``value`` is, or is an instance of; ``None`` otherwise. ``known``: the answers so far, by
+    the class's ``id`` (a walk asks about many values of a few classes: arrays, floats)."""
     cls = value if _is(value, type) else type(value)
     if known is not None and id(cls) in known:
         return known[id(cls)]
     own = None
-    for attribute in list(_CLASS_DICT(cls).values()):
-        fn = attribute.__func__ if _exactly(attribute, (staticmethod, classmethod)) else attribute
-        if _is(fn, types.FunctionType) and fn.__globals__ is namespace:
-            own = cls
+    for base in _CLASS_MRO(cls):
+        for attribute in list(itertools.islice(_CLASS_DICT(base).values(), _ATTRIBUTES)):
+            own_method = _exactly(attribute, (staticmethod, classmethod))
+            fn = attribute.__func__ if own_method else attribute
+            if _is(fn, types.FunctionType) and fn.__globals__ is namespace:
+                own = cls
+                break
+        if own is not None:
             break
     if known is not None:
         known[id(cls)] = own  # the class stays alive while the walk goes on: its id is its own
     return own
+
+
+def _same_module(one, other) -> bool:
+    """Whether two classes' ``__module__`` (a name, or ``None`` for a class made where there
+    is no ``__name__``) are the same: plain strings only, a student's may be anything."""
+    if one is None or other is None:
+        return one is other
+    return type(one) is str and type(other) is str and one == other
 
 
 def _class_attribute(cls, name: str):
@@ -686,6 +698,10 @@ def _reached(fn):
                     read.append(
                         (f"{_CLASS_NAME(current)}.{name}", inner, _Slot.attribute(current, name))
                     )
+            module = _CLASS_DICT(current).get("__module__")
+            for base in _CLASS_MRO(current)[1:]:  # its bases defined in the notebook too
+                if _same_module(_CLASS_DICT(base).get("__module__"), module):
+                    todo.append(base)
         elif _is(current, types.FunctionType):
             for k, value in enumerate(current.__defaults__ or ()):
                 read.append(("a default argument", value, _Slot.default(current, k)))

@@ -257,6 +257,17 @@ NOTEBOOK_BORROWING_TANH = {
         "T = np.vectorize(_scalar, otypes=[float])\n\n\n"
         "def tanh(x):\n    return T(np.asarray(x, dtype=float))\n"
     ),
+    # Found in review: a base class of the notebook's class was not looked into.
+    "a static method of a base class": (
+        "import numpy as np\n\n\nclass Base:\n    f = staticmethod(np.tanh)\n\n\n"
+        "class Sub(Base):\n    def __call__(self, x):\n"
+        "        return self.f(np.asarray(x, dtype=float))\n\n\ntanh = Sub()\n"
+    ),
+    "a dict of a base class, through its subclass": (
+        "import numpy as np\n\n\nclass Base:\n    T = {'t': np.tanh}\n\n"
+        "    def g(self):\n        return 1\n\n\nclass Sub(Base):\n    pass\n\n\n"
+        "def tanh(x):\n    return Sub.T['t'](np.asarray(x, dtype=float))\n"
+    ),
     "a helper function of the notebook": (
         "import numpy as np\n\n"
         "def _helper(x):\n    return np._core.umath.tanh(x)\n\n"
