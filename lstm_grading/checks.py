@@ -491,8 +491,13 @@ def _reference_objects(packages: tuple[str, ...]) -> dict[int, str]:
             )
     for name, module in sorted(modules, key=lambda item: item[0].count(".")):
         found.setdefault(id(module), name)  # the package's own name first: lstm_core.X
-        attributes = sorted(_MODULE_DICT(module).items(), key=lambda item: item[0].startswith("_"))
-        for attr, value in attributes:  # public names first: not lstm_core.params._arr
+        attributes = _MODULE_DICT(module)
+        if type(attributes) is not dict:
+            continue
+        # Names only (a student may put anything in a module's dict), public ones first: not
+        # lstm_core.params._arr
+        names = [(a, v) for a, v in list(attributes.items()) if type(a) is str]
+        for attr, value in sorted(names, key=lambda item: item[0].startswith("_")):
             if not (attr.startswith("__") and attr.endswith("__")):
                 _collect(value, f"{name}.{attr}", found, _DATA_DEPTH, budget)
     return found

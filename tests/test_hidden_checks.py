@@ -1406,3 +1406,12 @@ def test_putting_back_is_not_cut_short_by_the_guards_alarm():
     finally:
         signal.signal(signal.SIGALRM, previous)
     assert put == ["last", "alarm", "first"]
+
+
+def test_a_module_of_the_reference_package_with_a_key_not_a_name_is_looked_past(monkeypatch):
+    """Found in review: a module in sys.modules under lstm_core's name whose dict has a key
+    that is not a string made every isolated call raise AttributeError ('startswith')."""
+    module = types.ModuleType("lstm_core.extra")
+    vars(module)[1] = "one"
+    monkeypatch.setitem(sys.modules, "lstm_core.extra", module)
+    assert call_isolated(lambda: np.zeros(1), name="f").tolist() == [0.0]
