@@ -39,6 +39,17 @@ CLIP_CALL = (
     "                grads, _ = clip_grad_norm(grads, clip_norm)\n"
 )
 FIT_COMPANIES = "    return train(x, y, params, model_loss, Adam(lr=0.1), epochs=1000)"
+
+
+def trained_with(prelude: str, body: str) -> dict:
+    """The solution's namespace, trained, with ``prelude`` (module-level lines) before
+    fit_companies and ``body`` in place of its last line."""
+    first = f"{prelude}\nimport lstm_core\n\n\ndef fit_companies(params):"
+    return trained_companies(
+        solution_namespace(("def fit_companies(params):", first), (FIT_COMPANIES, body))
+    )
+
+
 FIT_MEMORY = (
     "    return train(x, y, params, model_loss, Adam(lr=0.01), epochs=40, batch_size=64, "
     "clip_norm=1.0, rng=0)"
@@ -432,47 +443,46 @@ def test_check_companies_stops_its_second_run_through_the_imported_model_loss():
     assert namespace["model_loss"] is counting
 
 
-FIT_COMPANIES = "    return train(x, y, params, model_loss, Adam(lr=0.1), epochs=1000)"
-
-
-def test_a_fit_companies_that_used_lstm_cores_adam_in_the_visible_run_alone_fails():
-    """The visible test's run of fit_companies is not watched, and check_companies compares
-    that run with the reference's: a fit_companies that trains with lstm_core's Adam the first
-    time it is called, and with its own broken one after (lr=0.2 stands for the bug), gets its
-    losses and weights right there. Its second, watched run must train as the reference does
-    too. Before (found in review), that run was only stopped after three steps: it passed."""
-    first = "_CALLS = []\nimport lstm_core\n\n\ndef fit_companies(params):"
-    stateful = (
+# fit_companies variants whose second, watched run trains otherwise than their first (the
+# visible test's, not watched): (module-level prelude, last line(s), what the check says).
+RUN_AGAIN = {
+    # lstm_core's Adam the first time it is called, its own broken one after (lr=0.2 stands
+    # for the bug): the first run's losses and weights are right.
+    "lstm_cores_adam_in_the_visible_run_alone": (
+        "_CALLS = []",
         "    _CALLS.append(1)\n"
         "    mine = lstm_core.Adam(lr=0.1) if len(_CALLS) == 1 else Adam(lr=0.2)\n"
-        "    return train(x, y, params, model_loss, mine, epochs=1000)"
-    )
-    namespace = trained_companies(
-        solution_namespace(("def fit_companies(params):", first), (FIT_COMPANIES, stateful))
-    )
-    with pytest.raises(AssertionError, match=r"run again.*params\['Wx'\] after 1 step\(s\)"):
-        ps06.check_companies(namespace["fit_companies"], namespace)
-
-
-def test_a_fit_companies_that_returns_its_first_losses_again_fails():
-    """Run again, a fit_companies that does not call the notebook's model_loss is judged by the
-    losses it returns: those of the first run, kept, are not the new start's; lstm_core's own
-    model_loss, called by name, is the same loss and passes."""
-    first = "_KEPT = []\nimport lstm_core\n\n\ndef fit_companies(params):"
-    kept = (
+        "    return train(x, y, params, model_loss, mine, epochs=1000)",
+        r"run again.*params\['Wx'\] after 1 step\(s\)",
+    ),
+    # The first run's losses kept and returned again (no call of the notebook's model_loss:
+    # judged by the losses it returns, not the new start's).
+    "its_first_losses_returned_again": (
+        "_KEPT = []",
         "    if not _KEPT:\n"
         "        _KEPT.append(train(x, y, params, model_loss, Adam(lr=0.1), epochs=1000))\n"
-        "    return list(_KEPT[0])"
-    )
-    namespace = trained_companies(
-        solution_namespace(("def fit_companies(params):", first), (FIT_COMPANIES, kept))
-    )
-    with pytest.raises(AssertionError, match=r"run again.*epoch losses against the course's"):
+        "    return list(_KEPT[0])",
+        r"run again.*epoch losses against the course's",
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", list(RUN_AGAIN))
+def test_a_fit_companies_that_trains_otherwise_when_run_again_fails(variant):
+    """check_companies compares the visible test's run of fit_companies (not watched) with the
+    reference's; its second, watched run must train as the reference does too. Before (found
+    in review), that run was only stopped after three steps: both variants passed."""
+    prelude, body, says = RUN_AGAIN[variant]
+    namespace = trained_with(prelude, body)
+    with pytest.raises(AssertionError, match=says):
         ps06.check_companies(namespace["fit_companies"], namespace)
+
+
+def test_a_fit_companies_that_calls_lstm_cores_model_loss_by_name_passes():
+    """Run again, a fit_companies that does not call the notebook's model_loss is judged by the
+    losses it returns: lstm_core's own model_loss, called by name, is the same loss."""
     by_name = "    return train(x, y, params, lstm_core.model_loss, Adam(lr=0.1), epochs=1000)"
-    namespace = trained_companies(
-        solution_namespace(("def fit_companies(params):", first), (FIT_COMPANIES, by_name))
-    )
+    namespace = trained_with("_KEPT = []", by_name)
     ps06.check_companies(namespace["fit_companies"], namespace)
 
 
