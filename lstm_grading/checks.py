@@ -330,18 +330,17 @@ def _data_out_of_reach(fn, packages: tuple[str, ...], reference: dict[int, str],
                 continue
             found = _which(value, reference, 0, [0])  # the data itself, or a view of an array
             if found is not None:
-                swapped.append((namespace, key, value))
+                swapped.append((_Slot.key(namespace, key), value))
                 namespace[key] = _Refused(f"{key} ({found[1]})", log)
         for module in [m for n, m in list(sys.modules.items()) if n.partition(".")[0] in packages]:
             attributes = _MODULE_DICT(module) if _is(module, types.ModuleType) else None
             for key, value in list(attributes.items()) if type(attributes) is dict else ():
                 if id(value) in reference and not _is(value, types.ModuleType) and not _dunder(key):
-                    swapped.append((attributes, key, value))
+                    swapped.append((_Slot.key(attributes, key), value))
                     attributes[key] = _Refused(f"{module.__name__}.{key}", log)
         yield
     finally:
-        for mapping, key, value in reversed(swapped):
-            mapping[key] = value
+        _put_back(swapped)  # all of it, a CellTimeout or Ctrl-C meanwhile held
 
 
 def _dunder(key) -> bool:
@@ -815,9 +814,16 @@ def _reads_reference(fn, packages: tuple[str, ...], reference=None) -> str | Non
     notebook's, or a ``functools.partial``, holding some. ``None`` if it reads none, or is not
     a Python function. ``reference``: :func:`_reference_objects` of ``packages``, if known."""
     reference = _reference_objects(packages) if reference is None else reference
+    return _first_reached(fn, reference) if reference else None
+
+
+def _first_reached(fn, found_in: dict[int, str], deep: bool = False) -> str | None:
+    """``"NAME (X)"`` for the first value ``fn`` reads (:func:`_reached`) that is one of the
+    objects ``found_in`` names by ``id``, or holds or wraps one (:func:`_which`, ``deep`` as
+    there, within :data:`_DATA_ITEMS` items in all); ``None`` if none."""
     budget = [_DATA_ITEMS]  # items of the notebook's containers looked into
-    for what, value, _ in _reached(fn) if reference else ():
-        found = _which(value, reference, _DATA_DEPTH, budget)
+    for what, value, _ in _reached(fn):
+        found = _which(value, found_in, _DATA_DEPTH, budget, deep)
         if found is not None:
             return f"{what}{found[0]} ({found[1]})"
     return None
@@ -922,13 +928,7 @@ def reaches(fn, targets) -> str | None:
     the callables ``targets``, or holds or wraps one, in any object the garbage collector sees
     it referred to by; ``None`` if none. Read from its code: a name in a branch not taken
     counts too."""
-    ids = _names_of(targets)
-    budget = [_DATA_ITEMS]
-    for what, value, _ in _reached(fn):
-        found = _which(value, ids, _DATA_DEPTH, budget, deep=True)
-        if found is not None:
-            return f"{what}{found[0]} ({found[1]})"
-    return None
+    return _first_reached(fn, _names_of(targets), deep=True)
 
 
 def _numpy_warning_hint(exc: BaseException) -> str:

@@ -1415,3 +1415,23 @@ def test_a_module_of_the_reference_package_with_a_key_not_a_name_is_looked_past(
     vars(module)[1] = "one"
     monkeypatch.setitem(sys.modules, "lstm_core.extra", module)
     assert call_isolated(lambda: np.zeros(1), name="f").tolist() == [0.0]
+
+
+def test_the_reference_datas_stand_ins_are_put_back_with_the_alarm_held(monkeypatch):
+    """The stand-ins call_isolated puts in place of lstm_core's data (looked up by name while
+    the function runs) go back through checks._put_back, which holds CellTimeout and Ctrl-C
+    until all is back (test above): before, they went back in a loop of their own, and an
+    alarm there left lstm_core's data refusing in the notebook for its later tests."""
+    put_back = []
+
+    def spy(swapped):
+        put_back.append([original for _, original in swapped])
+        real(swapped)
+
+    real = checks._put_back
+    monkeypatch.setattr(checks, "_put_back", spy)
+    notebook = {"WX": WX, "np": np}
+    exec("def f():\n    return np.zeros(1)\n", notebook)
+    assert call_isolated(notebook["f"], name="f").tolist() == [0.0]
+    assert any(any(o is WX for o in originals) for originals in put_back)
+    assert notebook["WX"] is WX and lstm_core.HAND_WORKED_PARAMS["Wx"] is WX
