@@ -45,7 +45,7 @@ _SQUASH_TEX = {"f": r"$\sigma$", "i": r"$\sigma$", "g": r"$\tanh$", "o": r"$\sig
 
 #: Symbols of the trace keys of :func:`lstm_core.lstm_step_trace`, for labels and legends.
 SYMBOLS = {
-    **{f"a_{k}": rf"$a_{{{_GATE_TEX[k]}}}$" for k in GATES},
+    **{f"a_{k}": rf"$a^{k}_t$" for k in GATES},  # the gate's block of a_t, as in chapter 9
     **{k: rf"${_GATE_TEX[k]}_t$" for k in GATES},
     "c_kept": r"$f_t\, c_{t-1}$",
     "c_added": r"$i_t\, \tilde c_t$",

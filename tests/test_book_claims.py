@@ -350,6 +350,27 @@ def test_the_notation_table_claims_the_same_cell_only_for_the_texts_it_maps():
     assert "The texts in the table below write the same cell" in text
 
 
+def test_a_gates_sum_is_written_one_way_on_every_page_and_in_the_plots():
+    """One notation for a gate's sum (pre-activation): $a^k_t$, the block k of
+    $a_t = x_t W_x + h_{t-1} W_h + b$ in chapter 9, with k a key of lc.GATES (g for the
+    candidate, as lstm_core's trace names it `a_g`). Chapter 7's table once wrote $a_f$ and
+    $a_c$, and plots.SYMBOLS $a_{\\tilde c}$, where chapter 9's backward step writes $a^f_t$
+    and $a^g_t$."""
+    written = set()
+    for path in PAGES:
+        for maths in re.findall(r"\$\$?([^$]+)\$\$?", path.read_text(encoding="utf-8")):
+            # a symbol a with a sub- or superscript: a_t, a^f_t, a^{g}_t, a_f, a_{\tilde c} ...
+            found = re.findall(r"(?<![\\\w])a([_^](?:\{[^}]*\}|\\tilde c|\w)(?:_t)?)", maths)
+            written |= set(found)
+    assert written, "no gate sums found: the pattern no longer matches the pages"
+    allowed = {"_t"} | {f"^{k}_t" for k in lc.GATES} | {f"^{{{k}}}_t" for k in lc.GATES}
+    assert written <= allowed, sorted(written - allowed)
+    from lstm_core import plots
+
+    for k in lc.GATES:
+        assert plots.SYMBOLS[f"a_{k}"] == f"$a^{k}_t$"
+
+
 def test_to_torch_moves_the_candidate_from_fourth_to_third_place():
     """ch7: "`to_torch` transposes the weights, moves the candidate's block from fourth to third
     place (and the output gate's from third to fourth) and puts the whole bias into
