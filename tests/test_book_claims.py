@@ -297,8 +297,20 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
     """Words the prose puts on numbers it glues, which a change of the example could make
     false, are asserted where the numbers are computed: ch5's gradient that "neither vanishes
     nor explodes" and "survives ... almost intact" (within a factor of 2 of 1), ch10's untrained
-    predictions, "nearly the same number for both" companies."""
+    predictions, "nearly the same number for both" companies, and ch8's two-memories figure,
+    whose text alternative says which way each company's lines go."""
     cases = {
+        "08-unrolling.md": (
+            [
+                "company A's line stays slightly below zero before day",
+                "company B's line climbs steadily from zero",
+                "A's line stays near zero, slightly negative",
+                "B's line rises from about",
+            ],
+            "assert (c[0, :-1] < 0).all() and c[1, 0] > 0 and (np.diff(c[1]) > 0).all()\n"
+            "assert (h[0, :-1] < 0).all() and np.abs(h[0]).max() < 0.2"
+            " and (np.diff(h[1]) > 0).all()",
+        ),
         "05-cell-state.md": (
             ["the total neither vanishes nor explodes", "steps almost intact"],
             "assert 0.5 < ones_grad.min() and ones_grad.max() < 2 and 0.5 < ones_prod[-1]",
