@@ -299,11 +299,26 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
     nor explodes" and "survives ... almost intact" (within a factor of 2 of 1), ch10's untrained
     predictions, "nearly the same number for both" companies, and the text alternatives of
     figures, which say which way lines go: ch8's two memories, ch9's gradient reach, ch10's
-    memory-task curves and lag sweep."""
+    memory-task curves and lag sweep; ch6's output-gate response."""
     cases = {
         "05-cell-state.md": (
             ["the total neither vanishes nor explodes", "steps almost intact"],
             ["assert 0.5 < ones_grad.min() and ones_grad.max() < 2 and 0.5 < ones_prod[-1]"],
+        ),
+        # the bottom panel of ch6's response figure: its text alternative once said every h_t
+        # line rises "to a plateau at the height of the corresponding output gate"; the line for
+        # h_{t-1} = 0 peaks at 0.60 and falls with its gate to 0.21, and all three turn down
+        "06-output-gate.md": (
+            [
+                "h_t is near zero for very negative inputs, rises steeply to a peak and from there "
+                "on follows the output gate of the top panel down",
+            ],
+            [
+                "assert h_line[0] < 1e-3 and 0 < top < len(h_line) - 1",
+                "assert (np.diff(h_line[: top + 1]) > 0).all() and "
+                "(np.diff(h_line[top:]) < 0).all()",
+                "assert (h_line[top:] > 0.9 * o_line[top:]).all()",
+            ],
         ),
         "08-unrolling.md": (
             [
