@@ -374,6 +374,25 @@ def test_parameter_count_is_4h_d_plus_h_plus_1():
     assert sum(v.size for v in P.values()) == 12
 
 
+def test_the_block_ranges_the_pages_give_follow_from_the_gate_orders():
+    """ch7, exercise 7.2: the candidate is "columns $3H$ to $4H - 1$" of `Wx` and "rows $2H$ to
+    $3H - 1$" of PyTorch's `weight_ih_l0` (the page's code printed whether the two blocks
+    agree, and asserted nothing); ps03: the fused step "squashes the first $3H$ columns with
+    the sigmoid and the last $H$ with tanh". Both follow from lc.GATES and lc.TORCH_GATES."""
+    seven = " ".join(page("07-whole-cell.md").split())
+    assert "columns $3H$ to $4H - 1$" in seven and "rows $2H$ to $3H - 1$" in seven
+    assert 'assert lc.gate_slice("g", H_) == slice(3 * H_, 4 * H_)' in seven
+    assert "assert np.array_equal(ours, theirs.T)" in seven
+    H = 5
+    assert lc.gate_slice("g", H) == slice(3 * H, 4 * H) and lc.TORCH_GATES.index("g") == 2
+    three = " ".join(page("assignments/ps03-cell.md").split())
+    assert "squashes the first $3H$ columns with the sigmoid and the last $H$ with tanh" in three
+    assert lc.GATES[-1] == "g"  # the tanh block last, the three sigmoid gates before it
+    assert [lc.gate_slice(k, H) for k in lc.GATES[:3]] == [
+        slice(k * H, (k + 1) * H) for k in range(3)
+    ]
+
+
 def test_character_model_count_is_4h_v_plus_h_plus_1_plus_read_out():
     """ch11, exercise 11.3: an LSTM over V characters with a read-out to V scores has
     4H(V + H + 1) + (H + 1)V numbers."""
