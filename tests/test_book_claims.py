@@ -299,8 +299,21 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
     nor explodes" and "survives ... almost intact" (within a factor of 2 of 1), ch10's untrained
     predictions, "nearly the same number for both" companies, and the text alternatives of
     figures, which say which way lines go: ch8's two memories, ch9's gradient reach, ch10's
-    memory-task curves and lag sweep; ch6's output-gate response."""
+    memory-task curves and lag sweep; ch6's output-gate response. Also the samples of ch11's
+    exercise 11.4: a loop near temperature 0, random characters at a large one."""
     cases = {
+        # exercise 11.4's solution says what the samples of ch11's character model do
+        "11-applications.md": (
+            [
+                "the model writes its single most likely continuation, which soon falls into a "
+                "loop of frequent words",
+                "the text turns into random characters from the alphabet",
+            ],
+            [
+                "assert any(tail[p:] == tail[:-p] for p in range(1, 21)), cold",
+                "assert len(set(hot)) > 2 * len(set(cold)), (hot, cold)",
+            ],
+        ),
         "05-cell-state.md": (
             ["the total neither vanishes nor explodes", "steps almost intact"],
             ["assert 0.5 < ones_grad.min() and ones_grad.max() < 2 and 0.5 < ones_prod[-1]"],
