@@ -302,14 +302,17 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
     memory-task curves and lag sweep; ch6's output-gate response. Also the samples of ch11's
     exercise 11.4: a loop near temperature 0, random characters at a large one."""
     cases = {
-        # exercise 11.4's solution says what the samples of ch11's character model do
+        # exercise 11.4's solution says what the samples of ch11's character model do; the
+        # autocorrelation figure's alt text names the first and the last of its bars
         "11-applications.md": (
             [
                 "the model writes its single most likely continuation, which soon falls into a "
                 "loop of frequent words",
                 "the text turns into random characters from the alphabet",
+                "IBM to the Nasdaq index",
             ],
             [
+                'assert (tickers[0], tickers[-1]) == ("IBM", "^IXIC"), tickers',
                 "assert any(tail[p:] == tail[:-p] for p in range(1, 21)), cold",
                 "assert len(set(hot)) > 2 * len(set(cold)), (hot, cold)",
             ],
