@@ -1063,6 +1063,21 @@ def test_python_version_is_the_same_everywhere():
         assert asked == {version}, (name, asked)
 
 
+def test_the_pytorch_version_the_pages_name_is_the_pinned_one():
+    """references (the oracle's documentation, "version 2.13") and the README ("PyTorch 2.13.0
+    CPU as the test oracle") name the torch that pyproject.toml pins; chapter 12 glues the
+    version it ran, but these two pages are plain Markdown, so their numbers are typed."""
+    pins = set(re.findall(r'"torch==([\d.]+)"', (ROOT / "pyproject.toml").read_text()))
+    assert len(pins) == 1, pins  # one torch for the book and the tests
+    (pinned,) = pins
+    minor = ".".join(pinned.split(".")[:2])
+    refs = " ".join(page("references.md").split())
+    assert re.findall(r"`torch\.nn\.LSTM` \(version ([\d.]+),", refs) == [minor]
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    named = set(re.findall(r"PyTorch (\d+\.\d+\.\d+) CPU", readme))
+    assert named == {pinned}, named
+
+
 def test_student_guide_quotes_the_grading_time_limit():
     """student guide: "60 seconds by default" is the grader's default cell timeout, which
     nbgrader_config.py uses too (tests/test_grading_inputs.py loads it)."""
