@@ -1494,11 +1494,25 @@ def test_pytorch_initialises_the_forget_bias_like_every_other_bias(torch):
 
 
 def test_default_forget_bias_is_one():
-    """ch3, ch9: lc.init_params starts the forget gate's bias at 1, the others like the weights."""
+    """ch3, ch9, references: lc.init_params starts the forget gate's bias at 1, the others like
+    the weights. ch9 draws its "LSTM with lstm_core's default forget-gate bias" with that
+    default but labels and glues a typed fb_default = 1.0: the page asserts the two are equal
+    (it once did not); references.md says "`lstm_core` starts the forget-gate bias at 1"."""
     b = lc.init_params(3, 4, rng=0)["b"]
     assert np.all(b[lc.gate_slice("f", 4)] == 1.0)
     others = np.delete(b, np.arange(16)[lc.gate_slice("f", 4)])
     assert np.all(np.abs(others) <= 1 / np.sqrt(4))
+    default = inspect.signature(lc.init_params).parameters["forget_bias"].default
+    assert default == 1.0
+    assert "`lstm_core` starts the forget-gate bias at 1)" in " ".join(
+        page("references.md").split()
+    )
+    nine = page("09-bptt.md")
+    assert "fb_default, fb_open = 1.0, 3.0" in nine
+    assert (
+        'assert fb_default == inspect.signature(lc.init_params).parameters["forget_bias"].default'
+        in nine
+    )
 
 
 @pytest.mark.parametrize("number", range(1, 7))
