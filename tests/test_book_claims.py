@@ -298,9 +298,10 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
     false, are asserted where the numbers are computed: ch5's gradient that "neither vanishes
     nor explodes" and "survives ... almost intact" (within a factor of 2 of 1), ch10's untrained
     predictions, "nearly the same number for both" companies, and the text alternatives of
-    figures, which say which way lines go: ch8's two memories, ch9's gradient reach, ch10's
-    memory-task curves and lag sweep; ch6's output-gate response. Also the samples of ch11's
-    exercise 11.4: a loop near temperature 0, random characters at a large one."""
+    figures, which say which way lines go: ch1's gradient against the lag, ch6's output-gate
+    response, ch8's two memories, ch9's gradient reach, ch10's memory-task curves and lag
+    sweep. Also the samples of ch11's exercise 11.4: a loop near temperature 0, random
+    characters at a large one, and the names of the first and last bars of ch11's figure."""
     cases = {
         # exercise 11.4's solution says what the samples of ch11's character model do; the
         # autocorrelation figure's alt text names the first and the last of its bars
@@ -315,6 +316,18 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 'assert (tickers[0], tickers[-1]) == ("IBM", "^IXIC"), tickers',
                 "assert any(tail[p:] == tail[:-p] for p in range(1, 21)), cold",
                 "assert len(set(hot)) > 2 * len(set(cold)), (hot, cold)",
+            ],
+        ),
+        "01-why-memory.md": (
+            [
+                "The dashed blue line, for the network as initialised, falls along a nearly "
+                "straight line",
+                "rises jaggedly",
+                "lost, a straight line on the logarithmic axis",
+            ],
+            [
+                "assert np.abs(log_small - straight).max() < 0.05 * (log_small[0] - log_small[-1])",
+                "assert log_large[-1] > log_large[0] and (np.diff(log_large) < 0).any()",
             ],
         ),
         "05-cell-state.md": (
