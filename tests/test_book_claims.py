@@ -301,7 +301,9 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
     figures, which say which way lines go: ch1's gradient against the lag, ch6's output-gate
     response, ch8's two memories, ch9's gradient reach, ch10's memory-task curves and lag
     sweep. Also the samples of ch11's exercise 11.4: a loop near temperature 0, random
-    characters at a large one, and the names of the first and last bars of ch11's figure."""
+    characters at a large one, and the names of the first and last bars of ch11's figure. And
+    the words that call a glued difference rounding error (ch7, ch8, ch9, ch12) or say that a
+    gradient check passed (ch9: every relative error below 1e-7)."""
     cases = {
         # exercise 11.4's solution says what the samples of ch11's character model do; the
         # autocorrelation figure's alt text names the first and the last of its bars
@@ -330,6 +332,15 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "assert log_large[-1] > log_large[0] and (np.diff(log_large) < 0).any()",
             ],
         ),
+        # words that say a glued difference is rounding error, or a gradient check passed
+        "07-whole-cell.md": (
+            ["could differ only by rounding error"],
+            ["assert gap < 1e-12"],
+        ),
+        "12-beyond.md": (
+            ["and the next float64: rounding error"],
+            ['assert max(diffs.values()) < 100 * np.finfo(np.float64).eps  # "rounding error"'],
+        ),
         "05-cell-state.md": (
             ["the total neither vanishes nor explodes", "steps almost intact"],
             ["assert 0.5 < ones_grad.min() and ones_grad.max() < 2 and 0.5 < ones_prod[-1]"],
@@ -355,16 +366,26 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "company B's line climbs steadily from zero",
                 "A's line stays near zero, slightly negative",
                 "B's line rises from about",
+                "All three give the same memories",
             ],
             [
+                'assert gap < 1e-12  # "All three give the same memories": to rounding error',
                 "assert (c[0, :-1] < 0).all() and c[1, 0] > 0 and (np.diff(c[1]) > 0).all()",
                 "assert (h[0, :-1] < 0).all() and np.abs(h[0]).max() < 0.2 and "
                 "(np.diff(h[1]) > 0).all()",
             ],
         ),
         "09-bptt.md": (
-            ["with the default forget bias falls at every lag too, but more slowly"],
-            ["assert lstm1_norms[0] / lstm1_norms[-1] < rnn_norms[0] / rnn_norms[-1]"],
+            [
+                "with the default forget bias falls at every lag too, but more slowly",
+                "The course's tests hold the two equal to rounding error in float64",
+                "numerical derivatives agree with the backward pass",
+            ],
+            [
+                "assert lstm1_norms[0] / lstm1_norms[-1] < rnn_norms[0] / rnn_norms[-1]",
+                'assert ref_gap < 1e-12  # "equal to rounding error in float64"',
+                "assert max(errors.values()) < 1e-7",
+            ],
         ),
         "10-training.md": (
             [
