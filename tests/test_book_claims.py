@@ -302,7 +302,7 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
     response, ch8's two memories, ch9's gradient reach, ch10's memory-task curves and lag
     sweep. Also the samples of ch11's exercise 11.4: a loop near temperature 0, random
     characters at a large one, and the names of the first and last bars of ch11's figure. And
-    the words that call a glued difference rounding error (ch7, ch8, ch9, ch12) or say that a
+    the words that call a difference rounding error (ch2, ch3, ch7, ch8, ch9, ch12) or say that a
     gradient check passed (ch9: every relative error below 1e-7)."""
     cases = {
         # exercise 11.4's solution says what the samples of ch11's character model do; the
@@ -333,6 +333,14 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
             ],
         ),
         # words that say a glued difference is rounding error, or a gradient check passed
+        "02-sigmoid-tanh.md": (
+            ["Numerically the two sides agree to rounding error"],
+            ['assert gap < 1e-12  # "the two sides agree to rounding error"'],
+        ),
+        "03-forget-gate.md": (
+            ["Let us check that the two ways of writing it agree"],
+            ['assert np.abs(f - f_joined).max() < 1e-12  # "the two ways of writing it agree"'],
+        ),
         "07-whole-cell.md": (
             ["could differ only by rounding error"],
             ["assert gap < 1e-12"],
