@@ -388,8 +388,10 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "with the default forget bias falls at every lag too, but more slowly",
                 "The course's tests hold the two equal to rounding error in float64",
                 "numerical derivatives agree with the backward pass",
+                "hold exactly. Setting $W_h = 0$",
             ],
             [
+                'assert hw_gap < 1e-12  # "We can watch {eq}`eq-highway` hold exactly"',
                 "assert lstm1_norms[0] / lstm1_norms[-1] < rnn_norms[0] / rnn_norms[-1]",
                 'assert ref_gap < 1e-12  # "equal to rounding error in float64"',
                 "assert max(errors.values()) < 1e-7",
