@@ -95,6 +95,7 @@ class ExportReport:
     unmatched_canvas: list[str] = field(default_factory=list)  # Canvas key values
     unmatched_course: list[str] = field(default_factory=list)  # course student ids
     unmatched_map: list[str] = field(default_factory=list)  # --map student ids, none the course's
+    missing: str = "blank"  # what a course student without a submission got: --missing
 
     def lines(self) -> list[str]:
         out = [
@@ -109,13 +110,28 @@ class ExportReport:
         for label, names in [
             ("need manual grading (left blank, Canvas keeps its grade)", self.needs_grading),
             ("did not submit", self.not_submitted),
-            ("in the Canvas file but not in the course", self.unmatched_canvas),
+            (
+                "in the Canvas file but not in the course" + self._not_in_course(),
+                self.unmatched_canvas,
+            ),
             ("in the course but not in the Canvas file (left out)", self.unmatched_course),
             ("in the map file but not in the course (a typo?)", self.unmatched_map),
         ]:
             if names:
                 out.append(f"{len(names)} {label}: {', '.join(names)}")
         return out
+
+    def _not_in_course(self) -> str:
+        """Why ``--missing zero`` left the Canvas-only rows blank: nbgrader's course holds only
+        the students of gradebook.db, and ``nbgrader zip_collect`` adds none (autograding adds
+        those who submitted), so a student who never submitted is not one of them."""
+        if self.missing != "zero":
+            return ""
+        return (
+            " (left blank, even with --missing zero: not students of gradebook.db, where "
+            "autograding adds those who submitted; add the class with nbgrader db student "
+            "import, or one with nbgrader db student add ID)"
+        )
 
 
 def _norm(value: str) -> str:
@@ -317,7 +333,7 @@ def fill_column(
             f"{max_score:g}; pass --scale to rescale the scores, or fix the points in Canvas"
         )
     factor = points / max_score if scale and points is not None and max_score else 1.0
-    report = ExportReport(header, key, points, max_score, factor != 1.0)
+    report = ExportReport(header, key, points, max_score, factor != 1.0, missing=missing)
 
     by_key: dict[str, dict[str, str]] = {}
     keyless = []  # rows with nothing in the key column: they match no student

@@ -165,6 +165,37 @@ def test_missing_zero_writes_zero_for_no_submission(course):
     assert report.not_submitted == ["mzhu@uni.example"]
 
 
+def test_missing_zero_needs_the_student_in_the_gradebook(course, capsys):
+    """A student who submitted nothing at all is not in gradebook.db (autograding adds those who
+    submitted; zip_collect adds no one), so ``--missing zero`` leaves their row blank: the line
+    that lists them says so and how to add them, and once added (what ``nbgrader db student
+    add`` does) they get 0. Found in an instructor's walk: before, the line was the same as
+    without ``--missing zero``, and the guide promised 0 for "no submission"."""
+    export = course / "Grades-LSTM.csv"
+    with open(export, "a", encoding="utf-8") as f:
+        f.write('"Nobody, Ned",1005,S1005,nned@uni.example,LSTM 101,,,,,,,,\n')
+    out = course / "import.csv"
+    argv = ["--canvas", str(export), "--column", "Problem set 1", "--assignment", "ps01"]
+    argv += ["--course", str(course), "--missing", "zero", "--out", str(out)]
+    assert canvas.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    line = next(x for x in lines if "in the Canvas file but not in the course" in x)
+    assert "left blank, even with --missing zero" in line, line
+    assert "nbgrader db student add ID" in line and line.endswith(
+        "nned@uni.example, test_student_abc"
+    )
+    assert {r[3]: r[-1] for r in read_rows(out)[2:]}["nned@uni.example"] == ""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.update_or_create_student("nned@uni.example")  # nbgrader db student add's call
+    assert canvas.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "1 in the Canvas file but not in the course (left blank" in " ".join(lines)
+    assert {r[3]: r[-1] for r in read_rows(out)[2:]}["nned@uni.example"] == "0"
+    # Without --missing zero, blank is what the student gets anyway: no hint.
+    assert canvas.main([*argv[:-4], "--out", str(out)]) == 0
+    assert "even with" not in capsys.readouterr().out
+
+
 def test_points_mismatch_needs_scale(course):
     out = course / "import.csv"
     with pytest.raises(ValueError, match=r"scale: .* worth 20 points, the assignment 16"):
