@@ -721,6 +721,7 @@ GENERATED = (
     "downloaded/",  # nbgrader zip_collect's: the files downloaded from the LMS
 )
 OUTPUTS = {"gradebook.db", "grades.csv", "summary.csv", "summary.json", "manifest.json"}
+OUTPUTS |= {"timestamp.txt"}  # nbgrader collect's, beside a submission
 
 
 def test_every_file_the_pages_name_exists():
@@ -1331,3 +1332,34 @@ def test_plain_nbgrader_skips_a_student_already_autograded(tmp_path, empty_grade
     assert "Skipping existing assignment" in done.stdout
     assert (course / "autograded" / "alice" / "ps01" / NB).read_text() == notebook  # untouched
     assert "force" in AutogradeApp.flags
+
+
+def test_plain_feedback_without_force_keeps_a_page_that_has_no_timestamp(tmp_path, empty_gradebook):
+    """instructor guide, 7. Feedback: a submission collected from Canvas has no timestamp.txt
+    (the course's ``named_regexp`` has no ``timestamp`` group, so ``zip_collect`` writes none),
+    and `nbgrader generate_feedback <id>` without `--force` then skips a student whose page
+    exists, however new the graded notebook: the page of an earlier submission stays (found in
+    an instructor's walk: a resubmitted student, regraded, kept a 7/10 page beside a 10/10
+    grade; the guide had said only a submission graded again unchanged keeps its page)."""
+    from course import run_forked
+    from small_course import NB, make_course
+
+    guide = flat("instructor-guide")
+    assert "so without `--force` none of their pages is ever rewritten" in guide
+    config = (ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
+    regexp = re.search(r"named_regexp = \(\n\s*r\"(.*)\"\n\)", config).group(1)
+    assert "(?P<student_id>" in regexp and "(?P<timestamp>" not in regexp
+    notebook = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    course = make_course(tmp_path, empty_gradebook, notebook)
+    for folder in ("submitted", "autograded"):
+        (course / folder / "alice" / "ps01").mkdir(parents=True)
+        (course / folder / "alice" / "ps01" / NB).write_text(notebook)
+    page = course / "feedback" / "alice" / "ps01" / "ps01.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("the page of the earlier submission")
+    os.utime(page, (0, 0))  # older than the new autograded notebook: still kept
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = run_forked(["generate_feedback", "ps01"], course, env)
+    assert done.returncode == 0, done.stdout
+    assert "Skipping existing assignment" in done.stdout
+    assert page.read_text() == "the page of the earlier submission"
