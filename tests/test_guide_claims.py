@@ -1363,3 +1363,40 @@ def test_plain_feedback_without_force_keeps_a_page_that_has_no_timestamp(tmp_pat
     assert done.returncode == 0, done.stdout
     assert "Skipping existing assignment" in done.stdout
     assert page.read_text() == "the page of the earlier submission"
+
+
+@pytest.mark.parametrize("step", ["autograde", "generate_feedback"])
+def test_plain_nbgrader_grades_again_by_itself_only_a_later_timestamp(tmp_path, step):
+    """instructor guide, 5. and 7.: without `--force`, `nbgrader autograde` and `nbgrader
+    generate_feedback` process again a student already done only when the source's
+    timestamp.txt is later than the destination's; with no timestamp (a submission from
+    Canvas), or the same one, they skip it, even if the notebook changed (found in an
+    instructor's walk: the guide had said autograde always skips, and feedback is rewritten
+    for a newer submission). nbgrader's own decision, ``init_destination``, asked directly."""
+    from nbgrader.converters import Autograde, GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+
+    guide = flat("instructor-guide")
+    assert "submissions from Canvas have none, so a student who submitted again is" in guide
+    source, dest, converter, name = {
+        "autograde": ("submitted", "autograded", Autograde, "ps01.ipynb"),
+        "generate_feedback": ("autograded", "feedback", GenerateFeedback, "ps01.html"),
+    }[step]
+    coursedir = CourseDirectory(root=str(tmp_path))
+    coursedir.assignment_id = "ps01"
+    done = converter(coursedir=coursedir)
+    for folder in (source, dest):
+        (tmp_path / folder / "alice" / "ps01").mkdir(parents=True)
+    (tmp_path / source / "alice" / "ps01" / "ps01.ipynb").write_text("{}")
+    (tmp_path / dest / "alice" / "ps01" / name).write_text("done before")
+
+    def stamp(folder, when):
+        (tmp_path / folder / "alice" / "ps01" / "timestamp.txt").write_text(when)
+
+    assert not done.init_destination("ps01", "alice")  # no timestamp: skipped
+    stamp(source, "2026-01-02 10:00:00.000000 UTC")
+    stamp(dest, "2026-01-02 10:00:00.000000 UTC")
+    assert not done.init_destination("ps01", "alice")  # the same: skipped
+    stamp(dest, "2026-01-01 10:00:00.000000 UTC")
+    assert done.init_destination("ps01", "alice")  # later: done again
+    assert not (tmp_path / dest / "alice" / "ps01").exists()  # the old result removed first
