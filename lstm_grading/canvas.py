@@ -327,6 +327,13 @@ def fill_column(
                     f"canvas: the {POINTS_POSSIBLE} of {header!r} is {text!r}; expected a number "
                     "of points (is the file a Canvas export?)"
                 )
+    if scale and not points:
+        # Nothing to rescale to: the scores would go out unscaled, the --scale asked for unmet.
+        raise ValueError(
+            f"scale: the Canvas file gives {header!r} {'no' if points is None else '0'} "
+            f"{POINTS_POSSIBLE}; expected a number of points above 0, to rescale the scores to "
+            "(or leave out --scale)"
+        )
     if points is not None and points != max_score and not scale:
         raise ValueError(
             f"scale: Canvas's {header!r} is worth {points:g} points, the assignment "

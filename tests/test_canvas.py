@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -206,6 +207,28 @@ def test_points_mismatch_needs_scale(course):
     assert report.scaled
     # 15.5 of 16 is 19.375 of 20, written to two decimals.
     assert {r[3]: r[-1] for r in read_rows(out)[2:]}["JDoe@uni.example"] == "19.38"
+
+
+@pytest.mark.parametrize("points", ["", "0.00", None])
+def test_scale_without_points_to_scale_to_is_refused(course, points):
+    """--scale with no Points Possible for the column (the cell empty, 0, or no such row at
+    all) has nothing to rescale to: refused, naming --scale, rather than the scores written
+    unscaled without a word (found in an instructor's walk: a file without the row, --scale,
+    and 12-point scores went out for a 10-point Canvas assignment)."""
+    lines = CANVAS_EXPORT.splitlines(keepends=True)
+    if points is None:
+        lines = [x for x in lines if "Points Possible" not in x]
+    else:
+        lines[1] = lines[1].replace(",16.00,", f",{points},", 1)
+    (course / "Grades-LSTM.csv").write_text("".join(lines), encoding="utf-8")
+    out = course / "import.csv"
+    given = "0" if points == "0.00" else "no"  # an empty cell gives no points either
+    message = f"scale: the Canvas file gives 'Problem set 1 (123456)' {given} Points Possible; "
+    with pytest.raises(ValueError, match=re.escape(message)):
+        canvas.export_canvas(
+            course / "Grades-LSTM.csv", course, "ps01", "Problem set 1", out, scale=True
+        )
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("scale", [False, True])
