@@ -280,7 +280,10 @@ def read_mapping(path: Path) -> dict[str, str]:
             )
         sid, value = row[sid_at].strip(), row[canvas_at].strip()
         if sid in mapping:
-            raise ValueError(f"map: student_id {sid!r} appears twice in {shown(path)}")
+            raise ValueError(
+                f"map: student_id {sid!r} appears twice in {shown(path)} (rows of canvas values "
+                f"{mapping[sid]!r} and {value!r}); expected one row per student"
+            )
         mapping[sid] = value
     return mapping
 
@@ -350,7 +353,10 @@ def fill_column(
             keyless.append(f"{row.get('Student', '').strip() or '(no name)'} (no {key})")
             continue
         if value in by_key:
-            raise ValueError(f"key: {row[key]!r} appears twice in the Canvas column {key!r}")
+            raise ValueError(
+                f"key: {row[key]!r} appears twice in the Canvas column {key!r}; expected a "
+                "column that names each student once (another --key)"
+            )
         by_key[value] = row
     mapping = mapping or {}
     matched: dict[str, str] = {}  # normalised Canvas key -> value to write
@@ -362,10 +368,12 @@ def fill_column(
             continue
         if target in matched_by:
             other = matched_by[target]
+            mapped = sid in mapping or other in mapping
             raise ValueError(
-                f"{'map' if sid in mapping or other in mapping else 'key'}: the course students "
+                f"{'map' if mapped else 'key'}: the course students "
                 f"{other!r} and {sid!r} both match the Canvas row whose {key} is "
-                f"{by_key[target][key]!r}; expected one student per row (give --map)"
+                f"{by_key[target][key]!r}; expected one student per row "
+                + ("(fix the map file)" if mapped else "(give --map)")
             )
         matched_by[target] = sid
         grade = grades[sid]

@@ -1183,8 +1183,16 @@ def two_to_one(c: Path):
     (c / "map.csv").write_text("student_id,canvas\nbob,alice\n")
 
 
+def map_twice(c: Path):
+    (c / "map.csv").write_text("student_id,canvas\nalice,alice\nalice,bob\n")
+
+
 def latin1_map(c: Path):
     (c / "map.csv").write_bytes(b"student_id,canvas\n\xe9,alice\n")
+
+
+def key_twice(c: Path):
+    (c / "Grades.csv").write_text(CANVAS_EXPORT + '"Doe, Alice (2)",1003,alice,LSTM 102,,,\n')
 
 
 def bad_points(c: Path):
@@ -1312,9 +1320,21 @@ EXPORT_CASES = {
         ["--map", "{c}/map.csv"],
         two_to_one,
         "map: the course students 'alice' and 'bob' both match the Canvas row whose SIS Login "
-        "ID is 'alice'",
+        r"ID is 'alice'; expected one student per row \(fix the map file\)$",
+    ),
+    "map twice": (
+        ["--map", "{c}/map.csv"],
+        map_twice,
+        r"map: student_id 'alice' appears twice in .*/map.csv \(rows of canvas values 'alice' "
+        r"and 'bob'\); expected one row per student$",
     ),
     "key": (["--key", "Email"], None, "key: 'Email' is not an identification column here"),
+    "key twice": (
+        [],
+        key_twice,
+        "key: 'alice' appears twice in the Canvas column 'SIS Login ID'; expected a column that "
+        r"names each student once \(another --key\)$",
+    ),
     "course a symlink loop": (
         ["--course", "{c}/loop"],
         symlink_loop,
