@@ -155,7 +155,9 @@ def read_canvas(path: Path) -> CanvasFile:
             continue
         if len(row) > width:
             raise ValueError(
-                f"canvas: row {number} of {shown(path)} has {len(row)} fields, the header {width}"
+                f"canvas: row {number} of {shown(path)} has {len(row)} fields, the header {width}; "
+                f"expected at most {width}, one per column ({CANVAS_FILE}: a cell with a comma "
+                "kept in quotes)"
             )
         row = row + [""] * (width - len(row))
         # Meta rows (Points Possible, posting policies) come before the students and have no ID.

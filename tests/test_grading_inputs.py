@@ -1195,6 +1195,10 @@ def key_twice(c: Path):
     (c / "Grades.csv").write_text(CANVAS_EXPORT + '"Doe, Alice (2)",1003,alice,LSTM 102,,,\n')
 
 
+def long_row(c: Path):
+    (c / "Grades.csv").write_text(CANVAS_EXPORT + "Doe, Carl,1003,carl,LSTM 101,,,\n")
+
+
 def bad_points(c: Path):
     (c / "Grades.csv").write_text(CANVAS_EXPORT.replace("10.00", "ten"))
 
@@ -1329,6 +1333,13 @@ EXPORT_CASES = {
         r"and 'bob'\); expected one row per student$",
     ),
     "key": (["--key", "Email"], None, "key: 'Email' is not an identification column here"),
+    "canvas row too long": (
+        [],
+        long_row,
+        r"canvas: row 5 of .*/Grades.csv has 8 fields, the header 7; expected at most 7, one "
+        r"per column \(Canvas's gradebook export \(Grades > Export\), a CSV file: a cell with a "
+        r"comma kept in quotes\)$",
+    ),
     "key twice": (
         [],
         key_twice,
