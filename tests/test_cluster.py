@@ -884,3 +884,51 @@ def test_a_local_run_ending_leaves_a_dask_helpers_job_cgroup_on_the_same_machine
     finally:
         os.close(run_fd)
         os.close(helpers_fd)
+
+
+def test_a_worker_closed_with_a_grading_task_running_logs_no_warning_of_it(monkeypatch):
+    """A run stopped by a signal closes its ``--cluster local:N`` with tasks running, and each
+    worker, whose log is the instructor's terminal, logged *Async instruction for <Task
+    cancelled name="execute('lstm-autograde-...')" ...> ended with CancelledError* (a WARNING,
+    with Dask's internals) above the run's one line *stopped by SIGTERM; ...* (found in an
+    instructor's walk: a local:2 run stopped with SIGTERM printed two such lines). A grading
+    task installs a filter that leaves out that warning for its own tasks only."""
+    import asyncio
+    import logging
+
+    from lstm_grading.cluster import worker
+
+    log = logging.getLogger("distributed.worker.state_machine")
+    monkeypatch.setattr(log, "filters", [])
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    keep = Keep()
+    log.addHandler(keep)
+    try:
+
+        async def message(name):
+            # As Dask's worker writes it (distributed/worker_state_machine.py,
+            # BaseWorker._finish_async_instruction): f"Async instruction for {task} ended
+            # with CancelledError", ``task`` an asyncio.Task named after the instruction.
+            task = asyncio.get_running_loop().create_task(asyncio.sleep(10), name=name)
+            await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return f"Async instruction for {task} ended with CancelledError"
+
+        ours = asyncio.run(message("execute('lstm-autograde-0123456789abcdef0123456789abcdef')"))
+        theirs = asyncio.run(message("execute('inc-1234')"))
+        assert "Task cancelled name=\"execute('lstm-autograde-" in ours, ours
+        worker.quiet_cancelled_tasks()
+        worker.quiet_cancelled_tasks()  # once per task: installed once
+        assert log.filters == [worker._QUIET]
+        for text in (ours, theirs, "Compute Failed"):
+            log.warning(text)
+        assert seen == [theirs, "Compute Failed"]
+    finally:
+        log.removeHandler(keep)

@@ -18,6 +18,7 @@ Helpers are started from the task threads of the worker, which live as long as t
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -112,6 +113,31 @@ def where() -> str:
         return socket.gethostname()
 
 
+class _QuietCancelledTask(logging.Filter):
+    """Leaves out the warning a Dask worker logs for each of this module's tasks still running
+    when it closes (*Async instruction for <Task cancelled name="execute('lstm-autograde-...')"
+    ...> ended with CancelledError*): a run stopped by a signal closes its local cluster with
+    tasks running, by design (each kills its helper), and the workers of ``--cluster local:N``
+    share the instructor's terminal, where the run says in one line that it stopped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            message.startswith("Async instruction for")
+            and "execute('lstm-autograde-" in message
+            and message.endswith("ended with CancelledError")
+        )
+
+
+_QUIET = _QuietCancelledTask()
+
+
+def quiet_cancelled_tasks() -> None:
+    """Install :class:`_QuietCancelledTask` in this worker process (once: ``addFilter`` keeps one
+    copy of a filter)."""
+    logging.getLogger("distributed.worker.state_machine").addFilter(_QUIET)
+
+
 def _take() -> Helper:
     with _lock:
         if _idle:
@@ -179,6 +205,7 @@ def grade_task(
                 "retries": [],
                 "code_files": files,
             }
+    quiet_cancelled_tasks()
     request = (template, submission, student, assignment, limits, mode, notebooks)
     deaths = []
     wanted = _wanted()
