@@ -357,6 +357,32 @@ def test_coordinator_killed_and_run_again_grades_only_what_was_not_merged(
     cp.assert_clean(before, tree, killed=True)
 
 
+def test_a_local_cluster_run_stopped_by_sigterm_says_one_line_and_leaves_nothing(
+    ps01_course, tmp_path
+):
+    """instructor guide, *Stopping a run*, with ``--cluster local:2``: SIGTERM while a job runs
+    (the sleeper waits) ends the run with status 143 and its one line, no Dask warning of the
+    tasks it cancelled above it (found in an instructor's walk: one *Async instruction ...
+    ended with CancelledError* per running task), and nothing left on the host."""
+    before = cp.host_state()
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    course.submit("correct", A, corpus.ordinary(course.root, "correct"))
+    course.submit("sleeper", A, corpus.student_notebook(course.root, append=SLEEPER))
+    run = cli(course.root, "--cluster", "local:2")
+    cp.wait_for(lambda: cp.waiting_sleepers(run.pid), "the sleeper waiting", run)
+    tree = [psutil.Process(run.pid), *cp.descendants(run.pid)]
+    run.send_signal(signal.SIGTERM)
+    code, output = finish(run)
+    assert code == 128 + signal.SIGTERM, output
+    lines = [x for x in output.splitlines() if not re.match(r"\d+/\d+ \(\d+%\)", x)]
+    assert lines == [
+        "lstm-autograde: stopped by SIGTERM; results merged so far are kept (run the same "
+        "command again to grade the rest)"
+    ], output
+    cp.wait_for(lambda: not any(cp.alive(p) for p in tree), "the stopped run's processes to end")
+    cp.assert_clean(before, tree)
+
+
 def test_a_killed_coordinators_job_on_a_worker_started_apart_is_stopped(ps01_course, tmp_path):
     """A worker started apart outlives a killed ``lstm-autograde``. Dask cannot stop the task
     it is running, only mark it cancelled: the task then kills its helper, job and kernel with
