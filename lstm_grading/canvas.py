@@ -408,6 +408,7 @@ def fill_column(
         raise ValueError(
             f"key: no student of the course matches a Canvas row by {key!r} (the course's "
             f"student ids: {ours}...; Canvas's {key}: {theirs}...); {wanted}"
+            + _other_keys(canvas, key, grades, mapping)
         )
 
     columns = [c for c in ID_COLUMNS if c in canvas.header] + [header]
@@ -417,6 +418,23 @@ def fill_column(
         value = matched.get(_norm(row[key]), "")
         out.append([row[c] for c in columns[:-1]] + [value])
     return out, report
+
+
+def _other_keys(
+    canvas: CanvasFile, key: str, grades: dict[str, CourseGrade], mapping: dict[str, str]
+) -> str:
+    """The identification columns other than ``key`` that match some of the course's students
+    (as ``--key`` would match them), for the message of a key that matches none: a course
+    collected from Canvas by ``zip_collect`` is named by Canvas's ``ID``, which the default
+    key is not."""
+    wanted = {_norm(mapping.get(sid, sid)) for sid in grades}
+    hits = []
+    for column in ID_COLUMNS:
+        if column != key and column != "Student" and column in canvas.header:
+            count = len(wanted & {_norm(row[column]) for row in canvas.students})
+            if count:
+                hits.append(f"--key {column!r} matches {count} of the course's {len(grades)}")
+    return f" ({'; '.join(hits)})" if hits else ""
 
 
 def export_canvas(

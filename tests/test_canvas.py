@@ -289,6 +289,24 @@ def test_a_key_that_matches_no_student_is_refused_before_writing(course):
     assert message.startswith("key: no student of the course matches a Canvas row by 'ID'")
     assert "'alee@uni.example'" in message and "'1001'" in message and "--map" in message
     assert not out.exists() and not out.with_suffix(".json").exists()
+    # The column that would have matched is named, with how many of the course it matches:
+    # jdoe, alee, rroe and mzhu of the fixture's five (visitor is in no Canvas row).
+    assert message.endswith("(--key 'SIS Login ID' matches 4 of the course's 5)"), message
+
+
+def test_the_default_key_for_a_course_collected_from_canvas_names_the_id_column(course):
+    """A course collected by zip_collect is named by Canvas's numeric ID; the export's default
+    key, SIS Login ID, matches none of it: the refusal names --key 'ID', which does (found in
+    an instructor's walk: the README's export command has no --key)."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for n, login in enumerate(["jdoe", "alee", "rroe", "mzhu"], start=1001):
+            # named as zip_collect and the grader would have named them: the fixture's ID
+            gb.find_student(f"{login}@uni.example").id = str(n)
+        gb.db.commit()
+    out = course / "import.csv"
+    with pytest.raises(ValueError) as raised:
+        canvas.export_canvas(course / "Grades-LSTM.csv", course, "ps01", "Problem set 1", out)
+    assert str(raised.value).endswith("(--key 'ID' matches 4 of the course's 5)"), raised.value
 
 
 def test_a_key_column_empty_in_every_row_is_refused_before_writing(course):
