@@ -550,6 +550,41 @@ def test_a_second_canvas_download_is_collected_alone_and_with_force(tmp_path):
     assert collected == {f"1001/{a}/{a}.ipynb": later, f"1002/{a}/{a}.ipynb": later}
 
 
+def test_one_submission_with_a_file_twice_stops_zip_collect_for_everyone(tmp_path):
+    """instructor guide, 4. Collect: one download in which a student's submission holds the
+    notebook twice (Canvas's ``-1`` on the second of one name) stops `nbgrader zip_collect`
+    with the duplicate message, and no student of the class is collected; with one of the two
+    taken out of the zip, `zip_collect --force` collects everyone (found in an instructor's
+    walk: the guide named the message for two downloads only)."""
+    a, release, archive = canvas_course(tmp_path)
+    first, second = release.read_text(), release.read_text().replace("sigmoid", "sigmoid_v2")
+    files = {
+        f"doejane_1001_6789012_{a}.ipynb": first,
+        f"doejane_1001_6789012_{a}-1.ipynb": second,
+        f"leeann_1002_6789013_{a}.ipynb": first,
+    }
+    with zipfile.ZipFile(archive / "submissions.zip", "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    guide = " ".join((ROOT / "book" / "instructor-guide.md").read_text().split())
+    assert "One download stops the same way, for the whole class, if a student's" in guide
+    done = run_forked(["zip_collect", a], tmp_path, env)
+    duplicate = "Duplicate submission file. No timestamps for comparison"
+    assert done.returncode == 1 and duplicate in done.stdout, done.stdout
+    assert not (tmp_path / "submitted").exists()  # leeann, alone in her submission, neither
+    del files[f"doejane_1001_6789012_{a}.ipynb"]
+    with zipfile.ZipFile(archive / "submissions.zip", "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    done = run_forked(["zip_collect", a, "--force"], tmp_path, env)
+    assert done.returncode == 0, done.stdout
+    assert submitted_texts(tmp_path) == {
+        f"1001/{a}/{a}.ipynb": second,
+        f"1002/{a}/{a}.ipynb": first,
+    }
+
+
 def test_the_guides_export_command_as_printed_fills_a_course_collected_from_canvas(
     empty_gradebook, tmp_path, monkeypatch, capsys
 ):
