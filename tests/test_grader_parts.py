@@ -2011,6 +2011,49 @@ def test_the_grades_export_says_which_zeros_need_grading(tmp_path, empty_gradebo
     }
 
 
+def test_the_grades_export_quotes_names_and_is_nbgraders_csv_otherwise(tmp_path, empty_gradebook):
+    """nbgrader's CSV export joins the values with commas as they are: a student named with a
+    comma (``Smith, Jr.``, as ``nbgrader db student import`` takes a roster) shifted the rest of
+    the row, and the status column's pass over it then failed with *dict contains fields not
+    in fieldnames: None*, leaving nbgrader's misaligned grades.csv (found in an instructor's
+    walk). The course's export writes its rows as CSV; for names without a comma or a quote it
+    is nbgrader's file, with the status column at the end of each line."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+
+    from lstm_grading.export import CsvExportWithStatus
+
+    path = empty_gradebook(tmp_path / "gradebook.db")
+    with Gradebook(f"sqlite:///{path}") as gb:
+        gb.add_assignment("ps01")
+        gb.add_notebook("ps01", "ps01")
+        gb.add_grade_cell("test_f", "ps01", "ps01", max_score=10, cell_type="code")
+        gb.add_student("ada", last_name="Lovelace", first_name="Ada", email="ada@uni.example")
+        gb.add_student("bob")  # submitted nothing
+        with gb.db.no_autoflush:
+            gb.add_submission("ps01", "ada")
+        grade = gb.find_grade("test_f", "ps01", "ps01", "ada")
+        grade.auto_score, grade.needs_manual_grade = 7.0, False  # as SaveAutoGrades leaves it
+        gb.db.commit()
+        CsvExportPlugin(to=str(tmp_path / "nbgrader.csv")).export(gb)
+        CsvExportWithStatus(to=str(tmp_path / "plain.csv")).export(gb)
+        gb.add_student("cy", last_name="Smith, Jr.", first_name='Cy "C"', email="cy@uni.example")
+        CsvExportWithStatus(to=str(tmp_path / "grades.csv")).export(gb)
+    theirs = (tmp_path / "nbgrader.csv").read_text().splitlines()
+    ours = (tmp_path / "plain.csv").read_text().splitlines()
+    status = {"ada": "graded", "bob": "not submitted"}
+    assert ours == [theirs[0] + ",status"] + [
+        line + "," + status[line.split(",")[3]] for line in theirs[1:]
+    ]
+    assert len(ours) == 3
+    with open(tmp_path / "grades.csv", newline="") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    assert None not in rows["cy"], rows["cy"]  # no value beyond the header's columns
+    assert (rows["cy"]["last_name"], rows["cy"]["first_name"]) == ("Smith, Jr.", 'Cy "C"')
+    assert (rows["cy"]["email"], rows["cy"]["status"]) == ("cy@uni.example", "not submitted")
+    assert (rows["ada"]["score"], rows["ada"]["status"]) == ("7.0", "graded")
+
+
 def test_the_end_of_run_table_shows_where_it_cut_a_cell():
     """A reason, cell or flag list too long for its column ends in "..." (summary.csv has it
     whole); one that fits is shown as it is."""
