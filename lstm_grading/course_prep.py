@@ -200,8 +200,13 @@ def find_submissions(course: Path, assignment: str) -> tuple[dict[str, Path], di
             refused[entry.name] = "student folder is a symbolic link"
         elif not entry.is_dir() or not (sub.exists() or sub.is_symlink()):
             continue  # no submission of this assignment
-        elif sub.is_symlink() or not sub.is_dir():
-            refused[entry.name] = "submission folder is a symbolic link or not a folder"
+        elif sub.is_symlink():
+            refused[entry.name] = "submission folder is a symbolic link"
+        elif not sub.is_dir():
+            refused[entry.name] = (
+                f"submission folder is not a folder but a file; expected {assignment}/ to be "
+                "the folder of the submission's files"
+            )
         else:
             found[entry.name] = sub
     return found, refused

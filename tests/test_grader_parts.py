@@ -428,8 +428,13 @@ def test_a_submission_folder_that_is_a_link_or_a_file_is_refused(tmp_path):
     (tmp_path / "submitted" / "cy" / "ps01").write_text("not a folder")
     found, refused = course_prep.find_submissions(tmp_path, "ps01")
     assert found == {}
-    why = "submission folder is a symbolic link or not a folder"
-    assert refused == {"ann": why, "cy": why}
+    # Each says which of the two it is (found in an instructor's walk: one reason for both,
+    # "a symbolic link or not a folder", left the instructor to find out which).
+    assert refused == {
+        "ann": "submission folder is a symbolic link",
+        "cy": "submission folder is not a folder but a file; expected ps01/ to be the folder "
+        "of the submission's files",
+    }
 
 
 def test_the_run_key_changes_with_the_source_the_config_and_the_limits(tmp_path):
