@@ -755,14 +755,24 @@ def _finish(
                 tmp.unlink()  # a partial export
             why = report.last_error(done.stdout + done.stderr) or f"status {done.returncode}"
             export_error = f"nbgrader export failed ({why}); grades.csv was not changed"
+    summary = _summary(run, outcomes, wall, details, export_error)
+    report.write_summary(course / "reports" / assignment, summary)
+    summary["table"] = report.format_table(list(outcomes.values()))
+    return summary
+
+
+def _summary(
+    run: _Run, outcomes: dict[str, Outcome], wall: float, details: dict, export_error: str
+) -> dict:
+    """What summary.json holds: the run's details and counts, one row per student."""
     rows = [outcomes[s].row() for s in sorted(outcomes)]
-    summary = {
-        "assignment": assignment,
+    return {
+        "assignment": run.assignment,
         **details,
         "limits": asdict(run.limits),
         "graded": sum(o.status == "graded" for o in outcomes.values()),
         "failed": sum(o.status == "failed" for o in outcomes.values()),
-        "refused": len(refused_rows),
+        "refused": sum(o.status == "refused" for o in outcomes.values()),
         "unchanged": sum(o.status == "unchanged" for o in outcomes.values()),
         "wall_seconds": round(wall, 2),
         "feedback_failed": sum(
@@ -771,9 +781,36 @@ def _finish(
         "export_error": export_error,
         "students": rows,
     }
-    report.write_summary(course / "reports" / assignment, summary)
-    summary["table"] = report.format_table(list(outcomes.values()))
-    return summary
+
+
+@contextlib.contextmanager
+def summary_when_stopped(run: _Run, outcomes: dict[str, Outcome], todo: dict, details: dict):
+    """If the block is stopped (Ctrl-C, or a signal the command line turns into one), write the
+    summary files of the run as far as it went before the stop goes on: ``"stopped"`` names the
+    signal, the submissions merged keep their rows, and each one still to grade is ``stopped``.
+    Left as they were, the files described the run before, and said nothing of this one. A
+    summary that cannot be written (a full disk) is left out: the stop itself is reported."""
+    start = time.monotonic()
+    try:
+        yield
+    except KeyboardInterrupt as stop:
+        name = signal.Signals(getattr(stop, "signum", signal.SIGINT)).name
+        rows = dict(outcomes)
+        for student in todo:
+            rows.setdefault(
+                student,
+                Outcome(
+                    student,
+                    "stopped",
+                    reason=f"the run was stopped by {name} before this submission was graded "
+                    "(run the same command again to grade it)",
+                ),
+            )
+        summary = _summary(run, rows, time.monotonic() - start, details, "")
+        summary = {"stopped": name, **summary, "not_graded": len(rows) - len(outcomes)}
+        with contextlib.suppress(OSError):
+            report.write_summary(run.course / "reports" / run.assignment, summary)
+        raise
 
 
 def _grade_locked(
@@ -792,88 +829,90 @@ def _grade_locked(
     start = time.monotonic()
     cgroup = None
     bar = Progress(len(todo)) if progress and todo else None
-    try:
-        template = base / "template"
-        course_prep.make_template(course, assignment, template)
-        binds = jail.allowlist() if sandbox_mode == "full" else []
-        cgroup = cgroups.memory_cgroup_parent() if sandbox_mode == "full" else None
-        regraded = []
-        attempts = dict.fromkeys(todo, 0)
-        disk = limits.disk_mb << 20
-        names = {student: f"job{n:05d}" for n, student in enumerate(sorted(todo))}
-        taken: dict[str, list[str]] = {}  # what the copy of each submission left out
-        deaths: dict[str, list[str]] = {}  # why each earlier try of a submission ended
+    sandbox_text = sandbox_mode if not why else f"{sandbox_mode} ({why})"
+    with summary_when_stopped(run, outcomes, todo, {"sandbox": sandbox_text, "jobs": jobs}):
+        try:
+            template = base / "template"
+            course_prep.make_template(course, assignment, template)
+            binds = jail.allowlist() if sandbox_mode == "full" else []
+            cgroup = cgroups.memory_cgroup_parent() if sandbox_mode == "full" else None
+            regraded = []
+            attempts = dict.fromkeys(todo, 0)
+            disk = limits.disk_mb << 20
+            names = {student: f"job{n:05d}" for n, student in enumerate(sorted(todo))}
+            taken: dict[str, list[str]] = {}  # what the copy of each submission left out
+            deaths: dict[str, list[str]] = {}  # why each earlier try of a submission ended
 
-        def submit(pool, student):
-            attempts[student] += 1
-            work = base / f"{names[student]}-{attempts[student]}"
-            work.mkdir(mode=0o700)
-            copied = copy_path_tree(
-                str(submissions[student]),
-                str(work / "submission"),
-                disk,
-                submitted=True,
-                top=str(course),
-            )
-            taken[student] = taken_notes(copied.notes())
-            job = Job(
-                student,
-                assignment,
-                str(work),
-                str(template),
-                limits,
-                sandbox_mode,
-                run.notebooks,
-                binds,
-                cgroup,
-            )
-            pool.submit(student, "grade", job)
-
-        # Each submission is copied into the run folder only when a worker is about to be free
-        # for it, and its copy removed once merged: at most one copy per worker on disk at once
-        # (the Dask path reads them as lazily). Copied all at the start, a class's copies
-        # filled the machine's /tmp before the first job ended, and the run stopped with no one
-        # graded: a sparse file of 500 MiB costs a submitted folder nothing, its copy 500 MiB.
-        waiting = sorted(todo, reverse=True)  # pop() takes them in order
-
-        def submit_next(pool):
-            if waiting:
-                submit(pool, waiting.pop())
-
-        with Pool(jobs, TASKS) as pool:
-            for _ in range(jobs):
-                submit_next(pool)
-            for student, result, died in pool.results():
-                if died and attempts[student] < ATTEMPTS:
-                    deaths.setdefault(student, []).append(died)
-                    submit(pool, student)
-                    continue
-                tries = deaths.pop(student, [])
-                if died:  # the reason says it: no note of the earlier try
-                    result, tries = {"reason": f"{died} twice", "seconds": 0.0}, []
-                result = {**result, "taken_notes": taken.pop(student, []), "retries": tries}
-                outcome = _merge_result(
-                    run, manifest, student, todo[student], result, submissions[student]
+            def submit(pool, student):
+                attempts[student] += 1
+                work = base / f"{names[student]}-{attempts[student]}"
+                work.mkdir(mode=0o700)
+                copied = copy_path_tree(
+                    str(submissions[student]),
+                    str(work / "submission"),
+                    disk,
+                    submitted=True,
+                    top=str(course),
                 )
-                if result.get("out"):  # what the student's code left there too, however deep
-                    safe_copy.remove_tree(Path(result["out"]).parent)
-                submit_next(pool)
-                outcomes[student] = outcome
-                if outcome.status == "graded":
-                    regraded.append(student)
-                if bar:
-                    bar.update(outcome.status, student)
-            due = feedback_due(run, outcomes, regraded, manifest) if feedback else []
-            if due:
-                _feedback(pool, run, due, outcomes, manifest)
-    finally:
-        if bar:
-            bar.close()
-        if cgroup:
-            remove_job_cgroups(cgroup, base)
-        course_lock.remove_run_folder(base, owner)
+                taken[student] = taken_notes(copied.notes())
+                job = Job(
+                    student,
+                    assignment,
+                    str(work),
+                    str(template),
+                    limits,
+                    sandbox_mode,
+                    run.notebooks,
+                    binds,
+                    cgroup,
+                )
+                pool.submit(student, "grade", job)
+
+            # Each submission is copied into the run folder only when a worker is about to be free
+            # for it, and its copy removed once merged: at most one copy per worker on disk at once
+            # (the Dask path reads them as lazily). Copied all at the start, a class's copies
+            # filled the machine's /tmp before the first job ended, and the run stopped with no one
+            # graded: a sparse file of 500 MiB costs a submitted folder nothing, its copy 500 MiB.
+            waiting = sorted(todo, reverse=True)  # pop() takes them in order
+
+            def submit_next(pool):
+                if waiting:
+                    submit(pool, waiting.pop())
+
+            with Pool(jobs, TASKS) as pool:
+                for _ in range(jobs):
+                    submit_next(pool)
+                for student, result, died in pool.results():
+                    if died and attempts[student] < ATTEMPTS:
+                        deaths.setdefault(student, []).append(died)
+                        submit(pool, student)
+                        continue
+                    tries = deaths.pop(student, [])
+                    if died:  # the reason says it: no note of the earlier try
+                        result, tries = {"reason": f"{died} twice", "seconds": 0.0}, []
+                    result = {**result, "taken_notes": taken.pop(student, []), "retries": tries}
+                    outcome = _merge_result(
+                        run, manifest, student, todo[student], result, submissions[student]
+                    )
+                    if result.get("out"):  # what the student's code left there too, however deep
+                        safe_copy.remove_tree(Path(result["out"]).parent)
+                    submit_next(pool)
+                    outcomes[student] = outcome
+                    if outcome.status == "graded":
+                        regraded.append(student)
+                    if bar:
+                        bar.update(outcome.status, student)
+                due = feedback_due(run, outcomes, regraded, manifest) if feedback else []
+                if due:
+                    _feedback(pool, run, due, outcomes, manifest)
+        finally:
+            if bar:
+                bar.close()
+            if cgroup:
+                remove_job_cgroups(cgroup, base)
+            course_lock.remove_run_folder(base, owner)
     details = {
-        "sandbox": sandbox_mode if not why else f"{sandbox_mode} ({why})",
+        "sandbox": sandbox_text,
         "memory_cgroup": bool(cgroup),
         "jobs": jobs,
         "stale_run_folders_removed": [str(p) for p in stale],

@@ -379,6 +379,10 @@ def test_a_local_cluster_run_stopped_by_sigterm_says_one_line_and_leaves_nothing
         "lstm-autograde: stopped by SIGTERM; results merged so far are kept (run the same "
         "command again to grade the rest)"
     ], output
+    summary = json.loads((course.root / "reports" / A / "summary.json").read_text())
+    assert summary["stopped"] == "SIGTERM", summary
+    rows = {r["student"]: r["status"] for r in summary["students"]}
+    assert rows["sleeper"] == "stopped" and rows["correct"] in {"graded", "stopped"}, rows
     cp.wait_for(lambda: not any(cp.alive(p) for p in tree), "the stopped run's processes to end")
     cp.assert_clean(before, tree)
 

@@ -542,6 +542,16 @@ def test_a_run_stopped_mid_merge_leaves_no_hidden_tests_behind(stop, ps01_course
             "command again to grade the rest)"
         )
         assert "Traceback" not in err
+        # The summary files are this run's as far as it went, not left to say nothing of it
+        # (found in an instructor's walk: they still described the run before)
+        summary = json.loads((course.root / "reports" / A / "summary.json").read_text())
+        assert summary["stopped"] == name and summary["not_graded"] == 1
+        rows = {r["student"]: r for r in summary["students"]}
+        assert (rows["correct"]["status"], rows["correct"]["score"]) == ("graded", FULL_MARKS)
+        assert rows["naive_sigmoid"]["status"] == "stopped"
+        assert rows["naive_sigmoid"]["reason"].startswith(f"the run was stopped by {name} before")
+        table = (course.root / "reports" / A / "summary.csv").read_text()
+        assert "naive_sigmoid,stopped," in table
     assert not private.exists() and not private.parent.parent.exists()
     assert_no_run_folder_left(runs)
     assert sandbox_processes() == [], "a process of the sandbox survived"

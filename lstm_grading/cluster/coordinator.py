@@ -266,97 +266,108 @@ def grade_assignment(
         graded_on: Counter = Counter()
         regraded: list[str] = []
         address = ""
-        try:
-            if todo:  # else no cluster is started or joined
-                # A --worker-timeout shorter than the connect timeout bounds the connection too.
-                connect_timeout = min(connecting.CONNECT_TIMEOUT, worker_timeout)
-                with connecting.connect(
-                    target, timeout=connect_timeout, scratch=base / "dask"
-                ) as client:
-                    address = client.scheduler.address
-                    if not client.nthreads():
-                        if bar:
-                            bar.say(f"waiting for a worker to join the scheduler at {address}")
-                        try:
-                            client.wait_for_workers(1, timeout=worker_timeout)
-                        except TimeoutError:
-                            raise ClusterError(
-                                f"no worker joined the scheduler at {address} within "
-                                f"{worker_timeout:g} s"
-                            ) from None
-                    course_prep.make_template(course, assignment, base / "template")
-                    template = client.submit(
-                        _identity, read_files(base / "template", 1 << 40)[0], pure=True
-                    )
-                    ours = course_prep.code_files(course_prep.grading_code())
-                    code = course_prep.files_hash(ours)
-                    queue = sorted(todo)
-                    queue.reverse()  # pop() takes them in order
-                    disk_bytes = limits.disk_mb << 20
-                    from .worker import grade_task
-
-                    def submit_next(done: as_completed) -> None:
-                        threads = sum(client.nthreads().values())
-                        while queue and done.count() < max(1, threads):
-                            student = queue.pop()
-                            files, notes = read_files(
-                                submissions[student], disk_bytes, submitted=True, top=course
-                            )
-                            taken[student] = parallel.taken_notes(notes)
-                            future = client.submit(
-                                grade_task,
-                                template,
-                                files,
-                                student,
-                                assignment,
-                                limits,
-                                sandbox_mode,
-                                run.notebooks,
-                                code,
-                                key=task_key(run_key, student, todo[student], sandbox_mode),
-                            )
-                            owners[future.key] = student
-                            done.add(future)
-
-                    owners: dict[str, str] = {}
-                    taken: dict[str, list[str]] = {}  # what each submission's read left out
-                    done = as_completed()
-                    submit_next(done)
-                    for future in done:
-                        student = owners.pop(future.key)
-                        result = _result_of(future, address)
-                        if "code_files" in result:
-                            raise ClusterError(other_code(result, ours))
-                        if future.status == "finished":  # still held: the scheduler knows it
-                            result["retries"] = [
-                                *_worker_deaths(client, future.key),
-                                *result.get("retries", []),
-                            ]
-                        future.release()
-                        result["taken_notes"] = taken.pop(student, [])
-                        outcome = _merge(
-                            run, manifest, student, todo, submissions, result, base, sandbox_mode
+        with parallel.summary_when_stopped(
+            run, outcomes, todo, {"jobs": jobs, "cluster": {"target": target.source}}
+        ):
+            try:
+                if todo:  # else no cluster is started or joined
+                    # A --worker-timeout shorter than the connect timeout bounds the connection too.
+                    connect_timeout = min(connecting.CONNECT_TIMEOUT, worker_timeout)
+                    with connecting.connect(
+                        target, timeout=connect_timeout, scratch=base / "dask"
+                    ) as client:
+                        address = client.scheduler.address
+                        if not client.nthreads():
+                            if bar:
+                                bar.say(f"waiting for a worker to join the scheduler at {address}")
+                            try:
+                                client.wait_for_workers(1, timeout=worker_timeout)
+                            except TimeoutError:
+                                raise ClusterError(
+                                    f"no worker joined the scheduler at {address} within "
+                                    f"{worker_timeout:g} s"
+                                ) from None
+                        course_prep.make_template(course, assignment, base / "template")
+                        template = client.submit(
+                            _identity, read_files(base / "template", 1 << 40)[0], pure=True
                         )
-                        results.append(result)
-                        if result.get("worker"):
-                            graded_on[result["worker"]] += 1
-                        outcomes[student] = outcome
-                        if outcome.status == "graded":
-                            regraded.append(student)
-                        if bar:
-                            bar.update(outcome.status, student)
+                        ours = course_prep.code_files(course_prep.grading_code())
+                        code = course_prep.files_hash(ours)
+                        queue = sorted(todo)
+                        queue.reverse()  # pop() takes them in order
+                        disk_bytes = limits.disk_mb << 20
+                        from .worker import grade_task
+
+                        def submit_next(done: as_completed) -> None:
+                            threads = sum(client.nthreads().values())
+                            while queue and done.count() < max(1, threads):
+                                student = queue.pop()
+                                files, notes = read_files(
+                                    submissions[student], disk_bytes, submitted=True, top=course
+                                )
+                                taken[student] = parallel.taken_notes(notes)
+                                future = client.submit(
+                                    grade_task,
+                                    template,
+                                    files,
+                                    student,
+                                    assignment,
+                                    limits,
+                                    sandbox_mode,
+                                    run.notebooks,
+                                    code,
+                                    key=task_key(run_key, student, todo[student], sandbox_mode),
+                                )
+                                owners[future.key] = student
+                                done.add(future)
+
+                        owners: dict[str, str] = {}
+                        taken: dict[str, list[str]] = {}  # what each submission's read left out
+                        done = as_completed()
                         submit_next(done)
-                    client.run(_stop_helpers, on_error="ignore")  # a worker gone: nothing to stop
-            if bar:
-                bar.close()
-            due = parallel.feedback_due(run, outcomes, regraded, manifest) if feedback else []
-            if due:
-                with Pool(jobs, parallel.TASKS) as pool:
-                    parallel._feedback(pool, run, due, outcomes, manifest)
-        finally:
-            if bar:
-                bar.close()
-            course_lock.remove_run_folder(base, owner)
+                        for future in done:
+                            student = owners.pop(future.key)
+                            result = _result_of(future, address)
+                            if "code_files" in result:
+                                raise ClusterError(other_code(result, ours))
+                            if future.status == "finished":  # still held: the scheduler knows it
+                                result["retries"] = [
+                                    *_worker_deaths(client, future.key),
+                                    *result.get("retries", []),
+                                ]
+                            future.release()
+                            result["taken_notes"] = taken.pop(student, [])
+                            outcome = _merge(
+                                run,
+                                manifest,
+                                student,
+                                todo,
+                                submissions,
+                                result,
+                                base,
+                                sandbox_mode,
+                            )
+                            results.append(result)
+                            if result.get("worker"):
+                                graded_on[result["worker"]] += 1
+                            outcomes[student] = outcome
+                            if outcome.status == "graded":
+                                regraded.append(student)
+                            if bar:
+                                bar.update(outcome.status, student)
+                            submit_next(done)
+                        # a worker gone: nothing to stop
+                        client.run(_stop_helpers, on_error="ignore")
+                if bar:
+                    bar.close()
+                due = parallel.feedback_due(run, outcomes, regraded, manifest) if feedback else []
+                if due:
+                    with Pool(jobs, parallel.TASKS) as pool:
+                        parallel._feedback(pool, run, due, outcomes, manifest)
+            finally:
+                if bar:
+                    bar.close()
+                course_lock.remove_run_folder(base, owner)
         details = {
             "sandbox": sandbox_text(results),
             "memory_cgroup": any(r.get("memory_cgroup") for r in results),
