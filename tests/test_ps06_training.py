@@ -27,6 +27,7 @@ from lstm_grading.hidden import ps06
 NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions/ps06_training/ps06_training.ipynb"
 
 ADAM_UPDATE = "            params[k] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)"
+SECOND_MOMENT = "            self.v[k] = self.beta2 * self.v.get(k, 0.0) + (1 - self.beta2) * g * g"
 BIAS_CORRECTION = (
     "            m_hat = self.m[k] / (1 - self.beta1**self.t)\n"
     "            v_hat = self.v[k] / (1 - self.beta2**self.t)"
@@ -388,6 +389,21 @@ SUBMISSIONS = [
         broken=("test_clip_grad_norm", *MEMORY),
         reason="or each value, as clipping by value does",
     ),
+    Submission(
+        "adam_second_moment_of_g",
+        "Adam's v averages the gradient g instead of its square g**2",
+        edits=((SECOND_MOMENT, SECOND_MOMENT.replace("g * g", "g")),),
+        broken=("test_adam", *TRAININGS),
+        reason="square root of a negative number",
+    ),
+    Submission(
+        "clip_torch_eps",
+        "clip_grad_norm scales by max_norm / (norm + 1e-6), as PyTorch's clip_grad_norm_ does",
+        edits=((CLIP, CLIP.replace("/ norm", "/ (norm + 1e-6)")),),
+        # The RNN's 40 epochs drift from the course's beyond rtol 1e-6, the LSTM's do not.
+        broken=("test_clip_grad_norm", "test_memory_rnn"),
+        reason="no small eps added",
+    ),
 ]
 
 
@@ -716,3 +732,32 @@ def test_the_clipping_test_names_no_norm_for_an_array_of_norms():
         "test_clip_grad_norm", (CLIP, CLIP.replace("}, norm", f"}}, np.array({per_array})"))
     )
     assert message == "the norm before clipping should be 5.0, got array([3., 4.])", message
+
+
+def test_the_adam_test_names_a_second_moment_of_g_not_g_squared():
+    """Found in a student's walk: v averaging g instead of g**2 takes the square root of a
+    negative number on the first step, and the test blamed a division by zero at t = 0 ("count
+    the step first"), a cause this code does not have."""
+    message = visible_failure("test_adam", (SECOND_MOMENT, SECOND_MOMENT.replace("g * g", "g")))
+    assert message is not None and "square root of a negative number" in message, message
+    assert "g**2" in message and "divided by zero" not in message, message
+    # A step counted after the update still hears about its division by zero.
+    late = visible_failure(
+        "test_adam",
+        ("        self.t += 1\n", ""),
+        (ADAM_UPDATE, ADAM_UPDATE + "\n        self.t += 1"),
+    )
+    assert late is not None and late.startswith("Adam's first step divided by zero"), late
+
+
+def test_the_clipping_test_names_an_eps_added_to_the_norm():
+    """Found in a student's walk: max_norm / (norm + 1e-6), as PyTorch's clip_grad_norm_ scales,
+    passed the visible test (np.allclose's default tolerance) and failed every hidden case,
+    which compares with the course's clipping to rtol 1e-12."""
+    message = visible_failure(
+        "test_clip_grad_norm", (CLIP, CLIP.replace("/ norm", "/ (norm + 1e-6)"))
+    )
+    assert message is not None and message.startswith(
+        "every array should be scaled by exactly max_norm / norm = 1/5"
+    ), message
+    assert "no small eps added" in message, message
