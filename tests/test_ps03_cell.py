@@ -7,7 +7,15 @@ that check its form too (shapes, batch, float32, cache): they want the values ri
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import assignment_suite
+import pytest
 from assignment_suite import GradedAssignment, Submission
+
+from lstm_grading.hidden import ps03
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions/ps03_cell/ps03_cell.ipynb"
 
 SUM = '    a = x @ params["Wx"] + h_prev @ params["Wh"] + params["b"]  # (N, 4H)'
 SQUASH = "    gates = np.concatenate([sigmoid(a[:, : 3 * H]), tanh(a[:, 3 * H :])], axis=1)"
@@ -335,9 +343,53 @@ SUBMISSIONS = [
         broken=("test_init_params",),
         reason="was a new generator made from the seed for each array?",
     ),
+    Submission(
+        "init_wh_from_zero",
+        "init_params draws Wh from uniform(0, bound) instead of (-bound, bound)",
+        edits=(("rng.uniform(-bound, bound, (H, 4 * H))", "rng.uniform(0, bound, (H, 4 * H))"),),
+        broken=("test_init_params",),
+        reason="should be spread over the whole range",
+    ),
+    Submission(
+        "step_hidden_size_from_x",
+        "lstm_step_forward takes H from x (D) instead of h_prev",
+        edits=(("    H = h_prev.shape[1]", "    H = x.shape[1]"),),
+        broken=STEP_CELLS,
+        reason="is a size taken from the wrong array?",
+    ),
 ]
 
 
 class TestGrading(GradedAssignment):
     assignment = "ps03_cell"
     submissions = SUBMISSIONS
+
+
+def test_the_shapes_test_names_a_size_taken_from_the_wrong_array():
+    """Found in a student's walk: H = x.shape[1] (D, not H) failed every step test with NumPy's
+    bare "operands could not be broadcast together with shapes (4,3) (4,2)"; the first of them
+    now says which sizes it ran and where H and D come from."""
+    message = assignment_suite.visible_failure(
+        NOTEBOOK, "test_step_shapes", ("    H = h_prev.shape[1]", "    H = x.shape[1]")
+    )
+    assert message is not None and message.startswith(
+        "lstm_step_forward raised ValueError for N, D, H = 4, 3, 2 (operands could not be broadcast"
+    ), message
+    assert "H is h_prev.shape[1]" in message, message
+
+
+@pytest.mark.parametrize("shape", ["(D, 4 * H)", "(H, 4 * H)"])
+def test_init_params_drawn_from_zero_up_fails_visibly_and_hidden(shape):
+    """Found in a student's walk: Wx (or Wh) drawn from uniform(0, bound) instead of
+    (-bound, bound) passed the visible and the hidden tests, which checked the spread of all
+    weights and biases together; now each weight matrix must fill the range on its own."""
+    draw = f"rng.uniform(-bound, bound, {shape})"
+    edit = (draw, draw.replace("-bound", "0"))
+    key = "Wx" if shape.startswith("(D") else "Wh"
+    message = assignment_suite.visible_failure(NOTEBOOK, "test_init_params", edit)
+    assert message is not None and message.startswith(
+        f"params[{key!r}] should be spread over the whole range"
+    ), message
+    init_params = assignment_suite.solution_namespace(NOTEBOOK, edit)["init_params"]
+    with pytest.raises(AssertionError, match=rf"params\['{key}'\] should fill the range"):
+        ps03.check_init_params(init_params)

@@ -98,6 +98,14 @@ def check_init_params(init_params) -> None:
             assert max(others) > 0.5 * bound and min(others) < -0.5 * bound, (
                 "weights should fill the range [-1/sqrt(H), 1/sqrt(H)]"
             )
+        for key in ("Wx", "Wh"):  # each on its own: one drawn from [0, bound) hides among the rest
+            w = p[key].ravel().tolist()
+            if len(w) >= 40 and not (max(w) > 0.5 * bound and min(w) < -0.5 * bound):
+                raise AssertionError(
+                    f"params[{key!r}] should fill the range [-1/sqrt(H), 1/sqrt(H)] = "
+                    f"[{-bound:.4f}, {bound:.4f}] (D, H = {D}, {H}), its values lie in "
+                    f"[{min(w):.4f}, {max(w):.4f}]: draw it uniformly from -bound to bound"
+                )
     twins = [
         call_isolated(init_params, 3, 4, np.random.default_rng(77), name="init_params")
         for _ in range(2)
