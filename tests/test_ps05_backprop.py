@@ -516,6 +516,21 @@ SUBMISSIONS = [
         broken=("test_step_backward_inputs", "test_gradient_check"),
         reason="dc_prev matches dc * f: f multiplies dc_total, the whole gradient on c",
     ),
+    Submission(
+        "gradcheck_errors_in_lists",
+        "gradient_errors maps every name to a list holding rel_error's float",
+        edits=(
+            (
+                GRADIENT_ERRORS,
+                GRADIENT_ERRORS.replace(
+                    "rel_error(analytic[name], numerical_gradient(f, a, dhs))",
+                    "[rel_error(analytic[name], numerical_gradient(f, a, dhs))]",
+                ),
+            ),
+        ),
+        broken=("test_gradient_check",),
+        reason="should map every name to one number",
+    ),
 ]
 
 
@@ -738,3 +753,20 @@ def test_the_rel_error_test_names_a_negative_error():
         "rel_error([1.0], [1.1]) should be 0.1 / 2.1 = 0.0476..., got -0.04761904761904"
     ), message
     assert message.endswith("; an error is never negative: take |a - b|, np.abs(a - b)"), message
+
+
+@pytest.mark.parametrize("wrap", ["[{}]", "np.array([{}, 0.0])"])
+def test_gradient_errors_that_are_not_numbers_are_named(wrap):
+    """Found in a student's walk: gradient_errors mapping each name to a list (or an array)
+    instead of rel_error's float failed the visible test with the TypeError of its own
+    printout ("unsupported format string passed to list.__format__") and the hidden one with
+    float()'s TypeError; both now say what each value should be."""
+    one = "rel_error(analytic[name], numerical_gradient(f, a, dhs))"
+    edit = (GRADIENT_ERRORS, GRADIENT_ERRORS.replace(one, wrap.format(one)))
+    message = assignment_suite.visible_failure(NOTEBOOK, "test_gradient_check", edit)
+    assert message is not None and message.startswith(
+        "gradient_errors should map every name to one number, the float rel_error returns; got "
+    ), message
+    namespace = solution_namespace(edit)
+    with pytest.raises(AssertionError, match="should map every name to one number"):
+        ps05.check_gradient_errors(namespace["gradient_errors"], namespace)

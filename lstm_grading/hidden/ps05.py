@@ -426,6 +426,12 @@ def check_gradient_errors(gradient_errors, namespace: dict) -> None:
                 )
         if not (isinstance(errors, dict) and set(errors) == set(keys)):
             raise AssertionError(f"gradient_errors should return a dict with the keys {keys}")
+        not_numbers = {k: type(errors[k]).__name__ for k in keys if np.ndim(errors[k]) != 0}
+        if not_numbers:
+            raise AssertionError(
+                "gradient_errors should map every name to one number, the float rel_error "
+                f"returns; got {not_numbers}"
+            )
         return {k: float(errors[k]) for k in keys}
 
     errors = run()
