@@ -404,6 +404,20 @@ SUBMISSIONS = [
         broken=("test_clip_grad_norm", "test_memory_rnn"),
         reason="no small eps added",
     ),
+    Submission(
+        "companies_without_return",
+        "fit_companies trains but does not return train's losses",
+        edits=((FIT_COMPANIES, FIT_COMPANIES.replace("return ", "")),),
+        broken=("test_companies",),
+        reason="is the return missing?",
+    ),
+    Submission(
+        "memory_without_return",
+        "fit_memory trains but does not return train's losses",
+        edits=((FIT_MEMORY, FIT_MEMORY.replace("return ", "")),),
+        broken=MEMORY,
+        reason="is the return missing?",
+    ),
 ]
 
 
@@ -761,3 +775,25 @@ def test_the_clipping_test_names_an_eps_added_to_the_norm():
         "every array should be scaled by exactly max_norm / norm = 1/5"
     ), message
     assert "no small eps added" in message, message
+
+
+@pytest.mark.parametrize(
+    ("grade_id", "old", "epochs"),
+    [
+        ("test_companies", FIT_COMPANIES, 1000),
+        ("test_memory_lstm", FIT_MEMORY, 40),
+        ("test_memory_rnn", FIT_MEMORY, 40),
+    ],
+    ids=["companies", "memory_lstm", "memory_rnn"],
+)
+def test_the_training_tests_name_a_missing_return(grade_id, old, epochs):
+    """Found in a student's walk: fit_companies without its return failed the visible test with
+    "TypeError: object of type 'NoneType' has no len()" from the test's printout, and
+    fit_memory without it passed both visible tests, then lost all three points' cells to the
+    hidden ones ("should return the list of its 40 epoch losses")."""
+    message = visible_failure(grade_id, (old, old.replace("return ", "")))
+    name = "fit_companies" if grade_id == "test_companies" else "fit_memory"
+    assert message == (
+        f"{name} should return the list of its {epochs} epoch losses, the list train returns; "
+        "got None (is the return missing?)"
+    ), message
