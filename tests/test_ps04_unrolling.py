@@ -334,6 +334,13 @@ SUBMISSIONS = [
         broken=FORWARD_CELLS,
         reason="the steps are t = 0, ..., T - 1, range(T), and step t reads x[:, t] and writes",
     ),
+    Submission(
+        "companies_without_return",
+        "two_companies builds x and y but does not return them",
+        edits=(("    return x, y\n", "    x, y\n"),),
+        broken=("test_two_companies",),
+        reason="is the return missing?",
+    ),
 ]
 
 
@@ -410,4 +417,17 @@ def test_the_shapes_test_names_the_default_memories_left_as_none(states):
     ), message
     assert message.endswith(
         ": h0=None means zeros of shape (N, H), and so does c0=None; test for it with `h0 is None`"
+    ), message
+
+
+def test_the_companies_test_names_a_missing_return():
+    """Found in a student's walk: two_companies without its return failed its test (the only
+    one) with the bare "TypeError: cannot unpack non-iterable NoneType object" of the test's
+    `x, y = two_companies()`; it now asks whether the return is missing."""
+    from assignment_suite import visible_failure
+
+    notebook = SOLUTIONS / "ps04_unrolling" / "ps04_unrolling.ipynb"
+    message = visible_failure(notebook, "test_two_companies", ("    return x, y\n", "    x, y\n"))
+    assert message == (
+        "two_companies should return the pair (x, y), got None (is the return missing?)"
     ), message
