@@ -418,6 +418,13 @@ SUBMISSIONS = [
         broken=MEMORY,
         reason="is the return missing?",
     ),
+    Submission(
+        "clip_without_return",
+        "clip_grad_norm scales the gradients but does not return them when it clips",
+        edits=((CLIP, CLIP.replace("    return {", "    {")),),
+        broken=("test_clip_grad_norm", *MEMORY),
+        reason="is the return missing?",
+    ),
 ]
 
 
@@ -797,3 +804,17 @@ def test_the_training_tests_name_a_missing_return(grade_id, old, epochs):
         f"{name} should return the list of its {epochs} epoch losses, the list train returns; "
         "got None (is the return missing?)"
     ), message
+
+
+@pytest.mark.parametrize(
+    ("returned", "got"), [("    {", "None (is the return missing?)"), ("    return {", "a dict")]
+)
+def test_the_clipping_test_names_a_result_that_is_not_a_pair(returned, got):
+    """Found in a student's walk: clip_grad_norm without its return (or returning the dict
+    alone) failed its only test with the bare TypeError (or ValueError) of the test's own
+    `clipped, norm = clip_grad_norm(...)`; it now says what came back."""
+    edit = CLIP.replace("    return {", returned).replace(
+        "}, norm", "}" if "return" in returned else "}, norm"
+    )
+    message = visible_failure("test_clip_grad_norm", (CLIP, edit))
+    assert message == f"clip_grad_norm should return the pair (clipped, norm), got {got}", message
