@@ -35,6 +35,7 @@ BIAS_CORRECTION = (
 CLIP = "    scale = max_norm / norm\n    return {k: g * scale for k, g in grads.items()}, norm"
 NORM = "    norm = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))"
 ORDER = "        order = rng.permutation(N) if batch_size < N else np.arange(N)"
+WHOLE_BATCH = "    batch_size = N if batch_size is None else batch_size"
 CLIP_CALL = (
     "            if clip_norm is not None:\n"
     "                grads, _ = clip_grad_norm(grads, clip_norm)\n"
@@ -424,6 +425,13 @@ SUBMISSIONS = [
         edits=((CLIP, CLIP.replace("    return {", "    {")),),
         broken=("test_clip_grad_norm", *MEMORY),
         reason="is the return missing?",
+    ),
+    Submission(
+        "batch_size_none_as_one",
+        "train takes batch_size=None as mini-batches of one example, not the whole data set",
+        edits=((WHOLE_BATCH, WHOLE_BATCH.replace("= N if", "= 1 if")),),
+        broken=("test_train", "test_companies"),
+        reason="batch_size=None means batch_size = N",
     ),
 ]
 
@@ -818,3 +826,18 @@ def test_the_clipping_test_names_a_result_that_is_not_a_pair(returned, got):
     )
     message = visible_failure("test_clip_grad_norm", (CLIP, edit))
     assert message == f"clip_grad_norm should return the pair (clipped, norm), got {got}", message
+
+
+@pytest.mark.parametrize("default", ["1", "2"])
+def test_the_train_test_names_batch_size_none_taken_as_small_batches(default):
+    """Found in a student's walk: train taking batch_size=None as batches of 1 (or 2) was told
+    "clip_grad_norm(grads, 0.7) should run once per step; calls: [0.7, 0.7, ...]", which
+    blames the clipping; it now says that batch_size=None means the whole data set."""
+    message = visible_failure(
+        "test_train", (WHOLE_BATCH, WHOLE_BATCH.replace("= N if", f"= {default} if"))
+    )
+    # The test cell trains on N = 10 examples: 10 steps of one, 5 of two.
+    assert message == (
+        "one epoch without batch_size should be one step, the whole data set as one batch; it "
+        f"took {10 // int(default)} steps: batch_size=None means batch_size = N"
+    ), message
