@@ -32,6 +32,7 @@ BPTT_STEP = (
     "        dx[:, t], dh, dc, step_grads = lstm_step_backward(dhs[:, t] + dh, dc, cache[t])"
 )
 ACCUMULATE = "        for k in grads:\n            grads[k] += step_grads[k]"
+BPTT_RETURN = "    return dx, dh, dc, grads\n"
 NUMGRAD = (
     "        x[k] = old + h\n"
     "        plus = np.array(f(x), dtype=float)  # a copy: f may return an array it later changes\n"
@@ -531,6 +532,13 @@ SUBMISSIONS = [
         broken=("test_gradient_check",),
         reason="should map every name to one number",
     ),
+    Submission(
+        "bptt_without_return",
+        "lstm_backward runs the steps but does not return its results",
+        edits=((BPTT_RETURN, BPTT_RETURN.replace("return ", "")),),
+        broken=("test_lstm_backward", "test_gradient_check"),
+        reason="is the return missing?",
+    ),
 ]
 
 
@@ -770,3 +778,19 @@ def test_gradient_errors_that_are_not_numbers_are_named(wrap):
     namespace = solution_namespace(edit)
     with pytest.raises(AssertionError, match="should map every name to one number"):
         ps05.check_gradient_errors(namespace["gradient_errors"], namespace)
+
+
+@pytest.mark.parametrize(
+    ("new", "got"),
+    [
+        ("    dx, dh, dc, grads\n", "None (is the return missing?)"),
+        ("    return dx, dh, grads\n", "a tuple of length 3"),
+    ],
+)
+def test_the_bptt_test_names_a_result_that_is_not_four_values(new, got):
+    """Found in a student's walk: lstm_backward without its return failed its only test with
+    the bare "TypeError: cannot unpack non-iterable NoneType object" of the test's own
+    `dx, dh0, dc0, grads = result` (a ValueError for three values); it now says what came
+    back."""
+    message = assignment_suite.visible_failure(NOTEBOOK, "test_lstm_backward", (BPTT_RETURN, new))
+    assert message == f"lstm_backward should return (dx, dh0, dc0, grads), got {got}", message
