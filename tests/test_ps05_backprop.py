@@ -539,6 +539,21 @@ SUBMISSIONS = [
         broken=("test_lstm_backward", "test_gradient_check"),
         reason="is the return missing?",
     ),
+    Submission(
+        "output_block_from_dc_total",
+        "lstm_step_backward's output gate block takes dc_total where dh belongs",
+        edits=((BLOCKS, BLOCKS.replace("dh * tanh_c * o", "dc_total * tanh_c * o")),),
+        broken=STEP_CELLS,
+        reason="output gate's block with dc_total where dh is wanted",
+    ),
+    Submission(
+        "input_block_with_c_prev",
+        "lstm_step_backward's input gate block multiplies by c_prev (copied from the forget "
+        "gate's) where g belongs",
+        edits=((BLOCKS, BLOCKS.replace("dc_total * g * i", 'dc_total * cache["c_prev"] * i')),),
+        broken=STEP_CELLS,
+        reason="input gate's block with c_prev where g is wanted",
+    ),
 ]
 
 
@@ -699,6 +714,16 @@ TORCH_BLOCKS = (
             r"dx .*; they match the forget gate's block with c, the new memory, where c_prev",
         ),
         (
+            (BLOCKS, BLOCKS.replace("dh * tanh_c * o", "dc_total * tanh_c * o")),
+            ps05.check_step_backward_inputs,
+            r"dx .*; they match the output gate's block with dc_total where dh is wanted",
+        ),
+        (
+            (BLOCKS, BLOCKS.replace("dc_total * g * i", 'dc_total * cache["c_prev"] * i')),
+            ps05.check_step_backward_params,
+            r"grads\['Wx'\] .*; they match the input gate's block with c_prev where g is wanted",
+        ),
+        (
             (
                 '    tanh_c, p = cache["tanh_c"], cache["params"]',
                 '    tanh_c, p = np.tanh(cache["c_prev"]), cache["params"]',
@@ -717,6 +742,8 @@ TORCH_BLOCKS = (
         "dc_without_tanh_slope",
         "torch_gate_order",
         "forget_block_from_c",
+        "output_block_from_dc_total",
+        "input_block_with_c_prev",
         "tanh_of_c_prev",
     ],
 )
@@ -794,3 +821,31 @@ def test_the_bptt_test_names_a_result_that_is_not_four_values(new, got):
     back."""
     message = assignment_suite.visible_failure(NOTEBOOK, "test_lstm_backward", (BPTT_RETURN, new))
     assert message == f"lstm_backward should return (dx, dh0, dc0, grads), got {got}", message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "hint"),
+    [
+        (
+            "dh * tanh_c * o",
+            "dc_total * tanh_c * o",
+            "it matches the output gate's block with dc_total where dh is wanted",
+        ),
+        (
+            "dc_total * g * i",
+            'dc_total * cache["c_prev"] * i',
+            "it matches the input gate's block with c_prev where g is wanted",
+        ),
+    ],
+)
+@pytest.mark.parametrize("grade_id", ["test_step_backward_inputs", "test_step_backward_params"])
+def test_the_step_tests_name_a_gate_block_with_the_wrong_factor(grade_id, old, new, hint):
+    """Found in a student's walk: the output gate's block of da taken from dc_total instead of
+    dh, and the input gate's multiplied by c_prev (copied from the forget gate's) instead of g,
+    were told only that a directional derivative disagrees; the catalogue of usual mistakes,
+    in the visible tests and the hidden checks, now names both."""
+    message = assignment_suite.visible_failure(
+        NOTEBOOK, grade_id, (BLOCKS, BLOCKS.replace(old, new))
+    )
+    assert message is not None and "disagrees with a directional derivative" in message, message
+    assert f"; {hint}" in message, message

@@ -191,6 +191,7 @@ def _step_mistakes(case) -> list[tuple[str, tuple]]:
     """``(hint, (dx, dh_prev, dc_prev, grads))``: what usual mistakes of the backward step give
     on ``case``: gate blocks out of order, tanh' as 1 + g**2, the gradient on c without the
     slope of tanh at c, c where c_prev is wanted, tanh(c_prev) where tanh(c) is, dWh from h,
+    the output gate's block from dc_total, the input gate's with c_prev where g is wanted,
     the slopes taken at the gates' squashed values (sigmoid(i) * (1 - sigmoid(i))), the square
     of 1 - tanh where 1 - tanh**2 is wanted, dc_prev from dc instead of dc_total."""
     _, x, h_prev, c_prev, p, dh, dc = case
@@ -210,13 +211,15 @@ def _step_mistakes(case) -> list[tuple[str, tuple]]:
         memory=c_prev,
         tanh_c=tc,
         slopes=right,
+        o_from_dct=False,
+        i_partner=g,
     ):
         if dct is None:
             dct = dc + dh * o * (1 - tanh_c * tanh_c)
         blocks = {
-            "i": dct * g * slopes["i"],
+            "i": dct * i_partner * slopes["i"],
             "f": dct * memory * slopes["f"],
-            "o": dh * tanh_c * slopes["o"],
+            "o": (dct if o_from_dct else dh) * tanh_c * slopes["o"],
             "g": dct * i * slope,
         }
         da = np.concatenate([blocks[k] for k in order], axis=1)
@@ -256,6 +259,16 @@ def _step_mistakes(case) -> list[tuple[str, tuple]]:
         (
             "dWh matches h.T @ da: use h_prev, the state the step started from",
             step(state=o * tc),
+        ),
+        (
+            "they match the output gate's block with dc_total where dh is wanted: o reaches the "
+            "loss only through h = o * tanh(c), so its block is dh * tanh_c * o * (1 - o)",
+            step(o_from_dct=True),
+        ),
+        (
+            "they match the input gate's block with c_prev where g is wanted: i scales the "
+            "candidate in c = f * c_prev + i * g, so its block is dc_total * g * i * (1 - i)",
+            step(i_partner=c_prev),
         ),
         (
             "they match (1 - tanh_c)**2 where 1 - tanh_c**2 is wanted: the slope of tanh at c "
