@@ -393,3 +393,15 @@ def test_init_params_drawn_from_zero_up_fails_visibly_and_hidden(shape):
     init_params = assignment_suite.solution_namespace(NOTEBOOK, edit)["init_params"]
     with pytest.raises(AssertionError, match=rf"params\['{key}'\] should fill the range"):
         ps03.check_init_params(init_params)
+
+
+def test_the_shapes_test_names_a_missing_return():
+    """Found in a student's walk (every function's last return left out in turn): a step
+    without its return was told only "lstm_step_forward should return (h, c, cache)"; the test
+    now says what came back."""
+    message = assignment_suite.visible_failure(
+        NOTEBOOK, "test_step_shapes", ("    return h, c, cache\n", "    h, c, cache\n")
+    )
+    assert message == (
+        "lstm_step_forward should return (h, c, cache), got None (is the return missing?)"
+    ), message

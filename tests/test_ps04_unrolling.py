@@ -431,3 +431,20 @@ def test_the_companies_test_names_a_missing_return():
     assert message == (
         "two_companies should return the pair (x, y), got None (is the return missing?)"
     ), message
+
+
+@pytest.mark.parametrize(
+    ("new", "got"),
+    [
+        ("    hs, cache\n", "None (is the return missing?)"),
+        ("    return [hs, cache]\n", "a list of length 2"),
+    ],
+)
+def test_the_shapes_test_names_what_lstm_forward_returned(new, got):
+    """Found in a student's walk: lstm_forward without its return (or returning a list) was
+    told only "lstm_forward should return hs, cache"; the test now says what came back."""
+    from assignment_suite import visible_failure
+
+    notebook = SOLUTIONS / "ps04_unrolling" / "ps04_unrolling.ipynb"
+    message = visible_failure(notebook, "test_lstm_forward_shapes", ("    return hs, cache\n", new))
+    assert message == f"lstm_forward should return (hs, cache), got {got}", message

@@ -849,3 +849,19 @@ def test_the_step_tests_name_a_gate_block_with_the_wrong_factor(grade_id, old, n
     )
     assert message is not None and "disagrees with a directional derivative" in message, message
     assert f"; {hint}" in message, message
+
+
+@pytest.mark.parametrize(
+    ("new", "got"),
+    [
+        (RETURN.replace("return ", ""), "None (is the return missing?)"),
+        (RETURN.replace("return ", "return [") + "]", "a list of length 4"),
+    ],
+)
+def test_the_step_test_names_what_lstm_step_backward_returned(new, got):
+    """Found in a student's walk: lstm_step_backward without its return (or returning a list)
+    was told only "return dx, dh_prev, dc_prev, grads"; the test now says what came back."""
+    message = assignment_suite.visible_failure(NOTEBOOK, "test_step_backward_inputs", (RETURN, new))
+    assert message == (
+        f"lstm_step_backward should return (dx, dh_prev, dc_prev, grads), got {got}"
+    ), message
