@@ -41,6 +41,12 @@ CLIP_CALL = (
     "                grads, _ = clip_grad_norm(grads, clip_norm)\n"
 )
 FIT_COMPANIES = "    return train(x, y, params, model_loss, Adam(lr=0.1), epochs=1000)"
+POWER_OF_ONE_MINUS_BETA = BIAS_CORRECTION.replace(
+    "(1 - self.beta1**self.t)", "(1 - self.beta1)**self.t"
+).replace("(1 - self.beta2**self.t)", "(1 - self.beta2)**self.t")
+CORRECTED_STORED = BIAS_CORRECTION.replace(
+    "m_hat = self.m[k] /", "m_hat = self.m[k] = self.m[k] /"
+).replace("v_hat = self.v[k] /", "v_hat = self.v[k] = self.v[k] /")
 
 
 def trained_with(prelude: str, body: str) -> dict:
@@ -432,6 +438,20 @@ SUBMISSIONS = [
         edits=((WHOLE_BATCH, WHOLE_BATCH.replace("= N if", "= 1 if")),),
         broken=("test_train", "test_companies"),
         reason="batch_size=None means batch_size = N",
+    ),
+    Submission(
+        "adam_correction_power_of_one_minus_beta",
+        "Adam's bias correction divides by (1 - beta)**t instead of 1 - beta**t",
+        edits=((BIAS_CORRECTION, POWER_OF_ONE_MINUS_BETA),),
+        broken=("test_adam", *TRAININGS),
+        reason="the bias correction written (1 - beta)**t",
+    ),
+    Submission(
+        "adam_stores_corrected_moments",
+        "Adam stores m_hat and v_hat back into m and v",
+        edits=((BIAS_CORRECTION, CORRECTED_STORED),),
+        broken=("test_adam", *TRAININGS),
+        reason="m_hat and v_hat stored back into m and v",
     ),
 ]
 
@@ -841,3 +861,23 @@ def test_the_train_test_names_batch_size_none_taken_as_small_batches(default):
         "one epoch without batch_size should be one step, the whole data set as one batch; it "
         f"took {10 // int(default)} steps: batch_size=None means batch_size = N"
     ), message
+
+
+@pytest.mark.parametrize(
+    ("new", "hint"),
+    [
+        (POWER_OF_ONE_MINUS_BETA, "the bias correction written (1 - beta)**t: it is 1 - beta**t"),
+        (CORRECTED_STORED, "m_hat and v_hat stored back into m and v: keep m and v the plain"),
+    ],
+    ids=["power_of_one_minus_beta", "corrected_stored"],
+)
+def test_the_adam_test_names_a_wrong_second_step(new, hint):
+    """Found in a student's walk: the bias correction written (1 - beta)**t, and m_hat and v_hat
+    stored back into m and v, both give a right first step and a wrong second one, and were
+    told only "after two steps w should be [0.98196959, -0.98733663], got ..."; both are now
+    named."""
+    message = visible_failure("test_adam", (BIAS_CORRECTION, new))
+    assert message is not None and message.startswith(
+        "after two steps w should be [0.98196959, -0.98733663], got "
+    ), message
+    assert f"]: {hint}" in message, message
