@@ -489,18 +489,37 @@ def test_the_notation_table_claims_the_same_cell_only_for_the_texts_it_maps():
     assert "The texts in the table below write the same cell" in text
 
 
+# The maths of a page: $...$, $$...$$ and the lines of a ```{math} block (its options left out).
+MATHS = re.compile(r"\$\$?([^$]+)\$\$?|```\{math\}\n(?::[^\n]*\n)*(.*?)```", re.S)
+# A symbol a with its whole chain of sub- and superscripts: a_t, a^f_t, a^{g}_t, a_f, a_t^f,
+# a_{\tilde c} ... (each script a braced group, a command with its argument, or one character).
+GATE_SUM = re.compile(r"(?<![\\\w])a((?:[_^](?:\{[^}]*\}|\\[A-Za-z]+ ?\w?|\w))+)")
+
+
+def gate_sum_scripts(markdown: str) -> set[str]:
+    """The scripts written on the symbol a anywhere in the maths of ``markdown``."""
+    return {
+        script
+        for inline, block in MATHS.findall(markdown)
+        for script in GATE_SUM.findall(inline or block)
+    }
+
+
 def test_a_gates_sum_is_written_one_way_on_every_page_and_in_the_plots():
     """One notation for a gate's sum (pre-activation): $a^k_t$, the block k of
     $a_t = x_t W_x + h_{t-1} W_h + b$ in chapter 9, with k a key of lc.GATES (g for the
     candidate, as lstm_core's trace names it `a_g`). Chapter 7's table once wrote $a_f$ and
     $a_c$, and plots.SYMBOLS $a_{\\tilde c}$, where chapter 9's backward step writes $a^f_t$
-    and $a^g_t$."""
+    and $a^g_t$. The scan reads ```{math} blocks too, and a symbol's whole chain of scripts: it
+    once read only $...$ and stopped after a_t, so $a_t^f$ passed as $a_t$."""
+    # What the scan must see (each once passed it): the scripts in the order written, and a
+    # display block's maths.
+    assert gate_sum_scripts("the sum $a_t^f$ and $a^{g}_t$") == {"_t^f", "^{g}_t"}
+    assert gate_sum_scripts("```{math}\n:label: eq-x\n\nf_t = \\sigma(a_f)\n```\n") == {"_f"}
+    assert gate_sum_scripts("$\\tanh(a_{\\tilde c})$, $\\mathbf{a}_t$, $W_a$") == {"_{\\tilde c}"}
     written = set()
     for path in PAGES:
-        for maths in re.findall(r"\$\$?([^$]+)\$\$?", path.read_text(encoding="utf-8")):
-            # a symbol a with a sub- or superscript: a_t, a^f_t, a^{g}_t, a_f, a_{\tilde c} ...
-            found = re.findall(r"(?<![\\\w])a([_^](?:\{[^}]*\}|\\tilde c|\w)(?:_t)?)", maths)
-            written |= set(found)
+        written |= gate_sum_scripts(path.read_text(encoding="utf-8"))
     assert written, "no gate sums found: the pattern no longer matches the pages"
     allowed = {"_t"} | {f"^{k}_t" for k in lc.GATES} | {f"^{{{k}}}_t" for k in lc.GATES}
     assert written <= allowed, sorted(written - allowed)
