@@ -892,11 +892,23 @@ def test_a_worker_closed_with_a_grading_task_running_logs_no_warning_of_it(monke
     cancelled name="execute('lstm-autograde-...')" ...> ended with CancelledError* (a WARNING,
     with Dask's internals) above the run's one line *stopped by SIGTERM; ...* (found in an
     instructor's walk: a local:2 run stopped with SIGTERM printed two such lines). A grading
-    task installs a filter that leaves out that warning for its own tasks only."""
+    task installs a filter that leaves out that warning for its own tasks only. The warning's
+    text, its logger and the task's name are Dask's (read from the pinned distributed's source)
+    and the key is the coordinator's task_key: the test once wrote them all by hand, and would
+    have passed with a key prefix or a Dask message the filter no longer matches."""
     import asyncio
+    import inspect
     import logging
 
+    from distributed import worker_state_machine
+
     from lstm_grading.cluster import worker
+
+    # Dask's own words: the message, the logger it goes to, and the name of an Execute's task.
+    dask = " ".join(inspect.getsource(worker_state_machine.BaseWorker).split())
+    assert 'logger.warning(f"Async instruction for {task} ended with CancelledError")' in dask
+    assert 'self._start_async_instruction( f"execute({inst.key!r})", self.execute,' in dask
+    assert worker_state_machine.logger.name == "distributed.worker.state_machine"
 
     log = logging.getLogger("distributed.worker.state_machine")
     monkeypatch.setattr(log, "filters", [])
@@ -921,8 +933,9 @@ def test_a_worker_closed_with_a_grading_task_running_logs_no_warning_of_it(monke
                 await task
             return f"Async instruction for {task} ended with CancelledError"
 
-        ours = asyncio.run(message("execute('lstm-autograde-0123456789abcdef0123456789abcdef')"))
-        theirs = asyncio.run(message("execute('inc-1234')"))
+        key = coordinator.task_key("run", "student", "digest", None)  # as the run submits it
+        ours = asyncio.run(message(f"execute({key!r})"))
+        theirs = asyncio.run(message(f"execute({'inc-1234'!r})"))
         assert "Task cancelled name=\"execute('lstm-autograde-" in ours, ours
         worker.quiet_cancelled_tasks()
         worker.quiet_cancelled_tasks()  # once per task: installed once
