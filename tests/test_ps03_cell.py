@@ -395,6 +395,24 @@ def test_init_params_drawn_from_zero_up_fails_visibly_and_hidden(shape):
         ps03.check_init_params(init_params)
 
 
+def test_init_params_all_drawn_from_zero_up_is_named_by_matrix_in_the_hidden_check():
+    """Every weight and bias drawn from uniform(0, bound): the hidden check names the matrix and
+    the range its values lie in. A check of all the weights together, before the one of each
+    matrix and implied by it at every size the check draws, once answered first with only
+    "weights should fill the range [-1/sqrt(H), 1/sqrt(H)]" (found in a review of 0c61411)."""
+    edits = [
+        (f"rng.uniform(-bound, bound, {shape})", f"rng.uniform(0, bound, {shape})")
+        for shape in ("(D, 4 * H)", "(H, 4 * H)", "4 * H")
+    ]
+    init_params = assignment_suite.solution_namespace(NOTEBOOK, *edits)["init_params"]
+    # The first size with 40 weights in one matrix is (D, H) = (7, 2): Wx, 7 x 8.
+    with pytest.raises(
+        AssertionError,
+        match=r"^params\['Wx'\] should fill the range .* \(D, H = 7, 2\), its values lie in \[0\.",
+    ):
+        ps03.check_init_params(init_params)
+
+
 def test_the_shapes_test_names_a_missing_return():
     """Found in a student's walk (every function's last return left out in turn): a step
     without its return was told only "lstm_step_forward should return (h, c, cache)"; the test
