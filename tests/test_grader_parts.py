@@ -2408,3 +2408,40 @@ def test_a_grading_kernel_cannot_import_the_libraries_with_ready_made_layers():
         ]
     assert result["said"]["lstm_core"] is None and result["said"]["math"] is None
     assert {"torch", "scipy", "sympy", "mpmath", "tensorflow", "jax"} <= OTHER_LIBRARIES
+
+
+@pytest.mark.parametrize("writable", [True, False], ids=["written", "full_disk"])
+def test_a_stopped_run_writes_its_summary_as_far_as_it_went_and_still_stops(tmp_path, writable):
+    """parallel.summary_when_stopped, which both the local pool and --cluster run inside: a stop
+    (a KeyboardInterrupt, with the signal the command line put on it) writes summary.json and
+    summary.csv with ``"stopped"``, the rows merged so far and a ``stopped`` row for each
+    submission still to grade, then goes on as the stop; a summary that cannot be written
+    leaves the stop as it was, not an OSError in its place. Only the slow end-to-end runs
+    covered it (found in a review of 688364b)."""
+    reports = tmp_path / "reports" / "ps01"
+    reports.mkdir(parents=True)
+    if not writable:
+        reports.chmod(0o500)  # as a full disk does, the temporary file cannot be made
+        if os.access(reports, os.W_OK):  # root writes anyway: a file in the folder's place
+            reports.chmod(0o700)
+            reports.rmdir()
+            reports.write_text("")
+    run = parallel._Run(tmp_path, "ps01", Limits(), 10.0, ("ps01.ipynb",), "")
+    outcomes = {"ann": report.Outcome("ann", "graded", 10.0, 10.0)}
+    todo = {"ann": "digest-a", "bob": "digest-b"}
+    stop = KeyboardInterrupt()
+    stop.signum = signal.SIGTERM
+    with pytest.raises(KeyboardInterrupt) as raised:
+        with parallel.summary_when_stopped(run, outcomes, todo, {"jobs": 2}):
+            raise stop
+    assert raised.value is stop
+    assert outcomes == {"ann": report.Outcome("ann", "graded", 10.0, 10.0)}  # left as it was
+    if not writable:
+        return
+    summary = json.loads((reports / "summary.json").read_text())
+    assert (summary["stopped"], summary["not_graded"], summary["graded"]) == ("SIGTERM", 1, 1)
+    assert (summary["assignment"], summary["jobs"]) == ("ps01", 2)
+    rows = {r["student"]: r for r in summary["students"]}
+    assert rows["ann"]["status"] == "graded" and rows["bob"]["status"] == "stopped"
+    assert rows["bob"]["reason"].startswith("the run was stopped by SIGTERM before this")
+    assert "bob,stopped," in (reports / "summary.csv").read_text()
