@@ -255,9 +255,11 @@ def _run(args) -> int:
         where = f"; the Dask {what.format(cluster['target'])}: nothing to grade"
     else:
         where = ""
+    # Only when there are some: a student whose submitted folder is gone (parallel.KEPT).
+    kept = f", {summary['kept']} kept (submitted folder gone)" if summary.get("kept") else ""
     print(
         f"\n{summary['graded']} graded, {summary['failed']} failed, {summary['refused']} "
-        f"refused, {summary['unchanged']} unchanged in {summary['wall_seconds']} s; sandbox: "
+        f"refused, {summary['unchanged']} unchanged{kept} in {summary['wall_seconds']} s; sandbox: "
         f"{summary['sandbox']}{where}; report: "
         f"{args.course / 'reports' / args.assignment / 'summary.csv'}"
     )

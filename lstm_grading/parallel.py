@@ -61,6 +61,9 @@ from .sandbox import Job, Limits
 from .submission_checks import diagnose, read_timestamp, static_checks, unrestored
 
 ATTEMPTS = 2  # a job whose worker died is tried this many times in all
+# The status of a student whose submission is in the gradebook but whose submitted folder is
+# gone: the gradebook's grade is kept and exported (_plan).
+KEPT = "kept"
 # The manifest's status of a submission a run set out to grade and has not merged (_plan).
 GRADING = "grading"
 # Seconds a run that ends waits, at most, for the processes of its killed workers' jobs to
@@ -550,7 +553,7 @@ def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str)
     outcomes: dict[str, Outcome] = {s: _refuse(run, s, r) for s, r in refused.items()}
     todo: dict[str, str] = {}  # student -> hash
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        graded_before = {s.student_id for s in gb.find_assignment(assignment).submissions}
+        graded_before = {s.student_id: s.score for s in gb.find_assignment(assignment).submissions}
     for student, folder in list(submissions.items()):
         try:
             digest = course_prep.tree_hash(folder, limits.disk_mb << 20)
@@ -577,6 +580,20 @@ def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str)
             )
         else:
             todo[student] = digest
+    # A student the gradebook has a submission of, whose submitted folder is gone (deleted, or
+    # moved, since an earlier run): nbgrader grades the folders it finds and exports what the
+    # gradebook holds, so the earlier grade stays in grades.csv, as with plain nbgrader. The run
+    # says so with a row of its own rather than say nothing of a grade it exports.
+    for student in sorted(set(graded_before) - set(submissions) - set(outcomes)):
+        outcomes[student] = Outcome(
+            student,
+            KEPT,
+            graded_before[student],
+            max_score,
+            reason=f"no submitted/{student}/{assignment}/ any more: the gradebook keeps the "
+            "earlier grade, as nbgrader does, and grades.csv shows it; put the folder back to "
+            "grade it again",
+        )
     # Each submission to grade whose earlier grading the manifest records is marked, on disk,
     # before any result is merged: a run killed mid-merge (the gradebook written, the manifest
     # not yet) left the earlier entry, and if the submission was then the earlier one again
@@ -774,6 +791,7 @@ def _summary(
         "failed": sum(o.status == "failed" for o in outcomes.values()),
         "refused": sum(o.status == "refused" for o in outcomes.values()),
         "unchanged": sum(o.status == "unchanged" for o in outcomes.values()),
+        "kept": sum(o.status == KEPT for o in outcomes.values()),
         "wall_seconds": round(wall, 2),
         "feedback_failed": sum(
             any(n.startswith(FEEDBACK_FAILED) for n in o.notes) for o in outcomes.values()

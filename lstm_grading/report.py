@@ -54,7 +54,9 @@ class Outcome:
     """One row of the run summary."""
 
     student: str
-    status: str  # graded | failed | refused | unchanged | stopped (the run ended before it)
+    # graded | failed | refused | unchanged | stopped (the run ended before it) | kept (the
+    # submitted folder is gone; the gradebook's earlier grade stays)
+    status: str
     score: float | None = None
     max_score: float | None = None
     reason: str = ""  # why it failed
@@ -178,7 +180,7 @@ def format_table(outcomes: list[Outcome]) -> str:
     """The summary as a plain-text table (failures and notes first). A cell too long for its
     column ends in "..." (:func:`shown`, which also escapes what a terminal would act on);
     summary.csv, which the run's last line names, has it whole."""
-    order = {"refused": 0, "failed": 1, "stopped": 2, "graded": 3, "unchanged": 4}
+    order = {"refused": 0, "failed": 1, "stopped": 2, "kept": 3, "graded": 4, "unchanged": 5}
     rows = sorted(outcomes, key=lambda o: (order[o.status], not o.notes, o.student))
     header = ("student", "status", "score", "reason / notes", "cell", "flags")
     table = [header]

@@ -1356,6 +1356,35 @@ def test_a_graded_submission_is_kept_only_while_nothing_it_was_graded_from_chang
     assert outcomes == {} and sorted(again) == sorted(students)
 
 
+def test_a_student_whose_submitted_folder_is_gone_has_a_row_saying_the_grade_is_kept(
+    small_course, tmp_path
+):
+    """A submission graded before whose submitted folder is then deleted: nbgrader grades only
+    the folders it finds and exports what the gradebook holds (its CsvExportPlugin), so the
+    earlier grade stays in grades.csv; the run keeps it too, and says so with a "kept" row (it
+    used to say nothing of that student), neither graded again nor counted as unchanged."""
+    for student in ("ada", "bob"):
+        submit(small_course, student, notebook())
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    results = {s: graded_result(small_course, tmp_path / s, s, notebook()) for s in todo}
+    for student, result in results.items():
+        parallel._merge_result(run, manifest, student, todo[student], result, submissions[student])
+    safe_copy.remove_tree(small_course / "submitted" / "bob")
+    run, _, _, outcomes, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    assert todo == {} and {s: o.status for s, o in outcomes.items()} == {
+        "ada": "unchanged",
+        "bob": "kept",
+    }
+    bob = outcomes["bob"]
+    assert (bob.score, bob.max_score) == (7.0, 10.0)  # graded_result's 7 of the cell's 10
+    assert bob.reason.startswith("no submitted/bob/ps01/ any more: the gradebook keeps")
+    assert scores(small_course) == {"ada": 7.0, "bob": 7.0}  # nothing removed
+    summary = parallel._finish(run, outcomes, False, 1.0, {})
+    assert (summary["kept"], summary["unchanged"]) == (1, 1)
+    assert [r["status"] for r in summary["students"]] == ["unchanged", "kept"]
+    assert summary["table"].splitlines()[2].split()[:3] == ["bob", "kept", "7/10"]
+
+
 def test_an_error_in_the_merge_fails_that_student_only(small_course, tmp_path, monkeypatch):
     """Should reading a job's results still raise something other than an OSError (a bug of
     the grader's), that student fails with the error as the reason, stored as a failure

@@ -752,6 +752,16 @@ def test_the_summary_line_and_the_exit_status_of_a_run(
     assert err in stderr and (stderr == "") == (err == "")
 
 
+def test_the_summary_line_counts_students_whose_grade_is_kept(course, monkeypatch, capsys):
+    """A run with a student whose submitted folder is gone (status "kept", the gradebook's
+    grade exported as before) says so in its last line, and still ends with status 0: nothing
+    failed. Without such a student the line is as before (the test above)."""
+    monkeypatch.setattr(cli, "grade_assignment", lambda *a, **k: summary_of(graded=2, kept=1))
+    assert cli.main([A, "--course", str(course)]) == 0
+    out = capsys.readouterr().out
+    assert "\n2 graded, 0 failed, 0 refused, 0 unchanged, 1 kept (submitted folder gone) in " in out
+
+
 def test_a_full_disk_is_one_line_and_status_2(course, monkeypatch, capsys):
     from lstm_grading.disk import DiskFull
 
