@@ -147,6 +147,8 @@ def read_canvas(path: Path) -> CanvasFile:
             "exported from Canvas (Grades > Export)"
         )
     header = [h.strip() for h in rows[0]]
+    for name in ID_COLUMNS:  # each copied into the import file, and read by name
+        only_once(header, name)
     width = len(header)
     meta, students = [], []
     id_at = header.index("ID")
@@ -199,6 +201,20 @@ def _read_csv(path, argument: str, expected: str) -> list[list[str]]:
         ) from None
 
 
+def only_once(header: list[str], name: str) -> None:
+    """``ValueError`` if the Canvas file has more than one column headed ``name``, byte for byte:
+    no header given on the command line could tell them apart, and the import would fill one of
+    them (Canvas gives every assignment its own id, so its own export never has two)."""
+    at = [n for n, h in enumerate(header, start=1) if h == name]
+    if len(at) > 1:
+        raise ValueError(
+            f"canvas: the Canvas file has {len(at)} columns headed {name!r}, byte for byte the "
+            f"same (columns {', '.join(map(str, at))}), which no --column or --key can tell apart; "
+            "expected one: export the gradebook from Canvas again (Grades > Export), or delete "
+            "the columns that are not this assignment's from the file"
+        )
+
+
 def find_column(header: list[str], column: str) -> str:
     """The header of the assignment column ``column`` names: exact, or without " (id)"."""
     assignments = [h for h in header if h not in ID_COLUMNS and h.endswith(")")]
@@ -208,9 +224,13 @@ def find_column(header: list[str], column: str) -> str:
             f"assignment column: {', '.join(repr(a) for a in assignments) or 'none here'}"
         )
     if column in header:
+        only_once(header, column)
         return column
-    found = [h for h in header if h.rsplit(" (", 1)[0] == column and h.endswith(")")]
+    found = list(
+        dict.fromkeys(h for h in header if h.rsplit(" (", 1)[0] == column and h.endswith(")"))
+    )
     if len(found) == 1:
+        only_once(header, found[0])
         return found[0]
     if not found:
         raise ValueError(

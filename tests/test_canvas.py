@@ -276,6 +276,37 @@ def test_bad_arguments_name_what_they_got(course, kwargs, message):
     assert not (course / "import.csv").exists()
 
 
+@pytest.mark.parametrize("column", ["Problem set 1", "Problem set 1 (123456)"])
+def test_two_byte_identical_assignment_headers_get_advice_that_can_help(course, column):
+    """A file with "Problem set 1 (123456)" twice (two exports pasted together, a column copied
+    by hand): the short name used to get "give the full header, with its id", which matches
+    both just the same, and the full header filled the first of them without a word. Both
+    are refused, naming the columns and a remedy that works."""
+    text = CANVAS_EXPORT.replace("Problem set 2 (123457)", "Problem set 1 (123456)", 1)
+    (course / "Grades-LSTM.csv").write_text(text, encoding="utf-8")
+    out = course / "import.csv"
+    with pytest.raises(ValueError) as raised:
+        canvas.export_canvas(course / "Grades-LSTM.csv", course, "ps01", column, out)
+    message = str(raised.value)
+    # Columns 6 and 7: CANVAS_EXPORT's header, counted from 1.
+    assert message.startswith(
+        "canvas: the Canvas file has 2 columns headed 'Problem set 1 (123456)', byte for byte "
+        "the same (columns 6, 7)"
+    ), message
+    assert "export the gradebook from Canvas again" in message
+    assert "give the full header" not in message and not out.exists()
+
+
+def test_a_doubled_identification_column_is_refused(course):
+    """Two "SIS Login ID" columns: the key was read from the last and copied from the first."""
+    text = CANVAS_EXPORT.replace("Section,Problem", "SIS Login ID,Problem", 1)
+    (course / "Grades-LSTM.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"^canvas: .* 2 columns headed 'SIS Login ID'.*4, 5\)"):
+        canvas.export_canvas(
+            course / "Grades-LSTM.csv", course, "ps01", "Problem set 1", course / "import.csv"
+        )
+
+
 def test_a_key_that_matches_no_student_is_refused_before_writing(course):
     """--key ID (Canvas's numeric user ids) for a course whose student ids are e-mail
     addresses: not one row matches, so an import would change nothing; the command says which
