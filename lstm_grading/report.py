@@ -282,6 +282,10 @@ def add_refused_to_grades(grades_csv: Path, assignment: str, refused: dict[str, 
     with open(grades_csv, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         fields, rows = list(reader.fieldnames or []), list(reader)
+    if "status" not in fields:
+        # nbgrader's own CsvExportPlugin (a course whose nbgrader_config.py does not set this
+        # course's CsvExportWithStatus) writes no status column: the refusals need one.
+        fields.append("status")
     known = {(r.get("assignment"), r.get("student_id")): r for r in rows}
     for student, reason in sorted(refused.items()):
         row = known.get((assignment, student))

@@ -1959,6 +1959,23 @@ def test_refused_submissions_get_a_row_with_their_reason_in_grades_csv(tmp_path)
     assert not (tmp_path / "none.csv").exists()
 
 
+def test_refused_rows_get_a_status_column_in_an_export_that_has_none(tmp_path):
+    """nbgrader's own CsvExportPlugin (a course whose nbgrader_config.py does not set
+    lstm_grading.export's exporter) writes no status column; a run with a refusal then stopped
+    with "dict contains fields not in fieldnames: 'status'" (exit status 2, grades.csv.tmp left
+    behind; found running `make autograde` on a scratch course). The column is added."""
+    grades = tmp_path / "grades.csv"
+    grades.write_text("assignment,student_id,score\nps01,ada,10.0\n")
+    report.add_refused_to_grades(grades, "ps01", {"bob": "submission folder is a symbolic link"})
+    with open(grades, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows == [
+        ["assignment", "student_id", "score", "status"],
+        ["ps01", "ada", "10.0", ""],
+        ["ps01", "bob", "", "refused: submission folder is a symbolic link"],
+    ]
+
+
 def test_a_run_killed_as_it_exports_never_leaves_a_refused_row_graded(small_course, tmp_path):
     """The export's refused rows were added to grades.csv after it had replaced the earlier one:
     a run killed in between left a grades.csv in which a refused resubmission showed the
