@@ -19,6 +19,7 @@ import io
 import json
 import os
 import re
+import shutil
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -1307,6 +1308,50 @@ def test_make_test_in_the_guides_public_copy_stops_at_once_and_says_why(tmp_path
         f"make {target} needs tests/, which the public copy of the course leaves out"
     ) in done.stdout, done.stdout
     assert not (public / ".venv").exists()
+
+
+def test_make_autograde_ends_with_status_2_when_lstm_autograde_ends_with_1(
+    tmp_path, empty_gradebook
+):
+    """instructor guide, How to run it: through `make`, a run whose lstm-autograde status is 1
+    (a failed or refused submission) ends with make's own status 2. Run for real: the Makefile
+    and nbgrader_config.py copied into a small course, a .venv/bin/lstm-autograde that is
+    `python -m lstm_grading` (the guide: the same command), and `make -o .venv/.installed` so
+    that make never remakes the install stamp (the target's prerequisite: nothing installed,
+    whatever the stamp's age). The one submission folder is a symbolic link: refused, no kernel."""
+    import subprocess
+
+    from small_course import make_course
+
+    assert (
+        "through `make`, a run with failed submissions (`lstm-autograde`'s status 1) ends with "
+        "`make`'s own status 2"
+    ) in flat("instructor-guide")
+    assert re.search(r"^autograde: \$\(STAMP\) ", MAKEFILE, re.M)  # the stamp -o keeps
+    notebook = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    course = make_course(tmp_path / "course", empty_gradebook, notebook)
+    for name in ("Makefile", "nbgrader_config.py"):
+        shutil.copy(ROOT / name, course / name)
+    script = course / ".venv" / "bin" / "lstm-autograde"
+    script.parent.mkdir(parents=True)
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m lstm_grading "$@"\n')
+    script.chmod(0o755)
+    (course / "elsewhere").mkdir()
+    (course / "submitted" / "doejohn").mkdir(parents=True)
+    (course / "submitted" / "doejohn" / "ps01").symlink_to(course / "elsewhere")
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    make = ["make", "--no-print-directory", "-C", str(course), "-o", ".venv/.installed"]
+    done = subprocess.run(
+        [*make, "autograde", "ASSIGNMENT=ps01", "AUTOGRADE_FLAGS=--no-sandbox --no-feedback"],
+        env={**os.environ, "PYTHONPATH": pythonpath},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "doejohn  refused" in done.stdout and "\n0 graded, 0 failed, 1 refused" in done.stdout
+    assert re.search(r"\*\*\* \[Makefile:\d+: autograde\] Error 1$", done.stderr, re.M), done.stderr
+    assert sorted(p.name for p in (course / ".venv").iterdir()) == ["bin"]  # nothing installed
 
 
 def test_plain_nbgrader_skips_a_student_already_autograded(tmp_path, empty_gradebook):
