@@ -590,9 +590,9 @@ def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str)
             KEPT,
             graded_before[student],
             max_score,
-            reason=f"no submitted/{student}/{assignment}/ any more: the gradebook keeps the "
-            "earlier grade, as nbgrader does, and grades.csv shows it; put the folder back to "
-            "grade it again",
+            reason=f"earlier grade kept: submitted/{student}/{assignment}/ is gone (the "
+            "gradebook and grades.csv keep the grade, as with nbgrader); put the folder back "
+            "to grade it again",
         )
     # Each submission to grade whose earlier grading the manifest records is marked, on disk,
     # before any result is merged: a run killed mid-merge (the gradebook written, the manifest
