@@ -336,6 +336,16 @@ def test_every_option_the_page_gives_exists_for_its_command(name):
     assert expected <= checked
 
 
+def test_every_option_of_lstm_autograde_is_in_the_guide():
+    """The other way round: each long option `lstm-autograde --help` and `lstm-autograde export
+    --help` list is named in the instructor guide (found in an instructor's walk: --course, in
+    --help, was in no page)."""
+    guide = set(re.findall(OPTION, text("instructor-guide")))
+    for program in ("lstm-autograde", "lstm-autograde export"):
+        missing = options(program) - guide - {"--help"}
+        assert not missing, f"{program}: {sorted(missing)} not in the guide"
+
+
 def test_the_option_check_catches_a_misplaced_option():
     """The check above fails on an option a command does not take (here `--scale`, which is
     `lstm-autograde export`'s, given to `lstm-autograde`)."""
