@@ -1364,6 +1364,44 @@ def test_make_autograde_ends_with_status_2_when_lstm_autograde_ends_with_1(
     assert sorted(p.name for p in (course / ".venv").iterdir()) == ["bin"]  # nothing installed
 
 
+def test_a_page_written_before_a_grade_given_by_hand_is_not_written_again_by_a_run(
+    tmp_path, empty_gradebook
+):
+    """instructor guide, 6.: a score given by hand in the formgrader after a run is not on the
+    student's feedback page, and the next lstm-autograde run, which takes the submission as
+    unchanged, does not write the page again (found in an instructor's walk: the page said
+    0/10, grades.csv 2/10; the guide had said no page shows a score the gradebook no longer
+    holds). The guide gives nbgrader's command for it."""
+    from nbgrader.api import Gradebook
+    from small_course import NB, graded_result, make_course
+
+    guide = flat("instructor-guide")
+    assert (
+        "A score given by hand later is in `gradebook.db` and `grades.csv`, not on the page, and "
+        "`lstm-autograde` writes the page again only for a student it grades again"
+    ) in guide
+    assert "`nbgrader generate_feedback ps01_activations --student doejohn --force`" in guide
+    notebook = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    course = make_course(tmp_path / "course", empty_gradebook, notebook)
+    (course / "submitted" / "bob" / "ps01").mkdir(parents=True)
+    (course / "submitted" / "bob" / "ps01" / NB).write_text(notebook)
+    run, manifest, submissions, _, todo = parallel._plan(course, "ps01", Limits(), False, "")
+    result = graded_result(course, tmp_path / "out", "bob", notebook)
+    parallel._merge_result(run, manifest, "bob", todo["bob"], result, submissions["bob"])
+    page = course / "feedback" / "bob" / "ps01" / "ps01.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<html>7 / 10</html>")  # what the run's feedback wrote
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("test_f", "ps01", "ps01", "bob")
+        grade.manual_score, grade.needs_manual_grade = 9.0, False  # as the formgrader saves it
+        gb.db.commit()
+        assert gb.find_submission("ps01", "bob").score == 9.0
+    run, manifest, _, outcomes, todo = parallel._plan(course, "ps01", Limits(), False, "")
+    assert todo == {} and outcomes["bob"].status == "unchanged"
+    assert outcomes["bob"].score == 7.0  # the table's score: the autograded total
+    assert parallel.feedback_due(run, outcomes, [], manifest) == []  # the page stays
+
+
 def test_plain_nbgrader_skips_a_student_already_autograded(tmp_path, empty_gradebook):
     """instructor guide, 5. Autograde: `nbgrader autograde <id> --student alice` for a student
     whose autograded folder exists (as lstm-autograde leaves it) grades nothing, says *Skipping
