@@ -1384,6 +1384,15 @@ def test_a_student_whose_submitted_folder_is_gone_has_a_row_saying_the_grade_is_
     assert (summary["kept"], summary["unchanged"]) == (1, 1)
     assert [r["status"] for r in summary["students"]] == ["unchanged", "kept"]
     assert summary["table"].splitlines()[2].split()[:3] == ["bob", "kept", "7/10"]
+    # The guide's way to take such a grade out: nbgrader's Gradebook.remove_submission (and the
+    # student's autograded folder); the next run has no row for bob.
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{small_course / 'gradebook.db'}") as gb:
+        gb.remove_submission("ps01", "bob")
+    safe_copy.remove_tree(small_course / "autograded" / "bob")
+    _, _, _, outcomes, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    assert todo == {} and {s: o.status for s, o in outcomes.items()} == {"ada": "unchanged"}
 
 
 def test_an_error_in_the_merge_fails_that_student_only(small_course, tmp_path, monkeypatch):
