@@ -1350,15 +1350,20 @@ def test_make_autograde_ends_with_status_2_when_lstm_autograde_ends_with_1(
     (course / "submitted" / "doejohn").mkdir(parents=True)
     (course / "submitted" / "doejohn" / "ps01").symlink_to(course / "elsewhere")
     pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    # The run's folder, and its removal of dead runs' folders, in a temporary folder of this
+    # test's, not the machine's /tmp: the grading tests, which `make test` may run meanwhile,
+    # check that no run folder is left there and leave one there for their next run.
+    (tmp := tmp_path / "tmp").mkdir()
     make = ["make", "--no-print-directory", "-C", str(course), "-o", ".venv/.installed"]
     done = subprocess.run(
         [*make, "autograde", "ASSIGNMENT=ps01", "AUTOGRADE_FLAGS=--no-sandbox --no-feedback"],
-        env={**os.environ, "PYTHONPATH": pythonpath},
+        env={**os.environ, "PYTHONPATH": pythonpath, "TMPDIR": str(tmp)},
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 2, done.stdout + done.stderr
+    assert list(tmp.iterdir()) == []  # the run's folder was made there, and removed
     assert "doejohn  refused" in done.stdout and "\n0 graded, 0 failed, 1 refused" in done.stdout
     assert re.search(r"\*\*\* \[Makefile:\d+: autograde\] Error 1$", done.stderr, re.M), done.stderr
     assert sorted(p.name for p in (course / ".venv").iterdir()) == ["bin"]  # nothing installed
