@@ -1377,6 +1377,13 @@ def test_a_student_whose_submitted_folder_is_gone_has_a_row_saying_the_grade_is_
     }
     bob = outcomes["bob"]
     assert (bob.score, bob.max_score) == (7.0, 10.0)  # graded_result's 7 of the cell's 10
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{small_course / 'gradebook.db'}") as gb:
+        gb.find_grade("test_f", "ps01", "ps01", "bob").manual_score = 9.0  # by hand
+        gb.db.commit()
+    _, _, _, by_hand, _ = parallel._plan(small_course, "ps01", Limits(), False, "")
+    assert by_hand["bob"].score == 9.0  # the gradebook's total, as grades.csv has it
     # What the table shows of it first (it cuts a reason at 70 characters): the grade is kept.
     assert bob.reason.startswith("earlier grade kept: submitted/bob/ps01/ is gone")
     assert scores(small_course) == {"ada": 7.0, "bob": 7.0}  # nothing removed
@@ -1386,8 +1393,6 @@ def test_a_student_whose_submitted_folder_is_gone_has_a_row_saying_the_grade_is_
     assert summary["table"].splitlines()[2].split()[:3] == ["bob", "kept", "7/10"]
     # The guide's way to take such a grade out: nbgrader's Gradebook.remove_submission (and the
     # student's autograded folder); the next run has no row for bob.
-    from nbgrader.api import Gradebook
-
     with Gradebook(f"sqlite:///{small_course / 'gradebook.db'}") as gb:
         gb.remove_submission("ps01", "bob")
     safe_copy.remove_tree(small_course / "autograded" / "bob")
