@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import json
 import os
 import select
@@ -659,6 +660,32 @@ FEEDBACK_TIMEOUT = "feedback_timeout"
 # (on disk) before any feedback runs, removed once it has. nbgrader writes each page in place,
 # so a run killed meanwhile can leave a page cut short, even empty, that is a file all the same.
 FEEDBACK_PENDING = "feedback_pending"
+# The manifest's record of the gradebook's marks (every grade and comment of the submission,
+# by hand or not: :func:`gradebook_marks`) a student's feedback page was written from. A grade
+# or comment given by hand in the formgrader after that leaves the submission unchanged, and
+# the page, which shows them, is written again by the next run with feedback.
+FEEDBACK_MARKS = "feedback_marks"
+
+
+def gradebook_marks(course: Path, assignment: str) -> dict[str, str]:
+    """A digest, per student with a submission of ``assignment`` in the course's gradebook, of
+    what its feedback page shows of the gradebook: each grade's score (the one given by hand if
+    there is one) and extra credit, and each comment."""
+    from nbgrader.api import Gradebook
+
+    marks = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for submission in gb.find_assignment(assignment).submissions:
+            items = []
+            for notebook in submission.notebooks:
+                items += [
+                    ("grade", notebook.name, g.name, g.score, g.extra_credit)
+                    for g in notebook.grades
+                ]
+                items += [("comment", notebook.name, c.name, c.comment) for c in notebook.comments]
+            text = json.dumps(sorted(items, key=repr), default=str)
+            marks[submission.student_id] = hashlib.sha256(text.encode()).hexdigest()
+    return marks
 
 
 def feedback_due(
@@ -666,13 +693,16 @@ def feedback_due(
 ) -> list[str]:
     """Who gets feedback this run: the students graded now, and the unchanged ones whose
     feedback page is missing (a run with ``--no-feedback`` before, or ``feedback/`` deleted),
-    or was being written when an earlier run ended (the manifest's :data:`FEEDBACK_PENDING`).
+    or was being written when an earlier run ended (the manifest's :data:`FEEDBACK_PENDING`),
+    or shows marks the gradebook no longer holds (a grade or comment given by hand since:
+    :data:`FEEDBACK_MARKS`).
 
     An unchanged student whose feedback for this same submission ran past its time on an earlier
     run (the manifest's :data:`FEEDBACK_TIMEOUT`) is not tried again, which would cost that time
     on every run: the row notes it, with the earlier reason.
     """
     missing = []
+    current: dict[str, str] | None = None  # the gradebook's marks, read if a page has some
     for s, o in sorted(outcomes.items()):
         if o.status != "unchanged":
             continue
@@ -683,7 +713,17 @@ def feedback_due(
             (run.course / "feedback" / s / run.assignment / f"{Path(nb).stem}.html").is_file()
             for nb in run.notebooks
         ):
-            continue
+            written_from = manifest["students"].get(s, {}).get(FEEDBACK_MARKS)
+            if written_from is None:
+                continue
+            if current is None:
+                current = gradebook_marks(run.course, run.assignment)
+            if current.get(s) == written_from:
+                continue
+            o.notes.append(
+                "feedback written again: a grade or comment changed in the gradebook since "
+                "its page was written (given by hand)"
+            )
         timed_out = manifest["students"].get(s, {}).get(FEEDBACK_TIMEOUT)
         if timed_out:
             o.notes.append(
@@ -706,6 +746,7 @@ def _feedback(
     killed in between leaves the mark, and the next run writes the page again.
     """
     entries = [manifest["students"][s] for s in students if s in manifest["students"]]
+    marks = gradebook_marks(run.course, run.assignment) if entries else {}
     for entry in entries:
         entry[FEEDBACK_PENDING] = True
     if entries:
@@ -720,6 +761,8 @@ def _feedback(
             outcomes[student].notes.append(f"{FEEDBACK_FAILED} ({why})" if why else FEEDBACK_FAILED)
         else:
             entry.pop(FEEDBACK_PENDING, None)
+            if student in marks:
+                entry[FEEDBACK_MARKS] = marks[student]
         if not died and result[2].startswith(FEEDBACK_TIMED_OUT):
             entry[FEEDBACK_TIMEOUT] = result[2]
     if entries:
