@@ -671,11 +671,17 @@ def gradebook_marks(course: Path, assignment: str) -> dict[str, str]:
     """A digest, per student with a submission of ``assignment`` in the course's gradebook, of
     what its feedback page shows of the gradebook: each grade's score (the one given by hand if
     there is one) and extra credit, and each comment."""
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
-    marks = {}
+    marks: dict[str, str] = {}
+    if not (course / "gradebook.db").is_file():  # none yet: not made (nbgrader would make one)
+        return marks
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for submission in gb.find_assignment(assignment).submissions:
+        try:
+            submissions = gb.find_assignment(assignment).submissions
+        except MissingEntry:
+            return marks
+        for submission in submissions:
             items = []
             for notebook in submission.notebooks:
                 items += [
