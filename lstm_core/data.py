@@ -224,6 +224,44 @@ def windows(series, window: int):
     return x[:, :, None], series[window:, None]
 
 
+def series_span(part, window: int) -> slice:
+    """The stretch of the series that a part of its :func:`windows` reads: inputs and targets.
+
+    Window ``i`` reads ``series[i : i + window]`` and predicts ``series[i + window]``, so the
+    windows ``part`` (e.g. the training slice of :func:`chronological_split`) read
+    ``series[part.start : part.stop + window]``. Statistics for standardising the inputs are
+    taken from this stretch of the training part only: a later part's targets lie outside it.
+
+    Parameters
+    ----------
+    part : slice
+        Contiguous window indices, ``slice(start, stop)`` with ``0 <= start < stop`` (a
+        start of None is 0).
+    window : int
+        The window length given to :func:`windows`.
+
+    Returns
+    -------
+    slice
+        ``slice(part.start, part.stop + window)``, to index the series with.
+
+    Raises
+    ------
+    ValueError
+        If ``part`` is not a non-empty slice of integers from 0 up with step 1
+        (:class:`ArgumentTypeError` if it is not a slice), or ``window`` not a positive integer.
+    """
+    window = positive_int(window, "window")
+    expect = "a slice(start, stop) of window indices with 0 <= start < stop and step 1"
+    if not isinstance(part, slice):
+        raise ArgumentTypeError(f"part must be {expect}, got {describe(part)}")
+    start, stop, step = 0 if part.start is None else part.start, part.stop, part.step
+    ints = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, stop))
+    if not ints or step not in (None, 1) or not 0 <= start < stop:
+        raise ValueError(f"part must be {expect}, got {part!r}")
+    return slice(int(start), int(stop) + window)
+
+
 def char_corpus() -> str:
     """The Zen of Python, which ships with every Python as the ``this`` module.
 

@@ -318,6 +318,7 @@ VALID = {
     "goog_daily": lambda: {"field": "close"},
     "log_returns": lambda: {"prices": np.array([1.0, 2.0])},
     "chronological_split": lambda: {"n": 100, "val_fraction": 0.15, "test_fraction": 0.15},
+    "series_span": lambda: {"part": slice(0, 70), "window": 5},
     "set_workspace_limit": lambda: {"nbytes": 64 << 20},
 }
 
@@ -711,6 +712,14 @@ CASES = [
     ("chronological_split", "val_fraction", 0, VALUE, r"^val_fraction must be a number in \(0, 1\), got 0$"),
     ("chronological_split", "val_fraction", "0.1", TYPE, r"^val_fraction must be a number in \(0, 1\), got '0\.1'$"),
     ("chronological_split", "test_fraction", 1.2, VALUE, r"^test_fraction must be a number in \(0, 1\), got 1\.2$"),
+    ("series_span", "part", (0, 70), TYPE, r"^part must be a slice\(start, stop\) of window indices with 0 <= start < stop and step 1, got tuple \(0, 70\)$"),
+    ("series_span", "part", slice(0, 70, 2), VALUE, r"^part must be a slice\(start, stop\) of window indices with 0 <= start < stop and step 1, got slice\(0, 70, 2\)$"),
+    ("series_span", "part", slice(70, 70), VALUE, r"^part must be a slice\(start, stop\) of window indices with 0 <= start < stop and step 1, got slice\(70, 70, None\)$"),
+    ("series_span", "part", slice(-5, 70), VALUE, r"^part must be a slice\(start, stop\) of window indices with 0 <= start < stop and step 1, got slice\(-5, 70, None\)$"),
+    ("series_span", "part", slice(0, None), VALUE, r"^part must be a slice\(start, stop\) of window indices with 0 <= start < stop and step 1, got slice\(0, None, None\)$"),
+    ("series_span", "part", slice(0, 70.0), VALUE, r"^part must be a slice\(start, stop\) of window indices with 0 <= start < stop and step 1, got slice\(0, 70\.0, None\)$"),
+    ("series_span", "window", 0, VALUE, r"^window must be a positive integer, got 0$"),
+    ("series_span", "window", 5.0, TYPE, r"^window must be a positive integer, got 5\.0$"),
     ("set_workspace_limit", "nbytes", -1, VALUE, r"^nbytes must be a non-negative integer, got -1$"),
     ("set_workspace_limit", "nbytes", 1.5, TYPE, r"^nbytes must be a non-negative integer, got 1\.5$"),
     ("set_workspace_limit", "nbytes", True, TYPE, r"^nbytes must be a non-negative integer, got True$"),

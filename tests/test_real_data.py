@@ -121,8 +121,14 @@ def test_windows_on_returns_leave_no_future_in_the_inputs():
     for part in (tr, va, te):  # every input is strictly earlier than its target
         assert np.all(x[part, :, 0].max(axis=1) < y[part, 0])
     assert y[tr].max() < y[va].min() and y[va].max() < y[te].min()
-    # the normalisation the chapter fits uses the returns up to the last training target only
-    assert r[: tr.stop + window].max() == y[tr].max()
+    # the stretch the chapter standardises with: exactly what the training windows read
+    # (inputs and targets), and no validation or test target
+    span = r[lc.series_span(tr, window)]
+    assert set(span) == set(x[tr].ravel()) | set(y[tr].ravel())
+    assert not set(span) & (set(y[va].ravel()) | set(y[te].ravel()))
+    # a later part's span starts at its own first window, wherever that part starts
+    assert set(r[lc.series_span(va, window)]) == set(x[va].ravel()) | set(y[va].ravel())
+    assert lc.series_span(slice(None, 3), 2) == slice(0, 5)
 
 
 # -- forecasting baselines
