@@ -305,7 +305,11 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
     'nearly', 'almost', 'practically' and 'far below' on glued values (ch5's gradient that
     "neither vanishes nor explodes", within a factor of 2 of 1; ch7's gates; ch8's day-5
     memories; ch9's RNN gradient; ch10's untrained predictions, "nearly the same number for
-    both" companies)."""
+    both" companies), and the words chapters 2 to 6 put on the hand-worked numbers: a sigmoid
+    "a hair below 1", a gate that keeps, halves or "all but erases", "almost everything
+    survives", a memory "forgotten in a single step" or "emptied", "in effect nothing" written,
+    a memory "settled at" or "far from" its fixed point, an output gate that "drifts slowly"
+    with the input, a huge memory that "stays large"."""
     cases = {
         "01-why-memory.md": (
             [
@@ -320,16 +324,79 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
             ],
         ),
         "02-sigmoid-tanh.md": (
-            ["Numerically the two sides agree to rounding error"],
-            ['assert gap < 1e-12  # "the two sides agree to rounding error"'],
+            [
+                "Numerically the two sides agree to rounding error",
+                "for the sigmoid to sit a hair below 1",
+                "is $-1$ for most purposes",
+                "The hyperbolic tangent saturates sooner",
+                "Far from zero both are tiny",
+                "comes through as",
+                "the second is halved",
+                "the third is all but erased",
+            ],
+            [
+                'assert gap < 1e-12  # "the two sides agree to rounding error"',
+                'assert 0 < 1 - value["sig10"] < 1e-4 and 0 < 1 + value["tanhm5"] < 1e-3',
+                'assert 1 - value["tanh2"] < 1 - lc.sigmoid(examples["tanh2"][1])',
+                "assert lc.sigmoid_grad(FAR) < 0.03 * lc.sigmoid_grad(0.0)",
+                "assert lc.tanh_grad(FAR) < 0.03 * lc.tanh_grad(0.0)",
+                "assert abs(gate[0] * memory[0] - memory[0]) < 1e-3 * abs(memory[0]) and "
+                "gate[1] == 0.5",
+                "assert abs(gate[2] * memory[2]) < 0.01 * abs(memory[2])",
+            ],
         ),
         "03-forget-gate.md": (
-            ["Let us check that the two ways of writing it agree"],
-            ['assert np.abs(f - f_joined).max() < 1e-12  # "the two ways of writing it agree"'],
+            [
+                "Let us check that the two ways of writing it agree",
+                "Almost everything survives",
+                "the cell has forgotten its long-term memory in a single step",
+                "switches earliest",
+                "nothing said that many steps ago can influence anything",
+                "A positive bias keeps much more",
+            ],
+            [
+                'assert np.abs(f - f_joined).max() < 1e-12  # "the two ways of writing it agree"',
+                'assert trace["f"][0, 0] > 0.99  # "Almost everything survives"',
+                'assert low["c_kept"][0, 0] < 1e-3 * C_PREV',
+                "assert h_values == tuple(sorted(h_values)) and "
+                "switch == sorted(switch, reverse=True)",
+                "assert kept[0] < 1e-6 and 100 * kept[0] < kept[1] < kept[2]",
+            ],
+        ),
+        "04-input-gate.md": (
+            [
+                "a strong positive proposal",
+                'close enough to 1 to be read as "write it all"',
+                "as negative as $\\tanh$ allows",
+                "in effect nothing",
+                "very negative proposals barely get through",
+            ],
+            [
+                'assert trace["g"][0, 0] > 0.9 and trace["i"][0, 0] > 0.98',
+                'assert 1 + low["g"][0, 0] < 1e-6 and low["i"][0, 0] < 1e-5',
+                "assert g_line.get_ydata()[0] < -0.99 and abs(written.get_ydata()[0]) < 1e-3",
+            ],
         ),
         "05-cell-state.md": (
-            ["the total neither vanishes nor explodes", "steps almost intact"],
-            ["assert 0.5 < ones_grad.min() and ones_grad.max() < 2 and 0.5 < ones_prod[-1]"],
+            [
+                "the total neither vanishes nor explodes",
+                "steps almost intact",
+                "The memory has *grown*",
+                "both gates close",
+                "the belt has been emptied in one step",
+                "both span several orders of magnitude",
+                "the memory has settled at",
+                "is far from its fixed point",
+            ],
+            [
+                "assert 0.5 < ones_grad.min() and ones_grad.max() < 2 and 0.5 < ones_prod[-1]",
+                'assert c[0, 0] > C_PREV  # "The memory has *grown*"',
+                'assert max(low["f"][0, 0], low["i"][0, 0]) < 1e-4 and '
+                'abs(low["c"][0, 0]) < 1e-3 * C_PREV',
+                "assert series.max() / series.min() > 1e3",
+                "assert abs(c_low - fixed_low) < 1e-3 * fixed_low and "
+                "abs(c_high - fixed_high) > fixed_high / 4",
+            ],
         ),
         # the bottom panel of ch6's response figure: its text alternative once said every h_t
         # line rises "to a plateau at the height of the corresponding output gate"; the line for
@@ -338,8 +405,14 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
             [
                 "h_t is near zero for very negative inputs, rises steeply to a peak and from there "
                 "on follows the output gate of the top panel down",
+                "the output gate drifts slowly downwards as the input grows",
+                "the output gate changes slowly with the input and strongly with",
+                "The memory stays large (the forget gate keeps most of it)",
             ],
             [
+                "assert all((np.diff(o_line) < 0).all() for o_line in gate)",
+                "assert per_x < 0.1 * per_h",
+                'assert big["c_kept"][0, 0] > 0.5 * C_HUGE and big["c"][0, 0] > 0.5 * C_HUGE',
                 "assert h_line[0] < 1e-3 and 0 < top < len(h_line) - 1",
                 "assert (np.diff(h_line[: top + 1]) > 0).all() and "
                 "(np.diff(h_line[top:]) < 0).all()",
