@@ -296,7 +296,8 @@ def test_cell_state_derivative_is_the_forget_gate(rng):
 def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
     """Words the prose puts on numbers it glues, which a change of the example could make
     false, are asserted where the numbers are computed, and the page says them: the shapes the
-    figures' text alternatives give their lines (ch1's gradient against the lag, ch6's
+    figures' text alternatives give their lines (ch1's gradient against the lag, and its slider's
+    and exercise 1.3's words on the powers of w and the saturated units; ch6's
     output-gate response, ch8's two memories, ch9's gradient reach, ch10's memory-task curves
     and lag sweep), the names of the first and last bars of ch11's autocorrelation figure, what
     exercise 11.4 says of the samples (a loop near temperature 0, random characters at a large
@@ -317,8 +318,14 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "straight line",
                 "rises jaggedly",
                 "lost, a straight line on the logarithmic axis",
+                "one step either side of 1 makes it more than ten times smaller or larger",
+                "the average slope falling and the share of saturated units rising",
+                "Not every unit saturates",
             ],
             [
+                "assert weights[at_one - 1] ** T < 0.1 and weights[at_one + 1] ** T > 10",
+                'assert mean_slope["large"] < mean_slope["small"]',
+                'assert saturated["small"] < saturated["large"] < 1',
                 "assert np.abs(log_small - straight).max() < 0.05 * (log_small[0] - log_small[-1])",
                 "assert log_large[-1] > log_large[0] and (np.diff(log_large) < 0).any()",
             ],
