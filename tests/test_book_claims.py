@@ -211,6 +211,29 @@ def test_the_page_says_only_that_huge_inputs_can_happen():
     assert "Such inputs can happen: an input fed in unscaled" in text
 
 
+# terms the chapters define in their prose, not in the glossary: the page that defines each and
+# the words that do it
+DEFINED_IN_PROSE = {
+    "pre-activation": (
+        "02-sigmoid-tanh.md",
+        "*pre-activation*, the weighted sum that a layer feeds into its squashing function",
+    ),
+}
+
+
+@pytest.mark.parametrize("term", sorted(DEFINED_IN_PROSE))
+def test_a_term_is_defined_on_the_first_page_that_uses_it(term):
+    """ch2 said a badly scaled input "can push a pre-activation that far", and ch3 and ch9 read
+    the gates by their pre-activation, with no page saying what one is. The first chapter, in
+    the order of the table of contents, that uses the term defines it, at its first use."""
+    toc = (ROOT / "_toc.yml").read_text()
+    order = [f"{name}.md" for name in re.findall(r"file: book/(\d\d-[\w-]+)", toc)]
+    first = next(name for name in order if term in page(name))
+    defining, definition = DEFINED_IN_PROSE[term]
+    flat = " ".join(page(first).split())
+    assert first == defining and flat.find(definition) == flat.find(term) - 1, first
+
+
 def test_tanh_is_a_stretched_sigmoid():
     """ch2, exercise 2.1: tanh(x) = 2 sigmoid(2x) - 1."""
     x = np.linspace(-30, 30, 6001)
