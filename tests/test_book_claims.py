@@ -105,6 +105,28 @@ def test_rnn_jacobian_is_diag_slope_times_wh_transposed(rng):
     np.testing.assert_allclose(lc.rnn_forward(x[:, None], p, h0=h_prev)[0][0, 0], h)
 
 
+def test_the_one_path_against_two_figures_text_says_how_h_reads_the_memory():
+    """ch1: the text alternative of the RNN-against-LSTM figure described the LSTM's belt and
+    its four boxes but not the branch the figure draws from the belt down through a pink tanh
+    ellipse into the multiplication that gives h_t: read alone, it left the output cut off from
+    the memory. The figure draws that ellipse below the belt, feeding the output gate's
+    multiplication, and the text says so."""
+    from matplotlib.patches import Circle, Ellipse
+
+    from lstm_core import plots
+
+    lstm_ax = plots.rnn_lstm_figure().axes[1]
+    ops = {p.get_gid(): p for p in lstm_ax.patches if (p.get_gid() or "").startswith("op-")}
+    belt_y = next(ln for ln in lstm_ax.lines if ln.get_gid() == "lstm-belt").get_ydata()[0]
+    tanh, output = ops["op-tanh"], ops["op-output"]
+    assert isinstance(tanh, Ellipse) and isinstance(output, Circle)
+    assert tanh.center[0] == output.center[0] and output.center[1] < tanh.center[1] < belt_y
+    text = page("01-why-memory.md").splitlines()
+    alt = next(line for line in text if line.startswith(":alt: Two cell diagrams"))
+    assert "a copy of it drops through a pink tanh ellipse into a multiplication circle" in alt
+    assert "which gives the new h_t" in alt
+
+
 def test_rnn_forward_is_rnn_step_forward_in_a_loop(rng):
     """ch1: "the course's tests hold it [lc.rnn_forward] equal to calling `rnn_step_forward` once
     per step", and it "multiplies the inputs of all the steps by W_x in one product before the
