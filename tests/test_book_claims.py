@@ -266,6 +266,15 @@ def test_a_term_is_defined_on_the_first_page_that_uses_it(term):
     assert 0 <= flat.find(definition) - flat.find(term) + 1 <= 200, first
 
 
+def test_the_output_gates_page_claims_nothing_about_trained_cells_it_does_not_show():
+    """ch6 opened with "Most of what a cell remembers is not needed at most steps", a claim
+    about trained cells that no page measures or cites; it now says only that not everything
+    is needed at every step, which its examples show."""
+    text = " ".join(page("06-output-gate.md").split())
+    assert "is not needed at most steps" not in text
+    assert "Not everything a cell remembers is needed at every step." in text
+
+
 def test_tanh_is_a_stretched_sigmoid():
     """ch2, exercise 2.1: tanh(x) = 2 sigmoid(2x) - 1."""
     x = np.linspace(-30, 30, 6001)
