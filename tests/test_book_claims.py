@@ -56,6 +56,20 @@ def notebook_text(assignment: str) -> str:
 # -- chapter 1: floating point and the recurrent Jacobian ------------------------------------
 
 
+def test_chapter_1_does_not_promise_what_chapter_11_measures_false():
+    """ch1 motivated memory with "A share's price today says little on its own; the prices of
+    the last few days (or weeks) say much more about tomorrow's", which chapter 11 measures to
+    be the other way round: the log price's lag-1 autocorrelation is near 1 and past returns
+    say almost nothing about the next (a random walk, Fama 1970). Chapter 1 now motivates
+    memory with what a price means next to the ones before it, and points to chapter 11."""
+    one = " ".join(page("01-why-memory.md").split())
+    eleven = " ".join(page("11-applications.md").split())
+    assert "say much more about tomorrow's" not in one
+    assert "which {doc}`11-applications` measures: hardly, beyond what today's price says" in one
+    assert "Today's price says almost everything about tomorrow's" in eleven
+    assert "the past of the returns says almost nothing about the next return" in eleven
+
+
 def test_half_to_the_fifty_is_not_lost_next_to_one():
     """ch1: 0.5**50 is 4 times the float64 spacing at 1, so 1 + 0.5**50 != 1; lost from t = 53."""
     assert np.spacing(1.0) == 2.0**-52  # IEEE 754 binary64: 52 fraction bits
