@@ -289,6 +289,46 @@ def test_the_output_gates_page_claims_nothing_about_trained_cells_it_does_not_sh
     assert "Not everything a cell remembers is needed at every step." in text
 
 
+def _glossary_entries() -> list[list[str]]:
+    """The glossary's entries, each as its names: the term, then its aliases (BPTT, LSTM)."""
+    body = page("glossary.md").split("```{glossary}", 1)[1].split("\n```", 1)[0]
+    entries, previous = [], ""
+    for line in body.splitlines():
+        if line and not line.startswith((" ", ":")):
+            if previous and not previous.startswith((" ", ":")):
+                entries[-1].append(line.strip())  # an alias right under the term
+            else:
+                entries.append([line.strip()])
+        previous = line
+    return entries
+
+
+def test_the_first_chapter_that_names_a_glossary_term_links_it():
+    """The glossary says "Chapters link their terms here the first time they use them"; ch1
+    wrote tanh and the forget gate, ch2 gradient descent, the learning rate, the three gates
+    and the candidate memory, ch3 the gated recurrent unit and ch11 the Transformer, each for
+    the first time in the book, with no link. The first chapter, in the order of the table of
+    contents, whose prose names a term (or one of its aliases) links it with {term}."""
+    toc = (ROOT / "_toc.yml").read_text()
+    order = [f"{name}.md" for name in re.findall(r"file: book/(\d\d-[\w-]+)", toc)]
+    prose = {}
+    for name in order:
+        text = CODE_CELL.sub("", page(name))
+        text = re.sub(r"\{(?:doc|ref|glue:text|glue:md|eq|numref)\}`[^`]*`", " ", text)
+        prose[name] = " ".join(text.split()).lower()
+    entries = _glossary_entries()
+    assert len(entries) >= 35 and ["Long short-term memory", "LSTM"] in entries
+    unlinked = []
+    for names in entries:
+        lowered = [n.lower() for n in names]
+        named = re.compile(r"\b(?:" + "|".join(map(re.escape, lowered)) + r")s?\b")
+        roles = re.compile(r"\{term\}`(?:[^`<]*<)?(" + "|".join(map(re.escape, lowered)) + r")>?`")
+        first = next((n for n in order if named.search(re.sub(r"\{term\}`", "", prose[n]))), None)
+        if first and not roles.search(prose[first]):
+            unlinked.append(f"{names[0]} ({first})")
+    assert not unlinked, unlinked
+
+
 def test_tanh_is_a_stretched_sigmoid():
     """ch2, exercise 2.1: tanh(x) = 2 sigmoid(2x) - 1."""
     x = np.linspace(-30, 30, 6001)
