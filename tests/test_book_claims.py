@@ -478,8 +478,10 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "switches earliest",
                 "nothing said that many steps ago can influence anything",
                 "A positive bias keeps much more",
+                "a freshly initialised cell keeps most of its memory",
             ],
             [
+                "assert forget_bias == 1.0 and lc.sigmoid(forget_bias) > 0.5",
                 'assert np.abs(f - f_joined).max() < 1e-12  # "the two ways of writing it agree"',
                 'assert trace["f"][0, 0] > 0.99  # "Almost everything survives"',
                 'assert low["c_kept"][0, 0] < 1e-3 * C_PREV',
