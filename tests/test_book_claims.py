@@ -439,8 +439,11 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "one step either side of 1 makes it more than ten times smaller or larger",
                 "the average slope falling and the share of saturated units rising",
                 "Not every unit saturates",
+                "which slows the explosion down without taming it",
+                "the product still explodes, only more slowly",
             ],
             [
+                'assert 0 < (log_large[-1] - log_large[0]) / max_lag < np.log10(radius["large"])',
                 "assert weights[at_one - 1] ** T < 0.1 and weights[at_one + 1] ** T > 10",
                 'assert mean_slope["large"] < mean_slope["small"]',
                 'assert saturated["small"] < saturated["large"] < 1',
