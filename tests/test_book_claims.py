@@ -356,6 +356,47 @@ def test_sigmoid_is_exact_at_the_extremes_and_keeps_small_tails():
         assert np.isinf(np.exp(limit + 0.01)) and np.isfinite(np.exp(limit - 0.01))
 
 
+# Where a notebook, a page or a docstring types the point where exp overflows.
+_OVERFLOW_POINT = re.compile(r"(?<![\d.])(709|88)\.(\d+)")
+
+
+def test_typed_overflow_points_of_exp_are_true():
+    """ps01 said e**t overflows "once t > 709.78" and ps02, ps03 and a hidden test's docstring
+    "beyond 88.7" in float32: exp(709.781) and float32's exp(88.71) are finite. Every typed
+    overflow point (the student notebooks, the pages, the grader's and the package's text) is
+    either a true bound (every value beyond it overflows) or, after "about", the point rounded
+    to the digits shown."""
+    points = {"709": np.log(np.finfo(np.float64).max), "88": np.log(np.finfo(np.float32).max)}
+    with np.errstate(over="ignore"):  # the points themselves: exp just below finite, above inf
+        assert np.isinf(np.exp(np.float32(88.7229))) and np.isfinite(np.exp(np.float32(88.7228)))
+        assert np.isinf(np.exp(709.7828)) and np.isfinite(np.exp(709.7827))
+    files = [
+        *sorted((ROOT / "solutions").glob("*/*.ipynb")),
+        *sorted((ROOT / "exercises").glob("*/*.ipynb")),
+        *sorted((ROOT / "book").glob("**/*.md")),
+        *sorted((ROOT / "lstm_grading").glob("**/*.py")),
+        *sorted((ROOT / "lstm_core").glob("**/*.py")),
+    ]
+    seen, wrong = 0, []
+    for path in files:
+        text = path.read_text()
+        for m in _OVERFLOW_POINT.finditer(text):
+            before = text[max(0, m.start() - 40) : m.start()]
+            if "overflow" not in text[max(0, m.start() - 200) : m.end() + 200]:
+                continue  # another 88.x: a coordinate, a price
+            if set(m.group(2)) == {"0"}:
+                continue  # an input typed as a float (ps01's hidden cases -88.0, 88.0)
+            seen += 1
+            value, digits = float(m.group(0)), len(m.group(2))
+            limit = points[m.group(1)]
+            about = re.search(r"(about|\\approx|≈)\W*-?\$?-?$", before) is not None
+            true = round(limit, digits) == value if about else value >= limit
+            if not true:
+                wrong.append(f"{path.relative_to(ROOT)}: ...{before[-30:]}{m.group(0)}")
+    assert wrong == [], "overflow points that are not exp's"
+    assert seen >= 8  # ps01 twice, ps02, ps03 twice (solutions and exercises), the hidden tests'
+
+
 # -- chapters 3 to 7: the hand-worked unit ------------------------------------------------------
 
 

@@ -223,8 +223,9 @@ def random_params(rng, D: int, H: int, scale: float = 1.0, dtype=np.float64) -> 
 def saturating_params(rng, D: int, H: int, dtype=np.float64) -> dict:
     """Params whose every block has units with pre-activations near +1000 and near -1000.
 
-    ``1 / (1 + exp(-a))`` overflows for a < -709.8 in float64 (-88.7 in float32) and
-    ``exp(a) / (1 + exp(a))`` for a > 709.8, as do textbook formulas of tanh.
+    ``1 / (1 + exp(-a))`` overflows for a below about -709.78 in float64 (about -88.72 in
+    float32) and ``exp(a) / (1 + exp(a))`` for a above about 709.78, as do textbook formulas
+    of tanh.
     """
     sign = np.where(np.arange(H) % 2 == 0, 1.0, -1.0)
     params = random_params(rng, D, H, 0.5)

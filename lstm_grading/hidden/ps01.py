@@ -10,7 +10,7 @@ import numpy as np
 from ..checks import call_isolated, check_activation, reaches, reference, refusing
 from .common import call, close, in_place_of_the_students
 
-# Around float32's overflow point of exp (88.72) and beyond: a float32 formula that
+# Around float32's overflow point of exp (about 88.72) and beyond: a float32 formula that
 # exponentiates a positive number overflows here.
 FLOAT32_INPUTS = [
     -1000.0,
