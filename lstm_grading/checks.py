@@ -8,7 +8,8 @@ What a notebook can do before a hidden test runs, and why it does not help:
   private copy of ``lstm_core`` executed afresh from its files (:func:`reference`);
 * answer by calling ``lstm_core``: while the student's function runs (:func:`call_isolated`)
   ``import lstm_core`` fails, and any Python code from the ``lstm_core`` folder that executes
-  (also through a reference captured before, under any name) is recorded, so the check fails;
+  (also through a reference captured before, under any name, and in a thread the function
+  starts: :func:`tracing`) is recorded, so the check fails;
 * answer by reading ``lstm_core``'s data, which runs none of its code (``from lstm_core import
   HAND_WORKED_PARAMS`` in the notebook, then a copy of it returned): a global name, a default
   argument or a variable of its closure that the function reads (or a function, class or
@@ -44,6 +45,7 @@ deliberately dismantling the interpreter (``sys.settrace`` games, patching this 
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import dis
 import functools
@@ -276,17 +278,58 @@ def _out_of_reach(packages: tuple[str, ...]):
     }
     for name in set(hidden) | set(packages):
         sys.modules[name] = None  # makes `import lstm_core` raise ImportError
-    previous = sys.gettrace()
-    sys.settrace(tracer)
     try:
-        yield used
-        if sys.gettrace() is not tracer:
-            used.append("<sys.settrace was changed by the function under test>")
+        with tracing(tracer):
+            yield used
+            if sys.gettrace() is not tracer:
+                used.append("<sys.settrace was changed by the function under test>")
     finally:
-        sys.settrace(previous)
         for name in set(hidden) | set(packages):
             sys.modules.pop(name, None)
         sys.modules.update(hidden)
+
+
+# The functions that start a thread: threading.Thread's and _thread's own (two names).
+_THREAD_STARTS = (
+    (_thread, "start_new_thread"),
+    (_thread, "start_new"),
+    (threading, "_start_new_thread"),
+)
+
+
+@contextlib.contextmanager
+def tracing(tracer):
+    """``sys.settrace(tracer)`` for the block, in this thread and in every thread started
+    meanwhile (by ``threading``, a thread pool, or ``_thread`` itself): a trace function is a
+    thread's own, and code run in a new thread would otherwise go unseen. The previous trace
+    functions and thread starters are put back afterwards. (A thread started before the block
+    is not traced: Python 3.11 has no way to reach it.)"""
+    previous, previous_threads = sys.gettrace(), threading.gettrace()
+    started = [(module, name, getattr(module, name)) for module, name in _THREAD_STARTS]
+    try:
+        threading.settrace(tracer)
+        for module, name, start in started:
+            setattr(module, name, _traced_start(start, tracer))
+        sys.settrace(tracer)
+        yield
+    finally:
+        sys.settrace(previous)
+        threading.settrace(previous_threads)
+        for module, name, start in started:
+            setattr(module, name, start)
+
+
+def _traced_start(start, tracer):
+    """``start`` (``_thread.start_new_thread``) for threads that run with ``tracer`` set."""
+
+    def traced_start(function, args, kwargs=None):
+        def run(*args, **kwargs):
+            sys.settrace(tracer)
+            return function(*args, **kwargs)
+
+        return start(run, args, {} if kwargs is None else kwargs)
+
+    return traced_start
 
 
 class _Refused:

@@ -7,11 +7,14 @@ random generators) and a student's np.errstate(under="ignore") are fine.
 
 from __future__ import annotations
 
+import _thread
 import cmath
+import concurrent.futures
 import functools
 import math
 import re
 import sys
+import threading
 import types
 import warnings
 
@@ -112,6 +115,45 @@ def test_a_call_of_the_reference_is_named_even_when_the_function_then_fails(afte
 
     with pytest.raises(ReferenceUsedError, match=r"called the reference package \(lstm_core: "):
         call_isolated(captured, X)
+
+
+def _in_a_thread(x):
+    out = []
+    thread = threading.Thread(target=lambda: out.append(lstm_core.sigmoid(x)))
+    thread.start()
+    thread.join()
+    return out[0]
+
+
+def _in_a_raw_thread(x):
+    out, done = [], threading.Event()
+
+    def run():
+        out.append(lstm_core.sigmoid(x))
+        done.set()
+
+    _thread.start_new_thread(run, ())
+    done.wait()
+    return out[0]
+
+
+def _in_a_pool(x):
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lstm_core.sigmoid, x).result()
+
+
+@pytest.mark.parametrize("fn", [_in_a_thread, _in_a_raw_thread, _in_a_pool])
+def test_a_call_of_the_reference_in_a_thread_it_starts_is_named(fn):
+    """A trace function is a thread's own: a sigmoid that ran lstm_core's in a thread it started
+    (threading, _thread, a thread pool) passed check_sigmoid with full marks."""
+    with pytest.raises(ReferenceUsedError, match=r"called the reference package \(lstm_core: "):
+        call_isolated(fn, X)
+    with pytest.raises(ReferenceUsedError):
+        check_sigmoid(fn)
+    assert threading.gettrace() is None and _thread.start_new_thread is _START_NEW_THREAD
+
+
+_START_NEW_THREAD = _thread.start_new_thread
 
 
 def test_errors_of_a_function_that_does_not_call_the_reference_are_its_own():

@@ -353,6 +353,23 @@ SUBMISSIONS = [
         hostile=True,
     ),
     Submission(
+        "reference_in_a_thread",
+        "sigmoid runs lstm_core's in a thread it starts, where the hidden test's trace function "
+        "(a thread's own) did not reach: it passed with full marks",
+        edits=(
+            ("def sigmoid(", "import lstm_core\n\n\ndef sigmoid("),
+            (
+                SIGMOID,
+                "    import threading\n\n    out = []\n"
+                "    thread = threading.Thread(target=lambda: out.append(lstm_core.sigmoid(x)))\n"
+                "    thread.start()\n    thread.join()\n    return out[0]",
+            ),
+        ),
+        broken=("test_sigmoid",),
+        reason="sigmoid called the reference package (lstm_core: sigmoid)",
+        hostile=True,
+    ),
+    Submission(
         "loop_swallowing_ctrl_c",
         "tanh loops forever and swallows KeyboardInterrupt: the kernel guard stops each cell",
         edits=((TANH, LOOP_SWALLOWING_CTRL_C),),

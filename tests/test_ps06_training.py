@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 from pathlib import Path
 
 import assignment_suite
@@ -609,6 +610,24 @@ def test_a_training_with_another_copy_of_lstm_cores_adam_is_refused():
         ps06._watched(asks)
     assert ps06._watched(_steps_with(solution_namespace()["Adam"])) == [0.0, 0.0]
     assert reference("Adam")(lr=0.1).lr == 0.1  # given out again after the call
+
+
+def test_a_training_with_a_copy_of_lstm_cores_adam_in_a_thread_is_refused():
+    """A trace function is a thread's own: a copy of lstm_core's Adam run in a thread the
+    training started went unseen, and the training passed as the student's own."""
+    copy = _fresh_lstm_core().Adam
+
+    def in_a_thread():
+        out = []
+        thread = threading.Thread(target=lambda: out.append(_steps_with(copy)()))
+        thread.start()
+        thread.join()
+        return out[0]
+
+    ran = r"^this training ran lstm_core's optimizer code \(Adam\.__init__, from a copy"
+    with pytest.raises(AssertionError, match=ran):
+        ps06._watched(in_a_thread)
+    assert threading.gettrace() is None
 
 
 def test_check_train_names_the_argument_order():

@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from ..checks import call_isolated, reference, students_call
+from ..checks import call_isolated, reference, students_call, tracing
 from .common import array_of, call, close, copy_arg, same
 
 
@@ -322,21 +322,18 @@ def _watched(fn, *args):
             ran.append(frame.f_code.co_qualname)
 
     saved = [f.__code__ for f in targets]
-    previous = sys.gettrace()
     try:
         for f in targets:
             f.__code__ = _refuse.__code__
-        sys.settrace(tracer)
         try:
-            with students_call():  # nor can it take the private copy's (checks.reference)
+            # tracing: threads the training starts are watched too
+            with tracing(tracer), students_call():  # nor can it take checks.reference's
                 result = fn(*args)
-            if sys.gettrace() is not tracer:
-                ran.append(None)
+                if sys.gettrace() is not tracer:
+                    ran.append(None)
         except BaseException:
             if not ran:
                 raise
-        finally:
-            sys.settrace(previous)
     finally:
         for f, code in zip(targets, saved, strict=True):
             f.__code__ = code
