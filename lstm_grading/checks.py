@@ -27,6 +27,9 @@ What a notebook can do before a hidden test runs, and why it does not help:
 * answer with a ready-made function the exercise rules out (``np.tanh`` in problem set 1):
   :func:`refusing` stands in for it wherever the function can find it while it runs, and
   :func:`reaches` names one held where nothing can stand in for it;
+* return a result of the reference that the hidden test made before calling it, read from the
+  frames above (``sys._getframe(1).f_locals``, a traceback's ``tb_frame.f_back``): the hidden
+  tests compute the reference's results after the student's call;
 * return an ``ndarray`` subclass with a forgiving ``__eq__``: results must be exact ndarrays;
 * switch floating-point errors off inside the function (``with np.errstate(over="ignore")``,
   ``@np.errstate(...)``, ``np.seterr``): while the function runs, every call that sets
@@ -1073,9 +1076,11 @@ def check_activation(student_fn, name: str, *, rtol: float = 1e-9, atol: float =
         raise AssertionError(f"{name} should be a function, got {type(student_fn).__name__}")
     ref = reference(name)
     for label, x in _activation_inputs(name):
-        expected = ref(x.copy())
         argument = x.copy()
         got = call_isolated(student_fn, argument, name=name)
+        # After the call: the function could read a result made before it from this frame
+        # (sys._getframe(1).f_locals, a traceback's tb_frame.f_back) and return it.
+        expected = ref(x.copy())
         if _tolist(argument) != _tolist(x):
             raise AssertionError(
                 f"{name} changed its argument in place ({label}); return a new array"

@@ -1477,3 +1477,74 @@ def test_the_reference_datas_stand_ins_are_put_back_with_the_alarm_held(monkeypa
     assert call_isolated(notebook["f"], name="f").tolist() == [0.0]
     assert any(any(o is WX for o in originals) for originals in put_back)
     assert notebook["WX"] is WX and lstm_core.HAND_WORKED_PARAMS["Wx"] is WX
+
+
+def _equal(value, answer) -> bool:
+    """``value`` is ``answer``'s result again: an array of its values (round-off aside), or a
+    dict of such arrays."""
+    if type(value) is np.ndarray and type(answer) is np.ndarray:
+        return value.shape == answer.shape and bool(np.allclose(value, answer, rtol=1e-6))
+    if type(value) is dict and type(answer) is dict:
+        return value.keys() == answer.keys() and all(_equal(value[k], answer[k]) for k in value)
+    return False
+
+
+def _frame_thief(honest, stolen: list):
+    """A student's function that answers ``honest(*args)``, and looks in every frame above it
+    (the hidden test's, up to this test's) for a local holding that answer already: the result
+    of the reference, which it could return instead. Each one found goes to ``stolen``."""
+
+    def thief(*args):
+        answer = honest(*args)
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename != __file__:
+            for name, value in list(frame.f_locals.items()):
+                if not any(value is a for a in args) and _equal(value, answer):
+                    stolen.append(f"{frame.f_code.co_name}: {name}")
+            frame = frame.f_back
+        return answer
+
+    return thief
+
+
+def _hand_worked_params():
+    table = {"f": (1.63, 2.70, 1.62), "i": (1.65, 2.00, 0.62), "g": (0.94, 1.41, -0.32)}
+    table["o"] = (-0.19, 4.38, 0.59)  # the book's table (contract.HAND_WORKED_TABLE)
+    order = ("i", "f", "o", "g")
+    return {
+        name: np.array([[table[g][k] for g in order]] if k < 2 else [table[g][k] for g in order])
+        for k, name in enumerate(("Wx", "Wh", "b"))
+    }
+
+
+def _numerical_gradient(f, x, df=None, h=1e-5):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        old = x[index]
+        x[index] = old + h
+        plus = np.array(f(x), dtype=float)
+        x[index] = old - h
+        minus = np.array(f(x), dtype=float)
+        x[index] = old
+        grad[index] = np.sum((plus - minus) * (1.0 if df is None else df)) / (2 * h)
+    return grad
+
+
+def test_no_result_of_the_reference_waits_in_a_frame_above_the_function():
+    """A function can read the frames above it (sys._getframe(1).f_locals, or a traceback's
+    tb_frame.f_back) without calling anything the tests watch: a result of the reference made
+    before the call is there to be returned. Before, check_activation (sigmoid and tanh),
+    hand_worked_params's check (problem set 4, full marks) and numerical_gradient's left one
+    there; now each computes it after the call."""
+    from lstm_grading.checks import check_activation
+    from lstm_grading.hidden.ps04 import check_hand_worked_params
+    from lstm_grading.hidden.ps05 import check_numerical_gradient
+
+    for check, honest in [
+        (lambda fn: check_activation(fn, "sigmoid"), stable),
+        (check_hand_worked_params, _hand_worked_params),
+        (check_numerical_gradient, _numerical_gradient),
+    ]:
+        stolen = []
+        check(_frame_thief(honest, stolen))  # the honest answers pass
+        assert stolen == [], stolen
