@@ -165,11 +165,31 @@ class _OtherLibrariesRefused(importlib.abc.MetaPathFinder):
 
 def refuse_other_libraries() -> None:
     """From now on, in this process, importing a module of :data:`OTHER_LIBRARIES` raises
-    ``ModuleNotFoundError`` saying why (the kernel guard calls this before any student code
-    runs). Those already imported stay, which a grading kernel has none of. Calling it again
-    changes nothing."""
+    ``ModuleNotFoundError`` saying why, and ``importlib.util.find_spec`` finds none of them
+    (:func:`_as_if_missing`); the kernel guard calls this before any student code runs. Those
+    already imported stay, which a grading kernel has none of. Calling it again changes
+    nothing."""
     if not any(type(f) is _OtherLibrariesRefused for f in sys.meta_path):
         sys.meta_path.insert(0, _OtherLibrariesRefused())
+    if not getattr(importlib.util.find_spec, "_as_if_missing", False):
+        importlib.util.find_spec = _as_if_missing(importlib.util.find_spec)
+
+
+def _as_if_missing(find_spec):
+    """``importlib.util.find_spec`` that answers ``None`` for a library of
+    :data:`OTHER_LIBRARIES`, as for one not installed: the finder raises (so that an import
+    says why), which made a notebook's ``if find_spec("scipy") is None:`` fallback raise
+    instead. A module of one (``scipy.special``) raises ``ModuleNotFoundError`` as for a
+    library not installed, the finder's message saying why."""
+
+    @functools.wraps(find_spec)
+    def find_spec_as_if_missing(name, package=None):
+        if type(name) is str and name in OTHER_LIBRARIES and name not in sys.modules:
+            return None
+        return find_spec(name, package)
+
+    find_spec_as_if_missing._as_if_missing = True
+    return find_spec_as_if_missing
 
 
 # How many calls of a student's function are under way (call_isolated, or a training the

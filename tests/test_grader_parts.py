@@ -2471,6 +2471,32 @@ def test_a_grading_kernel_cannot_import_the_libraries_with_ready_made_layers():
     assert {"torch", "scipy", "sympy", "mpmath", "tensorflow", "jax"} <= OTHER_LIBRARIES
 
 
+def test_find_spec_in_a_grading_kernel_finds_no_refused_library_as_if_not_installed():
+    """A notebook's optional use of a library, ``if importlib.util.find_spec("scipy") is
+    None:`` (a NumPy fallback otherwise), takes the fallback in a grading kernel, as where the
+    library is not installed. Before, find_spec raised the finder's ModuleNotFoundError, and
+    the student's own fallback failed its test. A module of one raises, as for a library not
+    installed, with the message that says why."""
+    script = KERNEL_WITH_THE_GUARD.replace(
+        "importlib.import_module(name)\n        said[name] = None",
+        "said[name] = repr(importlib.util.find_spec(name))",
+    )
+    names = ["scipy", "torch", "scipy.special", "numpy", "math"]
+    run = subprocess.run(
+        [sys.executable, "-c", script, *names],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    said = json.loads(run.stdout)["said"]
+    assert said["scipy"] == said["torch"] == "None"
+    assert said["scipy.special"][0] == "ModuleNotFoundError"
+    assert "scipy is not available while grading" in said["scipy.special"][1]
+    assert said["numpy"].startswith("ModuleSpec(name='numpy'")
+    assert said["math"].startswith("ModuleSpec(name='math'")
+
+
 @pytest.mark.parametrize("writable", [True, False], ids=["written", "full_disk"])
 def test_a_stopped_run_writes_its_summary_as_far_as_it_went_and_still_stops(tmp_path, writable):
     """parallel.summary_when_stopped, which both the local pool and --cluster run inside: a stop
