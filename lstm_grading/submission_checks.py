@@ -41,6 +41,15 @@ SUSPICIOUS = {
     "file deletion": r"\bos\.remove\b|\bos\.unlink\b|\bshutil\.rmtree\b|\bos\.rmdir\b",
     "gradebook/course files": r"gradebook|submitted/|autograded/|nbgrader",
     "grading internals": r"lstm_grading|set_custom_exc|sys\.settrace|__builtins__|ctypes",
+    # What the hidden tests cannot stand guard over: the frames above a graded call (results
+    # made before it), the garbage collector's view of every object, code objects rebuilt
+    # under another file name, and threads (one started before the call is not traced).
+    "frames/introspection": (
+        r"_getframe|\bf_back\b|\bf_locals\b|\bf_globals\b|\btb_frame\b|_current_frames|"
+        r"\bgc\.get_(objects|referrers|referents)\b|\binspect\.(currentframe|stack|"
+        r"getouterframes|getmembers)\b|\bCodeType\b|\bco_filename\b|__code__|__globals__"
+    ),
+    "threads": r"\bthreading\b|\b_thread\b|\bconcurrent\.futures\b",
     "links/special files": r"\bsymlink\b|\bos\.link\b|\bmkfifo\b|\bmknod\b",
     "shared memory": r"\bshmget\b|\bshm_open\b|/dev/shm|shared_memory",
 }

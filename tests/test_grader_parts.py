@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -2532,3 +2533,37 @@ def test_a_stopped_run_writes_its_summary_as_far_as_it_went_and_still_stops(tmp_
     assert rows["ann"]["status"] == "graded" and rows["bob"]["status"] == "stopped"
     assert rows["bob"]["reason"].startswith("the run was stopped by SIGTERM before this")
     assert "bob,stopped," in (reports / "summary.csv").read_text()
+
+
+INTROSPECTION_ATTACKS = {
+    "frames/introspection": [
+        "want = sys._getframe(1).f_locals['want']",  # a result made before the call
+        "frame = err.__traceback__.tb_frame.f_back",
+        "found = [o for o in gc.get_objects() if isinstance(o, dict)]",
+        "stack = inspect.stack()",
+        "code = lstm_core.sigmoid.__code__.replace(co_filename='mine.py')",
+        "f = types.FunctionType(code, lstm_core.sigmoid.__globals__)",
+    ],
+    "threads": [
+        "thread = threading.Thread(target=run)",
+        "_thread.start_new_thread(run, ())",
+        "from concurrent.futures import ThreadPoolExecutor",
+    ],
+}
+
+
+@pytest.mark.parametrize("flag", sorted(INTROSPECTION_ATTACKS))
+def test_what_the_hidden_tests_cannot_guard_is_flagged_and_no_solution_is(flag):
+    """The hidden tests cannot watch the frames above a graded call, the garbage collector's
+    view of every object, code rebuilt under another file name, or a thread started before the
+    call: the flags point the instructor at them (before, none did). No solution cell of the
+    six problem sets (honest code) raises either flag."""
+    pattern = submission_checks.SUSPICIOUS[flag]
+    for code in INTROSPECTION_ATTACKS[flag]:
+        assert re.search(pattern, code), code
+    for notebook in sorted(SOLUTIONS.glob("ps0*/*.ipynb")):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            meta = cell["metadata"].get("nbgrader", {})
+            if cell["cell_type"] == "code" and meta.get("solution") and not meta.get("grade"):
+                code = "".join(cell["source"])
+                assert not re.search(pattern, code), (notebook.name, code[:200])
