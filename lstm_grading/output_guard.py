@@ -9,9 +9,11 @@ cell; past ``OutputGuard.limit`` bytes it writes one notice, discards the rest a
 cell stops. It also writes the first line of each cell it starts to ``OutputGuard.progress``,
 which tells the grader which cell was running when a kernel died. And before every cell it
 puts back the names of ``lstm_grading`` and ``lstm_grading.checks`` as they were when the kernel
-started, so that ``lstm_grading.check_activation = lambda *a: None`` in a student's cell is
-undone before the hidden tests import it (a determined student can still unregister this hook:
-code in the kernel runs with the kernel's rights: see the threat model in book/instructor-guide.md).
+started, and the functions of the libraries the hidden tests use (:data:`LIBRARIES`), so that
+``lstm_grading.check_activation = lambda *a: None`` or ``np.random.default_rng = ...`` in a
+student's cell is undone before the hidden tests run (a determined student can still
+unregister this hook: code in the kernel runs with the kernel's rights: see the threat model in
+book/instructor-guide.md).
 
 Loaded by :mod:`lstm_grading.kernel_launcher` after the kernel guard::
 
@@ -20,16 +22,31 @@ Loaded by :mod:`lstm_grading.kernel_launcher` after the kernel guard::
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
+import types
 
 DEFAULT_LIMIT = 2_000_000
 PROTECTED = ("lstm_grading", "lstm_grading.checks")  # imported by the kernel guard already
+# Libraries the hidden tests build their cases and compare with: their functions, classes and
+# submodules are put back before every cell too. A cell that made np.random.default_rng
+# hand out zeros made every hidden case trivial, and a wrong gate passed problem set 2's
+# tests; builtins.zip or isinstance, patched, would do the same to the comparisons.
+LIBRARIES = ("builtins", "numpy", "numpy.random", "random", "math")
 _MISSING = object()
 
 
 class OutputLimitExceeded(BaseException):
     """A cell printed more than the grading output limit."""
+
+
+def _a_function(value) -> bool:
+    """A function, class or module of a library (``np.random.default_rng``, ``zip``), not its
+    data or state, nor what IPython sets in ``builtins`` while a cell runs (``exit``)."""
+    if isinstance(value, types.ModuleType):
+        return True
+    return callable(value) and type(value).__module__ != "_sitebuiltins"
 
 
 class _Guard:
@@ -44,6 +61,10 @@ class _Guard:
             for name in PROTECTED
             if name in sys.modules
         }
+        for name in LIBRARIES:  # imported now (NumPy loads numpy.random only when asked)
+            module = importlib.import_module(name)
+            functions = {k: v for k, v in vars(module).items() if _a_function(v)}
+            self.modules[name] = (module, functions)
 
     def pre_run_cell(self, info=None):
         self.used, self.tripped = 0, False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import functools
 import hashlib
 import io
 import json
@@ -2567,3 +2568,71 @@ def test_what_the_hidden_tests_cannot_guard_is_flagged_and_no_solution_is(flag):
             if cell["cell_type"] == "code" and meta.get("solution") and not meta.get("grade"):
                 code = "".join(cell["source"])
                 assert not re.search(pattern, code), (notebook.name, code[:200])
+
+
+def test_the_output_guard_puts_back_the_libraries_the_hidden_tests_use(monkeypatch):
+    """A cell that made np.random.default_rng hand out zeros made every hidden case of problem
+    set 2 trivial (a forget gate built from the input gate's block passed); one that patched
+    builtins.zip or isinstance would empty the comparisons. Before every cell the output
+    guard puts back the functions, classes and submodules of numpy, numpy.random, random,
+    math and builtins as they were when the kernel started; their data stays the notebook's
+    business, as do names it adds."""
+    import builtins
+    import math
+    import random
+
+    import numpy as np
+
+    guard = output_guard._Guard(100, None)
+    patched = [
+        (np.random, "default_rng"),
+        (np, "allclose"),
+        (np, "random"),
+        (builtins, "zip"),
+        (builtins, "isinstance"),
+        (random, "Random"),
+        (math, "exp"),
+    ]
+    originals = [getattr(module, name) for module, name in patched]
+    for (module, name), original in zip(patched, originals, strict=True):
+        # Stand-ins that still work (pytest itself calls zip and isinstance meanwhile).
+        monkeypatch.setattr(module, name, functools.partial(original) if callable(original) else 1)
+    monkeypatch.setattr(builtins, "lstm_test_added_name", 1, raising=False)
+    guard.pre_run_cell()
+    assert [getattr(module, name) for module, name in patched] == originals
+    assert builtins.lstm_test_added_name == 1
+
+
+def test_a_generator_drawing_zeros_made_problem_set_2s_hidden_cases_trivial(monkeypatch):
+    """Why the output guard puts numpy.random back: with np.random.default_rng drawing only
+    zeros (set in a cell), a forget gate with Wh_f transposed passed ps02's hidden test."""
+    import numpy as np
+
+    from lstm_grading.hidden import ps02
+
+    def sigmoid(a):
+        z = np.exp(-np.abs(a))
+        return np.where(a >= 0, 1 / (1 + z), z / (1 + z))
+
+    def forget_gate(x, h_prev, params):  # Wh_f transposed: right for one unit only
+        H = h_prev.shape[1]
+        Wx, Wh, b = (params[k][..., H : 2 * H] for k in ("Wx", "Wh", "b"))
+        return sigmoid(x @ Wx + h_prev @ Wh.T + b)
+
+    class Zeros:
+        def __init__(self, rng):
+            self.rng = rng
+
+        def normal(self, loc=0.0, scale=1.0, size=None):
+            return np.zeros(size)
+
+        def __getattr__(self, name):
+            return getattr(self.rng, name)
+
+    guard = output_guard._Guard(100, None)
+    real = np.random.default_rng
+    monkeypatch.setattr(np.random, "default_rng", lambda *args: Zeros(real(*args)))
+    ps02.check_gate(forget_gate, "f")  # every case all-zero weights and inputs: passes
+    guard.pre_run_cell()  # the next cell, the test cell
+    with pytest.raises(AssertionError, match=r"is Wh_f transposed\?"):
+        ps02.check_gate(forget_gate, "f")
