@@ -89,11 +89,20 @@ class _Usage(list):
         self.silenced: list[str] = []
 
 
+_package_dirs: dict[str, str] = {}
+
+
 def _package_dir(package: str) -> str:
-    spec = importlib.util.find_spec(package)
-    if spec is None or spec.origin is None:
-        raise ImportError(f"the reference package {package!r} is not installed")
-    return os.path.dirname(os.path.abspath(spec.origin))
+    """The folder of ``package``, found once, when first asked (in a grading kernel by the
+    kernel guard, before any student code runs): later, ``sys.modules[package]``, which
+    ``find_spec`` answers from, may be a module of the notebook's whose ``__spec__`` names
+    another folder, and code run from the real one would go unseen."""
+    if package not in _package_dirs:
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            raise ImportError(f"the reference package {package!r} is not installed")
+        _package_dirs[package] = os.path.dirname(os.path.abspath(spec.origin))
+    return _package_dirs[package]
 
 
 def _pristine(package: str = "lstm_core"):

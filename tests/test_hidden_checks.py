@@ -1548,3 +1548,25 @@ def test_no_result_of_the_reference_waits_in_a_frame_above_the_function():
         stolen = []
         check(_frame_thief(honest, stolen))  # the honest answers pass
         assert stolen == [], stolen
+
+
+def test_a_module_of_the_notebook_in_place_of_lstm_core_does_not_blind_the_watch(monkeypatch):
+    """call_isolated watches the code of lstm_core's folder, which it asked find_spec for at
+    every call: find_spec answers from sys.modules, and a notebook that put a module of its own
+    there, its __spec__ naming another folder, had lstm_core's sigmoid pass check_sigmoid.
+    The folder is found once, as the kernel guard first asks (before any student code)."""
+    import importlib.machinery
+
+    checks._package_dir("lstm_core")  # as the kernel guard does, when the kernel starts
+    ref = lstm_core.sigmoid
+    fake = types.ModuleType("lstm_core")
+    fake.__spec__ = importlib.machinery.ModuleSpec(
+        "lstm_core", None, origin="/nonexistent/lstm_core/__init__.py"
+    )
+    monkeypatch.setitem(sys.modules, "lstm_core", fake)
+
+    def sigmoid(x):
+        return ref(x)
+
+    with pytest.raises(ReferenceUsedError, match=r"called the reference package \(lstm_core: "):
+        call_isolated(sigmoid, X, name="sigmoid")

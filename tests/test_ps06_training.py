@@ -630,6 +630,26 @@ def test_a_training_with_a_copy_of_lstm_cores_adam_in_a_thread_is_refused():
     assert threading.gettrace() is None
 
 
+def test_a_module_of_the_notebook_in_place_of_lstm_core_does_not_blind_the_training_watch(
+    monkeypatch,
+):
+    """_watched took the folder of the optimizers it watches from lstm_core.__file__, through
+    sys.modules: a notebook module there, its __file__ elsewhere, let a copy of lstm_core's
+    Adam train unseen. The folder is the one found when the kernel started."""
+    import types
+
+    from lstm_grading import checks
+
+    checks._package_dir("lstm_core")  # as the kernel guard does, when the kernel starts
+    copy = _fresh_lstm_core().Adam
+    fake = types.ModuleType("lstm_core")
+    fake.__file__ = "/nonexistent/lstm_core/__init__.py"
+    monkeypatch.setitem(sys.modules, "lstm_core", fake)
+    ran = r"^this training ran lstm_core's optimizer code \(Adam\.__init__, from a copy"
+    with pytest.raises(AssertionError, match=ran):
+        ps06._watched(_steps_with(copy))
+
+
 def test_check_train_names_the_argument_order():
     """A loop that calls loss_fn(params, x, y), the order the course dropped, is told so."""
     namespace = solution_namespace(

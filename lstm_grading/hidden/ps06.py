@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from ..checks import call_isolated, reference, students_call, tracing
+from ..checks import _package_dir, call_isolated, reference, students_call, tracing
 from .common import array_of, call, close, copy_arg, same
 
 
@@ -312,7 +312,7 @@ def _watched(fn, *args):
             obj = getattr(obj, part, None)
         if callable(obj) and hasattr(obj, "__code__") and not obj.__code__.co_freevars:
             targets.append(obj)
-    folder = os.path.dirname(os.path.abspath(lstm_core.__file__))
+    folder = _package_dir("lstm_core")  # found at the kernel's start, not the notebook's
     files = {os.path.join(folder, f) for f in ("optim.py", "train.py")}
     ran = []
 
