@@ -370,6 +370,16 @@ SUBMISSIONS = [
         hostile=True,
     ),
     Submission(
+        "debugger_quit",
+        "tanh_grad raises bdb.BdbQuit, which IPython stops without an error output: nbgrader "
+        "still records the execute reply's error in the cell (its Execute preprocessor), so "
+        "the test cell scores zero",
+        edits=((TANH_GRAD, "    import bdb\n\n    raise bdb.BdbQuit"),),
+        broken=("test_tanh_grad",),
+        reason="BdbQuit",
+        hostile=True,
+    ),
+    Submission(
         "loop_swallowing_ctrl_c",
         "tanh loops forever and swallows KeyboardInterrupt: the kernel guard stops each cell",
         edits=((TANH, LOOP_SWALLOWING_CTRL_C),),
