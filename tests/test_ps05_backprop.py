@@ -633,6 +633,28 @@ def test_check_gradient_errors_names_an_absolute_error():
         ps05.check_gradient_errors(namespace["gradient_errors"], namespace)
 
 
+def test_a_checker_that_compares_with_a_saved_backward_pass_fails():
+    """gradient_errors that compares lstm_backward with the notebook's own backward pass,
+    saved in a cell before (no numerical gradient at all): before, it passed, since the wrong
+    passes the test hands it differ from the saved one by exactly their true errors. A
+    forward pass whose outputs are 5% off shows only through numerical gradients."""
+    namespace = solution_namespace(
+        (
+            GRADIENT_ERRORS,
+            GRADIENT_ERRORS.replace(
+                "return {name: rel_error(analytic[name], numerical_gradient(f, a, dhs)) for name, "
+                "a in inputs.items()}",
+                "saved = _SAVED(dhs, cache)\n"
+                '    saved = {**saved[3], "x": saved[0], "h0": saved[1], "c0": saved[2]}\n'
+                "    return {name: rel_error(analytic[name], saved[name]) for name in inputs}",
+            ),
+        )
+    )
+    namespace["_SAVED"] = namespace["lstm_backward"]
+    with pytest.raises(AssertionError, match=r"missed a forward pass whose outputs are 5% off"):
+        ps05.check_gradient_errors(namespace["gradient_errors"], namespace)
+
+
 def test_a_checker_that_reports_what_the_test_wants_without_checking_fails():
     """gradient_errors that computes nothing and counts its calls: zeros on the first call (the
     right backward pass), then a large error for c0, then for Wh, the order in which the test

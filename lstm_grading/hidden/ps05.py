@@ -503,3 +503,26 @@ def check_gradient_errors(gradient_errors, namespace: dict) -> None:
             "computed by your numerical_gradient on every run, for the lstm_backward the "
             "notebook has at that moment"
         )
+
+    # A checker that compares lstm_backward with a backward pass it saved (its own, bound in a
+    # cell) reports all of the above without any numerical gradient: a forward pass whose
+    # outputs are 5% off (its caches, and so the backward pass, right) shows only through
+    # numerical gradients of the lstm_forward the notebook has at that moment.
+    forward = namespace["lstm_forward"]
+
+    def off_outputs(*args, **kwargs):
+        hs, caches = forward(*args, **kwargs)
+        return 1.05 * hs, caches
+
+    namespace["lstm_forward"] = off_outputs
+    try:
+        errors = run()
+    finally:
+        namespace["lstm_forward"] = forward
+    missed = [k for k in keys if not errors[k] > 1e-2]
+    assert not missed, (
+        f"gradient_errors missed a forward pass whose outputs are 5% off: it reports "
+        f"{', '.join(f'{k} {errors[k]:.1e}' for k in missed)}; compare lstm_backward's "
+        "gradients with numerical gradients (your numerical_gradient) of the lstm_forward the "
+        "notebook has at that moment, not with a backward pass saved before"
+    )
