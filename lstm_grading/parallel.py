@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -851,13 +852,21 @@ def _summary(
 
 
 @contextlib.contextmanager
-def summary_when_stopped(run: _Run, outcomes: dict[str, Outcome], todo: dict, details: dict):
+def summary_when_stopped(
+    run: _Run, outcomes: dict[str, Outcome], todo: dict, details: Callable[[], dict], start: float
+):
     """If the block is stopped (Ctrl-C, or a signal the command line turns into one), write the
     summary files of the run as far as it went before the stop goes on: ``"stopped"`` names the
     signal, the submissions merged keep their rows, and each one still to grade is ``stopped``.
     Left as they were, the files described the run before, and said nothing of this one. A
-    summary that cannot be written (a full disk) is left out: the stop itself is reported."""
-    start = time.monotonic()
+    summary that cannot be written (a full disk) is left out: the stop itself is reported.
+
+    ``details`` is the function that gives the finished run's summary its details (the sandbox,
+    the memory cgroup, the cluster...), called at the stop: the stopped summary holds all the
+    finished one would, as far as the run knew them. ``start``: the run's start
+    (``time.monotonic()``), which the finished run's wall time counts from too (the stopped
+    one's counted from this block's start, and a cluster run's summary lacked the sandbox and
+    the memory cgroup)."""
     try:
         yield
     except KeyboardInterrupt as stop:
@@ -873,7 +882,7 @@ def summary_when_stopped(run: _Run, outcomes: dict[str, Outcome], todo: dict, de
                     "(run the same command again to grade it)",
                 ),
             )
-        summary = _summary(run, rows, time.monotonic() - start, details, "")
+        summary = _summary(run, rows, time.monotonic() - start, details(), "")
         summary = {"stopped": name, **summary, "not_graded": len(rows) - len(outcomes)}
         with contextlib.suppress(OSError):
             report.write_summary(run.course / "reports" / run.assignment, summary)
@@ -883,6 +892,7 @@ def summary_when_stopped(run: _Run, outcomes: dict[str, Outcome], todo: dict, de
 def _grade_locked(
     course, assignment, jobs, limits, force, sandbox_mode, feedback, export, progress
 ) -> dict:
+    start = time.monotonic()  # the run's: its planning (every submission hashed) is part of it
     if sandbox_mode is None:
         sandbox_mode, why = linux.probe()
     else:
@@ -893,11 +903,20 @@ def _grade_locked(
     stale = course_lock.remove_stale_run_folders()
     base, owner = course_lock.make_run_folder()
     run = replace(run, base=base)
-    start = time.monotonic()
     cgroup = None
     bar = Progress(len(todo)) if progress and todo else None
     sandbox_text = sandbox_mode if not why else f"{sandbox_mode} ({why})"
-    with summary_when_stopped(run, outcomes, todo, {"sandbox": sandbox_text, "jobs": jobs}):
+
+    def details() -> dict:
+        """The summary's details, as far as the run knows them (a stopped run's too)."""
+        return {
+            "sandbox": sandbox_text,
+            "memory_cgroup": bool(cgroup),
+            "jobs": jobs,
+            "stale_run_folders_removed": [str(p) for p in stale],
+        }
+
+    with summary_when_stopped(run, outcomes, todo, details, start):
         try:
             template = base / "template"
             course_prep.make_template(course, assignment, template)
@@ -978,10 +997,4 @@ def _grade_locked(
             if cgroup:
                 remove_job_cgroups(cgroup, base)
             course_lock.remove_run_folder(base, owner)
-    details = {
-        "sandbox": sandbox_text,
-        "memory_cgroup": bool(cgroup),
-        "jobs": jobs,
-        "stale_run_folders_removed": [str(p) for p in stale],
-    }
-    return _finish(run, outcomes, export, time.monotonic() - start, details)
+    return _finish(run, outcomes, export, time.monotonic() - start, details())

@@ -11,6 +11,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
+import signal
+import time
 from pathlib import Path
 
 import grading_corpus as corpus
@@ -945,3 +948,60 @@ def test_a_worker_closed_with_a_grading_task_running_logs_no_warning_of_it(monke
         assert seen == [theirs, "Compute Failed"]
     finally:
         log.removeHandler(keep)
+
+
+@pytest.mark.parametrize("where", ["local", "cluster"])
+def test_a_stopped_runs_summary_has_the_finished_ones_details_and_the_runs_wall_time(
+    course, tmp_path, monkeypatch, where
+):
+    """A run stopped by a signal writes the summary a finished run would as far as it went
+    (parallel.summary_when_stopped): the same details, from the same function, and a wall time
+    counted from the run's start, its planning included. A stopped ``--cluster`` run's summary
+    had no ``sandbox`` or ``memory_cgroup`` (nor either run's the stale run folders removed),
+    and its wall time counted from the stop's wrapper (the instructor's brief). The clock is
+    the run's, moved on by 100 s as the plan ends (what hashing a large class takes)."""
+    from contextlib import contextmanager
+    from types import SimpleNamespace
+
+    copy = Course.copy_of(course.root, tmp_path / "course")
+    shutil.rmtree(copy.root / "submitted", ignore_errors=True)  # other tests' submissions
+    copy.submit("ann", A, corpus.ordinary(copy.root, "correct"))
+    moved = [0.0]
+    clock = SimpleNamespace(monotonic=lambda: time.monotonic() + moved[0])
+    monkeypatch.setattr(parallel, "time", clock)
+    monkeypatch.setattr(coordinator, "time", clock)
+    plan = parallel._plan
+
+    def slow_plan(*args):
+        planned = plan(*args)
+        moved[0] += 100.0
+        return planned
+
+    def stop(*args):
+        raise cli.Stopped(signal.SIGTERM)
+
+    monkeypatch.setattr(parallel, "_plan", slow_plan)
+    monkeypatch.setattr(course_prep, "make_template", stop)
+    address = "tcp://127.0.0.1:1"
+
+    @contextmanager
+    def fake_connect(target, timeout, scratch):
+        yield SimpleNamespace(scheduler=SimpleNamespace(address=address), nthreads=lambda: {1: 1})
+
+    monkeypatch.setattr(connect, "connect", fake_connect)
+    kwargs = {"limits": Limits(), "sandbox_mode": "reduced", "progress": False}
+    with pytest.raises(KeyboardInterrupt):
+        if where == "local":
+            parallel.grade_assignment(copy.root, A, **kwargs)
+        else:
+            coordinator.grade_assignment(copy.root, A, connect.target(cluster="local:1"), **kwargs)
+    summary = json.loads((copy.root / "reports" / A / "summary.json").read_text())
+    assert (summary["stopped"], summary["not_graded"]) == ("SIGTERM", 1), summary
+    assert {"sandbox", "memory_cgroup", "jobs", "stale_run_folders_removed"} <= summary.keys()
+    assert summary["memory_cgroup"] is False  # reduced mode: no cgroup
+    assert summary["wall_seconds"] >= 100.0, summary
+    if where == "cluster":
+        assert summary["sandbox"] == "none (nothing graded)"  # what a finished one says
+        assert summary["cluster"] == {"target": "local:1", "scheduler": address, "graded_on": {}}
+    else:
+        assert summary["sandbox"] == "reduced (requested)"

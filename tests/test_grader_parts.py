@@ -2521,7 +2521,7 @@ def test_a_stopped_run_writes_its_summary_as_far_as_it_went_and_still_stops(tmp_
     stop = KeyboardInterrupt()
     stop.signum = signal.SIGTERM
     with pytest.raises(KeyboardInterrupt) as raised:
-        with parallel.summary_when_stopped(run, outcomes, todo, {"jobs": 2}):
+        with parallel.summary_when_stopped(run, outcomes, todo, lambda: {"jobs": 2}, 0.0):
             raise stop
     assert raised.value is stop
     assert outcomes == {"ann": report.Outcome("ann", "graded", 10.0, 10.0)}  # left as it was

@@ -252,6 +252,7 @@ def grade_assignment(
     with disk.stop_when_full(), course_lock.locked(course, assignment, wait=wait, say=say):
         from distributed import as_completed
 
+        start = time.monotonic()  # the run's: its planning (every submission hashed) is part of it
         gaps = REDUCED_CLUSTER_GAPS if sandbox_mode == "reduced" else ""
         run, manifest, submissions, outcomes, todo = parallel._plan(
             course, assignment, limits, force, gaps
@@ -260,15 +261,27 @@ def grade_assignment(
         stale = course_lock.remove_stale_run_folders()
         base, owner = course_lock.make_run_folder()
         run = replace(run, base=base)
-        start = time.monotonic()
         bar = Progress(len(todo), stream) if progress and todo else None
         results: list[dict] = []
         graded_on: Counter = Counter()
         regraded: list[str] = []
         address = ""
-        with parallel.summary_when_stopped(
-            run, outcomes, todo, {"jobs": jobs, "cluster": {"target": target.source}}
-        ):
+
+        def details() -> dict:
+            """The summary's details, as far as the run knows them (a stopped run's too)."""
+            return {
+                "sandbox": sandbox_text(results),
+                "memory_cgroup": any(r.get("memory_cgroup") for r in results),
+                "jobs": jobs,
+                "cluster": {
+                    "target": target.source,
+                    "scheduler": address,
+                    "graded_on": dict(sorted(graded_on.items())),
+                },
+                "stale_run_folders_removed": [str(p) for p in stale],
+            }
+
+        with parallel.summary_when_stopped(run, outcomes, todo, details, start):
             try:
                 if todo:  # else no cluster is started or joined
                     # A --worker-timeout shorter than the connect timeout bounds the connection too.
@@ -368,18 +381,7 @@ def grade_assignment(
                 if bar:
                     bar.close()
                 course_lock.remove_run_folder(base, owner)
-        details = {
-            "sandbox": sandbox_text(results),
-            "memory_cgroup": any(r.get("memory_cgroup") for r in results),
-            "jobs": jobs,
-            "cluster": {
-                "target": target.source,
-                "scheduler": address,
-                "graded_on": dict(sorted(graded_on.items())),
-            },
-            "stale_run_folders_removed": [str(p) for p in stale],
-        }
-        return parallel._finish(run, outcomes, export, time.monotonic() - start, details)
+        return parallel._finish(run, outcomes, export, time.monotonic() - start, details())
 
 
 def _stop_helpers() -> int:
