@@ -2,23 +2,61 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import sys
 from dataclasses import dataclass, field, fields
 
 from .inputs import DAY, MIB_PER_TIB, PID_MAX_LIMIT, Rule, env_uid_base
 from .safe_copy import MIB
 
-REDUCED_GAPS = (
-    "reduced sandbox: the student's code ran as the instructor and could read and write the "
-    "instructor's files, use the network, leave processes, files and shared memory behind"
-)
-# On a Dask worker in reduced mode the student's code also runs as the worker's own user: it can
-# take over the worker's process (its files in /proc, the pipes to its helper) and answer for it.
-# Dask unpickles what a worker sends, so that reaches the instructor's lstm-autograde too.
-REDUCED_CLUSTER_GAPS = (
-    REDUCED_GAPS + ", take over the Dask worker, and through it (Dask unpickles what a worker "
-    "sends) run code in the instructor's lstm-autograde"
-)
+
+def user_name() -> str:
+    """The name of this process's user (its uid if the system has no name for it)."""
+    uid = os.geteuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def reduced_gaps(who: str) -> str:
+    """What a reduced sandbox does not contain, for a submission whose code ran as ``who``.
+
+    The kernel keeps the uid of the process that grades: ``lstm-autograde``'s on this machine,
+    a Dask worker's on a cluster, whoever that is. The row said "ran as the instructor" in both
+    cases, which on a worker run by another user (a Slurm job, a pod, a service account) named
+    the wrong user's files as within its reach.
+    """
+    return (
+        f"reduced sandbox: the student's code ran as {who} and could read and write that "
+        "user's files, use the network, leave processes, files and shared memory behind"
+    )
+
+
+def local_reduced_gaps() -> str:
+    """:func:`reduced_gaps` of a job of this machine's pool: it runs as this process's user."""
+    return reduced_gaps(f"{user_name()}, the user running lstm-autograde")
+
+
+def cluster_reduced_gaps(local: bool = False) -> str:
+    """:func:`reduced_gaps` of a job on a Dask worker. ``local``: a worker of ``--cluster
+    local:N``, started by this process, so run by its user (named); any other worker's user is
+    the worker's own, which the coordinator cannot know (the worker's word for it is the
+    student's code's, in reduced mode).
+
+    In reduced mode the student's code also runs as the worker's own user: it can take over
+    the worker's process (its files in /proc, the pipes to its helper) and answer for it. Dask
+    unpickles what a worker sends, so that reaches the instructor's lstm-autograde too.
+    """
+    who = "the Dask worker's user"
+    if local:
+        who += f" ({user_name()}, the user running lstm-autograde: --cluster local:N)"
+    return reduced_gaps(who) + (
+        ", take over the Dask worker, and through it (Dask unpickles what a worker sends) run "
+        "code in the instructor's lstm-autograde"
+    )
+
 
 # The most any reader takes of each file a job leaves in its results folder beside the
 # autograded folder (which Limits.return_mb bounds). In reduced mode the student's code can

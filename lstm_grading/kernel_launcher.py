@@ -5,15 +5,16 @@ Started by nbgrader (through the kernelspec that :mod:`lstm_grading.private_cour
 Run as a script, not as ``lstm_grading.kernel_launcher``, so that it imports nothing but the
 standard library (the package imports NumPy) and costs a few milliseconds.
 
-Steps, as root inside the sandbox's namespaces (full mode) or as the instructor (reduced mode):
-read the connection file (jupyter writes it 0600 for its owner), send the kernel's own
-stdout/stderr to a log file, set the resource limits, switch to the unprivileged uid with no way
-back (no supplementary groups, ``PR_SET_NO_NEW_PRIVS``); then, as that uid, write the connection
-file's copy into the student's home, copy the assignment's files from nbgrader's autograded
-folder (root's: the student cannot change it) into the kernel's own folder, ``workdir``, and
-exec the kernel there (``KERNEL_MAIN``, ipykernel without its debugger, with ``python -P``)
-with the output guard appended to the kernel's extensions, in the student's environment (its
-home, TMPDIR and IPython folder; nbgrader's environment names none of the student's folders).
+Steps, as root inside the sandbox's namespaces (full mode) or as the grading process's user (reduced
+mode: ``lstm-autograde``'s, or a Dask worker's): read the connection file (jupyter writes it 0600
+for its owner), send the kernel's own stdout/stderr to a log file, set the resource limits, switch
+to the unprivileged uid with no way back (no supplementary groups, ``PR_SET_NO_NEW_PRIVS``); then,
+as that uid, write the connection file's copy into the student's home, copy the assignment's files
+from nbgrader's autograded folder (root's: the student cannot change it) into the kernel's own
+folder, ``workdir``, and exec the kernel there (``KERNEL_MAIN``, ipykernel without its debugger,
+with ``python -P``) with the output guard appended to the kernel's extensions, in the student's
+environment (its home, TMPDIR and IPython folder; nbgrader's environment names none of the student's
+folders).
 Nothing runs as root in a folder the student's uid can change.
 """
 
@@ -62,7 +63,7 @@ def main(argv: list[str]) -> None:
     with open(argv[0]) as f:
         settings = json.load(f)
     args = argv[1:]
-    uid = settings.get("uid")  # None in reduced mode: stay the instructor
+    uid = settings.get("uid")  # None in reduced mode: stay the grading process's user
     index = args.index("-f") + 1
     with open(args[index], "rb") as f:
         connection = f.read()

@@ -54,7 +54,7 @@ from . import (
     safe_copy,
     sandbox,
 )
-from .job import GRADEBOOK_BYTES, LAST_CELL_BYTES, LOG_BYTES
+from .job import GRADEBOOK_BYTES, LAST_CELL_BYTES, LOG_BYTES, local_reduced_gaps
 from .pool import Pool
 from .progress import Progress
 from .report import Outcome
@@ -227,7 +227,7 @@ class _Results:
     """A finished job's results folder (``out``), read by the coordinator.
 
     In full mode root wrote the folder and the student's code could not reach it. In reduced
-    mode the student's code could (:data:`lstm_grading.job.REDUCED_GAPS`), and may have put a
+    mode the student's code could (:func:`lstm_grading.job.reduced_gaps`), and may have put a
     link, a FIFO, a huge file or JSON that is no notebook in place of any file, or of the
     folder itself. So it is read as a submitted folder is: opened once without following a
     link, each file only if it is a regular file and within the sizes above
@@ -456,7 +456,9 @@ def _unmerged(run: _Run, student: str, result: dict, exc: Exception) -> Outcome:
 
 
 def _refuse(run: _Run, student: str, reason: str) -> Outcome:
-    return Outcome(student, "refused", None, run.max_score, reason, sandbox=run.gaps)
+    """A submission refused before grading: none of its code ran, so its row names no gap of
+    the sandbox (it said, in reduced mode, that the student's code ran as the instructor)."""
+    return Outcome(student, "refused", None, run.max_score, reason)
 
 
 def grade_assignment(
@@ -897,7 +899,7 @@ def _grade_locked(
         sandbox_mode, why = linux.probe()
     else:
         why = "requested" if sandbox_mode == "reduced" else ""
-    gaps = sandbox.REDUCED_GAPS if sandbox_mode == "reduced" else ""
+    gaps = local_reduced_gaps() if sandbox_mode == "reduced" else ""
     run, manifest, submissions, outcomes, todo = _plan(course, assignment, limits, force, gaps)
 
     stale = course_lock.remove_stale_run_folders()

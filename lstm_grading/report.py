@@ -104,7 +104,7 @@ def notes_from_notebook(name: str, dir_fd: int) -> list[str]:
     missing: a notebook the student did not submit).
 
     In reduced mode the student's code could have replaced the notebook in the job's results
-    folder (:data:`lstm_grading.job.REDUCED_GAPS`), so it is read as a submitted notebook is
+    folder (:func:`lstm_grading.job.reduced_gaps`), so it is read as a submitted notebook is
     (:func:`lstm_grading.safe_copy.read_capped`, at most :data:`MAX_NOTEBOOK_BYTES`) and every
     cell and output is type-checked. Plain JSON: nbformat's validation would cost the
     coordinator ~40 ms a notebook.

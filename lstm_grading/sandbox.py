@@ -23,8 +23,9 @@ cgroup per job bounds all its processes together; the job's wall clock is enforc
 its PID namespace, which takes every process of the job with it; the job dies with its worker.
 
 Reduced mode (not root, no namespaces: macOS, a container without privileges): the kernel
-keeps the instructor's uid and sees the whole machine; RLIMIT_AS/FSIZE/CORE, the per-cell and
-per-notebook timeouts and the output guard still apply (:data:`REDUCED_GAPS`).
+keeps the uid of the process that grades (``lstm-autograde``'s, or a Dask worker's) and sees
+the whole machine; RLIMIT_AS/FSIZE/CORE, the per-cell and per-notebook timeouts and the output
+guard still apply (:func:`lstm_grading.job.reduced_gaps`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ from . import course_lock, jail, linux, safe_copy
 from .job import (
     ERROR_BYTES,
     LAST_CELL_BYTES,
-    REDUCED_GAPS,
     RESULT_BYTES,
     RESULT_FILES,
     Job,
@@ -51,7 +51,7 @@ from .job import (
 )
 from .private_course import COURSE, HOME, copy_out, open_home, prepare, run_nbgrader, write_file
 
-__all__ = ["REDUCED_GAPS", "Job", "Limits", "grade_files", "preload", "run_job"]
+__all__ = ["Job", "Limits", "grade_files", "preload", "run_job"]
 
 # What each field of result.json must be (the job writes these and no others), in words.
 RESULT_FIELDS = {
@@ -221,8 +221,8 @@ def _run_full(job: Job, deadline: float) -> tuple[bool, int]:
 def _run_reduced(job: Job, deadline: float) -> tuple[dict, bool]:
     """Reduced mode: the job in a child of this worker. Its result (the fields of
     ``result.json`` in full mode), kept in memory: the results folder is the student's code's
-    to write too (:data:`REDUCED_GAPS`), so nothing the job needs passes through it. And
-    whether the job ran past its time."""
+    to write too (:func:`~lstm_grading.job.reduced_gaps`), so nothing the job needs passes
+    through it. And whether the job ran past its time."""
     result = {"exit_code": None, "error": None}
     timed_out = False
     out_fd = None
@@ -322,12 +322,12 @@ def _job_result(out: str) -> tuple[dict, str]:
     kept either file from being read, or "".
 
     No process of the student's can reach ``out`` in full mode; in reduced mode it could
-    (:data:`REDUCED_GAPS`) and put a link, a FIFO, a huge file or any JSON in place of either
-    file, so a reduced-mode job keeps its result in memory instead. Both are read as a
-    student's files are all the same (:func:`lstm_grading.safe_copy.read_capped`: no link
-    followed, no FIFO waited on, at most :data:`RESULT_BYTES` and :data:`ERROR_BYTES`), and
-    each field of ``result.json`` is type-checked (:data:`RESULT_FIELDS`). A missing
-    ``result.json`` is no problem: a job killed at its time limit writes none.
+    (:func:`~lstm_grading.job.reduced_gaps`) and put a link, a FIFO, a huge file or any JSON in
+    place of either file, so a reduced-mode job keeps its result in memory instead. Both are read as
+    a student's files are all the same (:func:`lstm_grading.safe_copy.read_capped`: no link
+    followed, no FIFO waited on, at most :data:`RESULT_BYTES` and :data:`ERROR_BYTES`), and each
+    field of ``result.json`` is type-checked (:data:`RESULT_FIELDS`). A missing ``result.json`` is
+    no problem: a job killed at its time limit writes none.
     """
     result: dict = {"exit_code": None, "error": None}
     try:

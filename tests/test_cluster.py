@@ -24,7 +24,7 @@ from lstm_grading import cgroup as cgroups
 from lstm_grading import cli, course_prep, parallel
 from lstm_grading.cluster import connect, coordinator
 from lstm_grading.cluster.connect import Target
-from lstm_grading.job import REDUCED_CLUSTER_GAPS
+from lstm_grading.job import cluster_reduced_gaps, local_reduced_gaps, user_name
 from lstm_grading.progress import Progress, clock_text
 from lstm_grading.sandbox import Limits
 
@@ -192,9 +192,9 @@ def test_sandbox_line_of_the_summary():
     assert coordinator.sandbox_text([full, full]) == "full"
     assert coordinator.sandbox_text([reduced]) == "reduced (not root)"
     assert coordinator.sandbox_text([full, reduced, full]) == "mixed: 2 full, 1 reduced (not root)"
-    assert coordinator.gaps_of(reduced, None) == REDUCED_CLUSTER_GAPS
+    assert coordinator.gaps_of(reduced, None) == cluster_reduced_gaps()
     assert coordinator.gaps_of(full, None) == ""
-    assert coordinator.gaps_of({}, "reduced") == REDUCED_CLUSTER_GAPS  # its process died twice
+    assert coordinator.gaps_of({}, "reduced") == cluster_reduced_gaps()  # its process died twice
 
 
 @pytest.mark.parametrize("name", ["../x", "/etc/x", "a/./b", "a//b", "a/", "a\0b", 5])
@@ -473,7 +473,7 @@ def test_a_killed_task_is_merged_as_a_failure_needing_grading(course, tmp_path):
     result = {"exit_code": None, "error": None, "reason": "the worker died", "files": {}}
     out = coordinator._merge(run, manifest, "bob", todo, submissions, result, tmp_path, "reduced")
     assert (out.status, out.reason) == ("failed", "the worker died")
-    assert out.sandbox == REDUCED_CLUSTER_GAPS
+    assert out.sandbox == cluster_reduced_gaps()
     assert course.total(A, "bob") is None  # empty scores: needs manual grading
     assert not (course.root / "autograded" / "bob").exists()
 
@@ -1005,3 +1005,40 @@ def test_a_stopped_runs_summary_has_the_finished_ones_details_and_the_runs_wall_
         assert summary["cluster"] == {"target": "local:1", "scheduler": address, "graded_on": {}}
     else:
         assert summary["sandbox"] == "reduced (requested)"
+
+
+def test_a_reduced_rows_sandbox_note_names_the_user_the_code_ran_as(course, tmp_path):
+    """In reduced mode a kernel keeps the uid of the process that grades: on a Dask worker the
+    worker's user, whoever runs it (a Slurm job, a pod, a service account); the row said "ran
+    as the instructor" and named the instructor's files as within its reach (the instructor's
+    brief). A worker's row now names the worker's user, and a worker of ``--cluster local:N``,
+    which this process starts, its user by name; the local pool's row names this process's
+    user (test_reduced_mode_still_grades_with_timeouts checks a real run's)."""
+    course.submit("cy", A, corpus.ordinary(course.root, "correct"))
+    run, manifest, submissions, _, todo = parallel._plan(course.root, A, Limits(), False, "")
+    result = {"exit_code": None, "error": None, "reason": "the worker died", "files": {}}
+    reduced = {**result, "sandbox_mode": "reduced"}
+    out = coordinator._merge(run, manifest, "cy", todo, submissions, reduced, tmp_path, None)
+    assert "the student's code ran as the Dask worker's user and could read and write that " \
+        "user's files" in out.sandbox  # fmt: skip
+    assert "instructor's files" not in out.sandbox and user_name() not in out.sandbox
+    local = coordinator._merge(
+        run, manifest, "cy", todo, submissions, dict(reduced), tmp_path, None, local=True
+    )
+    assert f"the Dask worker's user ({user_name()}, the user running lstm-autograde" in (
+        local.sandbox
+    )
+    assert f"ran as {user_name()}, the user running lstm-autograde " in local_reduced_gaps()
+
+
+def test_a_refused_submissions_row_names_no_gap_of_a_sandbox_it_never_ran_in(course, tmp_path):
+    """A submission refused before grading ran no code: in reduced mode its row said the
+    student's code "ran as the instructor and could read and write the instructor's files"."""
+    copy = Course.copy_of(course.root, tmp_path / "course")
+    folder = copy.root / "submitted" / "dee"
+    folder.mkdir(parents=True)
+    (folder / A).symlink_to(tmp_path)  # refused: the submission folder is a link
+    for gaps in (local_reduced_gaps(), cluster_reduced_gaps()):
+        _, _, _, outcomes, _ = parallel._plan(copy.root, A, Limits(), False, gaps)
+        assert outcomes["dee"].status == "refused", outcomes["dee"]
+        assert outcomes["dee"].sandbox == "", outcomes["dee"]

@@ -34,7 +34,7 @@ from course import Course
 
 from lstm_grading import course_prep
 from lstm_grading.cluster import connect, coordinator
-from lstm_grading.job import REDUCED_CLUSTER_GAPS
+from lstm_grading.job import cluster_reduced_gaps
 from lstm_grading.parallel import grade_assignment
 from lstm_grading.sandbox import Limits
 
@@ -315,7 +315,7 @@ def test_process_killed_twice_by_the_submission_is_reported(ps01_course, ps01_al
     summary = summary_of(course)
     assert row(summary, "killer")["reason"] == "the process grading it was killed (SIGKILL) twice"
     assert "graded again" not in row(summary, "killer")["notes"]  # the reason says it
-    assert row(summary, "correct")["sandbox"] == REDUCED_CLUSTER_GAPS
+    assert row(summary, "correct")["sandbox"] == cluster_reduced_gaps(local=True)
     assert summary["sandbox"] == "reduced (requested)"
     assert course.scores(A)["correct"] == ps01_alone["correct"]
     cp.assert_clean(before, killed=True)

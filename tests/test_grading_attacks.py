@@ -43,10 +43,11 @@ from course import Course
 from lstm_grading import cgroup, course_prep, linux
 from lstm_grading.course_lock import OWNER, RUN_PREFIX, CourseBusy
 from lstm_grading.course_prep import NOT_GLOB_SAFE
+from lstm_grading.job import local_reduced_gaps
 from lstm_grading.parallel import grade_assignment
 from lstm_grading.pool import Pool
 from lstm_grading.safe_copy import HARD_LINKS
-from lstm_grading.sandbox import REDUCED_GAPS, Limits
+from lstm_grading.sandbox import Limits
 
 pytestmark = pytest.mark.slow
 A = corpus.ASSIGNMENT
@@ -443,7 +444,7 @@ def test_worker_killed_twice_is_reported_failed(ps01_course, ps01_alone, tmp_pat
     assert "graded again" not in r["notes"]  # the reason says it
     assert course.total(A, "killer") is None  # needs grading
     assert_ordinary_grades(course, ps01_alone, ["correct"])
-    assert row(summary, "correct")["sandbox"] == REDUCED_GAPS
+    assert row(summary, "correct")["sandbox"] == local_reduced_gaps()
     with open(course.root / "grades.csv", newline="") as f:
         status = {r["student_id"]: r["status"] for r in csv.DictReader(f)}
     assert status == {"correct": "graded", "killer": "needs grading"}

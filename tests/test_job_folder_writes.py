@@ -1,7 +1,7 @@
 """A job's own writes into its folder, and what is read back of it, against what a student's
 code can leave there.
 
-In reduced mode (``lstm_grading.job.REDUCED_GAPS``) every job runs as the instructor, so a
+In reduced mode (``lstm_grading.job.reduced_gaps``) every job runs as the instructor, so a
 student's code, or a process it left running, can reach its own job's folder and the folders of
 jobs that start after it: plant a FIFO where the job opens its log, a folder where it writes a
 file, hard links to one large file, a chain of folders deeper than Python's recursion limit.

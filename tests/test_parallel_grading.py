@@ -30,8 +30,9 @@ from assignment_suite import max_points
 from course import Course
 
 from lstm_grading import linux
+from lstm_grading.job import local_reduced_gaps, user_name
 from lstm_grading.parallel import grade_assignment
-from lstm_grading.sandbox import REDUCED_GAPS, Limits
+from lstm_grading.sandbox import Limits
 
 pytestmark = pytest.mark.slow
 A = corpus.ASSIGNMENT
@@ -224,7 +225,9 @@ def test_reduced_mode_still_grades_with_timeouts(ps01_course, tmp_path):
     assert course.total(A, "alice") == FULL_MARKS - POINTS["test_sigmoid_grad"]
     assert course.total(A, "bob") == loop["expect"]["score"]
     assert "cell timeout in tanh" in outcome(summary, "bob")["notes"]
-    assert outcome(summary, "alice")["sandbox"] == REDUCED_GAPS
+    assert outcome(summary, "alice")["sandbox"] == local_reduced_gaps()
+    # The user the kernel ran as: this process's (it said "the instructor", on a worker too).
+    assert f"ran as {user_name()}, the user running lstm-autograde" in local_reduced_gaps()
 
 
 # Appended to the sigmoid cell: the kernel's folder is the job's home/<assignment> in reduced

@@ -39,7 +39,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .. import course_lock, course_prep, disk, inputs, parallel, safe_copy
-from ..job import LOG_BYTES, REDUCED_CLUSTER_GAPS
+from ..job import LOG_BYTES, cluster_reduced_gaps
 from ..pool import Pool
 from ..progress import Progress
 from ..report import Outcome
@@ -81,7 +81,7 @@ def write_files(files: dict[str, bytes], dest_fd: int) -> list[str]:
     ``dest_fd``; what could not be written, one note per file ([] if all were).
 
     The run folder is in the machine's /tmp, where in reduced mode a process a student's code
-    left running can reach it (:data:`~lstm_grading.job.REDUCED_GAPS`). So each folder is made
+    left running can reach it (:func:`~lstm_grading.job.reduced_gaps`). So each folder is made
     and opened one level at a time without following a link, and each file is created new
     (:func:`lstm_grading.safe_copy.create_file`): a FIFO put there first, which an open for
     writing would wait on for good (with the course lock held), or a link, is a note, never a
@@ -196,9 +196,12 @@ def _identity(value):
     return value
 
 
-def gaps_of(result: dict, requested: str | None) -> str:
+def gaps_of(result: dict, requested: str | None, local: bool = False) -> str:
+    """What the sandbox did not contain for ``result``: in reduced mode
+    :func:`~lstm_grading.job.cluster_reduced_gaps`, else ""; ``local``: its worker is one of
+    ``--cluster local:N``'s."""
     mode = result.get("sandbox_mode") or ("reduced" if requested == "reduced" else "")
-    return REDUCED_CLUSTER_GAPS if mode == "reduced" else ""
+    return cluster_reduced_gaps(local) if mode == "reduced" else ""
 
 
 def sandbox_text(results: list[dict]) -> str:
@@ -253,7 +256,8 @@ def grade_assignment(
         from distributed import as_completed
 
         start = time.monotonic()  # the run's: its planning (every submission hashed) is part of it
-        gaps = REDUCED_CLUSTER_GAPS if sandbox_mode == "reduced" else ""
+        local = target.workers > 0  # workers this process starts, as its user
+        gaps = cluster_reduced_gaps(local) if sandbox_mode == "reduced" else ""
         run, manifest, submissions, outcomes, todo = parallel._plan(
             course, assignment, limits, force, gaps
         )
@@ -359,6 +363,7 @@ def grade_assignment(
                                 result,
                                 base,
                                 sandbox_mode,
+                                local=local,
                             )
                             results.append(result)
                             if result.get("worker"):
@@ -434,7 +439,9 @@ def _result_of(future, address: str) -> dict:
     return {"exit_code": None, "error": None, "reason": failure(future.exception()), "files": {}}
 
 
-def _merge(run, manifest, student, todo, submissions, result, base, requested) -> Outcome:
+def _merge(
+    run, manifest, student, todo, submissions, result, base, requested, *, local=False
+) -> Outcome:
     """Write the result's files to the run folder and merge them as the local mode does.
 
     The folder has a name no one can guess (``tempfile.mkdtemp``): in reduced mode a process
@@ -464,7 +471,7 @@ def _merge(run, manifest, student, todo, submissions, result, base, requested) -
             result = {**result, "error": f"unusable result: {problems[0]}", "return_notes": notes}
     except (OSError, ValueError) as exc:
         result = {**result, "error": f"unusable result: {exc}", "out": None}
-    this_run = replace(run, gaps=gaps_of(result, requested))
+    this_run = replace(run, gaps=gaps_of(result, requested, local))
     try:
         return parallel._merge_result(
             this_run, manifest, student, todo[student], result, submissions[student]
