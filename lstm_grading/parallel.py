@@ -698,7 +698,11 @@ def gradebook_marks(course: Path, assignment: str) -> dict[str, str]:
 
 
 def feedback_due(
-    run: _Run, outcomes: dict[str, Outcome], regraded: list[str], manifest: dict
+    run: _Run,
+    outcomes: dict[str, Outcome],
+    regraded: list[str],
+    manifest: dict,
+    marks: dict[str, str],
 ) -> list[str]:
     """Who gets feedback this run: the students graded now, and the unchanged ones whose
     feedback page is missing (a run with ``--no-feedback`` before, or ``feedback/`` deleted),
@@ -709,9 +713,11 @@ def feedback_due(
     An unchanged student whose feedback for this same submission ran past its time on an earlier
     run (the manifest's :data:`FEEDBACK_TIMEOUT`) is not tried again, which would cost that time
     on every run: the row notes it, with the earlier reason.
+
+    ``marks``: :func:`gradebook_marks`, read once by the run after its last merge and before
+    any feedback starts, and given to :func:`_feedback` too (each read a whole gradebook's).
     """
     missing = []
-    current: dict[str, str] | None = None  # the gradebook's marks, read if a page has some
     for s, o in sorted(outcomes.items()):
         if o.status != "unchanged":
             continue
@@ -725,9 +731,7 @@ def feedback_due(
             written_from = manifest["students"].get(s, {}).get(FEEDBACK_MARKS)
             if written_from is None:
                 continue
-            if current is None:
-                current = gradebook_marks(run.course, run.assignment)
-            if current.get(s) == written_from:
+            if marks.get(s) == written_from:
                 continue
             o.notes.append(
                 "feedback written again: a grade or comment changed in the gradebook since "
@@ -745,17 +749,28 @@ def feedback_due(
 
 
 def _feedback(
-    pool: Pool, run: _Run, students: list[str], outcomes: dict[str, Outcome], manifest: dict
+    pool: Pool,
+    run: _Run,
+    students: list[str],
+    outcomes: dict[str, Outcome],
+    manifest: dict,
+    marks: dict[str, str],
 ) -> None:
     """``nbgrader generate_feedback`` for ``students``, in the workers of ``pool``; a student
     whose feedback ran past its time is marked in the manifest (:func:`feedback_due`).
+
+    ``marks``: the gradebook's (:func:`gradebook_marks`), read before any feedback started, as
+    :func:`feedback_due` was given them. Each page written well is recorded in the manifest as
+    written from these: a grade changed by hand since the read may or may not be on the page,
+    and the next run, seeing the gradebook's marks differ from the recorded ones, writes it
+    again. Marks read after the pages were written could have recorded a page of the old grade
+    as showing the new one, and it would never have been written again.
 
     Each student is marked :data:`FEEDBACK_PENDING` in the manifest on disk before any
     feedback starts, and the mark removed once the student's feedback has ended well: a run
     killed in between leaves the mark, and the next run writes the page again.
     """
     entries = [manifest["students"][s] for s in students if s in manifest["students"]]
-    marks = gradebook_marks(run.course, run.assignment) if entries else {}
     for entry in entries:
         entry[FEEDBACK_PENDING] = True
     if entries:
@@ -990,9 +1005,11 @@ def _grade_locked(
                         regraded.append(student)
                     if bar:
                         bar.update(outcome.status, student)
-                due = feedback_due(run, outcomes, regraded, manifest) if feedback else []
-                if due:
-                    _feedback(pool, run, due, outcomes, manifest)
+                if feedback:  # the gradebook read once, after the last merge (feedback_due)
+                    marks = gradebook_marks(course, assignment)
+                    due = feedback_due(run, outcomes, regraded, manifest, marks)
+                    if due:
+                        _feedback(pool, run, due, outcomes, manifest, marks)
         finally:
             if bar:
                 bar.close()

@@ -1840,9 +1840,9 @@ def test_feedback_that_timed_out_is_not_tried_again_for_the_same_submission(tmp_
     timeout = f"{parallel.FEEDBACK_TIMED_OUT} 600 s"
     pool = FeedbackPool({"slow": (-signal.SIGKILL, timeout), "fine": (0, "")})
     outcomes = unchanged()
-    due = parallel.feedback_due(run, outcomes, [], manifest)
+    due = parallel.feedback_due(run, outcomes, [], manifest, {})
     assert due == ["fine", "slow"]  # no page yet for either
-    parallel._feedback(pool, run, due, outcomes, manifest)
+    parallel._feedback(pool, run, due, outcomes, manifest, {})
     assert outcomes["slow"].notes == ["n", f"{parallel.FEEDBACK_FAILED} ({timeout})"]
     saved = json.loads((course / "reports" / "ps" / "manifest.json").read_text())
     assert saved["students"]["slow"] == {
@@ -1857,7 +1857,7 @@ def test_feedback_that_timed_out_is_not_tried_again_for_the_same_submission(tmp_
     # The next run: the same submissions; only the one whose page is missing and whose
     # feedback did not time out would be tried, and this one did.
     outcomes = unchanged()
-    assert parallel.feedback_due(run, outcomes, [], manifest) == []
+    assert parallel.feedback_due(run, outcomes, [], manifest, {}) == []
     assert outcomes["slow"].notes == [
         "n",
         f"{parallel.FEEDBACK_FAILED} ({timeout}, on an earlier run of this submission; not tried "
@@ -1868,11 +1868,11 @@ def test_feedback_that_timed_out_is_not_tried_again_for_the_same_submission(tmp_
     # A new submission of "slow" is graded again (a new entry, without the mark): tried again.
     manifest["students"]["slow"] = {"hash": "new", "status": "graded", "notes": []}
     outcomes = {**unchanged(), "slow": report.Outcome("slow", "graded", 10.0, 10.0)}
-    assert parallel.feedback_due(run, outcomes, ["slow"], manifest) == ["slow"]
+    assert parallel.feedback_due(run, outcomes, ["slow"], manifest, {}) == ["slow"]
     # --force: the manifest's entries are forgotten, every student graded again and tried.
     manifest["students"] = {}
     outcomes = {s: report.Outcome(s, "graded", 10.0, 10.0) for s in ("fine", "slow")}
-    assert parallel.feedback_due(run, outcomes, ["fine", "slow"], manifest) == ["fine", "slow"]
+    assert parallel.feedback_due(run, outcomes, ["fine", "slow"], manifest, {}) == ["fine", "slow"]
 
 
 class KilledWritingPool(FeedbackPool):
@@ -1912,28 +1912,28 @@ def test_a_page_left_by_a_run_killed_during_feedback_is_written_again(tmp_path):
     def unchanged():
         return {s: report.Outcome(s, "unchanged", 10.0, 10.0) for s in manifest["students"]}
 
-    assert parallel.feedback_due(run, unchanged(), [], manifest) == ["ann"]
+    assert parallel.feedback_due(run, unchanged(), [], manifest, {}) == ["ann"]
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the run, killed during feedback
         try:
-            parallel._feedback(KilledWritingPool(course), run, ["ann"], unchanged(), manifest)
+            parallel._feedback(KilledWritingPool(course), run, ["ann"], unchanged(), manifest, {})
         finally:
             os._exit(0)
     assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 9
     assert (course / "feedback" / "ann" / "ps" / "ps.html").is_file()  # the page cut short
     # The next run, with the manifest as the killed run left it:
     saved = json.loads((course / "reports" / "ps" / "manifest.json").read_text())
-    assert parallel.feedback_due(run, unchanged(), [], saved) == ["ann"]
+    assert parallel.feedback_due(run, unchanged(), [], saved, {}) == ["ann"]
     pool = FeedbackPool({"ann": (0, "")})
-    parallel._feedback(pool, run, ["ann"], unchanged(), saved)
+    parallel._feedback(pool, run, ["ann"], unchanged(), saved, {})
     saved = json.loads((course / "reports" / "ps" / "manifest.json").read_text())
     assert parallel.FEEDBACK_PENDING not in saved["students"]["ann"]
-    assert parallel.feedback_due(run, unchanged(), [], saved) == []
+    assert parallel.feedback_due(run, unchanged(), [], saved, {}) == []
     # A feedback that fails stays pending (its page, if any, is not trusted): tried again.
     pool = FeedbackPool({"bob": (1, "OSError: [Errno 28] No space")})
-    parallel._feedback(pool, run, ["bob"], unchanged(), saved)
+    parallel._feedback(pool, run, ["bob"], unchanged(), saved, {})
     saved = json.loads((course / "reports" / "ps" / "manifest.json").read_text())
-    assert whole.is_file() and parallel.feedback_due(run, unchanged(), [], saved) == ["bob"]
+    assert whole.is_file() and parallel.feedback_due(run, unchanged(), [], saved, {}) == ["bob"]
 
 
 def test_the_end_of_run_table_lists_failures_then_notes_first():

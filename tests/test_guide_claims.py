@@ -613,7 +613,7 @@ def test_help_says_what_jobs_sets_with_a_cluster():
     assert source.count("Pool(jobs") == 1
     assert (  # the pool's only use, however deep the block is indented
         "with Pool(jobs, parallel.TASKS) as pool: "
-        "parallel._feedback(pool, run, due, outcomes, manifest)" in " ".join(source.split())
+        "parallel._feedback(pool, run, due, outcomes, manifest, marks)" in " ".join(source.split())
     )
 
 
@@ -1407,17 +1407,18 @@ def test_a_grade_given_by_hand_after_a_run_has_its_page_written_again_by_the_nex
         def results(self):
             yield from ((s, (s, 0, ""), None) for s in written)
 
-    parallel._feedback(
-        Pool(), run, parallel.feedback_due(run, outcomes, ["bob"], manifest), outcomes, manifest
-    )
+    marks = parallel.gradebook_marks(course, "ps01")
+    due = parallel.feedback_due(run, outcomes, ["bob"], manifest, marks)
+    parallel._feedback(Pool(), run, due, outcomes, manifest, marks)
     assert written == ["bob"] and page.is_file()
 
     def next_run() -> tuple[list[str], list[str]]:
         run, manifest, _, outcomes, todo = parallel._plan(course, "ps01", Limits(), False, "")
         assert todo == {} and outcomes["bob"].status == "unchanged"
-        due = parallel.feedback_due(run, outcomes, [], manifest)
+        marks = parallel.gradebook_marks(course, "ps01")
+        due = parallel.feedback_due(run, outcomes, [], manifest, marks)
         written.clear()
-        parallel._feedback(Pool(), run, due, outcomes, manifest)
+        parallel._feedback(Pool(), run, due, outcomes, manifest, marks)
         return due, outcomes["bob"].notes
 
     assert next_run() == ([], [])  # nothing changed: the page stays
@@ -1433,6 +1434,92 @@ def test_a_grade_given_by_hand_after_a_run_has_its_page_written_again_by_the_nex
         "was written (given by hand)"
     ]
     assert next_run() == ([], [])  # written from the new marks: not again
+
+
+def test_a_run_reads_the_gradebooks_marks_once_and_a_grade_changed_meanwhile_is_written_again(
+    tmp_path, empty_gradebook, monkeypatch
+):
+    """A run with feedback read the whole gradebook twice after its last merge, once to find
+    the unchanged students whose page shows other marks (feedback_due) and once for the marks
+    to record per page written (_feedback): now once, for both (the instructor's brief). The
+    manifest records, per page, the marks read before any page was written: a grade changed by
+    hand while the pages are written (ann's, not due; bob's, being written) may or may not be
+    on the page, and the next run writes both pages again, never takes one for current.
+
+    The run is parallel.grade_assignment with its pool replaced: "grade" gives each student
+    7/10 (tests/small_course.py), "feedback" writes the page, after a grade given by hand."""
+    from nbgrader.api import Gradebook
+    from small_course import NB, graded_result, make_course
+
+    notebook = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    course = make_course(tmp_path / "course", empty_gradebook, notebook)
+    for student in ("ann", "bob"):
+        (course / "submitted" / student / "ps01").mkdir(parents=True)
+        (course / "submitted" / student / "ps01" / NB).write_text(notebook)
+    by_hand: list[tuple[str, float]] = []  # grades given as the next page is written
+
+    def give(student: str, score: float) -> None:
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            grade = gb.find_grade("test_f", "ps01", "ps01", student)
+            grade.manual_score, grade.needs_manual_grade = score, False  # as the formgrader
+            gb.db.commit()
+
+    class Pool:  # the run's pool: jobs and feedback as their workers would leave them
+        def __init__(self, jobs, tasks):
+            self.done = []
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, student, kind, task):
+            if kind == "grade":
+                out = Path(task.work) / "out"
+                result = graded_result(Path(task.template), out, student, notebook)
+            else:
+                while by_hand:
+                    give(*by_hand.pop())
+                page = course / "feedback" / student / "ps01" / "ps01.html"
+                page.parent.mkdir(parents=True, exist_ok=True)
+                page.write_text("<html>a page</html>")
+                result = (student, 0, "")
+            self.done.append((student, result, None))
+
+        def results(self):
+            while self.done:
+                yield self.done.pop(0)
+
+    reads = []
+    marks = parallel.gradebook_marks
+
+    def counted(*args):
+        reads.append(args)
+        return marks(*args)
+
+    monkeypatch.setattr(parallel, "Pool", Pool)
+    monkeypatch.setattr(parallel, "gradebook_marks", counted)
+
+    def run() -> dict:
+        reads.clear()
+        summary = parallel.grade_assignment(
+            course, "ps01", sandbox_mode="reduced", export=False, progress=False, jobs=1
+        )
+        return {r["student"]: (r["status"], r["notes"]) for r in summary["students"]}
+
+    assert run() == {"ann": ("graded", ""), "bob": ("graded", "")}
+    assert len(reads) == 1
+    (course / "submitted" / "bob" / "ps01" / "extra.txt").write_text("resubmitted")
+    by_hand[:] = [("ann", 9.0), ("bob", 8.0)]  # while bob's page is written
+    rows = run()
+    assert rows["ann"][0] == "unchanged" and rows["bob"][0] == "graded", rows
+    assert len(reads) == 1  # ann's page checked, bob's recorded: one read (two before)
+    again = "feedback written again: a grade or comment changed in the gradebook since"
+    rows = run()
+    assert rows["ann"][0] == rows["bob"][0] == "unchanged", rows
+    assert again in rows["ann"][1] and again in rows["bob"][1], rows
+    assert run() == {"ann": ("unchanged", ""), "bob": ("unchanged", "")}  # written: not again
 
 
 # nbgrader's add_submission: SQLAlchemy 2's warning that nbgrader_config.py also leaves out

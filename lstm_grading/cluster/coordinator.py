@@ -378,10 +378,12 @@ def grade_assignment(
                         client.run(_stop_helpers, on_error="ignore")
                 if bar:
                     bar.close()
-                due = parallel.feedback_due(run, outcomes, regraded, manifest) if feedback else []
-                if due:
-                    with Pool(jobs, parallel.TASKS) as pool:
-                        parallel._feedback(pool, run, due, outcomes, manifest)
+                if feedback:  # the gradebook read once, after the last merge (feedback_due)
+                    marks = parallel.gradebook_marks(course, assignment)
+                    due = parallel.feedback_due(run, outcomes, regraded, manifest, marks)
+                    if due:
+                        with Pool(jobs, parallel.TASKS) as pool:
+                            parallel._feedback(pool, run, due, outcomes, manifest, marks)
             finally:
                 if bar:
                     bar.close()
