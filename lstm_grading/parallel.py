@@ -133,12 +133,13 @@ def _feedback_task(args: tuple[str, str, str, float]) -> tuple[str, int, str]:
             os.environ["PATH"] = nbgrader_env()["PATH"]
             from nbgrader.apps.nbgraderapp import NbGraderApp
 
-            # --student is a glob pattern to nbgrader: an id like "a[1]" must match itself.
+            # --student is a glob pattern to nbgrader: an id like "a[1]" must match itself. Given
+            # with "=": as a word of its own, an id that starts with "-" (a folder "-dash")
+            # was read as an option, and nbgrader stopped: "expected one argument".
             argv = [
                 "generate_feedback",
                 assignment,
-                "--student",
-                glob.escape(student),
+                f"--student={glob.escape(student)}",
                 "--force",
                 "--CourseDirectory.ignore=['*']",
             ]

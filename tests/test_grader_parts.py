@@ -1650,6 +1650,32 @@ def test_written_reports_reach_the_disk_before_and_after_their_rename(tmp_path, 
     assert path.read_text() == "new\n" and sorted(tmp_path.iterdir()) == [path]
 
 
+@pytest.mark.parametrize("student", ["-dash", "--force", "a[1]", "ann marie", "zoë=ü"])
+def test_feedback_is_asked_for_the_student_whatever_the_folder_name(tmp_path, monkeypatch, student):
+    """The feedback task's nbgrader command line, parsed by nbgrader itself, names the student
+    (as a pattern that matches that id alone). A student folder "-dash" was given as
+    ``--student -dash``, which nbgrader read as an option: its feedback failed on every run
+    with *argument --CourseDirectory.student_id: expected one argument* (found in an
+    instructor's walk with unusual folder names)."""
+    import fnmatch
+
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    parsed = tmp_path / "parsed.txt"
+
+    def parses(argv, **kw):  # nbgrader's own parsing of the command line, and nothing more
+        app = NbGraderApp()
+        app.initialize(argv)
+        parsed.write_text(app.subapp.coursedir.student_id, encoding="utf-8")
+        raise SystemExit(0)
+
+    monkeypatch.setattr(NbGraderApp, "launch_instance", parses)
+    assert parallel._feedback_task((str(tmp_path), "ps", student, 600.0)) == (student, 0, "")
+    pattern = parsed.read_text(encoding="utf-8")
+    assert fnmatch.fnmatchcase(student, pattern), (student, pattern)
+    assert not fnmatch.fnmatchcase(student + "x", pattern)
+
+
 def test_feedback_that_runs_past_its_deadline_is_killed_and_its_folder_removed(
     tmp_path, monkeypatch
 ):
