@@ -117,8 +117,8 @@ class ExportReport:
             ("in the course but not in the Canvas file (left out)", self.unmatched_course),
             ("in the map file but not in the course (a typo?)", self.unmatched_map),
         ]:
-            if names:
-                out.append(f"{len(names)} {label}: {', '.join(names)}")
+            if names:  # ids from folder names and Canvas's cells: escaped for the terminal
+                out.append(f"{len(names)} {label}: {', '.join(shown(n) for n in names)}")
         return out
 
     def _not_in_course(self) -> str:

@@ -176,10 +176,19 @@ def failure_reason(result: dict, log: str, limits, diagnosis: str = "") -> str:
     return "nbgrader failed: " + first
 
 
+# The student column's most characters: more than any id an LMS or a hub gives (an e-mail
+# address, a numeric id, a login), fewer than a long folder name takes.
+STUDENT_WIDTH = 40
+
+
 def format_table(outcomes: list[Outcome]) -> str:
     """The summary as a plain-text table (failures and notes first). A cell too long for its
     column ends in "..." (:func:`shown`, which also escapes what a terminal would act on);
-    summary.csv, which the run's last line names, has it whole."""
+    summary.csv, which the run's last line names, has it whole.
+
+    The student column too: a student id is a folder name the student may have chosen, and was
+    printed as it was (a terminal's escape sequence acted on; a 200-character name made every
+    line of the table 200 characters wider)."""
     order = {"refused": 0, "failed": 1, "stopped": 2, "kept": 3, "graded": 4, "unchanged": 5}
     rows = sorted(outcomes, key=lambda o: (order[o.status], not o.notes, o.student))
     header = ("student", "status", "score", "reason / notes", "cell", "flags")
@@ -189,7 +198,14 @@ def format_table(outcomes: list[Outcome]) -> str:
         what = o.reason or "; ".join(o.notes)
         flags = ", ".join(o.flags)
         table.append(
-            (o.student, o.status, score, shown(what, 70), shown(o.cell, 30), shown(flags, 40))
+            (
+                shown(o.student, STUDENT_WIDTH),
+                o.status,
+                score,
+                shown(what, 70),
+                shown(o.cell, 30),
+                shown(flags, 40),
+            )
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]

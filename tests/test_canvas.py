@@ -648,3 +648,15 @@ def test_the_guides_export_command_as_printed_fills_a_course_collected_from_canv
     assert cli.main(words[1:]) == 0, capsys.readouterr().err
     rows = {row[1]: row[5] for row in read_rows(tmp_path / args["--out"])[2:]}
     assert (rows["1001"], rows["1002"], rows["1003"]) == ("12", "3", "")
+
+
+def test_the_lists_a_student_needs_are_escaped_for_the_terminal():
+    """The export's lines list ids from the course's folder names and from Canvas's cells, and
+    printed them as they were: an escape sequence or a line break in one acted on the terminal
+    or broke the list (the run's table had the same fault; the JSON report has them whole)."""
+    report = canvas.ExportReport("Problem set 1", "ID", 10.0, 10.0, False)
+    report.unmatched_course = ["ok", "\x1b]0;owned\x07", "two\nlines"]
+    report.unmatched_canvas = ["\x1b[31mred"]
+    text = "\n".join(report.lines())
+    assert "\x1b" not in text and "\x07" not in text and len(text.splitlines()) == 3
+    assert "ok, \\x1b]0;owned\\x07, two\\nlines" in text and "\\x1b[31mred" in text

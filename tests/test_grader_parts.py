@@ -2164,6 +2164,19 @@ def test_the_end_of_run_table_shows_where_it_cut_a_cell():
     assert "edited locked cell" in bob and "..." not in bob
 
 
+def test_the_end_of_run_table_shows_a_student_folder_name_escaped_and_within_its_column():
+    """The student column is a folder name the student may have chosen: it was printed as it
+    was, so an escape sequence in it acted on the instructor's terminal, and a 200-character
+    name (found in an instructor's walk) made every line of the table 200 characters wider.
+    Now escaped and cut as the other columns are (summary.csv has it whole)."""
+    names = ["zoë_ünï", "\x1b[2Jclear", "l" * 200, "ann marie"]
+    table = report.format_table([report.Outcome(n, "graded", 7.0, 10.0) for n in names])
+    assert "\x1b" not in table and "\\x1b[2Jclear" in table  # as Python writes it
+    assert "zoë_ünï" in table and "ann marie" in table
+    long = next(line for line in table.splitlines() if line.startswith("l"))
+    assert long.startswith("l" * (report.STUDENT_WIDTH - 3) + "...  graded")
+
+
 def overwrite_course(tmp_path, empty_gradebook) -> tuple[str, dict]:
     """A gradebook of one notebook ``ps01`` (its url) and its cells by grade id: a read-only
     ``setup``, the answer ``f``, a read-only ``tools`` and the grade cell ``test_f`` after it (as
