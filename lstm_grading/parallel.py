@@ -426,10 +426,11 @@ def _inspect(run: _Run, submission: Path) -> tuple[list[str], list[str], object,
     return notes, flags, timestamp, diagnosis
 
 
-def _error(exc: BaseException) -> str:
-    """``exc`` in one line for a report: its type and at most 200 characters of its message."""
+def _error(exc: BaseException, most: int = 200) -> str:
+    """``exc`` in one line for a report: its type and at most ``most`` characters of its
+    message."""
     lines = str(exc).strip().splitlines()
-    return shown(f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__, 200)
+    return shown(f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__, most)
 
 
 def _unmerged(run: _Run, student: str, result: dict, exc: Exception) -> Outcome:
@@ -873,11 +874,14 @@ def _summary(
 def summary_when_stopped(
     run: _Run, outcomes: dict[str, Outcome], todo: dict, details: Callable[[], dict], start: float
 ):
-    """If the block is stopped (Ctrl-C, or a signal the command line turns into one), write the
-    summary files of the run as far as it went before the stop goes on: ``"stopped"`` names the
-    signal, the submissions merged keep their rows, and each one still to grade is ``stopped``.
-    Left as they were, the files described the run before, and said nothing of this one. A
-    summary that cannot be written (a full disk) is left out: the stop itself is reported.
+    """If the block is stopped (Ctrl-C, or a signal the command line turns into one) or ends in
+    an error (a scheduler gone, a worker with other code, the course's folder not writable),
+    write the summary files of the run as far as it went before the stop goes on: ``"stopped"``
+    names the signal, or is ``"error"`` with the error's line in ``"error"``; the submissions
+    merged keep their rows, and each one still to grade is ``stopped``. Left as they were, the
+    files described the run before, and said nothing of this one (a cluster run whose scheduler
+    was killed left the summary of the earlier run, all its students graded). A summary that
+    cannot be written (a full disk) is left out: the stop itself is reported.
 
     ``details`` is the function that gives the finished run's summary its details (the sandbox,
     the memory cgroup, the cluster...), called at the stop: the stopped summary holds all the
@@ -887,8 +891,13 @@ def summary_when_stopped(
     the memory cgroup)."""
     try:
         yield
-    except KeyboardInterrupt as stop:
-        name = signal.Signals(getattr(stop, "signum", signal.SIGINT)).name
+    except (KeyboardInterrupt, Exception) as stop:
+        if isinstance(stop, KeyboardInterrupt):
+            name = signal.Signals(getattr(stop, "signum", signal.SIGINT)).name
+            by, error = name, {}
+        else:
+            name, by = "error", f"an error ({type(stop).__name__})"
+            error = {"error": _error(stop, 2000)}
         rows = dict(outcomes)
         for student in todo:
             rows.setdefault(
@@ -896,12 +905,12 @@ def summary_when_stopped(
                 Outcome(
                     student,
                     "stopped",
-                    reason=f"the run was stopped by {name} before this submission was graded "
+                    reason=f"the run was stopped by {by} before this submission was graded "
                     "(run the same command again to grade it)",
                 ),
             )
         summary = _summary(run, rows, time.monotonic() - start, details(), "")
-        summary = {"stopped": name, **summary, "not_graded": len(rows) - len(outcomes)}
+        summary = {"stopped": name, **error, **summary, "not_graded": len(rows) - len(outcomes)}
         with contextlib.suppress(OSError):
             report.write_summary(run.course / "reports" / run.assignment, summary)
         raise

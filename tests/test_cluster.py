@@ -950,16 +950,37 @@ def test_a_worker_closed_with_a_grading_task_running_logs_no_warning_of_it(monke
         log.removeHandler(keep)
 
 
+STOPS = {  # what ends the run as it makes its template, and what summary.json says of it
+    "signal": (cli.Stopped(signal.SIGTERM), {"stopped": "SIGTERM"}),
+    "cluster_error": (
+        connect.ClusterError("the scheduler at tcp://127.0.0.1:1 cancelled the work"),
+        {
+            "stopped": "error",
+            "error": "ClusterError: the scheduler at tcp://127.0.0.1:1 cancelled the work",
+        },
+    ),
+    "os_error": (
+        PermissionError(13, "Permission denied"),
+        {"stopped": "error", "error": "PermissionError: [Errno 13] Permission denied"},
+    ),
+}
+
+
+@pytest.mark.parametrize("stop", sorted(STOPS))
 @pytest.mark.parametrize("where", ["local", "cluster"])
 def test_a_stopped_runs_summary_has_the_finished_ones_details_and_the_runs_wall_time(
-    course, tmp_path, monkeypatch, where
+    course, tmp_path, monkeypatch, where, stop
 ):
     """A run stopped by a signal writes the summary a finished run would as far as it went
     (parallel.summary_when_stopped): the same details, from the same function, and a wall time
     counted from the run's start, its planning included. A stopped ``--cluster`` run's summary
     had no ``sandbox`` or ``memory_cgroup`` (nor either run's the stale run folders removed),
     and its wall time counted from the stop's wrapper (the instructor's brief). The clock is
-    the run's, moved on by 100 s as the plan ends (what hashing a large class takes)."""
+    the run's, moved on by 100 s as the plan ends (what hashing a large class takes).
+
+    A run that ends in an error (a scheduler killed mid-run, found in an instructor's walk; a
+    course folder it cannot write) left the earlier run's summary, every student graded: it now
+    writes its own as a stopped run does, ``"stopped": "error"`` and the error's line."""
     from contextlib import contextmanager
     from types import SimpleNamespace
 
@@ -977,11 +998,13 @@ def test_a_stopped_runs_summary_has_the_finished_ones_details_and_the_runs_wall_
         moved[0] += 100.0
         return planned
 
-    def stop(*args):
-        raise cli.Stopped(signal.SIGTERM)
+    raised, said = STOPS[stop]
+
+    def stops(*args):
+        raise raised
 
     monkeypatch.setattr(parallel, "_plan", slow_plan)
-    monkeypatch.setattr(course_prep, "make_template", stop)
+    monkeypatch.setattr(course_prep, "make_template", stops)
     address = "tcp://127.0.0.1:1"
 
     @contextmanager
@@ -990,13 +1013,16 @@ def test_a_stopped_runs_summary_has_the_finished_ones_details_and_the_runs_wall_
 
     monkeypatch.setattr(connect, "connect", fake_connect)
     kwargs = {"limits": Limits(), "sandbox_mode": "reduced", "progress": False}
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(type(raised)):
         if where == "local":
             parallel.grade_assignment(copy.root, A, **kwargs)
         else:
             coordinator.grade_assignment(copy.root, A, connect.target(cluster="local:1"), **kwargs)
     summary = json.loads((copy.root / "reports" / A / "summary.json").read_text())
-    assert (summary["stopped"], summary["not_graded"]) == ("SIGTERM", 1), summary
+    assert {k: summary.get(k) for k in said} == said and summary["not_graded"] == 1, summary
+    (row,) = [r for r in summary["students"] if r["student"] == "ann"]
+    by = "SIGTERM" if stop == "signal" else f"an error ({type(raised).__name__})"
+    assert row["status"] == "stopped" and row["reason"].startswith(f"the run was stopped by {by}")
     assert {"sandbox", "memory_cgroup", "jobs", "stale_run_folders_removed"} <= summary.keys()
     assert summary["memory_cgroup"] is False  # reduced mode: no cgroup
     assert summary["wall_seconds"] >= 100.0, summary

@@ -462,6 +462,11 @@ def test_a_scheduler_stopped_mid_run_stops_its_workers_and_the_next_run_grades_t
         assert f"Reason: {reason}" in cluster.output()
         assert "End worker" in cluster.output()
         assert set(manifest_of(course)) == {"a_correct"}
+        # The summary is this run's, as far as it went (it was the run's before, if any).
+        summary = summary_of(course)
+        assert (summary["stopped"], summary["graded"], summary["not_graded"]) == ("error", 1, 1)
+        assert summary["error"].startswith("ClusterError: the scheduler at tcp://127.0.0.1:")
+        assert row(summary, "b_sleeper")["status"] == "stopped"
         if stop == signal.SIGINT:
             cluster.scheduler_file.unlink(missing_ok=True)  # the new scheduler's, not a stale one
             cluster.start_scheduler()
