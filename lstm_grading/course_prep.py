@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 import stat
+import unicodedata
 from dataclasses import asdict
 from pathlib import Path
 
@@ -161,6 +162,20 @@ def _hash_file(
 # named "a[1]" matches "a1", not itself, and plain nbgrader finds no notebook in it.
 GLOB_CHARACTERS = "[]*?"
 NOT_GLOB_SAFE = "student id contains [, ], * or ?, which nbgrader reads as a pattern: not gradable"
+# nbgrader matches the paths it finds with regular expressions whose "." takes no line break:
+# a folder "new\nline" failed its autograding ("Could not match ..."), and went into the gradebook
+# as a failure. No control character belongs in a student id.
+CONTROL_STUDENT = (
+    "student id (folder name) holds a control character (a line break, a tab, an escape), "
+    "which nbgrader cannot match: not gradable (rename the folder to grade it)"
+)
+# nbgrader strips the ids it is given (CourseDirectory.student_id): a folder "trail " was graded,
+# and its feedback found no "trail" to write, on every run.
+SPACED_STUDENT = (
+    "student id (folder name) starts or ends with a space, which nbgrader strips from an id it "
+    "is given (its feedback cannot name the student): not gradable (rename the folder to grade "
+    "it)"
+)
 HIDDEN_STUDENT = (
     "student folder's name starts with a dot: a hidden folder, which nbgrader skips (rename it "
     "to grade it)"
@@ -174,8 +189,9 @@ def find_submissions(course: Path, assignment: str) -> tuple[dict[str, Path], di
     any letters); hidden folders are not graded, as nbgrader's glob skips them, and one that
     holds this assignment is refused, so that the run says so. Refused: a name
     that is not valid UTF-8 (it cannot be stored in the gradebook), a name with a glob
-    character (nbgrader cannot grade it either), a student folder or submission folder that is
-    a symbolic link or not a folder.
+    character or a control character (nbgrader cannot grade it either), a name with a space at
+    either end (nbgrader strips it), a student folder or submission folder that is a symbolic
+    link or not a folder.
     """
     folder = course / "submitted"
     found: dict[str, Path] = {}
@@ -194,11 +210,16 @@ def find_submissions(course: Path, assignment: str) -> tuple[dict[str, Path], di
             continue
         student = Path(entry.path)
         sub = student / assignment
-        if any(c in entry.name for c in GLOB_CHARACTERS) and (sub.exists() or sub.is_symlink()):
+        submits = sub.exists() or sub.is_symlink()
+        if any(c in entry.name for c in GLOB_CHARACTERS) and submits:
             refused[entry.name] = NOT_GLOB_SAFE
+        elif any(unicodedata.category(c) == "Cc" for c in entry.name) and submits:
+            refused[entry.name] = CONTROL_STUDENT
+        elif entry.name != entry.name.strip() and submits:
+            refused[entry.name] = SPACED_STUDENT
         elif entry.is_symlink():
             refused[entry.name] = "student folder is a symbolic link"
-        elif not entry.is_dir() or not (sub.exists() or sub.is_symlink()):
+        elif not entry.is_dir() or not submits:
             continue  # no submission of this assignment
         elif sub.is_symlink():
             refused[entry.name] = "submission folder is a symbolic link"

@@ -406,16 +406,29 @@ def test_a_run_folder_of_another_owner_a_link_or_with_a_linked_lock_is_left_alon
 
 
 def test_student_ids_as_nbgrader_takes_them(tmp_path):
-    for student in ("bob smith", "zoë", "a[1]", ".hidden"):
+    """Graded: any name plain nbgrader grades and names (spaces inside, accents, a leading
+    dash). Refused, with the reason: what nbgrader cannot grade, or name once graded. A folder
+    "new\nline" failed in nbgrader ("Could not match"), one "trail " was graded and its
+    feedback failed on every run (nbgrader strips the ids it is given): found in an
+    instructor's walk with unusual folder names."""
+    for student in ("bob smith", "zoë", "-dash", "a[1]", ".hidden", "new\nline", "tab\tx"):
         (tmp_path / "submitted" / student / "ps01").mkdir(parents=True)
+    for student in ("trail ", " lead", "\u00a0nbsp"):
+        (tmp_path / "submitted" / student / "ps01").mkdir(parents=True)
+    (tmp_path / "submitted" / "other\n" / "ps02").mkdir(parents=True)  # not this assignment
     (tmp_path / "submitted" / "linked").symlink_to(tmp_path / "submitted" / "zoë")
     (tmp_path / "submitted" / "other" / "ps02").mkdir(parents=True)
     (tmp_path / "submitted" / ".ipynb_checkpoints").mkdir()  # no submission in it: not named
     (tmp_path / "submitted" / ".other" / "ps02").mkdir(parents=True)
     found, refused = course_prep.find_submissions(tmp_path, "ps01")
-    assert sorted(found) == ["bob smith", "zoë"]
+    assert sorted(found) == ["-dash", "bob smith", "zoë"]
     assert refused == {
         "a[1]": NOT_GLOB_SAFE,
+        "new\nline": course_prep.CONTROL_STUDENT,
+        "tab\tx": course_prep.CONTROL_STUDENT,
+        "trail ": course_prep.SPACED_STUDENT,
+        " lead": course_prep.SPACED_STUDENT,
+        "\u00a0nbsp": course_prep.SPACED_STUDENT,  # str.strip's whitespace, as nbgrader's
         "linked": "student folder is a symbolic link",
         ".hidden": course_prep.HIDDEN_STUDENT,  # not graded, as by nbgrader, but said
     }
