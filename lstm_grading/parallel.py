@@ -104,14 +104,14 @@ def _feedback_task(args: tuple[str, str, str, float]) -> tuple[str, int, str]:
     """``nbgrader generate_feedback`` for one student, in a forked child of a worker: the
     student, nbgrader's exit status, and the last error it printed ("" if none).
 
-    Only the notebooks become feedback: ``CourseDirectory.ignore`` = everything keeps the
-    other files of the autograded folder from being copied a second time. The child gets
-    ``timeout`` seconds: it turns the student's markdown into HTML, as the instructor and
-    outside any sandbox, and a cell of a few MiB of ``[a](`` took nbconvert's markdown parser
-    minutes. The child leads a process group of its own; if it has not ended by the deadline,
-    the group is killed, status -9 and the reason returned, and the student's feedback folder
-    for the assignment removed (a page half written is no page; the next run writes it again).
-    Whatever the child leaves running when it ends is killed with its group, and the last
+    Only the notebooks become feedback: ``CourseDirectory.ignore`` = everything keeps the other
+    files of the autograded folder from being copied a second time. The child gets ``timeout``
+    seconds: it turns the student's markdown into HTML, as the user running ``lstm-autograde``
+    (root, for the full sandbox) and outside any sandbox, and a cell of a few MiB of ``[a](`` took
+    nbconvert's markdown parser minutes. The child leads a process group of its own; if it has not
+    ended by the deadline, the group is killed, status -9 and the reason returned, and the student's
+    feedback folder for the assignment removed (a page half written is no page; the next run writes
+    it again). Whatever the child leaves running when it ends is killed with its group, and the last
     :data:`FEEDBACK_OUTPUT_BYTES` of its output are kept. The child dies with the worker.
     """
     course, assignment, student, timeout = args

@@ -1,7 +1,7 @@
 """A job's own writes into its folder, and what is read back of it, against what a student's
 code can leave there.
 
-In reduced mode (``lstm_grading.job.reduced_gaps``) every job runs as the instructor, so a
+In reduced mode (``lstm_grading.job.reduced_gaps``) every job runs as the user grading, so a
 student's code, or a process it left running, can reach its own job's folder and the folders of
 jobs that start after it: plant a FIFO where the job opens its log, a folder where it writes a
 file, hard links to one large file, a chain of folders deeper than Python's recursion limit.
@@ -160,7 +160,7 @@ def test_a_folder_in_place_of_result_json_and_kernel_log_is_a_note_not_a_dead_wo
 def test_a_fifo_planted_before_the_job_is_that_jobs_error_without_waiting(
     what, tmp_path, monkeypatch
 ):
-    """All reduced-mode jobs run as the instructor: another student's process can put a FIFO
+    """All reduced-mode jobs run as the same user: another student's process can put a FIFO
     where a job is about to open its log for writing (that open waited for good, and the pool
     worker with it), or make its results folder before the job does (run_job raised)."""
     job = reduced_job(tmp_path)

@@ -1,6 +1,6 @@
 """The coordinator's reads of a finished job's folder, against what a student's code can put there.
 
-In reduced mode (``lstm_grading.job.reduced_gaps``) the kernel runs as the instructor and can
+In reduced mode (``lstm_grading.job.reduced_gaps``) the kernel runs as the user grading and can
 reach its own job's folder: it can replace ``nbgrader.log``, ``last-cell.txt``, ``result.json``,
 ``waiter-error.txt``, the private gradebook or an autograded notebook by a FIFO, a link to
 ``/dev/zero``, a sparse file of 10 GiB or JSON of any shape, and leave a chain of folders deeper
