@@ -588,6 +588,7 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
         "bob smith": corpus.ordinary(course.root, "correct"),
         "zoë": corpus.ordinary(course.root, "naive_sigmoid"),
         "grad_of_output": corpus.ordinary(course.root, "grad_of_output"),
+        "-dash": corpus.ordinary(course.root, "correct"),  # its feedback was refused by nbgrader
     }
     markdown = corpus.ordinary(course.root, "correct")
     for cell in markdown.cells:
@@ -604,6 +605,10 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
     # plain nbgrader cannot grade that id either: no scores for it
     assert not any(expected.get("a[1]", {}).values())
     course.submit("renamed", A, corpus.ordinary(course.root, "correct"), f"{A} (1)")
+    # What nbgrader cannot match ("new\nline") or name once graded ("trail ", which it strips):
+    # the first failed in nbgrader, the second's feedback on every run (an instructor's walk).
+    for student in ("new\nline", "trail "):
+        course.submit(student, A, corpus.ordinary(course.root, "correct"))
     raw = json.dumps(corpus.ordinary(course.root, "correct")).encode()
     bad = raw.replace(b"sigmoid", b"sigmo\xefd", 1)  # a lone 0xEF byte is not UTF-8
     at = bad.index(b"\xef")
@@ -645,6 +650,8 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
     assert row(summary, "latin1")["reason"] == (f"{A}.ipynb is not valid UTF-8 at byte {at}")
     assert row(summary, "linked")["status"] == "refused"
     assert row(summary, "a[1]")["reason"] == NOT_GLOB_SAFE
+    assert row(summary, "new\nline")["reason"] == course_prep.CONTROL_STUDENT
+    assert row(summary, "trail ")["reason"] == course_prep.SPACED_STUDENT
     assert row(summary, "linked")["reason"] == "student folder is a symbolic link"
     assert row(summary, "list metadata")["reason"] == (
         f"{A}.ipynb is not a notebook: cell 1 has metadata that is not a JSON object"
@@ -677,6 +684,8 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
     assert status == {
         **dict.fromkeys(graded, "graded"),
         "a[1]": f"refused: {NOT_GLOB_SAFE}",
+        "new\nline": f"refused: {course_prep.CONTROL_STUDENT}",
+        "trail ": f"refused: {course_prep.SPACED_STUDENT}",
         "renamed": "needs grading",
         "latin1": "needs grading",
         "linked": "refused: student folder is a symbolic link",
