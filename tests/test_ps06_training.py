@@ -920,3 +920,32 @@ def test_the_adam_test_names_a_wrong_second_step(new, hint):
         "after two steps w should be [0.98196959, -0.98733663], got "
     ), message
     assert f"]: {hint}" in message, message
+
+
+@pytest.mark.parametrize(
+    ("corrected", "left_out", "size", "hint"),
+    [
+        (
+            "m",
+            "v_hat = self.v[k] / (1 - self.beta2**self.t)",
+            "lr / sqrt(1 - beta2)",
+            "v_hat = v /",
+        ),
+        ("v", "m_hat = self.m[k] / (1 - self.beta1**self.t)", "lr * (1 - beta1)", "m_hat = m /"),
+    ],
+    ids=["v_uncorrected", "m_uncorrected"],
+)
+def test_the_adam_test_names_the_one_bias_correction_left_out(corrected, left_out, size, hint):
+    """Found in a student's walk: with only one of the two bias corrections, the first step is
+    lr / sqrt(1 - beta2) (3.16 lr) or lr * (1 - beta1) (0.1 lr), and the test said only that it
+    should be lr; it now names the moment left uncorrected."""
+    name = left_out.split(" = ")[0]
+    message = visible_failure(
+        "test_adam",
+        (BIAS_CORRECTION, BIAS_CORRECTION.replace(left_out, f"{name} = self.{name[0]}[k]")),
+    )
+    assert message is not None and message.startswith(
+        "the first step should have size lr = 0.1, got ["
+    ), message
+    assert f"]: that is {size}, the step with {corrected} bias-corrected" in message, message
+    assert hint in message, message
