@@ -448,3 +448,38 @@ def test_the_shapes_test_names_what_lstm_forward_returned(new, got):
     notebook = SOLUTIONS / "ps04_unrolling" / "ps04_unrolling.ipynb"
     message = visible_failure(notebook, "test_lstm_forward_shapes", ("    return hs, cache\n", new))
     assert message == f"lstm_forward should return (hs, cache), got {got}", message
+
+
+@pytest.mark.parametrize(
+    "hs",
+    [
+        "    hs = np.empty_like(x)",
+        "    hs = np.zeros((N, T, x.shape[2]))",
+        "    hs = np.empty((T, N, H))",
+    ],
+)
+def test_the_shapes_test_names_an_hs_made_in_the_wrong_shape(hs):
+    """Found in a student's walk: hs made like x, (N, T, D), or (T, N, H), failed storing h in
+    hs[:, t], and the test blamed how x is read and H ("the input of step t is x[:, t] ..., H is
+    params['Wh'].shape[0]"), neither of which was wrong; it now names hs's shape."""
+    from assignment_suite import visible_failure
+
+    notebook = SOLUTIONS / "ps04_unrolling" / "ps04_unrolling.ipynb"
+    message = visible_failure(
+        notebook, "test_lstm_forward_shapes", ("    hs = np.empty((N, T, H))", hs)
+    )
+    assert message is not None and message.startswith(
+        "lstm_forward failed for N, T, D, H = 2, 5, 3, 4 (could not broadcast input array from "
+        "shape (2,4) into shape ("
+    ), message
+    assert message.endswith(
+        "); storing h, of shape (N, H), in hs[:, t] failed: make hs of shape (N, T, H), "
+        "np.zeros((N, T, H)) with H = params['Wh'].shape[0], not shaped like x, (N, T, D)"
+    ), message
+    # A wrong H still hears about H.
+    wrong_h = visible_failure(
+        notebook,
+        "test_lstm_forward_shapes",
+        ('    H = params["Wh"].shape[0]', '    H = params["Wh"].shape[1]'),
+    )
+    assert wrong_h is not None and wrong_h.endswith("H is params['Wh'].shape[0]"), wrong_h
