@@ -377,16 +377,24 @@ class TestGrading(GradedAssignment):
         ("o", "sigmoid", "test_output_gate"),
     ],
 )
-def test_the_gate_tests_name_the_weights_swapped(gate, squash, grade_id):
+@pytest.mark.parametrize("mistake", ["formula", "unpacked Wh, Wx, b", "unpacked b, Wx, Wh"])
+def test_the_gate_tests_name_the_weights_swapped(gate, squash, grade_id, mistake):
     """Found in a student's walk: x @ Wh_f + h_prev @ Wx_f passes the hand-worked step (x = h_prev
     = 1, D = H = 1) and was then told only "with x = -10 the forget gate should be sigmoid(-11.98)
     = 6.27e-6, got 4.8e-11"; the x = -10 checks of the sigmoid gates now name what was computed
-    (not the candidate's: near -1, the saturated tanh of several sums agree to 11 digits)."""
+    (not the candidate's: near -1, the saturated tanh of several sums agree to 11 digits). The
+    same value comes from gate_params's result unpacked out of order (with h_prev = 1, also
+    b, Wx, Wh), so the message gives its order."""
     right = f'gate_params(params, "{gate}")\n    return {squash}(x @ Wx + h_prev @ Wh + b)'
-    swapped = right.replace("x @ Wx + h_prev @ Wh", "x @ Wh + h_prev @ Wx")
-    message = visible_failure(NOTEBOOK, grade_id, (right, swapped))
+    if mistake == "formula":
+        edit = (right, right.replace("x @ Wx + h_prev @ Wh", "x @ Wh + h_prev @ Wx"))
+    else:
+        unpack = f'    Wx, Wh, b = gate_params(params, "{gate}")'
+        edit = (unpack, unpack.replace("Wx, Wh, b", mistake.split("unpacked ")[1]))
+    message = visible_failure(NOTEBOOK, grade_id, edit)
     assert message is not None and message.startswith("with x = -10 the "), message
     assert message.endswith(
         f"; that is {squash}(x @ Wh_{gate} + h_prev @ Wx_{gate} + b_{gate}), the weights swapped: "
-        f"x goes with Wx_{gate}, h_prev with Wh_{gate}"
+        f"x goes with Wx_{gate}, h_prev with Wh_{gate} (gate_params returns them in the order Wx, "
+        "Wh, b)"
     ), message
