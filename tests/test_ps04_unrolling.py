@@ -483,3 +483,26 @@ def test_the_shapes_test_names_an_hs_made_in_the_wrong_shape(hs):
         ('    H = params["Wh"].shape[0]', '    H = params["Wh"].shape[1]'),
     )
     assert wrong_h is not None and wrong_h.endswith("H is params['Wh'].shape[0]"), wrong_h
+
+
+@pytest.mark.parametrize(
+    ("returned", "got"),
+    [
+        ("    return hs.transpose(1, 0, 2), cache", "(4, 3, 3)"),
+        ("    return hs[:, -1], cache", "(3, 3)"),
+        ("    return list(hs), cache", "list"),
+    ],
+)
+def test_the_values_test_names_an_hs_of_the_wrong_shape(returned, got):
+    """Found checking the shapes test's messages: an hs returned as (T, N, H) made the values
+    test (the next cell) stop on NumPy's bare "operands could not be broadcast together"; it
+    now says which shape it got, as the shapes test does."""
+    from assignment_suite import visible_failure
+
+    notebook = SOLUTIONS / "ps04_unrolling" / "ps04_unrolling.ipynb"
+    message = visible_failure(
+        notebook, "test_lstm_forward_values", ("    return hs, cache", returned)
+    )
+    assert message == (
+        f"hs should have shape (N, T, H) = (3, 4, 3), got {got}; the shapes test above says more"
+    ), message
