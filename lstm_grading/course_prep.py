@@ -8,7 +8,6 @@ import os
 import shutil
 import sqlite3
 import stat
-import unicodedata
 from dataclasses import asdict
 from pathlib import Path
 
@@ -164,17 +163,20 @@ GLOB_CHARACTERS = "[]*?"
 NOT_GLOB_SAFE = "student id contains [, ], * or ?, which nbgrader reads as a pattern: not gradable"
 # nbgrader matches the paths it finds with regular expressions whose "." takes no line break:
 # a folder "new\nline" failed its autograding ("Could not match ..."), and went into the gradebook
-# as a failure. No control character belongs in a student id.
-CONTROL_STUDENT = (
-    "student id (folder name) holds a control character (a line break, a tab, an escape), "
-    "which nbgrader cannot match: not gradable (rename the folder to grade it)"
+# as a failure. That "." takes every other character, a tab, a carriage return or an escape
+# among them: plain nbgrader grades such a folder, and so does this grader (the terminal and the
+# reports show its id escaped: safe_copy.shown, report.as_text_cell). Refusing every control
+# character refused them too, and a student's grade waited on a rename nbgrader did not need.
+LINE_BREAK_STUDENT = (
+    "student id (folder name) holds a line break, which nbgrader cannot match: not gradable "
+    "(rename the folder to grade it)"
 )
-# nbgrader strips the ids it is given (CourseDirectory.student_id): a folder "trail " was graded,
-# and its feedback found no "trail" to write, on every run.
+# nbgrader strips the ids it is given (CourseDirectory.student_id, str.strip: any whitespace):
+# a folder "trail " was graded, and its feedback found no "trail" to write, on every run.
 SPACED_STUDENT = (
-    "student id (folder name) starts or ends with a space, which nbgrader strips from an id it "
-    "is given (its feedback cannot name the student): not gradable (rename the folder to grade "
-    "it)"
+    "student id (folder name) starts or ends with whitespace (a space, a tab...), which nbgrader "
+    "strips from an id it is given (its feedback cannot name the student): not gradable (rename "
+    "the folder to grade it)"
 )
 HIDDEN_STUDENT = (
     "student folder's name starts with a dot: a hidden folder, which nbgrader skips (rename it "
@@ -189,7 +191,7 @@ def find_submissions(course: Path, assignment: str) -> tuple[dict[str, Path], di
     any letters); hidden folders are not graded, as nbgrader's glob skips them, and one that
     holds this assignment is refused, so that the run says so. Refused: a name
     that is not valid UTF-8 (it cannot be stored in the gradebook), a name with a glob
-    character or a control character (nbgrader cannot grade it either), a name with a space at
+    character or a line break (nbgrader cannot grade it either), a name with whitespace at
     either end (nbgrader strips it), a student folder or submission folder that is a symbolic
     link or not a folder.
     """
@@ -213,8 +215,8 @@ def find_submissions(course: Path, assignment: str) -> tuple[dict[str, Path], di
         submits = sub.exists() or sub.is_symlink()
         if any(c in entry.name for c in GLOB_CHARACTERS) and submits:
             refused[entry.name] = NOT_GLOB_SAFE
-        elif any(unicodedata.category(c) == "Cc" for c in entry.name) and submits:
-            refused[entry.name] = CONTROL_STUDENT
+        elif "\n" in entry.name and submits:
+            refused[entry.name] = LINE_BREAK_STUDENT
         elif entry.name != entry.name.strip() and submits:
             refused[entry.name] = SPACED_STUDENT
         elif entry.is_symlink():

@@ -410,10 +410,13 @@ def test_student_ids_as_nbgrader_takes_them(tmp_path):
     dash). Refused, with the reason: what nbgrader cannot grade, or name once graded. A folder
     "new\nline" failed in nbgrader ("Could not match"), one "trail " was graded and its
     feedback failed on every run (nbgrader strips the ids it is given): found in an
-    instructor's walk with unusual folder names."""
-    for student in ("bob smith", "zoë", "-dash", "a[1]", ".hidden", "new\nline", "tab\tx"):
+    instructor's walk with unusual folder names. Any other control character ("tab\tx", an
+    escape) nbgrader's "." matches, and it grades them (test_reasons_and_unusual_student_ids):
+    every control character was refused, a false refusal."""
+    inside = ("tab\tx", "esc\x1bcx", "cr\rx", "sep\u2028x", "del\x7fx")
+    for student in ("bob smith", "zoë", "-dash", "a[1]", ".hidden", "new\nline", *inside):
         (tmp_path / "submitted" / student / "ps01").mkdir(parents=True)
-    for student in ("trail ", " lead", "\u00a0nbsp"):
+    for student in ("trail ", " lead", "\u00a0nbsp", "\ttab", "cr\r"):
         (tmp_path / "submitted" / student / "ps01").mkdir(parents=True)
     (tmp_path / "submitted" / "other\n" / "ps02").mkdir(parents=True)  # not this assignment
     (tmp_path / "submitted" / "linked").symlink_to(tmp_path / "submitted" / "zoë")
@@ -421,14 +424,15 @@ def test_student_ids_as_nbgrader_takes_them(tmp_path):
     (tmp_path / "submitted" / ".ipynb_checkpoints").mkdir()  # no submission in it: not named
     (tmp_path / "submitted" / ".other" / "ps02").mkdir(parents=True)
     found, refused = course_prep.find_submissions(tmp_path, "ps01")
-    assert sorted(found) == ["-dash", "bob smith", "zoë"]
+    assert sorted(found) == sorted(["-dash", "bob smith", "zoë", *inside])
     assert refused == {
         "a[1]": NOT_GLOB_SAFE,
-        "new\nline": course_prep.CONTROL_STUDENT,
-        "tab\tx": course_prep.CONTROL_STUDENT,
+        "new\nline": course_prep.LINE_BREAK_STUDENT,
         "trail ": course_prep.SPACED_STUDENT,
         " lead": course_prep.SPACED_STUDENT,
         "\u00a0nbsp": course_prep.SPACED_STUDENT,  # str.strip's whitespace, as nbgrader's
+        "\ttab": course_prep.SPACED_STUDENT,
+        "cr\r": course_prep.SPACED_STUDENT,
         "linked": "student folder is a symbolic link",
         ".hidden": course_prep.HIDDEN_STUDENT,  # not graded, as by nbgrader, but said
     }

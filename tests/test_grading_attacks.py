@@ -589,6 +589,9 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
         "zoë": corpus.ordinary(course.root, "naive_sigmoid"),
         "grad_of_output": corpus.ordinary(course.root, "grad_of_output"),
         "-dash": corpus.ordinary(course.root, "correct"),  # its feedback was refused by nbgrader
+        # control characters nbgrader's matching takes (all of them were refused)
+        "tab\tx": corpus.ordinary(course.root, "naive_sigmoid"),
+        "esc\x1bcx": corpus.ordinary(course.root, "correct"),
     }
     markdown = corpus.ordinary(course.root, "correct")
     for cell in markdown.cells:
@@ -650,7 +653,7 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
     assert row(summary, "latin1")["reason"] == (f"{A}.ipynb is not valid UTF-8 at byte {at}")
     assert row(summary, "linked")["status"] == "refused"
     assert row(summary, "a[1]")["reason"] == NOT_GLOB_SAFE
-    assert row(summary, "new\nline")["reason"] == course_prep.CONTROL_STUDENT
+    assert row(summary, "new\nline")["reason"] == course_prep.LINE_BREAK_STUDENT
     assert row(summary, "trail ")["reason"] == course_prep.SPACED_STUDENT
     assert row(summary, "linked")["reason"] == "student folder is a symbolic link"
     assert row(summary, "list metadata")["reason"] == (
@@ -684,7 +687,7 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
     assert status == {
         **dict.fromkeys(graded, "graded"),
         "a[1]": f"refused: {NOT_GLOB_SAFE}",
-        "new\nline": f"refused: {course_prep.CONTROL_STUDENT}",
+        "new\nline": f"refused: {course_prep.LINE_BREAK_STUDENT}",
         "trail ": f"refused: {course_prep.SPACED_STUDENT}",
         "renamed": "needs grading",
         "latin1": "needs grading",
