@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -158,9 +159,24 @@ def _hash_file(
 
 
 # nbgrader matches the folder it found against its notebook pattern again, as a glob: a folder
-# named "a[1]" matches "a1", not itself, and plain nbgrader finds no notebook in it.
+# named "a[1]" matches "a1", not itself, and plain nbgrader finds no notebook in it. (A course
+# path is refused for any of these: inputs.check_course.)
 GLOB_CHARACTERS = "[]*?"
-NOT_GLOB_SAFE = "student id contains [, ], * or ?, which nbgrader reads as a pattern: not gradable"
+NOT_GLOB_SAFE = (
+    "student id contains * or ?, or a [...] set, which nbgrader reads as a pattern: not gradable"
+)
+
+
+def glob_safe(student: str) -> bool:
+    """Whether nbgrader's glob of the folder ``student`` finds that folder and no other.
+
+    ``*`` and ``?`` match themselves and other names too ("a?" takes "ab"'s notebooks); a
+    closed ``[...]`` set matches one character, never its own text. A ``]`` alone, or a ``[``
+    no ``]`` closes, is a plain character to the glob, and plain nbgrader grades "a]b" and
+    "a[b" (each was refused, for holding any of the four characters)."""
+    return not any(c in student for c in "*?") and fnmatch.fnmatchcase(student, student)
+
+
 # nbgrader matches the paths it finds with regular expressions whose "." takes no line break:
 # a folder "new\nline" failed its autograding ("Could not match ..."), and went into the gradebook
 # as a failure. That "." takes every other character, a tab, a carriage return or an escape
@@ -190,8 +206,9 @@ def find_submissions(course: Path, assignment: str) -> tuple[dict[str, Path], di
     Every folder name plain ``nbgrader autograde`` grades is a student id here too (spaces,
     any letters); hidden folders are not graded, as nbgrader's glob skips them, and one that
     holds this assignment is refused, so that the run says so. Refused: a name
-    that is not valid UTF-8 (it cannot be stored in the gradebook), a name with a glob
-    character or a line break (nbgrader cannot grade it either), a name with whitespace at
+    that is not valid UTF-8 (it cannot be stored in the gradebook), a name that nbgrader's glob
+    takes as a pattern (:func:`glob_safe`) or with a line break (nbgrader cannot grade it
+    either), a name with whitespace at
     either end (nbgrader strips it), a student folder or submission folder that is a symbolic
     link or not a folder.
     """
@@ -213,7 +230,7 @@ def find_submissions(course: Path, assignment: str) -> tuple[dict[str, Path], di
         student = Path(entry.path)
         sub = student / assignment
         submits = sub.exists() or sub.is_symlink()
-        if any(c in entry.name for c in GLOB_CHARACTERS) and submits:
+        if not glob_safe(entry.name) and submits:
             refused[entry.name] = NOT_GLOB_SAFE
         elif "\n" in entry.name and submits:
             refused[entry.name] = LINE_BREAK_STUDENT

@@ -412,9 +412,11 @@ def test_student_ids_as_nbgrader_takes_them(tmp_path):
     feedback failed on every run (nbgrader strips the ids it is given): found in an
     instructor's walk with unusual folder names. Any other control character ("tab\tx", an
     escape) nbgrader's "." matches, and it grades them (test_reasons_and_unusual_student_ids):
-    every control character was refused, a false refusal."""
-    inside = ("tab\tx", "esc\x1bcx", "cr\rx", "sep\u2028x", "del\x7fx")
-    for student in ("bob smith", "zoë", "-dash", "a[1]", ".hidden", "new\nline", *inside):
+    every control character was refused, a false refusal. So are a "]" alone and a "[" no
+    "]" closes, which nbgrader's glob takes as themselves (any of "[]*?" was refused)."""
+    inside = ("tab\tx", "esc\x1bcx", "cr\rx", "sep\u2028x", "del\x7fx", "a]b", "a[b", "[")
+    patterns = ("a[1]", "[ab]", "a*", "a?b", "x[!y]")
+    for student in ("bob smith", "zoë", "-dash", ".hidden", "new\nline", *inside, *patterns):
         (tmp_path / "submitted" / student / "ps01").mkdir(parents=True)
     for student in ("trail ", " lead", "\u00a0nbsp", "\ttab", "cr\r"):
         (tmp_path / "submitted" / student / "ps01").mkdir(parents=True)
@@ -426,7 +428,7 @@ def test_student_ids_as_nbgrader_takes_them(tmp_path):
     found, refused = course_prep.find_submissions(tmp_path, "ps01")
     assert sorted(found) == sorted(["-dash", "bob smith", "zoë", *inside])
     assert refused == {
-        "a[1]": NOT_GLOB_SAFE,
+        **dict.fromkeys(patterns, NOT_GLOB_SAFE),
         "new\nline": course_prep.LINE_BREAK_STUDENT,
         "trail ": course_prep.SPACED_STUDENT,
         " lead": course_prep.SPACED_STUDENT,

@@ -31,7 +31,6 @@ import lstm_core as lc
 from lstm_grading import (
     canvas,
     cli,
-    course_prep,
     inputs,
     job,
     parallel,
@@ -442,7 +441,6 @@ def test_defaults_the_pages_quote_are_the_codes(monkeypatch):
 
     (dashboard,) = [p.default for p in dask_scheduler.main.params if p.name == "dashboard_address"]
     keys = canvas_cli_defaults(monkeypatch)
-    glob = course_prep.GLOB_CHARACTERS
     pins = dict(
         line.split("==")
         for line in (ROOT / "requirements.lock").read_text().splitlines()
@@ -482,7 +480,7 @@ def test_defaults_the_pages_quote_are_the_codes(monkeypatch):
         ("instructor-guide", f"(`disk_filling`, {disk_files} MiB): {fmt(L.return_mb)} MiB come"),
         (
             "instructor-guide",
-            "one with " + ", ".join(f"`{c}`" for c in glob[:-1]) + f" or `{glob[-1]}`,",
+            "one with `*` or `?`, or a `[...]` set, which nbgrader reads as a pattern",
         ),
         ("instructor-guide", "or one that starts with a dot (a hidden folder"),
         # Canvas
