@@ -21,7 +21,7 @@ import pytest
 from course import Course
 
 from lstm_grading import cgroup as cgroups
-from lstm_grading import cli, course_prep, parallel
+from lstm_grading import cli, course_lock, course_prep, parallel
 from lstm_grading.cluster import connect, coordinator
 from lstm_grading.cluster.connect import Target
 from lstm_grading.job import cluster_reduced_gaps, local_reduced_gaps, user_name
@@ -976,7 +976,9 @@ def test_a_stopped_runs_summary_has_the_finished_ones_details_and_the_runs_wall_
     counted from the run's start, its planning included. A stopped ``--cluster`` run's summary
     had no ``sandbox`` or ``memory_cgroup`` (nor either run's the stale run folders removed),
     and its wall time counted from the stop's wrapper (the instructor's brief). The clock is
-    the run's, moved on by 100 s as the plan ends (what hashing a large class takes).
+    the run's, moved on by 100 s as the plan ends (what hashing a large class takes), and by
+    1000 s as the course lock is taken (a ``--wait`` for another run: not this run's time, as
+    the guide says).
 
     A run that ends in an error (a scheduler killed mid-run, found in an instructor's walk; a
     course folder it cannot write) left the earlier run's summary, every student graded: it now
@@ -1003,7 +1005,14 @@ def test_a_stopped_runs_summary_has_the_finished_ones_details_and_the_runs_wall_
     def stops(*args):
         raise raised
 
+    lock = course_lock.lock_course
+
+    def slow_lock(*args, **kwargs):
+        moved[0] += 1000.0
+        return lock(*args, **kwargs)
+
     monkeypatch.setattr(parallel, "_plan", slow_plan)
+    monkeypatch.setattr(course_lock, "lock_course", slow_lock)
     monkeypatch.setattr(course_prep, "make_template", stops)
     address = "tcp://127.0.0.1:1"
 
@@ -1025,7 +1034,7 @@ def test_a_stopped_runs_summary_has_the_finished_ones_details_and_the_runs_wall_
     assert row["status"] == "stopped" and row["reason"].startswith(f"the run was stopped by {by}")
     assert {"sandbox", "memory_cgroup", "jobs", "stale_run_folders_removed"} <= summary.keys()
     assert summary["memory_cgroup"] is False  # reduced mode: no cgroup
-    assert summary["wall_seconds"] >= 100.0, summary
+    assert 100.0 <= summary["wall_seconds"] < 1000.0, summary
     if where == "cluster":
         assert summary["sandbox"] == "none (nothing graded)"  # what a finished one says
         assert summary["cluster"] == {"target": "local:1", "scheduler": address, "graded_on": {}}
