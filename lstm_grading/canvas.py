@@ -19,7 +19,8 @@ blank and listed apart (``--missing zero`` writes 0 instead). Students of the Ca
 course student matches, and course students with no Canvas row, are listed, never dropped.
 
 Students are matched by one Canvas column (``--key``, ``SIS Login ID`` by default, often the
-e-mail address) against nbgrader's student id, ignoring case and surrounding spaces, or through
+e-mail address) against nbgrader's student id, ignoring case, surrounding spaces and the
+Unicode normal form (NFC), or through
 a mapping file (``--map``: a CSV with the columns ``student_id`` and ``canvas``).
 
 The grades come from a snapshot of the course's ``gradebook.db`` (SQLite's backup API), read by
@@ -36,6 +37,7 @@ import sqlite3
 import stat
 import sys
 import tempfile
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -135,7 +137,10 @@ class ExportReport:
 
 
 def _norm(value: str) -> str:
-    return value.strip().casefold()
+    """``value`` as ids are matched: ignoring spaces at either end, case and the Unicode
+    normal form (NFC): a folder name made on macOS is decomposed (NFD), Canvas's cells are
+    composed, and the same id written both ways did not match."""
+    return unicodedata.normalize("NFC", value.strip().casefold())
 
 
 def read_canvas(path: Path) -> CanvasFile:

@@ -18,6 +18,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -660,3 +661,27 @@ def test_the_lists_a_student_needs_are_escaped_for_the_terminal():
     text = "\n".join(report.lines())
     assert "\x1b" not in text and "\x07" not in text and len(text.splitlines()) == 3
     assert "ok, \\x1b]0;owned\\x07, two\\nlines" in text and "\\x1b[31mred" in text
+
+
+def test_an_id_matches_canvas_whatever_its_unicode_normal_form(course):
+    """A folder name written on macOS, or unpacked from a zip made there, is decomposed (NFD:
+    "e" then a combining diaeresis), where Canvas's export holds the composed "ë" (NFC). The
+    ids, equal as text, did not match: the student was listed as "in the course but not in the
+    Canvas file" and the grade left out."""
+    nfd = unicodedata.normalize("NFD", "zoë@uni.example")
+    nfc = unicodedata.normalize("NFC", nfd)
+    assert nfd != nfc
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.add_student(nfd)
+        with gb.db.no_autoflush:
+            gb.add_submission("ps01", nfd)
+        for cell, score in [("test_a", 7.0), ("test_b", 1.0)]:
+            grade = gb.find_grade(cell, "ps01", "ps01", nfd)
+            grade.auto_score, grade.needs_manual_grade = score, False
+        gb.db.commit()
+    text = CANVAS_EXPORT + f'"Ma, Zoë",1005,S1005,{nfc},LSTM 101,,,,,,,,\n'
+    (course / "Grades-LSTM.csv").write_text(text, encoding="utf-8")
+    out = course / "import.csv"
+    report = canvas.export_canvas(course / "Grades-LSTM.csv", course, "ps01", "Problem set 1", out)
+    assert report.written.get(nfc) == "8", report
+    assert nfd not in report.unmatched_course
