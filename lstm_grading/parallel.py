@@ -332,6 +332,25 @@ class _Results:
         return notes
 
 
+# The most bytes of a file name on Linux (NAME_MAX).
+NAME_BYTES = 255
+
+
+def log_name(student: str) -> str:
+    """The file name of ``student``'s nbgrader log in ``reports/<assignment>/logs/``:
+    ``<student>.log``, or, if that is longer than a file name can be (a folder name of 252 to
+    255 bytes, which nbgrader grades), the name cut, ``-``, and 16 hex digits of its SHA-256.
+    The ``.log`` added to such a name made writing the log fail, and the failure (an
+    ``OSError``, which the merge takes for the course's) stopped the whole class's run."""
+    name = f"{student}.log"
+    if len(os.fsencode(name)) <= NAME_BYTES:
+        return name
+    digest = hashlib.sha256(os.fsencode(student)).hexdigest()[:16]
+    tail = f"-{digest}.log"
+    cut = os.fsencode(student)[: NAME_BYTES - len(tail)]
+    return cut.decode("utf-8", "ignore") + tail  # "ignore": a character cut in two is left out
+
+
 def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
     from nbgrader.api import Gradebook
 
@@ -340,7 +359,7 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
     with _Results(out) as job:
         log = job.log()
         logs = course / "reports" / assignment / "logs"
-        (logs / f"{student}.log").write_text(log, encoding="utf-8", errors="replace")
+        (logs / log_name(student)).write_text(log, encoding="utf-8", errors="replace")
         notes, flags, timestamp, diagnosis = _inspect(run, submission)
         notes += result.get("taken_notes", []) + retry_notes(result.get("retries", []))
         ok = (

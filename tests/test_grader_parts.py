@@ -1377,6 +1377,42 @@ def test_a_graded_submission_is_kept_only_while_nothing_it_was_graded_from_chang
     assert outcomes == {} and sorted(again) == sorted(students)
 
 
+def test_a_student_folder_name_as_long_as_a_file_name_is_graded_and_its_log_kept(
+    small_course, tmp_path
+):
+    """A folder name of 252 to 255 bytes is one nbgrader grades; the log's file, the name and
+    ".log", was too long a file name, and its OSError, which the merge takes for the course's,
+    stopped the whole run (found in a review of unusual folder names). Each log is kept, under
+    a name cut with a digest (parallel.log_name), two such names apart."""
+    longs = ["l" * 255, "l" * 254 + "m", "ü" * 127]  # 255, 255 and 254 bytes
+    students = ["ada", *longs]
+    for student in students:
+        submit(small_course, student, notebook())
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    results = {  # made before any merge: a job's gradebook is the template's, with no student
+        s: graded_result(small_course, tmp_path / sha256(s), s, notebook(), f"log of {s}")
+        for s in students
+    }
+    for student, result in results.items():
+        outcome = parallel._merge_result(
+            run, manifest, student, todo[student], result, submissions[student]
+        )
+        assert outcome.status == "graded", outcome
+    assert scores(small_course) == dict.fromkeys(students, 7.0)
+    logs = small_course / "reports" / "ps01" / "logs"
+    longest = os.pathconf(logs, "PC_NAME_MAX")  # the file system's, as the oracle
+    assert parallel.log_name("ada") == "ada.log"  # the guide's logs/<student>.log
+    names = {s: parallel.log_name(s) for s in longs}
+    assert len(set(names.values())) == len(longs)
+    for student, name in {"ada": "ada.log", **names}.items():
+        assert len(os.fsencode(name)) <= longest and name.startswith(student[:100])
+        assert (logs / name).read_text() == f"log of {student}"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def test_a_student_whose_submitted_folder_is_gone_has_a_row_saying_the_grade_is_kept(
     small_course, tmp_path
 ):

@@ -592,7 +592,10 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
         # control characters nbgrader's matching takes (all of them were refused)
         "tab\tx": corpus.ordinary(course.root, "naive_sigmoid"),
         "esc\x1bcx": corpus.ordinary(course.root, "correct"),
-        "a]b": corpus.ordinary(course.root, "correct"),  # no pattern to the glob (was refused)
+        # no pattern to the glob: each matches itself (both were refused)
+        "a]b": corpus.ordinary(course.root, "correct"),
+        "a[b": corpus.ordinary(course.root, "naive_sigmoid"),
+        "é" * 127: corpus.ordinary(course.root, "correct"),  # 254 bytes: its log stopped the run
     }
     markdown = corpus.ordinary(course.root, "correct")
     for cell in markdown.cells:
