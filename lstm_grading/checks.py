@@ -321,11 +321,15 @@ def _out_of_reach(packages: tuple[str, ...]):
         sys.modules.update(hidden)
 
 
-# The functions that start a thread: threading.Thread's and _thread's own (two names).
+# The functions that start a thread: _thread's own (start_new and start_joinable_thread: 3.13)
+# and threading's aliases of them; those this Python has are patched (3.13 has no
+# threading._start_new_thread, 3.11 no start_joinable_thread).
 _THREAD_STARTS = (
     (_thread, "start_new_thread"),
     (_thread, "start_new"),
+    (_thread, "start_joinable_thread"),
     (threading, "_start_new_thread"),
+    (threading, "_start_joinable_thread"),
 )
 
 
@@ -337,7 +341,11 @@ def tracing(tracer):
     functions and thread starters are put back afterwards. (A thread started before the block
     is not traced: Python 3.11 has no way to reach it.)"""
     previous, previous_threads = sys.gettrace(), threading.gettrace()
-    started = [(module, name, getattr(module, name)) for module, name in _THREAD_STARTS]
+    started = [
+        (module, name, getattr(module, name))
+        for module, name in _THREAD_STARTS
+        if hasattr(module, name)
+    ]
     try:
         threading.settrace(tracer)
         for module, name, start in started:
@@ -352,14 +360,15 @@ def tracing(tracer):
 
 
 def _traced_start(start, tracer):
-    """``start`` (``_thread.start_new_thread``) for threads that run with ``tracer`` set."""
+    """``start`` (``_thread.start_new_thread``, ``start_joinable_thread``) for threads that
+    run with ``tracer`` set: its first argument, the function the thread runs, is wrapped."""
 
-    def traced_start(function, args, kwargs=None):
-        def run(*args, **kwargs):
+    def traced_start(function, *args, **kwargs):
+        def run(*a, **k):
             sys.settrace(tracer)
-            return function(*args, **kwargs)
+            return function(*a, **k)
 
-        return start(run, args, {} if kwargs is None else kwargs)
+        return start(run, *args, **kwargs)
 
     return traced_start
 
