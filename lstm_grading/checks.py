@@ -29,7 +29,9 @@ What a notebook can do before a hidden test runs, and why it does not help:
   :func:`reaches` names one held where nothing can stand in for it;
 * return a result of the reference that the hidden test made before calling it, read from the
   frames above (``sys._getframe(1).f_locals``, a traceback's ``tb_frame.f_back``): the hidden
-  tests compute the reference's results after the student's call;
+  tests compute the reference's results after the student's call, and their own correct
+  implementations there (a stable sigmoid, an ``lstm_forward``, a training loop) refuse to run
+  in a student's call unless a test lent one in place of the student's (:func:`graders_own`);
 * return an ``ndarray`` subclass with a forgiving ``__eq__``: results must be exact ndarrays;
 * switch floating-point errors off inside the function (``with np.errstate(over="ignore")``,
   ``@np.errstate(...)``, ``np.seterr``): while the function runs, every call that sets
@@ -224,6 +226,41 @@ def reference(name: str, package: str = "lstm_core"):
     if _students_calls[0]:
         raise _AskedTheGrader(name)
     return getattr(_pristine(package), name)
+
+
+# The hidden tests' own correct implementations (a stable sigmoid, an lstm_forward, a backward
+# step, a training loop), written in this package, so the watch of lstm_core's folder does not
+# see them run. A student's function can reach them through the frames above it
+# (sys._getframe(1).f_globals): they are lent only where a hidden test puts one in place of the
+# student's own (common.in_place_of_the_students), and refused to a student's call elsewhere.
+_lent: list = []
+
+
+def graders_own(what: str):
+    """Decorator: the function refuses, as :func:`reference` does, while a student's function
+    runs, unless it is :func:`lent` (``what`` names it in the message)."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def own(*args, **kwargs):
+            if _students_calls[0] and not any(f is own for f in _lent):
+                raise _AskedTheGrader(what)
+            return function(*args, **kwargs)
+
+        return own
+
+    return decorate
+
+
+@contextlib.contextmanager
+def lent(function):
+    """``function`` (made by :func:`graders_own`, or any other) may run in a student's call
+    for the block: a hidden test put it in place of the student's own."""
+    _lent.append(function)
+    try:
+        yield
+    finally:
+        _lent.pop(next(k for k in range(len(_lent) - 1, -1, -1) if _lent[k] is function))
 
 
 class _AskedTheGrader(ReferenceUsedError):

@@ -1584,3 +1584,53 @@ def test_a_module_of_the_notebook_in_place_of_lstm_core_does_not_blind_the_watch
 
     with pytest.raises(ReferenceUsedError, match=r"called the reference package \(lstm_core: "):
         call_isolated(sigmoid, X, name="sigmoid")
+
+
+def _graders(name: str):
+    """What a student's function finds under ``name`` in the globals of the first frame above
+    it that has one: the hidden test's module, with its own correct implementations."""
+    frame = sys._getframe(2)
+    while name not in frame.f_globals:
+        frame = frame.f_back
+    return frame.f_globals[name]
+
+
+def _thieves():
+    """(check, a function that answers with the hidden tests' own implementation)."""
+    from lstm_grading.hidden import contract, ps01, ps04, ps05, ps06
+
+    order = contract.gates()
+    namespace = {"clip_grad_norm": None}  # check_train puts a correct clipping here
+
+    def sigmoid(x):
+        return _graders("_sigmoid")(x)
+
+    def lstm_forward(x, params, h0=None, c0=None):
+        return _graders("_correct_forward")(order)(x, params, h0, c0)
+
+    def lstm_step_backward(dh, dc, cache):
+        return _graders("_correct_step")(dh, dc, cache)
+
+    def train(x, y, params, loss_fn, optimizer, epochs, batch_size=None, clip_norm=None, rng=None):
+        loop = _graders("_reference_loop")
+        clip = namespace["clip_grad_norm"]
+        return loop(x, y, params, loss_fn, optimizer, clip, epochs, batch_size, clip_norm, rng)
+
+    return [
+        (ps01.check_sigmoid, sigmoid, "sigmoid"),
+        (ps04.check_values, lstm_forward, "lstm_forward"),
+        (ps05.check_step_backward_inputs, lstm_step_backward, "lstm_step_backward"),
+        (lambda fn: ps06.check_train(fn, namespace), train, "training loop"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_the_hidden_tests_own_implementations_are_refused_to_a_students_call(case):
+    """The hidden tests hold correct implementations of their own, in lstm_grading (so the
+    watch of lstm_core's folder does not see them run): a stable sigmoid, an lstm_forward, a
+    backward step (each lent where a test puts it in place of the student's) and check_train's
+    training loop. A function that took one from the globals of a frame above it
+    (sys._getframe(1).f_globals) passed that check with full marks; now it is refused."""
+    check, thief, what = _thieves()[case]
+    with pytest.raises(ReferenceUsedError, match=rf"asked the grading package for .*{what}"):
+        check(thief)

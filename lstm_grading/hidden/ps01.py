@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ..checks import call_isolated, check_activation, reaches, reference, refusing
+from ..checks import call_isolated, check_activation, graders_own, reaches, reference, refusing
 from .common import call, close, in_place_of_the_students
 
 # Around float32's overflow point of exp (about 88.72) and beyond: a float32 formula that
@@ -134,6 +134,7 @@ def check_tanh(fn) -> None:
         raise AssertionError(f"tanh holds a ready-made tanh, {held}: {rule}")
 
 
+@graders_own("sigmoid (the hidden tests' own)")
 def _sigmoid(x):
     """A correct sigmoid in plain NumPy (the reference package may not run inside a student's
     call): no overflow, float32 kept."""

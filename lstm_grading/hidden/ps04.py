@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import reference
+from ..checks import graders_own, reference
 from . import contract
 from .common import (
     F64,
@@ -133,6 +133,7 @@ def _correct_forward(order: tuple[str, ...]):
     """A correct ``lstm_forward`` in plain NumPy (gate blocks in ``order``), to grade
     ``predict_day5`` on its own: the reference package may not run inside a student's call."""
 
+    @graders_own("lstm_forward (the hidden tests' own)")
     def lstm_forward(x, params, h0=None, c0=None):
         N, T, _ = x.shape
         H = params["Wh"].shape[0]

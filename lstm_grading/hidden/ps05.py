@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from ..checks import call_isolated, reference
+from ..checks import call_isolated, graders_own, reference
 from . import contract
 from .common import (
     array_of,
@@ -348,6 +348,7 @@ def check_step_backward_params(step_backward) -> None:
             _close_or_named(grads[key], want[3][key], f"grads[{key!r}] ({case[0]})", case, 3, key)
 
 
+@graders_own("lstm_step_backward (the hidden tests' own)")
 def _correct_step(dh, dc, c):
     """A correct backward step on the contract's cache, to grade the loop on its own."""
     i, f, o, g, tc, p = c["i"], c["f"], c["o"], c["g"], c["tanh_c"], c["params"]
