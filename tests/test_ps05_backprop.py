@@ -7,6 +7,7 @@ also fails the gradient check of part 4, which runs all of them.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import assignment_suite
@@ -887,3 +888,38 @@ def test_the_step_test_names_what_lstm_step_backward_returned(new, got):
     assert message == (
         f"lstm_step_backward should return (dx, dh_prev, dc_prev, grads), got {got}"
     ), message
+
+
+def _floats(value):
+    """The floats in ``value``, and in the lists, tuples and dicts it holds."""
+    if isinstance(value, float):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _floats(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _floats(item)
+
+
+def test_no_expected_error_waits_in_a_frame_above_gradient_errors():
+    """check_gradient_errors computed the errors it expects for the wrong backward passes
+    before handing them to the student's gradient_errors: one that read the frames above it
+    (sys._getframe(1).f_locals, `expected`) could report them without a numerical gradient.
+    The honest checker looks there for a float equal to one of its large errors: none."""
+    namespace = solution_namespace()
+    honest, stolen = namespace["gradient_errors"], []
+
+    def gradient_errors(*args):
+        errors = honest(*args)
+        large = [v for v in errors.values() if v > 1e-2]
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename != __file__:
+            for name, value in list(frame.f_locals.items()):
+                if any(abs(f - v) <= 1e-3 * v for f in _floats(value) for v in large):
+                    stolen.append(f"{frame.f_code.co_name}: {name}")
+            frame = frame.f_back
+        return errors
+
+    ps05.check_gradient_errors(gradient_errors, namespace)  # the honest answers pass
+    assert stolen == [], stolen
