@@ -370,6 +370,33 @@ SUBMISSIONS = [
         hostile=True,
     ),
     Submission(
+        "honest_habits",
+        "an honest notebook with common habits: seeds (np.random.seed, random.seed), print "
+        "options, %matplotlib inline and a plot, inspect.signature, its own helper bound to a "
+        "NumPy attribute, the word threading in a comment, and a sigmoid that runs its formula "
+        "in a thread pool: the output guard puts NumPy's and random's functions back before "
+        "every cell and the watch traces the pool's threads, and none of it costs a point",
+        edits=(
+            (
+                SIGMOID,
+                "    with concurrent.futures.ThreadPoolExecutor(2) as pool:\n"
+                "        return pool.submit(_stable, x).result()",
+            ),
+            (
+                "def sigmoid(",
+                "%matplotlib inline\n"
+                "import concurrent.futures\nimport inspect\nimport random\n\n"
+                "import matplotlib.pyplot as plt\n\n"
+                "np.random.seed(0)\nrandom.seed(0)\nnp.set_printoptions(precision=3)\n\n\n"
+                "def _stable(x):  # no threading needed here, but a pool is fine\n"
+                + SIGMOID
+                + "\n\n\nnp.stable_sigmoid = _stable\n"
+                "print(inspect.signature(_stable), np.random.rand(2), random.random())\n"
+                "plt.plot([0, 1], [0, 1])\nplt.show()\n\n\ndef sigmoid(",
+            ),
+        ),
+    ),
+    Submission(
         "debugger_quit",
         "tanh_grad raises bdb.BdbQuit, which IPython stops without an error output: nbgrader "
         "still records the execute reply's error in the cell (its Execute preprocessor), so "
