@@ -469,7 +469,14 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
     "a hair below 1", a gate that keeps, halves or "all but erases", "almost everything
     survives", a memory "forgotten in a single step" or "emptied", "in effect nothing" written,
     a memory "settled at" or "far from" its fixed point, an output gate that "drifts slowly"
-    with the input, a huge memory that "stays large"."""
+    with the input, a huge memory that "stays large"; and the words chapters 8 to 12 put on
+    numbers their code computes without asserting them before: ch8's "slightly negative" price
+    weight, negative candidate bias, forget gate that "stays high", B's candidate and gates
+    above A's, A's memory "back to about zero", the "only" of A's output gate; ch9's third line
+    "roughly level" and the spread over seeds; ch10's "No clipping was needed" and exercise
+    10.1's "almost exactly the learning rate"; ch11's returns "within a few percent" and the
+    drift forecast that loses "a little" to a dominating variance; ch12's exact 3/4 and the
+    coupled memory kept between the old one and the candidate."""
     cases = {
         "01-why-memory.md": (
             [
@@ -613,9 +620,23 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "B's line rises from about",
                 "All three give the same memories",
                 "the short-term memories end near 1 and near 0, the two day-5 prices",
+                "the candidate is $\\tanh$ of a negative bias",
+                "(the output gate's weight on the price is slightly negative)",
+                "the forget gate stays high",
+                "pushes its candidate up",
+                "and its gates open",
+                "brings A's long-term memory back to about zero",
+                "for B but only",
             ],
             [
                 "assert np.abs(h[:, -1] - y[:, 0]).max() < 0.1",
+                'assert -w_price["o"] < 0.25 * min(w_price[g] for g in "fig")',
+                'assert float(lc.gate_params(P, "g")[2][0]) < 0',
+                'assert trace["f"][:, 1:, 0].min() > 0.8',
+                'assert (trace["g"][1, :, 0] > g_A).all()',
+                'assert all((trace[k][1, 1:, 0] > trace[k][0, 1:, 0]).all() for k in "fio")',
+                "assert abs(c[0, 3]) < 0.1 * np.abs(c[0, :3]).max()",
+                'assert trace["o"][0, -1, 0] < trace["o"][1, -1, 0]',
                 'assert gap < 1e-12  # "All three give the same memories": to rounding error',
                 "assert (c[0, :-1] < 0).all() and c[1, 0] > 0 and (np.diff(c[1]) > 0).all()",
                 "assert (h[0, :-1] < 0).all() and np.abs(h[0]).max() < 0.2 and "
@@ -629,8 +650,12 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "numerical derivatives agree with the backward pass",
                 "hold exactly. Setting $W_h = 0$",
                 "far below anything that could influence training",
+                "stays roughly level across all lags",
+                "How much survives varies from one draw to the next, by a factor of at least",
             ],
             [
+                "assert lstm3_norms.max() < 10 * lstm3_norms.min()",
+                "assert spread > 10",
                 "assert rnn_norms[-1] < np.finfo(np.float64).eps * rnn_norms[0]",
                 'assert hw_gap < 1e-12  # "We can watch {eq}`eq-highway` hold exactly"',
                 "assert lstm1_norms[0] / lstm1_norms[-1] < rnn_norms[0] / rnn_norms[-1]",
@@ -645,8 +670,14 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "some dipping part of the way down. The LSTM's solid lines start at the same "
                 "height",
                 "The RNN's points are just as low at the shortest lag, then rise with the lag",
+                "No clipping was needed",
+                "moves every weight by almost exactly the learning rate, against the sign of its "
+                "gradient, however large or small that gradient is",
             ],
             [
+                'assert clipped_history["loss"] == history["loss"]',
+                'assert np.allclose(np.abs(w["w"]), adam_10.lr, rtol=0.01, atol=0)',
+                'assert (np.sign(w["w"]) == -np.sign(g["w"])).all()',
                 "assert abs(start_pred[0, 0] - start_pred[1, 0]) < 0.1 * abs(y[1, 0] - y[0, 0])",
                 "assert np.all(np.abs(starts / baseline - 1) < 0.1) and rnn_curves.min() > solved",
                 "assert (rnn_curves.min(axis=1) > 0.8 * baseline).sum() > n_seeds / 2",
@@ -661,16 +692,30 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "loop of frequent words",
                 "the text turns into random characters from the alphabet",
                 "IBM to the Nasdaq index",
+                "mostly within a few percent either way",
+                "so it loses, a little; the variance, which no constant can touch, dominates both",
             ],
             [
+                "assert np.mean(np.abs(returns) < 0.05) > 0.9",
+                "assert drift_mse < 1.05 * naive_mse",
+                "assert y[test].var() > 0.9 * max(naive_mse, drift_mse)",
                 'assert (tickers[0], tickers[-1]) == ("IBM", "^IXIC"), tickers',
                 "assert any(tail[p:] == tail[:-p] for p in range(1, 21)), cold",
                 "assert len(set(hot)) > V / 2, (hot, V)",
             ],
         ),
         "12-beyond.md": (
-            ["and the next float64: rounding error"],
-            ['assert max(diffs.values()) < 100 * np.finfo(np.float64).eps  # "rounding error"'],
+            [
+                "and the next float64: rounding error",
+                "the ratio is $3/4$ whatever $D$ and $H$ are",
+                "its memory can never leave the interval between the old memory and the candidate",
+            ],
+            [
+                'assert max(diffs.values()) < 100 * np.finfo(np.float64).eps  # "rounding error"',
+                "assert 4 * n_g == 3 * n_l",
+                "assert (np.minimum(c_old, g_t) <= c_c).all() and "
+                "(c_c <= np.maximum(c_old, g_t)).all()",
+            ],
         ),
     }
     for name, (phrases, checks) in cases.items():
