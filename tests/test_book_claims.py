@@ -912,6 +912,21 @@ def test_gru_has_three_quarters_of_the_lstm_parameters_in_pytorch_layout():
         assert n_gru * 4 == n_lstm * 3
 
 
+def test_the_courses_lstm_against_a_gru_is_not_called_slightly_different():
+    """ch12, exercise 12.1 said the course's one-bias LSTM has a ratio to a PyTorch GRU that
+    is "slightly different" from 3/4; it is 3(D + H + 2) / 4(D + H + 1), which is 1 for the
+    hand-worked unit (D = H = 1), a third more than 3/4. The solution now gives the ratio."""
+    text = " ".join(page("12-beyond.md").split())
+    assert "ratio to a PyTorch GRU is slightly different" not in text
+    assert "$3(D + H + 2) / 4(D + H + 1)$ times as many" in text
+    assert "as many for the hand-worked unit's $D = H = 1$" in text
+    for D, H in [(1, 1), (3, 7), (100, 20)]:
+        n_gru = sum(v.size for v in ex.init_gru_params(D, H, rng=0).values())
+        n_course = sum(v.size for v in lc.init_params(D, H, rng=0).values())
+        assert n_gru * 4 * (D + H + 1) == n_course * 3 * (D + H + 2)
+        assert (n_gru == n_course) == (D == H == 1)
+
+
 def test_the_two_placements_of_the_reset_gate_differ_and_both_can_hide_the_old_state(rng):
     """ch12: Cho et al.'s candidate reads (r * h) W_hn, PyTorch's r * (h W_hn + b_hn); "the two
     forms compute different functions, though in both the reset gate can hide the old state
