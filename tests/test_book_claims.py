@@ -329,6 +329,77 @@ def test_the_first_chapter_that_names_a_glossary_term_links_it():
     assert not unlinked, unlinked
 
 
+# what is not prose, for the check below: the front matter, code cells and directives, display
+# and inline maths, inline code, headings, directive options (the figures' text alternatives),
+# labels, comments and the names of roles
+NOT_PROSE = [
+    (r"\A---\n.*?\n---\n", re.S),
+    (r"```.*?\n```", re.S),
+    (r"\$\$.*?\$\$", re.S),
+    (r"\$[^$\n]+\$", 0),
+    (r"`[^`\n]*`", 0),
+    (r"^#.*$", re.M),
+    (r"^:[\w-]+:.*$", re.M),
+    (r"^\(.*\)=$", re.M),
+    (r"<!--.*?-->", re.S),
+]
+
+
+def _names_re(names) -> re.Pattern:
+    """Any of ``names`` (a plural too), as a whole word, across a line break."""
+    alternatives = [re.escape(n).replace(r"\ ", r"\s+") for n in names]
+    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")s?(?![\w-])", re.I)
+
+
+def glossary_terms_named_not_linked(text: str) -> list[str]:
+    """The glossary terms ``text``'s prose names without linking any of their names with
+    {term} anywhere in ``text``; a name inside a longer glossary name ("gate" in "forget
+    gate") does not count, nor does a symbol in maths ($\\tanh$) or code."""
+    prose = text
+    for pattern, flags in NOT_PROSE:
+        prose = re.sub(pattern, lambda m: re.sub(r"[^\n]", " ", m.group()), prose, flags=flags)
+    entries = _glossary_entries()
+    every_name = sorted({n.lower() for names in entries for n in names}, key=len, reverse=True)
+    flat = " ".join(text.split())
+    unlinked = []
+    for names in entries:
+        lowered = [n.lower() for n in names]
+        role = r"\{term\}`(?:[^`<]*<)?(?:" + "|".join(map(re.escape, lowered)) + r")>?`"
+        if re.search(role, flat, re.I):
+            continue
+        longer = [n for n in every_name if any(name in n and name != n for name in lowered)]
+        words = _names_re(longer).sub(lambda m: " " * len(m.group()), prose) if longer else prose
+        if _names_re(lowered).search(words):
+            unlinked.append(names[0])
+    return unlinked
+
+
+def test_every_chapter_links_the_glossary_terms_it_names():
+    """The glossary says "Chapters link their terms here the first time they use them", but
+    only the first chapter of the book to name a term linked it: ch7 to ch12 named the LSTM, the
+    gates, the two memories, the sigmoid, the RNN, Adam, epochs and the GRU, ch2 to ch6 the
+    LSTM, the gates and the memories, without a link, so a reader who starts at a later chapter
+    found no way to the definitions. Every chapter now links each glossary term its prose
+    names (in words, not as a symbol in maths or code) at least once, at its first mention."""
+    toc = (ROOT / "_toc.yml").read_text()
+    chapters = [f"{name}.md" for name in re.findall(r"file: book/(\d\d-[\w-]+)", toc)]
+    assert len(chapters) == 12
+    missing = {name: glossary_terms_named_not_linked(page(name)) for name in chapters}
+    assert not any(missing.values()), {k: v for k, v in missing.items() if v}
+
+
+def test_the_glossary_link_check_catches_an_unlinked_term_and_no_symbol():
+    """The check above: a term named in words and never linked is caught; one linked once, one
+    named only inside a longer term or as a symbol in maths, code or a heading is not."""
+    assert glossary_terms_named_not_linked("The forget gate keeps a share.\n") == ["Forget gate"]
+    assert (
+        glossary_terms_named_not_linked("The {term}`forget gate` keeps. The forget gate.\n") == []
+    )
+    assert glossary_terms_named_not_linked("$\\tanh(x)$ and `sigmoid(x)`\n\n# Tanh\n") == []
+    assert glossary_terms_named_not_linked("The forget\ngate.\n") == ["Forget gate"]
+    assert "Gate" not in glossary_terms_named_not_linked("The {term}`output gate` opens.\n")
+
+
 def test_tanh_is_a_stretched_sigmoid():
     """ch2, exercise 2.1: tanh(x) = 2 sigmoid(2x) - 1."""
     x = np.linspace(-30, 30, 6001)
@@ -621,7 +692,7 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "All three give the same memories",
                 "the short-term memories end near 1 and near 0, the two day-5 prices",
                 "the candidate is $\\tanh$ of a negative bias",
-                "(the output gate's weight on the price is slightly negative)",
+                "'s weight on the price is slightly negative)",
                 "the forget gate stays high",
                 "pushes its candidate up",
                 "and its gates open",
