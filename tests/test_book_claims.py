@@ -254,6 +254,11 @@ DEFINED_IN_PROSE = {
         "02-sigmoid-tanh.md",
         "*pre-activation*, the weighted sum that a layer feeds into its squashing function",
     ),
+    # ch9 wrote the gradients of the loss as derivatives of $\mathcal L$, which no page named
+    "\\mathcal L": (
+        "09-bptt.md",
+        "\\mathcal L$ (the single number that scores its outputs against the targets)",
+    ),
     # ch1's equation of the cell state was the book's first elementwise product, and the first
     # appearance of the input gate and the candidate
     "\\odot": (
