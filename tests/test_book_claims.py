@@ -780,6 +780,10 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "assert len(set(hot)) > V / 2, (hot, V)",
             ],
         ),
+        "assignments/ps02-gates.md": (
+            ["the forget and input gates shut"],
+            ['assert max(low["f"][0, 0], low["i"][0, 0]) < 1e-4'],
+        ),
         "12-beyond.md": (
             [
                 "and the next float64: rounding error",
