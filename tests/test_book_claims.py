@@ -254,6 +254,12 @@ DEFINED_IN_PROSE = {
         "02-sigmoid-tanh.md",
         "*pre-activation*, the weighted sum that a layer feeds into its squashing function",
     ),
+    # ch7's table gave the four sums as $a^f_t$, $a^g_t$, $a^i_t$, $a^o_t$, which no page had
+    # introduced
+    "a^f_t": (
+        "07-whole-cell.md",
+        "a^f_t = x_t W_{x,f} + h_{t-1} W_{h,f} + b_f$ for the forget gate",
+    ),
     # ch9 wrote the gradients of the loss as derivatives of $\mathcal L$, which no page named
     "\\mathcal L": (
         "09-bptt.md",
