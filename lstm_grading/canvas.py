@@ -21,7 +21,8 @@ course student matches, and course students with no Canvas row, are listed, neve
 Students are matched by one Canvas column (``--key``, ``SIS Login ID`` by default, often the
 e-mail address) against nbgrader's student id, ignoring case, surrounding spaces and the
 Unicode normal form (NFC), or through
-a mapping file (``--map``: a CSV with the columns ``student_id`` and ``canvas``).
+a mapping file (``--map``: a CSV with the columns ``student_id`` and ``canvas``), whose student
+ids are matched the same way.
 
 The grades come from a snapshot of the course's ``gradebook.db`` (SQLite's backup API), read by
 nbgrader's own ``Gradebook``, so totals are nbgrader's (manual grades and extra credit included)
@@ -385,17 +386,28 @@ def fill_column(
                 "column that names each student once (another --key)"
             )
         by_key[value] = row
-    mapping = mapping or {}
+    # The map's student ids are matched as the Canvas key is, ignoring case, surrounding spaces
+    # and the Unicode normal form: a map typed on one system names a folder made on another.
+    mapped_as: dict[str, str] = {}  # normalised student_id -> the map's own spelling
+    for sid in mapping or {}:
+        if _norm(sid) in mapped_as:
+            raise ValueError(
+                f"map: the student_ids {mapped_as[_norm(sid)]!r} and {sid!r} are one id (ignoring "
+                "case, surrounding spaces and the Unicode normal form); expected one row per "
+                "student"
+            )
+        mapped_as[_norm(sid)] = sid
+    mapping = {norm: mapping[sid] for norm, sid in mapped_as.items()}
     matched: dict[str, str] = {}  # normalised Canvas key -> value to write
     matched_by: dict[str, str] = {}  # normalised Canvas key -> the course student it has
     for sid in sorted(grades):
-        target = _norm(mapping.get(sid, sid))
+        target = _norm(mapping.get(_norm(sid), sid))
         if target not in by_key:
             report.unmatched_course.append(sid)
             continue
         if target in matched_by:
             other = matched_by[target]
-            mapped = sid in mapping or other in mapping
+            mapped = _norm(sid) in mapping or _norm(other) in mapping
             raise ValueError(
                 f"{'map' if mapped else 'key'}: the course students "
                 f"{other!r} and {sid!r} both match the Canvas row whose {key} is "
@@ -416,7 +428,8 @@ def fill_column(
             report.written[by_key[target][key]] = matched[target]
     report.unmatched_canvas = sorted(by_key[k][key] for k in by_key if k not in matched)
     # A map row for no student of the course maps nothing: its student matched by its own id.
-    report.unmatched_map = sorted(sid for sid in mapping if sid not in grades)
+    in_course = {_norm(sid) for sid in grades}
+    report.unmatched_map = sorted(mapped_as[n] for n in mapping if n not in in_course)
     report.unmatched_canvas += keyless
     # A key that matches nobody writes an import that changes nothing: refused instead.
     wanted = "expected the Canvas column that holds nbgrader's student ids (--key), or a --map file"
@@ -449,10 +462,10 @@ def _other_keys(
     canvas: CanvasFile, key: str, grades: dict[str, CourseGrade], mapping: dict[str, str]
 ) -> str:
     """The identification columns other than ``key`` that match some of the course's students
-    (as ``--key`` would match them), for the message of a key that matches none: a course
-    collected from Canvas by ``zip_collect`` is named by Canvas's ``ID``, which the default
-    key is not."""
-    wanted = {_norm(mapping.get(sid, sid)) for sid in grades}
+    (as ``--key`` would match them; ``mapping`` keyed by normalised student id), for the message
+    of a key that matches none: a course collected from Canvas by ``zip_collect`` is named by
+    Canvas's ``ID``, which the default key is not."""
+    wanted = {_norm(mapping.get(_norm(sid), sid)) for sid in grades}
     hits = []
     for column in ID_COLUMNS:
         if column != key and column != "Student" and column in canvas.header:

@@ -685,3 +685,53 @@ def test_an_id_matches_canvas_whatever_its_unicode_normal_form(course):
     report = canvas.export_canvas(course / "Grades-LSTM.csv", course, "ps01", "Problem set 1", out)
     assert report.written.get(nfc) == "8", report
     assert nfd not in report.unmatched_course
+
+
+def test_a_map_names_a_student_whatever_the_case_spaces_and_unicode_form(course):
+    """The map's student_id is matched as --key matches Canvas's column. Found in an
+    instructor's walk: a folder "José García" (composed, NFC) and a map typed with the
+    decomposed "é" (NFD, as macOS writes it), or in other case with a stray space, were
+    listed as "in the map file but not in the course (a typo?)" beside "in the course but not
+    in the Canvas file": the two ids look the same on the screen, and the grade was left out."""
+    sid = unicodedata.normalize("NFC", "José García")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.add_student(sid)
+        with gb.db.no_autoflush:
+            gb.add_submission("ps01", sid)
+        for cell, score in [("test_a", 7.0), ("test_b", 1.0)]:
+            grade = gb.find_grade(cell, "ps01", "ps01", sid)
+            grade.auto_score, grade.needs_manual_grade = score, False
+        gb.db.commit()
+    (course / "Grades-LSTM.csv").write_text(
+        CANVAS_EXPORT + '"García, José",1005,S1005,jgarcia@uni.example,LSTM 101,,,,,,,,\n',
+        encoding="utf-8",
+    )
+    out = course / "import.csv"
+    for written in [unicodedata.normalize("NFD", sid), " josé garcía "]:
+        assert written.strip() != sid
+        (course / "map.csv").write_text(f"student_id,canvas\n{written},1005\n", encoding="utf-8")
+        report = canvas.export_canvas(
+            course / "Grades-LSTM.csv",
+            course,
+            "ps01",
+            "Problem set 1",
+            out,
+            key="ID",
+            mapping=course / "map.csv",
+        )
+        assert report.written.get("1005") == "8", (written, report)
+        assert report.unmatched_map == [] and sid not in report.unmatched_course
+    # Two rows for one student, as the matching sees it: refused, naming both spellings.
+    (course / "map.csv").write_text(
+        f"student_id,canvas\n{sid},1005\n{sid.upper()},1006\n", encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match=r"^map: the student_ids 'José García' and 'JOSÉ GARCÍA'"):
+        canvas.export_canvas(
+            course / "Grades-LSTM.csv",
+            course,
+            "ps01",
+            "Problem set 1",
+            out,
+            key="ID",
+            mapping=course / "map.csv",
+        )
