@@ -146,6 +146,39 @@ def merge(gb, assignment: str, student: str, private_db: Path | None, timestamp)
     return None if failed else total
 
 
+HAND_GRADE_KEPT = "hand grade kept from an earlier grading"
+
+
+def hand_grades_kept(gb, assignment: str, student: str) -> str:
+    """The note for a submission graded again whose gradebook keeps scores given by hand, or "".
+
+    nbgrader's rule, which :func:`merge` follows: a manual score outlives a new autograde, and
+    flags its cell for review. The row's score is the autograded total, ``grades.csv`` the
+    total with the hand scores (``needs grading``), so the row says which cells differ and what
+    to do, as the table alone showed a full score and the CSV a lower one, without a word.
+    The note is the regrading run's: an unchanged row of a later run leaves it out, as the
+    instructor may have reviewed the cell since.
+    """
+    from nbgrader.api import MissingEntry
+
+    try:
+        sub = gb.find_submission(assignment, student)
+    except MissingEntry:
+        return ""
+    kept = [
+        f"{g.name} {g.manual_score:g} of {g.max_score:g} (autograded {g.auto_score or 0:g})"
+        for nb in sub.notebooks
+        for g in nb.grades
+        if g.manual_score is not None
+    ]
+    if not kept:
+        return ""
+    return (
+        f"{HAND_GRADE_KEPT}: {', '.join(kept)}; grades.csv counts it and "
+        "says needs grading until you review it in the formgrader"
+    )
+
+
 def max_score(course: Path, assignment: str) -> float | None:
     """The assignment's maximum score, or None if it is not in the gradebook."""
     from nbgrader.api import Gradebook, MissingEntry

@@ -375,6 +375,7 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
                 private = job.gradebook(tmp, gradebook_merge.shape(course / "gradebook.db"))
             with disk.quiet_gradebook(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
                 total = gradebook_merge.merge(gb, assignment, student, private, timestamp)
+                kept = gradebook_merge.hand_grades_kept(gb, assignment, student)
         dest = course / "autograded" / student / assignment
         gaps, seconds = run.gaps, result.get("seconds", 0.0)
         if total is None:
@@ -395,7 +396,7 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
         notes += result.get("return_notes", [])
         budget = int(run.limits.return_mb * MIB)
         notes += gradebook_merge.install_autograded(job.auto_fd, dest, budget, run.notebooks)
-        notes += job.notebook_notes(run.notebooks) + job.problems
+        notes += job.notebook_notes(run.notebooks) + job.problems + ([kept] if kept else [])
         return Outcome(student, "graded", total, run.max_score, "", "", notes, flags, gaps, seconds)
 
 
@@ -599,8 +600,14 @@ def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str)
                 "unchanged",
                 entry.get("score"),
                 max_score,
-                notes=list(entry.get("notes", [])),  # copies: this run's notes stay out of
-                flags=list(entry.get("flags", [])),  # the manifest's record of the grading
+                # Copies: this run's notes stay out of the manifest's record of the grading.
+                # A hand grade kept was news for the run that regraded; reviewed since, maybe.
+                notes=[
+                    n
+                    for n in entry.get("notes", [])
+                    if not n.startswith(gradebook_merge.HAND_GRADE_KEPT)
+                ],
+                flags=list(entry.get("flags", [])),
                 sandbox=entry.get("sandbox", gaps),
             )
         else:

@@ -1520,6 +1520,56 @@ def test_a_run_reads_the_gradebooks_marks_once_and_a_grade_changed_meanwhile_is_
     assert run() == {"ann": ("unchanged", ""), "bob": ("unchanged", "")}  # written: not again
 
 
+def test_a_regraded_submission_that_keeps_a_hand_grade_says_so_on_its_row(
+    tmp_path, empty_gradebook
+):
+    """instructor guide, How to run it: a submission graded again keeps a score given by hand
+    (nbgrader's rule) and is `needs grading` in grades.csv. Found in an instructor's walk: a
+    student graded 8/10, given 1 of 2 by hand on a test, resubmitted a correct notebook; the
+    run's table said `graded 10/10` with no note, grades.csv 9.0 and `needs grading`, the new
+    feedback page the old hand score: nothing in the run's output said to review it. Now its
+    row names the cell, the hand score and the new autograded one. A regrade without a hand
+    grade has no such note."""
+    from nbgrader.api import Gradebook
+    from small_course import NB, graded_result, make_course
+
+    guide = flat("instructor-guide")
+    assert "its row says so, naming each such cell with its hand and its new autograded score" in (
+        guide
+    )
+    notebook = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    course = make_course(tmp_path / "course", empty_gradebook, notebook)
+    (course / "submitted" / "bob" / "ps01").mkdir(parents=True)
+
+    def graded(version: int) -> parallel.Outcome:
+        (course / "submitted" / "bob" / "ps01" / NB).write_text(notebook + " " * version)
+        run, manifest, submissions, _, todo = parallel._plan(course, "ps01", Limits(), False, "")
+        assert list(todo) == ["bob"]  # a new, or changed, submission
+        result = graded_result(course, tmp_path / f"out{version}", "bob", notebook)
+        return parallel._merge_result(run, manifest, "bob", todo["bob"], result, submissions["bob"])
+
+    first = graded(1)
+    assert (first.status, first.score) == ("graded", 7.0)
+    assert not [n for n in first.notes if "hand" in n]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("test_f", "ps01", "ps01", "bob")
+        grade.manual_score, grade.needs_manual_grade = 4.0, False  # as the formgrader saves it
+        gb.db.commit()
+    again = graded(2)
+    assert (again.status, again.score) == ("graded", 7.0)  # the autograded total, as before
+    assert (
+        "hand grade kept from an earlier grading: test_f 4 of 10 (autograded 7); grades.csv "
+        "counts it and says needs grading until you review it in the formgrader"
+    ) in again.notes
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        sub = gb.find_submission("ps01", "bob")
+        assert (sub.score, sub.needs_manual_grade) == (4.0, True)  # what grades.csv exports
+    # The next run takes the submission as unchanged: the note was the regrading run's news.
+    _, _, _, outcomes, todo = parallel._plan(course, "ps01", Limits(), False, "")
+    assert todo == {} and outcomes["bob"].status == "unchanged"
+    assert not [n for n in outcomes["bob"].notes if "hand" in n], outcomes["bob"].notes
+
+
 # nbgrader's add_submission: SQLAlchemy 2's warning that nbgrader_config.py also leaves out
 @pytest.mark.filterwarnings(r"ignore:Object of type <Submitted\w+> not in session")
 def test_the_marks_a_page_is_written_from_change_with_a_grade_or_comment_given_by_hand(
