@@ -172,7 +172,9 @@ def _diagnose(fd: int, notebooks: tuple[str, ...]) -> str:
         kind = _kind(fd, name)
         if kind == "missing":
             others = ", ".join(repr(n) for n in found if n not in notebooks)
-            return f"no notebook named {name}" + (f"; found {others}" if others else "")
+            # What to do, in the row: the guide's advice (a renamed submission is a changed one).
+            fix = f": rename the one meant to {name} in the submitted folder and run again"
+            return f"no notebook named {name}" + (f"; found {others}{fix}" if others else "")
         if kind != "file":
             return f"{name} is {kind}, not {_not_a_file(kind)}: not read, not graded"
         data = _read(fd, name, MAX_NOTEBOOK_BYTES)

@@ -478,7 +478,10 @@ def test_the_run_key_changes_with_the_source_the_config_and_the_limits(tmp_path)
 def test_diagnosis_names_the_first_real_problem(tmp_path):
     names = ("ps01.ipynb",)
     (tmp_path / "ps01 (1).ipynb").write_text("{}")
-    assert diagnose(tmp_path, names) == "no notebook named ps01.ipynb; found 'ps01 (1).ipynb'"
+    assert diagnose(tmp_path, names) == (
+        "no notebook named ps01.ipynb; found 'ps01 (1).ipynb': rename the one meant to "
+        "ps01.ipynb in the submitted folder and run again"
+    )
     (tmp_path / "ps01.ipynb").write_bytes(b'{"cells": ["caf\xe9"]}')
     # the byte after '{"cells": ["caf', which is 15 bytes long
     assert diagnose(tmp_path, names) == "ps01.ipynb is not valid UTF-8 at byte 15"
@@ -1096,7 +1099,10 @@ def test_a_notebook_the_assignment_does_not_have_is_noted_once_not_cell_by_cell(
         [],
     )
     (mine / NB).unlink()
-    assert diagnose(mine, (NB,)) == f"no notebook named {NB}; found 'copy.ipynb'"
+    assert diagnose(mine, (NB,)) == (
+        f"no notebook named {NB}; found 'copy.ipynb': rename the one meant to {NB} in the "
+        "submitted folder and run again"
+    )
     assert static_checks(mine, release)[0] == [
         "copy.ipynb is not a notebook of the assignment: not graded"
     ]

@@ -652,7 +652,8 @@ def test_reasons_and_unusual_student_ids(ps01_course, tmp_path):
         assert course.feedback_html(student, A)
     assert "cell test_tanh turned into markdown" in row(summary, "markdown")["notes"]
     assert row(summary, "renamed")["reason"] == (
-        f"no notebook named {A}.ipynb; found '{A} (1).ipynb'"
+        f"no notebook named {A}.ipynb; found '{A} (1).ipynb': rename the one meant to {A}.ipynb "
+        "in the submitted folder and run again"
     )
     assert row(summary, "latin1")["reason"] == (f"{A}.ipynb is not valid UTF-8 at byte {at}")
     assert row(summary, "linked")["status"] == "refused"
