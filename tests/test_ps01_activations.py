@@ -12,9 +12,12 @@ from assignment_suite import (
     Submission,
     log_of_students,
     shares_of,
+    solution_namespace,
     visible_failure,
 )
 from course import SOLUTIONS
+
+from lstm_grading.hidden import ps01
 
 NOTEBOOK = SOLUTIONS / "ps01_activations" / "ps01_activations.ipynb"
 SIGMOID = (
@@ -533,3 +536,54 @@ def test_the_tanh_grad_test_names_the_square_misplaced():
         "tanh_grad disagrees with a finite difference: that is (1 - tanh(x)) ** 2; square tanh(x) "
         "alone: 1 - tanh(x) ** 2"
     ), message
+
+
+def test_a_value_right_to_float32_precision_is_shown_in_full_and_named():
+    """Found in a student's walk: tanh computed from a float32 exp(-|x|) was told "tanh(2) should
+    be 0.964..., got 0.9640275730600751", a value that seems to agree; the test now prints the
+    expected value in full, the tolerance, and that the result is right to only 7 digits."""
+    message = visible_failure(
+        NOTEBOOK,
+        "test_tanh",
+        ("    w = z * z  # exp", "    z = z.astype(np.float32)\n    w = z * z  # exp"),
+    )
+    assert message is not None and message.startswith(
+        "tanh(2) should be 0.9640275800758169 (to within 1e-9), got 0.96402757"
+    ), message
+    assert message.endswith(
+        ": right to only about 7 digits: was something computed in float32, or a constant rounded?"
+    ), message
+
+
+def test_a_value_far_off_gets_no_float32_hint():
+    """The 7-digit hint is given only for values within 1e-6: a sign flipped is not rounding."""
+    message = visible_failure(
+        NOTEBOOK,
+        "test_sigmoid",
+        (
+            "    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))",
+            "    return np.where(x >= 0, z / (1.0 + z), 1.0 / (1.0 + z))",
+        ),
+    )
+    assert message is not None and message.startswith(
+        "sigmoid(10) should be 0.9999546021312976 (to within 1e-9), got 4.5397868702434"
+    ), message
+    assert "7 digits" not in message, message
+
+
+@pytest.mark.parametrize("grade_id", ["test_sigmoid_grad", "test_tanh_grad"])
+def test_an_integer_result_is_not_blamed_on_float32(grade_id):
+    """Found in a student's walk: a derivative cast with .astype(int) was told "got int64:
+    float32 keeps only about 7 digits", a hint about another dtype; visible and hidden."""
+    name = grade_id[5:]
+    old = "    return s * (1.0 - s)" if name == "sigmoid_grad" else "    return 1.0 - t * t"
+    edit = (old, old.replace("return ", "return (") + ").astype(int)")
+    want = f"{name} should return float64 for float64 inputs, got int64: an integer array drops"
+    message = visible_failure(NOTEBOOK, grade_id, edit)
+    assert message is not None and message.startswith(want), message
+    assert "float32" not in message, message
+    namespace = solution_namespace(NOTEBOOK, edit)
+    check = {"sigmoid_grad": ps01.check_sigmoid_grad, "tanh_grad": ps01.check_tanh_grad}[name]
+    with pytest.raises(AssertionError, match=want) as err:
+        check(namespace[name], namespace)
+    assert "float32" not in str(err.value)

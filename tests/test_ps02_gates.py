@@ -6,8 +6,9 @@ tests/assignment_suite.py for what is checked.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from assignment_suite import GradedAssignment, Submission, visible_failure
+from assignment_suite import GradedAssignment, Submission, solution_namespace, visible_failure
 from course import SOLUTIONS
 
 NOTEBOOK = SOLUTIONS / "ps02_gates" / "ps02_gates.ipynb"
@@ -398,3 +399,53 @@ def test_the_gate_tests_name_the_weights_swapped(gate, squash, grade_id, mistake
         f"x goes with Wx_{gate}, h_prev with Wh_{gate} (gate_params returns them in the order Wx, "
         "Wh, b)"
     ), message
+
+
+@pytest.mark.parametrize(
+    ("grade_id", "old", "cast", "says"),
+    [
+        (
+            "test_hidden_update",
+            "    return o * tanh(c)",
+            "np.float32",
+            "got float32: float32 keeps only about 7 digits",
+        ),
+        (
+            "test_hidden_update",
+            "    return o * tanh(c)",
+            "int",
+            "got int64: an integer array drops every fraction",
+        ),
+        (
+            "test_cell_update",
+            "    return f * c_prev + i * g",
+            "int",
+            "got int64: an integer array drops every fraction",
+        ),
+    ],
+)
+def test_an_update_of_the_wrong_dtype_is_named(grade_id, old, cast, says):
+    """Found in a student's walk: hidden_update cast to float32 was told "with o = 1, h should
+    be tanh(c), inside [-1, 1]; got [[0.9999092 ...]]: squash c with tanh" (1.0 + 1e-12 is 1.0
+    in float32, so a right tanh(40) = 1.0 failed the bound), and an update cast to int "got 0"
+    or "got 2"; the dtype is now checked right after the hand-worked value's shape."""
+    new = old.replace("return ", "return (") + f").astype({cast})"
+    message = visible_failure(NOTEBOOK, grade_id, (old, new))
+    name = grade_id[5:]
+    assert message == f"{name} should return float64 for float64 inputs, {says}", message
+
+
+def test_a_gate_of_an_integer_dtype_is_not_blamed_on_float32():
+    """check_gate_on_batch named any dtype but float64 with "float32 keeps only about 7
+    digits"; an integer result is told it drops the fractions."""
+    check = solution_namespace(NOTEBOOK)["check_gate_on_batch"]
+
+    def int_gate(x, h_prev, params):
+        return np.zeros((x.shape[0], params["Wh"].shape[0]), dtype=int)
+
+    with pytest.raises(AssertionError) as err:
+        check(int_gate, "f", np.tanh)
+    assert str(err.value) == (
+        "int_gate should return float64 for float64 inputs, got int64: an integer array drops "
+        "every fraction"
+    )

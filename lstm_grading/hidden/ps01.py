@@ -60,8 +60,14 @@ def _check(fn, name: str) -> None:
         got = None
     if type(got) is np.ndarray and got.shape == x.shape and got.dtype != np.float64:
         raise AssertionError(
-            f"{name} should return float64 for float64 inputs, got {got.dtype}: float32 keeps "
-            "only about 7 digits"
+            f"{name} should return float64 for float64 inputs, got {got.dtype}"
+            + (
+                ": float32 keeps only about 7 digits"
+                if got.dtype == np.float32
+                else ": an integer array drops every fraction"
+                if got.dtype.kind in "iub"
+                else ""
+            )
         )
     try:
         check_activation(fn, name)
