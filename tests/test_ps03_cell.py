@@ -423,3 +423,30 @@ def test_the_shapes_test_names_a_missing_return():
     assert message == (
         "lstm_step_forward should return (h, c, cache), got None (is the return missing?)"
     ), message
+
+
+@pytest.mark.parametrize("grade_id", ["test_step_c", "test_step_h"])
+def test_the_value_tests_name_c_prev_changed_in_place(grade_id):
+    """Found in a student's walk: c built in c_prev's own array (c_prev *= f; c_prev += i * g)
+    was told "on a batch, c should be f * c_prev + i * g ...; got [...], expected [...]", the
+    expectation computed from the c_prev the step had changed: the right values were blamed.
+    The hidden tests named it; the visible ones now do too."""
+    edit = (C, "    c_prev *= f\n    c_prev += i * g\n    c = c_prev")
+    message = assignment_suite.visible_failure(NOTEBOOK, grade_id, edit)
+    assert message is not None and message.startswith(
+        "lstm_step_forward changed its argument c_prev in place"
+    ), message
+
+
+def test_a_hidden_value_check_names_a_float32_result():
+    """Found in a student's walk: h cast to float32 for float64 inputs lost test_step_h's hidden
+    points with only "1 of 1 values differ from the reference ... got 0.2594943642616272,
+    expected 0.25949436841615103"; the message now says the result is float32."""
+    edit = (H_LINE, "    h = (o * tanh_c).astype(np.float32)")
+    step = assignment_suite.solution_namespace(NOTEBOOK, edit)["lstm_step_forward"]
+    with pytest.raises(AssertionError, match="values differ from the reference") as err:
+        ps03.check_h(step)
+    assert str(err.value).endswith(
+        "is float32, right to only about 7 digits: float64 inputs must give a float64 result "
+        "(was it computed in float32, or cast with .astype(np.float32)?)"
+    ), err.value

@@ -164,9 +164,26 @@ def names_global_data(check):
 
 
 def close(actual, expected, what: str, dtype=np.float64, **tolerances) -> None:
-    """``assert_close`` with the tolerance of ``dtype`` (float32 or float64)."""
+    """``assert_close`` with the tolerance of ``dtype`` (float32 or float64). Values that
+    differ because ``actual`` was computed in float32 where float64 was wanted are told so:
+    the gap is float32's rounding, not a wrong formula."""
     __tracebackhide__ = True
-    assert_close(actual, expected, what=what, **{**tol(dtype), **tolerances})
+    try:
+        assert_close(actual, expected, what=what, **{**tol(dtype), **tolerances})
+    except AssertionError as err:
+        if (
+            np.dtype(dtype) == np.float64
+            and isinstance(actual, np.ndarray)
+            and actual.dtype == np.float32
+            and np.shape(actual) == np.shape(expected)
+            and bool(np.allclose(actual, expected, **F32))
+        ):
+            raise AssertionError(
+                f"{err}; {what} is float32, right to only about 7 digits: float64 inputs must "
+                "give a float64 result (was it computed in float32, or cast with "
+                ".astype(np.float32)?)"
+            ) from None
+        raise
 
 
 def close_or_named(
