@@ -506,3 +506,77 @@ def test_the_values_test_names_an_hs_of_the_wrong_shape(returned, got):
     assert message == (
         f"hs should have shape (N, T, H) = (3, 4, 3), got {got}; the shapes test above says more"
     ), message
+
+
+NOTEBOOK = SOLUTIONS / "ps04_unrolling" / "ps04_unrolling.ipynb"
+STORE = "    hs = np.empty((N, T, H))\n"
+
+
+@pytest.mark.parametrize("grade_id", FORWARD_CELLS)
+def test_the_forward_tests_name_an_hs_in_float32(grade_id):
+    """Found in a student's walk: hs made with dtype=np.float32 passed both visible forward
+    tests and lost both cells' hidden points ("should be float64 like the inputs"); the visible
+    tests now check the dtype too."""
+    from assignment_suite import visible_failure
+
+    edit = (STORE, STORE.replace("(N, T, H))", "(N, T, H), dtype=np.float32)"))
+    message = visible_failure(NOTEBOOK, grade_id, edit)
+    assert message is not None and message.startswith(
+        "hs should be float64 for float64 inputs, got float32"
+    ), message
+    forward = solution_namespace(NOTEBOOK, edit)["lstm_forward"]
+    check = ps04.check_shapes if grade_id.endswith("shapes") else ps04.check_values
+    with pytest.raises(AssertionError, match="should be float64 like the inputs, got float32"):
+        check(forward)
+
+
+def test_the_hand_worked_test_names_float32_weights_as_the_hidden_test_does():
+    """Found in a student's walk: hand_worked_params with dtype=np.float32 passed the visible
+    test and lost all of the cell's hidden points; both now name the dtype."""
+    from assignment_suite import visible_failure
+
+    b = '        "b": np.array([table[k][2] for k in GATES]),'
+    edit = (b, b.replace("]),", "], dtype=np.float32),"))
+    message = visible_failure(NOTEBOOK, "test_hand_worked_params", edit)
+    assert message == (
+        "params['b'] should be float64, NumPy's default, got float32, which does not hold the "
+        "table's numbers exactly (0.6200000047683716 for a 0.62): leave out the dtype"
+    ), message
+    params = solution_namespace(NOTEBOOK, edit)["hand_worked_params"]
+    with pytest.raises(AssertionError, match=r"params\['b'\] should be float64"):
+        ps04.check_hand_worked_params(params)
+
+
+@pytest.mark.parametrize("key", ["Wx", "Wh"])
+def test_the_hand_worked_test_names_weights_in_another_order(key):
+    """Found in a student's walk: Wx built in PyTorch's order (i, f, g, o) with b right was told
+    "Wx should hold the weights on the input x", which it does; the test now says the weights
+    are right but in another order."""
+    from assignment_suite import visible_failure
+
+    row = f'        "{key}": np.array([[table[k][{int(key == "Wh")}] for k in GATES]]),'
+    edit = (row, row.replace("in GATES", 'in "ifgo"'))
+    message = visible_failure(NOTEBOOK, "test_hand_worked_params", edit)
+    assert message is not None and message.startswith(f"{key} should hold the weights "), message
+    assert message.endswith(
+        "; those are the right weights in another order: put the input gate's first, then the "
+        "forget gate's, the output gate's and the candidate's, as in b"
+    ), message
+
+
+def test_the_text_says_the_hidden_shapes_test_wants_the_values():
+    """Found in a student's walk: a loop that does not carry the state passed the visible shapes
+    test and lost its 2 hidden points too (check_shapes compares hs with the reference), which
+    the notebook did not say; its introduction now does, as problem set 3's does."""
+    import json
+
+    edit = (
+        "        h, c, step_cache = lstm_step_forward(x[:, t], h, c, params)",
+        "        hs[:, t], _, step_cache = lstm_step_forward(x[:, t], h, c, params)\n"
+        "        cache.append(step_cache)\n        continue",
+    )
+    forward = solution_namespace(NOTEBOOK, edit)["lstm_forward"]
+    with pytest.raises(AssertionError, match="values differ from the reference"):
+        ps04.check_shapes(forward)
+    intro = "".join(json.loads(NOTEBOOK.read_text())["cells"][0]["source"])
+    assert "the shapes test also wants `hs` right" in " ".join(intro.split()), intro
