@@ -923,3 +923,33 @@ def test_no_expected_error_waits_in_a_frame_above_gradient_errors():
 
     ps05.check_gradient_errors(gradient_errors, namespace)  # the honest answers pass
     assert stolen == [], stolen
+
+
+def test_the_numerical_gradient_test_names_an_int_index_over_a_2d_x():
+    """Found in a student's walk: for k in range(x.size) with x[k] (rows of a 2-D x, not its
+    entries) stopped the visible test on a bare "IndexError: index 2 is out of bounds for axis
+    0 with size 2"; the test now says how to visit every entry."""
+    message = assignment_suite.visible_failure(
+        NOTEBOOK,
+        "test_numerical_gradient",
+        ("    for k in np.ndindex(x.shape):", "    for k in range(x.size):"),
+    )
+    assert message is not None and message.startswith(
+        "numerical_gradient raised IndexError (index 2 is out of bounds"
+    ), message
+    assert "for k in np.ndindex(x.shape)" in message, message
+
+
+def test_the_visible_gradient_check_refuses_a_one_sided_rel_error_as_the_hidden_one_does():
+    """Found in a student's walk: rel_error as |a - b| / |a| (one-sided) lost test_rel_error and,
+    hidden only, test_gradient_check, whose visible checks (a report above 1e-3 and 1e-2) it
+    passed; the visible test now also wants the exact error of dWh 1% off, 0.01 / 2.01."""
+    one_sided = (REL_ERROR, REL_ERROR.replace("np.abs(a) + np.abs(b)", "np.abs(a)"))
+    message = assignment_suite.visible_failure(NOTEBOOK, "test_gradient_check", one_sided)
+    assert message is not None and message.startswith(
+        "with every entry of dWh 1% off, each entry's relative error is 0.01 / 2.01 = 0.004975, "
+        "but gradient_errors reports 0.0099"
+    ), message
+    namespace = assignment_suite.solution_namespace(NOTEBOOK, one_sided)
+    with pytest.raises(AssertionError, match="but that gradient's largest relative error is"):
+        ps05.check_gradient_errors(namespace["gradient_errors"], namespace)
