@@ -949,3 +949,43 @@ def test_the_adam_test_names_the_one_bias_correction_left_out(corrected, left_ou
     ), message
     assert f"]: that is {size}, the step with {corrected} bias-corrected" in message, message
     assert hint in message, message
+
+
+def test_the_clipping_test_names_clipped_gradients_returned_as_a_list():
+    """Found in a student's walk: the clipped gradients returned as a list of arrays stopped the
+    visible test on a bare "TypeError: unhashable type: 'numpy.ndarray'" (its set(clipped));
+    the test now says a dict with the keys of grads is wanted."""
+    edit = (
+        "    return {k: g * scale for k, g in grads.items()}, norm",
+        "    return [g * scale for g in grads.values()], norm",
+    )
+    message = assignment_suite.visible_failure(NOTEBOOK, "test_clip_grad_norm", edit)
+    assert message is not None and message.startswith(
+        "clip_grad_norm should return the clipped gradients as a dict with the keys of grads, "
+        "got a list"
+    ), message
+
+
+def test_the_clipping_test_refuses_the_grads_dict_itself_as_the_hidden_one_does():
+    """Found in a student's walk: below max_norm, `return grads, norm` passed the visible test
+    and lost the cell's hidden points ("returned the grads dict itself"); both now say so."""
+    edit = ("        return dict(grads), norm", "        return grads, norm")
+    message = assignment_suite.visible_failure(NOTEBOOK, "test_clip_grad_norm", edit)
+    assert message is not None and message.startswith(
+        "below max_norm, clip_grad_norm returned the grads dict itself"
+    ), message
+    clip = assignment_suite.solution_namespace(NOTEBOOK, edit)["clip_grad_norm"]
+    with pytest.raises(AssertionError, match="returned the grads dict itself"):
+        ps06.check_clip_grad_norm(clip)
+
+
+def test_the_adam_test_names_a_first_step_right_to_float32_precision():
+    """Found in a student's walk: m kept in float32 was told "the first step should be ... =
+    -0.075, got -0.07500000298023224", a value that seems to agree; the 7 digits are named."""
+    m = "            self.m[k] = self.beta1 * self.m.get(k, 0.0) + (1 - self.beta1) * g\n"
+    edit = (m, m.replace(" = ", " = (").replace(" * g\n", " * g).astype(np.float32)\n"))
+    message = assignment_suite.visible_failure(NOTEBOOK, "test_adam", edit)
+    assert message is not None and message.endswith(
+        "got -0.07500000298023224: right to only about 7 digits: were m or v (or the step) "
+        "computed in float32?"
+    ), message
