@@ -4,10 +4,14 @@ Wall-clock speed is reported by benchmarks/bench_training.py; these tests assert
 correctness and a bounded amount of work (epochs), never seconds.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import lstm_core as lc
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -178,6 +182,30 @@ def test_adam_takes_the_steps_of_kingma_and_bas_algorithm():
     opt.step(p, {"w": np.array([-2.0])})
     assert p["w"][0] == pytest.approx(0.92 + 0.08 / 3, rel=1e-12)
     assert opt.t == 2
+
+
+def test_a_sudden_large_gradient_makes_adams_step_a_few_times_the_learning_rate():
+    """The glossary says Adam's step is about the learning rate, "which a sudden large gradient
+    can make a few times larger" (chapter 10 gives the bound of Kingma and Ba, 2015, section
+    2.1: (1 - beta1) / sqrt(1 - beta2) times the learning rate). Measured with lc.Adam's
+    defaults: a weight whose gradients were tiny for 20000 steps, then one gradient of 1.
+    After that many steps both bias corrections are 1 to within 1e-8 (0.999 ** 20000 is about
+    2e-9), and the moments hold
+    (1 - beta1) g and (1 - beta2) g^2, so the step is that bound, here 0.1 / sqrt(0.001) = 3.16
+    times the learning rate: a few times, not an order of magnitude."""
+    glossary = (BOOK / "glossary.md").read_text()
+    assert "which a sudden large gradient can make a few times\n  larger" in glossary
+    opt = lc.Adam(lr=1e-3)
+    p = {"w": np.zeros(1)}
+    tiny = {"w": np.array([1e-12])}
+    for _ in range(20000):
+        opt.step(p, tiny)
+    before = p["w"][0]
+    opt.step(p, {"w": np.array([1.0])})
+    ratio = abs(p["w"][0] - before) / opt.lr
+    bound = (1 - opt.beta1) / np.sqrt(1 - opt.beta2)
+    assert ratio == pytest.approx(bound, rel=1e-6)
+    assert 2 < ratio < 5  # "a few times larger"
 
 
 def test_fit_clips_the_gradient_to_clip_norm():
