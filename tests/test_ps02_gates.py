@@ -449,3 +449,31 @@ def test_a_gate_of_an_integer_dtype_is_not_blamed_on_float32():
         "int_gate should return float64 for float64 inputs, got int64: an integer array drops "
         "every fraction"
     )
+
+
+@pytest.mark.parametrize(
+    ("gate", "squash", "name"),
+    [
+        ("f", "sigmoid", "forget_gate"),
+        ("i", "sigmoid", "input_gate"),
+        ("g", "tanh", "candidate_memory"),
+        ("o", "sigmoid", "output_gate"),
+    ],
+)
+def test_a_gate_of_an_integer_dtype_is_named_before_its_value(gate, squash, name):
+    """Found in review: a gate cast with .astype(int) was told "the forget gate of the hand-worked
+    step should be sigmoid(5.95) = 0.997401, got 0; that is no block's sum squashed by sigmoid or
+    tanh" (the hand-worked value came before check_gate_on_batch's dtype check), while the hidden
+    check_gate names the dtype first; the visible cells now check the dtype after the shape."""
+    body = gate_body(gate, squash)
+    edit = (body, body.replace("return ", "return (") + ").astype(int)")
+    message = visible_failure(NOTEBOOK, f"test_{name}", edit)
+    assert message == (
+        f"{name} should return float64 for float64 inputs, got int64: an integer array drops "
+        "every fraction"
+    ), message
+    fn = solution_namespace(NOTEBOOK, edit)[name]
+    from lstm_grading.hidden import ps02
+
+    with pytest.raises(AssertionError, match="should be float64 like the inputs, got int64"):
+        ps02.check_gate(fn, gate)
