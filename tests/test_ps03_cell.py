@@ -450,3 +450,58 @@ def test_a_hidden_value_check_names_a_float32_result():
         "is float32, right to only about 7 digits: float64 inputs must give a float64 result "
         "(was it computed in float32, or cast with .astype(np.float32)?)"
     ), err.value
+
+
+HIDDEN_CHECKS = {
+    "test_step_shapes": ps03.check_shapes,
+    "test_step_gates": ps03.check_gates,
+    "test_step_c": ps03.check_c,
+    "test_step_h": ps03.check_h,
+    "test_step_batch": ps03.check_batch,
+    "test_step_float32": ps03.check_float32,
+    "test_step_cache": ps03.check_cache,
+}
+
+
+@pytest.mark.parametrize("grade_id", STEP_CELLS)
+@pytest.mark.parametrize(
+    ("returned", "got"),
+    [("h, c", "a tuple of length 2"), ("[h, c, cache]", "a list of length 3")],
+)
+def test_every_step_test_names_a_return_other_than_the_tuple(grade_id, returned, got):
+    """Found in review: a step returning (h, c), or [h, c, cache], was named only by
+    test_step_shapes; the six later cells stopped on a bare "ValueError: not enough values to
+    unpack (expected 3, got 2)" (or passed, for the list) while their hidden tests refused it.
+    Every cell now runs the step through the tools cell's run_step, which names the form."""
+    edit = ("    return h, c, cache", f"    return {returned}")
+    message = assignment_suite.visible_failure(NOTEBOOK, grade_id, edit)
+    assert message == f"lstm_step_forward should return (h, c, cache), got {got}", message
+    step = assignment_suite.solution_namespace(NOTEBOOK, edit)["lstm_step_forward"]
+    with pytest.raises(AssertionError, match=r"should return the tuple \(h, c, cache\)"):
+        HIDDEN_CHECKS[grade_id](step)
+
+
+@pytest.mark.parametrize("grade_id", STEP_CELLS)
+def test_every_step_test_names_c_prev_changed_in_place(grade_id):
+    """Found in review: c built in c_prev's own array passed test_step_shapes, test_step_gates
+    and test_step_float32 (and test_step_cache told "cache["c_prev"] holds the new memory"),
+    whose hidden tests refuse it ("changed its argument c_prev in place"); run_step names it in
+    every cell."""
+    edit = (C, "    c_prev *= f\n    c_prev += i * g\n    c = c_prev")
+    message = assignment_suite.visible_failure(NOTEBOOK, grade_id, edit)
+    assert message == (
+        "lstm_step_forward changed its argument c_prev in place (c_prev *= f, np.multiply(f, "
+        "c_prev, out=c_prev)); compute a new array, c = f * c_prev + i * g"
+    ), message
+    step = assignment_suite.solution_namespace(NOTEBOOK, edit)["lstm_step_forward"]
+    with pytest.raises(AssertionError, match="changed its argument c_prev in place"):
+        HIDDEN_CHECKS[grade_id](step)
+
+
+def test_every_step_test_names_a_params_array_changed_in_place():
+    """The same for params: a bias scaled in place is named by its key in the visible cells."""
+    edit = (SUM, '    params["b"] *= 1.0001\n' + SUM)
+    message = assignment_suite.visible_failure(NOTEBOOK, "test_step_gates", edit)
+    assert message == (
+        "lstm_step_forward changed its argument params['b'] in place; compute new arrays instead"
+    ), message
