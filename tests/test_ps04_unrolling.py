@@ -580,3 +580,18 @@ def test_the_text_says_the_hidden_shapes_test_wants_the_values():
         ps04.check_shapes(forward)
     intro = "".join(json.loads(NOTEBOOK.read_text())["cells"][0]["source"])
     assert "the shapes test also wants `hs` right" in " ".join(intro.split()), intro
+
+
+def test_the_text_says_hs_is_float64():
+    """Found in review: the visible and hidden forward tests refuse an hs in float32 ("hs should
+    be float64 for float64 inputs"), which neither the text nor the docstring asked for (they said
+    only "np.empty((N, T, H))"); both now say hs is float64 and that float32 is refused."""
+    import json
+
+    cells = {
+        c["metadata"]["nbgrader"]["grade_id"]: " ".join("".join(c["source"]).split())
+        for c in json.loads(NOTEBOOK.read_text())["cells"]
+    }
+    assert "`hs` is float64, as the inputs are" in cells["forward_text"], cells["forward_text"]
+    assert "the tests refuse a float32 `hs`" in cells["forward_text"], cells["forward_text"]
+    assert "hs : ndarray (N, T, H), float64" in cells["lstm_forward"], cells["lstm_forward"]
