@@ -587,3 +587,18 @@ def test_an_integer_result_is_not_blamed_on_float32(grade_id):
     with pytest.raises(AssertionError, match=want) as err:
         check(namespace[name], namespace)
     assert "float32" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "sigmoid_grad", "tanh_grad"])
+def test_the_docstrings_say_float64_in_gives_float64_out(name):
+    """Found in review: every visible and hidden test refuses a result of another dtype for
+    float64 inputs ("should return float64 for float64 inputs"), but the docstrings said only
+    "ndarray, same shape as x"; each now says float64 for float64 inputs."""
+    import json
+
+    (source,) = [
+        "".join(c["source"])
+        for c in json.loads(NOTEBOOK.read_text())["cells"]
+        if c["metadata"]["nbgrader"].get("grade_id") == name
+    ]
+    assert "ndarray, same shape as ``x``, float64 for float64 inputs, values in" in source, source
