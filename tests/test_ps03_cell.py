@@ -505,3 +505,17 @@ def test_every_step_test_names_a_params_array_changed_in_place():
     assert message == (
         "lstm_step_forward changed its argument params['b'] in place; compute new arrays instead"
     ), message
+
+
+def test_the_text_says_a_float64_step_gives_float64():
+    """Found in review: test_step_shapes ("h should be float64 for float64 inputs") and the
+    hidden value checks ("is float32 ... float64 inputs must give a float64 result") refuse a
+    float64 step computed in float32, but the text asked only that a float32 step stay float32."""
+    import json
+
+    (text,) = [
+        " ".join("".join(c["source"]).split())
+        for c in json.loads(NOTEBOOK.read_text())["cells"]
+        if c["metadata"]["nbgrader"].get("grade_id") == "step_text"
+    ]
+    assert "a float64 step gives float64 arrays" in text, text

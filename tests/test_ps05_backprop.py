@@ -953,3 +953,16 @@ def test_the_visible_gradient_check_refuses_a_one_sided_rel_error_as_the_hidden_
     namespace = assignment_suite.solution_namespace(NOTEBOOK, one_sided)
     with pytest.raises(AssertionError, match="but that gradient's largest relative error is"):
         ps05.check_gradient_errors(namespace["gradient_errors"], namespace)
+
+
+def test_the_numerical_gradient_docstring_says_float64():
+    """Found in review: the visible and hidden tests refuse a numerical_gradient of another dtype
+    ("should return float64 for a float64 x"), which its docstring did not say."""
+    import json
+
+    (source,) = [
+        "".join(c["source"])
+        for c in json.loads(NOTEBOOK.read_text())["cells"]
+        if c["metadata"]["nbgrader"].get("grade_id") == "numerical_gradient"
+    ]
+    assert "ndarray, the shape of ``x``, float64\n" in source, source
