@@ -595,3 +595,36 @@ def test_the_text_says_hs_is_float64():
     assert "`hs` is float64, as the inputs are" in cells["forward_text"], cells["forward_text"]
     assert "the tests refuse a float32 `hs`" in cells["forward_text"], cells["forward_text"]
     assert "hs : ndarray (N, T, H), float64" in cells["lstm_forward"], cells["lstm_forward"]
+
+
+@pytest.mark.parametrize("grade_id", FORWARD_CELLS)
+@pytest.mark.parametrize(
+    ("returned", "got"),
+    [
+        ("hs", "an array of shape ({N}, {T}, {H}) (hs alone?): return the pair hs, cache"),
+        ("[hs, cache]", "a list of length 2"),
+    ],
+)
+def test_both_forward_tests_name_a_return_other_than_the_pair(grade_id, returned, got):
+    """Found in review: lstm_forward returning hs alone was told by the values test "raised
+    ValueError (too many values to unpack (expected 2))", as if the loop had failed, and by the
+    shapes test "got a ndarray of length 2"; a list [hs, cache] passed the values test, whose
+    hidden checks refuse it ("should return the tuple (hs, cache)")."""
+    from assignment_suite import visible_failure
+
+    edit = ("    return hs, cache", f"    return {returned}")
+    message = visible_failure(NOTEBOOK, grade_id, edit)
+    N, T, H = (2, 5, 4) if grade_id.endswith("shapes") else (3, 4, 3)  # each cell's first call
+    want = "lstm_forward should return (hs, cache), got " + got.format(N=N, T=T, H=H)
+    if grade_id.endswith("values"):
+        want += "; the shapes test above says more"
+    assert message == want, message
+    right = solution_namespace(NOTEBOOK)["lstm_forward"]  # the later cells fail on the edit
+
+    def forward(x, params, h0=None, c0=None):
+        hs, cache = right(x, params, h0, c0)
+        return hs if returned == "hs" else [hs, cache]
+
+    check = ps04.check_shapes if grade_id.endswith("shapes") else ps04.check_values
+    with pytest.raises(AssertionError, match=r"should return the tuple \(hs, cache\)"):
+        check(forward)
