@@ -966,3 +966,39 @@ def test_the_numerical_gradient_docstring_says_float64():
         if c["metadata"]["nbgrader"].get("grade_id") == "numerical_gradient"
     ]
     assert "ndarray, the shape of ``x``, float64\n" in source, source
+
+
+STEP_RETURN = '    return da @ p["Wx"].T, da @ p["Wh"].T, dc_total * f, grads'
+
+
+@pytest.mark.parametrize(
+    ("new", "says"),
+    [
+        (
+            '    return [da @ p["Wx"].T, da @ p["Wh"].T, dc_total * f, grads]',
+            "lstm_step_backward should return (dx, dh_prev, dc_prev, grads), got a list of "
+            "length 4",
+        ),
+        (
+            '    return da @ p["Wx"].T, da @ p["Wh"].T, grads',
+            "lstm_step_backward should return (dx, dh_prev, dc_prev, grads), got a tuple of "
+            "length 3",
+        ),
+        (
+            "    dc *= 1.0\n    dc += dh * o * (1.0 - tanh_c**2)\n    dc_total = dc\n"
+            + STEP_RETURN,
+            "lstm_step_backward changed dh or dc in place; build new arrays (dc + ..., not dc "
+            "+= ...)",
+        ),
+    ],
+)
+def test_the_params_test_names_the_form_and_changes_in_place_as_the_inputs_test_does(new, says):
+    """Found in review: test_step_backward_params ran the step on copies of dh and dc and took
+    grads with *_, so a list, a tuple of three and dc changed in place all passed it, while its
+    hidden test refuses them (and test_step_backward_inputs names them)."""
+    edit = (STEP_RETURN, new)
+    message = assignment_suite.visible_failure(NOTEBOOK, "test_step_backward_params", edit)
+    assert message == says, message
+    step = assignment_suite.solution_namespace(NOTEBOOK, edit)["lstm_step_backward"]
+    with pytest.raises(AssertionError, match=r"should return|changed its argument dc in place"):
+        ps05.check_step_backward_params(step)
