@@ -779,7 +779,11 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
         "11-applications.md": (
             [
                 "the model writes its single most likely continuation, which soon falls into a "
-                "loop of frequent words",
+                "loop of a few characters, a frequent word over and over or a single character "
+                "repeated, depending on the seed",
+                "at the cautious temperature every one of them falls into the same trap",
+                "the model's first choice for the next character is the same one again",
+                "quotes and underscores around names. It strings them together",
                 "the text turns into random characters from the alphabet",
                 "IBM to the Nasdaq index",
                 "mostly within a few percent either way",
@@ -794,8 +798,11 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "assert drift_mse < 1.05 * naive_mse",
                 "assert y[test].var() > 0.9 * max(naive_mse, drift_mse)",
                 'assert (tickers[0], tickers[-1]) == ("IBM", "^IXIC"), tickers',
-                "assert any(tail[p:] == tail[:-p] for p in range(1, 21)), cold",
-                "assert len(set(hot)) > V / 2, (hot, V)",
+                "assert any(tail[p:] == tail[:-p] for p in range(1, 21)), (seed, cold)",
+                "assert len(set(hot)) > V / 2, (seed, hot, V)",
+                "assert min(cautious_runs) > 2 * max(as_is_runs), runs",
+                "assert (likeliest[start + 1 : start + length - 1] == ids[start]).all()",
+                """assert all(mark in both for mark in ("the ", "\\n", '"', "_"))""",
             ],
         ),
         "assignments/ps02-gates.md": (
@@ -821,6 +828,24 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
         flat = " ".join(text.split())
         assert all(phrase in flat for phrase in phrases), name
         assert all(check in text for check in checks), name
+
+
+def test_the_character_models_samples_are_shown_for_every_seed():
+    """ch11 trains its character LSTM with three seeds but showed the samples, and exercise
+    11.4's, of the first model only (`char_models[0]`), and described them as if every model
+    wrote alike: the other two fall into long runs of spaces or asterisks at the cautious
+    temperature, and seed 1's near-zero temperature writes spaces, not "a loop of frequent
+    words". Every sample cell now loops over all the models, the page says what varies between
+    seeds, and asserts it (see the qualitative-words table above)."""
+    text = page("11-applications.md")
+    cells = re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", text, re.S)
+    sampling = [cell for cell in cells if "lc.sample_text(" in cell]
+    assert len(sampling) == 2
+    for cell in sampling:
+        assert "for seed, model in enumerate(char_models):" in cell, cell
+        assert "char_models[" not in cell, cell
+    assert "runs of dashes" not in text
+    assert "Here is what the first model writes" not in " ".join(text.split())
 
 
 def test_fixed_gates_settle_at_i_g_over_one_minus_f():
