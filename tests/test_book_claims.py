@@ -341,46 +341,69 @@ def test_the_first_chapter_that_names_a_glossary_term_links_it():
 
 
 # what is not prose, for the check below: the front matter, code cells and directives, display
-# and inline maths, inline code, headings, directive options (the figures' text alternatives),
-# labels, comments and the names of roles
+# and inline maths (an inline formula may run over a line break, not over a blank line), inline
+# code, headings, directive options (the figures' text alternatives), labels, comments and the
+# names of roles
 NOT_PROSE = [
     (r"\A---\n.*?\n---\n", re.S),
     (r"```.*?\n```", re.S),
     (r"\$\$.*?\$\$", re.S),
-    (r"\$[^$\n]+\$", 0),
+    (r"\$(?:[^$\n]|\n(?!\n))+\$", 0),
     (r"`[^`\n]*`", 0),
     (r"^#.*$", re.M),
     (r"^:[\w-]+:.*$", re.M),
     (r"^\(.*\)=$", re.M),
     (r"<!--.*?-->", re.S),
 ]
+TERM_ROLE = re.compile(r"\{term\}`([^`]*)`")
 
 
 def _names_re(names) -> re.Pattern:
-    """Any of ``names`` (a plural too), as a whole word, across a line break."""
-    alternatives = [re.escape(n).replace(r"\ ", r"\s+") for n in names]
-    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")s?(?![\w-])", re.I)
+    """Any of ``names`` as a whole word, in the plural too ("gates", "mini-batches"), across a
+    line break or hyphenated ("forget-gate bias"), and as the first half of a compound
+    ("LSTM-based")."""
+    alternatives = [re.escape(n).replace(r"\ ", r"[\s-]+") for n in names]
+    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?:e?s)?(?!\w)", re.I)
+
+
+def _quoted(prose: str, at: int) -> bool:
+    """Whether position ``at`` of ``prose`` lies inside double quotes opened in its paragraph
+    (a quoted title: "Attention Is All You Need")."""
+    paragraph = prose[prose.rfind("\n\n", 0, at) + 1 : at]
+    return paragraph.count('"') % 2 == 1 or paragraph.count("\u201c") > paragraph.count("\u201d")
 
 
 def glossary_terms_named_not_linked(text: str) -> list[str]:
-    """The glossary terms ``text``'s prose names without linking any of their names with
-    {term} anywhere in ``text``; a name inside a longer glossary name ("gate" in "forget
-    gate") does not count, nor does a symbol in maths ($\\tanh$) or code."""
-    prose = text
+    """The glossary terms whose first mention in ``text``'s prose is not a {term} link to them
+    (a link later on does not make up for it); a name inside a longer glossary name ("gate" in
+    "forget gate") does not count, nor does a symbol in maths ($\\tanh$) or code, a link in a
+    code cell or a comment, a name inside a quoted title, or one right after another link
+    ("a {term}`sigmoid` gate", where a second link would run into the first)."""
+    links = []  # (start, target) of each {term} role, in the raw text
+    for m in TERM_ROLE.finditer(text):
+        links.append((m.start(), m.end(), m.group(1).rsplit("<", 1)[-1].rstrip(">").strip()))
+    # a role's text is kept as NUL characters, so that it survives the inline-code pattern but
+    # not a code cell, a comment or maths around it
+    prose = TERM_ROLE.sub(lambda m: "\0" * len(m.group()), text)
     for pattern, flags in NOT_PROSE:
         prose = re.sub(pattern, lambda m: re.sub(r"[^\n]", " ", m.group()), prose, flags=flags)
+    links = [(start, end, target.lower()) for start, end, target in links if prose[start] == "\0"]
+    link_ends = {end for _, end, _ in links}
     entries = _glossary_entries()
     every_name = sorted({n.lower() for names in entries for n in names}, key=len, reverse=True)
-    flat = " ".join(text.split())
     unlinked = []
     for names in entries:
         lowered = [n.lower() for n in names]
-        role = r"\{term\}`(?:[^`<]*<)?(?:" + "|".join(map(re.escape, lowered)) + r")>?`"
-        if re.search(role, flat, re.I):
-            continue
         longer = [n for n in every_name if any(name in n and name != n for name in lowered)]
         words = _names_re(longer).sub(lambda m: " " * len(m.group()), prose) if longer else prose
-        if _names_re(lowered).search(words):
+        mentions = [
+            m.start()
+            for m in _names_re(lowered).finditer(words)
+            if not _quoted(prose, m.start())
+            and len(prose[: m.start()].rstrip(" \n")) not in link_ends
+        ]
+        first_link = min((start for start, _, target in links if target in lowered), default=None)
+        if mentions and (first_link is None or mentions[0] < first_link):
             unlinked.append(names[0])
     return unlinked
 
@@ -409,6 +432,30 @@ def test_the_glossary_link_check_catches_an_unlinked_term_and_no_symbol():
     assert glossary_terms_named_not_linked("$\\tanh(x)$ and `sigmoid(x)`\n\n# Tanh\n") == []
     assert glossary_terms_named_not_linked("The forget\ngate.\n") == ["Forget gate"]
     assert "Gate" not in glossary_terms_named_not_linked("The {term}`output gate` opens.\n")
+
+
+def test_the_glossary_link_check_wants_the_first_mention_linked_in_every_form():
+    """The check counted a link anywhere on the page, so a chapter naming a term in its first
+    paragraph and linking it twenty paragraphs on passed (ch6's long-term memory, ch7's input
+    and output gates, ch10's mini-batch and Adam, ch12's cell state and peepholes, ch1's Long
+    Short-Term Memory); it missed "mini-batches" and "forget-gate bias", took a formula over a
+    line break ("$x = \\tanh(y) +$ / "$\\tanh(z)$") for a mention of tanh, and a {term} in a
+    code cell's comment for a link. Now the first mention in prose must be the link, in any of
+    these forms; a mention inside a quoted title, or right after another link, is skipped."""
+    check = glossary_terms_named_not_linked
+    assert check("The LSTM reads.\n\nLater the {term}`LSTM` again.\n") == ["Long short-term memory"]
+    assert check("Split the data into mini-batches.\n") == ["Mini-batch"]
+    assert check("The forget-gate bias is 1.\n") == ["Forget gate"]
+    assert check("An LSTM-based model.\n") == ["Long short-term memory"]
+    assert check("Forget gates keep.\n") == ["Forget gate"]
+    assert check("We have $x = \\tanh(y) +\n\\tanh(z)$ here.\n") == []
+    assert check("The LSTM.\n```{code-cell} ipython3\n# {term}`LSTM`\n```\n") == [
+        "Long short-term memory"
+    ]
+    assert check("The LSTM.\n<!-- {term}`LSTM` -->\n") == ["Long short-term memory"]
+    assert check('In "Attention Is All You Need", {term}`attention`.\n') == []
+    assert check("A {term}`sigmoid` gate; the {term}`gate` shares.\n") == []
+    assert check("The {term}`gates <gate>` open, then the gate.\n") == []
 
 
 def test_tanh_is_a_stretched_sigmoid():
@@ -946,7 +993,8 @@ def test_to_torch_moves_the_candidate_from_fourth_to_third_place():
     """ch7: "`to_torch` transposes the weights, moves the candidate's block from fourth to third
     place (and the output gate's from third to fourth) and puts the whole bias into
     `bias_ih_l0` (with `bias_hh_l0` zero)": the places come from lc.GATES and lc.TORCH_GATES."""
-    text = " ".join(page("07-whole-cell.md").split())
+    # the words as the reader sees them: a glossary link shows its text
+    text = re.sub(r"\{term\}`([^`<]*)`", r"\1", " ".join(page("07-whole-cell.md").split()))
     places = {g: (ORDINALS[lc.GATES.index(g)], ORDINALS[lc.TORCH_GATES.index(g)]) for g in "go"}
     (ours_g, theirs_g), (ours_o, theirs_o) = places["g"], places["o"]
     assert (
