@@ -1089,7 +1089,9 @@ def test_the_courses_lstm_against_a_gru_is_not_called_slightly_different():
     hand-worked unit (D = H = 1), a third more than 3/4. The solution now gives the ratio."""
     text = " ".join(page("12-beyond.md").split())
     assert "ratio to a PyTorch GRU is slightly different" not in text
-    assert "$3(D + H + 2) / 4(D + H + 1)$ times as many" in text
+    # a fraction, not "3(D + H + 2) / 4(D + H + 1)", which reads as (3(D + H + 2) / 4)(D + H + 1)
+    assert "$\\frac{3(D + H + 2)}{4(D + H + 1)}$ times as many" in text
+    assert "/ 4(D + H + 1)" not in text
     assert "as many for the hand-worked unit's $D = H = 1$" in text
     for D, H in [(1, 1), (3, 7), (100, 20)]:
         n_gru = sum(v.size for v in ex.init_gru_params(D, H, rng=0).values())
