@@ -805,12 +805,13 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "No clipping was needed",
                 "then drops steeply until",
                 "where they can differ by orders of magnitude: at the initial weights",
+                "on the LSTM's own weights (the read-out left out) is between",
                 "moves every weight by almost exactly the learning rate, against the sign of its "
                 "gradient, however large or small that gradient is",
             ],
             [
                 'assert clipped_history["loss"] == history["loss"]',
-                "assert grad_spread > 100",
+                "assert max(grad_spreads) > 100 and min(grad_spreads) > 10, grad_spreads",
                 "assert loss[-1] < loss[plateau_end] / 100 and "
                 "len(loss) - plateau_end < len(loss) / 4",
                 'assert np.allclose(np.abs(w["w"]), adam_10.lr, rtol=0.01, atol=0)',
