@@ -829,7 +829,8 @@ def test_qualitative_words_on_glued_numbers_are_asserted_by_their_pages():
                 "the model writes its single most likely continuation, which soon falls into a "
                 "loop of a few characters, a frequent word over and over or a single character "
                 "repeated, depending on the seed",
-                "at the cautious temperature every one of them falls into the same trap",
+                "at the cautious temperature all of them fall into the same trap: somewhere in "
+                "each sample one character, a space or an asterisk, repeats",
                 "the model's first choice for the next character is the same one again",
                 "quotes and underscores around names. It strings them together",
                 "the text turns into random characters from the alphabet",
