@@ -121,8 +121,9 @@ tests-present:
 	leaves out (the instructor guide's Keeping the solutions private): run it in the instructor \
 	repository"; exit 2; }
 
-# The book's build runs its pages one after the other, on one core. The fast tier (no kernel,
-# no browser, no built book) runs meanwhile on both workers, its report kept in $(FAST_LOG)
+# The book's build runs its pages one after the other, on one core. The fast tier (every test
+# not marked slow: the unit tests and the `processes` tier; no kernel, no browser, no built
+# book) runs meanwhile on both workers, its report kept in $(FAST_LOG)
 # and printed once the book is built; then the slow tier. A fresh clone gains most of the fast
 # tier's time; with the book already built, the two tiers simply run one after the other. The
 # slow tier runs even if the fast one failed (a contributor sees every failure), and not
@@ -140,9 +141,12 @@ test: tests-present $(STAMP) $(VENDOR_STAMP) chromium  ## Build the book (the fa
 	$(REQUIRE_ALL) $(PYTEST) -m slow -n $(TEST_WORKERS) --dist loadgroup || status=$$?; \
 	exit $$status
 
-# The fast tier on the same two workers (one process alone takes about a minute for it).
-test-fast: tests-present $(STAMP)  ## The fast tier: no kernel, no browser, no built book (goal: under a minute)
-	$(PYTEST) -m "not slow" -n $(TEST_WORKERS) --dist loadgroup
+# The unit tests on the same two workers: no kernel, browser, built book or other process
+# (tests/unit_tier.py fails a unit test that starts one). The `processes` tier (the grader's
+# command line, nbgrader, git, Dask helpers) runs in `make test` beside the book's build, or
+# alone with `pytest -m "processes and not slow"`.
+test-fast: tests-present $(STAMP)  ## The unit tests: no kernel, browser, built book or process (goal: under a minute)
+	$(PYTEST) -m "not slow and not processes" -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)  ## ruff check and format check
 	$(BIN)/ruff check .

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-# With LSTM_TESTS_REQUIRE_ALL=1 (`make test`, CI) a skip fails: tests/require_all.py.
-pytest_plugins = ["require_all"]
+# With LSTM_TESTS_REQUIRE_ALL=1 (`make test`, CI) a skip fails: tests/require_all.py. A unit
+# test (marked neither `slow` nor `processes`) that starts a process fails: tests/unit_tier.py.
+pytest_plugins = ["require_all", "unit_tier"]
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -139,22 +140,34 @@ def chromium():
     browser.close()
 
 
+def alembic_head() -> str:
+    """The newest revision of nbgrader's gradebook schema, as nbgrader's own
+    ``get_alembic_version`` reads it from the ``alembic heads`` command, here asked of
+    alembic's Python API in this process (tests/test_grader_parts.py checks they agree)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    config = Config()
+    config.set_main_option("script_location", ALEMBIC_DIR)
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 @pytest.fixture(scope="session")
 def empty_gradebook(tmp_path_factory):
     """Makes an empty nbgrader gradebook at a path: a copy of one made once per session.
 
-    nbgrader makes a new gradebook's schema and then asks the ``alembic`` command (from PATH:
-    this venv's) for its version, about 3 seconds of starting Python; opening a copy of an
-    existing gradebook asks nothing.
+    nbgrader makes a new gradebook's schema and then asks the ``alembic`` command for its
+    version, about 3 seconds of starting Python; here it gets the same answer from
+    :func:`alembic_head` without another process (the unit tests that use this start none:
+    tests/unit_tier.py). Opening a copy of an existing gradebook asks nothing.
     """
-    import os
-    import sys
-
+    import nbgrader.api
     from nbgrader.api import Gradebook
 
     template = tmp_path_factory.mktemp("empty-gradebook") / "gradebook.db"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+        mp.setattr(nbgrader.api, "get_alembic_version", alembic_head)
         Gradebook(f"sqlite:///{template}").close()
 
     def make(path: Path) -> Path:

@@ -9,6 +9,9 @@ from pathlib import Path
 import grading_corpus as corpus
 import pytest
 
+# Every test here starts processes (tests/unit_tier.py).
+pytestmark = pytest.mark.processes
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_grading.py"
 
 

@@ -87,6 +87,7 @@ def read_rows(path):
         return list(csv.reader(f))
 
 
+@pytest.mark.processes
 def test_fills_one_column_and_reports_every_student(course):
     out = course / "import.csv"
     report = canvas.export_canvas(course / "Grades-LSTM.csv", course, "ps01", "Problem set 1", out)
@@ -509,6 +510,7 @@ def submitted_texts(course: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.processes
 def test_canvas_downloads_are_collected_by_nbgrader_zip_collect(tmp_path):
     """The course's nbgrader_config.py names Canvas's files for ``nbgrader zip_collect``: the
     zip of "Download Submissions" and loose files in downloaded/<id>/archive/, a late one and
@@ -548,6 +550,7 @@ def test_canvas_downloads_are_collected_by_nbgrader_zip_collect(tmp_path):
     assert set(text) <= set(ids)
 
 
+@pytest.mark.processes
 def test_a_second_canvas_download_is_collected_alone_and_with_force(tmp_path):
     """instructor guide, 4. Collect: two downloads in the archive folder with a student in both
     stop `nbgrader zip_collect` with the message the guide quotes, and nothing is collected;
@@ -582,6 +585,7 @@ def test_a_second_canvas_download_is_collected_alone_and_with_force(tmp_path):
     assert collected == {f"1001/{a}/{a}.ipynb": later, f"1002/{a}/{a}.ipynb": later}
 
 
+@pytest.mark.processes
 def test_one_submission_with_a_file_twice_stops_zip_collect_for_everyone(tmp_path):
     """instructor guide, 4. Collect: one download in which a student's submission holds the
     notebook twice (Canvas's ``-1`` on the second of one name) stops `nbgrader zip_collect`

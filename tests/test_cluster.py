@@ -391,6 +391,7 @@ def fake_result(
     }
 
 
+@pytest.mark.processes
 def test_merging_a_result_twice_changes_nothing_and_keeps_manual_grades(course, tmp_path):
     from nbgrader.api import Gradebook
 
@@ -441,6 +442,7 @@ def test_merging_a_result_twice_changes_nothing_and_keeps_manual_grades(course, 
     assert todo_again == {} and outcomes["alice"].status == "unchanged"
 
 
+@pytest.mark.processes
 def test_a_merge_keeps_the_late_penalty_and_the_automatic_comments(course, tmp_path):
     """nbgrader's autograde writes a notebook's late_submission_penalty (its LateSubmission
     plugin) and each cell's auto_comment (SaveAutoGrades: "No response." for a cell left as
@@ -467,6 +469,7 @@ def test_a_merge_keeps_the_late_penalty_and_the_automatic_comments(course, tmp_p
         }
 
 
+@pytest.mark.processes
 def test_a_killed_task_is_merged_as_a_failure_needing_grading(course, tmp_path):
     course.submit("bob", A, corpus.ordinary(course.root, "correct"))
     run, manifest, submissions, _, todo = parallel._plan(course.root, A, Limits(), False, "")
@@ -478,6 +481,7 @@ def test_a_killed_task_is_merged_as_a_failure_needing_grading(course, tmp_path):
     assert not (course.root / "autograded" / "bob").exists()
 
 
+@pytest.mark.processes
 def test_a_result_whose_files_cannot_all_be_written_is_merged_as_a_failure(course, tmp_path):
     """A worker's files that cannot all be written as sent (a name that is both a file and a
     folder), or that name a path out of the run folder, are no result: the student is failed
@@ -657,6 +661,7 @@ class FakeHelper:
 
 
 @pytest.mark.parametrize("dies", [0, 1, 2])
+@pytest.mark.processes
 def test_a_helper_that_died_is_tried_once_more_and_the_row_says_so(
     course, tmp_path, monkeypatch, dies
 ):
@@ -751,6 +756,7 @@ def test_a_worker_with_other_code_grades_nothing_and_says_what_it_has(monkeypatc
         worker.grade_task(*args, course_prep.code_hash(course_prep.grading_code()))
 
 
+@pytest.mark.processes
 def test_a_helper_imports_the_workers_code_whatever_folder_the_worker_is_in(tmp_path, monkeypatch):
     """A worker's helper runs the lstm_grading this worker hashed, not one in the folder the
     worker is in (``python -m`` would put that folder first on sys.path)."""
@@ -968,6 +974,7 @@ STOPS = {  # what ends the run as it makes its template, and what summary.json s
 
 @pytest.mark.parametrize("stop", sorted(STOPS))
 @pytest.mark.parametrize("where", ["local", "cluster"])
+@pytest.mark.processes
 def test_a_stopped_runs_summary_has_the_finished_ones_details_and_the_runs_wall_time(
     course, tmp_path, monkeypatch, where, stop
 ):
@@ -1042,6 +1049,7 @@ def test_a_stopped_runs_summary_has_the_finished_ones_details_and_the_runs_wall_
         assert summary["sandbox"] == "reduced (requested)"
 
 
+@pytest.mark.processes
 def test_a_reduced_rows_sandbox_note_names_the_user_the_code_ran_as(course, tmp_path):
     """In reduced mode a kernel keeps the uid of the process that grades: on a Dask worker the
     worker's user, whoever runs it (a Slurm job, a pod, a service account); the row said "ran
@@ -1066,6 +1074,7 @@ def test_a_reduced_rows_sandbox_note_names_the_user_the_code_ran_as(course, tmp_
     assert f"ran as {user_name()}, the user running lstm-autograde " in local_reduced_gaps()
 
 
+@pytest.mark.processes
 def test_a_refused_submissions_row_names_no_gap_of_a_sandbox_it_never_ran_in(course, tmp_path):
     """A submission refused before grading ran no code: in reduced mode its row said the
     student's code "ran as the instructor and could read and write the instructor's files"."""

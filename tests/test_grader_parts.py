@@ -310,6 +310,7 @@ def _killed_at(module, name: str, n: int, step) -> int:
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
+@pytest.mark.processes
 def test_a_run_killed_while_removing_its_folder_leaves_it_to_the_next_run(tmp_path, monkeypatch):
     """The owner lock is removed last: a run (or a helper on a Dask worker) killed partway
     through removing its folder leaves the lock, free, so the next run removes the rest. A
@@ -505,6 +506,7 @@ def _die(_):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+@pytest.mark.processes
 def test_pool_reports_a_dead_worker_with_its_task_and_goes_on():
     with Pool(2, {"echo": _echo, "die": _die}, preload=False) as pool:
         pool.submit("a", "echo", 21)
@@ -541,6 +543,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.processes
 def test_a_pool_worker_is_warm_for_its_jobs():
     notebook = SOLUTIONS / "ps01_activations" / "ps01_activations.ipynb"
     out = subprocess.run(
@@ -749,6 +752,7 @@ def touch(size: int) -> None:
 
 
 @needs_memory_cgroup
+@pytest.mark.processes
 def test_a_jobs_memory_cgroup_holds_its_processes_to_the_limit_without_swap_and_counts_the_kill():
     """A job's memory cgroup (lstm_grading.cgroup.MemoryCgroup, as sandbox._run_full makes it
     for the job's waiter and so every process of the job): the limit and no swap past it are
@@ -793,6 +797,7 @@ def test_only_the_unused_cgroups_a_run_may_remove_are_removed():
 
 
 @needs_memory_cgroup
+@pytest.mark.processes
 def test_remove_unused_waits_for_the_processes_of_a_killed_job_to_leave(monkeypatch):
     """A run that ends kills its workers, and their jobs die a moment later: with ``wait``,
     remove_unused removes a cgroup once its last process has left (here, the child lets go when
@@ -893,6 +898,7 @@ def test_grade_files_writes_no_file_outside_its_folder(tmp_path, where):
         assert os.listdir(parent) == []  # its folder removed too
 
 
+@pytest.mark.processes
 def test_grade_files_killed_mid_job_leaves_its_folder_to_the_next_cleanup(tmp_path, monkeypatch):
     """grade_files without a parent worked in a bare /tmp/lstm-autograde-one-* folder: a caller
     killed mid-job left it, the hidden tests (the template) in it, without the owner lock by
@@ -1235,6 +1241,7 @@ def scores(course: Path) -> dict[str, float | None]:
         return {s.student_id: s.notebooks[0].grades[0].auto_score for s in subs}
 
 
+@pytest.mark.processes
 def test_a_class_with_broken_submissions_is_planned_and_merged_student_by_student(
     small_course, tmp_path
 ):
@@ -1528,6 +1535,7 @@ def test_a_merge_removes_the_feedback_of_the_grading_it_replaces(small_course, t
     ]
 
 
+@pytest.mark.processes
 def test_a_run_killed_installing_an_autograded_folder_leaves_nothing_the_next_run_keeps(
     small_course, tmp_path
 ):
@@ -1556,6 +1564,7 @@ def test_a_run_killed_installing_an_autograded_folder_leaves_nothing_the_next_ru
     assert sorted(os.listdir(dest.parent)) == []
 
 
+@pytest.mark.processes
 def test_a_run_killed_mid_merge_has_the_submission_graded_again_whatever_its_hash(
     small_course, tmp_path, monkeypatch
 ):
@@ -1712,6 +1721,7 @@ def test_written_reports_reach_the_disk_before_and_after_their_rename(tmp_path, 
 
 
 @pytest.mark.parametrize("student", ["-dash", "--force", "a[1]", "ann marie", "zoë=ü"])
+@pytest.mark.processes
 def test_feedback_is_asked_for_the_student_whatever_the_folder_name(tmp_path, monkeypatch, student):
     """The feedback task's nbgrader command line, parsed by nbgrader itself, names the student
     (as a pattern that matches that id alone). A student folder "-dash" was given as
@@ -1737,6 +1747,7 @@ def test_feedback_is_asked_for_the_student_whatever_the_folder_name(tmp_path, mo
     assert not fnmatch.fnmatchcase(student + "x", pattern)
 
 
+@pytest.mark.processes
 def test_feedback_that_runs_past_its_deadline_is_killed_and_its_folder_removed(
     tmp_path, monkeypatch
 ):
@@ -1834,6 +1845,7 @@ def _dies_with_its_killed_parent(run, mark: Path, what: str, wait: float = 60) -
                 os.kill(child, signal.SIGKILL)
 
 
+@pytest.mark.processes
 def test_feedback_dies_with_the_worker_that_forked_it(tmp_path, monkeypatch):
     """A run killed while feedback ran (its workers die with it) left each feedback child
     running, in a session of its own: an nbgrader writing a student's feedback folder after
@@ -1872,6 +1884,7 @@ def test_feedback_dies_with_the_worker_that_forked_it(tmp_path, monkeypatch):
     ],
     ids=["RuntimeError", "ValueError", "SystemExit-message", "SystemExit-3", "SystemExit-None"],
 )
+@pytest.mark.processes
 def test_feedback_that_fails_in_python_says_why(tmp_path, monkeypatch, raised, status, why):
     """nbgrader raising something other than SystemExit (nbconvert's ValueError for a template
     folder missing from the environment, found grading from an installed wheel) ended the
@@ -1979,6 +1992,7 @@ class KilledWritingPool(FeedbackPool):
         yield  # pragma: no cover - a generator all the same
 
 
+@pytest.mark.processes
 def test_a_page_left_by_a_run_killed_during_feedback_is_written_again(tmp_path):
     """nbgrader writes each feedback page in place: a run killed as it wrote one left a page
     cut short (or empty), which every later run took for the student's page, since it was a
@@ -2080,6 +2094,7 @@ def test_refused_rows_get_a_status_column_in_an_export_that_has_none(tmp_path):
     ]
 
 
+@pytest.mark.processes
 def test_a_run_killed_as_it_exports_never_leaves_a_refused_row_graded(small_course, tmp_path):
     """The export's refused rows were added to grades.csv after it had replaced the earlier one:
     a run killed in between left a grades.csv in which a refused resubmission showed the
@@ -2111,6 +2126,7 @@ def test_a_run_killed_as_it_exports_never_leaves_a_refused_row_graded(small_cour
         assert status() == "refused: ps01.ipynb is a FIFO", f"killed at rename {n}"
 
 
+@pytest.mark.processes
 def test_the_export_dies_with_the_run(small_course, tmp_path):
     """A run killed during ``nbgrader export`` left the export running, writing grades.csv.tmp
     after the run, without the course lock, while the next run wrote and renamed the same
@@ -2540,6 +2556,7 @@ print(json.dumps({"said": said, "finders": finders}))
 """
 
 
+@pytest.mark.processes
 def test_a_grading_kernel_cannot_import_the_libraries_with_ready_made_layers():
     """The kernel guard (loaded into every grading kernel, plain nbgrader's and the sandbox's)
     makes PyTorch, SciPy, SymPy, mpmath ... unimportable, with a message that says why: a
@@ -2573,6 +2590,7 @@ def test_a_grading_kernel_cannot_import_the_libraries_with_ready_made_layers():
     assert {"torch", "scipy", "sympy", "mpmath", "tensorflow", "jax"} <= OTHER_LIBRARIES
 
 
+@pytest.mark.processes
 def test_find_spec_in_a_grading_kernel_finds_no_refused_library_as_if_not_installed():
     """A notebook's optional use of a library, ``if importlib.util.find_spec("scipy") is
     None:`` (a NumPy fallback otherwise), takes the fallback in a grading kernel, as where the
@@ -2753,3 +2771,22 @@ def test_a_generator_drawing_zeros_made_problem_set_2s_hidden_cases_trivial(monk
     guard.pre_run_cell()  # the next cell, the test cell
     with pytest.raises(AssertionError, match=r"is Wh_f transposed\?"):
         ps02.check_gate(forget_gate, "f")
+
+
+@pytest.mark.processes
+def test_the_empty_gradebook_has_the_version_nbgrader_asks_the_alembic_command_for(
+    empty_gradebook, tmp_path, monkeypatch
+):
+    """tests/conftest.py's ``empty_gradebook`` asks alembic's API for the schema's version in
+    the tests' process; nbgrader asks the ``alembic heads`` command (this venv's). Both give
+    the revision a gradebook nbgrader makes records."""
+    import sqlite3
+
+    from conftest import alembic_head
+    from nbgrader.api import get_alembic_version
+
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    assert get_alembic_version() == alembic_head()
+    with sqlite3.connect(empty_gradebook(tmp_path / "gradebook.db")) as db:
+        (version,) = db.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert version == (alembic_head(),)

@@ -553,6 +553,7 @@ ENVIRONMENT = {  # (variable, its value, what the message says is expected)
 
 
 @pytest.mark.parametrize("case", ENVIRONMENT)
+@pytest.mark.processes
 def test_a_bad_environment_variable_is_refused_when_used_not_at_import(case, course):
     """A new process, as the instructor starts one: ``--help`` works, a run is refused."""
     name, value, expected = ENVIRONMENT[case]
@@ -623,6 +624,7 @@ NO_PERMISSION = {  # (argv, with {c}: the course, {x}: a folder without permissi
 
 
 @pytest.mark.parametrize("case", NO_PERMISSION)
+@pytest.mark.processes
 def test_a_path_in_a_folder_without_permission_is_named(case, course, tmp_path):
     prefix = without_permission()
     argv, message = NO_PERMISSION[case]
@@ -1006,6 +1008,7 @@ GRADEBOOK_READERS = {
 
 
 @pytest.mark.parametrize("reader", GRADEBOOK_READERS)
+@pytest.mark.processes
 def test_a_gradebook_a_killed_writer_left_mid_transaction_is_read_as_last_committed(reader, course):
     gradebook = course / "gradebook.db"
     killed = subprocess.run([sys.executable, "-c", KILLED_MID_WRITE, str(gradebook)])
@@ -1542,6 +1545,7 @@ def test_plain_nbgrader_reads_the_cell_timeout_as_lstm_autograde_does(monkeypatc
         load_course_config()
 
 
+@pytest.mark.processes
 def test_python_dash_m_lstm_grading_is_the_same_command(tmp_path):
     """``python -m lstm_grading`` runs lstm-autograde's main: its help, its exit statuses."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

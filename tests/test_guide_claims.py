@@ -189,7 +189,7 @@ def test_what_the_pages_say_make_book_and_make_test_do():
     assert "Open file://$(CURDIR)/_build/html/index.html" in MAKEFILE
     assert "Open `_build/html/index.html` in a browser" in flat("intro")
     fast = re.search(r"^test-fast:.*\n((?:\t.*\n)+)", MAKEFILE, re.M).group(1)
-    assert '$(PYTEST) -m "not slow" -n $(TEST_WORKERS) --dist loadgroup' in fast, fast
+    assert '$(PYTEST) -m "not slow and not processes" -n $(TEST_WORKERS) --dist loadgroup' in fast
     assert re.search(r"^exec make test$", (ROOT / ".ci" / "run").read_text(), re.M)
     assert "CI runs `.ci/run`, which is `make test`" in flat("README")
 
@@ -321,6 +321,7 @@ def misplaced_options(name: str, page: str | None = None) -> tuple[list[str], se
 
 
 @pytest.mark.parametrize("name", ["instructor-guide", "README"])
+@pytest.mark.processes
 def test_every_option_the_page_gives_exists_for_its_command(name):
     """Options in commands (`lstm-autograde ...`, `nbgrader autograde ... --student`,
     `dask worker ... --nthreads 1`, `bench_grading.py --rounds 3`) are options of that
@@ -345,6 +346,7 @@ def test_every_option_of_lstm_autograde_is_in_the_guide():
         assert not missing, f"{program}: {sorted(missing)} not in the guide"
 
 
+@pytest.mark.processes
 def test_the_option_check_catches_a_misplaced_option():
     """The check above fails on an option a command does not take (here `--scale`, which is
     `lstm-autograde export`'s, given to `lstm-autograde`)."""
@@ -533,6 +535,7 @@ def test_what_the_guide_says_of_stopping_a_run_and_of_the_connection():
     assert f"which is otherwise at most {fmt(connect.CONNECT_TIMEOUT)} s" in guide
 
 
+@pytest.mark.processes
 def test_timeout_reports_a_stopped_run_as_the_guide_says():
     """`timeout` sends SIGTERM, but reports 124 for the command it stopped, and the command's
     own 143 only with `--preserve-status` (found in an instructor's walk: `timeout 6
@@ -1042,6 +1045,7 @@ def test_assignment_page_signatures_are_the_notebooks(path):
     assert table and set(table) <= shown, set(table) - shown
 
 
+@pytest.mark.processes
 def test_the_guides_openssl_recipe_makes_certificates_for_mutual_tls(tmp_path):
     """The instructor guide's commands for the cluster's CA and certificates, run as written
     (the block that starts with `openssl req -x509`): every role's certificate is signed by
@@ -1124,6 +1128,7 @@ def test_the_guides_openssl_recipe_makes_certificates_for_mutual_tls(tmp_path):
     server.close()
 
 
+@pytest.mark.processes
 def test_the_files_of_the_guides_openssl_recipe_are_kept_out_of_git(tmp_path):
     """The guide's `lstm-autograde ... --tls-ca-file ca.pem --tls-cert grader.pem --tls-key
     grader-key.pem` runs from the course root, a checkout of this repository: the recipe's
@@ -1194,6 +1199,7 @@ def guides_public_copy(tmp_path: Path) -> Path:
     return tmp_path / "public"
 
 
+@pytest.mark.processes
 def test_the_guides_public_copy_leaves_out_the_solutions_and_hidden_tests(tmp_path):
     """instructor guide, Keeping the solutions private: its command, run as written in a clone
     of this repository, makes ../public without `solutions/`, without the hidden tests' checks
@@ -1232,6 +1238,7 @@ def test_the_guides_public_copy_leaves_out_the_solutions_and_hidden_tests(tmp_pa
     assert not defined, defined
 
 
+@pytest.mark.processes
 def test_the_guides_public_copy_has_every_file_its_book_pages_read(tmp_path):
     """instructor guide, Keeping the solutions private, and README's `make book`: the public copy
     builds its own book, so no page of it reads a file the copy leaves out. Every
@@ -1256,6 +1263,7 @@ def test_the_guides_public_copy_has_every_file_its_book_pages_read(tmp_path):
     assert not missing, missing
 
 
+@pytest.mark.processes
 def test_the_guides_public_copy_imports_only_what_it_has(tmp_path):
     """instructor guide, Keeping the solutions private: every Python file of the public copy
     imports only modules of the copy (beside the file or at its root), of the standard library or
@@ -1290,6 +1298,7 @@ def test_the_guides_public_copy_imports_only_what_it_has(tmp_path):
 
 
 @pytest.mark.parametrize("target", ["test", "test-fast"])
+@pytest.mark.processes
 def test_make_test_in_the_guides_public_copy_stops_at_once_and_says_why(tmp_path, target):
     """README: in the public copy `make test` stops at once (found in a student's walk: it
     installed everything, fetched chromium and built the book, then pytest failed on its
@@ -1318,6 +1327,7 @@ def test_make_test_in_the_guides_public_copy_stops_at_once_and_says_why(tmp_path
     assert not (public / ".venv").exists()
 
 
+@pytest.mark.processes
 def test_make_autograde_ends_with_status_2_when_lstm_autograde_ends_with_1(
     tmp_path, empty_gradebook
 ):
@@ -1602,6 +1612,7 @@ def test_the_marks_a_page_is_written_from_change_with_a_grade_or_comment_given_b
     assert len({m["eve"] for m in marks}) == 1  # and not eve's
 
 
+@pytest.mark.processes
 def test_plain_nbgrader_skips_a_student_already_autograded(tmp_path, empty_gradebook):
     """instructor guide, 5. Autograde: `nbgrader autograde <id> --student alice` for a student
     whose autograded folder exists (as lstm-autograde leaves it) grades nothing, says *Skipping
@@ -1627,6 +1638,7 @@ def test_plain_nbgrader_skips_a_student_already_autograded(tmp_path, empty_grade
     assert "force" in AutogradeApp.flags
 
 
+@pytest.mark.processes
 def test_plain_feedback_without_force_keeps_a_page_that_has_no_timestamp(tmp_path, empty_gradebook):
     """instructor guide, 7. Feedback: a submission collected from Canvas has no timestamp.txt
     (the course's ``named_regexp`` has no ``timestamp`` group, so ``zip_collect`` writes none),

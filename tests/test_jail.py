@@ -78,6 +78,7 @@ PROBE = jail_probe(
 
 
 @pytest.mark.skipif(not FULL, reason="the jail needs Linux namespaces and root")
+@pytest.mark.processes
 def test_a_bind_under_tmp_is_seen_read_only_inside_the_job():
     """And the job's root folder is read-only too, even to root in the job."""
     top = Path(tempfile.mkdtemp(prefix="jail-test-", dir="/tmp"))  # under /tmp, wherever TMPDIR is
@@ -113,6 +114,7 @@ LINKED_PROBE = jail_probe(
 
 @pytest.mark.skipif(not FULL, reason="the jail needs Linux namespaces and root")
 @pytest.mark.skipif(sys.prefix == sys.base_prefix, reason="needs a virtual environment")
+@pytest.mark.processes
 def test_an_environment_reached_through_a_link_exists_inside_the_job():
     """A course whose .venv is a link to the real environment: the job's Python names its files
     by the link. Bound under their real paths only, they did not exist in the job, and every
@@ -159,6 +161,7 @@ HIDDEN_PROBE = jail_probe(
 
 
 @pytest.mark.skipif(not FULL, reason="the jail needs Linux namespaces and root")
+@pytest.mark.processes
 def test_the_job_sees_the_other_problem_sets_hidden_checks_empty(tmp_path):
     """A ps01 job: its own checks as they are, every other problem set's (and their compiled
     copies) empty, and no check importable from them. Bound whole with lstm_grading, they were

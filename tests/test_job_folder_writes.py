@@ -23,6 +23,9 @@ from lstm_grading import parallel, private_course, report, safe_copy, sandbox
 from lstm_grading.cluster import coordinator
 from lstm_grading.job import GRADEBOOK_BYTES, LOG_BYTES, RESULT_FILES, Job, Limits
 
+# Every test here starts processes (tests/unit_tier.py).
+pytestmark = pytest.mark.processes
+
 NB = "ps01.ipynb"
 DEPTH = 1100  # folders: past Python's recursion limit (1000)
 LINKS = 60  # hard links to one file of BIG bytes: 3.75 GiB if each were read

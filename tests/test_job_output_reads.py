@@ -30,6 +30,9 @@ from small_course import NB, graded_result, make_course
 from lstm_grading import parallel, report, safe_copy, sandbox
 from lstm_grading.sandbox import Limits
 
+# Every test here starts processes (tests/unit_tier.py).
+pytestmark = pytest.mark.processes
+
 SPARSE = 10 << 30  # bytes: a 10 GiB file, made with truncate, takes no disk space
 HEADROOM = 1 << 30  # the address space a contained call may add to the test process's own
 CELL = {"cell_type": "code", "metadata": {}, "source": "x = 1\n", "outputs": []}

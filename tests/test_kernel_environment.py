@@ -47,6 +47,7 @@ def test_the_kernels_environment_is_the_students_own_folders():
     assert env["USER"] == env["LOGNAME"] == "student"
 
 
+@pytest.mark.processes
 def test_the_launcher_starts_the_kernel_in_the_students_environment(tmp_path):
     """kernel_launcher.py run as nbgrader runs it (reduced mode: no uid to drop to), with a
     stand-in for Python that writes down its environment and arguments instead of a kernel."""
@@ -108,6 +109,7 @@ def test_the_launcher_starts_the_kernel_in_the_students_environment(tmp_path):
     assert os.stat(copy).st_mode & 0o777 == 0o600
 
 
+@pytest.mark.processes
 def test_the_kernel_imports_the_grading_packages_the_run_imports(tmp_path):
     """A run whose lstm_grading and lstm_core are not those its interpreter finds by itself (a
     copy on PYTHONPATH here; an editable install of another checkout when it was found): the

@@ -83,6 +83,7 @@ def wheel_files(wheel: Path) -> tuple[set[str], set[str]]:
     return names - meta, meta
 
 
+@pytest.mark.processes
 def test_the_wheel_holds_every_file_of_the_packages_and_nothing_else(dists):
     """Every module, hidden-test module and template the packages track, and no test, book,
     notebook, gradebook or ``__pycache__``."""
@@ -93,11 +94,13 @@ def test_the_wheel_holds_every_file_of_the_packages_and_nothing_else(dists):
     assert files == tracked, (sorted(tracked - files), sorted(files - tracked))
 
 
+@pytest.mark.processes
 def test_the_wheel_built_from_the_sdist_is_the_same(dists):
     """pip installs from the sdist where no wheel fits: the sdist must carry the package data."""
     assert wheel_files(dists["wheel_from_sdist"])[0] == wheel_files(dists["wheel"])[0]
 
 
+@pytest.mark.processes
 def test_the_sdist_holds_no_part_of_the_test_suite(dists):
     """setuptools adds ``tests/test*.py`` to an sdist by default, without ``conftest.py`` or
     the helper modules those tests import, nor the book, problem sets and course they test:
@@ -109,6 +112,7 @@ def test_the_sdist_holds_no_part_of_the_test_suite(dists):
     assert {"pyproject.toml", "README.md", "LICENSE"} <= set(names)
 
 
+@pytest.mark.processes
 def test_the_metadata_says_what_the_package_is(dists):
     """Name, the version lstm_core reports, the licence, the Python it needs, NumPy as its one
     dependency, classifiers, and the console script."""
@@ -130,6 +134,7 @@ def test_the_metadata_says_what_the_package_is(dists):
     assert "lstm-autograde = lstm_grading.cli:main" in entry_points
 
 
+@pytest.mark.processes
 def test_the_version_comes_from_lstm_core(tmp_path):
     """One version, ``lstm_core.__version__``: the wheel's metadata follows it (it was typed
     twice, in pyproject.toml too, free to drift apart)."""
@@ -410,6 +415,7 @@ MISSING = (
     ],
     ids=["grade", "grade-with-options", "cluster", "export"],
 )
+@pytest.mark.processes
 def test_without_the_grader_extra_the_command_says_what_to_install(
     numpy_only, tmp_path, args, message
 ):

@@ -27,6 +27,7 @@ def by_gid(fig):
     return {a.get_gid(): a for a in fig.axes[0].patches if a.get_gid()}
 
 
+@pytest.mark.processes
 def test_import_lstm_core_stays_numpy_only():
     import subprocess
     import sys

@@ -16,6 +16,7 @@ HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 needs_mpl = pytest.mark.skipif(not HAS_MATPLOTLIB, reason="matplotlib (the sample data) missing")
 
 
+@pytest.mark.processes
 def test_importing_lstm_core_does_not_import_matplotlib():
     code = "import sys, lstm_core; lstm_core.goog_daily(); print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Every test here starts processes (tests/unit_tier.py).
+pytestmark = pytest.mark.processes
+
 ROOT = Path(__file__).resolve().parents[1]
 RUFF = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
 

@@ -85,6 +85,7 @@ def test_workers_take_the_longest_units_first_and_the_rest_in_collection_order()
     assert [i.nodeid for i in serial] == names  # a run without workers keeps its order
 
 
+@pytest.mark.processes
 def test_two_workers_keep_each_group_on_one_worker(tmp_path):
     """A small suite named like the real groups, run as `make test` runs the suite."""
     pytest.importorskip("xdist", reason="pytest-xdist is not installed: `make install` adds it")
@@ -132,3 +133,47 @@ def test_two_workers_keep_each_group_on_one_worker(tmp_path):
     for module, _, worker in runs:
         first.setdefault(worker, unit_of(f"{module}.py::test_it"))
     assert sorted(first.values()) == ["browser", "grader"], first
+
+
+def test_a_unit_test_that_starts_a_process_is_told_to_mark_it():
+    """tests/unit_tier.py: while a unit test runs, every door to a new process raises
+    ProcessInUnitTest naming the test and the marker, and the doors are the originals again
+    after the block (checked by identity: reopening them would start a process)."""
+    import _posixsubprocess
+    import os
+
+    from unit_tier import DOORS, MARKER, ProcessInUnitTest, closed_doors
+
+    before = {(m.__name__, n): getattr(m, n) for m, n in DOORS if hasattr(m, n)}
+    assert ("Popen", "_execute_child") in before  # subprocess's own door (Python 3.11 to 3.13)
+    with closed_doors("tests/test_x.py::test_y"):
+        for call in (
+            lambda: subprocess.run(["true"]),
+            lambda: os.system("true"),
+            os.fork,
+            lambda: os.posix_spawn("/bin/true", ["true"], {}),
+        ):
+            with pytest.raises(ProcessInUnitTest, match=r"^tests/test_x.py::test_y started") as e:
+                call()
+            assert f"@pytest.mark.{MARKER}" in str(e.value)
+    assert {(m.__name__, n): getattr(m, n) for m, n in DOORS if hasattr(m, n)} == before
+    assert ("_posixsubprocess", "fork_exec") in before and _posixsubprocess.fork_exec is before[
+        ("_posixsubprocess", "fork_exec")
+    ]
+
+
+def test_make_test_fast_runs_the_unit_tests_and_make_test_every_tier():
+    """`make test-fast` leaves out both marked tiers; `make test` runs the unit tests and the
+    ``processes`` tier beside the book's build, then the ``slow`` tier."""
+    makefile = (CONFTEST.parents[1] / "Makefile").read_text()
+    fast = makefile.split("\ntest-fast:", 1)[1].split("\n\n", 1)[0]
+    assert '-m "not slow and not processes"' in fast
+    full = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert '-m "not slow" -n' in full and "-m slow -n" in full
+
+
+@pytest.mark.parametrize("marker", ["slow", "processes"])
+def test_the_marks_are_registered_with_what_they_mean(marker):
+    """pytest runs with --strict-markers: a mark not in pyproject.toml is an error."""
+    pyproject = (CONFTEST.parents[1] / "pyproject.toml").read_text()
+    assert f'"{marker}: starts ' in pyproject
