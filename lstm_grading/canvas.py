@@ -15,7 +15,9 @@ assignment and nothing else.
 Canvas overwrites a grade with an uploaded value and leaves it unchanged where the cell is blank.
 So: a graded submission gets its score; a submission that needs manual grading (its autograding
 failed, or a cell is graded by hand) stays blank and is listed; a student with no submission is
-blank and listed apart (``--missing zero`` writes 0 instead). Students of the Canvas file that no
+blank and listed apart (``--missing zero`` writes 0 instead, refused while a course student with
+graded work matches no Canvas row, unless ``--allow-unmatched``: the work may be one of the
+students the zeros go to). Students of the Canvas file that no
 course student matches, and course students with no Canvas row, are listed, never dropped.
 
 Students are matched by one Canvas column (``--key``, ``SIS Login ID`` by default, often the
@@ -328,6 +330,7 @@ def fill_column(
     mapping: dict[str, str] | None = None,
     missing: str = "blank",
     scale: bool = False,
+    allow_unmatched: bool = False,
 ) -> tuple[list[list[str]], ExportReport]:
     """The rows of the import file (header first) and the report. Raises ValueError."""
     if key not in canvas.header or key not in ID_COLUMNS:
@@ -400,8 +403,14 @@ def fill_column(
     mapping = {norm: mapping[sid] for norm, sid in mapped_as.items()}
     matched: dict[str, str] = {}  # normalised Canvas key -> value to write
     matched_by: dict[str, str] = {}  # normalised Canvas key -> the course student it has
+    # A map row names the Canvas row of a folder; a course student who matches the same row by
+    # its own id and submitted nothing is that student's roster entry (a roster imported by
+    # Canvas ID, the work graded under a folder named after the student): the map's wins.
+    by_map = {_norm(mapping[_norm(sid)]) for sid in grades if _norm(sid) in mapping}
     for sid in sorted(grades):
         target = _norm(mapping.get(_norm(sid), sid))
+        if _norm(sid) not in mapping and target in by_map and grades[sid].status == "not submitted":
+            continue
         if target not in by_key:
             report.unmatched_course.append(sid)
             continue
@@ -447,6 +456,26 @@ def fill_column(
             f"key: no student of the course matches a Canvas row by {key!r} (the course's "
             f"student ids: {ours}...; Canvas's {key}: {theirs}...); {wanted}"
             + _other_keys(canvas, key, grades, mapping)
+        )
+
+    # A zero written for "no submission" beside course work that reaches no Canvas row: the
+    # work may be one of those students' (a roster imported by Canvas ID, a submission graded
+    # under a folder named after the student), and Canvas would take the 0 as their grade.
+    zeros = [by_key[k] for k, sid in matched_by.items() if matched[k] == "0"]
+    orphans = [sid for sid in report.unmatched_course if grades[sid].status != "not submitted"]
+    if zeros and orphans and not allow_unmatched:
+
+        def who(row: dict[str, str]) -> str:
+            name = row.get("Student", "").strip()
+            return repr(row[key]) + (f" ({name})" if name else "")
+
+        raise ValueError(
+            f"missing: --missing zero would write 0 for no submission to {len(zeros)} Canvas "
+            f"student(s) [{', '.join(shown(who(r)) for r in zeros)}] while {len(orphans)} "
+            f"course student(s) with graded work match no Canvas row by {key!r} "
+            f"[{', '.join(repr(s) for s in orphans)}]; is that work one of theirs? "
+            "expected a --map row (student_id,canvas) for each such folder, or "
+            "--allow-unmatched to write the zeros anyway"
         )
 
     columns = [c for c in ID_COLUMNS if c in canvas.header] + [header]
@@ -572,6 +601,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--scale", action="store_true", help="rescale to Canvas's points")
     parser.add_argument(
+        "--allow-unmatched",
+        action="store_true",
+        help="with --missing zero: write the zeros even while course students with graded "
+        "work match no Canvas row",
+    )
+    parser.add_argument(
         "--out",
         type=path_option,
         default=Path("canvas-import.csv"),
@@ -589,6 +624,7 @@ def main(argv: list[str] | None = None) -> int:
             mapping=args.mapping,
             missing=args.missing,
             scale=args.scale,
+            allow_unmatched=args.allow_unmatched,
         )
     except (ValueError, OSError) as err:
         print(f"lstm-autograde export: {err}", file=sys.stderr)

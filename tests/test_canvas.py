@@ -161,8 +161,15 @@ def test_a_map_row_for_no_student_of_the_course_is_listed(course, capsys):
 
 def test_missing_zero_writes_zero_for_no_submission(course):
     out = course / "import.csv"
+    # 'visitor' (graded, no Canvas row) is not mzhu's work: the zero is meant.
     report = canvas.export_canvas(
-        course / "Grades-LSTM.csv", course, "ps01", "Problem set 1", out, missing="zero"
+        course / "Grades-LSTM.csv",
+        course,
+        "ps01",
+        "Problem set 1",
+        out,
+        missing="zero",
+        allow_unmatched=True,
     )
     assert {r[3]: r[-1] for r in read_rows(out)[2:]}["mzhu@uni.example"] == "0"
     assert report.not_submitted == ["mzhu@uni.example"]
@@ -179,7 +186,8 @@ def test_missing_zero_needs_the_student_in_the_gradebook(course, capsys):
         f.write('"Nobody, Ned",1005,S1005,nned@uni.example,LSTM 101,,,,,,,,\n')
     out = course / "import.csv"
     argv = ["--canvas", str(export), "--column", "Problem set 1", "--assignment", "ps01"]
-    argv += ["--course", str(course), "--missing", "zero", "--out", str(out)]
+    argv += ["--course", str(course), "--allow-unmatched"]  # 'visitor' is no one's in Canvas
+    argv += ["--missing", "zero", "--out", str(out)]
     assert canvas.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     line = next(x for x in lines if "in the Canvas file but not in the course" in x)
@@ -739,3 +747,63 @@ def test_a_map_names_a_student_whatever_the_case_spaces_and_unicode_form(course)
             key="ID",
             mapping=course / "map.csv",
         )
+
+
+def test_missing_zero_is_refused_while_graded_work_matches_no_canvas_row(
+    tmp_path, empty_gradebook, capsys
+):
+    """A course whose roster was imported by Canvas ID (``nbgrader db student import``, as the
+    guide advises for ``--missing zero``) holds '1005', José García's Canvas ID, with no
+    submission, and his work graded under the folder 'José García'. Before, ``--missing zero``
+    wrote 0 to his Canvas row, and the line "in the course but not in the Canvas file" named the
+    folder apart from the zero: Canvas took 0 as his grade. Now the export is refused, naming
+    the zeros and the unmatched work side by side, until a --map row names the folder's Canvas
+    row (which then wins over the roster entry of the same row that submitted nothing) or
+    --allow-unmatched says the zeros are meant."""
+    db = empty_gradebook(tmp_path / "gradebook.db")
+    jose = unicodedata.normalize("NFC", "José García")
+    with Gradebook(f"sqlite:///{db}") as gb:
+        gb.add_assignment("ps01")
+        gb.add_notebook("ps01", "ps01")
+        gb.add_grade_cell("test_a", "ps01", "ps01", max_score=10, cell_type="code")
+        gb.add_grade_cell("test_b", "ps01", "ps01", max_score=6, cell_type="code")
+        for sid in ["1001", "1002", "1004", "1005"]:  # the roster, by Canvas's ID
+            gb.add_student(sid)
+        gb.add_student(jose)
+        for sid, (a, b) in {"1001": (10.0, 6.0), "1002": (4.0, 0.0), jose: (7.0, 1.0)}.items():
+            with gb.db.no_autoflush:
+                gb.add_submission("ps01", sid)
+            for cell, score in [("test_a", a), ("test_b", b)]:
+                grade = gb.find_grade(cell, "ps01", "ps01", sid)
+                grade.auto_score, grade.needs_manual_grade = score, False
+            gb.db.commit()
+    export = tmp_path / "Grades-LSTM.csv"
+    export.write_text(
+        CANVAS_EXPORT + '"García, José",1005,S1005,jgarcia@uni.example,LSTM 101,,,,,,,,\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "import.csv"
+    argv = ["--canvas", str(export), "--column", "Problem set 1", "--assignment", "ps01"]
+    argv += ["--course", str(tmp_path), "--key", "ID", "--missing", "zero", "--out", str(out)]
+    assert canvas.main(argv) == 2
+    err = capsys.readouterr().err
+    assert (
+        "missing: --missing zero would write 0 for no submission to 2 Canvas student(s) "
+        "['1004' (Zhu, Mei), '1005' (García, José)] while 1 course student(s) with graded work "
+        "match no Canvas row by 'ID' ['José García']"
+    ) in err, err
+    assert "--map row" in err and "--allow-unmatched" in err
+    assert not out.exists()  # nothing written
+    # The zeros meant: written, the folder listed apart as before.
+    assert canvas.main([*argv, "--allow-unmatched"]) == 0
+    capsys.readouterr()
+    by_id = {r[1]: r[-1] for r in read_rows(out)[2:]}
+    assert (by_id["1004"], by_id["1005"]) == ("0", "0")
+    assert json.loads(out.with_suffix(".json").read_text())["unmatched_course"] == [jose]
+    # A map row for the folder: his work is his grade, the roster entry '1005' steps aside.
+    (tmp_path / "map.csv").write_text(f"student_id,canvas\n{jose},1005\n", encoding="utf-8")
+    assert canvas.main([*argv, "--map", str(tmp_path / "map.csv")]) == 0
+    by_id = {r[1]: r[-1] for r in read_rows(out)[2:]}
+    assert by_id == {"1001": "16", "1002": "4", "1003": "", "1004": "0", "1005": "8", "1099": ""}
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["unmatched_course"] == [] and report["not_submitted"] == ["1004"]
