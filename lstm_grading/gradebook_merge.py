@@ -150,12 +150,16 @@ HAND_GRADE_KEPT = "hand grade kept from an earlier grading"
 
 
 def hand_grades_kept(gb, assignment: str, student: str) -> str:
-    """The note for a submission graded again whose gradebook keeps scores given by hand, or "".
+    """The note for a submission graded again whose gradebook keeps what was given by hand, or
+    "".
 
     nbgrader's rule, which :func:`merge` follows: a manual score outlives a new autograde, and
     flags its cell for review. The row's score is the autograded total, ``grades.csv`` the
     total with the hand scores (``needs grading``), so the row says which cells differ and what
     to do, as the table alone showed a full score and the CSV a lower one, without a word.
+    Extra credit and a comment written by hand outlive it too, and nbgrader flags neither:
+    ``grades.csv`` counts the extra credit (not ``needs grading``), the new feedback page shows
+    both, written for the earlier notebook; the note names them as well.
     The note is the regrading run's: an unchanged row of a later run leaves it out, as the
     instructor may have reviewed the cell since.
     """
@@ -165,18 +169,27 @@ def hand_grades_kept(gb, assignment: str, student: str) -> str:
         sub = gb.find_submission(assignment, student)
     except MissingEntry:
         return ""
-    kept = [
-        f"{g.name} {g.manual_score:g} of {g.max_score:g} (autograded {g.auto_score or 0:g})"
-        for nb in sub.notebooks
-        for g in nb.grades
-        if g.manual_score is not None
-    ]
-    if not kept:
+    scores, others = [], []
+    for nb in sub.notebooks:
+        for g in nb.grades:
+            if g.manual_score is not None:
+                scores.append(
+                    f"{g.name} {g.manual_score:g} of {g.max_score:g} "
+                    f"(autograded {g.auto_score or 0:g})"
+                )
+            if g.extra_credit:
+                others.append(f"extra credit {g.extra_credit:g} on {g.name}")
+        others += [f"a comment on {c.name}" for c in nb.comments if c.manual_comment]
+    if not scores and not others:
         return ""
-    return (
-        f"{HAND_GRADE_KEPT}: {', '.join(kept)}; grades.csv counts it and "
-        "says needs grading until you review it in the formgrader"
-    )
+    if scores:
+        then = "grades.csv counts it and says needs grading until you review it in the formgrader"
+    else:
+        then = (
+            "grades.csv counts extra credit and the feedback shows both, but nothing is flagged "
+            "for grading: check them in the formgrader"
+        )
+    return f"{HAND_GRADE_KEPT}: {', '.join(scores + others)}; {then}"
 
 
 def max_score(course: Path, assignment: str) -> float | None:

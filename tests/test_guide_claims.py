@@ -1580,6 +1580,46 @@ def test_a_regraded_submission_that_keeps_a_hand_grade_says_so_on_its_row(
     assert not [n for n in outcomes["bob"].notes if "hand" in n], outcomes["bob"].notes
 
 
+def test_a_regrade_that_keeps_extra_credit_or_a_hand_comment_says_so_too(tmp_path, empty_gradebook):
+    """instructor guide, How to run it: extra credit and a comment given by hand outlive a new
+    autograde as a hand score does, and nbgrader flags neither for review: grades.csv counts
+    the extra credit (not `needs grading`), the new feedback page shows both, written for the
+    earlier notebook. Found reviewing the hand-grade note: a regrade keeping only those had no
+    note, the row 7/10, grades.csv 8.0. Now the row names them."""
+    from nbgrader.api import Gradebook
+    from small_course import NB, graded_result, make_course
+
+    guide = flat("instructor-guide")
+    assert "extra credit and a comment given by hand, which nbgrader flags for no review" in guide
+    notebook = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    course = make_course(tmp_path / "course", empty_gradebook, notebook)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.add_solution_cell("answer", "ps01", "ps01")  # where a comment is written
+    (course / "submitted" / "bob" / "ps01").mkdir(parents=True)
+
+    def graded(version: int) -> parallel.Outcome:
+        (course / "submitted" / "bob" / "ps01" / NB).write_text(notebook + " " * version)
+        run, manifest, submissions, _, todo = parallel._plan(course, "ps01", Limits(), False, "")
+        result = graded_result(course, tmp_path / f"out{version}", "bob", notebook)
+        return parallel._merge_result(run, manifest, "bob", todo["bob"], result, submissions["bob"])
+
+    assert not [n for n in graded(1).notes if "hand" in n]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.find_grade("test_f", "ps01", "ps01", "bob").extra_credit = 1.0
+        gb.find_comment("answer", "ps01", "ps01", "bob").manual_comment = "see me"
+        gb.db.commit()
+    again = graded(2)
+    assert (again.status, again.score) == ("graded", 7.0)
+    assert (
+        "hand grade kept from an earlier grading: extra credit 1 on test_f, a comment on "
+        "answer; grades.csv counts extra credit and the feedback shows both, but nothing is "
+        "flagged for grading: check them in the formgrader"
+    ) in again.notes, again.notes
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        sub = gb.find_submission("ps01", "bob")
+        assert (sub.score, sub.needs_manual_grade) == (8.0, False)  # what grades.csv exports
+
+
 # nbgrader's add_submission: SQLAlchemy 2's warning that nbgrader_config.py also leaves out
 @pytest.mark.filterwarnings(r"ignore:Object of type <Submitted\w+> not in session")
 def test_the_marks_a_page_is_written_from_change_with_a_grade_or_comment_given_by_hand(
