@@ -173,8 +173,18 @@ def _diagnose(fd: int, notebooks: tuple[str, ...]) -> str:
         if kind == "missing":
             others = ", ".join(repr(n) for n in found if n not in notebooks)
             # What to do, in the row: the guide's advice (a renamed submission is a changed one).
-            fix = f": rename the one meant to {name} in the submitted folder and run again"
-            return f"no notebook named {name}" + (f"; found {others}{fix}" if others else "")
+            if others:
+                fix = f": rename the one meant to {name} in the submitted folder and run again"
+                return f"no notebook named {name}; found {others}{fix}"
+            # A zip unpacked with its folder: the notebook one level down, where nbgrader does
+            # not look.
+            below = ", ".join(repr(n) for n in _notebooks_below(fd))
+            if below:
+                return (
+                    f"no notebook named {name}; found {below} in a folder: move the one meant to "
+                    f"{name} up into the submitted folder and run again"
+                )
+            return f"no notebook named {name}, nor any other: ask the student for it"
         if kind != "file":
             return f"{name} is {kind}, not {_not_a_file(kind)}: not read, not graded"
         data = _read(fd, name, MAX_NOTEBOOK_BYTES)
@@ -190,6 +200,28 @@ def _diagnose(fd: int, notebooks: tuple[str, ...]) -> str:
             if problem:
                 return f"{name} is not a notebook: cell {n} {problem}"
     return ""
+
+
+def _notebooks_below(dir_fd: int) -> list[str]:
+    """The notebooks (regular files) one folder down, as ``folder/name.ipynb``, never
+    following a link."""
+    found = []
+    for folder in _names(dir_fd):
+        if _kind(dir_fd, folder) != "a folder":
+            continue
+        try:
+            sub = safe_copy.open_dir(folder, dir_fd)
+        except OSError:
+            continue
+        try:
+            found += [
+                f"{folder}/{n}"
+                for n in _names(sub)
+                if n.endswith(".ipynb") and _kind(sub, n) == "file"
+            ]
+        finally:
+            os.close(sub)
+    return found
 
 
 def _cell_problem(cell) -> str:

@@ -492,6 +492,30 @@ def test_diagnosis_names_the_first_real_problem(tmp_path):
     assert diagnose(tmp_path, names) == ""
 
 
+def test_a_missing_notebook_s_reason_says_what_to_do_whatever_the_folder_holds(tmp_path):
+    """A failure reason says what to do, as the one of a notebook under another name does.
+    Found reviewing that one: a zip unpacked with its folder (``ps01/ps01.ipynb``), or a folder
+    with no notebook at all, gave the bare "no notebook named ps01.ipynb", the notebook one
+    level down unnamed; nbgrader looks only in the submitted folder. A link to a folder is not
+    followed."""
+    names, sub = ("ps01.ipynb",), tmp_path / "submitted"
+    sub.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "ps01.ipynb").write_text("{}")
+    (sub / "link").symlink_to(tmp_path / "elsewhere")  # not followed: not the student's
+    assert (
+        diagnose(sub, names)
+        == "no notebook named ps01.ipynb, nor any other: ask the student for it"
+    )
+    (sub / "Archive").mkdir()
+    (sub / "Archive" / "notes.txt").write_text("")
+    (sub / "Archive" / "ps01.ipynb").write_text("{}")
+    assert diagnose(sub, names) == (
+        "no notebook named ps01.ipynb; found 'Archive/ps01.ipynb' in a folder: move the one "
+        "meant to ps01.ipynb up into the submitted folder and run again"
+    )
+
+
 @pytest.mark.parametrize("field", ["cell_timeout", "return_mb", "disk_mb"])
 def test_limits_must_be_positive(field):
     with pytest.raises(ValueError, match=f"Limits.{field}: got 0; expected "):
