@@ -100,6 +100,8 @@ class ExportReport:
     unmatched_canvas: list[str] = field(default_factory=list)  # Canvas key values
     unmatched_course: list[str] = field(default_factory=list)  # course student ids
     unmatched_map: list[str] = field(default_factory=list)  # --map student ids, none the course's
+    # Unmatched pairs that are one number written two ways: "'123' and Canvas's '00123'"
+    look_alike: list[str] = field(default_factory=list)
     missing: str = "blank"  # what a course student without a submission got: --missing
 
     def lines(self) -> list[str]:
@@ -121,6 +123,11 @@ class ExportReport:
             ),
             ("in the course but not in the Canvas file (left out)", self.unmatched_course),
             ("in the map file but not in the course (a typo?)", self.unmatched_map),
+            (
+                "unmatched pairs that are one number written two ways (leading zeros or a '.0' "
+                "a spreadsheet changed?), left out: give --map rows if they are one student",
+                self.look_alike,
+            ),
         ]:
             if names:  # ids from folder names and Canvas's cells: escaped for the terminal
                 out.append(f"{len(names)} {label}: {', '.join(shown(n) for n in names)}")
@@ -439,6 +446,7 @@ def fill_column(
     # A map row for no student of the course maps nothing: its student matched by its own id.
     in_course = {_norm(sid) for sid in grades}
     report.unmatched_map = sorted(mapped_as[n] for n in mapping if n not in in_course)
+    report.look_alike = _look_alike(report.unmatched_course, report.unmatched_canvas, key, mapping)
     report.unmatched_canvas += keyless
     # A key that matches nobody writes an import that changes nothing: refused instead.
     wanted = "expected the Canvas column that holds nbgrader's student ids (--key), or a --map file"
@@ -456,6 +464,11 @@ def fill_column(
             f"key: no student of the course matches a Canvas row by {key!r} (the course's "
             f"student ids: {ours}...; Canvas's {key}: {theirs}...); {wanted}"
             + _other_keys(canvas, key, grades, mapping)
+            + (
+                f" (one number written two ways: {', '.join(report.look_alike)})"
+                if report.look_alike
+                else ""
+            )
         )
 
     # A zero written for "no submission" beside course work that reaches no Canvas row: the
@@ -485,6 +498,36 @@ def fill_column(
         value = matched.get(_norm(row[key]), "")
         out.append([row[c] for c in columns[:-1]] + [value])
     return out, report
+
+
+def _as_number(value: str) -> str | None:
+    """``value`` as a whole number without leading zeros or a ``.0`` ("00123", "123.0": "123"),
+    or None if it is not one: a spreadsheet drops the zeros of an id it takes for a number, or
+    writes it back with a decimal point."""
+    text = _norm(value)
+    whole, dot, zeros = text.partition(".")
+    if not whole.isascii() or not whole.isdigit() or (dot and (not zeros or zeros.strip("0"))):
+        return None
+    return whole.lstrip("0") or "0"
+
+
+def _look_alike(
+    course: list[str], canvas_values: list[str], key: str, mapping: dict[str, str]
+) -> list[str]:
+    """The unmatched course students and Canvas rows that are one number written two ways,
+    as "'123' and Canvas's '00123'" (by ``key``, or by the map's value for a mapped student).
+    Listed, not matched: the ids differ, and the instructor knows whether they are one."""
+    by_number: dict[str, list[str]] = {}
+    for value in canvas_values:
+        number = _as_number(value)
+        if number is not None:
+            by_number.setdefault(number, []).append(value)
+    pairs = []
+    for sid in course:
+        number = _as_number(mapping.get(_norm(sid), sid))
+        for value in by_number.get(number, []) if number is not None else []:
+            pairs.append(f"{sid!r} and Canvas's {key} {value!r}")
+    return pairs
 
 
 def _other_keys(

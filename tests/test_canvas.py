@@ -807,3 +807,35 @@ def test_missing_zero_is_refused_while_graded_work_matches_no_canvas_row(
     assert by_id == {"1001": "16", "1002": "4", "1003": "", "1004": "0", "1005": "8", "1099": ""}
     report = json.loads(out.with_suffix(".json").read_text())
     assert report["unmatched_course"] == [] and report["not_submitted"] == ["1004"]
+
+
+def test_ids_that_are_one_number_written_two_ways_are_listed_side_by_side(course, capsys):
+    """A spreadsheet takes an id for a number: it drops its leading zeros, or writes it back as
+    '1004.0'. Such ids are not matched (they differ, and only the instructor knows they are
+    one student), but before, the two sides were listed on separate lines among the other
+    unmatched ids, nothing pairing them. Now each such pair is listed together, with the
+    remedy (a --map row)."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.add_student("01003")  # Canvas's ID 1003, zero-padded by a roster import
+    (course / "map.csv").write_text(
+        "student_id,canvas\nvisitor,1004.0\n\nrroe@uni.example,1099\n", encoding="utf-8"
+    )
+    out = course / "import.csv"
+    argv = ["--canvas", str(course / "Grades-LSTM.csv"), "--column", "Problem set 1"]
+    argv += ["--assignment", "ps01", "--course", str(course), "--key", "ID"]
+    assert canvas.main([*argv, "--map", str(course / "map.csv"), "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    pairs = "'01003' and Canvas's ID '1003', 'visitor' and Canvas's ID '1004'"
+    assert any(x.startswith("2 unmatched pairs that are one number") for x in lines), lines
+    assert any(x.endswith(f"give --map rows if they are one student: {pairs}") for x in lines)
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["look_alike"] == pairs.split(", ")
+    assert {r[1]: r[-1] for r in read_rows(out)[2:]}["1003"] == ""  # listed, not matched
+    # Not numbers, or numbers that differ: no pair.
+    assert canvas._as_number("1.5") is None and canvas._as_number("S1001") is None
+    assert canvas._as_number("١٠٠٣") is None  # Arabic-Indic digits: not what Canvas writes
+    assert canvas._look_alike(["1003"], ["1030", "10030"], "ID", {}) == []
+    # Not one student matched, as when a whole roster lost its zeros: the refusal pairs them.
+    (course / "map.csv").write_text("student_id,canvas\nvisitor,1004.0\n", encoding="utf-8")
+    assert canvas.main([*argv, "--map", str(course / "map.csv"), "--out", str(out)]) == 2
+    assert f"(one number written two ways: {pairs})" in capsys.readouterr().err
