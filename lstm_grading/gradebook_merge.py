@@ -173,10 +173,8 @@ def hand_grades_kept(gb, assignment: str, student: str) -> str:
     for nb in sub.notebooks:
         for g in nb.grades:
             if g.manual_score is not None:
-                scores.append(
-                    f"{g.name} {g.manual_score:g} of {g.max_score:g} "
-                    f"(autograded {g.auto_score or 0:g})"
-                )
+                auto = "not autograded" if g.auto_score is None else f"autograded {g.auto_score:g}"
+                scores.append(f"{g.name} {g.manual_score:g} of {g.max_score:g} ({auto})")
             if g.extra_credit:
                 others.append(f"extra credit {g.extra_credit:g} on {g.name}")
         others += [f"a comment on {c.name}" for c in nb.comments if c.manual_comment]

@@ -388,6 +388,7 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
             # What the job's copy-out left out may be why (the Dask path's read of it too).
             notes += result.get("return_notes", []) + [p for p in job.problems if p != why]
             notes = [unrestored(n) for n in notes]  # nbgrader failed: it put no cell back
+            notes += [kept] if kept else []  # counted in grades.csv beside the failure
             return Outcome(
                 student, "failed", None, run.max_score, why, cell, notes, flags, gaps, seconds
             )

@@ -1578,6 +1578,17 @@ def test_a_regraded_submission_that_keeps_a_hand_grade_says_so_on_its_row(
     _, _, _, outcomes, todo = parallel._plan(course, "ps01", Limits(), False, "")
     assert todo == {} and outcomes["bob"].status == "unchanged"
     assert not [n for n in outcomes["bob"].notes if "hand" in n], outcomes["bob"].notes
+    # A regrade that fails keeps it too (grades.csv counts it beside the failure): said so.
+    (course / "submitted" / "bob" / "ps01" / NB).write_text(notebook + " " * 3)
+    run, manifest, submissions, _, todo = parallel._plan(course, "ps01", Limits(), False, "")
+    (tmp_path / "out3").mkdir()
+    failed = {"exit_code": 1, "error": None, "out": str(tmp_path / "out3"), "seconds": 1.0}
+    outcome = parallel._merge_result(run, manifest, "bob", todo["bob"], failed, submissions["bob"])
+    assert outcome.status == "failed"
+    assert (
+        "hand grade kept from an earlier grading: test_f 4 of 10 (not autograded); grades.csv "
+        "counts it and says needs grading until you review it in the formgrader"
+    ) in outcome.notes, outcome.notes
 
 
 def test_a_regrade_that_keeps_extra_credit_or_a_hand_comment_says_so_too(tmp_path, empty_gradebook):
