@@ -474,7 +474,11 @@ def fill_column(
     # A zero written for "no submission" beside course work that reaches no Canvas row: the
     # work may be one of those students' (a roster imported by Canvas ID, a submission graded
     # under a folder named after the student), and Canvas would take the 0 as their grade.
-    zeros = [by_key[k] for k, sid in matched_by.items() if matched[k] == "0"]
+    zeros = [
+        by_key[k]
+        for k, sid in matched_by.items()
+        if matched[k] == "0" and grades[sid].status == "not submitted"  # not a grade of 0
+    ]
     orphans = [sid for sid in report.unmatched_course if grades[sid].status != "not submitted"]
     if zeros and orphans and not allow_unmatched:
 

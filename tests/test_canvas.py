@@ -807,6 +807,15 @@ def test_missing_zero_is_refused_while_graded_work_matches_no_canvas_row(
     assert by_id == {"1001": "16", "1002": "4", "1003": "", "1004": "0", "1005": "8", "1099": ""}
     report = json.loads(out.with_suffix(".json").read_text())
     assert report["unmatched_course"] == [] and report["not_submitted"] == ["1004"]
+    # A 0 that is a grade, not "no submission", is no reason to stop.
+    grades = {
+        "1001": canvas.CourseGrade("graded", 0.0, 16.0),
+        jose: canvas.CourseGrade("graded", 8.0, 16.0),
+    }
+    _, report = canvas.fill_column(
+        canvas.read_canvas(export), "Problem set 1", grades, key="ID", missing="zero"
+    )
+    assert report.written == {"1001": "0"} and report.unmatched_course == [jose]
 
 
 def test_ids_that_are_one_number_written_two_ways_are_listed_side_by_side(course, capsys):
