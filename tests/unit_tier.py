@@ -11,9 +11,10 @@ A process costs far more than most unit tests (Python starting and importing Num
 or Dask: a second of CPU or more), so a test that starts one unmarked would slowly take
 `make test-fast` back to minutes. While a test that is neither ``slow`` nor ``processes`` runs
 (its fixtures' set-up and tear-down included), every way Python starts a process raises
-:class:`ProcessInUnitTest`, which names the test and the marker to give it. The marker stays
-honest: a test marked ``processes`` that no longer starts one is the only case this cannot
-see, and costs nothing.
+:class:`ProcessInUnitTest`, which names the test and the marker to give it. What this cannot
+see: a test marked ``processes`` that no longer starts one (it only runs outside `make
+test-fast`), and, in a run of both tiers, a unit test whose process a fixture shared with a
+``processes`` test started first (`make test-fast`, which runs the unit tests alone, sees it).
 """
 
 from __future__ import annotations
