@@ -65,13 +65,19 @@ def fill(path):
             "visitor": (10.0, 6.0, False),
         }
         for sid, (a, b, manual) in scores.items():  # mzhu submitted nothing
-            with gb.db.no_autoflush:
-                gb.add_submission("ps01", sid)
-            for cell, score in [("test_a", a), ("test_b", b)]:
-                grade = gb.find_grade(cell, "ps01", "ps01", sid)
-                grade.auto_score = score
-                grade.needs_manual_grade = manual
-            gb.db.commit()
+            add_graded(gb, sid, {"test_a": a, "test_b": b}, manual)
+
+
+def add_graded(gb, sid, scores, manual=False, assignment="ps01"):
+    """Adds to ``gb`` a submission of ``assignment`` (its one notebook of the same name) by
+    the student ``sid``, autograded ``scores`` ({grade cell: score}), marked as needing
+    manual grading if ``manual``."""
+    with gb.db.no_autoflush:
+        gb.add_submission(assignment, sid)
+    for cell, score in scores.items():
+        grade = gb.find_grade(cell, assignment, assignment, sid)
+        grade.auto_score, grade.needs_manual_grade = score, manual
+    gb.db.commit()
 
 
 @pytest.fixture
@@ -650,11 +656,7 @@ def test_the_guides_export_command_as_printed_fills_a_course_collected_from_canv
                           cell_type="code")  # fmt: skip
         for sid, score in [("1001", 12.0), ("1002", 3.0)]:  # CANVAS_EXPORT's IDs
             gb.add_student(sid)
-            with gb.db.no_autoflush:
-                gb.add_submission(args["--assignment"], sid)
-            grade = gb.find_grade("test_a", args["--assignment"], args["--assignment"], sid)
-            grade.auto_score, grade.needs_manual_grade = score, False
-            gb.db.commit()
+            add_graded(gb, sid, {"test_a": score}, assignment=args["--assignment"])
     header = CANVAS_EXPORT.replace("Problem set 1 (", f"{args['--column']} (", 1)
     (tmp_path / args["--canvas"]).write_text(header, encoding="utf-8")
     monkeypatch.chdir(tmp_path)  # the course root, as the guide runs every command
@@ -685,12 +687,7 @@ def test_an_id_matches_canvas_whatever_its_unicode_normal_form(course):
     assert nfd != nfc
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         gb.add_student(nfd)
-        with gb.db.no_autoflush:
-            gb.add_submission("ps01", nfd)
-        for cell, score in [("test_a", 7.0), ("test_b", 1.0)]:
-            grade = gb.find_grade(cell, "ps01", "ps01", nfd)
-            grade.auto_score, grade.needs_manual_grade = score, False
-        gb.db.commit()
+        add_graded(gb, nfd, {"test_a": 7.0, "test_b": 1.0})
     text = CANVAS_EXPORT + f'"Ma, Zoë",1005,S1005,{nfc},LSTM 101,,,,,,,,\n'
     (course / "Grades-LSTM.csv").write_text(text, encoding="utf-8")
     out = course / "import.csv"
@@ -708,29 +705,27 @@ def test_a_map_names_a_student_whatever_the_case_spaces_and_unicode_form(course)
     sid = unicodedata.normalize("NFC", "José García")
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         gb.add_student(sid)
-        with gb.db.no_autoflush:
-            gb.add_submission("ps01", sid)
-        for cell, score in [("test_a", 7.0), ("test_b", 1.0)]:
-            grade = gb.find_grade(cell, "ps01", "ps01", sid)
-            grade.auto_score, grade.needs_manual_grade = score, False
-        gb.db.commit()
+        add_graded(gb, sid, {"test_a": 7.0, "test_b": 1.0})
     (course / "Grades-LSTM.csv").write_text(
         CANVAS_EXPORT + '"García, José",1005,S1005,jgarcia@uni.example,LSTM 101,,,,,,,,\n',
         encoding="utf-8",
     )
-    out = course / "import.csv"
-    for written in [unicodedata.normalize("NFD", sid), " josé garcía "]:
-        assert written.strip() != sid
-        (course / "map.csv").write_text(f"student_id,canvas\n{written},1005\n", encoding="utf-8")
-        report = canvas.export_canvas(
+
+    def export():
+        return canvas.export_canvas(
             course / "Grades-LSTM.csv",
             course,
             "ps01",
             "Problem set 1",
-            out,
+            course / "import.csv",
             key="ID",
             mapping=course / "map.csv",
         )
+
+    for written in [unicodedata.normalize("NFD", sid), " josé garcía "]:
+        assert written.strip() != sid
+        (course / "map.csv").write_text(f"student_id,canvas\n{written},1005\n", encoding="utf-8")
+        report = export()
         assert report.written.get("1005") == "8", (written, report)
         assert report.unmatched_map == [] and sid not in report.unmatched_course
     # Two rows for one student, as the matching sees it: refused, naming both spellings.
@@ -738,15 +733,7 @@ def test_a_map_names_a_student_whatever_the_case_spaces_and_unicode_form(course)
         f"student_id,canvas\n{sid},1005\n{sid.upper()},1006\n", encoding="utf-8"
     )
     with pytest.raises(ValueError, match=r"^map: the student_ids 'José García' and 'JOSÉ GARCÍA'"):
-        canvas.export_canvas(
-            course / "Grades-LSTM.csv",
-            course,
-            "ps01",
-            "Problem set 1",
-            out,
-            key="ID",
-            mapping=course / "map.csv",
-        )
+        export()
 
 
 def test_missing_zero_is_refused_while_graded_work_matches_no_canvas_row(
@@ -771,12 +758,7 @@ def test_missing_zero_is_refused_while_graded_work_matches_no_canvas_row(
             gb.add_student(sid)
         gb.add_student(jose)
         for sid, (a, b) in {"1001": (10.0, 6.0), "1002": (4.0, 0.0), jose: (7.0, 1.0)}.items():
-            with gb.db.no_autoflush:
-                gb.add_submission("ps01", sid)
-            for cell, score in [("test_a", a), ("test_b", b)]:
-                grade = gb.find_grade(cell, "ps01", "ps01", sid)
-                grade.auto_score, grade.needs_manual_grade = score, False
-            gb.db.commit()
+            add_graded(gb, sid, {"test_a": a, "test_b": b})
     export = tmp_path / "Grades-LSTM.csv"
     export.write_text(
         CANVAS_EXPORT + '"García, José",1005,S1005,jgarcia@uni.example,LSTM 101,,,,,,,,\n',
