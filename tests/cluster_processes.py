@@ -263,14 +263,34 @@ def _free(folder: Path) -> bool:
         os.close(fd)
 
 
+def job_folders(tmp: Path = TMP) -> set[Path]:
+    """``grade_files``'s job folders in ``tmp`` and in its folders, one level down.
+
+    Other processes make and remove folders in /tmp all the time (the other pytest-xdist
+    worker's tests among them): a folder listed and gone before it is read is skipped, as
+    are entries that are not folders or not readable. (pathlib's glob of
+    ``*/lstm-autograde-one-*`` raised FileNotFoundError for a folder removed meanwhile,
+    failing the host check of a test whose run had left nothing.)"""
+    found = set()
+    for name in os.listdir(tmp):
+        if name.startswith(JOB_PREFIX):
+            found.add(tmp / name)
+            continue
+        try:
+            inside = os.listdir(tmp / name)
+        except OSError:  # gone since the listing, not a folder, or not ours to read
+            continue
+        found.update(tmp / name / n for n in inside if n.startswith(JOB_PREFIX))
+    return found
+
+
 def host_state() -> dict:
     runs = set(TMP.glob(RUN_PREFIX + "*"))
     parent = memory_cgroup_parent()
     return {
         "runs": runs,
         "dead_runs": {p for p in runs if _free(p)},
-        "job_folders": set(TMP.glob("lstm-autograde-one-*"))
-        | set(TMP.glob("*/lstm-autograde-one-*")),
+        "job_folders": job_folders(),
         # The grader's local cluster works in its run folder, the tests' clusters in their
         # own folders: nothing is added to Dask's shared default folder.
         "scratch": {SCRATCH, *SCRATCH.glob("*")} if SCRATCH.exists() else set(),
