@@ -37,6 +37,13 @@ def page(name: str) -> str:
     return (BOOK / name).read_text(encoding="utf-8")
 
 
+def as_read(name: str) -> str:
+    """Page ``name``'s text with its lines joined, and each glossary link as the words a reader
+    sees: ``{term}`gates <gate>``` reads "gates"."""
+    text = re.sub(r"\{term\}`([^`<]*?)\s*(?:<[^`]*>)?`", r"\1", page(name))
+    return " ".join(text.split())
+
+
 def notebook_code(assignment: str) -> str:
     """The code cells of the instructor's notebook solutions/<assignment>/<assignment>.ipynb."""
     notebook = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
@@ -346,10 +353,10 @@ def test_the_first_chapter_that_names_a_glossary_term_links_it():
 # names of roles
 NOT_PROSE = [
     (r"\A---\n.*?\n---\n", re.S),
-    (r"```.*?\n```", re.S),
+    (r"^[ \t]*```.*?\n[ \t]*```", re.S | re.M),
     (r"\$\$.*?\$\$", re.S),
     (r"\$(?:[^$\n]|\n(?!\n))+\$", 0),
-    (r"`[^`\n]*`", 0),
+    (r"`(?:[^`\n]|\n(?!\n))*`", 0),
     (r"^#.*$", re.M),
     (r"^:[\w-]+:.*$", re.M),
     (r"^\(.*\)=$", re.M),
@@ -422,6 +429,31 @@ def test_every_chapter_links_the_glossary_terms_it_names():
     assert not any(missing.values()), {k: v for k, v in missing.items() if v}
 
 
+def pages_besides_the_chapters() -> list[str]:
+    """The pages of the table of contents that are not chapters (the root page included), less
+    the references: a bibliography, whose entries name terms in the titles of the works."""
+    toc = (ROOT / "_toc.yml").read_text()
+    files = re.findall(r"^root: book/([\w/-]+)$", toc, re.M) + re.findall(
+        r"file: book/([\w/-]+)", toc
+    )
+    return [f"{f}.md" for f in files if not re.match(r"\d\d-", f) and f != "references"]
+
+
+def test_every_page_besides_the_chapters_links_the_glossary_terms_it_names():
+    """The glossary said "Chapters link their terms here", and only the chapters did: the intro,
+    the student and instructor guides, the accessibility page and the assignment pages named
+    the LSTM, the gates, the two memories, tanh and the sigmoid, BPTT, Adam, epochs and
+    mini-batches without a link, though a student often lands on an assignment page first.
+    Every page a reader meets a term on now links it at its first mention, as the chapters do."""
+    pages = pages_besides_the_chapters()
+    assert {"intro.md", "student-guide.md", "instructor-guide.md", "glossary.md"} <= set(pages)
+    assert sum(p.startswith("assignments/") for p in pages) == 7  # the index and six sets
+    missing = {name: glossary_terms_named_not_linked(page(name)) for name in pages}
+    assert not any(missing.values()), {k: v for k, v in missing.items() if v}
+    glossary = " ".join(page("glossary.md").split())
+    assert "Chapters link their terms here" not in glossary
+
+
 def test_the_glossary_link_check_catches_an_unlinked_term_and_no_symbol():
     """The check above: a term named in words and never linked is caught; one linked once, one
     named only inside a longer term or as a symbol in maths, code or a heading is not."""
@@ -456,6 +488,27 @@ def test_the_glossary_link_check_wants_the_first_mention_linked_in_every_form():
     assert check('In "Attention Is All You Need", {term}`attention`.\n') == []
     assert check("A {term}`sigmoid` gate; the {term}`gate` shares.\n") == []
     assert check("The {term}`gates <gate>` open, then the gate.\n") == []
+
+
+def test_the_glossary_link_check_reads_a_code_block_indented_in_a_list_as_code():
+    """The check took a code block indented under a list item (the instructor guide's OpenSSL
+    recipe) as opening at its fence and closing only at the next fence at the start of a line,
+    so the prose between it and the next block was read as code and the next block's code as
+    prose (a folder named lstm-dask counted as a mention of the LSTM)."""
+    check = glossary_terms_named_not_linked
+    text = "- a step:\n\n  ```bash\n  mkdir lstm-dask\n  ```\n\nThe LSTM.\n```bash\nx\n```\n"
+    assert check(text) == ["Long short-term memory"]
+    assert check(text.replace("The LSTM.", "The {term}`LSTM`.")) == []
+
+
+def test_the_glossary_link_check_reads_inline_code_over_a_line_break_as_code():
+    """Inline code may run over a line break, as a signature does on assignment 6's page
+    (`train(x, y, params, loss_fn, optimizer, epochs, batch_size,` / `clip_norm, rng)`); the
+    check stopped it at the line's end and read the argument "epochs" as a mention of the
+    epoch. A blank line still ends it, as it ends a code span."""
+    check = glossary_terms_named_not_linked
+    assert check("Write `train(x, epochs,\nrng)` here.\n") == []
+    assert check("Write `train(x,\n\nepochs` here.\n") == ["Epoch"]
 
 
 def test_tanh_is_a_stretched_sigmoid():
@@ -923,7 +976,7 @@ def test_the_block_ranges_the_pages_give_follow_from_the_gate_orders():
     assert "assert np.array_equal(ours, theirs.T)" in seven
     H = 5
     assert lc.gate_slice("g", H) == slice(3 * H, 4 * H) and lc.TORCH_GATES.index("g") == 2
-    three = " ".join(page("assignments/ps03-cell.md").split())
+    three = as_read("assignments/ps03-cell.md")
     assert "squashes the first $3H$ columns with the sigmoid and the last $H$ with tanh" in three
     assert lc.GATES[-1] == "g"  # the tanh block last, the three sigmoid gates before it
     assert [lc.gate_slice(k, H) for k in lc.GATES[:3]] == [
@@ -995,8 +1048,7 @@ def test_to_torch_moves_the_candidate_from_fourth_to_third_place():
     """ch7: "`to_torch` transposes the weights, moves the candidate's block from fourth to third
     place (and the output gate's from third to fourth) and puts the whole bias into
     `bias_ih_l0` (with `bias_hh_l0` zero)": the places come from lc.GATES and lc.TORCH_GATES."""
-    # the words as the reader sees them: a glossary link shows its text
-    text = re.sub(r"\{term\}`([^`<]*)`", r"\1", " ".join(page("07-whole-cell.md").split()))
+    text = as_read("07-whole-cell.md")
     places = {g: (ORDINALS[lc.GATES.index(g)], ORDINALS[lc.TORCH_GATES.index(g)]) for g in "go"}
     (ours_g, theirs_g), (ours_o, theirs_o) = places["g"], places["o"]
     assert (
@@ -1682,7 +1734,7 @@ def test_intro_says_which_of_the_last_chapters_models_are_code_equations_or_word
     exercise's solution, the peephole cell and attention are equations, and the rest (highway
     and residual networks, Mamba, the xLSTM) are named in words only (the intro once said "the
     others are given as equations only")."""
-    intro = " ".join(page("intro.md").split())
+    intro = as_read("intro.md")
     assert "the others are given as equations only" not in intro
     assert "the peephole cell and the Transformer's attention are given as equations" in intro
     beyond = page("12-beyond.md")
@@ -2335,7 +2387,8 @@ def test_no_page_shows_an_object_repr():
 
 
 def test_every_glossary_entry_is_linked_from_a_page():
-    """glossary: "Chapters link their terms here the first time they use them": every entry
+    """glossary: "The chapters, the assignment pages and the guides link their terms here the
+    first time they use them": every entry
     (one of its names) is the target of a {term} role on some other page of the book."""
     text = page("glossary.md")
     body = text.split("```{glossary}", 1)[1].split("\n```", 1)[0]
