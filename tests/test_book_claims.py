@@ -501,6 +501,61 @@ def test_the_glossary_link_check_reads_a_code_block_indented_in_a_list_as_code()
     assert check(text.replace("The LSTM.", "The {term}`LSTM`.")) == []
 
 
+def durations_without_a_number(text: str) -> list[str]:
+    """The places in ``text``'s prose (as the glossary check reads it) where seconds, minutes or
+    hours are named with no number before them: a glued one ({glue:text}), one typed in (a
+    limit, a time estimate), or "a number of" (a unit, not a duration)."""
+    prose = text
+    for pattern, flags in NOT_PROSE:
+        prose = re.sub(pattern, lambda m: re.sub(r"[^\n]", " ", m.group()), prose, flags=flags)
+    found = []
+    for m in re.finditer(r"\b(?:seconds|minutes|hours)\b", prose, re.I):
+        before = " ".join(prose[: m.start()].split())
+        if not re.search(r"(?:\d|\{glue:text\}|number of)$", before):
+            found.append(f"...{before[-40:]} {m.group()}")
+    return found
+
+
+def test_every_duration_a_page_states_is_a_number():
+    """ch11 said its data were "small enough to train on in seconds", its language model
+    "trained for seconds", true or not on the machine that builds the book and checked by
+    nothing. It now glues the seconds the page's own trainings took there. Every page names a
+    duration with its number: glued when measured, typed only for a limit the tests check
+    (the student guide's 60 seconds) or an estimate of a student's work (the assignments)."""
+    found = {path.name: durations_without_a_number(path.read_text()) for path in PAGES}
+    assert not any(found.values()), {k: v for k, v in found.items() if v}
+    check = durations_without_a_number
+    assert check("Both are small enough to train on in seconds.\n") != []
+    assert check("A model trained for a few seconds.\n") != []
+    assert check("It took {glue:text}`t:.1f` seconds, at most 60 seconds per cell.\n") == []
+    assert check("Not a number of seconds.\n# Seconds\n`10 seconds` and\nminutes.\n") != []
+    assert check("Not a number of seconds.\n# Seconds\n`10 seconds` and\n") == []
+
+
+def test_no_page_calls_the_code_fast_and_chapter_9_measures_it():
+    """ch7 called lc.lstm_step_forward "the package's fast code" and "the fast version", ch8
+    lc.lstm_forward "one fused, fast loop", ch9 said lc.lstm_backward "computes the same numbers
+    faster", and the intro that everything "runs on a laptop": speeds no page showed, true or
+    not on the machine that builds the book. The pages now say what the code does (fused, fewer
+    and larger NumPy calls), and ch9 glues what it buys there: both pairs of functions timed at
+    the sizes benchmarks/bench_lstm.py uses by default."""
+    found = {}
+    for path in PAGES:
+        prose = path.read_text()
+        for pattern, flags in NOT_PROSE:
+            prose = re.sub(pattern, " ", prose, flags=flags)
+        words = re.findall(r"\b(?:fast|faster|laptops?)\b", prose, re.I)
+        if words:
+            found[path.name] = words
+    assert not found, found
+    nine = page("09-bptt.md")
+    speed = ast.literal_eval(re.search(r"^SPEED = (\{.*?\})", nine, re.M).group(1))
+    bench = (ROOT / "benchmarks" / "bench_lstm.py").read_text()
+    defaults = dict(re.findall(r'add_argument\("--([NTDH])", type=int, default=(\d+)\)', bench))
+    assert speed == {k.lower(): int(v) for k, v in defaults.items()} and len(speed) == 4
+    assert "{glue:text}`speed-fused-ms:.1f` ms with `lc.lstm_forward`" in nine
+
+
 def test_the_glossary_link_check_reads_inline_code_over_a_line_break_as_code():
     """Inline code may run over a line break, as a signature does on assignment 6's page
     (`train(x, y, params, loss_fn, optimizer, epochs, batch_size,` / `clip_norm, rng)`); the

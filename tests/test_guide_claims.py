@@ -184,7 +184,9 @@ def test_what_the_pages_say_make_book_and_make_test_do():
         "PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest"
     )
     assert f"\nPYTEST := {pytest}\n" in MAKEFILE
-    assert "# build the book while the quick tests run, then the rest" in text("intro")
+    assert "# build the book beside the tests that need no kernel or browser, then the rest" in (
+        text("intro")
+    )
     assert "the same set-up (plus Debian's chromium)" in text("README")
     assert "Open file://$(CURDIR)/_build/html/index.html" in MAKEFILE
     assert "Open `_build/html/index.html` in a browser" in flat("intro")
@@ -909,6 +911,22 @@ def test_intro_build_and_assets_claims():
     for package in ("mathjax", "@jupyter-widgets/html-manager"):
         assert re.fullmatch(r"\d+\.\d+\.\d+", deps[package]), package  # pinned, not a range
     assert "npm fetches the pinned copies of MathJax and the widget manager" in flat("intro")
+
+
+def test_intro_says_what_the_course_needs_not_how_fast_a_machine_is():
+    """intro: "Everything runs on a laptop", a claim about machines no test can make, and
+    `make test` building the book "while the quick tests run", a speed where the Makefile has a
+    tier (-m "not slow": no kernel, no browser). It now says what the course does not need, a
+    GPU: no page, no module of lstm_core and no test moves a tensor to a device, so PyTorch
+    runs on the CPU, as it does by default."""
+    intro = flat("intro")
+    assert "laptop" not in intro and "quick tests" not in intro
+    assert "Nothing here needs a GPU: the course's code is NumPy" in intro
+    sources = [*(ROOT / "book").rglob("*.md"), *(ROOT / "lstm_core").rglob("*.py")]
+    sources += [*(ROOT / "tests").glob("*.py"), *(ROOT / "benchmarks").glob("*.py")]
+    device = re.compile(r"\bcuda\b|\bdevice\s*=|\.to\(\s*[\"']|\bmps\b")
+    here = Path(__file__).resolve()
+    assert not [p.name for p in sources if p != here and device.search(p.read_text("utf-8"))]
 
 
 # -- the student's side: notebooks, imports, signatures -----------------------------------------
