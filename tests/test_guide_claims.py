@@ -913,6 +913,21 @@ def test_intro_build_and_assets_claims():
     assert "npm fetches the pinned copies of MathJax and the widget manager" in flat("intro")
 
 
+def test_intro_says_how_jupyterlab_opens_a_chapter_as_a_notebook_and_cites_it():
+    """intro: the chapters are MyST notebooks "which JupyterLab opens as notebooks once the
+    Jupytext extension is installed"; Jupytext's documentation (docs/text-notebooks.md) says a
+    double click opens a text notebook with its default viewer, the text editor, and the
+    notebook view is Open With -> Notebook (or a changed default). jupytext is not among the
+    pinned packages, so the page says to install it, and cites the documentation."""
+    intro = flat("intro")
+    assert "which JupyterLab opens as notebooks once" not in intro
+    assert "right-click it in the `book/` folder and choose **Open With → Notebook**" in intro
+    assert "(https://github.com/mwouts/jupytext/blob/main/docs/text-notebooks.md)" in intro
+    assert "`.venv/bin/pip install jupytext`" in intro
+    lock = (ROOT / "requirements.lock").read_text()
+    assert not re.search(r"^jupytext==", lock, re.M | re.I)
+
+
 def test_intro_says_what_the_course_needs_not_how_fast_a_machine_is():
     """intro: "Everything runs on a laptop", a claim about machines no test can make, and
     `make test` building the book "while the quick tests run", a speed where the Makefile has a
