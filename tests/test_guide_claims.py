@@ -913,6 +913,40 @@ def test_intro_build_and_assets_claims():
     assert "npm fetches the pinned copies of MathJax and the widget manager" in flat("intro")
 
 
+def test_the_hub_menus_and_buttons_the_guides_name_are_nbgraders():
+    """student guide: the notebooks "appear under the **Assignments** tab", and the instructor
+    guide's released set "in the students' **Assignments** tab"; in JupyterLab, which a hub
+    opens by default, nbgrader 0.9's extension has no such tab until its menu's Assignment List
+    command opens it. The pages name the menu, the tab it opens and the buttons as nbgrader's
+    JupyterLab extension (the pinned nbgrader's labextension) labels them."""
+    import nbgrader
+
+    static = Path(nbgrader.__file__).parent / "labextension" / "static"
+    labels = "".join(p.read_text("utf-8") for p in static.glob("*.js"))
+    for label in (
+        'title.label="Nbgrader"',  # the menu
+        'label:"Assignment List"',  # its command
+        'title.label="Assignments"',  # the tab that command opens
+        '"Fetch"',
+        '"Submit"',
+        '"Fetch Feedback"',
+    ):
+        assert label in labels, label
+    student = flat("student-guide")
+    for words in (
+        "(in JupyterLab, the menu **Nbgrader → Assignment List** opens it as the **Assignments**"
+        " tab): click **Fetch** next to a problem set",
+        "open the assignment list and click **Submit**",
+        "click **Fetch Feedback** in the assignment list",
+    ):
+        assert words in student, words
+    instructor = flat("instructor-guide")
+    assert "in the students' assignment list (**Nbgrader → Assignment List** in JupyterLab)" in (
+        instructor
+    )
+    assert "**Assignments** tab" not in instructor + student.replace("the **Assignments** tab)", "")
+
+
 def test_intro_says_how_jupyterlab_opens_a_chapter_as_a_notebook_and_cites_it():
     """intro: the chapters are MyST notebooks "which JupyterLab opens as notebooks once the
     Jupytext extension is installed"; Jupytext's documentation (docs/text-notebooks.md) says a
