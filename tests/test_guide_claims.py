@@ -205,7 +205,7 @@ PROGRAMS = [
     (r"make autograde\b", "lstm-autograde"),  # AUTOGRADE_FLAGS go to lstm-autograde
     (r"(?:\S*/)?nbgrader (\w+)", "nbgrader {}"),
     (r"dask (scheduler|worker|ssh)\b", "dask {}"),
-    (r"(?:python3? )?(?:\S*/)?bench_grading\.py\b", "bench_grading.py"),
+    (r"(?:python3? )?(?:\S*/)?(bench_\w+\.py)\b", "{}"),  # any script of benchmarks/
     (r"helm\b", "helm"),
     (r"jupyter lab\b", "jupyter lab"),
     (r"timeout\b", "timeout"),  # coreutils'
@@ -245,8 +245,8 @@ def options(program: str) -> frozenset[str] | None:
     if program.startswith("dask "):
         module = importlib.import_module(f"distributed.cli.dask_{program.split()[1]}")
         return frozenset(o for p in module.main.params for o in p.opts if o.startswith("--"))
-    if program == "bench_grading.py":
-        tree = ast.parse((ROOT / "benchmarks" / "bench_grading.py").read_text())
+    if program.startswith("bench_") and program.endswith(".py"):
+        tree = ast.parse((ROOT / "benchmarks" / program).read_text())
         return frozenset(
             a.value
             for call in ast.walk(tree)
@@ -336,6 +336,22 @@ def test_every_option_the_page_gives_exists_for_its_command(name):
         "README": {"--allow-insecure", "--canvas", "--submissions", "--hostile"},
     }[name]
     assert expected <= checked
+
+
+@pytest.mark.processes
+def test_the_option_check_reads_every_benchmark_scripts_options():
+    """The check read the options of bench_grading.py only, so the README's `python
+    benchmarks/bench_lstm.py --rounds 7` was checked against nothing: an option that script
+    does not take (here bench_grading.py's `--submissions`) passed. Every script of
+    benchmarks/ named in a command is now checked against its own add_argument calls."""
+    readme = text("README")
+    page = readme.replace("bench_lstm.py --rounds 7", "bench_lstm.py --submissions 7")
+    assert page != readme
+    wrong, _ = misplaced_options("README", page)
+    assert len(wrong) == 1 and "--submissions" in wrong[0] and "bench_lstm.py" in wrong[0]
+    assert "--rounds" in options("bench_lstm.py") and "--company-seeds" in options(
+        "bench_training.py"
+    )
 
 
 def test_every_option_of_lstm_autograde_is_in_the_guide():
