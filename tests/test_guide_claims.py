@@ -757,10 +757,14 @@ OUTPUTS |= {"timestamp.txt"}  # nbgrader collect's, beside a submission
 def test_every_file_the_pages_name_exists():
     """Paths in inline code (`lstm_grading/jail.py`, `tests/hostile/escape/`, the grader's
     file table's `pool.py`, `benchmarks/bench_grading.py`, ...) exist in the repository;
-    host paths (/tmp, /dev/shm), what a run or a build writes, and flag names are left out."""
+    host paths (/tmp, /dev/shm), what a run or a build writes, and flag names are left out.
+    The chapters, the glossary and the references are read too (they were not: a path a
+    chapter names, such as ch11's `tests/test_real_data.py`, was checked by nothing)."""
     bases = [ROOT, ROOT / "lstm_grading", TESTS, BOOK, BOOK / "assets"]
     missing, checked = [], set()
-    for name in PAGES:
+    others = sorted(p.name for p in BOOK.glob("*.md") if p.stem not in PAGES)
+    assert {"09-bptt.md", "glossary.md", "references.md"} <= set(others)
+    for name in [*PAGES, *others]:
         for b in blocks(name):
             for s in b.spans():
                 if not re.fullmatch(r"[\w.\-/]+", s) or re.fullmatch(r"\.\w+", s):
@@ -775,6 +779,7 @@ def test_every_file_the_pages_name_exists():
                 if not any((base / s).exists() for base in bases):
                     missing.append(f"{name}: {s}")
     assert {"lstm_grading/jail.py", "tests/hostile/escape/", "pool.py", ".ci/run"} <= checked
+    assert "tests/test_real_data.py" in checked  # named by ch11 only
     assert not missing, missing
 
 
