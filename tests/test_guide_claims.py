@@ -354,6 +354,20 @@ def test_the_option_check_reads_every_benchmark_scripts_options():
     )
 
 
+def test_every_student_id_the_pages_pass_to_nbgrader_is_joined_to_its_option():
+    """instructor guide: one command wrote `--student=doejohn` (with `=`, "so that an id starting
+    with a dash is not read as an option", as the grader passes it), another `--student alice`,
+    which with such an id gives nbgrader an option it does not know. Every `--student` a page
+    gives takes its id with `=`."""
+    found = [
+        f"{name}: {m.group()}"
+        for name in PAGES
+        for m in re.finditer(r"--student(?!=)\S*(?: \S+)?", text(name))
+    ]
+    assert not found, found
+    assert "--student=doejohn" in text("instructor-guide")
+
+
 def test_every_option_of_lstm_autograde_is_in_the_guide():
     """The other way round: each long option `lstm-autograde --help` and `lstm-autograde export
     --help` list is named in the instructor guide (found in an instructor's walk: --course, in
@@ -1753,7 +1767,7 @@ def test_the_marks_a_page_is_written_from_change_with_a_grade_or_comment_given_b
 
 @pytest.mark.processes
 def test_plain_nbgrader_skips_a_student_already_autograded(tmp_path, empty_gradebook):
-    """instructor guide, 5. Autograde: `nbgrader autograde <id> --student alice` for a student
+    """instructor guide, 5. Autograde: `nbgrader autograde <id> --student=doejohn` for a student
     whose autograded folder exists (as lstm-autograde leaves it) grades nothing, says *Skipping
     existing assignment* and exits 0, before any kernel starts; `--force` is its option to grade
     again (found in an instructor's walk: the guide's command regraded no one after a fix)."""
@@ -1763,14 +1777,14 @@ def test_plain_nbgrader_skips_a_student_already_autograded(tmp_path, empty_grade
 
     guide = flat("instructor-guide")
     assert "*Skipping existing assignment* and exits with status 0. Add `--force`" in guide
-    assert "nbgrader autograde ps01_activations --student alice" in guide
+    assert "nbgrader autograde ps01_activations --student=doejohn" in guide
     notebook = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
     course = make_course(tmp_path, empty_gradebook, notebook)
     for folder in ("submitted", "autograded"):
         (course / folder / "alice" / "ps01").mkdir(parents=True)
         (course / folder / "alice" / "ps01" / NB).write_text(notebook)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    done = run_forked(["autograde", "ps01", "--student", "alice"], course, env)
+    done = run_forked(["autograde", "ps01", "--student=alice"], course, env)  # the guide's form
     assert done.returncode == 0, done.stdout
     assert "Skipping existing assignment" in done.stdout
     assert (course / "autograded" / "alice" / "ps01" / NB).read_text() == notebook  # untouched
