@@ -1099,6 +1099,27 @@ def test_a_gates_sum_is_written_one_way_on_every_page_and_in_the_plots():
         assert plots.SYMBOLS[f"a_{k}"] == f"$a^{k}_t$"
 
 
+def test_the_two_updates_are_written_with_their_time_steps_on_every_page():
+    r"""One notation for the cell's two updates, as chapter 7 fixes it:
+    $c_t = f_t \odot c_{t-1} + i_t \odot \tilde c_t$ and $h_t = o_t \odot \tanh(c_t)$.
+    Assignment 2's page wrote $c = f \odot c_{t-1} + i \odot \tilde c$ and
+    $h = o \odot \tanh(c)$, the time step on one symbol of five, and ended its hand-worked
+    step at "$c$ =", "$h$ =" right after "$c_{t-1}$ =". No page's maths writes an update of c
+    or h without its step."""
+    stepless = re.compile(r"(?<![\\\w])([ch])\s*=\s*[fo](?![\w{])")
+    found = {}
+    for path in PAGES:
+        maths = [m.group(1) or m.group(2) or "" for m in MATHS.finditer(path.read_text())]
+        hits = [m.group() for text in maths for m in stepless.finditer(text)]
+        if hits:
+            found[path.name] = hits
+    assert not found, found
+    assert stepless.search(r"c = f \odot c_{t-1}") and stepless.search(r"h = o \odot \tanh(c)")
+    assert not stepless.search(r"c_t = f_t \odot c_{t-1}") and not stepless.search("c = 1.5")
+    two = " ".join(page("assignments/ps02-gates.md").split())
+    assert r"$c_t = f_t \odot c_{t-1} + i_t \odot \tilde c_t$" in two
+
+
 def test_to_torch_moves_the_candidate_from_fourth_to_third_place():
     """ch7: "`to_torch` transposes the weights, moves the candidate's block from fourth to third
     place (and the output gate's from third to fourth) and puts the whole bias into
@@ -1664,7 +1685,7 @@ def test_assignment_2_glues_the_hand_worked_step():
     flat = " ".join(text.split())
     assert (
         "the forget gate's sum {glue:text}`t-a_f:.2f` gives {glue:text}`t-f:.3f`, and the step "
-        "ends at $c$ = {glue:text}`t-c:.3f`, $h$ = {glue:text}`t-h:.3f`" in flat
+        "ends at $c_t$ = {glue:text}`t-c:.3f`, $h_t$ = {glue:text}`t-h:.3f`" in flat
     )
     t = lc.lstm_step_trace([[values["hw-x"]]], [[values["hw-h"]]], [[values["hw-c"]]], P)
     low = lc.lstm_step_trace([[values["low-x"]]], [[values["hw-h"]]], [[values["hw-c"]]], P)
