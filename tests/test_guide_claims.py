@@ -982,6 +982,33 @@ def test_the_hub_menus_and_buttons_the_guides_name_are_nbgraders():
     assert "**Assignments** tab" not in instructor + student.replace("the **Assignments** tab)", "")
 
 
+def test_intro_every_chapter_ends_with_exercises_whose_solutions_are_folded():
+    """intro: "The chapters end with exercises whose solutions stay folded until you open
+    them", which nothing checked: every chapter's last section is its exercises, and each
+    exercise N.k of chapter N is followed by its solution in a dropdown (sphinx-design's,
+    closed unless given :open:) before the next exercise."""
+    assert "The chapters end with exercises whose solutions stay folded until you open them" in (
+        flat("intro")
+    )
+    toc = (ROOT / "_toc.yml").read_text()
+    chapters = re.findall(r"file: book/(\d\d)-([\w-]+)", toc)
+    assert len(chapters) == 12
+    for number, rest in chapters:
+        page = text(f"{number}-{rest}.md")
+        assert re.findall(r"^## .*$", page, re.M)[-1] == "## Exercises", number
+        exercises = page.split("\n## Exercises\n", 1)[1]
+        n = int(number)
+        parts = re.split(r"^\*\*Exercise (\d+\.\d+)\*\*", exercises, flags=re.M)[1:]
+        assert parts, number
+        for k, (label, body) in enumerate(zip(parts[::2], parts[1::2], strict=True), 1):
+            assert label == f"{n}.{k}", (number, label)
+            dropdown = re.search(
+                r"^(:{3,})\{dropdown\} Solution to exercise (\S+)\n(.*)", body, re.M
+            )
+            assert dropdown and dropdown.group(2) == label, (number, label)
+            assert not dropdown.group(3).startswith(":open:"), (number, label)
+
+
 def test_intro_says_how_jupyterlab_opens_a_chapter_as_a_notebook_and_cites_it():
     """intro: the chapters are MyST notebooks "which JupyterLab opens as notebooks once the
     Jupytext extension is installed"; Jupytext's documentation (docs/text-notebooks.md) says a
