@@ -5,7 +5,7 @@ Parameters: ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}`` with the gates in
 :data:`GATES` order. Float64 by default; float32 is kept end to end.
 
 :mod:`lstm_core.reference` is the plain statement of the LSTM's forward and backward
-passes; :func:`lstm_forward` and :func:`lstm_backward` are the fast versions, tested equal.
+passes; :func:`lstm_forward` and :func:`lstm_backward` are the fused versions, tested equal.
 
 Arguments come in one order: the data a function acts on first, then ``params``, then
 options. A sequence function takes ``(x, params, h0=None, c0=None)`` (:func:`lstm_forward`,

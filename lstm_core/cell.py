@@ -1,6 +1,6 @@
-"""One LSTM time step: the fast sequence functions of :mod:`lstm_core.lstm` with ``T = 1``.
+"""One LSTM time step: the fused sequence functions of :mod:`lstm_core.lstm` with ``T = 1``.
 
-There is one fast implementation of the cell's arithmetic (its squashing and its local
+There is one fused implementation of the cell's arithmetic (its squashing and its local
 derivatives), in :mod:`lstm_core.lstm`; one step is a sequence of length one. The plain
 statement of the same step is :func:`lstm_core.reference.lstm_step_forward`, and the
 tests hold the two equal.

@@ -548,6 +548,16 @@ def test_no_page_calls_the_code_fast_and_chapter_9_measures_it():
         if words:
             found[path.name] = words
     assert not found, found
+    # the same name in the README and the package's docstrings, which said "the fast versions"
+    for path in [ROOT / "README.md", *(ROOT / "lstm_core").glob("*.py")]:
+        docs = (
+            path.read_text()
+            if path.suffix == ".md"
+            else ast.get_docstring(ast.parse(path.read_text()))
+        )
+        assert not re.search(
+            r"\bfast (?:versions?|sequence functions|implementation)\b|the fast\s+`lc\.", docs or ""
+        ), path.name
     nine = page("09-bptt.md")
     speed = ast.literal_eval(re.search(r"^SPEED = (\{.*?\})", nine, re.M).group(1))
     bench = (ROOT / "benchmarks" / "bench_lstm.py").read_text()
