@@ -586,6 +586,22 @@ def test_no_page_calls_the_code_fast_and_chapter_9_measures_it():
     assert "{glue:text}`speed-fused-ms:.1f` ms with `lc.lstm_forward`" in nine
 
 
+def test_every_glossary_link_names_an_entry_of_the_glossary():
+    """Every {term} role on every page targets a name of the glossary (a term or an alias,
+    any case), so a link added with a typo fails here, in the unit tier, rather than only in
+    the book's build (Sphinx's "term not in glossary", an error with --warningiserror)."""
+    names = {n.lower() for entry in _glossary_entries() for n in entry}
+    roles, wrong = 0, []
+    for path in PAGES:
+        for m in TERM_ROLE.finditer(path.read_text(encoding="utf-8")):
+            label = m.group(1)
+            target = label.rsplit("<", 1)[1].rstrip(">") if label.endswith(">") else label
+            roles += 1
+            if " ".join(target.split()).lower() not in names:
+                wrong.append(f"{path.name}: {m.group()}")
+    assert roles > 200 and not wrong, wrong
+
+
 def test_a_bibliographys_titles_are_not_read_for_glossary_terms():
     """The references page is checked with the titles of its works blanked: a title is the
     work's words (Hochreiter and Schmidhuber's "Long short-term memory"), what follows it the
