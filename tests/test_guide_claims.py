@@ -1819,6 +1819,51 @@ def test_plain_nbgrader_skips_a_student_already_autograded(tmp_path, empty_grade
 
 
 @pytest.mark.processes
+def test_a_second_collect_takes_a_newer_submission_only_with_update(tmp_path, empty_gradebook):
+    """instructor guide, 4. Collect: `nbgrader collect <id>` takes each student's latest
+    submission from the exchange; a second collect leaves a student already collected as they
+    were (*Submission already exists, use --update to update*), and `--update` takes a newer
+    submission in its place. The student guide says a student may submit again and the latest
+    is collected. (Found reading nbgrader's ExchangeCollect: the guide named only the first
+    collect, and a re-collect for late submissions kept everyone's earlier one.)"""
+    from course import run_forked
+    from small_course import NB, make_course
+
+    guide, student = flat("instructor-guide"), flat("student-guide")
+    assert "`nbgrader collect ps01_activations --update` takes a newer submission" in guide
+    assert "*Submission already exists, use --update to update*" in guide
+    assert "you can submit again, and the collection takes your latest submission" in student
+    # "nbgrader does not close submissions at a deadline": its submit never reads the due date
+    from nbgrader.exchange.default import submit as exchange_submit
+
+    assert "nbgrader does not close submissions at a deadline" in student
+    assert "duedate" not in inspect.getsource(exchange_submit)
+    course = make_course(tmp_path / "course", empty_gradebook, "{}")
+    inbound = tmp_path / "exchange" / "lstm-course" / "inbound"
+
+    def submit(stamp: str, content: str) -> None:  # what `nbgrader submit` leaves in inbound
+        folder = inbound / f"alice+ps01+2026-12-01 {stamp}.000000 UTC+{content}"
+        folder.mkdir(parents=True)
+        (folder / NB).write_text(content)
+        (folder / "timestamp.txt").write_text(f"2026-12-01 {stamp}.000000 UTC")
+
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    options = ["--course=lstm-course", f"--Exchange.root={tmp_path / 'exchange'}"]
+    collected = course / "submitted" / "alice" / "ps01" / NB
+    submit("10:00:00", "first")
+    submit("11:00:00", "second")
+    done = run_forked(["collect", "ps01", *options], course, env)
+    assert done.returncode == 0, done.stdout
+    assert collected.read_text() == "second"  # the latest of the two
+    submit("12:00:00", "late")
+    done = run_forked(["collect", "ps01", *options], course, env)
+    assert done.returncode == 0 and collected.read_text() == "second", done.stdout
+    assert "Submission already exists, use --update to update" in done.stdout
+    done = run_forked(["collect", "ps01", "--update", *options], course, env)
+    assert done.returncode == 0 and collected.read_text() == "late", done.stdout
+
+
+@pytest.mark.processes
 def test_plain_feedback_without_force_keeps_a_page_that_has_no_timestamp(tmp_path, empty_gradebook):
     """instructor guide, 7. Feedback: a submission collected from Canvas has no timestamp.txt
     (the course's ``named_regexp`` has no ``timestamp`` group, so ``zip_collect`` writes none),
