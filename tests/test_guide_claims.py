@@ -936,6 +936,28 @@ def test_accessibility_standard_and_screens_are_the_tests():
     )
 
 
+def test_the_accessibility_page_counts_and_names_the_pages_the_tests_audit():
+    """accessibility page: "Pages | all N: every chapter, assignment and guide, search, index,
+    home" left out the glossary, the references and the page itself, which the audit reads too
+    (tests/test_book.py's ALL_PAGES: the table of contents and Sphinx's EXTRA_PAGES). The page
+    counts the same pages from the same lists (it cannot import the tests: the public copy has
+    none) and names them as they are."""
+    sys.path.insert(0, str(TESTS))
+    try:
+        import test_book
+    finally:
+        sys.path.remove(str(TESTS))
+    page = text("accessibility")
+    extra = re.search(r"^extra = (\[.*?\])", page, re.M).group(1)
+    assert ast.literal_eval(extra) == test_book.EXTRA_PAGES
+    assert 'pages = len(parse_toc_yaml(ROOT / "_toc.yml")) + len(extra)' in page
+    assert "every chapter, assignment and guide, search, index, home" not in page
+    assert "every page of the table of contents, the search page, the " in page
+    assert {"glossary", "references", "accessibility"} <= {
+        name.rsplit("/", 1)[-1] for name in test_book.toc_docnames()
+    }
+
+
 def test_intro_build_and_assets_claims():
     """intro: a second build re-runs only the pages whose code changed (the execution cache);
     npm fetches pinned copies of MathJax and the widget manager."""
