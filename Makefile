@@ -152,9 +152,10 @@ lint: $(STAMP)  ## ruff check and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(STAMP)  ## Benchmarks: lstm_core vs PyTorch and vs a per-gate loop
+bench: $(STAMP)  ## Benchmarks: lstm_core vs PyTorch and a per-gate loop, training, lstm.py's design choices
 	$(BIN)/python benchmarks/bench_lstm.py
 	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_choices.py
 
 exercises: $(STAMP)  ## Regenerate exercises/ (student notebooks) from solutions/ with nbgrader
 	@# nbgrader runs alembic from PATH; --force replaces exercises/<id>/ and updates gradebook.db

@@ -60,7 +60,8 @@ CHUNK = 10
 def _reorder(a: np.ndarray, order: np.ndarray, axis: int = -1) -> np.ndarray:
     """Copy of ``a`` with its ``4H``-wide gate axis reordered block by block.
 
-    Four block slices concatenated: about ten times faster than fancy indexing.
+    Four block slices concatenated rather than fancy indexing with an index array, which
+    took several times as long (``benchmarks/bench_choices.py``, choice ``reorder``).
     """
     H = a.shape[axis] // 4
     index = [slice(None)] * a.ndim
@@ -76,9 +77,9 @@ class SequenceCache(NamedTuple):
 
     Internally feature-major with the gates in the loop's own order (o, i, f, g): every
     step keeps its ``(4H, N)`` gates and ``(H, N)`` states as contiguous blocks, so each
-    gate's slice is contiguous too (NumPy's elementwise operations run about twice as fast
-    on contiguous blocks as on strided column slices). Read the public properties rather
-    than the fields.
+    gate's slice is contiguous too (NumPy's elementwise operations took about half the time
+    on contiguous blocks as on strided column slices: ``benchmarks/bench_choices.py``, choice
+    ``contiguous``). Read the public properties rather than the fields.
 
     Attributes
     ----------
@@ -143,11 +144,13 @@ def _squash(a: np.ndarray, H: int) -> None:
     """Turn the pre-scaled pre-activations ``a (4H, N)`` into gate values, in place.
 
     One transcendental call for all four gates. In float64 it is ``exp``, which took a
-    third to a half of the time of ``tanh`` on the course's reference machine:
-    ``sigmoid(z) = 1 / (1 + exp(-z))`` and ``tanh(z) = 2 sigmoid(2z) - 1``, with ``-z`` and
-    ``-2z`` already in ``a`` (overflow gives ``exp = inf`` and so a gate of exactly 0 or
+    third to a half of the time of ``tanh`` on the machine the course was first developed
+    on: ``sigmoid(z) = 1 / (1 + exp(-z))`` and ``tanh(z) = 2 sigmoid(2z) - 1``, with ``-z``
+    and ``-2z`` already in ``a`` (overflow gives ``exp = inf`` and so a gate of exactly 0 or
     -1). In float32 it is ``tanh``, ``sigmoid(z) = (1 + tanh(z / 2)) / 2``: there the
-    ``exp`` route measured no faster, within the noise.
+    ``exp`` route measured no faster. How the two routes compare depends on the processor
+    and NumPy's build: ``benchmarks/bench_choices.py`` (choices ``squash`` and
+    ``cell-tanh``) times both on yours, and README.md gives its figures on the course's.
     """
     if a.dtype == np.float64:
         np.exp(a, out=a)
@@ -239,7 +242,7 @@ def lstm_forward(x, params, h0=None, c0=None):
             c[t + 1] += ig
             _tanh(c[t + 1], out=tanh_c[t])
             h = np.multiply(o, tanh_c[t], out=z[t + 1, :H])
-            hs[:, t] = h.T  # while it is in cache: faster than one transpose at the end
+            hs[:, t] = h.T  # while it is in cache (bench_choices.py, choice hs-copy)
     return hs, SequenceCache(z, c, gates, tanh_c, params)
 
 

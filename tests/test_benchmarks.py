@@ -110,6 +110,43 @@ def test_bench_training_reports_every_seed_and_both_cells():
     assert re.search(r"^  ratio lstm / rnn time: median [\d.]+, range [\d.]+ to [\d.]+$", out, re.M)
 
 
+def test_bench_choices_reports_median_and_range_per_variant_and_ratio():
+    args = ["--N", "3", "--T", "4", "--H", "2", "--repeats", "1", "--rounds", "2"]
+    out = run("bench_choices.py", *args)
+    assert "2 rounds, each variant in its own process per round and dtype (best of 1 runs)" in out
+    for dt in ("float64", "float32"):
+        for choice in from_benchmarks("bench_choices").CHOICES:
+            rows = [
+                re.search(rf"^{dt}\s+{choice}\s+{label}{FLOAT}\s+{FLOAT} -\s+{FLOAT}$", out, re.M)
+                for label in (r"chosen\s+", r"alternative\s+", "")  # "": the ratio's row
+            ]
+            assert all(rows), f"no {dt} {choice} rows in:\n{out}"
+            for row in rows:
+                med, lo, hi = (float(v) for v in row.groups())
+                # a smoke test: finite and consistent numbers, never compared with a speed
+                assert all(math.isfinite(v) and v >= 0 for v in (med, lo, hi)), row.group(0)
+                assert lo <= med <= hi, row.group(0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_each_choice_and_its_alternative_compute_the_same(dtype):
+    """bench_choices only compares like with like: on the same inputs (the same seed), the two
+    variants of every choice give the same array, to rounding in the dtype (the squashing
+    routes and the cell's tanh differ in how they round, not in what they compute)."""
+    bench = from_benchmarks("bench_choices")
+    tol = {np.float64: 1e-13, np.float32: 1e-6}[dtype]
+    for choice in bench.CHOICES:
+        got = {}
+        for which in bench.VARIANTS:
+            setup, run_it = bench.variant(choice, which, 5, 6, 3, np.dtype(dtype))
+            got[which] = np.asarray(run_it(setup()))
+        chosen, other = got["chosen"], got["alternative"]
+        assert chosen.dtype == other.dtype == dtype, choice
+        assert chosen.shape == other.shape, choice
+        np.testing.assert_allclose(chosen, other, rtol=0, atol=tol, err_msg=choice)
+        assert np.ptp(chosen) > 0, choice  # not two arrays of zeros
+
+
 @pytest.mark.parametrize(
     ("script", "args", "message"),
     [
@@ -121,6 +158,9 @@ def test_bench_training_reports_every_seed_and_both_cells():
         ("bench_training.py", ["--memory-seeds", "0"], "--memory-seeds must be at least 1, got 0"),
         ("bench_training.py", ["--company-seeds", "-1"], "--company-seeds must be at least 1"),
         ("bench_training.py", ["--seeds", "3"], "unrecognized arguments: --seeds 3"),
+        ("bench_choices.py", ["--T", "0"], "--T must be at least 1, got 0"),
+        ("bench_choices.py", ["--rounds", "-2"], "--rounds must be at least 1, got -2"),
+        ("bench_choices.py", ["--choices", "fusion"], "invalid choice: 'fusion'"),
     ],
 )
 def test_bad_arguments_get_one_line_and_status_2(script, args, message):
