@@ -12,6 +12,7 @@ regression fails the test rather than hang it.
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -204,15 +205,53 @@ def copy_out_job(tmp_path: Path) -> tuple[Job, Path, Path, Path]:
     return job, course, home, out
 
 
+def fds_around(call) -> tuple[object, int, int]:
+    """``call()``'s value and the number of this process's open fds before and after it.
+
+    The garbage collector runs first and stays off meanwhile: otherwise a file object an
+    earlier test left in a reference cycle could be collected during ``call`` and close its
+    fd, and a leak of one fd would read as none (a combined run once counted one fewer
+    after than before). Run in :func:`contained`'s child, whose collector nothing else needs.
+    """
+    gc.collect()
+    gc.disable()
+    try:
+        before = len(os.listdir("/proc/self/fd"))
+        value = call()
+        return value, before, len(os.listdir("/proc/self/fd"))
+    finally:
+        gc.enable()
+
+
 def copy_out(job: Job, course: Path, home: Path, out: Path) -> tuple[dict, int, int]:
     """:func:`private_course.copy_out`'s result, and the open fds before and after it."""
-    before = len(os.listdir("/proc/self/fd"))
-    fd = safe_copy.open_dir(str(out))
-    try:
-        result = private_course.copy_out(job, str(course), str(home), fd)
-    finally:
-        os.close(fd)
-    return result, before, len(os.listdir("/proc/self/fd"))
+
+    def call():
+        fd = safe_copy.open_dir(str(out))
+        try:
+            return private_course.copy_out(job, str(course), str(home), fd)
+        finally:
+            os.close(fd)
+
+    return fds_around(call)
+
+
+def test_the_fd_count_is_not_lowered_by_a_file_collected_meanwhile(tmp_path):
+    """:func:`fds_around` counts only what ``call`` opens and closes: a file object left in a
+    reference cycle (an earlier test's garbage), which a collection during ``call`` would
+    close, is collected before the count starts."""
+
+    def measured():
+        gc.disable()  # the cycle stays until something collects it, as garbage may
+        cycle = {"file": open(tmp_path / "garbage", "w")}  # the cycle owns it
+        cycle["self"] = cycle
+        del cycle
+        # gc.collect inside the call: what any allocation may trigger at any moment
+        _, before, after = fds_around(gc.collect)
+        return before, after
+
+    before, after = contained(measured)
+    assert after == before
 
 
 def test_a_folder_in_place_of_kernel_log_leaves_no_folder_open(tmp_path):
@@ -251,12 +290,7 @@ def test_a_job_whose_submission_cannot_be_opened_leaves_no_folder_open(tmp_path)
     job = reduced_job(tmp_path)
     os.rmdir(Path(job.work, "submission"))
 
-    def run() -> tuple[dict, int, int]:
-        before = len(os.listdir("/proc/self/fd"))
-        result = sandbox.run_job(job)
-        return result, before, len(os.listdir("/proc/self/fd"))
-
-    result, before, after = contained(run)
+    result, before, after = contained(lambda: fds_around(lambda: sandbox.run_job(job)))
     assert "FileNotFoundError" in result["error"]
     assert after == before
 
