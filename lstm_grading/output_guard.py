@@ -7,13 +7,19 @@ counts the bytes written to ``sys.stdout``/``sys.stderr`` and published as displ
 cell; past ``OutputGuard.limit`` bytes it writes one notice, discards the rest and raises
 :class:`OutputLimitExceeded` (a ``BaseException``, like the kernel guard's ``CellTimeout``) so the
 cell stops. It also writes the first line of each cell it starts to ``OutputGuard.progress``,
-which tells the grader which cell was running when a kernel died. And before every cell it
-puts back the names of ``lstm_grading`` and ``lstm_grading.checks`` as they were when the kernel
-started, and the functions of the libraries the hidden tests use (:data:`LIBRARIES`), so that
-``lstm_grading.check_activation = lambda *a: None`` or ``np.random.default_rng = ...`` in a
-student's cell is undone before the hidden tests run (a determined student can still
-unregister this hook: code in the kernel runs with the kernel's rights: see the threat model in
-book/instructor-guide.md).
+which tells the grader which cell was running when a kernel died.
+
+And before every cell it puts back what the hidden tests and the guards rely on, as it was when
+the kernel started (:meth:`_Guard.put_back`): every module then loaded (the hidden tests'
+modules, imported first: :data:`LIBRARIES`, :data:`HIDDEN`) in ``sys.modules``, and in each its
+functions, classes and submodules, and the methods of the classes it defines; the grader's own
+modules and the reference's private copy whole, their lists, dicts, sets and arrays too. So
+``lstm_grading.check_activation = lambda *a: None``, ``np.random.default_rng = ...``,
+``sys.settrace = ...``, ``ps01.check_sigmoid = ...`` or a method set on a class of
+``lstm_grading.checks`` in a student's cell is undone before the hidden tests run. Not undone:
+what the student's code does in the grade cell itself (its function, called by the visible
+tests, runs before the hidden ones); and a determined student can unregister this hook: code
+in the kernel runs with the kernel's rights (see the threat model in book/instructor-guide.md).
 
 Loaded by :mod:`lstm_grading.kernel_launcher` after the kernel guard::
 
@@ -22,19 +28,26 @@ Loaded by :mod:`lstm_grading.kernel_launcher` after the kernel guard::
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import json
+import pkgutil
+import re
 import sys
 import types
 
+import numpy as np
+
 DEFAULT_LIMIT = 2_000_000
 PROTECTED = ("lstm_grading", "lstm_grading.checks")  # imported by the kernel guard already
-# Libraries the hidden tests build their cases and compare with: their functions, classes and
-# submodules are put back before every cell too. A cell that made np.random.default_rng
-# hand out zeros made every hidden case trivial, and a wrong gate passed problem set 2's
-# tests; builtins.zip or isinstance, patched, would do the same to the comparisons.
-LIBRARIES = ("builtins", "numpy", "numpy.random", "random", "math")
+# Imported before the snapshot (below), with what they import: the libraries the grade cells
+# import themselves, and the hidden tests' modules (lstm_grading.hidden.psNN, which a grade
+# cell imports only when it runs, after the student's cells: their checks, patched in a cell
+# before, passed anything).
+LIBRARIES = ("builtins", "numpy", "numpy.random", "random", "math", "itertools")
+HIDDEN = "lstm_grading.hidden"
 _MISSING = object()
+_IMMUTABLE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a type whose attributes cannot be set
 
 
 class OutputLimitExceeded(BaseException):
@@ -42,11 +55,95 @@ class OutputLimitExceeded(BaseException):
 
 
 def _a_function(value) -> bool:
-    """A function, class or module of a library (``np.random.default_rng``, ``zip``), not its
-    data or state, nor what IPython sets in ``builtins`` while a cell runs (``exit``)."""
-    if isinstance(value, types.ModuleType):
+    """A function, class, method or module of a library (``np.random.default_rng``, ``zip``,
+    a class's ``staticmethod``), not its data or state, nor what IPython sets in ``builtins``
+    while a cell runs (``exit``)."""
+    if isinstance(value, (types.ModuleType, classmethod, staticmethod, property)):
         return True
     return callable(value) and type(value).__module__ != "_sitebuiltins"
+
+
+def _hidden_modules() -> list[str]:
+    """The hidden tests' modules of the problem sets (``lstm_grading.hidden.ps01``...)."""
+    package = importlib.import_module(HIDDEN)
+    return [
+        f"{HIDDEN}.{info.name}"
+        for info in pkgutil.iter_modules(package.__path__)
+        if re.fullmatch(r"ps\d\d", info.name)
+    ]
+
+
+def _modules_to_keep() -> dict[str, types.ModuleType]:
+    """Every module the grading code can reach, by a name for it: all of ``sys.modules`` (the
+    kernel's, NumPy's and the standard library's modules the hidden tests and the kernel guard
+    call: ``sys.settrace``, ``itertools.islice``, ``contextlib``, ``warnings``...), and modules
+    found only as another's attribute or in the reference's private copy
+    (``lstm_grading.checks._pristine()``, whose functions the hidden tests compare with)."""
+    from lstm_grading import checks
+
+    found = {"builtins": builtins}  # first: what the putting back itself calls
+    found.update((n, m) for n, m in sys.modules.items() if isinstance(m, types.ModuleType))
+    seen = {id(m) for m in found.values()}
+    queue = [*found.values(), checks._pristine()]
+    while queue:
+        module = queue.pop()
+        if id(module) not in seen:
+            seen.add(id(module))
+            found[f"<{getattr(module, '__name__', '?')} at {id(module):#x}>"] = module
+        for value in list(vars(module).values()):
+            if isinstance(value, types.ModuleType) and id(value) not in seen:
+                queue.append(value)
+    return found
+
+
+def _classes_of(module) -> list[type]:
+    """The classes ``module`` defines whose attributes a cell can set (not NumPy's ndarray,
+    a C type), each once."""
+    name = getattr(module, "__name__", None)
+    return [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and not value.__flags__ & _IMMUTABLE
+        and value.__dict__.get("__module__") == name
+    ]
+
+
+GRADERS = ("lstm_grading", "_lstm_grading_pristine_")  # the grader's package, the reference copy
+_CONTAINERS = (list, dict, set)
+
+
+def _contents(value, out: list, depth: int = 0) -> None:
+    """Append ``(value, a copy of what it holds)`` to ``out`` for a list, dict, set or NumPy
+    array ``value``, and for those it holds (a dict of arrays: ``HAND_WORKED_PARAMS``)."""
+    if depth > 4:
+        return
+    if type(value) is np.ndarray:
+        out.append((value, (value.copy(), value.flags.writeable)))
+    elif type(value) in _CONTAINERS:
+        out.append((value, value.copy()))
+        for item in value.values() if type(value) is dict else value:
+            _contents(item, out, depth + 1)
+
+
+def _put_back_contents(value, saved) -> None:
+    if type(value) is np.ndarray:
+        saved, writeable = saved
+        if value.shape == saved.shape and not np.array_equal(value, saved, equal_nan=True):
+            value.flags.writeable = True
+            np.copyto(value, saved)
+        if value.flags.writeable != writeable:
+            value.flags.writeable = writeable
+    elif type(value) is list:
+        if len(value) != len(saved) or any(a is not b for a, b in zip(value, saved, strict=True)):
+            value[:] = saved
+    elif type(value) is dict:
+        if value.keys() != saved.keys() or any(value[k] is not v for k, v in saved.items()):
+            value.clear()
+            value.update(saved)
+    elif value != saved:
+        value.clear()
+        value.update(saved)
 
 
 class _Guard:
@@ -56,32 +153,53 @@ class _Guard:
         self.used = 0
         self.tripped = False
         self.notice = sys.stdout.write  # unlimited, for the notice of a display that trips
-        self.modules = {
-            name: (sys.modules[name], dict(vars(sys.modules[name])))
-            for name in PROTECTED
-            if name in sys.modules
-        }
-        # Imported now (NumPy loads numpy.random only when asked), each before any is
-        # snapshotted; a submodule among them is put back as its parent's attribute too, set
-        # or not yet: numpy's snapshot, taken before numpy.random was first imported, lacked
-        # ``random``, and a cell's ``np.random = ...`` stayed for the hidden tests.
-        libraries = {name: importlib.import_module(name) for name in LIBRARIES}
-        for name, module in libraries.items():
-            functions = {k: v for k, v in vars(module).items() if _a_function(v)}
-            for other, submodule in libraries.items():
-                parent, _, attribute = other.rpartition(".")
-                if parent == name:
-                    functions[attribute] = submodule
-            self.modules[name] = (module, functions)
+        # Imported now, each before any is snapshotted (NumPy loads numpy.random only when
+        # asked); a hidden module that fails to import fails its grade cell later anyway.
+        for name in LIBRARIES:
+            importlib.import_module(name)
+        for name in _hidden_modules():
+            try:
+                importlib.import_module(name)
+            except Exception:  # an empty or broken file: its grade cell says so
+                pass
+        # name: (module, what to put back, the names it had). lstm_grading's own: everything.
+        self.modules = {}
+        for name, module in _modules_to_keep().items():
+            every = dict(vars(module))
+            kept = (
+                every if name in PROTECTED else {k: v for k, v in every.items() if _a_function(v)}
+            )
+            self.modules[name] = (module, kept, frozenset(every))
+        # A submodule is put back as its parent's attribute where the parent has none (numpy
+        # before numpy.random was first imported: a cell's ``np.random = ...`` stayed).
+        for name, (module, _, _) in list(self.modules.items()):
+            parent, _, attribute = name.rpartition(".")
+            if parent in self.modules and attribute not in self.modules[parent][2]:
+                self.modules[parent][1][attribute] = module
+        # Classes' methods and class attributes that are functions, and the names of those
+        # they have: a method set on a class over one it inherits (``_Usage.append``) is taken
+        # away again.
+        self.classes = []
+        for module, _, _ in self.modules.values():
+            for cls in _classes_of(module):
+                every = dict(vars(cls))
+                kept = {k: v for k, v in every.items() if _a_function(v)}
+                self.classes.append((cls, kept, frozenset(every)))
+        self.builtin_names = frozenset(vars(builtins))
+        # The grader's own data, and the reference copy's, in place: its lists, dicts, sets
+        # and arrays, and those they hold (``checks._package_dirs["lstm_core"] = "/nowhere"``
+        # hid lstm_core's code from the watch; a stand-in in ``checks._pristine_packages`` was
+        # the reference the hidden tests compared with).
+        self.contents = []
+        for module, _, _ in self.modules.values():
+            if getattr(module, "__name__", "").startswith(GRADERS):
+                for key, value in vars(module).items():
+                    if key != "__builtins__":
+                        _contents(value, self.contents)
 
     def pre_run_cell(self, info=None):
         self.used, self.tripped = 0, False
-        for name, (module, snapshot) in self.modules.items():
-            sys.modules[name] = module
-            namespace = vars(module)
-            for key, value in snapshot.items():
-                if namespace.get(key, _MISSING) is not value:
-                    namespace[key] = value
+        self.put_back()
         if self.progress:
             first = (getattr(info, "raw_cell", "") or "").strip().splitlines()[:1]
             try:
@@ -89,6 +207,35 @@ class _Guard:
                     f.write(first[0][:200] if first else "")
             except OSError:
                 pass
+
+    def put_back(self):
+        """Put back the snapshot's modules in ``sys.modules``, their functions, classes and
+        submodules, and the classes' methods; take away a name added to a module over a
+        builtin (``lstm_grading.checks.zip = ...``: the module's code finds it first) or to a
+        class over an inherited one. Data, and other names a cell adds, are the notebook's."""
+        for name, (module, kept, names) in self.modules.items():
+            if name[0] != "<" and sys.modules.get(name) is not module:
+                sys.modules[name] = module
+            namespace = vars(module)
+            for key, value in kept.items():
+                if namespace.get(key, _MISSING) is not value:
+                    namespace[key] = value
+            if module is not builtins and len(namespace) > len(names):
+                for key in [k for k in namespace if k not in names and k in self.builtin_names]:
+                    del namespace[key]
+        for value, saved in self.contents:
+            _put_back_contents(value, saved)
+        for cls, kept, names in self.classes:
+            namespace = cls.__dict__
+            for key, value in kept.items():
+                if namespace.get(key, _MISSING) is not value:
+                    type.__setattr__(cls, key, value)
+            if len(namespace) > len(names):
+                for key in [k for k in namespace if k not in names]:
+                    if _a_function(namespace[key]) and any(
+                        key in vars(base) for base in cls.__mro__[1:]
+                    ):
+                        type.__delattr__(cls, key)
 
     def _spend(self, size: int) -> str:
         """Count ``size`` bytes: "ok", "crossed" (the limit, just now) or "over"."""

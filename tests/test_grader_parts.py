@@ -2762,6 +2762,155 @@ def test_the_output_guard_puts_back_numpy_random_whether_or_not_numpy_had_loaded
     assert np.random is real
 
 
+def test_the_output_guard_puts_back_every_module_the_grading_code_calls(monkeypatch):
+    """The hidden tests and the guards call more than NumPy, random, math and builtins:
+    sys.settrace and threading.settrace (the watch of lstm_core: a cell that kept the tracer
+    without tracing hid a sigmoid that calls lstm_core, tests/hostile/patch_the_trace.json),
+    itertools, functools, contextlib, types, warnings, cmath; and the hidden tests' own modules,
+    which a grade cell imports only when it runs (``ps01.check_sigmoid = ...`` in a cell passed
+    any sigmoid: patch_hidden_checks.json), and the reference's private copy, in no
+    sys.modules entry (patch_the_reference_copy.json). All are put back before every cell."""
+    import cmath
+    import contextlib
+    import itertools
+    import types
+
+    from lstm_grading import checks
+
+    guard = output_guard._Guard(100, None)
+    from lstm_grading.hidden import ps01  # imported by the guard, before any cell
+
+    patched = [
+        (sys, "settrace"),
+        (sys, "gettrace"),
+        (threading, "settrace"),
+        (itertools, "islice"),
+        (functools, "wraps"),
+        (contextlib, "contextmanager"),
+        (types, "new_class"),
+        (warnings, "catch_warnings"),
+        (cmath, "tanh"),
+        (ps01, "check_sigmoid"),
+        (checks._pristine(), "sigmoid"),
+    ]
+    originals = [getattr(module, name) for module, name in patched]
+    for (module, name), original in zip(patched, originals, strict=True):
+        monkeypatch.setattr(module, name, functools.partial(original))  # still works
+    monkeypatch.setitem(sys.modules, "cmath", types.ModuleType("cmath"))
+    guard.pre_run_cell()
+    assert [getattr(module, name) for module, name in patched] == originals
+    assert sys.modules["cmath"] is cmath
+
+
+def test_the_output_guard_takes_away_a_name_added_in_front_of_the_one_the_code_finds(
+    monkeypatch,
+):
+    """A method set on a class over one it inherits (lstm_grading.checks._Usage, a list, given
+    an append that records nothing: lstm_core's use went unseen, patch_a_class.json), or a name
+    added to a module over a builtin (``checks.zip``: assert_close compared no values,
+    shadow_a_builtin.json), is found before the original: both are taken away before every
+    cell, and a class's own method is put back. Other names a cell adds stay."""
+    import builtins
+
+    from lstm_grading import checks
+
+    guard = output_guard._Guard(100, None)
+    find_spec = checks._OtherLibrariesRefused.find_spec
+    monkeypatch.setattr(checks._OtherLibrariesRefused, "find_spec", lambda *args: None)
+    added = [(checks._Usage, "append"), (checks, "zip"), (builtins, "lstm_test_added_name")]
+    try:
+        checks._Usage.append = lambda self, item: None
+        checks.zip = lambda *args, **kwargs: iter(())
+        builtins.lstm_test_added_name = len  # a cell's own name in builtins: stays
+        checks.lstm_test_added_name = len  # shadows nothing: stays
+        guard.pre_run_cell()
+        assert "append" not in vars(checks._Usage) and "zip" not in vars(checks)
+        assert checks._OtherLibrariesRefused.find_spec is find_spec
+        assert builtins.lstm_test_added_name is checks.lstm_test_added_name is len
+    finally:
+        for owner, name in [*added, (checks, "lstm_test_added_name")]:
+            if name in vars(owner):
+                delattr(owner, name)
+
+
+def test_the_output_guard_puts_back_what_the_graders_lists_dicts_and_arrays_hold(monkeypatch):
+    """The grader's own data is its state: ``checks._package_dirs["lstm_core"] = "/nowhere"``
+    pointed the watch at another folder (a sigmoid calling lstm_core passed,
+    grader_data.json), ``checks._pristine_packages`` holds the reference the hidden tests
+    compare with, and the reference copy's arrays (``HAND_WORKED_PARAMS``) the numbers. What
+    they hold, in place, is put back before every cell."""
+    from lstm_grading import checks
+
+    guard = output_guard._Guard(100, None)
+    dirs, packages = dict(checks._package_dirs), dict(checks._pristine_packages)
+    wx = checks.reference("HAND_WORKED_PARAMS")["Wx"]
+    before = wx.copy()
+    monkeypatch.setitem(checks._package_dirs, "lstm_core", "/nowhere")
+    monkeypatch.setitem(checks._pristine_packages, "lstm_core", sys)
+    try:
+        checks._lent.append(print)  # lends a function of its own
+        wx.flags.writeable = True  # read-only, but its own data: a cell can set it writeable
+        wx[...] = 7.0
+        guard.pre_run_cell()
+        assert checks._package_dirs == dirs and checks._pristine_packages == packages
+        assert checks._lent == [] and (wx == before).all() and not wx.flags.writeable
+    finally:
+        checks._lent[:] = []
+        wx.flags.writeable = True
+        wx[...] = before
+        wx.flags.writeable = False
+
+
+@pytest.mark.processes
+def test_the_output_guard_of_a_fresh_kernel_keeps_every_module_a_grade_cell_imports():
+    """In a fresh process, as in a grading kernel: the guard's snapshot holds every module a
+    grade cell of the six problem sets imports (``itertools``, ``math``) and the hidden
+    tests' modules it imports (lstm_grading.hidden.ps01 ...), which no cell has imported
+    yet; one imported only later would be the notebook's to change before the hidden tests."""
+    import ast
+
+    imported = {"lstm_grading.hidden"}
+    for notebook in sorted(SOLUTIONS.glob("ps0*/*.ipynb")):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            if cell["cell_type"] == "code" and cell["metadata"].get("nbgrader", {}).get("grade"):
+                for node in ast.walk(ast.parse("".join(cell["source"]))):
+                    if isinstance(node, ast.Import):
+                        imported |= {alias.name for alias in node.names}
+                    elif isinstance(node, ast.ImportFrom):
+                        imported.add(node.module)
+                        imported |= {f"{node.module}.{a.name}" for a in node.names}
+    imported = {
+        name
+        for name in imported
+        if not name.startswith("lstm_grading.hidden.") or name.rpartition(".")[2].startswith("ps")
+    }
+    assert {
+        "itertools",
+        "math",
+        "numpy",
+        "lstm_grading.hidden.ps01",
+        "lstm_grading.hidden.ps06",
+    } <= imported
+    code = (
+        "import json, sys\n"
+        "from lstm_grading import checks, output_guard\n"
+        "checks._pristine()\n"
+        "before = set(sys.modules)\n"
+        "guard = output_guard._Guard(100, None)\n"
+        "print(json.dumps([sorted(before), sorted(guard.modules)]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout
+    before, kept = (set(names) for names in json.loads(out))
+    assert "lstm_grading.hidden.ps01" not in before  # only the guard imported it
+    assert imported <= kept, imported - kept
+
+
 def test_a_generator_drawing_zeros_made_problem_set_2s_hidden_cases_trivial(monkeypatch):
     """Why the output guard puts numpy.random back: with np.random.default_rng drawing only
     zeros (set in a cell), a forget gate with Wh_f transposed passed ps02's hidden test."""
