@@ -48,6 +48,9 @@ LIBRARIES = ("builtins", "numpy", "numpy.random", "random", "math", "itertools")
 HIDDEN = "lstm_grading.hidden"
 _MISSING = object()
 _IMMUTABLE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a type whose attributes cannot be set
+# Their values are told by their type alone, never by isinstance, which asks an object for its
+# __class__: a library's object may warn when asked (torch.distributed.reduce_op).
+_FUNCTION_TYPES = (types.ModuleType, classmethod, staticmethod, property)
 
 
 class OutputLimitExceeded(BaseException):
@@ -58,7 +61,7 @@ def _a_function(value) -> bool:
     """A function, class, method or module of a library (``np.random.default_rng``, ``zip``,
     a class's ``staticmethod``), not its data or state, nor what IPython sets in ``builtins``
     while a cell runs (``exit``)."""
-    if isinstance(value, (types.ModuleType, classmethod, staticmethod, property)):
+    if issubclass(type(value), _FUNCTION_TYPES):
         return True
     return callable(value) and type(value).__module__ != "_sitebuiltins"
 
@@ -82,16 +85,16 @@ def _modules_to_keep() -> dict[str, types.ModuleType]:
     from lstm_grading import checks
 
     found = {"builtins": builtins}  # first: what the putting back itself calls
-    found.update((n, m) for n, m in sys.modules.items() if isinstance(m, types.ModuleType))
+    found.update((n, m) for n, m in sys.modules.items() if issubclass(type(m), types.ModuleType))
     seen = {id(m) for m in found.values()}
     queue = [*found.values(), checks._pristine()]
     while queue:
         module = queue.pop()
         if id(module) not in seen:
             seen.add(id(module))
-            found[f"<{getattr(module, '__name__', '?')} at {id(module):#x}>"] = module
+            found[f"<{vars(module).get('__name__', '?')} at {id(module):#x}>"] = module
         for value in list(vars(module).values()):
-            if isinstance(value, types.ModuleType) and id(value) not in seen:
+            if issubclass(type(value), types.ModuleType) and id(value) not in seen:
                 queue.append(value)
     return found
 
@@ -99,11 +102,11 @@ def _modules_to_keep() -> dict[str, types.ModuleType]:
 def _classes_of(module) -> list[type]:
     """The classes ``module`` defines whose attributes a cell can set (not NumPy's ndarray,
     a C type), each once."""
-    name = getattr(module, "__name__", None)
+    name = vars(module).get("__name__")
     return [
         value
         for value in vars(module).values()
-        if isinstance(value, type)
+        if issubclass(type(value), type)
         and not value.__flags__ & _IMMUTABLE
         and value.__dict__.get("__module__") == name
     ]
@@ -192,7 +195,7 @@ class _Guard:
         # the reference the hidden tests compared with).
         self.contents = []
         for module, _, _ in self.modules.values():
-            if getattr(module, "__name__", "").startswith(GRADERS):
+            if str(vars(module).get("__name__", "")).startswith(GRADERS):
                 for key, value in vars(module).items():
                     if key != "__builtins__":
                         _contents(value, self.contents)

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 import warnings
 from pathlib import Path
 
@@ -2773,7 +2774,6 @@ def test_the_output_guard_puts_back_every_module_the_grading_code_calls(monkeypa
     import cmath
     import contextlib
     import itertools
-    import types
 
     from lstm_grading import checks
 
@@ -2859,6 +2859,23 @@ def test_the_output_guard_puts_back_what_the_graders_lists_dicts_and_arrays_hold
         wx.flags.writeable = True
         wx[...] = before
         wx.flags.writeable = False
+
+
+def test_the_output_guard_asks_no_object_of_a_library_anything(monkeypatch):
+    """The guard looks at every module loaded: it tells a function from data by its type alone.
+    Through isinstance it asked each object for its __class__, and a worker of the test suite
+    that had imported PyTorch failed every guard test on torch.distributed.reduce_op's
+    FutureWarning; in a kernel, a notebook's object could run code of its own there."""
+
+    class Touchy:
+        @property
+        def __class__(self):
+            raise AssertionError("the guard asked an object for its __class__")
+
+    module = types.ModuleType("lstm_test_touchy")
+    module.touchy = Touchy()
+    monkeypatch.setitem(sys.modules, "lstm_test_touchy", module)
+    output_guard._Guard(100, None).pre_run_cell()
 
 
 @pytest.mark.processes
