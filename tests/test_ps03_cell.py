@@ -507,6 +507,56 @@ def test_every_step_test_names_a_params_array_changed_in_place():
     ), message
 
 
+@pytest.mark.parametrize("grade_id", STEP_CELLS)
+def test_every_step_test_names_h_returned_as_a_list(grade_id):
+    """Found by the hostile-student pass (each visible check run on the solution with its return
+    transformed): h returned as a list passed the visible parts of test_step_gates and
+    test_step_cache, whose hidden tests refuse it (and stopped test_step_h's on a bare
+    TypeError). run_step names it in every cell."""
+    edit = ("    return h, c, cache", "    return h.tolist(), c, cache")
+    message = assignment_suite.visible_failure(NOTEBOOK, grade_id, edit)
+    assert message == "lstm_step_forward should return h as a NumPy array, got a list", message
+    step = assignment_suite.solution_namespace(NOTEBOOK, edit)["lstm_step_forward"]
+    with pytest.raises(AssertionError, match="should be a NumPy array, got list"):
+        HIDDEN_CHECKS[grade_id](step)
+
+
+@pytest.mark.parametrize("grade_id", FORM_CELLS[:3])
+def test_the_form_tests_name_c_returned_first(grade_id):
+    """Found by the same pass: (c, h, cache) passed the visible parts of test_step_shapes,
+    test_step_batch and test_step_float32 (shapes and dtypes alike), whose hidden tests refuse
+    it; they now name it (test_step_c, test_step_h and test_step_cache did already).
+    test_step_gates, whose hidden test looks at the gates alone and passes it, does not."""
+    edit = ("    return h, c, cache", "    return c, h, cache")
+    message = assignment_suite.visible_failure(NOTEBOOK, grade_id, edit)
+    assert message == (
+        "lstm_step_forward returned c first (its cache's c); return h, c, cache in this order"
+    ), message
+    step = assignment_suite.solution_namespace(NOTEBOOK, edit)["lstm_step_forward"]
+    with pytest.raises(AssertionError, match="h and c are"):
+        HIDDEN_CHECKS[grade_id](step)
+    assert assignment_suite.visible_failure(NOTEBOOK, "test_step_gates", edit) is None
+    ps03.check_gates(step)
+
+
+@pytest.mark.parametrize("grade_id", STEP_CELLS)
+def test_every_step_test_names_a_params_array_replaced_in_the_dict(grade_id):
+    """Found by the same pass: a step that puts a reshaped bias in the caller's dict
+    (params["b"] = params["b"].reshape(1, -1), which broadcasts the same) passed every visible
+    cell but test_step_cache, as run_step compared only the arrays the dict held before the
+    call; the hidden tests refuse it (the caller's params changed)."""
+    edit = (SUM, '    params["b"] = params["b"].reshape(1, -1)\n' + SUM)
+    message = assignment_suite.visible_failure(NOTEBOOK, grade_id, edit)
+    assert message == (
+        "lstm_step_forward replaced params['b'] in the params dict it was given (params[...] = "
+        "...): leave the caller's params as they are, and keep what you compute in names of "
+        "your own"
+    ), message
+    step = assignment_suite.solution_namespace(NOTEBOOK, edit)["lstm_step_forward"]
+    with pytest.raises(AssertionError, match="changed its argument params"):
+        HIDDEN_CHECKS[grade_id](step)
+
+
 def test_the_text_says_a_float64_step_gives_float64():
     """Found in review: test_step_shapes ("h should be float64 for float64 inputs") and the
     hidden value checks ("is float32 ... float64 inputs must give a float64 result") refuse a

@@ -628,3 +628,22 @@ def test_both_forward_tests_name_a_return_other_than_the_pair(grade_id, returned
     check = ps04.check_shapes if grade_id.endswith("shapes") else ps04.check_values
     with pytest.raises(AssertionError, match=r"should return the tuple \(hs, cache\)"):
         check(forward)
+
+
+@pytest.mark.parametrize("grade_id", FORWARD_CELLS)
+def test_the_forward_tests_name_a_cache_that_is_no_list(grade_id):
+    """Found by the hostile-student pass (each visible check run on the solution with its return
+    transformed): a cache returned as a tuple passed test_lstm_forward_values' visible part
+    (test_lstm_forward_shapes' named it), and its hidden test refuses it ("the cache should be
+    the list of the T step caches"); both visible tests name it now."""
+    from assignment_suite import visible_failure
+
+    edit = ("    return hs, cache\n", "    return hs, tuple(cache)\n")
+    message = visible_failure(NOTEBOOK, grade_id, edit)
+    assert message is not None and message.startswith("cache should be the list of the T = "), (
+        message
+    )
+    forward = solution_namespace(NOTEBOOK, edit)["lstm_forward"]
+    check = ps04.check_shapes if grade_id.endswith("shapes") else ps04.check_values
+    with pytest.raises(AssertionError, match=r"should be the list of the T (= \d+ )?step caches"):
+        check(forward)

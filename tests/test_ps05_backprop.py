@@ -1002,3 +1002,30 @@ def test_the_params_test_names_the_form_and_changes_in_place_as_the_inputs_test_
     step = assignment_suite.solution_namespace(NOTEBOOK, edit)["lstm_step_backward"]
     with pytest.raises(AssertionError, match=r"should return|changed its argument dc in place"):
         ps05.check_step_backward_params(step)
+
+
+@pytest.mark.parametrize(
+    ("returned", "says"),
+    [
+        (
+            "dx.tolist(), dh, dc, grads",
+            "lstm_backward should return dx as a NumPy array, got a list",
+        ),
+        (
+            "dx, dh, dc, list(grads.values())",
+            "lstm_backward should return grads as a dict, got a list",
+        ),
+    ],
+)
+def test_the_backward_test_names_a_result_of_another_form(returned, says):
+    """Found by the hostile-student pass (each visible check run on the solution with its return
+    transformed): dx returned as a list stopped test_lstm_backward's visible part on a bare
+    "AttributeError: 'list' object has no attribute 'shape'" (and passed test_gradient_check's,
+    whose hidden test then failed on it); the visible test now says what is expected, as the
+    hidden test does."""
+    edit = ("    return dx, dh, dc, grads\n", f"    return {returned}\n")
+    message = assignment_suite.visible_failure(NOTEBOOK, "test_lstm_backward", edit)
+    assert message == says, message
+    namespace = assignment_suite.solution_namespace(NOTEBOOK, edit)
+    with pytest.raises(AssertionError, match=r"should be a NumPy array|should be a dict"):
+        ps05.check_lstm_backward(namespace["lstm_backward"], namespace)
