@@ -529,9 +529,7 @@ def test_the_form_tests_name_c_returned_first(grade_id):
     test_step_gates, whose hidden test looks at the gates alone and passes it, does not."""
     edit = ("    return h, c, cache", "    return c, h, cache")
     message = assignment_suite.visible_failure(NOTEBOOK, grade_id, edit)
-    assert message == (
-        "lstm_step_forward returned c first (its cache's c); return h, c, cache in this order"
-    ), message
+    assert message == "h and c are swapped: return h, c, cache in this order", message
     step = assignment_suite.solution_namespace(NOTEBOOK, edit)["lstm_step_forward"]
     with pytest.raises(AssertionError, match="h and c are"):
         HIDDEN_CHECKS[grade_id](step)
