@@ -16,7 +16,9 @@ functions, classes and submodules, and the methods of the classes it defines; th
 modules and the reference's private copy whole, their lists, dicts, sets and arrays too. So
 ``lstm_grading.check_activation = lambda *a: None``, ``np.random.default_rng = ...``,
 ``sys.settrace = ...``, ``ps01.check_sigmoid = ...`` or a method set on a class of
-``lstm_grading.checks`` in a student's cell is undone before the hidden tests run. Not undone:
+``lstm_grading.checks`` in a student's cell is undone before the hidden tests run. So are the
+shell's input and AST transformers (put back after every cell too: IPython transforms a cell's
+code before pre_run_cell), which could drop the hidden tests' lines. Not undone:
 what the student's code does in the grade cell itself (its function, called by the visible
 tests, runs before the hidden ones); and a determined student can unregister this hook: code
 in the kernel runs with the kernel's rights (see the threat model in book/instructor-guide.md).
@@ -189,6 +191,7 @@ class _Guard:
                 kept = {k: v for k, v in every.items() if _a_function(v)}
                 self.classes.append((cls, kept, frozenset(every)))
         self.builtin_names = frozenset(vars(builtins))
+        self.transformers = []  # (owner, attribute, the list, what it held): watch_shell
         # The grader's own data, and the reference copy's, in place: its lists, dicts, sets
         # and arrays, and those they hold (``checks._package_dirs["lstm_core"] = "/nowhere"``
         # hid lstm_core's code from the watch; a stand-in in ``checks._pristine_packages`` was
@@ -200,9 +203,36 @@ class _Guard:
                     if key != "__builtins__":
                         _contents(value, self.contents)
 
+    def watch_shell(self, shell):
+        """Keep the transformers of ``shell`` as they are now: those IPython runs on a cell's
+        code (input transformers, before pre_run_cell; AST transformers, after it), which a
+        cell could extend with one that drops the hidden tests' lines from later cells."""
+        manager = getattr(shell, "input_transformer_manager", None)
+        for owner, name in [
+            (shell, "input_transformers_post"),
+            (shell, "ast_transformers"),
+            (manager, "cleanup_transforms"),
+            (manager, "line_transforms"),
+            (manager, "token_transformers"),
+        ]:
+            value = getattr(owner, name, None)
+            if type(value) is list:
+                self.transformers.append((owner, name, value, list(value)))
+
+    def put_back_transformers(self, result=None):
+        """Put back the shell's transformers (after every cell, and before every cell)."""
+        for owner, name, value, saved in self.transformers:
+            if getattr(owner, name, None) is not value:
+                setattr(owner, name, value)
+            if len(value) != len(saved) or any(
+                a is not b for a, b in zip(value, saved, strict=True)
+            ):
+                value[:] = saved
+
     def pre_run_cell(self, info=None):
         self.used, self.tripped = 0, False
         self.put_back()
+        self.put_back_transformers()
         if self.progress:
             first = (getattr(info, "raw_cell", "") or "").strip().splitlines()[:1]
             try:
@@ -293,4 +323,6 @@ def load_ipython_extension(ip):
     guard.wrap_stream(sys.stdout)
     guard.wrap_stream(sys.stderr)
     guard.wrap_publisher(ip.display_pub)
+    guard.watch_shell(ip)
     ip.events.register("pre_run_cell", guard.pre_run_cell)
+    ip.events.register("post_run_cell", guard.put_back_transformers)

@@ -40,7 +40,11 @@ SUSPICIOUS = {
     "network": r"\bsocket\b|\burllib\b|\brequests\b|\bhttp\.client\b",
     "file deletion": r"\bos\.remove\b|\bos\.unlink\b|\bshutil\.rmtree\b|\bos\.rmdir\b",
     "gradebook/course files": r"gradebook|submitted/|autograded/|nbgrader",
-    "grading internals": r"lstm_grading|set_custom_exc|sys\.settrace|__builtins__|ctypes",
+    "grading internals": (
+        r"lstm_grading|set_custom_exc|sys\.settrace|__builtins__|ctypes|"
+        # IPython's: what a later cell runs (its transformers), the hooks the guards run in
+        r"\b(input|ast)_transformers|\bevents\.(un)?register\b"
+    ),
     # What the hidden tests cannot stand guard over: the frames above a graded call (results
     # made before it), the garbage collector's view of every object, code objects rebuilt
     # under another file name, and threads (one started before the call is not traced).

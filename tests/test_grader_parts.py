@@ -1012,7 +1012,7 @@ def test_the_output_guard_as_the_kernel_loads_it_counts_stdout_stderr_and_displa
         events=SimpleNamespace(register=events.__setitem__),
     )
     output_guard.load_ipython_extension(shell)
-    assert list(events) == ["pre_run_cell"]
+    assert list(events) == ["pre_run_cell", "post_run_cell"]
     for cell in ("first = 1\nsecond = 2", "x = 2"):
         events["pre_run_cell"](SimpleNamespace(raw_cell=cell))
         assert progress.read_text() == cell.splitlines()[0]
@@ -2688,6 +2688,17 @@ INTROSPECTION_ATTACKS = {
         "code = lstm_core.sigmoid.__code__.replace(co_filename='mine.py')",
         "f = types.FunctionType(code, lstm_core.sigmoid.__globals__)",
     ],
+    # IPython's machinery, which decides what a later cell runs and when the output guard puts
+    # things back: an input or AST transformer that drops the hidden tests' calls passed a wrong
+    # sigmoid, unflagged (found by the hostile-student pass); a hook of the notebook's runs
+    # after the guard's.
+    "grading internals": [
+        "get_ipython().input_transformers_post.append(drop_checks)",
+        "ip.input_transformers_cleanup.insert(0, drop_checks)",
+        "get_ipython().ast_transformers.append(DropChecks())",
+        "ip.events.register('pre_run_cell', patch_again)",
+        "ip.events.unregister('pre_run_cell', guard)",
+    ],
     "threads": [
         "thread = threading.Thread(target=run)",
         "_thread.start_new_thread(run, ())",
@@ -2876,6 +2887,33 @@ def test_the_output_guard_asks_no_object_of_a_library_anything(monkeypatch):
     module.touchy = Touchy()
     monkeypatch.setitem(sys.modules, "lstm_test_touchy", module)
     output_guard._Guard(100, None).pre_run_cell()
+
+
+def test_the_output_guard_puts_back_the_shells_transformers_after_and_before_every_cell():
+    """An input transformer that drops the lines calling a hidden check (IPython runs those on
+    a cell's code before pre_run_cell), or an AST transformer that drops the calls, added in a
+    cell, gave a wrong sigmoid full marks (tests/hostile/drop_the_checks.json,
+    drop_the_checks_ast.json). The guard puts the shell's transformer lists back after every
+    cell (post_run_cell) and before every cell, in place and as the shell's attributes."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    guard = output_guard._Guard(100, None)
+    guard.watch_shell(shell)
+    before = [list(shell.input_transformers_post), list(shell.ast_transformers)]
+    drop = [lambda lines: [], object()]
+    try:
+        shell.input_transformers_post.append(drop[0])
+        shell.ast_transformers = [drop[1]]  # another list in its place
+        guard.put_back_transformers()
+        assert [list(shell.input_transformers_post), list(shell.ast_transformers)] == before
+        shell.input_transformer_manager.cleanup_transforms.insert(0, drop[0])
+        guard.pre_run_cell()
+        assert drop[0] not in shell.input_transformer_manager.cleanup_transforms
+    finally:
+        shell.input_transformers_post[:] = before[0]
+        shell.ast_transformers = before[1]
+        InteractiveShell.clear_instance()
 
 
 @pytest.mark.processes
