@@ -1634,3 +1634,74 @@ def test_the_hidden_tests_own_implementations_are_refused_to_a_students_call(cas
     check, thief, what = _thieves()[case]
     with pytest.raises(ReferenceUsedError, match=rf"asked the grading package for .*{what}"):
         check(thief)
+
+
+# An ndarray subclass (np.ma's masked arrays, which np.ma.exp or np.ma.where return) in place of
+# the ndarray each function returns, by a decorator on the solution's function.
+MASKED = (
+    "def _masked(f):\n"
+    "    @__import__('functools').wraps(f)\n"
+    "    def masked(*args, **kwargs):\n"
+    "        out = f(*args, **kwargs)\n"
+    "        if type(out) is tuple:\n"
+    "            return (np.ma.asarray(out[0]), *out[1:])\n"
+    "        return np.ma.asarray(out)\n"
+    "    return masked\n\n\n"
+    "@_masked\n"
+)
+
+
+def _hidden(problem_set: str, check: str, *args):
+    from lstm_grading import hidden  # noqa: F401
+
+    module = __import__(f"lstm_grading.hidden.{problem_set}", fromlist=[check])
+    return lambda fn, namespace: getattr(module, check)(fn, *args)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "function", "grade_id", "hidden_check"),
+    [
+        ("ps01_activations", "sigmoid", "test_sigmoid", _hidden("ps01", "check_sigmoid")),
+        ("ps01_activations", "tanh", "test_tanh", _hidden("ps01", "check_tanh")),
+        ("ps01_activations", "sigmoid_grad", "test_sigmoid_grad", None),
+        ("ps01_activations", "tanh_grad", "test_tanh_grad", None),
+        ("ps02_gates", "forget_gate", "test_forget_gate", _hidden("ps02", "check_gate", "f")),
+        ("ps02_gates", "input_gate", "test_input_gate", _hidden("ps02", "check_gate", "i")),
+        ("ps02_gates", "candidate_memory", "test_candidate_memory", None),
+        ("ps02_gates", "output_gate", "test_output_gate", None),
+        ("ps02_gates", "cell_update", "test_cell_update", _hidden("ps02", "check_cell_update")),
+        ("ps02_gates", "hidden_update", "test_hidden_update", None),
+        (
+            "ps04_unrolling",
+            "lstm_forward",
+            "test_lstm_forward_shapes",
+            _hidden("ps04", "check_shapes"),
+        ),
+        ("ps04_unrolling", "predict_day5", "test_predictions", None),
+        ("ps05_backprop", "numerical_gradient", "test_numerical_gradient", None),
+        ("ps05_backprop", "lstm_step_backward", "test_step_backward_inputs", None),
+    ],
+)
+def test_a_visible_test_refuses_an_ndarray_subclass_as_its_hidden_test_does(
+    assignment, function, grade_id, hidden_check
+):
+    """Found by the hostile-student pass (each visible check run on the solution with its return
+    transformed): a masked array (np.ma's, an ndarray subclass) passed the visible parts of
+    these cells, which asked isinstance(..., np.ndarray), and their hidden tests refuse it
+    ("should be a NumPy array, got MaskedArray"): a student saw the cell pass and lost its
+    points. The visible tests now ask for an ndarray itself."""
+    from assignment_suite import solution_namespace, visible_failure
+    from course import SOLUTIONS
+
+    notebook = SOLUTIONS / assignment / f"{assignment}.ipynb"
+    edit = (f"def {function}(", MASKED + f"def {function}(")
+    message = visible_failure(notebook, grade_id, edit)
+    assert (
+        message is not None
+        and "NumPy array" in message
+        and "MaskedArray" in (message + " MaskedArray" * message.endswith("a NumPy array"))
+    ), message
+    if hidden_check is not None:
+        namespace = solution_namespace(notebook, edit)
+        with pytest.raises(AssertionError, match=r"NumPy (nd)?array, got MaskedArray"):
+            hidden_check(namespace[function], namespace)
