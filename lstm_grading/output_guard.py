@@ -17,8 +17,9 @@ modules and the reference's private copy whole, their lists, dicts, sets and arr
 ``lstm_grading.check_activation = lambda *a: None``, ``np.random.default_rng = ...``,
 ``sys.settrace = ...``, ``ps01.check_sigmoid = ...`` or a method set on a class of
 ``lstm_grading.checks`` in a student's cell is undone before the hidden tests run. So are the
-shell's input and AST transformers (put back after every cell too: IPython transforms a cell's
-code before pre_run_cell), which could drop the hidden tests' lines. Not undone:
+shell's input and AST transformers and the functions of the shell and of IPython's objects it
+holds (put back after every cell too: IPython transforms a cell's code before pre_run_cell),
+which could drop the hidden tests' lines. Not undone:
 what the student's code does in the grade cell itself (its function, called by the visible
 tests, runs before the hidden ones); and a determined student can unregister this hook: code
 in the kernel runs with the kernel's rights (see the threat model in book/instructor-guide.md).
@@ -151,6 +152,20 @@ def _put_back_contents(value, saved) -> None:
         value.update(saved)
 
 
+def _attributes(obj) -> dict:
+    """What ``obj`` holds itself: its instance dict, and its traits' values (traitlets keeps
+    those in ``_trait_values``), never asked through getattr."""
+    try:
+        namespace = vars(obj)
+    except TypeError:  # no instance dict (__slots__)
+        return {}
+    found = {k: v for k, v in namespace.items() if k != "_trait_values"}
+    traits = namespace.get("_trait_values")
+    if type(traits) is dict:
+        found.update(traits)
+    return found
+
+
 class _Guard:
     def __init__(self, limit: int, progress: str | None):
         self.limit = limit
@@ -192,6 +207,7 @@ class _Guard:
                 self.classes.append((cls, kept, frozenset(every)))
         self.builtin_names = frozenset(vars(builtins))
         self.transformers = []  # (owner, attribute, the list, what it held): watch_shell
+        self.instances = []  # (the shell or an object it holds, its functions, its names)
         # The grader's own data, and the reference copy's, in place: its lists, dicts, sets
         # and arrays, and those they hold (``checks._package_dirs["lstm_core"] = "/nowhere"``
         # hid lstm_core's code from the watch; a stand-in in ``checks._pristine_packages`` was
@@ -204,9 +220,12 @@ class _Guard:
                         _contents(value, self.contents)
 
     def watch_shell(self, shell):
-        """Keep the transformers of ``shell`` as they are now: those IPython runs on a cell's
-        code (input transformers, before pre_run_cell; AST transformers, after it), which a
-        cell could extend with one that drops the hidden tests' lines from later cells."""
+        """Keep what of ``shell`` decides what a later cell runs as it is now: its transformers
+        (input transformers run on a cell's code before pre_run_cell, AST transformers after
+        it), which a cell could extend with one that drops the hidden tests' lines; and the
+        functions of the shell and of IPython's objects it holds (its compiler, transformer
+        manager, display hooks...), which a cell could replace or shadow on the instance
+        (``get_ipython().transform_cell = ...``, ``get_ipython().compile.ast_parse = ...``)."""
         manager = getattr(shell, "input_transformer_manager", None)
         for owner, name in [
             (shell, "input_transformers_post"),
@@ -218,9 +237,19 @@ class _Guard:
             value = getattr(owner, name, None)
             if type(value) is list:
                 self.transformers.append((owner, name, value, list(value)))
+        held = [*_attributes(shell).values()]
+        for value in [shell, *held]:
+            module = str(getattr(type(value), "__module__", ""))
+            if value is shell or module.partition(".")[0] in ("IPython", "ipykernel"):
+                if not hasattr(value, "__dict__"):
+                    continue
+                attributes = _attributes(value)
+                kept = {k: v for k, v in attributes.items() if callable(v)}
+                self.instances.append((value, kept, frozenset(attributes)))
 
     def put_back_transformers(self, result=None):
-        """Put back the shell's transformers (after every cell, and before every cell)."""
+        """Put back the shell's transformers and its objects' functions (after every cell,
+        and before every cell); take away a function set on one of them over its class's."""
         for owner, name, value, saved in self.transformers:
             if getattr(owner, name, None) is not value:
                 setattr(owner, name, value)
@@ -228,6 +257,16 @@ class _Guard:
                 a is not b for a, b in zip(value, saved, strict=True)
             ):
                 value[:] = saved
+        for obj, kept, names in self.instances:
+            namespace = vars(obj)
+            traits = namespace.get("_trait_values")
+            for key, value in kept.items():
+                where = traits if type(traits) is dict and key in traits else namespace
+                if where.get(key, _MISSING) is not value:
+                    where[key] = value
+            for key in [k for k in namespace if k not in names and callable(namespace[k])]:
+                if any(key in vars(cls) for cls in type(obj).__mro__):
+                    del namespace[key]
 
     def pre_run_cell(self, info=None):
         self.used, self.tripped = 0, False

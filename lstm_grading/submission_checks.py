@@ -42,8 +42,8 @@ SUSPICIOUS = {
     "gradebook/course files": r"gradebook|submitted/|autograded/|nbgrader",
     "grading internals": (
         r"lstm_grading|set_custom_exc|sys\.settrace|__builtins__|ctypes|"
-        # IPython's: what a later cell runs (its transformers), the hooks the guards run in
-        r"\b(input|ast)_transformers|\bevents\.(un)?register\b"
+        # IPython's: the shell, what a later cell runs (its transformers), the guards' hooks
+        r"\bget_ipython\b|\b(input|ast)_transformers|\bevents\.(un)?register\b"
     ),
     # What the hidden tests cannot stand guard over: the frames above a graded call (results
     # made before it), the garbage collector's view of every object, code objects rebuilt

@@ -2698,6 +2698,7 @@ INTROSPECTION_ATTACKS = {
         "get_ipython().ast_transformers.append(DropChecks())",
         "ip.events.register('pre_run_cell', patch_again)",
         "ip.events.unregister('pre_run_cell', guard)",
+        "get_ipython().transform_cell = drop_checks",
     ],
     "threads": [
         "thread = threading.Thread(target=run)",
@@ -2913,6 +2914,32 @@ def test_the_output_guard_puts_back_the_shells_transformers_after_and_before_eve
     finally:
         shell.input_transformers_post[:] = before[0]
         shell.ast_transformers = before[1]
+        InteractiveShell.clear_instance()
+
+
+def test_the_output_guard_puts_back_the_shells_own_functions_after_and_before_every_cell():
+    """``get_ipython().transform_cell = ...`` (ipykernel calls it on a cell's code before
+    pre_run_cell) or ``get_ipython().compile.ast_parse = ...``, dropping the hidden tests'
+    lines, gave a wrong sigmoid full marks (tests/hostile/replace_the_shells_methods.json).
+    The guard keeps the functions the shell and IPython's objects it holds have themselves
+    (instance dicts and traits): one set over its class's is taken away, one replaced put
+    back; what they hold besides (data) is theirs."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    guard = output_guard._Guard(100, None)
+    guard.watch_shell(shell)
+    compiler = shell.compile
+    try:
+        shell.transform_cell = lambda cell: ""
+        compiler.ast_parse = lambda *args, **kwargs: None
+        shell.lstm_test_added_data = [1]
+        guard.put_back_transformers()
+        assert "transform_cell" not in vars(shell) and "ast_parse" not in vars(compiler)
+        shell.compile = type(compiler)()  # another compiler: a trait's value
+        guard.pre_run_cell()
+        assert shell.compile is compiler and shell.lstm_test_added_data == [1]
+    finally:
         InteractiveShell.clear_instance()
 
 
