@@ -51,7 +51,9 @@ SUSPICIOUS = {
     "frames/introspection": (
         r"_getframe|\bf_back\b|\bf_locals\b|\bf_globals\b|\btb_frame\b|_current_frames|"
         r"\bgc\.get_(objects|referrers|referents)\b|\binspect\.(currentframe|stack|"
-        r"getouterframes|getmembers)\b|\bCodeType\b|\bco_filename\b|__code__|__globals__"
+        r"getouterframes|getmembers)\b|\bCodeType\b|\bco_filename\b|__code__|__globals__|"
+        # a module's source read and run afresh, under a name of the notebook's
+        r"\bgetsource(lines)?\b|__file__|__path__|(?<![.\w])(exec|compile)\("
     ),
     "threads": r"\bthreading\b|\b_thread\b|\bconcurrent\.futures\b",
     "links/special files": r"\bsymlink\b|\bos\.link\b|\bmkfifo\b|\bmknod\b",

@@ -2687,6 +2687,12 @@ INTROSPECTION_ATTACKS = {
         "stack = inspect.stack()",
         "code = lstm_core.sigmoid.__code__.replace(co_filename='mine.py')",
         "f = types.FunctionType(code, lstm_core.sigmoid.__globals__)",
+        # lstm_core's source run afresh under another name: full marks, unflagged, before
+        # (tests/hostile/copy_the_reference_source.json)
+        "source = inspect.getsource(lstm_core.activations)",
+        "text = open(lstm_core.activations.__file__).read()",
+        "folder = lstm_core.__path__[0]",
+        "exec(compile(source, 'mine.py', 'exec'), namespace)",
     ],
     # IPython's machinery, which decides what a later cell runs and when the output guard puts
     # things back: an input or AST transformer that drops the hidden tests' calls passed a wrong
