@@ -13,7 +13,7 @@ A sequence ``x (N, T, D)`` is the step in a loop over ``t``; backpropagation thr
 is the step's backward pass in the reverse loop, carrying ``dh`` and ``dc`` from each step
 to the one before. :func:`lstm_core.lstm_forward` and :func:`lstm_core.lstm_backward`
 compute the same numbers with fewer, larger NumPy calls; the tests hold them equal to these
-functions, and chapter 9 of the book measures the two on the machine that builds it.
+functions; ``benchmarks/bench_lstm.py`` times them, not these.
 
 Import it as ``from lstm_core import reference``; ``params`` is
 ``{"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}`` as everywhere in the course.
