@@ -536,13 +536,30 @@ def durations_without_a_number(text: str) -> list[str]:
     return found
 
 
+def notebooks_prose() -> dict[str, str]:
+    """The markdown cells of every instructor notebook solutions/*/*.ipynb, a blank line between
+    cells, by file name: what a student reads besides the pages (exercises/ is made from it)."""
+    found = {}
+    for notebook in sorted((ROOT / "solutions").glob("*/*.ipynb")):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        found[notebook.name] = "\n\n".join(
+            "".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+        )
+    assert len(found) == 6
+    return found
+
+
 def test_every_duration_a_page_states_is_a_number():
     """ch11 said its data were "small enough to train on in seconds", its language model
     "trained for seconds", true or not on the machine that builds the book and checked by
     nothing. It now glues the seconds the page's own trainings took there. Every page names a
     duration with its number: glued when measured, typed only for a limit the tests check
-    (the student guide's 60 seconds) or an estimate of a student's work (the assignments)."""
+    (the student guide's 60 seconds) or an estimate of a student's work (the assignments).
+    The notebooks too: problem set 6's said "The whole notebook runs in a few seconds" and
+    its two trainings run "well under a few seconds", of code the student writes, on a
+    machine nobody knows; it now gives the grading limit a cell has instead."""
     found = {path.name: durations_without_a_number(path.read_text()) for path in PAGES}
+    found |= {name: durations_without_a_number(t) for name, t in notebooks_prose().items()}
     assert not any(found.values()), {k: v for k, v in found.items() if v}
     check = durations_without_a_number
     assert check("Both are small enough to train on in seconds.\n") != []
@@ -563,13 +580,13 @@ def test_no_page_calls_the_code_fast_and_chapter_9_points_to_the_benchmark():
     the way of comparing that the README's Performance section withdrew, as the first
     contender's OpenBLAS threads and memory slow the next.)"""
     found = {}
-    for path in PAGES:
-        prose = path.read_text()
+    texts = {path.name: path.read_text() for path in PAGES} | notebooks_prose()
+    for name, prose in texts.items():
         for pattern, flags in NOT_PROSE:
             prose = re.sub(pattern, " ", prose, flags=flags)
         words = re.findall(r"\b(?:fast|faster|laptops?)\b", prose, re.I)
         if words:
-            found[path.name] = words
+            found[name] = words
     assert not found, found
     # the same name in the README and the package's docstrings, which said "the fast versions"
     for path in [ROOT / "README.md", *(ROOT / "lstm_core").glob("*.py")]:
@@ -1872,13 +1889,14 @@ def test_the_pytorch_version_the_pages_name_is_the_pinned_one():
 
 
 def test_student_guide_quotes_the_grading_time_limit():
-    """student guide: "60 seconds by default" is the grader's default cell timeout, which
-    nbgrader_config.py uses too (tests/test_grading_inputs.py loads it)."""
+    """student guide and problem set 6: "60 seconds by default" is the grader's default cell
+    timeout, which nbgrader_config.py uses too (tests/test_grading_inputs.py loads it)."""
     from lstm_grading.job import Limits
 
     config = (ROOT / "nbgrader_config.py").read_text()
     assert "CELL_TIMEOUT = env_cell_timeout() or Limits.cell_timeout" in config
     assert f"({Limits.cell_timeout} seconds by default)" in page("student-guide.md")
+    assert f"({Limits.cell_timeout} seconds by default)" in notebook_text("ps06_training")
 
 
 def test_student_guide_on_calling_lstm_core_and_redefining_the_helpers():
