@@ -569,6 +569,36 @@ def test_every_duration_a_page_states_is_a_number():
     assert check("Not a number of seconds.\n# Seconds\n`10 seconds` and\n") == []
 
 
+# a glued number of seconds or milliseconds, and the words that say where it was measured
+GLUED_DURATION = re.compile(r"\{glue:text\}`[^`]*`\)?\s+(?:seconds|milliseconds|ms|s)\b")
+MEASURED_WHERE = re.compile(r"machine that built|when the book was built")
+
+
+def glued_durations_not_placed(text: str) -> list[str]:
+    """The sentences of ``text`` (code cells left out) that state a glued duration without
+    saying it was measured on the machine that built the page."""
+    flat = " ".join(CODE_CELL.sub(" ", text).split())
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z{$`(*])", flat)
+    return [s for s in sentences if GLUED_DURATION.search(s) and not MEASURED_WHERE.search(s)]
+
+
+def test_every_glued_duration_says_it_was_measured_where_the_page_was_built():
+    """ch11 glued the seconds its text models took (lm-seconds), measured on the machine that
+    built the page, and then wrote "a model this small, trained for {lm-seconds} seconds",
+    "a strong baseline for a model trained for {lm-seconds} seconds" and "after about
+    {lm-seconds} seconds of training each", as if the seconds were the model's: on another
+    machine the same steps take other seconds. ch10 said the same of its first training
+    ("about {tc-ms} milliseconds") and of its sweep. What a model was trained for is now its
+    steps, and every glued duration's sentence says where it was measured."""
+    found = {path.name: glued_durations_not_placed(path.read_text()) for path in PAGES}
+    assert not any(found.values()), {k: v for k, v in found.items() if v}
+    check = glued_durations_not_placed
+    assert check("A model trained for {glue:text}`lm-seconds:.1f` seconds.\n") != []
+    assert check("It stops (about {glue:text}`t-ms:.0f` ms), late.\n") != []
+    assert check("It took {glue:text}`t:.1f` seconds on the machine that built it.\n") == []
+    assert check("It ran {glue:text}`n:d` steps. A second sentence.\n") == []
+
+
 def test_no_page_calls_the_code_fast_and_chapter_9_points_to_the_benchmark():
     """ch7 called lc.lstm_step_forward "the package's fast code" and "the fast version", ch8
     lc.lstm_forward "one fused, fast loop", ch9 said lc.lstm_backward "computes the same numbers
