@@ -60,8 +60,9 @@ CHUNK = 10
 def _reorder(a: np.ndarray, order: np.ndarray, axis: int = -1) -> np.ndarray:
     """Copy of ``a`` with its ``4H``-wide gate axis reordered block by block.
 
-    Four block slices concatenated rather than fancy indexing with an index array, which
-    took several times as long (``benchmarks/bench_choices.py``, choice ``reorder``).
+    Four block slices concatenated rather than fancy indexing with a ``4H`` index array
+    (``benchmarks/bench_choices.py``, choice ``reorder``, times both; README.md gives its
+    figures).
     """
     H = a.shape[axis] // 4
     index = [slice(None)] * a.ndim
@@ -77,9 +78,10 @@ class SequenceCache(NamedTuple):
 
     Internally feature-major with the gates in the loop's own order (o, i, f, g): every
     step keeps its ``(4H, N)`` gates and ``(H, N)`` states as contiguous blocks, so each
-    gate's slice is contiguous too (NumPy's elementwise operations took about half the time
-    on contiguous blocks as on strided column slices: ``benchmarks/bench_choices.py``, choice
-    ``contiguous``). Read the public properties rather than the fields.
+    gate's slice is contiguous too: NumPy's elementwise operations take less time on
+    contiguous blocks than on strided column slices (``benchmarks/bench_choices.py``, choice
+    ``contiguous``, times both; README.md gives its figures). Read the public properties
+    rather than the fields.
 
     Attributes
     ----------
