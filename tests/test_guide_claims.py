@@ -1002,6 +1002,17 @@ def test_the_hub_menus_and_buttons_the_guides_name_are_nbgraders():
         instructor
     )
     assert "**Assignments** tab" not in instructor + student.replace("the **Assignments** tab)", "")
+    # every menu path any page or the README gives, not only the ones quoted above (the
+    # instructor guide's **Nbgrader → Formgrader** was checked by nothing)
+    sources = [*BOOK.rglob("*.md"), ROOT / "README.md"]
+    paths = [m for p in sources for m in MENU_PATH.findall(" ".join(p.read_text().split()))]
+    assert "Formgrader" in paths and "Assignment List" in paths
+    assert not [item for item in paths if f'label:"{item}"' not in labels], paths
+    assert MENU_PATH.findall("open **Nbgrader → Assignments**") == ["Assignments"]  # no command
+
+
+# a JupyterLab menu path a page gives: **Nbgrader → Assignment List**
+MENU_PATH = re.compile(r"\*\*Nbgrader\s*→\s*([^*]+?)\*\*")
 
 
 def test_intro_every_chapter_ends_with_exercises_whose_solutions_are_folded():
