@@ -380,6 +380,11 @@ def _quoted(prose: str, at: int) -> bool:
     return paragraph.count('"') % 2 == 1 or paragraph.count("\u201c") > paragraph.count("\u201d")
 
 
+# the words the pages use for a term besides its glossary names: "the plain recurrent network"
+# is the glossary's recurrent neural network (the intro links it so)
+SHORT_FORMS = {"Recurrent neural network": ["recurrent network"]}
+
+
 def glossary_terms_named_not_linked(text: str) -> list[str]:
     """The glossary terms whose first mention in ``text``'s prose is not a {term} link to them
     (a link later on does not make up for it); a name inside a longer glossary name ("gate" in
@@ -396,7 +401,7 @@ def glossary_terms_named_not_linked(text: str) -> list[str]:
         prose = re.sub(pattern, lambda m: re.sub(r"[^\n]", " ", m.group()), prose, flags=flags)
     links = [(start, end, target.lower()) for start, end, target in links if prose[start] == "\0"]
     link_ends = {end for _, end, _ in links}
-    entries = _glossary_entries()
+    entries = [names + SHORT_FORMS.get(names[0], []) for names in _glossary_entries()]
     every_name = sorted({n.lower() for names in entries for n in names}, key=len, reverse=True)
     unlinked = []
     for names in entries:
@@ -515,6 +520,9 @@ def test_the_glossary_link_check_wants_the_first_mention_linked_in_every_form():
     assert check('In "Attention Is All You Need", {term}`attention`.\n') == []
     assert check("A {term}`sigmoid` gate; the {term}`gate` shares.\n") == []
     assert check("The {term}`gates <gate>` open, then the gate.\n") == []
+    # a short form the pages use: the plain recurrent network is the glossary's RNN
+    assert check("The plain recurrent networks.\n") == ["Recurrent neural network"]
+    assert check("A {term}`recurrent network <recurrent neural network>`, an RNN.\n") == []
 
 
 def test_the_glossary_link_check_reads_a_code_block_indented_in_a_list_as_code():
