@@ -142,7 +142,7 @@ class ExportReport:
         return (
             " (left blank, even with --missing zero: not students of gradebook.db, where "
             "autograding adds those who submitted; add the class with nbgrader db student "
-            "import, or one with nbgrader db student add ID)"
+            "import, or one with nbgrader db student add -- ID)"
         )
 
 

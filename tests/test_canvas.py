@@ -198,7 +198,7 @@ def test_missing_zero_needs_the_student_in_the_gradebook(course, capsys):
     lines = capsys.readouterr().out.splitlines()
     line = next(x for x in lines if "in the Canvas file but not in the course" in x)
     assert "left blank, even with --missing zero" in line, line
-    assert "nbgrader db student add ID" in line and line.endswith(
+    assert "nbgrader db student add -- ID" in line and line.endswith(
         "nned@uni.example, test_student_abc"
     )
     assert {r[3]: r[-1] for r in read_rows(out)[2:]}["nned@uni.example"] == ""

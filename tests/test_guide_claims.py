@@ -366,6 +366,35 @@ def test_every_student_id_the_pages_pass_to_nbgrader_is_joined_to_its_option():
     ]
     assert not found, found
     assert "--student=doejohn" in text("instructor-guide")
+    # an id nbgrader takes as an argument, not an option's value: `nbgrader db student add ID`
+    # read a leading dash as an option; `--` first ends the options (the guide, and
+    # lstm_grading.canvas's hint for a student not in the gradebook)
+    sources = {p.name: p.read_text() for p in [*BOOK.rglob("*.md"), ROOT / "README.md"]}
+    sources |= {p.name: p.read_text() for p in (ROOT / "lstm_grading").rglob("*.py")}
+    bare = re.compile(r"nbgrader db student (?:add|remove)\s+(?!--\s)\S+")
+    found = [f"{name}: {m.group()}" for name, t in sources.items() for m in bare.finditer(t)]
+    assert not found, found
+    assert "`nbgrader db student add -- ID`" in flat("instructor-guide")
+
+
+@pytest.mark.processes
+def test_nbgrader_db_student_add_takes_an_id_that_starts_with_a_dash_after_a_double_dash(
+    tmp_path,
+):
+    """instructor guide: `nbgrader db student add -- ID` (with `--`, so that an id starting
+    with a dash is not read as an option). Without it, nbgrader's parser takes `-dash` for an
+    option and adds no one; with it, the student is added under that id."""
+    from course import run_forked
+    from nbgrader.api import Gradebook
+
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = run_forked(["db", "student", "add", "-dash"], tmp_path, env)
+    assert done.returncode != 0 and "argument -dash" in done.stdout, done.stdout
+    done = run_forked(["db", "student", "add", "--", "-dash"], tmp_path, env)
+    assert done.returncode == 0, done.stdout
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
+        assert [student.id for student in gb.students] == ["-dash"]
 
 
 def test_every_option_of_lstm_autograde_is_in_the_guide():
