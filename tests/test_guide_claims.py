@@ -1064,11 +1064,21 @@ def test_intro_every_chapter_ends_with_exercises_whose_solutions_are_folded():
         assert parts, number
         for k, (label, body) in enumerate(zip(parts[::2], parts[1::2], strict=True), 1):
             assert label == f"{n}.{k}", (number, label)
-            dropdown = re.search(
-                r"^(:{3,})\{dropdown\} Solution to exercise (\S+)\n(.*)", body, re.M
-            )
-            assert dropdown and dropdown.group(2) == label, (number, label)
-            assert not dropdown.group(3).startswith(":open:"), (number, label)
+            dropdown = SOLUTION_DROPDOWN.search(body)
+            assert dropdown and dropdown.group(1) == label, (number, label)
+            assert not OPEN_OPTION.search(dropdown.group(2)), (number, label)
+    # the options are read whole: :open: after another option, or in a YAML block, opens it too
+    for options in (":name: s\n:open:\n", "---\nopen: true\n---\n"):
+        shown = SOLUTION_DROPDOWN.search(f":::{{dropdown}} Solution to exercise 1.1\n{options}x\n")
+        assert OPEN_OPTION.search(shown.group(2)), options
+
+
+# a chapter's folded solution: its label, then its options (:name: lines or a YAML block)
+SOLUTION_DROPDOWN = re.compile(
+    r"^:{3,}\{dropdown\} Solution to exercise (\S+)\n(---\n.*?\n---\n|(?::[\w-]+:[^\n]*\n)*)",
+    re.M | re.S,
+)
+OPEN_OPTION = re.compile(r"^:?open:", re.M)
 
 
 def test_intro_says_how_jupyterlab_opens_a_chapter_as_a_notebook_and_cites_it():
