@@ -2060,7 +2060,9 @@ def test_intro_names_the_exceptions_to_the_execution_cache():
     """intro: a second build re-runs only the chapters whose code changed, "with two exceptions:
     a change to `lstm_core` ... makes it run every page again" (the Makefile drops the cache when
     lstm_core's files change) "and the {doc}`accessibility` page ... runs again whenever Sphinx
-    reads it anew (as it does when the test script or the `package.json` it quotes change)"."""
+    reads it anew (as it does when `book/_axe_settings.py`, the accessibility test's settings,
+    or the `package.json` it quotes change)". (It said "the test script", which the page does
+    not quote: every file the page quotes is named, as a path from the root.)"""
     intro = " ".join(page("intro.md").split())
     assert (
         "a change to `lstm_core`, which the chapters import, makes it run every page again" in intro
@@ -2075,6 +2077,10 @@ def test_intro_names_the_exceptions_to_the_execution_cache():
     assert re.search(r"^mystnb:\n(?:\s+#.*\n)*\s+execution_mode: force$", front, re.M)
     for included in ("_axe_settings.py", "../package.json"):
         assert f"```{{literalinclude}} {included}" in accessibility
+    reread = re.search(r"reads it anew \(as it does when (.*?)\)\.", intro)
+    for included in re.findall(r"^```\{literalinclude\} (\S+)", accessibility, re.M):
+        path = (BOOK / included).resolve().relative_to(ROOT)
+        assert f"`{path}`" in reread.group(1).replace("`book/../", "`"), path
     chapters = re.findall(r"file: book/(\d\d-[\w-]+)", (ROOT / "_toc.yml").read_text())
     assert chapters, "no chapter found in _toc.yml"
     assert all("import lstm_core" in page(f"{c}.md") for c in chapters)
