@@ -354,18 +354,21 @@ def test_the_option_check_reads_every_benchmark_scripts_options():
     )
 
 
+# --student with its id apart, as a command gives it: `--student alice`, not `--student=alice`
+STUDENT_APART = re.compile(r"--student[ \t]+[^\s`]+")
+
+
 def test_every_student_id_the_pages_pass_to_nbgrader_is_joined_to_its_option():
     """instructor guide: one command wrote `--student=doejohn` (with `=`, "so that an id starting
     with a dash is not read as an option", as the grader passes it), another `--student alice`,
     which with such an id gives nbgrader an option it does not know. Every `--student` a page
     gives takes its id with `=`."""
-    found = [
-        f"{name}: {m.group()}"
-        for name in PAGES
-        for m in re.finditer(r"--student(?!=)\S*(?: \S+)?", text(name))
-    ]
+    found = [f"{name}: {m.group()}" for name in PAGES for m in STUDENT_APART.finditer(text(name))]
     assert not found, found
     assert "--student=doejohn" in text("instructor-guide")
+    # an option named in prose, `--student`, is not a command (it was taken for one)
+    assert not STUDENT_APART.search("nbgrader's `--student` is a glob; `--student=a`")
+    assert STUDENT_APART.search("nbgrader autograde ps01 --student -dash")
     # an id nbgrader takes as an argument, not an option's value: `nbgrader db student add ID`
     # read a leading dash as an option; `--` first ends the options (the guide, and
     # lstm_grading.canvas's hint for a student not in the gradebook)
