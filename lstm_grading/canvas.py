@@ -100,6 +100,9 @@ class ExportReport:
     unmatched_canvas: list[str] = field(default_factory=list)  # Canvas key values
     unmatched_course: list[str] = field(default_factory=list)  # course student ids
     unmatched_map: list[str] = field(default_factory=list)  # --map student ids, none the course's
+    # Course students a --map row sends to a Canvas value no row has: "'jose' -> '9999' (map
+    # line 3)", the map's own line, where the typo is.
+    map_not_in_canvas: list[str] = field(default_factory=list)
     # Unmatched pairs that are one number written two ways: "'123' and Canvas's '00123'"
     look_alike: list[str] = field(default_factory=list)
     missing: str = "blank"  # what a course student without a submission got: --missing
@@ -123,6 +126,11 @@ class ExportReport:
             ),
             ("in the course but not in the Canvas file (left out)", self.unmatched_course),
             ("in the map file but not in the course (a typo?)", self.unmatched_map),
+            (
+                f"mapped by the map file to a Canvas {self.key} that is not in the Canvas file "
+                "(a typo in the map's canvas column?), left out",
+                self.map_not_in_canvas,
+            ),
             (
                 "unmatched pairs that are one number written two ways (leading zeros or a '.0' "
                 "a spreadsheet changed?), left out: give --map rows if they are one student",
@@ -297,8 +305,17 @@ def course_grades(gradebook: Path, assignment: str) -> dict[str, CourseGrade]:
     return grades
 
 
-def read_mapping(path: Path) -> dict[str, str]:
-    """``--map`` file: course student id -> the Canvas key value."""
+class MapRows(dict):
+    """A ``--map`` file: course student id -> the Canvas key value; ``line`` gives the line of
+    the file each student id is on, so that a report can point at the row to fix."""
+
+    def __init__(self):
+        super().__init__()
+        self.line: dict[str, int] = {}
+
+
+def read_mapping(path: Path) -> MapRows:
+    """``--map`` file: course student id -> the Canvas key value (with each one's line)."""
     rows = _read_csv(path, "map", MAP_FILE)
     header = [h.strip() for h in rows[0]] if rows else []
     if {"student_id", "canvas"} - set(header):
@@ -306,7 +323,7 @@ def read_mapping(path: Path) -> dict[str, str]:
             f"map: {shown(path)} has columns {header}; expected 'student_id' and 'canvas'"
         )
     sid_at, canvas_at = header.index("student_id"), header.index("canvas")
-    mapping: dict[str, str] = {}
+    mapping = MapRows()
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -322,6 +339,7 @@ def read_mapping(path: Path) -> dict[str, str]:
                 f"{mapping[sid]!r} and {value!r}); expected one row per student"
             )
         mapping[sid] = value
+        mapping.line[sid] = number
     return mapping
 
 
@@ -399,6 +417,7 @@ def fill_column(
     # The map's student ids are matched as the Canvas key is, ignoring case, surrounding spaces
     # and the Unicode normal form: a map typed on one system names a folder made on another.
     mapped_as: dict[str, str] = {}  # normalised student_id -> the map's own spelling
+    map_lines = getattr(mapping, "line", {})  # a MapRows' (read_mapping), not a plain dict's
     for sid in mapping or {}:
         if _norm(sid) in mapped_as:
             raise ValueError(
@@ -419,7 +438,10 @@ def fill_column(
         if _norm(sid) not in mapping and target in by_map and grades[sid].status == "not submitted":
             continue
         if target not in by_key:
-            report.unmatched_course.append(sid)
+            if _norm(sid) in mapping:  # the map sends it nowhere: the map's row is the typo
+                report.map_not_in_canvas.append(sid)
+            else:
+                report.unmatched_course.append(sid)
             continue
         if target in matched_by:
             other = matched_by[target]
@@ -446,7 +468,18 @@ def fill_column(
     # A map row for no student of the course maps nothing: its student matched by its own id.
     in_course = {_norm(sid) for sid in grades}
     report.unmatched_map = sorted(mapped_as[n] for n in mapping if n not in in_course)
-    report.look_alike = _look_alike(report.unmatched_course, report.unmatched_canvas, key, mapping)
+    mapped_nowhere = report.map_not_in_canvas
+    report.look_alike = _look_alike(
+        sorted(report.unmatched_course + mapped_nowhere), report.unmatched_canvas, key, mapping
+    )
+
+    def map_row(sid: str) -> str:
+        """``sid``'s map row, as the report names it: where it sends the student, and its line."""
+        line = map_lines.get(mapped_as[_norm(sid)])
+        where = f" (map line {line})" if line else ""
+        return f"{sid!r} -> {mapping[_norm(sid)]!r}{where}"
+
+    report.map_not_in_canvas = [map_row(sid) for sid in mapped_nowhere]
     report.unmatched_canvas += keyless
     # A key that matches nobody writes an import that changes nothing: refused instead.
     wanted = "expected the Canvas column that holds nbgrader's student ids (--key), or a --map file"
@@ -479,7 +512,11 @@ def fill_column(
         for k, sid in matched_by.items()
         if matched[k] == "0" and grades[sid].status == "not submitted"  # not a grade of 0
     ]
-    orphans = [sid for sid in report.unmatched_course if grades[sid].status != "not submitted"]
+    orphans = [
+        repr(sid) if sid in report.unmatched_course else map_row(sid) + " not in the Canvas file"
+        for sid in sorted(report.unmatched_course + mapped_nowhere)
+        if grades[sid].status != "not submitted"
+    ]
     if zeros and orphans and not allow_unmatched:
 
         def who(row: dict[str, str]) -> str:
@@ -490,8 +527,9 @@ def fill_column(
             f"missing: --missing zero would write 0 for no submission to {len(zeros)} Canvas "
             f"student(s) [{', '.join(shown(who(r)) for r in zeros)}] while {len(orphans)} "
             f"course student(s) with graded work match no Canvas row by {key!r} "
-            f"[{', '.join(repr(s) for s in orphans)}]; is that work one of theirs? "
-            "expected a --map row (student_id,canvas) for each such folder, or "
+            f"[{', '.join(shown(s) for s in orphans)}]; is that work one of theirs? "
+            "expected a --map row (student_id,canvas) for each such folder (or the map's row "
+            "fixed), or, if the work is no one's in Canvas (an auditor's, a test student's), "
             "--allow-unmatched to write the zeros anyway"
         )
 

@@ -830,3 +830,48 @@ def test_ids_that_are_one_number_written_two_ways_are_listed_side_by_side(course
     (course / "map.csv").write_text("student_id,canvas\nvisitor,1004.0\n", encoding="utf-8")
     assert canvas.main([*argv, "--map", str(course / "map.csv"), "--out", str(out)]) == 2
     assert f"(one number written two ways: {pairs})" in capsys.readouterr().err
+
+
+def test_a_map_row_that_names_no_canvas_row_is_reported_as_the_maps_typo(course, capsys):
+    """A map row whose canvas value no Canvas row has (``visitor,10033`` for 1003): before,
+    the student was listed only as "in the course but not in the Canvas file", as if the map
+    had no row for it, and the instructor looked for the mistake in the wrong file (found in
+    an instructor's walk). Now the line says the map sends the student to a Canvas ID the
+    export lacks, naming the map's line; and the ``--missing zero`` refusal, which that graded
+    work provokes, names the map row too, and says that a submission of no one's in Canvas
+    (an auditor's, a test student's) needs ``--allow-unmatched``."""
+    (course / "map.csv").write_text(
+        "student_id,canvas\nrroe@uni.example,1003\n\nvisitor,10033\n", encoding="utf-8"
+    )
+    out = course / "import.csv"
+    argv = ["--canvas", str(course / "Grades-LSTM.csv"), "--column", "Problem set 1"]
+    argv += ["--assignment", "ps01", "--course", str(course), "--key", "ID"]
+    argv += ["--map", str(course / "map.csv"), "--out", str(out)]
+    assert canvas.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        "1 mapped by the map file to a Canvas ID that is not in the Canvas file (a typo in the "
+        "map's canvas column?), left out: 'visitor' -> '10033' (map line 4)"
+    ) in lines, lines
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["map_not_in_canvas"] == ["'visitor' -> '10033' (map line 4)"]
+    assert "visitor" not in report["unmatched_course"]  # listed once, where the typo is
+    assert "1003" not in report["unmatched_canvas"]  # rroe's row, by the map
+    # --missing zero: every other student mapped to its row, mzhu's (no submission) gets 0
+    # while visitor's graded work, mapped to no row, may be mzhu's: refused.
+    rows = ["jdoe@uni.example,1001", "alee@uni.example,1002", "rroe@uni.example,1003"]
+    rows += ["mzhu@uni.example,1004", "visitor,10033"]
+    (course / "map.csv").write_text("student_id,canvas\n" + "\n".join(rows) + "\n")
+    assert canvas.main([*argv, "--missing", "zero"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "while 1 course student(s) with graded work match no Canvas row by 'ID' "
+        "['visitor' -> '10033' (map line 6) not in the Canvas file]"
+    ) in err, err
+    assert "'1004' (Zhu, Mei)" in err
+    assert (
+        "if the work is no one's in Canvas (an auditor's, a test student's), --allow-unmatched "
+        "to write the zeros anyway"
+    ) in err
+    assert canvas.main([*argv, "--missing", "zero", "--allow-unmatched"]) == 0
+    assert {r[1]: r[-1] for r in read_rows(out)[2:]}["1004"] == "0"
