@@ -541,16 +541,20 @@ def remove_job_cgroups(cgroup: str, base: Path, wait: float = JOBS_DYING) -> Non
 def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str):
     """What a run must do: the run, the manifest, the outcomes known already, the work to do.
 
-    Returns ``(run, manifest, submissions, outcomes, todo)``: ``outcomes`` holds the refused and
-    the unchanged submissions, ``todo`` maps each student to grade to the hash of the
-    submission. Refused: what :func:`lstm_grading.course_prep.find_submissions` refuses, and a
-    submission folder :func:`lstm_grading.course_prep.tree_hash` cannot read (unreadable, or
-    more entries than it walks through). Raises ``ValueError`` if the assignment is not in the
-    gradebook. The manifest's entries of the submissions in ``todo`` are marked :data:`GRADING`
-    on disk: until merged, no later run takes them as unchanged.
+    Returns ``(run, manifest, submissions, outcomes, todo)``: :func:`_new_run`, then
+    :func:`_fill_plan`.
     """
-    from nbgrader.api import Gradebook
+    run = _new_run(course, assignment, limits, gaps)
+    submissions: dict[str, Path] = {}
+    outcomes: dict[str, Outcome] = {}
+    todo: dict[str, str] = {}
+    manifest = _fill_plan(run, force, submissions, outcomes, todo)
+    return run, manifest, submissions, outcomes, todo
 
+
+def _new_run(course: Path, assignment: str, limits: Limits, gaps: str) -> _Run:
+    """The run of ``assignment`` (its maximum score and notebooks), its reports folder made.
+    Raises ``ValueError`` if the assignment is not in the gradebook."""
     max_score = None
     if (course / "gradebook.db").exists():
         max_score = gradebook_merge.max_score(course, assignment)
@@ -562,8 +566,32 @@ def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str)
     run = _Run(
         course, assignment, limits, max_score, course_prep.notebook_names(course, assignment), gaps
     )
+    (course / "reports" / assignment / "logs").mkdir(parents=True, exist_ok=True)
+    return run
+
+
+def _fill_plan(
+    run: _Run,
+    force: bool,
+    submissions: dict[str, Path],
+    outcomes: dict[str, Outcome],
+    todo: dict[str, str],
+) -> dict:
+    """Fill, in place, ``submissions`` (every submitted folder found), ``outcomes`` (the
+    refused and the unchanged submissions) and ``todo`` (each student to grade: the hash of
+    the submission); return the manifest. In place, so that a run stopped while it hashes a
+    class knows how far it got (:func:`summary_when_stopped`).
+
+    Refused: what :func:`lstm_grading.course_prep.find_submissions` refuses, and a submission
+    folder :func:`lstm_grading.course_prep.tree_hash` cannot read (unreadable, or more entries
+    than it walks through). The manifest's entries of the submissions in ``todo`` are marked
+    :data:`GRADING` on disk: until merged, no later run takes them as unchanged.
+    """
+    from nbgrader.api import Gradebook
+
+    course, assignment, limits, max_score = run.course, run.assignment, run.limits, run.max_score
+    gaps = run.gaps
     reports = course / "reports" / assignment
-    (reports / "logs").mkdir(parents=True, exist_ok=True)
     key = course_prep.run_key(course, assignment, limits)
     manifest = {"key": key, "students": {}}
     if force:
@@ -576,9 +604,9 @@ def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str)
         if old.get("key") == key:
             manifest["students"] = old.get("students", {})
 
-    submissions, refused = course_prep.find_submissions(course, assignment)
-    outcomes: dict[str, Outcome] = {s: _refuse(run, s, r) for s, r in refused.items()}
-    todo: dict[str, str] = {}  # student -> hash
+    found, refused = course_prep.find_submissions(course, assignment)
+    submissions.update(found)
+    outcomes.update({s: _refuse(run, s, r) for s, r in refused.items()})
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         graded_before = {s.student_id: s.score for s in gb.find_assignment(assignment).submissions}
     for student, folder in list(submissions.items()):
@@ -636,7 +664,7 @@ def _plan(course: Path, assignment: str, limits: Limits, force: bool, gaps: str)
         manifest["students"][student] = {**manifest["students"][student], "status": GRADING}
     if marked:
         report.write_json(reports / "manifest.json", manifest)
-    return run, manifest, submissions, outcomes, todo
+    return manifest
 
 
 def _merge_result(
@@ -726,6 +754,18 @@ def gradebook_marks(course: Path, assignment: str) -> dict[str, str]:
     return marks
 
 
+# The note of an unchanged student whose feedback page a run writes because an earlier run
+# ended while writing it (:data:`FEEDBACK_PENDING`), or because it is missing.
+FEEDBACK_PENDING_NOTE = (
+    "feedback page written again: an earlier run ended (stopped or killed) while writing it"
+)
+FEEDBACK_MISSING_NOTE = (
+    "feedback page written: it was missing (an earlier run stopped before writing it, or run "
+    "with --no-feedback, or the page deleted)"
+)
+WRITTEN_NOTES = (FEEDBACK_PENDING_NOTE, FEEDBACK_MISSING_NOTE)  # taken back if not written
+
+
 def feedback_due(
     run: _Run,
     outcomes: dict[str, Outcome],
@@ -753,6 +793,9 @@ def feedback_due(
         # A page left by a feedback that never reported back (the run killed as nbgrader wrote
         # it: a page cut short, or empty) is no page: the manifest's mark says so.
         pending = manifest["students"].get(s, {}).get(FEEDBACK_PENDING)
+        # Why the page is written (the row's note): it was left pending, it is missing, or it
+        # shows marks the gradebook no longer holds.
+        why = FEEDBACK_PENDING_NOTE if pending else FEEDBACK_MISSING_NOTE
         if not pending and all(
             (run.course / "feedback" / s / run.assignment / f"{Path(nb).stem}.html").is_file()
             for nb in run.notebooks
@@ -762,17 +805,20 @@ def feedback_due(
                 continue
             if marks.get(s) == written_from:
                 continue
-            o.notes.append(
+            why = (
                 "feedback written again: a grade or comment changed in the gradebook since "
                 "its page was written (given by hand)"
             )
         timed_out = manifest["students"].get(s, {}).get(FEEDBACK_TIMEOUT)
         if timed_out:
+            if why not in (FEEDBACK_PENDING_NOTE, FEEDBACK_MISSING_NOTE):  # given by hand
+                o.notes.append(why)
             o.notes.append(
                 f"{FEEDBACK_FAILED} ({timed_out}, on an earlier run of this submission; "
                 "not tried again: --force tries again)"
             )
         else:
+            o.notes.append(why)
             missing.append(s)
     return [*regraded, *missing]
 
@@ -807,19 +853,23 @@ def _feedback(
     for student in students:
         task = (str(run.course), run.assignment, student, float(run.limits.notebook_timeout))
         pool.submit(student, "feedback", task)
-    for student, result, died in pool.results():
-        entry = manifest["students"].get(student, {})
-        if died or result[1] != 0:
-            why = "" if died else result[2]
-            outcomes[student].notes.append(f"{FEEDBACK_FAILED} ({why})" if why else FEEDBACK_FAILED)
-        else:
-            entry.pop(FEEDBACK_PENDING, None)
-            if student in marks:
-                entry[FEEDBACK_MARKS] = marks[student]
-        if not died and result[2].startswith(FEEDBACK_TIMED_OUT):
-            entry[FEEDBACK_TIMEOUT] = result[2]
-    if entries:
-        save_manifest(run, manifest)
+    try:
+        for student, result, died in pool.results():
+            entry = manifest["students"].get(student, {})
+            if died or result[1] != 0:
+                why = "" if died else result[2]
+                notes = outcomes[student].notes  # the page was not written after all
+                notes[:] = [n for n in notes if n not in WRITTEN_NOTES]
+                notes.append(f"{FEEDBACK_FAILED} ({why})" if why else FEEDBACK_FAILED)
+            else:
+                entry.pop(FEEDBACK_PENDING, None)
+                if student in marks:
+                    entry[FEEDBACK_MARKS] = marks[student]
+            if not died and result[2].startswith(FEEDBACK_TIMED_OUT):
+                entry[FEEDBACK_TIMEOUT] = result[2]
+    finally:  # a run stopped part way leaves marked only the pages it has not written
+        if entries:
+            save_manifest(run, manifest)
 
 
 # ``python -c DYING_NBGRADER PARENT ARGS...``: ``python -m nbgrader ARGS...`` that gets SIGKILL
@@ -848,14 +898,20 @@ def _finish(
         # To a temporary file, then renamed: a failed export (a full disk) leaves the previous
         # grades.csv as it was, never a truncated one.
         tmp = course / "grades.csv.tmp"
-        done = subprocess.run(
-            [sys.executable, "-c", DYING_NBGRADER, str(os.getpid()), "export", "--to", tmp.name],
-            cwd=course,
-            env=nbgrader_env(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        argv = [sys.executable, "-c", DYING_NBGRADER, str(os.getpid()), "export", "--to", tmp.name]
+        try:
+            done = subprocess.run(
+                argv,
+                cwd=course,
+                env=nbgrader_env(),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except BaseException:  # stopped (Ctrl-C): the export, killed, leaves no partial file
+            if tmp.is_file() and not tmp.is_symlink():
+                tmp.unlink()
+            raise
         if done.returncode == 0 and tmp.is_file():
             # The refused rows go in before the rename, not after: a run killed in between left
             # a grades.csv whose refused resubmissions showed their earlier grade as "graded".
@@ -897,6 +953,33 @@ def _summary(
     }
 
 
+@dataclass
+class Stage:
+    """Where a run is, which :func:`summary_when_stopped` yields and the run keeps up to date:
+    the summary of a run stopped there says so (``"stopped_in"``), and notes on each row whose
+    feedback page the run meant to write and had not."""
+
+    phase: str = "planning"  # then "grading", "feedback", "export"
+    feedback: bool = False  # the run writes feedback pages
+    manifest: dict | None = None  # the run's (its marks of feedback still pending)
+
+
+# A stopped run's note on each row whose feedback page it had not written ({by}: the stop).
+FEEDBACK_NOT_WRITTEN = (
+    "feedback page not written: the run was stopped by {by} before it (run the same command "
+    "again to write it)"
+)
+
+
+def feedback_missing(run: _Run, student: str, manifest: dict | None) -> bool:
+    """Whether ``student``'s feedback page is not there to trust: a notebook's page missing, or
+    the manifest's :data:`FEEDBACK_PENDING` mark (a page a stopped feedback may have cut short)."""
+    if (manifest or {}).get("students", {}).get(student, {}).get(FEEDBACK_PENDING):
+        return True
+    folder = run.course / "feedback" / student / run.assignment
+    return not all((folder / f"{Path(nb).stem}.html").is_file() for nb in run.notebooks)
+
+
 @contextlib.contextmanager
 def summary_when_stopped(
     run: _Run, outcomes: dict[str, Outcome], todo: dict, details: Callable[[], dict], start: float
@@ -915,9 +998,18 @@ def summary_when_stopped(
     finished one would, as far as the run knew them. ``start``: the run's start
     (``time.monotonic()``), which the finished run's wall time counts from too (the stopped
     one's counted from this block's start, and a cluster run's summary lacked the sandbox and
-    the memory cgroup)."""
+    the memory cgroup).
+
+    ``todo``: the submissions without an outcome yet are ``stopped`` rows; the submitted
+    folders found (:func:`_fill_plan` fills them in place), so that a run stopped while it
+    plans has a row for each. Yields a :class:`Stage`: ``"stopped_in"`` is its phase, and, if
+    the run writes feedback, each graded or unchanged row whose page is missing or pending
+    (:func:`feedback_missing`) has the note :data:`FEEDBACK_NOT_WRITTEN` (before, the row of a
+    student graded by a run stopped during the feedback said "graded", and nothing of the page
+    it lacked)."""
+    stage = Stage()
     try:
-        yield
+        yield stage
     except (KeyboardInterrupt, Exception) as stop:
         if isinstance(stop, KeyboardInterrupt):
             name = signal.Signals(getattr(stop, "signum", signal.SIGINT)).name
@@ -926,6 +1018,20 @@ def summary_when_stopped(
             name, by = "error", f"an error ({type(stop).__name__})"
             error = {"error": _error(stop, 2000)}
         rows = dict(outcomes)
+        for student, o in outcomes.items():
+            if (
+                stage.feedback
+                and o.status in ("graded", "unchanged")
+                and not any(n.startswith(FEEDBACK_FAILED) for n in o.notes)
+                and not (stage.manifest or {})
+                .get("students", {})
+                .get(student, {})
+                .get(FEEDBACK_TIMEOUT)
+                and feedback_missing(run, student, stage.manifest)
+            ):
+                # Not the note of a page this run set out to write: it did not.
+                notes = [n for n in o.notes if n not in WRITTEN_NOTES]
+                rows[student] = replace(o, notes=[*notes, FEEDBACK_NOT_WRITTEN.format(by=by)])
         for student in todo:
             rows.setdefault(
                 student,
@@ -937,7 +1043,13 @@ def summary_when_stopped(
                 ),
             )
         summary = _summary(run, rows, time.monotonic() - start, details(), "")
-        summary = {"stopped": name, **error, **summary, "not_graded": len(rows) - len(outcomes)}
+        summary = {
+            "stopped": name,
+            "stopped_in": stage.phase,
+            **error,
+            **summary,
+            "not_graded": len(rows) - len(outcomes),
+        }
         with contextlib.suppress(OSError):
             report.write_summary(run.course / "reports" / run.assignment, summary)
         raise
@@ -952,13 +1064,12 @@ def _grade_locked(
     else:
         why = "requested" if sandbox_mode == "reduced" else ""
     gaps = local_reduced_gaps() if sandbox_mode == "reduced" else ""
-    run, manifest, submissions, outcomes, todo = _plan(course, assignment, limits, force, gaps)
-
-    stale = course_lock.remove_stale_run_folders()
-    base, owner = course_lock.make_run_folder()
-    run = replace(run, base=base)
+    run = _new_run(course, assignment, limits, gaps)
+    submissions: dict[str, Path] = {}
+    outcomes: dict[str, Outcome] = {}
+    todo: dict[str, str] = {}
+    stale: list[Path] = []
     cgroup = None
-    bar = Progress(len(todo)) if progress and todo else None
     sandbox_text = sandbox_mode if not why else f"{sandbox_mode} ({why})"
 
     def details() -> dict:
@@ -970,7 +1081,15 @@ def _grade_locked(
             "stale_run_folders_removed": [str(p) for p in stale],
         }
 
-    with summary_when_stopped(run, outcomes, todo, details, start):
+    # Planning too: a run stopped while it hashed a large class wrote no summary at all.
+    with summary_when_stopped(run, outcomes, submissions, details, start) as stage:
+        stage.feedback = feedback
+        manifest = stage.manifest = _fill_plan(run, force, submissions, outcomes, todo)
+        stage.phase = "grading"
+        stale = course_lock.remove_stale_run_folders()
+        base, owner = course_lock.make_run_folder()
+        run = replace(run, base=base)
+        bar = Progress(len(todo)) if progress and todo else None
         try:
             template = base / "template"
             course_prep.make_template(course, assignment, template)
@@ -1043,6 +1162,7 @@ def _grade_locked(
                     if bar:
                         bar.update(outcome.status, student)
                 if feedback:  # the gradebook read once, after the last merge (feedback_due)
+                    stage.phase = "feedback"
                     marks = gradebook_marks(course, assignment)
                     due = feedback_due(run, outcomes, regraded, manifest, marks)
                     if due:
@@ -1053,4 +1173,5 @@ def _grade_locked(
             if cgroup:
                 remove_job_cgroups(cgroup, base)
             course_lock.remove_run_folder(base, owner)
-    return _finish(run, outcomes, export, time.monotonic() - start, details())
+        stage.phase = "export"  # a run stopped here has its summary too
+        return _finish(run, outcomes, export, time.monotonic() - start, details())

@@ -1000,7 +1000,7 @@ def test_a_stopped_runs_summary_has_the_finished_ones_details_and_the_runs_wall_
     clock = SimpleNamespace(monotonic=lambda: time.monotonic() + moved[0])
     monkeypatch.setattr(parallel, "time", clock)
     monkeypatch.setattr(coordinator, "time", clock)
-    plan = parallel._plan
+    plan = parallel._fill_plan
 
     def slow_plan(*args):
         planned = plan(*args)
@@ -1018,7 +1018,7 @@ def test_a_stopped_runs_summary_has_the_finished_ones_details_and_the_runs_wall_
         moved[0] += 1000.0
         return lock(*args, **kwargs)
 
-    monkeypatch.setattr(parallel, "_plan", slow_plan)
+    monkeypatch.setattr(parallel, "_fill_plan", slow_plan)
     monkeypatch.setattr(course_lock, "lock_course", slow_lock)
     monkeypatch.setattr(course_prep, "make_template", stops)
     address = "tcp://127.0.0.1:1"

@@ -40,7 +40,7 @@ from cluster_processes import (
 )
 from course import Course
 
-from lstm_grading import cgroup, course_prep, linux
+from lstm_grading import cgroup, course_prep, linux, parallel
 from lstm_grading.course_lock import OWNER, RUN_PREFIX, CourseBusy
 from lstm_grading.course_prep import NOT_GLOB_SAFE
 from lstm_grading.job import local_reduced_gaps
@@ -558,6 +558,153 @@ def test_a_run_stopped_mid_merge_leaves_no_hidden_tests_behind(stop, ps01_course
     assert sandbox_processes() == [], "a process of the sandbox survived"
     assert workers(running) == [], "a worker survived"
     assert leftover_cgroups() == [], "a job's memory cgroup was left behind"
+
+
+# A run held in one phase, the phase's name written to MARK first, then waiting: "planning"
+# after hashing the first submission; "feedback" after the first student's page was written
+# (the others not started); "export" with half of grades.csv.tmp written by the export.
+HELD_IN_PHASE = """
+import sys, time
+from pathlib import Path
+from lstm_grading import cli, course_prep, parallel
+
+mark, phase, argv = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
+
+
+def hold():
+    mark.write_text(phase)
+    while True:
+        time.sleep(0.1)
+
+
+if phase == "planning":
+    real_hash, hashed = course_prep.tree_hash, []
+
+    def tree_hash(folder, *args):
+        if "submitted" in Path(folder).parts:  # a submission's, not the run key's
+            hashed.append(folder)
+            if len(hashed) == 2:
+                hold()
+        return real_hash(folder, *args)
+
+    course_prep.tree_hash = tree_hash
+elif phase == "feedback":
+    real_feedback = parallel._feedback
+
+    class Held:
+        def __init__(self, pool):
+            self.pool = pool
+
+        def submit(self, *args):
+            self.pool.submit(*args)
+
+        def results(self):
+            for item in self.pool.results():
+                yield item
+                hold()
+
+    def feedback(pool, *args):
+        return real_feedback(Held(pool), *args)
+
+    parallel._feedback = feedback
+else:
+    parallel.DYING_NBGRADER = (
+        "import sys, time\\n"
+        "open(sys.argv[-1], 'w').write('assignment,student_id')\\n"
+        f"open({str(mark)!r}, 'w').write('export')\\n"
+        "time.sleep(3600)\\n"
+    )
+sys.exit(cli.main(argv))
+"""
+
+STOPPED_IN = [  # (the phase, the stop, a --cluster run)
+    ("planning", "SIGINT", False),
+    ("feedback", "SIGINT", False),
+    ("feedback", "SIGTERM", False),
+    ("feedback", "SIGKILL", False),
+    ("feedback", "SIGTERM", True),
+    ("export", "SIGTERM", False),
+]
+
+
+@pytest.mark.parametrize(("phase", "stop", "cluster"), STOPPED_IN)
+def test_a_run_stopped_in_any_phase_says_so_and_the_next_run_finishes_it(
+    phase, stop, cluster, ps01_course, tmp_path
+):
+    """A run stopped while it plans, writes feedback or exports: its summary (unless SIGKILLed)
+    says in which phase (``"stopped_in"``), each graded row whose feedback page it had not
+    written says so, and the next run writes those pages, and only those, with a note saying
+    why. Before, a run stopped during feedback left rows "graded" with no word of their missing
+    page; one stopped while planning (hashing a large class) or exporting wrote no summary at
+    all, and the export's half-written grades.csv.tmp stayed in the course."""
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    for name in ("correct", "naive_sigmoid"):
+        course.submit(name, A, corpus.ordinary(course.root, name))
+    runs = run_folders()
+    running = children()
+    mark = tmp_path / "held"
+    argv = [sys.executable, "-c", HELD_IN_PHASE, str(mark), phase, A, "--course", str(course.root)]
+    argv += ["--jobs", "1", "--cell-timeout", "30", "--notebook-timeout", "300"]
+    argv += ["--cluster", "local:1"] if cluster else []
+    run = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(
+        lambda: mark.exists() and mark.read_text() == phase, f"the run to hold in {phase}", run
+    )
+    tree = psutil.Process(run.pid).children(recursive=True)
+    sig = signal.Signals[stop]
+    page = lambda s: course.root / "feedback" / s / A / f"{A}.html"  # noqa: E731
+    written = [s for s in ("correct", "naive_sigmoid") if page(s).is_file()]
+    run.send_signal(sig)
+    out, err = run.communicate(timeout=WAIT)
+    wait_for(lambda: not any(alive(p) for p in tree), "the run's processes to die")
+    assert not (course.root / "grades.csv.tmp").exists()  # no half-written export left
+    graded = phase != "planning"
+    if sig == signal.SIGKILL:
+        assert run.returncode == -sig
+        assert not (course.root / "reports" / A / "summary.json").exists()  # none can be
+    else:
+        assert run.returncode == 128 + sig, out + err
+        assert "Traceback" not in err
+        summary = json.loads((course.root / "reports" / A / "summary.json").read_text())
+        assert (summary["stopped"], summary["stopped_in"]) == (stop, phase)
+        rows = {r["student"]: r for r in summary["students"]}
+        assert set(rows) == {"correct", "naive_sigmoid"}
+        missing = parallel.FEEDBACK_NOT_WRITTEN.format(by=stop)
+        for student, r in rows.items():
+            if not graded:
+                assert r["status"] == "stopped" and summary["not_graded"] == 2
+                continue
+            assert r["status"] == "graded" and summary["not_graded"] == 0
+            assert (missing in r["notes"]) == (student not in written), r
+        assert (course.root / "reports" / A / "summary.csv").read_text().count(missing) == (
+            2 - len(written) if graded else 0
+        )
+    if phase == "feedback":
+        assert len(written) == 1  # the first page, written before the hold; the other not
+    kept = {s: page(s).stat().st_mtime_ns for s in written}
+    same = Limits(cell_timeout=30, notebook_timeout=300)  # the stopped run's: same key
+    summary = grade_assignment(course.root, A, limits=same, progress=False, jobs=1)
+    rows = {r["student"]: r for r in summary["students"]}
+    assert (summary["graded"], summary["unchanged"]) == ((0, 2) if graded else (2, 0))
+    for student, r in rows.items():
+        assert page(student).is_file()
+        if not graded:
+            assert "feedback page" not in r["notes"], r
+        elif sig == signal.SIGKILL:  # its pending marks were all left on disk
+            assert parallel.FEEDBACK_PENDING_NOTE in r["notes"], r
+        elif student in written:
+            assert (
+                "feedback page" not in r["notes"]
+                and page(student).stat().st_mtime_ns == (kept[student])
+            ), r
+        else:  # stopped during the feedback (its mark pending) or before it (no page)
+            why = parallel.FEEDBACK_PENDING_NOTE if phase == "feedback" else "written: it was"
+            assert why in r["notes"], r
+    assert course.total(A, "correct") == FULL_MARKS
+    assert (course.root / "grades.csv").is_file()
+    assert_no_run_folder_left(runs)
+    assert sandbox_processes() == [], "a process of the sandbox survived"
+    assert workers(running) == [], "a worker survived"
 
 
 @needs_sandbox

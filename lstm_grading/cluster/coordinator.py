@@ -258,14 +258,11 @@ def grade_assignment(
         start = time.monotonic()  # the run's: its planning (every submission hashed) is part of it
         local = target.workers > 0  # workers this process starts, as its user
         gaps = cluster_reduced_gaps(local) if sandbox_mode == "reduced" else ""
-        run, manifest, submissions, outcomes, todo = parallel._plan(
-            course, assignment, limits, force, gaps
-        )
-        run_key = manifest["key"]
-        stale = course_lock.remove_stale_run_folders()
-        base, owner = course_lock.make_run_folder()
-        run = replace(run, base=base)
-        bar = Progress(len(todo), stream) if progress and todo else None
+        run = parallel._new_run(course, assignment, limits, gaps)
+        submissions: dict[str, Path] = {}
+        outcomes: dict[str, Outcome] = {}
+        todo: dict[str, str] = {}
+        stale: list[Path] = []
         results: list[dict] = []
         graded_on: Counter = Counter()
         regraded: list[str] = []
@@ -285,7 +282,16 @@ def grade_assignment(
                 "stale_run_folders_removed": [str(p) for p in stale],
             }
 
-        with parallel.summary_when_stopped(run, outcomes, todo, details, start):
+        # Planning too: a run stopped while it hashed a large class wrote no summary at all.
+        with parallel.summary_when_stopped(run, outcomes, submissions, details, start) as stage:
+            stage.feedback = feedback
+            manifest = parallel._fill_plan(run, force, submissions, outcomes, todo)
+            stage.manifest, stage.phase = manifest, "grading"
+            run_key = manifest["key"]
+            stale = course_lock.remove_stale_run_folders()
+            base, owner = course_lock.make_run_folder()
+            run = replace(run, base=base)
+            bar = Progress(len(todo), stream) if progress and todo else None
             try:
                 if todo:  # else no cluster is started or joined
                     # A --worker-timeout shorter than the connect timeout bounds the connection too.
@@ -379,6 +385,7 @@ def grade_assignment(
                 if bar:
                     bar.close()
                 if feedback:  # the gradebook read once, after the last merge (feedback_due)
+                    stage.phase = "feedback"
                     marks = parallel.gradebook_marks(course, assignment)
                     due = parallel.feedback_due(run, outcomes, regraded, manifest, marks)
                     if due:
@@ -388,7 +395,8 @@ def grade_assignment(
                 if bar:
                     bar.close()
                 course_lock.remove_run_folder(base, owner)
-        return parallel._finish(run, outcomes, export, time.monotonic() - start, details())
+            stage.phase = "export"  # a run stopped here has its summary too
+            return parallel._finish(run, outcomes, export, time.monotonic() - start, details())
 
 
 def _stop_helpers() -> int:
