@@ -489,6 +489,60 @@ def test_a_scheduler_stopped_mid_run_stops_its_workers_and_the_next_run_grades_t
 
 
 # -- TLS -------------------------------------------------------------------------------------------
+def test_a_worker_given_a_wrong_scheduler_address_and_the_run_that_waits_for_it_say_where_to_look(
+    ps01_course, tmp_path
+):
+    """A worker started with a scheduler address that has a typo in it: the run, which waits
+    for a first worker, ended with only "no worker joined the scheduler at ... within 600 s",
+    and the worker, which says why in its own log, had stopped long before (found in an
+    instructor's walk). The run's line now says which address the workers need, and what a
+    worker that cannot reach it logs; nothing is graded, and once a worker with the right
+    address has joined, the same command grades the class."""
+    import socket
+
+    before = cp.host_state()
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    course.submit("correct", A, corpus.ordinary(course.root, "correct"))
+    with socket.socket() as s:  # a port nothing listens on: the typo's
+        s.bind(("127.0.0.1", 0))
+        wrong = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    cluster = cp.Cluster(tmp_path)
+    try:
+        address = cluster.start_scheduler()
+        args = ["worker", wrong, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"]
+        args += ["--local-directory", str(tmp_path / "dask-scratch")]
+        # Dask's connect timeout (30 s) made short: how long the worker tries is Dask's.
+        lost = cluster._start("worker", args, {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})
+        run = cli(
+            course.root, "--scheduler-file", str(cluster.scheduler_file), "--worker-timeout", "5"
+        )
+        code, output = finish(run)
+        lost.wait(cp.WAIT)
+        assert code == 2, output
+        assert output.strip().splitlines()[-1] == (
+            f"lstm-autograde: {coordinator.no_worker(address, 5)}"
+        )
+        assert f"dask worker {address}" in output and "Timed out trying to connect" in output
+        log = cluster.logs[-1].read_text(errors="replace")
+        assert lost.returncode != 0 and f"Timed out trying to connect to {wrong}" in log, log
+        assert "Nanny failed to start" in log  # what the guide's table gives, for this cause
+        table = re.search(r"\| message \| cause \|\n(.*?)\n\n", GUIDE.read_text(), re.S).group(1)
+        assert "`Timed out trying to connect to ... after" in table
+        assert "`Nanny failed to start`" in table
+        summary = summary_of(course)
+        assert summary["stopped"] == "error" and "no worker joined" in summary["error"]
+        assert row(summary, "correct")["status"] == "stopped"
+        cluster.start_worker()
+        cluster.wait_for_workers(1)
+        code, output = finish(cli(course.root, "--scheduler-file", str(cluster.scheduler_file)))
+        tree = [p for w in cluster.procs[1:] for p in cp.descendants(w.pid)]
+    finally:
+        cluster.stop()
+    assert code == 0, output + cluster.output()
+    assert summary_of(course)["graded"] == 1 and course.total(A, "correct") == FULL_MARKS
+    cp.assert_clean(before, tree)
+
+
 def test_tls_cluster_with_flags_and_with_dask_config(ps01_course, ps01_alone, tmp_path):
     before = cp.host_state()
     tls = cp.make_tls(tmp_path)

@@ -306,10 +306,7 @@ def grade_assignment(
                             try:
                                 client.wait_for_workers(1, timeout=worker_timeout)
                             except TimeoutError:
-                                raise ClusterError(
-                                    f"no worker joined the scheduler at {address} within "
-                                    f"{worker_timeout:g} s"
-                                ) from None
+                                raise ClusterError(no_worker(address, worker_timeout)) from None
                         course_prep.make_template(course, assignment, base / "template")
                         template = client.submit(
                             _identity, read_files(base / "template", 1 << 40)[0], pure=True
@@ -397,6 +394,18 @@ def grade_assignment(
                 course_lock.remove_run_folder(base, owner)
             stage.phase = "export"  # a run stopped here has its summary too
             return parallel._finish(run, outcomes, export, time.monotonic() - start, details())
+
+
+def no_worker(address: str, waited: float) -> str:
+    """What to say when no worker joined the scheduler at ``address`` in ``waited`` seconds:
+    where to look. A worker given another address (a typo, a stale scheduler file) does not
+    say so here, only in its own log, and then stops."""
+    return (
+        f"no worker joined the scheduler at {address} within {waited:g} s (--worker-timeout); "
+        f"expected workers started with this address (dask worker {address}, or the "
+        "scheduler's --scheduler-file): a worker that cannot reach it logs 'Timed out trying "
+        "to connect' and stops; start the workers, then run the same command again"
+    )
 
 
 def _stop_helpers() -> int:
