@@ -401,10 +401,13 @@ def _record(run: _Run, student: str, result: dict, submission: Path) -> Outcome:
         return Outcome(student, "graded", total, run.max_score, "", "", notes, flags, gaps, seconds)
 
 
+RETRIED = "graded again after try "  # how a retry's note starts (retry_notes)
+
+
 def retry_notes(reasons: list[str]) -> list[str]:
     """One note per earlier try of a submission that ended without a result (its worker died):
     the row says the submission was graded again, and why, which its log alone would not."""
-    return [f"graded again after try {n} ended: {why}" for n, why in enumerate(reasons, 1)]
+    return [f"{RETRIED}{n} ended: {why}" for n, why in enumerate(reasons, 1)]
 
 
 def taken_notes(notes: list[str]) -> list[str]:
@@ -631,10 +634,11 @@ def _fill_plan(
                 max_score,
                 # Copies: this run's notes stay out of the manifest's record of the grading.
                 # A hand grade kept was news for the run that regraded; reviewed since, maybe.
+                # So was a retry (its worker died): the submission is not graded again now.
                 notes=[
                     n
                     for n in entry.get("notes", [])
-                    if not n.startswith(gradebook_merge.HAND_GRADE_KEPT)
+                    if not n.startswith((gradebook_merge.HAND_GRADE_KEPT, RETRIED))
                 ],
                 flags=list(entry.get("flags", [])),
                 sandbox=entry.get("sandbox", gaps),

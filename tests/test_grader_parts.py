@@ -1495,6 +1495,26 @@ def test_a_student_whose_submitted_folder_is_gone_has_a_row_saying_the_grade_is_
     assert todo == {} and {s: o.status for s, o in outcomes.items()} == {"ada": "unchanged"}
 
 
+def test_an_unchanged_rows_notes_leave_out_the_retry_of_the_run_that_graded_it(
+    small_course, tmp_path
+):
+    """A submission whose worker died and which was graded again has a note saying so; the next
+    run, which grades nothing, showed the same note on its "unchanged" row, as if that run had
+    retried it (found in an instructor's walk, killing a Dask worker). The note is the grading
+    run's news, as a hand grade kept is: left out of later rows, kept in the manifest."""
+    submit(small_course, "ada", notebook())
+    run, manifest, submissions, _, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    result = graded_result(small_course, tmp_path / "ada", "ada", notebook())
+    result["retries"] = ["the worker process grading it was killed (SIGKILL)"]
+    outcome = parallel._merge_result(run, manifest, "ada", todo["ada"], result, submissions["ada"])
+    retry = "graded again after try 1 ended: the worker process grading it was killed (SIGKILL)"
+    assert retry in outcome.notes
+    _, manifest, _, outcomes, todo = parallel._plan(small_course, "ps01", Limits(), False, "")
+    assert todo == {} and outcomes["ada"].status == "unchanged"
+    assert retry not in outcomes["ada"].notes
+    assert retry in manifest["students"]["ada"]["notes"]
+
+
 def test_an_error_in_the_merge_fails_that_student_only(small_course, tmp_path, monkeypatch):
     """Should reading a job's results still raise something other than an OSError (a bug of
     the grader's), that student fails with the error as the reason, stored as a failure
