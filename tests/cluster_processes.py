@@ -263,14 +263,16 @@ def _free(folder: Path) -> bool:
         os.close(fd)
 
 
-def job_folders(tmp: Path = TMP) -> set[Path]:
-    """``grade_files``'s job folders in ``tmp`` and in its folders, one level down.
+def job_folders(tmp: Path | None = None) -> set[Path]:
+    """``grade_files``'s job folders in ``tmp`` (:data:`TMP` by default, read when called:
+    a test may point it elsewhere) and in its folders, one level down.
 
     Other processes make and remove folders in /tmp all the time (the other pytest-xdist
     worker's tests among them): a folder listed and gone before it is read is skipped, as
     are entries that are not folders or not readable. (pathlib's glob of
     ``*/lstm-autograde-one-*`` raised FileNotFoundError for a folder removed meanwhile,
     failing the host check of a test whose run had left nothing.)"""
+    tmp = TMP if tmp is None else tmp
     found = set()
     for name in os.listdir(tmp):
         if name.startswith(JOB_PREFIX):
