@@ -602,3 +602,19 @@ def test_the_docstrings_say_float64_in_gives_float64_out(name):
         if c["metadata"]["nbgrader"].get("grade_id") == name
     ]
     assert "ndarray, same shape as ``x``, float64 for float64 inputs, values in" in source, source
+
+
+def test_the_visible_tanh_test_passes_a_notebook_that_star_imports_numpy():
+    """``from numpy import *`` in a solution cell puts NumPy's ``any`` in the notebook's
+    namespace, where test_tanh's code finds it. Before (found in review), test_tanh looked for
+    the notebook's own names for np.tanh with ``any(<generator>)``, always true for NumPy's:
+    every name of the notebook was replaced by the stand-in for np.tanh, the cell raised
+    TypeError and the notebook's functions stayed replaced (sigmoid_grad's cell failed too)."""
+    notebook = SOLUTIONS / "ps01_activations" / "ps01_activations.ipynb"
+    star = ("def tanh(x):", "from numpy import *\n\n\ndef tanh(x):")
+    assert visible_failure(notebook, "test_tanh", star) is None
+    borrowed = ("def tanh(x):", "from numpy import *\n\nnp_tanh = tanh\n\n\ndef tanh(x):")
+    calls = ("    return np.sign(x)", "    np_tanh(x)\n    return np.sign(x)")
+    assert visible_failure(notebook, "test_tanh", borrowed, calls).startswith(
+        "tanh called np.tanh (or math.tanh)"
+    )
