@@ -116,6 +116,14 @@ def _classes_of(module) -> list[type]:
 
 
 GRADERS = ("lstm_grading", "_lstm_grading_pristine_")  # the grader's package, the reference copy
+# The notebook's own namespace (IPython's user module, ``sys.modules["__main__"]`` in a kernel):
+# its names are the student's (``from numpy import *`` brings a ``max`` and a ``sum``, a student
+# may call a variable ``input``), so none is taken away or put back, but for the builtins its
+# code finds (a dict there in place of the module could answer the grade cell's ``import``)
+# and the builtins the grade cells' hidden lines call there: ``globals()``, the namespace in
+# which the hidden checks put the reference's sigmoid in place of the student's.
+USER = "__main__"
+USER_BUILTINS = frozenset({"globals"})
 _CONTAINERS = (list, dict, set)
 
 
@@ -186,9 +194,12 @@ class _Guard:
         self.modules = {}
         for name, module in _modules_to_keep().items():
             every = dict(vars(module))
-            kept = (
-                every if name in PROTECTED else {k: v for k, v in every.items() if _a_function(v)}
-            )
+            if name == USER:
+                kept = {k: v for k, v in every.items() if k == "__builtins__"}
+            elif name in PROTECTED:
+                kept = every
+            else:
+                kept = {k: v for k, v in every.items() if _a_function(v)}
             self.modules[name] = (module, kept, frozenset(every))
         # A submodule is put back as its parent's attribute where the parent has none (numpy
         # before numpy.random was first imported: a cell's ``np.random = ...`` stayed).
@@ -293,7 +304,8 @@ class _Guard:
                 if namespace.get(key, _MISSING) is not value:
                     namespace[key] = value
             if module is not builtins and len(namespace) > len(names):
-                for key in [k for k in namespace if k not in names and k in self.builtin_names]:
+                shadowing = USER_BUILTINS if name == USER else self.builtin_names
+                for key in [k for k in namespace if k not in names and k in shadowing]:
                     del namespace[key]
         for value, saved in self.contents:
             _put_back_contents(value, saved)

@@ -2871,6 +2871,37 @@ def test_the_output_guard_takes_away_a_name_added_in_front_of_the_one_the_code_f
                 delattr(owner, name)
 
 
+def test_the_output_guard_leaves_the_notebooks_own_names_alone(monkeypatch):
+    """The notebook's namespace (``__main__``, IPython's user module) is the student's: a
+    ``from numpy import *`` (its ``max`` and ``sum``, with their ``axis``), a variable called
+    ``input`` or a helper called ``open`` stays for the next cells. Before (found in review),
+    each name over a builtin was taken away before every cell, as for a grader's module, and
+    the student's own function then found the builtin. Only the builtins its code finds are
+    put back, and ``globals`` taken away: the grade cells hand ``globals()`` to the hidden
+    checks (every builtin their hidden lines call there is in USER_BUILTINS)."""
+    import builtins
+
+    user = types.ModuleType("__main__")
+    user.__builtins__ = builtins
+    monkeypatch.setitem(sys.modules, "__main__", user)
+    guard = output_guard._Guard(100, None)
+    import numpy as np
+
+    mine = {"max": np.max, "sum": np.sum, "input": [1.0, 2.0], "open": len}
+    vars(user).update(mine)
+    user.__builtins__ = {"__import__": None}  # a stand-in for the builtins: put back
+    user.globals = dict  # would hand the hidden checks an empty namespace: taken away
+    guard.pre_run_cell()
+    assert {k: vars(user).get(k) for k in mine} == mine
+    assert user.__builtins__ is builtins and "globals" not in vars(user)
+    called = set()
+    for notebook in sorted(SOLUTIONS.glob("ps0*/*.ipynb")):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            hidden = "".join(cell["source"]).partition("### BEGIN HIDDEN TESTS")[2]
+            called |= set(re.findall(r"(?<![\w.])(\w+)\(", hidden)) & set(vars(builtins))
+    assert called == output_guard.USER_BUILTINS
+
+
 def test_the_output_guard_puts_back_what_the_graders_lists_dicts_and_arrays_hold(monkeypatch):
     """The grader's own data is its state: ``checks._package_dirs["lstm_core"] = "/nowhere"``
     pointed the watch at another folder (a sigmoid calling lstm_core passed,

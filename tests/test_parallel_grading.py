@@ -312,6 +312,52 @@ def test_the_kernel_is_the_graders_whatever_kernel_the_notebook_names(ps01_cours
     assert course.total(A, "bob") == FULL_MARKS
 
 
+# An honest ps01 whose functions find, in the notebook's own namespace, names that are also
+# builtins: NumPy's ``any`` and ``where`` from ``from numpy import *`` (its ``any`` reads a 2-D
+# array whole, the builtin row by row), and a variable of the student's called ``input``.
+HONEST_NAMES = {
+    "sigmoid": (
+        "from numpy import *  # asarray, exp, abs, where, isinf, any ... without the np. prefix\n"
+        "\n"
+        "\n"
+        "def sigmoid(x):\n"
+        "    x = asarray(x, dtype=float)\n"
+        "    z = exp(-abs(x))\n"
+        "    s = where(x >= 0, 1 / (1 + z), z / (1 + z))\n"
+        "    if any(isinf(x)):  # exactly 0 and 1 there, without a 0 * inf\n"
+        "        s = where(isinf(x), (x > 0).astype(float), s)\n"
+        "    return s\n"
+        "\n"
+        "\n"
+        "input = linspace(-5.0, 5.0, 11)  # to try the functions on\n"
+    ),
+    "sigmoid_grad": (
+        "def sigmoid_grad(x):\n"
+        "    s = sigmoid(x)\n"
+        "    return s * (1 - s)\n"
+        "\n"
+        "\n"
+        "print(sigmoid_grad(input))\n"
+    ),
+}
+
+
+def test_an_honest_notebooks_own_names_over_builtins_stay_its_own(ps01_course, tmp_path):
+    """The output guard puts back, before every cell, what the hidden tests rely on; the
+    notebook's own namespace is the student's. Before (found in review), a name there that is
+    also a builtin was taken away before each next cell: NumPy's ``any`` became the builtin's,
+    which fails on the visible test's 2-D array, and this sigmoid lost test_sigmoid's 3 points
+    (7 of 10); ``input`` became the builtin function, and sigmoid_grad's cell failed. (With
+    the names kept, test_tanh's own ``any`` found NumPy's: see test_ps01_activations.)"""
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    course.submit("ada", A, corpus.student_notebook(course.root, replace=HONEST_NAMES))
+    summary = grade_assignment(course.root, A, jobs=1, limits=LIMITS, progress=False, export=False)
+    assert outcome(summary, "ada")["status"] == "graded", outcome(summary, "ada")
+    assert course.total(A, "ada") == FULL_MARKS
+    text = corpus.outputs_text(course.autograded_notebook("ada", A))
+    assert "built-in function input" not in text and "Error" not in text, text
+
+
 # What the grading environment below leaves out of this one's site-packages: this checkout's
 # editable install (the wheel replaces it) and PyTorch with the packages only it needs (no
 # grading job imports them; they are most of the environment's size).
