@@ -304,8 +304,10 @@ class _Guard:
                 if namespace.get(key, _MISSING) is not value:
                     namespace[key] = value
             if module is not builtins and len(namespace) > len(names):
+                # The builtins' names looked up, not the module's read: a cell that adds many
+                # names to a module (or to the notebook) makes no later cell slower.
                 shadowing = USER_BUILTINS if name == USER else self.builtin_names
-                for key in [k for k in namespace if k not in names and k in shadowing]:
+                for key in [k for k in shadowing if k in namespace and k not in names]:
                     del namespace[key]
         for value, saved in self.contents:
             _put_back_contents(value, saved)

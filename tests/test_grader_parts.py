@@ -2902,6 +2902,39 @@ def test_the_output_guard_leaves_the_notebooks_own_names_alone(monkeypatch):
     assert called == output_guard.USER_BUILTINS
 
 
+def test_the_output_guard_reads_no_name_a_cell_added_that_shadows_nothing(monkeypatch):
+    """Before every cell the guard looks for names added over a builtin by the builtins' names
+    (a fixed list), never by reading every name a module or the notebook holds: 300000 names
+    added to numpy and to the notebook made each later cell take 49 ms instead of 9 (found in
+    review). Checked without timing: a key that counts each time it is hashed or compared,
+    added to both, is never touched."""
+    import numpy as np
+
+    class Counted(str):
+        touched = 0
+
+        def __hash__(self):
+            Counted.touched += 1
+            return str.__hash__(self)
+
+        def __eq__(self, other):
+            Counted.touched += 1
+            return str.__eq__(self, other)
+
+    user = types.ModuleType("__main__")
+    monkeypatch.setitem(sys.modules, "__main__", user)
+    guard = output_guard._Guard(100, None)
+    key = Counted("lstm_test_many_names")
+    vars(user)[key] = vars(np)[key] = 1
+    try:
+        Counted.touched = 0
+        guard.pre_run_cell()
+        assert Counted.touched == 0
+        assert vars(np)[key] == vars(user)[key] == 1
+    finally:
+        del vars(np)[key]
+
+
 def test_the_output_guard_puts_back_what_the_graders_lists_dicts_and_arrays_hold(monkeypatch):
     """The grader's own data is its state: ``checks._package_dirs["lstm_core"] = "/nowhere"``
     pointed the watch at another folder (a sigmoid calling lstm_core passed,
