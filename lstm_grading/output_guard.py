@@ -13,7 +13,8 @@ And before every cell it puts back what the hidden tests and the guards rely on,
 the kernel started (:meth:`_Guard.put_back`): every module then loaded (the hidden tests'
 modules, imported first: :data:`LIBRARIES`, :data:`HIDDEN`) in ``sys.modules``, and in each its
 functions, classes and submodules, and the methods of the classes it defines; the grader's own
-modules and the reference's private copy whole, their lists, dicts, sets and arrays too. So
+modules and the reference's private copy whole, their lists, dicts, sets and arrays too, and
+what their Python functions hold (code, defaults, closures). So
 ``lstm_grading.check_activation = lambda *a: None``, ``np.random.default_rng = ...``,
 ``sys.settrace = ...``, ``ps01.check_sigmoid = ...`` or a method set on a class of
 ``lstm_grading.checks`` in a student's cell is undone before the hidden tests run. So are the
@@ -174,6 +175,49 @@ def _attributes(obj) -> dict:
     return found
 
 
+def _function_state(function):
+    """``function`` with what a cell could change of it in place: its code, defaults,
+    keyword defaults (and what that dict holds) and its closure's cells' contents."""
+    kwdefaults = function.__kwdefaults__
+    cells = tuple(
+        (cell, cell.cell_contents) for cell in function.__closure__ or () if _filled(cell)
+    )
+    return (
+        function,
+        function.__code__,
+        function.__defaults__,
+        kwdefaults,
+        None if kwdefaults is None else dict(kwdefaults),
+        cells,
+    )
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018 (an empty cell raises)
+    except ValueError:
+        return False
+    return True
+
+
+def _put_back_function(function, code, defaults, kwdefaults, kwsaved, cells) -> None:
+    if function.__code__ is not code:
+        function.__code__ = code
+    if function.__defaults__ is not defaults:
+        function.__defaults__ = defaults
+    if kwdefaults is not None and (
+        kwdefaults.keys() != kwsaved.keys()
+        or any(kwdefaults[k] is not v for k, v in kwsaved.items())
+    ):
+        kwdefaults.clear()
+        kwdefaults.update(kwsaved)
+    if function.__kwdefaults__ is not kwdefaults:
+        function.__kwdefaults__ = kwdefaults
+    for cell, contents in cells:
+        if not _filled(cell) or cell.cell_contents is not contents:
+            cell.cell_contents = contents
+
+
 class _Guard:
     def __init__(self, limit: int, progress: str | None):
         self.limit = limit
@@ -216,6 +260,21 @@ class _Guard:
                 every = dict(vars(cls))
                 kept = {k: v for k, v in every.items() if _a_function(v)}
                 self.classes.append((cls, kept, frozenset(every)))
+        # The grader's own Python functions, as their objects hold them: a cell could change
+        # one in place, the guard's snapshot holding the same object (``check_activation.
+        # __kwdefaults__ = {"rtol": 1.0, "atol": 1.0}`` widened ps01's hidden comparisons).
+        self.functions = []
+        seen = set()
+        for module, kept, _ in self.modules.values():
+            if str(vars(module).get("__name__", "")).startswith(GRADERS):
+                values = [*kept.values()]
+                values += [v for cls in _classes_of(module) for v in vars(cls).values()]
+                for value in values:
+                    if type(value) in (classmethod, staticmethod):
+                        value = value.__func__
+                    if type(value) is types.FunctionType and id(value) not in seen:
+                        seen.add(id(value))
+                        self.functions.append(_function_state(value))
         self.builtin_names = frozenset(vars(builtins))
         self.transformers = []  # (owner, attribute, the list, what it held): watch_shell
         self.instances = []  # (the shell or an object it holds, its functions, its names)
@@ -311,6 +370,8 @@ class _Guard:
                     del namespace[key]
         for value, saved in self.contents:
             _put_back_contents(value, saved)
+        for state in self.functions:
+            _put_back_function(*state)
         for cls, kept, names in self.classes:
             namespace = cls.__dict__
             for key, value in kept.items():

@@ -2935,6 +2935,48 @@ def test_the_output_guard_reads_no_name_a_cell_added_that_shadows_nothing(monkey
         del vars(np)[key]
 
 
+def test_the_output_guard_puts_back_what_a_cell_changed_in_the_graders_functions():
+    """The guard kept the grader's functions by identity: one changed in place stayed changed.
+    ``checks.check_activation.__kwdefaults__ = {"rtol": 1.0, "atol": 1.0}`` (found in review;
+    ps01's hidden checks call it with its defaults) let a sigmoid wrong near 0 pass, and names
+    nothing the grading report flags. Its keyword defaults (replaced or changed in place), a
+    function's defaults and code, and a closure's contents are put back before every cell."""
+    import contextlib
+
+    from lstm_grading import checks
+    from lstm_grading.hidden import common
+
+    guard = output_guard._Guard(100, None)
+    check = checks.check_activation
+    kwdefaults = check.__kwdefaults__
+    before = dict(kwdefaults)
+    context = next(
+        f
+        for f in vars(common).values()
+        if type(f) is types.FunctionType and f.__module__ == common.__name__ and f.__closure__
+    )  # a context manager's wrapper: its closure holds the generator function
+    cell = context.__closure__[0]
+    held = cell.cell_contents
+    code, defaults = checks.assert_close.__code__, checks.reference.__defaults__
+    try:
+        check.__kwdefaults__ = {"rtol": 1.0, "atol": 1.0}
+        guard.pre_run_cell()
+        assert check.__kwdefaults__ is kwdefaults and kwdefaults == before
+        kwdefaults["rtol"] = 1.0
+        checks.assert_close.__code__ = (lambda *args, **kwargs: None).__code__
+        checks.reference.__defaults__ = ("stand-in",)
+        cell.cell_contents = contextlib.nullcontext
+        guard.pre_run_cell()
+        assert kwdefaults == before and checks.assert_close.__code__ is code
+        assert checks.reference.__defaults__ == defaults and cell.cell_contents is held
+    finally:
+        check.__kwdefaults__ = kwdefaults
+        kwdefaults.update(before)
+        checks.assert_close.__code__ = code
+        checks.reference.__defaults__ = defaults
+        cell.cell_contents = held
+
+
 def test_the_output_guard_puts_back_what_the_graders_lists_dicts_and_arrays_hold(monkeypatch):
     """The grader's own data is its state: ``checks._package_dirs["lstm_core"] = "/nowhere"``
     pointed the watch at another folder (a sigmoid calling lstm_core passed,
