@@ -20,10 +20,12 @@ what their Python functions hold (code, defaults, closures). So
 ``lstm_grading.checks`` in a student's cell is undone before the hidden tests run. So are the
 shell's input and AST transformers and the functions of the shell and of IPython's objects it
 holds (put back after every cell too: IPython transforms a cell's code before pre_run_cell),
-which could drop the hidden tests' lines. Not undone:
-what the student's code does in the grade cell itself (its function, called by the visible
-tests, runs before the hidden ones); and a determined student can unregister this hook: code
-in the kernel runs with the kernel's rights (see the threat model in book/instructor-guide.md).
+which could drop the hidden tests' lines. The notebook's own namespace (:data:`USER`) is the
+student's: only its ``__builtins__`` is put back and a ``globals`` of its own taken away.
+Not undone: what the student's code does in the grade cell itself (its function, called by
+the visible tests, runs before the hidden ones); and a determined student can unregister this
+hook: code in the kernel runs with the kernel's rights (see the threat model in
+book/instructor-guide.md).
 
 Loaded by :mod:`lstm_grading.kernel_launcher` after the kernel guard::
 
