@@ -335,8 +335,9 @@ def read_mapping(path: Path) -> MapRows:
         sid, value = row[sid_at].strip(), row[canvas_at].strip()
         if sid in mapping:
             raise ValueError(
-                f"map: student_id {sid!r} appears twice in {shown(path)} (rows of canvas values "
-                f"{mapping[sid]!r} and {value!r}); expected one row per student"
+                f"map: student_id {sid!r} appears twice in {shown(path)} (lines "
+                f"{mapping.line[sid]} and {number}, of canvas values {mapping[sid]!r} and "
+                f"{value!r}); expected one row per student"
             )
         mapping[sid] = value
         mapping.line[sid] = number
@@ -418,12 +419,18 @@ def fill_column(
     # and the Unicode normal form: a map typed on one system names a folder made on another.
     mapped_as: dict[str, str] = {}  # normalised student_id -> the map's own spelling
     map_lines = getattr(mapping, "line", {})  # a MapRows' (read_mapping), not a plain dict's
+
+    def at_line(sid: str) -> str:
+        """`` (map line N)``: where the map's row of ``sid`` (its own spelling) is, if known."""
+        return f" (map line {map_lines[sid]})" if sid in map_lines else ""
+
     for sid in mapping or {}:
         if _norm(sid) in mapped_as:
+            first = mapped_as[_norm(sid)]
             raise ValueError(
-                f"map: the student_ids {mapped_as[_norm(sid)]!r} and {sid!r} are one id (ignoring "
-                "case, surrounding spaces and the Unicode normal form); expected one row per "
-                "student"
+                f"map: the student_ids {first!r}{at_line(first)} and {sid!r}{at_line(sid)} are "
+                "one id (ignoring case, surrounding spaces and the Unicode normal form); expected "
+                "one row per student"
             )
         mapped_as[_norm(sid)] = sid
     mapping = {norm: mapping[sid] for norm, sid in mapped_as.items()}
@@ -446,9 +453,15 @@ def fill_column(
         if target in matched_by:
             other = matched_by[target]
             mapped = _norm(sid) in mapping or _norm(other) in mapping
+            # Each mapped one with its map line: a Canvas value the map gives twice, or one
+            # that is another student's own id.
+            lines = {
+                s: at_line(mapped_as[_norm(s)]) if _norm(s) in mapped_as else ""
+                for s in (other, sid)
+            }
             raise ValueError(
-                f"{'map' if mapped else 'key'}: the course students "
-                f"{other!r} and {sid!r} both match the Canvas row whose {key} is "
+                f"{'map' if mapped else 'key'}: the course students {other!r}{lines[other]} "
+                f"and {sid!r}{lines[sid]} both match the Canvas row whose {key} is "
                 f"{by_key[target][key]!r}; expected one student per row "
                 + ("(fix the map file)" if mapped else "(give --map)")
             )
@@ -475,9 +488,7 @@ def fill_column(
 
     def map_row(sid: str) -> str:
         """``sid``'s map row, as the report names it: where it sends the student, and its line."""
-        line = map_lines.get(mapped_as[_norm(sid)])
-        where = f" (map line {line})" if line else ""
-        return f"{sid!r} -> {mapping[_norm(sid)]!r}{where}"
+        return f"{sid!r} -> {mapping[_norm(sid)]!r}{at_line(mapped_as[_norm(sid)])}"
 
     report.map_not_in_canvas = [map_row(sid) for sid in mapped_nowhere]
     report.unmatched_canvas += keyless

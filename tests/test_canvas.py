@@ -728,11 +728,16 @@ def test_a_map_names_a_student_whatever_the_case_spaces_and_unicode_form(course)
         report = export()
         assert report.written.get("1005") == "8", (written, report)
         assert report.unmatched_map == [] and sid not in report.unmatched_course
-    # Two rows for one student, as the matching sees it: refused, naming both spellings.
+    # Two rows for one student, as the matching sees it: refused, naming both spellings and
+    # their lines.
     (course / "map.csv").write_text(
         f"student_id,canvas\n{sid},1005\n{sid.upper()},1006\n", encoding="utf-8"
     )
-    with pytest.raises(ValueError, match=r"^map: the student_ids 'José García' and 'JOSÉ GARCÍA'"):
+    with pytest.raises(
+        ValueError,
+        match=r"^map: the student_ids 'José García' \(map line 2\) and 'JOSÉ GARCÍA' \(map line "
+        r"3\)",
+    ):
         export()
 
 

@@ -1200,6 +1200,19 @@ def map_twice(c: Path):
     (c / "map.csv").write_text("student_id,canvas\nalice,alice\nalice,bob\n")
 
 
+def canvas_value_twice(c: Path):
+    # As a spreadsheet on Windows saves it: a BOM, CRLF line ends, and a blank line (line 2).
+    (c / "map.csv").write_bytes("\ufeffstudent_id,canvas\r\n\r\nalice,bob\r\nbob,bob\r\n".encode())
+
+
+def map_one_id_twice(c: Path):
+    (c / "map.csv").write_text("student_id,canvas\nalice,alice\n ALICE,bob\n")
+
+
+def map_comment(c: Path):
+    (c / "map.csv").write_text("student_id,canvas\n# from the registrar\nalice,alice\n")
+
+
 def latin1_map(c: Path):
     (c / "map.csv").write_bytes(b"student_id,canvas\n\xe9,alice\n")
 
@@ -1336,14 +1349,34 @@ EXPORT_CASES = {
     "map two to one": (
         ["--map", "{c}/map.csv"],
         two_to_one,
-        "map: the course students 'alice' and 'bob' both match the Canvas row whose SIS Login "
-        r"ID is 'alice'; expected one student per row \(fix the map file\)$",
+        r"map: the course students 'alice' and 'bob' \(map line 2\) both match the Canvas row "
+        r"whose SIS Login ID is 'alice'; expected one student per row \(fix the map file\)$",
+    ),
+    "map gives a canvas value twice": (
+        ["--map", "{c}/map.csv"],
+        canvas_value_twice,
+        r"map: the course students 'alice' \(map line 3\) and 'bob' \(map line 4\) both match "
+        r"the Canvas row whose SIS Login ID is 'bob'; expected one student per row \(fix the map "
+        r"file\)$",
     ),
     "map twice": (
         ["--map", "{c}/map.csv"],
         map_twice,
-        r"map: student_id 'alice' appears twice in .*/map.csv \(rows of canvas values 'alice' "
-        r"and 'bob'\); expected one row per student$",
+        r"map: student_id 'alice' appears twice in .*/map.csv \(lines 2 and 3, of canvas values "
+        r"'alice' and 'bob'\); expected one row per student$",
+    ),
+    "map one id twice": (
+        ["--map", "{c}/map.csv"],
+        map_one_id_twice,
+        r"map: the student_ids 'alice' \(map line 2\) and 'ALICE' \(map line 3\) are one id "
+        r"\(ignoring case, surrounding spaces and the Unicode normal form\); expected one row per "
+        r"student$",
+    ),
+    "map comment": (
+        ["--map", "{c}/map.csv"],
+        map_comment,
+        r"map: row 2 of .*/map.csv is \['# from the registrar'\]; expected 2 fields, a "
+        r"student_id and its canvas value",
     ),
     "key": (["--key", "Email"], None, "key: 'Email' is not an identification column here"),
     "canvas row too long": (
