@@ -195,9 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:  # Stopped, or a Ctrl-C before the handlers were set
         signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
         name = signal.Signals(signum).name
+        # What the next run will do (parallel.next_run), known once the run has its plan;
+        # stopped before (waiting for the course's lock), it has everything still to do.
+        then = getattr(exc, "next_run", "run the same command again to grade the rest")
         print(
-            f"lstm-autograde: stopped by {name}; results merged so far are kept (run the same "
-            "command again to grade the rest)",
+            f"lstm-autograde: stopped by {name}; results merged so far are kept ({then})",
             file=sys.stderr,
         )
         return 128 + signum

@@ -965,6 +965,7 @@ class Stage:
 
     phase: str = "planning"  # then "grading", "feedback", "export"
     feedback: bool = False  # the run writes feedback pages
+    export: bool = False  # the run exports grades.csv
     manifest: dict | None = None  # the run's (its marks of feedback still pending)
 
 
@@ -973,6 +974,25 @@ FEEDBACK_NOT_WRITTEN = (
     "feedback page not written: the run was stopped by {by} before it (run the same command "
     "again to write it)"
 )
+
+
+def next_run(not_graded: int, pages: int, export: bool) -> str:
+    """What the same command does when run again after a stop: grade the ``not_graded``
+    submissions, write the ``pages`` feedback pages the stopped run had not written, export
+    grades.csv (``export``: the run exports). Before, the command line said "grade the rest"
+    after every stop, also one during the feedback or the export, everyone graded."""
+    plural = lambda n, word: f"{n} {word}{'s' if n != 1 else ''}"  # noqa: E731
+    work = []
+    if not_graded:
+        work.append(f"grade the {plural(not_graded, 'submission')} not graded")
+    if pages:
+        work.append(f"write the {plural(pages, 'missing feedback page')}")
+    if export:
+        work.append("export grades.csv")
+    if not work:
+        return "nothing was left to do"
+    last = work.pop()
+    return "run the same command again to " + (f"{', '.join(work)} and {last}" if work else last)
 
 
 def feedback_missing(run: _Run, student: str, manifest: dict | None) -> bool:
@@ -1047,6 +1067,9 @@ def summary_when_stopped(
                 ),
             )
         summary = _summary(run, rows, time.monotonic() - start, details(), "")
+        pages = sum(rows[s] is not outcomes[s] for s in outcomes)  # the rows noted just above
+        # What the command line says of the next run (cli.main), on the stop it goes on as.
+        stop.next_run = next_run(len(rows) - len(outcomes), pages, stage.export)
         summary = {
             "stopped": name,
             "stopped_in": stage.phase,
@@ -1087,7 +1110,7 @@ def _grade_locked(
 
     # Planning too: a run stopped while it hashed a large class wrote no summary at all.
     with summary_when_stopped(run, outcomes, submissions, details, start) as stage:
-        stage.feedback = feedback
+        stage.feedback, stage.export = feedback, export
         manifest = stage.manifest = _fill_plan(run, force, submissions, outcomes, todo)
         stage.phase = "grading"
         stale = course_lock.remove_stale_run_folders()

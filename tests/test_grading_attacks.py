@@ -540,7 +540,7 @@ def test_a_run_stopped_mid_merge_leaves_no_hidden_tests_behind(stop, ps01_course
         name = signal.Signals(sig).name
         assert err.strip().splitlines()[-1] == (
             f"lstm-autograde: stopped by {name}; results merged so far are kept (run the same "
-            "command again to grade the rest)"
+            "command again to grade the 1 submission not graded and export grades.csv)"
         )
         assert "Traceback" not in err
         # The summary files are this run's as far as it went, not left to say nothing of it
@@ -667,6 +667,16 @@ def test_a_run_stopped_in_any_phase_says_so_and_the_next_run_finishes_it(
         assert "Traceback" not in err
         summary = json.loads((course.root / "reports" / A / "summary.json").read_text())
         assert (summary["stopped"], summary["stopped_in"]) == (stop, phase)
+        # What the next run does (below): grade both, write the page not written, or export.
+        then = {
+            "planning": "grade the 2 submissions not graded and export grades.csv",
+            "feedback": "write the 1 missing feedback page and export grades.csv",
+            "export": "export grades.csv",
+        }[phase]
+        assert err.strip().splitlines()[-1] == (
+            f"lstm-autograde: stopped by {stop}; results merged so far are kept (run the same "
+            f"command again to {then})"
+        )
         rows = {r["student"]: r for r in summary["students"]}
         assert set(rows) == {"correct", "naive_sigmoid"}
         missing = parallel.FEEDBACK_NOT_WRITTEN.format(by=stop)

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 from nbgrader.api import Gradebook
 
-from lstm_grading import canvas, cli, course_lock, course_prep, inputs, job, parallel
+from lstm_grading import canvas, cli, course_lock, course_prep, inputs, job, parallel, report
 from lstm_grading.cluster import connect, coordinator
 from lstm_grading.cluster.connect import ClusterError, Target
 from lstm_grading.cluster.coordinator import WORKER_TIMEOUT
@@ -808,6 +808,80 @@ def test_a_stop_signal_ends_the_run_with_128_plus_its_number(course, monkeypatch
     assert code == 128 + signum  # 130, 143, 129: the shell's convention for a signal's death
     assert err.startswith(f"lstm-autograde: stopped by {signal.Signals(signum).name}; results")
     assert {s: signal.getsignal(s) for s in cli.STOP_SIGNALS} == before
+
+
+# A run of ann and bob stopped: (where, feedback on, export on, ann graded, ann's page
+# written) -> what the command line says the next run does. Bob is never graded; each count
+# in the line is the students of the row (2: both not graded; 1: bob, or ann's missing page).
+NEXT_RUNS = {
+    "planning": (
+        ("planning", True, True, False, False),
+        "run the same command again to grade the 2 submissions not graded and export grades.csv",
+    ),
+    "grading": (
+        ("grading", True, True, True, False),
+        "run the same command again to grade the 1 submission not graded, write the 1 missing "
+        "feedback page and export grades.csv",
+    ),
+    "grading, page written": (
+        ("grading", True, True, True, True),
+        "run the same command again to grade the 1 submission not graded and export grades.csv",
+    ),
+    "grading, --no-feedback --no-export": (
+        ("grading", False, False, True, False),
+        "run the same command again to grade the 1 submission not graded",
+    ),
+}
+# Everyone graded (bob left out): stopped during the feedback or the export.
+NEXT_RUNS_ALL_GRADED = {
+    "feedback": (
+        ("feedback", True, True, True, False),
+        "run the same command again to write the 1 missing feedback page and export grades.csv",
+    ),
+    "export": (
+        ("export", True, True, True, True),
+        "run the same command again to export grades.csv",
+    ),
+    "export, --no-feedback": (
+        ("export", False, True, True, False),
+        "run the same command again to export grades.csv",
+    ),
+    "export, --no-export": (("export", True, False, True, True), "nothing was left to do"),
+}
+
+
+@pytest.mark.usefixtures("stop_signals_handled")
+@pytest.mark.parametrize("case", [*NEXT_RUNS, *NEXT_RUNS_ALL_GRADED])
+def test_a_stopped_runs_line_says_what_the_next_run_will_do(tmp_path, monkeypatch, capsys, case):
+    """The command line's one line after a stop ends with what the same command, run again,
+    does: grade the submissions not graded, write the feedback pages not written, export
+    grades.csv; each only if there is some of it (parallel.next_run, from the stopped run's
+    summary_when_stopped). Before, it said "(run the same command again to grade the rest)"
+    after every stop, also one during the feedback or the export with everyone graded."""
+    (phase, feedback, export, graded, page), said = {**NEXT_RUNS, **NEXT_RUNS_ALL_GRADED}[case]
+    (tmp_path / "reports" / A).mkdir(parents=True)
+    if page:
+        (tmp_path / "feedback" / "ann" / A).mkdir(parents=True)
+        (tmp_path / "feedback" / "ann" / A / f"{A}.html").write_text("<html>")
+    stopped = parallel._Run(tmp_path, A, Limits(), 10.0, (f"{A}.ipynb",), "")
+    outcomes = {"ann": report.Outcome("ann", "graded", 10.0, 10.0)} if graded else {}
+    todo = {"ann": "digest-a"} if case in NEXT_RUNS_ALL_GRADED else {"ann": "a", "bob": "b"}
+
+    def grade(*args, **kwargs):
+        with parallel.summary_when_stopped(stopped, outcomes, todo, dict, 0.0) as stage:
+            stage.phase, stage.feedback, stage.export = phase, feedback, export
+            os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("the signal did not stop the run")
+
+    monkeypatch.setattr(cli, "grade_assignment", grade)
+    assert run([A, "--course", str(tmp_path)], capsys) == (
+        128 + signal.SIGTERM,
+        f"lstm-autograde: stopped by SIGTERM; results merged so far are kept ({said})\n",
+    )
+    summary = json.loads((tmp_path / "reports" / A / "summary.json").read_text())
+    assert (summary["stopped_in"], summary["not_graded"]) == (phase, len(todo) - len(outcomes))
+    noted = [r for r in summary["students"] if "feedback page not written" in r["notes"]]
+    assert len(noted) == (1 if "missing feedback page" in said else 0)
 
 
 @pytest.mark.usefixtures("stop_signals_handled")
