@@ -903,6 +903,8 @@ def _finish(
         # grades.csv as it was, never a truncated one.
         tmp = course / "grades.csv.tmp"
         argv = [sys.executable, "-c", DYING_NBGRADER, str(os.getpid()), "export", "--to", tmp.name]
+        # Stopped (Ctrl-C) before the rename, during the export (killed) or while the refused
+        # rows go in (the stop once left the export's grades.csv.tmp there): no partial file.
         try:
             done = subprocess.run(
                 argv,
@@ -912,18 +914,20 @@ def _finish(
                 text=True,
                 check=False,
             )
-        except BaseException:  # stopped (Ctrl-C): the export, killed, leaves no partial file
+            exported = done.returncode == 0 and tmp.is_file()
+            if exported:
+                # The refused rows go in before the rename, not after: a run killed in between
+                # left a grades.csv whose refused resubmissions showed their earlier grade as
+                # "graded".
+                report.add_refused_to_grades(tmp, assignment, refused_rows)
+                with open(tmp, "rb") as written:  # on disk before the rename
+                    os.fsync(written.fileno())
+                report.replace_durably(tmp, course / "grades.csv")
+        except BaseException:
             if tmp.is_file() and not tmp.is_symlink():
                 tmp.unlink()
             raise
-        if done.returncode == 0 and tmp.is_file():
-            # The refused rows go in before the rename, not after: a run killed in between left
-            # a grades.csv whose refused resubmissions showed their earlier grade as "graded".
-            report.add_refused_to_grades(tmp, assignment, refused_rows)
-            with open(tmp, "rb") as exported:  # on disk before the rename
-                os.fsync(exported.fileno())
-            report.replace_durably(tmp, course / "grades.csv")
-        else:
+        if not exported:
             if tmp.is_file() and not tmp.is_symlink():
                 tmp.unlink()  # a partial export
             why = report.last_error(done.stdout + done.stderr) or f"status {done.returncode}"

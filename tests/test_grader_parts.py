@@ -2699,6 +2699,39 @@ def test_a_stopped_run_writes_its_summary_as_far_as_it_went_and_still_stops(tmp_
     assert "bob,stopped," in (reports / "summary.csv").read_text()
 
 
+@pytest.mark.parametrize("where", ["refused rows", "fsync"])
+def test_a_run_stopped_after_the_export_leaves_the_previous_grades_csv_and_no_tmp(
+    tmp_path, monkeypatch, where
+):
+    """A stop (Ctrl-C) after nbgrader export wrote grades.csv.tmp, before the rename (while the
+    refused rows go in, or the file goes to disk): the previous grades.csv is as it was, and no
+    grades.csv.tmp is left in the course. Before, only a stop during nbgrader's own export
+    removed it (found in a review of 2bd4970)."""
+    (tmp_path / "reports" / "ps01").mkdir(parents=True)
+    before = "assignment,student_id,score\nps01,ann,7\n"
+    (tmp_path / "grades.csv").write_text(before)
+
+    def export(argv, cwd, **kwargs):  # nbgrader export, as _finish sees it: the file, status 0
+        (Path(cwd) / argv[-1]).write_text("assignment,student_id,score\n")
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(parallel.subprocess, "run", export)
+
+    def stop(*args):
+        raise KeyboardInterrupt
+
+    if where == "refused rows":
+        monkeypatch.setattr(report, "add_refused_to_grades", stop)
+    else:
+        monkeypatch.setattr(parallel.os, "fsync", stop)
+    run = parallel._Run(tmp_path, "ps01", Limits(), 10.0, ("ps01.ipynb",), "")
+    outcomes = {"bob": report.Outcome("bob", "refused", reason="too large")}
+    with pytest.raises(KeyboardInterrupt):
+        parallel._finish(run, outcomes, True, 1.0, {})
+    assert (tmp_path / "grades.csv").read_text() == before
+    assert not (tmp_path / "grades.csv.tmp").exists()
+
+
 INTROSPECTION_ATTACKS = {
     "frames/introspection": [
         "want = sys._getframe(1).f_locals['want']",  # a result made before the call
