@@ -767,7 +767,13 @@ FEEDBACK_MISSING_NOTE = (
     "feedback page written: it was missing (an earlier run stopped before writing it, or run "
     "with --no-feedback, or the page deleted)"
 )
-WRITTEN_NOTES = (FEEDBACK_PENDING_NOTE, FEEDBACK_MISSING_NOTE)  # taken back if not written
+FEEDBACK_HAND_NOTE = (
+    "feedback written again: a grade or comment changed in the gradebook since its page was "
+    "written (given by hand)"
+)
+# Taken back if the page is not written after all (its feedback failed, or the run stopped):
+# the row says so instead.
+WRITTEN_NOTES = (FEEDBACK_PENDING_NOTE, FEEDBACK_MISSING_NOTE, FEEDBACK_HAND_NOTE)
 
 
 def feedback_due(
@@ -809,13 +815,10 @@ def feedback_due(
                 continue
             if marks.get(s) == written_from:
                 continue
-            why = (
-                "feedback written again: a grade or comment changed in the gradebook since "
-                "its page was written (given by hand)"
-            )
+            why = FEEDBACK_HAND_NOTE
         timed_out = manifest["students"].get(s, {}).get(FEEDBACK_TIMEOUT)
         if timed_out:
-            if why not in (FEEDBACK_PENDING_NOTE, FEEDBACK_MISSING_NOTE):  # given by hand
+            if why == FEEDBACK_HAND_NOTE:
                 o.notes.append(why)
             o.notes.append(
                 f"{FEEDBACK_FAILED} ({timed_out}, on an earlier run of this submission; "

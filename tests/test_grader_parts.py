@@ -2020,6 +2020,52 @@ def test_feedback_that_timed_out_is_not_tried_again_for_the_same_submission(tmp_
     assert parallel.feedback_due(run, outcomes, ["fine", "slow"], manifest, {}) == ["fine", "slow"]
 
 
+def test_a_page_not_written_takes_back_the_note_that_says_why_it_is_written(tmp_path):
+    """feedback_due notes why each page is written: pending, missing, or a grade given by hand
+    since. A feedback that then fails, or a run stopped before it, takes the note back and
+    says so instead; the hand grade's stayed, and the row said "feedback written again"
+    beside "feedback generation failed" or "feedback page not written" (found in a review of
+    2bd4970, which takes back the other two)."""
+    course = tmp_path / "course"
+    (course / "reports" / "ps").mkdir(parents=True)
+    run = parallel._Run(course, "ps", Limits(), 10.0, ("ps.ipynb",), "")
+    manifest = {"key": "k", "students": {}}
+    for student in ("hand", "missing"):
+        entry = {"hash": student, "status": "graded", parallel.FEEDBACK_MARKS: "old"}
+        manifest["students"][student] = entry
+    page = course / "feedback" / "hand" / "ps" / "ps.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<html>the old grade</html>")
+    marks = {"hand": "new", "missing": "old"}  # a grade of "hand" changed by hand since
+
+    def due() -> dict[str, report.Outcome]:
+        outcomes = {s: report.Outcome(s, "unchanged", 10.0, 10.0) for s in manifest["students"]}
+        assert parallel.feedback_due(run, outcomes, [], manifest, marks) == ["hand", "missing"]
+        assert outcomes["hand"].notes == [parallel.FEEDBACK_HAND_NOTE]
+        assert outcomes["missing"].notes == [parallel.FEEDBACK_MISSING_NOTE]
+        return outcomes
+
+    outcomes = due()
+    pool = FeedbackPool({"hand": (1, "nbconvert failed"), "missing": (1, "nbconvert failed")})
+    parallel._feedback(pool, run, ["hand", "missing"], outcomes, manifest, marks)
+    for student in ("hand", "missing"):
+        assert outcomes[student].notes == [f"{parallel.FEEDBACK_FAILED} (nbconvert failed)"]
+    # Failed, both are left pending (tried again). Another run, as before the failure, stopped
+    # during the feedback: both still marked pending, as _feedback marks them.
+    for student in ("hand", "missing"):
+        del manifest["students"][student][parallel.FEEDBACK_PENDING]
+    outcomes = due()
+    for student in ("hand", "missing"):
+        manifest["students"][student][parallel.FEEDBACK_PENDING] = True
+    with pytest.raises(KeyboardInterrupt):
+        with parallel.summary_when_stopped(run, outcomes, {}, dict, 0.0) as stage:
+            stage.phase, stage.feedback, stage.manifest = "feedback", True, manifest
+            raise KeyboardInterrupt
+    summary = json.loads((course / "reports" / "ps" / "summary.json").read_text())
+    not_written = parallel.FEEDBACK_NOT_WRITTEN.format(by="SIGINT")
+    assert [r["notes"] for r in summary["students"]] == [not_written, not_written]
+
+
 class KilledWritingPool(FeedbackPool):
     """Stands in for the pool of a run killed while a feedback child wrote a student's page:
     the first student's page is left cut short (as nbconvert writes it in place), and the
