@@ -704,8 +704,10 @@ def _merge_result(
         "status": outcome.status,
         "score": outcome.score,
         "reason": outcome.reason,
-        "notes": outcome.notes,
-        "flags": outcome.flags,
+        # Copies: the row's notes get this run's news (a feedback that failed), which the
+        # record of the grading, saved with the feedback's marks, kept for every later run.
+        "notes": list(outcome.notes),
+        "flags": list(outcome.flags),
         "sandbox": outcome.sandbox,
     }
     save_manifest(run, manifest)

@@ -2066,6 +2066,36 @@ def test_a_page_not_written_takes_back_the_note_that_says_why_it_is_written(tmp_
     assert [r["notes"] for r in summary["students"]] == [not_written, not_written]
 
 
+def test_a_failed_feedback_stays_out_of_the_manifests_record_of_the_grading(
+    tmp_path, empty_gradebook
+):
+    """A submission graded by this run whose feedback then fails: the row says so, and the
+    manifest's record of the grading does not. The record held the row's own list of notes,
+    which the failure's note went into and the manifest saved: every later run's unchanged row
+    said "feedback generation failed" and ended with status 1, the page long written since
+    (found in a review of 2bd4970)."""
+    notebook = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    course = make_course(tmp_path / "course", empty_gradebook, notebook)
+    (course / "submitted" / "bob" / "ps01").mkdir(parents=True)
+    (course / "submitted" / "bob" / "ps01" / NB).write_text(notebook)
+    run, manifest, submissions, _, todo = parallel._plan(course, "ps01", Limits(), False, "")
+    result = graded_result(course, tmp_path / "out", "bob", notebook)
+    outcome = parallel._merge_result(run, manifest, "bob", todo["bob"], result, submissions["bob"])
+    outcomes = {"bob": outcome}
+    pool = FeedbackPool({"bob": (1, "nbconvert failed")})
+    parallel._feedback(pool, run, ["bob"], outcomes, manifest, {})
+    failed = f"{parallel.FEEDBACK_FAILED} (nbconvert failed)"
+    assert outcomes["bob"].notes == [failed]
+    saved = json.loads((course / "reports" / "ps01" / "manifest.json").read_text())
+    assert saved["students"]["bob"]["notes"] == []
+    # The next run: bob unchanged, the page written this time; no failure on the row.
+    run, manifest, _, outcomes, todo = parallel._plan(course, "ps01", Limits(), False, "")
+    assert todo == {} and outcomes["bob"].status == "unchanged"
+    assert parallel.feedback_due(run, outcomes, [], manifest, {}) == ["bob"]
+    parallel._feedback(FeedbackPool({"bob": (0, "")}), run, ["bob"], outcomes, manifest, {})
+    assert outcomes["bob"].notes == [parallel.FEEDBACK_PENDING_NOTE]
+
+
 class KilledWritingPool(FeedbackPool):
     """Stands in for the pool of a run killed while a feedback child wrote a student's page:
     the first student's page is left cut short (as nbconvert writes it in place), and the
