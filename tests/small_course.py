@@ -6,10 +6,12 @@ folder made by hand, as a job that gave the student 7 of them would leave it.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 NB = "ps01.ipynb"
+NO_CELLS = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
 def make_course(root: Path, empty_gradebook, notebook: str) -> Path:
@@ -50,3 +52,24 @@ def graded_result(
     if log is not None:
         (out / "nbgrader.log").write_text(log)
     return {"exit_code": 0, "error": None, "out": str(out), "seconds": 1.0}
+
+
+def merged_by_a_run(tmp_path: Path, empty_gradebook, student: str = "bob"):
+    """A course at ``tmp_path / "course"`` (:data:`NO_CELLS` as the notebook) in which a run
+    planned ``student``'s submission and merged a job that graded it 7/10; no feedback yet.
+
+    Returns ``(course, run, manifest, outcomes)``, as :func:`lstm_grading.parallel._plan`
+    and ``_merge_result`` left them.
+    """
+    from lstm_grading import parallel
+    from lstm_grading.job import Limits
+
+    course = make_course(tmp_path / "course", empty_gradebook, NO_CELLS)
+    (course / "submitted" / student / "ps01").mkdir(parents=True)
+    (course / "submitted" / student / "ps01" / NB).write_text(NO_CELLS)
+    run, manifest, submissions, _, todo = parallel._plan(course, "ps01", Limits(), False, "")
+    result = graded_result(course, tmp_path / "out", student, NO_CELLS)
+    outcome = parallel._merge_result(
+        run, manifest, student, todo[student], result, submissions[student]
+    )
+    return course, run, manifest, {student: outcome}

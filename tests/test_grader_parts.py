@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 from course import SOLUTIONS
-from small_course import NB, graded_result, make_course
+from small_course import NB, graded_result, make_course, merged_by_a_run
 
 from lstm_grading import (
     cgroup,
@@ -2074,14 +2074,7 @@ def test_a_failed_feedback_stays_out_of_the_manifests_record_of_the_grading(
     which the failure's note went into and the manifest saved: every later run's unchanged row
     said "feedback generation failed" and ended with status 1, the page long written since
     (found in a review of 2bd4970)."""
-    notebook = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
-    course = make_course(tmp_path / "course", empty_gradebook, notebook)
-    (course / "submitted" / "bob" / "ps01").mkdir(parents=True)
-    (course / "submitted" / "bob" / "ps01" / NB).write_text(notebook)
-    run, manifest, submissions, _, todo = parallel._plan(course, "ps01", Limits(), False, "")
-    result = graded_result(course, tmp_path / "out", "bob", notebook)
-    outcome = parallel._merge_result(run, manifest, "bob", todo["bob"], result, submissions["bob"])
-    outcomes = {"bob": outcome}
+    course, run, manifest, outcomes = merged_by_a_run(tmp_path, empty_gradebook)
     pool = FeedbackPool({"bob": (1, "nbconvert failed")})
     parallel._feedback(pool, run, ["bob"], outcomes, manifest, {})
     failed = f"{parallel.FEEDBACK_FAILED} (nbconvert failed)"

@@ -1590,22 +1590,14 @@ def test_a_grade_given_by_hand_after_a_run_has_its_page_written_again_by_the_nex
     said 0/10, grades.csv 2/10, and no run wrote it again). A run with no hand grade since
     writes no page."""
     from nbgrader.api import Gradebook
-    from small_course import NB, graded_result, make_course
+    from small_course import merged_by_a_run
 
     guide = flat("instructor-guide")
     assert (
         "A score or comment given by hand later is in `gradebook.db` and `grades.csv` at once, "
         "and on the page after the next `lstm-autograde` run with feedback"
     ) in guide
-    notebook = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
-    course = make_course(tmp_path / "course", empty_gradebook, notebook)
-    (course / "submitted" / "bob" / "ps01").mkdir(parents=True)
-    (course / "submitted" / "bob" / "ps01" / NB).write_text(notebook)
-    run, manifest, submissions, _, todo = parallel._plan(course, "ps01", Limits(), False, "")
-    result = graded_result(course, tmp_path / "out", "bob", notebook)
-    outcomes = {
-        "bob": parallel._merge_result(run, manifest, "bob", todo["bob"], result, submissions["bob"])
-    }
+    course, run, manifest, outcomes = merged_by_a_run(tmp_path, empty_gradebook)
     page = course / "feedback" / "bob" / "ps01" / "ps01.html"
     written = []
 
