@@ -30,13 +30,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import subprocess
 import sys
 import time
 
 import numpy as np
-from rounds import refuse_below_one, rotated
+from rounds import refuse_below_one, rotated, seconds_in_own_process, summary
 
 from lstm_core.lstm import _FROM_PUBLIC, _reorder, _squash, _tanh
 
@@ -187,15 +185,7 @@ def measure(choice: str, which: str, dtype: str, args) -> float:
     """Run :func:`worker` for one variant in a fresh interpreter; its best time in seconds."""
     cmd = [sys.executable, __file__, "--worker", f"{choice}:{which}", "--dtype", dtype]
     cmd += ["--repeats", str(args.repeats)] + [f"--{k}={getattr(args, k)}" for k in "NTH"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"{choice} {which} {dtype} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
-
-
-def summary(values) -> tuple[float, float, float]:
-    """Median, minimum and maximum."""
-    return statistics.median(values), min(values), max(values)
+    return seconds_in_own_process(cmd, f"{choice} {which} {dtype}")
 
 
 def main(argv=None) -> None:

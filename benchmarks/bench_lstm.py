@@ -26,13 +26,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
-import subprocess
 import sys
 import time
 
 import numpy as np
-from rounds import refuse_below_one, rotated
+from rounds import refuse_below_one, rotated, seconds_in_own_process, summary
 
 import lstm_core as lc
 from lstm_core.lstm import CHUNK, _squash, _tanh
@@ -193,15 +191,7 @@ def measure(name: str, dtype: str, args) -> float:
     """Run :func:`worker` for one contender in a fresh interpreter; its best time in seconds."""
     cmd = [sys.executable, __file__, "--worker", name, "--dtype", dtype, "--repeats"]
     cmd += [str(args.repeats)] + [f"--{k}={getattr(args, k)}" for k in "NTDH"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"{name} {dtype} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
-
-
-def summary(values) -> tuple[float, float, float]:
-    """Median, minimum and maximum."""
-    return statistics.median(values), min(values), max(values)
+    return seconds_in_own_process(cmd, f"{name} {dtype}")
 
 
 def ratio(a: float, b: float) -> float:

@@ -1,4 +1,5 @@
-"""The benchmarks' order of turns: every contender once per round, in an order that rotates.
+"""What the benchmarks share: their turns (every contender once per round, in an order that
+rotates), a contender timed in a fresh interpreter, and the median and range over the rounds.
 
 Run back to back, the contender that goes first in a round meets a different machine (caches,
 clock, another job's load) from the one that goes last; rotating the order spreads that over
@@ -6,6 +7,10 @@ all of them, and over ``len(names)`` rounds each goes first once.
 """
 
 from __future__ import annotations
+
+import json
+import statistics
+import subprocess
 
 
 def rotated(names: list[str], round_index: int) -> list[str]:
@@ -23,3 +28,18 @@ def refuse_below_one(parser, args, names: list[str]) -> None:
         if value < 1:
             flag = "--" + name.replace("_", "-")
             parser.error(f"{flag} must be at least 1, got {value}")
+
+
+def seconds_in_own_process(cmd: list[str], what: str) -> float:
+    """Run ``cmd`` (a benchmark's worker: a fresh interpreter timing one contender) and return
+    the ``"seconds"`` of the JSON object on its last line of output; a failed worker raises
+    RuntimeError naming ``what`` with its standard error."""
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def summary(values) -> tuple[float, float, float]:
+    """Median, minimum and maximum."""
+    return statistics.median(values), min(values), max(values)
