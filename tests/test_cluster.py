@@ -1086,3 +1086,24 @@ def test_a_refused_submissions_row_names_no_gap_of_a_sandbox_it_never_ran_in(cou
         _, _, _, outcomes, _ = parallel._plan(copy.root, A, Limits(), False, gaps)
         assert outcomes["dee"].status == "refused", outcomes["dee"]
         assert outcomes["dee"].sandbox == "", outcomes["dee"]
+
+
+@pytest.mark.processes
+def test_a_local_clusters_workers_log_nothing_below_critical_into_the_runs_terminal(tmp_path):
+    """``--cluster local:N``'s workers are the run's own processes, writing to its terminal: a
+    run stopped under load had a worker's heartbeat meet the scheduler already closed, and its
+    ERROR and Dask traceback came before the run's one line (a fresh clone's busy run of
+    test_a_local_cluster_run_stopped_by_sigterm_says_one_line_and_leaves_nothing). What goes
+    wrong in a task comes back with the task; the workers' own log stops below CRITICAL."""
+    import logging
+
+    def levels():
+        return {
+            name: logging.getLogger(name).getEffectiveLevel()
+            for name in ("distributed", "distributed.worker", "distributed.core")
+        }
+
+    with connect.connect(Target(workers=1, source="local:1"), scratch=tmp_path) as client:
+        (worker_levels,) = client.run(levels).values()
+    assert worker_levels == dict.fromkeys(worker_levels, logging.CRITICAL), worker_levels
+    assert "DASK_LOGGING__DISTRIBUTED" not in os.environ  # the run's own environment as it was

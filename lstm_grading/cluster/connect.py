@@ -20,6 +20,7 @@ import contextlib
 import ipaddress
 import json
 import logging
+import os
 import re
 import socket
 import stat
@@ -290,6 +291,22 @@ class _NoCancelledReconnect(logging.Filter):
 
 
 @contextlib.contextmanager
+def _environment(**values: str):
+    """``os.environ`` with ``values`` set while the block runs (what processes started in it
+    inherit), then as it was."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
 def connect(t: Target, timeout: float = CONNECT_TIMEOUT, scratch: Path | None = None):
     """A ``distributed.Client`` for the target; a local cluster is stopped on the way out.
 
@@ -312,6 +329,13 @@ def connect(t: Target, timeout: float = CONNECT_TIMEOUT, scratch: Path | None = 
             if scratch is not None:  # the scheduler's and the workers' working folders
                 settings["temporary-directory"] = str(scratch)
             stack.enter_context(dask.config.set(settings))
+            # The workers are this run's own processes and write to its terminal: a run
+            # stopped (SIGTERM, Ctrl-C) under load had a worker's heartbeat meet the scheduler
+            # already closed, and its ERROR and Dask traceback came before the run's one line.
+            # What goes wrong in a task comes back to the run with the task. A worker process
+            # sets up its logging from the environment as it imports distributed, before any
+            # setting passed to it applies.
+            stack.enter_context(_environment(DASK_LOGGING__DISTRIBUTED="critical"))
             cluster = stack.enter_context(
                 LocalCluster(
                     n_workers=t.workers,
