@@ -286,6 +286,34 @@ def job_folders(tmp: Path | None = None) -> set[Path]:
     return found
 
 
+def leftover_cgroups(parent: str | None = None, tmp: Path | None = None) -> list[Path]:
+    """Memory cgroups of grading jobs, under ``parent`` (the grader's memory cgroup parent by
+    default), that outlived their job: what a run's own cleanup should have removed.
+
+    A local run's job cgroup (``<run folder>-job...``) is a leftover once its run folder in
+    ``tmp`` (:data:`TMP` by default) is gone or its lock free. A Dask helper's job cgroup
+    (``<job folder>-work-<pid>``) is one once its job folder is gone: the job removes its
+    cgroup before its folder, and a helper's job may be another test's, live, on the other
+    pytest-xdist worker (taken for a dead run's, a live helper job's cgroup failed the check
+    of a local run that had left nothing). A cgroup is counted only if it still exists after
+    its folder was found gone: one removed meanwhile was its job's own cleanup at work."""
+    parent = memory_cgroup_parent() if parent is None else parent
+    if parent is None:
+        return []
+    tmp = TMP if tmp is None else tmp
+    out = []
+    for path in Path(parent).glob(RUN_PREFIX + "*"):
+        if path.name.startswith(JOB_PREFIX):
+            folder = path.name.rsplit("-work-", 1)[0]
+            gone = folder not in {p.name for p in job_folders(tmp)}
+        else:
+            run = tmp / path.name.split("-job")[0]
+            gone = not run.exists() or _free(run)
+        if gone and path.exists():
+            out.append(path)
+    return out
+
+
 def host_state() -> dict:
     runs = set(TMP.glob(RUN_PREFIX + "*"))
     parent = memory_cgroup_parent()

@@ -32,6 +32,7 @@ import pytest
 from assignment_suite import max_points
 from cluster_processes import (
     alive,
+    leftover_cgroups,
     releasing,
     sandbox_processes,
     wait_for,
@@ -172,20 +173,6 @@ def workers(before: set[tuple[int, float]]) -> list[tuple[int, float]]:
             continue  # exited meanwhile (or its parent did)
         if not ancestors & before:
             out.append((pid, started))
-    return out
-
-
-def leftover_cgroups() -> list[Path]:
-    """Memory cgroups of jobs whose run has ended (its folder is gone or its lock free)."""
-    parent = cgroup.memory_cgroup_parent()
-    if parent is None:
-        return []
-    ended = dead_run_folders()
-    out = []
-    for path in Path(parent).glob(RUN_PREFIX + "*"):
-        run = Path("/tmp", path.name.split("-job")[0])
-        if not run.exists() or run in ended:
-            out.append(path)
     return out
 
 
