@@ -552,15 +552,26 @@ def test_the_glossary_link_check_reads_a_code_block_indented_in_a_list_as_code()
     assert check(text.replace("The LSTM.", "The {term}`LSTM`.")) == []
 
 
+# what may stand before seconds, minutes or hours: a number (glued, or typed in: a limit, a
+# time estimate), or the words that make them a unit, not a duration: "a number of seconds", a
+# quantity "in seconds" ("the time in seconds", "measured in seconds", "(in seconds)")
+DURATION_UNIT = re.compile(
+    r"(?:\d|\{glue:text\}|\bnumber of"
+    r"|(?:\(|\b(?:times?|durations?|limits?|timeouts?|measured|given|expressed|counted|stated)"
+    r"\s+)in)$",
+    re.I,
+)
+
+
 def durations_without_a_number(text: str) -> list[str]:
     """The places in ``text``'s prose (as the glossary check reads it) where seconds, minutes or
-    hours are named with no number before them: a glued one ({glue:text}), one typed in (a
-    limit, a time estimate), or "a number of" (a unit, not a duration)."""
+    hours are named with no number before them, nor the words that make them a unit
+    (DURATION_UNIT): "a number of seconds", "the time in seconds"."""
     prose = prose_only(text)
     found = []
     for m in re.finditer(r"\b(?:seconds|minutes|hours)\b", prose, re.I):
         before = " ".join(prose[: m.start()].split())
-        if not re.search(r"(?:\d|\{glue:text\}|number of)$", before):
+        if not DURATION_UNIT.search(before):
             found.append(f"...{before[-40:]} {m.group()}")
     return found
 
@@ -598,6 +609,19 @@ def test_every_duration_a_page_states_is_a_number():
     assert check("Not a number of seconds.\n# Seconds\n`10 seconds` and\n") == []
 
 
+def test_the_duration_check_tells_a_unit_from_an_unmeasured_duration():
+    """The check above flagged every "seconds" with no number before it, so a page giving a
+    unit ("the time in seconds", "a limit (in seconds)") would fail as if it claimed a
+    duration. A quantity "in seconds" is a unit; "train on in seconds" is still a claim."""
+    check = durations_without_a_number
+    assert check("The plot gives the time in seconds per step.\n") == []
+    assert check("Its wall time, measured in\nminutes, and a limit (in seconds).\n") == []
+    assert check("Durations in hours.\n") == []
+    assert check("Both are small enough to train on in seconds.\n") != []
+    assert check("It trains in minutes, not in hours.\n") != []
+    assert check("It finishes within seconds.\n") != []
+
+
 # a glued number of seconds or milliseconds, and the words that say where it was measured
 GLUED_DURATION = re.compile(r"\{glue:text\}`[^`]*`\)?\s+(?:seconds|milliseconds|ms|s)\b")
 MEASURED_WHERE = re.compile(r"machine that built|when the book was built")
@@ -628,6 +652,34 @@ def test_every_glued_duration_says_it_was_measured_where_the_page_was_built():
     assert check("It ran {glue:text}`n:d` steps. A second sentence.\n") == []
 
 
+# names with a speed word in them, not claims of a speed: the test tier the Makefile's
+# test-fast target runs ("the fast tier", "the fast tests"), the target itself outside code
+SPEED_NAMES = re.compile(r"\bfast\s+(?:tier|tests)\b|\btest-fast\b", re.I)
+
+
+def speed_words(text: str) -> list[str]:
+    """The words of ``text``'s prose that claim a speed (fast, faster) or a machine (a laptop):
+    not "how fast" (a rate: "how fast its gradient decays", ch9's figure), nor a speed word
+    inside a name (SPEED_NAMES)."""
+    prose = SPEED_NAMES.sub(lambda m: " " * len(m.group()), prose_only(text))
+    return re.findall(r"(?<!\bhow )\b(?:fast|faster|laptops?)\b", prose, re.I)
+
+
+def test_the_speed_check_tells_a_name_from_a_claim():
+    """The speed check read "fast" anywhere in prose, so a page naming the test tier the
+    Makefile's test-fast target runs ("the fast tier") would fail as if it claimed a speed.
+    The names are taken out first (SPEED_NAMES); a speed claimed is still caught."""
+    assert speed_words("The book builds while the fast tier runs.\n") == []
+    assert speed_words("Run make test-fast, or the fast\ntests alone.\n") == []
+    assert speed_words("How fast its gradient decays.\n") == []
+    assert speed_words("The fast version of the step.\n") == ["fast"]
+    assert speed_words("It computes the same numbers faster on a laptop.\n") == [
+        "faster",
+        "laptop",
+    ]
+    assert speed_words("The fast tier is fast.\n") == ["fast"]
+
+
 def test_no_page_calls_the_code_fast_and_chapter_9_points_to_the_benchmark():
     """ch7 called lc.lstm_step_forward "the package's fast code" and "the fast version", ch8
     lc.lstm_forward "one fused, fast loop", ch9 said lc.lstm_backward "computes the same numbers
@@ -638,14 +690,9 @@ def test_no_page_calls_the_code_fast_and_chapter_9_points_to_the_benchmark():
     timed the fused and the reference functions one after the other in the page's own kernel:
     the way of comparing that the README's Performance section withdrew, as the first
     contender's OpenBLAS threads and memory slow the next.)"""
-    found = {}
     texts = {path.name: path.read_text() for path in PAGES} | notebooks_prose()
-    for name, text in texts.items():
-        # "how fast its gradient decays" (ch9's figure) is a rate, not the code's speed
-        words = re.findall(r"(?<!\bhow )\b(?:fast|faster|laptops?)\b", prose_only(text), re.I)
-        if words:
-            found[name] = words
-    assert not found, found
+    found = {name: speed_words(text) for name, text in texts.items()}
+    assert not any(found.values()), {k: v for k, v in found.items() if v}
     # the same name in the README and the package's docstrings, which said "the fast versions"
     for path in [ROOT / "README.md", *(ROOT / "lstm_core").glob("*.py")]:
         docs = (
