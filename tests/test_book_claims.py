@@ -403,12 +403,50 @@ def _quoted(prose: str, at: int) -> bool:
 SHORT_FORMS = {"Recurrent neural network": ["recurrent network"]}
 
 
+@functools.cache
+def own_chapters() -> dict[str, str]:
+    """Each glossary name (lower case) and the chapter it is the subject of: one whose title
+    has a part (split at "and", a colon or a comma, less its article) that starts with the name:
+    the forget gate's is 03-forget-gate, the candidate memory's 04-input-gate ("The input gate
+    and the candidate memory"), unrolling's 08-unrolling."""
+    found = {}
+    for path in sorted(BOOK.glob("[0-9][0-9]-*.md")):
+        title = re.search(r"^# (.+)$", path.read_text(encoding="utf-8"), re.M).group(1).lower()
+        parts = [re.sub(r"^(?:the|an?) ", "", p.strip()) for p in re.split(r" and |[:,]", title)]
+        for names in _glossary_entries():
+            for name in (n.lower() for n in names):
+                if any(re.match(re.escape(name) + r"\b", part) for part in parts):
+                    found.setdefault(name, path.stem)
+    return found
+
+
+# a link to chapters right beside what it follows: "the forget gate ({doc}`03-forget-gate`)",
+# "the input gate and the candidate memory ({doc}`04-input-gate`)", "gates ({doc}`03-...`,
+# {doc}`04-...`)"; group 1 holds the chapter links
+BESIDE_CHAPTER_LINK = re.compile(
+    r"(?:\s+and\s+(?:the\s+)?(?:\{term\}`[^`]*`|[\w-]+(?:\s+[\w-]+)?))?"
+    r"\s*\(((?:\{doc\}`[^`]*`(?:,\s*|\s+and\s+)?)+)\)"
+)
+
+
+def _beside_own_chapter(text: str, end: int, names: list[str]) -> bool:
+    """Whether what ends at ``end`` in ``text`` is right beside a link to the chapter whose
+    subject is one of ``names`` (own_chapters)."""
+    m = BESIDE_CHAPTER_LINK.match(text, end)
+    if not m:
+        return False
+    targets = {t.rsplit("<", 1)[-1].rstrip(">").strip() for t in re.findall(r"`([^`]*)`", m[1])}
+    return any(own_chapters().get(name.lower()) in targets for name in names)
+
+
 def glossary_terms_named_not_linked(text: str) -> list[str]:
     """The glossary terms whose first mention in ``text``'s prose is not a {term} link to them
     (a link later on does not make up for it); a name inside a longer glossary name ("gate" in
     "forget gate") does not count, nor does a symbol in maths ($\\tanh$) or code, a link in a
     code cell or a comment, a name inside a quoted title, or one right after another link
-    ("a {term}`sigmoid` gate", where a second link would run into the first)."""
+    ("a {term}`sigmoid` gate", where a second link would run into the first). A mention right
+    beside a link to the chapter whose subject the term is ("the forget gate
+    ({doc}`03-forget-gate`)") is linked by it, and needs no glossary link."""
     links = []  # (start, target) of each {term} role, in the raw text
     for m in TERM_ROLE.finditer(text):
         links.append((m.start(), m.end(), m.group(1).rsplit("<", 1)[-1].rstrip(">").strip()))
@@ -425,12 +463,15 @@ def glossary_terms_named_not_linked(text: str) -> list[str]:
         longer = [n for n in every_name if any(name in n and name != n for name in lowered)]
         words = _names_re(longer).sub(lambda m: " " * len(m.group()), prose) if longer else prose
         mentions = [
-            m.start()
+            (m.start(), m.end())
             for m in _names_re(lowered).finditer(words)
             if not _quoted(prose, m.start())
             and len(prose[: m.start()].rstrip(" \n")) not in link_ends
         ]
         first_link = min((start for start, _, target in links if target in lowered), default=None)
+        beside = [at for at, end in mentions if _beside_own_chapter(text, end, lowered)]
+        mentions = [at for at, _ in mentions]
+        first_link = min([at for at in [first_link, *beside] if at is not None], default=None)
         if mentions and (first_link is None or mentions[0] < first_link):
             unlinked.append(names[0])
     return unlinked
@@ -539,6 +580,47 @@ def test_the_glossary_link_check_wants_the_first_mention_linked_in_every_form():
     # a short form the pages use: the plain recurrent network is the glossary's RNN
     assert check("The plain recurrent networks.\n") == ["Recurrent neural network"]
     assert check("A {term}`recurrent network <recurrent neural network>`, an RNN.\n") == []
+
+
+def glossary_links_beside_their_chapter(text: str) -> list[str]:
+    """The {term} roles of ``text``'s prose right beside a link to the chapter whose subject
+    their term is: "the {term}`forget gate` ({doc}`03-forget-gate`)" reads "the forget gate
+    (The forget gate)", two links to the same thing."""
+    prose = prose_only(TERM_ROLE.sub(lambda m: "\0" * len(m.group()), text))
+    found = []
+    for m in TERM_ROLE.finditer(text):
+        target = m.group(1).rsplit("<", 1)[-1].rstrip(">").strip().lower()
+        names = next((n for n in _glossary_entries() if target in map(str.lower, n)), [target])
+        if prose[m.start()] == "\0" and _beside_own_chapter(text, m.end(), names):
+            found.append(m.group())
+    return found
+
+
+def test_no_glossary_link_stands_beside_a_link_to_its_own_chapter():
+    """The intro's list of parts linked each term at its first mention, beside the link to its
+    chapter: "the {term}`forget gate` ({doc}`03-forget-gate`)", which a reader sees as "the
+    forget gate (The forget gate)"; ch5 and ch6 opened the same way. A term right beside a link
+    to the chapter whose subject it is (own_chapters) is linked by it: the glossary link check
+    counts that mention as linked, and no page adds a glossary link there."""
+    assert own_chapters()["forget gate"] == "03-forget-gate"
+    assert own_chapters()["candidate memory"] == "04-input-gate"
+    assert own_chapters()["backpropagation through time"] == "09-bptt"
+    assert "lstm" not in own_chapters()  # "Training an LSTM" is about training
+    found = {path.name: glossary_links_beside_their_chapter(path.read_text()) for path in PAGES}
+    assert not any(found.values()), {k: v for k, v in found.items() if v}
+    intro = " ".join(page("intro.md").split())
+    assert "the forget gate ({doc}`03-forget-gate`)" in intro
+    beside = glossary_links_beside_their_chapter
+    assert beside("The {term}`forget gate` ({doc}`03-forget-gate`) keeps.\n") != []
+    old = "the {term}`input gate` and the {term}`candidate memory` ({doc}`04-input-gate`).\n"
+    assert beside(old) == ["{term}`input gate`", "{term}`candidate memory`"]
+    assert beside("The {term}`Transformer` ({doc}`12-beyond`).\n") == []
+    assert beside("The {term}`forget gate` ({doc}`05-cell-state`).\n") == []
+    check = glossary_terms_named_not_linked
+    assert check("The forget gate ({doc}`03-forget-gate`), then the forget gate.\n") == []
+    assert check("The input gate and the candidate memory ({doc}`04-input-gate`).\n") == []
+    assert check("The forget gate ({doc}`05-cell-state`).\n") == ["Forget gate"]
+    assert check("The forget gate, then ({doc}`03-forget-gate`).\n") == ["Forget gate"]
 
 
 def test_the_glossary_link_check_reads_a_code_block_indented_in_a_list_as_code():
