@@ -128,8 +128,9 @@ c.HTMLExporter.extra_template_basedirs = [
 
 # `nbgrader zip_collect <id>`: submissions downloaded from Canvas ("Download Submissions", a
 # zip, or its files) put in downloaded/<id>/archive/ go to submitted/<student>/<id>/. Canvas
-# names each file <name>_<user id>_<submission id>_<file name>, with LATE_ before the user id
-# for a late one, and -1, -2... before the extension of a file re-uploaded under the same name.
+# names each file <name>_<user id>_<file id>_<file name>, with LATE_ before the user id for a
+# late one, and -1, -2... before the extension of a file re-uploaded under the same name
+# (canvas-lms's lib/content_zipper.rb, Attachment.make_unique_filename: the instructor guide).
 # The student id is Canvas's numeric user id (the "ID" column of its gradebook export: grades
 # go back with `lstm-autograde export --key ID`); nbgrader matches the regexp to the whole path.
 c.FileNameCollectorPlugin.named_regexp = (

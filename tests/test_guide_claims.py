@@ -632,6 +632,47 @@ def test_zip_collect_reads_the_canvas_file_names_the_guide_gives(monkeypatch):
         assert m and m["student_id"] == "12345" and m["file_id"] == "ps01_activations", name
 
 
+def canvas_zip_name(sortable: str, late: bool, user_id: int, file_id: int, name: str) -> str:
+    """A file's name in Canvas's Download Submissions zip, as canvas-lms's lib/content_zipper.rb
+    (commit 05e9653c) makes it: get_filename joins the sanitized sortable name, "LATE" for a
+    late submission and the user id with "_" (sanitize_user_name merges "_<digits>_" and lower-
+    cases, sanitize_file_name keeps word characters), add_upload_submission appends "_<file
+    id>_<display name>"."""
+    user = re.sub(r"_(\d+)_", r"\1", sortable).lower()
+    stem = re.sub(r"[^\w]", "", "_".join([user, *(["LATE"] if late else []), str(user_id)]))
+    display = re.sub(r'[\x00/\\:*?"<>|]+', "_", name)  # sanitize_attachment_filename
+    return f"{stem}_{file_id}_{display}"
+
+
+def test_the_guide_cites_canvass_file_naming_and_the_pattern_reads_it(monkeypatch):
+    """The guide said Canvas names each file `<name>_<user id>_<submission id>_<file name>`,
+    tested only against the course's own pattern. Canvas's source (lib/content_zipper.rb) puts
+    the uploaded file's attachment id there, not the submission's; the guide now says so and
+    cites it, and Attachment.make_unique_filename for the "-1". The course's pattern reads the
+    names made as that source makes them, and not an anonymous assignment's."""
+    guide = flat("instructor-guide")
+    assert "`<name>_<user id>_<file id>_<file name>`" in guide and "submission id" not in guide
+    assert "<name>_<user id>_<file id>_<file name>" in (ROOT / "nbgrader_config.py").read_text()
+    source = "https://github.com/instructure/canvas-lms/blob/"
+    assert f"({source}05e9653c12ef7afc65815ca84e5da7aa2e4c3bd3/lib/content_zipper.rb)" in guide
+    assert f"({source}145bcceff7cc99613a4e4e15aa368ec0790df8b6/app/models/attachment.rb)" in guide
+    regexp = nbgrader_config(monkeypatch).FileNameCollectorPlugin.named_regexp
+    a = "ps01_activations"
+    names = {
+        canvas_zip_name("Doe, John", False, 12345, 6789012, f"{a}.ipynb"): "12345",
+        canvas_zip_name("O'Neil-Smith, Ann", True, 987, 6789013, f"{a}-1.ipynb"): "987",
+        canvas_zip_name("García, José", False, 4, 5, f"{a}-2.ipynb"): "4",
+    }
+    assert "doejohn_12345_6789012_ps01_activations.ipynb" in names  # the guide's example
+    assert "oneilsmithann_LATE_987_6789013_ps01_activations-1.ipynb" in names
+    for name, user in names.items():
+        m = re.match(regexp, f"/course/downloaded/{a}/extracted/{name}")
+        assert m and (m["student_id"], m["file_id"]) == (user, a), name
+    anonymous = f"anon_x7Kq2_6789014_{a}.ipynb"  # get_filename with no name, "anon_<id>"
+    assert "`anon_<anonymous id>`" in guide
+    assert not re.match(regexp, f"/course/downloaded/{a}/extracted/{anonymous}")
+
+
 def test_canvas_missing_and_map_options_are_as_described(tmp_path):
     """`--missing zero` is a choice of `--missing`; `--map FILE` is a CSV with the columns
     `student_id` and `canvas`."""
