@@ -1704,6 +1704,51 @@ def test_fast_backward_takes_slopes_and_weight_products_per_chunk_not_per_step()
     assert "dW" not in {n.id for n in ast.walk(steps) if isinstance(n, ast.Name)}
 
 
+def deltas_in_order(maths: str) -> list[str]:
+    """The gradients a display block of maths defines, in its order: "\\delta f_t &= ..." gives
+    "f", "\\delta \\tilde c_t" "g" (the candidate's block), "\\delta a^{i}_t" "a_i",
+    "\\delta c_{t-1}" "c_prev"."""
+    found = []
+    for m in re.finditer(
+        r"^\s*\\delta\s+(\\tilde c|a\^\{?(\w)\}?|c|\w)_(\{t-1\}|t)\s*&", maths, re.M
+    ):
+        name = "g" if m[1] == "\\tilde c" else f"a_{m[2]}" if m[2] else m[1]
+        found.append(f"{name}_prev" if m[3] == "{t-1}" else name)
+    return found
+
+
+def test_chapter_9_writes_the_backward_step_in_the_order_of_the_reference():
+    """ch9 says lstm_core.reference's lstm_step_backward "writes these equations out in the
+    same order", but listed the gradients through the squashing functions f, i, o, g, where the
+    code (and the order of a_t's blocks, lc.GATES, which the page names just before) is i, f,
+    o, g; problem set 5 writes i, f, o, g too. The page's blocks now follow the code's
+    statements, read from its source: the memory update's and the squashing's."""
+    from lstm_core import reference
+
+    blocks = [deltas_in_order(b) for b in re.findall(r"\$\$(.*?)\$\$", page("09-bptt.md"), re.S)]
+    tree = ast.parse(inspect.getsource(reference.lstm_step_backward))
+    assigned = [
+        n.targets[0].id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)
+    ]
+    # c = f * c_prev + i * g, backwards: the code's df, di, dg, dc_prev, in the order written
+    update = [n[1:] for n in assigned if n in {"df", "di", "dg", "dc_prev"}]
+    assert sorted(update) == ["c_prev", "f", "g", "i"] and update in blocks, (update, blocks)
+    da = next(
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "da"
+    )
+    code_order = [k.value for k in da.keys]
+    assert tuple(code_order) == lc.GATES
+    assert [f"a_{k}" for k in code_order] in blocks
+    assert "in the order of $a_t$ (`lc.GATES`: i, f, o, g)" in " ".join(page("09-bptt.md").split())
+    # the scan reads the old order as it was
+    old = "$$\n\\delta a^{f}_t &= x,\\\\\n\\delta a^{i}_t &= x,\\\\\n\\delta a^{o}_t &= x\n$$"
+    assert deltas_in_order(old) == ["a_f", "a_i", "a_o"]
+
+
 def test_the_open_lstms_gradient_stays_of_the_order_it_starts_from():
     """ch9: with a forget bias of 3 "the gradient is still [reach-lstm3] after [100] steps, of
     the same order as the [reach-lstm3-0] it starts from at lag 0": the page asserts the two
