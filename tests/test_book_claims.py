@@ -429,6 +429,9 @@ BESIDE_CHAPTER_LINK = re.compile(
 )
 
 
+DOC_ROLE_WITH_TEXT = re.compile(r"\{doc\}`([^`<]*)<([^`>]*)>`")
+
+
 def _beside_own_chapter(text: str, end: int, names: list[str]) -> bool:
     """Whether what ends at ``end`` in ``text`` is right beside a link to the chapter whose
     subject is one of ``names`` (own_chapters)."""
@@ -470,6 +473,12 @@ def glossary_terms_named_not_linked(text: str) -> list[str]:
         ]
         first_link = min((start for start, _, target in links if target in lowered), default=None)
         beside = [at for at, end in mentions if _beside_own_chapter(text, end, lowered)]
+        own = {own_chapters().get(n) for n in lowered} - {None}
+        beside += [  # the term in a chapter link's own text: {doc}`the forget gate <03-...>`
+            m.start()
+            for m in DOC_ROLE_WITH_TEXT.finditer(text)
+            if m[2].strip() in own and _names_re(lowered).search(m[1]) and prose[m.start()] != " "
+        ]
         mentions = [at for at, _ in mentions]
         first_link = min([at for at in [first_link, *beside] if at is not None], default=None)
         if mentions and (first_link is None or mentions[0] < first_link):
@@ -621,6 +630,10 @@ def test_no_glossary_link_stands_beside_a_link_to_its_own_chapter():
     assert check("The input gate and the candidate memory ({doc}`04-input-gate`).\n") == []
     assert check("The forget gate ({doc}`05-cell-state`).\n") == ["Forget gate"]
     assert check("The forget gate, then ({doc}`03-forget-gate`).\n") == ["Forget gate"]
+    # inside a chapter link's own text, the term is linked by it; not in a code cell
+    assert check("Read {doc}`the forget gate <03-forget-gate>`; the forget gate.\n") == []
+    assert check("Read {doc}`the chapter <03-forget-gate>`; the forget gate.\n") != []
+    assert check("```python\n{doc}`the forget gate <03-forget-gate>`\n```\nThe forget gate.\n")
 
 
 def test_the_glossary_link_check_reads_a_code_block_indented_in_a_list_as_code():
