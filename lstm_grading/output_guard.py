@@ -10,13 +10,15 @@ cell stops. It also writes the first line of each cell it starts to ``OutputGuar
 which tells the grader which cell was running when a kernel died.
 
 And before every cell it puts back what the hidden tests and the guards rely on, as it was when
-the kernel started (:meth:`_Guard.put_back`): every module then loaded (the hidden tests'
-modules, imported first: :data:`LIBRARIES`, :data:`HIDDEN`) in ``sys.modules``, and in each its
-functions, classes and submodules, and the methods of the classes it defines; the grader's own
-modules and the reference's private copy whole, their lists, dicts, sets and arrays too, and
-what their Python functions hold (code, defaults, closures). So
+the kernel started (:meth:`_Guard.put_back`): every module then loaded (lstm_core and the
+hidden tests' modules, imported first: :data:`LIBRARIES`, :data:`HIDDEN`) in ``sys.modules``,
+and in each its functions, classes and submodules, the methods of the classes it defines, and
+what their Python functions hold (code, defaults, closures, attributes; NumPy's dispatchers'
+Python implementations too); the grader's own modules and the reference's private copy whole,
+their lists, dicts, sets and arrays too. So
 ``lstm_grading.check_activation = lambda *a: None``, ``np.random.default_rng = ...``,
-``sys.settrace = ...``, ``ps01.check_sigmoid = ...`` or a method set on a class of
+``np.seterr.__code__ = ...``, ``sys.settrace = ...``, ``ps01.check_sigmoid = ...`` or a
+method set on a class of
 ``lstm_grading.checks`` in a student's cell is undone before the hidden tests run. So are the
 shell's input and AST transformers and the functions of the shell and of IPython's objects it
 holds (put back after every cell too: IPython transforms a cell's code before pre_run_cell),
@@ -47,10 +49,11 @@ import numpy as np
 DEFAULT_LIMIT = 2_000_000
 PROTECTED = ("lstm_grading", "lstm_grading.checks")  # imported by the kernel guard already
 # Imported before the snapshot (below), with what they import: the libraries the grade cells
-# import themselves, and the hidden tests' modules (lstm_grading.hidden.psNN, which a grade
-# cell imports only when it runs, after the student's cells: their checks, patched in a cell
-# before, passed anything).
-LIBRARIES = ("builtins", "numpy", "numpy.random", "random", "math", "itertools")
+# import themselves, lstm_core (which hidden/ps06.py imports only when its test runs: a cell's
+# ``sys.modules["lstm_core"] = ...`` or ``lstm_core.Adam.step = ...`` before that stayed), and
+# the hidden tests' modules (lstm_grading.hidden.psNN, which a grade cell imports only when it
+# runs, after the student's cells: their checks, patched in a cell before, passed anything).
+LIBRARIES = ("builtins", "numpy", "numpy.random", "random", "math", "itertools", "lstm_core")
 HIDDEN = "lstm_grading.hidden"
 _MISSING = object()
 _IMMUTABLE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a type whose attributes cannot be set
@@ -179,7 +182,8 @@ def _attributes(obj) -> dict:
 
 def _function_state(function):
     """``function`` with what a cell could change of it in place: its code, defaults,
-    keyword defaults (and what that dict holds) and its closure's cells' contents."""
+    keyword defaults (and what that dict holds), its closure's cells' contents and the
+    attributes it had (``__wrapped__``, which ``inspect.signature`` follows)."""
     kwdefaults = function.__kwdefaults__
     cells = tuple(
         (cell, cell.cell_contents) for cell in function.__closure__ or () if _filled(cell)
@@ -191,6 +195,8 @@ def _function_state(function):
         kwdefaults,
         None if kwdefaults is None else dict(kwdefaults),
         cells,
+        function.__dict__,
+        dict(function.__dict__),
     )
 
 
@@ -202,7 +208,9 @@ def _filled(cell) -> bool:
     return True
 
 
-def _put_back_function(function, code, defaults, kwdefaults, kwsaved, cells) -> None:
+def _put_back_function(
+    function, code, defaults, kwdefaults, kwsaved, cells, namespace, attributes
+) -> None:
     if function.__code__ is not code:
         function.__code__ = code
     if function.__defaults__ is not defaults:
@@ -218,6 +226,14 @@ def _put_back_function(function, code, defaults, kwdefaults, kwsaved, cells) -> 
     for cell, contents in cells:
         if not _filled(cell) or cell.cell_contents is not contents:
             cell.cell_contents = contents
+    if function.__dict__ is not namespace:
+        function.__dict__ = namespace
+    for key, value in attributes.items():
+        if namespace.get(key, _MISSING) is not value:
+            namespace[key] = value
+    if len(namespace) != len(attributes):  # one added (``__wrapped__``, which inspect follows)
+        for key in [k for k in namespace if k not in attributes]:
+            del namespace[key]
 
 
 class _Guard:
@@ -262,21 +278,28 @@ class _Guard:
                 every = dict(vars(cls))
                 kept = {k: v for k, v in every.items() if _a_function(v)}
                 self.classes.append((cls, kept, frozenset(every)))
-        # The grader's own Python functions, as their objects hold them: a cell could change
-        # one in place, the guard's snapshot holding the same object (``check_activation.
-        # __kwdefaults__ = {"rtol": 1.0, "atol": 1.0}`` widened ps01's hidden comparisons).
+        # The Python functions of every module kept (and their classes'), as their objects hold
+        # them: a cell could change one in place, the snapshot holding the same object. The
+        # grader's (``check_activation.__kwdefaults__ = {"rtol": 1.0, "atol": 1.0}`` widened
+        # ps01's hidden comparisons) and the libraries' the hidden tests and the reference call
+        # (``np.allclose._implementation.__defaults__ = (1.0, 1.0, False)``: NumPy's public
+        # functions are dispatchers whose Python implementation a cell can change, not
+        # replace; ``lstm_core.Adam.step.__code__ = ...``).
         self.functions = []
         seen = set()
-        for module, kept, _ in self.modules.values():
-            if str(vars(module).get("__name__", "")).startswith(GRADERS):
-                values = [*kept.values()]
-                values += [v for cls in _classes_of(module) for v in vars(cls).values()]
-                for value in values:
-                    if type(value) in (classmethod, staticmethod):
-                        value = value.__func__
-                    if type(value) is types.FunctionType and id(value) not in seen:
-                        seen.add(id(value))
-                        self.functions.append(_function_state(value))
+        for name, (module, kept, _) in self.modules.items():
+            if name == USER:
+                continue
+            values = [*kept.values()]
+            values += [v for cls in _classes_of(module) for v in vars(cls).values()]
+            for value in values:
+                if type(value) in (classmethod, staticmethod):
+                    value = value.__func__
+                elif type(value).__name__ == "_ArrayFunctionDispatcher":
+                    value = getattr(value, "_implementation", None)
+                if type(value) is types.FunctionType and id(value) not in seen:
+                    seen.add(id(value))
+                    self.functions.append(_function_state(value))
         self.builtin_names = frozenset(vars(builtins))
         self.transformers = []  # (owner, attribute, the list, what it held): watch_shell
         self.instances = []  # (the shell or an object it holds, its functions, its names)
