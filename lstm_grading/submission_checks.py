@@ -43,7 +43,9 @@ SUSPICIOUS = {
     "grading internals": (
         r"lstm_grading|set_custom_exc|sys\.settrace|__builtins__|ctypes|"
         # IPython's: the shell, what a later cell runs (its transformers), the guards' hooks
-        r"\bget_ipython\b|\b(input|ast)_transformers|\bevents\.(un)?register\b"
+        r"\bget_ipython\b|\b(input|ast)_transformers|\bevents\.(un)?register\b|"
+        # the import system, through which the kernel refuses torch, scipy...
+        r"\bmeta_path\b|\bpath_hooks\b"
     ),
     # What the hidden tests cannot stand guard over: the frames above a graded call (results
     # made before it), the garbage collector's view of every object, code objects rebuilt
@@ -52,6 +54,8 @@ SUSPICIOUS = {
         r"_getframe|\bf_back\b|\bf_locals\b|\bf_globals\b|\btb_frame\b|_current_frames|"
         r"\bgc\.get_(objects|referrers|referents)\b|\binspect\.(currentframe|stack|"
         r"getouterframes|getmembers)\b|\bCodeType\b|\bco_filename\b|__code__|__globals__|"
+        # a function changed in place: its defaults, closure, NumPy's implementation behind it
+        r"__(kw)?defaults__|__closure__|\bcell_contents\b|\b_implementation\b|__wrapped__|"
         # a module's source read and run afresh, under a name of the notebook's
         r"\bgetsource(lines)?\b|__file__|__path__|(?<![.\w])(exec|compile)\("
     ),

@@ -2815,6 +2815,12 @@ INTROSPECTION_ATTACKS = {
         "text = open(lstm_core.activations.__file__).read()",
         "folder = lstm_core.__path__[0]",
         "exec(compile(source, 'mine.py', 'exec'), namespace)",
+        # a function changed in place, the grader's or a library's: unflagged before
+        # (tests/hostile/widen_the_tolerance.json, rename_a_library_function.json)
+        "checks.check_activation.__kwdefaults__ = {'rtol': 1.0, 'atol': 1.0}",
+        "np.allclose._implementation.__defaults__ = (1.0, 1.0, False)",
+        "f.__closure__[0].cell_contents = stand_in",
+        "np.testing.assert_allclose.__wrapped__ = lambda *a, **k: None",
     ],
     # IPython's machinery, which decides what a later cell runs and when the output guard puts
     # things back: an input or AST transformer that drops the hidden tests' calls passed a wrong
@@ -2827,6 +2833,8 @@ INTROSPECTION_ATTACKS = {
         "ip.events.register('pre_run_cell', patch_again)",
         "ip.events.unregister('pre_run_cell', guard)",
         "get_ipython().transform_cell = drop_checks",
+        # the kernel's refusal of torch, scipy... taken away (unflagged before)
+        "sys.meta_path[:] = [f for f in sys.meta_path if 'Refused' not in type(f).__name__]",
     ],
     "threads": [
         "thread = threading.Thread(target=run)",
