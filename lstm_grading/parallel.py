@@ -773,6 +773,12 @@ FEEDBACK_HAND_NOTE = (
     "feedback written again: a grade or comment changed in the gradebook since its page was "
     "written (given by hand)"
 )
+# The note of an unchanged student whose page shows marks changed by hand since, and whose
+# feedback is not tried again (it ran past its time on an earlier run: FEEDBACK_TIMEOUT).
+FEEDBACK_HAND_STALE_NOTE = (
+    "feedback page out of date: a grade or comment changed in the gradebook since it was "
+    "written (given by hand); not written again: its feedback ran past its time before"
+)
 # Taken back if the page is not written after all (its feedback failed, or the run stopped):
 # the row says so instead.
 WRITTEN_NOTES = (FEEDBACK_PENDING_NOTE, FEEDBACK_MISSING_NOTE, FEEDBACK_HAND_NOTE)
@@ -820,8 +826,9 @@ def feedback_due(
             why = FEEDBACK_HAND_NOTE
         timed_out = manifest["students"].get(s, {}).get(FEEDBACK_TIMEOUT)
         if timed_out:
+            # Not FEEDBACK_HAND_NOTE, which says the page is written again: it is not.
             if why == FEEDBACK_HAND_NOTE:
-                o.notes.append(why)
+                o.notes.append(FEEDBACK_HAND_STALE_NOTE)
             o.notes.append(
                 f"{FEEDBACK_FAILED} ({timed_out}, on an earlier run of this submission; "
                 "not tried again: --force tries again)"

@@ -2020,6 +2020,32 @@ def test_feedback_that_timed_out_is_not_tried_again_for_the_same_submission(tmp_
     assert parallel.feedback_due(run, outcomes, ["fine", "slow"], manifest, {}) == ["fine", "slow"]
 
 
+def test_a_timed_out_feedback_with_a_hand_grade_since_says_its_page_is_not_written(tmp_path):
+    """An unchanged student whose feedback ran past its time on an earlier run is not tried
+    again. If a grade was then given by hand (the page, written since by the instructor's own
+    ``nbgrader generate_feedback``, shows the old marks), the row said "feedback written
+    again: a grade or comment changed ..." beside "not tried again": the page was not written.
+    It now says the page is out of date and not written again (found in a review)."""
+    course = tmp_path / "course"
+    (course / "reports" / "ps").mkdir(parents=True)
+    run = parallel._Run(course, "ps", Limits(), 10.0, ("ps.ipynb",), "")
+    timeout = f"{parallel.FEEDBACK_TIMED_OUT} 600 s"
+    entry = {"hash": "h", "status": "graded", parallel.FEEDBACK_MARKS: "old"}
+    manifest = {"key": "k", "students": {"slow": {**entry, parallel.FEEDBACK_TIMEOUT: timeout}}}
+    page = course / "feedback" / "slow" / "ps" / "ps.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<html>the old grade</html>")
+    outcomes = {"slow": report.Outcome("slow", "unchanged", 10.0, 10.0)}
+    assert parallel.feedback_due(run, outcomes, [], manifest, {"slow": "new"}) == []
+    assert parallel.FEEDBACK_HAND_NOTE not in outcomes["slow"].notes
+    assert outcomes["slow"].notes == [
+        parallel.FEEDBACK_HAND_STALE_NOTE,
+        f"{parallel.FEEDBACK_FAILED} ({timeout}, on an earlier run of this submission; not tried "
+        "again: --force tries again)",
+    ]
+    assert "not written again" in parallel.FEEDBACK_HAND_STALE_NOTE
+
+
 def test_a_page_not_written_takes_back_the_note_that_says_why_it_is_written(tmp_path):
     """feedback_due notes why each page is written: pending, missing, or a grade given by hand
     since. A feedback that then fails, or a run stopped before it, takes the note back and
