@@ -195,13 +195,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:  # Stopped, or a Ctrl-C before the handlers were set
         signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
         name = signal.Signals(signum).name
-        # What the next run will do (parallel.next_run), known once the run has its plan;
-        # stopped before (waiting for the course's lock), it has everything still to do.
-        then = getattr(exc, "next_run", "run the same command again to grade the rest")
-        print(
-            f"lstm-autograde: stopped by {name}; results merged so far are kept ({then})",
-            file=sys.stderr,
-        )
+        # What the run did and what the next run will do (parallel.summary_when_stopped),
+        # known once the run has begun its plan. Stopped before (waiting for the course's lock,
+        # or starting), it graded, merged and wrote nothing, and has everything still to do.
+        what = getattr(exc, "stop_report", None)
+        if what is None:
+            waiting = getattr(exc, "stopped_while", "")
+            files = "the running one's" if waiting else "an earlier run's, if any"
+            what = (
+                f"{f'while {waiting}' if waiting else 'before it had its plan'}: nothing was "
+                f"graded or merged and no summary written (the summary files are {files})"
+            )
+        then = getattr(exc, "next_run", "run the same command again to grade the assignment")
+        print(f"lstm-autograde: stopped by {name} {what} ({then})", file=sys.stderr)
         return 128 + signum
 
 
@@ -246,6 +252,10 @@ def _run(args) -> int:
             )
     except (CourseBusy, ValueError, ClusterError, DiskFull) as exc:
         print(f"lstm-autograde: {exc}", file=sys.stderr)
+        # An error during the run (a scheduler gone, a worker with other code): what the run
+        # did and what the next one will do (parallel.summary_when_stopped), not a guess.
+        if what := getattr(exc, "stop_report", None):
+            print(f"lstm-autograde: the run stopped {what} ({exc.next_run})", file=sys.stderr)
         return 2
     print(summary["table"])
     cluster = summary.get("cluster")

@@ -51,7 +51,12 @@ def lock_course(course: Path, assignment: str, wait: bool = False, say=None) -> 
             ) from None
         if say:
             say(f"waiting for the run grading {course} to finish ({holder})")
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except KeyboardInterrupt as stop:  # what the stopped run's line says it was doing
+            os.close(fd)
+            stop.stopped_while = f"waiting for the run grading {course} to finish ({holder})"
+            raise
     os.ftruncate(fd, 0)
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     os.pwrite(fd, f"pid {os.getpid()}, started {started}, assignment {assignment}\n".encode(), 0)

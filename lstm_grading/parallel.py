@@ -983,6 +983,7 @@ class Stage:
     feedback: bool = False  # the run writes feedback pages
     export: bool = False  # the run exports grades.csv
     manifest: dict | None = None  # the run's (its marks of feedback still pending)
+    doing: str = ""  # what the run waits for, if it waits (a worker to join), for its stop line
 
 
 # A stopped run's note on each row whose feedback page it had not written ({by}: the stop).
@@ -1058,16 +1059,16 @@ def summary_when_stopped(
             name, by = "error", f"an error ({type(stop).__name__})"
             error = {"error": _error(stop, 2000)}
         rows = dict(outcomes)
+        # Stopped while it plans, the run has not read its manifest yet: the one on disk has
+        # the marks of pages an earlier run left pending, which the next run writes.
+        manifest = stage.manifest if stage.manifest is not None else _manifest_on_disk(run)
         for student, o in outcomes.items():
             if (
                 stage.feedback
                 and o.status in ("graded", "unchanged")
                 and not any(n.startswith(FEEDBACK_FAILED) for n in o.notes)
-                and not (stage.manifest or {})
-                .get("students", {})
-                .get(student, {})
-                .get(FEEDBACK_TIMEOUT)
-                and feedback_missing(run, student, stage.manifest)
+                and not manifest.get("students", {}).get(student, {}).get(FEEDBACK_TIMEOUT)
+                and feedback_missing(run, student, manifest)
             ):
                 # Not the note of a page this run set out to write: it did not.
                 notes = [n for n in o.notes if n not in WRITTEN_NOTES]
@@ -1093,9 +1094,37 @@ def summary_when_stopped(
             **summary,
             "not_graded": len(rows) - len(outcomes),
         }
-        with contextlib.suppress(OSError):
-            report.write_summary(run.course / "reports" / run.assignment, summary)
+        reports = run.course / "reports" / run.assignment
+        try:
+            report.write_summary(reports, summary)
+            written = f"summary: {reports / 'summary.json'}"
+        except OSError as exc:
+            written = (
+                f"no summary written ({exc.strerror or exc}): the summary files are an "
+                "earlier run's"
+            )
+        # What the command line says the stopped run did (cli.main): only what it did.
+        merged = sum(o.status in ("graded", "failed") for o in outcomes.values())
+        kept = (
+            f"the {merged} result{'s' if merged != 1 else ''} merged "
+            f"{'are' if merged != 1 else 'is'} kept"
+            if merged
+            else "nothing was merged"
+        )
+        where = f"while {stage.doing}" if stage.doing else f"during {stage.phase}"
+        stop.stop_report = f"{where}; {kept}; {written}"
         raise
+
+
+def _manifest_on_disk(run: _Run) -> dict:
+    """``reports/<assignment>/manifest.json`` as it is, or {} if it cannot be read."""
+    try:
+        manifest = json.loads(
+            (run.course / "reports" / run.assignment / "manifest.json").read_text()
+        )
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def _grade_locked(

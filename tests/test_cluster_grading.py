@@ -382,9 +382,10 @@ def test_a_local_cluster_run_stopped_by_sigterm_says_one_line_and_leaves_nothing
     left = {"graded": "1 submission", "stopped": "2 submissions"}[rows["correct"]]
     then = f"grade the {left} not graded and export grades.csv"
     lines = [x for x in output.splitlines() if not re.match(r"\d+/\d+ \(\d+%\)", x)]
+    kept = {"graded": "the 1 result merged is kept", "stopped": "nothing was merged"}
     assert lines == [
-        "lstm-autograde: stopped by SIGTERM; results merged so far are kept (run the same "
-        f"command again to {then})"
+        f"lstm-autograde: stopped by SIGTERM during grading; {kept[rows['correct']]}; summary: "
+        f"{course.root / 'reports' / A / 'summary.json'} (run the same command again to {then})"
     ], output
     cp.wait_for(lambda: not any(cp.alive(p) for p in tree), "the stopped run's processes to end")
     cp.assert_clean(before, tree)
@@ -454,11 +455,14 @@ def test_a_scheduler_stopped_mid_run_stops_its_workers_and_the_next_run_grades_t
         cluster.procs[0].send_signal(stop)
         code, output = finish(run)
         assert code == 2, output
-        last = output.rstrip().splitlines()[-1]
-        assert last.startswith("lstm-autograde: the scheduler at tcp://127.0.0.1:"), output
-        assert last.endswith(
-            " cancelled the work (it went away, or was restarted); results merged so far are "
-            "kept: run again to grade the rest"
+        error, last = output.rstrip().splitlines()[-2:]
+        assert error.startswith("lstm-autograde: the scheduler at tcp://127.0.0.1:"), output
+        assert error.endswith(" cancelled the work (it went away, or was restarted)"), output
+        # What the run did, not "results merged so far are kept" whatever it did (a review).
+        assert last == (
+            "lstm-autograde: the run stopped during grading; the 1 result merged is kept; "
+            f"summary: {course.root / 'reports' / A / 'summary.json'} (run the same command "
+            "again to grade the 1 submission not graded and export grades.csv)"
         ), output
         assert "Traceback" not in output and "CancelledError" not in output, output
         worker.wait(cp.WAIT)  # the worker stopped with its scheduler

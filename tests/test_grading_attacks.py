@@ -526,8 +526,9 @@ def test_a_run_stopped_mid_merge_leaves_no_hidden_tests_behind(stop, ps01_course
         assert run.returncode == 128 + sig, out + err
         name = signal.Signals(sig).name
         assert err.strip().splitlines()[-1] == (
-            f"lstm-autograde: stopped by {name}; results merged so far are kept (run the same "
-            "command again to grade the 1 submission not graded and export grades.csv)"
+            f"lstm-autograde: stopped by {name} during grading; the 1 result merged is kept; "
+            f"summary: {course.root / 'reports' / A / 'summary.json'} (run the same command "
+            "again to grade the 1 submission not graded and export grades.csv)"
         )
         assert "Traceback" not in err
         # The summary files are this run's as far as it went, not left to say nothing of it
@@ -660,9 +661,11 @@ def test_a_run_stopped_in_any_phase_says_so_and_the_next_run_finishes_it(
             "feedback": "write the 1 missing feedback page and export grades.csv",
             "export": "export grades.csv",
         }[phase]
+        kept = "the 2 results merged are kept" if graded else "nothing was merged"
         assert err.strip().splitlines()[-1] == (
-            f"lstm-autograde: stopped by {stop}; results merged so far are kept (run the same "
-            f"command again to {then})"
+            f"lstm-autograde: stopped by {stop} during {phase}; {kept}; summary: "
+            f"{course.root / 'reports' / A / 'summary.json'} (run the same command again to "
+            f"{then})"
         )
         rows = {r["student"]: r for r in summary["students"]}
         assert set(rows) == {"correct", "naive_sigmoid"}

@@ -806,7 +806,7 @@ def test_a_stop_signal_ends_the_run_with_128_plus_its_number(course, monkeypatch
     monkeypatch.setattr(cli, "grade_assignment", grade)
     code, err = run([A, "--course", str(course)], capsys)
     assert code == 128 + signum  # 130, 143, 129: the shell's convention for a signal's death
-    assert err.startswith(f"lstm-autograde: stopped by {signal.Signals(signum).name}; results")
+    assert err.startswith(f"lstm-autograde: stopped by {signal.Signals(signum).name} before")
     assert {s: signal.getsignal(s) for s in cli.STOP_SIGNALS} == before
 
 
@@ -874,14 +874,78 @@ def test_a_stopped_runs_line_says_what_the_next_run_will_do(tmp_path, monkeypatc
         raise AssertionError("the signal did not stop the run")
 
     monkeypatch.setattr(cli, "grade_assignment", grade)
+    # What the run did: the results it merged (ann's, if graded) kept, and where its summary is.
+    kept = "the 1 result merged is kept" if graded else "nothing was merged"
+    summary_file = tmp_path / "reports" / A / "summary.json"
     assert run([A, "--course", str(tmp_path)], capsys) == (
         128 + signal.SIGTERM,
-        f"lstm-autograde: stopped by SIGTERM; results merged so far are kept ({said})\n",
+        f"lstm-autograde: stopped by SIGTERM during {phase}; {kept}; summary: {summary_file} "
+        f"({said})\n",
     )
     summary = json.loads((tmp_path / "reports" / A / "summary.json").read_text())
     assert (summary["stopped_in"], summary["not_graded"]) == (phase, len(todo) - len(outcomes))
     noted = [r for r in summary["students"] if "feedback page not written" in r["notes"]]
     assert len(noted) == (1 if "missing feedback page" in said else 0)
+
+
+@pytest.mark.usefixtures("stop_signals_handled")
+def test_a_run_stopped_waiting_for_the_course_lock_says_it_did_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    """A run waiting (--wait) for another run's course lock, stopped: it graded, merged and wrote
+    nothing, and the summary files are the running one's. Its line said "results merged so far
+    are kept (run the same command again to grade the rest)" (found in a review)."""
+    import threading
+
+    held = course_lock.lock_course(tmp_path, A)  # another run's lock (its own open file)
+    (tmp_path / "reports" / A).mkdir(parents=True)
+    main = threading.main_thread().ident
+
+    def grade(course, assignment, **kwargs):
+        # SIGTERM to this (main) thread once it waits, blocked in flock.
+        threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGTERM)).start()
+        os.close(course_lock.lock_course(course, assignment, wait=True))  # locked()'s
+        raise AssertionError("the lock was taken while another run held it")
+
+    monkeypatch.setattr(cli, "grade_assignment", grade)
+    try:
+        code, err = run([A, "--course", str(tmp_path)], capsys)
+    finally:
+        os.close(held)
+    assert code == 128 + signal.SIGTERM
+    assert err == (
+        f"lstm-autograde: stopped by SIGTERM while waiting for the run grading {tmp_path} to "
+        f"finish (pid {os.getpid()}, started "
+        + err.split(", started ", 1)[1].split(", assignment", 1)[0]
+        + f", assignment {A}): nothing was graded or merged and no summary written (the "
+        "summary files are the running one's) (run the same command again to grade the "
+        "assignment)\n"
+    )
+    assert not (tmp_path / "reports" / A / "summary.json").exists()
+
+
+def test_a_run_stopped_while_it_plans_counts_the_pages_an_earlier_run_left_pending(tmp_path):
+    """A page an earlier run left pending (killed while writing it: the manifest's mark, the
+    page a file all the same) is written by the next run. A run stopped while it plans has not
+    read its manifest yet (stage.manifest is None): its line and rows left such pages out,
+    and said "nothing was left to do" (found in a review)."""
+    reports = tmp_path / "reports" / A
+    reports.mkdir(parents=True)
+    page = tmp_path / "feedback" / "ann" / A / f"{A}.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<html>cut sh")  # a page cut short by the killed run
+    entry = {"hash": "a", "status": "graded", parallel.FEEDBACK_PENDING: True}
+    report.write_json(reports / "manifest.json", {"key": "k", "students": {"ann": entry}})
+    stopped = parallel._Run(tmp_path, A, Limits(), 10.0, (f"{A}.ipynb",), "")
+    outcomes = {"ann": report.Outcome("ann", "unchanged", 10.0, 10.0)}
+    with pytest.raises(KeyboardInterrupt) as info:
+        with parallel.summary_when_stopped(stopped, outcomes, {"ann": "a"}, dict, 0.0) as stage:
+            stage.feedback, stage.export = True, False  # still planning: no manifest read yet
+            raise KeyboardInterrupt
+    assert info.value.next_run == "run the same command again to write the 1 missing feedback page"
+    summary = json.loads((reports / "summary.json").read_text())
+    assert summary["students"][0]["notes"] == parallel.FEEDBACK_NOT_WRITTEN.format(by="SIGINT")
+    assert info.value.stop_report.startswith("during planning; nothing was merged; summary: ")
 
 
 @pytest.mark.usefixtures("stop_signals_handled")

@@ -303,10 +303,12 @@ def grade_assignment(
                         if not client.nthreads():
                             if bar:
                                 bar.say(f"waiting for a worker to join the scheduler at {address}")
+                            stage.doing = f"waiting for a worker to join the scheduler at {address}"
                             try:
                                 client.wait_for_workers(1, timeout=worker_timeout)
                             except TimeoutError:
                                 raise ClusterError(no_worker(address, worker_timeout)) from None
+                            stage.doing = ""
                         course_prep.make_template(course, assignment, base / "template")
                         template = client.submit(
                             _identity, read_files(base / "template", 1 << 40)[0], pure=True
@@ -442,7 +444,7 @@ def other_code(result: dict, ours: dict[str, str]) -> str:
     return (
         f"the worker at {worker} would grade with other lstm_core and lstm_grading than this "
         f"run's ({differences}): install the version this run uses on every worker, and "
-        "restart the workers; results merged so far are kept: run again to grade the rest"
+        "restart the workers"
     )
 
 
@@ -452,8 +454,7 @@ def _result_of(future, address: str) -> dict:
         return future.result()
     if future.status == "cancelled":
         raise ClusterError(
-            f"the scheduler at {address} cancelled the work (it went away, or was restarted); "
-            "results merged so far are kept: run again to grade the rest"
+            f"the scheduler at {address} cancelled the work (it went away, or was restarted)"
         )
     return {"exit_code": None, "error": None, "reason": failure(future.exception()), "files": {}}
 
