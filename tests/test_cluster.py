@@ -1049,6 +1049,49 @@ def test_a_stopped_runs_summary_has_the_finished_ones_details_and_the_runs_wall_
         assert summary["sandbox"] == "reduced (requested)"
 
 
+@pytest.mark.parametrize("kind", ["local", "scheduler"])
+@pytest.mark.processes
+def test_no_worker_advice_fits_the_kind_of_cluster(course, tmp_path, monkeypatch, kind):
+    """No worker joined within --worker-timeout: the advice said to start workers with
+    ``dask worker ADDRESS`` also for ``--cluster local:N``, whose workers the run starts itself
+    and whose scheduler's address is its own (found in a review). A scheduler's run keeps it."""
+    from contextlib import contextmanager
+    from types import SimpleNamespace
+
+    copy = Course.copy_of(course.root, tmp_path / "course")
+    shutil.rmtree(copy.root / "submitted", ignore_errors=True)  # other tests' submissions
+    copy.submit("ann", A, corpus.ordinary(copy.root, "correct"))
+    address = "tcp://127.0.0.1:1"
+
+    def no_worker_joins(n, timeout):
+        raise TimeoutError
+
+    @contextmanager
+    def fake_connect(target, timeout, scratch):
+        yield SimpleNamespace(
+            scheduler=SimpleNamespace(address=address),
+            nthreads=dict,
+            wait_for_workers=no_worker_joins,
+        )
+
+    monkeypatch.setattr(connect, "connect", fake_connect)
+    target = connect.target(
+        cluster="local:2" if kind == "local" else None,
+        scheduler=address if kind == "scheduler" else None,
+    )
+    kwargs = {"limits": Limits(), "sandbox_mode": "reduced", "progress": False}
+    with pytest.raises(connect.ClusterError) as info:
+        coordinator.grade_assignment(copy.root, A, target, worker_timeout=5, **kwargs)
+    message = str(info.value)
+    if kind == "local":
+        assert "dask worker" not in message and "--scheduler-file" not in message
+        assert "none of the 2 worker processes this run started (--cluster local:2)" in message
+        assert "within 5 s (--worker-timeout)" in message
+    else:
+        assert message == coordinator.no_worker(address, 5)
+        assert f"(dask worker {address}, or the scheduler's --scheduler-file)" in message
+
+
 @pytest.mark.processes
 def test_a_reduced_rows_sandbox_note_names_the_user_the_code_ran_as(course, tmp_path):
     """In reduced mode a kernel keeps the uid of the process that grades: on a Dask worker the

@@ -307,7 +307,9 @@ def grade_assignment(
                             try:
                                 client.wait_for_workers(1, timeout=worker_timeout)
                             except TimeoutError:
-                                raise ClusterError(no_worker(address, worker_timeout)) from None
+                                raise ClusterError(
+                                    no_worker(address, worker_timeout, target.workers)
+                                ) from None
                             stage.doing = ""
                         course_prep.make_template(course, assignment, base / "template")
                         template = client.submit(
@@ -398,10 +400,20 @@ def grade_assignment(
             return parallel._finish(run, outcomes, export, time.monotonic() - start, details())
 
 
-def no_worker(address: str, waited: float) -> str:
+def no_worker(address: str, waited: float, local_workers: int = 0) -> str:
     """What to say when no worker joined the scheduler at ``address`` in ``waited`` seconds:
     where to look. A worker given another address (a typo, a stale scheduler file) does not
-    say so here, only in its own log, and then stops."""
+    say so here, only in its own log, and then stops. ``local_workers``: the run started that
+    many itself (``--cluster local:N``), so no worker was the instructor's to start, and no
+    address theirs to give (the advice named ``dask worker ADDRESS`` for them too)."""
+    if local_workers:
+        return (
+            f"none of the {local_workers} worker processes this run started (--cluster "
+            f"local:{local_workers}) joined its scheduler within {waited:g} s "
+            "(--worker-timeout): the machine may be short of memory or too busy for them; "
+            "run the same command again with fewer workers (local:1), a longer "
+            "--worker-timeout, or without --cluster (this machine's pool)"
+        )
     return (
         f"no worker joined the scheduler at {address} within {waited:g} s (--worker-timeout); "
         f"expected workers started with this address (dask worker {address}, or the "
