@@ -327,10 +327,14 @@ def read_mapping(path: Path) -> MapRows:
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) != len(header) or not row[sid_at].strip():
+        # A "#" line is refused whatever it holds: one with a comma is two fields, and was read
+        # as the student "# ..." (listed as unmatched), one without refused as one field.
+        comment = row[0].strip().startswith("#")
+        if comment or len(row) != len(header) or not row[sid_at].strip():
             raise ValueError(
                 f"map: row {number} of {shown(path)} is {row}; expected {len(header)} fields, a "
                 "student_id and its canvas value (empty: no Canvas row)"
+                + ("; a map file has no comment lines: remove it" if comment else "")
             )
         sid, value = row[sid_at].strip(), row[canvas_at].strip()
         if sid in mapping:

@@ -1351,6 +1351,12 @@ def map_comment(c: Path):
     (c / "map.csv").write_text("student_id,canvas\n# from the registrar\nalice,alice\n")
 
 
+def map_comment_with_a_comma(c: Path):
+    """A comment that holds a comma is two fields: it was read as the student '# from the
+    registrar' (listed as unmatched), where one without a comma was refused (a review)."""
+    (c / "map.csv").write_text("student_id,canvas\nalice,alice\n# from the registrar, 2026\n")
+
+
 def latin1_map(c: Path):
     (c / "map.csv").write_bytes(b"student_id,canvas\n\xe9,alice\n")
 
@@ -1515,6 +1521,13 @@ EXPORT_CASES = {
         map_comment,
         r"map: row 2 of .*/map.csv is \['# from the registrar'\]; expected 2 fields, a "
         r"student_id and its canvas value",
+    ),
+    "map comment with a comma": (
+        ["--map", "{c}/map.csv"],
+        map_comment_with_a_comma,
+        r"map: row 3 of .*/map.csv is \['# from the registrar', ' 2026'\]; expected 2 fields, a "
+        r"student_id and its canvas value \(empty: no Canvas row\); a map file has no comment "
+        r"lines: remove it$",
     ),
     "key": (["--key", "Email"], None, "key: 'Email' is not an identification column here"),
     "canvas row too long": (
