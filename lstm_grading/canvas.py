@@ -99,7 +99,8 @@ class ExportReport:
     not_submitted: list[str] = field(default_factory=list)
     unmatched_canvas: list[str] = field(default_factory=list)  # Canvas key values
     unmatched_course: list[str] = field(default_factory=list)  # course student ids
-    unmatched_map: list[str] = field(default_factory=list)  # --map student ids, none the course's
+    # --map student ids of no course student, with their lines: "'alee' (map line 2)"
+    unmatched_map: list[str] = field(default_factory=list)
     # Course students a --map row sends to a Canvas value no row has: "'jose' -> '9999' (map
     # line 3)", the map's own line, where the typo is.
     map_not_in_canvas: list[str] = field(default_factory=list)
@@ -484,7 +485,11 @@ def fill_column(
     report.unmatched_canvas = sorted(by_key[k][key] for k in by_key if k not in matched)
     # A map row for no student of the course maps nothing: its student matched by its own id.
     in_course = {_norm(sid) for sid in grades}
-    report.unmatched_map = sorted(mapped_as[n] for n in mapping if n not in in_course)
+    # Each with its map line, as map_not_in_canvas's rows: the row to fix (it had none).
+    report.unmatched_map = [
+        f"{sid!r}{at_line(sid)}"
+        for sid in sorted(mapped_as[n] for n in mapping if n not in in_course)
+    ]
     mapped_nowhere = report.map_not_in_canvas
     report.look_alike = _look_alike(
         sorted(report.unmatched_course + mapped_nowhere), report.unmatched_canvas, key, mapping

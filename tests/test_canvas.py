@@ -158,9 +158,11 @@ def test_a_map_row_for_no_student_of_the_course_is_listed(course, capsys):
     argv += ["--assignment", "ps01", "--course", str(course), "--key", "ID"]
     assert canvas.main([*argv, "--map", str(mapping), "--out", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "1 in the map file but not in the course (a typo?): alee@uni.exmaple" in lines
+    # With the map's line, as the other map problems have it (a review: it had none).
+    listed = "'alee@uni.exmaple' (map line 2)"
+    assert f"1 in the map file but not in the course (a typo?): {listed}" in lines
     report = json.loads(out.with_suffix(".json").read_text())
-    assert report["unmatched_map"] == ["alee@uni.exmaple"]
+    assert report["unmatched_map"] == [listed]
     assert "alee@uni.example" in report["unmatched_course"]
     assert "1002" in report["unmatched_canvas"]
 
