@@ -749,11 +749,22 @@ def test_a_worker_with_other_code_grades_nothing_and_says_what_it_has(monkeypatc
     result = worker.grade_task(*args, "0" * 64)
     assert result["reason"] == worker.OTHER_CODE and result["files"] == {}
     assert result["code_files"] == course_prep.code_files(course_prep.grading_code())
-    message = coordinator.other_code(result, {**result["code_files"], "lstm_core/x.py": "1"})
+    assert result["code_loaded"] is True  # what the worker loaded is compared first
+    on_disk = {**result, "code_loaded": False}
+    message = coordinator.other_code(on_disk, {**result["code_files"], "lstm_core/x.py": "1"})
     assert message.startswith(f"the worker at {result['worker']} would grade with other ")
     assert "(lstm_core/x.py is missing there): install the version this run uses" in message
+    loaded = coordinator.other_code(result, {**result["code_files"], "lstm_core/x.py": "1"})
+    assert loaded.startswith(f"the worker at {result['worker']} runs other lstm_core and ")
+    assert "as it loaded them before its files changed: restart the workers" in loaded
     with pytest.raises(AssertionError, match="a helper was taken"):  # the run's own code: graded
         worker.grade_task(*args, course_prep.code_hash(course_prep.grading_code()))
+    # Files changed on disk after the worker loaded them: the disk's hash is the run's, what the
+    # worker runs is not (the check hashed the disk only, and graded; found in a review).
+    monkeypatch.setattr(worker, "LOADED_CODE", {**worker.LOADED_CODE, "lstm_core/x.py": "1" * 64})
+    result = worker.grade_task(*args, course_prep.code_hash(course_prep.grading_code()))
+    assert result["reason"] == worker.OTHER_CODE and result["code_loaded"] is True
+    assert result["code_files"] == worker.LOADED_CODE
 
 
 @pytest.mark.processes

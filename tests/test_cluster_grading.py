@@ -211,6 +211,51 @@ def test_a_worker_with_other_grading_code_grades_nothing_and_the_run_says_what_d
     cp.assert_clean(before, tree)
 
 
+def test_a_worker_whose_files_changed_after_it_loaded_them_grades_nothing(tmp_path):
+    """A real worker process (its lstm_core and lstm_grading a copy) loads the grader with its
+    first task; then a file of the copy changes (an instructor's git pull, say). A run whose
+    code is the copy's as it is now on disk must not be graded by that worker, which runs the
+    code it loaded: the check hashed the files on disk at each task, so it passed (a review).
+    It now compares the code the worker process loaded too, and says so."""
+    from distributed import Client
+
+    from lstm_grading.cluster import worker as worker_module
+
+    code = tmp_path / "code"
+    for folder in course_prep.grading_code():
+        shutil.copytree(folder, code / folder.name, ignore=shutil.ignore_patterns("__pycache__"))
+    folders = (code / "lstm_core", code / "lstm_grading")
+    started_with = course_prep.code_files(folders)
+    cluster = cp.Cluster(tmp_path)
+    try:
+        cluster.start_scheduler()
+        # The copy first on the worker's sys.path: not after the folder it starts in (-P).
+        cluster.start_worker(env={"PYTHONPATH": str(code), "PYTHONSAFEPATH": "1"})
+        cluster.wait_for_workers(1)
+        args = ({}, {}, "s", A, Limits(), None, (f"{A}.ipynb",))
+        with Client(scheduler_file=str(cluster.scheduler_file), timeout=cp.WAIT) as client:
+            # A first task, of no run's code: the worker imports the grader, and says what.
+            first = client.submit(worker_module.grade_task, *args, "0" * 64, pure=False)
+            assert first.result(timeout=cp.WAIT)["code_files"] == started_with
+            checks = code / "lstm_grading" / "hidden" / "ps01.py"
+            checks.write_text(checks.read_text() + "\n# a newer version of the hidden checks\n")
+            now = course_prep.code_files(folders)
+            assert now != started_with
+            task = client.submit(
+                worker_module.grade_task, *args, course_prep.files_hash(now), pure=False
+            )
+            result = task.result(timeout=cp.WAIT)
+    finally:
+        cluster.stop()
+    assert result.get("reason") == worker_module.OTHER_CODE, result
+    assert result["code_loaded"] is True and result["code_files"] == started_with
+    message = coordinator.other_code(result, now)
+    assert (
+        "(lstm_grading/hidden/ps01.py differs), as it loaded them before its files changed: "
+        "restart the workers"
+    ) in message, message
+
+
 # -- workers and the coordinator killed ----------------------------------------------------------
 def sleepers_worker(course: Course, run: subprocess.Popen, after: str) -> psutil.Process:
     """The worker grading the sleeper, once ``after`` is merged and the sleeper waits: the only

@@ -453,6 +453,13 @@ def other_code(result: dict, ours: dict[str, str]) -> str:
     theirs = {str(k): str(v) for k, v in theirs.items()} if isinstance(theirs, dict) else {}
     worker = safe_copy.shown(str(result.get("worker", "?")), 200)
     differences = safe_copy.shown(course_prep.code_differences(ours, theirs), 1000)
+    if result.get("code_loaded") is True:  # what the worker imported, its files changed since
+        return (
+            f"the worker at {worker} runs other lstm_core and lstm_grading than this run's "
+            f"({differences}), as it loaded them before its files changed: restart the "
+            "workers (and, if their files are not this run's version, install it on every "
+            "worker first)"
+        )
     return (
         f"the worker at {worker} would grade with other lstm_core and lstm_grading than this "
         f"run's ({differences}): install the version this run uses on every worker, and "

@@ -25,7 +25,13 @@ import subprocess
 import sys
 import threading
 
+from ..course_prep import code_files, files_hash, grading_code
 from .helper import JOB_PREFIX, read_message, write_message
+
+# The files of the lstm_core and lstm_grading this worker process imported, hashed as it
+# imports this module (with the package, at its first task): what it grades with. Files
+# changed on disk after that are not the code it runs; grade_task compares both with the run's.
+LOADED_CODE = code_files(grading_code())
 
 ATTEMPTS = 2  # a helper killed during a job: the job is tried this many times in all
 # Seconds a task waits, at most, for the jobs of a helper that was killed to leave their memory
@@ -192,19 +198,20 @@ def grade_task(
     the hidden checks and the reference it would grade with are not the run's.
     """
     if code is not None:
-        from ..course_prep import code_files, files_hash, grading_code
-
-        files = code_files(grading_code())
-        if files_hash(files) != code:
-            return {
-                "exit_code": None,
-                "error": None,
-                "reason": OTHER_CODE,
-                "files": {},
-                "worker": where(),
-                "retries": [],
-                "code_files": files,
-            }
+        # The code this process loaded, then the code on disk, which a new helper imports:
+        # the disk alone passed a worker whose files were changed after it loaded them.
+        for loaded, files in ((True, LOADED_CODE), (False, code_files(grading_code()))):
+            if files_hash(files) != code:
+                return {
+                    "exit_code": None,
+                    "error": None,
+                    "reason": OTHER_CODE,
+                    "files": {},
+                    "worker": where(),
+                    "retries": [],
+                    "code_files": files,
+                    "code_loaded": loaded,
+                }
     quiet_cancelled_tasks()
     request = (template, submission, student, assignment, limits, mode, notebooks)
     deaths = []
