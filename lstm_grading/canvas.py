@@ -83,6 +83,8 @@ class CanvasFile:
     header: list[str]
     meta: list[list[str]]
     students: list[dict[str, str]]
+    # The row of the file each student row is (as "canvas: row N" counts them), for messages.
+    rows: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -174,7 +176,7 @@ def read_canvas(path: Path) -> CanvasFile:
     for name in ID_COLUMNS:  # each copied into the import file, and read by name
         only_once(header, name)
     width = len(header)
-    meta, students = [], []
+    meta, students, numbers = [], [], []
     id_at = header.index("ID")
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
@@ -191,7 +193,8 @@ def read_canvas(path: Path) -> CanvasFile:
             meta.append(row)
         else:
             students.append(dict(zip(header, row, strict=True)))
-    return CanvasFile(header, meta, students)
+            numbers.append(number)
+    return CanvasFile(header, meta, students, numbers)
 
 
 def _input_file(path, argument: str, expected: str) -> Path:
@@ -408,18 +411,28 @@ def fill_column(
     report = ExportReport(header, key, points, max_score, factor != 1.0, missing=missing)
 
     by_key: dict[str, dict[str, str]] = {}
+    row_of: dict[str, int] = {}  # normalised key -> the file's row, if read_canvas gave it
     keyless = []  # rows with nothing in the key column: they match no student
-    for row in canvas.students:
+    for n, row in enumerate(canvas.students):
         value = _norm(row[key])
+        number = canvas.rows[n] if n < len(canvas.rows) else None
         if not value:
             keyless.append(f"{row.get('Student', '').strip() or '(no name)'} (no {key})")
             continue
         if value in by_key:
+            # Which rows: a class of hundreds is not searched by eye (it said neither).
+            where = (
+                f" (rows {row_of[value]} and {number} of the Canvas file)"
+                if number is not None and value in row_of
+                else ""
+            )
             raise ValueError(
-                f"key: {row[key]!r} appears twice in the Canvas column {key!r}; expected a "
-                "column that names each student once (another --key)"
+                f"key: {row[key]!r} appears twice in the Canvas column {key!r}{where}; expected "
+                "a column that names each student once (another --key)"
             )
         by_key[value] = row
+        if number is not None:
+            row_of[value] = number
     # The map's student ids are matched as the Canvas key is, ignoring case, surrounding spaces
     # and the Unicode normal form: a map typed on one system names a folder made on another.
     mapped_as: dict[str, str] = {}  # normalised student_id -> the map's own spelling

@@ -1540,8 +1540,10 @@ EXPORT_CASES = {
     "key twice": (
         [],
         key_twice,
-        "key: 'alice' appears twice in the Canvas column 'SIS Login ID'; expected a column that "
-        r"names each student once \(another --key\)$",
+        # With both rows (a review: the message said neither): CANVAS_EXPORT's alice is row 3
+        # (after the header and Points Possible), key_twice's row 5 (after bob's).
+        r"key: 'alice' appears twice in the Canvas column 'SIS Login ID' \(rows 3 and 5 of "
+        r"the Canvas file\); expected a column that names each student once \(another --key\)$",
     ),
     "course a symlink loop": (
         ["--course", "{c}/loop"],
