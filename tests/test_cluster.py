@@ -757,6 +757,12 @@ def test_a_worker_with_other_code_grades_nothing_and_says_what_it_has(monkeypatc
     loaded = coordinator.other_code(result, {**result["code_files"], "lstm_core/x.py": "1"})
     assert loaded.startswith(f"the worker at {result['worker']} runs other lstm_core and ")
     assert "as it loaded them before its files changed: restart the workers" in loaded
+    # --cluster local:N: the run started the workers itself; nothing to restart or install on
+    # (the advice named both; found in a review of the same kind as no_worker's).
+    local = coordinator.other_code(result, {**result["code_files"], "lstm_core/x.py": "1"}, 2)
+    assert "restart the workers" not in local and "install the version" not in local, local
+    assert "one of the processes this run started (--cluster local:2)" in local
+    assert local.endswith("run the same command again once they are as you mean")
     with pytest.raises(AssertionError, match="a helper was taken"):  # the run's own code: graded
         worker.grade_task(*args, course_prep.code_hash(course_prep.grading_code()))
     # Files changed on disk after the worker loaded them: the disk's hash is the run's, what the

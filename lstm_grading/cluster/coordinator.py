@@ -353,7 +353,7 @@ def grade_assignment(
                             student = owners.pop(future.key)
                             result = _result_of(future, address)
                             if "code_files" in result:
-                                raise ClusterError(other_code(result, ours))
+                                raise ClusterError(other_code(result, ours, target.workers))
                             if future.status == "finished":  # still held: the scheduler knows it
                                 result["retries"] = [
                                     *_worker_deaths(client, future.key),
@@ -447,12 +447,21 @@ def _worker_deaths(client, key: str) -> list[str]:
     return [WORKER_DIED] * count
 
 
-def other_code(result: dict, ours: dict[str, str]) -> str:
-    """What to say of a worker that grades with other ``lstm_core`` and ``lstm_grading``."""
+def other_code(result: dict, ours: dict[str, str], local_workers: int = 0) -> str:
+    """What to say of a worker that grades with other ``lstm_core`` and ``lstm_grading``.
+    ``local_workers``: the run started its workers itself (``--cluster local:N``), from this
+    machine's files: none is the instructor's to restart or install on."""
     theirs = result.get("code_files")
     theirs = {str(k): str(v) for k, v in theirs.items()} if isinstance(theirs, dict) else {}
     worker = safe_copy.shown(str(result.get("worker", "?")), 200)
     differences = safe_copy.shown(course_prep.code_differences(ours, theirs), 1000)
+    if local_workers:
+        return (
+            f"the worker at {worker}, one of the processes this run started (--cluster "
+            f"local:{local_workers}), would grade with other lstm_core and lstm_grading than "
+            f"this run's ({differences}): their files changed as the run started (an edit, a "
+            "git pull, a pip install); run the same command again once they are as you mean"
+        )
     if result.get("code_loaded") is True:  # what the worker imported, its files changed since
         return (
             f"the worker at {worker} runs other lstm_core and lstm_grading than this run's "
