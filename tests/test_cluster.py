@@ -749,17 +749,17 @@ def test_a_worker_with_other_code_grades_nothing_and_says_what_it_has(monkeypatc
     result = worker.grade_task(*args, "0" * 64)
     assert result["reason"] == worker.OTHER_CODE and result["files"] == {}
     assert result["code_files"] == course_prep.code_files(course_prep.grading_code())
-    assert result["code_loaded"] is True  # what the worker loaded is compared first
-    on_disk = {**result, "code_loaded": False}
-    message = coordinator.other_code(on_disk, {**result["code_files"], "lstm_core/x.py": "1"})
+    assert result["code_loaded"] is False  # the disk is compared first: another version
+    message = coordinator.other_code(result, {**result["code_files"], "lstm_core/x.py": "1"})
     assert message.startswith(f"the worker at {result['worker']} would grade with other ")
     assert "(lstm_core/x.py is missing there): install the version this run uses" in message
-    loaded = coordinator.other_code(result, {**result["code_files"], "lstm_core/x.py": "1"})
+    loaded_then = {**result, "code_loaded": True}  # files changed after the worker loaded them
+    loaded = coordinator.other_code(loaded_then, {**result["code_files"], "lstm_core/x.py": "1"})
     assert loaded.startswith(f"the worker at {result['worker']} runs other lstm_core and ")
     assert "as it loaded them before its files changed: restart the workers" in loaded
     # --cluster local:N: the run started the workers itself; nothing to restart or install on
     # (the advice named both; found in a review of the same kind as no_worker's).
-    local = coordinator.other_code(result, {**result["code_files"], "lstm_core/x.py": "1"}, 2)
+    local = coordinator.other_code(loaded_then, {**result["code_files"], "lstm_core/x.py": "1"}, 2)
     assert "restart the workers" not in local and "install the version" not in local, local
     assert "one of the processes this run started (--cluster local:2)" in local
     assert local.endswith("run the same command again once they are as you mean")

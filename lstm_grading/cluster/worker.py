@@ -198,9 +198,10 @@ def grade_task(
     the hidden checks and the reference it would grade with are not the run's.
     """
     if code is not None:
-        # The code this process loaded, then the code on disk, which a new helper imports:
-        # the disk alone passed a worker whose files were changed after it loaded them.
-        for loaded, files in ((True, LOADED_CODE), (False, code_files(grading_code()))):
+        # The code on disk, which a new helper imports, then the code this process loaded:
+        # the disk alone passed a worker whose files were changed after it loaded them. In this
+        # order, "loaded" (restart the workers) is said only when the disk is the run's.
+        for loaded, files in ((False, code_files(grading_code())), (True, LOADED_CODE)):
             if files_hash(files) != code:
                 return {
                     "exit_code": None,
