@@ -1110,6 +1110,45 @@ def test_no_worker_advice_fits_the_kind_of_cluster(course, tmp_path, monkeypatch
 
 
 @pytest.mark.processes
+def test_a_run_stopped_while_waiting_for_a_worker_says_so_and_that_nothing_was_merged(
+    course, tmp_path, monkeypatch
+):
+    """Stopped (SIGTERM) while it waits for a first worker to join: the run's line said
+    "results merged so far are kept" (a review); it now says what it waited for, that nothing
+    was merged, and where its summary is (parallel.summary_when_stopped's stop_report)."""
+    from contextlib import contextmanager
+    from types import SimpleNamespace
+
+    copy = Course.copy_of(course.root, tmp_path / "course")
+    shutil.rmtree(copy.root / "submitted", ignore_errors=True)  # other tests' submissions
+    copy.submit("ann", A, corpus.ordinary(copy.root, "correct"))
+    address = "tcp://127.0.0.1:1"
+
+    def stopped_while_waiting(n, timeout):
+        raise cli.Stopped(signal.SIGTERM)
+
+    @contextmanager
+    def fake_connect(target, timeout, scratch):
+        yield SimpleNamespace(
+            scheduler=SimpleNamespace(address=address),
+            nthreads=dict,
+            wait_for_workers=stopped_while_waiting,
+        )
+
+    monkeypatch.setattr(connect, "connect", fake_connect)
+    target = connect.target(scheduler=address)
+    kwargs = {"limits": Limits(), "sandbox_mode": "reduced", "progress": False}
+    with pytest.raises(cli.Stopped) as info:
+        coordinator.grade_assignment(copy.root, A, target, **kwargs)
+    summary_file = copy.root / "reports" / A / "summary.json"
+    assert info.value.stop_report == (
+        f"while waiting for a worker to join the scheduler at {address}; nothing was merged; "
+        f"summary: {summary_file}"
+    )
+    assert json.loads(summary_file.read_text())["not_graded"] == 1
+
+
+@pytest.mark.processes
 def test_a_reduced_rows_sandbox_note_names_the_user_the_code_ran_as(course, tmp_path):
     """In reduced mode a kernel keeps the uid of the process that grades: on a Dask worker the
     worker's user, whoever runs it (a Slurm job, a pod, a service account); the row said "ran
