@@ -416,8 +416,10 @@ def fill_column(
     for n, row in enumerate(canvas.students):
         value = _norm(row[key])
         number = canvas.rows[n] if n < len(canvas.rows) else None
-        if not value:
-            keyless.append(f"{row.get('Student', '').strip() or '(no name)'} (no {key})")
+        if not value:  # with its row, if known: the row to fill in Canvas (by name alone, a
+            # name Canvas holds twice, or none, said not which)
+            where = f", row {number} of the Canvas file" if number is not None else ""
+            keyless.append(f"{row.get('Student', '').strip() or '(no name)'} (no {key}{where})")
             continue
         if value in by_key:
             # Which rows: a class of hundreds is not searched by eye (it said neither).

@@ -397,8 +397,10 @@ def test_a_row_without_the_key_is_listed_not_dropped(course):
         key="SIS User ID",
     )
     assert report.written == {"jdoe@uni.example": "15.5", "alee@uni.example": "4"}
-    assert report.unmatched_canvas == ["S1003", "S1004", "Student, Test (no SIS User ID)"]
-    assert "Student, Test (no SIS User ID)" in "\n".join(report.lines())
+    # Row 7 of CANVAS_EXPORT: the header, Points Possible, then the test student 5th of 5.
+    listed = "Student, Test (no SIS User ID, row 7 of the Canvas file)"
+    assert report.unmatched_canvas == ["S1003", "S1004", listed]
+    assert listed in "\n".join(report.lines())
 
 
 def test_not_a_canvas_file(course):
