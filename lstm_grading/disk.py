@@ -44,6 +44,16 @@ def stop_when_full():
         why = why_full(exc)
         if why is None:
             raise
+        # What the run did and what the next one does, if the run had begun its plan
+        # (parallel.summary_when_stopped): "every submission merged before is kept ... to grade
+        # the rest" was said also with nothing merged, or everyone graded (a full disk during
+        # the feedback or the export).
+        did, then = getattr(exc, "stop_report", None), getattr(exc, "next_run", None)
+        if did and then:
+            todo = then if then.startswith("run ") else f"run again: {then}"
+            raise DiskFull(
+                f"the disk is full ({why}); the run stopped {did}: free some space and {todo}"
+            ) from exc
         raise DiskFull(
             f"the disk is full ({why}); the run stopped, and every submission merged before "
             "is kept (gradebook.db, autograded/, reports/): free some space and run the same "

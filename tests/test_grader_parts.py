@@ -2622,6 +2622,28 @@ def test_stop_when_full_says_what_to_do_once_and_lets_other_errors_through():
             raise PermissionError(errno.EACCES, "Permission denied")
 
 
+def test_a_full_disk_says_what_the_stopped_run_did_not_what_it_may_have(tmp_path):
+    """The disk full during the export, everyone graded (a summary_when_stopped stop): the line
+    said "every submission merged before is kept ... run the same command again to grade the
+    rest", whatever the run had merged (a review, of the same kind as the stop line's). It now
+    says the run's own stop report and next run."""
+    (tmp_path / "reports" / "ps").mkdir(parents=True)
+    run = parallel._Run(tmp_path, "ps", Limits(), 10.0, ("ps.ipynb",), "")
+    outcomes = {"ann": report.Outcome("ann", "graded", 10.0, 10.0)}
+    with pytest.raises(disk.DiskFull) as info:
+        with disk.stop_when_full():
+            with parallel.summary_when_stopped(run, outcomes, {"ann": "a"}, dict, 0.0) as stage:
+                stage.phase, stage.export = "export", True
+                raise OSError(errno.ENOSPC, "No space left on device", "grades.csv.tmp")
+    summary = tmp_path / "reports" / "ps" / "summary.json"
+    assert str(info.value) == (
+        "the disk is full (No space left on device: grades.csv.tmp); the run stopped during "
+        f"export; the 1 result merged is kept; summary: {summary}: free some space and run the "
+        "same command again to export grades.csv"
+    )
+    assert "grade the rest" not in str(info.value)
+
+
 def test_quiet_gradebook_silences_tornado_only_inside_and_restores_it(monkeypatch):
     log = logging.getLogger("tornado.application")
     monkeypatch.setattr(log, "disabled", log.disabled)  # as it was, after the test
