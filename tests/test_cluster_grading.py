@@ -571,9 +571,14 @@ def test_a_worker_given_a_wrong_scheduler_address_and_the_run_that_waits_for_it_
         code, output = finish(run)
         lost.wait(cp.WAIT)
         assert code == 2, output
-        assert output.strip().splitlines()[-1] == (
-            f"lstm-autograde: {coordinator.no_worker(address, 5)}"
-        )
+        assert output.strip().splitlines()[-2:] == [
+            f"lstm-autograde: {coordinator.no_worker(address, 5)}",
+            # What the run did (it waited; nothing merged) and what the next one does.
+            f"lstm-autograde: the run stopped while waiting for a worker to join the scheduler "
+            f"at {address}; nothing was merged; summary: "
+            f"{course.root / 'reports' / A / 'summary.json'} (run the same command again to "
+            "grade the 1 submission not graded and export grades.csv)",
+        ]
         assert f"dask worker {address}" in output and "Timed out trying to connect" in output
         log = cluster.logs[-1].read_text(errors="replace")
         assert lost.returncode != 0 and f"Timed out trying to connect to {wrong}" in log, log
