@@ -983,6 +983,7 @@ class Stage:
     feedback: bool = False  # the run writes feedback pages
     export: bool = False  # the run exports grades.csv
     manifest: dict | None = None  # the run's (its marks of feedback still pending)
+    force: bool = False  # the run was asked to regrade everyone (--force)
     doing: str = ""  # what the run waits for, if it waits (a worker to join), for its stop line
 
 
@@ -993,7 +994,7 @@ FEEDBACK_NOT_WRITTEN = (
 )
 
 
-def next_run(not_graded: int, pages: int, export: bool) -> str:
+def next_run(not_graded: int, pages: int, export: bool, force: bool = False) -> str:
     """What the same command does when run again after a stop: grade the ``not_graded``
     submissions, write the ``pages`` feedback pages the stopped run had not written, export
     grades.csv (``export``: the run exports). Before, the command line said "grade the rest"
@@ -1009,7 +1010,9 @@ def next_run(not_graded: int, pages: int, export: bool) -> str:
     if not work:
         return "nothing was left to do"
     last = work.pop()
-    return "run the same command again to " + (f"{', '.join(work)} and {last}" if work else last)
+    # A forced run's same command would grade everyone again, what it merged too.
+    again = "run the same command again without --force" if force else "run the same command again"
+    return f"{again} to " + (f"{', '.join(work)} and {last}" if work else last)
 
 
 def feedback_missing(run: _Run, student: str, manifest: dict | None) -> bool:
@@ -1086,7 +1089,7 @@ def summary_when_stopped(
         summary = _summary(run, rows, time.monotonic() - start, details(), "")
         pages = sum(rows[s] is not outcomes[s] for s in outcomes)  # the rows noted just above
         # What the command line says of the next run (cli.main), on the stop it goes on as.
-        stop.next_run = next_run(len(rows) - len(outcomes), pages, stage.export)
+        stop.next_run = next_run(len(rows) - len(outcomes), pages, stage.export, stage.force)
         summary = {
             "stopped": name,
             "stopped_in": stage.phase,
@@ -1155,7 +1158,7 @@ def _grade_locked(
 
     # Planning too: a run stopped while it hashed a large class wrote no summary at all.
     with summary_when_stopped(run, outcomes, submissions, details, start) as stage:
-        stage.feedback, stage.export = feedback, export
+        stage.feedback, stage.export, stage.force = feedback, export, force
         manifest = stage.manifest = _fill_plan(run, force, submissions, outcomes, todo)
         stage.phase = "grading"
         stale = course_lock.remove_stale_run_folders()

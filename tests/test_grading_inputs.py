@@ -948,6 +948,23 @@ def test_a_run_stopped_while_it_plans_counts_the_pages_an_earlier_run_left_pendi
     assert info.value.stop_report.startswith("during planning; nothing was merged; summary: ")
 
 
+def test_a_forced_run_stopped_says_to_run_again_without_force(tmp_path):
+    """A --force run stopped part way: the same command, --force and all, would grade again
+    everyone this run merged (the guide says: without --force). Its line said "run the same
+    command again to grade the 1 submission not graded" (found looking for advice that does
+    not fit, after a review)."""
+    (tmp_path / "reports" / A).mkdir(parents=True)
+    stopped = parallel._Run(tmp_path, A, Limits(), 10.0, (f"{A}.ipynb",), "")
+    outcomes = {"ann": report.Outcome("ann", "graded", 10.0, 10.0)}
+    with pytest.raises(KeyboardInterrupt) as info:
+        with parallel.summary_when_stopped(stopped, outcomes, {"ann": 1, "bob": 2}, dict, 0.0) as s:
+            s.phase, s.export, s.force = "grading", False, True
+            raise KeyboardInterrupt
+    assert info.value.next_run == (
+        "run the same command again without --force to grade the 1 submission not graded"
+    )
+
+
 @pytest.mark.usefixtures("stop_signals_handled")
 def test_after_a_stop_signal_the_others_are_ignored_during_the_clean_up():
     before = {s: signal.getsignal(s) for s in cli.STOP_SIGNALS}

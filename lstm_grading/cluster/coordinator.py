@@ -284,7 +284,7 @@ def grade_assignment(
 
         # Planning too: a run stopped while it hashed a large class wrote no summary at all.
         with parallel.summary_when_stopped(run, outcomes, submissions, details, start) as stage:
-            stage.feedback, stage.export = feedback, export
+            stage.feedback, stage.export, stage.force = feedback, export, force
             manifest = parallel._fill_plan(run, force, submissions, outcomes, todo)
             stage.manifest, stage.phase = manifest, "grading"
             run_key = manifest["key"]
