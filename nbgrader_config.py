@@ -131,10 +131,13 @@ c.HTMLExporter.extra_template_basedirs = [
 # names each file <name>_<user id>_<file id>_<file name>, with LATE_ before the user id for a
 # late one, and -1, -2... before the extension of a file re-uploaded under the same name
 # (canvas-lms's lib/content_zipper.rb, Attachment.make_unique_filename: the instructor guide).
+# An anonymous assignment's (LATE_)anon_<anonymous id>_... is refused: the id, five base58
+# characters, is no user id, even when all digits.
 # The student id is Canvas's numeric user id (the "ID" column of its gradebook export: grades
 # go back with `lstm-autograde export --key ID`); nbgrader matches the regexp to the whole path.
 c.FileNameCollectorPlugin.named_regexp = (
-    r".*/[^/]*?_(?:LATE_)?(?P<student_id>\d+)_\d+_(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$"
+    r".*/(?!(?:LATE_)?anon_)[^/]*?_(?:LATE_)?(?P<student_id>\d+)_\d+_(?P<file_id>[^/]+?)"
+    r"(?:-\d+)?\.ipynb$"
 )
 
 # `nbgrader export`: nbgrader's CSV plus a status column (graded / needs grading / not

@@ -668,9 +668,20 @@ def test_the_guide_cites_canvass_file_naming_and_the_pattern_reads_it(monkeypatc
     for name, user in names.items():
         m = re.match(regexp, f"/course/downloaded/{a}/extracted/{name}")
         assert m and (m["student_id"], m["file_id"]) == (user, a), name
-    anonymous = f"anon_x7Kq2_6789014_{a}.ipynb"  # get_filename with no name, "anon_<id>"
-    assert "`anon_<anonymous id>`" in guide
-    assert not re.match(regexp, f"/course/downloaded/{a}/extracted/{anonymous}")
+    # get_filename with no name: "anon_<anonymous id>", after "LATE_" for a late one; the id is
+    # SecureRandom.base58(5) (canvas-lms's Anonymity.generate_short_id), so now and then all
+    # digits, which the pattern read as a user id, the file id after it as the file's
+    assert "`anon_<anonymous id>`" in guide and "which the course's pattern refuses" in guide
+    anonymous = [
+        f"anon_x7Kq2_6789014_{a}.ipynb",
+        f"anon_12345_6789014_{a}.ipynb",
+        f"LATE_anon_98765_6789015_{a}-1.ipynb",
+        f"anon_x7Kq2_6789016_2024_{a}.ipynb",
+    ]
+    for name in anonymous:
+        assert not re.match(regexp, f"/course/downloaded/{a}/extracted/{name}"), name
+    # a re-upload under a taken name is a new file: its own id, and "-1" (handle_duplicates)
+    assert "is a new file, with its own id, renamed with `-1`" in guide
 
 
 def test_canvas_missing_and_map_options_are_as_described(tmp_path):
