@@ -606,15 +606,15 @@ def test_a_second_canvas_download_is_collected_alone_and_with_force(tmp_path):
 @pytest.mark.processes
 def test_one_submission_with_a_file_twice_stops_zip_collect_for_everyone(tmp_path):
     """instructor guide, 4. Collect: one download in which a student's submission holds the
-    notebook twice (Canvas's ``-1`` on the second of one name) stops `nbgrader zip_collect`
-    with the duplicate message, and no student of the class is collected; with one of the two
-    taken out of the zip, `zip_collect --force` collects everyone (found in an instructor's
-    walk: the guide named the message for two downloads only)."""
+    notebook twice (Canvas's ``-1`` on the second upload of one name, a file with its own id)
+    stops `nbgrader zip_collect` with the duplicate message, and no student of the class is
+    collected; with one of the two taken out of the zip, `zip_collect --force` collects everyone
+    (found in an instructor's walk: the guide named the message for two downloads only)."""
     a, release, archive = canvas_course(tmp_path)
     first, second = release.read_text(), release.read_text().replace("sigmoid", "sigmoid_v2")
     files = {
         f"doejane_1001_6789012_{a}.ipynb": first,
-        f"doejane_1001_6789012_{a}-1.ipynb": second,
+        f"doejane_1001_6789014_{a}-1.ipynb": second,  # a new upload: its own file id
         f"leeann_1002_6789013_{a}.ipynb": first,
     }
     with zipfile.ZipFile(archive / "submissions.zip", "w") as z:
