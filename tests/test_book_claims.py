@@ -636,6 +636,28 @@ def test_no_glossary_link_stands_beside_a_link_to_its_own_chapter():
     assert check("```python\n{doc}`the forget gate <03-forget-gate>`\n```\nThe forget gate.\n")
 
 
+def test_a_mention_beside_another_chapters_link_still_needs_its_glossary_link():
+    """The rule of 03805a3 and bc3826a counts a mention right beside a link to its own chapter
+    as linked. A term that is a chapter's subject ("cell state", "output gate"), mentioned
+    beside, or in the text of, a link to another chapter, or split from its own by a comma or a
+    full stop, is not linked by it. (All the pages' mentions the rule accepts, read when this
+    was written: the intro's list of parts, ch5's and ch6's openings, each beside its own.)"""
+    check = glossary_terms_named_not_linked
+    assert check("The output gate and the cell state ({doc}`05-cell-state`).\n") == ["Output gate"]
+    assert check("The cell state ({doc}`09-bptt`) carries it.\n") == ["Cell state"]
+    assert check("Read {doc}`the output gate <05-cell-state>`; the output gate.\n") == [
+        "Output gate"
+    ]
+    two = "The cell state and the output gate ({doc}`06-output-gate`, {doc}`09-bptt`).\n"
+    assert check(two) == ["Cell state"]
+    assert check("The cell state, as {doc}`09-bptt` shows ({doc}`05-cell-state`).\n") != []
+    assert check("The output gate. ({doc}`06-output-gate`)\n") == ["Output gate"]
+    late = "The output gate ({doc}`05-cell-state`), the output gate ({doc}`06-output-gate`).\n"
+    assert check(late) == ["Output gate"]
+    # an alias of the term beside its chapter's link is linked by it, as the term is
+    assert check("The long-term memory ({doc}`05-cell-state`).\n") == []
+
+
 def test_the_glossary_link_check_reads_a_code_block_indented_in_a_list_as_code():
     """The check took a code block indented under a list item (the instructor guide's OpenSSL
     recipe) as opening at its fence and closing only at the next fence at the start of a line,
