@@ -131,8 +131,8 @@ c.HTMLExporter.extra_template_basedirs = [
 # names each file <name>_<user id>_<file id>_<file name>, with LATE_ before the user id for a
 # late one, and -1, -2... before the extension of a file re-uploaded under the same name
 # (canvas-lms's lib/content_zipper.rb, Attachment.make_unique_filename: the instructor guide).
-# An anonymous assignment's (LATE_)anon_<anonymous id>_... is refused: the id, five base58
-# characters, is no user id, even when all digits.
+# An anonymous assignment's (LATE_)anon_<anonymous id>_... is not matched (zip_collect skips it
+# with a warning): the id, five base58 characters, is no user id, even when all digits.
 # The student id is Canvas's numeric user id (the "ID" column of its gradebook export: grades
 # go back with `lstm-autograde export --key ID`); nbgrader matches the regexp to the whole path.
 c.FileNameCollectorPlugin.named_regexp = (

@@ -671,7 +671,7 @@ def test_the_guide_cites_canvass_file_naming_and_the_pattern_reads_it(monkeypatc
     # get_filename with no name: "anon_<anonymous id>", after "LATE_" for a late one; the id is
     # SecureRandom.base58(5) (canvas-lms's Anonymity.generate_short_id), so now and then all
     # digits, which the pattern read as a user id, the file id after it as the file's
-    assert "`anon_<anonymous id>`" in guide and "which the course's pattern refuses" in guide
+    assert "`anon_<anonymous id>`" in guide and "which the course's pattern does not match" in guide
     anonymous = [
         f"anon_x7Kq2_6789014_{a}.ipynb",
         f"anon_12345_6789014_{a}.ipynb",
@@ -680,6 +680,11 @@ def test_the_guide_cites_canvass_file_naming_and_the_pattern_reads_it(monkeypatc
     ]
     for name in anonymous:
         assert not re.match(regexp, f"/course/downloaded/{a}/extracted/{name}"), name
+    # nbgrader's FileNameCollectorPlugin._match: what the guide says zip_collect logs
+    from nbgrader.plugins import zipcollect
+
+    assert "did not match anything" in inspect.getsource(zipcollect.FileNameCollectorPlugin._match)
+    assert "skips those files with *did not match anything*" in guide
     # a re-upload under a taken name is a new file: its own id, and "-1" (handle_duplicates)
     assert "is a new file, with its own id, renamed with `-1`" in guide
 
