@@ -656,6 +656,7 @@ def test_the_guide_cites_canvass_file_naming_and_the_pattern_reads_it(monkeypatc
     source = "https://github.com/instructure/canvas-lms/blob/"
     assert f"({source}05e9653c12ef7afc65815ca84e5da7aa2e4c3bd3/lib/content_zipper.rb)" in guide
     assert f"({source}145bcceff7cc99613a4e4e15aa368ec0790df8b6/app/models/attachment.rb)" in guide
+    assert f"({source}3d8abf5c03eb02d6f8926a1c2e56db7c95617536/lib/anonymity.rb)" in guide
     regexp = nbgrader_config(monkeypatch).FileNameCollectorPlugin.named_regexp
     a = "ps01_activations"
     names = {
