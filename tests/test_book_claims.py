@@ -681,11 +681,24 @@ DURATION_UNIT = re.compile(
 )
 
 
+HEADING = r"^#.*$"
+
+
+def claim_prose(text: str) -> str:
+    """``text``'s prose as prose_only gives it, but for its headings, which a reader reads too
+    (they only take no glossary link): what the duration and speed checks read."""
+    assert any(pattern == HEADING for pattern, _ in NOT_PROSE)
+    for pattern, flags in NOT_PROSE:
+        if pattern != HEADING:
+            text = re.sub(pattern, _blanked, text, flags=flags)
+    return text
+
+
 def durations_without_a_number(text: str) -> list[str]:
-    """The places in ``text``'s prose (as the glossary check reads it) where seconds, minutes or
-    hours are named with no number before them, nor the words that make them a unit
-    (DURATION_UNIT): "a number of seconds", "the time in seconds"."""
-    prose = prose_only(text)
+    """The places in ``text``'s prose and headings (claim_prose) where seconds, minutes or hours
+    are named with no number before them, nor the words that make them a unit (DURATION_UNIT):
+    "a number of seconds", "the time in seconds"."""
+    prose = claim_prose(text)
     found = []
     for m in re.finditer(r"\b(?:seconds|minutes|hours)\b", prose, re.I):
         before = " ".join(prose[: m.start()].split())
@@ -723,8 +736,12 @@ def test_every_duration_a_page_states_is_a_number():
     assert check("Both are small enough to train on in seconds.\n") != []
     assert check("A model trained for a few seconds.\n") != []
     assert check("It took {glue:text}`t:.1f` seconds, at most 60 seconds per cell.\n") == []
-    assert check("Not a number of seconds.\n# Seconds\n`10 seconds` and\nminutes.\n") != []
-    assert check("Not a number of seconds.\n# Seconds\n`10 seconds` and\n") == []
+    assert check("Not a number of seconds.\n# Time in seconds\n`10 seconds` and\nminutes.\n") != []
+    assert check("Not a number of seconds.\n# Time in seconds\n`10 seconds` and\n") == []
+    # a heading is read too: "## It trains in minutes" claims what the prose may not
+    assert check("## It trains in minutes\n\nText.\n") != []
+    assert speed_words("## A fast step\n\nText.\n") == ["fast"]
+    assert check("```python\n# takes minutes\n```\n") == []
 
 
 def test_the_page_wide_prose_checks_read_every_page():
@@ -804,10 +821,11 @@ HOW_FAST_RATE = re.compile(
 
 
 def speed_words(text: str) -> list[str]:
-    """The words of ``text``'s prose that claim a speed (fast, faster) or a machine (a laptop):
+    """The words of ``text``'s prose and headings (claim_prose) that claim a speed (fast,
+    faster) or a machine (a laptop):
     not "how fast" a quantity decays (HOW_FAST_RATE), nor a speed word inside a name
     (SPEED_NAMES)."""
-    prose = prose_only(text)
+    prose = claim_prose(text)
     for pattern in (SPEED_NAMES, HOW_FAST_RATE):
         prose = pattern.sub(lambda m: " " * len(m.group()), prose)
     return re.findall(r"\b(?:fast|faster|laptops?)\b", prose, re.I)
