@@ -43,14 +43,14 @@ def hostile_notebook(wrapper: str = "div"):
     string and in a comment (neither is markup), upper-case tags, self-closed tags; inside a
     ``wrapper`` element of the lab template's notebook class or of none."""
     html = (
-        '<img src="data:image/png;base64,{png}">'
+        f'<img src="data:image/png;base64,{PNG}">'
         '<img alt="a > b" src="x.png"/><IMG SRC="y.png">'
         '<div class="jp-OutputArea-output extra" data-x="1">own</div>'
         '<div class="jp-Cell-inputWrapper" tabindex="-1">kept</div>'
-        '<div class=jp-OutputArea-output>bare</div>'
+        "<div class=jp-OutputArea-output>bare</div>"
         '<script>var s = "<img src=q.png><div class=\\"jp-OutputArea-output\\">";</script>'
         '<!-- <img src="c.png"> --><style>/* <img src="s.png"> */</style>'
-    ).format(png=PNG)
+    )
     html = f"<{wrapper}>{html}</{wrapper.split()[0]}>"
     return new_notebook(
         cells=[
