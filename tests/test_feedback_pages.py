@@ -122,3 +122,16 @@ def test_alt_texts_are_added_to_images_without_one_outside_scripts_styles_and_co
         f'<IMG\nsrc="z" title="a > b" alt="{MISSING_ALT}"/><img alt src=w>'
         '<script>"<img src=s>"</script><style>/*<img src=t>*/</style><!-- <img> --></div>'
     )
+
+
+def test_the_course_config_makes_nbgraders_feedback_with_it():
+    """nbgrader_config.py gives generate_feedback this exporter (HTMLExporter's settings apply
+    to it: the template is the course's)."""
+    from nbgrader.converters import GenerateFeedback
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(SOLUTIONS.parent)).load_config()
+    converter = GenerateFeedback(config=config)
+    assert converter.exporter_class is FeedbackExporter
+    exporter = converter.exporter_class(parent=converter, config=converter.config)
+    assert exporter.template_name == "lstm_feedback"
