@@ -44,6 +44,7 @@ GRADER_PACKAGES = {
     "jupyter_client": "jupyter_client",
     "nbclient": "nbclient",
     "nbconvert": "nbconvert",
+    "beautifulsoup4": "bs4",
     "nbformat": "nbformat",
     "pyzmq": "zmq",
     "psutil": "psutil",

@@ -393,8 +393,8 @@ def lstm_autograde(numpy_only: list[str], *args: str, cwd: Path) -> subprocess.C
 
 MISSING = (
     "the grader's packages nbgrader, sqlalchemy, ipykernel, ipython, jupyter_client, nbclient, "
-    "nbconvert, nbformat, pyzmq, psutil are not installed here (lstm-core alone installs NumPy "
-    'only); in the course\'s checkout: pip install -e ".[grader]"'
+    "nbconvert, beautifulsoup4, nbformat, pyzmq, psutil are not installed here (lstm-core "
+    'alone installs NumPy only); in the course\'s checkout: pip install -e ".[grader]"'
 )
 
 
