@@ -1989,7 +1989,9 @@ def test_a_second_collect_takes_a_newer_submission_only_with_update(tmp_path, em
 
 
 @pytest.mark.processes
-def test_plain_feedback_without_force_keeps_a_page_that_has_no_timestamp(tmp_path, empty_gradebook):
+def test_plain_feedback_without_force_keeps_a_page_that_has_no_timestamp(
+    tmp_path, empty_gradebook, monkeypatch
+):
     """instructor guide, 7. Feedback: a submission collected from Canvas has no timestamp.txt
     (the course's ``named_regexp`` has no ``timestamp`` group, so ``zip_collect`` writes none),
     and `nbgrader generate_feedback <id>` without `--force` then skips a student whose page
@@ -2001,8 +2003,7 @@ def test_plain_feedback_without_force_keeps_a_page_that_has_no_timestamp(tmp_pat
 
     guide = flat("instructor-guide")
     assert "so without `--force` none of their pages is ever rewritten" in guide
-    config = (ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
-    regexp = re.search(r"named_regexp = \(\n\s*r\"(.*)\"\n\)", config).group(1)
+    regexp = nbgrader_config(monkeypatch).FileNameCollectorPlugin.named_regexp
     assert "(?P<student_id>" in regexp and "(?P<timestamp>" not in regexp
     notebook = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
     course = make_course(tmp_path, empty_gradebook, notebook)
