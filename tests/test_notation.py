@@ -41,3 +41,27 @@ def test_ps02_maps_the_symbols_to_the_argument_names():
     text = " ".join(markdown("ps02_gates").split())
     assert "$h_{t-1}$ and $c_{t-1}$ are `h_prev` and `c_prev`" in text
     assert r"$\tilde c_t$ (`g`)" in text
+
+
+def math_of(notebook: str) -> list[str]:
+    """The $...$ and $$...$$ of a notebook's text cells, code in backticks left out."""
+    text = re.sub(r"`[^`]*`", "", markdown(notebook))
+    return re.findall(r"\$\$.*?\$\$|\$[^$\n]+\$", text, flags=re.S)
+
+
+@pytest.mark.parametrize("notebook", sorted(p.parent.name for p in SOLUTIONS.glob("*/*.ipynb")))
+def test_no_equation_names_a_previous_state_prev(notebook):
+    """``h_{t-1}``, not ``h_\\text{prev}``, ``h_{prev}`` or ``c_{\\mathrm{prev}}``: in every
+    equation of every problem set (the argument names, in backticks, keep their _prev). The
+    check reads equations, or it would pass a notebook whose text it failed to read."""
+    equations = math_of(notebook)
+    assert equations, f"{notebook}: no equation read"
+    assert [m for m in equations if "prev" in m] == [], notebook
+
+
+def test_the_check_for_prev_finds_the_forms_it_looks_for(monkeypatch):
+    """What the check above reads and finds, on text of its own."""
+    text = "$c = f \\odot c_{\\mathrm{prev}}$, `c_prev` and $$h_{prev}$$ and $h_{t-1}$"
+    monkeypatch.setitem(globals(), "markdown", lambda notebook: text)
+    found = [m for m in math_of("any") if "prev" in m]
+    assert found == ["$c = f \\odot c_{\\mathrm{prev}}$", "$$h_{prev}$$"]

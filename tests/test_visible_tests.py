@@ -86,3 +86,23 @@ def test_the_list_forms_mean_the_same_with_the_builtins_and_with_numpys():
     for all_, sum_ in [(all, sum), (namespace["all"], namespace["sum"])]:
         assert not all_([True, False]) and all_([True, True]) and all_([])
         assert sum_([0.5 * 3, 0.25 * 4]) == 2.5
+
+
+def test_every_problem_set_has_visible_tests_to_check():
+    """The check above is a test per cell read: a notebook whose cells it failed to read (a
+    renamed metadata key) would give it no case, which pytest reports as a skip, not a
+    failure. Every problem set in solutions/ has visible tests, each with an assert."""
+    notebooks = {p.stem for p in SOLUTIONS.glob("*/*.ipynb")}
+    cells = visible_test_cells()
+    assert notebooks and {n for n, _, _ in cells} == notebooks
+    assert all("assert" in source for _, _, source in cells)
+
+
+def test_the_check_finds_the_calls_it_looks_for():
+    """What fragile_calls flags (and not), on code of its own: else a check that found
+    nothing would pass every cell."""
+    source = "assert all(x > 0 for x in xs)\nm = max(a, b)\nok = all([x > 0 for x in xs])\n"
+    assert fragile_calls(source, shadowed_by_numpy()) == [
+        "line 1: all(x > 0 for x in xs)",
+        "line 2: max(a, b)",
+    ]
