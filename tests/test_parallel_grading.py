@@ -430,3 +430,81 @@ def test_a_class_graded_by_the_grader_installed_from_its_wheel(ps01_course, tmp_
     with open(course.root / "grades.csv", newline="") as f:
         rows = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)}
     assert rows == {"alice": course.total(A, "alice"), "bob": course.total(A, "bob")}
+
+
+# An honest ps01 that uses, across cells, libraries that change their own functions and
+# objects while they run: pyplot's figures (and IPython's inline backend, which matplotlib
+# loads on the first import of pyplot in a kernel), lstm_core's plots and widgets (ipywidgets),
+# a functools.lru_cache'd and a functools.singledispatch helper, np.vectorize, np.errstate as
+# a decorator. Each is set up in one cell and used again in the next.
+HONEST_LIBRARIES = {
+    "sigmoid": (
+        "import functools\n"
+        "\n"
+        "import matplotlib.pyplot as plt\n"
+        "from lstm_core import plots, widgets\n"
+        "\n"
+        "\n"
+        "def sigmoid(x):\n"
+        "    x = np.asarray(x, dtype=float)\n"
+        "    z = np.exp(-np.abs(x))\n"
+        "    return np.where(x >= 0, 1 / (1 + z), z / (1 + z))\n"
+        "\n"
+        "\n"
+        "@functools.lru_cache(maxsize=None)\n"
+        "def grid(n):\n"
+        "    return tuple(np.linspace(-5.0, 5.0, n))\n"
+        "\n"
+        "\n"
+        "@functools.singledispatch\n"
+        "def describe(x):\n"
+        "    return f'number {x}'\n"
+        "\n"
+        "\n"
+        "@describe.register\n"
+        "def _(x: np.ndarray):\n"
+        "    return f'array of {x.size}'\n"
+        "\n"
+        "\n"
+        "@np.errstate(over='ignore')\n"
+        "def naive_sigmoid(x):\n"
+        "    return 1 / (1 + np.exp(-np.asarray(x, dtype=float)))\n"
+        "\n"
+        "\n"
+        "one_by_one = np.vectorize(lambda v: float(sigmoid(v)))\n"
+        "fig, ax = plt.subplots()\n"
+        "ax.plot(grid(11), sigmoid(grid(11)), label='sigmoid')\n"
+        "plt.show()\n"
+        "explorer = widgets.activation_explorer()\n"
+        "explorer.sliders['x'].value = -5.0\n"
+    ),
+    "tanh": (
+        "ax.plot(grid(11), tanh(grid(11)), label='tanh')  # the figure of the cell before\n"
+        "ax.legend()\n"
+        "display(fig)\n"
+        "plt.plot(grid(5), one_by_one(grid(5)))\n"
+        "plt.show()\n"
+        "display(plots.activation_figure(points=[('sigmoid', -5.0)]))\n"
+        "explorer.sliders['x'].value = 2.0\n"
+        "assert explorer.values['sigmoid'] == float(sigmoid(2.0)), explorer.values\n"
+        "assert grid(11) is grid(11) and grid.cache_info().hits >= 3, grid.cache_info()\n"
+        "assert describe(np.zeros(3)) == 'array of 3' and describe(1.0) == 'number 1.0'\n"
+        "assert naive_sigmoid(-1000.0) == 0.0\n"
+        "print('all used again')\n"
+    ),
+}
+
+
+def test_an_honest_notebook_using_plots_widgets_and_caches_across_cells(ps01_course, tmp_path):
+    """The output guard puts back, before every cell, the functions of every module loaded
+    when the kernel started; what libraries change of their own while a notebook uses them
+    must keep working from one cell to the next, and the notebook gets full marks."""
+    course = Course.copy_of(ps01_course, tmp_path / "course")
+    sigmoid, tanh = HONEST_LIBRARIES["sigmoid"], HONEST_LIBRARIES["tanh"]  # tanh: the solution's
+    nb = corpus.student_notebook(course.root, replace={"sigmoid": sigmoid}, append={"tanh": tanh})
+    course.submit("ada", A, nb)
+    summary = grade_assignment(course.root, A, jobs=1, limits=LIMITS, progress=False, export=False)
+    assert outcome(summary, "ada")["status"] == "graded", outcome(summary, "ada")
+    text = corpus.outputs_text(course.autograded_notebook("ada", A))
+    assert course.total(A, "ada") == FULL_MARKS, text
+    assert "all used again" in text and "Error" not in text, text
