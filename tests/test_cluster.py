@@ -767,10 +767,23 @@ def test_a_worker_with_other_code_grades_nothing_and_says_what_it_has(monkeypatc
         worker.grade_task(*args, course_prep.code_hash(course_prep.grading_code()))
     # Files changed on disk after the worker loaded them: the disk's hash is the run's, what the
     # worker runs is not (the check hashed the disk only, and graded; found in a review).
-    monkeypatch.setattr(worker, "LOADED_CODE", {**worker.LOADED_CODE, "lstm_core/x.py": "1" * 64})
+    imported = "lstm_grading/cluster/worker.py"  # grade_task's file: imported, by any process
+    then = {**worker.LOADED_CODE, imported: "1" * 64}
+    monkeypatch.setattr(worker, "LOADED_CODE", then)
+    # Which files were imported as worker.py was depends on the tests run before: set here.
+    monkeypatch.setattr(worker, "LOADED", frozenset({imported}))
     result = worker.grade_task(*args, course_prep.code_hash(course_prep.grading_code()))
     assert result["reason"] == worker.OTHER_CODE and result["code_loaded"] is True
-    assert result["code_files"] == worker.LOADED_CODE
+    assert result["code_files"][imported] == "1" * 64
+    # A file the worker process never imported (a hidden check: a new helper imports it, from
+    # disk) changed since: the worker grades with the run's code. It was refused, "restart the
+    # workers", as the whole folder was hashed when the worker loaded (a review).
+    checks = "lstm_grading/hidden/ps01.py"
+    assert checks in worker.LOADED_CODE
+    monkeypatch.setattr(worker, "LOADED_CODE", {**worker.LOADED_CODE, checks: "1" * 64})
+    monkeypatch.setattr(worker, "LOADED", frozenset())
+    with pytest.raises(AssertionError, match="a helper was taken"):
+        worker.grade_task(*args, course_prep.code_hash(course_prep.grading_code()))
 
 
 @pytest.mark.processes

@@ -237,8 +237,10 @@ def test_a_worker_whose_files_changed_after_it_loaded_them_grades_nothing(tmp_pa
             # A first task, of no run's code: the worker imports the grader, and says what.
             first = client.submit(worker_module.grade_task, *args, "0" * 64, pure=False)
             assert first.result(timeout=cp.WAIT)["code_files"] == started_with
-            checks = code / "lstm_grading" / "hidden" / "ps01.py"
-            checks.write_text(checks.read_text() + "\n# a newer version of the hidden checks\n")
+            # A module the worker process imported (not a hidden check, which a new helper
+            # imports from disk: that worker grades with the run's code).
+            checks = code / "lstm_grading" / "checks.py"
+            checks.write_text(checks.read_text() + "\n# a newer version of the checks\n")
             now = course_prep.code_files(folders)
             assert now != started_with
             task = client.submit(
@@ -251,7 +253,7 @@ def test_a_worker_whose_files_changed_after_it_loaded_them_grades_nothing(tmp_pa
     assert result["code_loaded"] is True and result["code_files"] == started_with
     message = coordinator.other_code(result, now)
     assert (
-        "(lstm_grading/hidden/ps01.py differs), as it loaded them before its files changed: "
+        "(lstm_grading/checks.py differs), as it loaded them before its files changed: "
         "restart the workers"
     ) in message, message
 

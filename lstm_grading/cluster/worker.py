@@ -24,14 +24,37 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 from ..course_prep import code_files, files_hash, grading_code
 from .helper import JOB_PREFIX, read_message, write_message
 
-# The files of the lstm_core and lstm_grading this worker process imported, hashed as it
-# imports this module (with the package, at its first task): what it grades with. Files
-# changed on disk after that are not the code it runs; grade_task compares both with the run's.
+
+def imported_files(folders: tuple[Path, ...]) -> frozenset[str]:
+    """The :func:`~lstm_grading.course_prep.code_files` names of the modules of ``folders``
+    this process has imported (``sys.modules``)."""
+    names = set()
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        for top in folders if path else ():
+            if (file := Path(path).resolve()).is_relative_to(top):
+                names.add(f"{top.name}/{file.relative_to(top).as_posix()}")
+    return frozenset(names)
+
+
+# The files of lstm_core and lstm_grading as this worker process imported this module (with
+# the package, at its first task), and which of them it had imported: the code it runs. A file
+# it never imported (a hidden check, a template) is read, or imported by a new helper, from
+# disk: grade_task takes those from disk, or it refused a worker that grades with the run's code.
 LOADED_CODE = code_files(grading_code())
+LOADED = imported_files(grading_code())
+
+
+def running_code(disk: dict[str, str]) -> dict[str, str]:
+    """The code this process grades with: ``disk`` (:func:`code_files` now), with the files it
+    imported as they were when it did (:data:`LOADED_CODE`)."""
+    return {**disk, **{name: LOADED_CODE[name] for name in sorted(LOADED) if name in LOADED_CODE}}
+
 
 ATTEMPTS = 2  # a helper killed during a job: the job is tried this many times in all
 # Seconds a task waits, at most, for the jobs of a helper that was killed to leave their memory
@@ -201,7 +224,8 @@ def grade_task(
         # The code on disk, which a new helper imports, then the code this process loaded:
         # the disk alone passed a worker whose files were changed after it loaded them. In this
         # order, "loaded" (restart the workers) is said only when the disk is the run's.
-        for loaded, files in ((False, code_files(grading_code())), (True, LOADED_CODE)):
+        disk = code_files(grading_code())
+        for loaded, files in ((False, disk), (True, running_code(disk))):
             if files_hash(files) != code:
                 return {
                     "exit_code": None,
