@@ -311,14 +311,20 @@ def notebook_names(course: Path, assignment: str) -> tuple[str, ...]:
     return tuple(sorted(f"{name}.ipynb" for (name,) in rows))
 
 
-def run_key(course: Path, assignment: str, limits, code: tuple[Path, ...] | None = None) -> str:
+def run_key(
+    course: Path, assignment: str, limits, code: tuple[Path, ...] | dict[str, str] | None = None
+) -> str:
     """What makes earlier results reusable: the source, the config, the limits and the grading
-    code (``code``: the folders of the run's ``lstm_core`` and ``lstm_grading``)."""
+    code (``code``: the folders of the run's ``lstm_core`` and ``lstm_grading``, or their
+    :func:`code_files` as the run read them once)."""
     h = hashlib.sha256()
     h.update(tree_hash(course / "solutions" / assignment).encode())
     h.update((course / "nbgrader_config.py").read_bytes())
     h.update(json.dumps(asdict(limits), sort_keys=True).encode())
-    h.update(code_hash(grading_code() if code is None else code).encode())
+    if isinstance(code, dict):
+        h.update(files_hash(code).encode())
+    else:
+        h.update(code_hash(grading_code() if code is None else code).encode())
     return h.hexdigest()
 
 

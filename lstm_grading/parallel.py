@@ -579,6 +579,7 @@ def _fill_plan(
     submissions: dict[str, Path],
     outcomes: dict[str, Outcome],
     todo: dict[str, str],
+    code: dict[str, str] | None = None,
 ) -> dict:
     """Fill, in place, ``submissions`` (every submitted folder found), ``outcomes`` (the
     refused and the unchanged submissions) and ``todo`` (each student to grade: the hash of
@@ -595,7 +596,7 @@ def _fill_plan(
     course, assignment, limits, max_score = run.course, run.assignment, run.limits, run.max_score
     gaps = run.gaps
     reports = course / "reports" / assignment
-    key = course_prep.run_key(course, assignment, limits)
+    key = course_prep.run_key(course, assignment, limits, code)  # code: as the caller read it
     manifest = {"key": key, "students": {}}
     if force:
         # Every entry describes a grading this run replaces: forgotten now, not as each

@@ -1123,6 +1123,62 @@ def test_no_worker_advice_fits_the_kind_of_cluster(course, tmp_path, monkeypatch
 
 
 @pytest.mark.processes
+def test_a_runs_workers_are_held_to_the_code_its_key_names(course, tmp_path, monkeypatch):
+    """The grading code changes (a git pull) while the run waits for a first worker. The run
+    read it twice: its key (the manifest's, by which the next run reuses results) at planning,
+    the hash its workers are held to after the wait; the results of one version were recorded
+    under the other's key (a review). It now reads it once, for both."""
+    from contextlib import contextmanager
+    from types import SimpleNamespace
+
+    import distributed
+
+    from lstm_grading.cluster.worker import grade_task
+
+    copy = Course.copy_of(course.root, tmp_path / "course")
+    shutil.rmtree(copy.root / "submitted", ignore_errors=True)  # other tests' submissions
+    copy.submit("ann", A, corpus.ordinary(copy.root, "correct"))
+    read_files, pulled, plans, asked = course_prep.code_files, [], [], []
+
+    def code_files(folders):  # after the pull, a new file
+        files = read_files(folders)
+        return {**files, "lstm_grading/pulled.py": "0" * 64} if pulled else files
+
+    class Submitted(Exception):
+        pass
+
+    def submit(function, *args, **kwargs):
+        if function is grade_task:
+            asked.append(args[-1])  # the code hash the worker is held to
+            raise Submitted
+        return None
+
+    @contextmanager
+    def fake_connect(target, timeout, scratch):
+        yield SimpleNamespace(
+            scheduler=SimpleNamespace(address="tcp://127.0.0.1:1"),
+            nthreads=dict,
+            wait_for_workers=lambda n, timeout: pulled.append(True),
+            submit=submit,
+        )
+
+    fill_plan = parallel._fill_plan
+    monkeypatch.setattr(parallel, "_fill_plan", lambda *a: plans.append(fill_plan(*a)) or plans[0])
+    monkeypatch.setattr(course_prep, "code_files", code_files)
+    monkeypatch.setattr(connect, "connect", fake_connect)
+    monkeypatch.setattr(distributed, "as_completed", lambda: SimpleNamespace(count=lambda: 0))
+    target = connect.target(scheduler="tcp://127.0.0.1:1")
+    limits = Limits()
+    with pytest.raises(Submitted):
+        coordinator.grade_assignment(
+            copy.root, A, target, limits=limits, sandbox_mode="reduced", progress=False
+        )
+    before = read_files(course_prep.grading_code())
+    assert pulled and asked == [course_prep.files_hash(before)]
+    assert plans[0]["key"] == course_prep.run_key(copy.root, A, limits, before)
+
+
+@pytest.mark.processes
 def test_a_run_stopped_while_waiting_for_a_worker_says_so_and_that_nothing_was_merged(
     course, tmp_path, monkeypatch
 ):

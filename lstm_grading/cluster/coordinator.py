@@ -285,7 +285,12 @@ def grade_assignment(
         # Planning too: a run stopped while it hashed a large class wrote no summary at all.
         with parallel.summary_when_stopped(run, outcomes, submissions, details, start) as stage:
             stage.feedback, stage.export, stage.force = feedback, export, force
-            manifest = parallel._fill_plan(run, force, submissions, outcomes, todo)
+            # The grading code, read once: the run's key names the code its workers are held
+            # to (read again after the wait for a worker, a git pull in between graded with one
+            # version and recorded the results under the other's key).
+            ours = course_prep.code_files(course_prep.grading_code())
+            code = course_prep.files_hash(ours)
+            manifest = parallel._fill_plan(run, force, submissions, outcomes, todo, ours)
             stage.manifest, stage.phase = manifest, "grading"
             run_key = manifest["key"]
             stale = course_lock.remove_stale_run_folders()
@@ -315,8 +320,6 @@ def grade_assignment(
                         template = client.submit(
                             _identity, read_files(base / "template", 1 << 40)[0], pure=True
                         )
-                        ours = course_prep.code_files(course_prep.grading_code())
-                        code = course_prep.files_hash(ours)
                         queue = sorted(todo)
                         queue.reverse()  # pop() takes them in order
                         disk_bytes = limits.disk_mb << 20
