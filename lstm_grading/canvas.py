@@ -36,6 +36,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import sqlite3
 import stat
 import sys
@@ -341,6 +342,13 @@ def read_mapping(path: Path) -> MapRows:
                 + ("; a map file has no comment lines: remove it" if comment else "")
             )
         sid, value = row[sid_at].strip(), row[canvas_at].strip()
+        # A note after a value ("a.lee@uni.edu  # moved section") was read as part of it, and
+        # the row then matched no one (listed, far from its cause). Refused, as comment lines.
+        if note := next((cell for cell in (sid, value) if re.search(r"(?:^|\s)#", cell)), ""):
+            raise ValueError(
+                f"map: row {number} of {shown(path)} has {note!r}; expected a student_id and "
+                "its canvas value alone: a map file has no comments (remove the '#' note)"
+            )
         if sid in mapping:
             raise ValueError(
                 f"map: student_id {sid!r} appears twice in {shown(path)} (lines "

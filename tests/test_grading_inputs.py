@@ -1374,6 +1374,11 @@ def map_comment_with_a_comma(c: Path):
     (c / "map.csv").write_text("student_id,canvas\nalice,alice\n# from the registrar, 2026\n")
 
 
+def map_trailing_note(c: Path):
+    """A note after a row's value was read as part of the value (a review)."""
+    (c / "map.csv").write_text("student_id,canvas\nalice,alice  # moved section\nbob,bob\n")
+
+
 def latin1_map(c: Path):
     (c / "map.csv").write_bytes(b"student_id,canvas\n\xe9,alice\n")
 
@@ -1545,6 +1550,12 @@ EXPORT_CASES = {
         r"map: row 3 of .*/map.csv is \['# from the registrar', ' 2026'\]; expected 2 fields, a "
         r"student_id and its canvas value \(empty: no Canvas row\); a map file has no comment "
         r"lines: remove it$",
+    ),
+    "map note after a value": (
+        ["--map", "{c}/map.csv"],
+        map_trailing_note,
+        r"map: row 2 of .*/map.csv has 'alice  # moved section'; expected a student_id and its "
+        r"canvas value alone: a map file has no comments \(remove the '#' note\)$",
     ),
     "key": (["--key", "Email"], None, "key: 'Email' is not an identification column here"),
     "canvas row too long": (
