@@ -995,11 +995,16 @@ FEEDBACK_NOT_WRITTEN = (
 )
 
 
-def next_run(not_graded: int, pages: int, export: bool, force: bool = False) -> str:
+def next_run(
+    not_graded: int, pages: int, export: bool, force: bool = False, planned: bool = True
+) -> str:
     """What the same command does when run again after a stop: grade the ``not_graded``
     submissions, write the ``pages`` feedback pages the stopped run had not written, export
     grades.csv (``export``: the run exports). Before, the command line said "grade the rest"
-    after every stop, also one during the feedback or the export, everyone graded."""
+    after every stop, also one during the feedback or the export, everyone graded.
+    ``planned``: False for a run stopped while it planned, which merged nothing and may not
+    have found the submissions yet: "nothing was left to do" is not known, and a forced run's
+    manifest may not be cleared yet (run again without --force, it kept every earlier grade)."""
     plural = lambda n, word: f"{n} {word}{'s' if n != 1 else ''}"  # noqa: E731
     work = []
     if not_graded:
@@ -1009,10 +1014,15 @@ def next_run(not_graded: int, pages: int, export: bool, force: bool = False) -> 
     if export:
         work.append("export grades.csv")
     if not work:
+        if not planned:
+            return "run the same command again to grade the assignment"
         return "nothing was left to do"
     last = work.pop()
-    # A forced run's same command would grade everyone again, what it merged too.
-    again = "run the same command again without --force" if force else "run the same command again"
+    # A forced run's same command would grade everyone again, what it merged too; stopped while
+    # it planned, it merged nothing, and --force again loses nothing.
+    again = "run the same command again"
+    if force and planned:
+        again += " without --force"
     return f"{again} to " + (f"{', '.join(work)} and {last}" if work else last)
 
 
@@ -1090,7 +1100,10 @@ def summary_when_stopped(
         summary = _summary(run, rows, time.monotonic() - start, details(), "")
         pages = sum(rows[s] is not outcomes[s] for s in outcomes)  # the rows noted just above
         # What the command line says of the next run (cli.main), on the stop it goes on as.
-        stop.next_run = next_run(len(rows) - len(outcomes), pages, stage.export, stage.force)
+        planned = stage.phase != "planning"
+        stop.next_run = next_run(
+            len(rows) - len(outcomes), pages, stage.export, stage.force, planned
+        )
         summary = {
             "stopped": name,
             "stopped_in": stage.phase,

@@ -963,6 +963,16 @@ def test_a_forced_run_stopped_says_to_run_again_without_force(tmp_path):
     assert info.value.next_run == (
         "run the same command again without --force to grade the 1 submission not graded"
     )
+    # Stopped while it plans: its manifest may not be cleared yet, and without --force the next
+    # run kept every earlier grade; it merged nothing, so --force again loses nothing. Stopped
+    # before it found the submissions, "nothing was left to do" was said (a review).
+    cases = (({"bob": 2}, "grade the 1 submission not graded"), ({}, "grade the assignment"))
+    for found, then in cases:
+        with pytest.raises(KeyboardInterrupt) as info:
+            with parallel.summary_when_stopped(stopped, {}, found, dict, 0.0) as s:
+                s.export, s.force = False, True  # phase: still "planning"
+                raise KeyboardInterrupt
+        assert info.value.next_run == f"run the same command again to {then}"
 
 
 @pytest.mark.usefixtures("stop_signals_handled")
