@@ -50,10 +50,13 @@ def stop_when_full():
         # the feedback or the export).
         did, then = getattr(exc, "stop_report", None), getattr(exc, "next_run", None)
         if did and then:
-            todo = then if then.startswith("run ") else f"run again: {then}"
-            raise DiskFull(
-                f"the disk is full ({why}); the run stopped {did}: free some space and {todo}"
-            ) from exc
+            # Nothing left: not "run again: nothing was left to do" (a review).
+            todo = (
+                f"free some space and {then}"
+                if then.startswith("run ")
+                else f"free some space ({then})"
+            )
+            raise DiskFull(f"the disk is full ({why}); the run stopped {did}: {todo}") from exc
         raise DiskFull(
             f"the disk is full ({why}); the run stopped, and every submission merged before "
             "is kept (gradebook.db, autograded/, reports/): free some space and run the same "

@@ -2642,6 +2642,14 @@ def test_a_full_disk_says_what_the_stopped_run_did_not_what_it_may_have(tmp_path
         "same command again to export grades.csv"
     )
     assert "grade the rest" not in str(info.value)
+    # Nothing left to do (the run exported nothing, everyone graded): the line said "free some
+    # space and run again: nothing was left to do" (a review).
+    with pytest.raises(disk.DiskFull) as info:
+        with disk.stop_when_full():
+            with parallel.summary_when_stopped(run, outcomes, {"ann": "a"}, dict, 0.0) as stage:
+                stage.phase = "feedback"
+                raise OSError(errno.ENOSPC, "No space left on device", "x.html")
+    assert str(info.value).endswith(f"summary: {summary}: free some space (nothing was left to do)")
 
 
 def test_quiet_gradebook_silences_tornado_only_inside_and_restores_it(monkeypatch):
