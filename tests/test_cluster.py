@@ -674,7 +674,7 @@ def test_a_helper_that_died_is_tried_once_more_and_the_row_says_so(
     answer = fake_result(course, tmp_path / "result", student, scores)
     taken = [FakeHelper(None) for _ in range(dies)] + [FakeHelper(answer)]
     helpers = iter(taken)
-    monkeypatch.setattr(worker, "_take", lambda: next(helpers))
+    monkeypatch.setattr(worker, "_take", lambda code=None: next(helpers))
     monkeypatch.setattr(worker, "_idle", [])
     result = worker.grade_task(None, {}, student, A, Limits(), None, (A,))
     run, manifest, submissions, _, todo = parallel._plan(course.root, A, Limits(), False, "")
@@ -691,6 +691,29 @@ def test_a_helper_that_died_is_tried_once_more_and_the_row_says_so(
             "the process grading it was killed (SIGKILL) twice",
         )
         assert not any("graded again" in note for note in out.notes), out.notes
+
+
+def test_an_idle_helper_started_with_other_code_is_not_reused(monkeypatch):
+    """A helper imports the grading code once, as it starts, and idles between tasks; one a
+    run's end did not stop (its coordinator killed) was reused by the next run, whose code may
+    have changed since on disk and in the worker's imports alike: both checks passed, and the
+    helper graded with the modules it imported then (a review). It is now ended, not reused."""
+    from lstm_grading.cluster import worker
+
+    class Idle:
+        def __init__(self, code):
+            self.code, self.closed = code, False
+
+        def close(self):
+            self.closed = True
+
+    run = course_prep.code_hash(course_prep.grading_code())
+    old, current = Idle("0" * 64), Idle(run)
+    monkeypatch.setattr(worker, "_idle", [current, old])  # pop() takes the old one first
+    assert worker._take(run) is current and old.closed and not current.closed
+    monkeypatch.setattr(worker, "Helper", lambda: "a new helper")
+    monkeypatch.setattr(worker, "_idle", [Idle("0" * 64)])
+    assert worker._take(run) == "a new helper"
 
 
 def test_retry_notes_number_the_tries():
@@ -741,7 +764,7 @@ def test_code_differences_name_the_files():
 def test_a_worker_with_other_code_grades_nothing_and_says_what_it_has(monkeypatch):
     from lstm_grading.cluster import worker
 
-    def no_helper():
+    def no_helper(code=None):
         raise AssertionError("a helper was taken: the job would have been graded")
 
     monkeypatch.setattr(worker, "_take", no_helper)

@@ -78,6 +78,9 @@ class Helper:
         # worker happens to be in (-P), whatever it is now.
         from ..private_course import package_path
 
+        # The code it imports, as on disk as it starts (an idle helper kept from a run whose
+        # end did not stop it, a killed coordinator's, is not reused for a run of other code).
+        self.code = files_hash(code_files(grading_code()))
         env = dict(os.environ)
         if path := package_path():
             env["PYTHONPATH"] = os.pathsep.join(p for p in (path, env.get("PYTHONPATH")) if p)
@@ -167,10 +170,18 @@ def quiet_cancelled_tasks() -> None:
     logging.getLogger("distributed.worker.state_machine").addFilter(_QUIET)
 
 
-def _take() -> Helper:
-    with _lock:
-        if _idle:
-            return _idle.pop()
+def _take(code: str | None = None) -> Helper:
+    """An idle helper of this worker, or a new one. ``code``: the run's code hash; an idle
+    helper started with other code (files changed since, on disk and in the worker's imports
+    alike) is ended, not reused: it grades with the modules it imported then."""
+    while True:
+        with _lock:
+            if not _idle:
+                break
+            helper = _idle.pop()
+        if code is None or helper.code == code:
+            return helper
+        helper.close()
     return Helper()
 
 
@@ -242,7 +253,7 @@ def grade_task(
     deaths = []
     wanted = _wanted()
     for _ in range(ATTEMPTS):
-        helper = _take()
+        helper = _take(code)
         done = threading.Event()
         if wanted is not None:
             threading.Thread(target=_abandon, args=(helper, wanted, done), daemon=True).start()
