@@ -780,6 +780,9 @@ def test_a_worker_with_other_code_grades_nothing_and_says_what_it_has(monkeypatc
     loaded = coordinator.other_code(loaded_then, {**result["code_files"], "lstm_core/x.py": "1"})
     assert loaded.startswith(f"the worker at {result['worker']} runs other lstm_core and ")
     assert "as it loaded them before its files changed: restart the workers" in loaded
+    # Its files on disk are the run's (compared first): no "install it on every worker first"
+    # (the advice said so, for a case the check rules out; a review).
+    assert "install" not in loaded, loaded
     # --cluster local:N: the run started the workers itself; nothing to restart or install on
     # (the advice named both; found in a review of the same kind as no_worker's).
     local = coordinator.other_code(loaded_then, {**result["code_files"], "lstm_core/x.py": "1"}, 2)

@@ -469,8 +469,7 @@ def other_code(result: dict, ours: dict[str, str], local_workers: int = 0) -> st
         return (
             f"the worker at {worker} runs other lstm_core and lstm_grading than this run's "
             f"({differences}), as it loaded them before its files changed: restart the "
-            "workers (and, if their files are not this run's version, install it on every "
-            "worker first)"
+            "workers (their files are this run's: the worker compares them first)"
         )
     return (
         f"the worker at {worker} would grade with other lstm_core and lstm_grading than this "
