@@ -200,11 +200,13 @@ def main(argv: list[str] | None = None) -> int:
         # or starting), it graded, merged and wrote nothing, and has everything still to do.
         what = getattr(exc, "stop_report", None)
         if what is None:
+            # Not "the summary files are the running one's": a run writes them as it ends, and
+            # the lock is the course's, held also by a run of another assignment.
             waiting = getattr(exc, "stopped_while", "")
-            files = "the running one's" if waiting else "an earlier run's, if any"
             what = (
                 f"{f'while {waiting}' if waiting else 'before it had its plan'}: nothing was "
-                f"graded or merged and no summary written (the summary files are {files})"
+                "graded or merged and no summary written (the summary files, if any, are "
+                "another run's)"
             )
         then = getattr(exc, "next_run", "run the same command again to grade the assignment")
         print(f"lstm-autograde: stopped by {name} {what} ({then})", file=sys.stderr)

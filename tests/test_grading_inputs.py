@@ -893,7 +893,9 @@ def test_a_run_stopped_waiting_for_the_course_lock_says_it_did_nothing(
     tmp_path, monkeypatch, capsys
 ):
     """A run waiting (--wait) for another run's course lock, stopped: it graded, merged and wrote
-    nothing, and the summary files are the running one's. Its line said "results merged so far
+    nothing, and the summary files are not its own: not the running one's either, which writes
+    them as it ends and may grade another assignment (the line said so; a review). Its line
+    said "results merged so far
     are kept (run the same command again to grade the rest)" (found in a review)."""
     import threading
 
@@ -918,7 +920,7 @@ def test_a_run_stopped_waiting_for_the_course_lock_says_it_did_nothing(
         f"finish (pid {os.getpid()}, started "
         + err.split(", started ", 1)[1].split(", assignment", 1)[0]
         + f", assignment {A}): nothing was graded or merged and no summary written (the "
-        "summary files are the running one's) (run the same command again to grade the "
+        "summary files, if any, are another run's) (run the same command again to grade the "
         "assignment)\n"
     )
     assert not (tmp_path / "reports" / A / "summary.json").exists()
