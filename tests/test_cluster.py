@@ -1105,12 +1105,9 @@ def test_a_stopped_runs_summary_has_the_finished_ones_details_and_the_runs_wall_
         assert summary["sandbox"] == "reduced (requested)"
 
 
-@pytest.mark.parametrize("kind", ["local", "scheduler"])
-@pytest.mark.processes
-def test_no_worker_advice_fits_the_kind_of_cluster(course, tmp_path, monkeypatch, kind):
-    """No worker joined within --worker-timeout: the advice said to start workers with
-    ``dask worker ADDRESS`` also for ``--cluster local:N``, whose workers the run starts itself
-    and whose scheduler's address is its own (found in a review). A scheduler's run keeps it."""
+def course_on_a_cluster_without_workers(course, tmp_path, monkeypatch, error):
+    """A copy of ``course`` with one submission, and the address of a scheduler that
+    ``connect.connect`` pretends to reach: waiting for its workers raises ``error``."""
     from contextlib import contextmanager
     from types import SimpleNamespace
 
@@ -1119,18 +1116,27 @@ def test_no_worker_advice_fits_the_kind_of_cluster(course, tmp_path, monkeypatch
     copy.submit("ann", A, corpus.ordinary(copy.root, "correct"))
     address = "tcp://127.0.0.1:1"
 
-    def no_worker_joins(n, timeout):
-        raise TimeoutError
+    def no_worker(n, timeout):
+        raise error
 
     @contextmanager
     def fake_connect(target, timeout, scratch):
         yield SimpleNamespace(
-            scheduler=SimpleNamespace(address=address),
-            nthreads=dict,
-            wait_for_workers=no_worker_joins,
+            scheduler=SimpleNamespace(address=address), nthreads=dict, wait_for_workers=no_worker
         )
 
     monkeypatch.setattr(connect, "connect", fake_connect)
+    return copy, address
+
+
+@pytest.mark.parametrize("kind", ["local", "scheduler"])
+@pytest.mark.processes
+def test_no_worker_advice_fits_the_kind_of_cluster(course, tmp_path, monkeypatch, kind):
+    """No worker joined within --worker-timeout: the advice said to start workers with
+    ``dask worker ADDRESS`` also for ``--cluster local:N``, whose workers the run starts itself
+    and whose scheduler's address is its own (found in a review). A scheduler's run keeps it."""
+
+    copy, address = course_on_a_cluster_without_workers(course, tmp_path, monkeypatch, TimeoutError)
     target = connect.target(
         cluster="local:2" if kind == "local" else None,
         scheduler=address if kind == "scheduler" else None,
@@ -1211,26 +1217,10 @@ def test_a_run_stopped_while_waiting_for_a_worker_says_so_and_that_nothing_was_m
     """Stopped (SIGTERM) while it waits for a first worker to join: the run's line said
     "results merged so far are kept" (a review); it now says what it waited for, that nothing
     was merged, and where its summary is (parallel.summary_when_stopped's stop_report)."""
-    from contextlib import contextmanager
-    from types import SimpleNamespace
 
-    copy = Course.copy_of(course.root, tmp_path / "course")
-    shutil.rmtree(copy.root / "submitted", ignore_errors=True)  # other tests' submissions
-    copy.submit("ann", A, corpus.ordinary(copy.root, "correct"))
-    address = "tcp://127.0.0.1:1"
-
-    def stopped_while_waiting(n, timeout):
-        raise cli.Stopped(signal.SIGTERM)
-
-    @contextmanager
-    def fake_connect(target, timeout, scratch):
-        yield SimpleNamespace(
-            scheduler=SimpleNamespace(address=address),
-            nthreads=dict,
-            wait_for_workers=stopped_while_waiting,
-        )
-
-    monkeypatch.setattr(connect, "connect", fake_connect)
+    copy, address = course_on_a_cluster_without_workers(
+        course, tmp_path, monkeypatch, cli.Stopped(signal.SIGTERM)
+    )
     target = connect.target(scheduler=address)
     kwargs = {"limits": Limits(), "sandbox_mode": "reduced", "progress": False}
     with pytest.raises(cli.Stopped) as info:
