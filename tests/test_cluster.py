@@ -1291,3 +1291,42 @@ def test_a_local_clusters_workers_log_nothing_below_critical_into_the_runs_termi
         (worker_levels,) = client.run(levels).values()
     assert worker_levels == dict.fromkeys(worker_levels, logging.CRITICAL), worker_levels
     assert "DASK_LOGGING__DISTRIBUTED" not in os.environ  # the run's own environment as it was
+
+
+# A stand-in for a helper (lstm_grading.cluster.helper): it dies with the thread that started
+# it, holding a run folder of its own, whose path it prints.
+HOLDER = """
+import sys, time
+from lstm_grading import course_lock, linux
+linux.die_with_parent(int(sys.argv[1]))
+base, owner = course_lock.make_run_folder()
+print(base, flush=True)
+time.sleep(3600)
+"""
+
+
+@pytest.mark.processes
+def test_a_local_cluster_closed_under_a_running_helper_removes_the_run_folder_it_left(tmp_path):
+    """Found by a busy fresh clone's run of
+    test_a_local_cluster_run_stopped_by_sigterm_says_one_line_and_leaves_nothing: closing
+    ``--cluster local:N`` with a task running kills its worker, the worker's helper dies with
+    it and leaves its run folder (the hidden tests), which the task, killed too, no longer
+    removes. The closed cluster's processes are waited for and the folder removed before
+    ``connect`` returns; another run's live folder stays."""
+    import subprocess
+    import sys
+
+    def start_holder(code: str) -> str:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(os.getpid())], stdout=subprocess.PIPE, text=True
+        )
+        return proc.stdout.readline().strip()
+
+    live, live_fd = course_lock.make_run_folder()  # another run's, still going
+    try:
+        with connect.connect(Target(workers=1, source="local:1"), scratch=tmp_path) as client:
+            folder = Path(client.submit(start_holder, HOLDER, pure=False).result())
+            assert folder.is_dir() and folder.name.startswith(course_lock.RUN_PREFIX), folder
+        assert (folder.exists(), live.exists()) == (False, True)
+    finally:
+        course_lock.remove_run_folder(live, live_fd)

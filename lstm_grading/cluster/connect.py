@@ -33,6 +33,10 @@ PROTOCOLS = ("tcp", "tls")
 ALLOWED_FAILURES = 1  # a task whose worker died is run once more elsewhere, then reported
 NEEDS_DASK = 'the cluster mode needs Dask; in the course\'s checkout: pip install -e ".[cluster]"'
 LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)", re.ASCII)  # one label of a host name
+# Seconds a closed local cluster's processes are waited for, at most, before what they left
+# is removed (a job dies a moment after its helper; what is still held then, the next run on
+# this machine removes).
+LEFTOVERS_WAIT = 30.0
 SCHEDULER_FILE_MAX = 16 << 20  # bytes; Dask's is a few KiB: more is not one
 
 
@@ -306,6 +310,33 @@ def _environment(**values: str):
                 os.environ[name] = value
 
 
+class _LocalWorkers:
+    """A local cluster's worker processes and what they started (helpers, their jobs), noted
+    just before the cluster closes; once it has, waited for and what they left removed."""
+
+    def __init__(self) -> None:
+        self.processes: list = []
+
+    def note(self, cluster) -> None:
+        import psutil
+
+        for nanny in list(cluster.workers.values()):
+            pid = getattr(nanny, "pid", None)  # None: not (or no longer) started
+            if not isinstance(pid, int) or pid == os.getpid():  # psutil.Process(None): this one
+                continue
+            with contextlib.suppress(psutil.Error):
+                worker = psutil.Process(pid)
+                self.processes += [worker, *worker.children(recursive=True)]
+
+    def remove_leftovers(self, wait: float = LEFTOVERS_WAIT) -> None:
+        import psutil
+
+        from .helper import remove_dead_helpers_leftovers
+
+        psutil.wait_procs(self.processes, timeout=wait)
+        remove_dead_helpers_leftovers()
+
+
 @contextlib.contextmanager
 def connect(t: Target, timeout: float = CONNECT_TIMEOUT, scratch: Path | None = None):
     """A ``distributed.Client`` for the target; a local cluster is stopped on the way out.
@@ -336,6 +367,12 @@ def connect(t: Target, timeout: float = CONNECT_TIMEOUT, scratch: Path | None = 
             # sets up its logging from the environment as it imports distributed, before any
             # setting passed to it applies.
             stack.enter_context(_environment(DASK_LOGGING__DISTRIBUTED="critical"))
+            # Closing the cluster kills a worker whose task is still running (a run stopped
+            # by a signal): its helper dies with it and leaves its run folder and its jobs'
+            # cgroups, which the task, killed too, no longer removes (a busy machine's stopped
+            # run left one). Once the workers' processes have ended, this run removes them.
+            ended = _LocalWorkers()
+            stack.callback(ended.remove_leftovers)  # after the cluster is closed
             cluster = stack.enter_context(
                 LocalCluster(
                     n_workers=t.workers,
@@ -347,6 +384,7 @@ def connect(t: Target, timeout: float = CONNECT_TIMEOUT, scratch: Path | None = 
                     local_directory=None if scratch is None else str(scratch),
                 )
             )
+            stack.callback(ended.note, cluster)  # before the cluster is closed
             client = stack.enter_context(Client(cluster, timeout=timeout))
         else:
             try:

@@ -11,8 +11,9 @@ The helper dies with the worker (``PR_SET_PDEATHSIG``), and its jobs with it. It
 run folder of its own (``/tmp/lstm-autograde-*`` with an owner lock, as the local coordinator
 does), removed when it exits normally. A helper that was killed leaves its folder and its
 jobs' memory cgroups: the task that used it removes them once the jobs are gone (a run stopped
-with Ctrl-C kills them), the run's end those of helpers killed with their worker, and the next
-helper (or local run) on that machine whatever is left.
+with Ctrl-C kills them), the run's end those of helpers killed with their worker (a local
+cluster's, once its closed workers' helpers and jobs have ended), and the next helper (or local
+run) on that machine whatever is left.
 
 Protocol on two pipes: the worker writes a pickled request (template, submission, student,
 assignment, limits, requested mode, notebooks) prefixed by its length; the helper answers
@@ -62,6 +63,18 @@ def _read_exactly(fd: int, n: int) -> bytes | None:
         parts.append(chunk)
         left -= len(chunk)
     return b"".join(parts)
+
+
+def remove_dead_helpers_leftovers() -> None:
+    """Remove what the helpers on this machine that were killed left: their run folders (the
+    lock free: no process of theirs is left) and then their jobs' memory cgroups (the job
+    folder gone). A live helper's, another run's included, are left alone."""
+    from .. import cgroup as cgroups
+    from ..course_lock import remove_stale_run_folders
+
+    remove_stale_run_folders()
+    if parent := cgroups.memory_cgroup_parent():
+        cgroups.remove_unused(parent, JOB_PREFIX, only=job_cgroup_gone)
 
 
 def job_cgroup_gone(name: str) -> bool:

@@ -283,16 +283,12 @@ def stop_idle_helpers() -> int:
     """End the idle helpers of this worker process, and remove what the helpers on this
     machine that were killed with their worker process left: their run folders and their
     jobs' memory cgroups. Return how many helpers were ended (``client.run``)."""
-    from .. import cgroup as cgroups
-    from ..course_lock import remove_stale_run_folders
-    from .helper import job_cgroup_gone
+    from .helper import remove_dead_helpers_leftovers
 
     with _lock:
         helpers = list(_idle)
         _idle.clear()
     for helper in helpers:
         helper.close()
-    remove_stale_run_folders()  # those of helpers that were killed
-    if parent := cgroups.memory_cgroup_parent():  # their jobs' (their folders now gone)
-        cgroups.remove_unused(parent, JOB_PREFIX, only=job_cgroup_gone)
+    remove_dead_helpers_leftovers()
     return len(helpers)
