@@ -995,8 +995,16 @@ FEEDBACK_NOT_WRITTEN = (
 )
 
 
+AGAIN = "run the same command again"
+
+
 def next_run(
-    not_graded: int, pages: int, export: bool, force: bool = False, planned: bool = True
+    not_graded: int,
+    pages: int,
+    export: bool,
+    force: bool = False,
+    planned: bool = True,
+    again: str = AGAIN,
 ) -> str:
     """What the same command does when run again after a stop: grade the ``not_graded``
     submissions, write the ``pages`` feedback pages the stopped run had not written, export
@@ -1004,7 +1012,8 @@ def next_run(
     after every stop, also one during the feedback or the export, everyone graded.
     ``planned``: False for a run stopped while it planned, which merged nothing and may not
     have found the submissions yet: "nothing was left to do" is not known, and a forced run's
-    manifest may not be cleared yet (run again without --force, it kept every earlier grade)."""
+    manifest may not be cleared yet (run again without --force, it kept every earlier grade).
+    ``again``: the next run, where an error asked for another command (``ClusterError.again``)."""
     plural = lambda n, word: f"{n} {word}{'s' if n != 1 else ''}"  # noqa: E731
     work = []
     if not_graded:
@@ -1015,12 +1024,11 @@ def next_run(
         work.append("export grades.csv")
     if not work:
         if not planned:
-            return "run the same command again to grade the assignment"
+            return f"{again} to grade the assignment"
         return "nothing was left to do"
     last = work.pop()
     # A forced run's same command would grade everyone again, what it merged too; stopped while
     # it planned, it merged nothing, and --force again loses nothing.
-    again = "run the same command again"
     if force and planned:
         again += " without --force"
     return f"{again} to " + (f"{', '.join(work)} and {last}" if work else last)
@@ -1072,6 +1080,8 @@ def summary_when_stopped(
         else:
             name, by = "error", f"an error ({type(stop).__name__})"
             error = {"error": _error(stop, 2000)}
+        # What the next run is: the same command, unless the error asks for another.
+        again = getattr(stop, "again", None) or AGAIN
         rows = dict(outcomes)
         # Stopped while it plans, the run has not read its manifest yet: the one on disk has
         # the marks of pages an earlier run left pending, which the next run writes.
@@ -1094,7 +1104,7 @@ def summary_when_stopped(
                     student,
                     "stopped",
                     reason=f"the run was stopped by {by} before this submission was graded "
-                    "(run the same command again to grade it)",
+                    f"({again} to grade it)",
                 ),
             )
         summary = _summary(run, rows, time.monotonic() - start, details(), "")
@@ -1102,7 +1112,7 @@ def summary_when_stopped(
         # What the command line says of the next run (cli.main), on the stop it goes on as.
         planned = stage.phase != "planning"
         stop.next_run = next_run(
-            len(rows) - len(outcomes), pages, stage.export, stage.force, planned
+            len(rows) - len(outcomes), pages, stage.export, stage.force, planned, again
         )
         summary = {
             "stopped": name,

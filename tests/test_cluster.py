@@ -788,7 +788,7 @@ def test_a_worker_with_other_code_grades_nothing_and_says_what_it_has(monkeypatc
     local = coordinator.other_code(loaded_then, {**result["code_files"], "lstm_core/x.py": "1"}, 2)
     assert "restart the workers" not in local and "install the version" not in local, local
     assert "one of the processes this run started (--cluster local:2)" in local
-    assert local.endswith("run the same command again once they are as you mean")
+    assert local.endswith("(an edit, a git pull, a pip install): let that change finish first")
     with pytest.raises(AssertionError, match="a helper was taken"):  # the run's own code: graded
         worker.grade_task(*args, course_prep.code_hash(course_prep.grading_code()))
     # Files changed on disk after the worker loaded them: the disk's hash is the run's, what the
@@ -1152,6 +1152,39 @@ def test_no_worker_advice_fits_the_kind_of_cluster(course, tmp_path, monkeypatch
     else:
         assert message == coordinator.no_worker(address, 5)
         assert f"(dask worker {address}, or the scheduler's --scheduler-file)" in message
+
+
+@pytest.mark.parametrize("kind", ["local", "scheduler", "other_code"])
+@pytest.mark.processes
+def test_a_cluster_errors_two_lines_say_what_to_run_next_once(
+    course, tmp_path, monkeypatch, capsys, kind
+):
+    """A cluster error's line gives its advice and the stop line after it what the next run
+    is: both said "run the same command again" (a review), and after "fewer workers
+    (local:1)" the next run is not the same command."""
+    error = TimeoutError
+    if kind == "other_code":  # the coordinator's own error for a local worker with other code
+        result = {"code_files": {}, "worker": "tcp://127.0.0.1:2"}
+        error = connect.ClusterError(coordinator.other_code(result, {"lstm_core/x.py": "1"}, 2))
+    copy, address = course_on_a_cluster_without_workers(course, tmp_path, monkeypatch, error)
+    where = ["--cluster", "local:2"] if kind != "scheduler" else ["--scheduler", address]
+    argv = [A, "--course", str(copy.root), "--no-sandbox", "--worker-timeout", "5", *where]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    lines = [x for x in err if x.startswith("lstm-autograde: ")]  # not the progress's
+    assert len(lines) == 2 and lines[1].startswith("lstm-autograde: the run stopped "), err
+    assert " ".join(lines).count(" again") == 1, lines
+    summary = copy.root / "reports" / A / "summary.json"
+    then = {
+        "local": "run the command again with one of those changes",
+        "scheduler": "run the same command again",
+        "other_code": "run the same command again",
+    }[kind]
+    assert lines[1].endswith(
+        f"summary: {summary} ({then} to grade the 1 submission not graded and export grades.csv)"
+    ), lines
+    (row,) = json.loads(summary.read_text())["students"]
+    assert row["reason"].endswith(f"({then} to grade it)"), row
 
 
 @pytest.mark.processes

@@ -41,7 +41,15 @@ SCHEDULER_FILE_MAX = 16 << 20  # bytes; Dask's is a few KiB: more is not one
 
 
 class ClusterError(Exception):
-    """The cluster could not be used (no worker joined, the scheduler went away)."""
+    """The cluster could not be used (no worker joined, the scheduler went away).
+
+    ``again``: what the next run is, where the message asks for another command (e.g. fewer
+    workers); by default the same command (what the stop line says next to the message).
+    """
+
+    def __init__(self, message: str, again: str | None = None):
+        super().__init__(message)
+        self.again = again
 
 
 def require_dask() -> None:

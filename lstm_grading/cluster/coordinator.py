@@ -313,7 +313,8 @@ def grade_assignment(
                                 client.wait_for_workers(1, timeout=worker_timeout)
                             except TimeoutError:
                                 raise ClusterError(
-                                    no_worker(address, worker_timeout, target.workers)
+                                    no_worker(address, worker_timeout, target.workers),
+                                    again=NO_WORKER_AGAIN if target.workers else None,
                                 ) from None
                             stage.doing = ""
                         course_prep.make_template(course, assignment, base / "template")
@@ -403,6 +404,11 @@ def grade_assignment(
             return parallel._finish(run, outcomes, export, time.monotonic() - start, details())
 
 
+# The next run after :func:`no_worker` of a local cluster: another command (its stop line
+# said "run the same command again" right after the advice to change it).
+NO_WORKER_AGAIN = "run the command again with one of those changes"
+
+
 def no_worker(address: str, waited: float, local_workers: int = 0) -> str:
     """What to say when no worker joined the scheduler at ``address`` in ``waited`` seconds:
     where to look. A worker given another address (a typo, a stale scheduler file) does not
@@ -414,14 +420,14 @@ def no_worker(address: str, waited: float, local_workers: int = 0) -> str:
             f"none of the {local_workers} worker processes this run started (--cluster "
             f"local:{local_workers}) joined its scheduler within {waited:g} s "
             "(--worker-timeout): the machine may be short of memory or too busy for them; "
-            "run the same command again with fewer workers (local:1), a longer "
-            "--worker-timeout, or without --cluster (this machine's pool)"
+            "fewer workers (local:1), a longer --worker-timeout, or no --cluster (this "
+            "machine's pool) may do"
         )
     return (
         f"no worker joined the scheduler at {address} within {waited:g} s (--worker-timeout); "
         f"expected workers started with this address (dask worker {address}, or the "
         "scheduler's --scheduler-file): a worker that cannot reach it logs 'Timed out trying "
-        "to connect' and stops; start the workers, then run the same command again"
+        "to connect' and stops; start the workers first"
     )
 
 
@@ -463,7 +469,7 @@ def other_code(result: dict, ours: dict[str, str], local_workers: int = 0) -> st
             f"the worker at {worker}, one of the processes this run started (--cluster "
             f"local:{local_workers}), would grade with other lstm_core and lstm_grading than "
             f"this run's ({differences}): their files changed as the run started (an edit, a "
-            "git pull, a pip install); run the same command again once they are as you mean"
+            "git pull, a pip install): let that change finish first"
         )
     if result.get("code_loaded") is True:  # what the worker imported, its files changed since
         return (
