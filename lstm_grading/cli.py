@@ -277,10 +277,19 @@ def _run(args) -> int:
         f"{summary['sandbox']}{where}; report: "
         f"{args.course / 'reports' / args.assignment / 'summary.csv'}"
     )
-    if summary.get("feedback_failed"):
+    if failed := summary.get("feedback_failed"):
+        # Not "failed for N" of students this run did not try: their feedback ran past its
+        # time on an earlier run (parallel.feedback_due), and the line said it failed now.
+        before = summary.get("feedback_failed_before", 0)
+        earlier = (
+            f" ({'all' if before == failed else before} on an earlier run, not tried again: "
+            "--force tries again)"
+            if before
+            else ""
+        )
         print(
-            f"lstm-autograde: feedback generation failed for {summary['feedback_failed']} "
-            "student(s): see their notes",
+            f"lstm-autograde: feedback generation failed for {failed} student(s){earlier}: "
+            "see their notes",
             file=sys.stderr,
         )
     if summary.get("export_error"):

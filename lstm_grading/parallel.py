@@ -205,6 +205,8 @@ def _feedback_task(args: tuple[str, str, str, float]) -> tuple[str, int, str]:
 
 TASKS = {"grade": _grade_task, "feedback": _feedback_task}
 FEEDBACK_FAILED = "feedback generation failed"
+# A feedback that ran past its time on an earlier run of the same submission, not tried again.
+FEEDBACK_NOT_TRIED = "on an earlier run of this submission; not tried again"
 CHECKS_FAILED = "the grader could not check this submission's files"
 MERGE_FAILED = "the grader could not merge this submission"
 
@@ -831,8 +833,7 @@ def feedback_due(
             if why == FEEDBACK_HAND_NOTE:
                 o.notes.append(FEEDBACK_HAND_STALE_NOTE)
             o.notes.append(
-                f"{FEEDBACK_FAILED} ({timed_out}, on an earlier run of this submission; "
-                "not tried again: --force tries again)"
+                f"{FEEDBACK_FAILED} ({timed_out}, {FEEDBACK_NOT_TRIED}: --force tries again)"
             )
         else:
             o.notes.append(why)
@@ -968,6 +969,11 @@ def _summary(
         "wall_seconds": round(wall, 2),
         "feedback_failed": sum(
             any(n.startswith(FEEDBACK_FAILED) for n in o.notes) for o in outcomes.values()
+        ),
+        # Of those, the ones whose failure was an earlier run's (this run did not try them).
+        "feedback_failed_before": sum(
+            any(n.startswith(FEEDBACK_FAILED) and FEEDBACK_NOT_TRIED in n for n in o.notes)
+            for o in outcomes.values()
         ),
         "export_error": export_error,
         "students": rows,

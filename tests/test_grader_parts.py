@@ -1989,6 +1989,8 @@ def test_feedback_that_timed_out_is_not_tried_again_for_the_same_submission(tmp_
     assert due == ["fine", "slow"]  # no page yet for either
     parallel._feedback(pool, run, due, outcomes, manifest, {})
     assert outcomes["slow"].notes == ["n", f"{parallel.FEEDBACK_FAILED} ({timeout})"]
+    now = parallel._finish(run, outcomes, False, 1.0, {})  # failed on this run
+    assert (now["feedback_failed"], now["feedback_failed_before"]) == (1, 0)
     saved = json.loads((course / "reports" / "ps" / "manifest.json").read_text())
     assert saved["students"]["slow"] == {
         **manifest["students"]["slow"],
@@ -2009,7 +2011,7 @@ def test_feedback_that_timed_out_is_not_tried_again_for_the_same_submission(tmp_
         "again: --force tries again)",
     ]
     summary = parallel._finish(run, outcomes, False, 1.0, {})
-    assert summary["feedback_failed"] == 1
+    assert (summary["feedback_failed"], summary["feedback_failed_before"]) == (1, 1)
     # A new submission of "slow" is graded again (a new entry, without the mark): tried again.
     manifest["students"]["slow"] = {"hash": "new", "status": "graded", "notes": []}
     outcomes = {**unchanged(), "slow": report.Outcome("slow", "graded", 10.0, 10.0)}

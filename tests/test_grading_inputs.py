@@ -736,6 +736,19 @@ def summary_of(**counts) -> dict:
         ({"graded": 2, "failed": 1}, 1, ""),
         ({"graded": 2, "refused": 1}, 1, ""),
         ({"feedback_failed": 2}, 1, "feedback generation failed for 2 student(s): see their"),
+        # Timed out on an earlier run, not tried by this one: not "failed" as if just now.
+        (
+            {"feedback_failed": 3, "feedback_failed_before": 1},
+            1,
+            "failed for 3 student(s) (1 on an earlier run, not tried again: --force tries "
+            "again): see their notes",
+        ),
+        (
+            {"feedback_failed": 2, "feedback_failed_before": 2},
+            1,
+            "failed for 2 student(s) (all on an earlier run, not tried again: --force tries "
+            "again): see their notes",
+        ),
         ({"export_error": "nbgrader export failed"}, 1, "lstm-autograde: nbgrader export failed"),
     ],
 )
