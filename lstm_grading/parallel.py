@@ -992,6 +992,9 @@ class Stage:
     manifest: dict | None = None  # the run's (its marks of feedback still pending)
     force: bool = False  # the run was asked to regrade everyone (--force)
     doing: str = ""  # what the run waits for, if it waits (a worker to join), for its stop line
+    # While planning: the submissions hashed so far and found new or changed (the plan's
+    # ``todo``, filled in place); one not hashed yet may be unchanged. None: not known.
+    changed: dict | None = None
 
 
 # A stopped run's note on each row whose feedback page it had not written ({by}: the stop).
@@ -1011,6 +1014,7 @@ def next_run(
     force: bool = False,
     planned: bool = True,
     again: str = AGAIN,
+    unchecked: int = 0,
 ) -> str:
     """What the same command does when run again after a stop: grade the ``not_graded``
     submissions, write the ``pages`` feedback pages the stopped run had not written, export
@@ -1019,11 +1023,19 @@ def next_run(
     ``planned``: False for a run stopped while it planned, which merged nothing and may not
     have found the submissions yet: "nothing was left to do" is not known, and a forced run's
     manifest may not be cleared yet (run again without --force, it kept every earlier grade).
-    ``again``: the next run, where an error asked for another command (``ClusterError.again``)."""
+    ``again``: the next run, where an error asked for another command (``ClusterError.again``).
+    ``unchecked``: of ``not_graded``, those a run stopped while it hashed had not compared with
+    their last grading yet: the next run grades them only if they are new or changed (the line
+    said it would grade them all)."""
     plural = lambda n, word: f"{n} {word}{'s' if n != 1 else ''}"  # noqa: E731
     work = []
-    if not_graded:
-        work.append(f"grade the {plural(not_graded, 'submission')} not graded")
+    if not_graded - unchecked:
+        work.append(f"grade the {plural(not_graded - unchecked, 'submission')} not graded")
+    if unchecked:
+        work.append(
+            f"check the {plural(unchecked, 'submission')} not yet compared with their last "
+            "grading (grading those new or changed)"
+        )
     if pages:
         work.append(f"write the {plural(pages, 'missing feedback page')}")
     if export:
@@ -1103,22 +1115,31 @@ def summary_when_stopped(
                 # Not the note of a page this run set out to write: it did not.
                 notes = [n for n in o.notes if n not in WRITTEN_NOTES]
                 rows[student] = replace(o, notes=[*notes, FEEDBACK_NOT_WRITTEN.format(by=by)])
+        planned = stage.phase != "planning"
+        # Stopped while it hashed: a submission not hashed yet may be unchanged, and the next
+        # run would not grade it (rows and line said "graded" for all).
+        changed = stage.changed if not planned and stage.changed is not None else todo
+        unchecked = {s for s in todo if s not in outcomes and s not in changed}
         for student in todo:
-            rows.setdefault(
-                student,
-                Outcome(
-                    student,
-                    "stopped",
-                    reason=f"the run was stopped by {by} before this submission was graded "
-                    f"({again} to grade it)",
-                ),
+            reason = (
+                f"the run was stopped by {by} before it compared this submission with its last "
+                f"grading ({again} to grade it if it is new or changed)"
+                if student in unchecked
+                else f"the run was stopped by {by} before this submission was graded "
+                f"({again} to grade it)"
             )
+            rows.setdefault(student, Outcome(student, "stopped", reason=reason))
         summary = _summary(run, rows, time.monotonic() - start, details(), "")
         pages = sum(rows[s] is not outcomes[s] for s in outcomes)  # the rows noted just above
         # What the command line says of the next run (cli.main), on the stop it goes on as.
-        planned = stage.phase != "planning"
         stop.next_run = next_run(
-            len(rows) - len(outcomes), pages, stage.export, stage.force, planned, again
+            len(rows) - len(outcomes),
+            pages,
+            stage.export,
+            stage.force,
+            planned,
+            again,
+            len(unchecked),
         )
         summary = {
             "stopped": name,
@@ -1126,6 +1147,7 @@ def summary_when_stopped(
             **error,
             **summary,
             "not_graded": len(rows) - len(outcomes),
+            "not_checked": len(unchecked),  # of those: not compared with their last grading
         }
         reports = run.course / "reports" / run.assignment
         try:
@@ -1189,6 +1211,7 @@ def _grade_locked(
     # Planning too: a run stopped while it hashed a large class wrote no summary at all.
     with summary_when_stopped(run, outcomes, submissions, details, start) as stage:
         stage.feedback, stage.export, stage.force = feedback, export, force
+        stage.changed = todo  # filled as the submissions are hashed
         manifest = stage.manifest = _fill_plan(run, force, submissions, outcomes, todo)
         stage.phase = "grading"
         stale = course_lock.remove_stale_run_folders()

@@ -963,6 +963,43 @@ def test_a_run_stopped_while_it_plans_counts_the_pages_an_earlier_run_left_pendi
     assert info.value.stop_report.startswith("during planning; nothing was merged; summary: ")
 
 
+def test_a_run_stopped_while_it_hashes_does_not_count_the_unhashed_as_to_grade(tmp_path):
+    """Stopped while it hashed the submissions, the run's line said it would "grade the N
+    submissions not graded", counting those it had not compared with their last grading yet,
+    which the next run grades only if they changed (found in a review). Those hashed and found
+    changed are still "not graded"; the rest are "not yet compared"."""
+    (tmp_path / "reports" / A).mkdir(parents=True)
+    stopped = parallel._Run(tmp_path, A, Limits(), 10.0, (f"{A}.ipynb",), "")
+    outcomes = {"ann": report.Outcome("ann", "unchanged", 10.0, 10.0)}  # hashed: unchanged
+    found = dict.fromkeys(["ann", "bob", "cat", "dan"], "folder")
+    with pytest.raises(KeyboardInterrupt) as info:
+        with parallel.summary_when_stopped(stopped, outcomes, found, dict, 0.0) as stage:
+            stage.export, stage.changed = True, {"bob": "its hash"}  # hashed: changed
+            raise KeyboardInterrupt
+    assert info.value.next_run == (
+        "run the same command again to grade the 1 submission not graded, check the 2 "
+        "submissions not yet compared with their last grading (grading those new or changed) "
+        "and export grades.csv"
+    )
+    summary = json.loads((tmp_path / "reports" / A / "summary.json").read_text())
+    assert (summary["not_graded"], summary["not_checked"]) == (3, 2)
+    reasons = {r["student"]: r["reason"] for r in summary["students"] if r["status"] == "stopped"}
+    graded_next = "before this submission was graded (run the same command again to grade it)"
+    assert reasons["bob"].endswith(graded_next), reasons
+    for student in ("cat", "dan"):
+        assert reasons[student] == (
+            "the run was stopped by SIGINT before it compared this submission with its last "
+            "grading (run the same command again to grade it if it is new or changed)"
+        )
+    # Stopped once it had its plan, every submission to do is to grade.
+    with pytest.raises(KeyboardInterrupt) as info:
+        with parallel.summary_when_stopped(stopped, outcomes, found, dict, 0.0) as stage:
+            stage.changed = {"bob": "its hash"}
+            stage.phase = "grading"
+            raise KeyboardInterrupt
+    assert info.value.next_run == "run the same command again to grade the 3 submissions not graded"
+
+
 def test_a_forced_run_stopped_says_to_run_again_without_force(tmp_path):
     """A --force run stopped part way: the same command, --force and all, would grade again
     everyone this run merged (the guide says: without --force). Its line said "run the same

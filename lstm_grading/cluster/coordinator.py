@@ -285,6 +285,7 @@ def grade_assignment(
         # Planning too: a run stopped while it hashed a large class wrote no summary at all.
         with parallel.summary_when_stopped(run, outcomes, submissions, details, start) as stage:
             stage.feedback, stage.export, stage.force = feedback, export, force
+            stage.changed = todo  # filled as the submissions are hashed
             # The grading code, read once: the run's key names the code its workers are held
             # to (read again after the wait for a worker, a git pull in between graded with one
             # version and recorded the results under the other's key).
