@@ -25,7 +25,7 @@ from .cluster.coordinator import WORKER_TIMEOUT
 from .course_lock import CourseBusy
 from .disk import DiskFull
 from .job import LIMIT_RULES
-from .parallel import grade_assignment
+from .parallel import GradingCodeChanged, grade_assignment
 from .sandbox import Limits
 
 #: What the exit status says, at the end of ``--help`` (the module's docstring says it too).
@@ -252,7 +252,7 @@ def _run(args) -> int:
                 worker_timeout=args.worker_timeout or WORKER_TIMEOUT,
                 **common,
             )
-    except (CourseBusy, ValueError, ClusterError, DiskFull) as exc:
+    except (CourseBusy, ValueError, ClusterError, DiskFull, GradingCodeChanged) as exc:
         print(f"lstm-autograde: {exc}", file=sys.stderr)
         # An error during the run (a scheduler gone, a worker with other code): what the run
         # did and what the next one will do (parallel.summary_when_stopped), not a guess.

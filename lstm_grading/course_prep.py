@@ -9,6 +9,7 @@ import os
 import shutil
 import sqlite3
 import stat
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -369,6 +370,27 @@ def files_hash(files: dict[str, str]) -> str:
         h.update(f"{name}\0".encode())
         h.update(bytes.fromhex(digest))
     return h.hexdigest()
+
+
+def imported_files(folders: tuple[Path, ...]) -> frozenset[str]:
+    """The :func:`code_files` names of the modules of ``folders`` this process has imported
+    (``sys.modules``)."""
+    names = set()
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        for top in folders if path else ():
+            if (file := Path(path).resolve()).is_relative_to(top):
+                names.add(f"{top.name}/{file.relative_to(top).as_posix()}")
+    return frozenset(names)
+
+
+def running_code(
+    disk: dict[str, str], loaded: dict[str, str], imported: frozenset[str]
+) -> dict[str, str]:
+    """The code a process grades with: ``disk`` (:func:`code_files` now), with the files it
+    had ``imported`` as they were when it did (``loaded``, :func:`code_files` then). A file it
+    never imported (a hidden check, a template) is read, or imported by a kernel, from disk."""
+    return {**disk, **{name: loaded[name] for name in sorted(imported) if name in loaded}}
 
 
 def code_differences(ours: dict[str, str], theirs: dict[str, str], most: int = 5) -> str:

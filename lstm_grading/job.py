@@ -135,6 +135,9 @@ class Job:
     cgroup: str | None = None  # parent memory cgroup folder, full mode
     slot: int = 0  # set by the worker: its pid, so that the uid is unique among running jobs
     python: str = sys.executable
+    # The run's grading code (course_prep.files_hash of what its key names): a worker whose
+    # code differs grades nothing (parallel._grade_task). None: not checked.
+    code: str | None = None
 
     @property
     def uid(self) -> int:

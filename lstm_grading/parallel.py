@@ -90,9 +90,41 @@ def default_jobs() -> int:
     return (os.cpu_count() or 1) + 1
 
 
+# The files of lstm_core and lstm_grading as this process imported this module (a pool's
+# worker: as it started), and which of them it had imported (course_prep.running_code).
+LOADED_CODE = course_prep.code_files(course_prep.grading_code())
+LOADED = course_prep.imported_files(course_prep.grading_code())
+CODE_CHANGED = "code_changed"  # a result's key: the worker's code is not the run's
+
+
+class GradingCodeChanged(Exception):
+    """The files of ``lstm_core`` and ``lstm_grading`` changed during a local run: a job would
+    have graded with other code than the run's key names (the reference, the hidden checks)."""
+
+
 def _grade_task(job: Job) -> dict:
-    """In a worker: the job, with the worker's pid as its slot (so its uid is unique)."""
+    """In a worker: the job, with the worker's pid as its slot (so its uid is unique). If the
+    code on disk (which the job's kernel and hidden checks read), or the code this worker
+    imported as it started, is not the run's (``job.code``: an edit, a ``git pull`` or a ``pip
+    install`` since the run hashed it), nothing is graded: the result holds this worker's
+    files under :data:`CODE_CHANGED` (the results would be recorded under the run's key, and
+    the next run take them as graded with that code)."""
+    if job.code is not None:
+        disk = course_prep.code_files(course_prep.grading_code())
+        for files in (disk, course_prep.running_code(disk, LOADED_CODE, LOADED)):
+            if course_prep.files_hash(files) != job.code:
+                return {"reason": "not graded: the grading code changed", CODE_CHANGED: files}
     return sandbox.run_job(replace(job, slot=os.getpid()))
+
+
+def code_changed(ours: dict[str, str], theirs: dict[str, str]) -> str:
+    """What a local run says when a job found other grading code than the run's."""
+    differences = safe_copy.shown(course_prep.code_differences(ours, theirs), 1000)
+    return (
+        "the files of lstm_core and lstm_grading changed during the run (an edit, a git "
+        f"pull, a pip install: {differences}); what was graded before is merged; let that "
+        "change finish first"
+    )
 
 
 FEEDBACK_TIMED_OUT = "timeout: not done after"  # the start of a feedback's timeout reason
@@ -1212,7 +1244,10 @@ def _grade_locked(
     with summary_when_stopped(run, outcomes, submissions, details, start) as stage:
         stage.feedback, stage.export, stage.force = feedback, export, force
         stage.changed = todo  # filled as the submissions are hashed
-        manifest = stage.manifest = _fill_plan(run, force, submissions, outcomes, todo)
+        # The grading code, read once: the run's key names it, and every job checks that it
+        # grades with it (_grade_task).
+        ours = course_prep.code_files(course_prep.grading_code())
+        manifest = stage.manifest = _fill_plan(run, force, submissions, outcomes, todo, ours)
         stage.phase = "grading"
         stale = course_lock.remove_stale_run_folders()
         base, owner = course_lock.make_run_folder()
@@ -1252,6 +1287,7 @@ def _grade_locked(
                     run.notebooks,
                     binds,
                     cgroup,
+                    code=course_prep.files_hash(ours),
                 )
                 pool.submit(student, "grade", job)
 
@@ -1270,6 +1306,8 @@ def _grade_locked(
                 for _ in range(jobs):
                     submit_next(pool)
                 for student, result, died in pool.results():
+                    if not died and CODE_CHANGED in result:
+                        raise GradingCodeChanged(code_changed(ours, result[CODE_CHANGED]))
                     if died and attempts[student] < ATTEMPTS:
                         deaths.setdefault(student, []).append(died)
                         submit(pool, student)

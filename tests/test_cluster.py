@@ -1364,3 +1364,39 @@ def test_a_local_cluster_closed_under_a_running_helper_removes_the_run_folder_it
         assert (folder.exists(), live.exists()) == (False, True)
     finally:
         course_lock.remove_run_folder(live, live_fd)
+
+
+@pytest.mark.processes
+def test_a_local_runs_jobs_are_held_to_the_code_its_key_names(
+    course, tmp_path, monkeypatch, capsys
+):
+    """The local pool's workers start after the run hashed the grading code, and each job's
+    kernel reads lstm_core from disk: a change in between (a git pull) graded with one version
+    and recorded the results under the other's key (found in a review; the cluster's workers
+    were already held to it). Here the run's own reading names a file the disk lacks (its
+    spawned workers read the disk): the job grades nothing, the run stops with exit status 2
+    and says which files differ, and the submission is left for the next run."""
+    copy = Course.copy_of(course.root, tmp_path / "course")
+    shutil.rmtree(copy.root / "submitted", ignore_errors=True)  # other tests' submissions
+    copy.submit("ann", A, corpus.ordinary(copy.root, "correct"))
+    read_files = course_prep.code_files
+
+    def code_files(folders):  # what the run read: one more file than the disk has now
+        return {**read_files(folders), "lstm_grading/pulled.py": "0" * 64}
+
+    monkeypatch.setattr(course_prep, "code_files", code_files)
+    argv = [A, "--course", str(copy.root), "--no-sandbox", "--jobs", "1", "--no-feedback"]
+    assert cli.main(argv) == 2
+    summary = copy.root / "reports" / A / "summary.json"
+    err = capsys.readouterr().err.splitlines()
+    assert [x for x in err if x.startswith("lstm-autograde: ")] == [
+        "lstm-autograde: the files of lstm_core and lstm_grading changed during the run (an "
+        "edit, a git pull, a pip install: lstm_grading/pulled.py is missing there); what was "
+        "graded before is merged; let that change finish first",
+        f"lstm-autograde: the run stopped during grading; nothing was merged; summary: {summary} "
+        "(run the same command again to grade the 1 submission not graded and export "
+        "grades.csv)",
+    ]
+    rows = {r["student"]: r for r in json.loads(summary.read_text())["students"]}
+    assert rows["ann"]["status"] == "stopped", rows
+    assert not (copy.root / "autograded" / "ann").exists()  # nothing graded with other code

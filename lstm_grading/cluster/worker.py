@@ -24,23 +24,10 @@ import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
-from ..course_prep import code_files, files_hash, grading_code
+from ..course_prep import code_files, files_hash, grading_code, imported_files
+from ..course_prep import running_code as course_running_code
 from .helper import JOB_PREFIX, read_message, write_message
-
-
-def imported_files(folders: tuple[Path, ...]) -> frozenset[str]:
-    """The :func:`~lstm_grading.course_prep.code_files` names of the modules of ``folders``
-    this process has imported (``sys.modules``)."""
-    names = set()
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
-        for top in folders if path else ():
-            if (file := Path(path).resolve()).is_relative_to(top):
-                names.add(f"{top.name}/{file.relative_to(top).as_posix()}")
-    return frozenset(names)
-
 
 # The files of lstm_core and lstm_grading as this worker process imported this module (with
 # the package, at its first task), and which of them it had imported: the code it runs. A file
@@ -51,9 +38,8 @@ LOADED = imported_files(grading_code())
 
 
 def running_code(disk: dict[str, str]) -> dict[str, str]:
-    """The code this process grades with: ``disk`` (:func:`code_files` now), with the files it
-    imported as they were when it did (:data:`LOADED_CODE`)."""
-    return {**disk, **{name: LOADED_CODE[name] for name in sorted(LOADED) if name in LOADED_CODE}}
+    """The code this process grades with (:func:`~lstm_grading.course_prep.running_code`)."""
+    return course_running_code(disk, LOADED_CODE, LOADED)
 
 
 ATTEMPTS = 2  # a helper killed during a job: the job is tried this many times in all
