@@ -1,9 +1,9 @@
 """The problem sets write the LSTM step in the book's notation: time subscripts.
 
-ps02 and ps03 wrote ``c = f ⊙ c_prev + i ⊙ g`` (and ``h_{\\text{prev}}``) where the book, ps04
-and ps05 write ``c_t = f_t ⊙ c_{t-1} + i_t ⊙ c̃_t``; a student reading both saw two notations
-for one step. The arguments keep their names (``h_prev``, ``c_prev``, ``g``), which ps02 maps
-to the symbols once.
+ps02 and ps03 wrote ``c = f ⊙ c_prev + i ⊙ g`` (and ``h_{\\text{prev}}``), and ps05 ``g_t`` for
+the candidate, where the book and ps04 write ``c_t = f_t ⊙ c_{t-1} + i_t ⊙ c̃_t``; a student
+reading both saw two notations for one step. The arguments keep their names (``h_prev``,
+``c_prev``, ``g``), which ps02 and ps05 map to the symbols once.
 """
 
 from __future__ import annotations
@@ -29,12 +29,37 @@ def test_the_book_writes_the_cell_update_with_time_subscripts():
     assert re.search(re.escape(CELL_UPDATE).replace("\\&\\?", "&?"), text)
 
 
-@pytest.mark.parametrize("notebook", ["ps02_gates", "ps03_cell", "ps04_unrolling"])
+@pytest.mark.parametrize("notebook", ["ps02_gates", "ps03_cell", "ps04_unrolling", "ps05_backprop"])
 def test_the_notebooks_write_the_cell_update_as_the_book_does(notebook):
     text = markdown(notebook)
     pattern = re.escape(CELL_UPDATE).replace("\\&\\?", "&?")
     assert re.search(pattern, text), f"{notebook}: no {CELL_UPDATE}"
     assert r"\text{prev}" not in text, f"{notebook}: h_{{t-1}}, c_{{t-1}}, not _prev in equations"
+
+
+# The candidate written g: ``g_t``, ``g_{t}``, ``\\delta g_t`` (not the superscript of ``a^g_t``,
+# the pre-activation's block, which chapter 9 writes so too).
+CANDIDATE_AS_G = re.compile(r"(?<![\^\w\\])g_\{?t")
+
+
+@pytest.mark.parametrize("notebook", sorted(p.parent.name for p in SOLUTIONS.glob("*/*.ipynb")))
+def test_no_equation_writes_the_candidate_as_g(notebook):
+    """The candidate is the book's ``\\tilde c_t`` in every equation: ps05 wrote ``g_t`` and
+    ``\\delta g_t`` throughout, with a sentence mapping them to chapter 9's symbols, which its
+    students read side by side (found in a review). The code keeps the name ``g``."""
+    equations = math_of(notebook)
+    assert equations, f"{notebook}: no equation read"
+    assert [m for m in equations if CANDIDATE_AS_G.search(m)] == [], notebook
+
+
+def test_the_candidate_pattern_finds_g_and_leaves_the_pre_activations_block():
+    found = [bool(CANDIDATE_AS_G.search(m)) for m in (r"$g_t$", r"\delta g_{t}", r"$a^g_t$")]
+    assert found == [True, True, False]
+
+
+def test_ps05_maps_the_candidate_to_its_cache_key():
+    text = " ".join(markdown("ps05_backprop").split())
+    assert 'where $\\tilde c_t$ is the candidate memory (the cache\'s `"g"`)' in text
 
 
 def test_ps02_maps_the_symbols_to_the_argument_names():
