@@ -1400,3 +1400,33 @@ def test_a_local_runs_jobs_are_held_to_the_code_its_key_names(
     rows = {r["student"]: r for r in json.loads(summary.read_text())["students"]}
     assert rows["ann"]["status"] == "stopped", rows
     assert not (copy.root / "autograded" / "ann").exists()  # nothing graded with other code
+
+
+@pytest.mark.processes
+def test_a_closed_local_clusters_exited_processes_are_ended_zombies_too():
+    """A process of the closed cluster that exited but was not reaped (a zombie: its parent
+    died first, and no process reaps orphans, as in a container whose first process does not)
+    holds no lock; waited for as if running, it cost the whole wait (30 s) at the end of a run
+    stopped under load. The zombie here is the child of a process that never reaps it."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    code = "import os, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\n"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code + "time.sleep(3600)"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        zombie = psutil.Process(int(parent.stdout.readline()))
+        while zombie.status() != psutil.STATUS_ZOMBIE:  # exited, never reaped by its parent
+            time.sleep(0.05)
+        assert zombie.ppid() == parent.pid  # not this process's child: nothing here reaps it
+        running = psutil.Process(parent.pid)
+        assert [connect._ended(p) for p in (zombie, running)] == [True, False]
+    finally:
+        parent.kill()
+        parent.wait()
+        parent.stdout.close()
+    assert connect._ended(running) and connect._ended(zombie)  # reaped: gone, both

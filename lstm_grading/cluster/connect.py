@@ -318,6 +318,18 @@ def _environment(**values: str):
                 os.environ[name] = value
 
 
+def _ended(proc) -> bool:
+    """Whether a ``psutil.Process`` has exited: gone, or a zombie (it holds no lock and no
+    file; where no process reaps orphans, as in a container whose first process does not, it
+    stays a zombie, and waiting for it to go would cost the whole wait)."""
+    import psutil
+
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return True
+
+
 class _LocalWorkers:
     """A local cluster's worker processes and what they started (helpers, their jobs), noted
     just before the cluster closes; once it has, waited for and what they left removed."""
@@ -337,11 +349,13 @@ class _LocalWorkers:
                 self.processes += [worker, *worker.children(recursive=True)]
 
     def remove_leftovers(self, wait: float = LEFTOVERS_WAIT) -> None:
-        import psutil
+        import time
 
         from .helper import remove_dead_helpers_leftovers
 
-        psutil.wait_procs(self.processes, timeout=wait)
+        end = time.monotonic() + wait
+        while not all(map(_ended, self.processes)) and time.monotonic() < end:
+            time.sleep(0.05)
         remove_dead_helpers_leftovers()
 
 
