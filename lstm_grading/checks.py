@@ -1008,7 +1008,11 @@ def refusing(fn, targets, refuse):
                     swap(slot, original, replacement)
         for module in list(sys.modules.values()):  # a student may have put anything there
             attributes = _MODULE_DICT(module) if _is(module, types.ModuleType) else None
-            if type(attributes) is dict:
+            # Most of the ~800 modules hold no target, found so by one C loop over the ids of
+            # their values rather than a Python loop over every name (~100,000 in a kernel).
+            if type(attributes) is dict and not ids.keys().isdisjoint(
+                map(id, list(attributes.values()))
+            ):
                 for name, value in list(attributes.items()):
                     if id(value) in ids:
                         swap(_Slot.key(attributes, name), value, refuse)
