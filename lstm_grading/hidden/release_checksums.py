@@ -26,11 +26,18 @@ class OverwriteCellsQuietly(OverwriteCells):
     grade cell back wherever it was."""
 
     _as_released: bool = False
+    _sources: dict[str, str] | None = None  # this notebook's source cells in the gradebook
+
+    def preprocess(self, nb, resources):
+        self._sources = None  # read at this notebook's first grade cell (_source_cells)
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, cell_index):
         self._as_released = False
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id is not None and "gradebook" in vars(self) and self._unknown(grade_id):
+        look_up = grade_id is not None and "gradebook" in vars(self)
+        sources = self._source_cells() if look_up else {}
+        if look_up and grade_id not in sources:
             # nbgrader's OverwriteCells deletes only the grade id of such a cell (a grade cell
             # whose id the student edited, a cell pasted from another assignment) and keeps its
             # "grade" and "solution" flags: its add_missing_grade_cells then fails on the cell
@@ -44,18 +51,26 @@ class OverwriteCellsQuietly(OverwriteCells):
             )
             del cell.metadata["nbgrader"]
             return cell, resources
-        if grade_id is not None and "gradebook" in vars(self):
-            try:
-                source = self.gradebook.find_source_cell(
-                    grade_id, self.notebook_id, self.assignment_id
-                ).source
-            except Exception:  # nbgrader itself reports a missing cell
-                source = None
-            if source is not None and "BEGIN HIDDEN TESTS" in source:
-                released = NotebookNode(cell_type="code", source=source, metadata={})
-                ClearHiddenTests(parent=self)._remove_hidden_test_region(released)
-                self._as_released = cell.source == released.source
+        source = sources.get(grade_id) if grade_id is not None else None
+        if source is not None and "BEGIN HIDDEN TESTS" in source:
+            released = NotebookNode(cell_type="code", source=source, metadata={})
+            ClearHiddenTests(parent=self)._remove_hidden_test_region(released)
+            self._as_released = cell.source == released.source
         return super().preprocess_cell(cell, resources, cell_index)
+
+    def _source_cells(self) -> dict[str, str]:
+        """Grade id to source of every source cell of this notebook in the gradebook ({} if
+        the gradebook has no such notebook), read once per notebook. Two queries per grade
+        cell, beside nbgrader's own, had cost 8 ms of a ps01 notebook's 39 (its 4 grade cells;
+        the preprocessor alone, median of 4 runs of 60)."""
+        if self._sources is None:
+            try:
+                notebook = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+            except MissingEntry:
+                self._sources = {}
+            else:
+                self._sources = {cell.name: cell.source for cell in notebook.source_cells}
+        return self._sources
 
     def add_missing_grade_cells(self, nb, resources):
         """Put back the grade cells the student deleted, each after the nearest cell before it
@@ -90,13 +105,6 @@ class OverwriteCellsQuietly(OverwriteCells):
             )
             nb.cells.insert(at, cell)
         return nb, resources
-
-    def _unknown(self, grade_id: str) -> bool:
-        try:
-            self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id)
-        except MissingEntry:
-            return True
-        return False
 
     def report_change(self, name, attr, old, new):
         if attr == "checksum" and self._as_released:
