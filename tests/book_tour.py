@@ -29,12 +29,27 @@ from pathlib import Path
 
 from book_axe import AXE_TAGS, COLOUR_RULES, VIEWPORTS, redirect_target, run_axe, set_scheme
 from book_axe import tab_through as tab_through_page
-from book_browser import load, screenshot, set_view
+from book_browser import load, screenshot
+from book_browser import set_view as set_emulation
 from book_widgets_browser import LAYOUT_JS, move_every_slider
 from chromium import ORIGIN, Chromium
 
 ASPECTS = ("reader", "widgets", "axe", "keyboard")
 DESKTOP = VIEWPORTS[0][0]
+
+# Hides the document the tab holds, which the next load replaces. A new viewport lays out the
+# document in the tab at once: a chapter of typeset maths at a new width cost Chromium up to
+# 0.3 CPU-seconds (chapter 9, 2026-12-04), for a document no one measures again. Hidden, it
+# is laid out as nothing.
+HIDE_JS = """document.documentElement
+    && document.documentElement.style.setProperty("display", "none", "important"); 0"""
+
+
+def set_view(browser: Chromium, session: str, width: int, height: int, scheme: str) -> None:
+    """The viewport and colour scheme of the next load (``book_browser.set_view``), set with
+    the tab's document, which the load replaces, hidden."""
+    browser.evaluate(session, HIDE_JS)
+    set_emulation(browser, session, width, height, scheme)
 
 
 class TourReports(dict):
