@@ -7,7 +7,7 @@ on that one load, in this order (measurements before interactions):
 2. what overflows the screen (``book_widgets_browser.LAYOUT_JS``), and a screenshot of the
    whole page;
 3. axe-core's audit with every rule (``book_axe``); then the dark colour scheme switched on
-   live, axe-core's colour rules, and back to the light scheme;
+   live, axe-core's colour rules, and, on pages with widgets, back to the light scheme;
 4. on pages with widgets: the Tab key from the top of the page (``book_axe.tab_through``),
    then, at the desktop width, every slider moved with an arrow key.
 
@@ -179,9 +179,12 @@ def visit(
         report = load(browser, session, url)
         layout = browser.evaluate(session, LAYOUT_JS) if "widgets" in aspects else None
         shot = screenshot(browser, session, out / f"{stem}-{view}.png")
+        walk = report["widget_views"] and "keyboard" in aspects
+        slide = report["widget_views"] and "widgets" in aspects and view == DESKTOP
         if "axe" in aspects:
             reports["axe"].update(audit(browser, session, page, view, out, axe_js))
-            set_scheme(browser, session, "light")  # back for the keyboard's focus rings
+            if walk or slide:  # back for the keyboard's focus rings and the sliders' colours
+                set_scheme(browser, session, "light")
         if "reader" in aspects and view == DESKTOP:
             reports["reader"][(page, "light")] = {**report, "origin": ORIGIN, "screenshot": shot}
         if "widgets" in aspects:
@@ -194,10 +197,10 @@ def visit(
                 "layout": layout,
                 "screenshot": shot,
             }
-        if report["widget_views"] and "keyboard" in aspects:
-            walk = tab_through_page(browser, session, out / f"{stem}-{view}-focus.png")
-            reports["keyboard"][(page, view)] = {"page": page, "viewport": view, **walk}
-        if report["widget_views"] and "widgets" in aspects and view == DESKTOP:
+        if walk:
+            stops = tab_through_page(browser, session, out / f"{stem}-{view}-focus.png")
+            reports["keyboard"][(page, view)] = {"page": page, "viewport": view, **stops}
+        if slide:
             reports["widgets"][(page, view)]["sliders"] = move_every_slider(browser, session)
         note(f"{page} {view}")
     if "reader" in aspects:

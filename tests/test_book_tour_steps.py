@@ -1,9 +1,10 @@
 """The order of the browser tour's steps on a page, without a browser (``tests/book_tour.py``).
 
 The tour's CPU is most of the browser tests' (about 285 CPU-seconds of the slow tier's 1560,
-2026-12-04); one of its steps cost Chromium work that nothing measured: the viewport of the next
+2026-12-04); two of its steps cost Chromium work that nothing measured: the viewport of the next
 load set while the tab still held the last page, which Chromium then laid out again at the new
-width (up to 0.3 CPU-seconds for chapter 9). Here every step the tour takes is
+width (up to 0.3 CPU-seconds for chapter 9), and the switch back to the light scheme after the
+audit on pages where no keyboard walk or slider follows. Here every step the tour takes is
 recorded in its order, with the measurements replaced by stand-ins.
 """
 
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 import book_tour
 import pytest
-from book_tour import HIDE_JS, VIEWPORTS, visit
+from book_tour import DESKTOP, HIDE_JS, VIEWPORTS, visit
 from chromium import ORIGIN
 
 WIDGETS = "book/03-forget-gate.html"
+PLAIN = "book/intro.html"
 
 
 class Steps:
@@ -77,3 +79,22 @@ def test_a_new_viewport_is_set_with_the_last_page_hidden(monkeypatch, tmp_path):
     assert all(log[i - 1] == ("hide",) for i in views), log
     # Only before a load: nothing is measured on a hidden document.
     assert all(log[i + 1][0] == "load" for i in views), log
+
+
+@pytest.mark.parametrize("page", [WIDGETS, PLAIN])
+def test_the_light_scheme_is_back_before_the_keyboard_and_the_sliders_only(
+    monkeypatch, tmp_path, page
+):
+    """After the audit's dark scheme, the keyboard walk and the sliders run in the light one;
+    on a page with neither, the next load sets its own scheme, so the tour does not switch."""
+    log = Steps(monkeypatch).visit(tmp_path, page)
+    audits = [i for i, step in enumerate(log) if step[0] == "audit"]
+    assert len(audits) == len(VIEWPORTS), log
+    for at, (view, _, _) in zip(audits, VIEWPORTS, strict=True):
+        after = log[at + 2 : next(i for i, s in enumerate(log) if i > at and s[0] == "view")]
+        if page == PLAIN:
+            assert ("scheme", "light") not in after, (view, after)
+            continue
+        expected = ["tab_through_page"] + (["move_every_slider"] if view == DESKTOP else [])
+        assert after[0] == ("scheme", "light"), (view, after)
+        assert [s[0] for s in after[1:] if s[0] not in ("screenshot", "hide")] == expected, after
