@@ -1064,9 +1064,10 @@ def next_run(
     if not_graded - unchecked:
         work.append(f"grade the {plural(not_graded - unchecked, 'submission')} not graded")
     if unchecked:
+        its = "their" if unchecked != 1 else "its"
         work.append(
-            f"check the {plural(unchecked, 'submission')} not yet compared with their last "
-            "grading (grading those new or changed)"
+            f"check the {plural(unchecked, 'submission')} not yet compared with {its} last "
+            f"grading (grading {'those' if unchecked != 1 else 'it if'} new or changed)"
         )
     if pages:
         work.append(f"write the {plural(pages, 'missing feedback page')}")

@@ -657,7 +657,10 @@ def test_a_run_stopped_in_any_phase_says_so_and_the_next_run_finishes_it(
         assert (summary["stopped"], summary["stopped_in"]) == (stop, phase)
         # What the next run does (below): grade both, write the page not written, or export.
         then = {
-            "planning": "grade the 2 submissions not graded and export grades.csv",
+            # Held while it hashes the second submission: the first found new, the second
+            # not yet compared with its last grading.
+            "planning": "grade the 1 submission not graded, check the 1 submission not yet "
+            "compared with its last grading (grading it if new or changed) and export grades.csv",
             "feedback": "write the 1 missing feedback page and export grades.csv",
             "export": "export grades.csv",
         }[phase]
@@ -673,6 +676,7 @@ def test_a_run_stopped_in_any_phase_says_so_and_the_next_run_finishes_it(
         for student, r in rows.items():
             if not graded:
                 assert r["status"] == "stopped" and summary["not_graded"] == 2
+                assert summary["not_checked"] == 1, summary
                 continue
             assert r["status"] == "graded" and summary["not_graded"] == 0
             assert (missing in r["notes"]) == (student not in written), r

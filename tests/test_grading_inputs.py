@@ -991,6 +991,15 @@ def test_a_run_stopped_while_it_hashes_does_not_count_the_unhashed_as_to_grade(t
             "the run was stopped by SIGINT before it compared this submission with its last "
             "grading (run the same command again to grade it if it is new or changed)"
         )
+    # One not compared: "its" last grading.
+    with pytest.raises(KeyboardInterrupt) as info:
+        with parallel.summary_when_stopped(stopped, outcomes, found, dict, 0.0) as stage:
+            stage.changed = {"bob": "its hash", "cat": "its hash"}
+            raise KeyboardInterrupt
+    assert info.value.next_run == (
+        "run the same command again to grade the 2 submissions not graded and check the 1 "
+        "submission not yet compared with its last grading (grading it if new or changed)"
+    )
     # Stopped once it had its plan, every submission to do is to grade.
     with pytest.raises(KeyboardInterrupt) as info:
         with parallel.summary_when_stopped(stopped, outcomes, found, dict, 0.0) as stage:
