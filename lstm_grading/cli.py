@@ -7,9 +7,9 @@ export with the grades (:mod:`lstm_grading.canvas`).
 
 Exit status (:data:`EXIT_STATUS`, which ``--help`` shows): 0 if all went well; 1 if a
 submission failed or was refused, feedback or the export failed; 2 for an input refused (one
-line naming it), a course another run is grading, a full disk or a cluster that cannot be
-used; 128 + the signal's number (130, 143, 129) for a run stopped by SIGINT, SIGTERM or
-SIGHUP, after its clean-up (:func:`stopped_by_signals`).
+line naming it), a course another run is grading, a full disk, a cluster that cannot be
+used or grading code that changed during the run; 128 + the signal's number (130, 143, 129)
+for a run stopped by SIGINT, SIGTERM or SIGHUP, after its clean-up (:func:`stopped_by_signals`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ from .sandbox import Limits
 EXIT_STATUS = (
     "Exit status: 0 if all went well; 1 if a submission failed or was refused, feedback or the "
     "export failed; 2 for an input refused (one line naming it), a course another run is "
-    "grading, a full disk or a cluster that cannot be used; 128 + the signal's number (130, "
-    "143, 129) for a run stopped by SIGINT, SIGTERM or SIGHUP, after its clean-up."
+    "grading, a full disk, a cluster that cannot be used or grading code that changed during "
+    "the run; 128 + the signal's number (130, 143, 129) for a run stopped by SIGINT, SIGTERM "
+    "or SIGHUP, after its clean-up."
 )
 
 
