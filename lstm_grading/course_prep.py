@@ -393,6 +393,21 @@ def running_code(
     return {**disk, **{name: loaded[name] for name in sorted(imported) if name in loaded}}
 
 
+def other_code(
+    code: str, loaded: dict[str, str], imported: frozenset[str]
+) -> tuple[dict[str, str], bool] | None:
+    """Whether a process grades with the run's ``code`` (:func:`files_hash`): None if the
+    files on disk (which a new helper or kernel reads) and those it ``imported`` as they were
+    then (``loaded``, :func:`running_code`) are that code; else the files it would grade with
+    and whether only what it imported differs. The disk first: "loaded" is said only when the
+    disk is the run's."""
+    disk = code_files(grading_code())
+    for only_imported, files in ((False, disk), (True, running_code(disk, loaded, imported))):
+        if files_hash(files) != code:
+            return files, only_imported
+    return None
+
+
 def code_differences(ours: dict[str, str], theirs: dict[str, str], most: int = 5) -> str:
     """What differs between two :func:`code_files` maps, in words: at most ``most`` files."""
     words = [f"{name} differs" for name in ours if name in theirs and ours[name] != theirs[name]]

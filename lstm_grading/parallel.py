@@ -91,7 +91,7 @@ def default_jobs() -> int:
 
 
 # The files of lstm_core and lstm_grading as this process imported this module (a pool's
-# worker: as it started), and which of them it had imported (course_prep.running_code).
+# worker: as it started), and which of them it had imported (course_prep.other_code).
 LOADED_CODE = course_prep.code_files(course_prep.grading_code())
 LOADED = course_prep.imported_files(course_prep.grading_code())
 CODE_CHANGED = "code_changed"  # a result's key: the worker's code is not the run's
@@ -109,11 +109,8 @@ def _grade_task(job: Job) -> dict:
     install`` since the run hashed it), nothing is graded: the result holds this worker's
     files under :data:`CODE_CHANGED` (the results would be recorded under the run's key, and
     the next run take them as graded with that code)."""
-    if job.code is not None:
-        disk = course_prep.code_files(course_prep.grading_code())
-        for files in (disk, course_prep.running_code(disk, LOADED_CODE, LOADED)):
-            if course_prep.files_hash(files) != job.code:
-                return {"reason": "not graded: the grading code changed", CODE_CHANGED: files}
+    if job.code is not None and (other := course_prep.other_code(job.code, LOADED_CODE, LOADED)):
+        return {"reason": "not graded: the grading code changed", CODE_CHANGED: other[0]}
     return sandbox.run_job(replace(job, slot=os.getpid()))
 
 
@@ -1248,6 +1245,7 @@ def _grade_locked(
         # The grading code, read once: the run's key names it, and every job checks that it
         # grades with it (_grade_task).
         ours = course_prep.code_files(course_prep.grading_code())
+        code = course_prep.files_hash(ours)
         manifest = stage.manifest = _fill_plan(run, force, submissions, outcomes, todo, ours)
         stage.phase = "grading"
         stale = course_lock.remove_stale_run_folders()
@@ -1288,7 +1286,7 @@ def _grade_locked(
                     run.notebooks,
                     binds,
                     cgroup,
-                    code=course_prep.files_hash(ours),
+                    code=code,
                 )
                 pool.submit(student, "grade", job)
 

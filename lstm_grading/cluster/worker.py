@@ -25,8 +25,8 @@ import subprocess
 import sys
 import threading
 
+from .. import course_prep
 from ..course_prep import code_files, files_hash, grading_code, imported_files
-from ..course_prep import running_code as course_running_code
 from .helper import JOB_PREFIX, read_message, write_message
 
 # The files of lstm_core and lstm_grading as this worker process imported this module (with
@@ -35,11 +35,6 @@ from .helper import JOB_PREFIX, read_message, write_message
 # disk: grade_task takes those from disk, or it refused a worker that grades with the run's code.
 LOADED_CODE = code_files(grading_code())
 LOADED = imported_files(grading_code())
-
-
-def running_code(disk: dict[str, str]) -> dict[str, str]:
-    """The code this process grades with (:func:`~lstm_grading.course_prep.running_code`)."""
-    return course_running_code(disk, LOADED_CODE, LOADED)
 
 
 ATTEMPTS = 2  # a helper killed during a job: the job is tried this many times in all
@@ -217,23 +212,20 @@ def grade_task(
     nothing and returns its files' hashes (``code_files``), for the run to say what differs:
     the hidden checks and the reference it would grade with are not the run's.
     """
-    if code is not None:
-        # The code on disk, which a new helper imports, then the code this process loaded:
-        # the disk alone passed a worker whose files were changed after it loaded them. In this
-        # order, "loaded" (restart the workers) is said only when the disk is the run's.
-        disk = code_files(grading_code())
-        for loaded, files in ((False, disk), (True, running_code(disk))):
-            if files_hash(files) != code:
-                return {
-                    "exit_code": None,
-                    "error": None,
-                    "reason": OTHER_CODE,
-                    "files": {},
-                    "worker": where(),
-                    "retries": [],
-                    "code_files": files,
-                    "code_loaded": loaded,
-                }
+    # The code on disk, which a new helper imports, then the code this process loaded: the
+    # disk alone passed a worker whose files were changed after it loaded them.
+    if code is not None and (other := course_prep.other_code(code, LOADED_CODE, LOADED)):
+        files, loaded = other
+        return {
+            "exit_code": None,
+            "error": None,
+            "reason": OTHER_CODE,
+            "files": {},
+            "worker": where(),
+            "retries": [],
+            "code_files": files,
+            "code_loaded": loaded,
+        }
     quiet_cancelled_tasks()
     request = (template, submission, student, assignment, limits, mode, notebooks)
     deaths = []
