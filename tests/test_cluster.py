@@ -1430,3 +1430,41 @@ def test_a_closed_local_clusters_exited_processes_are_ended_zombies_too():
         parent.wait()
         parent.stdout.close()
     assert connect._ended(running) and connect._ended(zombie)  # reaped: gone, both
+
+
+@pytest.mark.processes
+def test_a_task_running_when_its_worker_closes_is_no_longer_wanted(tmp_path):
+    """Found timing the slow tier: a worker whose scheduler went away (killed, or stopped with
+    Ctrl-C), or whose local cluster closed, kept grading its running submission for nobody,
+    and itself closed only when Dask's 30 s wait for its running tasks ran out. A grading
+    task's check that it is still wanted (which kills its helper when it is not) says no once
+    the worker is closing. Here a task of a run still going polls that check while its
+    worker closes as on losing its scheduler: it sees the answer turn (on the old code it
+    never did, and was killed at the worker's exit, its file unwritten)."""
+    import cluster_processes as cp
+    import psutil
+
+    started, ended = tmp_path / "started", tmp_path / "ended"
+
+    def poll_wanted() -> None:
+        from lstm_grading.cluster import worker
+
+        wanted = worker._wanted()
+        started.write_text("")
+        while wanted():
+            time.sleep(0.05)
+        ended.write_text("no longer wanted")
+
+    async def close_worker(dask_worker) -> None:  # as its scheduler's going away does
+        await dask_worker.close(reason="worker-handle-scheduler-connection-broken")
+
+    with connect.connect(Target(workers=1, source="local:1"), scratch=tmp_path) as client:
+        ((address, pid),) = client.run(os.getpid).items()
+        process = psutil.Process(pid)
+        task = client.submit(poll_wanted, pure=False, workers=[address])
+        cp.wait_for(started.exists, "the task to start")
+        client.run(close_worker, wait=False)
+        # The worker waits for its running task before it exits: the file is written first.
+        cp.wait_for(lambda: ended.exists() or not cp.alive(process), "the task or worker to end")
+        assert not task.done()  # still wanted by the run: the worker's closing ended it
+    assert ended.is_file(), "the task was still wanted when its worker closed"

@@ -168,24 +168,30 @@ def _take(code: str | None = None) -> Helper:
 
 # Seconds between two looks at whether the task running is still wanted (:func:`_abandon`).
 WANTED_POLL = 1.0
-ABANDONED = "no longer wanted: the run that asked for it ended"
+ABANDONED = "no longer wanted: the run that asked for it ended, or this worker is closing"
 
 
 def _wanted():
-    """A check that the task this thread runs is still wanted by the scheduler, or None
-    outside a Dask worker. A task's client gone (its ``lstm-autograde`` killed) releases the
-    task, which Dask cannot stop while it runs: the worker marks it cancelled."""
+    """A check that the task this thread runs is still wanted, or None outside a Dask worker.
+
+    A task's client gone (its ``lstm-autograde`` killed) releases the task, which Dask cannot
+    stop while it runs: the worker marks it cancelled. A worker that is closing (its scheduler
+    gone, stopped by Ctrl-C, its cluster closed) returns no result either: it waits up to 30 s
+    for its running tasks, then closes all the same, so the job went on grading for nobody
+    and the worker closed 30 s late."""
     try:
         from distributed import get_worker
+        from distributed.core import Status
 
         worker = get_worker()
         key = worker.get_current_task()
     except (ImportError, ValueError):
         return None
+    ending = (Status.closing, Status.closed, Status.failed)
 
     def wanted() -> bool:
         task = worker.state.tasks.get(key)
-        return task is not None and task.state != "cancelled"
+        return task is not None and task.state != "cancelled" and worker.status not in ending
 
     return wanted
 
