@@ -1084,15 +1084,17 @@ def test_the_kernel_sees_no_key_of_the_instructors_and_leaves_none(
 
 # The first student's code keeps a key in its uid's user keyring, then outlasts every signal but
 # SIGKILL: the job is killed at its time limit, before the clean-up after it. The second reads.
+# It waits asleep: a busy loop would prove nothing more here (the hostile corpus's
+# unkillable_loop is the busy one) and cost the machine the job's whole time limit in CPU.
 KEEP_THEN_HANG = {
     "sigmoid": KEYCTL
     + (
-        "import signal\n"
+        "import signal, time\n"
         "add_key(b'lstm-attack-timed-out', b'KEPT BY A KILLED JOB', USER_KEYRING)\n"
         "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
         "signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
         "while True:\n"
-        "    pass\n"
+        "    time.sleep(1)\n"
     )
 }
 READ_LEFT_KEY = {
